@@ -1,0 +1,114 @@
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Token claims fixed by Turbocat.
+const (
+	Issuer          = "turbocat"
+	Audience        = "turbocat-api"
+	TokenTypeAccess = "access"
+	// MaxTokenLen bounds what is parsed at all: an access token is ~400 bytes.
+	MaxTokenLen = 4096
+)
+
+// ErrTokenExpired and ErrTokenInvalid are the two verification outcomes a
+// client can tell apart (TOKEN_EXPIRED versus UNAUTHORIZED).
+var (
+	ErrTokenExpired = errors.New("token expired")
+	ErrTokenInvalid = errors.New("token invalid")
+)
+
+// AccessClaims are the claims of an access token.
+type AccessClaims struct {
+	jwt.RegisteredClaims
+	Type string `json:"typ"`
+	Role string `json:"role"`
+}
+
+// Tokens issues and verifies access tokens with HMAC-SHA256 (pinned: no
+// other algorithm is accepted, "none" least of all).
+type Tokens struct {
+	key []byte
+	ttl time.Duration
+	now func() time.Time
+}
+
+// NewTokens returns a Tokens. key must be at least 32 bytes.
+func NewTokens(key []byte, ttl time.Duration, now func() time.Time) (*Tokens, error) {
+	if len(key) < 32 {
+		return nil, fmt.Errorf("jwt key: need at least 32 bytes, got %d", len(key))
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Tokens{key: key, ttl: ttl, now: now}, nil
+}
+
+// TTL is the lifetime of access tokens.
+func (t *Tokens) TTL() time.Duration { return t.ttl }
+
+// Issue returns a signed access token for the user.
+func (t *Tokens) Issue(userID, role string) (string, error) {
+	now := t.now()
+	var jti [12]byte
+	_, _ = rand.Read(jti[:])
+	claims := AccessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    Issuer,
+			Subject:   userID,
+			Audience:  jwt.ClaimStrings{Audience},
+			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        hex.EncodeToString(jti[:]),
+		},
+		Type: TokenTypeAccess,
+		Role: role,
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.key)
+	if err != nil {
+		return "", fmt.Errorf("sign access token: %w", err)
+	}
+	return s, nil
+}
+
+// Verify checks an access token and returns its claims. It returns
+// ErrTokenExpired for a token that is valid but expired, and ErrTokenInvalid
+// (wrapped) for anything else.
+func (t *Tokens) Verify(token string) (*AccessClaims, error) {
+	if len(token) > MaxTokenLen {
+		return nil, fmt.Errorf("%w: too long", ErrTokenInvalid)
+	}
+	var claims AccessClaims
+	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.key, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(Issuer),
+		jwt.WithAudience(Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(t.now),
+		jwt.WithStrictDecoding(),
+	)
+	if err != nil {
+		// Only a token whose signature verified can be "expired": anything
+		// else about it is untrusted.
+		if errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenSignatureInvalid) && claims.Type == TokenTypeAccess {
+			return nil, ErrTokenExpired
+		}
+		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+	}
+	if claims.Type != TokenTypeAccess {
+		return nil, fmt.Errorf("%w: not an access token", ErrTokenInvalid)
+	}
+	if claims.Subject == "" {
+		return nil, fmt.Errorf("%w: no subject", ErrTokenInvalid)
+	}
+	return &claims, nil
+}

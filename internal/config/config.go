@@ -1,0 +1,250 @@
+// Package config turns the environment into Turbocat's typed configuration,
+// once, at start-up. Every error names the environment variable at fault, and
+// secrets never appear in the String or slog form of a Config.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a Turbocat process.
+type Config struct {
+	Port            int           // PORT
+	DatabaseURL     string        // DATABASE_URL
+	DBMaxConns      int           // TURBOCAT_DB_MAX_CONNS
+	JWTSecret       []byte        // TURBOCAT_JWT_SECRET
+	JWTSecretARN    string        // TURBOCAT_JWT_SECRET_ARN (Lambda: read from Secrets Manager)
+	AccessTokenTTL  time.Duration // TURBOCAT_ACCESS_TOKEN_TTL
+	RefreshTokenTTL time.Duration // TURBOCAT_REFRESH_TOKEN_TTL
+	SecretsKey      []byte        // TURBOCAT_SECRETS_KEY (32 bytes, base64)
+	AllowedOrigins  []string      // TURBOCAT_ALLOWED_ORIGINS
+	PublicURL       string        // TURBOCAT_PUBLIC_URL
+	SFNAddr         string        // TURBOCAT_SFN_ADDR
+	LogLevel        slog.Level    // TURBOCAT_LOG_LEVEL
+	LogFormat       string        // TURBOCAT_LOG_FORMAT: json or text
+	MaxAgents       int           // TURBOCAT_MAX_AGENTS
+	MaxWorkflows    int           // TURBOCAT_MAX_WORKFLOWS
+	RateLimit       float64       // TURBOCAT_RATE_LIMIT: requests per second per user/key
+	RateBurst       int           // TURBOCAT_RATE_BURST
+	AuthRateLimit   float64       // TURBOCAT_AUTH_RATE_LIMIT: login/register per minute per IP
+	IPRateLimit     float64       // TURBOCAT_IP_RATE_LIMIT: requests per second per IP
+	HTTPAllowCIDRs  []string      // TURBOCAT_HTTP_ALLOW_CIDRS
+}
+
+// Var documents one environment variable; Vars is the table the README shows.
+type Var struct {
+	Name, Default, Meaning string
+}
+
+// Vars lists every environment variable Turbocat reads.
+var Vars = []Var{
+	{"PORT", "3001", "HTTP port of `turbocat dev`."},
+	{"DATABASE_URL", "postgres://postgres@127.0.0.1:5432/turbocat?sslmode=disable", "Postgres connection URL."},
+	{"TURBOCAT_DB_MAX_CONNS", "16 (2 in Lambda)", "Maximum connections in the pool."},
+	{"TURBOCAT_JWT_SECRET", "(required; `make dev` creates one)", "HMAC key for access tokens, at least 32 bytes."},
+	{"TURBOCAT_JWT_SECRET_ARN", "", "In Lambda: Secrets Manager ARN holding the JWT key instead of TURBOCAT_JWT_SECRET."},
+	{"TURBOCAT_ACCESS_TOKEN_TTL", "15m", "Lifetime of access tokens."},
+	{"TURBOCAT_REFRESH_TOKEN_TTL", "720h", "Lifetime of refresh tokens."},
+	{"TURBOCAT_SECRETS_KEY", "(`make dev` creates one)", "Base64 of 32 bytes: the AES-256-GCM key for agent secrets and webhook signing secrets."},
+	{"TURBOCAT_ALLOWED_ORIGINS", "http://localhost:3001,http://localhost:3000", "Comma-separated CORS origins allowed to call the API with credentials."},
+	{"TURBOCAT_PUBLIC_URL", "http://localhost:<PORT>", "Absolute base URL used in deployment endpoint URLs."},
+	{"TURBOCAT_SFN_ADDR", "127.0.0.1:8083", "Address of the local Step Functions-compatible endpoint."},
+	{"TURBOCAT_LOG_LEVEL", "info", "debug, info, warn or error."},
+	{"TURBOCAT_LOG_FORMAT", "text (json in Lambda)", "Log format: json or text."},
+	{"TURBOCAT_MAX_AGENTS", "100", "Agents a user may own."},
+	{"TURBOCAT_MAX_WORKFLOWS", "100", "Workflows a user may own."},
+	{"TURBOCAT_RATE_LIMIT", "50", "Requests per second per user or API key."},
+	{"TURBOCAT_RATE_BURST", "100", "Burst size of the per-user limit."},
+	{"TURBOCAT_IP_RATE_LIMIT", "100", "Requests per second per client IP."},
+	{"TURBOCAT_AUTH_RATE_LIMIT", "20", "Login/register/refresh attempts per minute per client IP."},
+	{"TURBOCAT_HTTP_ALLOW_CIDRS", "", "CIDRs API agents may reach despite SSRF protection (local development only)."},
+}
+
+// InLambda reports whether the process runs in AWS Lambda.
+func InLambda() bool { return os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" }
+
+// Load reads the environment. It does not validate; call Validate.
+func Load() (*Config, error) { return load(os.Getenv) }
+
+func load(getenv func(string) string) (*Config, error) {
+	p := parser{getenv: getenv}
+	c := &Config{
+		Port:            p.int("PORT", 3001),
+		DatabaseURL:     p.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/turbocat?sslmode=disable"),
+		JWTSecret:       []byte(getenv("TURBOCAT_JWT_SECRET")),
+		JWTSecretARN:    getenv("TURBOCAT_JWT_SECRET_ARN"),
+		AccessTokenTTL:  p.duration("TURBOCAT_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL: p.duration("TURBOCAT_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		AllowedOrigins:  p.list("TURBOCAT_ALLOWED_ORIGINS", "http://localhost:3001,http://localhost:3000"),
+		SFNAddr:         p.str("TURBOCAT_SFN_ADDR", "127.0.0.1:8083"),
+		MaxAgents:       p.int("TURBOCAT_MAX_AGENTS", 100),
+		MaxWorkflows:    p.int("TURBOCAT_MAX_WORKFLOWS", 100),
+		RateLimit:       p.float("TURBOCAT_RATE_LIMIT", 50),
+		RateBurst:       p.int("TURBOCAT_RATE_BURST", 100),
+		IPRateLimit:     p.float("TURBOCAT_IP_RATE_LIMIT", 100),
+		AuthRateLimit:   p.float("TURBOCAT_AUTH_RATE_LIMIT", 20),
+		HTTPAllowCIDRs:  p.list("TURBOCAT_HTTP_ALLOW_CIDRS", ""),
+	}
+	defConns, defFormat := 16, "text"
+	if InLambda() {
+		defConns, defFormat = 2, "json"
+	}
+	c.DBMaxConns = p.int("TURBOCAT_DB_MAX_CONNS", defConns)
+	c.LogFormat = p.str("TURBOCAT_LOG_FORMAT", defFormat)
+	c.PublicURL = strings.TrimRight(p.str("TURBOCAT_PUBLIC_URL", fmt.Sprintf("http://localhost:%d", c.Port)), "/")
+	if err := c.LogLevel.UnmarshalText([]byte(p.str("TURBOCAT_LOG_LEVEL", "info"))); err != nil {
+		p.errs = append(p.errs, fmt.Errorf("TURBOCAT_LOG_LEVEL: %w", err))
+	}
+	if k := getenv("TURBOCAT_SECRETS_KEY"); k != "" {
+		b, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			p.errs = append(p.errs, fmt.Errorf("TURBOCAT_SECRETS_KEY: not valid base64: %w", err))
+		}
+		c.SecretsKey = b
+	}
+	return c, errors.Join(p.errs...)
+}
+
+// Validate checks the configuration hard. needJWT is false for processes
+// that never verify tokens (the steprunner, migrate).
+func (c *Config) Validate(needJWT bool) error {
+	var errs []error
+	if c.Port < 1 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("PORT: %d is not a TCP port", c.Port))
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		errs = append(errs, errors.New("DATABASE_URL: must be a postgres:// URL"))
+	}
+	if c.DBMaxConns < 1 {
+		errs = append(errs, errors.New("TURBOCAT_DB_MAX_CONNS: must be at least 1"))
+	}
+	if needJWT && c.JWTSecretARN == "" && len(c.JWTSecret) < 32 {
+		errs = append(errs, fmt.Errorf("TURBOCAT_JWT_SECRET: must be at least 32 bytes (got %d); `make dev` creates one in .turbocat/dev.env", len(c.JWTSecret)))
+	}
+	if c.SecretsKey != nil && len(c.SecretsKey) != 32 {
+		errs = append(errs, fmt.Errorf("TURBOCAT_SECRETS_KEY: must decode to 32 bytes (got %d)", len(c.SecretsKey)))
+	}
+	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
+		errs = append(errs, errors.New("TURBOCAT_ACCESS_TOKEN_TTL: must be between 1m and 24h"))
+	}
+	if c.RefreshTokenTTL < time.Hour {
+		errs = append(errs, errors.New("TURBOCAT_REFRESH_TOKEN_TTL: must be at least 1h"))
+	}
+	for _, o := range c.AllowedOrigins {
+		if o == "*" {
+			errs = append(errs, errors.New("TURBOCAT_ALLOWED_ORIGINS: '*' is not allowed with credentials; list the origins"))
+		} else if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Errorf("TURBOCAT_ALLOWED_ORIGINS: %q is not an origin like https://app.example.com", o))
+		}
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
+		errs = append(errs, fmt.Errorf("TURBOCAT_PUBLIC_URL: %q is not an absolute URL", c.PublicURL))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("TURBOCAT_LOG_FORMAT: %q is not json or text", c.LogFormat))
+	}
+	if c.MaxAgents < 1 || c.MaxWorkflows < 1 {
+		errs = append(errs, errors.New("TURBOCAT_MAX_AGENTS, TURBOCAT_MAX_WORKFLOWS: must be at least 1"))
+	}
+	if c.RateLimit <= 0 || c.RateBurst < 1 || c.IPRateLimit <= 0 || c.AuthRateLimit <= 0 {
+		errs = append(errs, errors.New("TURBOCAT_RATE_LIMIT, TURBOCAT_RATE_BURST, TURBOCAT_IP_RATE_LIMIT, TURBOCAT_AUTH_RATE_LIMIT: must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// LogValue implements slog.LogValuer without the secrets.
+func (c *Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("port", c.Port),
+		slog.String("database", redactURL(c.DatabaseURL)),
+		slog.String("public_url", c.PublicURL),
+		slog.String("sfn_addr", c.SFNAddr),
+		slog.Any("allowed_origins", c.AllowedOrigins),
+		slog.Bool("jwt_secret_set", len(c.JWTSecret) > 0 || c.JWTSecretARN != ""),
+		slog.Bool("secrets_key_set", len(c.SecretsKey) > 0),
+	)
+}
+
+// String implements fmt.Stringer without the secrets.
+func (c *Config) String() string { return c.LogValue().String() }
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	return u.String()
+}
+
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) str(name, def string) string {
+	if v := p.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) int(name string, def int) int {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not an integer", name, v))
+		return def
+	}
+	return n
+}
+
+func (p *parser) float(name string, def float64) float64 {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a number", name, v))
+		return def
+	}
+	return f
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a duration like 15m", name, v))
+		return def
+	}
+	return d
+}
+
+func (p *parser) list(name, def string) []string {
+	v := p.str(name, def)
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,41 @@
+-- name: AgentCreate :one
+INSERT INTO agents (user_id, template_id, name, description, type, config, status)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING *;
+
+-- name: AgentGet :one
+SELECT * FROM agents WHERE id = $1 AND user_id = $2;
+
+-- name: AgentGetForUpdate :one
+SELECT * FROM agents WHERE id = $1 AND user_id = $2 FOR UPDATE;
+
+-- name: AgentList :many
+SELECT * FROM agents
+WHERE user_id = $1
+  AND (sqlc.narg(type)::text IS NULL OR type = sqlc.narg(type)::text)
+  AND (sqlc.narg(search)::text IS NULL OR name ILIKE '%' || sqlc.narg(search)::text || '%')
+  AND (sqlc.narg(cursor_time)::timestamptz IS NULL OR (created_at, id) < (sqlc.narg(cursor_time)::timestamptz, sqlc.narg(cursor_id)::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $2;
+
+-- name: AgentCount :one
+SELECT count(*) FROM agents WHERE user_id = $1;
+
+-- name: AgentUpdate :one
+UPDATE agents SET name = $3, description = $4, config = $5, status = $6, updated_at = now()
+WHERE id = $1 AND user_id = $2
+RETURNING *;
+
+-- name: AgentDelete :execrows
+DELETE FROM agents WHERE id = $1 AND user_id = $2;
+
+-- name: AgentsOwnedCount :one
+-- How many of the given agent ids exist and belong to the user.
+SELECT count(*) FROM agents WHERE user_id = $1 AND id = ANY(sqlc.arg(ids)::uuid[]);
+
+-- name: AgentsOwned :many
+SELECT id FROM agents WHERE user_id = $1 AND id = ANY(sqlc.arg(ids)::uuid[]);
+
+-- name: AgentWorkflowsUsing :many
+SELECT DISTINCT w.name FROM workflow_steps s JOIN workflows w ON w.id = s.workflow_id
+WHERE s.agent_id = $1 ORDER BY w.name;

@@ -1,0 +1,24 @@
+-- name: ExecutionGet :one
+SELECT * FROM executions WHERE id = $1 AND user_id = $2;
+
+-- name: ExecutionList :many
+SELECT * FROM executions
+WHERE user_id = $1
+  AND (sqlc.narg(workflow_id)::uuid IS NULL OR workflow_id = sqlc.narg(workflow_id)::uuid)
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
+  AND (sqlc.narg(since)::timestamptz IS NULL OR created_at >= sqlc.narg(since)::timestamptz)
+  AND (sqlc.narg(until)::timestamptz IS NULL OR created_at < sqlc.narg(until)::timestamptz)
+  AND (sqlc.narg(cursor_time)::timestamptz IS NULL OR (created_at, id) < (sqlc.narg(cursor_time)::timestamptz, sqlc.narg(cursor_id)::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $2;
+
+-- name: ExecutionStepsList :many
+SELECT s.* FROM execution_steps s JOIN executions e ON e.id = s.execution_id
+WHERE s.execution_id = $1 AND e.user_id = $2
+ORDER BY s.started_at NULLS LAST, s.step_key;
+
+-- name: ExecutionLogsList :many
+SELECT l.* FROM execution_logs l JOIN executions e ON e.id = l.execution_id
+WHERE l.execution_id = $1 AND e.user_id = $2 AND l.sequence > $3
+ORDER BY l.sequence
+LIMIT $4;

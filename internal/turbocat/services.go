@@ -1,0 +1,157 @@
+package turbocat
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// The service interfaces below are implemented by the postgres package. Each
+// method that changes data owns its transaction and writes the audit row for
+// the change inside it, taking the actor and request from ctx. Every method
+// that reads or writes a user's data is scoped by userID: another user's
+// object is ENOTFOUND.
+
+// Session is what register, login and refresh return.
+type Session struct {
+	User         *User  `json:"user"`
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+	ExpiresIn    int    `json:"expiresIn"`
+}
+
+// UserService manages accounts and credentials.
+type UserService interface {
+	// CreateUser inserts a user with an already hashed password. ECONFLICT
+	// when the email is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByEmail returns ENOTFOUND for an unknown email.
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UserByID returns ENOTFOUND for an unknown or deleted user.
+	UserByID(ctx context.Context, id string) (*User, error)
+	ListUsers(ctx context.Context, p Page) (*List[*User], error)
+	// SetPassword stores a new hash and revokes every refresh token.
+	SetPassword(ctx context.Context, userID, hash string) error
+	DeleteUser(ctx context.Context, userID string) error
+
+	// CreateRefreshToken stores a token hash in a family.
+	CreateRefreshToken(ctx context.Context, userID, familyID string, hash []byte, expires time.Time) error
+	// RotateRefreshToken consumes a live token and stores its successor in
+	// the same family, atomically. A token already rotated revokes its whole
+	// family (and audits it) and returns EUNAUTHORIZED; so do unknown,
+	// expired and revoked tokens.
+	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, expires time.Time) (*User, error)
+	// RevokeRefreshFamily revokes the family of the given token, if any.
+	RevokeRefreshFamily(ctx context.Context, hash []byte) error
+}
+
+// APIKeyService manages API keys.
+type APIKeyService interface {
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// APIKeyByPrefix returns the key with its owner's role; ENOTFOUND if none.
+	APIKeyByPrefix(ctx context.Context, prefix string) (*APIKey, string, error)
+	TouchAPIKey(ctx context.Context, id string) error
+	ListAPIKeys(ctx context.Context, userID string, p Page) (*List[*APIKey], error)
+	RevokeAPIKey(ctx context.Context, userID, id string) (*APIKey, error)
+}
+
+// AgentFilter narrows an agent listing.
+type AgentFilter struct {
+	Type   string
+	Search string
+}
+
+// AgentService manages agents.
+type AgentService interface {
+	// CreateAgent returns ECONFLICT for a taken name and EQUOTA past the
+	// per-user limit.
+	CreateAgent(ctx context.Context, a *Agent, maxAgents int) error
+	Agent(ctx context.Context, userID, id string) (*Agent, error)
+	ListAgents(ctx context.Context, userID string, f AgentFilter, p Page) (*List[*Agent], error)
+	// UpdateAgent applies fn to the stored agent under a row lock and saves
+	// the result; ECONFLICT for a taken name.
+	UpdateAgent(ctx context.Context, userID, id string, fn func(*Agent) error) (*Agent, error)
+	// DeleteAgent returns ECONFLICT while a workflow uses the agent.
+	DeleteAgent(ctx context.Context, userID, id string) error
+	// OwnedAgents returns which of ids exist and belong to userID.
+	OwnedAgents(ctx context.Context, userID string, ids []string) (map[string]bool, error)
+}
+
+// TemplateService manages templates. Built-in templates are read-only.
+type TemplateService interface {
+	CreateTemplate(ctx context.Context, t *Template) error
+	Template(ctx context.Context, userID, id string) (*Template, error)
+	ListTemplates(ctx context.Context, userID, kind string, p Page) (*List[*Template], error)
+	UpdateTemplate(ctx context.Context, userID, id string, fn func(*Template) error) (*Template, error)
+	DeleteTemplate(ctx context.Context, userID, id string) error
+	// SeedBuiltinTemplates inserts or updates the built-in catalog.
+	SeedBuiltinTemplates(ctx context.Context, ts []*Template) error
+}
+
+// WorkflowService manages workflows and their immutable versions.
+type WorkflowService interface {
+	// CreateWorkflow stores the workflow, its steps and version 1 in one
+	// transaction. ECONFLICT for a taken name, EQUOTA past the limit.
+	CreateWorkflow(ctx context.Context, w *Workflow, maxWorkflows int) error
+	Workflow(ctx context.Context, userID, id string) (*Workflow, error)
+	// WorkflowVersion returns the workflow as it was at version.
+	WorkflowVersion(ctx context.Context, userID, id string, version int) (*Workflow, error)
+	ListWorkflows(ctx context.Context, userID, search string, p Page) (*List[*Workflow], error)
+	// UpdateWorkflow applies fn under a row lock, bumps the version and
+	// replaces the steps. fn may validate and return an *Error.
+	UpdateWorkflow(ctx context.Context, userID, id string, fn func(*Workflow) error) (*Workflow, error)
+	DeleteWorkflow(ctx context.Context, userID, id string) error
+}
+
+// ExecutionService reads executions (the running-workflows layer writes them).
+type ExecutionService interface {
+	Execution(ctx context.Context, userID, id string) (*Execution, error)
+	ListExecutions(ctx context.Context, userID string, f ExecutionFilter, p Page) (*List[*Execution], error)
+	ExecutionSteps(ctx context.Context, userID, id string) ([]*ExecutionStep, error)
+	// ExecutionLogs returns logs after the sequence number afterSeq.
+	ExecutionLogs(ctx context.Context, userID, id string, afterSeq int64, limit int) ([]*ExecutionLog, error)
+}
+
+// DeploymentFilter narrows a deployment listing.
+type DeploymentFilter struct {
+	WorkflowID  string
+	Environment string
+}
+
+// DeploymentService reads deployments.
+type DeploymentService interface {
+	Deployment(ctx context.Context, userID, id string) (*Deployment, error)
+	ListDeployments(ctx context.Context, userID string, f DeploymentFilter, p Page) (*List[*Deployment], error)
+}
+
+// SecretMeta is what the API shows of a secret: never its value.
+type SecretMeta struct {
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// AuditService writes and reads the audit log.
+type AuditService interface {
+	// Audit records an action outside any other transaction (logins,
+	// failed refresh reuse). Mutations audit inside their own transaction.
+	Audit(ctx context.Context, action, resourceType, resourceID string, metadata map[string]any) error
+	ListAudit(ctx context.Context, f AuditFilter, p Page) (*List[*AuditEntry], error)
+}
+
+// Pinger reports whether the database is reachable (GET /ready).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// RawJSON returns v marshalled, or nil for a nil v.
+func RawJSON(v any) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return b
+}

@@ -1,0 +1,322 @@
+package turbocat
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Roles.
+const (
+	RoleUser  = "user"
+	RoleAdmin = "admin"
+)
+
+// Agent types.
+const (
+	AgentCode = "code"
+	AgentAPI  = "api"
+	AgentLLM  = "llm"
+)
+
+// Agent statuses.
+const (
+	AgentActive   = "active"
+	AgentDisabled = "disabled"
+)
+
+// Execution statuses, in the seed's words.
+const (
+	ExecutionPending   = "pending"
+	ExecutionRunning   = "running"
+	ExecutionCompleted = "completed"
+	ExecutionFailed    = "failed"
+	ExecutionCancelled = "cancelled"
+	ExecutionTimedOut  = "timed_out"
+)
+
+// Execution step statuses.
+const (
+	StepPending   = "pending"
+	StepRunning   = "running"
+	StepCompleted = "completed"
+	StepFailed    = "failed"
+	StepSkipped   = "skipped"
+)
+
+// Deployment statuses.
+const (
+	DeploymentPending  = "pending"
+	DeploymentActive   = "active"
+	DeploymentFailed   = "failed"
+	DeploymentInactive = "inactive"
+)
+
+// User is a person with an account.
+type User struct {
+	ID           string    `json:"id"`
+	Email        string    `json:"email"`
+	FullName     string    `json:"fullName"`
+	Role         string    `json:"role"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+// APIKey is a long-lived credential with scopes. The secret itself is shown
+// once at creation (Key) and only its hash is stored.
+type APIKey struct {
+	ID         string     `json:"id"`
+	UserID     string     `json:"-"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	Scopes     []string   `json:"scopes"`
+	LastUsedAt *time.Time `json:"lastUsedAt"`
+	ExpiresAt  *time.Time `json:"expiresAt"`
+	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	KeyHash    []byte     `json:"-"`
+}
+
+// Template is a reusable agent or workflow definition. Built-in templates have
+// no owner.
+type Template struct {
+	ID          string          `json:"id"`
+	UserID      *string         `json:"-"`
+	BuiltIn     bool            `json:"builtIn"`
+	Kind        string          `json:"kind"` // "agent" or "workflow"
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Category    string          `json:"category"`
+	AgentType   string          `json:"agentType,omitempty"`
+	Definition  json.RawMessage `json:"definition"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	UpdatedAt   time.Time       `json:"updatedAt"`
+}
+
+// Template kinds.
+const (
+	TemplateAgent    = "agent"
+	TemplateWorkflow = "workflow"
+)
+
+// Agent is something a workflow step runs: sandboxed code, an HTTP call or a
+// model call, configured by Config (validated per type).
+type Agent struct {
+	ID          string          `json:"id"`
+	UserID      string          `json:"-"`
+	TemplateID  *string         `json:"templateId"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Type        string          `json:"type"`
+	Config      json.RawMessage `json:"config"`
+	Status      string          `json:"status"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	UpdatedAt   time.Time       `json:"updatedAt"`
+}
+
+// RetryPolicy is a step's retry settings, compiled into ASL Retry.
+type RetryPolicy struct {
+	MaxAttempts     int      `json:"maxAttempts"`
+	IntervalSeconds int      `json:"intervalSeconds"`
+	BackoffRate     float64  `json:"backoffRate"`
+	MaxDelaySeconds int      `json:"maxDelaySeconds,omitempty"`
+	Errors          []string `json:"errors,omitempty"`
+}
+
+// WorkflowStep is one node of a workflow's DAG.
+type WorkflowStep struct {
+	Key            string          `json:"key"`
+	AgentID        string          `json:"agentId"`
+	DependsOn      []string        `json:"dependsOn"`
+	Inputs         json.RawMessage `json:"inputs"`
+	Retry          *RetryPolicy    `json:"retry,omitempty"`
+	TimeoutSeconds int             `json:"timeoutSeconds,omitempty"`
+}
+
+// Workflow is a named DAG of steps. Version increments on every change.
+type Workflow struct {
+	ID          string          `json:"id"`
+	UserID      string          `json:"-"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	InputSchema json.RawMessage `json:"inputSchema,omitempty"`
+	Output      json.RawMessage `json:"output,omitempty"`
+	Schedule    *string         `json:"schedule"`
+	Version     int             `json:"version"`
+	Steps       []WorkflowStep  `json:"steps"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	UpdatedAt   time.Time       `json:"updatedAt"`
+}
+
+// Execution is one run of one workflow version.
+type Execution struct {
+	ID              string          `json:"id"`
+	WorkflowID      string          `json:"workflowId"`
+	WorkflowVersion int             `json:"workflowVersion"`
+	UserID          string          `json:"-"`
+	DeploymentID    *string         `json:"deploymentId"`
+	Status          string          `json:"status"`
+	Trigger         string          `json:"trigger"`
+	InputData       json.RawMessage `json:"inputData"`
+	OutputData      json.RawMessage `json:"outputData"`
+	Error           json.RawMessage `json:"error"`
+	IdempotencyKey  *string         `json:"idempotencyKey,omitempty"`
+	RetryOf         *string         `json:"retryOf,omitempty"`
+	EngineRef       *string         `json:"engineRef,omitempty"`
+	StartedAt       *time.Time      `json:"startedAt"`
+	CompletedAt     *time.Time      `json:"completedAt"`
+	DurationMs      *int64          `json:"durationMs"`
+	CreatedAt       time.Time       `json:"createdAt"`
+}
+
+// ExecutionStep is the record of one step within one execution.
+type ExecutionStep struct {
+	ExecutionID  string          `json:"executionId"`
+	StepKey      string          `json:"stepKey"`
+	AgentID      *string         `json:"agentId"`
+	Status       string          `json:"status"`
+	Attempt      int             `json:"attempt"`
+	Input        json.RawMessage `json:"input"`
+	Output       json.RawMessage `json:"output"`
+	Error        json.RawMessage `json:"error"`
+	StartedAt    *time.Time      `json:"startedAt"`
+	CompletedAt  *time.Time      `json:"completedAt"`
+	DurationMs   *int64          `json:"durationMs"`
+	InputTokens  int64           `json:"inputTokens"`
+	OutputTokens int64           `json:"outputTokens"`
+	CostUSD      float64         `json:"costUsd"`
+}
+
+// ExecutionLog is one log line of an execution.
+type ExecutionLog struct {
+	Sequence  int64           `json:"sequence"`
+	StepKey   *string         `json:"stepKey"`
+	Level     string          `json:"level"`
+	Message   string          `json:"message"`
+	Data      json.RawMessage `json:"data,omitempty"`
+	CreatedAt time.Time       `json:"createdAt"`
+}
+
+// Deployment is a workflow version deployed to an environment.
+type Deployment struct {
+	ID              string     `json:"id"`
+	WorkflowID      string     `json:"workflowId"`
+	UserID          string     `json:"-"`
+	Environment     string     `json:"environment"`
+	Status          string     `json:"status"`
+	Version         int        `json:"version"`
+	EndpointURL     *string    `json:"endpointUrl"`
+	StateMachineRef *string    `json:"stateMachineRef,omitempty"`
+	VersionRef      *string    `json:"versionRef,omitempty"`
+	AliasRef        *string    `json:"aliasRef,omitempty"`
+	Schedule        *string    `json:"schedule"`
+	Timezone        *string    `json:"timezone"`
+	Error           *string    `json:"error,omitempty"`
+	CreatedAt       time.Time  `json:"createdAt"`
+	UpdatedAt       time.Time  `json:"updatedAt"`
+	ActivatedAt     *time.Time `json:"activatedAt"`
+}
+
+// AuditEntry records one mutation.
+type AuditEntry struct {
+	ID           int64           `json:"id"`
+	UserID       *string         `json:"userId"`
+	Action       string          `json:"action"`
+	ResourceType string          `json:"resourceType"`
+	ResourceID   string          `json:"resourceId"`
+	Metadata     json.RawMessage `json:"metadata"`
+	IP           string          `json:"ip"`
+	UserAgent    string          `json:"userAgent"`
+	RequestID    string          `json:"requestId"`
+	CreatedAt    time.Time       `json:"createdAt"`
+}
+
+// Page is the cursor of a list request. Limit is already clamped.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// List is one page of results.
+type List[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// AuditFilter narrows an audit-log listing.
+type AuditFilter struct {
+	UserID       *string // nil: every user (admins only)
+	ResourceType string
+	ResourceID   string
+	Action       string
+	Since, Until *time.Time
+}
+
+// ExecutionFilter narrows an execution listing.
+type ExecutionFilter struct {
+	WorkflowID   string
+	Status       string
+	Since, Until *time.Time
+}
+
+// Actor is who performs a request: a user via JWT, or a user via an API key
+// with scopes.
+type Actor struct {
+	UserID   string
+	Role     string
+	APIKeyID string   // empty for JWT callers
+	Scopes   []string // nil for JWT callers: every scope
+}
+
+// HasScope reports whether the actor may use scope. JWT callers hold all.
+func (a *Actor) HasScope(scope string) bool {
+	if a.APIKeyID == "" {
+		return true
+	}
+	for _, s := range a.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// IsAdmin reports whether the actor is an administrator.
+func (a *Actor) IsAdmin() bool { return a.Role == RoleAdmin }
+
+// RequestInfo is what the audit log records about the request behind a change.
+type RequestInfo struct {
+	RequestID string
+	IP        string
+	UserAgent string
+}
+
+type ctxKey int
+
+const (
+	actorKey ctxKey = iota
+	requestKey
+)
+
+// WithActor returns a context carrying the authenticated actor.
+func WithActor(ctx context.Context, a *Actor) context.Context {
+	return context.WithValue(ctx, actorKey, a)
+}
+
+// ActorFrom returns the actor of ctx, or nil.
+func ActorFrom(ctx context.Context) *Actor {
+	a, _ := ctx.Value(actorKey).(*Actor)
+	return a
+}
+
+// WithRequestInfo returns a context carrying request information for audit.
+func WithRequestInfo(ctx context.Context, r RequestInfo) context.Context {
+	return context.WithValue(ctx, requestKey, r)
+}
+
+// RequestInfoFrom returns the request information of ctx (zero if none).
+func RequestInfoFrom(ctx context.Context) RequestInfo {
+	r, _ := ctx.Value(requestKey).(RequestInfo)
+	return r
+}
