@@ -1,0 +1,132 @@
+// Command turbocat runs Turbocat on one machine: `turbocat dev` serves the
+// whole API on one HTTP server against Postgres (migrations applied on
+// start), and `turbocat migrate` applies the database migrations.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/config"
+)
+
+const usage = `turbocat runs AI-agent workflows.
+
+Usage:
+  turbocat dev       serve the API locally (PORT, DATABASE_URL; applies migrations)
+  turbocat migrate   apply database migrations to DATABASE_URL
+
+Configuration is read from the environment; see the README's table.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "turbocat:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	switch args[0] {
+	case "dev":
+		return dev(ctx, stderr, nil)
+	case "migrate":
+		return migrate(ctx, stderr)
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
+}
+
+func load(needJWT bool) (*config.Config, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(needJWT); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func migrate(ctx context.Context, stderr io.Writer) error {
+	cfg, err := load(false)
+	if err != nil {
+		return err
+	}
+	cfg.JWTSecret = make([]byte, 32) // migrate issues no tokens
+	logger := app.NewLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Migrate(ctx); err != nil {
+		return err
+	}
+	logger.Info("database is up to date", "config", cfg)
+	return nil
+}
+
+// dev serves every route on one server until ctx ends. ready, if set,
+// receives the listening address.
+func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
+	cfg, err := load(true)
+	if err != nil {
+		return err
+	}
+	logger := app.NewLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Migrate(ctx); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen on port %d (PORT): %w", cfg.Port, err)
+	}
+	srv := &http.Server{
+		Handler:           a.Server.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("turbocat dev listening", "url", fmt.Sprintf("http://localhost:%d", cfg.Port),
+		"api", fmt.Sprintf("http://localhost:%d/api/v1", cfg.Port), "config", cfg)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

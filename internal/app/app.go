@@ -1,0 +1,96 @@
+// Package app is the composition root: it turns a validated Config into a
+// running Turbocat (pool, services, HTTP server). Every main — the local
+// binary and each Lambda function — builds through here, so the wiring
+// exists once.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/turbocat/turbocat/internal/auth"
+	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/postgres"
+	"github.com/turbocat/turbocat/internal/service"
+)
+
+// App is a wired Turbocat.
+type App struct {
+	Config *config.Config
+	Logger *slog.Logger
+	Pool   *pgxpool.Pool
+	DB     *postgres.DB
+	Auth   *service.Auth
+	Server *httpapi.Server
+}
+
+// NewLogger returns the process logger: JSON in Lambda or when asked, text
+// otherwise, at the configured level.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// New connects to the database and wires the services. It does not migrate.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	pool, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return nil, err
+	}
+	a, err := NewWithPool(cfg, logger, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// NewWithPool wires the services on an existing pool (tests use a pool on
+// their own schema).
+func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*App, error) {
+	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.AccessTokenTTL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("TURBOCAT_JWT_SECRET: %w", err)
+	}
+	db := postgres.NewDB(pool)
+	authSvc := &service.Auth{
+		Users: db, APIKeys: db, Audit: db,
+		Hasher:     auth.NewHasher(auth.DefaultArgon2, max(2, runtime.GOMAXPROCS(0))),
+		Tokens:     tokens,
+		RefreshTTL: cfg.RefreshTokenTTL,
+	}
+	res := &service.Resources{Agents: db, Templates: db, Workflows: db,
+		Limits: service.Limits{MaxAgents: cfg.MaxAgents, MaxWorkflows: cfg.MaxWorkflows}}
+	srv := httpapi.NewServer(httpapi.Config{
+		AllowedOrigins: cfg.AllowedOrigins, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		IPRateLimit: cfg.IPRateLimit, AuthRateLimit: cfg.AuthRateLimit,
+	}, logger)
+	srv.Auth, srv.Resources = authSvc, res
+	srv.Users, srv.APIKeys, srv.Agents, srv.Templates, srv.Workflows = db, db, db, db, db
+	srv.Executions, srv.Deployments, srv.Audit, srv.DB = db, db, db, db
+	return &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Auth: authSvc, Server: srv}, nil
+}
+
+// Migrate applies the migrations and seeds the built-in templates.
+func (a *App) Migrate(ctx context.Context) error {
+	applied, err := postgres.Migrate(ctx, a.Pool)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		a.Logger.Info("migrations applied", "versions", applied)
+	}
+	return nil
+}
+
+// Close releases the pool.
+func (a *App) Close() { a.Pool.Close() }

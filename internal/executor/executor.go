@@ -1,0 +1,235 @@
+// Package executor defines how Turbocat runs one agent: the [Executor]
+// interface that the steprunner (and the agents "test run" endpoint) call, its
+// [Request] and [Result], the step error names a workflow's Retry and Catch
+// settings can target ([Error]), the per-type agent configs with their JSON
+// Schemas ([Schema]), and a [Registry] dispatching on the agent type.
+//
+// The three agent types live in subpackages: code (sandboxed JavaScript in a
+// worker process), http (SSRF-safe API calls) and llm (OpenAI-compatible,
+// Anthropic and Bedrock). Each builds on [Begin], which gives an executor
+// template rendering with the run's input and secrets, bounded log capture
+// and, in [Run.Finish], scrubbing of every resolved secret value from the
+// output, the logs and the error cause.
+package executor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/turbocat/turbocat/internal/secrets"
+)
+
+// Agent types.
+const (
+	TypeCode = "code"
+	TypeAPI  = "api"
+	TypeLLM  = "llm"
+)
+
+// Executor runs one agent once.
+type Executor interface {
+	// Execute runs the agent described by req. A failed run returns a
+	// *Error whose Name is one of the names documented in this package
+	// (Code.*, Api.*, Llm.*, Executor.*); the returned Result still carries
+	// the logs and duration of the failed run.
+	Execute(ctx context.Context, req Request) (Result, error)
+}
+
+// SecretResolver looks up the plaintext value of a secret of the agent's
+// owner at the moment of use. It returns an error for an unknown name.
+type SecretResolver interface {
+	ResolveSecret(ctx context.Context, name string) (string, error)
+}
+
+// SecretResolverFunc adapts a function to SecretResolver.
+type SecretResolverFunc func(ctx context.Context, name string) (string, error)
+
+// ResolveSecret implements SecretResolver.
+func (f SecretResolverFunc) ResolveSecret(ctx context.Context, name string) (string, error) {
+	return f(ctx, name)
+}
+
+// StaticSecrets is a SecretResolver over a fixed map (tests, local tools).
+type StaticSecrets map[string]string
+
+// ResolveSecret implements SecretResolver.
+func (m StaticSecrets) ResolveSecret(_ context.Context, name string) (string, error) {
+	v, ok := m[name]
+	if !ok {
+		return "", fmt.Errorf("secret %q is not defined", name)
+	}
+	return v, nil
+}
+
+// Request is one run of one agent.
+type Request struct {
+	// AgentID identifies the agent (for logs and the code sandbox's ctx).
+	AgentID string
+	// Type is the agent type: "code", "api" or "llm".
+	Type string
+	// Config is the agent's config with templates unresolved; inside it
+	// {{input.x}} names the step input and {{secrets.NAME}} a secret.
+	Config json.RawMessage
+	// Input is the step's resolved input (any JSON value; empty means null).
+	Input json.RawMessage
+	// Secrets resolves {{secrets.NAME}}; nil means the agent has no secrets.
+	Secrets SecretResolver
+	// Timeout bounds the run (the step's timeout). The agent's own
+	// timeoutSeconds can only shorten it. Zero means the type's default.
+	Timeout time.Duration
+	// Logger receives operational logs of the executor (never the secret
+	// values). Nil discards them.
+	Logger *slog.Logger
+	// Scrubber, if set, collects the secret values resolved during the run
+	// so the caller can scrub what it stores; nil makes a fresh one.
+	Scrubber *secrets.Scrubber
+}
+
+// Result is what a run produced.
+type Result struct {
+	// Output is the agent's output JSON (nil on failure).
+	Output json.RawMessage `json:"output"`
+	// Logs are the run's log lines in order, bounded in count and size.
+	Logs []LogLine `json:"logs"`
+	// Usage is set by LLM agents.
+	Usage *Usage `json:"usage,omitempty"`
+	// DurationMs is the wall time of the run.
+	DurationMs int64 `json:"durationMs"`
+}
+
+// LogLine is one execution log line.
+type LogLine struct {
+	Time    time.Time       `json:"time"`
+	Level   string          `json:"level"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+// Log levels used in LogLine.Level.
+const (
+	LevelDebug = "debug"
+	LevelInfo  = "info"
+	LevelWarn  = "warn"
+	LevelError = "error"
+)
+
+// Usage is the token usage and cost of an LLM run.
+type Usage struct {
+	InputTokens  int64   `json:"inputTokens"`
+	OutputTokens int64   `json:"outputTokens"`
+	CostUSD      float64 `json:"costUsd"`
+	Model        string  `json:"model"`
+}
+
+// Error is a failed run. Name is the step error name that ASL Retry and
+// Catch clauses match (ErrorEquals); Cause is a human-readable explanation
+// with every secret value scrubbed; Retryable says whether running again may
+// succeed (a default for workflows that retry "transient" errors).
+type Error struct {
+	Name      string `json:"error"`
+	Cause     string `json:"cause"`
+	Retryable bool   `json:"retryable"`
+}
+
+func (e *Error) Error() string { return e.Name + ": " + e.Cause }
+
+// Errorf returns an *Error with a formatted cause.
+func Errorf(name string, retryable bool, format string, args ...any) *Error {
+	return &Error{Name: name, Cause: fmt.Sprintf(format, args...), Retryable: retryable}
+}
+
+// AsError returns err as an *Error: itself if it is one (or wraps one), a
+// timeout or cancellation error of the context, or Executor.Internal.
+func AsError(err error, timeoutName string) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if errors.Is(err, context.DeadlineExceeded) && timeoutName != "" {
+		return &Error{Name: timeoutName, Cause: err.Error(), Retryable: true}
+	}
+	if errors.Is(err, context.Canceled) {
+		return &Error{Name: ErrCanceled, Cause: err.Error()}
+	}
+	return &Error{Name: ErrInternal, Cause: err.Error()}
+}
+
+// Step error names. A workflow's Retry/Catch ErrorEquals can name any of
+// them, or "States.ALL".
+const (
+	// ErrInvalidConfig: the agent config does not satisfy its schema, or a
+	// template in it does not resolve (unknown input field, unknown secret).
+	ErrInvalidConfig = "Executor.InvalidConfig"
+	// ErrUnknownType: no executor registered for the agent type.
+	ErrUnknownType = "Executor.UnknownType"
+	// ErrOutputTooLarge: the output exceeds the type's size limit.
+	ErrOutputTooLarge = "Executor.OutputTooLarge"
+	// ErrCanceled: the run's context was cancelled (execution aborted).
+	ErrCanceled = "Executor.Canceled"
+	// ErrInternal: a fault of the platform, not the agent. Retryable.
+	ErrInternal = "Executor.Internal"
+
+	// ErrCodeTimeout: the script exceeded its wall time.
+	ErrCodeTimeout = "Code.Timeout"
+	// ErrCodeMemoryLimit: the script exceeded its memory budget.
+	ErrCodeMemoryLimit = "Code.MemoryLimit"
+	// ErrCodeStackOverflow: the script exceeded the call-stack depth.
+	ErrCodeStackOverflow = "Code.StackOverflow"
+	// ErrCodeError: the script threw, failed to compile, has no main, or
+	// returned a value that is not JSON-serialisable.
+	ErrCodeError = "Code.Error"
+
+	// ErrAPIHTTP4xx: the API answered 4xx (other than 429).
+	ErrAPIHTTP4xx = "Api.Http4xx"
+	// ErrAPIHTTP3xx: the API answered a 1xx/3xx status that is not a
+	// followed redirect (e.g. 304, 300).
+	ErrAPIHTTP3xx = "Api.Http3xx"
+	// ErrAPIHTTP5xx: the API answered 5xx. Retryable.
+	ErrAPIHTTP5xx = "Api.Http5xx"
+	// ErrAPIRateLimited: the API answered 429 after the agent's own retries. Retryable.
+	ErrAPIRateLimited = "Api.RateLimited"
+	// ErrAPITimeout: the call exceeded its timeout. Retryable.
+	ErrAPITimeout = "Api.Timeout"
+	// ErrAPIBlocked: the destination is forbidden (SSRF protection, scheme,
+	// too many redirects).
+	ErrAPIBlocked = "Api.Blocked"
+	// ErrAPIConnection: DNS, connect or TLS failure. Retryable.
+	ErrAPIConnection = "Api.ConnectionFailed"
+	// ErrAPIResponseTooLarge: the response body exceeds maxResponseBytes.
+	ErrAPIResponseTooLarge = "Api.ResponseTooLarge"
+
+	// ErrLLMRateLimited: the provider answered 429/throttling. Retryable.
+	ErrLLMRateLimited = "Llm.RateLimited"
+	// ErrLLMServerError: the provider failed (5xx, overloaded). Retryable.
+	ErrLLMServerError = "Llm.ServerError"
+	// ErrLLMTimeout: the call exceeded its timeout. Retryable.
+	ErrLLMTimeout = "Llm.Timeout"
+	// ErrLLMInvalidRequest: the provider rejected the request (4xx:
+	// bad model, bad parameters, authentication).
+	ErrLLMInvalidRequest = "Llm.InvalidRequest"
+	// ErrLLMContentFiltered: the provider refused or filtered the content.
+	ErrLLMContentFiltered = "Llm.ContentFiltered"
+	// ErrLLMInvalidOutput: the reply is not valid JSON or does not match
+	// responseSchema, or the provider's answer cannot be parsed.
+	ErrLLMInvalidOutput = "Llm.InvalidOutput"
+	// ErrLLMConnection: the provider cannot be reached. Retryable.
+	ErrLLMConnection = "Llm.ConnectionFailed"
+)
+
+// ErrorNames lists every step error name defined here, for documentation
+// and validation of workflow Retry/Catch settings.
+func ErrorNames() []string {
+	return []string{
+		ErrInvalidConfig, ErrUnknownType, ErrOutputTooLarge, ErrCanceled, ErrInternal,
+		ErrCodeTimeout, ErrCodeMemoryLimit, ErrCodeStackOverflow, ErrCodeError,
+		ErrAPIHTTP3xx, ErrAPIHTTP4xx, ErrAPIHTTP5xx, ErrAPIRateLimited, ErrAPITimeout, ErrAPIBlocked, ErrAPIConnection, ErrAPIResponseTooLarge,
+		ErrLLMRateLimited, ErrLLMServerError, ErrLLMTimeout, ErrLLMInvalidRequest, ErrLLMContentFiltered, ErrLLMInvalidOutput, ErrLLMConnection,
+	}
+}

@@ -1,0 +1,172 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// Request bounds.
+const (
+	MaxBodyBytes = 1 << 20 // 1 MiB
+	MaxJSONDepth = 32
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+// readBody reads at most MaxBodyBytes of the body; more is ETOOLARGE.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > MaxBodyBytes {
+		return nil, tooLarge()
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, turbocat.Errorf(turbocat.EVALIDATION, "could not read the request body")
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, tooLarge()
+	}
+	return b, nil
+}
+
+func tooLarge() error {
+	return turbocat.Errorf(turbocat.ETOOLARGE, "request body exceeds %d bytes", MaxBodyBytes)
+}
+
+// DecodeJSON decodes body into v strictly: one JSON value, no unknown
+// fields, bounded nesting. Errors are EVALIDATION with the field at fault.
+func DecodeJSON(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return turbocat.ValidationError("request body is required: a JSON object")
+	}
+	if err := checkDepth(body, MaxJSONDepth); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return turbocat.ValidationError("request body must be a single JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return turbocat.ValidationError("request body must be a single JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return turbocat.ValidationError(fmt.Sprintf("malformed JSON at byte %d", syn.Offset))
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return turbocat.ValidationError("wrong type", turbocat.FieldError{Field: field, Message: "must be " + jsonKind(typ.Type.Kind().String())})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return turbocat.ValidationError("unknown field", turbocat.FieldError{Field: name, Message: "is not a known field"})
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return turbocat.ValidationError("malformed JSON: unexpected end of input")
+	}
+	var te *time.ParseError
+	if errors.As(err, &te) {
+		return turbocat.ValidationError("invalid timestamp: use RFC 3339, e.g. 2030-01-02T15:04:05Z")
+	}
+	return turbocat.ValidationError("malformed JSON")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct", "ptr":
+		return "an object"
+	case "bool":
+		return "true or false"
+	}
+	return "a number"
+}
+
+// checkDepth rejects JSON nested deeper than max, before any decoding.
+func checkDepth(b []byte, max int) error {
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				return turbocat.ValidationError(fmt.Sprintf("JSON nested deeper than %d levels", max))
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+// decode reads and strictly decodes the request body into v.
+func decode(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return DecodeJSON(body, v)
+}
+
+// pageOf parses limit and cursor query parameters.
+func pageOf(r *http.Request) (turbocat.Page, error) {
+	p := turbocat.Page{Limit: DefaultLimit, Cursor: r.URL.Query().Get("cursor")}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxLimit {
+			return p, turbocat.ValidationError("invalid limit", turbocat.FieldError{Field: "limit", Message: fmt.Sprintf("must be 1 to %d", MaxLimit)})
+		}
+		p.Limit = n
+	}
+	if len(p.Cursor) > 200 {
+		return p, turbocat.ValidationError("invalid cursor", turbocat.FieldError{Field: "cursor", Message: "not a cursor returned by this API"})
+	}
+	return p, nil
+}
+
+// timeParam parses an optional RFC 3339 query parameter.
+func timeParam(r *http.Request, name string) (*time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, turbocat.ValidationError("invalid "+name, turbocat.FieldError{Field: name, Message: "must be an RFC 3339 timestamp, e.g. 2030-01-02T15:04:05Z"})
+	}
+	return &t, nil
+}

@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"slices"
+
+	"github.com/turbocat/turbocat/internal/service"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// Config is what the HTTP layer needs from the process configuration.
+type Config struct {
+	AllowedOrigins []string
+	RateLimit      float64 // per user or key, requests per second
+	RateBurst      int
+	IPRateLimit    float64 // per client IP, requests per second
+	AuthRateLimit  float64 // login/register/refresh per minute per IP
+}
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	Auth        *service.Auth
+	Resources   *service.Resources
+	Users       turbocat.UserService
+	APIKeys     turbocat.APIKeyService
+	Agents      turbocat.AgentService
+	Templates   turbocat.TemplateService
+	Workflows   turbocat.WorkflowService
+	Executions  turbocat.ExecutionService
+	Deployments turbocat.DeploymentService
+	Audit       turbocat.AuditService
+	DB          turbocat.Pinger
+
+	cfg         Config
+	logger      *slog.Logger
+	ipLimiter   *limiter
+	userLimiter *limiter
+	authLimiter *limiter
+}
+
+// NewServer returns a Server; fill in the services before calling Handler.
+func NewServer(cfg Config, logger *slog.Logger) *Server {
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 50
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = 100
+	}
+	if cfg.IPRateLimit <= 0 {
+		cfg.IPRateLimit = 100
+	}
+	if cfg.AuthRateLimit <= 0 {
+		cfg.AuthRateLimit = 20
+	}
+	return &Server{
+		cfg:         cfg,
+		logger:      logger,
+		ipLimiter:   newLimiter(cfg.IPRateLimit, int(cfg.IPRateLimit*2)),
+		userLimiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
+		authLimiter: newLimiter(cfg.AuthRateLimit/60, max(int(cfg.AuthRateLimit/2), 3)),
+	}
+}
+
+// Route is one entry of the route table: the single place that says which
+// handler serves which method and path, who may call it, and which Lambda
+// function serves it on AWS.
+type Route struct {
+	Method  string
+	Path    string // net/http pattern path, e.g. /api/v1/agents/{id}
+	Group   string // the functions/<name> that serves it on AWS
+	Public  bool   // no authentication
+	Scope   string // API-key scope required
+	Admin   bool   // administrators only
+	JWTOnly bool   // user sessions only (not API keys)
+	Limited bool   // stricter per-IP limit (login, register, refresh)
+	// Owns names the resource kind whose id is in the path, for the
+	// ownership matrix test: another user's id must be a 404.
+	Owns    string
+	Handler func(s *Server, w http.ResponseWriter, r *http.Request) error
+}
+
+// Function groups, one per Lambda function.
+const (
+	GroupAuth        = "auth"
+	GroupAgents      = "agents"
+	GroupTemplates   = "templates"
+	GroupWorkflows   = "workflows"
+	GroupExecutions  = "executions"
+	GroupDeployments = "deployments"
+	GroupAPIKeys     = "apikeys"
+)
+
+// Routes returns the route table.
+func Routes() []Route {
+	return []Route{
+		{Method: "GET", Path: "/health", Group: GroupAuth, Public: true, Handler: (*Server).health},
+		{Method: "GET", Path: "/ready", Group: GroupAuth, Public: true, Handler: (*Server).ready},
+		{Method: "GET", Path: "/api/v1/openapi.json", Group: GroupAuth, Public: true, Handler: (*Server).openAPI},
+
+		{Method: "POST", Path: "/api/v1/auth/register", Group: GroupAuth, Public: true, Limited: true, Handler: (*Server).register},
+		{Method: "POST", Path: "/api/v1/auth/login", Group: GroupAuth, Public: true, Limited: true, Handler: (*Server).login},
+		{Method: "POST", Path: "/api/v1/auth/refresh", Group: GroupAuth, Public: true, Limited: true, Handler: (*Server).refresh},
+		{Method: "POST", Path: "/api/v1/auth/logout", Group: GroupAuth, JWTOnly: true, Handler: (*Server).logout},
+		{Method: "GET", Path: "/api/v1/auth/me", Group: GroupAuth, Handler: (*Server).me},
+		{Method: "POST", Path: "/api/v1/auth/password", Group: GroupAuth, JWTOnly: true, Handler: (*Server).changePassword},
+		{Method: "GET", Path: "/api/v1/users", Group: GroupAuth, Admin: true, JWTOnly: true, Handler: (*Server).listUsers},
+		{Method: "GET", Path: "/api/v1/audit-logs", Group: GroupAuth, Scope: "audit:read", Handler: (*Server).listAudit},
+
+		{Method: "POST", Path: "/api/v1/api-keys", Group: GroupAPIKeys, JWTOnly: true, Handler: (*Server).createAPIKey},
+		{Method: "GET", Path: "/api/v1/api-keys", Group: GroupAPIKeys, JWTOnly: true, Handler: (*Server).listAPIKeys},
+		{Method: "DELETE", Path: "/api/v1/api-keys/{id}", Group: GroupAPIKeys, JWTOnly: true, Owns: "api_key", Handler: (*Server).revokeAPIKey},
+
+		{Method: "POST", Path: "/api/v1/agents", Group: GroupAgents, Scope: "agents:write", Handler: (*Server).createAgent},
+		{Method: "GET", Path: "/api/v1/agents", Group: GroupAgents, Scope: "agents:read", Handler: (*Server).listAgents},
+		{Method: "GET", Path: "/api/v1/agents/{id}", Group: GroupAgents, Scope: "agents:read", Owns: "agent", Handler: (*Server).getAgent},
+		{Method: "PATCH", Path: "/api/v1/agents/{id}", Group: GroupAgents, Scope: "agents:write", Owns: "agent", Handler: (*Server).updateAgent},
+		{Method: "DELETE", Path: "/api/v1/agents/{id}", Group: GroupAgents, Scope: "agents:write", Owns: "agent", Handler: (*Server).deleteAgent},
+
+		{Method: "POST", Path: "/api/v1/templates", Group: GroupTemplates, Scope: "templates:write", Handler: (*Server).createTemplate},
+		{Method: "GET", Path: "/api/v1/templates", Group: GroupTemplates, Scope: "templates:read", Handler: (*Server).listTemplates},
+		{Method: "GET", Path: "/api/v1/templates/{id}", Group: GroupTemplates, Scope: "templates:read", Owns: "template", Handler: (*Server).getTemplate},
+		{Method: "PATCH", Path: "/api/v1/templates/{id}", Group: GroupTemplates, Scope: "templates:write", Owns: "template", Handler: (*Server).updateTemplate},
+		{Method: "DELETE", Path: "/api/v1/templates/{id}", Group: GroupTemplates, Scope: "templates:write", Owns: "template", Handler: (*Server).deleteTemplate},
+		{Method: "POST", Path: "/api/v1/templates/{id}/instantiate", Group: GroupTemplates, Scope: "templates:read", Owns: "template", Handler: (*Server).instantiateTemplate},
+
+		{Method: "POST", Path: "/api/v1/workflows", Group: GroupWorkflows, Scope: "workflows:write", Handler: (*Server).createWorkflow},
+		{Method: "GET", Path: "/api/v1/workflows", Group: GroupWorkflows, Scope: "workflows:read", Handler: (*Server).listWorkflows},
+		{Method: "GET", Path: "/api/v1/workflows/{id}", Group: GroupWorkflows, Scope: "workflows:read", Owns: "workflow", Handler: (*Server).getWorkflow},
+		{Method: "PUT", Path: "/api/v1/workflows/{id}", Group: GroupWorkflows, Scope: "workflows:write", Owns: "workflow", Handler: (*Server).replaceWorkflow},
+		{Method: "PATCH", Path: "/api/v1/workflows/{id}", Group: GroupWorkflows, Scope: "workflows:write", Owns: "workflow", Handler: (*Server).patchWorkflow},
+		{Method: "DELETE", Path: "/api/v1/workflows/{id}", Group: GroupWorkflows, Scope: "workflows:write", Owns: "workflow", Handler: (*Server).deleteWorkflow},
+
+		{Method: "GET", Path: "/api/v1/executions", Group: GroupExecutions, Scope: "executions:read", Handler: (*Server).listExecutions},
+		{Method: "GET", Path: "/api/v1/executions/{id}", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecution},
+		{Method: "GET", Path: "/api/v1/executions/{id}/steps", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionSteps},
+		{Method: "GET", Path: "/api/v1/executions/{id}/logs", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionLogs},
+
+		{Method: "GET", Path: "/api/v1/deployments", Group: GroupDeployments, Scope: "deployments:read", Handler: (*Server).listDeployments},
+		{Method: "GET", Path: "/api/v1/deployments/{id}", Group: GroupDeployments, Scope: "deployments:read", Owns: "deployment", Handler: (*Server).getDeployment},
+	}
+}
+
+// Handler returns the API with the full middleware chain, serving the routes
+// of the given groups (every route when none is given).
+func (s *Server) Handler(groups ...string) http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range Routes() {
+		if len(groups) > 0 && !slices.Contains(groups, rt.Group) {
+			continue
+		}
+		mux.Handle(rt.Method+" "+rt.Path, s.route(rt))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, turbocat.Errorf(turbocat.ENOTFOUND, "no route for %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
+	})
+	return s.base(mux)
+}
+
+// route wraps one handler with the per-route policy.
+func (s *Server) route(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.Limited {
+			if ok, retry := s.authLimiter.allow(clientIP(r)); !ok {
+				s.writeError(w, r, &turbocat.Error{Code: turbocat.ERATELIMITED, Message: "too many attempts; retry later", RetryAfter: retry})
+				return
+			}
+		}
+		if !rt.Public {
+			var ok bool
+			if r, ok = s.authenticate(rt, w, r); !ok {
+				return
+			}
+		}
+		if err := rt.Handler(s, w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func actor(r *http.Request) *turbocat.Actor { return turbocat.ActorFrom(r.Context()) }

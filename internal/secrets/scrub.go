@@ -1,0 +1,269 @@
+package secrets
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Redacted replaces every secret value the Scrubber removes.
+const Redacted = "[REDACTED]"
+
+// MinScrubLen is the shortest secret value scrubbed. Shorter values (1 or 2
+// bytes) would redact ordinary text everywhere and protect nothing; secret
+// values that short are rejected by the secrets API instead.
+const MinScrubLen = 3
+
+// Scrubber removes secret values from text, JSON and errors. It is safe for
+// concurrent use; values can be added while it is used.
+//
+// For every value added it also removes its common encodings: URL query and
+// path escaping, JSON string escaping, hex, and base64 (standard and URL
+// alphabets, padded or not) at each of the three byte alignments, so the
+// value is found inside a longer base64 text such as the "user:pass" of a
+// basic Authorization header.
+type Scrubber struct {
+	mu       sync.RWMutex
+	values   map[string]struct{}
+	patterns []string // sorted longest first
+	replacer *strings.Replacer
+}
+
+// NewScrubber returns a scrubber removing values (and their encodings).
+func NewScrubber(values ...string) *Scrubber {
+	s := &Scrubber{values: map[string]struct{}{}}
+	s.Add(values...)
+	return s
+}
+
+// Add registers secret values to remove.
+func (s *Scrubber) Add(values ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := false
+	for _, v := range values {
+		if len(v) < MinScrubLen {
+			continue
+		}
+		if _, ok := s.values[v]; ok {
+			continue
+		}
+		s.values[v] = struct{}{}
+		changed = true
+	}
+	if changed {
+		s.rebuild()
+	}
+}
+
+// AddBasicAuth registers the password and the base64 "user:password"
+// credential of an HTTP basic Authorization header.
+func (s *Scrubber) AddBasicAuth(user, password string) {
+	s.Add(password, base64.StdEncoding.EncodeToString([]byte(user+":"+password)))
+}
+
+// Values returns the number of distinct secret values registered.
+func (s *Scrubber) Values() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.values)
+}
+
+func (s *Scrubber) rebuild() {
+	set := map[string]struct{}{}
+	for v := range s.values {
+		for _, p := range encodings(v) {
+			if len(p) >= MinScrubLen {
+				set[p] = struct{}{}
+			}
+		}
+	}
+	pats := make([]string, 0, len(set))
+	for p := range set {
+		pats = append(pats, p)
+	}
+	// Longest first so an encoding containing another is replaced whole.
+	sort.Slice(pats, func(i, j int) bool {
+		if len(pats[i]) != len(pats[j]) {
+			return len(pats[i]) > len(pats[j])
+		}
+		return pats[i] < pats[j]
+	})
+	s.patterns = pats
+	args := make([]string, 0, 2*len(pats))
+	for _, p := range pats {
+		args = append(args, p, Redacted)
+	}
+	s.replacer = strings.NewReplacer(args...)
+}
+
+// encodings lists v and the encoded forms under which it may leak.
+func encodings(v string) []string {
+	out := []string{v, url.QueryEscape(v), url.PathEscape(v), hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v)))}
+	if b, err := json.Marshal(v); err == nil {
+		out = append(out, string(b[1:len(b)-1]))
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		out = append(out, enc.EncodeToString([]byte(v)), strings.TrimRight(enc.EncodeToString([]byte(v)), "="))
+		// The value at byte offset k (mod 3) inside a longer base64 text:
+		// keep the encoded groups made only of the value's bytes.
+		for k := 1; k <= 2; k++ {
+			padded := append(bytes.Repeat([]byte{0}, k), v...)
+			e := enc.EncodeToString(padded)
+			end := 4 * (len(padded) / 3)
+			if end > 4 && end-4 >= 4 {
+				out = append(out, e[4:end])
+			}
+		}
+		// Offset 0 but followed by other bytes: only the complete groups.
+		e := enc.EncodeToString([]byte(v))
+		if full := 4 * (len(v) / 3); full >= 4 {
+			out = append(out, e[:full])
+		}
+	}
+	return out
+}
+
+// String returns s with every secret value and encoding replaced by [REDACTED].
+func (s *Scrubber) String(str string) string {
+	if s == nil {
+		return str
+	}
+	s.mu.RLock()
+	r := s.replacer
+	s.mu.RUnlock()
+	if r == nil {
+		return str
+	}
+	return r.Replace(str)
+}
+
+// Bytes is String on a byte slice; it returns b itself when nothing matched.
+func (s *Scrubber) Bytes(b []byte) []byte {
+	if s == nil {
+		return b
+	}
+	out := s.String(string(b))
+	if out == string(b) {
+		return b
+	}
+	return []byte(out)
+}
+
+// Contains reports whether str contains a secret value or one of its encodings.
+func (s *Scrubber) Contains(str string) bool {
+	return s.String(str) != str
+}
+
+// JSON scrubs every string (keys and values) and number of a JSON document,
+// keeping it valid JSON and its key order. A number that matches a secret is
+// replaced by the string "[REDACTED]". Invalid JSON is scrubbed as text.
+func (s *Scrubber) JSON(raw json.RawMessage) json.RawMessage {
+	if s == nil || len(raw) == 0 {
+		return raw
+	}
+	s.mu.RLock()
+	empty := s.replacer == nil
+	s.mu.RUnlock()
+	if empty {
+		return raw
+	}
+	var out bytes.Buffer
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := s.scrubValue(dec, &out); err != nil {
+		return json.RawMessage(s.quoteIfInvalid(raw))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return json.RawMessage(s.quoteIfInvalid(raw))
+	}
+	return json.RawMessage(out.Bytes())
+}
+
+func (s *Scrubber) quoteIfInvalid(raw []byte) []byte {
+	return s.Bytes(raw)
+}
+
+func (s *Scrubber) scrubValue(dec *json.Decoder, out *bytes.Buffer) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		closing := byte('}')
+		if t == '[' {
+			closing = ']'
+		}
+		out.WriteByte(byte(t))
+		first := true
+		for dec.More() {
+			if !first {
+				out.WriteByte(',')
+			}
+			first = false
+			if t == '{' {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				k, _ := kt.(string)
+				writeString(out, s.String(k))
+				out.WriteByte(':')
+			}
+			if err := s.scrubValue(dec, out); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return err
+		}
+		out.WriteByte(closing)
+	case string:
+		writeString(out, s.String(t))
+	case json.Number:
+		if s.Contains(string(t)) {
+			writeString(out, Redacted)
+		} else {
+			out.WriteString(string(t))
+		}
+	case bool:
+		if t {
+			out.WriteString("true")
+		} else {
+			out.WriteString("false")
+		}
+	case nil:
+		out.WriteString("null")
+	}
+	return nil
+}
+
+func writeString(out *bytes.Buffer, v string) {
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // a string always encodes
+	out.Truncate(out.Len() - 1)
+}
+
+// Error returns err unchanged when its message holds no secret, or an error
+// whose message is scrubbed (the original chain is dropped, so no secret can
+// surface through errors.Unwrap either).
+func (s *Scrubber) Error(err error) error {
+	if err == nil || s == nil {
+		return err
+	}
+	msg := err.Error()
+	clean := s.String(msg)
+	if clean == msg {
+		return err
+	}
+	return errors.New(clean)
+}

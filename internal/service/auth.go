@@ -1,0 +1,306 @@
+// Package service holds the business rules that span adapters: sign-up and
+// sessions (hashing, tokens, storage), API keys, validation of agents and
+// workflows against their schemas and DAG rules, quotas and defaults. It
+// depends on domain interfaces only, never on pgx or the AWS SDK; handlers
+// and Lambda mains call it.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/turbocat/turbocat/internal/auth"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// Auth runs registration, login, token refresh and API-key checks.
+type Auth struct {
+	Users      turbocat.UserService
+	APIKeys    turbocat.APIKeyService
+	Audit      turbocat.AuditService
+	Hasher     *auth.Hasher
+	Tokens     *auth.Tokens
+	RefreshTTL time.Duration
+	Now        func() time.Time
+}
+
+func (s *Auth) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// RegisterInput is the body of POST /auth/register.
+type RegisterInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	FullName string `json:"fullName"`
+}
+
+// NormalizeEmail lower-cases and trims an address and checks its syntax.
+func NormalizeEmail(s string) (string, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) < 3 || len(s) > 254 {
+		return s, false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") {
+		return s, false
+	}
+	return s, true
+}
+
+func checkPassword(field, pw string) *turbocat.FieldError {
+	n := utf8.RuneCountInString(pw)
+	if n < auth.MinPasswordLen || n > auth.MaxPasswordLen || len(pw) > 4*auth.MaxPasswordLen {
+		return &turbocat.FieldError{Field: field, Message: fmt.Sprintf("must be %d to %d characters", auth.MinPasswordLen, auth.MaxPasswordLen)}
+	}
+	return nil
+}
+
+// Register creates an account and opens a session.
+func (s *Auth) Register(ctx context.Context, in RegisterInput) (*turbocat.Session, error) {
+	var details []turbocat.FieldError
+	email, ok := NormalizeEmail(in.Email)
+	if !ok {
+		details = append(details, turbocat.FieldError{Field: "email", Message: "must be a valid email address"})
+	}
+	if fe := checkPassword("password", in.Password); fe != nil {
+		details = append(details, *fe)
+	}
+	name := strings.TrimSpace(in.FullName)
+	if utf8.RuneCountInString(name) > 200 {
+		details = append(details, turbocat.FieldError{Field: "fullName", Message: "must be at most 200 characters"})
+	}
+	if len(details) > 0 {
+		return nil, turbocat.ValidationError("invalid registration", details...)
+	}
+	hash, err := s.Hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	u := &turbocat.User{Email: email, PasswordHash: hash, FullName: name, Role: turbocat.RoleUser}
+	if err := s.Users.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return s.session(ctx, u, "")
+}
+
+// LoginInput is the body of POST /auth/login.
+type LoginInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+var errBadLogin = turbocat.Errorf(turbocat.EUNAUTHORIZED, "invalid email or password")
+
+// Login checks credentials. Unknown emails and wrong passwords fail alike
+// and take the same time: a dummy hash is verified for unknown emails.
+func (s *Auth) Login(ctx context.Context, in LoginInput) (*turbocat.Session, error) {
+	email, _ := NormalizeEmail(in.Email)
+	if len(in.Password) > 4*auth.MaxPasswordLen {
+		return nil, errBadLogin
+	}
+	u, err := s.Users.UserByEmail(ctx, email)
+	if err != nil && turbocat.ErrorCodeOf(err) != turbocat.ENOTFOUND {
+		return nil, err
+	}
+	phc := ""
+	if u != nil {
+		phc = u.PasswordHash
+	}
+	if err := s.Hasher.Verify(ctx, phc, in.Password); err != nil {
+		if errors.Is(err, auth.ErrMismatch) {
+			return nil, errBadLogin
+		}
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	actx := turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID, Role: u.Role})
+	if err := s.Audit.Audit(actx, "auth.login", "user", u.ID, nil); err != nil {
+		return nil, err
+	}
+	return s.session(ctx, u, "")
+}
+
+// session issues an access token and a refresh token in a new family.
+func (s *Auth) session(ctx context.Context, u *turbocat.User, _ string) (*turbocat.Session, error) {
+	access, err := s.Tokens.Issue(u.ID, u.Role)
+	if err != nil {
+		return nil, err
+	}
+	refresh, hash := auth.RefreshToken()
+	if err := s.Users.CreateRefreshToken(ctx, u.ID, newUUID(), hash, s.now().Add(s.RefreshTTL)); err != nil {
+		return nil, err
+	}
+	return &turbocat.Session{User: u, AccessToken: access, RefreshToken: refresh, ExpiresIn: int(s.Tokens.TTL().Seconds())}, nil
+}
+
+// Refresh rotates a refresh token: the old one stops working, and reusing it
+// later revokes the whole family.
+func (s *Auth) Refresh(ctx context.Context, token string) (*turbocat.Session, error) {
+	if token == "" || len(token) > 256 {
+		return nil, turbocat.Errorf(turbocat.EUNAUTHORIZED, "invalid or expired refresh token")
+	}
+	next, nextHash := auth.RefreshToken()
+	u, err := s.Users.RotateRefreshToken(ctx, auth.HashToken(token), nextHash, s.now().Add(s.RefreshTTL))
+	if err != nil {
+		return nil, err
+	}
+	access, err := s.Tokens.Issue(u.ID, u.Role)
+	if err != nil {
+		return nil, err
+	}
+	return &turbocat.Session{User: u, AccessToken: access, RefreshToken: next, ExpiresIn: int(s.Tokens.TTL().Seconds())}, nil
+}
+
+// Logout revokes the family of the refresh token.
+func (s *Auth) Logout(ctx context.Context, token string) error {
+	if token == "" || len(token) > 256 {
+		return turbocat.ValidationError("invalid logout", turbocat.FieldError{Field: "refreshToken", Message: "is required"})
+	}
+	return s.Users.RevokeRefreshFamily(ctx, auth.HashToken(token))
+}
+
+// ChangePasswordInput is the body of POST /auth/password.
+type ChangePasswordInput struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
+// ChangePassword checks the current password, stores the new one and
+// revokes every refresh token of the user.
+func (s *Auth) ChangePassword(ctx context.Context, userID string, in ChangePasswordInput) error {
+	if fe := checkPassword("newPassword", in.NewPassword); fe != nil {
+		return turbocat.ValidationError("invalid password", *fe)
+	}
+	u, err := s.Users.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(in.CurrentPassword) > 4*auth.MaxPasswordLen || s.Hasher.Verify(ctx, u.PasswordHash, in.CurrentPassword) != nil {
+		return turbocat.ValidationError("invalid password", turbocat.FieldError{Field: "currentPassword", Message: "does not match"})
+	}
+	hash, err := s.Hasher.Hash(ctx, in.NewPassword)
+	if err != nil {
+		return err
+	}
+	return s.Users.SetPassword(ctx, userID, hash)
+}
+
+// Authenticate turns a bearer credential (JWT access token or API key) into
+// an actor. Errors are EUNAUTHORIZED or ETOKENEXPIRED.
+func (s *Auth) Authenticate(ctx context.Context, credential string) (*turbocat.Actor, error) {
+	if strings.HasPrefix(credential, auth.APIKeyPrefix) {
+		return s.authenticateKey(ctx, credential)
+	}
+	claims, err := s.Tokens.Verify(credential)
+	if errors.Is(err, auth.ErrTokenExpired) {
+		return nil, turbocat.Errorf(turbocat.ETOKENEXPIRED, "access token expired; refresh it with POST /api/v1/auth/refresh")
+	}
+	if err != nil {
+		return nil, &turbocat.Error{Code: turbocat.EUNAUTHORIZED, Message: "invalid access token", Err: err}
+	}
+	// The user must still exist, and the role comes from the database so a
+	// demotion applies at once.
+	u, err := s.Users.UserByID(ctx, claims.Subject)
+	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
+		return nil, turbocat.Errorf(turbocat.EUNAUTHORIZED, "invalid access token")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &turbocat.Actor{UserID: u.ID, Role: u.Role}, nil
+}
+
+var errBadKey = turbocat.Errorf(turbocat.EUNAUTHORIZED, "invalid API key")
+
+func (s *Auth) authenticateKey(ctx context.Context, key string) (*turbocat.Actor, error) {
+	prefix, ok := auth.ParseAPIKey(key)
+	if !ok {
+		return nil, errBadKey
+	}
+	k, role, err := s.APIKeys.APIKeyByPrefix(ctx, prefix)
+	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
+		return nil, errBadKey
+	}
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(k.KeyHash, auth.HashToken(key)) != 1 || k.RevokedAt != nil || (k.ExpiresAt != nil && !s.now().Before(*k.ExpiresAt)) {
+		return nil, errBadKey
+	}
+	if k.LastUsedAt == nil || s.now().Sub(*k.LastUsedAt) > time.Minute {
+		if err := s.APIKeys.TouchAPIKey(ctx, k.ID); err != nil {
+			return nil, err
+		}
+	}
+	return &turbocat.Actor{UserID: k.UserID, Role: role, APIKeyID: k.ID, Scopes: k.Scopes}, nil
+}
+
+// CreateAPIKeyInput is the body of POST /api-keys.
+type CreateAPIKeyInput struct {
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expiresAt"`
+}
+
+// CreatedAPIKey is an API key with its secret, returned once.
+type CreatedAPIKey struct {
+	*turbocat.APIKey
+	Key string `json:"key"`
+}
+
+// CreateAPIKey creates a key for the actor. A key cannot grant scopes its
+// creator lacks (an API key creating keys).
+func (s *Auth) CreateAPIKey(ctx context.Context, actor *turbocat.Actor, in CreateAPIKeyInput) (*CreatedAPIKey, error) {
+	var details []turbocat.FieldError
+	name := strings.TrimSpace(in.Name)
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		details = append(details, turbocat.FieldError{Field: "name", Message: "must be 1 to 100 characters"})
+	}
+	if len(in.Scopes) == 0 {
+		details = append(details, turbocat.FieldError{Field: "scopes", Message: "must list at least one scope, e.g. workflows:read"})
+	}
+	for i, sc := range in.Scopes {
+		switch {
+		case !auth.ValidScope(sc):
+			details = append(details, turbocat.FieldError{Field: fmt.Sprintf("scopes[%d]", i), Message: fmt.Sprintf("unknown scope %q; known scopes: %s", sc, strings.Join(auth.Scopes, ", "))})
+		case !actor.HasScope(sc):
+			details = append(details, turbocat.FieldError{Field: fmt.Sprintf("scopes[%d]", i), Message: "a key cannot grant a scope its creator does not hold"})
+		}
+	}
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
+		details = append(details, turbocat.FieldError{Field: "expiresAt", Message: "must be in the future"})
+	}
+	if len(details) > 0 {
+		return nil, turbocat.ValidationError("invalid API key", details...)
+	}
+	scopes := slices.Clone(in.Scopes)
+	slices.Sort(scopes)
+	scopes = slices.Compact(scopes)
+	key, prefix, hash := auth.NewAPIKey()
+	k := &turbocat.APIKey{UserID: actor.UserID, Name: name, Prefix: prefix, KeyHash: hash, Scopes: scopes, ExpiresAt: in.ExpiresAt}
+	if err := s.APIKeys.CreateAPIKey(ctx, k); err != nil {
+		return nil, err
+	}
+	return &CreatedAPIKey{APIKey: k, Key: key}, nil
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
