@@ -1,0 +1,125 @@
+package app_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/require"
+
+	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/postgres"
+	"github.com/turbocat/turbocat/internal/postgres/pgtest"
+)
+
+// expected status (and error code) of every sample event in events/apigw.
+var expected = map[string]struct {
+	status int
+	code   string
+}{
+	"auth/register": {201, ""}, "auth/me": {200, ""}, "auth/me-bad-token": {401, "UNAUTHORIZED"}, "auth/health": {200, ""},
+	"agents/create": {201, ""}, "agents/list": {200, ""}, "agents/get-not-found": {404, "NOT_FOUND"},
+	"agents/create-invalid": {400, "VALIDATION_ERROR"}, "agents/no-token": {401, "UNAUTHORIZED"},
+	"templates/list": {200, ""}, "templates/get-not-found": {404, "NOT_FOUND"},
+	"workflows/create": {201, ""}, "workflows/list": {200, ""}, "workflows/get-not-found": {404, "NOT_FOUND"},
+	"workflows/bad-token": {401, "UNAUTHORIZED"},
+	"executions/list": {200, ""}, "executions/get-not-found": {404, "NOT_FOUND"},
+	"deployments/list": {200, ""}, "deployments/get-not-found": {404, "NOT_FOUND"},
+	"apikeys/create": {201, ""}, "apikeys/list": {200, ""}, "apikeys/revoke-not-found": {404, "NOT_FOUND"},
+}
+
+// TestLambdaEvents feeds every sample API Gateway event through the real
+// Lambda entry point of its function (config from the environment, app
+// wiring, the API Gateway adapter) and checks status and envelope.
+func TestLambdaEvents(t *testing.T) {
+	pool, schema := pgtest.NewSchema(t)
+	_, err := postgres.Migrate(context.Background(), pool)
+	require.NoError(t, err)
+	t.Setenv("DATABASE_URL", pgtest.URL()+"&search_path="+schema)
+	t.Setenv("TURBOCAT_JWT_SECRET", "lambda-test-secret-lambda-test-secret-01")
+	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "turbocat-test")
+	ctx := context.Background()
+
+	handlers := map[string]app.APIHandler{}
+	for _, g := range []string{"auth", "agents", "templates", "workflows", "executions", "deployments", "apikeys"} {
+		h, err := app.LambdaAPI(ctx, g)
+		require.NoError(t, err, g)
+		handlers[g] = h
+	}
+	files, err := filepath.Glob("../../events/apigw/*/*.json")
+	require.NoError(t, err)
+	require.Len(t, files, len(expected), "every sample event has an expectation and vice versa")
+	// Registration first (it yields the token), then creations, then the rest.
+	rank := func(f string) int {
+		switch {
+		case strings.HasSuffix(f, "auth/register.json"):
+			return 0
+		case strings.HasSuffix(f, "agents/create.json"):
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(files, func(i, j int) bool { return rank(files[i]) < rank(files[j]) })
+
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	vars := map[string]string{"{{RAND}}": hex.EncodeToString(b[:])}
+	for _, file := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.ToSlash(file), "../../events/apigw/"), ".json")
+		fn := strings.Split(name, "/")[0]
+		raw, err := os.ReadFile(file)
+		require.NoError(t, err)
+		s := string(raw)
+		for k, v := range vars {
+			s = strings.ReplaceAll(s, k, v)
+		}
+		var ev events.APIGatewayV2HTTPRequest
+		require.NoError(t, json.Unmarshal([]byte(s), &ev), name)
+		res, err := handlers[fn](ctx, ev)
+		require.NoError(t, err, name)
+		want := expected[name]
+		require.Equal(t, want.status, res.StatusCode, "%s: %s", name, res.Body)
+		var env struct {
+			Success bool `json:"success"`
+			Data    struct {
+				ID          string `json:"id"`
+				AccessToken string `json:"accessToken"`
+			} `json:"data"`
+			Error struct{ Code string } `json:"error"`
+			Meta  struct{ RequestID string }
+		}
+		require.NoError(t, json.Unmarshal([]byte(res.Body), &env), name)
+		require.Equal(t, want.status < 400, env.Success, name)
+		require.Equal(t, want.code, env.Error.Code, name)
+		require.Equal(t, ev.RequestContext.RequestID, env.Meta.RequestID, "%s: API Gateway's request id is the request id", name)
+		switch name {
+		case "auth/register":
+			vars["{{TOKEN}}"] = env.Data.AccessToken
+		case "agents/create":
+			vars["{{AGENT_ID}}"] = env.Data.ID
+		}
+	}
+
+	// Each function serves only its own routes.
+	var ev events.APIGatewayV2HTTPRequest
+	raw, err := os.ReadFile("../../events/apigw/workflows/list.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal([]byte(strings.ReplaceAll(string(raw), "{{TOKEN}}", vars["{{TOKEN}}"])), &ev))
+	res, err := handlers[httpapi.GroupAgents](ctx, ev)
+	require.NoError(t, err)
+	require.Equal(t, 404, res.StatusCode, "the agents function does not serve /workflows")
+}
+
+func TestLambdaAPIConfigErrors(t *testing.T) {
+	t.Setenv("TURBOCAT_JWT_SECRET", "short")
+	_, err := app.LambdaAPI(context.Background(), "auth")
+	require.ErrorContains(t, err, "TURBOCAT_JWT_SECRET")
+}
