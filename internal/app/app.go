@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/turbocat/turbocat/internal/auth"
+	"github.com/turbocat/turbocat/internal/catalog"
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/postgres"
@@ -80,7 +81,8 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 	return &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Auth: authSvc, Server: srv}, nil
 }
 
-// Migrate applies the migrations and seeds the built-in templates.
+// Migrate applies the migrations and seeds the built-in templates; both are
+// idempotent.
 func (a *App) Migrate(ctx context.Context) error {
 	applied, err := postgres.Migrate(ctx, a.Pool)
 	if err != nil {
@@ -88,6 +90,13 @@ func (a *App) Migrate(ctx context.Context) error {
 	}
 	if len(applied) > 0 {
 		a.Logger.Info("migrations applied", "versions", applied)
+	}
+	builtins, err := catalog.Builtins()
+	if err != nil {
+		return err
+	}
+	if err := a.DB.SeedBuiltinTemplates(ctx, builtins); err != nil {
+		return fmt.Errorf("seed templates: %w", err)
 	}
 	return nil
 }

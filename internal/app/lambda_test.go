@@ -31,7 +31,7 @@ var expected = map[string]struct {
 	"templates/list": {200, ""}, "templates/get-not-found": {404, "NOT_FOUND"},
 	"workflows/create": {201, ""}, "workflows/list": {200, ""}, "workflows/get-not-found": {404, "NOT_FOUND"},
 	"workflows/bad-token": {401, "UNAUTHORIZED"},
-	"executions/list": {200, ""}, "executions/get-not-found": {404, "NOT_FOUND"},
+	"executions/list":     {200, ""}, "executions/get-not-found": {404, "NOT_FOUND"},
 	"deployments/list": {200, ""}, "deployments/get-not-found": {404, "NOT_FOUND"},
 	"apikeys/create": {201, ""}, "apikeys/list": {200, ""}, "apikeys/revoke-not-found": {404, "NOT_FOUND"},
 }

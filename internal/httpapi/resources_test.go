@@ -347,3 +347,49 @@ func TestOwnershipMatrix(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+func TestBuiltinTemplates(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	s := f.register("builtin")
+	tok := s.AccessToken
+	var list struct {
+		Items []struct {
+			ID, Name, Kind string
+			BuiltIn        bool
+		}
+	}
+	f.call("GET", "/api/v1/templates?limit=100", tok, nil).data(t, &list)
+	byName := map[string]string{}
+	agents := 0
+	for _, it := range list.Items {
+		require.True(t, it.BuiltIn)
+		byName[it.Name] = it.ID
+		if it.Kind == "agent" {
+			agents++
+		}
+	}
+	require.GreaterOrEqual(t, agents, 8)
+
+	// Seeding again changes nothing (idempotent).
+	require.NoError(t, f.app.Migrate(context.Background()))
+	require.Equal(t, len(list.Items), f.count("templates", "user_id IS NULL"))
+
+	// Built-ins are read-only.
+	id := byName["Transform JSON"]
+	require.Equal(t, http.StatusForbidden, f.call("PATCH", "/api/v1/templates/"+id, tok, map[string]any{"description": "x"}).Status)
+	require.Equal(t, http.StatusForbidden, f.call("DELETE", "/api/v1/templates/"+id, tok, nil).Status)
+
+	// Every built-in instantiates.
+	for name, id := range byName {
+		r := f.call("POST", "/api/v1/templates/"+id+"/instantiate", tok, map[string]any{"name": "my " + name})
+		require.Equal(t, http.StatusCreated, r.Status, "%s: %s", name, r.Body)
+	}
+	var wf struct {
+		Steps []struct{ Key string }
+	}
+	var wid string
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT id FROM workflows WHERE name = 'my Parallel research'`).Scan(&wid))
+	f.call("GET", "/api/v1/workflows/"+wid, tok, nil).data(t, &wf)
+	require.Len(t, wf.Steps, 3)
+}
