@@ -30,9 +30,22 @@ migrate: db ## Apply database migrations to DATABASE_URL.
 	DATABASE_URL="$(DATABASE_URL)" $(GO) run ./cmd/turbocat migrate
 
 .PHONY: test
-test: db ## Run every test against the local Postgres (writes coverage.out).
+test: db ## Run every test against the local Postgres (writes coverage.out), then each fuzz target briefly.
 	$(GO) test $(GOTEST_FLAGS) -coverprofile=coverage.out -covermode=atomic ./...
 	@$(GO) tool cover -func=coverage.out | tail -n 1
+	@FUZZTIME=3s bash scripts/fuzz.sh
+
+.PHONY: fuzz
+fuzz: db ## Run every fuzz target for FUZZTIME (default 2m).
+	FUZZTIME=$(or $(FUZZTIME),2m) bash scripts/fuzz.sh
+
+.PHONY: bench
+bench: db ## Go benchmarks of the hot paths (JWT, API keys, ...).
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+.PHONY: bench-api
+bench-api: db ## Load GET /workflows/{id} beside pgbench running the same SQL (bench/api.sh).
+	bash bench/api.sh
 
 $(SQLC):
 	CGO_ENABLED=0 GOBIN=$(BIN) $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/turbocat/turbocat/internal/service"
@@ -144,6 +146,9 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 		// Administrators read every user's log, or one user's with ?userId=.
 		f.UserID = nil
 		if v := q.Get("userId"); v != "" {
+			if !isUUID(v) {
+				return turbocat.ValidationError("invalid userId", turbocat.FieldError{Field: "userId", Message: "must be a user id (UUID)"})
+			}
 			f.UserID = &v
 		}
 	}
@@ -213,6 +218,9 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := turbocat.AgentFilter{Type: r.URL.Query().Get("type"), Search: r.URL.Query().Get("search")}
+	if err := oneOf("type", f.Type, turbocat.AgentCode, turbocat.AgentAPI, turbocat.AgentLLM); err != nil {
+		return err
+	}
 	list, err := s.Agents.ListAgents(r.Context(), actor(r).UserID, f, p)
 	if err != nil {
 		return err
@@ -423,6 +431,10 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := turbocat.ExecutionFilter{WorkflowID: q.Get("workflowId"), Status: q.Get("status")}
+	if err := oneOf("status", f.Status, turbocat.ExecutionPending, turbocat.ExecutionRunning, turbocat.ExecutionCompleted,
+		turbocat.ExecutionFailed, turbocat.ExecutionCancelled, turbocat.ExecutionTimedOut); err != nil {
+		return err
+	}
 	if f.Since, err = timeParam(r, "since"); err != nil {
 		return err
 	}
@@ -512,4 +524,29 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeData(w, r, http.StatusOK, d)
 	return nil
+}
+
+// oneOf checks an optional enum query parameter.
+func oneOf(name, v string, allowed ...string) error {
+	if v == "" || slices.Contains(allowed, v) {
+		return nil
+	}
+	return turbocat.ValidationError("invalid "+name, turbocat.FieldError{Field: name, Message: "must be one of " + strings.Join(allowed, ", ")})
+}
+
+// isUUID reports whether s is a canonical UUID.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }

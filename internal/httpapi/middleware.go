@@ -187,6 +187,9 @@ func truncate(s string, n int) string {
 // bearer extracts the credential from Authorization: Bearer or X-API-Key.
 func bearer(r *http.Request) string {
 	if k := r.Header.Get("X-API-Key"); k != "" {
+		if !strings.HasPrefix(k, "tc_") {
+			return "x-api-key-not-an-api-key" // JWTs belong in Authorization
+		}
 		return k
 	}
 	h := r.Header.Get("Authorization")

@@ -393,3 +393,72 @@ func TestBuiltinTemplates(t *testing.T) {
 	f.call("GET", "/api/v1/workflows/"+wid, tok, nil).data(t, &wf)
 	require.Len(t, wf.Steps, 3)
 }
+
+// TestExecutionsAndDeploymentsRead covers the read side of executions and
+// deployments over rows written as the engine writes them.
+func TestExecutionsAndDeploymentsRead(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	s := f.register("reader")
+	tok := s.AccessToken
+	ctx := context.Background()
+	agent := f.create(tok, "/api/v1/agents", codeAgent("echo"))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "w", "steps": []map[string]any{{"key": "a", "agentId": agent}, {"key": "b", "agentId": agent, "dependsOn": []string{"a"}}}})
+
+	var exec string
+	require.NoError(t, f.pool.QueryRow(ctx, `INSERT INTO executions (workflow_id, workflow_version, user_id, trigger, status, input_data, started_at)
+		VALUES ($1, 1, $2, 'api', 'running', '{"x": 1}', now()) RETURNING id`, wf, s.User.ID).Scan(&exec))
+	_, err := f.pool.Exec(ctx, `INSERT INTO executions (workflow_id, workflow_version, user_id, trigger, status) VALUES ($1, 1, $2, 'webhook', 'completed')`, wf, s.User.ID)
+	require.NoError(t, err)
+	_, err = f.pool.Exec(ctx, `INSERT INTO execution_steps (execution_id, step_key, status, attempt, input, output, started_at, completed_at, duration_ms)
+		VALUES ($1, 'a', 'completed', 1, '{"x": 1}', '{"y": 2}', now(), now(), 3), ($1, 'b', 'running', 1, '{}', NULL, now(), NULL, NULL)`, exec)
+	require.NoError(t, err)
+	for i := 1; i <= 5; i++ {
+		_, err = f.pool.Exec(ctx, `INSERT INTO execution_logs (execution_id, step_key, level, message, sequence) VALUES ($1, 'a', 'info', $2, $3)`, exec, fmt.Sprintf("line %d", i), i)
+		require.NoError(t, err)
+	}
+	_, err = f.pool.Exec(ctx, `INSERT INTO deployments (workflow_id, user_id, environment, version, status) VALUES ($1, $2, 'dev', 1, 'active'), ($1, $2, 'prod', 1, 'pending')`, wf, s.User.ID)
+	require.NoError(t, err)
+
+	var execs struct{ Items []struct{ ID, Status, Trigger string } }
+	f.call("GET", "/api/v1/executions?status=running", tok, nil).data(t, &execs)
+	require.Len(t, execs.Items, 1)
+	require.Equal(t, exec, execs.Items[0].ID)
+	f.call("GET", "/api/v1/executions?workflowId="+wf, tok, nil).data(t, &execs)
+	require.Len(t, execs.Items, 2)
+	require.Equal(t, http.StatusBadRequest, f.call("GET", "/api/v1/executions?status=bogus", tok, nil).Status)
+
+	var detail struct {
+		Status string
+		Steps  []struct {
+			StepKey, Status string
+			Output          map[string]any
+		}
+	}
+	f.call("GET", "/api/v1/executions/"+exec, tok, nil).data(t, &detail)
+	require.Equal(t, "running", detail.Status)
+	require.Len(t, detail.Steps, 2)
+	require.Equal(t, float64(2), detail.Steps[0].Output["y"])
+	require.Equal(t, http.StatusOK, f.call("GET", "/api/v1/executions/"+exec+"/steps", tok, nil).Status)
+
+	var logs struct {
+		Items      []struct{ Sequence int64 }
+		NextCursor string
+	}
+	f.call("GET", "/api/v1/executions/"+exec+"/logs?limit=3", tok, nil).data(t, &logs)
+	require.Len(t, logs.Items, 3)
+	require.Equal(t, "3", logs.NextCursor)
+	logs.NextCursor = ""
+	f.call("GET", "/api/v1/executions/"+exec+"/logs?limit=3&cursor=3", tok, nil).data(t, &logs)
+	require.Equal(t, []struct{ Sequence int64 }{{4}, {5}}, logs.Items)
+
+	var deps struct{ Items []struct{ Environment string } }
+	f.call("GET", "/api/v1/deployments?environment=prod", tok, nil).data(t, &deps)
+	require.Len(t, deps.Items, 1)
+	f.call("GET", "/api/v1/deployments?workflowId="+wf, tok, nil).data(t, &deps)
+	require.Len(t, deps.Items, 2)
+
+	var wfs struct{ Items []struct{ ID string } }
+	f.call("GET", "/api/v1/workflows?search=w", tok, nil).data(t, &wfs)
+	require.Len(t, wfs.Items, 1)
+}

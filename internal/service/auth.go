@@ -107,6 +107,16 @@ var errBadLogin = turbocat.Errorf(turbocat.EUNAUTHORIZED, "invalid email or pass
 // Login checks credentials. Unknown emails and wrong passwords fail alike
 // and take the same time: a dummy hash is verified for unknown emails.
 func (s *Auth) Login(ctx context.Context, in LoginInput) (*turbocat.Session, error) {
+	if strings.TrimSpace(in.Email) == "" || in.Password == "" {
+		var d []turbocat.FieldError
+		if strings.TrimSpace(in.Email) == "" {
+			d = append(d, turbocat.FieldError{Field: "email", Message: "is required"})
+		}
+		if in.Password == "" {
+			d = append(d, turbocat.FieldError{Field: "password", Message: "is required"})
+		}
+		return nil, turbocat.ValidationError("email and password are required", d...)
+	}
 	email, _ := NormalizeEmail(in.Email)
 	if len(in.Password) > 4*auth.MaxPasswordLen {
 		return nil, errBadLogin
@@ -148,7 +158,10 @@ func (s *Auth) session(ctx context.Context, u *turbocat.User, _ string) (*turboc
 // Refresh rotates a refresh token: the old one stops working, and reusing it
 // later revokes the whole family.
 func (s *Auth) Refresh(ctx context.Context, token string) (*turbocat.Session, error) {
-	if token == "" || len(token) > 256 {
+	if token == "" {
+		return nil, turbocat.ValidationError("invalid refresh", turbocat.FieldError{Field: "refreshToken", Message: "is required"})
+	}
+	if len(token) > 256 {
 		return nil, turbocat.Errorf(turbocat.EUNAUTHORIZED, "invalid or expired refresh token")
 	}
 	next, nextHash := auth.RefreshToken()

@@ -178,6 +178,14 @@ func (in WorkflowInput) apply(w *turbocat.Workflow, full bool, details *[]turboc
 	}
 	if in.Steps != nil {
 		w.Steps = *in.Steps
+		for i := range w.Steps {
+			if w.Steps[i].DependsOn == nil {
+				w.Steps[i].DependsOn = []string{}
+			}
+			if len(w.Steps[i].Inputs) == 0 || string(w.Steps[i].Inputs) == "null" {
+				w.Steps[i].Inputs = json.RawMessage(`{}`)
+			}
+		}
 	} else if full {
 		*details = append(*details, turbocat.FieldError{Field: "steps", Message: "is required: at least one step"})
 	}

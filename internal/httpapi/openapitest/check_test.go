@@ -218,3 +218,19 @@ func TestExercisedReportsCheckedStatuses(t *testing.T) {
 		{Method: "DELETE", Path: "/a/{id}"}: nil,
 	}, v.Exercised())
 }
+
+// BenchmarkCheck measures what contract checking adds to each exchange of a
+// test suite.
+func BenchmarkCheck(b *testing.B) {
+	v, err := validator()
+	require.NoError(b, err)
+	body := []byte(okBody(`{"items":[` + agent("", "") + `,` + agent("", "") + `],"nextCursor":"abc"}`))
+	h := jsonHeader()
+	req := httptest.NewRequest("GET", "/api/v1/agents?limit=2", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.Check(req, nil, 200, h, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -211,3 +211,30 @@ func TestDataObjectsAreOpenAndBodiesStrict(t *testing.T) {
 	}
 	require.True(t, bodies["WorkflowInput"], "the workflow body is found through its operation")
 }
+
+// Every component is used: a schema nobody references is a leftover that
+// misleads readers of the document.
+func TestEveryComponentIsReferenced(t *testing.T) {
+	t.Parallel()
+	raw := string(httpapi.OpenAPIDocument())
+	c := setup(t).Document().Components
+	kinds := map[string][]string{}
+	for n := range c.Schemas {
+		kinds["schemas"] = append(kinds["schemas"], n)
+	}
+	for n := range c.Responses {
+		kinds["responses"] = append(kinds["responses"], n)
+	}
+	for n := range c.Parameters {
+		kinds["parameters"] = append(kinds["parameters"], n)
+	}
+	for n := range c.Headers {
+		kinds["headers"] = append(kinds["headers"], n)
+	}
+	require.NotEmpty(t, kinds["schemas"])
+	for kind, names := range kinds {
+		for _, n := range names {
+			require.Contains(t, raw, `"$ref": "#/components/`+kind+`/`+n+`"`, "components.%s.%s is never referenced", kind, n)
+		}
+	}
+}

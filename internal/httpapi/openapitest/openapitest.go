@@ -5,6 +5,18 @@
 // (path, query and body; never authentication, which the server checks
 // itself) and the response (status documented for the operation, content
 // type, headers, body schema). It is built on github.com/getkin/kin-openapi.
+//
+// The package's tests also hold internal/httpapi/openapi.json to the route
+// table. To document a new route there: add the path item with operationId
+// set to the handler's method name, one tag, x-function (the route's Group),
+// x-scope, x-admin-only, x-session-only and x-auth-rate-limited as in the
+// route, security ([] when public; bearerAuth only when session-only), the
+// success response (a <Data>Envelope schema next to the data schema) and the
+// shared error responses in components/responses the route can answer (401
+// and 403 when authenticated, 404 with an {id}, 400 and 413 with a body,
+// 400 with limit, 429 and 500 always). Request bodies set
+// additionalProperties: false; data objects do not. Keep the file 2-space
+// indented.
 package openapitest
 
 import (

@@ -1,0 +1,51 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/service"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// FuzzDecodeJSON: the strict decoder never panics, and whatever it accepts
+// is valid JSON that re-encodes.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{"email":"a@b.co","password":"12345678"}`, `{}`, `[]`, `{"a":`, `{"email":1}`, `{"x":{"y":[[[[1]]]]}}`, "\x00", `"\u0000"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var in service.RegisterInput
+		err := httpapi.DecodeJSON(b, &in)
+		if err != nil {
+			if turbocat.ErrorCodeOf(err) != turbocat.EVALIDATION {
+				t.Fatalf("decode error is not a validation error: %v", err)
+			}
+			return
+		}
+		if !json.Valid(b) {
+			t.Fatalf("accepted invalid JSON %q", b)
+		}
+	})
+}
+
+// FuzzWorkflowValidation: any decoded workflow body is validated without
+// panicking, and every problem names a field.
+func FuzzWorkflowValidation(f *testing.F) {
+	f.Add([]byte(`{"name":"w","steps":[{"key":"a","agentId":"x"},{"key":"b","agentId":"x","dependsOn":["a"],"inputs":{"t":"{{steps.a.output.x}}"}}]}`))
+	f.Add([]byte(`{"name":"w","steps":[{"key":"a","agentId":"x","dependsOn":["b"]},{"key":"b","agentId":"x","dependsOn":["a"]}]}`))
+	f.Add([]byte(`{"name":"w","inputSchema":{"type":"object","properties":{"u":{}}},"steps":[{"key":"a","agentId":"x","inputs":{"q":"{{inputs.v}} {{"}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var in service.WorkflowInput
+		if httpapi.DecodeJSON(b, &in) != nil || in.Steps == nil {
+			return
+		}
+		w := &turbocat.Workflow{Steps: *in.Steps, InputSchema: in.InputSchema, Output: in.Output}
+		for _, p := range service.ValidateWorkflowShape(w, 50) {
+			if p.Field == "" || p.Message == "" {
+				t.Fatalf("problem without field or message: %+v", p)
+			}
+		}
+	})
+}
