@@ -18,17 +18,19 @@ import (
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/postgres"
+	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/service"
 )
 
 // App is a wired Turbocat.
 type App struct {
-	Config *config.Config
-	Logger *slog.Logger
-	Pool   *pgxpool.Pool
-	DB     *postgres.DB
-	Auth   *service.Auth
-	Server *httpapi.Server
+	Config  *config.Config
+	Logger  *slog.Logger
+	Pool    *pgxpool.Pool
+	DB      *postgres.DB
+	Auth    *service.Auth
+	Secrets *service.Secrets
+	Server  *httpapi.Server
 }
 
 // NewLogger returns the process logger: JSON in Lambda or when asked, text
@@ -78,7 +80,15 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 	srv.Auth, srv.Resources = authSvc, res
 	srv.Users, srv.APIKeys, srv.Agents, srv.Templates, srv.Workflows = db, db, db, db, db
 	srv.Executions, srv.Deployments, srv.Audit, srv.DB = db, db, db, db
-	return &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Auth: authSvc, Server: srv}, nil
+	srv.Secrets = &service.Secrets{Store: db}
+	if len(cfg.SecretsKey) > 0 {
+		c, err := secrets.NewAESGCM(cfg.SecretsKey)
+		if err != nil {
+			return nil, fmt.Errorf("TURBOCAT_SECRETS_KEY: %w", err)
+		}
+		srv.Secrets.Cipher = c
+	}
+	return &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Auth: authSvc, Secrets: srv.Secrets, Server: srv}, nil
 }
 
 // Migrate applies the migrations and seeds the built-in templates; both are

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -51,18 +49,4 @@ func APIHandlerFor(a *App, group string) APIHandler {
 		}
 		return adapter.ProxyWithContext(ctx, ev)
 	}
-}
-
-// resolveAWSSecrets fills secrets given by ARN. Reading them needs the AWS
-// SDK's Secrets Manager client, which arrives with the AWS adapters; until
-// then a set ARN without the value is a clear configuration error.
-func resolveAWSSecrets(_ context.Context, cfg *config.Config) error {
-	if cfg.JWTSecretARN != "" && len(cfg.JWTSecret) == 0 {
-		return fmt.Errorf("TURBOCAT_JWT_SECRET_ARN is set but reading Secrets Manager is not built in yet; set TURBOCAT_JWT_SECRET")
-	}
-	if os.Getenv("DATABASE_SECRET_ARN") != "" && os.Getenv("DATABASE_URL") == "" {
-		return fmt.Errorf("DATABASE_SECRET_ARN is set but reading Secrets Manager is not built in yet; set DATABASE_URL")
-	}
-	slog.Debug("aws secrets resolved")
-	return nil
 }

@@ -25,6 +25,7 @@ type Config struct {
 	AccessTokenTTL  time.Duration // TURBOCAT_ACCESS_TOKEN_TTL
 	RefreshTokenTTL time.Duration // TURBOCAT_REFRESH_TOKEN_TTL
 	SecretsKey      []byte        // TURBOCAT_SECRETS_KEY (32 bytes, base64)
+	SecretsKeyARN   string        // TURBOCAT_SECRETS_KEY_ARN (Lambda: read from Secrets Manager)
 	AllowedOrigins  []string      // TURBOCAT_ALLOWED_ORIGINS
 	PublicURL       string        // TURBOCAT_PUBLIC_URL
 	SFNAddr         string        // TURBOCAT_SFN_ADDR
@@ -54,6 +55,7 @@ var Vars = []Var{
 	{"TURBOCAT_ACCESS_TOKEN_TTL", "15m", "Lifetime of access tokens."},
 	{"TURBOCAT_REFRESH_TOKEN_TTL", "720h", "Lifetime of refresh tokens."},
 	{"TURBOCAT_SECRETS_KEY", "(`make dev` creates one)", "Base64 of 32 bytes: the AES-256-GCM key for agent secrets and webhook signing secrets."},
+	{"TURBOCAT_SECRETS_KEY_ARN", "", "In Lambda: Secrets Manager ARN holding TURBOCAT_SECRETS_KEY's value."},
 	{"TURBOCAT_ALLOWED_ORIGINS", "http://localhost:3001,http://localhost:3000", "Comma-separated CORS origins allowed to call the API with credentials."},
 	{"TURBOCAT_PUBLIC_URL", "http://localhost:<PORT>", "Absolute base URL used in deployment endpoint URLs."},
 	{"TURBOCAT_SFN_ADDR", "127.0.0.1:8083", "Address of the local Step Functions-compatible endpoint."},
@@ -81,6 +83,7 @@ func load(getenv func(string) string) (*Config, error) {
 		DatabaseURL:     p.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/turbocat?sslmode=disable"),
 		JWTSecret:       []byte(getenv("TURBOCAT_JWT_SECRET")),
 		JWTSecretARN:    getenv("TURBOCAT_JWT_SECRET_ARN"),
+		SecretsKeyARN:   getenv("TURBOCAT_SECRETS_KEY_ARN"),
 		AccessTokenTTL:  p.duration("TURBOCAT_ACCESS_TOKEN_TTL", 15*time.Minute),
 		RefreshTokenTTL: p.duration("TURBOCAT_REFRESH_TOKEN_TTL", 30*24*time.Hour),
 		AllowedOrigins:  p.list("TURBOCAT_ALLOWED_ORIGINS", "http://localhost:3001,http://localhost:3000"),

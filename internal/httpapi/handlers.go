@@ -197,6 +197,45 @@ func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// Secrets: names and timestamps only, never values.
+
+func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {
+	var in service.SecretInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	meta, created, err := s.Secrets.Put(r.Context(), actor(r), in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeData(w, r, status, meta)
+	return nil
+}
+
+func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.Secrets.Store.ListSecrets(r.Context(), actor(r).UserID)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*turbocat.SecretMeta{}
+	}
+	writeData(w, r, http.StatusOK, turbocat.List[*turbocat.SecretMeta]{Items: list})
+	return nil
+}
+
+func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Secrets.Store.DeleteSecret(r.Context(), actor(r).UserID, r.PathValue("name")); err != nil {
+		return err
+	}
+	writeData(w, r, http.StatusOK, map[string]string{"name": r.PathValue("name")})
+	return nil
+}
+
 // Agents.
 
 func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) error {

@@ -143,6 +143,7 @@ func setup(t *testing.T, opts ...option) *fixture {
 	cfg, err := config.Load()
 	require.NoError(t, err)
 	cfg.JWTSecret = []byte("test-secret-test-secret-test-secret-0123")
+	cfg.SecretsKey = []byte("0123456789abcdef0123456789abcdef")
 	cfg.RateLimit, cfg.RateBurst, cfg.IPRateLimit, cfg.AuthRateLimit = 1000, 1000, 1000, 6000
 	cfg.LogFormat = "json"
 	cfg.LogLevel = slog.LevelDebug

@@ -290,6 +290,8 @@ func TestOwnershipMatrix(t *testing.T) {
 	wr.data(t, &wf)
 	ids["workflow"] = wf.ID
 	ids["api_key"] = f.apiKey(tok, "agents:read").ID
+	require.Equal(t, http.StatusCreated, f.call("POST", "/api/v1/secrets", tok, map[string]string{"name": "OWNER_TOKEN", "value": "owner-secret-value"}).Status)
+	ids["secret"] = "OWNER_TOKEN"
 	require.NoError(t, f.pool.QueryRow(ctx, `INSERT INTO executions (workflow_id, workflow_version, user_id, trigger) VALUES ($1, 1, $2, 'api') RETURNING id`,
 		wf.ID, owner.User.ID).Scan(new(string)))
 	require.NoError(t, f.pool.QueryRow(ctx, `SELECT id FROM executions WHERE user_id = $1`, owner.User.ID).Scan(&wf.ID))
@@ -308,13 +310,14 @@ func TestOwnershipMatrix(t *testing.T) {
 			UNION ALL SELECT row_to_json(e)::text FROM executions e WHERE user_id = $1
 			UNION ALL SELECT row_to_json(d)::text FROM deployments d WHERE user_id = $1
 			UNION ALL SELECT row_to_json(s)::text FROM workflow_steps s JOIN workflows w ON w.id = s.workflow_id WHERE w.user_id = $1
+			UNION ALL SELECT row_to_json(c)::text FROM secrets c WHERE user_id = $1
 			) all_rows`, owner.User.ID).Scan(&s))
 		return s
 	}
 	before := snapshot()
 
 	allScopes := f.apiKey(intruder.AccessToken, "agents:read", "agents:write", "templates:read", "templates:write", "workflows:read",
-		"workflows:write", "workflows:execute", "executions:read", "executions:write", "deployments:read", "deployments:write", "audit:read")
+		"workflows:write", "workflows:execute", "executions:read", "executions:write", "deployments:read", "deployments:write", "audit:read", "secrets:read", "secrets:write")
 	bodies := map[string]any{
 		"PATCH": map[string]any{"name": "stolen", "description": "x"},
 		"PUT":   map[string]any{"name": "stolen", "steps": []map[string]any{{"key": "a", "agentId": ids["agent"]}}},
@@ -322,12 +325,12 @@ func TestOwnershipMatrix(t *testing.T) {
 	}
 	checked := 0
 	for _, rt := range httpapiRoutes() {
-		if !strings.Contains(rt.Path, "{id}") {
+		if !strings.Contains(rt.Path, "{id}") && !strings.Contains(rt.Path, "{name}") {
 			continue
 		}
 		id, ok := ids[rt.Owns]
 		require.True(t, ok, "route %s %s takes an id but the ownership matrix has no %q entry: add one", rt.Method, rt.Path, rt.Owns)
-		path := strings.ReplaceAll(rt.Path, "{id}", id)
+		path := strings.NewReplacer("{id}", id, "{name}", id).Replace(rt.Path)
 		for _, cred := range []string{intruder.AccessToken, allScopes.Key} {
 			if rt.JWTOnly && cred == allScopes.Key {
 				continue
@@ -420,7 +423,9 @@ func TestExecutionsAndDeploymentsRead(t *testing.T) {
 	_, err = f.pool.Exec(ctx, `INSERT INTO deployments (workflow_id, user_id, environment, version, status) VALUES ($1, $2, 'dev', 1, 'active'), ($1, $2, 'prod', 1, 'pending')`, wf, s.User.ID)
 	require.NoError(t, err)
 
-	var execs struct{ Items []struct{ ID, Status, Trigger string } }
+	var execs struct {
+		Items []struct{ ID, Status, Trigger string }
+	}
 	f.call("GET", "/api/v1/executions?status=running", tok, nil).data(t, &execs)
 	require.Len(t, execs.Items, 1)
 	require.Equal(t, exec, execs.Items[0].ID)
@@ -452,7 +457,9 @@ func TestExecutionsAndDeploymentsRead(t *testing.T) {
 	f.call("GET", "/api/v1/executions/"+exec+"/logs?limit=3&cursor=3", tok, nil).data(t, &logs)
 	require.Equal(t, []struct{ Sequence int64 }{{4}, {5}}, logs.Items)
 
-	var deps struct{ Items []struct{ Environment string } }
+	var deps struct {
+		Items []struct{ Environment string }
+	}
 	f.call("GET", "/api/v1/deployments?environment=prod", tok, nil).data(t, &deps)
 	require.Len(t, deps.Items, 1)
 	f.call("GET", "/api/v1/deployments?workflowId="+wf, tok, nil).data(t, &deps)

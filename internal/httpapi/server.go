@@ -30,6 +30,7 @@ type Server struct {
 	Executions  turbocat.ExecutionService
 	Deployments turbocat.DeploymentService
 	Audit       turbocat.AuditService
+	Secrets     *service.Secrets
 	DB          turbocat.Pinger
 
 	cfg         Config
@@ -110,6 +111,10 @@ func Routes() []Route {
 		{Method: "POST", Path: "/api/v1/api-keys", Group: GroupAPIKeys, JWTOnly: true, Handler: (*Server).createAPIKey},
 		{Method: "GET", Path: "/api/v1/api-keys", Group: GroupAPIKeys, JWTOnly: true, Handler: (*Server).listAPIKeys},
 		{Method: "DELETE", Path: "/api/v1/api-keys/{id}", Group: GroupAPIKeys, JWTOnly: true, Owns: "api_key", Handler: (*Server).revokeAPIKey},
+
+		{Method: "POST", Path: "/api/v1/secrets", Group: GroupAPIKeys, Scope: "secrets:write", Handler: (*Server).putSecret},
+		{Method: "GET", Path: "/api/v1/secrets", Group: GroupAPIKeys, Scope: "secrets:read", Handler: (*Server).listSecrets},
+		{Method: "DELETE", Path: "/api/v1/secrets/{name}", Group: GroupAPIKeys, Scope: "secrets:write", Owns: "secret", Handler: (*Server).deleteSecret},
 
 		{Method: "POST", Path: "/api/v1/agents", Group: GroupAgents, Scope: "agents:write", Handler: (*Server).createAgent},
 		{Method: "GET", Path: "/api/v1/agents", Group: GroupAgents, Scope: "agents:read", Handler: (*Server).listAgents},

@@ -155,3 +155,16 @@ func RawJSON(v any) json.RawMessage {
 	}
 	return b
 }
+
+// SecretService stores users' secrets, encrypted by the caller: it never sees
+// a plaintext value.
+type SecretService interface {
+	// PutSecret creates or replaces a secret; created reports which.
+	PutSecret(ctx context.Context, userID, name string, ciphertext []byte) (meta *SecretMeta, created bool, err error)
+	ListSecrets(ctx context.Context, userID string) ([]*SecretMeta, error)
+	// DeleteSecret returns ENOTFOUND for an unknown name.
+	DeleteSecret(ctx context.Context, userID, name string) error
+	// SecretCiphertexts returns the stored ciphertexts of the named secrets
+	// that exist.
+	SecretCiphertexts(ctx context.Context, userID string, names []string) (map[string][]byte, error)
+}

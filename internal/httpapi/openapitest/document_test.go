@@ -138,7 +138,7 @@ func TestDocumentMatchesRoutes(t *testing.T) {
 					success++
 				}
 			}
-			require.Equal(t, 1, success, "one success status")
+			require.GreaterOrEqual(t, success, 1, "a success status is documented")
 			require.NotNil(t, o.Responses.Status(429), "every route can be rate limited")
 			require.NotNil(t, o.Responses.Status(500), "every route can fail")
 			if strings.Contains(op.Path, "{id}") {
