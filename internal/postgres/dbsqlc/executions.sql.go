@@ -171,7 +171,7 @@ func (q *Queries) ExecutionLogsList(ctx context.Context, arg ExecutionLogsListPa
 }
 
 const executionStepsList = `-- name: ExecutionStepsList :many
-SELECT s.execution_id, s.step_key, s.agent_id, s.status, s.attempt, s.input, s.output, s.error, s.started_at, s.completed_at, s.duration_ms, s.input_tokens, s.output_tokens, s.cost_usd, s.reused_from FROM execution_steps s JOIN executions e ON e.id = s.execution_id
+SELECT s.execution_id, s.step_key, s.agent_id, s.status, s.attempt, s.input, s.output, s.error, s.started_at, s.completed_at, s.duration_ms, s.input_tokens, s.output_tokens, s.cost_usd, s.reused_from, s.claim_id, s.lease_until, s.updated_at FROM execution_steps s JOIN executions e ON e.id = s.execution_id
 WHERE s.execution_id = $1 AND e.user_id = $2
 ORDER BY s.started_at NULLS LAST, s.step_key
 `
@@ -206,6 +206,9 @@ func (q *Queries) ExecutionStepsList(ctx context.Context, arg ExecutionStepsList
 			&i.OutputTokens,
 			&i.CostUsd,
 			&i.ReusedFrom,
+			&i.ClaimID,
+			&i.LeaseUntil,
+			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}

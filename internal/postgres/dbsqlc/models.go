@@ -120,6 +120,9 @@ type ExecutionStep struct {
 	OutputTokens int64
 	CostUsd      float64
 	ReusedFrom   *string
+	ClaimID      *string
+	LeaseUntil   *time.Time
+	UpdatedAt    time.Time
 }
 
 type RefreshToken struct {
@@ -131,6 +134,26 @@ type RefreshToken struct {
 	ExpiresAt time.Time
 	RotatedAt *time.Time
 	RevokedAt *time.Time
+}
+
+type RuntimeEvent struct {
+	ExecutionArn string
+	ID           int64
+	Event        json.RawMessage
+}
+
+type RuntimeExecution struct {
+	Arn             string
+	StateMachineArn string
+	Status          string
+	StartDate       time.Time
+	Doc             json.RawMessage
+}
+
+type RuntimeStateMachine struct {
+	Arn       string
+	Doc       json.RawMessage
+	UpdatedAt time.Time
 }
 
 type Secret struct {
@@ -198,4 +221,5 @@ type WorkflowVersion struct {
 	Version    int32
 	Definition json.RawMessage
 	CreatedAt  time.Time
+	EngineRef  *string
 }

@@ -322,7 +322,7 @@ func (q *Queries) WorkflowUpdate(ctx context.Context, arg WorkflowUpdateParams) 
 }
 
 const workflowVersionGet = `-- name: WorkflowVersionGet :one
-SELECT v.workflow_id, v.version, v.definition, v.created_at FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id
+SELECT v.workflow_id, v.version, v.definition, v.created_at, v.engine_ref FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id
 WHERE v.workflow_id = $1 AND v.version = $2 AND w.user_id = $3
 `
 
@@ -340,6 +340,7 @@ func (q *Queries) WorkflowVersionGet(ctx context.Context, arg WorkflowVersionGet
 		&i.Version,
 		&i.Definition,
 		&i.CreatedAt,
+		&i.EngineRef,
 	)
 	return i, err
 }

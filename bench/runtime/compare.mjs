@@ -1,0 +1,21 @@
+// Summarises bench/runtime/run.sh results (JSON lines) into a table.
+import { readFileSync } from 'node:fs';
+
+const rows = readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const impls = ['turbocat', 'reference'];
+const machines = ['chain-1', 'chain-40', 'chain-400', 'parallel-10', 'map-100'];
+const med = {};
+for (const i of impls) for (const m of machines) med[`${i}/${m}`] = median(rows.filter((r) => r.impl === i && r.machine === m).map((r) => r.ns_per_exec));
+
+const us = (ns) => (ns / 1000).toFixed(2).padStart(10);
+const ratio = (a, b) => (b / a).toFixed(1).padStart(6) + 'x';
+console.log(`median of ${Math.max(...rows.map((r) => r.round))} rounds, microseconds per execution`);
+console.log(`${'machine'.padEnd(14)}${'turbocat'.padStart(10)}${'reference'.padStart(10)}  speedup`);
+for (const m of machines) console.log(`${m.padEnd(14)}${us(med[`turbocat/${m}`])}${us(med[`reference/${m}`])}  ${ratio(med[`turbocat/${m}`], med[`reference/${m}`])}`);
+const perExec = (i) => med[`${i}/chain-1`];
+const perState = (i) => (med[`${i}/chain-400`] - med[`${i}/chain-1`]) / 399;
+console.log('');
+console.log(`${'overhead'.padEnd(14)}${'turbocat'.padStart(10)}${'reference'.padStart(10)}  speedup`);
+console.log(`${'per execution'.padEnd(14)}${us(perExec('turbocat'))}${us(perExec('reference'))}  ${ratio(perExec('turbocat'), perExec('reference'))}`);
+console.log(`${'per state'.padEnd(14)}${us(perState('turbocat'))}${us(perState('reference'))}  ${ratio(perState('turbocat'), perState('reference'))}`);

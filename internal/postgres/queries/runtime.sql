@@ -1,0 +1,29 @@
+-- name: RuntimeStateMachineUpsert :exec
+INSERT INTO runtime_state_machines (arn, doc) VALUES ($1, $2)
+ON CONFLICT (arn) DO UPDATE SET doc = EXCLUDED.doc, updated_at = now();
+
+-- name: RuntimeStateMachineDelete :exec
+DELETE FROM runtime_state_machines WHERE arn = $1;
+
+-- name: RuntimeStateMachineList :many
+SELECT doc FROM runtime_state_machines ORDER BY arn;
+
+-- name: RuntimeExecutionUpsert :exec
+INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc;
+
+-- name: RuntimeExecutionListRunning :many
+SELECT doc FROM runtime_executions WHERE status = 'RUNNING' ORDER BY start_date, arn;
+
+-- name: RuntimeExecutionListRecentClosed :many
+SELECT doc FROM runtime_executions WHERE status <> 'RUNNING' ORDER BY start_date DESC, arn DESC LIMIT $1;
+
+-- name: RuntimeExecutionGet :one
+SELECT doc FROM runtime_executions WHERE arn = $1;
+
+-- name: RuntimeEventInsert :exec
+INSERT INTO runtime_events (execution_arn, id, event) VALUES ($1, $2, $3)
+ON CONFLICT (execution_arn, id) DO NOTHING;
+
+-- name: RuntimeEventList :many
+SELECT event FROM runtime_events WHERE execution_arn = $1 ORDER BY id;

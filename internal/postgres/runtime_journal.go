@@ -1,0 +1,153 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/turbocat/turbocat/internal/postgres/dbsqlc"
+	"github.com/turbocat/turbocat/internal/runtime"
+)
+
+// RuntimeJournal is the durable runtime.Journal of the local Step Functions
+// runtime: state machines, executions and history events in Postgres.
+type RuntimeJournal struct {
+	q *dbsqlc.Queries
+}
+
+var _ runtime.Journal = (*RuntimeJournal)(nil)
+
+// NewRuntimeJournal returns a journal over pool (migrated with Migrate).
+func NewRuntimeJournal(pool *pgxpool.Pool) *RuntimeJournal {
+	return &RuntimeJournal{q: dbsqlc.New(pool)}
+}
+
+// SaveStateMachine implements runtime.Journal.
+func (j *RuntimeJournal) SaveStateMachine(ctx context.Context, sm *runtime.StateMachine) error {
+	doc, err := json.Marshal(sm)
+	if err != nil {
+		return fmt.Errorf("encode state machine %s: %w", sm.Arn, err)
+	}
+	if err := j.q.RuntimeStateMachineUpsert(ctx, dbsqlc.RuntimeStateMachineUpsertParams{Arn: sm.Arn, Doc: doc}); err != nil {
+		return fmt.Errorf("save state machine %s: %w", sm.Arn, err)
+	}
+	return nil
+}
+
+// DeleteStateMachine implements runtime.Journal.
+func (j *RuntimeJournal) DeleteStateMachine(ctx context.Context, arn string) error {
+	if err := j.q.RuntimeStateMachineDelete(ctx, arn); err != nil {
+		return fmt.Errorf("delete state machine %s: %w", arn, err)
+	}
+	return nil
+}
+
+// LoadStateMachines implements runtime.Journal.
+func (j *RuntimeJournal) LoadStateMachines(ctx context.Context) ([]*runtime.StateMachine, error) {
+	docs, err := j.q.RuntimeStateMachineList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list state machines: %w", err)
+	}
+	out := make([]*runtime.StateMachine, 0, len(docs))
+	for _, d := range docs {
+		var sm runtime.StateMachine
+		if err := json.Unmarshal(d, &sm); err != nil {
+			return nil, fmt.Errorf("decode state machine: %w", err)
+		}
+		out = append(out, &sm)
+	}
+	return out, nil
+}
+
+// SaveExecution implements runtime.Journal.
+func (j *RuntimeJournal) SaveExecution(ctx context.Context, e *runtime.Execution) error {
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode execution %s: %w", e.ExecutionArn, err)
+	}
+	err = j.q.RuntimeExecutionUpsert(ctx, dbsqlc.RuntimeExecutionUpsertParams{
+		Arn: e.ExecutionArn, StateMachineArn: e.StateMachineArn, Status: e.Status, StartDate: e.StartDate, Doc: doc,
+	})
+	if err != nil {
+		return fmt.Errorf("save execution %s: %w", e.ExecutionArn, err)
+	}
+	return nil
+}
+
+// recentClosed is how many closed executions LoadExecutions returns.
+const recentClosed = 1000
+
+// LoadExecutions implements runtime.Journal: every RUNNING execution and
+// the most recent closed ones, oldest first.
+func (j *RuntimeJournal) LoadExecutions(ctx context.Context) ([]*runtime.Execution, error) {
+	running, err := j.q.RuntimeExecutionListRunning(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list running executions: %w", err)
+	}
+	closed, err := j.q.RuntimeExecutionListRecentClosed(ctx, recentClosed)
+	if err != nil {
+		return nil, fmt.Errorf("list closed executions: %w", err)
+	}
+	out := make([]*runtime.Execution, 0, len(running)+len(closed))
+	for _, d := range append(running, closed...) {
+		var e runtime.Execution
+		if err := json.Unmarshal(d, &e); err != nil {
+			return nil, fmt.Errorf("decode execution: %w", err)
+		}
+		out = append(out, &e)
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].StartDate.Before(out[b].StartDate) })
+	return out, nil
+}
+
+// LoadExecution implements runtime.Journal.
+func (j *RuntimeJournal) LoadExecution(ctx context.Context, arn string) (*runtime.Execution, error) {
+	doc, err := j.q.RuntimeExecutionGet(ctx, arn)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get execution %s: %w", arn, err)
+	}
+	var e runtime.Execution
+	if err := json.Unmarshal(doc, &e); err != nil {
+		return nil, fmt.Errorf("decode execution %s: %w", arn, err)
+	}
+	return &e, nil
+}
+
+// AppendEvents implements runtime.Journal.
+func (j *RuntimeJournal) AppendEvents(ctx context.Context, executionArn string, events []*runtime.HistoryEvent) error {
+	for _, ev := range events {
+		b, err := runtime.EncodeEvent(ev)
+		if err != nil {
+			return fmt.Errorf("encode event %d of %s: %w", ev.ID, executionArn, err)
+		}
+		if err := j.q.RuntimeEventInsert(ctx, dbsqlc.RuntimeEventInsertParams{ExecutionArn: executionArn, ID: ev.ID, Event: b}); err != nil {
+			return fmt.Errorf("append event %d of %s: %w", ev.ID, executionArn, err)
+		}
+	}
+	return nil
+}
+
+// LoadEvents implements runtime.Journal.
+func (j *RuntimeJournal) LoadEvents(ctx context.Context, executionArn string) ([]*runtime.HistoryEvent, error) {
+	rows, err := j.q.RuntimeEventList(ctx, executionArn)
+	if err != nil {
+		return nil, fmt.Errorf("list events of %s: %w", executionArn, err)
+	}
+	out := make([]*runtime.HistoryEvent, 0, len(rows))
+	for _, r := range rows {
+		ev, err := runtime.DecodeEvent(r)
+		if err != nil {
+			return nil, fmt.Errorf("decode event of %s: %w", executionArn, err)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}

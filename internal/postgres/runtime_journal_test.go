@@ -1,0 +1,237 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/turbocat/turbocat/internal/postgres"
+	"github.com/turbocat/turbocat/internal/postgres/pgtest"
+	"github.com/turbocat/turbocat/internal/runtime"
+)
+
+// TestMain lets TestRuntimeDurability re-execute this test binary as the
+// process that runs the runtime (and gets SIGKILLed).
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("TURBOCAT_DURABILITY_CHILD"); mode != "" {
+		if err := durabilityChild(mode, os.Getenv("TURBOCAT_DURABILITY_SCHEMA")); err != nil {
+			fmt.Fprintln(os.Stderr, "durability child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestRuntimeJournalRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	j := postgres.NewRuntimeJournal(pgtest.Pool(t))
+	rt, err := runtime.New(ctx, runtime.Options{Journal: j})
+	require.NoError(t, err)
+	created, err := rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: "m", Publish: true,
+		Definition: `{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"n":1.50,"big":12345678901234567890},"End":true}}}`})
+	require.NoError(t, err)
+	_, err = rt.CreateStateMachineAlias(ctx, runtime.CreateAliasInput{Name: "live", Routing: []runtime.RoutingEntry{{StateMachineVersionArn: created.StateMachineVersionArn, Weight: 100}}})
+	require.NoError(t, err)
+	s, err := rt.StartExecution(ctx, runtime.StartInput{StateMachineArn: created.StateMachineArn + ":live", Name: "e", Input: `{"a":"b"}`})
+	require.NoError(t, err)
+	_, err = rt.Wait(ctx, s.ExecutionArn)
+	require.NoError(t, err)
+	rt.Close()
+
+	rt2, err := runtime.New(ctx, runtime.Options{Journal: j})
+	require.NoError(t, err)
+	t.Cleanup(rt2.Close)
+	ex, err := rt2.DescribeExecution(ctx, s.ExecutionArn)
+	require.NoError(t, err)
+	require.Equal(t, runtime.StatusSucceeded, ex.Status)
+	require.JSONEq(t, `{"n":1.50,"big":12345678901234567890}`, string(ex.Output), "numbers survive the journal exactly")
+	require.Equal(t, created.StateMachineVersionArn, ex.StateMachineVersionArn)
+	hist, err := rt2.GetExecutionHistory(ctx, s.ExecutionArn)
+	require.NoError(t, err)
+	var types []string
+	for _, e := range hist {
+		types = append(types, e.Type)
+	}
+	require.Equal(t, []string{"ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"}, types)
+	sm, err := rt2.DescribeStateMachine(ctx, created.StateMachineArn)
+	require.NoError(t, err)
+	require.Len(t, sm.Versions, 1)
+	require.Len(t, sm.Aliases, 1)
+}
+
+const durableMachine = `{"StartAt":"Prep","States":{
+	"Prep":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:prep","ResultPath":"$.prep","Next":"Pause"},
+	"Pause":{"Type":"Wait","SecondsPath":"$.wait","Next":"Approve"},
+	"Approve":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",
+		"Parameters":{"FunctionName":"notify","Payload":{"Token.$":"$$.Task.Token","exec.$":"$$.Execution.Name"}},"ResultPath":"$.approval","Next":"Finish"},
+	"Finish":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:finish","End":true}}}`
+
+const durableExecutions = 4
+
+// durabilityChild runs the runtime on the test schema. Mode "start" creates
+// the machine and starts the executions, then runs until killed; mode
+// "resume" resumes them, approves every task token and exits when all
+// executions have ended.
+func durabilityChild(mode, schema string) error {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(pgtest.URL())
+	if err != nil {
+		return err
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rt, err := runtime.New(ctx, runtime.Options{Journal: postgres.NewRuntimeJournal(pool)})
+	if err != nil {
+		return err
+	}
+	record := func(fn string) runtime.Function {
+		return func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+			var in struct {
+				Token string `json:"Token"`
+				Exec  string `json:"exec"`
+				ID    int    `json:"id"`
+			}
+			_ = json.Unmarshal(p, &in)
+			if _, err := pool.Exec(ctx, `INSERT INTO durability_calls (fn, exec, token) VALUES ($1, $2, $3)`, fn, fmt.Sprint(in.Exec, in.ID), in.Token); err != nil {
+				return nil, err
+			}
+			if fn == "finish" {
+				return json.Marshal(map[string]any{"finished": in.ID})
+			}
+			return json.RawMessage(`"` + fn + `-done"`), nil
+		}
+	}
+	for _, fn := range []string{"prep", "notify", "finish"} {
+		rt.RegisterFunction(fn, record(fn))
+	}
+	switch mode {
+	case "start":
+		created, err := rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: "durable", Definition: durableMachine})
+		if err != nil {
+			return err
+		}
+		for i := range durableExecutions {
+			wait := 0
+			if i >= 2 {
+				wait = 3 // still in the Wait state when the parent kills us
+			}
+			in := fmt.Sprintf(`{"id":%d,"wait":%d}`, i, wait)
+			if _, err := rt.StartExecution(ctx, runtime.StartInput{StateMachineArn: created.StateMachineArn, Name: fmt.Sprintf("e%d", i), Input: in}); err != nil {
+				return err
+			}
+		}
+		select {} // until SIGKILL
+	case "resume":
+		if err := rt.Resume(ctx); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(40 * time.Second)
+		for time.Now().Before(deadline) {
+			rows, err := pool.Query(ctx, `SELECT token FROM durability_calls WHERE fn = 'notify'`)
+			if err != nil {
+				return err
+			}
+			var tokens []string
+			for rows.Next() {
+				var tok string
+				if err := rows.Scan(&tok); err != nil {
+					return err
+				}
+				tokens = append(tokens, tok)
+			}
+			rows.Close()
+			for _, tok := range tokens {
+				_ = rt.SendTaskSuccess(ctx, tok, `{"approved":true}`)
+			}
+			running := rt.ListExecutions(ctx, runtime.ListExecutionsInput{StatusFilter: runtime.StatusRunning})
+			if len(running) == 0 {
+				rt.Close()
+				return nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return fmt.Errorf("executions still running after 40s")
+	}
+	return fmt.Errorf("unknown mode %q", mode)
+}
+
+func TestRuntimeDurability(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, schema := pgtest.NewSchema(t)
+	_, err := postgres.Migrate(ctx, pool)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `CREATE TABLE durability_calls (fn text NOT NULL, exec text NOT NULL, token text NOT NULL)`)
+	require.NoError(t, err)
+
+	child := func(mode string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "TURBOCAT_DURABILITY_CHILD="+mode, "TURBOCAT_DURABILITY_SCHEMA="+schema)
+		cmd.Stderr = os.Stderr
+		return cmd
+	}
+	first := child("start")
+	require.NoError(t, first.Start())
+	count := func(q string) int {
+		var n int
+		require.NoError(t, pool.QueryRow(ctx, q).Scan(&n))
+		return n
+	}
+	// Kill once every Prep result is journaled, executions 0 and 1 wait on
+	// their token and executions 2 and 3 sit in their Wait state.
+	require.Eventually(t, func() bool {
+		return count(`SELECT count(*) FROM runtime_events WHERE event->>'type' = 'LambdaFunctionSucceeded'`) == durableExecutions &&
+			count(`SELECT count(*) FROM runtime_events WHERE event->>'type' = 'TaskSubmitted'`) == 2 &&
+			count(`SELECT count(*) FROM runtime_events WHERE event->>'type' = 'WaitStateEntered'`) == durableExecutions
+	}, 30*time.Second, 10*time.Millisecond)
+	require.Equal(t, 2, count(`SELECT count(*) FROM runtime_events WHERE event->>'type' = 'WaitStateExited'`), "two executions are still waiting")
+	require.NoError(t, first.Process.Signal(syscall.SIGKILL))
+	_ = first.Wait()
+
+	second := child("resume")
+	require.NoError(t, second.Run(), "the restarted runtime finishes every execution")
+
+	rt, err := runtime.New(ctx, runtime.Options{Journal: postgres.NewRuntimeJournal(pool)})
+	require.NoError(t, err)
+	t.Cleanup(rt.Close)
+	for i := range durableExecutions {
+		arn := fmt.Sprintf("arn:aws:states:us-east-1:123456789012:execution:durable:e%d", i)
+		ex, err := rt.DescribeExecution(ctx, arn)
+		require.NoError(t, err)
+		require.Equal(t, runtime.StatusSucceeded, ex.Status, "execution e%d", i)
+		require.JSONEq(t, fmt.Sprintf(`{"finished":%d}`, i), string(ex.Output))
+		hist, err := rt.GetExecutionHistory(ctx, arn)
+		require.NoError(t, err)
+		var states []string
+		started := 0
+		for _, e := range hist {
+			if strings.HasSuffix(e.Type, "StateEntered") {
+				states = append(states, e.Name)
+			}
+			if e.Type == runtime.EvExecutionStarted {
+				started++
+			}
+		}
+		require.Equal(t, 1, started)
+		require.Equal(t, []string{"Prep", "Pause", "Approve", "Finish"}, states, "each state entered once, in order")
+		require.Equal(t, runtime.EvExecutionSucceeded, hist[len(hist)-1].Type)
+	}
+	for _, fn := range []string{"prep", "notify", "finish"} {
+		require.Equal(t, durableExecutions, count(`SELECT count(*) FROM durability_calls WHERE fn = '`+fn+`'`), "%s ran once per execution", fn)
+	}
+}

@@ -1,0 +1,113 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Predefined Step Functions error names.
+const (
+	ErrALL                  = "States.ALL"
+	ErrTaskFailed           = "States.TaskFailed"
+	ErrTimeout              = "States.Timeout"
+	ErrHeartbeatTimeout     = "States.HeartbeatTimeout"
+	ErrDataLimitExceeded    = "States.DataLimitExceeded"
+	ErrResultPathMatch      = "States.ResultPathMatchFailure"
+	ErrParameterPathFailure = "States.ParameterPathFailure"
+	ErrIntrinsicFailure     = "States.IntrinsicFailure"
+	ErrNoChoiceMatched      = "States.NoChoiceMatched"
+	ErrBranchFailed         = "States.BranchFailed"
+	ErrRuntime              = "States.Runtime"
+	ErrPermissions          = "States.Permissions"
+	ErrItemReaderFailed     = "States.ItemReaderFailed"
+)
+
+// MaxPayloadBytes is the Step Functions limit on a state's input or output.
+const MaxPayloadBytes = 256 * 1024
+
+// TaskError is returned (possibly wrapped) by a registered function to fail
+// its Task with a named error, which the state's Retry and Catch match on.
+// Other errors fail the Task with States.TaskFailed.
+type TaskError struct {
+	// Name is the error name, e.g. "Api.Http5xx".
+	Name string
+	// Cause is a human-readable cause.
+	Cause string
+}
+
+// Error implements error.
+func (e *TaskError) Error() string { return e.Name + ": " + e.Cause }
+
+// stateErr is an error raised while running a state.
+type stateErr struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// matches reports whether a Retry or Catch ErrorEquals list matches the
+// error, following the AWS rules: States.ALL matches everything except
+// States.Runtime and States.DataLimitExceeded, States.TaskFailed matches
+// everything except States.Timeout, and States.Runtime is never matched.
+func (e *stateErr) matches(names []string) bool {
+	if e.Error == ErrRuntime {
+		return false
+	}
+	for _, n := range names {
+		switch {
+		case n == e.Error:
+			return true
+		case n == ErrALL:
+			if e.Error != ErrDataLimitExceeded {
+				return true
+			}
+		case n == ErrTaskFailed:
+			if e.Error != ErrTimeout && e.Error != ErrDataLimitExceeded {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Error codes returned by the Runtime API, named as the Step Functions API
+// names its exceptions.
+const (
+	CodeStateMachineDoesNotExist  = "StateMachineDoesNotExist"
+	CodeStateMachineAlreadyExists = "StateMachineAlreadyExists"
+	CodeStateMachineDeleting      = "StateMachineDeleting"
+	CodeExecutionDoesNotExist     = "ExecutionDoesNotExist"
+	CodeExecutionAlreadyExists    = "ExecutionAlreadyExists"
+	CodeInvalidDefinition         = "InvalidDefinition"
+	CodeInvalidArn                = "InvalidArn"
+	CodeInvalidName               = "InvalidName"
+	CodeInvalidExecutionInput     = "InvalidExecutionInput"
+	CodeInvalidOutput             = "InvalidOutput"
+	CodeInvalidToken              = "InvalidToken"
+	CodeTaskDoesNotExist          = "TaskDoesNotExist"
+	CodeTaskTimedOut              = "TaskTimedOut"
+	CodeResourceNotFound          = "ResourceNotFound"
+	CodeConflict                  = "ConflictException"
+	CodeValidation                = "ValidationException"
+)
+
+// Error is an API error with a Step Functions exception name as Code.
+type Error struct {
+	Code    string
+	Message string
+}
+
+// Error implements error.
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func apiErr(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the Code of an *Error in err's chain, or "".
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

@@ -1,0 +1,408 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+type tokenWaiter struct {
+	exec   string
+	result chan tokenResult
+	beat   chan struct{}
+}
+
+type tokenResult struct {
+	output any
+	err    *stateErr
+}
+
+type callResult struct {
+	out json.RawMessage
+	err error
+}
+
+func newToken() string {
+	var b [48]byte
+	_, _ = rand.Read(b[:])
+	return "TC1" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func isTerminalTaskEvent(t string) bool {
+	switch t {
+	case EvTaskSucceeded, EvTaskFailed, EvTaskTimedOut, EvLambdaSucceeded, EvLambdaFailed, EvLambdaTimedOut:
+		return true
+	}
+	return false
+}
+
+// task runs one attempt of a Task state.
+func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any, entered *HistoryEvent, retries int, replayed *[]*HistoryEvent) (any, *stateErr) {
+	// Events journaled for this attempt before a restart.
+	var rp []*HistoryEvent
+	for len(*replayed) > 0 {
+		e := (*replayed)[0]
+		*replayed = (*replayed)[1:]
+		rp = append(rp, e)
+		if isTerminalTaskEvent(e.Type) {
+			break
+		}
+	}
+	lambdaEvents := cs.res == resLambda
+	var scheduled *HistoryEvent
+	submitted := false
+	for _, e := range rp {
+		switch e.Type {
+		case EvTaskScheduled, EvLambdaScheduled:
+			scheduled = e
+		case EvTaskSubmitted:
+			submitted = true
+		case EvTaskSucceeded, EvLambdaSucceeded:
+			ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, retries, "", nil) }
+			return ru.finish(cs, rawIn, e.Output, ctxFn)
+		case EvTaskFailed, EvLambdaFailed, EvTaskTimedOut, EvLambdaTimedOut:
+			return nil, &stateErr{Error: e.details().Error, Cause: e.details().Cause}
+		}
+	}
+
+	token := ""
+	if cs.token {
+		token = newToken()
+		if scheduled != nil && scheduled.details().Token != "" {
+			token = scheduled.details().Token
+		}
+	}
+	ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, retries, token, nil) }
+	params := eff
+	if cs.params != nil {
+		var serr *stateErr
+		if params, serr = cs.params.eval(eff, ctxFn()); serr != nil {
+			return nil, serr
+		}
+	}
+	timeout, heartbeat, serr := ru.taskTimeouts(cs, eff)
+	if serr != nil {
+		return nil, serr
+	}
+
+	fail := func(typ string, e *stateErr) (any, *stateErr) {
+		ru.emit(ctx, th, HistoryEvent{Type: typ, EventDetails: &EventDetails{Error: e.Error, Cause: e.Cause, ResourceType: cs.resourceType, Resource: cs.resource}})
+		return nil, e
+	}
+	failType, timeoutType := EvTaskFailed, EvTaskTimedOut
+	if lambdaEvents {
+		failType, timeoutType = EvLambdaFailed, EvLambdaTimedOut
+	}
+
+	// Resolve the function and payload.
+	var fnName string
+	payloadVal := params
+	switch cs.res {
+	case resLambdaInvoke:
+		m, ok := params.(map[string]any)
+		name, _ := m["FunctionName"].(string)
+		if !ok || name == "" {
+			return fail(failType, &stateErr{Error: ErrRuntime, Cause: "lambda:invoke requires a FunctionName parameter"})
+		}
+		fnName = functionName(name)
+		payloadVal = m["Payload"]
+		if _, has := m["Payload"]; !has {
+			payloadVal = map[string]any{}
+		}
+	default:
+		fnName = cs.resName
+	}
+
+	deadline := time.Time{}
+	if scheduled != nil {
+		deadline = scheduled.details().Deadline
+	} else {
+		if timeout > 0 {
+			deadline = ru.r.clock.Now().Add(timeout)
+		}
+		now := ru.r.clock.Now()
+		if lambdaEvents {
+			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvLambdaScheduled, Input: params, HasInput: true, EventDetails: &EventDetails{Resource: cs.resource, Timeout: int64(timeout / time.Second), Deadline: deadline}})
+			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvLambdaStarted})
+		} else {
+			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvTaskScheduled, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource, Parameters: params, Timeout: int64(timeout / time.Second), Heartbeat: int64(heartbeat / time.Second), Token: token, Deadline: deadline}})
+			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvTaskStarted, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}})
+		}
+	}
+
+	fn, ok := ru.r.function(fnName)
+	if !ok && cs.res == resService {
+		fn, ok = ru.r.function(cs.st.Resource)
+	}
+	if !ok {
+		if cs.res == resService {
+			return fail(failType, &stateErr{Error: ErrTaskFailed, Cause: fmt.Sprintf("Resource %s is not supported by the local runtime: no function is registered for it", cs.st.Resource)})
+		}
+		return fail(failType, &stateErr{Error: "Lambda.ResourceNotFoundException", Cause: fmt.Sprintf("Function not found: arn:aws:lambda:%s:%s:function:%s (no function registered under that name)", ru.r.region, ru.r.account, fnName)})
+	}
+	payload, err := rawJSON(payloadVal)
+	if err != nil {
+		return fail(failType, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("encode task payload: %v", err)})
+	}
+	skipCall := scheduled != nil && token != "" // a token task already dispatched before a restart
+	_ = submitted
+	onSubmitted := func(out json.RawMessage) {
+		v, _ := decodeJSON(out)
+		ru.emit(ctx, th, HistoryEvent{Type: EvTaskSubmitted, Output: v, HasOutput: true, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}})
+		ru.flush()
+	}
+	ru.flush()
+	result, serr := ru.invoke(ctx, fn, payload, deadline, heartbeat, token, skipCall, onSubmitted)
+	if serr != nil {
+		if serr == errAborted {
+			return nil, serr
+		}
+		if serr.Error == ErrTimeout || serr.Error == ErrHeartbeatTimeout {
+			return fail(timeoutType, serr)
+		}
+		return fail(failType, serr)
+	}
+	if cs.res == resLambdaInvoke && token == "" {
+		rid := newUUID()
+		result = map[string]any{
+			"ExecutedVersion": "$LATEST",
+			"Payload":         result,
+			"SdkHttpMetadata": map[string]any{
+				"HttpHeaders":    map[string]any{"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": rid},
+				"HttpStatusCode": json.Number("200"),
+			},
+			"SdkResponseMetadata": map[string]any{"RequestId": rid},
+			"StatusCode":          json.Number("200"),
+		}
+	}
+	if lambdaEvents {
+		ru.emit(ctx, th, HistoryEvent{Type: EvLambdaSucceeded, Output: result, HasOutput: true})
+	} else {
+		ru.emit(ctx, th, HistoryEvent{Type: EvTaskSucceeded, Output: result, HasOutput: true, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}})
+	}
+	ru.flush()
+	return ru.finish(cs, rawIn, result, ctxFn)
+}
+
+func (ru *run) taskTimeouts(cs *cstate, eff any) (time.Duration, time.Duration, *stateErr) {
+	var timeout, heartbeat time.Duration
+	st := cs.st
+	if st.TimeoutSeconds != nil {
+		timeout = time.Duration(*st.TimeoutSeconds) * time.Second
+	}
+	if st.HeartbeatSeconds != nil {
+		heartbeat = time.Duration(*st.HeartbeatSeconds) * time.Second
+	}
+	for _, x := range []struct {
+		p   *jsonPath
+		dst *time.Duration
+	}{{cs.timeoutPath, &timeout}, {cs.heartbeatPath, &heartbeat}} {
+		if x.p == nil {
+			continue
+		}
+		v, err := x.p.eval(eff)
+		f, ok := toFloat(v)
+		if err != nil || !ok || f <= 0 {
+			return 0, 0, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s': the value must be a positive integer", x.p.src)}
+		}
+		*x.dst = time.Duration(f) * time.Second
+	}
+	return timeout, heartbeat, nil
+}
+
+func toStateErr(ctx context.Context, err error) *stateErr {
+	if ctx.Err() != nil {
+		return errAborted
+	}
+	var te *TaskError
+	if errors.As(err, &te) {
+		return &stateErr{Error: te.Name, Cause: te.Cause}
+	}
+	return &stateErr{Error: ErrTaskFailed, Cause: err.Error()}
+}
+
+func decodeResult(out json.RawMessage) (any, *stateErr) {
+	if len(out) > MaxPayloadBytes {
+		return nil, &stateErr{Error: ErrDataLimitExceeded, Cause: fmt.Sprintf("The state/task returned a result with a size exceeding the maximum number of bytes service limit (%d bytes).", MaxPayloadBytes)}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	v, err := decodeJSON(out)
+	if err != nil {
+		return nil, &stateErr{Error: ErrTaskFailed, Cause: fmt.Sprintf("the task returned invalid JSON: %v", err)}
+	}
+	return v, nil
+}
+
+// invoke calls fn and, for token tasks, waits for SendTaskSuccess or
+// SendTaskFailure. Timeouts compare the clock with the deadline so a fake
+// clock gives deterministic results.
+func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage, deadline time.Time, heartbeat time.Duration, token string, skipCall bool, onSubmitted func(json.RawMessage)) (any, *stateErr) {
+	clock := ru.r.clock
+	if token == "" && deadline.IsZero() {
+		out, err := fn(ctx, payload)
+		if err != nil {
+			return nil, toStateErr(ctx, err)
+		}
+		if ctx.Err() != nil {
+			return nil, errAborted
+		}
+		return decodeResult(out)
+	}
+	timedOut := func() bool { return !deadline.IsZero() && !clock.Now().Before(deadline) }
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var tw *tokenWaiter
+	if token != "" {
+		tw = &tokenWaiter{exec: ru.ex.rec.ExecutionArn, result: make(chan tokenResult, 1), beat: make(chan struct{}, 1)}
+		ru.r.mu.Lock()
+		ru.r.tokens[token] = tw
+		ru.r.mu.Unlock()
+		defer func() {
+			ru.r.mu.Lock()
+			delete(ru.r.tokens, token)
+			ru.r.mu.Unlock()
+		}()
+	}
+	var resCh chan callResult
+	if !skipCall {
+		resCh = make(chan callResult, 1)
+		go func() {
+			out, err := fn(tctx, payload)
+			resCh <- callResult{out, err}
+		}()
+	}
+	var toCh <-chan time.Time
+	if !deadline.IsZero() {
+		toCh = clock.After(deadline.Sub(clock.Now()))
+	}
+	var hbCh <-chan time.Time
+	lastBeat := clock.Now()
+	if heartbeat > 0 && tw != nil {
+		hbCh = clock.After(heartbeat)
+	}
+	var beatCh chan struct{}
+	var tokCh chan tokenResult
+	if tw != nil {
+		beatCh, tokCh = tw.beat, tw.result
+	}
+	timeoutErr := &stateErr{Error: ErrTimeout, Cause: ""}
+	for {
+		select {
+		case res := <-resCh:
+			resCh = nil
+			if res.err != nil {
+				if ctx.Err() != nil {
+					return nil, errAborted
+				}
+				if timedOut() {
+					return nil, timeoutErr
+				}
+				return nil, toStateErr(tctx, res.err)
+			}
+			if timedOut() {
+				return nil, timeoutErr
+			}
+			if tw != nil {
+				onSubmitted(res.out)
+				continue
+			}
+			return decodeResult(res.out)
+		case <-toCh:
+			return nil, timeoutErr
+		case <-hbCh:
+			if clock.Now().Sub(lastBeat) >= heartbeat {
+				return nil, &stateErr{Error: ErrHeartbeatTimeout, Cause: ""}
+			}
+			hbCh = clock.After(heartbeat - clock.Now().Sub(lastBeat))
+		case <-beatCh:
+			lastBeat = clock.Now()
+			hbCh = clock.After(heartbeat)
+		case tr := <-tokCh:
+			if timedOut() {
+				return nil, timeoutErr
+			}
+			return tr.output, tr.err
+		case <-ctx.Done():
+			return nil, errAborted
+		}
+	}
+}
+
+func (ru *run) dropTokens() {
+	arn := ru.ex.rec.ExecutionArn
+	ru.r.mu.Lock()
+	for t, w := range ru.r.tokens {
+		if w.exec == arn {
+			delete(ru.r.tokens, t)
+		}
+	}
+	ru.r.mu.Unlock()
+}
+
+func (r *Runtime) takeToken(token string) (*tokenWaiter, error) {
+	if token == "" || len(token) > 1024 {
+		return nil, apiErr(CodeInvalidToken, "Invalid Token: '%s'", token)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tw, ok := r.tokens[token]
+	if !ok {
+		return nil, apiErr(CodeTaskDoesNotExist, "Task Does Not Exist: '%s'", token)
+	}
+	return tw, nil
+}
+
+func (r *Runtime) deliver(token string, res tokenResult) error {
+	tw, err := r.takeToken(token)
+	if err != nil {
+		return err
+	}
+	select {
+	case tw.result <- res:
+		r.mu.Lock()
+		delete(r.tokens, token)
+		r.mu.Unlock()
+		return nil
+	default:
+		return apiErr(CodeTaskTimedOut, "Task Timed Out: '%s'", token)
+	}
+}
+
+// SendTaskSuccess completes the task waiting on token with output (JSON).
+// Errors: InvalidToken, TaskDoesNotExist, TaskTimedOut, InvalidOutput.
+func (r *Runtime) SendTaskSuccess(_ context.Context, token, output string) error {
+	if len(output) > MaxPayloadBytes {
+		return apiErr(CodeInvalidOutput, "output exceeds %d bytes", MaxPayloadBytes)
+	}
+	v, err := decodeJSON([]byte(output))
+	if err != nil {
+		return apiErr(CodeInvalidOutput, "Invalid Output: '%v'", err)
+	}
+	return r.deliver(token, tokenResult{output: v})
+}
+
+// SendTaskFailure fails the task waiting on token with an error name and
+// cause. Errors: InvalidToken, TaskDoesNotExist, TaskTimedOut.
+func (r *Runtime) SendTaskFailure(_ context.Context, token, errName, cause string) error {
+	return r.deliver(token, tokenResult{err: &stateErr{Error: errName, Cause: cause}})
+}
+
+// SendTaskHeartbeat resets the heartbeat timer of the task waiting on
+// token. Errors: InvalidToken, TaskDoesNotExist.
+func (r *Runtime) SendTaskHeartbeat(_ context.Context, token string) error {
+	tw, err := r.takeToken(token)
+	if err != nil {
+		return err
+	}
+	select {
+	case tw.beat <- struct{}{}:
+	default:
+	}
+	return nil
+}

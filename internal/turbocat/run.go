@@ -1,0 +1,137 @@
+package turbocat
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Triggers of an execution.
+const (
+	TriggerAPI      = "api"
+	TriggerWebhook  = "webhook"
+	TriggerSchedule = "schedule"
+	TriggerRetry    = "retry"
+)
+
+// Engine runs compiled workflows: Turbocat's local Step Functions runtime,
+// or AWS Step Functions. References are ARNs on both.
+type Engine interface {
+	// PublishStateMachine creates the state machine called name, or updates
+	// its definition, and publishes a version of it; it returns the version
+	// reference. EVALIDATION for an invalid definition.
+	PublishStateMachine(ctx context.Context, name string, definition []byte) (versionRef string, err error)
+	// StartExecution starts target (a machine, version or alias reference)
+	// with the execution name and input. Starting the same name with the
+	// same input again returns the same execution. ENOTFOUND when target
+	// does not exist.
+	StartExecution(ctx context.Context, target, name string, input []byte) (executionRef string, err error)
+	// StopExecution aborts a running execution; a finished one is left.
+	StopExecution(ctx context.Context, executionRef, errName, cause string) error
+	// DescribeExecution reports an execution's engine-side status.
+	DescribeExecution(ctx context.Context, executionRef string) (*EngineExecution, error)
+}
+
+// Engine-side execution statuses (Step Functions' words).
+const (
+	EngineRunning   = "RUNNING"
+	EngineSucceeded = "SUCCEEDED"
+	EngineFailed    = "FAILED"
+	EngineTimedOut  = "TIMED_OUT"
+	EngineAborted   = "ABORTED"
+)
+
+// EngineExecution is an execution as the engine sees it.
+type EngineExecution struct {
+	Ref       string
+	Name      string
+	Status    string
+	Error     string
+	Cause     string
+	StartedAt time.Time
+	StoppedAt *time.Time
+}
+
+// LogLine is one log line a step produced.
+type LogLine struct {
+	Time    time.Time
+	Level   string
+	Message string
+	Data    json.RawMessage
+}
+
+// StepClaim is the result of claiming a step for a run.
+type StepClaim struct {
+	// Claimed is true when this invocation owns the step and must run it;
+	// otherwise Step is the current state of the step (completed, failed,
+	// or running under another live claim).
+	Claimed bool
+	ClaimID string
+	Step    *ExecutionStep
+}
+
+// StepResult is what a step run records.
+type StepResult struct {
+	Input        json.RawMessage // the resolved input the agent received
+	Output       json.RawMessage
+	Error        json.RawMessage // {"error": name, "cause": ...} on failure
+	DurationMs   int64
+	InputTokens  int64
+	OutputTokens int64
+	CostUSD      float64
+}
+
+// NewExecution is what starting a run inserts.
+type NewExecution struct {
+	WorkflowID      string
+	WorkflowVersion int
+	UserID          string
+	DeploymentID    *string
+	Trigger         string
+	Input           json.RawMessage
+	IdempotencyKey  *string
+	RetryOf         *string
+	// ReuseSteps, for a retry, lists the completed steps of RetryOf whose
+	// outputs the new execution takes over instead of running them again.
+	ReuseSteps []string
+}
+
+// RunStore is the storage of the execution path. Unlike the API services,
+// its reads are by execution id alone: the step runner and the reconciler
+// act for the engine, not for a caller, and scope what they load by the
+// execution's own user.
+type RunStore interface {
+	// CreateExecution inserts a pending execution and its audit row in one
+	// transaction. With an idempotency key already used for the workflow it
+	// returns the existing execution and created=false.
+	CreateExecution(ctx context.Context, in NewExecution) (e *Execution, created bool, err error)
+	// MarkStarted records the engine's reference and moves pending → running.
+	MarkStarted(ctx context.Context, id, engineRef string) error
+	// FinishExecution moves a live execution to a final status (completed,
+	// failed, cancelled, timed_out); it returns false if it had already
+	// finished, which then stays as it was.
+	FinishExecution(ctx context.Context, id, status string, output, errJSON json.RawMessage) (bool, error)
+	ExecutionByID(ctx context.Context, id string) (*Execution, error)
+	// StepContext returns the execution and the agent agentID if it
+	// belongs to the execution's user (nil when it does not exist).
+	StepContext(ctx context.Context, executionID, agentID string) (*Execution, *Agent, error)
+	UnfinishedExecutions(ctx context.Context) ([]*Execution, error)
+
+	// VersionEngineRef returns the engine reference of a published workflow
+	// version ("" when not yet published); SetVersionEngineRef records one
+	// (the first writer wins and every caller gets the winner).
+	VersionEngineRef(ctx context.Context, workflowID string, version int) (string, error)
+	SetVersionEngineRef(ctx context.Context, workflowID string, version int, ref string) (string, error)
+	ResetVersionEngineRef(ctx context.Context, workflowID string, version int, ref string) error
+
+	// ClaimStep claims a step for a run with a lease.
+	ClaimStep(ctx context.Context, executionID, stepKey, agentID string, lease time.Duration) (*StepClaim, error)
+	// SetStepInput records the resolved input of a claimed step.
+	SetStepInput(ctx context.Context, executionID, stepKey, claimID string, input json.RawMessage) error
+	// FinishStep records a claimed step's result; false if the claim was lost.
+	FinishStep(ctx context.Context, executionID, stepKey, claimID string, r StepResult) (bool, error)
+	StepOutputs(ctx context.Context, executionID string) (map[string]json.RawMessage, error)
+	SkipPendingSteps(ctx context.Context, executionID string) error
+	// AppendLogs stores log lines with consecutive sequence numbers.
+	AppendLogs(ctx context.Context, executionID string, stepKey *string, lines []LogLine) error
+}
