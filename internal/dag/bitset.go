@@ -19,10 +19,10 @@ func (b bitset) or(o bitset) {
 
 func (b bitset) clone() bitset { return append(bitset(nil), b...) }
 
-// andCount returns |b ∩ o|.
-func (b bitset) andCount(o bitset) int {
+// andCountIn returns |b ∩ o| counting only words lo..hi-1.
+func (b bitset) andCountIn(o bitset, lo, hi int) int {
 	n := 0
-	for i := range b {
+	for i := lo; i < hi; i++ {
 		n += bits.OnesCount64(b[i] & o[i])
 	}
 	return n
@@ -38,8 +38,12 @@ func (b bitset) count() int {
 }
 
 // each calls f for every member in ascending order.
-func (b bitset) each(f func(int)) {
-	for wi, w := range b {
+func (b bitset) each(f func(int)) { b.eachIn(0, len(b), f) }
+
+// eachIn calls f for every member in words lo..hi-1, in ascending order.
+func (b bitset) eachIn(lo, hi int, f func(int)) {
+	for wi := lo; wi < hi; wi++ {
+		w := b[wi]
 		for w != 0 {
 			t := bits.TrailingZeros64(w)
 			f(wi*64 + t)

@@ -180,8 +180,9 @@ func New(nodes []Node, opts Options) (*Graph, error) {
 	return g, nil
 }
 
-// findCycles reports each cycle once, as a problem on the dependency entry
-// that closes it, with the full path.
+// findCycles runs a depth-first search over "depends on" edges and reports,
+// for every edge that closes a cycle, a problem on that dependency entry with
+// the full cycle path.
 func (g *Graph) findCycles(field string) []Problem {
 	const (
 		white = iota
@@ -210,8 +211,7 @@ func (g *Graph) findCycles(field string) []Problem {
 				stack = stack[:len(stack)-1]
 				continue
 			}
-			edge := top.next
-			d := g.deps[top.node][edge]
+			d := g.deps[top.node][top.next]
 			top.next++
 			switch color[d] {
 			case white:

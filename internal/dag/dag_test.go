@@ -70,6 +70,14 @@ func TestNewProblems(t *testing.T) {
 			}},
 		},
 		{
+			name:  "two separate cycles",
+			nodes: []dag.Node{n("a", "b"), n("b", "a"), n("c"), n("x", "y", "c"), n("y", "x")},
+			want: []dag.Problem{
+				{Field: "steps[1].dependsOn[0]", Message: "dependency cycle: a → b → a (each step depends on the one before it)"},
+				{Field: "steps[4].dependsOn[0]", Message: "dependency cycle: x → y → x (each step depends on the one before it)"},
+			},
+		},
+		{
 			name:  "size bound",
 			nodes: []dag.Node{n("a"), n("b"), n("c")},
 			opts:  dag.Options{MaxNodes: 2, Field: "nodes"},

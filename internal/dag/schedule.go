@@ -1,5 +1,7 @@
 package dag
 
+import "slices"
+
 // BlockKind says how a Block runs its children.
 type BlockKind int
 
@@ -91,7 +93,10 @@ func (g *Graph) Schedule() Schedule {
 	for r := 0; r < n; r++ {
 		all.set(r)
 	}
-	s := scheduler{g: g, comparable: make([]bitset, n), scratch: newBitset(n)}
+	s := scheduler{
+		g: g, comparable: make([]bitset, n), scratch: newBitset(n),
+		asap: make([]int, n), height: make([]int, n), alap: make([]int, n),
+	}
 	for r := 0; r < n; r++ {
 		s.comparable[r] = g.reach[r].clone()
 		s.comparable[r].or(g.reachedBy[r])
@@ -110,6 +115,8 @@ type scheduler struct {
 	// comparable[r]: ranks upstream or downstream of rank r.
 	comparable []bitset
 	scratch    bitset
+	// Per-rank scratch levels for cut.
+	asap, height, alap []int
 }
 
 // decompose schedules the steps whose ranks are in set (a convex set: every
@@ -121,21 +128,23 @@ func (s *scheduler) decompose(set bitset) *Block {
 	if len(members) == 1 {
 		return &Block{Kind: StepBlock, Key: g.keys[g.topo[members[0]]]}
 	}
-	if parts := s.components(set, members, false); len(parts) > 1 {
+	// Members lie in words lo..hi-1 of every bitset: restrict work to them.
+	lo, hi := members[0]/64, members[len(members)-1]/64+1
+	if parts := s.components(set, members, false, lo, hi); len(parts) > 1 {
 		b := &Block{Kind: ParallelBlock}
 		for _, p := range parts {
 			b.Children = append(b.Children, s.decompose(p))
 		}
 		return b
 	}
-	if parts := s.components(set, members, true); len(parts) > 1 {
+	if parts := s.components(set, members, true, lo, hi); len(parts) > 1 {
 		b := &Block{Kind: SeriesBlock}
 		for _, p := range parts {
 			b.appendSeries(s.decompose(p))
 		}
 		return b
 	}
-	lower, upper, added := s.cut(set, members)
+	lower, upper, added := s.cut(set, members, lo, hi)
 	s.added += added
 	b := &Block{Kind: SeriesBlock}
 	b.appendSeries(s.decompose(lower))
@@ -158,7 +167,7 @@ func (b *Block) appendSeries(c *Block) {
 // of its incomparability graph. Components come out ordered by their smallest
 // rank; for series splits the components are totally ordered, and ordering by
 // smallest rank is their run order.
-func (s *scheduler) components(set bitset, members []int, complement bool) []bitset {
+func (s *scheduler) components(set bitset, members []int, complement bool, lo, hi int) []bitset {
 	unvisited := set.clone()
 	nb := s.scratch
 	var parts []bitset
@@ -174,14 +183,14 @@ func (s *scheduler) components(set bitset, members []int, complement bool) []bit
 			r := queue[0]
 			queue = queue[1:]
 			c := s.comparable[r]
-			for i := range nb {
+			for i := lo; i < hi; i++ {
 				if complement {
 					nb[i] = unvisited[i] &^ c[i]
 				} else {
 					nb[i] = unvisited[i] & c[i]
 				}
 			}
-			nb.each(func(x int) {
+			nb.eachIn(lo, hi, func(x int) {
 				unvisited.clear(x)
 				part.set(x)
 				queue = append(queue, x)
@@ -195,12 +204,13 @@ func (s *scheduler) components(set bitset, members []int, complement bool) []bit
 // cut splits a set that is neither a parallel nor a series composition into
 // a downward-closed lower part and the upper rest, at the longest-path level
 // boundary (from sources or from sinks) that adds the fewest orderings.
-func (s *scheduler) cut(set bitset, members []int) (lower, upper bitset, added int) {
+func (s *scheduler) cut(set bitset, members []int, lo, hi int) (lower, upper bitset, added int) {
 	g := s.g
 	// Longest path from a source of the set (asap) and to a sink (height).
-	n := len(g.keys)
-	asap := make([]int, n)
-	height := make([]int, n)
+	// The level slices are indexed by rank and reused across calls: cut
+	// writes the entries of its members before reading them and is done with
+	// them before decompose recurses.
+	asap, height, alap := s.asap, s.height, s.alap
 	depth := 0
 	for _, r := range members {
 		l := 0
@@ -222,7 +232,6 @@ func (s *scheduler) cut(set bitset, members []int) (lower, upper bitset, added i
 		}
 		height[r] = h
 	}
-	alap := make([]int, n)
 	for _, r := range members {
 		alap[r] = depth - 1 - height[r]
 	}
@@ -230,28 +239,39 @@ func (s *scheduler) cut(set bitset, members []int) (lower, upper bitset, added i
 	var bestLevel []int
 	bestK := 0
 	for _, level := range [][]int{asap, alap} {
-		// byLevel[k]: members at level k.
-		byLevel := make([][]int, depth)
+		// Members grouped by level (counting sort): level k is
+		// sorted[start[k]:start[k+1]].
+		start := make([]int, depth+1)
 		for _, r := range members {
-			byLevel[level[r]] = append(byLevel[level[r]], r)
+			start[level[r]+1]++
+		}
+		for k := 1; k <= depth; k++ {
+			start[k] += start[k-1]
+		}
+		sorted := make([]int, len(members))
+		fill := slices.Clone(start[:depth])
+		for _, r := range members {
+			sorted[fill[level[r]]] = r
+			fill[level[r]]++
 		}
 		a := newBitset(len(set) * 64)
 		b := set.clone()
 		na, nb, cross := 0, len(members), 0
 		for k := 0; k < depth-1; k++ {
 			// Move level k from B to A, keeping cross = |{(x∈A, y∈B): x<y}|.
-			for _, x := range byLevel[k] {
+			lk := sorted[start[k]:start[k+1]]
+			for _, x := range lk {
 				b.clear(x)
 			}
-			for _, x := range byLevel[k] {
-				cross -= g.reachedBy[x].andCount(a)
-				cross += g.reach[x].andCount(b)
+			for _, x := range lk {
+				cross -= g.reachedBy[x].andCountIn(a, lo, hi)
+				cross += g.reach[x].andCountIn(b, lo, hi)
 			}
-			for _, x := range byLevel[k] {
+			for _, x := range lk {
 				a.set(x)
 			}
-			na += len(byLevel[k])
-			nb -= len(byLevel[k])
+			na += len(lk)
+			nb -= len(lk)
 			if f := na*nb - cross; best < 0 || f < best {
 				best, bestLevel, bestK = f, level, k
 			}
