@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -174,7 +175,13 @@ func (c *APIConfig) Validate() error {
 	}
 	if len(c.Body) > 0 {
 		if _, err := TemplateRefs(c.Body); err != nil {
-			errs = append(errs, fmt.Sprintf("body: %v", err))
+			var se *tmpl.SyntaxError
+			if errors.As(err, &se) {
+				se.Field = strings.TrimSuffix("body."+se.Field, ".")
+				errs = append(errs, se.Error())
+			} else {
+				errs = append(errs, fmt.Sprintf("body: %v", err))
+			}
 		}
 	}
 	if a := c.Auth; a != nil {
@@ -273,41 +280,11 @@ func (noLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("loading %s is not allowed", url)
 }
 
-// TemplateRefs lists the template references in every string of a JSON value.
+// TemplateRefs lists the template references in every string of a JSON
+// value, in document order, with the JSON path of each in Ref.Field (see
+// tmpl.ReferencesIn).
 func TemplateRefs(value json.RawMessage) ([]tmpl.Ref, error) {
-	var v any
-	if err := json.Unmarshal(value, &v); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	var refs []tmpl.Ref
-	var walk func(any) error
-	walk = func(v any) error {
-		switch t := v.(type) {
-		case string:
-			r, err := tmpl.References(t)
-			if err != nil {
-				return err
-			}
-			refs = append(refs, r...)
-		case []any:
-			for _, e := range t {
-				if err := walk(e); err != nil {
-					return err
-				}
-			}
-		case map[string]any:
-			for _, k := range sortedKeys(t) {
-				if err := walk(t[k]); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	if err := walk(v); err != nil {
-		return nil, err
-	}
-	return refs, nil
+	return tmpl.ReferencesIn(value)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

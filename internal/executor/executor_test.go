@@ -27,7 +27,7 @@ func TestValidateConfig(t *testing.T) {
 		{TypeAPI, `{"method":"GET","url":"https://api.test/{{input.id}}","headers":{"X":"{{secrets.K}}"}}`, ""},
 		{TypeAPI, `{"method":"FETCH","url":"https://x"}`, "method"},
 		{TypeAPI, `{"method":"GET","url":"https://x/{{input.id"}`, "url: template syntax error at offset"},
-		{TypeAPI, `{"method":"POST","url":"https://x","body":{"a":["{{ }}"]}}`, "body: template syntax error"},
+		{TypeAPI, `{"method":"POST","url":"https://x","body":{"a":["{{ }}"]}}`, "body.a.0: template syntax error at offset 0"},
 		{TypeAPI, `{"method":"GET","url":"https://x","auth":{"type":"basic","username":"u"}}`, "auth.password: required"},
 		{TypeAPI, `{"method":"GET","url":"https://x","auth":{"type":"bearer","token":"{{secrets.T}}"}}`, ""},
 		{TypeLLM, `{"provider":"openai","model":"gpt-4o-mini","prompt":"Summarize {{input.text}}"}`, ""},

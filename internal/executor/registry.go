@@ -3,8 +3,11 @@ package executor
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
+
+	"github.com/turbocat/turbocat/internal/secrets"
 )
 
 // Registry maps agent types to executors and dispatches runs. It validates
@@ -50,16 +53,23 @@ func (r *Registry) Execute(ctx context.Context, req Request) (Result, error) {
 	if err := ValidateConfig(req.Type, req.Config); err != nil {
 		return Result{}, AsError(err, "")
 	}
+	if req.Scrubber == nil {
+		req.Scrubber = secrets.NewScrubber()
+	}
+	logger := req.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	res, err := e.Execute(ctx, req)
 	if err != nil {
-		ee := AsError(err, "")
-		if req.Scrubber != nil {
-			c := *ee
-			c.Cause = req.Scrubber.String(c.Cause)
-			ee = &c
-		}
-		return res, ee
+		c := *AsError(err, "")
+		c.Cause = req.Scrubber.String(c.Cause)
+		logger.LogAttrs(ctx, slog.LevelWarn, "agent run failed", slog.String("agent_id", req.AgentID), slog.String("agent_type", req.Type),
+			slog.String("error_name", c.Name), slog.String("error_cause", c.Cause), slog.Int64("duration_ms", res.DurationMs))
+		return res, &c
 	}
+	logger.LogAttrs(ctx, slog.LevelInfo, "agent run succeeded", slog.String("agent_id", req.AgentID), slog.String("agent_type", req.Type),
+		slog.Int64("duration_ms", res.DurationMs), slog.Int("output_bytes", len(res.Output)), slog.Int("log_lines", len(res.Logs)))
 	return res, nil
 }
 

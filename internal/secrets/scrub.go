@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/url"
 	"sort"
 	"strings"
@@ -110,6 +109,13 @@ func encodings(v string) []string {
 	if b, err := json.Marshal(v); err == nil {
 		out = append(out, string(b[1:len(b)-1]))
 	}
+	var nb bytes.Buffer
+	enc := json.NewEncoder(&nb)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) == nil {
+		b := bytes.TrimSpace(nb.Bytes())
+		out = append(out, string(b[1:len(b)-1]))
+	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
 		out = append(out, enc.EncodeToString([]byte(v)), strings.TrimRight(enc.EncodeToString([]byte(v)), "="))
 		// The value at byte offset k (mod 3) inside a longer base64 text:
@@ -175,75 +181,68 @@ func (s *Scrubber) JSON(raw json.RawMessage) json.RawMessage {
 	if empty {
 		return raw
 	}
-	var out bytes.Buffer
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := s.scrubValue(dec, &out); err != nil {
-		return json.RawMessage(s.quoteIfInvalid(raw))
+	// Fast path: no secret, raw or in any registered encoding, and no \u
+	// escape that could spell one differently.
+	if !bytes.Contains(raw, []byte(`\u`)) && !s.Contains(string(raw)) {
+		return raw
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return json.RawMessage(s.quoteIfInvalid(raw))
+	if !json.Valid(raw) {
+		return json.RawMessage(s.Bytes(raw))
 	}
-	return json.RawMessage(out.Bytes())
+	return json.RawMessage(s.scrubValidJSON(raw))
 }
 
-func (s *Scrubber) quoteIfInvalid(raw []byte) []byte {
-	return s.Bytes(raw)
-}
-
-func (s *Scrubber) scrubValue(dec *json.Decoder, out *bytes.Buffer) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		closing := byte('}')
-		if t == '[' {
-			closing = ']'
-		}
-		out.WriteByte(byte(t))
-		first := true
-		for dec.More() {
-			if !first {
-				out.WriteByte(',')
-			}
-			first = false
-			if t == '{' {
-				kt, err := dec.Token()
-				if err != nil {
-					return err
+// scrubValidJSON copies valid JSON, scrubbing each string token (decoded,
+// so any escape spelling is seen) and each number token.
+func (s *Scrubber) scrubValidJSON(raw []byte) []byte {
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch {
+		case c == '"':
+			j := i + 1
+			for j < len(raw) && raw[j] != '"' {
+				if raw[j] == '\\' {
+					j++
 				}
-				k, _ := kt.(string)
-				writeString(out, s.String(k))
-				out.WriteByte(':')
+				j++
 			}
-			if err := s.scrubValue(dec, out); err != nil {
-				return err
+			tok := raw[i : j+1]
+			var str string
+			if bytes.IndexByte(tok, '\\') < 0 {
+				str = string(tok[1 : len(tok)-1])
+			} else if err := json.Unmarshal(tok, &str); err != nil {
+				str = string(tok[1 : len(tok)-1])
 			}
+			if clean := s.String(str); clean != str {
+				out = appendJSONString(out, clean)
+			} else {
+				out = append(out, tok...)
+			}
+			i = j + 1
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i
+			for j < len(raw) && strings.IndexByte("+-.eE0123456789", raw[j]) >= 0 {
+				j++
+			}
+			if num := string(raw[i:j]); s.Contains(num) {
+				out = appendJSONString(out, Redacted)
+			} else {
+				out = append(out, raw[i:j]...)
+			}
+			i = j
+		default:
+			out = append(out, c)
+			i++
 		}
-		if _, err := dec.Token(); err != nil {
-			return err
-		}
-		out.WriteByte(closing)
-	case string:
-		writeString(out, s.String(t))
-	case json.Number:
-		if s.Contains(string(t)) {
-			writeString(out, Redacted)
-		} else {
-			out.WriteString(string(t))
-		}
-	case bool:
-		if t {
-			out.WriteString("true")
-		} else {
-			out.WriteString("false")
-		}
-	case nil:
-		out.WriteString("null")
 	}
-	return nil
+	return out
+}
+
+func appendJSONString(out []byte, v string) []byte {
+	var b bytes.Buffer
+	writeString(&b, v)
+	return append(out, b.Bytes()...)
 }
 
 func writeString(out *bytes.Buffer, v string) {

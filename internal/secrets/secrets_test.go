@@ -192,3 +192,54 @@ func TestScrubberBasicAuth(t *testing.T) {
 	header := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw1"))
 	require.Equal(t, "Authorization: Basic [REDACTED]", s.String(header))
 }
+
+// FuzzScrubberJSON: scrubbing valid JSON keeps it valid JSON, and no
+// string of the result still holds the secret.
+func FuzzScrubberJSON(f *testing.F) {
+	f.Add(`{"a":"secret-value"}`, "secret-value")
+	f.Add(`["x","secret-value-2",1]`, "value-2")
+	f.Add(`12345`, "2345")
+	f.Fuzz(func(t *testing.T, doc, secret string) {
+		if !json.Valid([]byte(doc)) || len(secret) < MinScrubLen || strings.ContainsAny(secret, "[]") || strings.Contains(Redacted, secret) {
+			return // the marker itself could spell such a "secret"
+		}
+		out := NewScrubber(secret).JSON(json.RawMessage(doc))
+		require.True(t, json.Valid(out), "%s → %s", doc, out)
+		var walk func(v any)
+		walk = func(v any) {
+			switch x := v.(type) {
+			case string:
+				require.NotContains(t, x, secret)
+			case []any:
+				for _, e := range x {
+					walk(e)
+				}
+			case map[string]any:
+				for k, e := range x {
+					require.NotContains(t, k, secret)
+					walk(e)
+				}
+			}
+		}
+		var v any
+		require.NoError(t, json.Unmarshal(out, &v))
+		walk(v)
+	})
+}
+
+func TestScrubberJSONEscapedForms(t *testing.T) {
+	t.Parallel()
+	const secret = `a<b&"c`
+	s := NewScrubber(secret)
+	for _, doc := range []string{
+		`{"k":"x a\u003cb\u0026\"c y"}`, // Go's default HTML-safe escaping
+		`{"k":"x a<b&\"c y"}`,
+		`{"k":"x \u0061<b&\"c y"}`, // any \u spelling
+	} {
+		out := s.JSON(json.RawMessage(doc))
+		require.True(t, json.Valid(out))
+		var v map[string]string
+		require.NoError(t, json.Unmarshal(out, &v))
+		require.Equal(t, "x [REDACTED] y", v["k"], doc)
+	}
+}

@@ -24,8 +24,11 @@
 package tmpl
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 )
@@ -40,6 +43,10 @@ type Ref struct {
 	Path []string
 	// Offset is the byte offset of the opening "{{" in the template string.
 	Offset int
+	// Field is where the template string sits in a JSON value, as a
+	// dot-separated path ("body.items.0"); empty for a bare string or the
+	// root value. Set by ReferencesIn.
+	Field string
 }
 
 // Root returns the first path segment ("inputs", "steps", "secrets", ...).
@@ -56,11 +63,16 @@ func (r Ref) String() string { return strings.Join(r.Path, ".") }
 // SyntaxError is a template that cannot be parsed. Offset is the byte offset
 // in the template string where the problem is.
 type SyntaxError struct {
+	// Field is the JSON path of the string holding the template (ReferencesIn), or "".
+	Field  string
 	Offset int
 	Msg    string
 }
 
 func (e *SyntaxError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: template syntax error at offset %d: %s", e.Field, e.Offset, e.Msg)
+	}
 	return fmt.Sprintf("template syntax error at offset %d: %s", e.Offset, e.Msg)
 }
 
@@ -170,7 +182,8 @@ func References(s string) ([]Ref, error) {
 	return refs, nil
 }
 
-// HasTemplate reports whether s contains a template reference.
+// HasTemplate reports whether s contains a template reference, or a
+// malformed one (an unclosed or invalid "{{...").
 func HasTemplate(s string) bool {
 	refs, err := References(s)
 	return err != nil || len(refs) > 0
@@ -187,4 +200,61 @@ type MissingError struct {
 
 func (e *MissingError) Error() string {
 	return fmt.Sprintf("reference {{%s}} not found: %s", e.Ref.String(), e.Reason)
+}
+
+// ReferencesIn lists the references in every string of a JSON value (object
+// keys are not templates), in document order, each with the JSON path of its
+// string in Ref.Field. A syntax error is a *SyntaxError naming the field.
+func ReferencesIn(value json.RawMessage) ([]Ref, error) {
+	dec := json.NewDecoder(bytes.NewReader(value))
+	dec.UseNumber()
+	var refs []Ref
+	if err := collectRefs(dec, nil, &refs); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("invalid JSON: trailing data")
+	}
+	return refs, nil
+}
+
+func collectRefs(dec *json.Decoder, path []string, refs *[]Ref) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("invalid JSON: %w", err)
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		for i := 0; dec.More(); i++ {
+			seg := strconv.Itoa(i)
+			if t == '{' {
+				kt, err := dec.Token()
+				if err != nil {
+					return fmt.Errorf("invalid JSON: %w", err)
+				}
+				seg, _ = kt.(string)
+			}
+			if err := collectRefs(dec, append(path, seg), refs); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return fmt.Errorf("invalid JSON: %w", err)
+		}
+	case string:
+		field := strings.Join(path, ".")
+		found, err := References(t)
+		if err != nil {
+			var se *SyntaxError
+			if errors.As(err, &se) {
+				se.Field = field
+			}
+			return err
+		}
+		for _, r := range found {
+			r.Field = field
+			*refs = append(*refs, r)
+		}
+	}
+	return nil
 }

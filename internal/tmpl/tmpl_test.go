@@ -55,9 +55,11 @@ func TestReferences(t *testing.T) {
 
 func testContext() Context {
 	return Context{Values: map[string]any{
-		"inputs":    json.RawMessage(`{"url":"https://x.test/a","n":42,"obj":{"k":[1,"two",{"d":true}]},"nil":null,"html":"<a&b>"}`),
-		"steps":     map[string]any{"fetch": map[string]any{"output": map[string]any{"items": []any{"first", "second"}}}},
-		"execution": struct{ ID string `json:"id"` }{ID: "exec-1"},
+		"inputs": json.RawMessage(`{"url":"https://x.test/a","n":42,"obj":{"k":[1,"two",{"d":true}]},"nil":null,"html":"<a&b>"}`),
+		"steps":  map[string]any{"fetch": map[string]any{"output": map[string]any{"items": []any{"first", "second"}}}},
+		"execution": struct {
+			ID string `json:"id"`
+		}{ID: "exec-1"},
 	}}
 }
 
@@ -157,5 +159,46 @@ func TestRenderInvalidJSON(t *testing.T) {
 	_, err := Render(json.RawMessage(`{"a":`), testContext())
 	require.Error(t, err)
 	_, err = Render(json.RawMessage(`1 2`), testContext())
+	require.Error(t, err)
+}
+
+// FuzzRender: any template string either renders to valid JSON or fails
+// with an error; it never panics, and References agrees on validity.
+func FuzzRender(f *testing.F) {
+	for _, s := range []string{"{{inputs.n}}", "a {{ inputs.obj.k.0 }} b", `\{{x}}`, "{{", "}}{{a.b}}", "{{secrets.X}}", "{{0}}", "{{inputs..n}}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		raw, _ := json.Marshal(s)
+		out, err := Render(raw, testContext())
+		_, refErr := References(s)
+		if refErr != nil {
+			require.Error(t, err)
+			return
+		}
+		if err == nil {
+			require.True(t, json.Valid(out), "%q rendered to invalid JSON %q", s, out)
+		}
+	})
+}
+
+func TestReferencesIn(t *testing.T) {
+	t.Parallel()
+	refs, err := ReferencesIn(json.RawMessage(`{"url":"https://x/{{inputs.id}}","body":{"items":["a","{{steps.s1.output}} and {{ execution.id }}"],"{{notakey.x}}":1},"n":3}`))
+	require.NoError(t, err)
+	var got []string
+	for _, r := range refs {
+		got = append(got, r.Field+"="+r.String())
+	}
+	require.Equal(t, []string{"url=inputs.id", "body.items.1=steps.s1.output", "body.items.1=execution.id"}, got)
+
+	_, err = ReferencesIn(json.RawMessage(`{"a":{"b":["ok","x {{inputs.}}"]}}`))
+	var se *SyntaxError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, "a.b.1", se.Field)
+	require.Equal(t, 2, se.Offset)
+	require.Contains(t, err.Error(), "a.b.1: template syntax error at offset 2")
+
+	_, err = ReferencesIn(json.RawMessage(`{"a":`))
 	require.Error(t, err)
 }

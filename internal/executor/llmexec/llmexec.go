@@ -1,0 +1,408 @@
+// Package llmexec is the executor of LLM agents (type "llm"): one model call
+// through a provider's official Go SDK — openai (openai-go v3, any
+// OpenAI-compatible Chat Completions endpoint by base URL: OpenAI, Azure-style
+// gateways, Ollama, vLLM, OpenRouter), anthropic (anthropic-sdk-go v2,
+// Messages API) and bedrock (aws-sdk-go-v2 bedrockruntime, Converse API with
+// IAM credentials).
+//
+// The output is {text, json?, model, finishReason, usage: {inputTokens,
+// outputTokens}, costUsd?}; Result.Usage carries the same figures for the
+// steprunner to record. With responseSchema the reply is parsed as JSON
+// (Markdown code fences tolerated) and validated; an invalid reply fails with
+// Llm.InvalidOutput. Provider errors map to Llm.RateLimited,
+// Llm.ServerError, Llm.Timeout, Llm.InvalidRequest, Llm.ContentFiltered and
+// Llm.ConnectionFailed. The SDKs' own retries are off: retrying is the
+// workflow's business (ASL Retry on those names).
+//
+// Calls to the openai and anthropic providers go through the SSRF-safe client
+// of httpexec, since an agent may choose its base URL.
+package llmexec
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/executor/httpexec"
+)
+
+// Defaults of LLM agents.
+const (
+	DefaultTimeout   = 60 * time.Second
+	DefaultMaxTokens = 1024
+	MaxOutputBytes   = 4 << 20
+)
+
+// Providers.
+const (
+	ProviderOpenAI    = "openai"
+	ProviderAnthropic = "anthropic"
+	ProviderBedrock   = "bedrock"
+)
+
+// Price is the USD price of a model per million tokens.
+type Price struct {
+	InputPerMTok  float64 `json:"inputPerMTok"`
+	OutputPerMTok float64 `json:"outputPerMTok"`
+}
+
+// DefaultPrices are indicative list prices (USD per million tokens) keyed by
+// model name prefix; Bedrock model ids are matched after their vendor
+// prefix ("anthropic.", "us.anthropic.", "amazon."). Override or extend them
+// with Options.Prices; a model with no price gets no costUsd.
+var DefaultPrices = map[string]Price{
+	"gpt-4o-mini":       {0.15, 0.60},
+	"gpt-4o":            {2.50, 10.00},
+	"gpt-4.1-nano":      {0.10, 0.40},
+	"gpt-4.1-mini":      {0.40, 1.60},
+	"gpt-4.1":           {2.00, 8.00},
+	"o4-mini":           {1.10, 4.40},
+	"claude-3-haiku":    {0.25, 1.25},
+	"claude-3-5-haiku":  {0.80, 4.00},
+	"claude-haiku-4-5":  {1.00, 5.00},
+	"claude-3-5-sonnet": {3.00, 15.00},
+	"claude-3-7-sonnet": {3.00, 15.00},
+	"claude-sonnet-4":   {3.00, 15.00},
+	"claude-opus-4":     {15.00, 75.00},
+	"nova-micro":        {0.035, 0.14},
+	"nova-lite":         {0.06, 0.24},
+	"nova-pro":          {0.80, 3.20},
+}
+
+// Options configures the executor. Provider base URLs and keys set here
+// are the process defaults; an agent's baseUrl and apiKeySecret override them.
+type Options struct {
+	// HTTPClient makes the calls to a base URL chosen by an agent's config
+	// (an untrusted destination); nil means httpexec.NewClient with no
+	// allow-list. Build it with httpexec.AllowCIDRsFromEnv in the
+	// composition root.
+	HTTPClient *http.Client
+	// TrustedHTTPClient makes the calls to the process-configured
+	// endpoints below (operator-chosen, e.g. a local Ollama on loopback);
+	// nil means a client that ignores proxy variables.
+	TrustedHTTPClient *http.Client
+	// OpenAIBaseURL, OpenAIAPIKey: defaults for the openai provider.
+	OpenAIBaseURL, OpenAIAPIKey string
+	// AnthropicBaseURL, AnthropicAPIKey: defaults for the anthropic provider.
+	AnthropicBaseURL, AnthropicAPIKey string
+	// AWS is the AWS config for bedrock (region, credentials); nil
+	// disables the bedrock provider.
+	AWS *aws.Config
+	// BedrockEndpoint overrides the Bedrock runtime endpoint (tests, VPC endpoints).
+	BedrockEndpoint string
+	// Prices extends and overrides DefaultPrices.
+	Prices map[string]Price
+	// DefaultTimeout overrides DefaultTimeout when positive.
+	DefaultTimeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Executor runs LLM agents.
+type Executor struct {
+	opts   Options
+	prices map[string]Price
+}
+
+// New returns an LLM executor.
+func New(opts Options) *Executor {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = httpexec.NewClient(httpexec.ClientOptions{})
+	}
+	if opts.TrustedHTTPClient == nil {
+		opts.TrustedHTTPClient = &http.Client{Transport: &http.Transport{Proxy: nil, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 10}}
+	}
+	if opts.DefaultTimeout <= 0 {
+		opts.DefaultTimeout = DefaultTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	prices := map[string]Price{}
+	for k, v := range DefaultPrices {
+		prices[k] = v
+	}
+	for k, v := range opts.Prices {
+		prices[k] = v
+	}
+	return &Executor{opts: opts, prices: prices}
+}
+
+var _ executor.Executor = (*Executor)(nil)
+
+// call is a provider-neutral request.
+type call struct {
+	model       string
+	baseURL     string
+	apiKey      string
+	region      string
+	system      string
+	messages    []executor.LLMMessage
+	temperature *float64
+	maxTokens   int64
+	schema      json.RawMessage
+	httpClient  *http.Client // nil: the SDK default (bedrock only)
+}
+
+// reply is a provider-neutral answer.
+type reply struct {
+	text         string
+	model        string
+	finishReason string // stop, length, content_filter, tool_calls, or the provider's own
+	inputTokens  int64
+	outputTokens int64
+}
+
+// Output is the output of an LLM agent.
+type Output struct {
+	Text         string          `json:"text"`
+	JSON         json.RawMessage `json:"json,omitempty"`
+	Model        string          `json:"model"`
+	FinishReason string          `json:"finishReason"`
+	Usage        OutputUsage     `json:"usage"`
+	CostUSD      *float64        `json:"costUsd,omitempty"`
+}
+
+// OutputUsage is the token usage in the output.
+type OutputUsage struct {
+	InputTokens  int64 `json:"inputTokens"`
+	OutputTokens int64 `json:"outputTokens"`
+}
+
+// Execute implements executor.Executor.
+func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.Result, error) {
+	run := executor.Begin(req, executor.RunOptions{Now: e.opts.Now, MaxOutputBytes: MaxOutputBytes, TimeoutName: executor.ErrLLMTimeout})
+	if err := executor.ValidateConfig(executor.TypeLLM, req.Config); err != nil {
+		return run.Finish(ctx, nil, err)
+	}
+	var cfg executor.LLMConfig
+	if err := json.Unmarshal(req.Config, &cfg); err != nil {
+		return run.Finish(ctx, nil, executor.Errorf(executor.ErrInvalidConfig, false, "config: %v", err))
+	}
+	ctx, cancel := context.WithTimeout(ctx, executor.Timeout(req.Timeout, cfg.TimeoutSeconds, e.opts.DefaultTimeout))
+	defer cancel()
+	c, err := e.prepare(ctx, run, &cfg)
+	if err != nil {
+		return run.Finish(ctx, nil, err)
+	}
+	var rep *reply
+	switch cfg.Provider {
+	case ProviderOpenAI:
+		rep, err = e.openai(ctx, c)
+	case ProviderAnthropic:
+		rep, err = e.anthropic(ctx, c)
+	case ProviderBedrock:
+		rep, err = e.bedrock(ctx, c)
+	default:
+		err = executor.Errorf(executor.ErrInvalidConfig, false, "unknown provider %q", cfg.Provider)
+	}
+	if err != nil {
+		run.Logf(executor.LevelError, "%s %s failed", cfg.Provider, c.model)
+		return run.Finish(ctx, nil, classify(ctx, cfg.Provider, err))
+	}
+	out, usage, err := e.output(c, rep)
+	if usage != nil {
+		run.Logf(executor.LevelInfo, "%s %s: %d input, %d output tokens, finish %s", cfg.Provider, rep.model, rep.inputTokens, rep.outputTokens, rep.finishReason)
+	}
+	res, ferr := run.Finish(ctx, out, err)
+	res.Usage = usage
+	return res, ferr
+}
+
+func (e *Executor) prepare(ctx context.Context, run *executor.Run, cfg *executor.LLMConfig) (*call, error) {
+	c := &call{model: cfg.Model, region: cfg.Region, temperature: cfg.Temperature, maxTokens: cfg.MaxTokens, schema: cfg.ResponseSchema}
+	if c.maxTokens <= 0 {
+		c.maxTokens = DefaultMaxTokens
+	}
+	var err error
+	if c.system, err = run.RenderString(ctx, cfg.System); err != nil {
+		return nil, err
+	}
+	if cfg.Prompt != "" {
+		p, err := run.RenderString(ctx, cfg.Prompt)
+		if err != nil {
+			return nil, err
+		}
+		c.messages = []executor.LLMMessage{{Role: "user", Content: p}}
+	}
+	for _, m := range cfg.Messages {
+		content, err := run.RenderString(ctx, m.Content)
+		if err != nil {
+			return nil, err
+		}
+		c.messages = append(c.messages, executor.LLMMessage{Role: m.Role, Content: content})
+	}
+	if cfg.BaseURL != "" {
+		// An agent-chosen destination: SSRF-checked, and never sent the
+		// process's own API key.
+		if c.baseURL, err = run.RenderString(ctx, cfg.BaseURL); err != nil {
+			return nil, err
+		}
+		c.httpClient = e.opts.HTTPClient
+	} else {
+		switch cfg.Provider {
+		case ProviderOpenAI:
+			c.apiKey, c.baseURL = e.opts.OpenAIAPIKey, e.opts.OpenAIBaseURL
+		case ProviderAnthropic:
+			c.apiKey, c.baseURL = e.opts.AnthropicAPIKey, e.opts.AnthropicBaseURL
+		case ProviderBedrock:
+			c.baseURL = e.opts.BedrockEndpoint
+		}
+		if cfg.Provider != ProviderBedrock {
+			c.httpClient = e.opts.TrustedHTTPClient
+		}
+	}
+	if cfg.APIKeySecret != "" {
+		if c.apiKey, err = run.Secret(ctx, cfg.APIKeySecret); err != nil {
+			return nil, err
+		}
+	}
+	if c.apiKey != "" {
+		run.Scrubber().Add(c.apiKey)
+	}
+	return c, nil
+}
+
+// output builds the agent output, validating structured replies.
+func (e *Executor) output(c *call, rep *reply) (json.RawMessage, *executor.Usage, error) {
+	usage := &executor.Usage{InputTokens: rep.inputTokens, OutputTokens: rep.outputTokens, Model: rep.model}
+	out := Output{Text: rep.text, Model: rep.model, FinishReason: rep.finishReason, Usage: OutputUsage{rep.inputTokens, rep.outputTokens}}
+	if p, ok := e.price(rep.model); ok {
+		cost := (float64(rep.inputTokens)*p.InputPerMTok + float64(rep.outputTokens)*p.OutputPerMTok) / 1e6
+		usage.CostUSD = cost
+		out.CostUSD = &cost
+	}
+	if rep.finishReason == "content_filter" {
+		return nil, usage, executor.Errorf(executor.ErrLLMContentFiltered, false, "the provider filtered or refused the content (model %s)", rep.model)
+	}
+	if len(c.schema) > 0 {
+		js, err := parseStructured(rep.text, c.schema)
+		if err != nil {
+			if rep.finishReason == "length" {
+				err = fmt.Errorf("%w (the reply was cut at maxTokens)", err)
+			}
+			return nil, usage, &executor.Error{Name: executor.ErrLLMInvalidOutput, Cause: err.Error(), Retryable: true}
+		}
+		out.JSON = js
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, usage, fmt.Errorf("encode output: %w", err)
+	}
+	return b, usage, nil
+}
+
+// price finds the price of a model: exact name, else the longest key that
+// prefixes the model (after a Bedrock vendor prefix).
+func (e *Executor) price(model string) (Price, bool) {
+	if p, ok := e.prices[model]; ok {
+		return p, true
+	}
+	name := model
+	for _, pre := range []string{"us.", "eu.", "apac.", "global."} {
+		name = strings.TrimPrefix(name, pre)
+	}
+	for _, vendor := range []string{"anthropic.", "amazon.", "meta.", "mistral.", "openai/", "anthropic/"} {
+		name = strings.TrimPrefix(name, vendor)
+	}
+	keys := make([]string, 0, len(e.prices))
+	for k := range e.prices {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
+	for _, k := range keys {
+		if strings.HasPrefix(name, k) {
+			return e.prices[k], true
+		}
+	}
+	return Price{}, false
+}
+
+// parseStructured parses a reply as JSON (inside a Markdown code fence or
+// not) and validates it against schema.
+func parseStructured(text string, schema json.RawMessage) (json.RawMessage, error) {
+	s := strings.TrimSpace(text)
+	if strings.HasPrefix(s, "```") {
+		s = strings.TrimPrefix(s, "```json")
+		s = strings.TrimPrefix(s, "```")
+		s = strings.TrimSuffix(strings.TrimSpace(s), "```")
+		s = strings.TrimSpace(s)
+	}
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, fmt.Errorf("the reply is not valid JSON: %v", err)
+	}
+	sch, err := executor.CompileSchema(schema)
+	if err != nil {
+		return nil, fmt.Errorf("responseSchema: %w", err)
+	}
+	if err := sch.Validate(v); err != nil {
+		return nil, fmt.Errorf("the reply does not match responseSchema: %v", err)
+	}
+	return json.RawMessage(s), nil
+}
+
+// schemaInstruction is appended to the system prompt of providers without
+// native structured output.
+func schemaInstruction(schema json.RawMessage) string {
+	return "Reply with a single JSON value, and nothing else, that validates against this JSON Schema:\n" + string(schema)
+}
+
+// classify maps an SDK error to a step error.
+func classify(ctx context.Context, provider string, err error) error {
+	var ee *executor.Error
+	if errors.As(err, &ee) {
+		return ee
+	}
+	if pe := classifyProvider(provider, err); pe != nil {
+		return pe
+	}
+	var be *httpexec.BlockedError
+	if errors.As(err, &be) {
+		return executor.Errorf(executor.ErrInvalidConfig, false, "%s base URL refused: %v", provider, be)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &executor.Error{Name: executor.ErrLLMTimeout, Cause: fmt.Sprintf("%s call timed out", provider), Retryable: true}
+	}
+	if errors.Is(err, context.Canceled) {
+		return &executor.Error{Name: executor.ErrCanceled, Cause: err.Error()}
+	}
+	var se *json.SyntaxError
+	var ue *json.UnmarshalTypeError
+	if errors.As(err, &se) || errors.As(err, &ue) || strings.Contains(err.Error(), "invalid character") || strings.Contains(err.Error(), "unexpected end of JSON") || strings.Contains(err.Error(), "parsing response json") {
+		return &executor.Error{Name: executor.ErrLLMInvalidOutput, Cause: fmt.Sprintf("%s returned a malformed response: %v", provider, err), Retryable: true}
+	}
+	return &executor.Error{Name: executor.ErrLLMConnection, Cause: fmt.Sprintf("%s call failed: %v", provider, err), Retryable: true}
+}
+
+// statusError maps an HTTP status of a provider error.
+func statusError(provider string, status int, retryAfter, msg string) *executor.Error {
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	lower := strings.ToLower(msg)
+	switch {
+	case status == http.StatusTooManyRequests:
+		cause := fmt.Sprintf("%s rate limit (HTTP 429): %s", provider, msg)
+		if retryAfter != "" {
+			cause = fmt.Sprintf("%s rate limit (HTTP 429, retry after %ss): %s", provider, retryAfter, msg)
+		}
+		return &executor.Error{Name: executor.ErrLLMRateLimited, Cause: cause, Retryable: true}
+	case status == http.StatusRequestTimeout || status == http.StatusGatewayTimeout:
+		return &executor.Error{Name: executor.ErrLLMTimeout, Cause: fmt.Sprintf("%s timed out (HTTP %d): %s", provider, status, msg), Retryable: true}
+	case status >= 500:
+		return &executor.Error{Name: executor.ErrLLMServerError, Cause: fmt.Sprintf("%s server error (HTTP %d): %s", provider, status, msg), Retryable: true}
+	case strings.Contains(lower, "content_filter") || strings.Contains(lower, "content management policy") || strings.Contains(lower, "content filter"):
+		return &executor.Error{Name: executor.ErrLLMContentFiltered, Cause: fmt.Sprintf("%s filtered the request (HTTP %d): %s", provider, status, msg)}
+	default:
+		return &executor.Error{Name: executor.ErrLLMInvalidRequest, Cause: fmt.Sprintf("%s rejected the request (HTTP %d): %s", provider, status, msg)}
+	}
+}
