@@ -1,0 +1,15 @@
+// Package stacks is the Turbocat CDK app: one typed constructor per stack
+// (NewDataStack, NewOrchestrationStack, NewApiStack, NewMigrationsStack,
+// NewFunctionsStack, NewOperationsStack) and NewTurbocat, which wires them
+// into an app for one stage.
+//
+// Stacks deploy in this order, each referring only to earlier ones, so there
+// are no cross-stack cycles:
+//
+//	data → orchestration → api → migrations → functions → operations
+//
+// Function names are fixed (turbocat-<stage>-<name>), which lets the
+// orchestration stack grant Step Functions and EventBridge Scheduler the
+// right to invoke exactly the steprunner and trigger functions before they
+// exist. API routes are attached to the HTTP API by the functions stack.
+package stacks

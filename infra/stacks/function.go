@@ -1,0 +1,228 @@
+package stacks
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/turbocat/turbocat/infra/routes"
+	"github.com/turbocat/turbocat/infra/settings"
+)
+
+// Names of the functions that serve no API route.
+const (
+	StepRunner = "steprunner"
+	TriggerFn  = routes.Trigger
+	Reconciler = "reconciler"
+	Deliverer  = "deliverer"
+	Migrate    = "migrate"
+)
+
+// FunctionSpec sizes one Lambda function.
+type FunctionSpec struct {
+	// MemoryMB is the function memory (and so its CPU share).
+	MemoryMB int
+	// Timeout is the function timeout. API functions stay under API
+	// Gateway's 30 s integration limit.
+	Timeout time.Duration
+	// Async marks functions invoked asynchronously (EventBridge, Scheduler):
+	// they get a dead-letter queue and bounded retries.
+	Async bool
+	// Description is shown in the Lambda console.
+	Description string
+}
+
+// DefaultFunctionSpecs returns the size of every function of Turbocat, keyed
+// by its name under functions/ and dist/.
+func DefaultFunctionSpecs() map[string]FunctionSpec {
+	api := func(mem int, timeout time.Duration, what string) FunctionSpec {
+		return FunctionSpec{MemoryMB: mem, Timeout: timeout, Description: "Turbocat API: " + what}
+	}
+	return map[string]FunctionSpec{
+		// Password hashing is CPU-bound: more memory buys CPU.
+		routes.Auth:        api(1024, 10*time.Second, "auth, users, audit logs, health"),
+		routes.Agents:      api(512, 10*time.Second, "agents"),
+		routes.Templates:   api(512, 10*time.Second, "templates"),
+		routes.Workflows:   api(512, 29*time.Second, "workflows (execute ?wait=N holds the request)"),
+		routes.Executions:  api(512, 29*time.Second, "executions"),
+		routes.Deployments: api(512, 29*time.Second, "deployments and webhooks (creates state machines)"),
+		routes.APIKeys:     api(512, 10*time.Second, "API keys and secrets"),
+		TriggerFn:          {MemoryMB: 512, Timeout: 29 * time.Second, Async: true, Description: "Turbocat: inbound webhooks and schedules start executions"},
+		StepRunner:         {MemoryMB: 1024, Timeout: 15 * time.Minute, Description: "Turbocat: runs one workflow step (Step Functions task)"},
+		Reconciler:         {MemoryMB: 256, Timeout: time.Minute, Async: true, Description: "Turbocat: marks executions Step Functions ended (failed, timed out, aborted)"},
+		Deliverer:          {MemoryMB: 256, Timeout: time.Minute, Async: true, Description: "Turbocat: delivers events to outbound webhooks"},
+		Migrate:            {MemoryMB: 512, Timeout: 5 * time.Minute, Description: "Turbocat: applies database migrations on deploy"},
+	}
+}
+
+// FunctionNames lists every function Turbocat deploys, sorted.
+func FunctionNames() []string {
+	specs := DefaultFunctionSpecs()
+	names := make([]string, 0, len(specs))
+	for n := range specs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// CheckDist verifies that dir holds <name>/bootstrap for every function and
+// names the missing ones.
+func CheckDist(dir string) error {
+	var missing []string
+	for _, n := range FunctionNames() {
+		p := filepath.Join(dir, n, "bootstrap")
+		st, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			missing = append(missing, p)
+		case err != nil:
+			return fmt.Errorf("check function code %s: %w", p, err)
+		case st.IsDir():
+			return fmt.Errorf("check function code %s: is a directory", p)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("function code missing (run make build first): %v", missing)
+	}
+	return nil
+}
+
+// functionEnv is what every function's environment is built from. Values
+// are names and ARNs only; secrets are read at run time.
+type functionEnv struct {
+	cfg           settings.Config
+	data          *DataStack
+	orchestration *OrchestrationStack
+	publicURL     string
+}
+
+func (e functionEnv) variables() map[string]*string {
+	o := e.orchestration
+	origins := ""
+	for i, s := range e.cfg.AllowedOrigins {
+		if i > 0 {
+			origins += ","
+		}
+		origins += s
+	}
+	return map[string]*string{
+		"TURBOCAT_STAGE":                jsii.String(e.cfg.Stage),
+		"TURBOCAT_ENGINE":               jsii.String("sfn"),
+		"DATABASE_SECRET_ARN":           e.data.DatabaseSecret.SecretArn(),
+		"TURBOCAT_JWT_SECRET_ARN":       e.data.JWTSecret.SecretArn(),
+		"TURBOCAT_SECRETS_KMS_KEY_ARN":  e.data.SecretsKey.KeyArn(),
+		"TURBOCAT_STEPRUNNER_ARN":       jsii.String(o.StepRunnerARN),
+		"TURBOCAT_TRIGGER_ARN":          jsii.String(o.TriggerARN),
+		"TURBOCAT_SFN_ROLE_ARN":         o.ExecutionRole.RoleArn(),
+		"TURBOCAT_SFN_LOG_GROUP_ARN":    o.StateMachineLogGroup.LogGroupArn(),
+		"TURBOCAT_EVENT_BUS_NAME":       o.EventBus.EventBusName(),
+		"TURBOCAT_SCHEDULER_GROUP":      o.ScheduleGroup.ScheduleGroupName(),
+		"TURBOCAT_SCHEDULER_ROLE_ARN":   o.SchedulerRole.RoleArn(),
+		"TURBOCAT_SCHEDULER_DLQ_ARN":    o.SchedulerDeadLetterQueue.QueueArn(),
+		"TURBOCAT_PUBLIC_URL":           jsii.String(e.publicURL),
+		"TURBOCAT_ALLOWED_ORIGINS":      jsii.String(origins),
+		"TURBOCAT_STATE_MACHINE_PREFIX": jsii.String(StateMachinePrefix),
+	}
+}
+
+// goFunction is a Lambda function built from dist/<name>/bootstrap with its
+// role, log group and optional dead-letter queue.
+type goFunction struct {
+	Function        awslambda.Function
+	Role            awsiam.Role
+	LogGroup        awslogs.LogGroup
+	DeadLetterQueue awssqs.Queue // nil unless the spec is Async
+}
+
+// newGoFunction creates the function name (a key of DefaultFunctionSpecs)
+// in scope. Its role can write its own log group and traces, and, in aurora
+// mode, attach to the VPC; callers add everything else.
+func newGoFunction(scope constructs.Construct, name string, spec FunctionSpec, distDir string, env functionEnv) goFunction {
+	cfg := env.cfg
+	id := construct(name)
+	logGroup := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/aws/lambda/" + cfg.Name(name)),
+		Retention:     retention(cfg),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	role := awsiam.NewRole(scope, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Turbocat " + cfg.Stage + " " + name + " function"),
+	})
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("OwnLogGroup"),
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*logGroup.LogGroupArn()),
+	}))
+
+	props := &awslambda.FunctionProps{
+		FunctionName:  jsii.String(cfg.Name(name)),
+		Description:   jsii.String(spec.Description),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(distDir, name)), nil),
+		MemorySize:    jsii.Number(float64(spec.MemoryMB)),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(spec.Timeout.Seconds())),
+		Role:          role,
+		LogGroup:      logGroup,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Tracing:       awslambda.Tracing_ACTIVE,
+		Environment:   ptrMap(env.variables()),
+	}
+	var dlq awssqs.Queue
+	if spec.Async {
+		dlq = newDeadLetterQueue(scope, id+"DeadLetterQueue", cfg.Name(name+"-dlq"))
+		props.DeadLetterQueue = dlq
+		props.RetryAttempts = jsii.Number(2)
+		props.MaxEventAge = awscdk.Duration_Hours(jsii.Number(6))
+	}
+	if env.data.Vpc != nil {
+		props.Vpc = env.data.Vpc
+		props.VpcSubnets = &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}
+		props.SecurityGroups = &[]awsec2.ISecurityGroup{env.data.FunctionSecurityGroup}
+		role.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaVPCAccessExecutionRole")))
+		suppress(role, "AwsSolutions-IAM4", "AWSLambdaVPCAccessExecutionRole is the AWS-maintained minimum for Lambda to manage its ENIs in the VPC (ec2:*NetworkInterface* accept no resource scoping).",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
+	}
+	fn := awslambda.NewFunction(scope, jsii.String(id), props)
+	env.data.DatabaseSecret.GrantRead(fn, nil)
+	suppress(role, "AwsSolutions-IAM5", "X-Ray trace upload (xray:PutTraceSegments/PutTelemetryRecords) supports only Resource \"*\".", "Resource::*")
+	return goFunction{Function: fn, Role: role, LogGroup: logGroup, DeadLetterQueue: dlq}
+}
+
+func ptrMap(m map[string]*string) *map[string]*string { return &m }
+
+// construct turns a name like "api-keys" or "GET /a/{id}" into a construct
+// id made of letters and digits, capitalised at word starts.
+func construct(name string) string {
+	out := make([]rune, 0, len(name))
+	upper := true
+	for _, r := range name {
+		isAlnum := (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+		if !isAlnum {
+			upper = true
+			continue
+		}
+		if upper && r >= 'a' && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		upper = false
+		out = append(out, r)
+	}
+	return string(out)
+}
