@@ -6,11 +6,15 @@ GO          ?= go
 BIN         := $(CURDIR)/bin
 SQLC        := $(BIN)/sqlc
 SQLC_VERSION := v1.31.1
+ASLVALIDATOR := tools/aslvalidator/node_modules/.bin/asl-validator
 PORT        ?= 3001
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/turbocat?sslmode=disable
 export TURBOCAT_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/turbocat_test?sslmode=disable
 FUNCTIONS   := $(notdir $(wildcard functions/*))
 GOTEST_FLAGS ?= -count=1 -timeout 12m
+# Every package of the module; node_modules trees (web/, tools/) can hold
+# stray Go files of npm packages, which are not ours.
+PKGS = $$($(GO) list ./... | grep -v /node_modules/)
 
 .PHONY: help
 help: ## Show this help.
@@ -30,10 +34,12 @@ migrate: db ## Apply database migrations to DATABASE_URL.
 	DATABASE_URL="$(DATABASE_URL)" $(GO) run ./cmd/turbocat migrate
 
 .PHONY: test
-test: db ## Run every test against the local Postgres (writes coverage.out), then each fuzz target briefly.
-	$(GO) test $(GOTEST_FLAGS) -coverprofile=coverage.out -covermode=atomic ./...
+test: db $(ASLVALIDATOR) ## Run every test against the local Postgres (coverage.out), asl-validator, each fuzz target briefly, and the CDK app's tests.
+	$(GO) test $(GOTEST_FLAGS) -coverprofile=coverage.out -covermode=atomic $(PKGS)
 	@$(GO) tool cover -func=coverage.out | tail -n 1
+	bash tools/aslvalidator/validate.sh
 	@FUZZTIME=3s bash scripts/fuzz.sh
+	@$(MAKE) --no-print-directory test-infra
 
 .PHONY: fuzz
 fuzz: db ## Run every fuzz target for FUZZTIME (default 2m).
@@ -41,7 +47,11 @@ fuzz: db ## Run every fuzz target for FUZZTIME (default 2m).
 
 .PHONY: bench
 bench: db ## Go benchmarks of the hot paths (JWT, API keys, ...).
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./internal/... | grep -v /node_modules/)
+
+.PHONY: bench-engine
+bench-engine: db ## The "40 lightweight tasks" test through the API (bench/engine.sh).
+	bash bench/engine.sh
 
 .PHONY: bench-api
 bench-api: db ## Load GET /workflows/{id} beside pgbench running the same SQL (bench/api.sh).
@@ -53,6 +63,7 @@ $(SQLC):
 .PHONY: generate
 generate: $(SQLC) ## Regenerate sqlc code and compiled state machines.
 	$(SQLC) generate
+	$(GO) run ./internal/compiler/cmd/genstatemachines
 
 .PHONY: verify
 verify: generate ## Regenerate everything generated and fail on any drift.
@@ -63,7 +74,7 @@ verify: generate ## Regenerate everything generated and fail on any drift.
 .PHONY: lint
 lint: ## gofmt, go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^infra/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet $(PKGS)
 
 .PHONY: build
 build: ## Build every functions/* as a linux/arm64 bootstrap in dist/<name>/.
@@ -71,3 +82,51 @@ build: ## Build every functions/* as a linux/arm64 bootstrap in dist/<name>/.
 	  echo "build $$f"; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
+
+$(ASLVALIDATOR): tools/aslvalidator/package.json tools/aslvalidator/package-lock.json
+	npm ci --prefix tools/aslvalidator --no-audit --no-fund
+	@touch $@
+
+.PHONY: aslvalidate
+aslvalidate: $(ASLVALIDATOR) ## Validate compiled state machines (golden files and statemachines/) with asl-validator 4.0.0.
+	bash tools/aslvalidator/validate.sh
+
+.PHONY: bench-compile
+bench-compile: ## Benchmark the DAG scheduler and compiling 1,000-step workflows.
+	$(GO) test -run '^$$' -bench 'Compile1000|Schedule1000' -benchmem ./internal/compiler/ ./internal/dag/
+
+# ---- AWS: the CDK app in infra/ (its own Go module) ----
+STAGE     ?= dev
+CDK_FLAGS ?=
+CDK       := infra/node_modules/.bin/cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+$(CDK): infra/package.json infra/package-lock.json
+	npm ci --prefix infra --no-audit --no-fund
+	@touch $@
+
+.PHONY: synth
+synth: build $(CDK) ## Synthesize STAGE's CloudFormation templates into cdk.out (cdk-nag applied).
+	$(CDK) synth --quiet -c stage=$(STAGE) $(CDK_FLAGS)
+
+.PHONY: diff
+diff: build $(CDK) ## Show what deploying STAGE would change (needs AWS credentials).
+	$(CDK) diff -c stage=$(STAGE) $(CDK_FLAGS)
+
+.PHONY: deploy
+deploy: build $(CDK) ## Deploy STAGE=... to AWS (needs AWS credentials; see infra/README.md).
+	$(CDK) deploy --all --require-approval never -c stage=$(STAGE) -c deployNonce=$$(date -u +%Y%m%dT%H%M%SZ) $(CDK_FLAGS)
+
+.PHONY: destroy
+destroy: build $(CDK) ## Delete STAGE's stacks (prod keeps its database, secrets and key).
+	$(CDK) destroy --all --force -c stage=$(STAGE) $(CDK_FLAGS)
+
+.PHONY: cdk-bootstrap
+cdk-bootstrap: $(CDK) ## Prepare the AWS account and region for CDK deployments (once).
+	$(CDK) bootstrap
+
+.PHONY: test-infra
+test-infra: $(CDK) ## Vet and test the CDK app (assertions, cdk-nag; needs Node); writes infra/coverage.out.
+	@cd infra && out=$$(gofmt -l main.go internal routes settings stacks); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	cd infra && $(GO) vet ./... && $(GO) test $(GOTEST_FLAGS) -coverpkg=./... -coverprofile=coverage.out ./...
+	@cd infra && $(GO) tool cover -func=coverage.out | tail -n 1 | sed 's/^total:/infra total:/'

@@ -27,6 +27,7 @@ go build -o bin/turbocat ./cmd/turbocat
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
 export PORT TURBOCAT_JWT_SECRET="bench-secret-bench-secret-bench-secret-0"
+export TURBOCAT_SFN_ADDR=127.0.0.1:0
 export TURBOCAT_RATE_LIMIT=1000000 TURBOCAT_RATE_BURST=1000000 TURBOCAT_IP_RATE_LIMIT=1000000 TURBOCAT_AUTH_RATE_LIMIT=1000000
 export TURBOCAT_LOG_FORMAT=json
 bin/turbocat dev 2>/dev/null &

@@ -5,7 +5,7 @@
 set -euo pipefail
 fuzztime=${FUZZTIME:-3s}
 status=0
-for pkg in $(go list ./...); do
+for pkg in $(go list ./... | grep -v /node_modules/); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   grep -lq '^func Fuzz' "$dir"/*_test.go 2>/dev/null || continue
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do

@@ -18,6 +18,8 @@ import (
 
 	"github.com/turbocat/turbocat/internal/app"
 	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/executor/codeexec"
+	"github.com/turbocat/turbocat/internal/runtime/sfnapi"
 )
 
 const usage = `turbocat runs AI-agent workflows.
@@ -30,6 +32,8 @@ Configuration is read from the environment; see the README's table.
 `
 
 func main() {
+	// Code agents run in sandboxed worker processes of this same binary.
+	codeexec.MaybeRunWorker()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -98,13 +102,21 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 	if err := a.Migrate(ctx); err != nil {
 		return err
 	}
+	local, err := a.StartLocal(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer local.Close()
+	if err := a.RecoverRuns(ctx, local); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
 	if err != nil {
 		return fmt.Errorf("listen on port %d (PORT): %w", cfg.Port, err)
 	}
 	srv := &http.Server{
-		Handler:           a.Server.Handler(),
+		Handler:           a.LocalHandler(nil),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -115,8 +127,18 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	errc := make(chan error, 1)
+	// The Step Functions-compatible endpoint: the AWS SDK, the AWS CLI and
+	// the sfn adapter drive the local runtime through it.
+	sfnLn, err := net.Listen("tcp", cfg.SFNAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (TURBOCAT_SFN_ADDR): %w", cfg.SFNAddr, err)
+	}
+	sfnSrv := &http.Server{Handler: sfnapi.NewHandler(local.Runtime, logger.With("component", "sfnapi")), ReadHeaderTimeout: 5 * time.Second}
+	logger.Info("step functions endpoint listening", "endpoint", "http://"+sfnLn.Addr().String())
+
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- sfnSrv.Serve(sfnLn) }()
 	select {
 	case err := <-errc:
 		return err
@@ -128,5 +150,6 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	_ = sfnSrv.Shutdown(sctx)
 	return nil
 }

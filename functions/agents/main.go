@@ -10,10 +10,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/executor/codeexec"
 	"github.com/turbocat/turbocat/internal/httpapi"
 )
 
 func main() {
+	codeexec.MaybeRunWorker() // test runs of code agents use worker processes of this binary
 	handler, err := app.LambdaAPI(context.Background(), httpapi.GroupAgents)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "agents: start:", err)

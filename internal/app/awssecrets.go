@@ -11,7 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/turbocat/turbocat/internal/secrets"
 
 	"github.com/turbocat/turbocat/internal/config"
 )
@@ -99,4 +102,18 @@ func databaseURLFromSecret(v string) (string, error) {
 	}
 	u := url.URL{Scheme: "postgres", User: url.UserPassword(s.Username, s.Password), Host: s.Host + ":" + port, Path: "/" + s.DBName, RawQuery: "sslmode=require"}
 	return u.String(), nil
+}
+
+// useKMS makes agent secrets use the KMS key named by
+// TURBOCAT_SECRETS_KMS_KEY_ARN (the CDK app's setting), when set.
+func (a *App) useKMS(ctx context.Context) error {
+	if a.Config.SecretsKMSKey == "" {
+		return nil
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("aws config: %w", err)
+	}
+	a.Secrets.Cipher = &secrets.KMS{Client: kms.NewFromConfig(awsCfg), KeyID: a.Config.SecretsKMSKey}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/httpapi"
 )
 
 // APIHandler is the Lambda entry point of an API function: API Gateway HTTP
@@ -31,6 +32,17 @@ func LambdaAPI(ctx context.Context, group string) (APIHandler, error) {
 	a, err := New(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
+	}
+	if err := a.useKMS(ctx); err != nil {
+		return nil, err
+	}
+	if group == httpapi.GroupAgents {
+		// POST /agents/{id}/test runs agents in this function.
+		reg, _, err := NewExecutors(cfg)
+		if err != nil {
+			return nil, err
+		}
+		a.Server.Runner = a.NewRunner(reg)
 	}
 	return APIHandlerFor(a, group), nil
 }

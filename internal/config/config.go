@@ -38,6 +38,10 @@ type Config struct {
 	AuthRateLimit   float64       // TURBOCAT_AUTH_RATE_LIMIT: login/register per minute per IP
 	IPRateLimit     float64       // TURBOCAT_IP_RATE_LIMIT: requests per second per IP
 	HTTPAllowCIDRs  []string      // TURBOCAT_HTTP_ALLOW_CIDRS
+	OpenAIBaseURL   string        // TURBOCAT_OPENAI_BASE_URL
+	AnthropicBase   string        // TURBOCAT_ANTHROPIC_BASE_URL
+	SecretsKMSKey   string        // TURBOCAT_SECRETS_KMS_KEY_ARN
+	CodeWorkers     int           // TURBOCAT_CODE_WORKERS
 }
 
 // Var documents one environment variable; Vars is the table the README shows.
@@ -67,7 +71,11 @@ var Vars = []Var{
 	{"TURBOCAT_RATE_BURST", "100", "Burst size of the per-user limit."},
 	{"TURBOCAT_IP_RATE_LIMIT", "100", "Requests per second per client IP."},
 	{"TURBOCAT_AUTH_RATE_LIMIT", "20", "Login/register/refresh attempts per minute per client IP."},
-	{"TURBOCAT_HTTP_ALLOW_CIDRS", "", "CIDRs API agents may reach despite SSRF protection (local development only)."},
+	{"TURBOCAT_HTTP_ALLOW_CIDRS", "", "CIDRs API agents may reach despite SSRF protection (local development only), e.g. 127.0.0.0/8,::1/128."},
+	{"TURBOCAT_OPENAI_BASE_URL", "https://api.openai.com/v1", "Default base URL of `openai` LLM agents (any OpenAI-compatible server: Ollama, vLLM, a gateway); an agent's baseUrl wins."},
+	{"TURBOCAT_ANTHROPIC_BASE_URL", "https://api.anthropic.com", "Default base URL of `anthropic` LLM agents."},
+	{"TURBOCAT_SECRETS_KMS_KEY_ARN", "", "On AWS: KMS key that encrypts agent secrets (instead of TURBOCAT_SECRETS_KEY)."},
+	{"TURBOCAT_CODE_WORKERS", "2 (1 in Lambda)", "Sandboxed worker processes for code agents (concurrent code runs)."},
 }
 
 // InLambda reports whether the process runs in AWS Lambda.
@@ -95,12 +103,20 @@ func load(getenv func(string) string) (*Config, error) {
 		IPRateLimit:     p.float("TURBOCAT_IP_RATE_LIMIT", 100),
 		AuthRateLimit:   p.float("TURBOCAT_AUTH_RATE_LIMIT", 20),
 		HTTPAllowCIDRs:  p.list("TURBOCAT_HTTP_ALLOW_CIDRS", ""),
+		OpenAIBaseURL:   getenv("TURBOCAT_OPENAI_BASE_URL"),
+		AnthropicBase:   getenv("TURBOCAT_ANTHROPIC_BASE_URL"),
+		SecretsKMSKey:   getenv("TURBOCAT_SECRETS_KMS_KEY_ARN"),
 	}
 	defConns, defFormat := 16, "text"
 	if InLambda() {
 		defConns, defFormat = 2, "json"
 	}
 	c.DBMaxConns = p.int("TURBOCAT_DB_MAX_CONNS", defConns)
+	defWorkers := 2
+	if InLambda() {
+		defWorkers = 1
+	}
+	c.CodeWorkers = p.int("TURBOCAT_CODE_WORKERS", defWorkers)
 	c.LogFormat = p.str("TURBOCAT_LOG_FORMAT", defFormat)
 	c.PublicURL = strings.TrimRight(p.str("TURBOCAT_PUBLIC_URL", fmt.Sprintf("http://localhost:%d", c.Port)), "/")
 	if err := c.LogLevel.UnmarshalText([]byte(p.str("TURBOCAT_LOG_LEVEL", "info"))); err != nil {
@@ -150,6 +166,17 @@ func (c *Config) Validate(needJWT bool) error {
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
 		errs = append(errs, fmt.Errorf("TURBOCAT_PUBLIC_URL: %q is not an absolute URL", c.PublicURL))
+	}
+	for _, v := range []struct{ name, val string }{{"TURBOCAT_OPENAI_BASE_URL", c.OpenAIBaseURL}, {"TURBOCAT_ANTHROPIC_BASE_URL", c.AnthropicBase}} {
+		if v.val == "" {
+			continue
+		}
+		if u, err := url.Parse(v.val); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", v.name, v.val))
+		}
+	}
+	if c.CodeWorkers < 1 || c.CodeWorkers > 64 {
+		errs = append(errs, errors.New("TURBOCAT_CODE_WORKERS: must be 1 to 64"))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("TURBOCAT_LOG_FORMAT: %q is not json or text", c.LogFormat))

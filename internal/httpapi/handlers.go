@@ -524,6 +524,9 @@ func (s *Server) getExecutionLogs(w http.ResponseWriter, r *http.Request) error 
 			return turbocat.ValidationError("invalid cursor", turbocat.FieldError{Field: "cursor", Message: "not a cursor returned by this API"})
 		}
 	}
+	if r.URL.Query().Get("follow") == "true" {
+		return s.followLogs(w, r, after)
+	}
 	logs, err := s.Executions.ExecutionLogs(r.Context(), actor(r).UserID, r.PathValue("id"), after, p.Limit)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/app"
 	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/executor/codeexec"
 	"github.com/turbocat/turbocat/internal/postgres/pgtest"
 )
 
@@ -32,6 +33,7 @@ var seen struct {
 }
 
 func TestMain(m *testing.M) {
+	codeexec.MaybeRunWorker() // code agents run in workers re-executed from this test binary
 	seen.secrets = map[string]string{}
 	code := m.Run()
 	if code == 0 {
@@ -115,12 +117,13 @@ func (r resp) fields() []string {
 }
 
 type fixture struct {
-	t    *testing.T
-	srv  *httptest.Server
-	app  *app.App
-	pool *pgxpool.Pool
-	logs *bytes.Buffer
-	mu   *sync.Mutex
+	t     *testing.T
+	srv   *httptest.Server
+	app   *app.App
+	pool  *pgxpool.Pool
+	logs  *bytes.Buffer
+	mu    *sync.Mutex
+	local *app.Local
 }
 
 // lockedWriter serialises writes from the server's goroutines.
@@ -136,6 +139,17 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 }
 
 type option func(*config.Config)
+
+// withEngine is an option marker: setupEngine starts the local engine.
+func setupEngine(t *testing.T, opts ...option) *fixture {
+	t.Helper()
+	f := setup(t, opts...)
+	local, err := f.app.StartLocal(context.Background(), nil)
+	require.NoError(t, err)
+	t.Cleanup(local.Close)
+	f.local = local
+	return f
+}
 
 func setup(t *testing.T, opts ...option) *fixture {
 	t.Helper()

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/turbocat/turbocat/internal/service"
+	"github.com/turbocat/turbocat/internal/steprunner"
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
@@ -31,7 +32,11 @@ type Server struct {
 	Deployments turbocat.DeploymentService
 	Audit       turbocat.AuditService
 	Secrets     *service.Secrets
-	DB          turbocat.Pinger
+	// Runs and Runner are set where an engine runs (turbocat dev, or
+	// functions with the AWS engine); without them the run routes answer 503.
+	Runs   *service.Executions
+	Runner *steprunner.Runner
+	DB     turbocat.Pinger
 
 	cfg         Config
 	logger      *slog.Logger
@@ -121,6 +126,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/agents/{id}", Group: GroupAgents, Scope: "agents:read", Owns: "agent", Handler: (*Server).getAgent},
 		{Method: "PATCH", Path: "/api/v1/agents/{id}", Group: GroupAgents, Scope: "agents:write", Owns: "agent", Handler: (*Server).updateAgent},
 		{Method: "DELETE", Path: "/api/v1/agents/{id}", Group: GroupAgents, Scope: "agents:write", Owns: "agent", Handler: (*Server).deleteAgent},
+		{Method: "POST", Path: "/api/v1/agents/{id}/test", Group: GroupAgents, Scope: "agents:write", Owns: "agent", Handler: (*Server).testAgent},
 
 		{Method: "POST", Path: "/api/v1/templates", Group: GroupTemplates, Scope: "templates:write", Handler: (*Server).createTemplate},
 		{Method: "GET", Path: "/api/v1/templates", Group: GroupTemplates, Scope: "templates:read", Handler: (*Server).listTemplates},
@@ -135,11 +141,14 @@ func Routes() []Route {
 		{Method: "PUT", Path: "/api/v1/workflows/{id}", Group: GroupWorkflows, Scope: "workflows:write", Owns: "workflow", Handler: (*Server).replaceWorkflow},
 		{Method: "PATCH", Path: "/api/v1/workflows/{id}", Group: GroupWorkflows, Scope: "workflows:write", Owns: "workflow", Handler: (*Server).patchWorkflow},
 		{Method: "DELETE", Path: "/api/v1/workflows/{id}", Group: GroupWorkflows, Scope: "workflows:write", Owns: "workflow", Handler: (*Server).deleteWorkflow},
+		{Method: "POST", Path: "/api/v1/workflows/{id}/execute", Group: GroupWorkflows, Scope: "workflows:execute", Owns: "workflow", Handler: (*Server).executeWorkflow},
 
 		{Method: "GET", Path: "/api/v1/executions", Group: GroupExecutions, Scope: "executions:read", Handler: (*Server).listExecutions},
 		{Method: "GET", Path: "/api/v1/executions/{id}", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecution},
 		{Method: "GET", Path: "/api/v1/executions/{id}/steps", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionSteps},
 		{Method: "GET", Path: "/api/v1/executions/{id}/logs", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionLogs},
+		{Method: "POST", Path: "/api/v1/executions/{id}/cancel", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).cancelExecution},
+		{Method: "POST", Path: "/api/v1/executions/{id}/retry", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).retryExecution},
 
 		{Method: "GET", Path: "/api/v1/deployments", Group: GroupDeployments, Scope: "deployments:read", Handler: (*Server).listDeployments},
 		{Method: "GET", Path: "/api/v1/deployments/{id}", Group: GroupDeployments, Scope: "deployments:read", Owns: "deployment", Handler: (*Server).getDeployment},

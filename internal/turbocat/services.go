@@ -110,6 +110,9 @@ type ExecutionService interface {
 	ExecutionSteps(ctx context.Context, userID, id string) ([]*ExecutionStep, error)
 	// ExecutionLogs returns logs after the sequence number afterSeq.
 	ExecutionLogs(ctx context.Context, userID, id string, afterSeq int64, limit int) ([]*ExecutionLog, error)
+	// ExecutionStatus returns the status and the last log sequence number
+	// (the live log stream polls it).
+	ExecutionStatus(ctx context.Context, userID, id string) (status string, lastSeq int64, err error)
 }
 
 // DeploymentFilter narrows a deployment listing.

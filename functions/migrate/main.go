@@ -1,0 +1,22 @@
+// Command migrate is the AWS Lambda function behind the CloudFormation custom
+// resource that applies database migrations on every deploy.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/turbocat/turbocat/internal/app"
+)
+
+func main() {
+	handler, err := app.LambdaMigrate(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "migrate: start:", err)
+		os.Exit(1)
+	}
+	lambda.Start(handler)
+}

@@ -1,0 +1,23 @@
+// Command reconciler is the AWS Lambda function that brings an execution in
+// line when Step Functions ends it by itself (timeout, abort, unhandled
+// failure), from the "Step Functions Execution Status Change" event.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/turbocat/turbocat/internal/app"
+)
+
+func main() {
+	handler, err := app.LambdaReconciler(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reconciler: start:", err)
+		os.Exit(1)
+	}
+	lambda.Start(handler)
+}

@@ -1,0 +1,184 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/executor/codeexec"
+	"github.com/turbocat/turbocat/internal/executor/httpexec"
+	"github.com/turbocat/turbocat/internal/executor/llmexec"
+	"github.com/turbocat/turbocat/internal/runtime"
+	"github.com/turbocat/turbocat/internal/service"
+	"github.com/turbocat/turbocat/internal/steprunner"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// StepRunnerFunction is the name the local runtime knows the step runner by
+// (on AWS the compiled machines carry the steprunner Lambda's ARN instead).
+const StepRunnerFunction = "turbocat-steprunner"
+
+// NewExecutors builds the agent executors: code agents in sandboxed worker
+// processes, API agents through the SSRF-safe client, LLM agents against
+// their providers. The returned func releases the workers.
+func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
+	var allow []netip.Prefix
+	for _, c := range cfg.HTTPAllowCIDRs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, nil, fmt.Errorf("TURBOCAT_HTTP_ALLOW_CIDRS: %q: %w", c, err)
+		}
+		allow = append(allow, p)
+	}
+	client := httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})
+	code, err := codeexec.New(codeexec.Options{Workers: cfg.CodeWorkers})
+	if err != nil {
+		return nil, nil, fmt.Errorf("code executor: %w", err)
+	}
+	reg := executor.NewRegistry()
+	reg.Register(executor.TypeCode, code)
+	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: client}))
+	reg.Register(executor.TypeLLM, llmexec.New(llmexec.Options{HTTPClient: client,
+		OpenAIBaseURL: cfg.OpenAIBaseURL, AnthropicBaseURL: cfg.AnthropicBase}))
+	return reg, func() { code.Close() }, nil
+}
+
+// NewRunner returns the step runner over the app's stores.
+func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
+	return &steprunner.Runner{
+		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger,
+		Secrets: func(ctx context.Context, userID, name string) (string, error) {
+			return a.Secrets.ResolveOne(ctx, userID, name)
+		},
+	}
+}
+
+// StepRunnerFunc adapts the step runner to a local runtime function: a step
+// error becomes the Task's error name, which the state's Retry and Catch
+// match.
+func StepRunnerFunc(r *steprunner.Runner) runtime.Function {
+	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		out, err := r.Handle(ctx, payload)
+		var se *steprunner.StepError
+		if errors.As(err, &se) {
+			return nil, &runtime.TaskError{Name: se.Name, Cause: se.Cause}
+		}
+		return out, err
+	}
+}
+
+// Local is the engine side of `turbocat dev`: the executors, the step runner
+// and the local Step Functions runtime, wired into the API.
+type Local struct {
+	Runtime  *runtime.Runtime
+	Runner   *steprunner.Runner
+	closeExe func()
+}
+
+// StartLocal starts the local engine and connects the API's execution routes
+// to it. journal may be nil (in memory).
+func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, error) {
+	reg, closeExe, err := NewExecutors(a.Config)
+	if err != nil {
+		return nil, err
+	}
+	runner := a.NewRunner(reg)
+	rt, err := runtime.New(ctx, runtime.Options{Journal: journal, Logger: a.Logger.With("component", "runtime"),
+		OnStatusChange: func(ev runtime.StatusChangeEvent) { a.reconcile(context.WithoutCancel(ctx), ev) }})
+	if err != nil {
+		closeExe()
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+	rt.RegisterFunction(StepRunnerFunction, StepRunnerFunc(runner))
+	a.Server.Runs = &service.Executions{Store: a.DB, Workflows: a.DB, Reads: a.DB, Engine: runtime.Engine{R: rt},
+		StepRunnerFunction: StepRunnerFunction, Logger: a.Logger}
+	a.Server.Runner = runner
+	return &Local{Runtime: rt, Runner: runner, closeExe: closeExe}, nil
+}
+
+// Close stops the runtime and the code workers.
+func (l *Local) Close() {
+	l.Runtime.Close()
+	l.closeExe()
+}
+
+// reconcile feeds the local runtime's status-change events to Reconcile.
+func (a *App) reconcile(ctx context.Context, ev runtime.StatusChangeEvent) {
+	var errName, cause string
+	if ev.Detail.Error != nil {
+		errName = *ev.Detail.Error
+	}
+	if ev.Detail.Cause != nil {
+		cause = *ev.Detail.Cause
+	}
+	if err := a.Reconcile(ctx, ev.Detail.Name, ev.Detail.Status, errName, cause); err != nil {
+		a.Logger.Error("reconcile execution", "execution_id", ev.Detail.Name, "error", err.Error())
+	}
+}
+
+// Reconcile brings an execution row in line when the engine ends a run by
+// itself (a timeout, an abort, a failure no Catch handled): on AWS from the
+// "Step Functions Execution Status Change" event, locally from the runtime.
+// name is the engine's execution name, which is Turbocat's execution id.
+// Runs that already finished, and statuses that need nothing, are left.
+func (a *App) Reconcile(ctx context.Context, name, engineStatus, errName, cause string) error {
+	status := map[string]string{
+		turbocat.EngineFailed: turbocat.ExecutionFailed, turbocat.EngineTimedOut: turbocat.ExecutionTimedOut,
+		turbocat.EngineAborted: turbocat.ExecutionCancelled,
+	}[engineStatus]
+	if status == "" {
+		return nil
+	}
+	e, err := a.DB.ExecutionByID(ctx, name)
+	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
+		return nil // not a Turbocat run
+	}
+	if err != nil {
+		return err
+	}
+	if service.Finished(e.Status) {
+		return nil
+	}
+	if errName == "" {
+		errName = "States." + engineStatus
+	}
+	if cause == "" {
+		cause = "the workflow engine ended the run"
+	}
+	errJSON, _ := json.Marshal(map[string]string{"error": errName, "cause": cause})
+	_, err = a.DB.FinishExecution(ctx, e.ID, status, nil, errJSON)
+	return err
+}
+
+// RecoverRuns deals with the runs a previous process left unfinished: the
+// runtime resumes those its journal knows; any the engine has no record of
+// can never finish, so they are marked failed with a cause that says what
+// to do.
+func (a *App) RecoverRuns(ctx context.Context, l *Local) error {
+	if err := l.Runtime.Resume(ctx); err != nil {
+		return fmt.Errorf("resume runs: %w", err)
+	}
+	runs, err := a.DB.UnfinishedExecutions(ctx)
+	if err != nil {
+		return err
+	}
+	engine := runtime.Engine{R: l.Runtime}
+	for _, e := range runs {
+		if e.EngineRef != nil {
+			if _, err := engine.DescribeExecution(ctx, *e.EngineRef); turbocat.ErrorCodeOf(err) != turbocat.ENOTFOUND {
+				continue
+			}
+		}
+		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.EngineLost",
+			"cause": "the engine restarted without a record of this run; retry it with POST /api/v1/executions/" + e.ID + "/retry"})
+		if _, err := a.DB.FinishExecution(ctx, e.ID, turbocat.ExecutionFailed, nil, errJSON); err != nil {
+			return err
+		}
+		a.Logger.Warn("run lost across restart", "execution_id", e.ID)
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/steprunner"
+)
+
+// lambdaApp loads the configuration of a non-API function (no JWT key
+// needed), reads its secrets by ARN and wires the app.
+func lambdaApp(ctx context.Context, name string) (*App, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	if err := resolveAWSSecrets(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(false); err != nil {
+		return nil, err
+	}
+	if len(cfg.JWTSecret) < 32 {
+		cfg.JWTSecret = make([]byte, 32) // issues and checks no tokens
+	}
+	a, err := New(ctx, cfg, NewLogger(cfg, os.Stdout).With("function", name))
+	if err != nil {
+		return nil, err
+	}
+	if err := a.useKMS(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// StepRunnerHandler is the Lambda entry point of the steprunner: the payload
+// of a Task state in, control data out. A step error is reported with the
+// step's error name as the Lambda error type, which is what the Task's
+// Retry and Catch ErrorEquals match on AWS.
+type StepRunnerHandler func(context.Context, json.RawMessage) (json.RawMessage, error)
+
+// LambdaStepRunner builds the steprunner function once per cold start.
+func LambdaStepRunner(ctx context.Context) (StepRunnerHandler, error) {
+	a, err := lambdaApp(ctx, "steprunner")
+	if err != nil {
+		return nil, err
+	}
+	reg, _, err := NewExecutors(a.Config)
+	if err != nil {
+		return nil, err
+	}
+	return StepRunnerLambda(a.NewRunner(reg)), nil
+}
+
+// StepRunnerLambda adapts a runner to Lambda's error reporting.
+func StepRunnerLambda(r *steprunner.Runner) StepRunnerHandler {
+	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		out, err := r.Handle(ctx, payload)
+		var se *steprunner.StepError
+		if errors.As(err, &se) {
+			return nil, messages.InvokeResponse_Error{Type: se.Name, Message: se.Cause}
+		}
+		return out, err
+	}
+}
+
+// MigrateHandler is the Lambda entry point of the migrate function: the
+// CloudFormation custom resource (through the CDK provider framework) that
+// applies migrations on every deploy.
+type MigrateHandler func(context.Context, cfn.Event) (map[string]any, error)
+
+// LambdaMigrate builds the migrate function.
+func LambdaMigrate(ctx context.Context) (MigrateHandler, error) {
+	a, err := lambdaApp(ctx, "migrate")
+	if err != nil {
+		return nil, err
+	}
+	return MigrateLambda(a), nil
+}
+
+// MigrateLambda migrates on Create and Update and does nothing on Delete
+// (removing the stack never drops data).
+func MigrateLambda(a *App) MigrateHandler {
+	return func(ctx context.Context, ev cfn.Event) (map[string]any, error) {
+		out := map[string]any{"PhysicalResourceId": "turbocat-migrations"}
+		switch ev.RequestType {
+		case cfn.RequestCreate, cfn.RequestUpdate:
+			if err := a.Migrate(ctx); err != nil {
+				return nil, fmt.Errorf("migrate: %w", err)
+			}
+			out["Data"] = map[string]string{"status": "migrated"}
+		case cfn.RequestDelete:
+		default:
+			return nil, fmt.Errorf("migrate: unknown request type %q", ev.RequestType)
+		}
+		return out, nil
+	}
+}
+
+// StatusChangeDetail is the detail of the EventBridge "Step Functions
+// Execution Status Change" event.
+type StatusChangeDetail struct {
+	ExecutionArn string  `json:"executionArn"`
+	Name         string  `json:"name"`
+	Status       string  `json:"status"`
+	Error        *string `json:"error"`
+	Cause        *string `json:"cause"`
+}
+
+// ReconcilerHandler is the Lambda entry point of the reconciler.
+type ReconcilerHandler func(context.Context, events.CloudWatchEvent) error
+
+// LambdaReconciler builds the reconciler function.
+func LambdaReconciler(ctx context.Context) (ReconcilerHandler, error) {
+	a, err := lambdaApp(ctx, "reconciler")
+	if err != nil {
+		return nil, err
+	}
+	return ReconcilerLambda(a), nil
+}
+
+// ReconcilerLambda reconciles one status-change event.
+func ReconcilerLambda(a *App) ReconcilerHandler {
+	return func(ctx context.Context, ev events.CloudWatchEvent) error {
+		if ev.Source != "aws.states" || ev.DetailType != "Step Functions Execution Status Change" {
+			return fmt.Errorf("reconciler: unexpected event %s/%s", ev.Source, ev.DetailType)
+		}
+		var d StatusChangeDetail
+		if err := json.Unmarshal(ev.Detail, &d); err != nil {
+			return fmt.Errorf("reconciler: detail: %w", err)
+		}
+		var errName, cause string
+		if d.Error != nil {
+			errName = *d.Error
+		}
+		if d.Cause != nil {
+			cause = *d.Cause
+		}
+		return a.Reconcile(ctx, d.Name, d.Status, errName, cause)
+	}
+}

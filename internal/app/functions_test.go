@@ -1,0 +1,201 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/stretchr/testify/require"
+
+	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/postgres/pgtest"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+func TestMain(m *testing.M) {
+	codeexecWorker()
+	os.Exit(m.Run())
+}
+
+// newApp wires an app on a fresh, migrated schema.
+func newApp(t *testing.T) *app.App {
+	t.Helper()
+	cfg, err := config.Load()
+	require.NoError(t, err)
+	cfg.JWTSecret = []byte("0123456789abcdef0123456789abcdef")
+	a, err := app.NewWithPool(cfg, slog.New(slog.DiscardHandler), pgtest.Pool(t))
+	require.NoError(t, err)
+	require.NoError(t, a.Migrate(context.Background()))
+	return a
+}
+
+func readEvent(t *testing.T, path string, vars map[string]string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	s := string(b)
+	for k, v := range vars {
+		s = strings.ReplaceAll(s, k, v)
+	}
+	return []byte(s)
+}
+
+// seedRun creates a user, two code agents, a two-step workflow and a
+// running execution of it, as the API would.
+func seedRun(t *testing.T, a *app.App, greetSource string) (userID, executionID string) {
+	t.Helper()
+	ctx := context.Background()
+	u := &turbocat.User{Email: strings.ToLower("fn-" + strings.ReplaceAll(t.Name(), "/", "-") + "@example.com"), PasswordHash: "x", Role: "user"}
+	require.NoError(t, a.DB.CreateUser(ctx, u))
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
+	greet := &turbocat.Agent{UserID: u.ID, Name: "greet", Type: "code", Config: json.RawMessage(`{"source":` + mustJSON(greetSource) + `}`)}
+	require.NoError(t, a.DB.CreateAgent(ctx, greet, 10))
+	shout := &turbocat.Agent{UserID: u.ID, Name: "shout", Type: "code", Config: json.RawMessage(`{"source":"function main(i){ return {text: i.text.toUpperCase()}; }"}`)}
+	require.NoError(t, a.DB.CreateAgent(ctx, shout, 10))
+	w := &turbocat.Workflow{UserID: u.ID, Name: "fn", Steps: []turbocat.WorkflowStep{
+		{Key: "greet", AgentID: greet.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{"name":"{{inputs.name}}"}`)},
+		{Key: "shout", AgentID: shout.ID, DependsOn: []string{"greet"}, Inputs: json.RawMessage(`{"text":"{{steps.greet.output.text}}"}`)},
+	}}
+	require.NoError(t, a.DB.CreateWorkflow(ctx, w, 10))
+	e, _, err := a.DB.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{"name":"ada"}`)})
+	require.NoError(t, err)
+	require.NoError(t, a.DB.MarkStarted(ctx, e.ID, "arn:aws:states:eu-west-1:123456789012:execution:turbocat-wf:"+e.ID))
+	return u.ID, e.ID
+}
+
+func mustJSON(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestStepRunnerFunction(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	userID, execID := seedRun(t, a, `function main(i) { console.log("hi " + i.name); return {text: "hello " + i.name}; }`)
+	reg, closeExe, err := app.NewExecutors(a.Config)
+	require.NoError(t, err)
+	t.Cleanup(closeExe)
+	h := app.StepRunnerLambda(a.NewRunner(reg))
+	vars := map[string]string{"{{EXECUTION_ID}}": execID}
+
+	out, err := h(ctx, readEvent(t, "../../events/steprunner/step.json", vars))
+	require.NoError(t, err)
+	require.JSONEq(t, `{"ok":true}`, string(out), "only control data goes back to Step Functions")
+	// A duplicate delivery does not run the agent again.
+	_, err = h(ctx, readEvent(t, "../../events/steprunner/step.json", vars))
+	require.NoError(t, err)
+	steps, err := a.DB.ExecutionSteps(ctx, userID, execID)
+	require.NoError(t, err)
+	require.Len(t, steps, 1)
+	require.Equal(t, 1, steps[0].Attempt)
+	require.JSONEq(t, `{"text":"hello ada"}`, string(steps[0].Output))
+
+	_, err = h(ctx, readEvent(t, "../../events/steprunner/step-finalize.json", vars))
+	require.NoError(t, err)
+	e, err := a.DB.Execution(ctx, userID, execID)
+	require.NoError(t, err)
+	require.Equal(t, "completed", e.Status)
+	require.JSONEq(t, `{"shout":{"text":"HELLO ADA"}}`, string(e.OutputData), "default output: the sink steps' outputs")
+	logs, err := a.DB.ExecutionLogs(ctx, userID, execID, 0, 10)
+	require.NoError(t, err)
+	require.Equal(t, "hi ada", logs[0].Message)
+}
+
+func TestStepRunnerFunctionReportsErrorType(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	userID, execID := seedRun(t, a, `function main(i) { throw new Error("boom"); }`)
+	reg, closeExe, err := app.NewExecutors(a.Config)
+	require.NoError(t, err)
+	t.Cleanup(closeExe)
+	h := app.StepRunnerLambda(a.NewRunner(reg))
+	vars := map[string]string{"{{EXECUTION_ID}}": execID}
+	_, err = h(ctx, readEvent(t, "../../events/steprunner/step.json", vars))
+	var le messages.InvokeResponse_Error
+	require.True(t, errors.As(err, &le), "a step error is a Lambda error with a type: %v", err)
+	require.Equal(t, "Code.Error", le.Type, "the type is what ASL Retry/Catch match")
+	require.Contains(t, le.Message, "boom")
+
+	_, err = h(ctx, readEvent(t, "../../events/steprunner/fail.json", vars))
+	require.NoError(t, err)
+	e, err := a.DB.Execution(ctx, userID, execID)
+	require.NoError(t, err)
+	require.Equal(t, "failed", e.Status)
+	require.JSONEq(t, `{"stepKey":"greet","error":"Code.Error","cause":"Error: boom"}`, string(e.Error))
+}
+
+func TestMigrateFunction(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := app.MigrateLambda(a)
+	for _, name := range []string{"create", "delete"} {
+		var ev cfn.Event
+		require.NoError(t, json.Unmarshal(readEvent(t, "../../events/migrate/"+name+".json", nil), &ev))
+		out, err := h(context.Background(), ev)
+		require.NoError(t, err, name)
+		require.Equal(t, "turbocat-migrations", out["PhysicalResourceId"])
+	}
+	var n int
+	require.NoError(t, a.Pool.QueryRow(context.Background(), `SELECT count(*) FROM templates WHERE user_id IS NULL`).Scan(&n))
+	require.Positive(t, n, "migrate also seeds the built-in templates")
+}
+
+func TestReconcilerFunction(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	userID, execID := seedRun(t, a, `function main(){ return 1; }`)
+	var ev events.CloudWatchEvent
+	require.NoError(t, json.Unmarshal(readEvent(t, "../../events/reconciler/timed-out.json", map[string]string{"{{EXECUTION_ID}}": execID}), &ev))
+	h := app.ReconcilerLambda(a)
+	require.NoError(t, h(context.Background(), ev))
+	e, err := a.DB.Execution(context.Background(), userID, execID)
+	require.NoError(t, err)
+	require.Equal(t, "timed_out", e.Status)
+	require.JSONEq(t, `{"error":"States.Timeout","cause":"The execution exceeded its TimeoutSeconds."}`, string(e.Error))
+	// A second delivery changes nothing.
+	require.NoError(t, h(context.Background(), ev))
+	e2, err := a.DB.Execution(context.Background(), userID, execID)
+	require.NoError(t, err)
+	require.Equal(t, e.CompletedAt, e2.CompletedAt)
+}
+
+// TestStepRunnerConcurrentDuplicates: Task invocations are at-least-once;
+// ten concurrent invocations of one step run its agent once and all succeed.
+func TestStepRunnerConcurrentDuplicates(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	userID, execID := seedRun(t, a, `function main(i) { console.log("ran"); const end = Date.now() + 300; while (Date.now() < end) {} return {text: "once"}; }`)
+	reg, closeExe, err := app.NewExecutors(a.Config)
+	require.NoError(t, err)
+	t.Cleanup(closeExe)
+	h := app.StepRunnerLambda(a.NewRunner(reg))
+	payload := readEvent(t, "../../events/steprunner/step.json", map[string]string{"{{EXECUTION_ID}}": execID})
+	errs := make(chan error, 10)
+	for range 10 {
+		go func() {
+			_, err := h(ctx, payload)
+			errs <- err
+		}()
+	}
+	for range 10 {
+		require.NoError(t, <-errs)
+	}
+	logs, err := a.DB.ExecutionLogs(ctx, userID, execID, 0, 100)
+	require.NoError(t, err)
+	require.Len(t, logs, 1, "the agent ran exactly once")
+	steps, err := a.DB.ExecutionSteps(ctx, userID, execID)
+	require.NoError(t, err)
+	require.Equal(t, 1, steps[0].Attempt)
+	require.Equal(t, "completed", steps[0].Status)
+}

@@ -1,0 +1,33 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	goruntime "runtime"
+
+	"github.com/turbocat/turbocat/internal/postgres"
+)
+
+// LocalHandler is what `turbocat dev` serves on one port: the whole API,
+// /metrics in the Prometheus text format, and the web console (when given)
+// on every other path.
+func (a *App) LocalHandler(console http.Handler) http.Handler {
+	api := a.Server.Handler()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", metrics)
+	mux.Handle("/api/", api)
+	mux.Handle("/health", api)
+	mux.Handle("/ready", api)
+	if console != nil {
+		mux.Handle("/", console)
+	} else {
+		mux.Handle("/", api)
+	}
+	return mux
+}
+
+func metrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	fmt.Fprintf(w, "# HELP turbocat_db_queries_total Statements sent to Postgres (round trips).\n# TYPE turbocat_db_queries_total counter\nturbocat_db_queries_total %d\n", postgres.QueriesTotal())
+	fmt.Fprintf(w, "# HELP go_goroutines Goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", goruntime.NumGoroutine())
+}

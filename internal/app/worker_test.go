@@ -1,0 +1,5 @@
+package app_test
+
+import "github.com/turbocat/turbocat/internal/executor/codeexec"
+
+func codeexecWorker() { codeexec.MaybeRunWorker() }

@@ -1,0 +1,106 @@
+-- Queries of the execution path (API start, step runner, reconciler). The
+-- step runner is internal: it reads an execution by id alone and scopes
+-- everything else by that execution's user.
+
+-- name: ExecutionInsert :one
+INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING *;
+
+-- name: ExecutionGetByIdempotencyKey :one
+SELECT * FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND user_id = $3;
+
+-- name: ExecutionGetInternal :one
+SELECT * FROM executions WHERE id = $1;
+
+-- name: StepContext :one
+-- The execution and the step's agent (owned by the execution's user) in one
+-- round trip; agent columns are NULL when the agent is gone.
+SELECT sqlc.embed(e), a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
+    a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at
+FROM executions e
+LEFT JOIN agents a ON a.id = sqlc.arg(agent)::uuid AND a.user_id = e.user_id
+WHERE e.id = sqlc.arg(execution)::uuid;
+
+-- name: ExecutionMarkStarted :one
+UPDATE executions SET status = 'running', engine_ref = $2, started_at = coalesce(started_at, now())
+WHERE id = $1 AND status = 'pending'
+RETURNING *;
+
+-- name: ExecutionFinish :one
+-- Moves a live execution to a final status; a finished one is left as it is.
+UPDATE executions SET status = $2, output_data = $3, error = $4, completed_at = now(),
+    duration_ms = (extract(epoch FROM (now() - coalesce(started_at, created_at))) * 1000)::bigint,
+    input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
+    output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
+    cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $1)
+WHERE id = $1 AND status IN ('pending', 'running')
+RETURNING *;
+
+-- name: ExecutionsUnfinished :many
+SELECT * FROM executions WHERE status IN ('pending', 'running') ORDER BY created_at;
+
+-- name: WorkflowVersionEngineRef :one
+SELECT engine_ref, definition FROM workflow_versions WHERE workflow_id = $1 AND version = $2;
+
+-- name: WorkflowVersionSetEngineRef :one
+-- The first publisher wins; a concurrent one reads the winner's reference.
+UPDATE workflow_versions SET engine_ref = coalesce(engine_ref, $3)
+WHERE workflow_id = $1 AND version = $2
+RETURNING engine_ref;
+
+-- name: WorkflowVersionResetEngineRef :exec
+UPDATE workflow_versions SET engine_ref = NULL WHERE workflow_id = $1 AND version = $2 AND engine_ref = $3;
+
+-- name: StepClaim :one
+-- Creates the step's row running, or claims an existing one that is not
+-- done and not held by a live lease; no row when someone else holds it or
+-- it is done. One round trip either way.
+INSERT INTO execution_steps AS s (execution_id, step_key, agent_id, status, attempt, claim_id, lease_until, started_at)
+VALUES ($1, $2, sqlc.narg(agent_id), 'running', 1, $3, $4, now())
+ON CONFLICT (execution_id, step_key) DO UPDATE
+SET status = 'running', attempt = s.attempt + 1, claim_id = excluded.claim_id, lease_until = excluded.lease_until,
+    started_at = now(), completed_at = NULL, error = NULL, updated_at = now()
+WHERE s.status IN ('pending', 'failed') OR (s.status = 'running' AND s.lease_until < now())
+RETURNING *;
+
+-- name: StepGet :one
+SELECT * FROM execution_steps WHERE execution_id = $1 AND step_key = $2;
+
+-- name: StepSetInput :exec
+UPDATE execution_steps SET input = $3, updated_at = now()
+WHERE execution_id = $1 AND step_key = $2 AND claim_id = $4;
+
+-- name: StepComplete :execrows
+UPDATE execution_steps SET status = 'completed', output = $3, input = sqlc.narg(input), completed_at = now(), lease_until = NULL,
+    duration_ms = $5, input_tokens = $6, output_tokens = $7, cost_usd = $8, updated_at = now()
+WHERE execution_id = $1 AND step_key = $2 AND claim_id = $4;
+
+-- name: StepFail :execrows
+UPDATE execution_steps SET status = 'failed', error = $3, input = sqlc.narg(input), completed_at = now(), lease_until = NULL,
+    duration_ms = $5, updated_at = now()
+WHERE execution_id = $1 AND step_key = $2 AND claim_id = $4;
+
+-- name: StepOutputs :many
+SELECT step_key, output FROM execution_steps WHERE execution_id = $1 AND status = 'completed';
+
+-- name: StepsCopyCompleted :exec
+-- A retry reuses the outputs of the steps that completed in the original.
+INSERT INTO execution_steps (execution_id, step_key, agent_id, status, attempt, input, output, started_at, completed_at,
+    duration_ms, input_tokens, output_tokens, cost_usd, reused_from)
+SELECT sqlc.arg(new_id)::uuid, step_key, agent_id, 'completed', attempt, input, output, started_at, completed_at,
+    duration_ms, 0, 0, 0, execution_id
+FROM execution_steps WHERE execution_id = sqlc.arg(old_id)::uuid AND status = 'completed' AND step_key = ANY(sqlc.arg(keys)::text[]);
+
+-- name: StepsSkipPending :exec
+UPDATE execution_steps SET status = 'skipped', updated_at = now()
+WHERE execution_id = $1 AND status = 'pending';
+
+-- name: LogSeqReserve :one
+UPDATE executions SET log_seq = log_seq + sqlc.arg(n)::bigint WHERE id = $1 RETURNING log_seq;
+
+-- name: LogsInsert :copyfrom
+INSERT INTO execution_logs (execution_id, step_key, level, message, data, sequence, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: ExecutionStatus :one
+SELECT status, log_seq FROM executions WHERE id = $1 AND user_id = $2;

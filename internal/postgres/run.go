@@ -1,0 +1,281 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/turbocat/turbocat/internal/postgres/dbsqlc"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+var _ turbocat.RunStore = (*DB)(nil)
+
+// CreateExecution implements turbocat.RunStore.
+func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*turbocat.Execution, bool, error) {
+	if in.IdempotencyKey != nil {
+		row, err := db.q.ExecutionGetByIdempotencyKey(ctx, dbsqlc.ExecutionGetByIdempotencyKeyParams{WorkflowID: in.WorkflowID, IdempotencyKey: in.IdempotencyKey, UserID: in.UserID})
+		if err == nil {
+			return toExecution(row), false, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, false, fmt.Errorf("look up idempotency key: %w", err)
+		}
+	}
+	input := in.Input
+	if len(input) == 0 {
+		input = json.RawMessage(`{}`)
+	}
+	var out *turbocat.Execution
+	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		row, err := q.ExecutionInsert(ctx, dbsqlc.ExecutionInsertParams{WorkflowID: in.WorkflowID, WorkflowVersion: int32(in.WorkflowVersion),
+			UserID: in.UserID, DeploymentID: in.DeploymentID, Trigger: in.Trigger, InputData: input, IdempotencyKey: in.IdempotencyKey, RetryOf: in.RetryOf})
+		if err != nil {
+			return err
+		}
+		out = toExecution(row)
+		if in.RetryOf != nil && len(in.ReuseSteps) > 0 {
+			if err := q.StepsCopyCompleted(ctx, dbsqlc.StepsCopyCompletedParams{NewID: out.ID, OldID: *in.RetryOf, Keys: in.ReuseSteps}); err != nil {
+				return fmt.Errorf("reuse completed steps: %w", err)
+			}
+		}
+		meta := map[string]any{"workflowId": in.WorkflowID, "version": in.WorkflowVersion, "trigger": in.Trigger}
+		if in.RetryOf != nil {
+			meta["retryOf"] = *in.RetryOf
+		}
+		action := "execution.start"
+		if in.Trigger == turbocat.TriggerRetry {
+			action = "execution.retry"
+		}
+		actx := ctx
+		if turbocat.ActorFrom(ctx) == nil {
+			actx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: in.UserID})
+		}
+		return audit(actx, q, action, "execution", out.ID, meta)
+	})
+	var pgErr interface{ SQLState() string }
+	if err != nil && errors.As(err, &pgErr) && pgErr.SQLState() == "23505" && in.IdempotencyKey != nil {
+		// A concurrent request with the same key won the insert.
+		row, err2 := db.q.ExecutionGetByIdempotencyKey(ctx, dbsqlc.ExecutionGetByIdempotencyKeyParams{WorkflowID: in.WorkflowID, IdempotencyKey: in.IdempotencyKey, UserID: in.UserID})
+		if err2 != nil {
+			return nil, false, fmt.Errorf("look up idempotency key: %w", err2)
+		}
+		return toExecution(row), false, nil
+	}
+	if err != nil {
+		return nil, false, translate(err, "execution")
+	}
+	return out, true, nil
+}
+
+// MarkStarted implements turbocat.RunStore.
+func (db *DB) MarkStarted(ctx context.Context, id, engineRef string) error {
+	_, err := db.q.ExecutionMarkStarted(ctx, dbsqlc.ExecutionMarkStartedParams{ID: id, EngineRef: &engineRef})
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("mark execution started: %w", err)
+	}
+	return nil
+}
+
+// FinishExecution implements turbocat.RunStore.
+func (db *DB) FinishExecution(ctx context.Context, id, status string, output, errJSON json.RawMessage) (bool, error) {
+	finished := false
+	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		row, err := q.ExecutionFinish(ctx, dbsqlc.ExecutionFinishParams{ExecutionID: id, Status: status, OutputData: output, Error: errJSON})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("finish execution: %w", err)
+		}
+		finished = true
+		if err := q.StepsSkipPending(ctx, id); err != nil {
+			return fmt.Errorf("skip pending steps: %w", err)
+		}
+		actx := turbocat.WithActor(ctx, &turbocat.Actor{UserID: row.UserID})
+		if a := turbocat.ActorFrom(ctx); a != nil {
+			actx = ctx
+		}
+		return audit(actx, q, "execution."+status, "execution", id, map[string]any{"durationMs": row.DurationMs})
+	})
+	return finished, err
+}
+
+// ExecutionByID implements turbocat.RunStore.
+func (db *DB) ExecutionByID(ctx context.Context, id string) (*turbocat.Execution, error) {
+	if !isUUID(id) {
+		return nil, turbocat.NotFound("execution")
+	}
+	row, err := db.q.ExecutionGetInternal(ctx, id)
+	if err != nil {
+		return nil, translate(err, "execution")
+	}
+	return toExecution(row), nil
+}
+
+// UnfinishedExecutions implements turbocat.RunStore.
+func (db *DB) UnfinishedExecutions(ctx context.Context) ([]*turbocat.Execution, error) {
+	rows, err := db.q.ExecutionsUnfinished(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("unfinished executions: %w", err)
+	}
+	return mapSlice(rows, toExecution), nil
+}
+
+// VersionEngineRef implements turbocat.RunStore.
+func (db *DB) VersionEngineRef(ctx context.Context, workflowID string, version int) (string, error) {
+	row, err := db.q.WorkflowVersionEngineRef(ctx, dbsqlc.WorkflowVersionEngineRefParams{WorkflowID: workflowID, Version: int32(version)})
+	if err != nil {
+		return "", translate(err, "workflow version")
+	}
+	if row.EngineRef == nil {
+		return "", nil
+	}
+	return *row.EngineRef, nil
+}
+
+// SetVersionEngineRef implements turbocat.RunStore.
+func (db *DB) SetVersionEngineRef(ctx context.Context, workflowID string, version int, ref string) (string, error) {
+	got, err := db.q.WorkflowVersionSetEngineRef(ctx, dbsqlc.WorkflowVersionSetEngineRefParams{WorkflowID: workflowID, Version: int32(version), EngineRef: &ref})
+	if err != nil {
+		return "", translate(err, "workflow version")
+	}
+	return *got, nil
+}
+
+// ResetVersionEngineRef implements turbocat.RunStore.
+func (db *DB) ResetVersionEngineRef(ctx context.Context, workflowID string, version int, ref string) error {
+	return db.q.WorkflowVersionResetEngineRef(ctx, dbsqlc.WorkflowVersionResetEngineRefParams{WorkflowID: workflowID, Version: int32(version), EngineRef: &ref})
+}
+
+func toStep(s dbsqlc.ExecutionStep) *turbocat.ExecutionStep {
+	return &turbocat.ExecutionStep{ExecutionID: s.ExecutionID, StepKey: s.StepKey, AgentID: s.AgentID, Status: s.Status,
+		Attempt: int(s.Attempt), Input: s.Input, Output: s.Output, Error: s.Error, StartedAt: s.StartedAt,
+		CompletedAt: s.CompletedAt, DurationMs: s.DurationMs, InputTokens: s.InputTokens, OutputTokens: s.OutputTokens, CostUSD: s.CostUsd}
+}
+
+// ClaimStep implements turbocat.RunStore.
+func (db *DB) ClaimStep(ctx context.Context, executionID, stepKey, agentID string, lease time.Duration) (*turbocat.StepClaim, error) {
+	var agent *string
+	if isUUID(agentID) {
+		agent = &agentID
+	}
+	claimID := newID()
+	until := time.Now().Add(lease)
+	row, err := db.q.StepClaim(ctx, dbsqlc.StepClaimParams{ExecutionID: executionID, StepKey: stepKey, ClaimID: &claimID, LeaseUntil: &until, AgentID: agent})
+	if err == nil {
+		return &turbocat.StepClaim{Claimed: true, ClaimID: claimID, Step: toStep(row)}, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("claim step: %w", err)
+	}
+	cur, err := db.q.StepGet(ctx, dbsqlc.StepGetParams{ExecutionID: executionID, StepKey: stepKey})
+	if err != nil {
+		return nil, fmt.Errorf("read step: %w", err)
+	}
+	return &turbocat.StepClaim{Step: toStep(cur)}, nil
+}
+
+// StepContext implements turbocat.RunStore.
+func (db *DB) StepContext(ctx context.Context, executionID, agentID string) (*turbocat.Execution, *turbocat.Agent, error) {
+	if !isUUID(executionID) {
+		return nil, nil, turbocat.NotFound("execution")
+	}
+	if !isUUID(agentID) {
+		agentID = "00000000-0000-0000-0000-000000000000"
+	}
+	row, err := db.q.StepContext(ctx, dbsqlc.StepContextParams{Execution: executionID, Agent: agentID})
+	if err != nil {
+		return nil, nil, translate(err, "execution")
+	}
+	e := toExecution(row.Execution)
+	if row.AgentID == nil {
+		return e, nil, nil
+	}
+	return e, &turbocat.Agent{ID: *row.AgentID, UserID: *row.AgentUserID, Name: *row.AgentName, Type: *row.AgentType,
+		Config: row.AgentConfig, Status: *row.AgentStatus, CreatedAt: *row.AgentCreatedAt, UpdatedAt: *row.AgentUpdatedAt}, nil
+}
+
+// SetStepInput implements turbocat.RunStore.
+func (db *DB) SetStepInput(ctx context.Context, executionID, stepKey, claimID string, input json.RawMessage) error {
+	return db.q.StepSetInput(ctx, dbsqlc.StepSetInputParams{ExecutionID: executionID, StepKey: stepKey, Input: input, ClaimID: &claimID})
+}
+
+// FinishStep implements turbocat.RunStore.
+func (db *DB) FinishStep(ctx context.Context, executionID, stepKey, claimID string, r turbocat.StepResult) (bool, error) {
+	d := r.DurationMs
+	var n int64
+	var err error
+	if r.Error != nil {
+		n, err = db.q.StepFail(ctx, dbsqlc.StepFailParams{ExecutionID: executionID, StepKey: stepKey, Error: r.Error, ClaimID: &claimID, DurationMs: &d, Input: r.Input})
+	} else {
+		n, err = db.q.StepComplete(ctx, dbsqlc.StepCompleteParams{ExecutionID: executionID, StepKey: stepKey, Output: r.Output, ClaimID: &claimID,
+			DurationMs: &d, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CostUsd: r.CostUSD, Input: r.Input})
+	}
+	if err != nil {
+		return false, fmt.Errorf("record step result: %w", err)
+	}
+	return n == 1, nil
+}
+
+// StepOutputs implements turbocat.RunStore.
+func (db *DB) StepOutputs(ctx context.Context, executionID string) (map[string]json.RawMessage, error) {
+	rows, err := db.q.StepOutputs(ctx, executionID)
+	if err != nil {
+		return nil, fmt.Errorf("step outputs: %w", err)
+	}
+	out := make(map[string]json.RawMessage, len(rows))
+	for _, r := range rows {
+		out[r.StepKey] = r.Output
+	}
+	return out, nil
+}
+
+// SkipPendingSteps implements turbocat.RunStore.
+func (db *DB) SkipPendingSteps(ctx context.Context, executionID string) error {
+	return db.q.StepsSkipPending(ctx, executionID)
+}
+
+// AppendLogs implements turbocat.RunStore.
+func (db *DB) AppendLogs(ctx context.Context, executionID string, stepKey *string, lines []turbocat.LogLine) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		last, err := q.LogSeqReserve(ctx, dbsqlc.LogSeqReserveParams{ID: executionID, N: int64(len(lines))})
+		if err != nil {
+			return fmt.Errorf("reserve log sequence: %w", err)
+		}
+		first := last - int64(len(lines)) + 1
+		rows := make([]dbsqlc.LogsInsertParams, len(lines))
+		for i, l := range lines {
+			t := l.Time
+			if t.IsZero() {
+				t = time.Now()
+			}
+			rows[i] = dbsqlc.LogsInsertParams{ExecutionID: executionID, StepKey: stepKey, Level: l.Level, Message: l.Message,
+				Data: l.Data, Sequence: first + int64(i), CreatedAt: t}
+		}
+		if _, err := q.LogsInsert(ctx, rows); err != nil {
+			return fmt.Errorf("insert logs: %w", err)
+		}
+		return nil
+	})
+}
+
+// ExecutionStatus returns an execution's status and its last log sequence,
+// scoped to the caller (the log stream polls it).
+func (db *DB) ExecutionStatus(ctx context.Context, userID, id string) (string, int64, error) {
+	if !isUUID(id) {
+		return "", 0, turbocat.NotFound("execution")
+	}
+	row, err := db.q.ExecutionStatus(ctx, dbsqlc.ExecutionStatusParams{ID: id, UserID: userID})
+	if err != nil {
+		return "", 0, translate(err, "execution")
+	}
+	return row.Status, row.LogSeq, nil
+}

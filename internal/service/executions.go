@@ -1,0 +1,265 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/turbocat/turbocat/internal/compiler"
+	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// Executions starts, stops and retries workflow runs: it compiles the
+// workflow version, publishes it to the engine once per version, inserts the
+// execution with its audit row, and starts the engine with the execution id
+// as the execution name (so a repeated start is idempotent).
+type Executions struct {
+	Store     turbocat.RunStore
+	Workflows turbocat.WorkflowService
+	Reads     turbocat.ExecutionService
+	Engine    turbocat.Engine
+	// StepRunnerFunction is the steprunner's name or ARN placed in the
+	// compiled Task states.
+	StepRunnerFunction string
+	Logger             *slog.Logger
+}
+
+// ExecuteInput is the body of POST /workflows/{id}/execute.
+type ExecuteInput struct {
+	Input          json.RawMessage `json:"input"`
+	IdempotencyKey string          `json:"idempotencyKey"`
+}
+
+// StateMachineName is the engine's name for a workflow's state machine.
+func StateMachineName(workflowID string) string { return "turbocat-" + workflowID }
+
+// Execute starts a run of the workflow's current version.
+func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflowID string, in ExecuteInput, trigger string, deploymentID *string) (*turbocat.Execution, error) {
+	w, err := s.Workflows.Workflow(ctx, actor.UserID, workflowID)
+	if err != nil {
+		return nil, err
+	}
+	input := in.Input
+	if len(input) == 0 || string(input) == "null" {
+		input = json.RawMessage(`{}`)
+	}
+	if err := validateInput(w.InputSchema, input); err != nil {
+		return nil, err
+	}
+	if len(in.IdempotencyKey) > 200 {
+		return nil, turbocat.ValidationError("invalid idempotency key", turbocat.FieldError{Field: "idempotencyKey", Message: "must be at most 200 characters"})
+	}
+	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: w.Version, UserID: actor.UserID, DeploymentID: deploymentID,
+		Trigger: trigger, Input: input}
+	if in.IdempotencyKey != "" {
+		k := in.IdempotencyKey
+		ne.IdempotencyKey = &k
+	}
+	return s.start(ctx, w, ne)
+}
+
+func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turbocat.NewExecution) (*turbocat.Execution, error) {
+	e, created, err := s.Store.CreateExecution(ctx, ne)
+	if err != nil {
+		return nil, err
+	}
+	if !created && e.Status != turbocat.ExecutionPending {
+		return e, nil // the same idempotency key: the first run
+	}
+	if err := s.startEngine(ctx, w, e); err != nil {
+		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.StartFailed", "cause": "the workflow engine could not start the run"})
+		if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, turbocat.ExecutionFailed, nil, errJSON); ferr != nil {
+			err = errors.Join(err, ferr)
+		}
+		return nil, fmt.Errorf("start execution %s: %w", e.ID, err)
+	}
+	return s.Store.ExecutionByID(ctx, e.ID)
+}
+
+// startEngine publishes the version if needed and starts the engine.
+func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution) error {
+	ref, err := s.publish(ctx, w)
+	if err != nil {
+		return err
+	}
+	input, _ := json.Marshal(map[string]string{"executionId": e.ID})
+	execRef, err := s.Engine.StartExecution(ctx, ref, e.ID, input)
+	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
+		// The engine lost the published version (a local runtime without
+		// its journal, a deleted machine): publish again, once.
+		if rerr := s.Store.ResetVersionEngineRef(ctx, w.ID, w.Version, ref); rerr != nil {
+			return rerr
+		}
+		if ref, err = s.publish(ctx, w); err != nil {
+			return err
+		}
+		execRef, err = s.Engine.StartExecution(ctx, ref, e.ID, input)
+	}
+	if err != nil {
+		return err
+	}
+	return s.Store.MarkStarted(ctx, e.ID, execRef)
+}
+
+// publish compiles and publishes a workflow version once; later runs reuse
+// the engine's version reference.
+func (s *Executions) publish(ctx context.Context, w *turbocat.Workflow) (string, error) {
+	ref, err := s.Store.VersionEngineRef(ctx, w.ID, w.Version)
+	if err != nil || ref != "" {
+		return ref, err
+	}
+	sm, err := compiler.Compile(compiler.FromDomain(w), compiler.Options{StepRunnerFunction: s.StepRunnerFunction})
+	if err != nil {
+		return "", fmt.Errorf("compile workflow %s version %d: %w", w.ID, w.Version, err)
+	}
+	def, err := compiler.MarshalCompactJSON(sm)
+	if err != nil {
+		return "", err
+	}
+	ref, err = s.Engine.PublishStateMachine(ctx, StateMachineName(w.ID), def)
+	if err != nil {
+		return "", fmt.Errorf("publish workflow %s version %d: %w", w.ID, w.Version, err)
+	}
+	return s.Store.SetVersionEngineRef(ctx, w.ID, w.Version, ref)
+}
+
+// Cancel stops a running execution and marks it cancelled.
+func (s *Executions) Cancel(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Execution, error) {
+	e, err := s.Reads.Execution(ctx, actor.UserID, id)
+	if err != nil {
+		return nil, err
+	}
+	switch e.Status {
+	case turbocat.ExecutionPending, turbocat.ExecutionRunning:
+	default:
+		return nil, turbocat.Errorf(turbocat.ECONFLICT, "execution is already %s", e.Status)
+	}
+	if e.EngineRef != nil {
+		if err := s.Engine.StopExecution(ctx, *e.EngineRef, "Turbocat.Cancelled", "cancelled by the user"); err != nil {
+			return nil, fmt.Errorf("stop execution %s: %w", e.ID, err)
+		}
+	}
+	errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.Cancelled", "cause": "cancelled by the user"})
+	if _, err := s.Store.FinishExecution(ctx, e.ID, turbocat.ExecutionCancelled, nil, errJSON); err != nil {
+		return nil, err
+	}
+	return s.Reads.Execution(ctx, actor.UserID, id)
+}
+
+// Retry starts a new run of the same workflow version and input that reuses
+// the outputs of the steps that completed: only the failed steps and what
+// depends on them run again.
+func (s *Executions) Retry(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Execution, error) {
+	old, err := s.Reads.Execution(ctx, actor.UserID, id)
+	if err != nil {
+		return nil, err
+	}
+	switch old.Status {
+	case turbocat.ExecutionFailed, turbocat.ExecutionCancelled, turbocat.ExecutionTimedOut:
+	default:
+		return nil, turbocat.Errorf(turbocat.ECONFLICT, "only a failed, cancelled or timed-out execution can be retried; this one is %s", old.Status)
+	}
+	w, err := s.Workflows.WorkflowVersion(ctx, actor.UserID, old.WorkflowID, old.WorkflowVersion)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := s.Reads.ExecutionSteps(ctx, actor.UserID, old.ID)
+	if err != nil {
+		return nil, err
+	}
+	var reuse []string
+	for _, st := range steps {
+		if st.Status == turbocat.StepCompleted {
+			reuse = append(reuse, st.StepKey)
+		}
+	}
+	oldID := old.ID
+	return s.start(ctx, w, turbocat.NewExecution{WorkflowID: old.WorkflowID, WorkflowVersion: old.WorkflowVersion, UserID: actor.UserID,
+		DeploymentID: old.DeploymentID, Trigger: turbocat.TriggerRetry, Input: old.InputData, RetryOf: &oldID, ReuseSteps: reuse})
+}
+
+// Wait polls an execution until it finishes or ctx ends; it returns the
+// latest state either way.
+func (s *Executions) Wait(ctx context.Context, userID, id string) (*turbocat.Execution, error) {
+	delay := 5 * time.Millisecond
+	for {
+		e, err := s.Reads.Execution(context.WithoutCancel(ctx), userID, id)
+		if err != nil {
+			return nil, err
+		}
+		if Finished(e.Status) {
+			return e, nil
+		}
+		select {
+		case <-ctx.Done():
+			return e, nil
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 200*time.Millisecond)
+	}
+}
+
+// Finished reports whether an execution status is final.
+func Finished(status string) bool {
+	switch status {
+	case turbocat.ExecutionCompleted, turbocat.ExecutionFailed, turbocat.ExecutionCancelled, turbocat.ExecutionTimedOut:
+		return true
+	}
+	return false
+}
+
+// validateInput checks input against the workflow's JSON Schema.
+func validateInput(schema, input json.RawMessage) error {
+	if firstNonSpace(input) != '{' {
+		return turbocat.ValidationError("invalid input", turbocat.FieldError{Field: "input", Message: "must be a JSON object"})
+	}
+	if len(schema) == 0 {
+		return nil
+	}
+	s, err := executor.CompileSchema(schema)
+	if err != nil {
+		return turbocat.ValidationError("the workflow's inputSchema is invalid; fix it with PATCH", turbocat.FieldError{Field: "inputSchema", Message: err.Error()})
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(input))
+	if err != nil {
+		return turbocat.ValidationError("invalid input", turbocat.FieldError{Field: "input", Message: "not valid JSON"})
+	}
+	if err := s.Validate(doc); err != nil {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
+			var details []turbocat.FieldError
+			for _, c := range leaves(ve) {
+				field := "input"
+				for _, p := range c.InstanceLocation {
+					field += "." + p
+				}
+				details = append(details, turbocat.FieldError{Field: field, Message: c.ErrorKind.LocalizedString(schemaPrinter)})
+			}
+			return turbocat.ValidationError("input does not match the workflow's inputSchema", details...)
+		}
+		return turbocat.ValidationError("input does not match the workflow's inputSchema", turbocat.FieldError{Field: "input", Message: err.Error()})
+	}
+	return nil
+}
+
+var schemaPrinter = message.NewPrinter(language.English)
+
+func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if len(ve.Causes) == 0 {
+		return []*jsonschema.ValidationError{ve}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range ve.Causes {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}

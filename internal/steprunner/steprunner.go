@@ -1,0 +1,501 @@
+// Package steprunner runs one step of one execution: the code behind every
+// Task state of a compiled workflow, in the steprunner Lambda on AWS and in
+// process under `turbocat dev`. It loads the execution, the workflow version
+// and the step's agent (all scoped to the execution's user), resolves the
+// step's inputs from the execution input and upstream outputs, runs the
+// agent's executor and records the step's status, input, output, usage and
+// logs in Postgres.
+//
+// Task invocations are at-least-once, so a step is claimed with a lease
+// before its agent runs: a second invocation of the same step waits for the
+// first one's result instead of running the agent again, and a completed
+// step returns its stored result. Only a retry (after a failure) or an
+// expired lease (the first invocation died) runs the agent again.
+//
+// The state machine carries only {executionId}; outputs stay in Postgres.
+package steprunner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/secrets"
+	"github.com/turbocat/turbocat/internal/tmpl"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// Actions of the steprunner payload.
+const (
+	ActionStep     = "step"
+	ActionFinalize = "finalize"
+	ActionFail     = "fail"
+)
+
+// Payload is what a Task state sends.
+type Payload struct {
+	Action      string          `json:"action"`
+	ExecutionID string          `json:"executionId"`
+	StepKey     string          `json:"stepKey,omitempty"`
+	Finalize    bool            `json:"finalize,omitempty"`
+	Error       json.RawMessage `json:"error,omitempty"`
+}
+
+// Error names the step runner itself raises (the executors add theirs).
+const (
+	ErrInput             = "Step.InputError"
+	ErrAgentUnavailable  = "Step.AgentUnavailable"
+	ErrExecutionFinished = "Step.ExecutionFinished"
+	ErrLostClaim         = "Step.LostClaim"
+)
+
+// StepError fails the Task with Name, so the step's ASL Retry and Catch can
+// match it. Cause never contains secret values.
+type StepError struct {
+	Name  string
+	Cause string
+}
+
+func (e *StepError) Error() string { return e.Name + ": " + e.Cause }
+
+// SecretResolver returns the plaintext of a user's secret.
+type SecretResolver func(ctx context.Context, userID, name string) (string, error)
+
+// Runner runs steps.
+type Runner struct {
+	Store     turbocat.RunStore
+	Workflows turbocat.WorkflowService
+	Agents    turbocat.AgentService
+	Executor  executor.Executor
+	Secrets   SecretResolver
+	Logger    *slog.Logger
+	// DefaultTimeout bounds a step without timeoutSeconds (default 5 min).
+	DefaultTimeout time.Duration
+	// PollInterval is how often a duplicate invocation checks the step
+	// another invocation holds (default 100 ms).
+	PollInterval time.Duration
+
+	versions sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
+	metaMu   sync.Mutex
+	meta     map[string]execMeta // execution id → its immutable facts
+}
+
+// execMeta is what never changes about an execution: which workflow
+// version it runs, for whom.
+type execMeta struct {
+	workflowID string
+	version    int
+	userID     string
+}
+
+const maxMeta = 10000
+
+// executionMeta returns the immutable facts of an execution, from a small
+// cache (one query for the first step of each run).
+func (r *Runner) executionMeta(ctx context.Context, id string) (execMeta, error) {
+	r.metaMu.Lock()
+	m, ok := r.meta[id]
+	r.metaMu.Unlock()
+	if ok {
+		return m, nil
+	}
+	e, err := r.Store.ExecutionByID(ctx, id)
+	if err != nil {
+		return execMeta{}, fmt.Errorf("load execution %s: %w", id, err)
+	}
+	m = execMeta{workflowID: e.WorkflowID, version: e.WorkflowVersion, userID: e.UserID}
+	r.metaMu.Lock()
+	if r.meta == nil || len(r.meta) >= maxMeta {
+		r.meta = make(map[string]execMeta)
+	}
+	r.meta[id] = m
+	r.metaMu.Unlock()
+	return m, nil
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Logger
+}
+
+// Handle runs one invocation. The result is small control data; a step
+// failure is a *StepError.
+func (r *Runner) Handle(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+	var p Payload
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, &StepError{Name: ErrInput, Cause: "invalid steprunner payload: " + err.Error()}
+	}
+	if p.ExecutionID == "" {
+		return nil, &StepError{Name: ErrInput, Cause: "payload has no executionId"}
+	}
+	switch p.Action {
+	case ActionStep, "":
+		if err := r.RunStep(ctx, p.ExecutionID, p.StepKey); err != nil {
+			return nil, err
+		}
+		if p.Finalize {
+			if err := r.Finalize(ctx, p.ExecutionID); err != nil {
+				return nil, err
+			}
+		}
+	case ActionFinalize:
+		if err := r.Finalize(ctx, p.ExecutionID); err != nil {
+			return nil, err
+		}
+	case ActionFail:
+		if err := r.Fail(ctx, p.ExecutionID, p.Error); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, &StepError{Name: ErrInput, Cause: fmt.Sprintf("unknown action %q", p.Action)}
+	}
+	return json.RawMessage(`{"ok":true}`), nil
+}
+
+// workflow returns the execution's workflow version (cached: versions are
+// immutable).
+func (r *Runner) workflow(ctx context.Context, e *turbocat.Execution) (*turbocat.Workflow, error) {
+	key := fmt.Sprintf("%s@%d", e.WorkflowID, e.WorkflowVersion)
+	if w, ok := r.versions.Load(key); ok {
+		return w.(*turbocat.Workflow), nil
+	}
+	w, err := r.Workflows.WorkflowVersion(ctx, e.UserID, e.WorkflowID, e.WorkflowVersion)
+	if err != nil {
+		return nil, fmt.Errorf("load workflow %s version %d: %w", e.WorkflowID, e.WorkflowVersion, err)
+	}
+	r.versions.Store(key, w)
+	return w, nil
+}
+
+func findStep(w *turbocat.Workflow, key string) *turbocat.WorkflowStep {
+	for i := range w.Steps {
+		if w.Steps[i].Key == key {
+			return &w.Steps[i]
+		}
+	}
+	return nil
+}
+
+func terminal(status string) bool {
+	switch status {
+	case turbocat.ExecutionCompleted, turbocat.ExecutionFailed, turbocat.ExecutionCancelled, turbocat.ExecutionTimedOut:
+		return true
+	}
+	return false
+}
+
+// RunStep runs one step, at most once per attempt.
+func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error {
+	meta, err := r.executionMeta(ctx, executionID)
+	if err != nil {
+		return err
+	}
+	w, err := r.workflow(ctx, &turbocat.Execution{WorkflowID: meta.workflowID, WorkflowVersion: meta.version, UserID: meta.userID})
+	if err != nil {
+		return err
+	}
+	step := findStep(w, stepKey)
+	if step == nil {
+		return &StepError{Name: ErrInput, Cause: fmt.Sprintf("workflow version %d has no step %q", w.Version, stepKey)}
+	}
+	// The execution's current status and the step's agent, in one query.
+	e, agent, err := r.Store.StepContext(ctx, executionID, step.AgentID)
+	if err != nil {
+		return fmt.Errorf("load execution %s: %w", executionID, err)
+	}
+	timeout := r.DefaultTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	if step.TimeoutSeconds > 0 {
+		timeout = time.Duration(step.TimeoutSeconds) * time.Second
+	}
+
+	for {
+		claim, err := r.Store.ClaimStep(ctx, e.ID, stepKey, step.AgentID, timeout+time.Minute)
+		if err != nil {
+			return err
+		}
+		if claim.Claimed {
+			if terminal(e.Status) {
+				// Cancelled or ended while this Task was in flight: do not run.
+				res := turbocat.StepResult{Error: errorJSON(ErrExecutionFinished, "execution is "+e.Status)}
+				_, _ = r.Store.FinishStep(ctx, e.ID, stepKey, claim.ClaimID, res)
+				return &StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
+			}
+			return r.run(ctx, e, agent, step, claim, timeout)
+		}
+		switch claim.Step.Status {
+		case turbocat.StepCompleted:
+			return nil // done before: the stored result stands, the agent does not run again
+		case turbocat.StepFailed, turbocat.StepSkipped:
+			name, cause := decodeError(claim.Step.Error)
+			return &StepError{Name: name, Cause: cause}
+		}
+		// Another invocation holds a live claim: wait for its outcome.
+		poll := r.PollInterval
+		if poll <= 0 {
+			poll = 100 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
+
+func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat.Agent, step *turbocat.WorkflowStep, claim *turbocat.StepClaim, timeout time.Duration) error {
+	start := time.Now()
+	log := r.logger().With("execution_id", e.ID, "step_key", step.Key, "attempt", claim.Step.Attempt)
+	key := step.Key
+	fail := func(name, cause string, input json.RawMessage, logs []turbocat.LogLine) error {
+		if err := r.Store.AppendLogs(ctx, e.ID, &key, append(logs, turbocat.LogLine{Time: time.Now(), Level: "error",
+			Message: fmt.Sprintf("step %s failed: %s: %s", key, name, cause)})); err != nil {
+			return err
+		}
+		if _, err := r.Store.FinishStep(ctx, e.ID, key, claim.ClaimID, turbocat.StepResult{Input: input, Error: errorJSON(name, cause),
+			DurationMs: time.Since(start).Milliseconds()}); err != nil {
+			return err
+		}
+		log.Info("step failed", "error_name", name)
+		return &StepError{Name: name, Cause: cause}
+	}
+
+	if agent == nil {
+		return fail(ErrAgentUnavailable, fmt.Sprintf("agent %s no longer exists", step.AgentID), nil, nil)
+	}
+	if agent.Status != turbocat.AgentActive {
+		return fail(ErrAgentUnavailable, fmt.Sprintf("agent %q is %s; enable it with PATCH /api/v1/agents/%s", agent.Name, agent.Status, agent.ID), nil, nil)
+	}
+
+	input, err := r.resolveInput(ctx, e, step)
+	if err != nil {
+		return fail(ErrInput, err.Error(), nil, nil)
+	}
+
+	scrub := secrets.NewScrubber()
+	res, runErr := r.RunAgent(ctx, e.UserID, agent, input, timeout, scrub)
+	logs := toLogLines(res.Logs, scrub)
+	if runErr != nil {
+		var xe *executor.Error
+		if errors.As(runErr, &xe) {
+			return fail(xe.Name, scrub.String(xe.Cause), input, logs)
+		}
+		return runErr
+	}
+	if err := r.Store.AppendLogs(ctx, e.ID, &key, logs); err != nil {
+		return err
+	}
+	result := turbocat.StepResult{Input: input, Output: scrub.JSON(res.Output), DurationMs: time.Since(start).Milliseconds()}
+	if res.Usage != nil {
+		result.InputTokens, result.OutputTokens, result.CostUSD = res.Usage.InputTokens, res.Usage.OutputTokens, res.Usage.CostUSD
+	}
+	ok, err := r.Store.FinishStep(ctx, e.ID, key, claim.ClaimID, result)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// The lease expired and another invocation took the step over;
+		// its result is the one that counts.
+		return &StepError{Name: ErrLostClaim, Cause: "the step's lease expired while it ran; another attempt owns it"}
+	}
+	log.Debug("step completed", "duration_ms", result.DurationMs)
+	return nil
+}
+
+// RunAgent runs an agent once on input with the user's secrets; every
+// secret value resolved is added to scrub. The agent test endpoint and steps
+// share it.
+func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, input json.RawMessage, timeout time.Duration, scrub *secrets.Scrubber) (executor.Result, error) {
+	req := executor.Request{
+		AgentID: agent.ID, Type: agent.Type, Config: agent.Config, Input: input, Timeout: timeout,
+		Logger: r.logger(), Scrubber: scrub,
+		Secrets: executor.SecretResolverFunc(func(ctx context.Context, name string) (string, error) {
+			if r.Secrets == nil {
+				return "", fmt.Errorf("secret %q: secrets are not configured on this server", name)
+			}
+			v, err := r.Secrets(ctx, userID, name)
+			if err != nil {
+				return "", err
+			}
+			scrub.Add(v)
+			return v, nil
+		}),
+	}
+	return r.Executor.Execute(ctx, req)
+}
+
+// resolveInput renders the step's inputs against the execution input, the
+// outputs of completed steps and the execution itself.
+func (r *Runner) resolveInput(ctx context.Context, e *turbocat.Execution, step *turbocat.WorkflowStep) (json.RawMessage, error) {
+	values, err := r.templateValues(ctx, e, bytes.Contains(step.Inputs, []byte("steps")))
+	if err != nil {
+		return nil, err
+	}
+	inputs := step.Inputs
+	if len(inputs) == 0 {
+		inputs = json.RawMessage(`{}`)
+	}
+	out, err := tmpl.RenderContext(ctx, inputs, tmpl.Context{Values: values})
+	if err != nil {
+		return nil, fmt.Errorf("resolve inputs of step %s: %w", step.Key, err)
+	}
+	return out, nil
+}
+
+func (r *Runner) templateValues(ctx context.Context, e *turbocat.Execution, needSteps bool) (map[string]any, error) {
+	outputs := map[string]json.RawMessage{}
+	if needSteps {
+		var err error
+		if outputs, err = r.Store.StepOutputs(ctx, e.ID); err != nil {
+			return nil, err
+		}
+	}
+	wrapped := make(map[string]map[string]json.RawMessage, len(outputs))
+	for k, v := range outputs {
+		wrapped[k] = map[string]json.RawMessage{"output": v}
+	}
+	steps, err := json.Marshal(wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("step outputs: %w", err)
+	}
+	execution := map[string]any{"id": e.ID}
+	if e.StartedAt != nil {
+		execution["startedAt"] = e.StartedAt.UTC().Format(time.RFC3339Nano)
+	}
+	input := e.InputData
+	if len(input) == 0 {
+		input = json.RawMessage(`{}`)
+	}
+	return map[string]any{"inputs": input, "steps": json.RawMessage(steps), "execution": execution}, nil
+}
+
+// Finalize marks the execution completed with its output: the workflow's
+// output mapping, or by default the outputs of its sink steps by key.
+func (r *Runner) Finalize(ctx context.Context, executionID string) error {
+	e, err := r.Store.ExecutionByID(ctx, executionID)
+	if err != nil {
+		return fmt.Errorf("load execution %s: %w", executionID, err)
+	}
+	if terminal(e.Status) {
+		return nil
+	}
+	w, err := r.workflow(ctx, e)
+	if err != nil {
+		return err
+	}
+	var output json.RawMessage
+	if len(w.Output) > 0 {
+		values, err := r.templateValues(ctx, e, true)
+		if err != nil {
+			return err
+		}
+		output, err = tmpl.RenderContext(ctx, w.Output, tmpl.Context{Values: values})
+		if err != nil {
+			cause := fmt.Sprintf("workflow output mapping: %v", err)
+			_, ferr := r.Store.FinishExecution(ctx, e.ID, turbocat.ExecutionFailed, nil, failureJSON("", ErrInput, cause))
+			if ferr != nil {
+				return ferr
+			}
+			return &StepError{Name: ErrInput, Cause: cause}
+		}
+	} else {
+		outputs, err := r.Store.StepOutputs(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		sinks := map[string]json.RawMessage{}
+		for _, k := range sinkKeys(w) {
+			sinks[k] = outputs[k]
+		}
+		output, _ = json.Marshal(sinks)
+	}
+	if _, err := r.Store.FinishExecution(ctx, e.ID, turbocat.ExecutionCompleted, output, nil); err != nil {
+		return err
+	}
+	r.logger().Info("execution completed", "execution_id", e.ID)
+	return nil
+}
+
+// Fail marks the execution failed with the failing step and cause. The
+// first failure recorded stands (parallel branches can fail together).
+func (r *Runner) Fail(ctx context.Context, executionID string, raw json.RawMessage) error {
+	var in struct {
+		Error   string `json:"Error"`
+		Cause   string `json:"Cause"`
+		StepKey string `json:"stepKey"`
+	}
+	_ = json.Unmarshal(raw, &in)
+	cause := in.Cause
+	// On AWS a Lambda error's Cause is itself JSON: {"errorMessage", "errorType"}.
+	var lambdaErr struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}
+	if json.Unmarshal([]byte(cause), &lambdaErr) == nil && lambdaErr.ErrorMessage != "" {
+		cause = lambdaErr.ErrorMessage
+	}
+	if in.Error == "" {
+		in.Error = "States.TaskFailed"
+	}
+	if _, err := r.Store.FinishExecution(ctx, executionID, turbocat.ExecutionFailed, nil, failureJSON(in.StepKey, in.Error, cause)); err != nil {
+		return err
+	}
+	r.logger().Info("execution failed", "execution_id", executionID, "step_key", in.StepKey, "error_name", in.Error)
+	return nil
+}
+
+func sinkKeys(w *turbocat.Workflow) []string {
+	used := map[string]bool{}
+	for _, s := range w.Steps {
+		for _, d := range s.DependsOn {
+			used[d] = true
+		}
+	}
+	var out []string
+	for _, s := range w.Steps {
+		if !used[s.Key] {
+			out = append(out, s.Key)
+		}
+	}
+	return out
+}
+
+func toLogLines(in []executor.LogLine, scrub *secrets.Scrubber) []turbocat.LogLine {
+	out := make([]turbocat.LogLine, len(in))
+	for i, l := range in {
+		out[i] = turbocat.LogLine{Time: l.Time, Level: l.Level, Message: scrub.String(l.Message), Data: scrub.JSON(l.Data)}
+	}
+	return out
+}
+
+func errorJSON(name, cause string) json.RawMessage {
+	b, _ := json.Marshal(map[string]string{"error": name, "cause": cause})
+	return b
+}
+
+func failureJSON(stepKey, name, cause string) json.RawMessage {
+	m := map[string]string{"error": name, "cause": cause}
+	if stepKey != "" {
+		m["stepKey"] = stepKey
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func decodeError(raw json.RawMessage) (string, string) {
+	var e struct{ Error, Cause string }
+	if json.Unmarshal(raw, &e) != nil || e.Error == "" {
+		return "States.TaskFailed", "the step failed"
+	}
+	return e.Error, e.Cause
+}
