@@ -19,6 +19,7 @@ import (
 	"github.com/turbocat/turbocat/internal/app"
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/executor/codeexec"
+	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/runtime/sfnapi"
 )
 
@@ -102,7 +103,9 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 	if err := a.Migrate(ctx); err != nil {
 		return err
 	}
-	local, err := a.StartLocal(ctx, nil)
+	// Every transition of every run is journaled in Postgres, so killing
+	// and restarting turbocat dev resumes unfinished runs where they were.
+	local, err := a.StartLocal(ctx, postgres.NewRuntimeJournal(a.Pool))
 	if err != nil {
 		return err
 	}

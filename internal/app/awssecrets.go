@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/turbocat/turbocat/internal/secrets"
+	"github.com/turbocat/turbocat/internal/secrets/kmscipher"
 
 	"github.com/turbocat/turbocat/internal/config"
 )
@@ -114,6 +114,6 @@ func (a *App) useKMS(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("aws config: %w", err)
 	}
-	a.Secrets.Cipher = &secrets.KMS{Client: kms.NewFromConfig(awsCfg), KeyID: a.Config.SecretsKMSKey}
+	a.Secrets.Cipher = &kmscipher.KMS{Client: kms.NewFromConfig(awsCfg), KeyID: a.Config.SecretsKMSKey}
 	return nil
 }

@@ -2,7 +2,10 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
@@ -32,19 +35,35 @@ func (e Engine) PublishStateMachine(ctx context.Context, name string, definition
 	return v, nil
 }
 
-// StartExecution implements turbocat.Engine.
+// StartExecution implements turbocat.Engine. Starting a finished
+// execution's name again with the same input returns that execution, as for
+// a running one.
 func (e Engine) StartExecution(ctx context.Context, target, name string, input []byte) (string, error) {
 	out, err := e.R.StartExecution(ctx, StartInput{StateMachineArn: target, Name: name, Input: string(input)})
+	if ErrorCode(err) == CodeExecutionAlreadyExists {
+		for _, x := range e.R.ListExecutions(ctx, ListExecutionsInput{}) {
+			if x.Name == name && sameJSON(x.Input, input) {
+				return x.ExecutionArn, nil
+			}
+		}
+	}
 	if err != nil {
 		return "", domainError(err)
 	}
 	return out.ExecutionArn, nil
 }
 
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
 // StopExecution implements turbocat.Engine.
 func (e Engine) StopExecution(ctx context.Context, ref, errName, cause string) error {
-	_, err := e.R.StopExecution(ctx, ref, errName, cause)
-	if err != nil && ErrorCode(err) != CodeExecutionDoesNotExist {
+	if _, err := e.R.StopExecution(ctx, ref, errName, cause); err != nil {
 		return domainError(err)
 	}
 	return nil
@@ -66,13 +85,18 @@ func (e Engine) DescribeExecution(ctx context.Context, ref string) (*turbocat.En
 
 // domainError maps the runtime's Step Functions exceptions to domain codes.
 func domainError(err error) error {
+	var re *Error
+	msg := err.Error()
+	if errors.As(err, &re) {
+		msg = re.Code + ": " + re.Message
+	}
 	switch ErrorCode(err) {
 	case CodeStateMachineDoesNotExist, CodeExecutionDoesNotExist, CodeResourceNotFound:
-		return &turbocat.Error{Code: turbocat.ENOTFOUND, Message: "engine: " + err.Error(), Err: err}
-	case CodeInvalidDefinition, CodeInvalidName, CodeValidation:
-		return &turbocat.Error{Code: turbocat.EVALIDATION, Message: "engine: " + err.Error(), Err: err}
+		return &turbocat.Error{Code: turbocat.ENOTFOUND, Message: "engine: " + msg}
+	case CodeInvalidDefinition, CodeInvalidName, CodeValidation, CodeInvalidExecutionInput, CodeInvalidArn:
+		return &turbocat.Error{Code: turbocat.EVALIDATION, Message: "engine: " + msg}
 	case CodeExecutionAlreadyExists:
-		return &turbocat.Error{Code: turbocat.ECONFLICT, Message: "engine: " + err.Error(), Err: err}
+		return &turbocat.Error{Code: turbocat.ECONFLICT, Message: "engine: " + msg}
 	}
 	return fmt.Errorf("engine: %w", err)
 }

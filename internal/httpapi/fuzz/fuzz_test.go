@@ -1,4 +1,7 @@
-package httpapi_test
+// Package fuzz_test holds the fuzz targets of the API's request decoding
+// and workflow validation, apart from the API tests so that fuzzing builds
+// only what these targets need.
+package fuzz_test
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package secrets_test
+package kmscipher_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/secrets"
+	"github.com/turbocat/turbocat/internal/secrets/kmscipher"
 )
 
 // fakeKMS speaks the KMS JSON protocol (TrentService.Encrypt/Decrypt) and
@@ -77,7 +78,7 @@ func TestKMSCipher(t *testing.T) {
 	srv := fakeKMS(t)
 	client := kms.New(kms.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: aws.AnonymousCredentials{}})
-	c := &secrets.KMS{Client: client, KeyID: "arn:aws:kms:eu-west-1:123456789012:key/1234"}
+	c := &kmscipher.KMS{Client: client, KeyID: "arn:aws:kms:eu-west-1:123456789012:key/1234"}
 	ctx := context.Background()
 	ad := secrets.AssociatedData("user-1", "API_TOKEN")
 	ct, err := c.Encrypt(ctx, []byte("s3cret-value"), ad)
@@ -88,6 +89,6 @@ func TestKMSCipher(t *testing.T) {
 	require.Equal(t, "s3cret-value", string(pt))
 	_, err = c.Decrypt(ctx, ct, secrets.AssociatedData("user-2", "API_TOKEN"))
 	require.ErrorIs(t, err, secrets.ErrDecrypt, "another owner's context does not open it")
-	_, err = c.Encrypt(ctx, make([]byte, secrets.MaxKMSPlaintext+1), ad)
+	_, err = c.Encrypt(ctx, make([]byte, kmscipher.MaxKMSPlaintext+1), ad)
 	require.ErrorContains(t, err, "at most")
 }

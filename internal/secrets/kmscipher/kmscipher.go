@@ -1,4 +1,6 @@
-package secrets
+// Package kmscipher is the AWS KMS implementation of secrets.Cipher, used by
+// the Lambda functions (TURBOCAT_SECRETS_KMS_KEY_ARN).
+package kmscipher
 
 import (
 	"context"
@@ -8,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/turbocat/turbocat/internal/secrets"
 )
 
 // KMSAPI is the part of the AWS KMS client KMS needs.
@@ -16,7 +20,7 @@ type KMSAPI interface {
 	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
 }
 
-// KMS is the Cipher used on AWS: every secret value is encrypted by the KMS
+// KMS is the secrets.Cipher used on AWS: every secret value is encrypted by the KMS
 // key directly (KMS Encrypt takes up to 4,096 bytes, so longer values are
 // refused). The associated data becomes the KMS encryption context, so a
 // ciphertext opens only for its owner and name, and every decryption is in
@@ -33,7 +37,7 @@ func kmsContext(associatedData []byte) map[string]string {
 	return map[string]string{"turbocat": base64.StdEncoding.EncodeToString(associatedData)}
 }
 
-// Encrypt implements Cipher.
+// Encrypt implements secrets.Cipher.
 func (k *KMS) Encrypt(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
 	if len(plaintext) > MaxKMSPlaintext {
 		return nil, fmt.Errorf("secret value is %d bytes; KMS encrypts at most %d", len(plaintext), MaxKMSPlaintext)
@@ -45,13 +49,13 @@ func (k *KMS) Encrypt(ctx context.Context, plaintext, associatedData []byte) ([]
 	return out.CiphertextBlob, nil
 }
 
-// Decrypt implements Cipher.
+// Decrypt implements secrets.Cipher.
 func (k *KMS) Decrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	out, err := k.Client.Decrypt(ctx, &kms.DecryptInput{KeyId: aws.String(k.KeyID), CiphertextBlob: ciphertext, EncryptionContext: kmsContext(associatedData)})
 	if err != nil {
 		var ice interface{ ErrorCode() string }
 		if errors.As(err, &ice) && (ice.ErrorCode() == "InvalidCiphertextException" || ice.ErrorCode() == "IncorrectKeyException") {
-			return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+			return nil, fmt.Errorf("%w: %v", secrets.ErrDecrypt, err)
 		}
 		return nil, fmt.Errorf("kms decrypt: %w", err)
 	}
