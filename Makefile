@@ -91,6 +91,23 @@ $(ASLVALIDATOR): tools/aslvalidator/package.json tools/aslvalidator/package-lock
 aslvalidate: $(ASLVALIDATOR) ## Validate compiled state machines (golden files and statemachines/) with asl-validator 4.0.0.
 	bash tools/aslvalidator/validate.sh
 
+.PHONY: conformance
+conformance: ## Regenerate the runtime's conformance expectations with aws-local-stepfunctions (Node 20+), then check them.
+	cd internal/runtime/testdata/reference && npm ci --no-audit --no-fund && node generate.mjs
+	$(GO) test -count=1 -run TestConformance ./internal/runtime/
+
+.PHONY: bench-runtime
+bench-runtime: ## Compare the local Step Functions runtime with aws-local-stepfunctions (bench/runtime/run.sh).
+	bash bench/runtime/run.sh
+
+.PHONY: bench-executor
+bench-executor: ## Executor benchmarks: warm code-agent run, template rendering, scrubbing.
+	bash bench/executor/run.sh
+
+.PHONY: test-localstack
+test-localstack: ## Engine conformance suite against LocalStack Step Functions (needs Docker and LOCALSTACK_ENDPOINT).
+	LOCALSTACK_ENDPOINT=$(or $(LOCALSTACK_ENDPOINT),http://localhost:4566) $(GO) test -count=1 -run TestConformanceLocalStack -v ./internal/sfn/
+
 .PHONY: bench-compile
 bench-compile: ## Benchmark the DAG scheduler and compiling 1,000-step workflows.
 	$(GO) test -run '^$$' -bench 'Compile1000|Schedule1000' -benchmem ./internal/compiler/ ./internal/dag/

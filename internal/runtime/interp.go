@@ -78,6 +78,10 @@ func (r *Runtime) launch(ex *execution, prog *program, input any, replay []*Hist
 	})
 }
 
+// inlineMapConcurrency is how many iterations an inline Map runs at once
+// when MaxConcurrency is 0 (unlimited): AWS runs up to 40.
+const inlineMapConcurrency = 40
+
 // workerIdle is how long an execution worker waits for new work.
 const workerIdle = 30 * time.Second
 
@@ -647,10 +651,13 @@ func (ru *run) markRetry(th *thread, due time.Time) {
 	for i := len(ru.ex.events) - 1; i >= 0; i-- {
 		e := ru.ex.events[i]
 		if e.ID == th.last {
-			if e.EventDetails == nil {
-				e.EventDetails = &EventDetails{}
+			// Copy: details may be shared between events.
+			d := EventDetails{}
+			if e.EventDetails != nil {
+				d = *e.EventDetails
 			}
-			e.Deadline = due
+			d.Deadline = due
+			e.EventDetails = &d
 			return
 		}
 	}
@@ -804,6 +811,17 @@ func (ru *run) mapState(ctx context.Context, th *thread, cs *cstate, rawIn, eff 
 	limit := 0
 	if cs.st.MaxConcurrency != nil {
 		limit = *cs.st.MaxConcurrency
+	}
+	if cs.maxConcPath != nil {
+		v, err := evalRef(cs.maxConcPath, eff, ctxFn)
+		f, ok := toFloat(v)
+		if err != nil || !ok || f < 0 || f != math.Trunc(f) {
+			return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s': MaxConcurrencyPath must resolve to a non-negative integer", cs.maxConcPath.src)}
+		}
+		limit = int(f)
+	}
+	if limit == 0 {
+		limit = inlineMapConcurrency
 	}
 	var base map[string]any
 	if cs.itemSelector != nil {

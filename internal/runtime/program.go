@@ -46,6 +46,7 @@ type cstate struct {
 	secondsPath, timestampPath, itemsPath *jsonPath
 	errorExpr, causeExpr                  *tmpl
 	timeoutPath, heartbeatPath            *jsonPath
+	maxConcPath                           *jsonPath
 	timestamp                             time.Time
 
 	branches  []*graph
@@ -56,6 +57,7 @@ type cstate struct {
 	resourceType string
 	resource     string
 	token        bool
+	resDetails   *EventDetails // {ResourceType, Resource}, shared by this state's events; never mutated
 
 	catchPaths []*jsonPath
 	catchNull  []bool
@@ -149,6 +151,7 @@ func compileState(name string, st *asl.State) (*cstate, error) {
 	}{
 		{&cs.secondsPath, st.SecondsPath}, {&cs.timestampPath, st.TimestampPath}, {&cs.itemsPath, st.ItemsPath},
 		{&cs.timeoutPath, st.TimeoutSecondsPath}, {&cs.heartbeatPath, st.HeartbeatSecondsPath},
+		{&cs.maxConcPath, st.MaxConcurrencyPath},
 	} {
 		if *x.dst, err = refPath(x.src); err != nil {
 			return nil, err
@@ -192,6 +195,7 @@ func compileState(name string, st *asl.State) (*cstate, error) {
 	}
 	if st.Type == asl.TypeTask {
 		cs.parseResource(st.Resource)
+		cs.resDetails = &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}
 	}
 	return cs, nil
 }

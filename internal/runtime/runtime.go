@@ -212,9 +212,9 @@ func (r *Runtime) function(name string) (Function, bool) {
 	return fn, ok
 }
 
-// Close stops accepting work and waits for running executions' goroutines
-// to finish after ctx is done or they end on their own. Executions that are
-// still running stay RUNNING in the journal and can be resumed.
+// Close stops accepting work, interrupts running executions and waits for
+// their goroutines. Interrupted executions stay RUNNING in the journal, so a
+// new Runtime on the same journal can Resume them.
 func (r *Runtime) Close() {
 	r.mu.Lock()
 	if !r.closed {
@@ -819,14 +819,14 @@ func (r *Runtime) StartSyncExecution(ctx context.Context, in StartInput) (*Execu
 	return r.Wait(ctx, out.ExecutionArn)
 }
 
-func (r *Runtime) lookup(arn string) (*execution, error) {
+func (r *Runtime) lookup(ctx context.Context, arn string) (*execution, error) {
 	r.mu.Lock()
 	ex, ok := r.execs[arn]
 	r.mu.Unlock()
 	if ok {
 		return ex, nil
 	}
-	rec, err := r.journal.LoadExecution(context.Background(), arn)
+	rec, err := r.journal.LoadExecution(ctx, arn)
 	if err != nil {
 		return nil, fmt.Errorf("load execution %s: %w", arn, err)
 	}
@@ -841,8 +841,8 @@ func (r *Runtime) lookup(arn string) (*execution, error) {
 }
 
 // DescribeExecution returns an execution. Errors: ExecutionDoesNotExist.
-func (r *Runtime) DescribeExecution(_ context.Context, arn string) (*Execution, error) {
-	ex, err := r.lookup(arn)
+func (r *Runtime) DescribeExecution(ctx context.Context, arn string) (*Execution, error) {
+	ex, err := r.lookup(ctx, arn)
 	if err != nil {
 		return nil, err
 	}
@@ -855,7 +855,7 @@ func (r *Runtime) DescribeExecution(_ context.Context, arn string) (*Execution, 
 // Wait blocks until the execution ends or ctx is done, and returns it.
 // Errors: ExecutionDoesNotExist, ctx.Err().
 func (r *Runtime) Wait(ctx context.Context, arn string) (*Execution, error) {
-	ex, err := r.lookup(arn)
+	ex, err := r.lookup(ctx, arn)
 	if err != nil {
 		return nil, err
 	}
@@ -903,13 +903,18 @@ func (r *Runtime) ListExecutions(_ context.Context, in ListExecutionsInput) []*E
 // GetExecutionHistory returns an execution's history events in order.
 // Errors: ExecutionDoesNotExist.
 func (r *Runtime) GetExecutionHistory(ctx context.Context, arn string) ([]*HistoryEvent, error) {
-	ex, err := r.lookup(arn)
+	ex, err := r.lookup(ctx, arn)
 	if err != nil {
 		return nil, err
 	}
 	ex.mu.Lock()
 	loaded := ex.loaded && ex.events == nil
-	evs := append([]*HistoryEvent(nil), ex.events...)
+	evs := make([]*HistoryEvent, len(ex.events))
+	copies := make([]HistoryEvent, len(ex.events)) // snapshot: a running execution may still annotate events
+	for i, e := range ex.events {
+		copies[i] = *e
+		evs[i] = &copies[i]
+	}
 	ex.mu.Unlock()
 	if loaded {
 		evs, err = r.journal.LoadEvents(ctx, arn)
@@ -923,8 +928,8 @@ func (r *Runtime) GetExecutionHistory(ctx context.Context, arn string) ([]*Histo
 // StopExecution aborts a running execution with an optional error and
 // cause. Stopping a closed execution does nothing. Errors:
 // ExecutionDoesNotExist.
-func (r *Runtime) StopExecution(_ context.Context, arn, errName, cause string) (time.Time, error) {
-	ex, err := r.lookup(arn)
+func (r *Runtime) StopExecution(ctx context.Context, arn, errName, cause string) (time.Time, error) {
+	ex, err := r.lookup(ctx, arn)
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -577,3 +577,62 @@ func TestClosedExecutionsEvictedFromMemory(t *testing.T) {
 	_, err = b.rt.StartExecution(ctx, runtime.StartInput{StateMachineArn: arn, Name: "e0", Input: `{"i":1}`})
 	require.Equal(t, runtime.CodeExecutionAlreadyExists, runtime.ErrorCode(err), "an evicted name stays taken")
 }
+
+func TestResumeInsideParallel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := runtime.NewFakeClock(caseStart)
+	j := runtime.NewMemoryJournal()
+	def := `{"StartAt":"Both","States":{"Both":{"Type":"Parallel","End":true,"Branches":[
+		{"StartAt":"Quick","States":{"Quick":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:quick","End":true}}},
+		{"StartAt":"Ask","States":{"Ask":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",
+			"Parameters":{"FunctionName":"notify","Payload":{"Token.$":"$$.Task.Token"}},"End":true}}}]}}}`
+	var quickCalls atomic.Int32
+	tokens := make(chan string, 4)
+	register := func(rt *runtime.Runtime) {
+		rt.RegisterFunction("quick", func(context.Context, json.RawMessage) (json.RawMessage, error) {
+			quickCalls.Add(1)
+			return json.RawMessage(`"quick"`), nil
+		})
+		rt.RegisterFunction("notify", func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
+			var in struct{ Token string }
+			_ = json.Unmarshal(p, &in)
+			tokens <- in.Token
+			return json.RawMessage(`{}`), nil
+		})
+	}
+	rt1, err := runtime.New(ctx, runtime.Options{Clock: clock, Journal: j})
+	require.NoError(t, err)
+	register(rt1)
+	created, err := rt1.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: "par", Definition: def})
+	require.NoError(t, err)
+	s, err := rt1.StartExecution(ctx, runtime.StartInput{StateMachineArn: created.StateMachineArn, Name: "p1"})
+	require.NoError(t, err)
+	tok := <-tokens
+	require.Eventually(t, func() bool { return quickCalls.Load() == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool {
+		evs, _ := j.LoadEvents(ctx, s.ExecutionArn)
+		for _, e := range evs {
+			if e.Type == runtime.EvLambdaSucceeded {
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, time.Millisecond, "the quick branch's result is journaled")
+	rt1.Close()
+
+	rt2, err := runtime.New(ctx, runtime.Options{Clock: clock, Journal: j})
+	require.NoError(t, err)
+	t.Cleanup(rt2.Close)
+	register(rt2)
+	require.NoError(t, rt2.Resume(ctx))
+	require.Eventually(t, func() bool { return rt2.SendTaskSuccess(ctx, tok, `"answer"`) == nil }, 5*time.Second, time.Millisecond)
+	ex, err := rt2.Wait(ctx, s.ExecutionArn)
+	require.NoError(t, err)
+	require.Equal(t, runtime.StatusSucceeded, ex.Status)
+	require.JSONEq(t, `["quick","answer"]`, string(ex.Output))
+	require.EqualValues(t, 1, quickCalls.Load(), "the finished branch is not re-run")
+	types := eventTypes(t, rt2, s.ExecutionArn)
+	require.Equal(t, 1, count(types, "ParallelStateStarted"))
+	require.Equal(t, 1, count(types, "ParallelStateSucceeded"))
+}

@@ -126,11 +126,15 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		}
 		now := ru.r.clock.Now()
 		if lambdaEvents {
-			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvLambdaScheduled, Input: params, HasInput: true, EventDetails: &EventDetails{Resource: cs.resource, Timeout: int64(timeout / time.Second), Deadline: deadline}})
+			det := cs.resDetails // shared and immutable when nothing per-call is in it
+			if timeout > 0 || !deadline.IsZero() {
+				det = &EventDetails{Resource: cs.resource, Timeout: int64(timeout / time.Second), Deadline: deadline}
+			}
+			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvLambdaScheduled, Input: params, HasInput: true, EventDetails: det})
 			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvLambdaStarted})
 		} else {
 			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvTaskScheduled, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource, Parameters: params, Timeout: int64(timeout / time.Second), Heartbeat: int64(heartbeat / time.Second), Token: token, Deadline: deadline}})
-			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvTaskStarted, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}})
+			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvTaskStarted, EventDetails: cs.resDetails})
 		}
 	}
 
@@ -182,7 +186,7 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 	if lambdaEvents {
 		ru.emit(ctx, th, HistoryEvent{Type: EvLambdaSucceeded, Output: result, HasOutput: true})
 	} else {
-		ru.emit(ctx, th, HistoryEvent{Type: EvTaskSucceeded, Output: result, HasOutput: true, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}})
+		ru.emit(ctx, th, HistoryEvent{Type: EvTaskSucceeded, Output: result, HasOutput: true, EventDetails: cs.resDetails})
 	}
 	ru.flush()
 	return ru.finish(cs, rawIn, result, ctxFn)
