@@ -51,7 +51,13 @@ func run() error {
 	if account, region := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION"); account != "" && region != "" {
 		env = &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
 	}
-	if _, err := stacks.NewTurbocat(app, stacks.TurbocatProps{Config: cfg, Root: root, Env: env}); err != nil {
+	// The stage deploys exactly the functions the repository has
+	// (functions/<name>/main.go).
+	functions, err := stacks.PresentFunctions(root)
+	if err != nil {
+		return err
+	}
+	if _, err := stacks.NewTurbocat(app, stacks.TurbocatProps{Config: cfg, Root: root, Env: env, Functions: functions}); err != nil {
 		return err
 	}
 	app.Synth(nil)

@@ -105,7 +105,12 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 	}
 	// Every transition of every run is journaled in Postgres, so killing
 	// and restarting turbocat dev resumes unfinished runs where they were.
-	local, err := a.StartLocal(ctx, postgres.NewRuntimeJournal(a.Pool))
+	journalPool, err := postgres.OpenJournalPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer journalPool.Close()
+	local, err := a.StartLocal(ctx, postgres.NewRuntimeJournal(journalPool))
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,10 @@ package stacks
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -21,6 +23,15 @@ type TurbocatProps struct {
 	// Env pins account and region; nil synthesizes environment-agnostic
 	// stacks.
 	Env *awscdk.Environment
+	// Functions lists the functions the stage deploys: names of
+	// DefaultFunctionSpecs, which must include RequiredFunctions. The app
+	// passes PresentFunctions(Root), so a stage deploys exactly the
+	// functions the repository has. Everything that exists only for a
+	// function not listed (its rules, dead-letter queue, grants, alarms,
+	// dashboard lines, the Scheduler's permission on the trigger,
+	// TURBOCAT_TRIGGER_ARN) is left out, and a documented route served by
+	// one fails synth naming it.
+	Functions []string
 	// Specs overrides function sizes (see DefaultFunctionSpecs).
 	Specs map[string]FunctionSpec
 }
@@ -40,9 +51,10 @@ func (t *Turbocat) Stacks() []awscdk.Stack {
 	return []awscdk.Stack{t.Data.Stack, t.Orchestration.Stack, t.Api.Stack, t.Migrations.Stack, t.Functions.Stack, t.Operations.Stack}
 }
 
-// NewTurbocat adds the stacks of props.Config.Stage to app. It reads the
-// OpenAPI document and checks that every function binary exists before
-// creating anything, and applies the cdk-nag AwsSolutions checks when
+// NewTurbocat adds the stacks of props.Config.Stage to app. Before creating
+// anything it validates props.Functions, reads the OpenAPI document, checks
+// that every route is served by a listed function and that every listed
+// function's binary exists; it applies the cdk-nag AwsSolutions checks when
 // Config.Nag is set.
 func NewTurbocat(app awscdk.App, props TurbocatProps) (*Turbocat, error) {
 	cfg := props.Config
@@ -55,12 +67,20 @@ func NewTurbocat(app awscdk.App, props TurbocatProps) (*Turbocat, error) {
 		}
 		return filepath.Join(props.Root, p)
 	}
+	deployed, err := functionSet(props.Functions)
+	if err != nil {
+		return nil, fmt.Errorf("turbocat app: %w", err)
+	}
+	functions := sortedSet(deployed)
 	distDir := resolve(cfg.DistDir)
 	rs, err := routes.Load(resolve(cfg.OpenAPIPath))
 	if err != nil {
 		return nil, fmt.Errorf("turbocat app: %w", err)
 	}
-	if err := CheckDist(distDir); err != nil {
+	if err := checkRoutes(rs, deployed); err != nil {
+		return nil, fmt.Errorf("turbocat app: %s: %w", cfg.OpenAPIPath, err)
+	}
+	if err := CheckDist(distDir, functions); err != nil {
 		return nil, fmt.Errorf("turbocat app: %w", err)
 	}
 
@@ -73,7 +93,7 @@ func NewTurbocat(app awscdk.App, props TurbocatProps) (*Turbocat, error) {
 	}
 	t := &Turbocat{}
 	t.Data = NewDataStack(app, cfg.Name("data"), &DataStackProps{StackProps: sp("data"), Config: cfg})
-	t.Orchestration = NewOrchestrationStack(app, cfg.Name("orchestration"), &OrchestrationStackProps{StackProps: sp("orchestration"), Config: cfg})
+	t.Orchestration = NewOrchestrationStack(app, cfg.Name("orchestration"), &OrchestrationStackProps{StackProps: sp("orchestration"), Config: cfg, Functions: functions})
 	t.Api = NewApiStack(app, cfg.Name("api"), &ApiStackProps{StackProps: sp("api"), Config: cfg})
 	t.Migrations, err = NewMigrationsStack(app, cfg.Name("migrations"), &MigrationsStackProps{
 		StackProps: sp("migrations"), Config: cfg, Data: t.Data, Orchestration: t.Orchestration, Api: t.Api,
@@ -84,7 +104,7 @@ func NewTurbocat(app awscdk.App, props TurbocatProps) (*Turbocat, error) {
 	}
 	t.Functions, err = NewFunctionsStack(app, cfg.Name("functions"), &FunctionsStackProps{
 		StackProps: sp("functions"), Config: cfg, Data: t.Data, Orchestration: t.Orchestration, Api: t.Api,
-		Migrations: t.Migrations, Routes: rs, DistDir: distDir, Specs: withoutMigrate(props.Specs),
+		Migrations: t.Migrations, Routes: rs, DistDir: distDir, Functions: functions, Specs: withoutMigrate(props.Specs),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("turbocat app: %w", err)
@@ -98,10 +118,39 @@ func NewTurbocat(app awscdk.App, props TurbocatProps) (*Turbocat, error) {
 		awscdk.Tags_Of(s).Add(jsii.String("project"), jsii.String("turbocat"), nil)
 		awscdk.Tags_Of(s).Add(jsii.String("turbocat:stage"), jsii.String(cfg.Stage), nil)
 	}
+	if absent := absentFunctions(deployed); len(absent) > 0 {
+		// An info annotation (shown by cdk synth, diff and deploy), without
+		// the stack trace Annotations would record: it points into the jsii
+		// runtime, not at anything to fix.
+		t.Functions.Node().AddMetadata(jsii.String("aws:cdk:info"),
+			fmt.Sprintf("Not deployed, no functions/<name>/main.go in the repository: %v (with their rules, queues, grants and alarms)", absent),
+			&constructs.MetadataOptions{StackTrace: jsii.Bool(false)})
+	}
 	if cfg.Nag {
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	}
 	return t, nil
+}
+
+// sortedSet returns the members of set, sorted.
+func sortedSet(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// absentFunctions lists the known functions not in deployed, sorted.
+func absentFunctions(deployed map[string]bool) []string {
+	var out []string
+	for _, n := range FunctionNames() {
+		if !deployed[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func withoutMigrate(specs map[string]FunctionSpec) map[string]FunctionSpec {

@@ -12,4 +12,9 @@
 // orchestration stack grant Step Functions and EventBridge Scheduler the
 // right to invoke exactly the steprunner and trigger functions before they
 // exist. API routes are attached to the HTTP API by the functions stack.
+//
+// DefaultFunctionSpecs is the catalogue of the functions Turbocat knows; a
+// stage deploys the subset given as TurbocatProps.Functions (the app passes
+// PresentFunctions: those with functions/<name>/main.go) and leaves out
+// everything that exists only for the others.
 package stacks

@@ -68,7 +68,9 @@ func DefaultFunctionSpecs() map[string]FunctionSpec {
 	}
 }
 
-// FunctionNames lists every function Turbocat deploys, sorted.
+// FunctionNames lists every function Turbocat knows (the keys of
+// DefaultFunctionSpecs), sorted. Which of them a stage deploys is the
+// Functions prop of NewTurbocat (see PresentFunctions).
 func FunctionNames() []string {
 	specs := DefaultFunctionSpecs()
 	names := make([]string, 0, len(specs))
@@ -79,11 +81,110 @@ func FunctionNames() []string {
 	return names
 }
 
-// CheckDist verifies that dir holds <name>/bootstrap for every function and
-// names the missing ones.
-func CheckDist(dir string) error {
+// RequiredFunctions lists the functions every stage needs, whatever else
+// it deploys: migrate (the migrations custom resource), steprunner (the only
+// function state machines invoke) and reconciler (the target of the
+// execution-status rules the failed-executions alarm counts).
+func RequiredFunctions() []string {
+	return []string{Migrate, Reconciler, StepRunner}
+}
+
+// ErrFunctionAbsent is returned (wrapped) when something needs a known
+// function the stage does not deploy, such as a documented route served by
+// it or a required function.
+var ErrFunctionAbsent = errors.New("function not deployed")
+
+// ErrUnknownFunction is returned (wrapped) for a function name, or a
+// directory under functions/, that DefaultFunctionSpecs does not know.
+var ErrUnknownFunction = errors.New("unknown function")
+
+// PresentFunctions returns the functions the repository at root has, sorted:
+// those whose functions/<name>/main.go exists. A directory under functions/
+// that DefaultFunctionSpecs does not know is an error naming it (add its
+// spec first); a known directory without main.go is absent. Files directly
+// under functions/ are ignored.
+func PresentFunctions(root string) ([]string, error) {
+	dir := filepath.Join(root, "functions")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list functions: %w", err)
+	}
+	known := DefaultFunctionSpecs()
+	var present, unknown []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		if _, ok := known[name]; !ok {
+			unknown = append(unknown, filepath.Join("functions", name))
+			continue
+		}
+		p := filepath.Join(dir, name, "main.go")
+		st, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("list functions: %w", err)
+		case !st.Mode().IsRegular():
+			return nil, fmt.Errorf("list functions: %s is not a file", p)
+		}
+		present = append(present, name)
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("list functions: %w: %v (add it to DefaultFunctionSpecs in infra/stacks/function.go)", ErrUnknownFunction, unknown)
+	}
+	sort.Strings(present)
+	return present, nil
+}
+
+// functionSet validates the functions a stage deploys: every name is known,
+// none is repeated, and every required function is there.
+func functionSet(names []string) (map[string]bool, error) {
+	known := DefaultFunctionSpecs()
+	set := map[string]bool{}
+	for _, n := range names {
+		if _, ok := known[n]; !ok {
+			return nil, fmt.Errorf("functions to deploy: %w %q", ErrUnknownFunction, n)
+		}
+		if set[n] {
+			return nil, fmt.Errorf("functions to deploy: %q listed twice", n)
+		}
+		set[n] = true
+	}
 	var missing []string
-	for _, n := range FunctionNames() {
+	for _, n := range RequiredFunctions() {
+		if !set[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("functions to deploy: %w: %v are required (functions/<name>/main.go)", ErrFunctionAbsent, missing)
+	}
+	return set, nil
+}
+
+// checkRoutes verifies that every route is served by a deployed function.
+func checkRoutes(rs []routes.Route, deployed map[string]bool) error {
+	known := DefaultFunctionSpecs()
+	for _, r := range rs {
+		if _, ok := known[r.Function]; !ok || r.Function == Migrate {
+			return fmt.Errorf("route %s: %w %q", r.Key(), ErrUnknownFunction, r.Function)
+		}
+		if !deployed[r.Function] {
+			return fmt.Errorf("route %s is served by function %q: %w (functions/%s/main.go is absent; remove the route from the OpenAPI document or add the function)",
+				r.Key(), r.Function, ErrFunctionAbsent, r.Function)
+		}
+	}
+	return nil
+}
+
+// CheckDist verifies that dir holds <name>/bootstrap for each of functions
+// and names the missing ones.
+func CheckDist(dir string, functions []string) error {
+	var missing []string
+	for _, n := range functions {
 		p := filepath.Join(dir, n, "bootstrap")
 		st, err := os.Stat(p)
 		switch {
@@ -119,14 +220,13 @@ func (e functionEnv) variables() map[string]*string {
 		}
 		origins += s
 	}
-	return map[string]*string{
+	vars := map[string]*string{
 		"TURBOCAT_STAGE":                jsii.String(e.cfg.Stage),
 		"TURBOCAT_ENGINE":               jsii.String("sfn"),
 		"DATABASE_SECRET_ARN":           e.data.DatabaseSecret.SecretArn(),
 		"TURBOCAT_JWT_SECRET_ARN":       e.data.JWTSecret.SecretArn(),
 		"TURBOCAT_SECRETS_KMS_KEY_ARN":  e.data.SecretsKey.KeyArn(),
 		"TURBOCAT_STEPRUNNER_ARN":       jsii.String(o.StepRunnerARN),
-		"TURBOCAT_TRIGGER_ARN":          jsii.String(o.TriggerARN),
 		"TURBOCAT_SFN_ROLE_ARN":         o.ExecutionRole.RoleArn(),
 		"TURBOCAT_SFN_LOG_GROUP_ARN":    o.StateMachineLogGroup.LogGroupArn(),
 		"TURBOCAT_EVENT_BUS_NAME":       o.EventBus.EventBusName(),
@@ -137,6 +237,11 @@ func (e functionEnv) variables() map[string]*string {
 		"TURBOCAT_ALLOWED_ORIGINS":      jsii.String(origins),
 		"TURBOCAT_STATE_MACHINE_PREFIX": jsii.String(StateMachinePrefix),
 	}
+	// The trigger's ARN is given only when the stage deploys it.
+	if o.TriggerARN != "" {
+		vars["TURBOCAT_TRIGGER_ARN"] = jsii.String(o.TriggerARN)
+	}
+	return vars
 }
 
 // goFunction is a Lambda function built from dist/<name>/bootstrap with its

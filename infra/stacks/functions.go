@@ -31,14 +31,20 @@ type FunctionsStackProps struct {
 	// Routes are the documented API routes (routes.Load of the OpenAPI
 	// document); each becomes exactly one HTTP API route.
 	Routes []routes.Route
-	// DistDir holds <name>/bootstrap for every function.
+	// DistDir holds <name>/bootstrap for every function of Functions.
 	DistDir string
+	// Functions lists the functions the stage deploys (names of
+	// DefaultFunctionSpecs; migrate, if listed, belongs to the migrations
+	// stack). Rules, grants and routes of functions not listed are left out;
+	// a route served by one of them is an error wrapping ErrFunctionAbsent.
+	Functions []string
 	// Specs overrides DefaultFunctionSpecs per function name.
 	Specs map[string]FunctionSpec
 }
 
-// FunctionsStack holds every function except migrate, the API routes, and
-// the EventBridge rules that invoke the reconciler and the deliverer.
+// FunctionsStack holds every deployed function except migrate, the API
+// routes, and the EventBridge rules that invoke the reconciler and (when
+// deployed) the deliverer.
 type FunctionsStack struct {
 	awscdk.Stack
 	// Functions by name (auth, agents, ..., steprunner, reconciler, ...).
@@ -53,7 +59,8 @@ type FunctionsStack struct {
 	// Turbocat state machines; AbortedExecutionsRule matches ABORTED ones.
 	FailedExecutionsRule  awsevents.Rule
 	AbortedExecutionsRule awsevents.Rule
-	// DeliveryRule sends every event of the Turbocat bus to the deliverer.
+	// DeliveryRule sends every event of the Turbocat bus to the deliverer;
+	// nil when the stage does not deploy the deliverer.
 	DeliveryRule awsevents.Rule
 }
 
@@ -70,11 +77,12 @@ func NewFunctionsStack(scope constructs.Construct, id string, props *FunctionsSt
 		}
 		specs[name] = spec
 	}
-	delete(specs, Migrate)
-	for _, r := range props.Routes {
-		if _, ok := specs[r.Function]; !ok {
-			return nil, fmt.Errorf("functions stack: route %s: unknown function %q", r.Key(), r.Function)
-		}
+	deployed, err := functionSet(props.Functions)
+	if err != nil {
+		return nil, fmt.Errorf("functions stack: %w", err)
+	}
+	if err := checkRoutes(props.Routes, deployed); err != nil {
+		return nil, fmt.Errorf("functions stack: %w", err)
 	}
 
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
@@ -90,11 +98,10 @@ func NewFunctionsStack(scope constructs.Construct, id string, props *FunctionsSt
 	}
 	env := functionEnv{cfg: cfg, data: props.Data, orchestration: props.Orchestration, publicURL: props.Api.URL}
 	for _, name := range FunctionNames() {
-		spec, ok := specs[name]
-		if !ok {
+		if name == Migrate || !deployed[name] {
 			continue
 		}
-		fn := newGoFunction(stack, name, spec, props.DistDir, env)
+		fn := newGoFunction(stack, name, specs[name], props.DistDir, env)
 		s.Functions[name] = fn.Function
 		s.LogGroups[name] = fn.LogGroup
 		if fn.DeadLetterQueue != nil {
@@ -110,11 +117,14 @@ func NewFunctionsStack(scope constructs.Construct, id string, props *FunctionsSt
 }
 
 // grant gives each function the permissions its code needs and no more.
+// Grants naming a function the stage does not deploy are left out.
 func (s *FunctionsStack) grant(cfg settings.Config, data *DataStack, o *OrchestrationStack) {
 	fns := s.Functions
 	each := func(names []string, f func(awslambda.Function)) {
 		for _, n := range names {
-			f(fns[n])
+			if fn, ok := fns[n]; ok {
+				f(fn)
+			}
 		}
 	}
 	apiFunctions := []string{routes.Auth, routes.Agents, routes.Templates, routes.Workflows, routes.Executions, routes.Deployments, routes.APIKeys}
@@ -175,17 +185,19 @@ func (s *FunctionsStack) grant(cfg settings.Config, data *DataStack, o *Orchestr
 		Resource:     jsii.String("schedule"),
 		ResourceName: jsii.String(cfg.Name("") + "/*"),
 	})
-	fns[routes.Deployments].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("ManageTurbocatSchedules"),
-		Actions:   jsii.Strings("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"),
-		Resources: jsii.Strings(schedules),
-	}))
-	fns[routes.Deployments].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("PassSchedulerRole"),
-		Actions:    jsii.Strings("iam:PassRole"),
-		Resources:  jsii.Strings(*o.SchedulerRole.RoleArn()),
-		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}},
-	}))
+	each([]string{routes.Deployments}, func(fn awslambda.Function) {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ManageTurbocatSchedules"),
+			Actions:   jsii.Strings("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"),
+			Resources: jsii.Strings(schedules),
+		}))
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("PassSchedulerRole"),
+			Actions:    jsii.Strings("iam:PassRole"),
+			Resources:  jsii.Strings(*o.SchedulerRole.RoleArn()),
+			Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}},
+		}))
+	})
 
 	for name, fn := range fns {
 		suppress(fn.Role(), "AwsSolutions-IAM5",
@@ -231,8 +243,8 @@ func (s *FunctionsStack) addRoutes(api *ApiStack, rs []routes.Route) error {
 	return nil
 }
 
-// addRules wires Step Functions status changes to the reconciler and the
-// Turbocat bus to the deliverer.
+// addRules wires Step Functions status changes to the reconciler and, when
+// the stage deploys the deliverer, the Turbocat bus to it.
 func (s *FunctionsStack) addRules(o *OrchestrationStack) {
 	prefix := *s.Stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("states"),
@@ -260,6 +272,9 @@ func (s *FunctionsStack) addRules(o *OrchestrationStack) {
 	}
 	s.FailedExecutionsRule = reconcile("FailedExecutionsRule", "FAILED", "TIMED_OUT")
 	s.AbortedExecutionsRule = reconcile("AbortedExecutionsRule", "ABORTED")
+	if _, ok := s.Functions[Deliverer]; !ok {
+		return
+	}
 	s.DeliveryRule = awsevents.NewRule(s.Stack, jsii.String("DeliveryRule"), &awsevents.RuleProps{
 		Description: jsii.String("Turbocat events → outbound webhooks"),
 		EventBus:    o.EventBus,

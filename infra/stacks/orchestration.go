@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -21,6 +23,9 @@ const StateMachinePrefix = "turbocat-"
 type OrchestrationStackProps struct {
 	awscdk.StackProps
 	Config settings.Config
+	// Functions lists the functions the stage deploys (see NewTurbocat);
+	// the Scheduler role may invoke the trigger only when it is one of them.
+	Functions []string
 }
 
 // OrchestrationStack holds what Step Functions, EventBridge and EventBridge
@@ -37,12 +42,14 @@ type OrchestrationStack struct {
 	StateMachineLogGroup awslogs.LogGroup
 	// ScheduleGroup holds the schedules of deployed workflows.
 	ScheduleGroup awsscheduler.ScheduleGroup
-	// SchedulerRole is the role of every schedule: it may invoke the trigger.
+	// SchedulerRole is the role of every schedule: it may invoke the trigger
+	// (when the stage deploys it) and send to SchedulerDeadLetterQueue.
 	SchedulerRole awsiam.Role
 	// SchedulerDeadLetterQueue receives schedule invocations that failed.
 	SchedulerDeadLetterQueue awssqs.Queue
 	// StepRunnerARN and TriggerARN are the ARNs of the functions of those
-	// names (created later by the functions stack).
+	// names (created later by the functions stack); TriggerARN is empty when
+	// the stage does not deploy the trigger.
 	StepRunnerARN string
 	TriggerARN    string
 }
@@ -54,7 +61,9 @@ func NewOrchestrationStack(scope constructs.Construct, id string, props *Orchest
 	s := &OrchestrationStack{
 		Stack:         stack,
 		StepRunnerARN: functionARN(stack, cfg.Name(StepRunner)),
-		TriggerARN:    functionARN(stack, cfg.Name(TriggerFn)),
+	}
+	if slices.Contains(props.Functions, TriggerFn) {
+		s.TriggerARN = functionARN(stack, cfg.Name(TriggerFn))
 	}
 	account := stack.Account()
 
@@ -92,18 +101,26 @@ func NewOrchestrationStack(scope constructs.Construct, id string, props *Orchest
 		ScheduleGroupName: jsii.String(cfg.Name("")),
 		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
 	})
+	description := "Turbocat schedules: no function to invoke in this stage; may write the dead-letter queue only"
+	if s.TriggerARN != "" {
+		description = "Turbocat schedules: invoke the trigger function only"
+	}
 	s.SchedulerRole = awsiam.NewRole(stack, jsii.String("SchedulerRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(cfg.Name("scheduler")),
-		Description: jsii.String("Turbocat schedules: invoke the trigger function only"),
+		Description: jsii.String(description),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{Conditions: sourceAccount}),
 	})
-	s.SchedulerRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("InvokeTrigger"),
-		Actions:   jsii.Strings("lambda:InvokeFunction"),
-		Resources: jsii.Strings(s.TriggerARN, s.TriggerARN+":*"),
-	}))
+	if s.TriggerARN != "" {
+		s.SchedulerRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("InvokeTrigger"),
+			Actions:   jsii.Strings("lambda:InvokeFunction"),
+			Resources: jsii.Strings(s.TriggerARN, s.TriggerARN+":*"),
+		}))
+	}
 	s.SchedulerDeadLetterQueue.GrantSendMessages(s.SchedulerRole)
-	suppress(s.SchedulerRole, "AwsSolutions-IAM5", "Covers the trigger function's versions and aliases (<arn>:*) only.", nagARN(cfg.Name(TriggerFn))+":*")
+	if s.TriggerARN != "" {
+		suppress(s.SchedulerRole, "AwsSolutions-IAM5", "Covers the trigger function's versions and aliases (<arn>:*) only.", nagARN(cfg.Name(TriggerFn))+":*")
+	}
 	return s
 }
 

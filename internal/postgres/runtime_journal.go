@@ -23,6 +23,7 @@ type RuntimeJournal struct {
 var _ runtime.Journal = (*RuntimeJournal)(nil)
 
 // NewRuntimeJournal returns a journal over pool (migrated with Migrate).
+// OpenJournalPool makes the pool it is meant for.
 func NewRuntimeJournal(pool *pgxpool.Pool) *RuntimeJournal {
 	return &RuntimeJournal{q: dbsqlc.New(pool)}
 }
@@ -121,16 +122,22 @@ func (j *RuntimeJournal) LoadExecution(ctx context.Context, arn string) (*runtim
 	return &e, nil
 }
 
-// AppendEvents implements runtime.Journal.
+// AppendEvents implements runtime.Journal: one statement per batch.
 func (j *RuntimeJournal) AppendEvents(ctx context.Context, executionArn string, events []*runtime.HistoryEvent) error {
-	for _, ev := range events {
+	if len(events) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(events))
+	docs := make([]json.RawMessage, len(events))
+	for i, ev := range events {
 		b, err := runtime.EncodeEvent(ev)
 		if err != nil {
 			return fmt.Errorf("encode event %d of %s: %w", ev.ID, executionArn, err)
 		}
-		if err := j.q.RuntimeEventInsert(ctx, dbsqlc.RuntimeEventInsertParams{ExecutionArn: executionArn, ID: ev.ID, Event: b}); err != nil {
-			return fmt.Errorf("append event %d of %s: %w", ev.ID, executionArn, err)
-		}
+		ids[i], docs[i] = ev.ID, b
+	}
+	if err := j.q.RuntimeEventInsertBatch(ctx, dbsqlc.RuntimeEventInsertBatchParams{ExecutionArn: executionArn, Ids: ids, Events: docs}); err != nil {
+		return fmt.Errorf("append %d events of %s: %w", len(events), executionArn, err)
 	}
 	return nil
 }
@@ -150,4 +157,25 @@ func (j *RuntimeJournal) LoadEvents(ctx context.Context, executionArn string) ([
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// OpenJournalPool opens a small pool for the runtime journal whose commits do
+// not wait for the WAL flush (synchronous_commit=off): a Postgres crash can
+// lose the last few hundred milliseconds of history, which only makes the
+// runtime replay from an earlier point and invoke a Task again — and the
+// step runner answers a repeated step from its own, synchronously committed
+// record. A crash of Turbocat itself loses nothing.
+func OpenJournalPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	cfg.MaxConns = 4
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	cfg.ConnConfig.Tracer = &queries
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect journal pool: %w", err)
+	}
+	return pool, nil
 }

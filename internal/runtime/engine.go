@@ -100,3 +100,15 @@ func domainError(err error) error {
 	}
 	return fmt.Errorf("engine: %w", err)
 }
+
+// WaitExecution blocks until the execution ends or ctx is done (the API's
+// ?wait=N uses it instead of polling).
+func (e Engine) WaitExecution(ctx context.Context, ref string) error {
+	if _, err := e.R.Wait(ctx, ref); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return domainError(err)
+	}
+	return nil
+}

@@ -187,9 +187,28 @@ func (s *Executions) Retry(ctx context.Context, actor *turbocat.Actor, id string
 		DeploymentID: old.DeploymentID, Trigger: turbocat.TriggerRetry, Input: old.InputData, RetryOf: &oldID, ReuseSteps: reuse})
 }
 
-// Wait polls an execution until it finishes or ctx ends; it returns the
-// latest state either way.
+// Waiter is implemented by engines that can block until an execution ends
+// (the local runtime); others are polled.
+type Waiter interface {
+	WaitExecution(ctx context.Context, executionRef string) error
+}
+
+// Wait returns when an execution finishes or ctx ends, with its latest
+// state either way.
 func (s *Executions) Wait(ctx context.Context, userID, id string) (*turbocat.Execution, error) {
+	if w, ok := s.Engine.(Waiter); ok {
+		e, err := s.Reads.Execution(ctx, userID, id)
+		if err != nil {
+			return nil, err
+		}
+		if e.EngineRef != nil && !Finished(e.Status) {
+			// The run's row is final before its state machine ends (the
+			// last Task finalizes it), so one read after the wait suffices.
+			if err := w.WaitExecution(ctx, *e.EngineRef); err != nil && ctx.Err() == nil {
+				return nil, err
+			}
+		}
+	}
 	delay := 5 * time.Millisecond
 	for {
 		e, err := s.Reads.Execution(context.WithoutCancel(ctx), userID, id)
@@ -204,7 +223,7 @@ func (s *Executions) Wait(ctx context.Context, userID, id string) (*turbocat.Exe
 			return e, nil
 		case <-time.After(delay):
 		}
-		delay = min(delay*2, 200*time.Millisecond)
+		delay = min(delay*2, 100*time.Millisecond)
 	}
 }
 

@@ -27,6 +27,24 @@ func (q *Queries) RuntimeEventInsert(ctx context.Context, arg RuntimeEventInsert
 	return err
 }
 
+const runtimeEventInsertBatch = `-- name: RuntimeEventInsertBatch :exec
+INSERT INTO runtime_events (execution_arn, id, event)
+SELECT $1::text, unnest($2::bigint[]), unnest($3::jsonb[])
+ON CONFLICT (execution_arn, id) DO NOTHING
+`
+
+type RuntimeEventInsertBatchParams struct {
+	ExecutionArn string
+	Ids          []int64
+	Events       []json.RawMessage
+}
+
+// One round trip for a batch of events.
+func (q *Queries) RuntimeEventInsertBatch(ctx context.Context, arg RuntimeEventInsertBatchParams) error {
+	_, err := q.db.Exec(ctx, runtimeEventInsertBatch, arg.ExecutionArn, arg.Ids, arg.Events)
+	return err
+}
+
 const runtimeEventList = `-- name: RuntimeEventList :many
 SELECT event FROM runtime_events WHERE execution_arn = $1 ORDER BY id
 `

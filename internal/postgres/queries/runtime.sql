@@ -25,5 +25,11 @@ SELECT doc FROM runtime_executions WHERE arn = $1;
 INSERT INTO runtime_events (execution_arn, id, event) VALUES ($1, $2, $3)
 ON CONFLICT (execution_arn, id) DO NOTHING;
 
+-- name: RuntimeEventInsertBatch :exec
+-- One round trip for a batch of events.
+INSERT INTO runtime_events (execution_arn, id, event)
+SELECT sqlc.arg(execution_arn)::text, unnest(sqlc.arg(ids)::bigint[]), unnest(sqlc.arg(events)::jsonb[])
+ON CONFLICT (execution_arn, id) DO NOTHING;
+
 -- name: RuntimeEventList :many
 SELECT event FROM runtime_events WHERE execution_arn = $1 ORDER BY id;
