@@ -159,6 +159,13 @@ func (a *App) Reconcile(ctx context.Context, name, engineStatus, errName, cause 
 // can never finish, so they are marked failed with a cause that says what
 // to do.
 func (a *App) RecoverRuns(ctx context.Context, l *Local) error {
+	// This process is the only one running steps: leases held by a
+	// previous, killed process are dead.
+	if n, err := a.DB.ExpireStepLeases(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		a.Logger.Info("released steps held by the previous process", "steps", n)
+	}
 	if err := l.Runtime.Resume(ctx); err != nil {
 		return fmt.Errorf("resume runs: %w", err)
 	}

@@ -205,15 +205,33 @@ func (db *DB) SetStepInput(ctx context.Context, executionID, stepKey, claimID st
 	return db.q.StepSetInput(ctx, dbsqlc.StepSetInputParams{ExecutionID: executionID, StepKey: stepKey, Input: input, ClaimID: &claimID})
 }
 
-// FinishStep implements turbocat.RunStore.
+// FinishStep implements turbocat.RunStore. The result and the logs commit
+// together, so a crash between them cannot leave the logs of a run whose
+// result was never recorded (and that will run again).
 func (db *DB) FinishStep(ctx context.Context, executionID, stepKey, claimID string, r turbocat.StepResult) (bool, error) {
+	if len(r.Logs) == 0 {
+		return finishStep(ctx, db.q, executionID, stepKey, claimID, r)
+	}
+	var ok bool
+	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		var err error
+		if ok, err = finishStep(ctx, q, executionID, stepKey, claimID, r); err != nil || !ok {
+			return err // a lost claim records nothing
+		}
+		key := stepKey
+		return appendLogs(ctx, q, executionID, &key, r.Logs)
+	})
+	return ok, err
+}
+
+func finishStep(ctx context.Context, q *dbsqlc.Queries, executionID, stepKey, claimID string, r turbocat.StepResult) (bool, error) {
 	d := r.DurationMs
 	var n int64
 	var err error
 	if r.Error != nil {
-		n, err = db.q.StepFail(ctx, dbsqlc.StepFailParams{ExecutionID: executionID, StepKey: stepKey, Error: r.Error, ClaimID: &claimID, DurationMs: &d, Input: r.Input})
+		n, err = q.StepFail(ctx, dbsqlc.StepFailParams{ExecutionID: executionID, StepKey: stepKey, Error: r.Error, ClaimID: &claimID, DurationMs: &d, Input: r.Input})
 	} else {
-		n, err = db.q.StepComplete(ctx, dbsqlc.StepCompleteParams{ExecutionID: executionID, StepKey: stepKey, Output: r.Output, ClaimID: &claimID,
+		n, err = q.StepComplete(ctx, dbsqlc.StepCompleteParams{ExecutionID: executionID, StepKey: stepKey, Output: r.Output, ClaimID: &claimID,
 			DurationMs: &d, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CostUsd: r.CostUSD, Input: r.Input})
 	}
 	if err != nil {
@@ -245,26 +263,28 @@ func (db *DB) AppendLogs(ctx context.Context, executionID string, stepKey *strin
 	if len(lines) == 0 {
 		return nil
 	}
-	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
-		last, err := q.LogSeqReserve(ctx, dbsqlc.LogSeqReserveParams{ID: executionID, N: int64(len(lines))})
-		if err != nil {
-			return fmt.Errorf("reserve log sequence: %w", err)
+	return db.inTx(ctx, func(q *dbsqlc.Queries) error { return appendLogs(ctx, q, executionID, stepKey, lines) })
+}
+
+func appendLogs(ctx context.Context, q *dbsqlc.Queries, executionID string, stepKey *string, lines []turbocat.LogLine) error {
+	last, err := q.LogSeqReserve(ctx, dbsqlc.LogSeqReserveParams{ID: executionID, N: int64(len(lines))})
+	if err != nil {
+		return fmt.Errorf("reserve log sequence: %w", err)
+	}
+	first := last - int64(len(lines)) + 1
+	rows := make([]dbsqlc.LogsInsertParams, len(lines))
+	for i, l := range lines {
+		t := l.Time
+		if t.IsZero() {
+			t = time.Now()
 		}
-		first := last - int64(len(lines)) + 1
-		rows := make([]dbsqlc.LogsInsertParams, len(lines))
-		for i, l := range lines {
-			t := l.Time
-			if t.IsZero() {
-				t = time.Now()
-			}
-			rows[i] = dbsqlc.LogsInsertParams{ExecutionID: executionID, StepKey: stepKey, Level: l.Level, Message: l.Message,
-				Data: l.Data, Sequence: first + int64(i), CreatedAt: t}
-		}
-		if _, err := q.LogsInsert(ctx, rows); err != nil {
-			return fmt.Errorf("insert logs: %w", err)
-		}
-		return nil
-	})
+		rows[i] = dbsqlc.LogsInsertParams{ExecutionID: executionID, StepKey: stepKey, Level: l.Level, Message: l.Message,
+			Data: l.Data, Sequence: first + int64(i), CreatedAt: t}
+	}
+	if _, err := q.LogsInsert(ctx, rows); err != nil {
+		return fmt.Errorf("insert logs: %w", err)
+	}
+	return nil
 }
 
 // ExecutionStatus returns an execution's status and its last log sequence,
@@ -278,4 +298,14 @@ func (db *DB) ExecutionStatus(ctx context.Context, userID, id string) (string, i
 		return "", 0, translate(err, "execution")
 	}
 	return row.Status, row.LogSeq, nil
+}
+
+// ExpireStepLeases ends every live step lease. Only for a process that is
+// the sole runner of steps (turbocat dev) starting after a crash.
+func (db *DB) ExpireStepLeases(ctx context.Context) (int64, error) {
+	n, err := db.q.StepLeasesExpire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("expire step leases: %w", err)
+	}
+	return n, nil
 }

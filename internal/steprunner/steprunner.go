@@ -258,12 +258,9 @@ func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat
 	log := r.logger().With("execution_id", e.ID, "step_key", step.Key, "attempt", claim.Step.Attempt)
 	key := step.Key
 	fail := func(name, cause string, input json.RawMessage, logs []turbocat.LogLine) error {
-		if err := r.Store.AppendLogs(ctx, e.ID, &key, append(logs, turbocat.LogLine{Time: time.Now(), Level: "error",
-			Message: fmt.Sprintf("step %s failed: %s: %s", key, name, cause)})); err != nil {
-			return err
-		}
+		logs = append(logs, turbocat.LogLine{Time: time.Now(), Level: "error", Message: fmt.Sprintf("step %s failed: %s: %s", key, name, cause)})
 		if _, err := r.Store.FinishStep(ctx, e.ID, key, claim.ClaimID, turbocat.StepResult{Input: input, Error: errorJSON(name, cause),
-			DurationMs: time.Since(start).Milliseconds()}); err != nil {
+			DurationMs: time.Since(start).Milliseconds(), Logs: logs}); err != nil {
 			return err
 		}
 		log.Info("step failed", "error_name", name)
@@ -292,10 +289,7 @@ func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat
 		}
 		return runErr
 	}
-	if err := r.Store.AppendLogs(ctx, e.ID, &key, logs); err != nil {
-		return err
-	}
-	result := turbocat.StepResult{Input: input, Output: scrub.JSON(res.Output), DurationMs: time.Since(start).Milliseconds()}
+	result := turbocat.StepResult{Input: input, Output: scrub.JSON(res.Output), DurationMs: time.Since(start).Milliseconds(), Logs: logs}
 	if res.Usage != nil {
 		result.InputTokens, result.OutputTokens, result.CostUSD = res.Usage.InputTokens, res.Usage.OutputTokens, res.Usage.CostUSD
 	}

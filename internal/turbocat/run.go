@@ -73,6 +73,7 @@ type StepClaim struct {
 // StepResult is what a step run records.
 type StepResult struct {
 	Input        json.RawMessage // the resolved input the agent received
+	Logs         []LogLine       // the run's log lines, stored with the result
 	Output       json.RawMessage
 	Error        json.RawMessage // {"error": name, "cause": ...} on failure
 	DurationMs   int64
@@ -128,7 +129,8 @@ type RunStore interface {
 	ClaimStep(ctx context.Context, executionID, stepKey, agentID string, lease time.Duration) (*StepClaim, error)
 	// SetStepInput records the resolved input of a claimed step.
 	SetStepInput(ctx context.Context, executionID, stepKey, claimID string, input json.RawMessage) error
-	// FinishStep records a claimed step's result; false if the claim was lost.
+	// FinishStep records a claimed step's result and its logs atomically:
+	// a run is recorded whole or not at all. False if the claim was lost.
 	FinishStep(ctx context.Context, executionID, stepKey, claimID string, r StepResult) (bool, error)
 	StepOutputs(ctx context.Context, executionID string) (map[string]json.RawMessage, error)
 	SkipPendingSteps(ctx context.Context, executionID string) error

@@ -545,6 +545,21 @@ func (q *Queries) StepGet(ctx context.Context, arg StepGetParams) (ExecutionStep
 	return i, err
 }
 
+const stepLeasesExpire = `-- name: StepLeasesExpire :execrows
+UPDATE execution_steps SET lease_until = now() - interval '1 second'
+WHERE status = 'running' AND lease_until > now()
+`
+
+// After a crash of the only process running steps (turbocat dev), the leases
+// it held are dead: let the resumed Tasks claim those steps at once.
+func (q *Queries) StepLeasesExpire(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, stepLeasesExpire)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const stepOutputs = `-- name: StepOutputs :many
 SELECT step_key, output FROM execution_steps WHERE execution_id = $1 AND status = 'completed'
 `

@@ -104,3 +104,9 @@ INSERT INTO execution_logs (execution_id, step_key, level, message, data, sequen
 
 -- name: ExecutionStatus :one
 SELECT status, log_seq FROM executions WHERE id = $1 AND user_id = $2;
+
+-- name: StepLeasesExpire :execrows
+-- After a crash of the only process running steps (turbocat dev), the leases
+-- it held are dead: let the resumed Tasks claim those steps at once.
+UPDATE execution_steps SET lease_until = now() - interval '1 second'
+WHERE status = 'running' AND lease_until > now();
