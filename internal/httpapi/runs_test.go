@@ -281,3 +281,91 @@ func executionArn(t *testing.T, f *fixture, id string) string {
 	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT engine_ref FROM executions WHERE id = $1`, id).Scan(&ref))
 	return ref
 }
+
+// TestAgentTestRuns runs each agent type once through POST /agents/{id}/test:
+// a code agent, an API agent against a real local HTTP server, and an LLM
+// agent against a local server speaking the OpenAI Chat Completions format.
+func TestAgentTestRuns(t *testing.T) {
+	t.Parallel()
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/items":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"items":[1,2,3],"q":"` + r.URL.Query().Get("q") + `"}`))
+		case "/down":
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/v1/chat/completions":
+			require.Equal(t, "Bearer sk-local-canary", r.Header.Get("Authorization"))
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"local-model",
+				"choices":[{"index":0,"message":{"role":"assistant","content":"A short summary."},"finish_reason":"stop"}],
+				"usage":{"prompt_tokens":12,"completion_tokens":4,"total_tokens":16}}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(upstream.Close)
+	f := setupEngine(t, func(c *config.Config) { c.HTTPAllowCIDRs = []string{"127.0.0.0/8", "::1/128"} })
+	s := f.register("tester")
+	tok := s.AccessToken
+	require.Equal(t, http.StatusCreated, f.call("POST", "/api/v1/secrets", tok, map[string]string{"name": "LLM_KEY", "value": "sk-local-canary"}).Status)
+
+	type result struct {
+		OK     bool
+		Output json.RawMessage
+		Error  *struct{ Error, Cause string }
+		Logs   []struct{ Level, Message string }
+		Usage  *struct{ InputTokens, OutputTokens int64 }
+	}
+	test := func(id string, input any) result {
+		r := f.call("POST", "/api/v1/agents/"+id+"/test", tok, map[string]any{"input": input})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		var out result
+		r.data(t, &out)
+		return out
+	}
+
+	code := f.create(tok, "/api/v1/agents", jsAgent("double", `function main(input) { console.info("doubling " + input.n); return { n: input.n * 2 }; }`))
+	out := test(code, map[string]any{"n": 21})
+	require.True(t, out.OK)
+	require.JSONEq(t, `{"n":42}`, string(out.Output))
+	require.Equal(t, "doubling 21", out.Logs[0].Message)
+
+	api := f.create(tok, "/api/v1/agents", map[string]any{"name": "items", "type": "api", "config": map[string]any{"method": "GET", "url": upstream.URL + "/items", "query": map[string]any{"q": "{{input.q}}"}}})
+	out = test(api, map[string]any{"q": "cats"})
+	require.True(t, out.OK, "%+v", out.Error)
+	var apiOut struct {
+		Status int
+		Body   struct {
+			Items []int
+			Q     string
+		}
+	}
+	require.NoError(t, json.Unmarshal(out.Output, &apiOut))
+	require.Equal(t, 200, apiOut.Status)
+	require.Equal(t, []int{1, 2, 3}, apiOut.Body.Items)
+	require.Equal(t, "cats", apiOut.Body.Q)
+
+	down := f.create(tok, "/api/v1/agents", map[string]any{"name": "down", "type": "api", "config": map[string]any{"method": "GET", "url": upstream.URL + "/down"}})
+	out = test(down, map[string]any{})
+	require.False(t, out.OK)
+	require.Equal(t, "Api.Http5xx", out.Error.Error, "a workflow's retry can target the error name")
+
+	llm := f.create(tok, "/api/v1/agents", map[string]any{"name": "summarize", "type": "llm", "config": map[string]any{
+		"provider": "openai", "model": "local-model", "baseUrl": upstream.URL + "/v1", "apiKeySecret": "LLM_KEY", "prompt": "Summarise: {{input.text}}"}})
+	out = test(llm, map[string]any{"text": "a long text"})
+	require.True(t, out.OK, "%+v", out.Error)
+	var llmOut struct {
+		Text, Model, FinishReason string
+	}
+	require.NoError(t, json.Unmarshal(out.Output, &llmOut))
+	require.Equal(t, "A short summary.", llmOut.Text)
+	require.Equal(t, int64(12), out.Usage.InputTokens)
+	require.Equal(t, int64(4), out.Usage.OutputTokens)
+
+	// Another user's agent is a 404; the run is audited.
+	other := f.register("other")
+	require.Equal(t, http.StatusNotFound, f.call("POST", "/api/v1/agents/"+code+"/test", other.AccessToken, map[string]any{}).Status)
+	require.Equal(t, 4, f.count("audit_logs", "action = 'agent.test'"))
+	require.NotContains(t, f.serverLogs(), "sk-local-canary")
+}
