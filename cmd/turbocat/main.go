@@ -68,41 +68,45 @@ func load(needJWT bool) (*config.Config, error) {
 	return cfg, nil
 }
 
-func migrate(ctx context.Context, stderr io.Writer) error {
-	cfg, err := load(false)
+// migrated loads the configuration, connects and applies the migrations.
+func migrated(ctx context.Context, needJWT bool, stderr io.Writer) (*app.App, error) {
+	cfg, err := load(needJWT)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cfg.JWTSecret = make([]byte, 32) // migrate issues no tokens
-	logger := app.NewLogger(cfg, stderr)
-	a, err := app.New(ctx, cfg, logger)
+	if !needJWT {
+		cfg.JWTSecret = make([]byte, 32) // issues and checks no tokens
+	}
+	a, err := app.New(ctx, cfg, app.NewLogger(cfg, stderr))
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Migrate(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func migrate(ctx context.Context, stderr io.Writer) error {
+	a, err := migrated(ctx, false, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.Migrate(ctx); err != nil {
-		return err
-	}
-	logger.Info("database is up to date", "config", cfg)
+	a.Logger.Info("database is up to date", "config", a.Config)
 	return nil
 }
 
 // dev serves every route on one server until ctx ends. ready, if set,
 // receives the listening address.
 func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
-	cfg, err := load(true)
-	if err != nil {
-		return err
-	}
-	logger := app.NewLogger(cfg, stderr)
-	a, err := app.New(ctx, cfg, logger)
+	a, err := migrated(ctx, true, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.Migrate(ctx); err != nil {
-		return err
-	}
+	cfg, logger := a.Config, a.Logger
 	// Every transition of every run is journaled in Postgres, so killing
 	// and restarting turbocat dev resumes unfinished runs where they were.
 	journalPool, err := postgres.OpenJournalPool(ctx, cfg.DatabaseURL)

@@ -142,6 +142,15 @@ func decode(r *http.Request, v any) error {
 	return DecodeJSON(body, v)
 }
 
+// decodeOptional is decode for routes whose body may be omitted.
+func decodeOptional(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil || len(bytes.TrimSpace(body)) == 0 {
+		return err
+	}
+	return DecodeJSON(body, v)
+}
+
 // pageOf parses limit and cursor query parameters.
 func pageOf(r *http.Request) (turbocat.Page, error) {
 	p := turbocat.Page{Limit: DefaultLimit, Cursor: r.URL.Query().Get("cursor")}

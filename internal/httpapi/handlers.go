@@ -146,7 +146,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 		// Administrators read every user's log, or one user's with ?userId=.
 		f.UserID = nil
 		if v := q.Get("userId"); v != "" {
-			if !isUUID(v) {
+			if !turbocat.IsID(v) {
 				return turbocat.ValidationError("invalid userId", turbocat.FieldError{Field: "userId", Message: "must be a user id (UUID)"})
 			}
 			f.UserID = &v
@@ -362,14 +362,8 @@ func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) instantiateTemplate(w http.ResponseWriter, r *http.Request) error {
 	var in service.InstantiateInput
-	body, err := readBody(r)
-	if err != nil {
+	if err := decodeOptional(r, &in); err != nil {
 		return err
-	}
-	if len(body) > 0 {
-		if err := DecodeJSON(body, &in); err != nil {
-			return err
-		}
 	}
 	a := actor(r)
 	// Instantiating writes agents or workflows: the key needs those scopes.
@@ -574,21 +568,4 @@ func oneOf(name, v string, allowed ...string) error {
 		return nil
 	}
 	return turbocat.ValidationError("invalid "+name, turbocat.FieldError{Field: name, Message: "must be one of " + strings.Join(allowed, ", ")})
-}
-
-// isUUID reports whether s is a canonical UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-		} else if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-			return false
-		}
-	}
-	return true
 }

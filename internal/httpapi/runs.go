@@ -72,14 +72,8 @@ func (s *Server) executeWorkflow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in service.ExecuteInput
-	body, err := readBody(r)
-	if err != nil {
+	if err := decodeOptional(r, &in); err != nil {
 		return err
-	}
-	if len(body) > 0 {
-		if err := DecodeJSON(body, &in); err != nil {
-			return err
-		}
 	}
 	if k := r.Header.Get("Idempotency-Key"); k != "" && in.IdempotencyKey == "" {
 		in.IdempotencyKey = k
@@ -153,14 +147,8 @@ func (s *Server) testAgent(w http.ResponseWriter, r *http.Request) error {
 		return turbocat.Errorf(turbocat.EUNAVAILABLE, "agent test runs are not available on this server")
 	}
 	var in agentTestInput
-	body, err := readBody(r)
-	if err != nil {
+	if err := decodeOptional(r, &in); err != nil {
 		return err
-	}
-	if len(body) > 0 {
-		if err := DecodeJSON(body, &in); err != nil {
-			return err
-		}
 	}
 	if in.TimeoutSeconds < 0 || in.TimeoutSeconds > MaxAgentTestSeconds {
 		return turbocat.ValidationError("invalid timeout", turbocat.FieldError{Field: "timeoutSeconds", Message: fmt.Sprintf("must be 1 to %d", MaxAgentTestSeconds)})

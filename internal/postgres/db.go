@@ -7,9 +7,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,26 +123,8 @@ func conflictMessage(kind string, pgErr *pgconn.PgError) string {
 	return kind + " already exists"
 }
 
-// isUUID reports whether s is a canonical UUID, so that malformed ids are a
-// plain not-found rather than a database error.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// isUUID reports whether s is a canonical UUID (see turbocat.IsID).
+func isUUID(s string) bool { return turbocat.IsID(s) }
 
 // Keyset cursors: an opaque base64url of "<unix nanos>.<uuid>".
 
@@ -212,12 +192,5 @@ func decodeIDCursor(c string) (int64, error) {
 	return n, nil
 }
 
-// newID returns a random UUID (version 4).
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+// newID returns a random UUID.
+func newID() string { return turbocat.NewID() }

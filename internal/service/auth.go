@@ -7,9 +7,7 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -149,7 +147,7 @@ func (s *Auth) session(ctx context.Context, u *turbocat.User, _ string) (*turboc
 		return nil, err
 	}
 	refresh, hash := auth.RefreshToken()
-	if err := s.Users.CreateRefreshToken(ctx, u.ID, newUUID(), hash, s.now().Add(s.RefreshTTL)); err != nil {
+	if err := s.Users.CreateRefreshToken(ctx, u.ID, turbocat.NewID(), hash, s.now().Add(s.RefreshTTL)); err != nil {
 		return nil, err
 	}
 	return &turbocat.Session{User: u, AccessToken: access, RefreshToken: refresh, ExpiresIn: int(s.Tokens.TTL().Seconds())}, nil
@@ -307,13 +305,4 @@ func (s *Auth) CreateAPIKey(ctx context.Context, actor *turbocat.Actor, in Creat
 		return nil, err
 	}
 	return &CreatedAPIKey{APIKey: k, Key: key}, nil
-}
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
