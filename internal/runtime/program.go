@@ -280,8 +280,7 @@ func usesAssign(st *asl.State) bool {
 			return true
 		}
 	}
-	var rule func(r *asl.ChoiceRule) bool
-	rule = func(r *asl.ChoiceRule) bool { return r != nil && len(r.Assign) > 0 }
+	rule := func(r *asl.ChoiceRule) bool { return r != nil && len(r.Assign) > 0 }
 	for _, c := range st.Choices {
 		if rule(c) {
 			return true
