@@ -17,6 +17,7 @@ import (
 	"github.com/turbocat/turbocat/internal/catalog"
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/metrics"
 	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/service"
@@ -30,6 +31,7 @@ type App struct {
 	DB      *postgres.DB
 	Auth    *service.Auth
 	Secrets *service.Secrets
+	Metrics *metrics.Registry
 	Server  *httpapi.Server
 }
 
@@ -88,7 +90,8 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 		}
 		srv.Secrets.Cipher = c
 	}
-	return &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Auth: authSvc, Secrets: srv.Secrets, Server: srv}, nil
+	srv.Metrics = metrics.New()
+	return &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Auth: authSvc, Secrets: srv.Secrets, Metrics: srv.Metrics, Server: srv}, nil
 }
 
 // Migrate applies the migrations and seeds the built-in templates; both are

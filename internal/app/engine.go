@@ -50,7 +50,7 @@ func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
 // NewRunner returns the step runner over the app's stores.
 func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
 	return &steprunner.Runner{
-		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger,
+		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics,
 		Secrets: func(ctx context.Context, userID, name string) (string, error) {
 			return a.Secrets.ResolveOne(ctx, userID, name)
 		},
@@ -95,7 +95,7 @@ func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, 
 	}
 	rt.RegisterFunction(StepRunnerFunction, StepRunnerFunc(runner))
 	a.Server.Runs = &service.Executions{Store: a.DB, Workflows: a.DB, Reads: a.DB, Engine: runtime.Engine{R: rt},
-		StepRunnerFunction: StepRunnerFunction, Logger: a.Logger}
+		StepRunnerFunction: StepRunnerFunction, Logger: a.Logger, Metrics: a.Metrics}
 	a.Server.Runner = runner
 	return &Local{Runtime: rt, Runner: runner, closeExe: closeExe}, nil
 }
@@ -150,7 +150,10 @@ func (a *App) Reconcile(ctx context.Context, name, engineStatus, errName, cause 
 		cause = "the workflow engine ended the run"
 	}
 	errJSON, _ := json.Marshal(map[string]string{"error": errName, "cause": cause})
-	_, err = a.DB.FinishExecution(ctx, e.ID, status, nil, errJSON)
+	done, err := a.DB.FinishExecution(ctx, e.ID, status, nil, errJSON)
+	if done {
+		a.Metrics.ExecutionFinished(status)
+	}
 	return err
 }
 

@@ -38,6 +38,7 @@ func lambdaApp(ctx context.Context, name string) (*App, error) {
 	if err := a.useKMS(ctx); err != nil {
 		return nil, err
 	}
+	a.Metrics.EMF = os.Stdout // CloudWatch Embedded Metric Format
 	return a, nil
 }
 

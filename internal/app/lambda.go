@@ -36,6 +36,7 @@ func LambdaAPI(ctx context.Context, group string) (APIHandler, error) {
 	if err := a.useKMS(ctx); err != nil {
 		return nil, err
 	}
+	a.Metrics.EMF = os.Stdout // CloudWatch Embedded Metric Format
 	if group == httpapi.GroupAgents {
 		// POST /agents/{id}/test runs agents in this function.
 		reg, _, err := NewExecutors(cfg)

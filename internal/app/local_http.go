@@ -14,7 +14,7 @@ import (
 func (a *App) LocalHandler(console http.Handler) http.Handler {
 	api := a.Server.Handler()
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", metrics)
+	mux.HandleFunc("GET /metrics", a.metrics)
 	mux.Handle("/api/", api)
 	mux.Handle("/health", api)
 	mux.Handle("/ready", api)
@@ -26,8 +26,10 @@ func (a *App) LocalHandler(console http.Handler) http.Handler {
 	return mux
 }
 
-func metrics(w http.ResponseWriter, _ *http.Request) {
+// metrics serves the Prometheus text format.
+func (a *App) metrics(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	a.Metrics.WritePrometheus(w)
 	fmt.Fprintf(w, "# HELP turbocat_db_queries_total Statements sent to Postgres (round trips).\n# TYPE turbocat_db_queries_total counter\nturbocat_db_queries_total %d\n", postgres.QueriesTotal())
 	fmt.Fprintf(w, "# HELP go_goroutines Goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", goruntime.NumGoroutine())
 }

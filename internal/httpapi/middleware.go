@@ -116,6 +116,11 @@ func (s *Server) base(next http.Handler) http.Handler {
 					s.writeError(rec, r, fmt.Errorf("panic: %v", p))
 				}
 			}
+			route := r.Pattern // set by the mux: the route, not the raw path
+			if route == "" || route == "/" {
+				route = "unmatched"
+			}
+			s.Metrics.Request(route, rec.status, time.Since(start))
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelError

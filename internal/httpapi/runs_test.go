@@ -102,6 +102,14 @@ func TestRunParallelWorkflow(t *testing.T) {
 	require.Contains(t, msgs, "fetch:info:fetching example.com")
 	require.Contains(t, msgs, "count:warn:counting")
 
+	// The run is counted in the metrics /metrics serves.
+	var prom strings.Builder
+	f.app.Metrics.WritePrometheus(&prom)
+	require.Contains(t, prom.String(), `turbocat_executions_started_total{trigger="api"} 1`)
+	require.Contains(t, prom.String(), `turbocat_executions_finished_total{status="completed"} 1`)
+	require.Contains(t, prom.String(), `turbocat_step_duration_seconds_count{agent_type="code",status="completed"} 4`)
+	require.Contains(t, prom.String(), `turbocat_http_request_duration_seconds_count{route="POST /api/v1/workflows/{id}/execute",status="400"} 1`)
+
 	// Idempotency key: the same key returns the same run.
 	a1 := f.call("POST", "/api/v1/workflows/"+wf+"/execute", tok, map[string]any{"input": map[string]any{"url": "x"}, "idempotencyKey": "k-1"})
 	require.Equal(t, http.StatusAccepted, a1.Status, "%s", a1.Body)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/turbocat/turbocat/internal/metrics"
 	"github.com/turbocat/turbocat/internal/service"
 	"github.com/turbocat/turbocat/internal/steprunner"
 	"github.com/turbocat/turbocat/internal/turbocat"
@@ -36,6 +37,8 @@ type Server struct {
 	// functions with the AWS engine); without them the run routes answer 503.
 	Runs   *service.Executions
 	Runner *steprunner.Runner
+	// Metrics, if set, records requests per route.
+	Metrics *metrics.Registry
 	DB     turbocat.Pinger
 
 	cfg         Config

@@ -15,6 +15,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/compiler"
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/metrics"
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
@@ -31,6 +32,7 @@ type Executions struct {
 	// compiled Task states.
 	StepRunnerFunction string
 	Logger             *slog.Logger
+	Metrics            *metrics.Registry
 }
 
 // ExecuteInput is the body of POST /workflows/{id}/execute.
@@ -75,6 +77,7 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 	if !created && e.Status != turbocat.ExecutionPending {
 		return e, nil // the same idempotency key: the first run
 	}
+	s.Metrics.ExecutionStarted(e.Trigger)
 	if err := s.startEngine(ctx, w, e); err != nil {
 		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.StartFailed", "cause": "the workflow engine could not start the run"})
 		if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, turbocat.ExecutionFailed, nil, errJSON); ferr != nil {
@@ -149,8 +152,10 @@ func (s *Executions) Cancel(ctx context.Context, actor *turbocat.Actor, id strin
 		}
 	}
 	errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.Cancelled", "cause": "cancelled by the user"})
-	if _, err := s.Store.FinishExecution(ctx, e.ID, turbocat.ExecutionCancelled, nil, errJSON); err != nil {
+	if done, err := s.Store.FinishExecution(ctx, e.ID, turbocat.ExecutionCancelled, nil, errJSON); err != nil {
 		return nil, err
+	} else if done {
+		s.Metrics.ExecutionFinished(turbocat.ExecutionCancelled)
 	}
 	return s.Reads.Execution(ctx, actor.UserID, id)
 }

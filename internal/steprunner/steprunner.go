@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/metrics"
 	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/tmpl"
 	"github.com/turbocat/turbocat/internal/turbocat"
@@ -80,6 +81,8 @@ type Runner struct {
 	// PollInterval is how often a duplicate invocation checks the step
 	// another invocation holds (default 100 ms).
 	PollInterval time.Duration
+	// Metrics, if set, records step durations, tokens and finished runs.
+	Metrics *metrics.Registry
 
 	versions sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
 	metaMu   sync.Mutex
@@ -263,6 +266,7 @@ func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat
 			DurationMs: time.Since(start).Milliseconds(), Logs: logs}); err != nil {
 			return err
 		}
+		r.Metrics.Step(agentType(agent), turbocat.StepFailed, time.Since(start))
 		log.Info("step failed", "error_name", name)
 		return &StepError{Name: name, Cause: cause}
 	}
@@ -301,6 +305,10 @@ func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat
 		// The lease expired and another invocation took the step over;
 		// its result is the one that counts.
 		return &StepError{Name: ErrLostClaim, Cause: "the step's lease expired while it ran; another attempt owns it"}
+	}
+	r.Metrics.Step(agent.Type, turbocat.StepCompleted, time.Since(start))
+	if u := res.Usage; u != nil {
+		r.Metrics.LLM(u.Model, u.InputTokens, u.OutputTokens, u.CostUSD)
 	}
 	log.Debug("step completed", "duration_ms", result.DurationMs)
 	return nil
@@ -413,8 +421,10 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 		}
 		output, _ = json.Marshal(sinks)
 	}
-	if _, err := r.Store.FinishExecution(ctx, e.ID, turbocat.ExecutionCompleted, output, nil); err != nil {
+	if done, err := r.Store.FinishExecution(ctx, e.ID, turbocat.ExecutionCompleted, output, nil); err != nil {
 		return err
+	} else if done {
+		r.Metrics.ExecutionFinished(turbocat.ExecutionCompleted)
 	}
 	r.logger().Info("execution completed", "execution_id", e.ID)
 	return nil
@@ -441,8 +451,10 @@ func (r *Runner) Fail(ctx context.Context, executionID string, raw json.RawMessa
 	if in.Error == "" {
 		in.Error = "States.TaskFailed"
 	}
-	if _, err := r.Store.FinishExecution(ctx, executionID, turbocat.ExecutionFailed, nil, failureJSON(in.StepKey, in.Error, cause)); err != nil {
+	if done, err := r.Store.FinishExecution(ctx, executionID, turbocat.ExecutionFailed, nil, failureJSON(in.StepKey, in.Error, cause)); err != nil {
 		return err
+	} else if done {
+		r.Metrics.ExecutionFinished(turbocat.ExecutionFailed)
 	}
 	r.logger().Info("execution failed", "execution_id", executionID, "step_key", in.StepKey, "error_name", in.Error)
 	return nil
@@ -492,4 +504,11 @@ func decodeError(raw json.RawMessage) (string, string) {
 		return "States.TaskFailed", "the step failed"
 	}
 	return e.Error, e.Cause
+}
+
+func agentType(a *turbocat.Agent) string {
+	if a == nil {
+		return "unknown"
+	}
+	return a.Type
 }

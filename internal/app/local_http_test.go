@@ -1,0 +1,29 @@
+package app_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestLocalHandlerServesMetricsAndAPI(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	srv := httptest.NewServer(a.LocalHandler(nil))
+	t.Cleanup(srv.Close)
+	res, err := http.Get(srv.URL + "/health")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, 200, res.StatusCode)
+	a.Metrics.ExecutionStarted("api")
+	res, err = http.Get(srv.URL + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Contains(t, string(body), `turbocat_http_request_duration_seconds_count{route="GET /health",status="200"} 1`)
+	require.Contains(t, string(body), `turbocat_executions_started_total{trigger="api"} 1`)
+	require.Contains(t, string(body), "turbocat_db_queries_total ")
+}
