@@ -122,6 +122,7 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 	if err := a.RecoverRuns(ctx, local); err != nil {
 		return err
 	}
+	local.RunScheduler(ctx)
 
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/turbocat/turbocat/internal/secrets/kmscipher"
+	"github.com/turbocat/turbocat/internal/sfn"
 
 	"github.com/turbocat/turbocat/internal/config"
 )
@@ -115,5 +116,23 @@ func (a *App) useKMS(ctx context.Context) error {
 		return fmt.Errorf("aws config: %w", err)
 	}
 	a.Secrets.Cipher = &kmscipher.KMS{Client: kms.NewFromConfig(awsCfg), KeyID: a.Config.SecretsKMSKey}
+	return nil
+}
+
+// useStepFunctions connects the run and deployment routes to AWS Step
+// Functions when TURBOCAT_ENGINE=sfn (the Lambda default).
+func (a *App) useStepFunctions(ctx context.Context) error {
+	if a.Config.Engine != "sfn" {
+		return nil
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("aws config: %w", err)
+	}
+	opts := sfn.Options{RoleArn: a.Config.SFNRoleARN, Tracing: true, Logger: a.Logger}
+	if a.Config.SFNLogGroupARN != "" {
+		opts.Logging = &sfn.Logging{LogGroupArn: a.Config.SFNLogGroupARN, Level: "ERROR"}
+	}
+	a.connectEngine(sfn.New(awsCfg, opts), a.Config.StepRunnerARN)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/executor"
@@ -74,9 +75,12 @@ func StepRunnerFunc(r *steprunner.Runner) runtime.Function {
 // Local is the engine side of `turbocat dev`: the executors, the step runner
 // and the local Step Functions runtime, wired into the API.
 type Local struct {
-	Runtime  *runtime.Runtime
-	Runner   *steprunner.Runner
-	closeExe func()
+	Runtime   *runtime.Runtime
+	Runner    *steprunner.Runner
+	Scheduler *service.Scheduler
+	closeExe  func()
+	stopSched context.CancelFunc
+	schedDone chan struct{}
 }
 
 // StartLocal starts the local engine and connects the API's execution routes
@@ -94,14 +98,38 @@ func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, 
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
 	rt.RegisterFunction(StepRunnerFunction, StepRunnerFunc(runner))
-	a.Server.Runs = &service.Executions{Store: a.DB, Workflows: a.DB, Reads: a.DB, Engine: runtime.Engine{R: rt},
-		StepRunnerFunction: StepRunnerFunction, Logger: a.Logger, Metrics: a.Metrics}
+	a.connectEngine(runtime.Engine{R: rt}, StepRunnerFunction)
 	a.Server.Runner = runner
-	return &Local{Runtime: rt, Runner: runner, closeExe: closeExe}, nil
+	l := &Local{Runtime: rt, Runner: runner, closeExe: closeExe,
+		Scheduler: &service.Scheduler{Deployments: a.Server.Deploys, Store: a.DB, Logger: a.Logger.With("component", "scheduler")}}
+	return l, nil
 }
 
-// Close stops the runtime and the code workers.
+// connectEngine wires the run and deployment routes to an engine whose
+// Task states invoke the steprunner by stepRunner (a name or an ARN).
+func (a *App) connectEngine(engine turbocat.Engine, stepRunner string) {
+	a.Server.Runs = &service.Executions{Store: a.DB, Workflows: a.DB, Reads: a.DB, Engine: engine,
+		StepRunnerFunction: stepRunner, Logger: a.Logger, Metrics: a.Metrics}
+	a.Server.Deploys = &service.Deployments{Store: a.DB, Reads: a.DB, Workflows: a.DB, Runs: a.Server.Runs, Secrets: a.Secrets,
+		PublicURL: a.Config.PublicURL}
+}
+
+// RunScheduler fires deployment schedules every second until Close.
+func (l *Local) RunScheduler(ctx context.Context) {
+	ctx, l.stopSched = context.WithCancel(ctx)
+	l.schedDone = make(chan struct{})
+	go func() {
+		defer close(l.schedDone)
+		l.Scheduler.Run(ctx, time.Second)
+	}()
+}
+
+// Close stops the scheduler, the runtime and the code workers.
 func (l *Local) Close() {
+	if l.stopSched != nil {
+		l.stopSched()
+		<-l.schedDone
+	}
 	l.Runtime.Close()
 	l.closeExe()
 }

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/steprunner"
 )
 
@@ -39,6 +41,9 @@ func lambdaApp(ctx context.Context, name string) (*App, error) {
 		return nil, err
 	}
 	a.Metrics.EMF = os.Stdout // CloudWatch Embedded Metric Format
+	if err := a.useStepFunctions(ctx); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -146,5 +151,58 @@ func ReconcilerLambda(a *App) ReconcilerHandler {
 			cause = *d.Cause
 		}
 		return a.Reconcile(ctx, d.Name, d.Status, errName, cause)
+	}
+}
+
+// SchedulePayload is what an EventBridge Scheduler schedule sends the
+// trigger function.
+type SchedulePayload struct {
+	DeploymentID  string    `json:"deploymentId"`
+	ScheduledTime time.Time `json:"scheduledTime"`
+}
+
+// TriggerHandler is the Lambda entry point of the trigger function: API
+// Gateway events for POST /hooks/{id}, and EventBridge Scheduler payloads.
+type TriggerHandler func(context.Context, json.RawMessage) (any, error)
+
+// LambdaTrigger builds the trigger function.
+func LambdaTrigger(ctx context.Context) (TriggerHandler, error) {
+	a, err := lambdaApp(ctx, "trigger")
+	if err != nil {
+		return nil, err
+	}
+	return TriggerLambda(a), nil
+}
+
+// TriggerLambda serves webhooks through the API handler and fires
+// schedules; a fire delivered twice starts one run.
+func TriggerLambda(a *App) TriggerHandler {
+	api := APIHandlerFor(a, httpapi.GroupTrigger)
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var probe struct {
+			RequestContext json.RawMessage `json:"requestContext"`
+		}
+		if err := json.Unmarshal(raw, &probe); err != nil {
+			return nil, fmt.Errorf("trigger: not a JSON event: %w", err)
+		}
+		if len(probe.RequestContext) > 0 {
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, fmt.Errorf("trigger: API Gateway event: %w", err)
+			}
+			return api(ctx, ev)
+		}
+		var p SchedulePayload
+		if err := json.Unmarshal(raw, &p); err != nil || p.DeploymentID == "" || p.ScheduledTime.IsZero() {
+			return nil, fmt.Errorf("trigger: expected an API Gateway event or {deploymentId, scheduledTime}")
+		}
+		if a.Server.Deploys == nil {
+			return nil, fmt.Errorf("trigger: no workflow engine is configured")
+		}
+		e, err := a.Server.Deploys.Fire(ctx, p.DeploymentID, p.ScheduledTime)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"executionId": e.ID, "status": e.Status}, nil
 	}
 }

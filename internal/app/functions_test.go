@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/events"
@@ -17,6 +18,8 @@ import (
 	"github.com/turbocat/turbocat/internal/app"
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/postgres/pgtest"
+	"github.com/turbocat/turbocat/internal/secrets"
+	"github.com/turbocat/turbocat/internal/service"
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
@@ -198,4 +201,51 @@ func TestStepRunnerConcurrentDuplicates(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, steps[0].Attempt)
 	require.Equal(t, "completed", steps[0].Status)
+}
+
+func TestTriggerFunction(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	a.Config.SecretsKey = []byte("0123456789abcdef0123456789abcdef")
+	c, err := secrets.NewAESGCM(a.Config.SecretsKey)
+	require.NoError(t, err)
+	a.Secrets.Cipher = c
+	local, err := a.StartLocal(context.Background(), nil)
+	require.NoError(t, err)
+	t.Cleanup(local.Close)
+	userID, _ := seedRun(t, a, `function main(i) { return {text: "t"}; }`)
+	ctx := turbocat.WithActor(context.Background(), &turbocat.Actor{UserID: userID})
+	wfs, err := a.DB.ListWorkflows(ctx, userID, "", turbocat.Page{Limit: 1})
+	require.NoError(t, err)
+	sched := "rate(1 hour)"
+	d, err := a.Server.Deploys.Deploy(ctx, &turbocat.Actor{UserID: userID}, wfs.Items[0].ID, service.DeployInput{Environment: "prod", Schedule: &sched})
+	require.NoError(t, err)
+	h := app.TriggerLambda(a)
+
+	sig := service.Sign(d.SigningSecret, time.Now(), []byte(`{"n": 5}`))
+	vars := map[string]string{"{{DEPLOYMENT_ID}}": d.ID, "{{SIGNATURE}}": sig}
+	for range 2 { // the same Idempotency-Key twice: one run
+		out, err := h(context.Background(), readEvent(t, "../../events/trigger/webhook.json", vars))
+		require.NoError(t, err)
+		res := out.(events.APIGatewayV2HTTPResponse)
+		require.Equal(t, 202, res.StatusCode, res.Body)
+	}
+	for range 2 { // a fire delivered twice: one run
+		out, err := h(context.Background(), readEvent(t, "../../events/trigger/schedule.json", vars))
+		require.NoError(t, err)
+		require.NotEmpty(t, out.(map[string]string)["executionId"])
+	}
+	list, err := a.DB.ListExecutions(context.Background(), userID, turbocat.ExecutionFilter{}, turbocat.Page{Limit: 10})
+	require.NoError(t, err)
+	triggers := map[string]int{}
+	for _, e := range list.Items {
+		triggers[e.Trigger]++
+		if e.Trigger != "api" {
+			require.Equal(t, d.ID, *e.DeploymentID)
+		}
+	}
+	require.Equal(t, 1, triggers["webhook"])
+	require.Equal(t, 1, triggers["schedule"])
+	_, err = h(context.Background(), json.RawMessage(`{"something": "else"}`))
+	require.ErrorContains(t, err, "deploymentId")
 }

@@ -46,6 +46,10 @@ func TestLambdaEvents(t *testing.T) {
 	t.Setenv("DATABASE_URL", pgtest.URL()+"&search_path="+schema)
 	t.Setenv("TURBOCAT_JWT_SECRET", "lambda-test-secret-lambda-test-secret-01")
 	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "turbocat-test")
+	// The API functions connect to Step Functions; these events start no run.
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("TURBOCAT_STEPRUNNER_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:turbocat-test-steprunner")
+	t.Setenv("TURBOCAT_SFN_ROLE_ARN", "arn:aws:iam::123456789012:role/turbocat-test-sfn")
 	ctx := context.Background()
 
 	handlers := map[string]app.APIHandler{}

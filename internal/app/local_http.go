@@ -16,6 +16,7 @@ func (a *App) LocalHandler(console http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", a.metrics)
 	mux.Handle("/api/", api)
+	mux.Handle("/hooks/", api)
 	mux.Handle("/health", api)
 	mux.Handle("/ready", api)
 	if console != nil {

@@ -42,6 +42,10 @@ type Config struct {
 	AnthropicBase   string        // TURBOCAT_ANTHROPIC_BASE_URL
 	SecretsKMSKey   string        // TURBOCAT_SECRETS_KMS_KEY_ARN
 	CodeWorkers     int           // TURBOCAT_CODE_WORKERS
+	Engine          string        // TURBOCAT_ENGINE: local or sfn
+	SFNRoleARN      string        // TURBOCAT_SFN_ROLE_ARN
+	SFNLogGroupARN  string        // TURBOCAT_SFN_LOG_GROUP_ARN
+	StepRunnerARN   string        // TURBOCAT_STEPRUNNER_ARN
 }
 
 // Var documents one environment variable; Vars is the table the README shows.
@@ -76,6 +80,10 @@ var Vars = []Var{
 	{"TURBOCAT_ANTHROPIC_BASE_URL", "https://api.anthropic.com", "Default base URL of `anthropic` LLM agents."},
 	{"TURBOCAT_SECRETS_KMS_KEY_ARN", "", "On AWS: KMS key that encrypts agent secrets (instead of TURBOCAT_SECRETS_KEY)."},
 	{"TURBOCAT_CODE_WORKERS", "2 (1 in Lambda)", "Sandboxed worker processes for code agents (concurrent code runs)."},
+	{"TURBOCAT_ENGINE", "local (sfn in Lambda)", "Workflow engine: `local` (the built-in Step Functions runtime) or `sfn` (AWS Step Functions)."},
+	{"TURBOCAT_SFN_ROLE_ARN", "", "sfn: the IAM role state machines run as (the CDK app sets it)."},
+	{"TURBOCAT_SFN_LOG_GROUP_ARN", "", "sfn: CloudWatch log group of the state machines."},
+	{"TURBOCAT_STEPRUNNER_ARN", "", "sfn: the steprunner function's ARN, placed in compiled Task states."},
 }
 
 // InLambda reports whether the process runs in AWS Lambda.
@@ -106,6 +114,9 @@ func load(getenv func(string) string) (*Config, error) {
 		OpenAIBaseURL:   getenv("TURBOCAT_OPENAI_BASE_URL"),
 		AnthropicBase:   getenv("TURBOCAT_ANTHROPIC_BASE_URL"),
 		SecretsKMSKey:   getenv("TURBOCAT_SECRETS_KMS_KEY_ARN"),
+		SFNRoleARN:      getenv("TURBOCAT_SFN_ROLE_ARN"),
+		SFNLogGroupARN:  getenv("TURBOCAT_SFN_LOG_GROUP_ARN"),
+		StepRunnerARN:   getenv("TURBOCAT_STEPRUNNER_ARN"),
 	}
 	defConns, defFormat := 16, "text"
 	if InLambda() {
@@ -117,6 +128,11 @@ func load(getenv func(string) string) (*Config, error) {
 		defWorkers = 1
 	}
 	c.CodeWorkers = p.int("TURBOCAT_CODE_WORKERS", defWorkers)
+	defEngine := "local"
+	if InLambda() {
+		defEngine = "sfn"
+	}
+	c.Engine = p.str("TURBOCAT_ENGINE", defEngine)
 	c.LogFormat = p.str("TURBOCAT_LOG_FORMAT", defFormat)
 	c.PublicURL = strings.TrimRight(p.str("TURBOCAT_PUBLIC_URL", fmt.Sprintf("http://localhost:%d", c.Port)), "/")
 	if err := c.LogLevel.UnmarshalText([]byte(p.str("TURBOCAT_LOG_LEVEL", "info"))); err != nil {
@@ -174,6 +190,15 @@ func (c *Config) Validate(needJWT bool) error {
 		if u, err := url.Parse(v.val); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", v.name, v.val))
 		}
+	}
+	switch c.Engine {
+	case "local":
+	case "sfn":
+		if c.StepRunnerARN == "" || c.SFNRoleARN == "" {
+			errs = append(errs, errors.New("TURBOCAT_ENGINE=sfn: TURBOCAT_STEPRUNNER_ARN and TURBOCAT_SFN_ROLE_ARN must be set"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("TURBOCAT_ENGINE: %q is not local or sfn", c.Engine))
 	}
 	if c.CodeWorkers < 1 || c.CodeWorkers > 64 {
 		errs = append(errs, errors.New("TURBOCAT_CODE_WORKERS: must be 1 to 64"))

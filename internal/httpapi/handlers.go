@@ -554,7 +554,13 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.Deployments.Deployment(r.Context(), actor(r).UserID, r.PathValue("id"))
+	var d *turbocat.Deployment
+	var err error
+	if s.Deploys != nil {
+		d, err = s.Deploys.Get(r.Context(), actor(r), r.PathValue("id"))
+	} else {
+		d, err = s.Deployments.Deployment(r.Context(), actor(r).UserID, r.PathValue("id"))
+	}
 	if err != nil {
 		return err
 	}

@@ -35,17 +35,19 @@ type Server struct {
 	Secrets     *service.Secrets
 	// Runs and Runner are set where an engine runs (turbocat dev, or
 	// functions with the AWS engine); without them the run routes answer 503.
-	Runs   *service.Executions
-	Runner *steprunner.Runner
+	Runs    *service.Executions
+	Runner  *steprunner.Runner
+	Deploys *service.Deployments
 	// Metrics, if set, records requests per route.
 	Metrics *metrics.Registry
-	DB     turbocat.Pinger
+	DB      turbocat.Pinger
 
 	cfg         Config
 	logger      *slog.Logger
 	ipLimiter   *limiter
 	userLimiter *limiter
 	authLimiter *limiter
+	hookLimiter *limiter // per deployment
 }
 
 // NewServer returns a Server; fill in the services before calling Handler.
@@ -68,6 +70,7 @@ func NewServer(cfg Config, logger *slog.Logger) *Server {
 		ipLimiter:   newLimiter(cfg.IPRateLimit, int(cfg.IPRateLimit*2)),
 		userLimiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
 		authLimiter: newLimiter(cfg.AuthRateLimit/60, max(int(cfg.AuthRateLimit/2), 3)),
+		hookLimiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
 	}
 }
 
@@ -98,6 +101,7 @@ const (
 	GroupExecutions  = "executions"
 	GroupDeployments = "deployments"
 	GroupAPIKeys     = "apikeys"
+	GroupTrigger     = "trigger"
 )
 
 // Routes returns the route table.
@@ -145,6 +149,7 @@ func Routes() []Route {
 		{Method: "PATCH", Path: "/api/v1/workflows/{id}", Group: GroupWorkflows, Scope: "workflows:write", Owns: "workflow", Handler: (*Server).patchWorkflow},
 		{Method: "DELETE", Path: "/api/v1/workflows/{id}", Group: GroupWorkflows, Scope: "workflows:write", Owns: "workflow", Handler: (*Server).deleteWorkflow},
 		{Method: "POST", Path: "/api/v1/workflows/{id}/execute", Group: GroupWorkflows, Scope: "workflows:execute", Owns: "workflow", Handler: (*Server).executeWorkflow},
+		{Method: "POST", Path: "/api/v1/workflows/{id}/deployments", Group: GroupWorkflows, Scope: "deployments:write", Owns: "workflow", Handler: (*Server).deployWorkflow},
 
 		{Method: "GET", Path: "/api/v1/executions", Group: GroupExecutions, Scope: "executions:read", Handler: (*Server).listExecutions},
 		{Method: "GET", Path: "/api/v1/executions/{id}", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecution},
@@ -155,6 +160,10 @@ func Routes() []Route {
 
 		{Method: "GET", Path: "/api/v1/deployments", Group: GroupDeployments, Scope: "deployments:read", Handler: (*Server).listDeployments},
 		{Method: "GET", Path: "/api/v1/deployments/{id}", Group: GroupDeployments, Scope: "deployments:read", Owns: "deployment", Handler: (*Server).getDeployment},
+		{Method: "POST", Path: "/api/v1/deployments/{id}/rollback", Group: GroupDeployments, Scope: "deployments:write", Owns: "deployment", Handler: (*Server).rollbackDeployment},
+		{Method: "DELETE", Path: "/api/v1/deployments/{id}", Group: GroupDeployments, Scope: "deployments:write", Owns: "deployment", Handler: (*Server).deactivateDeployment},
+
+		{Method: "POST", Path: "/hooks/{id}", Group: GroupTrigger, Public: true, Handler: (*Server).hook},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
@@ -111,4 +112,31 @@ func (e Engine) WaitExecution(ctx context.Context, ref string) error {
 		return domainError(err)
 	}
 	return nil
+}
+
+// SetAlias implements turbocat.Engine.
+func (e Engine) SetAlias(ctx context.Context, name string, routing []turbocat.AliasRoute) (string, error) {
+	if len(routing) == 0 {
+		return "", &turbocat.Error{Code: turbocat.EVALIDATION, Message: "engine: an alias needs a version to route to"}
+	}
+	entries := make([]RoutingEntry, len(routing))
+	for i, r := range routing {
+		entries[i] = RoutingEntry{StateMachineVersionArn: r.VersionRef, Weight: r.Weight}
+	}
+	machine := routing[0].VersionRef
+	if i := strings.LastIndexByte(machine, ':'); i > 0 {
+		machine = machine[:i]
+	}
+	aliasArn := machine + ":" + name
+	if _, err := e.R.DescribeStateMachineAlias(ctx, aliasArn); err == nil {
+		if _, err := e.R.UpdateStateMachineAlias(ctx, aliasArn, "", entries); err != nil {
+			return "", domainError(err)
+		}
+		return aliasArn, nil
+	}
+	a, err := e.R.CreateStateMachineAlias(ctx, CreateAliasInput{Name: name, Routing: entries})
+	if err != nil {
+		return "", domainError(err)
+	}
+	return a.Arn, nil
 }

@@ -66,10 +66,12 @@ func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflo
 		k := in.IdempotencyKey
 		ne.IdempotencyKey = &k
 	}
-	return s.start(ctx, w, ne)
+	return s.start(ctx, w, ne, "")
 }
 
-func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turbocat.NewExecution) (*turbocat.Execution, error) {
+// start records the run and starts it on target (a deployment's alias), or
+// on the workflow version when target is "".
+func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turbocat.NewExecution, target string) (*turbocat.Execution, error) {
 	e, created, err := s.Store.CreateExecution(ctx, ne)
 	if err != nil {
 		return nil, err
@@ -78,7 +80,7 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 		return e, nil // the same idempotency key: the first run
 	}
 	s.Metrics.ExecutionStarted(e.Trigger)
-	if err := s.startEngine(ctx, w, e); err != nil {
+	if err := s.startEngine(ctx, w, e, target); err != nil {
 		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.StartFailed", "cause": "the workflow engine could not start the run"})
 		if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, turbocat.ExecutionFailed, nil, errJSON); ferr != nil {
 			err = errors.Join(err, ferr)
@@ -89,12 +91,19 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 }
 
 // startEngine publishes the version if needed and starts the engine.
-func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution) error {
-	ref, err := s.publish(ctx, w)
+func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) error {
+	input, _ := json.Marshal(map[string]string{"executionId": e.ID})
+	if target != "" {
+		execRef, err := s.Engine.StartExecution(ctx, target, e.ID, input)
+		if err != nil {
+			return err
+		}
+		return s.Store.MarkStarted(ctx, e.ID, execRef)
+	}
+	ref, err := s.Publish(ctx, w)
 	if err != nil {
 		return err
 	}
-	input, _ := json.Marshal(map[string]string{"executionId": e.ID})
 	execRef, err := s.Engine.StartExecution(ctx, ref, e.ID, input)
 	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
 		// The engine lost the published version (a local runtime without
@@ -102,7 +111,7 @@ func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *t
 		if rerr := s.Store.ResetVersionEngineRef(ctx, w.ID, w.Version, ref); rerr != nil {
 			return rerr
 		}
-		if ref, err = s.publish(ctx, w); err != nil {
+		if ref, err = s.Publish(ctx, w); err != nil {
 			return err
 		}
 		execRef, err = s.Engine.StartExecution(ctx, ref, e.ID, input)
@@ -113,9 +122,9 @@ func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *t
 	return s.Store.MarkStarted(ctx, e.ID, execRef)
 }
 
-// publish compiles and publishes a workflow version once; later runs reuse
-// the engine's version reference.
-func (s *Executions) publish(ctx context.Context, w *turbocat.Workflow) (string, error) {
+// Publish compiles and publishes a workflow version once; later runs and
+// deployments reuse the engine's version reference.
+func (s *Executions) Publish(ctx context.Context, w *turbocat.Workflow) (string, error) {
 	ref, err := s.Store.VersionEngineRef(ctx, w.ID, w.Version)
 	if err != nil || ref != "" {
 		return ref, err
@@ -133,6 +142,32 @@ func (s *Executions) publish(ctx context.Context, w *turbocat.Workflow) (string,
 		return "", fmt.Errorf("publish workflow %s version %d: %w", w.ID, w.Version, err)
 	}
 	return s.Store.SetVersionEngineRef(ctx, w.ID, w.Version, ref)
+}
+
+// StartDeployed starts a run of a deployment (webhook or schedule) for its
+// owner, on the deployment's alias. A repeated idempotency key returns the
+// first run.
+func (s *Executions) StartDeployed(ctx context.Context, d *turbocat.Deployment, input json.RawMessage, trigger, idempotencyKey string) (*turbocat.Execution, error) {
+	w, err := s.Workflows.WorkflowVersion(ctx, d.UserID, d.WorkflowID, d.Version)
+	if err != nil {
+		return nil, err
+	}
+	if len(input) == 0 || string(input) == "null" {
+		input = json.RawMessage(`{}`)
+	}
+	if err := validateInput(w.InputSchema, input); err != nil {
+		return nil, err
+	}
+	id := d.ID
+	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: d.Version, UserID: d.UserID, DeploymentID: &id, Trigger: trigger, Input: input}
+	if idempotencyKey != "" {
+		ne.IdempotencyKey = &idempotencyKey
+	}
+	target := ""
+	if d.AliasRef != nil {
+		target = *d.AliasRef
+	}
+	return s.start(ctx, w, ne, target)
 }
 
 // Cancel stops a running execution and marks it cancelled.
@@ -189,7 +224,7 @@ func (s *Executions) Retry(ctx context.Context, actor *turbocat.Actor, id string
 	}
 	oldID := old.ID
 	return s.start(ctx, w, turbocat.NewExecution{WorkflowID: old.WorkflowID, WorkflowVersion: old.WorkflowVersion, UserID: actor.UserID,
-		DeploymentID: old.DeploymentID, Trigger: turbocat.TriggerRetry, Input: old.InputData, RetryOf: &oldID, ReuseSteps: reuse})
+		DeploymentID: old.DeploymentID, Trigger: turbocat.TriggerRetry, Input: old.InputData, RetryOf: &oldID, ReuseSteps: reuse}, "")
 }
 
 // Waiter is implemented by engines that can block until an execution ends

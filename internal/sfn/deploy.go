@@ -2,6 +2,7 @@ package sfn
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -181,4 +182,21 @@ func (e *Engine) SendTaskFailure(ctx context.Context, token, errName, cause stri
 func (e *Engine) SendTaskHeartbeat(ctx context.Context, token string) error {
 	_, err := e.client.SendTaskHeartbeat(ctx, &awssfn.SendTaskHeartbeatInput{TaskToken: aws.String(token)})
 	return translate(err, "send task heartbeat")
+}
+
+// SetAlias implements turbocat.Engine: the alias of the versions' state
+// machine (the version ARN without its ":N").
+func (e *Engine) SetAlias(ctx context.Context, name string, routing []turbocat.AliasRoute) (string, error) {
+	if len(routing) == 0 {
+		return "", &turbocat.Error{Code: turbocat.EVALIDATION, Message: "set alias: an alias needs a version to route to"}
+	}
+	rs := make([]Route, len(routing))
+	for i, r := range routing {
+		rs[i] = Route{VersionArn: r.VersionRef, Weight: r.Weight}
+	}
+	machine := routing[0].VersionRef
+	if i := strings.LastIndexByte(machine, ':'); i > 0 {
+		machine = machine[:i]
+	}
+	return e.CreateOrUpdateAlias(ctx, machine, name, rs)
 }

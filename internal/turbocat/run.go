@@ -30,6 +30,16 @@ type Engine interface {
 	StopExecution(ctx context.Context, executionRef, errName, cause string) error
 	// DescribeExecution reports an execution's engine-side status.
 	DescribeExecution(ctx context.Context, executionRef string) (*EngineExecution, error)
+	// SetAlias points the alias called name of the versions' state machine
+	// at the routing (one version at 100, or two splitting 100 for a
+	// canary), creating it if needed; it returns the alias reference.
+	SetAlias(ctx context.Context, name string, routing []AliasRoute) (aliasRef string, err error)
+}
+
+// AliasRoute is one version an alias routes to, with its weight (percent).
+type AliasRoute struct {
+	VersionRef string
+	Weight     int
 }
 
 // Engine-side execution statuses (Step Functions' words).
@@ -136,4 +146,24 @@ type RunStore interface {
 	SkipPendingSteps(ctx context.Context, executionID string) error
 	// AppendLogs stores log lines with consecutive sequence numbers.
 	AppendLogs(ctx context.Context, executionID string, stepKey *string, lines []LogLine) error
+}
+
+// DeploymentStore is the write side of deployments. Reads by id alone
+// (DeploymentByID) are for the trigger: the webhook and the scheduler act for
+// the deployment's owner.
+type DeploymentStore interface {
+	// CreateDeployment stores d; an active one replaces the active
+	// deployment of its (workflow, environment), whose version becomes d's
+	// PreviousVersion. Audited in the same transaction.
+	CreateDeployment(ctx context.Context, d *Deployment, signingSecretEnc []byte) error
+	// DeploymentByID returns a deployment and its encrypted signing secret.
+	DeploymentByID(ctx context.Context, id string) (*Deployment, []byte, error)
+	// RollbackDeployment moves an active deployment to its previous
+	// version. ECONFLICT when it has none or is not active.
+	RollbackDeployment(ctx context.Context, userID, id string, version, previous int, versionRef string) (*Deployment, error)
+	// DeactivateDeployment stops an active deployment (its webhook and
+	// schedule stop). ENOTFOUND when there is no active one of that id.
+	DeactivateDeployment(ctx context.Context, userID, id string) (*Deployment, error)
+	// ScheduledDeployments lists active deployments with a schedule.
+	ScheduledDeployments(ctx context.Context) ([]*Deployment, error)
 }

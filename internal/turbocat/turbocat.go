@@ -206,6 +206,7 @@ type Deployment struct {
 	Environment     string     `json:"environment"`
 	Status          string     `json:"status"`
 	Version         int        `json:"version"`
+	PreviousVersion *int       `json:"previousVersion"`
 	EndpointURL     *string    `json:"endpointUrl"`
 	StateMachineRef *string    `json:"stateMachineRef,omitempty"`
 	VersionRef      *string    `json:"versionRef,omitempty"`
@@ -216,6 +217,8 @@ type Deployment struct {
 	CreatedAt       time.Time  `json:"createdAt"`
 	UpdatedAt       time.Time  `json:"updatedAt"`
 	ActivatedAt     *time.Time `json:"activatedAt"`
+	// NextFires are the next scheduled runs (filled by the API).
+	NextFires []time.Time `json:"nextFires,omitempty"`
 }
 
 // AuditEntry records one mutation.

@@ -10,6 +10,62 @@ import (
 	"time"
 )
 
+const deploymentDeactivate = `-- name: DeploymentDeactivate :one
+UPDATE deployments SET status = 'inactive', updated_at = now()
+WHERE id = $1 AND user_id = $2 AND status = 'active'
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at
+`
+
+type DeploymentDeactivateParams struct {
+	ID     string
+	UserID string
+}
+
+func (q *Queries) DeploymentDeactivate(ctx context.Context, arg DeploymentDeactivateParams) (Deployment, error) {
+	row := q.db.QueryRow(ctx, deploymentDeactivate, arg.ID, arg.UserID)
+	var i Deployment
+	err := row.Scan(
+		&i.ID,
+		&i.WorkflowID,
+		&i.UserID,
+		&i.Environment,
+		&i.Status,
+		&i.Version,
+		&i.PreviousVersion,
+		&i.EndpointUrl,
+		&i.StateMachineRef,
+		&i.VersionRef,
+		&i.AliasRef,
+		&i.Schedule,
+		&i.Timezone,
+		&i.SigningSecretEnc,
+		&i.Error,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ActivatedAt,
+	)
+	return i, err
+}
+
+const deploymentDeactivateActive = `-- name: DeploymentDeactivateActive :one
+UPDATE deployments SET status = 'inactive', updated_at = now()
+WHERE workflow_id = $1 AND environment = $2 AND status = 'active'
+RETURNING version
+`
+
+type DeploymentDeactivateActiveParams struct {
+	WorkflowID  string
+	Environment string
+}
+
+// The active deployment of a (workflow, environment) steps aside for a new one.
+func (q *Queries) DeploymentDeactivateActive(ctx context.Context, arg DeploymentDeactivateActiveParams) (int32, error) {
+	row := q.db.QueryRow(ctx, deploymentDeactivateActive, arg.WorkflowID, arg.Environment)
+	var version int32
+	err := row.Scan(&version)
+	return version, err
+}
+
 const deploymentGet = `-- name: DeploymentGet :one
 SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at FROM deployments WHERE id = $1 AND user_id = $2
 `
@@ -21,6 +77,101 @@ type DeploymentGetParams struct {
 
 func (q *Queries) DeploymentGet(ctx context.Context, arg DeploymentGetParams) (Deployment, error) {
 	row := q.db.QueryRow(ctx, deploymentGet, arg.ID, arg.UserID)
+	var i Deployment
+	err := row.Scan(
+		&i.ID,
+		&i.WorkflowID,
+		&i.UserID,
+		&i.Environment,
+		&i.Status,
+		&i.Version,
+		&i.PreviousVersion,
+		&i.EndpointUrl,
+		&i.StateMachineRef,
+		&i.VersionRef,
+		&i.AliasRef,
+		&i.Schedule,
+		&i.Timezone,
+		&i.SigningSecretEnc,
+		&i.Error,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ActivatedAt,
+	)
+	return i, err
+}
+
+const deploymentGetInternal = `-- name: DeploymentGetInternal :one
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at FROM deployments WHERE id = $1
+`
+
+func (q *Queries) DeploymentGetInternal(ctx context.Context, id string) (Deployment, error) {
+	row := q.db.QueryRow(ctx, deploymentGetInternal, id)
+	var i Deployment
+	err := row.Scan(
+		&i.ID,
+		&i.WorkflowID,
+		&i.UserID,
+		&i.Environment,
+		&i.Status,
+		&i.Version,
+		&i.PreviousVersion,
+		&i.EndpointUrl,
+		&i.StateMachineRef,
+		&i.VersionRef,
+		&i.AliasRef,
+		&i.Schedule,
+		&i.Timezone,
+		&i.SigningSecretEnc,
+		&i.Error,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ActivatedAt,
+	)
+	return i, err
+}
+
+const deploymentInsert = `-- name: DeploymentInsert :one
+INSERT INTO deployments (workflow_id, user_id, environment, status, version, previous_version, endpoint_url,
+    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, activated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $4 = 'active' THEN now() END)
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at
+`
+
+type DeploymentInsertParams struct {
+	WorkflowID       string
+	UserID           string
+	Environment      string
+	Status           string
+	Version          int32
+	PreviousVersion  *int32
+	EndpointUrl      *string
+	StateMachineRef  *string
+	VersionRef       *string
+	AliasRef         *string
+	Schedule         *string
+	Timezone         *string
+	SigningSecretEnc []byte
+	Error            *string
+}
+
+func (q *Queries) DeploymentInsert(ctx context.Context, arg DeploymentInsertParams) (Deployment, error) {
+	row := q.db.QueryRow(ctx, deploymentInsert,
+		arg.WorkflowID,
+		arg.UserID,
+		arg.Environment,
+		arg.Status,
+		arg.Version,
+		arg.PreviousVersion,
+		arg.EndpointUrl,
+		arg.StateMachineRef,
+		arg.VersionRef,
+		arg.AliasRef,
+		arg.Schedule,
+		arg.Timezone,
+		arg.SigningSecretEnc,
+		arg.Error,
+	)
 	var i Deployment
 	err := row.Scan(
 		&i.ID,
@@ -73,6 +224,109 @@ func (q *Queries) DeploymentList(ctx context.Context, arg DeploymentListParams) 
 		arg.CursorTime,
 		arg.CursorID,
 	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Deployment
+	for rows.Next() {
+		var i Deployment
+		if err := rows.Scan(
+			&i.ID,
+			&i.WorkflowID,
+			&i.UserID,
+			&i.Environment,
+			&i.Status,
+			&i.Version,
+			&i.PreviousVersion,
+			&i.EndpointUrl,
+			&i.StateMachineRef,
+			&i.VersionRef,
+			&i.AliasRef,
+			&i.Schedule,
+			&i.Timezone,
+			&i.SigningSecretEnc,
+			&i.Error,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.ActivatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const deploymentRollback = `-- name: DeploymentRollback :one
+UPDATE deployments SET version = $3, previous_version = $4, version_ref = $5, updated_at = now()
+WHERE id = $1 AND user_id = $2 AND status = 'active'
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at
+`
+
+type DeploymentRollbackParams struct {
+	ID              string
+	UserID          string
+	Version         int32
+	PreviousVersion *int32
+	VersionRef      *string
+}
+
+func (q *Queries) DeploymentRollback(ctx context.Context, arg DeploymentRollbackParams) (Deployment, error) {
+	row := q.db.QueryRow(ctx, deploymentRollback,
+		arg.ID,
+		arg.UserID,
+		arg.Version,
+		arg.PreviousVersion,
+		arg.VersionRef,
+	)
+	var i Deployment
+	err := row.Scan(
+		&i.ID,
+		&i.WorkflowID,
+		&i.UserID,
+		&i.Environment,
+		&i.Status,
+		&i.Version,
+		&i.PreviousVersion,
+		&i.EndpointUrl,
+		&i.StateMachineRef,
+		&i.VersionRef,
+		&i.AliasRef,
+		&i.Schedule,
+		&i.Timezone,
+		&i.SigningSecretEnc,
+		&i.Error,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ActivatedAt,
+	)
+	return i, err
+}
+
+const deploymentSetEndpoint = `-- name: DeploymentSetEndpoint :exec
+UPDATE deployments SET endpoint_url = $2 WHERE id = $1
+`
+
+type DeploymentSetEndpointParams struct {
+	ID          string
+	EndpointUrl *string
+}
+
+func (q *Queries) DeploymentSetEndpoint(ctx context.Context, arg DeploymentSetEndpointParams) error {
+	_, err := q.db.Exec(ctx, deploymentSetEndpoint, arg.ID, arg.EndpointUrl)
+	return err
+}
+
+const deploymentsScheduled = `-- name: DeploymentsScheduled :many
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at FROM deployments WHERE status = 'active' AND schedule IS NOT NULL ORDER BY id
+`
+
+func (q *Queries) DeploymentsScheduled(ctx context.Context) ([]Deployment, error) {
+	rows, err := q.db.Query(ctx, deploymentsScheduled)
 	if err != nil {
 		return nil, err
 	}

@@ -9,3 +9,34 @@ WHERE user_id = $1
   AND (sqlc.narg(cursor_time)::timestamptz IS NULL OR (created_at, id) < (sqlc.narg(cursor_time)::timestamptz, sqlc.narg(cursor_id)::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT $2;
+
+-- name: DeploymentDeactivateActive :one
+-- The active deployment of a (workflow, environment) steps aside for a new one.
+UPDATE deployments SET status = 'inactive', updated_at = now()
+WHERE workflow_id = $1 AND environment = $2 AND status = 'active'
+RETURNING version;
+
+-- name: DeploymentInsert :one
+INSERT INTO deployments (workflow_id, user_id, environment, status, version, previous_version, endpoint_url,
+    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, activated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $4 = 'active' THEN now() END)
+RETURNING *;
+
+-- name: DeploymentGetInternal :one
+SELECT * FROM deployments WHERE id = $1;
+
+-- name: DeploymentSetEndpoint :exec
+UPDATE deployments SET endpoint_url = $2 WHERE id = $1;
+
+-- name: DeploymentRollback :one
+UPDATE deployments SET version = $3, previous_version = $4, version_ref = $5, updated_at = now()
+WHERE id = $1 AND user_id = $2 AND status = 'active'
+RETURNING *;
+
+-- name: DeploymentDeactivate :one
+UPDATE deployments SET status = 'inactive', updated_at = now()
+WHERE id = $1 AND user_id = $2 AND status = 'active'
+RETURNING *;
+
+-- name: DeploymentsScheduled :many
+SELECT * FROM deployments WHERE status = 'active' AND schedule IS NOT NULL ORDER BY id;

@@ -1,0 +1,94 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/turbocat/turbocat/internal/service"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+func (s *Server) deploys() (*service.Deployments, error) {
+	if s.Deploys == nil {
+		return nil, turbocat.Errorf(turbocat.EUNAVAILABLE, "no workflow engine is configured on this server")
+	}
+	return s.Deploys, nil
+}
+
+func (s *Server) deployWorkflow(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.Workflows.Workflow(r.Context(), actor(r).UserID, r.PathValue("id")); err != nil {
+		return err
+	}
+	d, err := s.deploys()
+	if err != nil {
+		return err
+	}
+	var in service.DeployInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	out, err := d.Deploy(r.Context(), actor(r), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	writeData(w, r, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) rollbackDeployment(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.Deployments.Deployment(r.Context(), actor(r).UserID, r.PathValue("id")); err != nil {
+		return err
+	}
+	d, err := s.deploys()
+	if err != nil {
+		return err
+	}
+	out, err := d.Rollback(r.Context(), actor(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeData(w, r, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) deactivateDeployment(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.Deployments.Deployment(r.Context(), actor(r).UserID, r.PathValue("id")); err != nil {
+		return err
+	}
+	d, err := s.deploys()
+	if err != nil {
+		return err
+	}
+	out, err := d.Deactivate(r.Context(), actor(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeData(w, r, http.StatusOK, out)
+	return nil
+}
+
+// hook starts a run of a deployment from a signed webhook call (no JWT: the
+// signature is the credential). 202 with the execution id.
+func (s *Server) hook(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.deploys()
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if ok, retry := s.hookLimiter.allow("hook:" + id); !ok {
+		return &turbocat.Error{Code: turbocat.ERATELIMITED, Message: "too many calls to this webhook; retry later", RetryAfter: retry}
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	// API Gateway joins repeated headers with commas and the Lambda adapter
+	// splits them again: rejoin the signature's "t=...,v1=..." parts.
+	sig := strings.Join(r.Header.Values("X-Turbocat-Signature"), ",")
+	e, err := d.Hook(r.Context(), id, sig, r.Header.Get("Idempotency-Key"), body)
+	if err != nil {
+		return err
+	}
+	writeData(w, r, http.StatusAccepted, runResult{ExecutionID: e.ID, Status: e.Status})
+	return nil
+}

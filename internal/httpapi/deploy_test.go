@@ -1,0 +1,171 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/turbocat/turbocat/internal/service"
+)
+
+type deployment struct {
+	ID, Environment, Status string
+	Version                 int
+	PreviousVersion         *int
+	EndpointURL             *string
+	SigningSecret           string
+	NextFires               []time.Time
+	Error                   *string
+}
+
+func (f *fixture) deploy(tok, wf string, body map[string]any) deployment {
+	f.t.Helper()
+	r := f.call("POST", "/api/v1/workflows/"+wf+"/deployments", tok, body)
+	require.Equal(f.t, http.StatusCreated, r.Status, "%s", r.Body)
+	var d deployment
+	r.data(f.t, &d)
+	remember(d.SigningSecret, r.Body)
+	return d
+}
+
+// hook calls a deployment's webhook, signed with secret at t.
+func (f *fixture) hook(d deployment, secret string, t time.Time, body string, headers ...string) resp {
+	f.t.Helper()
+	sig := service.Sign(secret, t, []byte(body))
+	return f.call("POST", strings.TrimPrefix(*d.EndpointURL, f.app.Config.PublicURL), "", body, append([]string{"X-Turbocat-Signature", sig}, headers...)...)
+}
+
+func (f *fixture) waitRun(id string) (status string, version int) {
+	f.t.Helper()
+	require.Eventually(f.t, func() bool {
+		require.NoError(f.t, f.pool.QueryRow(context.Background(), `SELECT status, workflow_version FROM executions WHERE id = $1`, id).Scan(&status, &version))
+		return status != "pending" && status != "running"
+	}, 20*time.Second, 10*time.Millisecond)
+	return status, version
+}
+
+func TestDeploymentsWebhooksRollback(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	s := f.register("deployer")
+	tok := s.AccessToken
+	v1 := f.create(tok, "/api/v1/agents", jsAgent("v1", `function main(input) { return { version: 1, got: input.n }; }`))
+	v2 := f.create(tok, "/api/v1/agents", jsAgent("v2", `function main(input) { return { version: 2 }; }`))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "deployed", "steps": []map[string]any{{"key": "a", "agentId": v1, "inputs": map[string]any{"n": "{{inputs.n}}"}}}})
+
+	bad := f.call("POST", "/api/v1/workflows/"+wf+"/deployments", tok, map[string]any{"environment": "prod", "schedule": "cron(0 12 * * * *)"})
+	require.Equal(t, http.StatusBadRequest, bad.Status)
+	require.Contains(t, strings.Join(bad.fields(), " "), "schedule")
+	require.Equal(t, http.StatusBadRequest, f.call("POST", "/api/v1/workflows/"+wf+"/deployments", tok, map[string]any{"environment": "Prod!"}).Status)
+
+	dev := f.deploy(tok, wf, map[string]any{"environment": "dev"})
+	prod := f.deploy(tok, wf, map[string]any{"environment": "prod"})
+	require.Equal(t, "active", prod.Status)
+	require.Equal(t, 1, prod.Version)
+	require.True(t, strings.HasPrefix(prod.SigningSecret, "whsec_"))
+	require.Equal(t, f.app.Config.PublicURL+"/hooks/"+prod.ID, *prod.EndpointURL)
+	require.NotEqual(t, dev.SigningSecret, prod.SigningSecret)
+
+	// Signed calls start runs; anything else is refused.
+	now := time.Now()
+	r := f.hook(prod, prod.SigningSecret, now, `{"n": 7}`, "Idempotency-Key", "evt-1")
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	var run runAnswer
+	r.data(t, &run)
+	status, version := f.waitRun(run.ExecutionID)
+	require.Equal(t, "completed", status)
+	require.Equal(t, 1, version)
+	var trigger, deploymentID string
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT trigger, deployment_id FROM executions WHERE id = $1`, run.ExecutionID).Scan(&trigger, &deploymentID))
+	require.Equal(t, "webhook", trigger)
+	require.Equal(t, prod.ID, deploymentID)
+
+	replay := f.hook(prod, prod.SigningSecret, now, `{"n": 7}`, "Idempotency-Key", "evt-1")
+	var again runAnswer
+	replay.data(t, &again)
+	require.Equal(t, run.ExecutionID, again.ExecutionID, "a replay starts nothing new")
+	for name, res := range map[string]resp{
+		"no signature":  f.call("POST", "/hooks/"+prod.ID, "", `{}`),
+		"wrong secret":  f.hook(prod, dev.SigningSecret, now, `{}`),
+		"stale":         f.hook(prod, prod.SigningSecret, now.Add(-6*time.Minute), `{}`),
+		"tampered body": f.call("POST", "/hooks/"+prod.ID, "", `{"n":8}`, "X-Turbocat-Signature", service.Sign(prod.SigningSecret, now, []byte(`{"n":7}`))),
+	} {
+		require.Equal(t, http.StatusUnauthorized, res.Status, name)
+	}
+	require.Equal(t, 1, f.count("executions", "deployment_id = $1", prod.ID))
+
+	// A new version deployed to prod; the old prod deployment steps aside.
+	require.Equal(t, http.StatusOK, f.call("PATCH", "/api/v1/workflows/"+wf, tok, map[string]any{"steps": []map[string]any{{"key": "a", "agentId": v2}}}).Status)
+	prod2 := f.deploy(tok, wf, map[string]any{"environment": "prod"})
+	require.Equal(t, 2, prod2.Version)
+	require.Equal(t, 1, *prod2.PreviousVersion)
+	var old deployment
+	f.call("GET", "/api/v1/deployments/"+prod.ID, tok, nil).data(t, &old)
+	require.Equal(t, "inactive", old.Status)
+	require.Equal(t, http.StatusNotFound, f.hook(prod, prod.SigningSecret, time.Now(), `{}`).Status, "an inactive deployment's webhook is gone")
+	r = f.hook(prod2, prod2.SigningSecret, time.Now(), `{}`)
+	r.data(t, &run)
+	status, version = f.waitRun(run.ExecutionID)
+	require.Equal(t, "completed", status)
+	require.Equal(t, 2, version)
+	var out string
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT output_data::text FROM executions WHERE id = $1`, run.ExecutionID).Scan(&out))
+	require.JSONEq(t, `{"a":{"version":2}}`, out, "prod runs version 2")
+
+	// Roll back: the alias points at version 1 again.
+	rb := f.call("POST", "/api/v1/deployments/"+prod2.ID+"/rollback", tok, nil)
+	require.Equal(t, http.StatusOK, rb.Status, "%s", rb.Body)
+	var rolled deployment
+	rb.data(t, &rolled)
+	require.Equal(t, 1, rolled.Version)
+	r = f.hook(prod2, prod2.SigningSecret, time.Now(), `{"n": 1}`)
+	r.data(t, &run)
+	status, version = f.waitRun(run.ExecutionID)
+	require.Equal(t, "completed", status)
+	require.Equal(t, 1, version)
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT output_data::text FROM executions WHERE id = $1`, run.ExecutionID).Scan(&out))
+	require.JSONEq(t, `{"a":{"version":1,"got":1}}`, out, "the rolled-back alias runs version 1's definition")
+
+	// Deactivate: the webhook stops.
+	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/deployments/"+prod2.ID, tok, nil).Status)
+	require.Equal(t, http.StatusNotFound, f.hook(prod2, prod2.SigningSecret, time.Now(), `{}`).Status)
+	require.Equal(t, http.StatusConflict, f.call("POST", "/api/v1/deployments/"+prod2.ID+"/rollback", tok, nil).Status)
+	for action, n := range map[string]int{"deployment.create": 3, "deployment.rollback": 1, "deployment.deactivate": 1} {
+		require.Equal(t, n, f.count("audit_logs", "action = $1", action), action)
+	}
+}
+
+func TestScheduledDeploymentFiresOncePerSlot(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	s := f.register("sched")
+	tok := s.AccessToken
+	a := f.create(tok, "/api/v1/agents", jsAgent("tick", `function main(input) { return { at: input.scheduledTime }; }`))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "ticker", "schedule": "rate(1 minute)", "steps": []map[string]any{{"key": "a", "agentId": a, "inputs": map[string]any{"at": "{{inputs.scheduledTime}}"}}}})
+	d := f.deploy(tok, wf, map[string]any{"environment": "prod", "timezone": "Europe/Paris"})
+	require.Len(t, d.NextFires, 3, "the next three fire times are shown")
+	require.Equal(t, time.Minute, d.NextFires[1].Sub(d.NextFires[0]))
+
+	ctx := context.Background()
+	sched := f.local.Scheduler
+	t0 := time.Now().Truncate(time.Minute).Add(10 * time.Second)
+	require.Equal(t, 0, sched.Tick(ctx, t0), "the first tick sets the starting point")
+	require.Equal(t, 3, sched.Tick(ctx, t0.Add(3*time.Minute)), "three minutes: three fires")
+	require.Equal(t, 0, sched.Tick(ctx, t0.Add(3*time.Minute+30*time.Second)), "nothing is due twice")
+	require.Equal(t, 3, f.count("executions", "trigger = 'schedule' AND deployment_id = $1", d.ID))
+	// A fire delivered twice starts one run.
+	slot := t0.Add(time.Minute).Truncate(time.Minute)
+	e1, err := f.app.Server.Deploys.Fire(ctx, d.ID, slot)
+	require.NoError(t, err)
+	e2, err := f.app.Server.Deploys.Fire(ctx, d.ID, slot)
+	require.NoError(t, err)
+	require.Equal(t, e1.ID, e2.ID)
+	require.Equal(t, 3, f.count("executions", "trigger = 'schedule' AND deployment_id = $1", d.ID))
+	// Inactive deployments do not fire.
+	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/deployments/"+d.ID, tok, nil).Status)
+	require.Equal(t, 0, sched.Tick(ctx, t0.Add(10*time.Minute)))
+}

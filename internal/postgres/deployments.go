@@ -1,0 +1,101 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/turbocat/turbocat/internal/postgres/dbsqlc"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+var _ turbocat.DeploymentStore = (*DB)(nil)
+
+// CreateDeployment implements turbocat.DeploymentStore.
+func (db *DB) CreateDeployment(ctx context.Context, d *turbocat.Deployment, signingSecretEnc []byte) error {
+	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		var previous *int32
+		if d.Status == turbocat.DeploymentActive {
+			v, err := q.DeploymentDeactivateActive(ctx, dbsqlc.DeploymentDeactivateActiveParams{WorkflowID: d.WorkflowID, Environment: d.Environment})
+			if err == nil {
+				previous = &v
+			} else if !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("deactivate previous deployment: %w", err)
+			}
+		}
+		row, err := q.DeploymentInsert(ctx, dbsqlc.DeploymentInsertParams{WorkflowID: d.WorkflowID, UserID: d.UserID, Environment: d.Environment,
+			Status: d.Status, Version: int32(d.Version), PreviousVersion: previous, StateMachineRef: d.StateMachineRef, VersionRef: d.VersionRef,
+			AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, SigningSecretEnc: signingSecretEnc, Error: d.Error})
+		if err != nil {
+			return translate(err, "deployment")
+		}
+		if d.EndpointURL != nil {
+			u := *d.EndpointURL + row.ID
+			if err := q.DeploymentSetEndpoint(ctx, dbsqlc.DeploymentSetEndpointParams{ID: row.ID, EndpointUrl: &u}); err != nil {
+				return fmt.Errorf("set endpoint: %w", err)
+			}
+			row.EndpointUrl = &u
+		}
+		*d = *toDeployment(row)
+		return audit(ctx, q, "deployment.create", "deployment", d.ID, map[string]any{"workflowId": d.WorkflowID,
+			"environment": d.Environment, "version": d.Version, "status": d.Status})
+	})
+}
+
+// DeploymentByID implements turbocat.DeploymentStore.
+func (db *DB) DeploymentByID(ctx context.Context, id string) (*turbocat.Deployment, []byte, error) {
+	if !isUUID(id) {
+		return nil, nil, turbocat.NotFound("deployment")
+	}
+	row, err := db.q.DeploymentGetInternal(ctx, id)
+	if err != nil {
+		return nil, nil, translate(err, "deployment")
+	}
+	return toDeployment(row), row.SigningSecretEnc, nil
+}
+
+// RollbackDeployment implements turbocat.DeploymentStore.
+func (db *DB) RollbackDeployment(ctx context.Context, userID, id string, version, previous int, versionRef string) (*turbocat.Deployment, error) {
+	var out *turbocat.Deployment
+	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		p := int32(previous)
+		row, err := q.DeploymentRollback(ctx, dbsqlc.DeploymentRollbackParams{ID: id, UserID: userID, Version: int32(version), PreviousVersion: &p, VersionRef: &versionRef})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return turbocat.Errorf(turbocat.ECONFLICT, "only an active deployment can be rolled back")
+		}
+		if err != nil {
+			return translate(err, "deployment")
+		}
+		out = toDeployment(row)
+		return audit(ctx, q, "deployment.rollback", "deployment", id, map[string]any{"version": version, "from": previous})
+	})
+	return out, err
+}
+
+// DeactivateDeployment implements turbocat.DeploymentStore.
+func (db *DB) DeactivateDeployment(ctx context.Context, userID, id string) (*turbocat.Deployment, error) {
+	if !isUUID(id) {
+		return nil, turbocat.NotFound("deployment")
+	}
+	var out *turbocat.Deployment
+	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		row, err := q.DeploymentDeactivate(ctx, dbsqlc.DeploymentDeactivateParams{ID: id, UserID: userID})
+		if err != nil {
+			return translate(err, "active deployment")
+		}
+		out = toDeployment(row)
+		return audit(ctx, q, "deployment.deactivate", "deployment", id, nil)
+	})
+	return out, err
+}
+
+// ScheduledDeployments implements turbocat.DeploymentStore.
+func (db *DB) ScheduledDeployments(ctx context.Context) ([]*turbocat.Deployment, error) {
+	rows, err := db.q.DeploymentsScheduled(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scheduled deployments: %w", err)
+	}
+	return mapSlice(rows, toDeployment), nil
+}

@@ -1,0 +1,273 @@
+package service
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/turbocat/turbocat/internal/schedule"
+	"github.com/turbocat/turbocat/internal/secrets"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// Deployments puts workflow versions into environments: one engine alias per
+// environment pointing at a published version, a signed webhook to start
+// runs, and an optional schedule.
+type Deployments struct {
+	Store     turbocat.DeploymentStore
+	Reads     turbocat.DeploymentService
+	Workflows turbocat.WorkflowService
+	Runs      *Executions
+	Secrets   *Secrets
+	// PublicURL is the base of endpoint URLs (TURBOCAT_PUBLIC_URL).
+	PublicURL string
+	Now       func() time.Time
+}
+
+func (s *Deployments) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// DeployInput is the body of POST /workflows/{id}/deployments.
+type DeployInput struct {
+	Environment string  `json:"environment"`
+	Schedule    *string `json:"schedule"`
+	Timezone    *string `json:"timezone"`
+}
+
+// CreatedDeployment carries the webhook signing secret, shown this once.
+type CreatedDeployment struct {
+	*turbocat.Deployment
+	SigningSecret string `json:"signingSecret,omitempty"`
+}
+
+var environmentName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+
+// WebhookTolerance is how far a webhook's signed timestamp may be from now.
+const WebhookTolerance = 5 * time.Minute
+
+func signingAD(userID string) []byte { return secrets.AssociatedData(userID, "deployment-signing-secret") }
+
+// Deploy publishes the workflow's current version and points the
+// environment's alias at it; the previous active deployment of that
+// environment becomes inactive and its version is kept for rollback.
+func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflowID string, in DeployInput) (*CreatedDeployment, error) {
+	w, err := s.Workflows.Workflow(ctx, actor.UserID, workflowID)
+	if err != nil {
+		return nil, err
+	}
+	var details []turbocat.FieldError
+	if !environmentName.MatchString(in.Environment) {
+		details = append(details, turbocat.FieldError{Field: "environment", Message: "must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter (e.g. prod)"})
+	}
+	sched := w.Schedule
+	if in.Schedule != nil {
+		sched = in.Schedule
+		if *sched == "" {
+			sched = nil
+		}
+	}
+	tz := "UTC"
+	if in.Timezone != nil && *in.Timezone != "" {
+		tz = *in.Timezone
+	}
+	if sched != nil {
+		if _, err := schedule.Parse(*sched, tz); err != nil {
+			msg := err.Error()
+			if e := turbocat.AsError(err); e != nil {
+				msg = e.Message
+			}
+			details = append(details, turbocat.FieldError{Field: "schedule", Message: msg})
+		}
+	}
+	if len(details) > 0 {
+		return nil, turbocat.ValidationError("invalid deployment", details...)
+	}
+	if s.Secrets == nil || s.Secrets.Cipher == nil {
+		return nil, turbocat.Errorf(turbocat.EUNAVAILABLE, "deployments need webhook signing secrets: set TURBOCAT_SECRETS_KEY")
+	}
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	secret := "whsec_" + hex.EncodeToString(raw[:])
+	enc, err := s.Secrets.Cipher.Encrypt(ctx, []byte(secret), signingAD(actor.UserID))
+	if err != nil {
+		return nil, fmt.Errorf("encrypt signing secret: %w", err)
+	}
+	endpoint := s.PublicURL + "/hooks/"
+	d := &turbocat.Deployment{WorkflowID: w.ID, UserID: actor.UserID, Environment: in.Environment, Version: w.Version,
+		Schedule: sched, Timezone: &tz, EndpointURL: &endpoint, Status: turbocat.DeploymentActive}
+	versionRef, err := s.Runs.Publish(ctx, w)
+	if err == nil {
+		var alias string
+		alias, err = s.Runs.Engine.SetAlias(ctx, in.Environment, []turbocat.AliasRoute{{VersionRef: versionRef, Weight: 100}})
+		d.VersionRef, d.AliasRef = &versionRef, &alias
+		machine := StateMachineName(w.ID)
+		d.StateMachineRef = &machine
+	}
+	if err != nil {
+		// Recorded as failed, with the reason, so the user sees what happened.
+		msg := "the workflow engine refused the deployment"
+		if e := turbocat.AsError(err); e != nil && e.Code != turbocat.EINTERNAL {
+			msg = e.Message
+		}
+		d.Status, d.Error, d.EndpointURL = turbocat.DeploymentFailed, &msg, nil
+		if cerr := s.Store.CreateDeployment(ctx, d, nil); cerr != nil {
+			return nil, cerr
+		}
+		return &CreatedDeployment{Deployment: d}, nil
+	}
+	if err := s.Store.CreateDeployment(ctx, d, enc); err != nil {
+		return nil, err
+	}
+	s.fillNext(d)
+	return &CreatedDeployment{Deployment: d, SigningSecret: secret}, nil
+}
+
+// Get returns a deployment with its next three fire times.
+func (s *Deployments) Get(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Deployment, error) {
+	d, err := s.Reads.Deployment(ctx, actor.UserID, id)
+	if err != nil {
+		return nil, err
+	}
+	s.fillNext(d)
+	return d, nil
+}
+
+func (s *Deployments) fillNext(d *turbocat.Deployment) {
+	if d.Schedule == nil || d.Status != turbocat.DeploymentActive {
+		return
+	}
+	tz := "UTC"
+	if d.Timezone != nil {
+		tz = *d.Timezone
+	}
+	if sc, err := schedule.Parse(*d.Schedule, tz); err == nil {
+		d.NextFires = sc.NextN(s.now(), 3)
+	}
+}
+
+// Rollback points the environment's alias back at the previous version.
+func (s *Deployments) Rollback(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Deployment, error) {
+	d, err := s.Reads.Deployment(ctx, actor.UserID, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.Status != turbocat.DeploymentActive || d.PreviousVersion == nil || *d.PreviousVersion == d.Version {
+		return nil, turbocat.Errorf(turbocat.ECONFLICT, "this deployment has no previous version to roll back to")
+	}
+	prev, err := s.Workflows.WorkflowVersion(ctx, actor.UserID, d.WorkflowID, *d.PreviousVersion)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := s.Runs.Publish(ctx, prev)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Runs.Engine.SetAlias(ctx, d.Environment, []turbocat.AliasRoute{{VersionRef: ref, Weight: 100}}); err != nil {
+		return nil, fmt.Errorf("roll back alias %s: %w", d.Environment, err)
+	}
+	out, err := s.Store.RollbackDeployment(ctx, actor.UserID, id, *d.PreviousVersion, d.Version, ref)
+	if err != nil {
+		return nil, err
+	}
+	s.fillNext(out)
+	return out, nil
+}
+
+// Deactivate stops a deployment: its webhook answers 404 and its schedule
+// no longer fires.
+func (s *Deployments) Deactivate(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Deployment, error) {
+	return s.Store.DeactivateDeployment(ctx, actor.UserID, id)
+}
+
+var errBadSignature = turbocat.Errorf(turbocat.EUNAUTHORIZED, "missing or invalid X-Turbocat-Signature: sign \"<t>.<body>\" with HMAC-SHA256 and the deployment's signing secret, send t=<unix seconds>,v1=<hex>")
+
+// Sign returns the X-Turbocat-Signature value for body at t.
+func Sign(secret string, t time.Time, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "%d.", t.Unix())
+	mac.Write(body)
+	return fmt.Sprintf("t=%d,v1=%s", t.Unix(), hex.EncodeToString(mac.Sum(nil)))
+}
+
+// Hook starts a run from a signed webhook call. The same Idempotency-Key
+// returns the first run instead of starting another.
+func (s *Deployments) Hook(ctx context.Context, id, signature, idempotencyKey string, body []byte) (*turbocat.Execution, error) {
+	d, enc, err := s.Store.DeploymentByID(ctx, id)
+	if err != nil || d.Status != turbocat.DeploymentActive || len(enc) == 0 {
+		return nil, turbocat.NotFound("active deployment")
+	}
+	secret, err := s.Secrets.Cipher.Decrypt(ctx, enc, signingAD(d.UserID))
+	if err != nil {
+		return nil, fmt.Errorf("decrypt signing secret of deployment %s: %w", id, err)
+	}
+	if !s.validSignature(string(secret), signature, body) {
+		return nil, errBadSignature
+	}
+	if len(idempotencyKey) > 200 {
+		return nil, turbocat.ValidationError("invalid Idempotency-Key", turbocat.FieldError{Field: "Idempotency-Key", Message: "must be at most 200 characters"})
+	}
+	key := ""
+	if idempotencyKey != "" {
+		key = "webhook:" + idempotencyKey
+	}
+	var input json.RawMessage
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if !json.Valid(body) {
+			return nil, turbocat.ValidationError("the webhook body must be JSON (the run's input)")
+		}
+		input = body
+	}
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: d.UserID})
+	return s.Runs.StartDeployed(ctx, d, input, turbocat.TriggerWebhook, key)
+}
+
+func (s *Deployments) validSignature(secret, header string, body []byte) bool {
+	var ts, v1 string
+	for _, part := range strings.Split(header, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			v1 = v
+		}
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || v1 == "" {
+		return false
+	}
+	t := time.Unix(sec, 0)
+	if d := s.now().Sub(t); d > WebhookTolerance || d < -WebhookTolerance {
+		return false
+	}
+	want := Sign(secret, t, body)
+	_, wantV1, _ := strings.Cut(want, "v1=")
+	return hmac.Equal([]byte(wantV1), []byte(v1))
+}
+
+// Fire starts the run a schedule fire asks for. Fires are delivered at
+// least once: the same (deployment, scheduled time) starts one run.
+func (s *Deployments) Fire(ctx context.Context, id string, scheduled time.Time) (*turbocat.Execution, error) {
+	d, _, err := s.Store.DeploymentByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.Status != turbocat.DeploymentActive || d.Schedule == nil {
+		return nil, turbocat.Errorf(turbocat.ECONFLICT, "deployment %s is not active with a schedule", id)
+	}
+	input, _ := json.Marshal(map[string]string{"scheduledTime": scheduled.UTC().Format(time.RFC3339)})
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: d.UserID})
+	return s.Runs.StartDeployed(ctx, d, input, turbocat.TriggerSchedule, "schedule:"+scheduled.UTC().Format(time.RFC3339))
+}
