@@ -25,7 +25,7 @@ db: ## Start the local Postgres if needed and create the turbocat databases.
 	@bash scripts/ensure-postgres.sh turbocat turbocat_test
 
 .PHONY: dev
-dev: db ## Run Turbocat locally (API on :$(PORT), migrations applied).
+dev: db web ## Run Turbocat locally: console and API on :$(PORT), migrations applied.
 	@set -a; source "$$(bash scripts/dev-env.sh)"; set +a; \
 	  DATABASE_URL="$(DATABASE_URL)" PORT="$(PORT)" $(GO) run ./cmd/turbocat dev
 
@@ -34,11 +34,12 @@ migrate: db ## Apply database migrations to DATABASE_URL.
 	DATABASE_URL="$(DATABASE_URL)" $(GO) run ./cmd/turbocat migrate
 
 .PHONY: test
-test: db $(ASLVALIDATOR) ## Run every test against the local Postgres (coverage.out), asl-validator, each fuzz target briefly, and the CDK app's tests.
+test: db web $(ASLVALIDATOR) ## Run every test against the local Postgres (coverage.out), asl-validator, each fuzz target briefly, the console's browser tests and the CDK app's tests.
 	$(GO) test $(GOTEST_FLAGS) -coverprofile=coverage.out -covermode=atomic $(PKGS)
 	@$(GO) tool cover -func=coverage.out | tail -n 1
 	bash tools/aslvalidator/validate.sh
 	@FUZZTIME=3s bash scripts/fuzz.sh
+	@$(MAKE) --no-print-directory test-web
 	@$(MAKE) --no-print-directory test-infra
 
 .PHONY: fuzz
@@ -85,8 +86,16 @@ lint: $(STATICCHECK) ## gofmt, go vet and staticcheck.
 	$(GO) vet $(PKGS)
 	$(STATICCHECK) $(PKGS)
 
+.PHONY: web
+web: ## Build the web console into web/out (embedded by turbocat dev): npm ci, lint, type-check, static export.
+	cd web && npm ci --no-audit --no-fund && npm run check && npm run build
+
+.PHONY: test-web
+test-web: db web ## Browser end-to-end tests of the console (Debian chromium, installed with apt when missing).
+	cd web && bash e2e/ensure-chromium.sh >/dev/null && npm test
+
 .PHONY: build
-build: ## Build every functions/* as a linux/arm64 bootstrap in dist/<name>/.
+build: web ## Build the console and every functions/* as a linux/arm64 bootstrap in dist/<name>/.
 	@for f in $(FUNCTIONS); do \
 	  echo "build $$f"; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \

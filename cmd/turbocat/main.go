@@ -21,6 +21,7 @@ import (
 	"github.com/turbocat/turbocat/internal/executor/codeexec"
 	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/runtime/sfnapi"
+	"github.com/turbocat/turbocat/web"
 )
 
 const usage = `turbocat runs AI-agent workflows.
@@ -129,11 +130,14 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 		return fmt.Errorf("listen on port %d (PORT): %w", cfg.Port, err)
 	}
 	srv := &http.Server{
-		Handler:           a.LocalHandler(nil),
+		Handler:           a.LocalHandler(web.Handler()),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if !web.Built() {
+		logger.Warn("the web console is not built: run `make web` (the API works without it)")
 	}
 	logger.Info("turbocat dev listening", "url", fmt.Sprintf("http://localhost:%d", cfg.Port),
 		"api", fmt.Sprintf("http://localhost:%d/api/v1", cfg.Port), "config", cfg)

@@ -1,0 +1,322 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { Dag } from "@/components/dag";
+import { Button } from "@/components/ui/button";
+import { Card, CardTitle, PageHeader, Spinner, StatusBadge } from "@/components/ui/card";
+import { FormError } from "@/components/ui/form";
+import { api, errorMessage } from "@/lib/api";
+import { useQueryParam } from "@/lib/hooks";
+import { followLogs, isFinished } from "@/lib/logstream";
+import type { ExecutionDetail, ExecutionLog, ExecutionStatus, ExecutionStep, RunResult, Workflow } from "@/lib/types";
+import { formatDuration, formatTime, pretty, shortId } from "@/lib/utils";
+
+const levelColour: Record<string, string> = {
+  debug: "text-slate-400",
+  info: "text-sky-300",
+  warn: "text-amber-300",
+  error: "text-red-300",
+};
+
+export default function ExecutionPage() {
+  const id = useQueryParam("id");
+  const router = useRouter();
+  const [exec, setExec] = useState<ExecutionDetail | null>(null);
+  const [workflow, setWorkflow] = useState<Workflow | null>(null);
+  const [logs, setLogs] = useState<ExecutionLog[]>([]);
+  const [mode, setMode] = useState<"stream" | "poll" | null>(null);
+  const [following, setFollowing] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [selected, setSelected] = useState<string | null>(null);
+  const logEnd = useRef<HTMLLIElement | null>(null);
+
+  const refresh = useCallback(async () => {
+    if (!id) return;
+    try {
+      setExec(await api<ExecutionDetail>(`/api/v1/executions/${encodeURIComponent(id)}`));
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }, [id]);
+
+  useEffect(() => {
+    if (!id) return;
+    setExec(null);
+    setLogs([]);
+    refresh();
+  }, [id, refresh]);
+
+  const workflowId = exec?.workflowId;
+  useEffect(() => {
+    if (!workflowId) return;
+    api<Workflow>(`/api/v1/workflows/${workflowId}`)
+      .then(setWorkflow)
+      .catch(() => setWorkflow(null));
+  }, [workflowId]);
+
+  // Follow the log while the page is open; the stream ends by itself when the run does.
+  useEffect(() => {
+    if (!id) return;
+    const ctl = new AbortController();
+    setFollowing(true);
+    followLogs(
+      id,
+      {
+        onLog: (l) => setLogs((ls) => [...ls, l]),
+        onStatus: (s: ExecutionStatus) => {
+          setExec((e) => (e && e.status !== s ? { ...e, status: s } : e));
+          refresh();
+        },
+        onEnd: () => {
+          setFollowing(false);
+          refresh();
+        },
+        onMode: setMode,
+      },
+      ctl.signal,
+    ).finally(() => setFollowing(false));
+    return () => ctl.abort();
+  }, [id, refresh]);
+
+  // Step states change without execution status events: poll the detail while running.
+  const running = exec ? !isFinished(exec.status) : false;
+  useEffect(() => {
+    if (!running) return;
+    const t = setInterval(refresh, 1000);
+    return () => clearInterval(t);
+  }, [running, refresh]);
+
+  useEffect(() => {
+    logEnd.current?.scrollIntoView({ block: "nearest" });
+  }, [logs.length]);
+
+  async function cancel() {
+    if (!exec) return;
+    setBusy(true);
+    setActionError(null);
+    try {
+      await api(`/api/v1/executions/${exec.id}/cancel`, { method: "POST" });
+      await refresh();
+    } catch (e) {
+      setActionError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function retry() {
+    if (!exec) return;
+    setBusy(true);
+    setActionError(null);
+    try {
+      const r = await api<RunResult>(`/api/v1/executions/${exec.id}/retry`, { method: "POST" });
+      router.push(`/executions/view?id=${r.executionId}`);
+    } catch (e) {
+      setActionError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (id === undefined) return <Spinner />;
+  if (!id) return <FormError message="No execution id in the address. Open a run from the executions list." />;
+  if (error && !exec) return <FormError message={error} />;
+  if (!exec) return <Spinner label="Loading execution" />;
+
+  const byKey = new Map(exec.steps.map((s) => [s.stepKey, s]));
+  const dagSteps = workflow
+    ? workflow.steps.map((s) => ({ key: s.key, dependsOn: s.dependsOn }))
+    : exec.steps.map((s) => ({ key: s.stepKey, dependsOn: [] }));
+  const order = workflow ? workflow.steps.map((s) => s.key) : exec.steps.map((s) => s.stepKey);
+  for (const s of exec.steps) if (!order.includes(s.stepKey)) order.push(s.stepKey);
+  const statusByKey = Object.fromEntries(order.map((k) => [k, byKey.get(k)?.status ?? "pending"]));
+  const tokens = exec.steps.reduce((n, s) => n + s.inputTokens + s.outputTokens, 0);
+
+  return (
+    <>
+      <PageHeader
+        title={`Execution ${shortId(exec.id)}`}
+        description={
+          <>
+            <Link href="/executions" className="text-primary underline">
+              All executions
+            </Link>
+            {" · "}
+            {workflow ? (
+              <Link href={`/workflows/edit?id=${workflow.id}`} className="text-primary underline">
+                {workflow.name}
+              </Link>
+            ) : (
+              "workflow"
+            )}{" "}
+            v{exec.workflowVersion} · {exec.trigger}
+            {exec.retryOf ? (
+              <>
+                {" · retry of "}
+                <Link href={`/executions/view?id=${exec.retryOf}`} className="text-primary underline">
+                  {shortId(exec.retryOf)}
+                </Link>
+              </>
+            ) : null}
+          </>
+        }
+        actions={
+          <>
+            {!isFinished(exec.status) ? (
+              <Button variant="destructive" onClick={cancel} disabled={busy}>
+                Cancel run
+              </Button>
+            ) : null}
+            {["failed", "cancelled", "timed_out"].includes(exec.status) ? (
+              <Button onClick={retry} disabled={busy}>
+                Retry failed steps
+              </Button>
+            ) : null}
+          </>
+        }
+      />
+      <FormError message={actionError} />
+      <div className="mb-6 grid grid-cols-2 gap-3 sm:grid-cols-4">
+        <Card>
+          <p className="text-xs text-muted-foreground">Status</p>
+          <p className="mt-1" data-testid="execution-status" data-status={exec.status}>
+            <StatusBadge status={exec.status} />
+          </p>
+        </Card>
+        <Card>
+          <p className="text-xs text-muted-foreground">Duration</p>
+          <p className="mt-1 font-medium">
+            {exec.durationMs === null && exec.startedAt && !isFinished(exec.status)
+              ? `${formatDuration(Date.now() - new Date(exec.startedAt).getTime())} so far`
+              : formatDuration(exec.durationMs)}
+          </p>
+        </Card>
+        <Card>
+          <p className="text-xs text-muted-foreground">Started</p>
+          <p className="mt-1 text-sm font-medium">{formatTime(exec.startedAt)}</p>
+        </Card>
+        <Card>
+          <p className="text-xs text-muted-foreground">Tokens</p>
+          <p className="mt-1 font-medium">{tokens}</p>
+        </Card>
+      </div>
+      <div className="grid gap-6 xl:grid-cols-2">
+        <div className="flex min-w-0 flex-col gap-6">
+          <Card>
+            <CardTitle>Graph</CardTitle>
+            <Dag steps={dagSteps} status={statusByKey} label="Execution graph coloured by step status" selected={selected} onSelect={(k) => {
+              setSelected(k);
+              document.getElementById(`step-${k}`)?.scrollIntoView({ behavior: "smooth", block: "start" });
+            }} />
+          </Card>
+          {exec.error ? (
+            <Card className="border-red-200">
+              <CardTitle>Error</CardTitle>
+              <pre tabIndex={0} className="overflow-x-auto text-xs text-destructive">{pretty(exec.error)}</pre>
+            </Card>
+          ) : null}
+          <Card>
+            <CardTitle>Input and output</CardTitle>
+            <h3 className="text-sm font-medium">Input</h3>
+            <pre tabIndex={0} className="mb-3 max-h-60 overflow-auto rounded-md bg-muted p-3 text-xs">{pretty(exec.inputData) || "—"}</pre>
+            <h3 className="text-sm font-medium">Output</h3>
+            <pre tabIndex={0} className="max-h-60 overflow-auto rounded-md bg-muted p-3 text-xs" data-testid="execution-output">
+              {exec.outputData === null || exec.outputData === undefined ? (isFinished(exec.status) ? "—" : "Not finished yet.") : pretty(exec.outputData)}
+            </pre>
+          </Card>
+          <Card>
+            <div className="mb-3 flex items-center justify-between">
+              <h2 className="text-base font-semibold">Logs</h2>
+              <span className="text-xs text-muted-foreground">
+                {following ? (mode === "poll" ? "Following (polling)" : "Following live") : `${logs.length} lines`}
+              </span>
+            </div>
+            <ol
+              className="max-h-96 overflow-auto rounded-md bg-slate-900 p-3 font-mono text-xs text-slate-100"
+              aria-live="polite"
+              aria-label="Execution log"
+              data-testid="logs"
+              tabIndex={0}
+            >
+              {logs.length === 0 ? <li className="text-slate-400">{following ? "Waiting for log lines…" : "No log lines."}</li> : null}
+              {logs.map((l) => (
+                <li key={l.sequence} className="whitespace-pre-wrap break-words">
+                  <span className="text-slate-400">{new Date(l.createdAt).toLocaleTimeString()}</span>{" "}
+                  <span className={levelColour[l.level] ?? ""}>{l.level.padEnd(5)}</span>{" "}
+                  {l.stepKey ? <span className="text-violet-300">[{l.stepKey}]</span> : null} {l.message}
+                </li>
+              ))}
+              <li ref={logEnd} aria-hidden />
+            </ol>
+          </Card>
+        </div>
+        <div className="flex min-w-0 flex-col gap-3">
+          <h2 className="text-lg font-semibold">Steps</h2>
+          {order.map((k) => (
+            <StepCard key={k} stepKey={k} step={byKey.get(k)} highlighted={selected === k} />
+          ))}
+        </div>
+      </div>
+    </>
+  );
+}
+
+function StepCard({ stepKey, step, highlighted }: { stepKey: string; step?: ExecutionStep; highlighted: boolean }) {
+  return (
+    <Card id={`step-${stepKey}`} className={highlighted ? "ring-2 ring-primary" : undefined} data-testid={`step-card-${stepKey}`}>
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <h3 className="font-medium">{stepKey}</h3>
+        <StatusBadge status={step?.status ?? "pending"} />
+      </div>
+      {step ? (
+        <>
+          <dl className="mt-2 grid grid-cols-2 gap-x-4 gap-y-1 text-xs sm:grid-cols-4">
+            <div>
+              <dt className="text-muted-foreground">Duration</dt>
+              <dd>
+                {step.durationMs === null && step.startedAt && step.status === "running"
+                  ? `${formatDuration(Date.now() - new Date(step.startedAt).getTime())} so far`
+                  : formatDuration(step.durationMs)}
+              </dd>
+            </div>
+            <div>
+              <dt className="text-muted-foreground">Attempts</dt>
+              <dd>{step.attempt}</dd>
+            </div>
+            <div>
+              <dt className="text-muted-foreground">Tokens in / out</dt>
+              <dd>
+                {step.inputTokens} / {step.outputTokens}
+              </dd>
+            </div>
+            <div>
+              <dt className="text-muted-foreground">Cost</dt>
+              <dd>${step.costUsd.toFixed(4)}</dd>
+            </div>
+          </dl>
+          {step.error ? (
+            <pre tabIndex={0} className="mt-2 overflow-x-auto rounded-md bg-red-50 p-2 text-xs text-destructive">{pretty(step.error)}</pre>
+          ) : null}
+          {step.output !== null && step.output !== undefined ? (
+            <div className="mt-2">
+              <h4 className="text-xs font-medium text-muted-foreground">Output</h4>
+              <pre tabIndex={0} className="max-h-48 overflow-auto rounded-md bg-muted p-2 text-xs" data-testid={`step-output-${stepKey}`}>
+                {pretty(step.output)}
+              </pre>
+            </div>
+          ) : null}
+          <details className="mt-2">
+            <summary className="cursor-pointer text-xs font-medium text-muted-foreground">Input</summary>
+            <pre tabIndex={0} className="max-h-48 overflow-auto rounded-md bg-muted p-2 text-xs">{pretty(step.input) || "—"}</pre>
+          </details>
+        </>
+      ) : (
+        <p className="mt-1 text-xs text-muted-foreground">Not started.</p>
+      )}
+    </Card>
+  );
+}

@@ -1,0 +1,523 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useEffect, useMemo, useState } from "react";
+import { Dag } from "@/components/dag";
+import { Button } from "@/components/ui/button";
+import { Card, CardTitle, EmptyState, PageHeader, Spinner } from "@/components/ui/card";
+import { ConfirmButton } from "@/components/ui/dialog";
+import { Field, FormError, Input, Select, Textarea } from "@/components/ui/form";
+import { api, errorMessage, fieldErrors } from "@/lib/api";
+import { useApi, useQueryParam } from "@/lib/hooks";
+import type { Agent, Page, RunResult, Workflow, WorkflowStep } from "@/lib/types";
+import { parseJSON, pretty } from "@/lib/utils";
+
+type StepForm = {
+  uid: number;
+  key: string;
+  agentId: string;
+  dependsOn: string[];
+  inputs: string;
+  timeoutSeconds: string;
+  maxAttempts: string;
+  retry?: WorkflowStep["retry"];
+};
+
+type Form = {
+  name: string;
+  description: string;
+  schedule: string;
+  inputSchema: string;
+  output: string;
+  steps: StepForm[];
+};
+
+let uidSeq = 0;
+const nextUid = () => ++uidSeq;
+
+function stepFrom(s: WorkflowStep): StepForm {
+  return {
+    uid: nextUid(),
+    key: s.key,
+    agentId: s.agentId,
+    dependsOn: s.dependsOn ?? [],
+    inputs: s.inputs && Object.keys(s.inputs).length ? pretty(s.inputs) : "",
+    timeoutSeconds: s.timeoutSeconds ? String(s.timeoutSeconds) : "",
+    maxAttempts: s.retry?.maxAttempts !== undefined ? String(s.retry.maxAttempts) : "",
+    retry: s.retry,
+  };
+}
+
+function formFrom(w: Workflow): Form {
+  return {
+    name: w.name,
+    description: w.description,
+    schedule: w.schedule ?? "",
+    inputSchema: w.inputSchema ? pretty(w.inputSchema) : "",
+    output: w.output !== undefined && w.output !== null ? pretty(w.output) : "",
+    steps: w.steps.map(stepFrom),
+  };
+}
+
+const emptyForm = (): Form => ({ name: "", description: "", schedule: "", inputSchema: "", output: "", steps: [] });
+
+/** buildBody turns the form into a WorkflowInput, or field errors for JSON that does not parse. */
+function buildBody(f: Form): { body?: Record<string, unknown>; errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  const schema = parseJSON(f.inputSchema, "Input schema");
+  if (!schema.ok) errors.inputSchema = schema.error;
+  const output = parseJSON(f.output, "Output template");
+  if (!output.ok) errors.output = output.error;
+  const steps = f.steps.map((s, i) => {
+    const inputs = parseJSON(s.inputs, "Inputs");
+    if (!inputs.ok) errors[`steps[${i}].inputs`] = inputs.error;
+    const step: Record<string, unknown> = { key: s.key.trim(), agentId: s.agentId, dependsOn: s.dependsOn };
+    if (inputs.ok && inputs.value !== undefined) step.inputs = inputs.value;
+    if (s.timeoutSeconds.trim()) step.timeoutSeconds = Number(s.timeoutSeconds);
+    if (s.maxAttempts.trim()) {
+      step.retry = { intervalSeconds: 1, backoffRate: 2, ...(s.retry ?? {}), maxAttempts: Number(s.maxAttempts) };
+    } else if (s.retry) {
+      step.retry = s.retry;
+    }
+    return step;
+  });
+  if (Object.keys(errors).length) return { errors };
+  return {
+    errors,
+    body: {
+      name: f.name,
+      description: f.description,
+      schedule: f.schedule.trim() || null,
+      inputSchema: schema.ok && schema.value !== undefined ? schema.value : null,
+      output: output.ok && output.value !== undefined ? output.value : null,
+      steps,
+    },
+  };
+}
+
+/** errorsFor picks the errors of step i, keyed by the rest of their path. */
+function errorsFor(errors: Record<string, string>, i: number): Record<string, string> {
+  const prefix = `steps[${i}]`;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(errors)) {
+    if (k === prefix) out[""] = v;
+    else if (k.startsWith(prefix + ".")) out[k.slice(prefix.length + 1)] = v;
+  }
+  return out;
+}
+
+export default function WorkflowEditPage() {
+  const id = useQueryParam("id");
+  const router = useRouter();
+  const agents = useApi<Page<Agent>>("/api/v1/agents?limit=100");
+  const [workflow, setWorkflow] = useState<Workflow | null>(null);
+  const [form, setForm] = useState<Form>(emptyForm);
+  const [dirty, setDirty] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (!id) {
+      setWorkflow(null);
+      setForm(emptyForm());
+      return;
+    }
+    api<Workflow>(`/api/v1/workflows/${encodeURIComponent(id)}`)
+      .then((w) => {
+        setWorkflow(w);
+        setForm(formFrom(w));
+        setDirty(false);
+      })
+      .catch((e) => setLoadError(errorMessage(e)));
+  }, [id]);
+
+  const agentList = useMemo(() => agents.data?.items ?? [], [agents.data]);
+
+  const update = (fn: (f: Form) => Form) => {
+    setForm(fn);
+    setDirty(true);
+    setSaved(null);
+  };
+  const setField = (k: "name" | "description" | "schedule" | "inputSchema" | "output") =>
+    (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => update((f) => ({ ...f, [k]: e.target.value }));
+  const setStep = (uid: number, patch: Partial<StepForm>) =>
+    update((f) => {
+      const old = f.steps.find((s) => s.uid === uid);
+      let steps = f.steps.map((s) => (s.uid === uid ? { ...s, ...patch } : s));
+      // Renaming a step keeps the dependencies on it.
+      if (old && patch.key !== undefined && patch.key !== old.key) {
+        steps = steps.map((s) => ({ ...s, dependsOn: s.dependsOn.map((d) => (d === old.key ? patch.key! : d)) }));
+      }
+      return { ...f, steps };
+    });
+  const addStep = () =>
+    update((f) => {
+      const used = new Set(f.steps.map((s) => s.key));
+      let n = f.steps.length + 1;
+      while (used.has(`step${n}`)) n++;
+      const last = f.steps[f.steps.length - 1];
+      return {
+        ...f,
+        steps: [
+          ...f.steps,
+          {
+            uid: nextUid(),
+            key: `step${n}`,
+            agentId: agentList[0]?.id ?? "",
+            dependsOn: last && last.key ? [last.key] : [],
+            inputs: "",
+            timeoutSeconds: "",
+            maxAttempts: "",
+          },
+        ],
+      };
+    });
+  const removeStep = (uid: number) =>
+    update((f) => {
+      const gone = f.steps.find((s) => s.uid === uid);
+      return {
+        ...f,
+        steps: f.steps
+          .filter((s) => s.uid !== uid)
+          .map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => d !== gone?.key) })),
+      };
+    });
+
+  async function save(e: React.FormEvent) {
+    e.preventDefault();
+    setErrors({});
+    setFormError(null);
+    setSaved(null);
+    const { body, errors: local } = buildBody(form);
+    if (!body) {
+      setErrors(local);
+      setFormError("Fix the highlighted fields.");
+      return;
+    }
+    setBusy(true);
+    try {
+      const w = workflow
+        ? await api<Workflow>(`/api/v1/workflows/${workflow.id}`, { method: "PUT", body })
+        : await api<Workflow>("/api/v1/workflows", { method: "POST", body });
+      setWorkflow(w);
+      setForm(formFrom(w));
+      setDirty(false);
+      setSaved(workflow ? `Saved as version ${w.version}.` : "Workflow created. Run it below.");
+      if (!workflow) router.replace(`/workflows/edit?id=${w.id}`);
+    } catch (err) {
+      const fe = fieldErrors(err);
+      setErrors(fe);
+      setFormError(Object.keys(fe).length ? `${errorMessage(err)}: fix the highlighted fields.` : errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (id === undefined) return <Spinner />;
+  if (loadError) return <FormError message={loadError} />;
+  if (id && !workflow) return <Spinner label="Loading workflow" />;
+
+  const keys = form.steps.map((s) => s.key);
+  return (
+    <>
+      <PageHeader
+        title={workflow ? `Workflow: ${workflow.name}` : "New workflow"}
+        description={
+          <>
+            <Link href="/workflows" className="text-primary underline">
+              Back to workflows
+            </Link>
+            {workflow ? (
+              <>
+                {" · "}version {workflow.version} ·{" "}
+                <Link href={`/executions?workflowId=${workflow.id}`} className="text-primary underline">
+                  runs
+                </Link>
+              </>
+            ) : null}
+          </>
+        }
+        actions={
+          workflow ? (
+            <ConfirmButton
+              trigger="Delete workflow"
+              triggerVariant="destructive"
+              title={`Delete ${workflow.name}?`}
+              description="Its runs stay in the execution history."
+              confirm="Delete"
+              onConfirm={async () => {
+                try {
+                  await api(`/api/v1/workflows/${workflow.id}`, { method: "DELETE" });
+                  router.replace("/workflows");
+                } catch (err) {
+                  setFormError(errorMessage(err));
+                }
+              }}
+            />
+          ) : null
+        }
+      />
+      <div className="grid gap-6 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
+        <form onSubmit={save} className="flex min-w-0 flex-col gap-4" noValidate aria-label="Workflow">
+          <FormError message={formError} />
+          {saved ? (
+            <p role="status" className="rounded-md bg-green-50 px-3 py-2 text-sm text-success">
+              {saved}
+            </p>
+          ) : null}
+          <Card className="flex flex-col gap-4">
+            <div className="grid gap-4 sm:grid-cols-2">
+              <Field label="Name" error={errors.name}>
+                <Input name="name" value={form.name} onChange={setField("name")} maxLength={100} />
+              </Field>
+              <Field label="Schedule" error={errors.schedule} hint="Optional: rate(5 minutes) or cron(0 12 * * ? *).">
+                <Input name="schedule" value={form.schedule} onChange={setField("schedule")} />
+              </Field>
+            </div>
+            <Field label="Description" error={errors.description}>
+              <Input name="description" value={form.description} onChange={setField("description")} />
+            </Field>
+            <details>
+              <summary className="cursor-pointer text-sm font-medium">Input schema and output template</summary>
+              <div className="mt-3 flex flex-col gap-4">
+                <Field label="Input schema (JSON Schema)" error={errors.inputSchema} hint="Optional; the run form is built from its properties.">
+                  <Textarea name="inputSchema" value={form.inputSchema} onChange={setField("inputSchema")} className="font-mono text-xs" rows={5} />
+                </Field>
+                <Field label="Output template (JSON)" error={errors.output} hint='Optional, e.g. {"summary": "{{steps.summarize.output.text}}"}.'>
+                  <Textarea name="output" value={form.output} onChange={setField("output")} className="font-mono text-xs" rows={4} />
+                </Field>
+              </div>
+            </details>
+          </Card>
+
+          <div className="flex items-center justify-between">
+            <h2 className="text-lg font-semibold">Steps</h2>
+            <Button variant="outline" size="sm" onClick={addStep} disabled={agentList.length === 0}>
+              Add step
+            </Button>
+          </div>
+          {errors.steps ? (
+            <p role="alert" className="text-sm font-medium text-destructive">
+              {errors.steps}
+            </p>
+          ) : null}
+          {agents.data && agentList.length === 0 ? (
+            <EmptyState title="You have no agents">
+              Steps run agents: <Link className="text-primary underline" href="/agents/edit">create an agent</Link> first.
+            </EmptyState>
+          ) : null}
+          {form.steps.length === 0 && agentList.length > 0 ? (
+            <EmptyState title="No steps yet">Add a step; each one runs an agent. Steps with no dependency in common run in parallel.</EmptyState>
+          ) : null}
+          {form.steps.map((s, i) => {
+            const se = errorsFor(errors, i);
+            const depError = Object.entries(se).find(([k]) => k.startsWith("dependsOn"))?.[1];
+            const inputError = Object.entries(se).find(([k]) => k.startsWith("inputs"))?.[1];
+            const other = Object.entries(se).filter(
+              ([k]) => !["key", "agentId", "timeoutSeconds"].includes(k) && !k.startsWith("dependsOn") && !k.startsWith("inputs"),
+            );
+            return (
+              <Card key={s.uid} className="flex flex-col gap-3" data-testid={`step-${i}`}>
+                <fieldset className="flex flex-col gap-3">
+                  <legend className="sr-only">Step {i + 1}</legend>
+                  <div className="grid gap-3 sm:grid-cols-2">
+                    <Field label={`Step ${i + 1} key`} error={se.key}>
+                      <Input name={`steps[${i}].key`} value={s.key} onChange={(e) => setStep(s.uid, { key: e.target.value })} />
+                    </Field>
+                    <Field label={`Step ${i + 1} agent`} error={se.agentId}>
+                      <Select name={`steps[${i}].agentId`} value={s.agentId} onChange={(e) => setStep(s.uid, { agentId: e.target.value })}>
+                        <option value="">Choose an agent</option>
+                        {agentList.map((a) => (
+                          <option key={a.id} value={a.id}>
+                            {a.name} ({a.type})
+                          </option>
+                        ))}
+                      </Select>
+                    </Field>
+                  </div>
+                  <fieldset className="rounded-md border border-border p-2">
+                    <legend className="px-1 text-sm font-medium">Step {i + 1} depends on</legend>
+                    {keys.filter((k, j) => j !== i && k).length === 0 ? (
+                      <p className="text-xs text-muted-foreground">No other steps: this one starts the run.</p>
+                    ) : (
+                      <div className="flex flex-wrap gap-x-4 gap-y-1">
+                        {form.steps
+                          .filter((o) => o.uid !== s.uid && o.key)
+                          .map((o) => (
+                            <label key={o.uid} className="flex items-center gap-1.5 text-sm">
+                              <input
+                                type="checkbox"
+                                checked={s.dependsOn.includes(o.key)}
+                                onChange={(e) =>
+                                  setStep(s.uid, {
+                                    dependsOn: e.target.checked
+                                      ? [...s.dependsOn, o.key]
+                                      : s.dependsOn.filter((d) => d !== o.key),
+                                  })
+                                }
+                              />
+                              {o.key}
+                            </label>
+                          ))}
+                      </div>
+                    )}
+                    {depError ? (
+                      <p role="alert" className="mt-1 text-xs font-medium text-destructive">
+                        {depError}
+                      </p>
+                    ) : null}
+                  </fieldset>
+                  <Field
+                    label={`Step ${i + 1} inputs (JSON)`}
+                    error={inputError}
+                    hint="Templates: {{inputs.x}}, {{steps.KEY.output}}, {{execution.id}}."
+                  >
+                    <Textarea
+                      name={`steps[${i}].inputs`}
+                      value={s.inputs}
+                      onChange={(e) => setStep(s.uid, { inputs: e.target.value })}
+                      className="font-mono text-xs"
+                      rows={3}
+                      placeholder='{"text": "{{inputs.text}}"}'
+                    />
+                  </Field>
+                  <div className="grid gap-3 sm:grid-cols-3">
+                    <Field label={`Step ${i + 1} timeout (s)`} error={se.timeoutSeconds}>
+                      <Input inputMode="numeric" value={s.timeoutSeconds} onChange={(e) => setStep(s.uid, { timeoutSeconds: e.target.value })} />
+                    </Field>
+                    <Field label={`Step ${i + 1} retries`} error={se["retry.maxAttempts"]}>
+                      <Input inputMode="numeric" value={s.maxAttempts} onChange={(e) => setStep(s.uid, { maxAttempts: e.target.value })} />
+                    </Field>
+                    <div className="flex items-end">
+                      <Button variant="ghost" size="sm" className="text-destructive" onClick={() => removeStep(s.uid)}>
+                        Remove step {i + 1}
+                      </Button>
+                    </div>
+                  </div>
+                  {other.map(([k, v]) => (
+                    <p key={k} role="alert" className="text-xs font-medium text-destructive">
+                      {k ? `${k}: ` : ""}
+                      {v}
+                    </p>
+                  ))}
+                </fieldset>
+              </Card>
+            );
+          })}
+          <div className="flex items-center gap-3">
+            <Button type="submit" disabled={busy}>
+              {busy ? "Saving…" : workflow ? "Save workflow" : "Create workflow"}
+            </Button>
+            {dirty && workflow ? <span className="text-sm text-warning">Unsaved changes</span> : null}
+          </div>
+        </form>
+        <div className="flex min-w-0 flex-col gap-6">
+          <Card className="xl:sticky xl:top-4">
+            <CardTitle>Graph</CardTitle>
+            <Dag steps={form.steps.map((s) => ({ key: s.key, dependsOn: s.dependsOn }))} label="Workflow graph" />
+          </Card>
+          {workflow ? <RunPanel workflow={workflow} dirty={dirty} /> : null}
+        </div>
+      </div>
+    </>
+  );
+}
+
+type Prop = { type?: string; description?: string; title?: string; enum?: unknown[] };
+
+function RunPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }) {
+  const router = useRouter();
+  const schema = workflow.inputSchema as { properties?: Record<string, Prop>; required?: string[] } | undefined;
+  const props = schema?.properties ? Object.entries(schema.properties) : [];
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [rawInput, setRawInput] = useState("{}");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function run(e: React.FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setErrors({});
+    let input: Record<string, unknown> = {};
+    if (props.length) {
+      for (const [name, p] of props) {
+        const v = values[name] ?? "";
+        if (v === "") continue;
+        if (p.type === "number" || p.type === "integer") input[name] = Number(v);
+        else if (p.type === "boolean") input[name] = v === "true";
+        else if (p.type === "object" || p.type === "array") {
+          const r = parseJSON(v, name);
+          if (!r.ok) {
+            setErrors({ [`input.${name}`]: r.error });
+            return;
+          }
+          input[name] = r.value;
+        } else input[name] = v;
+      }
+    } else {
+      const r = parseJSON(rawInput, "Input");
+      if (!r.ok) {
+        setError(r.error);
+        return;
+      }
+      input = (r.value as Record<string, unknown>) ?? {};
+    }
+    setBusy(true);
+    try {
+      const res = await api<RunResult>(`/api/v1/workflows/${workflow.id}/execute`, { method: "POST", body: { input } });
+      router.push(`/executions/view?id=${res.executionId}`);
+    } catch (err) {
+      setErrors(fieldErrors(err));
+      setError(errorMessage(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Card>
+      <CardTitle>Run</CardTitle>
+      <form onSubmit={run} className="flex flex-col gap-3" aria-label="Run workflow">
+        <FormError message={error} />
+        {props.length ? (
+          props.map(([name, p]) => (
+            <Field
+              key={name}
+              label={`${p.title ?? name}${schema?.required?.includes(name) ? " (required)" : ""}`}
+              hint={p.description}
+              error={errors[`input.${name}`] ?? errors[name]}
+            >
+              {p.type === "boolean" ? (
+                <Select value={values[name] ?? ""} onChange={(e) => setValues((v) => ({ ...v, [name]: e.target.value }))}>
+                  <option value="">—</option>
+                  <option value="true">true</option>
+                  <option value="false">false</option>
+                </Select>
+              ) : (
+                <Input
+                  inputMode={p.type === "number" || p.type === "integer" ? "decimal" : undefined}
+                  value={values[name] ?? ""}
+                  onChange={(e) => setValues((v) => ({ ...v, [name]: e.target.value }))}
+                />
+              )}
+            </Field>
+          ))
+        ) : (
+          <Field label="Input (JSON object)" error={errors.input}>
+            <Textarea name="runInput" value={rawInput} onChange={(e) => setRawInput(e.target.value)} className="font-mono text-xs" rows={4} />
+          </Field>
+        )}
+        <div className="flex items-center gap-3">
+          <Button type="submit" disabled={busy || dirty}>
+            {busy ? "Starting…" : `Run version ${workflow.version}`}
+          </Button>
+          {dirty ? <span className="text-sm text-muted-foreground">Save first to run your changes.</span> : null}
+        </div>
+      </form>
+    </Card>
+  );
+}

@@ -1,0 +1,400 @@
+// End-to-end: a person registers, builds two code agents and a workflow with a
+// parallel branch, runs it and watches it complete live, creates an API key
+// (shown once) and logs out — in Debian's chromium against `turbocat dev` on a
+// fresh database. Every page is screenshotted and checked with axe-core.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { axe, launchBrowser, shot, startStack } from "./harness.mjs";
+
+
+const AGENT_A = `function main(input, ctx) {
+  console.log("hello from " + input.label);
+  return { label: input.label, seen: true };
+}
+`;
+const AGENT_B = `function main(input) {
+  console.log("joining " + JSON.stringify(input));
+  return { joined: [input.left, input.right].join("+") };
+}
+`;
+
+describe("turbocat console", { timeout: 300_000 }, () => {
+  let stack;
+  let browser;
+  let page;
+  const violations = {};
+  const pageErrors = [];
+  const email = `ada+${Date.now()}@example.com`;
+  const visited = {};
+  let password = "correct horse battery";
+
+  const check = async (name) => {
+    await shot(page, name);
+    const v = await axe(page, name);
+    if (v.length) violations[name] = v;
+  };
+  const heading = (name) => page.getByRole("heading", { level: 1, name }).waitFor();
+
+  before(async () => {
+    stack = await startStack();
+    if (!stack.embedded) console.log("# note: turbocat dev does not serve the console at / yet; web.Handler() is served by e2e/consoleproxy");
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    page.setDefaultTimeout(20_000);
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    // React warnings and uncaught errors; failed requests are expected (the tests provoke 400s and a 401).
+    page.on("console", (m) => {
+      if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) pageErrors.push(m.text());
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  test("register a new account", async () => {
+    await page.goto(stack.baseURL + "/");
+    await page.waitForURL(/\/login/);
+    await heading("Sign in to Turbocat");
+    await check("01-login");
+
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await heading("Create your account");
+    // The API's validation message is shown at the field.
+    await page.getByLabel("Email").fill("not-an-email");
+    await page.getByLabel("Password").fill("short");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.locator("#" + (await page.getByLabel("Password").getAttribute("id")) + "-error").waitFor();
+    await check("02-register-errors");
+
+    await page.getByLabel("Full name").fill("Ada Lovelace");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await heading("Dashboard");
+    await page.getByText("Get started").waitFor();
+    await check("03-dashboard-new");
+  });
+
+  test("create two code agents and test-run one", async () => {
+    await page.getByRole("link", { name: "Agents", exact: true }).click();
+    await heading("Agents");
+    await page.getByText("No agents yet").waitFor();
+    await check("04-agents-empty");
+
+    for (const [name, source] of [
+      ["greeter", AGENT_A],
+      ["joiner", AGENT_B],
+    ]) {
+      await page.goto(stack.baseURL + "/agents");
+      await page.getByRole("link", { name: "New agent", exact: true }).first().click();
+      await heading("New agent");
+      await page.getByLabel("Name").fill(name);
+      await page.getByLabel("Source").fill(source);
+      await page.getByRole("button", { name: "Create agent" }).click();
+      await heading(`Agent: ${name}`);
+      await page.getByText("Agent created").waitFor();
+    }
+    await page.getByLabel("Sample input (JSON)").fill('{"left": "L", "right": "R"}');
+    await page.getByRole("button", { name: "Run test" }).click();
+    const result = page.getByTestId("test-result");
+    await result.getByText("Succeeded").waitFor();
+    assert.match(await result.innerText(), /"joined": "L\+R"/);
+    await check("05-agent-test-run");
+
+    await page.goto(stack.baseURL + "/agents");
+    await page.getByRole("link", { name: "greeter" }).waitFor();
+    assert.equal(await page.getByRole("listitem").filter({ has: page.getByRole("link") }).locator("a[href*='/agents/edit?id=']").count(), 2);
+    await check("06-agents-list");
+  });
+
+  test("create a workflow with a parallel branch", async () => {
+    await page.goto(stack.baseURL + "/workflows");
+    await page.getByText("No workflows yet").waitFor();
+    await check("07-workflows-empty");
+    await page.getByRole("link", { name: "New workflow", exact: true }).first().click();
+    await heading("New workflow");
+    await page.getByLabel("Name", { exact: true }).fill("fan-out");
+    await page.getByLabel("Description").fill("start, then left and right in parallel, then join");
+
+    const steps = [
+      { key: "start", agent: "greeter", deps: [], inputs: { label: "start" } },
+      { key: "left", agent: "greeter", deps: ["start"], inputs: { label: "left" } },
+      { key: "right", agent: "greeter", deps: ["start"], inputs: { label: "right" } },
+      {
+        key: "join",
+        agent: "joiner",
+        deps: ["left", "right"],
+        inputs: { left: "{{steps.left.output.label}}", right: "{{steps.right.output.label}}" },
+      },
+    ];
+    for (let i = 0; i < steps.length; i++) {
+      await page.getByRole("button", { name: "Add step" }).click();
+      const n = i + 1;
+      await page.getByLabel(`Step ${n} key`).fill(steps[i].key);
+      await page.getByLabel(`Step ${n} agent`).selectOption({ label: `${steps[i].agent} (code)` });
+      await page.getByLabel(`Step ${n} inputs (JSON)`).fill(JSON.stringify(steps[i].inputs));
+    }
+    for (let i = 1; i < steps.length; i++) {
+      const group = page.getByRole("group", { name: `Step ${i + 1} depends on` });
+      for (const other of steps) {
+        if (other.key === steps[i].key) continue;
+        const box = group.getByRole("checkbox", { name: other.key, exact: true });
+        await box.setChecked(steps[i].deps.includes(other.key));
+      }
+    }
+
+    // The live DAG: left and right share a column (a parallel branch).
+    const dag = page.getByTestId("dag");
+    assert.equal(await dag.locator("g[data-step]").count(), 4);
+    const x = async (k) => (await dag.locator(`g[data-step="${k}"]`).getAttribute("transform")).match(/translate\(([\d.]+),/)[1];
+    assert.equal(await x("left"), await x("right"));
+    assert.notEqual(await x("start"), await x("left"));
+    assert.notEqual(await x("join"), await x("left"));
+
+    // A validation error from the API lands at the step it concerns.
+    await page.getByLabel("Step 2 key").fill("2-bad key");
+    await page.getByRole("button", { name: "Create workflow" }).click();
+    const stepError = page.getByTestId("step-1").getByRole("alert").first();
+    await stepError.waitFor();
+    await check("08-workflow-step-error");
+    await page.getByLabel("Step 2 key").fill("left");
+    for (const k of ["start", "right"]) {
+      await page.getByRole("group", { name: "Step 4 depends on" }).getByRole("checkbox", { name: k, exact: true }).setChecked(k !== "start");
+    }
+    await page.getByRole("group", { name: "Step 4 depends on" }).getByRole("checkbox", { name: "left", exact: true }).setChecked(true);
+
+    await page.getByRole("button", { name: "Create workflow" }).click();
+    await page.getByText("Workflow created").waitFor();
+    await heading("Workflow: fan-out");
+    await page.waitForURL(/\/workflows\/edit\?id=/);
+    visited.workflow = page.url();
+    await check("09-workflow-editor");
+  });
+
+  test("run it and watch the execution complete live", async () => {
+    const streams = [];
+    const onResponse = (r) => {
+      if (r.url().includes("/logs?follow=true")) streams.push({ status: r.status(), type: r.headers()["content-type"] });
+    };
+    page.on("response", onResponse);
+    await page.getByRole("button", { name: /^Run version 1$/ }).click();
+    await page.waitForURL(/\/executions\/view\?id=/);
+    await page.getByRole("heading", { level: 1, name: /^Execution / }).waitFor();
+    visited.execution = page.url();
+    await page.getByTestId("execution-status").and(page.locator('[data-status="completed"]')).waitFor({ timeout: 90_000 });
+    for (const k of ["start", "left", "right", "join"]) {
+      const out = page.getByTestId(`step-output-${k}`);
+      await out.waitFor();
+      if (k === "join") assert.match(await out.innerText(), /"joined": "left\+right"/);
+      else assert.match(await out.innerText(), new RegExp(`"label": "${k}"`));
+      assert.equal(await page.locator(`[data-testid="dag"] g[data-step="${k}"]`).getAttribute("data-status"), "completed");
+    }
+    const logs = page.getByTestId("logs");
+    await logs.getByText("hello from right").waitFor();
+    await logs.getByText("joining").waitFor();
+    page.off("response", onResponse);
+    // The log was read from the server-sent event stream, not by polling.
+    assert.ok(streams.length >= 1, "the execution page never opened the log stream");
+    assert.equal(streams[0].status, 200);
+    assert.match(streams[0].type, /^text\/event-stream/);
+    await check("10-execution-completed");
+
+    await page.getByRole("link", { name: "All executions" }).click();
+    await heading("Executions");
+    await page.getByRole("row").filter({ hasText: "completed" }).first().waitFor();
+    await check("11-executions-list");
+
+    await page.getByRole("link", { name: "Dashboard" }).click();
+    await heading("Dashboard");
+    await page.getByText("Recent executions").waitFor();
+    await check("12-dashboard");
+  });
+
+  test("cancel a running execution and retry it", async () => {
+    // Set up through the API as the same user: a step that keeps running for a while.
+    const call = async (method, route, body, token) => {
+      const res = await fetch(stack.baseURL + route, {
+        method,
+        headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const json = await res.json();
+      assert.ok(json.success, `${method} ${route}: ${JSON.stringify(json.error)}`);
+      return json.data;
+    };
+    const { accessToken } = await call("POST", "/api/v1/auth/login", { email, password });
+    const agent = await call(
+      "POST",
+      "/api/v1/agents",
+      {
+        name: "sleeper",
+        type: "code",
+        config: { source: "function main() { const end = Date.now() + 8000; while (Date.now() < end) {} return {}; }" },
+      },
+      accessToken,
+    );
+    const wf = await call(
+      "POST",
+      "/api/v1/workflows",
+      {
+        name: "slow",
+        inputSchema: {
+          type: "object",
+          required: ["who"],
+          properties: { who: { type: "string", description: "Who is napping" } },
+        },
+        steps: [{ key: "nap", agentId: agent.id, inputs: { who: "{{inputs.who}}" } }],
+      },
+      accessToken,
+    );
+
+    await page.goto(`${stack.baseURL}/workflows/edit?id=${wf.id}`);
+    await heading("Workflow: slow");
+    // The run form is built from the workflow's inputSchema.
+    await page.getByLabel("who (required)").fill("the cat");
+    await page.getByRole("button", { name: /^Run version 1$/ }).click();
+    await page.waitForURL(/\/executions\/view\?id=/);
+    const firstURL = page.url();
+    await page.getByText('"who": "the cat"').first().waitFor();
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await page.getByTestId("execution-status").and(page.locator('[data-status="cancelled"]')).waitFor();
+    await check("10b-execution-cancelled");
+    await page.getByRole("button", { name: "Retry failed steps" }).click();
+    await page.waitForURL((u) => u.href !== firstURL && u.href.includes("/executions/view?id="));
+    // The new run is a retry (its trigger), and it runs.
+    await page.getByText(/v1 · retry/).waitFor();
+    await page.getByRole("link", { name: new URL(firstURL).searchParams.get("id").split("-")[0] }).waitFor();
+    await page.getByTestId("execution-status").and(page.locator('[data-status="running"], [data-status="pending"], [data-status="completed"]')).waitFor();
+    await check("10c-execution-retry");
+    await page.getByRole("button", { name: "Cancel run" }).click().catch(() => undefined);
+  });
+
+  test("an expired access token is refreshed once and the request retried", async () => {
+    let expired = 0;
+    const refreshes = [];
+    const agentLists = [];
+    await page.route(/\/api\/v1\/agents\?/, async (route) => {
+      agentLists.push(route.request().headers().authorization);
+      if (expired++ === 0) {
+        await route.fulfill({
+          status: 401,
+          contentType: "application/json",
+          body: JSON.stringify({ success: false, error: { code: "TOKEN_EXPIRED", message: "access token expired" } }),
+        });
+      } else {
+        await route.continue();
+      }
+    });
+    const onRequest = (r) => r.url().endsWith("/api/v1/auth/refresh") && refreshes.push(r.url());
+    page.on("request", onRequest);
+    // Client-side navigation keeps the in-memory access token, which the route above declares expired.
+    await page.getByRole("link", { name: "Agents", exact: true }).click();
+    await heading("Agents");
+    await page.getByRole("link", { name: "greeter" }).waitFor();
+    page.off("request", onRequest);
+    await page.unroute(/\/api\/v1\/agents\?/);
+    assert.equal(refreshes.length, 1, "exactly one refresh");
+    assert.equal(agentLists.length, 2, "the request was retried once");
+    assert.notEqual(agentLists[0], agentLists[1], "the retry carries the new access token");
+  });
+
+  test("templates and deployments", async () => {
+    await page.getByRole("link", { name: "Templates" }).click();
+    await heading("Templates");
+    const first = page.getByRole("button", { name: /^Use template / }).first();
+    await first.click();
+    await page.getByRole("status").filter({ hasText: "Created" }).waitFor();
+    await check("13-templates");
+
+    await page.getByRole("link", { name: "Deployments" }).click();
+    await heading("Deployments");
+    await page.getByText("Nothing deployed yet").waitFor();
+    await check("14-deployments");
+  });
+
+  test("create an API key and see its secret once", async () => {
+    await page.getByRole("link", { name: "Settings" }).click();
+    await heading("Settings");
+    await page.getByLabel("Key name").fill("ci");
+    await page.getByRole("button", { name: "Create API key" }).click();
+    const secret = await page.getByTestId("api-key-secret").innerText();
+    assert.match(secret, /^tc_[0-9a-f]{12}_[0-9a-f]{72}$/);
+    await page.getByTestId("api-key-row").filter({ hasText: secret.slice(0, 15) }).waitFor();
+    await check("15-settings-api-key");
+
+    // A reload resumes the session (refresh token) and never shows the secret again.
+    await page.reload();
+    await heading("Settings");
+    await page.getByTestId("api-key-row").first().waitFor();
+    assert.equal(await page.getByTestId("api-key-secret").count(), 0);
+    assert.ok(!(await page.content()).includes(secret), "the key's secret is shown again after a reload");
+
+    // The key works against the API, exactly as shown.
+    const res = await fetch(stack.baseURL + "/api/v1/workflows", { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal(res.status, 200);
+
+    await page.getByLabel("Secret name").fill("E2E_TOKEN");
+    await page.getByLabel("Secret value").fill("s3cr3t-value");
+    await page.getByRole("button", { name: "Save secret" }).click();
+    await page.getByText("Saved E2E_TOKEN.").waitFor();
+    assert.ok(!(await page.content()).includes("s3cr3t-value"));
+    await check("16-settings");
+
+    // Changing the password revokes every refresh token; the console signs in
+    // again with the new one, so a reload still finds the session.
+    await page.getByLabel("Current password").fill("wrong password");
+    await page.getByLabel("New password").fill("a brand new passphrase");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await page.getByText("does not match").waitFor();
+    await page.getByLabel("Current password").fill(password);
+    await page.getByRole("button", { name: "Change password" }).click();
+    await page.getByText("Password changed.").waitFor();
+    password = "a brand new passphrase";
+    await page.reload();
+    await heading("Settings");
+  });
+
+  test("works at a phone width", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const [route, name, title] of [
+        ["/", "17-phone-dashboard", "Dashboard"],
+        ["/workflows", "18-phone-workflows", "Workflows"],
+        ["/executions", "19-phone-executions", "Executions"],
+        [visited.workflow, "20-phone-workflow-editor", "Workflow: fan-out"],
+        [visited.execution, "21-phone-execution", /^Execution /],
+      ]) {
+        await page.goto(route.startsWith("http") ? route : stack.baseURL + route);
+        await heading(title);
+        await page.waitForLoadState("networkidle");
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${route} scrolls sideways by ${overflow}px at 390px`);
+        await check(name);
+      }
+      await page.getByRole("button", { name: "Menu" }).click();
+      await page.getByRole("link", { name: "Agents", exact: true }).click();
+      await heading("Agents");
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 860 });
+    }
+  });
+
+  test("log out", async () => {
+    await page.goto(stack.baseURL + "/settings");
+    await heading("Settings");
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.waitForURL(/\/login/);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    await page.goto(stack.baseURL + "/agents");
+    await page.waitForURL(/\/login/);
+    await heading("Sign in to Turbocat");
+  });
+
+  test("no serious accessibility violations and no page errors", () => {
+    assert.deepEqual(violations, {});
+    assert.deepEqual(pageErrors, []);
+  });
+});

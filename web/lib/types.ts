@@ -1,0 +1,183 @@
+// Shapes of the Turbocat API (internal/httpapi/openapi.json), as the console uses them.
+
+export type FieldError = { field: string; message: string };
+
+export type User = {
+  id: string;
+  email: string;
+  fullName: string;
+  role: "user" | "admin";
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type Session = { user: User; accessToken: string; refreshToken: string; expiresIn: number };
+
+export type Page<T> = { items: T[]; nextCursor?: string };
+
+export type AgentType = "code" | "api" | "llm";
+
+export type Agent = {
+  id: string;
+  templateId: string | null;
+  name: string;
+  description: string;
+  type: AgentType;
+  config: Record<string, unknown> | null;
+  status: "active" | "disabled";
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type RetryPolicy = {
+  maxAttempts?: number;
+  intervalSeconds: number;
+  backoffRate: number;
+  maxDelaySeconds?: number;
+  errors?: string[];
+};
+
+export type WorkflowStep = {
+  key: string;
+  agentId: string;
+  dependsOn: string[] | null;
+  inputs: Record<string, unknown> | null;
+  retry?: RetryPolicy;
+  timeoutSeconds?: number;
+};
+
+export type Workflow = {
+  id: string;
+  name: string;
+  description: string;
+  inputSchema?: Record<string, unknown>;
+  output?: unknown;
+  schedule: string | null;
+  version: number;
+  steps: WorkflowStep[];
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type ExecutionStatus = "pending" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+export type StepStatus = "pending" | "running" | "completed" | "failed" | "skipped";
+
+export type Execution = {
+  id: string;
+  workflowId: string;
+  workflowVersion: number;
+  deploymentId: string | null;
+  status: ExecutionStatus;
+  trigger: "api" | "webhook" | "schedule" | "retry";
+  inputData: unknown;
+  outputData: unknown;
+  error: unknown;
+  retryOf?: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  durationMs: number | null;
+  createdAt: string;
+};
+
+export type ExecutionStep = {
+  executionId: string;
+  stepKey: string;
+  agentId: string | null;
+  status: StepStatus;
+  attempt: number;
+  input: unknown;
+  output: unknown;
+  error: unknown;
+  startedAt: string | null;
+  completedAt: string | null;
+  durationMs: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+};
+
+export type ExecutionDetail = Execution & { steps: ExecutionStep[] };
+
+export type ExecutionLog = {
+  sequence: number;
+  stepKey: string | null;
+  level: "debug" | "info" | "warn" | "error";
+  message: string;
+  data?: unknown;
+  createdAt: string;
+};
+
+export type RunResult = { executionId: string; status: ExecutionStatus };
+
+export type AgentTestResult = {
+  ok: boolean;
+  output?: unknown;
+  error?: { error: string; cause: string; retryable?: boolean };
+  logs: { time: string; level: string; message: string; data?: unknown }[];
+  usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number; model?: string };
+  durationMs: number;
+};
+
+export type Template = {
+  id: string;
+  builtIn: boolean;
+  kind: "agent" | "workflow";
+  name: string;
+  description: string;
+  category: string;
+  agentType?: AgentType;
+  definition: unknown;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type Instantiated = { kind: "agent" | "workflow"; agent?: Agent; workflow?: Workflow; agents?: Agent[] };
+
+export type Deployment = {
+  id: string;
+  workflowId: string;
+  environment: string;
+  status: "pending" | "active" | "failed" | "inactive";
+  version: number;
+  endpointUrl: string | null;
+  schedule: string | null;
+  timezone: string | null;
+  error?: string;
+  createdAt: string;
+  updatedAt: string;
+  activatedAt: string | null;
+};
+
+export const SCOPES = [
+  "agents:read",
+  "agents:write",
+  "templates:read",
+  "templates:write",
+  "workflows:read",
+  "workflows:write",
+  "workflows:execute",
+  "executions:read",
+  "executions:write",
+  "deployments:read",
+  "deployments:write",
+  "secrets:read",
+  "secrets:write",
+  "webhooks:read",
+  "webhooks:write",
+  "audit:read",
+] as const;
+
+export type APIKey = {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  revokedAt?: string;
+  createdAt: string;
+};
+
+export type CreatedAPIKey = APIKey & { key: string };
+
+export type SecretMeta = { name: string; createdAt: string; updatedAt: string };
