@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"runtime"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,6 +17,7 @@ import (
 	"github.com/turbocat/turbocat/internal/auth"
 	"github.com/turbocat/turbocat/internal/catalog"
 	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/executor/httpexec"
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/metrics"
 	"github.com/turbocat/turbocat/internal/postgres"
@@ -32,6 +34,7 @@ type App struct {
 	Auth    *service.Auth
 	Secrets *service.Secrets
 	Metrics *metrics.Registry
+	Events  *service.Events
 	Server  *httpapi.Server
 }
 
@@ -91,7 +94,14 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 		srv.Secrets.Cipher = c
 	}
 	srv.Metrics = metrics.New()
-	return &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Auth: authSvc, Secrets: srv.Secrets, Metrics: srv.Metrics, Server: srv}, nil
+	allow, err := allowCIDRs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	srv.Events = &service.Events{Store: db, Secrets: srv.Secrets, Logger: logger.With("component", "webhooks"),
+		Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}
+	return &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Auth: authSvc, Secrets: srv.Secrets, Metrics: srv.Metrics,
+		Events: srv.Events, Server: srv}, nil
 }
 
 // Migrate applies the migrations and seeds the built-in templates; both are
@@ -116,3 +126,16 @@ func (a *App) Migrate(ctx context.Context) error {
 
 // Close releases the pool.
 func (a *App) Close() { a.Pool.Close() }
+
+// allowCIDRs parses TURBOCAT_HTTP_ALLOW_CIDRS for the SSRF-safe client.
+func allowCIDRs(cfg *config.Config) ([]netip.Prefix, error) {
+	var allow []netip.Prefix
+	for _, c := range cfg.HTTPAllowCIDRs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("TURBOCAT_HTTP_ALLOW_CIDRS: %q: %w", c, err)
+		}
+		allow = append(allow, p)
+	}
+	return allow, nil
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/turbocat/turbocat/internal/config"
@@ -27,13 +26,9 @@ const StepRunnerFunction = "turbocat-steprunner"
 // processes, API agents through the SSRF-safe client, LLM agents against
 // their providers. The returned func releases the workers.
 func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
-	var allow []netip.Prefix
-	for _, c := range cfg.HTTPAllowCIDRs {
-		p, err := netip.ParsePrefix(c)
-		if err != nil {
-			return nil, nil, fmt.Errorf("TURBOCAT_HTTP_ALLOW_CIDRS: %q: %w", c, err)
-		}
-		allow = append(allow, p)
+	allow, err := allowCIDRs(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	client := httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})
 	code, err := codeexec.New(codeexec.Options{Workers: cfg.CodeWorkers})
@@ -51,7 +46,7 @@ func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
 // NewRunner returns the step runner over the app's stores.
 func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
 	return &steprunner.Runner{
-		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics,
+		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics, Events: a.Events,
 		Secrets: func(ctx context.Context, userID, name string) (string, error) {
 			return a.Secrets.ResolveOne(ctx, userID, name)
 		},
@@ -109,7 +104,7 @@ func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, 
 // Task states invoke the steprunner by stepRunner (a name or an ARN).
 func (a *App) connectEngine(engine turbocat.Engine, stepRunner string) {
 	a.Server.Runs = &service.Executions{Store: a.DB, Workflows: a.DB, Reads: a.DB, Engine: engine,
-		StepRunnerFunction: stepRunner, Logger: a.Logger, Metrics: a.Metrics}
+		StepRunnerFunction: stepRunner, Logger: a.Logger, Metrics: a.Metrics, Events: a.Events}
 	a.Server.Deploys = &service.Deployments{Store: a.DB, Reads: a.DB, Workflows: a.DB, Runs: a.Server.Runs, Secrets: a.Secrets,
 		PublicURL: a.Config.PublicURL}
 }

@@ -92,3 +92,54 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) error {
 	writeData(w, r, http.StatusAccepted, runResult{ExecutionID: e.ID, Status: e.Status})
 	return nil
 }
+
+// Outbound webhook subscriptions.
+
+func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
+	var in service.WebhookInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	out, err := s.Events.Subscribe(r.Context(), actor(r), in)
+	if err != nil {
+		return err
+	}
+	writeData(w, r, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.Events.Store.ListWebhooks(r.Context(), actor(r).UserID, MaxLimit)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*turbocat.Webhook{}
+	}
+	writeData(w, r, http.StatusOK, turbocat.List[*turbocat.Webhook]{Items: list})
+	return nil
+}
+
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Events.Store.DeleteWebhook(r.Context(), actor(r).UserID, r.PathValue("id")); err != nil {
+		return err
+	}
+	writeData(w, r, http.StatusOK, map[string]string{"id": r.PathValue("id")})
+	return nil
+}
+
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.Events.Store.ListDeliveries(r.Context(), actor(r).UserID, r.PathValue("id"), p.Limit)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*turbocat.WebhookDelivery{}
+	}
+	writeData(w, r, http.StatusOK, turbocat.List[*turbocat.WebhookDelivery]{Items: list})
+	return nil
+}

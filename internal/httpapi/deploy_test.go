@@ -2,13 +2,19 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/service"
 )
 
@@ -168,4 +174,86 @@ func TestScheduledDeploymentFiresOncePerSlot(t *testing.T) {
 	// Inactive deployments do not fire.
 	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/deployments/"+d.ID, tok, nil).Status)
 	require.Equal(t, 0, sched.Tick(ctx, t0.Add(10*time.Minute)))
+}
+
+// TestOutboundWebhooks: lifecycle events reach subscribed endpoints signed,
+// a failing endpoint is retried and the attempts are recorded.
+func TestOutboundWebhooks(t *testing.T) {
+	t.Parallel()
+	type received struct {
+		typ, sig string
+		body     []byte
+	}
+	got := make(chan received, 20)
+	var failures atomic.Int32
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/flaky" && failures.Add(1) <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		got <- received{typ: r.Header.Get("X-Turbocat-Event"), sig: r.Header.Get("X-Turbocat-Signature"), body: body}
+	}))
+	t.Cleanup(sink.Close)
+	f := setupEngine(t, func(c *config.Config) { c.HTTPAllowCIDRs = []string{"127.0.0.0/8", "::1/128"} })
+	f.app.Events.Backoff = 10 * time.Millisecond
+	s := f.register("events")
+	tok := s.AccessToken
+
+	bad := f.call("POST", "/api/v1/webhooks", tok, map[string]any{"url": "ftp://x", "events": []string{"nope"}})
+	require.Equal(t, http.StatusBadRequest, bad.Status)
+	require.Len(t, bad.fields(), 2)
+	r := f.call("POST", "/api/v1/webhooks", tok, map[string]any{"url": sink.URL + "/ok", "events": []string{"execution.started", "execution.succeeded"}})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	var hook struct{ ID, Secret string }
+	r.data(t, &hook)
+	remember(hook.Secret, r.Body)
+	flaky := f.call("POST", "/api/v1/webhooks", tok, map[string]any{"url": sink.URL + "/flaky", "events": []string{"execution.succeeded"}, "secret": "a-secret-of-my-own-choosing"})
+	var flakyHook struct{ ID string }
+	flaky.data(t, &flakyHook)
+
+	a := f.create(tok, "/api/v1/agents", jsAgent("ok", `function main() { return { ok: true }; }`))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "evented", "steps": []map[string]any{{"key": "a", "agentId": a}}})
+	run := f.call("POST", "/api/v1/workflows/"+wf+"/execute?wait=20", tok, nil)
+	var ans runAnswer
+	run.data(t, &ans)
+	require.Equal(t, "completed", ans.Status)
+
+	types := map[string]int{}
+	for range 3 { // started + succeeded to /ok, succeeded to /flaky after two failures
+		select {
+		case rec := <-got:
+			types[rec.typ]++
+			var ev struct {
+				ID, Type string
+				Data     struct{ ExecutionID string }
+			}
+			require.NoError(t, json.Unmarshal(rec.body, &ev))
+			require.Equal(t, rec.typ, ev.Type)
+			require.Equal(t, ans.ExecutionID, ev.Data.ExecutionID)
+			// The signature verifies with the subscription's secret.
+			ts, _, _ := strings.Cut(strings.TrimPrefix(rec.sig, "t="), ",")
+			sec, err := strconv.ParseInt(ts, 10, 64)
+			require.NoError(t, err)
+			ok := service.Sign(hook.Secret, time.Unix(sec, 0), rec.body) == rec.sig || service.Sign("a-secret-of-my-own-choosing", time.Unix(sec, 0), rec.body) == rec.sig
+			require.True(t, ok, "signature does not verify")
+		case <-time.After(10 * time.Second):
+			t.Fatalf("deliveries missing; got %v", types)
+		}
+	}
+	require.Equal(t, map[string]int{"execution.started": 1, "execution.succeeded": 2}, types)
+	f.app.Events.Wait()
+	var deliveries struct {
+		Items []struct {
+			Status   string
+			Attempts int
+			LastErr  *string `json:"lastError"`
+		}
+	}
+	f.call("GET", "/api/v1/webhooks/"+flakyHook.ID+"/deliveries", tok, nil).data(t, &deliveries)
+	require.Len(t, deliveries.Items, 1)
+	require.Equal(t, "succeeded", deliveries.Items[0].Status)
+	require.Equal(t, 3, deliveries.Items[0].Attempts, "two failures, then success")
+	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/webhooks/"+hook.ID, tok, nil).Status)
+	require.Equal(t, 1, f.count("audit_logs", "action = 'webhook.delete'"))
 }

@@ -292,6 +292,12 @@ func TestOwnershipMatrix(t *testing.T) {
 	ids["api_key"] = f.apiKey(tok, "agents:read").ID
 	require.Equal(t, http.StatusCreated, f.call("POST", "/api/v1/secrets", tok, map[string]string{"name": "OWNER_TOKEN", "value": "owner-secret-value"}).Status)
 	ids["secret"] = "OWNER_TOKEN"
+	wh := f.call("POST", "/api/v1/webhooks", tok, map[string]any{"url": "https://hooks.example.com/x", "events": []string{"execution.failed"}})
+	require.Equal(t, http.StatusCreated, wh.Status, "%s", wh.Body)
+	var whID struct{ ID, Secret string }
+	wh.data(t, &whID)
+	remember(whID.Secret, wh.Body)
+	ids["webhook"] = whID.ID
 	require.NoError(t, f.pool.QueryRow(ctx, `INSERT INTO executions (workflow_id, workflow_version, user_id, trigger) VALUES ($1, 1, $2, 'api') RETURNING id`,
 		wf.ID, owner.User.ID).Scan(new(string)))
 	require.NoError(t, f.pool.QueryRow(ctx, `SELECT id FROM executions WHERE user_id = $1`, owner.User.ID).Scan(&wf.ID))
@@ -311,18 +317,19 @@ func TestOwnershipMatrix(t *testing.T) {
 			UNION ALL SELECT row_to_json(d)::text FROM deployments d WHERE user_id = $1
 			UNION ALL SELECT row_to_json(s)::text FROM workflow_steps s JOIN workflows w ON w.id = s.workflow_id WHERE w.user_id = $1
 			UNION ALL SELECT row_to_json(c)::text FROM secrets c WHERE user_id = $1
+			UNION ALL SELECT row_to_json(h)::text FROM webhooks h WHERE user_id = $1
 			) all_rows`, owner.User.ID).Scan(&s))
 		return s
 	}
 	before := snapshot()
 
 	allScopes := f.apiKey(intruder.AccessToken, "agents:read", "agents:write", "templates:read", "templates:write", "workflows:read",
-		"workflows:write", "workflows:execute", "executions:read", "executions:write", "deployments:read", "deployments:write", "audit:read", "secrets:read", "secrets:write")
+		"workflows:write", "workflows:execute", "executions:read", "executions:write", "deployments:read", "deployments:write", "audit:read", "secrets:read", "secrets:write", "webhooks:read", "webhooks:write")
 	bodies := map[string]any{
-		"PATCH": map[string]any{"name": "stolen", "description": "x"},
+		"PATCH":  map[string]any{"name": "stolen", "description": "x"},
 		"deploy": map[string]any{"environment": "stolen"},
-		"PUT":   map[string]any{"name": "stolen", "steps": []map[string]any{{"key": "a", "agentId": ids["agent"]}}},
-		"POST":  map[string]any{},
+		"PUT":    map[string]any{"name": "stolen", "steps": []map[string]any{{"key": "a", "agentId": ids["agent"]}}},
+		"POST":   map[string]any{},
 	}
 	checked := 0
 	for _, rt := range httpapiRoutes() {

@@ -38,6 +38,7 @@ type Server struct {
 	Runs    *service.Executions
 	Runner  *steprunner.Runner
 	Deploys *service.Deployments
+	Events  *service.Events
 	// Metrics, if set, records requests per route.
 	Metrics *metrics.Registry
 	DB      turbocat.Pinger
@@ -162,6 +163,11 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/deployments/{id}", Group: GroupDeployments, Scope: "deployments:read", Owns: "deployment", Handler: (*Server).getDeployment},
 		{Method: "POST", Path: "/api/v1/deployments/{id}/rollback", Group: GroupDeployments, Scope: "deployments:write", Owns: "deployment", Handler: (*Server).rollbackDeployment},
 		{Method: "DELETE", Path: "/api/v1/deployments/{id}", Group: GroupDeployments, Scope: "deployments:write", Owns: "deployment", Handler: (*Server).deactivateDeployment},
+
+		{Method: "POST", Path: "/api/v1/webhooks", Group: GroupDeployments, Scope: "webhooks:write", Handler: (*Server).createWebhook},
+		{Method: "GET", Path: "/api/v1/webhooks", Group: GroupDeployments, Scope: "webhooks:read", Handler: (*Server).listWebhooks},
+		{Method: "DELETE", Path: "/api/v1/webhooks/{id}", Group: GroupDeployments, Scope: "webhooks:write", Owns: "webhook", Handler: (*Server).deleteWebhook},
+		{Method: "GET", Path: "/api/v1/webhooks/{id}/deliveries", Group: GroupDeployments, Scope: "webhooks:read", Owns: "webhook", Handler: (*Server).listDeliveries},
 
 		{Method: "POST", Path: "/hooks/{id}", Group: GroupTrigger, Public: true, Handler: (*Server).hook},
 	}

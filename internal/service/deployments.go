@@ -57,7 +57,9 @@ var environmentName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 // WebhookTolerance is how far a webhook's signed timestamp may be from now.
 const WebhookTolerance = 5 * time.Minute
 
-func signingAD(userID string) []byte { return secrets.AssociatedData(userID, "deployment-signing-secret") }
+func signingAD(userID string) []byte {
+	return secrets.AssociatedData(userID, "deployment-signing-secret")
+}
 
 // Deploy publishes the workflow's current version and points the
 // environment's alias at it; the previous active deployment of that
@@ -130,6 +132,8 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	if err := s.Store.CreateDeployment(ctx, d, enc); err != nil {
 		return nil, err
 	}
+	turbocat.Publish(ctx, s.Runs.Events, d.UserID, turbocat.EventDeploymentActivated, map[string]any{"deploymentId": d.ID,
+		"workflowId": d.WorkflowID, "environment": d.Environment, "version": d.Version, "endpointUrl": d.EndpointURL})
 	s.fillNext(d)
 	return &CreatedDeployment{Deployment: d, SigningSecret: secret}, nil
 }

@@ -33,6 +33,7 @@ type Executions struct {
 	StepRunnerFunction string
 	Logger             *slog.Logger
 	Metrics            *metrics.Registry
+	Events             turbocat.EventPublisher
 }
 
 // ExecuteInput is the body of POST /workflows/{id}/execute.
@@ -87,6 +88,8 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 		}
 		return nil, fmt.Errorf("start execution %s: %w", e.ID, err)
 	}
+	turbocat.Publish(ctx, s.Events, e.UserID, turbocat.EventExecutionStarted, map[string]any{"executionId": e.ID,
+		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "trigger": e.Trigger, "deploymentId": e.DeploymentID})
 	return s.Store.ExecutionByID(ctx, e.ID)
 }
 
@@ -191,6 +194,7 @@ func (s *Executions) Cancel(ctx context.Context, actor *turbocat.Actor, id strin
 		return nil, err
 	} else if done {
 		s.Metrics.ExecutionFinished(turbocat.ExecutionCancelled)
+		turbocat.Publish(ctx, s.Events, e.UserID, turbocat.EventExecutionCancelled, map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID})
 	}
 	return s.Reads.Execution(ctx, actor.UserID, id)
 }

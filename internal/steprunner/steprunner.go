@@ -83,6 +83,8 @@ type Runner struct {
 	PollInterval time.Duration
 	// Metrics, if set, records step durations, tokens and finished runs.
 	Metrics *metrics.Registry
+	// Events, if set, receives execution.succeeded/failed and step.failed.
+	Events turbocat.EventPublisher
 
 	versions sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
 	metaMu   sync.Mutex
@@ -425,6 +427,8 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 		return err
 	} else if done {
 		r.Metrics.ExecutionFinished(turbocat.ExecutionCompleted)
+		turbocat.Publish(ctx, r.Events, e.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": e.ID,
+			"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "output": output})
 	}
 	r.logger().Info("execution completed", "execution_id", e.ID)
 	return nil
@@ -455,6 +459,13 @@ func (r *Runner) Fail(ctx context.Context, executionID string, raw json.RawMessa
 		return err
 	} else if done {
 		r.Metrics.ExecutionFinished(turbocat.ExecutionFailed)
+		if e, err := r.Store.ExecutionByID(ctx, executionID); err == nil {
+			failure := map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID, "stepKey": in.StepKey, "error": in.Error, "cause": cause}
+			if in.StepKey != "" {
+				turbocat.Publish(ctx, r.Events, e.UserID, turbocat.EventStepFailed, failure)
+			}
+			turbocat.Publish(ctx, r.Events, e.UserID, turbocat.EventExecutionFailed, failure)
+		}
 	}
 	r.logger().Info("execution failed", "execution_id", executionID, "step_key", in.StepKey, "error_name", in.Error)
 	return nil

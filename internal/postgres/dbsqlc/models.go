@@ -188,6 +188,28 @@ type User struct {
 	UpdatedAt    time.Time
 }
 
+type Webhook struct {
+	ID        string
+	UserID    string
+	Url       string
+	Events    []string
+	SecretEnc []byte
+	CreatedAt time.Time
+}
+
+type WebhookDelivery struct {
+	ID         string
+	WebhookID  string
+	EventID    string
+	EventType  string
+	Status     string
+	Attempts   int32
+	LastStatus *int32
+	LastError  *string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
 type Workflow struct {
 	ID          string
 	UserID      string

@@ -1,0 +1,197 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/turbocat/turbocat/internal/secrets"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// Events delivers lifecycle events to the webhooks users subscribed: each
+// delivery is signed like inbound webhooks (X-Turbocat-Signature), sent
+// through the SSRF-safe client, retried with exponential backoff a bounded
+// number of times, and recorded. Locally it is the in-process event bus; on
+// AWS the same deliveries run in the deliverer function from the EventBridge
+// bus.
+type Events struct {
+	Store   turbocat.WebhookStore
+	Secrets *Secrets
+	Client  *http.Client // the SSRF-safe client of API agents
+	Logger  *slog.Logger
+	// MaxAttempts bounds the attempts per delivery (default 5); the wait
+	// after attempt n is Backoff·2ⁿ⁻¹ (default 1 s).
+	MaxAttempts int
+	Backoff     time.Duration
+
+	wg sync.WaitGroup
+}
+
+// Publish implements turbocat.EventPublisher: deliveries run in the
+// background and never hold up the change that caused the event.
+func (s *Events) Publish(ctx context.Context, e turbocat.Event) {
+	hooks, err := s.Store.WebhooksFor(context.WithoutCancel(ctx), e.UserID, e.Type)
+	if err != nil {
+		s.Logger.Error("events: find webhooks", "event_type", e.Type, "error", err.Error())
+		return
+	}
+	for _, h := range hooks {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.Deliver(context.WithoutCancel(ctx), h, e)
+		}()
+	}
+}
+
+// Wait blocks until every delivery in flight has finished (shutdown, tests).
+func (s *Events) Wait() { s.wg.Wait() }
+
+// Deliver sends one event to one webhook until it succeeds or the attempts
+// run out, recording each attempt.
+func (s *Events) Deliver(ctx context.Context, h *turbocat.Webhook, e turbocat.Event) {
+	log := s.Logger.With("webhook_id", h.ID, "event_id", e.ID, "event_type", e.Type)
+	d, err := s.Store.StartDelivery(ctx, h.ID, e.ID, e.Type)
+	if err != nil {
+		log.Error("events: record delivery", "error", err.Error())
+		return
+	}
+	if d.Status == "succeeded" {
+		return // delivered before (the event was published twice)
+	}
+	secret, err := s.Secrets.Cipher.Decrypt(ctx, h.SecretEnc, webhookAD(h.UserID))
+	if err != nil {
+		log.Error("events: decrypt webhook secret", "error", err.Error())
+		return
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	attempts, backoff := s.MaxAttempts, s.Backoff
+	if attempts <= 0 {
+		attempts = 5
+	}
+	if backoff <= 0 {
+		backoff = time.Second
+	}
+	for n := 1; n <= attempts; n++ {
+		status, err := s.send(ctx, h.URL, string(secret), e, body, d.ID)
+		var st *int
+		if status > 0 {
+			st = &status
+		}
+		if err == nil {
+			_ = s.Store.RecordDelivery(ctx, d.ID, "succeeded", st, nil)
+			return
+		}
+		msg := err.Error()
+		final := "pending"
+		if n == attempts {
+			final = "failed"
+		}
+		if rerr := s.Store.RecordDelivery(ctx, d.ID, final, st, &msg); rerr != nil {
+			log.Error("events: record attempt", "error", rerr.Error())
+		}
+		if n == attempts {
+			log.Warn("events: delivery failed", "attempts", n, "error", msg)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff << (n - 1)):
+		}
+	}
+}
+
+func (s *Events) send(ctx context.Context, target, secret string, e turbocat.Event, body []byte, deliveryID string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Turbocat-Webhooks/1")
+	req.Header.Set("X-Turbocat-Event", e.Type)
+	req.Header.Set("X-Turbocat-Delivery", deliveryID)
+	req.Header.Set("X-Turbocat-Signature", Sign(secret, time.Now(), body))
+	res, err := s.Client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("send: %w", err)
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return res.StatusCode, fmt.Errorf("the endpoint answered %d", res.StatusCode)
+	}
+	return res.StatusCode, nil
+}
+
+func webhookAD(userID string) []byte { return secrets.AssociatedData(userID, "webhook-signing-secret") }
+
+// WebhookInput is the body of POST /webhooks.
+type WebhookInput struct {
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
+	Secret string   `json:"secret"`
+}
+
+// CreatedWebhook carries the signing secret, shown this once.
+type CreatedWebhook struct {
+	*turbocat.Webhook
+	Secret string `json:"secret"`
+}
+
+// Subscribe creates a webhook subscription; without a secret one is made.
+func (s *Events) Subscribe(ctx context.Context, actor *turbocat.Actor, in WebhookInput) (*CreatedWebhook, error) {
+	var details []turbocat.FieldError
+	u, err := url.Parse(in.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(in.URL) > 2048 {
+		details = append(details, turbocat.FieldError{Field: "url", Message: "must be an http(s) URL"})
+	}
+	if len(in.Events) == 0 {
+		details = append(details, turbocat.FieldError{Field: "events", Message: "must list at least one event type"})
+	}
+	for i, e := range in.Events {
+		if !slices.Contains(turbocat.EventTypes, e) {
+			details = append(details, turbocat.FieldError{Field: fmt.Sprintf("events[%d]", i), Message: fmt.Sprintf("unknown event type %q; known: %v", e, turbocat.EventTypes)})
+		}
+	}
+	if in.Secret != "" && (len(in.Secret) < 16 || len(in.Secret) > 256) {
+		details = append(details, turbocat.FieldError{Field: "secret", Message: "must be 16 to 256 characters"})
+	}
+	if len(details) > 0 {
+		return nil, turbocat.ValidationError("invalid webhook", details...)
+	}
+	if s.Secrets == nil || s.Secrets.Cipher == nil {
+		return nil, turbocat.Errorf(turbocat.EUNAVAILABLE, "webhooks need signing secrets: set TURBOCAT_SECRETS_KEY")
+	}
+	secret := in.Secret
+	if secret == "" {
+		var raw [32]byte
+		_, _ = rand.Read(raw[:])
+		secret = "whsec_" + hex.EncodeToString(raw[:])
+	}
+	enc, err := s.Secrets.Cipher.Encrypt(ctx, []byte(secret), webhookAD(actor.UserID))
+	if err != nil {
+		return nil, fmt.Errorf("encrypt webhook secret: %w", err)
+	}
+	w := &turbocat.Webhook{UserID: actor.UserID, URL: in.URL, Events: slices.Compact(slices.Sorted(slices.Values(in.Events))), SecretEnc: enc}
+	if err := s.Store.CreateWebhook(ctx, w); err != nil {
+		return nil, err
+	}
+	return &CreatedWebhook{Webhook: w, Secret: secret}, nil
+}

@@ -1,0 +1,81 @@
+package turbocat
+
+import (
+	"context"
+	"time"
+)
+
+// Lifecycle event types.
+const (
+	EventExecutionStarted    = "execution.started"
+	EventExecutionSucceeded  = "execution.succeeded"
+	EventExecutionFailed     = "execution.failed"
+	EventExecutionCancelled  = "execution.cancelled"
+	EventStepFailed          = "step.failed"
+	EventDeploymentActivated = "deployment.activated"
+)
+
+// EventTypes lists every event a webhook can subscribe to.
+var EventTypes = []string{EventExecutionStarted, EventExecutionSucceeded, EventExecutionFailed,
+	EventExecutionCancelled, EventStepFailed, EventDeploymentActivated}
+
+// Event is a lifecycle event: the same JSON on the event bus and in webhook
+// deliveries. UserID routes it and is never sent.
+type Event struct {
+	ID     string    `json:"id"`
+	Type   string    `json:"type"`
+	Time   time.Time `json:"time"`
+	UserID string    `json:"-"`
+	Data   any       `json:"data"`
+}
+
+// EventPublisher publishes lifecycle events. Publishing never fails the
+// change that caused it: implementations record their own failures.
+type EventPublisher interface {
+	Publish(ctx context.Context, e Event)
+}
+
+// Publish publishes through p when there is one.
+func Publish(ctx context.Context, p EventPublisher, userID, typ string, data any) {
+	if p == nil {
+		return
+	}
+	p.Publish(ctx, Event{ID: NewID(), Type: typ, Time: time.Now().UTC(), UserID: userID, Data: data})
+}
+
+// Webhook is an outbound webhook subscription.
+type Webhook struct {
+	ID        string    `json:"id"`
+	UserID    string    `json:"-"`
+	URL       string    `json:"url"`
+	Events    []string  `json:"events"`
+	CreatedAt time.Time `json:"createdAt"`
+	SecretEnc []byte    `json:"-"`
+}
+
+// WebhookDelivery is the record of delivering one event to one webhook.
+type WebhookDelivery struct {
+	ID         string    `json:"id"`
+	EventID    string    `json:"eventId"`
+	EventType  string    `json:"eventType"`
+	Status     string    `json:"status"` // pending, succeeded, failed
+	Attempts   int       `json:"attempts"`
+	LastStatus *int      `json:"lastStatus"`
+	LastError  *string   `json:"lastError"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
+// WebhookStore stores subscriptions and deliveries.
+type WebhookStore interface {
+	CreateWebhook(ctx context.Context, w *Webhook) error
+	ListWebhooks(ctx context.Context, userID string, limit int) ([]*Webhook, error)
+	DeleteWebhook(ctx context.Context, userID, id string) error
+	// WebhooksFor returns the user's webhooks subscribed to an event type.
+	WebhooksFor(ctx context.Context, userID, eventType string) ([]*Webhook, error)
+	StartDelivery(ctx context.Context, webhookID, eventID, eventType string) (*WebhookDelivery, error)
+	RecordDelivery(ctx context.Context, id, status string, httpStatus *int, errMsg *string) error
+	// ListDeliveries returns a webhook's deliveries; ENOTFOUND for another
+	// user's webhook.
+	ListDeliveries(ctx context.Context, userID, webhookID string, limit int) ([]*WebhookDelivery, error)
+}
