@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // intrinsic is a parsed intrinsic function call or argument.
@@ -654,11 +656,4 @@ func fnUUID(args []any) (any, error) {
 	return newUUID(), nil
 }
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func newUUID() string { return turbocat.NewID() }
