@@ -23,6 +23,7 @@ import (
 	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/service"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // App is a wired Turbocat.
@@ -35,7 +36,10 @@ type App struct {
 	Secrets *service.Secrets
 	Metrics *metrics.Registry
 	Events  *service.Events
-	Server  *httpapi.Server
+	// Publisher receives lifecycle events: Events (delivered in process) by
+	// default, the EventBridge bus on AWS.
+	Publisher turbocat.EventPublisher
+	Server    *httpapi.Server
 }
 
 // NewLogger returns the process logger: JSON in Lambda or when asked, text
@@ -101,7 +105,7 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 	srv.Events = &service.Events{Store: db, Secrets: srv.Secrets, Logger: logger.With("component", "webhooks"),
 		Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}
 	return &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Auth: authSvc, Secrets: srv.Secrets, Metrics: srv.Metrics,
-		Events: srv.Events, Server: srv}, nil
+		Events: srv.Events, Publisher: srv.Events, Server: srv}, nil
 }
 
 // Migrate applies the migrations and seeds the built-in templates; both are

@@ -11,12 +11,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/turbocat/turbocat/internal/secrets/kmscipher"
 	"github.com/turbocat/turbocat/internal/sfn"
 
+	"github.com/turbocat/turbocat/internal/awsevents"
 	"github.com/turbocat/turbocat/internal/config"
 )
 
@@ -116,6 +118,20 @@ func (a *App) useKMS(ctx context.Context) error {
 		return fmt.Errorf("aws config: %w", err)
 	}
 	a.Secrets.Cipher = &kmscipher.KMS{Client: kms.NewFromConfig(awsCfg), KeyID: a.Config.SecretsKMSKey}
+	return nil
+}
+
+// useEventBridge publishes lifecycle events to TURBOCAT_EVENT_BUS_NAME
+// instead of delivering them in process.
+func (a *App) useEventBridge(ctx context.Context) error {
+	if a.Config.EventBusName == "" {
+		return nil
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("aws config: %w", err)
+	}
+	a.Publisher = &awsevents.Bus{Client: eventbridge.NewFromConfig(awsCfg), BusName: a.Config.EventBusName, Logger: a.Logger}
 	return nil
 }
 

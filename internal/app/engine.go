@@ -46,7 +46,7 @@ func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
 // NewRunner returns the step runner over the app's stores.
 func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
 	return &steprunner.Runner{
-		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics, Events: a.Events,
+		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics, Events: a.Publisher,
 		Secrets: func(ctx context.Context, userID, name string) (string, error) {
 			return a.Secrets.ResolveOne(ctx, userID, name)
 		},
@@ -104,7 +104,7 @@ func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, 
 // Task states invoke the steprunner by stepRunner (a name or an ARN).
 func (a *App) connectEngine(engine turbocat.Engine, stepRunner string) {
 	a.Server.Runs = &service.Executions{Store: a.DB, Workflows: a.DB, Reads: a.DB, Engine: engine,
-		StepRunnerFunction: stepRunner, Logger: a.Logger, Metrics: a.Metrics, Events: a.Events}
+		StepRunnerFunction: stepRunner, Logger: a.Logger, Metrics: a.Metrics, Events: a.Publisher}
 	a.Server.Deploys = &service.Deployments{Store: a.DB, Reads: a.DB, Workflows: a.DB, Runs: a.Server.Runs, Secrets: a.Secrets,
 		PublicURL: a.Config.PublicURL}
 }

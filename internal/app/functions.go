@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
+	"github.com/turbocat/turbocat/internal/awsevents"
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/steprunner"
@@ -41,6 +42,9 @@ func lambdaApp(ctx context.Context, name string) (*App, error) {
 		return nil, err
 	}
 	a.Metrics.EMF = os.Stdout // CloudWatch Embedded Metric Format
+	if err := a.useEventBridge(ctx); err != nil {
+		return nil, err
+	}
 	if err := a.useStepFunctions(ctx); err != nil {
 		return nil, err
 	}
@@ -204,5 +208,34 @@ func TriggerLambda(a *App) TriggerHandler {
 			return nil, err
 		}
 		return map[string]string{"executionId": e.ID, "status": e.Status}, nil
+	}
+}
+
+// DelivererHandler is the Lambda entry point of the deliverer: Turbocat
+// events from the EventBridge bus in, signed webhook deliveries out.
+type DelivererHandler func(context.Context, events.CloudWatchEvent) error
+
+// LambdaDeliverer builds the deliverer function.
+func LambdaDeliverer(ctx context.Context) (DelivererHandler, error) {
+	a, err := lambdaApp(ctx, "deliverer")
+	if err != nil {
+		return nil, err
+	}
+	return DelivererLambda(a), nil
+}
+
+// DelivererLambda delivers one bus event to the webhooks subscribed to it.
+// A redelivered event reuses its delivery records and skips the webhooks it
+// already reached.
+func DelivererLambda(a *App) DelivererHandler {
+	return func(ctx context.Context, ev events.CloudWatchEvent) error {
+		if ev.Source != awsevents.Source {
+			return fmt.Errorf("deliverer: unexpected event source %q", ev.Source)
+		}
+		e, err := awsevents.Decode(ev.Detail)
+		if err != nil {
+			return fmt.Errorf("deliverer: %w", err)
+		}
+		return a.Events.DeliverAll(ctx, e)
 	}
 }

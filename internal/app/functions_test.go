@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -248,4 +250,39 @@ func TestTriggerFunction(t *testing.T) {
 	require.Equal(t, 1, triggers["schedule"])
 	_, err = h(context.Background(), json.RawMessage(`{"something": "else"}`))
 	require.ErrorContains(t, err, "deploymentId")
+}
+
+// TestDelivererFunction: a bus event reaches the user's subscribed webhook,
+// signed; a redelivery of the same event does not send it again.
+func TestDelivererFunction(t *testing.T) {
+	t.Parallel()
+	got := make(chan *http.Request, 4)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r }))
+	t.Cleanup(sink.Close)
+	a := newApp(t)
+	a.Config.HTTPAllowCIDRs = []string{"127.0.0.0/8"}
+	c, err := secrets.NewAESGCM([]byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
+	a.Secrets.Cipher = c
+	a.Events.Client = &http.Client{} // the sink is on loopback
+	userID, execID := seedRun(t, a, `function main(){ return 1; }`)
+	actor := &turbocat.Actor{UserID: userID}
+	hook, err := a.Events.Subscribe(turbocat.WithActor(context.Background(), actor), actor,
+		service.WebhookInput{URL: sink.URL + "/events", Events: []string{turbocat.EventExecutionFailed}})
+	require.NoError(t, err)
+
+	var ev events.CloudWatchEvent
+	require.NoError(t, json.Unmarshal(readEvent(t, "../../events/deliverer/execution-failed.json",
+		map[string]string{"{{USER_ID}}": userID, "{{EXECUTION_ID}}": execID}), &ev))
+	h := app.DelivererLambda(a)
+	require.NoError(t, h(context.Background(), ev))
+	r := <-got
+	require.Equal(t, "execution.failed", r.Header.Get("X-Turbocat-Event"))
+	require.True(t, strings.HasPrefix(r.Header.Get("X-Turbocat-Signature"), "t="))
+	require.NoError(t, h(context.Background(), ev), "a redelivered bus event")
+	require.Empty(t, got, "was not sent twice")
+	ds, err := a.DB.ListDeliveries(context.Background(), userID, hook.ID, 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, "succeeded", ds[0].Status)
 }

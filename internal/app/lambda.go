@@ -37,6 +37,9 @@ func LambdaAPI(ctx context.Context, group string) (APIHandler, error) {
 		return nil, err
 	}
 	a.Metrics.EMF = os.Stdout // CloudWatch Embedded Metric Format
+	if err := a.useEventBridge(ctx); err != nil {
+		return nil, err
+	}
 	if err := a.useStepFunctions(ctx); err != nil {
 		return nil, err
 	}

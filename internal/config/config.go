@@ -46,6 +46,7 @@ type Config struct {
 	SFNRoleARN      string        // TURBOCAT_SFN_ROLE_ARN
 	SFNLogGroupARN  string        // TURBOCAT_SFN_LOG_GROUP_ARN
 	StepRunnerARN   string        // TURBOCAT_STEPRUNNER_ARN
+	EventBusName    string        // TURBOCAT_EVENT_BUS_NAME
 }
 
 // Var documents one environment variable; Vars is the table the README shows.
@@ -84,6 +85,7 @@ var Vars = []Var{
 	{"TURBOCAT_SFN_ROLE_ARN", "", "sfn: the IAM role state machines run as (the CDK app sets it)."},
 	{"TURBOCAT_SFN_LOG_GROUP_ARN", "", "sfn: CloudWatch log group of the state machines."},
 	{"TURBOCAT_STEPRUNNER_ARN", "", "sfn: the steprunner function's ARN, placed in compiled Task states."},
+	{"TURBOCAT_EVENT_BUS_NAME", "", "On AWS: the EventBridge bus lifecycle events are published to (the deliverer function sends the webhooks); empty: delivered in process."},
 }
 
 // InLambda reports whether the process runs in AWS Lambda.
@@ -117,6 +119,7 @@ func load(getenv func(string) string) (*Config, error) {
 		SFNRoleARN:      getenv("TURBOCAT_SFN_ROLE_ARN"),
 		SFNLogGroupARN:  getenv("TURBOCAT_SFN_LOG_GROUP_ARN"),
 		StepRunnerARN:   getenv("TURBOCAT_STEPRUNNER_ARN"),
+		EventBusName:    getenv("TURBOCAT_EVENT_BUS_NAME"),
 	}
 	defConns, defFormat := 16, "text"
 	if InLambda() {

@@ -55,6 +55,25 @@ func (s *Events) Publish(ctx context.Context, e turbocat.Event) {
 	}
 }
 
+// DeliverAll delivers one event to every webhook subscribed to it and
+// returns when all are done (the deliverer function on AWS).
+func (s *Events) DeliverAll(ctx context.Context, e turbocat.Event) error {
+	hooks, err := s.Store.WebhooksFor(ctx, e.UserID, e.Type)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for _, h := range hooks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Deliver(ctx, h, e)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
 // Wait blocks until every delivery in flight has finished (shutdown, tests).
 func (s *Events) Wait() { s.wg.Wait() }
 

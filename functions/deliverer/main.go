@@ -1,0 +1,23 @@
+// Command deliverer is the AWS Lambda function that delivers Turbocat's
+// lifecycle events from the EventBridge bus to the webhooks subscribed to
+// them, signed and retried.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/turbocat/turbocat/internal/app"
+)
+
+func main() {
+	handler, err := app.LambdaDeliverer(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deliverer: start:", err)
+		os.Exit(1)
+	}
+	lambda.Start(handler)
+}
