@@ -13,6 +13,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/turbocat/turbocat/internal/secrets/kmscipher"
@@ -150,5 +151,9 @@ func (a *App) useStepFunctions(ctx context.Context) error {
 		opts.Logging = &sfn.Logging{LogGroupArn: a.Config.SFNLogGroupARN, Level: "ERROR"}
 	}
 	a.connectEngine(sfn.New(awsCfg, opts), a.Config.StepRunnerARN)
+	if c := a.Config; c.SchedulerGroup != "" && c.TriggerARN != "" && c.SchedulerRole != "" {
+		a.Server.Deploys.Schedules = &awsevents.Schedules{Client: scheduler.NewFromConfig(awsCfg), Group: c.SchedulerGroup,
+			RoleArn: c.SchedulerRole, TriggerArn: c.TriggerARN, DLQArn: c.SchedulerDLQ}
+	}
 	return nil
 }

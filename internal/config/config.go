@@ -47,6 +47,10 @@ type Config struct {
 	SFNLogGroupARN  string        // TURBOCAT_SFN_LOG_GROUP_ARN
 	StepRunnerARN   string        // TURBOCAT_STEPRUNNER_ARN
 	EventBusName    string        // TURBOCAT_EVENT_BUS_NAME
+	SchedulerGroup  string        // TURBOCAT_SCHEDULER_GROUP
+	SchedulerRole   string        // TURBOCAT_SCHEDULER_ROLE_ARN
+	SchedulerDLQ    string        // TURBOCAT_SCHEDULER_DLQ_ARN
+	TriggerARN      string        // TURBOCAT_TRIGGER_ARN
 }
 
 // Var documents one environment variable; Vars is the table the README shows.
@@ -85,6 +89,10 @@ var Vars = []Var{
 	{"TURBOCAT_SFN_ROLE_ARN", "", "sfn: the IAM role state machines run as (the CDK app sets it)."},
 	{"TURBOCAT_SFN_LOG_GROUP_ARN", "", "sfn: CloudWatch log group of the state machines."},
 	{"TURBOCAT_STEPRUNNER_ARN", "", "sfn: the steprunner function's ARN, placed in compiled Task states."},
+	{"TURBOCAT_SCHEDULER_GROUP", "", "On AWS: the EventBridge Scheduler group deployments' schedules are created in (with the next three; the CDK app sets them)."},
+	{"TURBOCAT_SCHEDULER_ROLE_ARN", "", "On AWS: the role EventBridge Scheduler assumes to invoke the trigger function."},
+	{"TURBOCAT_SCHEDULER_DLQ_ARN", "", "On AWS: dead-letter queue of schedule fires that could not be delivered."},
+	{"TURBOCAT_TRIGGER_ARN", "", "On AWS: the trigger function's ARN, the schedules' target."},
 	{"TURBOCAT_EVENT_BUS_NAME", "", "On AWS: the EventBridge bus lifecycle events are published to (the deliverer function sends the webhooks); empty: delivered in process."},
 }
 
@@ -120,6 +128,10 @@ func load(getenv func(string) string) (*Config, error) {
 		SFNLogGroupARN:  getenv("TURBOCAT_SFN_LOG_GROUP_ARN"),
 		StepRunnerARN:   getenv("TURBOCAT_STEPRUNNER_ARN"),
 		EventBusName:    getenv("TURBOCAT_EVENT_BUS_NAME"),
+		SchedulerGroup:  getenv("TURBOCAT_SCHEDULER_GROUP"),
+		SchedulerRole:   getenv("TURBOCAT_SCHEDULER_ROLE_ARN"),
+		SchedulerDLQ:    getenv("TURBOCAT_SCHEDULER_DLQ_ARN"),
+		TriggerARN:      getenv("TURBOCAT_TRIGGER_ARN"),
 	}
 	defConns, defFormat := 16, "text"
 	if InLambda() {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -256,4 +257,40 @@ func TestOutboundWebhooks(t *testing.T) {
 	require.Equal(t, 3, deliveries.Items[0].Attempts, "two failures, then success")
 	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/webhooks/"+hook.ID, tok, nil).Status)
 	require.Equal(t, 1, f.count("audit_logs", "action = 'webhook.delete'"))
+}
+
+// recordedSchedules stands in for EventBridge Scheduler at the service
+// seam (the SDK adapter is tested against the wire protocol in awsevents).
+type recordedSchedules struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *recordedSchedules) Put(_ context.Context, wf, env, expr, tz, dep string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, "put "+env+" "+expr+" "+tz+" "+dep)
+	return nil
+}
+
+func (r *recordedSchedules) Delete(_ context.Context, wf, env string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, "delete "+env)
+	return nil
+}
+
+func TestDeploymentsKeepExternalSchedulesInStep(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	rec := &recordedSchedules{}
+	f.app.Server.Deploys.Schedules = rec
+	s := f.register("extsched")
+	tok := s.AccessToken
+	a := f.create(tok, "/api/v1/agents", jsAgent("x", `function main() { return {}; }`))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "s", "schedule": "rate(5 minutes)", "steps": []map[string]any{{"key": "a", "agentId": a}}})
+	d1 := f.deploy(tok, wf, map[string]any{"environment": "prod"})
+	d2 := f.deploy(tok, wf, map[string]any{"environment": "prod", "schedule": ""})
+	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/deployments/"+d2.ID, tok, nil).Status)
+	require.Equal(t, []string{"put prod rate(5 minutes) UTC " + d1.ID, "delete prod", "delete prod"}, rec.calls)
 }

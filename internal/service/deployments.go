@@ -29,7 +29,17 @@ type Deployments struct {
 	Secrets   *Secrets
 	// PublicURL is the base of endpoint URLs (TURBOCAT_PUBLIC_URL).
 	PublicURL string
+	// Schedules, on AWS, keeps EventBridge Scheduler schedules in step with
+	// deployments; nil where the in-process Scheduler fires them.
+	Schedules ScheduleSync
 	Now       func() time.Time
+}
+
+// ScheduleSync creates, updates and deletes the external schedule of a
+// (workflow, environment).
+type ScheduleSync interface {
+	Put(ctx context.Context, workflowID, environment, expr, timezone, deploymentID string) error
+	Delete(ctx context.Context, workflowID, environment string) error
 }
 
 func (s *Deployments) now() time.Time {
@@ -132,6 +142,17 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	if err := s.Store.CreateDeployment(ctx, d, enc); err != nil {
 		return nil, err
 	}
+	if s.Schedules != nil {
+		var err error
+		if d.Schedule != nil {
+			err = s.Schedules.Put(ctx, d.WorkflowID, d.Environment, *d.Schedule, tz, d.ID)
+		} else {
+			err = s.Schedules.Delete(ctx, d.WorkflowID, d.Environment)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("deployment %s is active but its schedule could not be updated (deploy again): %w", d.ID, err)
+		}
+	}
 	turbocat.Publish(ctx, s.Runs.Events, d.UserID, turbocat.EventDeploymentActivated, map[string]any{"deploymentId": d.ID,
 		"workflowId": d.WorkflowID, "environment": d.Environment, "version": d.Version, "endpointUrl": d.EndpointURL})
 	s.fillNext(d)
@@ -192,7 +213,16 @@ func (s *Deployments) Rollback(ctx context.Context, actor *turbocat.Actor, id st
 // Deactivate stops a deployment: its webhook answers 404 and its schedule
 // no longer fires.
 func (s *Deployments) Deactivate(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Deployment, error) {
-	return s.Store.DeactivateDeployment(ctx, actor.UserID, id)
+	d, err := s.Store.DeactivateDeployment(ctx, actor.UserID, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.Schedules != nil {
+		if err := s.Schedules.Delete(ctx, d.WorkflowID, d.Environment); err != nil {
+			return nil, fmt.Errorf("deployment %s is inactive but its schedule could not be deleted: %w", d.ID, err)
+		}
+	}
+	return d, nil
 }
 
 var errBadSignature = turbocat.Errorf(turbocat.EUNAUTHORIZED, "missing or invalid X-Turbocat-Signature: sign \"<t>.<body>\" with HMAC-SHA256 and the deployment's signing secret, send t=<unix seconds>,v1=<hex>")
