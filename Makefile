@@ -122,9 +122,23 @@ bench-runtime: ## Compare the local Step Functions runtime with aws-local-stepfu
 bench-executor: ## Executor benchmarks: warm code-agent run, template rendering, scrubbing.
 	bash bench/executor/run.sh
 
+DOCKER_CHECK = command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "$@: Docker is not available on this machine; LocalStack needs a Docker engine (see localstack/README.md)" >&2; exit 2; }
+
+.PHONY: localstack-up
+localstack-up: ## Start LocalStack and its Postgres (needs Docker).
+	@$(DOCKER_CHECK)
+	docker compose -f localstack/docker-compose.yml up -d --wait
+
+.PHONY: localstack-deploy
+localstack-deploy: $(CDK) ## Deploy the CDK app to LocalStack with cdklocal (needs Docker); prints the API URL.
+	@$(DOCKER_CHECK)
+	bash localstack/deploy.sh
+
 .PHONY: test-localstack
-test-localstack: ## Engine conformance suite against LocalStack Step Functions (needs Docker and LOCALSTACK_ENDPOINT).
+test-localstack: ## Engine conformance suite and the end-to-end scenario against LocalStack (needs Docker; TURBOCAT_E2E_URL from localstack-deploy).
+	@$(DOCKER_CHECK)
 	LOCALSTACK_ENDPOINT=$(or $(LOCALSTACK_ENDPOINT),http://localhost:4566) $(GO) test -count=1 -run TestConformanceLocalStack -v ./internal/sfn/
+	$(GO) test -count=1 -run TestDeployedStack -v ./internal/e2e/
 
 .PHONY: bench-compile
 bench-compile: ## Benchmark the DAG scheduler and compiling 1,000-step workflows.

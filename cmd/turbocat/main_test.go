@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/turbocat/turbocat/internal/e2e"
 	"github.com/turbocat/turbocat/internal/executor/codeexec"
 	"github.com/turbocat/turbocat/internal/postgres/pgtest"
 )
@@ -194,4 +195,31 @@ func assertResumed(t *testing.T, pool *pgxpool.Pool, runs int) {
 	var dupSeq int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT execution_id, sequence FROM execution_logs GROUP BY 1, 2 HAVING count(*) > 1) x`).Scan(&dupSeq))
 	require.Zero(t, dupSeq)
+}
+
+// TestEndToEndOnDev runs the end-to-end scenario (internal/e2e) against a
+// real turbocat dev process; make test-localstack runs the same scenario
+// against a deployed stack.
+func TestEndToEndOnDev(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts turbocat dev; skipped with -short")
+	}
+	_, schema := pgtest.NewSchema(t)
+	port := freePort(t)
+	d := &devServer{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &bytes.Buffer{}, env: []string{
+		"TURBOCAT_TEST_DEV=1",
+		"DATABASE_URL=" + pgtest.URL() + "&search_path=" + schema,
+		fmt.Sprintf("PORT=%d", port),
+		fmt.Sprintf("TURBOCAT_PUBLIC_URL=http://127.0.0.1:%d", port),
+		"TURBOCAT_SFN_ADDR=127.0.0.1:0",
+		"TURBOCAT_JWT_SECRET=e2e-test-secret-e2e-test-secret-0123456",
+		"TURBOCAT_SECRETS_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"TURBOCAT_LOG_LEVEL=warn",
+	}}
+	d.start()
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		_ = d.cmd.Wait()
+	})
+	e2e.Run(t, d.base)
 }
