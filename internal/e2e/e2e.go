@@ -137,7 +137,9 @@ func Run(t *testing.T, base string) {
 	require.Equal(t, "completed", e.Status)
 	require.Equal(t, "HELLO-TURBOCAT-WORLD (3)", e.OutputData["line"])
 	require.Len(t, e.Steps, 4)
-	var logs struct{ Items []struct{ StepKey, Message string } }
+	var logs struct {
+		Items []struct{ StepKey, Message string }
+	}
 	c.call("GET", "/api/v1/executions/"+run.ExecutionID+"/logs", nil, nil, &logs)
 	require.NotEmpty(t, logs.Items)
 	require.Equal(t, "splitting hello turbocat world", logs.Items[0].Message)

@@ -51,6 +51,22 @@ func (s *Server) rollbackDeployment(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+func (s *Server) rotateDeploymentSecret(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.Deployments.Deployment(r.Context(), actor(r).UserID, r.PathValue("id")); err != nil {
+		return err
+	}
+	d, err := s.deploys()
+	if err != nil {
+		return err
+	}
+	out, err := d.RotateSecret(r.Context(), actor(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeData(w, r, http.StatusOK, out)
+	return nil
+}
+
 func (s *Server) deactivateDeployment(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.Deployments.Deployment(r.Context(), actor(r).UserID, r.PathValue("id")); err != nil {
 		return err

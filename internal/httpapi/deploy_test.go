@@ -137,11 +137,21 @@ func TestDeploymentsWebhooksRollback(t *testing.T) {
 	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT output_data::text FROM executions WHERE id = $1`, run.ExecutionID).Scan(&out))
 	require.JSONEq(t, `{"a":{"version":1,"got":1}}`, out, "the rolled-back alias runs version 1's definition")
 
+	// Rotate the signing secret: the old one stops working at once.
+	rot := f.call("POST", "/api/v1/deployments/"+prod2.ID+"/rotate-secret", tok, nil)
+	require.Equal(t, http.StatusOK, rot.Status, "%s", rot.Body)
+	var rotated deployment
+	rot.data(t, &rotated)
+	remember(rotated.SigningSecret, rot.Body)
+	require.NotEqual(t, prod2.SigningSecret, rotated.SigningSecret)
+	require.Equal(t, http.StatusUnauthorized, f.hook(prod2, prod2.SigningSecret, time.Now(), `{}`).Status)
+	require.Equal(t, http.StatusAccepted, f.hook(prod2, rotated.SigningSecret, time.Now(), `{"n": 2}`).Status)
+
 	// Deactivate: the webhook stops.
 	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/deployments/"+prod2.ID, tok, nil).Status)
 	require.Equal(t, http.StatusNotFound, f.hook(prod2, prod2.SigningSecret, time.Now(), `{}`).Status)
 	require.Equal(t, http.StatusConflict, f.call("POST", "/api/v1/deployments/"+prod2.ID+"/rollback", tok, nil).Status)
-	for action, n := range map[string]int{"deployment.create": 3, "deployment.rollback": 1, "deployment.deactivate": 1} {
+	for action, n := range map[string]int{"deployment.create": 3, "deployment.rollback": 1, "deployment.deactivate": 1, "deployment.rotate_secret": 1} {
 		require.Equal(t, n, f.count("audit_logs", "action = $1", action), action)
 	}
 }

@@ -162,6 +162,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/deployments", Group: GroupDeployments, Scope: "deployments:read", Handler: (*Server).listDeployments},
 		{Method: "GET", Path: "/api/v1/deployments/{id}", Group: GroupDeployments, Scope: "deployments:read", Owns: "deployment", Handler: (*Server).getDeployment},
 		{Method: "POST", Path: "/api/v1/deployments/{id}/rollback", Group: GroupDeployments, Scope: "deployments:write", Owns: "deployment", Handler: (*Server).rollbackDeployment},
+		{Method: "POST", Path: "/api/v1/deployments/{id}/rotate-secret", Group: GroupDeployments, Scope: "deployments:write", Owns: "deployment", Handler: (*Server).rotateDeploymentSecret},
 		{Method: "DELETE", Path: "/api/v1/deployments/{id}", Group: GroupDeployments, Scope: "deployments:write", Owns: "deployment", Handler: (*Server).deactivateDeployment},
 
 		{Method: "POST", Path: "/api/v1/webhooks", Group: GroupDeployments, Scope: "webhooks:write", Handler: (*Server).createWebhook},

@@ -99,3 +99,20 @@ func (db *DB) ScheduledDeployments(ctx context.Context) ([]*turbocat.Deployment,
 	}
 	return mapSlice(rows, toDeployment), nil
 }
+
+// SetSigningSecret implements turbocat.DeploymentStore.
+func (db *DB) SetSigningSecret(ctx context.Context, userID, id string, secretEnc []byte) (*turbocat.Deployment, error) {
+	if !isUUID(id) {
+		return nil, turbocat.NotFound("deployment")
+	}
+	var out *turbocat.Deployment
+	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		row, err := q.DeploymentSetSigningSecret(ctx, dbsqlc.DeploymentSetSigningSecretParams{ID: id, UserID: userID, SigningSecretEnc: secretEnc})
+		if err != nil {
+			return translate(err, "active deployment")
+		}
+		out = toDeployment(row)
+		return audit(ctx, q, "deployment.rotate_secret", "deployment", id, nil)
+	})
+	return out, err
+}

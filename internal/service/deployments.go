@@ -109,12 +109,9 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	if s.Secrets == nil || s.Secrets.Cipher == nil {
 		return nil, turbocat.Errorf(turbocat.EUNAVAILABLE, "deployments need webhook signing secrets: set TURBOCAT_SECRETS_KEY")
 	}
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	secret := "whsec_" + hex.EncodeToString(raw[:])
-	enc, err := s.Secrets.Cipher.Encrypt(ctx, []byte(secret), signingAD(actor.UserID))
+	secret, enc, err := s.newSigningSecret(ctx, actor.UserID)
 	if err != nil {
-		return nil, fmt.Errorf("encrypt signing secret: %w", err)
+		return nil, err
 	}
 	endpoint := s.PublicURL + "/hooks/"
 	d := &turbocat.Deployment{WorkflowID: w.ID, UserID: actor.UserID, Environment: in.Environment, Version: w.Version,
@@ -155,6 +152,36 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	}
 	turbocat.Publish(ctx, s.Runs.Events, d.UserID, turbocat.EventDeploymentActivated, map[string]any{"deploymentId": d.ID,
 		"workflowId": d.WorkflowID, "environment": d.Environment, "version": d.Version, "endpointUrl": d.EndpointURL})
+	s.fillNext(d)
+	return &CreatedDeployment{Deployment: d, SigningSecret: secret}, nil
+}
+
+// newSigningSecret makes a webhook signing secret and its ciphertext.
+func (s *Deployments) newSigningSecret(ctx context.Context, userID string) (string, []byte, error) {
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	secret := "whsec_" + hex.EncodeToString(raw[:])
+	enc, err := s.Secrets.Cipher.Encrypt(ctx, []byte(secret), signingAD(userID))
+	if err != nil {
+		return "", nil, fmt.Errorf("encrypt signing secret: %w", err)
+	}
+	return secret, enc, nil
+}
+
+// RotateSecret gives an active deployment a new webhook signing secret,
+// returned this once; calls signed with the old one are refused at once.
+func (s *Deployments) RotateSecret(ctx context.Context, actor *turbocat.Actor, id string) (*CreatedDeployment, error) {
+	if s.Secrets == nil || s.Secrets.Cipher == nil {
+		return nil, turbocat.Errorf(turbocat.EUNAVAILABLE, "deployments need webhook signing secrets: set TURBOCAT_SECRETS_KEY")
+	}
+	secret, enc, err := s.newSigningSecret(ctx, actor.UserID)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.Store.SetSigningSecret(ctx, actor.UserID, id, enc)
+	if err != nil {
+		return nil, err
+	}
 	s.fillNext(d)
 	return &CreatedDeployment{Deployment: d, SigningSecret: secret}, nil
 }

@@ -164,6 +164,9 @@ type DeploymentStore interface {
 	// DeactivateDeployment stops an active deployment (its webhook and
 	// schedule stop). ENOTFOUND when there is no active one of that id.
 	DeactivateDeployment(ctx context.Context, userID, id string) (*Deployment, error)
+	// SetSigningSecret replaces an active deployment's webhook signing
+	// secret (audited); ENOTFOUND when there is no active one of that id.
+	SetSigningSecret(ctx context.Context, userID, id string, secretEnc []byte) (*Deployment, error)
 	// ScheduledDeployments lists active deployments with a schedule.
 	ScheduledDeployments(ctx context.Context) ([]*Deployment, error)
 }

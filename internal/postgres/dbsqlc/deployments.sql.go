@@ -321,6 +321,44 @@ func (q *Queries) DeploymentSetEndpoint(ctx context.Context, arg DeploymentSetEn
 	return err
 }
 
+const deploymentSetSigningSecret = `-- name: DeploymentSetSigningSecret :one
+UPDATE deployments SET signing_secret_enc = $3, updated_at = now()
+WHERE id = $1 AND user_id = $2 AND status = 'active'
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at
+`
+
+type DeploymentSetSigningSecretParams struct {
+	ID               string
+	UserID           string
+	SigningSecretEnc []byte
+}
+
+func (q *Queries) DeploymentSetSigningSecret(ctx context.Context, arg DeploymentSetSigningSecretParams) (Deployment, error) {
+	row := q.db.QueryRow(ctx, deploymentSetSigningSecret, arg.ID, arg.UserID, arg.SigningSecretEnc)
+	var i Deployment
+	err := row.Scan(
+		&i.ID,
+		&i.WorkflowID,
+		&i.UserID,
+		&i.Environment,
+		&i.Status,
+		&i.Version,
+		&i.PreviousVersion,
+		&i.EndpointUrl,
+		&i.StateMachineRef,
+		&i.VersionRef,
+		&i.AliasRef,
+		&i.Schedule,
+		&i.Timezone,
+		&i.SigningSecretEnc,
+		&i.Error,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ActivatedAt,
+	)
+	return i, err
+}
+
 const deploymentsScheduled = `-- name: DeploymentsScheduled :many
 SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at FROM deployments WHERE status = 'active' AND schedule IS NOT NULL ORDER BY id
 `

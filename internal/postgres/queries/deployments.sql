@@ -40,3 +40,8 @@ RETURNING *;
 
 -- name: DeploymentsScheduled :many
 SELECT * FROM deployments WHERE status = 'active' AND schedule IS NOT NULL ORDER BY id;
+
+-- name: DeploymentSetSigningSecret :one
+UPDATE deployments SET signing_secret_enc = $3, updated_at = now()
+WHERE id = $1 AND user_id = $2 AND status = 'active'
+RETURNING *;
