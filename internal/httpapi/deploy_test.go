@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -303,4 +304,57 @@ func TestDeploymentsKeepExternalSchedulesInStep(t *testing.T) {
 	d2 := f.deploy(tok, wf, map[string]any{"environment": "prod", "schedule": ""})
 	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/deployments/"+d2.ID, tok, nil).Status)
 	require.Equal(t, []string{"put prod rate(5 minutes) UTC " + d1.ID, "delete prod", "delete prod"}, rec.calls)
+}
+
+func TestCanaryDeployment(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	s := f.register("canary-dep")
+	tok := s.AccessToken
+	v1 := f.create(tok, "/api/v1/agents", jsAgent("c1", `function main() { return { v: 1 }; }`))
+	v2 := f.create(tok, "/api/v1/agents", jsAgent("c2", `function main() { return { v: 2 }; }`))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "canaried", "steps": []map[string]any{{"key": "a", "agentId": v1}}})
+	early := f.call("POST", "/api/v1/workflows/"+wf+"/deployments", tok, map[string]any{"environment": "prod", "canary": map[string]any{"weight": 50}})
+	require.Equal(t, http.StatusBadRequest, early.Status, "a canary needs something to split with")
+	f.deploy(tok, wf, map[string]any{"environment": "prod"})
+	require.Equal(t, http.StatusOK, f.call("PATCH", "/api/v1/workflows/"+wf, tok, map[string]any{"steps": []map[string]any{{"key": "a", "agentId": v2}}}).Status)
+	c := f.deploy(tok, wf, map[string]any{"environment": "prod", "canary": map[string]any{"weight": 50}})
+	require.Equal(t, 2, c.Version)
+	var got deployment
+	var raw struct{ CanaryWeight int }
+	r := f.call("GET", "/api/v1/deployments/"+c.ID, tok, nil)
+	r.data(t, &got)
+	r.data(t, &raw)
+	require.Equal(t, 50, raw.CanaryWeight)
+
+	var ids []string
+	for i := range 40 {
+		h := f.hook(c, c.SigningSecret, time.Now(), fmt.Sprintf(`{"i": %d}`, i))
+		require.Equal(t, http.StatusAccepted, h.Status, "%s", h.Body)
+		var a runAnswer
+		h.data(t, &a)
+		ids = append(ids, a.ExecutionID)
+	}
+	versions := map[int]int{}
+	for _, id := range ids {
+		status, version := f.waitRun(id)
+		require.Equal(t, "completed", status)
+		var out string
+		require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT output_data::text FROM executions WHERE id = $1`, id).Scan(&out))
+		require.JSONEq(t, fmt.Sprintf(`{"a":{"v":%d}}`, version), out, "each run records the version it really ran")
+		versions[version]++
+	}
+	require.Positive(t, versions[1], "some runs stay on the previous version")
+	require.Positive(t, versions[2], "some runs take the canary")
+
+	// Rolling back ends the canary.
+	rb := f.call("POST", "/api/v1/deployments/"+c.ID+"/rollback", tok, nil)
+	require.Equal(t, http.StatusOK, rb.Status, "%s", rb.Body)
+	var after struct {
+		Version      int
+		CanaryWeight *int
+	}
+	rb.data(t, &after)
+	require.Equal(t, 1, after.Version)
+	require.Nil(t, after.CanaryWeight)
 }

@@ -16,7 +16,11 @@ var _ turbocat.DeploymentStore = (*DB)(nil)
 // CreateDeployment implements turbocat.DeploymentStore.
 func (db *DB) CreateDeployment(ctx context.Context, d *turbocat.Deployment, signingSecretEnc []byte) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
-		var previous *int32
+		var previous, canary *int32
+		if d.CanaryWeight != nil {
+			w := int32(*d.CanaryWeight)
+			canary = &w
+		}
 		if d.Status == turbocat.DeploymentActive {
 			v, err := q.DeploymentDeactivateActive(ctx, dbsqlc.DeploymentDeactivateActiveParams{WorkflowID: d.WorkflowID, Environment: d.Environment})
 			if err == nil {
@@ -27,7 +31,7 @@ func (db *DB) CreateDeployment(ctx context.Context, d *turbocat.Deployment, sign
 		}
 		row, err := q.DeploymentInsert(ctx, dbsqlc.DeploymentInsertParams{WorkflowID: d.WorkflowID, UserID: d.UserID, Environment: d.Environment,
 			Status: d.Status, Version: int32(d.Version), PreviousVersion: previous, StateMachineRef: d.StateMachineRef, VersionRef: d.VersionRef,
-			AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, SigningSecretEnc: signingSecretEnc, Error: d.Error})
+			AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, SigningSecretEnc: signingSecretEnc, Error: d.Error, CanaryWeight: canary})
 		if err != nil {
 			return translate(err, "deployment")
 		}

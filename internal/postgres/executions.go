@@ -83,12 +83,16 @@ func (db *DB) ExecutionLogs(ctx context.Context, userID, id string, afterSeq int
 }
 
 func toDeployment(d dbsqlc.Deployment) *turbocat.Deployment {
-	var prev *int
+	var prev, canary *int
 	if d.PreviousVersion != nil {
 		p := int(*d.PreviousVersion)
 		prev = &p
 	}
-	return &turbocat.Deployment{ID: d.ID, WorkflowID: d.WorkflowID, UserID: d.UserID, Environment: d.Environment, Status: d.Status, PreviousVersion: prev,
+	if d.CanaryWeight != nil {
+		w := int(*d.CanaryWeight)
+		canary = &w
+	}
+	return &turbocat.Deployment{ID: d.ID, WorkflowID: d.WorkflowID, UserID: d.UserID, Environment: d.Environment, Status: d.Status, PreviousVersion: prev, CanaryWeight: canary,
 		Version: int(d.Version), EndpointURL: d.EndpointUrl, StateMachineRef: d.StateMachineRef, VersionRef: d.VersionRef,
 		AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, Error: d.Error, CreatedAt: d.CreatedAt,
 		UpdatedAt: d.UpdatedAt, ActivatedAt: d.ActivatedAt}

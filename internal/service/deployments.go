@@ -54,6 +54,9 @@ type DeployInput struct {
 	Environment string  `json:"environment"`
 	Schedule    *string `json:"schedule"`
 	Timezone    *string `json:"timezone"`
+	Canary      *struct {
+		Weight int `json:"weight"`
+	} `json:"canary"`
 }
 
 // CreatedDeployment carries the webhook signing secret, shown this once.
@@ -103,6 +106,16 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 			details = append(details, turbocat.FieldError{Field: "schedule", Message: msg})
 		}
 	}
+	var stable *turbocat.Deployment // the deployment a canary splits with
+	if in.Canary != nil {
+		if in.Canary.Weight < 1 || in.Canary.Weight > 99 {
+			details = append(details, turbocat.FieldError{Field: "canary.weight", Message: "must be 1 to 99 (the percentage of runs on the new version)"})
+		} else if stable, err = s.active(ctx, actor.UserID, w.ID, in.Environment); err != nil {
+			return nil, err
+		} else if stable == nil {
+			details = append(details, turbocat.FieldError{Field: "canary", Message: "a canary needs an active deployment in this environment to split with; deploy without one first"})
+		}
+	}
 	if len(details) > 0 {
 		return nil, turbocat.ValidationError("invalid deployment", details...)
 	}
@@ -117,9 +130,18 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	d := &turbocat.Deployment{WorkflowID: w.ID, UserID: actor.UserID, Environment: in.Environment, Version: w.Version,
 		Schedule: sched, Timezone: &tz, EndpointURL: &endpoint, Status: turbocat.DeploymentActive}
 	versionRef, err := s.Runs.Publish(ctx, w)
+	routing := []turbocat.AliasRoute{{VersionRef: versionRef, Weight: 100}}
+	if err == nil && stable != nil {
+		var stableRef string
+		if stableRef, err = s.versionRef(ctx, actor.UserID, w.ID, stable.Version); err == nil && stable.Version != w.Version {
+			routing = []turbocat.AliasRoute{{VersionRef: versionRef, Weight: in.Canary.Weight}, {VersionRef: stableRef, Weight: 100 - in.Canary.Weight}}
+			weight := in.Canary.Weight
+			d.CanaryWeight = &weight
+		}
+	}
 	if err == nil {
 		var alias string
-		alias, err = s.Runs.Engine.SetAlias(ctx, in.Environment, []turbocat.AliasRoute{{VersionRef: versionRef, Weight: 100}})
+		alias, err = s.Runs.Engine.SetAlias(ctx, in.Environment, routing)
 		d.VersionRef, d.AliasRef = &versionRef, &alias
 		machine := StateMachineName(w.ID)
 		d.StateMachineRef = &machine
@@ -154,6 +176,30 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 		"workflowId": d.WorkflowID, "environment": d.Environment, "version": d.Version, "endpointUrl": d.EndpointURL})
 	s.fillNext(d)
 	return &CreatedDeployment{Deployment: d, SigningSecret: secret}, nil
+}
+
+// active returns the active deployment of a (workflow, environment), or nil.
+func (s *Deployments) active(ctx context.Context, userID, workflowID, env string) (*turbocat.Deployment, error) {
+	list, err := s.Reads.ListDeployments(ctx, userID, turbocat.DeploymentFilter{WorkflowID: workflowID, Environment: env}, turbocat.Page{Limit: 100})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range list.Items {
+		if d.Status == turbocat.DeploymentActive {
+			return d, nil
+		}
+	}
+	return nil, nil
+}
+
+// versionRef returns the engine reference of a workflow version,
+// publishing it if needed.
+func (s *Deployments) versionRef(ctx context.Context, userID, workflowID string, version int) (string, error) {
+	w, err := s.Workflows.WorkflowVersion(ctx, userID, workflowID, version)
+	if err != nil {
+		return "", err
+	}
+	return s.Runs.Publish(ctx, w)
 }
 
 // newSigningSecret makes a webhook signing secret and its ciphertext.
@@ -218,11 +264,7 @@ func (s *Deployments) Rollback(ctx context.Context, actor *turbocat.Actor, id st
 	if d.Status != turbocat.DeploymentActive || d.PreviousVersion == nil || *d.PreviousVersion == d.Version {
 		return nil, turbocat.Errorf(turbocat.ECONFLICT, "this deployment has no previous version to roll back to")
 	}
-	prev, err := s.Workflows.WorkflowVersion(ctx, actor.UserID, d.WorkflowID, *d.PreviousVersion)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := s.Runs.Publish(ctx, prev)
+	ref, err := s.versionRef(ctx, actor.UserID, d.WorkflowID, *d.PreviousVersion)
 	if err != nil {
 		return nil, err
 	}

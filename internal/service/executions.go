@@ -3,6 +3,8 @@ package service
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,7 +153,20 @@ func (s *Executions) Publish(ctx context.Context, w *turbocat.Workflow) (string,
 // owner, on the deployment's alias. A repeated idempotency key returns the
 // first run.
 func (s *Executions) StartDeployed(ctx context.Context, d *turbocat.Deployment, input json.RawMessage, trigger, idempotencyKey string) (*turbocat.Execution, error) {
-	w, err := s.Workflows.WorkflowVersion(ctx, d.UserID, d.WorkflowID, d.Version)
+	version, target := d.Version, ""
+	if d.AliasRef != nil {
+		target = *d.AliasRef
+	}
+	if d.CanaryWeight != nil && d.PreviousVersion != nil {
+		// A canary: Turbocat picks the version (as the alias's routing
+		// would) and starts it directly, so the run records the version it
+		// really runs.
+		target = ""
+		if pick(100) >= *d.CanaryWeight {
+			version = *d.PreviousVersion
+		}
+	}
+	w, err := s.Workflows.WorkflowVersion(ctx, d.UserID, d.WorkflowID, version)
 	if err != nil {
 		return nil, err
 	}
@@ -162,13 +177,9 @@ func (s *Executions) StartDeployed(ctx context.Context, d *turbocat.Deployment, 
 		return nil, err
 	}
 	id := d.ID
-	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: d.Version, UserID: d.UserID, DeploymentID: &id, Trigger: trigger, Input: input}
+	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: version, UserID: d.UserID, DeploymentID: &id, Trigger: trigger, Input: input}
 	if idempotencyKey != "" {
 		ne.IdempotencyKey = &idempotencyKey
-	}
-	target := ""
-	if d.AliasRef != nil {
-		target = *d.AliasRef
 	}
 	return s.start(ctx, w, ne, target)
 }
@@ -325,4 +336,11 @@ func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
 		out = append(out, leaves(c)...)
 	}
 	return out
+}
+
+// pick returns a uniformly random integer in [0, n).
+func pick(n int) int {
+	var b [8]byte
+	_, _ = crand.Read(b[:])
+	return int(binary.BigEndian.Uint64(b[:]) % uint64(n))
 }

@@ -200,13 +200,16 @@ type ExecutionLog struct {
 
 // Deployment is a workflow version deployed to an environment.
 type Deployment struct {
-	ID              string     `json:"id"`
-	WorkflowID      string     `json:"workflowId"`
-	UserID          string     `json:"-"`
-	Environment     string     `json:"environment"`
-	Status          string     `json:"status"`
-	Version         int        `json:"version"`
-	PreviousVersion *int       `json:"previousVersion"`
+	ID              string `json:"id"`
+	WorkflowID      string `json:"workflowId"`
+	UserID          string `json:"-"`
+	Environment     string `json:"environment"`
+	Status          string `json:"status"`
+	Version         int    `json:"version"`
+	PreviousVersion *int   `json:"previousVersion"`
+	// CanaryWeight, when set, is the percentage of runs that go to Version;
+	// the others run PreviousVersion.
+	CanaryWeight    *int       `json:"canaryWeight,omitempty"`
 	EndpointURL     *string    `json:"endpointUrl"`
 	StateMachineRef *string    `json:"stateMachineRef,omitempty"`
 	VersionRef      *string    `json:"versionRef,omitempty"`

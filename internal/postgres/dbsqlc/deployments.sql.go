@@ -13,7 +13,7 @@ import (
 const deploymentDeactivate = `-- name: DeploymentDeactivate :one
 UPDATE deployments SET status = 'inactive', updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight
 `
 
 type DeploymentDeactivateParams struct {
@@ -43,6 +43,7 @@ func (q *Queries) DeploymentDeactivate(ctx context.Context, arg DeploymentDeacti
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ActivatedAt,
+		&i.CanaryWeight,
 	)
 	return i, err
 }
@@ -67,7 +68,7 @@ func (q *Queries) DeploymentDeactivateActive(ctx context.Context, arg Deployment
 }
 
 const deploymentGet = `-- name: DeploymentGet :one
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at FROM deployments WHERE id = $1 AND user_id = $2
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight FROM deployments WHERE id = $1 AND user_id = $2
 `
 
 type DeploymentGetParams struct {
@@ -97,12 +98,13 @@ func (q *Queries) DeploymentGet(ctx context.Context, arg DeploymentGetParams) (D
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ActivatedAt,
+		&i.CanaryWeight,
 	)
 	return i, err
 }
 
 const deploymentGetInternal = `-- name: DeploymentGetInternal :one
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at FROM deployments WHERE id = $1
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight FROM deployments WHERE id = $1
 `
 
 func (q *Queries) DeploymentGetInternal(ctx context.Context, id string) (Deployment, error) {
@@ -127,15 +129,16 @@ func (q *Queries) DeploymentGetInternal(ctx context.Context, id string) (Deploym
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ActivatedAt,
+		&i.CanaryWeight,
 	)
 	return i, err
 }
 
 const deploymentInsert = `-- name: DeploymentInsert :one
 INSERT INTO deployments (workflow_id, user_id, environment, status, version, previous_version, endpoint_url,
-    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, activated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $4 = 'active' THEN now() END)
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at
+    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, canary_weight, activated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, CASE WHEN $4 = 'active' THEN now() END)
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight
 `
 
 type DeploymentInsertParams struct {
@@ -153,6 +156,7 @@ type DeploymentInsertParams struct {
 	Timezone         *string
 	SigningSecretEnc []byte
 	Error            *string
+	CanaryWeight     *int32
 }
 
 func (q *Queries) DeploymentInsert(ctx context.Context, arg DeploymentInsertParams) (Deployment, error) {
@@ -171,6 +175,7 @@ func (q *Queries) DeploymentInsert(ctx context.Context, arg DeploymentInsertPara
 		arg.Timezone,
 		arg.SigningSecretEnc,
 		arg.Error,
+		arg.CanaryWeight,
 	)
 	var i Deployment
 	err := row.Scan(
@@ -192,12 +197,13 @@ func (q *Queries) DeploymentInsert(ctx context.Context, arg DeploymentInsertPara
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ActivatedAt,
+		&i.CanaryWeight,
 	)
 	return i, err
 }
 
 const deploymentList = `-- name: DeploymentList :many
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at FROM deployments
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight FROM deployments
 WHERE user_id = $1
   AND ($3::uuid IS NULL OR workflow_id = $3::uuid)
   AND ($4::text IS NULL OR environment = $4::text)
@@ -250,6 +256,7 @@ func (q *Queries) DeploymentList(ctx context.Context, arg DeploymentListParams) 
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.ActivatedAt,
+			&i.CanaryWeight,
 		); err != nil {
 			return nil, err
 		}
@@ -262,9 +269,9 @@ func (q *Queries) DeploymentList(ctx context.Context, arg DeploymentListParams) 
 }
 
 const deploymentRollback = `-- name: DeploymentRollback :one
-UPDATE deployments SET version = $3, previous_version = $4, version_ref = $5, updated_at = now()
+UPDATE deployments SET version = $3, previous_version = $4, version_ref = $5, canary_weight = NULL, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight
 `
 
 type DeploymentRollbackParams struct {
@@ -303,6 +310,7 @@ func (q *Queries) DeploymentRollback(ctx context.Context, arg DeploymentRollback
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ActivatedAt,
+		&i.CanaryWeight,
 	)
 	return i, err
 }
@@ -324,7 +332,7 @@ func (q *Queries) DeploymentSetEndpoint(ctx context.Context, arg DeploymentSetEn
 const deploymentSetSigningSecret = `-- name: DeploymentSetSigningSecret :one
 UPDATE deployments SET signing_secret_enc = $3, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight
 `
 
 type DeploymentSetSigningSecretParams struct {
@@ -355,12 +363,13 @@ func (q *Queries) DeploymentSetSigningSecret(ctx context.Context, arg Deployment
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ActivatedAt,
+		&i.CanaryWeight,
 	)
 	return i, err
 }
 
 const deploymentsScheduled = `-- name: DeploymentsScheduled :many
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at FROM deployments WHERE status = 'active' AND schedule IS NOT NULL ORDER BY id
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight FROM deployments WHERE status = 'active' AND schedule IS NOT NULL ORDER BY id
 `
 
 func (q *Queries) DeploymentsScheduled(ctx context.Context) ([]Deployment, error) {
@@ -391,6 +400,7 @@ func (q *Queries) DeploymentsScheduled(ctx context.Context) ([]Deployment, error
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.ActivatedAt,
+			&i.CanaryWeight,
 		); err != nil {
 			return nil, err
 		}

@@ -67,6 +67,7 @@ type Deployment struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	ActivatedAt      *time.Time
+	CanaryWeight     *int32
 }
 
 type Execution struct {

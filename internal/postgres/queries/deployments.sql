@@ -18,8 +18,8 @@ RETURNING version;
 
 -- name: DeploymentInsert :one
 INSERT INTO deployments (workflow_id, user_id, environment, status, version, previous_version, endpoint_url,
-    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, activated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $4 = 'active' THEN now() END)
+    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, canary_weight, activated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, CASE WHEN $4 = 'active' THEN now() END)
 RETURNING *;
 
 -- name: DeploymentGetInternal :one
@@ -29,7 +29,7 @@ SELECT * FROM deployments WHERE id = $1;
 UPDATE deployments SET endpoint_url = $2 WHERE id = $1;
 
 -- name: DeploymentRollback :one
-UPDATE deployments SET version = $3, previous_version = $4, version_ref = $5, updated_at = now()
+UPDATE deployments SET version = $3, previous_version = $4, version_ref = $5, canary_weight = NULL, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
 RETURNING *;
 
