@@ -18,6 +18,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/secrets/kmscipher"
 	"github.com/turbocat/turbocat/internal/sfn"
+	"github.com/turbocat/turbocat/internal/tracing"
 
 	"github.com/turbocat/turbocat/internal/awsevents"
 	"github.com/turbocat/turbocat/internal/config"
@@ -35,9 +36,9 @@ func resolveAWSSecrets(ctx context.Context, cfg *config.Config) error {
 	if !needDB && !needJWT && !needKey {
 		return nil
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := loadAWS(ctx)
 	if err != nil {
-		return fmt.Errorf("aws config: %w", err)
+		return err
 	}
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	get := func(name, arn string) (string, error) {
@@ -114,9 +115,9 @@ func (a *App) useKMS(ctx context.Context) error {
 	if a.Config.SecretsKMSKey == "" {
 		return nil
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := loadAWS(ctx)
 	if err != nil {
-		return fmt.Errorf("aws config: %w", err)
+		return err
 	}
 	a.Secrets.Cipher = &kmscipher.KMS{Client: kms.NewFromConfig(awsCfg), KeyID: a.Config.SecretsKMSKey}
 	return nil
@@ -128,9 +129,9 @@ func (a *App) useEventBridge(ctx context.Context) error {
 	if a.Config.EventBusName == "" {
 		return nil
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := loadAWS(ctx)
 	if err != nil {
-		return fmt.Errorf("aws config: %w", err)
+		return err
 	}
 	a.Publisher = &awsevents.Bus{Client: eventbridge.NewFromConfig(awsCfg), BusName: a.Config.EventBusName, Logger: a.Logger}
 	return nil
@@ -142,9 +143,9 @@ func (a *App) useStepFunctions(ctx context.Context) error {
 	if a.Config.Engine != "sfn" {
 		return nil
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := loadAWS(ctx)
 	if err != nil {
-		return fmt.Errorf("aws config: %w", err)
+		return err
 	}
 	opts := sfn.Options{RoleArn: a.Config.SFNRoleARN, Tracing: true, Logger: a.Logger}
 	if a.Config.SFNLogGroupARN != "" {
@@ -156,4 +157,15 @@ func (a *App) useStepFunctions(ctx context.Context) error {
 			RoleArn: c.SchedulerRole, TriggerArn: c.TriggerARN, DLQArn: c.SchedulerDLQ}
 	}
 	return nil
+}
+
+// loadAWS loads the AWS SDK configuration, with X-Ray tracing of every call
+// when tracing is on (in Lambda).
+func loadAWS(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws config: %w", err)
+	}
+	tracing.InstrumentAWS(&cfg.APIOptions)
+	return cfg, nil
 }

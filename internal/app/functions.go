@@ -16,11 +16,13 @@ import (
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/steprunner"
+	"github.com/turbocat/turbocat/internal/tracing"
 )
 
 // lambdaApp loads the configuration of a non-API function (no JWT key
 // needed), reads its secrets by ARN and wires the app.
 func lambdaApp(ctx context.Context, name string) (*App, error) {
+	tracing.Enable()
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/tracing"
 )
 
 // APIHandler is the Lambda entry point of an API function: API Gateway HTTP
@@ -18,6 +19,7 @@ type APIHandler func(context.Context, events.APIGatewayV2HTTPRequest) (events.AP
 // LambdaAPI builds, once per cold start, the handler of the API function that
 // serves the route group (auth, agents, ...).
 func LambdaAPI(ctx context.Context, group string) (APIHandler, error) {
+	tracing.Enable()
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, err

@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/turbocat/turbocat/internal/tracing"
+
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
@@ -98,6 +100,8 @@ func (s *Server) base(next http.Handler) http.Handler {
 		ctx = context.WithValue(ctx, logInfoKey{}, info)
 		ctx = turbocat.WithRequestInfo(ctx, turbocat.RequestInfo{RequestID: id, IP: clientIP(r), UserAgent: truncate(r.UserAgent(), 512)})
 		r = r.WithContext(ctx)
+		ctx, span := tracing.Start(ctx, "api", map[string]string{"method": r.Method})
+		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		h := rec.Header()
 		h.Set("X-Request-Id", id)
@@ -121,6 +125,8 @@ func (s *Server) base(next http.Handler) http.Handler {
 				route = "unmatched"
 			}
 			s.Metrics.Request(route, rec.status, time.Since(start))
+			span.Annotate("route", route)
+			span.End(nil)
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelError

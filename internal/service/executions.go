@@ -18,6 +18,7 @@ import (
 	"github.com/turbocat/turbocat/internal/compiler"
 	"github.com/turbocat/turbocat/internal/executor"
 	"github.com/turbocat/turbocat/internal/metrics"
+	"github.com/turbocat/turbocat/internal/tracing"
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
@@ -83,7 +84,10 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 		return e, nil // the same idempotency key: the first run
 	}
 	s.Metrics.ExecutionStarted(e.Trigger)
-	if err := s.startEngine(ctx, w, e, target); err != nil {
+	sctx, span := tracing.Start(ctx, "start-execution", map[string]string{"executionId": e.ID, "workflowId": w.ID})
+	err = s.startEngine(sctx, w, e, target)
+	span.End(err)
+	if err != nil {
 		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.StartFailed", "cause": "the workflow engine could not start the run"})
 		if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, turbocat.ExecutionFailed, nil, errJSON); ferr != nil {
 			err = errors.Join(err, ferr)

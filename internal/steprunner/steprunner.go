@@ -29,6 +29,7 @@ import (
 	"github.com/turbocat/turbocat/internal/metrics"
 	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/tmpl"
+	"github.com/turbocat/turbocat/internal/tracing"
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
@@ -258,7 +259,9 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	}
 }
 
-func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat.Agent, step *turbocat.WorkflowStep, claim *turbocat.StepClaim, timeout time.Duration) error {
+func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat.Agent, step *turbocat.WorkflowStep, claim *turbocat.StepClaim, timeout time.Duration) (err error) {
+	ctx, span := tracing.Start(ctx, "step", map[string]string{"executionId": e.ID, "stepKey": step.Key, "agentType": agentType(agent)})
+	defer func() { span.End(err) }()
 	start := time.Now()
 	log := r.logger().With("execution_id", e.ID, "step_key", step.Key, "attempt", claim.Step.Attempt)
 	key := step.Key
