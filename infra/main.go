@@ -57,7 +57,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if _, err := stacks.NewTurbocat(app, stacks.TurbocatProps{Config: cfg, Root: root, Env: env, Functions: functions}); err != nil {
+	if _, err := stacks.NewTurbocat(app, stacks.TurbocatProps{Config: cfg, Root: root, Env: env, Functions: functions, ConsoleDir: stacks.DefaultConsoleDir}); err != nil {
 		return err
 	}
 	app.Synth(nil)

@@ -34,9 +34,15 @@ type TurbocatProps struct {
 	Functions []string
 	// Specs overrides function sizes (see DefaultFunctionSpecs).
 	Specs map[string]FunctionSpec
+	// ConsoleDir is the built web console (DefaultConsoleDir; relative
+	// paths are resolved against Root). When it has no index.html (the
+	// console is not built, or ConsoleDir is empty) the console stack is
+	// left out and synth says so in an info line.
+	ConsoleDir string
 }
 
-// Turbocat is one stage of Turbocat: its six stacks.
+// Turbocat is one stage of Turbocat: its six stacks, and a seventh for the
+// console when it is built.
 type Turbocat struct {
 	Data          *DataStack
 	Orchestration *OrchestrationStack
@@ -44,11 +50,17 @@ type Turbocat struct {
 	Migrations    *MigrationsStack
 	Functions     *FunctionsStack
 	Operations    *OperationsStack
+	// Console is nil when the console is not built.
+	Console *ConsoleStack
 }
 
 // Stacks lists the stacks in deployment order.
 func (t *Turbocat) Stacks() []awscdk.Stack {
-	return []awscdk.Stack{t.Data.Stack, t.Orchestration.Stack, t.Api.Stack, t.Migrations.Stack, t.Functions.Stack, t.Operations.Stack}
+	out := []awscdk.Stack{t.Data.Stack, t.Orchestration.Stack, t.Api.Stack, t.Migrations.Stack, t.Functions.Stack, t.Operations.Stack}
+	if t.Console != nil {
+		out = append(out, t.Console.Stack)
+	}
+	return out
 }
 
 // NewTurbocat adds the stacks of props.Config.Stage to app. Before creating
@@ -113,6 +125,24 @@ func NewTurbocat(app awscdk.App, props TurbocatProps) (*Turbocat, error) {
 		StackProps: sp("operations"), Config: cfg, Orchestration: t.Orchestration, Api: t.Api,
 		Migrations: t.Migrations, Functions: t.Functions,
 	})
+	consoleDir := ""
+	if props.ConsoleDir != "" {
+		consoleDir = resolve(props.ConsoleDir)
+	}
+	if ConsoleBuilt(consoleDir) {
+		// The console calls the API on its own origin: the functions must
+		// be deployed (routes exist) before it is served.
+		t.Console = NewConsoleStack(app, cfg.Name("console"), &ConsoleStackProps{StackProps: sp("console"), Config: cfg, Api: t.Api, Dir: consoleDir})
+		t.Console.AddStackDependency(t.Functions.Stack, jsii.String("the console calls the API's routes"))
+	} else {
+		where := "no console directory given"
+		if consoleDir != "" {
+			where = "no " + filepath.Join(props.ConsoleDir, "index.html") + " (run make web)"
+		}
+		t.Api.Node().AddMetadata(jsii.String("aws:cdk:info"),
+			"Console not deployed, "+where+": the "+cfg.Name("console")+" stack (S3 + CloudFront) is left out",
+			&constructs.MetadataOptions{StackTrace: jsii.Bool(false)})
+	}
 
 	for _, s := range t.Stacks() {
 		awscdk.Tags_Of(s).Add(jsii.String("project"), jsii.String("turbocat"), nil)

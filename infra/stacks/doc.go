@@ -1,12 +1,15 @@
 // Package stacks is the Turbocat CDK app: one typed constructor per stack
 // (NewDataStack, NewOrchestrationStack, NewApiStack, NewMigrationsStack,
-// NewFunctionsStack, NewOperationsStack) and NewTurbocat, which wires them
-// into an app for one stage.
+// NewFunctionsStack, NewOperationsStack, NewConsoleStack) and NewTurbocat,
+// which wires them into an app for one stage.
 //
 // Stacks deploy in this order, each referring only to earlier ones, so there
 // are no cross-stack cycles:
 //
 //	data → orchestration → api → migrations → functions → operations
+//
+// and, when the web console is built (web/out/index.html), console last: S3
+// and CloudFront with /api/* and /hooks/* routed to the HTTP API.
 //
 // Function names are fixed (turbocat-<stage>-<name>), which lets the
 // orchestration stack grant Step Functions and EventBridge Scheduler the

@@ -52,6 +52,24 @@ func fakeDist(t testing.TB, functions []string) string {
 	return dir
 }
 
+// fakeConsole writes a small built console (index.html, 404.html, a page
+// and a hashed script) into a new temporary directory and returns it.
+func fakeConsole(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"index.html":                       "<!doctype html><title>Dashboard</title>",
+		"404.html":                         "<!doctype html><title>Not found</title>",
+		"agents.html":                      "<!doctype html><title>Agents</title>",
+		"_next/static/chunks/main-abc1.js": "console.log(1)",
+		".keep":                            "",
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+	}
+	return dir
+}
+
 // cdkJSONContext returns the "context" of the repository's cdk.json, so
 // the tests synthesize with the same feature flags as make synth.
 func cdkJSONContext(t testing.TB) map[string]any {
@@ -81,6 +99,10 @@ type fixture struct {
 	nagWarns   []string
 	// notDeployed are the info annotations naming functions left out.
 	notDeployed []string
+	// consoleInfo are the info annotations saying the console is left out.
+	consoleInfo []string
+	// consoleDir is the built console the app was given ("" for none).
+	consoleDir string
 	// stackOrder lists stack names in deployment order; deps maps a stack
 	// name to the names of the stacks it depends on.
 	stackOrder []string
@@ -105,6 +127,13 @@ func (f *fixture) has(name string) bool { return slices.Contains(f.functions, na
 // setup; the fixture is shared by the tests of one data mode.
 func build(t testing.TB, ctx map[string]string, doc string, functions []string) *fixture {
 	t.Helper()
+	return buildWithConsole(t, ctx, doc, functions, "")
+}
+
+// buildWithConsole is build with the console built in consoleDir ("" for
+// no console).
+func buildWithConsole(t testing.TB, ctx map[string]string, doc string, functions []string, consoleDir string) *fixture {
+	t.Helper()
 	context := cdkJSONContext(t)
 	for k, v := range ctx {
 		context[k] = v
@@ -127,11 +156,11 @@ func build(t testing.TB, ctx map[string]string, doc string, functions []string) 
 	rs, err := routes.Load(docFile)
 	require.NoError(t, err)
 
-	f := &fixture{cfg: cfg, docPath: doc, routes: rs, distDir: dist, functions: functions, templates: map[string]*cdkassert.Template{}, deps: map[string][]string{}}
+	f := &fixture{cfg: cfg, docPath: doc, routes: rs, distDir: dist, functions: functions, templates: map[string]*cdkassert.Template{}, deps: map[string][]string{}, consoleDir: consoleDir}
 	f.migrateSHA = sha256File(t, filepath.Join(dist, stacks.Migrate, "bootstrap"))
 	var app *stacks.Turbocat
 	cdkassert.Do(t, "build app", func() {
-		app, err = stacks.NewTurbocat(awscdk.NewApp(&awscdk.AppProps{Context: &context}), stacks.TurbocatProps{Config: cfg, Root: repoRoot, Functions: functions})
+		app, err = stacks.NewTurbocat(awscdk.NewApp(&awscdk.AppProps{Context: &context}), stacks.TurbocatProps{Config: cfg, Root: repoRoot, Functions: functions, ConsoleDir: consoleDir})
 	})
 	require.NoError(t, err)
 	for _, s := range app.Stacks() {
@@ -155,6 +184,9 @@ func build(t testing.TB, ctx map[string]string, doc string, functions []string) 
 			}
 			for _, m := range *ann.FindInfo(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("Not deployed.*"))) {
 				f.notDeployed = append(f.notDeployed, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
+			}
+			for _, m := range *ann.FindInfo(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("Console not deployed.*"))) {
+				f.consoleInfo = append(f.consoleInfo, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
 			}
 		})
 	}
@@ -202,7 +234,7 @@ func auroraApp(t *testing.T) *fixture {
 				doc = fixtureDoc
 			}
 		}
-		auroraFix = build(t, map[string]string{
+		auroraFix = buildWithConsole(t, map[string]string{
 			"stage":          "prod",
 			"dataMode":       "aurora",
 			"allowedOrigins": "https://console.example.com,http://localhost:3000",
@@ -211,7 +243,7 @@ func auroraApp(t *testing.T) *fixture {
 			"alarmEmail":     "ops@example.com",
 			"deployNonce":    "20261126T101500Z",
 			"vpcEndpoints":   "true",
-		}, doc, stacks.FunctionNames())
+		}, doc, stacks.FunctionNames(), fakeConsole(t))
 	})
 	if auroraFix == nil {
 		t.Fatal("building the aurora app failed (see the first test that built it)")

@@ -549,6 +549,11 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if s.Deploys != nil {
+		for _, d := range list.Items {
+			s.Deploys.FillNext(d)
+		}
+	}
 	writeData(w, r, http.StatusOK, list)
 	return nil
 }

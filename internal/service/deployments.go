@@ -174,7 +174,7 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	}
 	turbocat.Publish(ctx, s.Runs.Events, d.UserID, turbocat.EventDeploymentActivated, map[string]any{"deploymentId": d.ID,
 		"workflowId": d.WorkflowID, "environment": d.Environment, "version": d.Version, "endpointUrl": d.EndpointURL})
-	s.fillNext(d)
+	s.FillNext(d)
 	return &CreatedDeployment{Deployment: d, SigningSecret: secret}, nil
 }
 
@@ -228,7 +228,7 @@ func (s *Deployments) RotateSecret(ctx context.Context, actor *turbocat.Actor, i
 	if err != nil {
 		return nil, err
 	}
-	s.fillNext(d)
+	s.FillNext(d)
 	return &CreatedDeployment{Deployment: d, SigningSecret: secret}, nil
 }
 
@@ -238,11 +238,12 @@ func (s *Deployments) Get(ctx context.Context, actor *turbocat.Actor, id string)
 	if err != nil {
 		return nil, err
 	}
-	s.fillNext(d)
+	s.FillNext(d)
 	return d, nil
 }
 
-func (s *Deployments) fillNext(d *turbocat.Deployment) {
+// FillNext sets the next three fire times of an active scheduled deployment.
+func (s *Deployments) FillNext(d *turbocat.Deployment) {
 	if d.Schedule == nil || d.Status != turbocat.DeploymentActive {
 		return
 	}
@@ -275,7 +276,7 @@ func (s *Deployments) Rollback(ctx context.Context, actor *turbocat.Actor, id st
 	if err != nil {
 		return nil, err
 	}
-	s.fillNext(out)
+	s.FillNext(out)
 	return out, nil
 }
 

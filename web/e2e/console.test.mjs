@@ -315,6 +315,89 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     await check("14-deployments");
   });
 
+  test("deploy a workflow, see its signing secret once, roll back and deactivate", async () => {
+    await page.goto(visited.workflow);
+    await heading("Workflow: fan-out");
+    const deploy = page.getByRole("form", { name: "Deploy workflow" });
+
+    // The API's validation message is shown at the field.
+    await deploy.getByLabel("Environment").fill("Prod!");
+    await deploy.getByRole("button", { name: /^Deploy version / }).click();
+    const envId = await deploy.getByLabel("Environment").getAttribute("id");
+    await page.locator(`#${envId}-error`).waitFor();
+    assert.equal(await deploy.getByLabel("Environment").getAttribute("aria-invalid"), "true");
+
+    const deployOnce = async () => {
+      await deploy.getByLabel("Environment").fill("prod");
+      // A cron schedule: the console computes no cron fire times itself, so
+      // those shown on the deployments page come from the API.
+      await deploy.getByLabel("Deployment schedule (optional)").fill("cron(0 9 * * ? *)");
+      await deploy.getByLabel("Time zone (optional)").fill("Europe/Paris");
+      await deploy.getByRole("button", { name: /^Deploy version / }).click();
+      const secret = (await page.getByTestId("signing-secret").innerText()).trim();
+      assert.ok(secret.length >= 16, `signing secret too short: ${secret}`);
+      return secret;
+    };
+    const v1 = Number((await deploy.getByRole("button", { name: /^Deploy version / }).innerText()).replace(/\D+/g, ""));
+    const first = await deployOnce();
+    await page.getByTestId("new-deployment").getByText("it will not be shown again").waitFor();
+    await check("14b-deploy-secret");
+
+    // A reload never shows the secret again.
+    await page.reload();
+    await heading("Workflow: fan-out");
+    assert.equal(await page.getByTestId("signing-secret").count(), 0);
+    assert.ok(!(await page.content()).includes(first), "the signing secret is shown again after a reload");
+
+    // A second version deployed to prod keeps the first for rollback.
+    await page.getByLabel("Description").fill("start, then left and right in parallel, then join (v2)");
+    await page.getByRole("button", { name: "Save workflow" }).click();
+    await page.getByText(/Saved as version \d+\./).waitFor();
+    const second = await deployOnce();
+    assert.notEqual(second, first, "each deployment has its own signing secret");
+
+    await page.getByRole("link", { name: "Deployments", exact: true }).click();
+    await heading("Deployments");
+    const active = page.getByTestId("deployment-row").filter({ hasText: "active" }).filter({ hasNotText: "inactive" });
+    const rollback = active.getByRole("button", { name: new RegExp(`^Roll back to v${v1}:`) });
+    await rollback.waitFor();
+    // Next fire times come from GET /deployments/{id}: three of them, 09:00 in Paris.
+    const fires = await active.getByTestId("next-fires").locator("time").evaluateAll((ts) => ts.map((t) => t.dateTime));
+    assert.equal(fires.length, 3);
+    for (const f of fires) {
+      const paris = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Paris", hour: "2-digit", minute: "2-digit" }).format(new Date(f));
+      assert.equal(paris, "09:00", `fire time ${f} is 09:00 in Europe/Paris`);
+    }
+    assert.ok(!(await page.content()).includes(second), "the deployments page shows no signing secret");
+    await check("14c-deployments-active");
+
+    await rollback.click();
+    await page.getByRole("status").filter({ hasText: `Rolled prod back to version ${v1}.` }).waitFor();
+    await active.filter({ hasText: `v${v1}` }).waitFor();
+    await check("14d-deployments-rolled-back");
+
+    const endpoint = await active.locator("code[title]").getAttribute("title");
+    assert.match(endpoint, /^https?:\/\/.+\/hooks\//);
+    // Deactivate asks first; cancelling changes nothing.
+    await active.getByRole("button", { name: "Deactivate" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByText("Its webhook will answer 404").waitFor();
+    await check("14e-deactivate-confirm");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "detached" });
+    assert.equal(await page.getByText(/^Deactivated /).count(), 0);
+    await active.getByRole("button", { name: "Deactivate" }).click();
+    await dialog.getByRole("button", { name: "Deactivate" }).click();
+    await page.getByRole("status").filter({ hasText: /^Deactivated prod/ }).waitFor();
+    await page.getByTestId("deployment-row").getByRole("button", { name: "Deactivate" }).first().waitFor({ state: "detached" });
+    assert.equal(await page.getByTestId("deployment-row").filter({ hasNotText: "inactive" }).count(), 0, "no deployment stays active");
+    await check("14f-deployments-inactive");
+    // Its webhook no longer starts runs.
+    // (The same path on the server the test started: the URL names localhost.)
+    const hook = await fetch(new URL(new URL(endpoint).pathname, stack.baseURL), { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    assert.equal(hook.status, 404, `webhook of a deactivated deployment answers ${hook.status}`);
+  });
+
   test("create an API key and see its secret once", async () => {
     await page.getByRole("link", { name: "Settings" }).click();
     await heading("Settings");

@@ -114,6 +114,9 @@ async function parse<T>(res: Response): Promise<T> {
   if (res.ok && body && body.success !== false) return body.data as T;
   const e = body?.error;
   if (e) throw new ApiError(res.status, e.code, e.message, e.details ?? []);
+  // Behind CloudFront the distribution's error page (/404.html) replaces
+  // every 404 body, the API's JSON ones included: the status still says it.
+  if (res.status === 404) throw new ApiError(404, "NOT_FOUND", "Not found: it may have been deleted.");
   throw new ApiError(res.status, "HTTP_" + res.status, `The server answered ${res.status} ${res.statusText}`.trim());
 }
 

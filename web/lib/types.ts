@@ -146,7 +146,14 @@ export type Deployment = {
   createdAt: string;
   updatedAt: string;
   activatedAt: string | null;
+  /** The version a rollback returns to. */
+  previousVersion?: number | null;
+  /** The next three scheduled runs (active scheduled deployments, GET by id and deploy only). */
+  nextFires?: string[];
 };
+
+/** CreatedDeployment is the answer to a deploy: the webhook signing secret, shown this once. */
+export type CreatedDeployment = Deployment & { signingSecret?: string };
 
 export const SCOPES = [
   "agents:read",

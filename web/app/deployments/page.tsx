@@ -1,32 +1,61 @@
 "use client";
 
 import Link from "next/link";
-import { useMemo } from "react";
+import { useMemo, useState } from "react";
+import { Button } from "@/components/ui/button";
 import { EmptyState, PageHeader, Spinner, StatusBadge } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy";
+import { ConfirmButton } from "@/components/ui/dialog";
 import { FormError } from "@/components/ui/form";
+import { api, errorMessage } from "@/lib/api";
 import { useApi } from "@/lib/hooks";
 import type { Deployment, Page, Workflow } from "@/lib/types";
 import { nextFires } from "@/lib/schedule";
 import { formatTime } from "@/lib/utils";
 
 export default function DeploymentsPage() {
-  const { data, error, loading } = useApi<Page<Deployment>>("/api/v1/deployments?limit=100");
+  const { data, error, loading, reload } = useApi<Page<Deployment>>("/api/v1/deployments?limit=100");
   const workflows = useApi<Page<Workflow>>("/api/v1/workflows?limit=100");
   const names = useMemo(() => new Map((workflows.data?.items ?? []).map((w) => [w.id, w.name])), [workflows.data]);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  async function act(d: Deployment, kind: "rollback" | "deactivate") {
+    setActionError(null);
+    setNotice(null);
+    try {
+      const out = await api<Deployment>(
+        kind === "rollback" ? `/api/v1/deployments/${d.id}/rollback` : `/api/v1/deployments/${d.id}`,
+        { method: kind === "rollback" ? "POST" : "DELETE" },
+      );
+      setNotice(
+        kind === "rollback"
+          ? `Rolled ${out.environment} back to version ${out.version}.`
+          : `Deactivated ${out.environment} (version ${out.version}).`,
+      );
+      reload();
+    } catch (err) {
+      setActionError(errorMessage(err));
+    }
+  }
 
   return (
     <>
       <PageHeader
         title="Deployments"
-        description="Workflow versions deployed to an environment (one Step Functions alias each), with their endpoint and schedule."
+        description="Workflow versions deployed to an environment (one Step Functions alias each), with their endpoint and schedule. Deploy from a workflow's page."
       />
-      <FormError message={error} />
+      <FormError message={error ?? actionError} />
+      {notice ? (
+        <p role="status" className="mb-4 rounded-md border border-green-200 bg-green-50 px-3 py-2 text-sm">
+          {notice}
+        </p>
+      ) : null}
       {loading && !data ? <Spinner label="Loading deployments" /> : null}
       {data && data.items.length === 0 ? (
         <EmptyState title="Nothing deployed yet">
-          Deployments pin a workflow version to an environment such as production. This console shows them once they
-          exist; you can already run any <Link className="text-primary underline" href="/workflows">workflow</Link> directly.
+          Deployments pin a workflow version to an environment such as production. Open a{" "}
+          <Link className="text-primary underline" href="/workflows">workflow</Link> and use Deploy to create one.
         </EmptyState>
       ) : null}
       {data && data.items.length > 0 ? (
@@ -42,41 +71,70 @@ export default function DeploymentsPage() {
                 <th scope="col" className="px-3 py-2">Endpoint</th>
                 <th scope="col" className="px-3 py-2">Schedule</th>
                 <th scope="col" className="px-3 py-2">Activated</th>
+                <th scope="col" className="px-3 py-2">Actions</th>
               </tr>
             </thead>
             <tbody>
-              {data.items.map((d) => (
-                <tr key={d.id} className="border-t border-border align-top">
-                  <td className="px-3 py-2">
-                    <Link href={`/workflows/edit?id=${d.workflowId}`} className="text-primary underline">
-                      {names.get(d.workflowId) ?? d.workflowId.slice(0, 8)}
-                    </Link>
-                  </td>
-                  <td className="px-3 py-2 font-mono">{d.environment}</td>
-                  <td className="px-3 py-2">
-                    <StatusBadge status={d.status} />
-                    {d.error ? <p className="mt-1 text-xs text-destructive">{d.error}</p> : null}
-                  </td>
-                  <td className="px-3 py-2">v{d.version}</td>
-                  <td className="px-3 py-2">
-                    {d.endpointUrl ? (
-                      <div className="flex items-center gap-2">
-                        <code className="max-w-56 truncate text-xs" title={d.endpointUrl}>
-                          {d.endpointUrl}
-                        </code>
-                        <CopyButton text={d.endpointUrl} label="Copy URL" />
-                      </div>
-                    ) : (
-                      "—"
-                    )}
-                  </td>
-                  <td className="px-3 py-2 text-xs">
-                    {d.schedule ? `${d.schedule}${d.timezone ? ` (${d.timezone})` : ""}` : "—"}
-                    {d.schedule && d.status === "active" ? <NextFires schedule={d.schedule} since={d.activatedAt ?? d.createdAt} /> : null}
-                  </td>
-                  <td className="px-3 py-2 text-xs">{formatTime(d.activatedAt)}</td>
-                </tr>
-              ))}
+              {data.items.map((d) => {
+                const name = names.get(d.workflowId) ?? d.workflowId.slice(0, 8);
+                const canRollback = d.status === "active" && d.previousVersion != null && d.previousVersion !== d.version;
+                return (
+                  <tr key={d.id} className="border-t border-border align-top" data-testid="deployment-row">
+                    <td className="px-3 py-2">
+                      <Link href={`/workflows/edit?id=${d.workflowId}`} className="text-primary underline">
+                        {name}
+                      </Link>
+                    </td>
+                    <td className="px-3 py-2 font-mono">{d.environment}</td>
+                    <td className="px-3 py-2">
+                      <StatusBadge status={d.status} />
+                      {d.error ? <p className="mt-1 text-xs text-destructive">{d.error}</p> : null}
+                    </td>
+                    <td className="px-3 py-2">
+                      v{d.version}
+                      {canRollback ? <p className="text-xs text-muted-foreground">previous v{d.previousVersion}</p> : null}
+                    </td>
+                    <td className="px-3 py-2">
+                      {d.endpointUrl ? (
+                        <div className="flex items-center gap-2">
+                          <code className="max-w-56 truncate text-xs" title={d.endpointUrl}>
+                            {d.endpointUrl}
+                          </code>
+                          <CopyButton text={d.endpointUrl} label="Copy URL" />
+                        </div>
+                      ) : (
+                        "—"
+                      )}
+                    </td>
+                    <td className="px-3 py-2 text-xs">
+                      {d.schedule ? `${d.schedule}${d.timezone ? ` (${d.timezone})` : ""}` : "—"}
+                      {d.schedule && d.status === "active" ? <NextFires deployment={d} /> : null}
+                    </td>
+                    <td className="px-3 py-2 text-xs">{formatTime(d.activatedAt)}</td>
+                    <td className="px-3 py-2">
+                      {d.status === "active" ? (
+                        <div className="flex flex-wrap gap-2">
+                          {canRollback ? (
+                            <Button variant="outline" size="sm" className="whitespace-nowrap" onClick={() => act(d, "rollback")} aria-label={`Roll back to v${d.previousVersion}: ${name} in ${d.environment}`}>
+                              Roll back to v{d.previousVersion}
+                            </Button>
+                          ) : null}
+                          <ConfirmButton
+                            trigger="Deactivate"
+                            triggerVariant="destructive"
+                            title={`Deactivate ${name} in ${d.environment}?`}
+                            description="Its webhook will answer 404 and its schedule will stop firing. Deploy again to bring it back."
+                            confirm="Deactivate"
+                            onConfirm={() => act(d, "deactivate")}
+                          />
+                        </div>
+                      ) : (
+                        "—"
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>
@@ -85,12 +143,29 @@ export default function DeploymentsPage() {
   );
 }
 
-function NextFires({ schedule, since }: { schedule: string; since: string }) {
-  const fires = nextFires(schedule, new Date(since), new Date(), 3);
-  if (!fires) return null;
+/**
+ * NextFires shows the API's next three fire times (GET /deployments/{id}
+ * computes them with the server's schedule parser); only when the API gives
+ * none does it compute rate() schedules here.
+ */
+function NextFires({ deployment }: { deployment: Deployment }) {
+  const detail = useApi<Deployment>(deployment.nextFires ? null : `/api/v1/deployments/${deployment.id}`);
+  const fromApi = deployment.nextFires ?? detail.data?.nextFires;
+  if (!fromApi && detail.loading) return null;
+  const fires = fromApi?.length
+    ? fromApi.map((f) => new Date(f))
+    : nextFires(deployment.schedule ?? "", new Date(deployment.activatedAt ?? deployment.createdAt), new Date(), 3);
+  if (!fires || fires.length === 0) return null;
   return (
-    <p className="mt-1 text-muted-foreground">
-      Next: {fires.map((f) => f.toLocaleString()).join(", ")}
-    </p>
+    <div className="mt-1 text-muted-foreground" data-testid="next-fires">
+      Next:
+      <ul>
+        {fires.map((f) => (
+          <li key={f.toISOString()}>
+            <time dateTime={f.toISOString()}>{f.toLocaleString()}</time>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }

@@ -6,11 +6,12 @@ import { useEffect, useMemo, useState } from "react";
 import { Dag } from "@/components/dag";
 import { Button } from "@/components/ui/button";
 import { Card, CardTitle, EmptyState, PageHeader, Spinner } from "@/components/ui/card";
+import { CopyButton } from "@/components/ui/copy";
 import { ConfirmButton } from "@/components/ui/dialog";
 import { Field, FormError, Input, Select, Textarea } from "@/components/ui/form";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
 import { useApi, useQueryParam } from "@/lib/hooks";
-import type { Agent, Page, RunResult, Workflow, WorkflowStep } from "@/lib/types";
+import type { Agent, CreatedDeployment, Page, RunResult, Workflow, WorkflowStep } from "@/lib/types";
 import { parseJSON, pretty } from "@/lib/utils";
 
 type StepForm = {
@@ -416,11 +417,12 @@ export default function WorkflowEditPage() {
           </div>
         </form>
         <div className="flex min-w-0 flex-col gap-6">
-          <Card className="xl:sticky xl:top-4">
+          <Card>
             <CardTitle>Graph</CardTitle>
             <Dag steps={form.steps.map((s) => ({ key: s.key, dependsOn: s.dependsOn }))} label="Workflow graph" />
           </Card>
           {workflow ? <RunPanel workflow={workflow} dirty={dirty} /> : null}
+          {workflow ? <DeployPanel workflow={workflow} dirty={dirty} /> : null}
         </div>
       </div>
     </>
@@ -516,6 +518,97 @@ function RunPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }) {
             {busy ? "Starting…" : `Run version ${workflow.version}`}
           </Button>
           {dirty ? <span className="text-sm text-muted-foreground">Save first to run your changes.</span> : null}
+        </div>
+      </form>
+    </Card>
+  );
+}
+
+/**
+ * DeployPanel deploys the saved version to an environment. The API's field
+ * errors appear at the field; the webhook signing secret of a new deployment
+ * is shown once, here, and never again.
+ */
+function DeployPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }) {
+  const [environment, setEnvironment] = useState("prod");
+  const [schedule, setSchedule] = useState(workflow.schedule ?? "");
+  const [timezone, setTimezone] = useState("");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<CreatedDeployment | null>(null);
+
+  async function deploy(e: React.FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setErrors({});
+    setCreated(null);
+    setBusy(true);
+    try {
+      const body: Record<string, unknown> = { environment: environment.trim(), schedule: schedule.trim() };
+      if (timezone.trim()) body.timezone = timezone.trim();
+      const d = await api<CreatedDeployment>(`/api/v1/workflows/${workflow.id}/deployments`, { method: "POST", body });
+      setCreated(d);
+      if (d.status === "failed") setError(`The deployment failed: ${d.error ?? "no reason given"}`);
+    } catch (err) {
+      const fe = fieldErrors(err);
+      setErrors(fe);
+      setError(Object.keys(fe).length ? "Check the highlighted fields." : errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Card>
+      <CardTitle>Deploy</CardTitle>
+      <form onSubmit={deploy} className="flex flex-col gap-3" noValidate aria-label="Deploy workflow">
+        <FormError message={error} />
+        {created && created.status !== "failed" ? (
+          <div role="status" className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm" data-testid="new-deployment">
+            <p className="font-medium">
+              Deployed version {created.version} to <span className="font-mono">{created.environment}</span>.{" "}
+              <Link className="text-primary underline" href="/deployments">
+                See deployments
+              </Link>
+            </p>
+            {created.signingSecret ? (
+              <>
+                <p className="mt-2">
+                  Webhook signing secret (HMAC-SHA256 of the body, sent as <code>X-Turbocat-Signature</code>). Copy it
+                  now: it will not be shown again.
+                </p>
+                <div className="mt-2 flex flex-wrap items-center gap-2">
+                  <code className="min-w-0 flex-1 rounded bg-white px-2 py-1 text-xs break-all" data-testid="signing-secret">
+                    {created.signingSecret}
+                  </code>
+                  <CopyButton text={created.signingSecret} label="Copy secret" />
+                </div>
+              </>
+            ) : null}
+            <Button variant="ghost" size="sm" className="mt-2" type="button" onClick={() => setCreated(null)}>
+              I have stored it
+            </Button>
+          </div>
+        ) : null}
+        <Field label="Environment" error={errors.environment} hint="Lowercase letters, digits and hyphens, e.g. prod.">
+          <Input name="environment" value={environment} onChange={(e) => setEnvironment(e.target.value)} autoComplete="off" />
+        </Field>
+        <Field
+          label="Deployment schedule (optional)"
+          error={errors.schedule}
+          hint="cron(…), rate(…) or at(…); empty for none."
+        >
+          <Input name="deploySchedule" value={schedule} onChange={(e) => setSchedule(e.target.value)} placeholder="rate(1 hour)" autoComplete="off" />
+        </Field>
+        <Field label="Time zone (optional)" error={errors.timezone} hint="IANA name of the schedule's time zone; UTC when empty.">
+          <Input name="timezone" value={timezone} onChange={(e) => setTimezone(e.target.value)} placeholder="Europe/Paris" autoComplete="off" />
+        </Field>
+        <div className="flex items-center gap-3">
+          <Button type="submit" disabled={busy || dirty}>
+            {busy ? "Deploying…" : `Deploy version ${workflow.version}`}
+          </Button>
+          {dirty ? <span className="text-sm text-muted-foreground">Save first to deploy your changes.</span> : null}
         </div>
       </form>
     </Card>
