@@ -1,6 +1,8 @@
-// Command turbocat runs Turbocat on one machine: `turbocat dev` serves the
-// whole API on one HTTP server against Postgres (migrations applied on
-// start), and `turbocat migrate` applies the database migrations.
+// Command turbocat runs Turbocat on one machine and drives it: `turbocat
+// dev` serves the whole API on one HTTP server against Postgres (migrations
+// applied on start), `turbocat migrate` applies the database migrations, and
+// the client commands (login, run, logs, executions, ...) of internal/cli
+// call the API.
 package main
 
 import (
@@ -16,7 +18,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/cli"
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/executor/codeexec"
 	"github.com/turbocat/turbocat/internal/postgres"
@@ -24,38 +29,83 @@ import (
 	"github.com/turbocat/turbocat/web"
 )
 
-const usage = `turbocat runs AI-agent workflows.
-
-Usage:
-  turbocat dev       serve the API locally (PORT, DATABASE_URL; applies migrations)
-  turbocat migrate   apply database migrations to DATABASE_URL
-
-Configuration is read from the environment; see the README's table.
-`
-
 func main() {
 	// Code agents run in sandboxed worker processes of this same binary.
 	codeexec.MaybeRunWorker()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "turbocat:", err)
-		os.Exit(1)
-	}
+	os.Exit(runMain(os.Args[1:]))
 }
 
+// runMain runs the command line and returns the exit code: 0, 1 on error,
+// or the code a command asked for (a failed run, a plan with changes).
+func runMain(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, args, os.Stdout, os.Stderr)
+	if err != nil {
+		var ee *cli.ExitError
+		if !errors.As(err, &ee) || ee.Err != nil {
+			fmt.Fprintln(os.Stderr, "turbocat:", err)
+		}
+	}
+	return cli.ExitCode(err)
+}
+
+// run executes the command line args; the client commands read standard
+// input and the environment of the process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
-		return nil
+	root := newRoot(&cli.Env{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr})
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+// newRoot is the turbocat command tree: the server commands (dev, migrate)
+// and the API client commands of internal/cli.
+func newRoot(env *cli.Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "turbocat",
+		Short: "turbocat runs AI-agent workflows",
+		Long: `turbocat runs AI-agent workflows.
+
+Server commands (configuration from the environment; see the README's table):
+  turbocat dev       serve the API locally (PORT, DATABASE_URL; applies migrations)
+  turbocat migrate   apply database migrations to DATABASE_URL
+
+Client commands talk to TURBOCAT_API_URL (default ` + cli.DefaultAPIURL + `) with the
+credentials of turbocat login, or TURBOCAT_API_KEY.`,
+		Example: `  turbocat dev
+  turbocat login --api-key tc_...
+  turbocat run digest --input '{"url": "https://example.com"}' --wait`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 	}
-	switch args[0] {
-	case "dev":
-		return dev(ctx, stderr, nil)
-	case "migrate":
-		return migrate(ctx, stderr)
-	}
-	return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.SetIn(env.Stdin)
+	root.AddCommand(
+		&cobra.Command{
+			Use:   "dev",
+			Short: "Serve the API, the web console and the local runtime",
+			Long: `Serves every API route, the web console and a Step Functions-compatible
+endpoint on this machine against Postgres (DATABASE_URL), applying migrations
+on start. Unfinished runs resume after a restart.`,
+			Example: "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/turbocat TURBOCAT_JWT_SECRET=... turbocat dev\n  PORT=8080 turbocat dev",
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return dev(cmd.Context(), env.Stderr, nil)
+			},
+		},
+		&cobra.Command{
+			Use:     "migrate",
+			Short:   "Apply database migrations to DATABASE_URL",
+			Example: "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/turbocat turbocat migrate",
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return migrate(cmd.Context(), env.Stderr)
+			},
+		},
+	)
+	cli.AddCommands(root, env)
+	return root
 }
 
 func load(needJWT bool) (*config.Config, error) {

@@ -28,6 +28,9 @@ import (
 // SIGKILL.
 func TestMain(m *testing.M) {
 	codeexec.MaybeRunWorker()
+	if os.Getenv("TURBOCAT_TEST_CLI") == "1" {
+		os.Exit(runMain(os.Args[1:])) // the binary itself, for the CLI tests
+	}
 	if os.Getenv("TURBOCAT_TEST_DEV") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()

@@ -1,0 +1,434 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/stretchr/testify/require"
+
+	"github.com/turbocat/turbocat/internal/cli"
+	"github.com/turbocat/turbocat/internal/postgres/pgtest"
+)
+
+// cliResult is what a user sees of one turbocat invocation.
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// turbocat runs this binary as the turbocat command (TestMain turns the
+// test binary into it) with env added to a clean environment.
+func turbocat(t *testing.T, env []string, stdin string, args ...string) cliResult {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append([]string{"TURBOCAT_TEST_CLI=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin = strings.NewReader(stdin)
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+// startDev starts turbocat dev on a fresh schema, as TestEndToEndOnDev does.
+func startDev(t *testing.T) *devServer {
+	t.Helper()
+	_, schema := pgtest.NewSchema(t)
+	port := freePort(t)
+	d := &devServer{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &bytes.Buffer{}, env: []string{
+		"TURBOCAT_TEST_DEV=1",
+		"DATABASE_URL=" + pgtest.URL() + "&search_path=" + schema,
+		fmt.Sprintf("PORT=%d", port),
+		fmt.Sprintf("TURBOCAT_PUBLIC_URL=http://127.0.0.1:%d", port),
+		"TURBOCAT_SFN_ADDR=127.0.0.1:0",
+		"TURBOCAT_JWT_SECRET=cli-test-secret-cli-test-secret-0123456",
+		"TURBOCAT_SECRETS_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"TURBOCAT_LOG_LEVEL=warn",
+	}}
+	d.start()
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		_ = d.cmd.Wait()
+	})
+	return d
+}
+
+// TestCLIAgainstDev drives the turbocat client commands against a real
+// turbocat dev: login with an API key, run --wait of a parallel workflow
+// and of a failing one, logs -f, listings.
+func TestCLIAgainstDev(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts turbocat dev; skipped with -short")
+	}
+	d := startDev(t)
+
+	var sess struct{ AccessToken string }
+	require.Equal(t, 201, d.call("POST", "/api/v1/auth/register", "", map[string]string{"email": "cli@example.com", "password": "correct horse battery"}, &sess))
+	tok := sess.AccessToken
+	var key struct{ Key string }
+	require.Equal(t, 201, d.call("POST", "/api/v1/api-keys", tok, map[string]any{"name": "cli", "scopes": []string{
+		"agents:read", "agents:write", "templates:read", "workflows:read", "workflows:write", "workflows:execute", "executions:read", "executions:write"}}, &key))
+	var ok, bad struct{ ID string }
+	require.Equal(t, 201, d.call("POST", "/api/v1/agents", tok, map[string]any{"name": "work", "type": "code", "config": map[string]any{
+		"source": `function main(input) { console.log("ran " + input.key); return {key: input.key}; }`}}, &ok))
+	require.Equal(t, 201, d.call("POST", "/api/v1/agents", tok, map[string]any{"name": "boom", "type": "code", "config": map[string]any{
+		"source": `function main(input) { throw new Error("kaboom"); }`}}, &bad))
+	step := func(agent, k string, deps ...string) map[string]any {
+		return map[string]any{"key": k, "agentId": agent, "dependsOn": deps, "inputs": map[string]any{"key": k}}
+	}
+	require.Equal(t, 201, d.call("POST", "/api/v1/workflows", tok, map[string]any{"name": "fan", "steps": []map[string]any{
+		step(ok.ID, "a"), step(ok.ID, "b", "a"), step(ok.ID, "c", "a"), step(ok.ID, "d", "b", "c")}}, nil))
+	require.Equal(t, 201, d.call("POST", "/api/v1/workflows", tok, map[string]any{"name": "fails", "steps": []map[string]any{
+		step(ok.ID, "first"), step(bad.ID, "second", "first")}}, nil))
+
+	cfg := t.TempDir()
+	env := []string{"TURBOCAT_API_URL=" + d.base, "XDG_CONFIG_HOME=" + cfg}
+
+	r := turbocat(t, env, "", "whoami")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "not logged in")
+
+	r = turbocat(t, env, "", "login", "--api-key", "tc_000000000000_"+strings.Repeat("0", 72))
+	require.Equal(t, 1, r.code, r.stdout)
+	require.Contains(t, r.stderr, "UNAUTHORIZED")
+
+	r = turbocat(t, env, "", "login", "--api-key", key.Key)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "Logged in to "+d.base+" as cli@example.com")
+	credFile := filepath.Join(cfg, "turbocat", "credentials.json")
+	st, err := os.Stat(credFile)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	raw, err := os.ReadFile(credFile)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), key.Key)
+
+	r = turbocat(t, env, "", "whoami")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "cli@example.com")
+	require.Contains(t, r.stdout, "API key")
+
+	// CI: the key in the environment, nothing stored.
+	r = turbocat(t, []string{"TURBOCAT_API_URL=" + d.base, "XDG_CONFIG_HOME=" + t.TempDir(), "TURBOCAT_API_KEY=" + key.Key}, "", "whoami", "-o", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var me map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &me), r.stdout)
+	require.Equal(t, "cli@example.com", me["email"])
+
+	t.Run("login with email and password", func(t *testing.T) {
+		env := []string{"TURBOCAT_API_URL=" + d.base, "XDG_CONFIG_HOME=" + t.TempDir()}
+		r := turbocat(t, env, "wrong password\n", "login", "--email", "cli@example.com", "--password-stdin")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "login: UNAUTHORIZED")
+		r = turbocat(t, env, "correct horse battery\n", "login", "--email", "cli@example.com", "--password-stdin")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "as cli@example.com")
+		r = turbocat(t, env, "", "whoami")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "cli@example.com")
+		require.Contains(t, r.stdout, "via session")
+		r = turbocat(t, env, "", "logout")
+		require.Equal(t, 0, r.code, r.stderr)
+		r = turbocat(t, env, "", "whoami")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "not logged in")
+	})
+
+	t.Run("run --wait of a parallel workflow succeeds", func(t *testing.T) {
+		r := turbocat(t, env, "", "run", "fan", "--wait")
+		t.Logf("turbocat run fan --wait:\n%s", r.stdout)
+		require.Equal(t, 0, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		require.Regexp(t, `^execution [0-9a-f-]{36} started$`, lines[0])
+		for _, k := range []string{"a", "b", "c", "d"} {
+			require.Regexp(t, `(?m)^step `+k+` completed`, r.stdout)
+		}
+		require.Regexp(t, `^execution [0-9a-f-]{36} completed`, lines[len(lines)-2])
+		require.True(t, strings.HasPrefix(lines[len(lines)-1], "output: "), r.stdout)
+		// a ends before b and c, which end before d.
+		idx := func(k string) int { return strings.Index(r.stdout, "step "+k+" ") }
+		require.Less(t, idx("a"), idx("b"))
+		require.Less(t, idx("a"), idx("c"))
+		require.Less(t, idx("b"), idx("d"))
+		require.Less(t, idx("c"), idx("d"))
+
+		id := strings.Fields(lines[0])[1]
+		var ex struct{ Status string }
+		d.call("GET", "/api/v1/executions/"+id, tok, nil, &ex)
+		require.Equal(t, "completed", ex.Status)
+	})
+
+	t.Run("run --wait of a failing workflow exits 1", func(t *testing.T) {
+		r := turbocat(t, env, "", "run", "fails", "--wait", "--input", `{"n": 1}`)
+		require.Equal(t, 1, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+		require.Regexp(t, `(?m)^step first completed`, r.stdout)
+		require.Regexp(t, `(?m)^step second failed.*kaboom`, r.stdout)
+		require.Regexp(t, `(?m)^execution [0-9a-f-]{36} failed`, r.stdout)
+		require.Contains(t, r.stderr, "failed")
+	})
+
+	t.Run("run of an unknown workflow prints the API error", func(t *testing.T) {
+		r := turbocat(t, env, "", "run", "nope", "--wait")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, `NOT_FOUND: no workflow named "nope"`)
+		r = turbocat(t, env, "", "run", "fan", "--input", "[1]")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "--input must be a JSON object")
+	})
+
+	t.Run("logs -f ends when the run ends", func(t *testing.T) {
+		r := turbocat(t, env, "", "run", "fan")
+		require.Equal(t, 0, r.code, r.stderr)
+		id := strings.TrimSpace(r.stdout)
+		require.Regexp(t, `^[0-9a-f-]{36}$`, id)
+		r = turbocat(t, env, "", "logs", "-f", id)
+		require.Equal(t, 0, r.code, r.stderr)
+		for _, k := range []string{"a", "b", "c", "d"} {
+			require.Regexp(t, `(?m)\[`+k+`\] ran `+k+`$`, r.stdout)
+		}
+		var ex struct{ Status string }
+		d.call("GET", "/api/v1/executions/"+id, tok, nil, &ex)
+		require.Equal(t, "completed", ex.Status, "logs -f returned only once the run ended")
+
+		// Without -f the same lines, and -o json gives one object a line.
+		r2 := turbocat(t, env, "", "logs", id, "-o", "json")
+		require.Equal(t, 0, r2.code, r2.stderr)
+		n := 0
+		for _, l := range strings.Split(strings.TrimSpace(r2.stdout), "\n") {
+			var line struct{ Sequence int64 }
+			require.NoError(t, json.Unmarshal([]byte(l), &line))
+			require.Positive(t, line.Sequence)
+			n++
+		}
+		require.Equal(t, strings.Count(r.stdout, "\n"), n)
+	})
+
+	t.Run("cancel a running run", func(t *testing.T) {
+		var slow struct{ ID string }
+		require.Equal(t, 201, d.call("POST", "/api/v1/agents", tok, map[string]any{"name": "slow", "type": "code", "config": map[string]any{
+			"source": `function main(input) { const end = Date.now() + 3000; while (Date.now() < end) {} return {}; }`}}, &slow))
+		require.Equal(t, 201, d.call("POST", "/api/v1/workflows", tok, map[string]any{"name": "slow", "steps": []map[string]any{
+			step(slow.ID, "wait")}}, nil))
+		r := turbocat(t, env, "", "run", "slow")
+		require.Equal(t, 0, r.code, r.stderr)
+		id := strings.TrimSpace(r.stdout)
+		r = turbocat(t, env, "", "executions", "cancel", id)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Equal(t, "execution "+id+" cancelled\n", r.stdout)
+		r = turbocat(t, env, "", "run", "slow", "--wait", "-o", "json")
+		require.Equal(t, 0, r.code, "a run that completes exits 0: %s", r.stderr)
+		var ex struct{ Status string }
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &ex), r.stdout)
+		require.Equal(t, "completed", ex.Status)
+		d.call("GET", "/api/v1/executions/"+id, tok, nil, &ex)
+		require.Equal(t, "cancelled", ex.Status)
+		require.Equal(t, 200, d.call("DELETE", "/api/v1/workflows/"+mustID(t, d, tok, "slow"), tok, nil, nil))
+		require.Equal(t, 200, d.call("DELETE", "/api/v1/agents/"+slow.ID, tok, nil, nil))
+	})
+
+	t.Run("listings", func(t *testing.T) {
+		r := turbocat(t, env, "", "workflows", "list")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Regexp(t, `^ID\s+NAME\s+VERSION\s+STEPS`, r.stdout)
+		require.Regexp(t, `(?m)\sfan\s+1\s+4\s`, r.stdout)
+		require.Regexp(t, `(?m)\sfails\s+1\s+2\s`, r.stdout)
+
+		r = turbocat(t, env, "", "agents", "get", "boom", "-o", "json")
+		require.Equal(t, 0, r.code, r.stderr)
+		var agent map[string]any
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &agent))
+		require.Equal(t, bad.ID, agent["id"])
+
+		r = turbocat(t, env, "", "executions", "list", "--workflow", "fails", "-o", "json")
+		require.Equal(t, 0, r.code, r.stderr)
+		var execs []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &execs))
+		require.Len(t, execs, 1)
+		require.Equal(t, "failed", execs[0]["status"])
+
+		r = turbocat(t, env, "", "executions", "get", execs[0]["id"].(string))
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Regexp(t, `(?m)^second\s+failed`, r.stdout)
+
+		r = turbocat(t, env, "", "executions", "retry", execs[0]["id"].(string), "--wait")
+		require.Equal(t, 1, r.code, "a retry of a failing run fails again: %s", r.stdout)
+		require.Regexp(t, `(?m)^execution [0-9a-f-]{36} failed`, r.stdout)
+
+		r = turbocat(t, env, "", "templates", "list", "-o", "yaml")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, `unknown output format "yaml"`)
+	})
+
+	t.Run("workflows as files", func(t *testing.T) {
+		examples := filepath.Join("..", "..", "examples", "workflows")
+		r := turbocat(t, env, "", "validate", "-f", examples)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "OK: 4 agent(s), 1 workflow(s)")
+
+		bad := filepath.Join(t.TempDir(), "bad.yaml")
+		require.NoError(t, os.WriteFile(bad, []byte(badFile), 0o600))
+		r = turbocat(t, env, "", "validate", "-f", bad)
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, bad+":8: unknown Workflow field \"colour\"")
+		require.Contains(t, r.stderr, bad+":15: workflow \"loop\": steps[1].dependsOn[0]: dependency cycle: x → y → x")
+		require.Contains(t, r.stderr, bad+":21: workflow \"refs\": step \"first\": agent \"ghost\" is not defined in the files")
+		require.Contains(t, r.stderr, `{{steps.second.output}} (at v) does not reference an upstream step`)
+
+		r = turbocat(t, env, "", "plan", "-f", examples)
+		require.Equal(t, 2, r.code, "changes pending: %s %s", r.stdout, r.stderr)
+		require.Contains(t, r.stdout, "+ create agent split-words\n")
+		require.Contains(t, r.stdout, "+ create workflow text-stats\n")
+		require.Contains(t, r.stdout, "Plan: 5 to create, 0 to update, 0 to delete.")
+
+		r = turbocat(t, env, "", "apply", "-f", examples)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "created workflow text-stats")
+
+		for _, args := range [][]string{{"plan", "-f", examples}, {"apply", "-f", examples}} {
+			r = turbocat(t, env, "", args...)
+			require.Equal(t, 0, r.code, "%v: %s %s", args, r.stdout, r.stderr)
+			require.Contains(t, r.stdout, "No changes", "%v", args)
+		}
+
+		// The applied workflow runs: its parallel steps join in report.
+		r = turbocat(t, env, "", "run", "text-stats", "--wait", "--input", `{"text": "the quick brown fox"}`)
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+		require.Contains(t, r.stdout, `4 words, the longest is quick`)
+
+		// A changed description is an update of that field only.
+		dir := t.TempDir()
+		for _, f := range []string{"agents.yaml", "text-stats.yaml"} {
+			b, err := os.ReadFile(filepath.Join(examples, f))
+			require.NoError(t, err)
+			b = bytes.ReplaceAll(b, []byte("computed in parallel"), []byte("in parallel, v2"))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o600))
+		}
+		r = turbocat(t, env, "", "plan", "-f", dir)
+		require.Equal(t, 2, r.code, r.stderr)
+		require.Equal(t, "~ update workflow text-stats (description)\nPlan: 0 to create, 1 to update, 0 to delete.\n", r.stdout)
+		r = turbocat(t, env, "", "apply", "-f", dir)
+		require.Equal(t, 0, r.code, r.stderr)
+		var wf struct {
+			Description string
+			Version     int
+		}
+		var list struct{ Items []struct{ ID, Name string } }
+		require.Equal(t, 200, d.call("GET", "/api/v1/workflows?search=text-stats", tok, nil, &list))
+		require.Len(t, list.Items, 1)
+		d.call("GET", "/api/v1/workflows/"+list.Items[0].ID, tok, nil, &wf)
+		require.Equal(t, "Word statistics of a text, in parallel, v2", wf.Description)
+		require.Equal(t, 2, wf.Version)
+
+		// export writes files that validate and plan back to no change.
+		r = turbocat(t, env, "", "export")
+		require.Equal(t, 0, r.code, r.stderr)
+		t.Logf("turbocat export:\n%s", r.stdout)
+		exported := filepath.Join(t.TempDir(), "all.yaml")
+		require.NoError(t, os.WriteFile(exported, []byte(r.stdout), 0o600))
+		r = turbocat(t, env, "", "validate", "-f", exported)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "OK: 6 agent(s), 3 workflow(s)")
+		r = turbocat(t, env, "", "plan", "-f", exported, "--prune")
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+
+		// --prune deletes what the files do not define, once confirmed.
+		r = turbocat(t, env, "", "apply", "-f", dir, "--prune")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "add --yes")
+		r = turbocat(t, env, "", "plan", "-f", dir, "--prune")
+		require.Equal(t, 2, r.code)
+		require.Contains(t, r.stdout, "- delete workflow fan\n")
+		require.Contains(t, r.stdout, "- delete agent boom\n")
+		r = turbocat(t, env, "", "apply", "-f", dir, "--prune", "--yes")
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+		r = turbocat(t, env, "", "workflows", "list", "-o", "json")
+		require.Equal(t, 0, r.code, r.stderr)
+		var names []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &names))
+		require.Len(t, names, 1)
+		require.Equal(t, "text-stats", names[0]["name"])
+	})
+}
+
+const badFile = `kind: Agent
+name: a1
+type: code
+config: {source: "function main(i) { return i; }"}
+---
+kind: Workflow
+name: loop
+colour: red
+steps:
+  - key: x
+    agent: a1
+    dependsOn: [y]
+  - key: y
+    agent: a1
+    dependsOn: [x]
+---
+kind: Workflow
+name: refs
+steps:
+  - key: first
+    agent: ghost
+    inputs:
+      v: "{{steps.second.output}}"
+  - key: second
+    agent: a1
+    dependsOn: [first]
+`
+
+func mustID(t *testing.T, d *devServer, tok, name string) string {
+	t.Helper()
+	var list struct{ Items []struct{ ID, Name string } }
+	require.Equal(t, 200, d.call("GET", "/api/v1/workflows?search="+name, tok, nil, &list))
+	for _, w := range list.Items {
+		if w.Name == name {
+			return w.ID
+		}
+	}
+	t.Fatalf("no workflow %s", name)
+	return ""
+}
+
+// TestEveryCommandHelpHasExamples: `turbocat CMD --help` shows examples for
+// every command and subcommand.
+func TestEveryCommandHelpHasExamples(t *testing.T) {
+	t.Parallel()
+	root := newRoot(&cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard})
+	var paths [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		for _, sub := range c.Commands() {
+			if sub.Name() == "help" || sub.Name() == "completion" || sub.Hidden {
+				continue
+			}
+			p := append(slices.Clone(path), sub.Name())
+			paths = append(paths, p)
+			walk(sub, p)
+		}
+	}
+	walk(root, nil)
+	require.Greater(t, len(paths), 20)
+	for _, p := range append(paths, []string{}) {
+		var out bytes.Buffer
+		require.NoError(t, run(context.Background(), append(slices.Clone(p), "--help"), &out, io.Discard))
+		require.Contains(t, out.String(), "Examples:\n  ", "turbocat %s --help", strings.Join(p, " "))
+	}
+}

@@ -1,0 +1,87 @@
+// Package cli implements the turbocat command line client: login, runs,
+// logs and resource listings against the Turbocat HTTP API.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// DefaultAPIURL is the API the client talks to when TURBOCAT_API_URL and the
+// stored credentials name none: a local `turbocat dev`.
+const DefaultAPIURL = "http://localhost:3001"
+
+// Env is what the commands read from and write to; tests fill it in.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment (TURBOCAT_API_URL, TURBOCAT_API_KEY).
+	Getenv func(string) string
+	// ConfigDir is the directory of credentials.json; empty for
+	// os.UserConfigDir()/turbocat.
+	ConfigDir string
+}
+
+// ExitError asks main to exit with Code after printing Err (if any).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// ExitCode is the process exit code for err: 0 for nil, the code of an
+// *ExitError, 1 otherwise.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return 1
+}
+
+func (e *Env) getenv(k string) string {
+	if e.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return e.Getenv(k)
+}
+
+// AddCommands adds the client commands (login, whoami, run, logs,
+// executions, agents, workflows, templates, validate, plan, apply, export)
+// to root.
+func AddCommands(root *cobra.Command, env *Env) {
+	root.AddCommand(
+		loginCmd(env), logoutCmd(env), whoamiCmd(env),
+		runCmd(env), logsCmd(env), executionsCmd(env),
+		resourceCmd(env, "agents", "agent", []string{"ID", "NAME", "TYPE", "STATUS", "UPDATED"},
+			func(m map[string]any) []string {
+				return []string{str(m["id"]), str(m["name"]), str(m["type"]), str(m["status"]), str(m["updatedAt"])}
+			}),
+		resourceCmd(env, "workflows", "workflow", []string{"ID", "NAME", "VERSION", "STEPS", "UPDATED"},
+			func(m map[string]any) []string {
+				steps, _ := m["steps"].([]any)
+				return []string{str(m["id"]), str(m["name"]), str(m["version"]), fmt.Sprint(len(steps)), str(m["updatedAt"])}
+			}),
+		resourceCmd(env, "templates", "template", []string{"ID", "NAME", "KIND", "UPDATED"},
+			func(m map[string]any) []string {
+				return []string{str(m["id"]), str(m["name"]), str(m["kind"]), str(m["updatedAt"])}
+			}),
+	)
+	addFileCommands(root, env)
+}

@@ -1,0 +1,293 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/spf13/cobra"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+func TestReadEvents(t *testing.T) {
+	t.Parallel()
+	type ev struct{ event, id, data string }
+	for _, tc := range []struct {
+		name   string
+		stream string
+		want   []ev
+		ended  bool
+	}{
+		{"logs then end", "event: status\ndata: {\"status\":\"running\"}\n\nid: 1\nevent: log\ndata: {\"sequence\":1}\n\n: keep-alive\n\nevent: end\ndata: {}\n\n",
+			[]ev{{"status", "", `{"status":"running"}`}, {"log", "1", `{"sequence":1}`}}, true},
+		{"cut before end", "id: 7\nevent: log\ndata: a\ndata: b\n\n", []ev{{"log", "7", "a\nb"}}, false},
+		{"default event name", "data: x\n\n", []ev{{"message", "", "x"}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got []ev
+			ended, err := readEvents(strings.NewReader(tc.stream), func(e, id, d string) error {
+				got = append(got, ev{e, id, d})
+				return nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, tc.ended, ended)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestCheckRefs(t *testing.T) {
+	t.Parallel()
+	upstream := func(s string) bool { return s == "fetch" }
+	for _, tc := range []struct {
+		name  string
+		value any
+		want  []string
+	}{
+		{"inputs and upstream steps", map[string]any{"a": "{{inputs.url}}", "b": "x {{steps.fetch.output.body}}", "c": "{{execution.id}} {{secrets.KEY}}"}, nil},
+		{"downstream step", map[string]any{"a": "{{steps.later.output}}"}, []string{"{{steps.later.output}} (at a) does not reference an upstream step"}},
+		{"unknown root", map[string]any{"list": []any{"{{input.x}}"}}, []string{`{{input.x}} (at list.0): unknown root "input" (inputs, steps, execution, secrets)`}},
+		{"syntax", map[string]any{"a": "{{inputs."}, []string{"template: "}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := checkRefs(tc.value, upstream)
+			require.Len(t, got, len(tc.want), "%v", got)
+			for i := range tc.want {
+				require.True(t, strings.HasPrefix(got[i], tc.want[i]), "%q does not start with %q", got[i], tc.want[i])
+			}
+		})
+	}
+}
+
+func TestCredentialsAndAPIURL(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "turbocat")
+	vars := map[string]string{}
+	env := &Env{ConfigDir: dir, Getenv: func(k string) string { return vars[k] }}
+	c, err := env.loadCreds()
+	require.NoError(t, err, "no file yet is not an error")
+	require.Equal(t, DefaultAPIURL, env.apiURL(c))
+
+	require.NoError(t, env.saveCreds(Credentials{APIURL: "http://stored:1", APIKey: "tc_x"}))
+	st, err := os.Stat(filepath.Join(dir, "credentials.json"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	c, err = env.loadCreds()
+	require.NoError(t, err)
+	require.Equal(t, "tc_x", c.APIKey)
+	require.Equal(t, "http://stored:1", env.apiURL(c))
+	vars["TURBOCAT_API_URL"] = "http://env:2/"
+	require.Equal(t, "http://env:2", env.apiURL(c), "the environment wins, without a trailing slash")
+}
+
+func TestExitCode(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, 0, ExitCode(nil))
+	require.Equal(t, 1, ExitCode(errors.New("x")))
+	require.Equal(t, 2, ExitCode(&ExitError{Code: 2}))
+	require.Equal(t, 1, ExitCode(&APIError{Code: "NOT_FOUND"}))
+}
+
+// yamlDocs reads every document of the YAML files of dir as JSON values.
+func yamlDocs(t *testing.T, r io.Reader) []any {
+	t.Helper()
+	var docs []any
+	dec := yaml.NewDecoder(r)
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		require.NoError(t, err)
+		docs = append(docs, jsonable(v))
+	}
+}
+
+// TestExamplesMatchSchema: every example document satisfies
+// examples/schema.json, passes LoadFiles, and the schema rejects what
+// LoadFiles rejects structurally.
+func TestExamplesMatchSchema(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open("../../examples/schema.json")
+	require.NoError(t, err)
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	require.NoError(t, err)
+	c := jsonschema.NewCompiler()
+	require.NoError(t, c.AddResource("schema.json", doc))
+	sch, err := c.Compile("schema.json")
+	require.NoError(t, err)
+
+	b, err := LoadFiles("../../examples/workflows")
+	require.NoError(t, err)
+	require.Len(t, b.Agents, 4)
+	require.Len(t, b.Workflows, 1)
+
+	files, err := collectFiles("../../examples/workflows")
+	require.NoError(t, err)
+	n := 0
+	for _, p := range files {
+		raw, err := os.ReadFile(p)
+		require.NoError(t, err)
+		for _, d := range yamlDocs(t, bytes.NewReader(raw)) {
+			require.NoError(t, sch.Validate(d), "%s", p)
+			n++
+		}
+	}
+	require.Equal(t, 5, n)
+
+	for _, bad := range []string{
+		`{"kind": "Workflow", "name": "w", "steps": [{"key": "a", "agent": "x", "colour": 1}]}`,
+		`{"kind": "Agent", "name": "a", "type": "python", "config": {}}`,
+		`{"kind": "Workflow", "name": "w", "steps": []}`,
+	} {
+		var v any
+		require.NoError(t, json.Unmarshal([]byte(bad), &v))
+		require.Error(t, sch.Validate(v), bad)
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "x.yaml"), []byte(bad), 0o600))
+		_, err := LoadFiles(dir)
+		var fe FileErrors
+		require.ErrorAs(t, err, &fe, bad)
+	}
+}
+
+func TestFormats(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   any
+		want string
+	}{
+		{nil, "-"}, {"x", "x"}, {float64(1000000), "1000000"}, {1.5, "1.5"}, {map[string]any{"a": 1}, `{"a":1}`},
+	} {
+		require.Equal(t, tc.want, str(tc.in))
+	}
+	for ms, want := range map[int64]string{0: "0ms", 999: "999ms", 1000: "1s", 12345: "12.3s"} {
+		require.Equal(t, want, fmtMs(ms))
+	}
+}
+
+// TestFollowLogsWithoutStreaming: where the API answers logs?follow=true
+// with a JSON page (API Gateway), logs -f polls with the cursor and stops
+// once the run has ended, printing every line once.
+func TestFollowLogsWithoutStreaming(t *testing.T) {
+	t.Parallel()
+	var polls atomic.Int32
+	lines := []map[string]any{}
+	for i := 1; i <= 150; i++ {
+		lines = append(lines, map[string]any{"sequence": i, "stepKey": "s", "level": "info", "message": fmt.Sprintf("line %d", i)})
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("X-API-Key") != "tc_key" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"success": false, "error": {"code": "UNAUTHORIZED", "message": "no key"}}`)
+			return
+		}
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/logs"):
+			// Lines appear over time: 120 at first, all after the 2nd poll.
+			avail := 120
+			if polls.Load() >= 2 {
+				avail = 150
+			}
+			after, _ := strconv.Atoi(r.URL.Query().Get("cursor"))
+			limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+			end := min(after+limit, avail)
+			page := lines[min(after, end):end]
+			_ = json.NewEncoder(w).Encode(map[string]any{"success": true, "data": map[string]any{"items": page}})
+		default:
+			n := polls.Add(1)
+			status := "running"
+			if n >= 3 {
+				status = "completed"
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"success": true, "data": map[string]any{"id": "e1", "status": status}})
+		}
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	env := &Env{Stdout: &out, Stderr: io.Discard, Stdin: strings.NewReader(""), ConfigDir: t.TempDir(),
+		Getenv: func(k string) string {
+			return map[string]string{"TURBOCAT_API_URL": srv.URL, "TURBOCAT_API_KEY": "tc_key"}[k]
+		}}
+	root := &cobra.Command{Use: "turbocat", SilenceUsage: true}
+	root.SetOut(&out)
+	AddCommands(root, env)
+	root.SetArgs([]string{"logs", "-f", "e1", "-o", "json"})
+	require.NoError(t, root.Execute())
+	got := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, got, 150)
+	for i, l := range got {
+		var line struct {
+			Sequence int
+			Message  string
+		}
+		require.NoError(t, json.Unmarshal([]byte(l), &line))
+		require.Equal(t, i+1, line.Sequence)
+	}
+}
+
+// TestExpiredSessionIsRefreshed: with a stored session whose access token
+// has expired, a command refreshes it once, retries, and stores the new
+// tokens; an API error shows the API's code and message.
+func TestExpiredSessionIsRefreshed(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/api/v1/auth/refresh":
+			var body struct{ RefreshToken string }
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			if body.RefreshToken != "r1" {
+				w.WriteHeader(401)
+				_, _ = io.WriteString(w, `{"success":false,"error":{"code":"UNAUTHORIZED","message":"bad refresh"}}`)
+				return
+			}
+			_, _ = io.WriteString(w, `{"success":true,"data":{"accessToken":"a2","refreshToken":"r2","user":{"email":"me@example.com"}}}`)
+		case r.Header.Get("Authorization") == "Bearer a2" && r.URL.Path == "/api/v1/auth/me":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"email":"me@example.com","role":"admin"}}`)
+		case r.Header.Get("Authorization") == "Bearer a2":
+			w.WriteHeader(404)
+			_, _ = io.WriteString(w, `{"success":false,"error":{"code":"NOT_FOUND","message":"execution not found"},"meta":{"requestId":"req-9"}}`)
+		default:
+			w.WriteHeader(401)
+			_, _ = io.WriteString(w, `{"success":false,"error":{"code":"TOKEN_EXPIRED","message":"expired"}}`)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	env := &Env{Stdout: &out, Stderr: io.Discard, Stdin: strings.NewReader(""), ConfigDir: dir, Getenv: func(string) string { return "" }}
+	require.NoError(t, env.saveCreds(Credentials{APIURL: srv.URL, AccessToken: "a1", RefreshToken: "r1"}))
+	exec := func(args ...string) error {
+		root := &cobra.Command{Use: "turbocat", SilenceUsage: true, SilenceErrors: true}
+		AddCommands(root, env)
+		root.SetArgs(args)
+		return root.Execute()
+	}
+	require.NoError(t, exec("whoami"))
+	require.Contains(t, out.String(), "me@example.com (admin) at "+srv.URL+" via session")
+	c, err := env.loadCreds()
+	require.NoError(t, err)
+	require.Equal(t, "a2", c.AccessToken)
+	require.Equal(t, "r2", c.RefreshToken)
+
+	err = exec("executions", "get", "nope")
+	require.EqualError(t, err, "NOT_FOUND: execution not found (request req-9)")
+}
