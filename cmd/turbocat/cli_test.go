@@ -83,7 +83,7 @@ func TestCLIAgainstDev(t *testing.T) {
 	tok := sess.AccessToken
 	var key struct{ Key string }
 	require.Equal(t, 201, d.call("POST", "/api/v1/api-keys", tok, map[string]any{"name": "cli", "scopes": []string{
-		"agents:read", "agents:write", "templates:read", "workflows:read", "workflows:write", "workflows:execute", "executions:read", "executions:write"}}, &key))
+		"agents:read", "agents:write", "templates:read", "workflows:read", "workflows:write", "workflows:execute", "executions:read", "executions:write", "deployments:read", "deployments:write"}}, &key))
 	var ok, bad struct{ ID string }
 	require.Equal(t, 201, d.call("POST", "/api/v1/agents", tok, map[string]any{"name": "work", "type": "code", "config": map[string]any{
 		"source": `function main(input) { console.log("ran " + input.key); return {key: input.key}; }`}}, &ok))
@@ -310,6 +310,27 @@ func TestCLIAgainstDev(t *testing.T) {
 		r = turbocat(t, env, "", "run", "text-stats", "--wait", "--input", `{"text": "the quick brown fox"}`)
 		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
 		require.Contains(t, r.stdout, `4 words, the longest is quick`)
+
+		// Deploy to prod (the secret shown once), redeploy, roll back.
+		r = turbocat(t, env, "", "deploy", "text-stats")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "--env is required")
+		r = turbocat(t, env, "", "deploy", "text-stats", "--env", "prod", "-o", "json")
+		require.Equal(t, 0, r.code, r.stderr)
+		var dep struct {
+			ID, Status, SigningSecret, EndpointURL string
+			Version                                int
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &dep))
+		require.Equal(t, "active", dep.Status)
+		require.True(t, strings.HasPrefix(dep.SigningSecret, "whsec_"))
+		r = turbocat(t, env, "", "rollback", dep.ID)
+		require.Equal(t, 1, r.code, "nothing to roll back to yet")
+		require.Contains(t, r.stderr, "CONFLICT")
+		r = turbocat(t, env, "", "deploy", "text-stats", "--env", "prod")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "signing secret (shown once, store it now): whsec_")
+		require.Contains(t, r.stdout, "/hooks/")
 
 		// A changed description is an update of that field only.
 		dir := t.TempDir()

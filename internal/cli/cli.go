@@ -68,7 +68,7 @@ func (e *Env) getenv(k string) string {
 func AddCommands(root *cobra.Command, env *Env) {
 	root.AddCommand(
 		loginCmd(env), logoutCmd(env), whoamiCmd(env),
-		runCmd(env), logsCmd(env), executionsCmd(env),
+		runCmd(env), logsCmd(env), executionsCmd(env), deployCmd(env), rollbackCmd(env),
 		resourceCmd(env, "agents", "agent", []string{"ID", "NAME", "TYPE", "STATUS", "UPDATED"},
 			func(m map[string]any) []string {
 				return []string{str(m["id"]), str(m["name"]), str(m["type"]), str(m["status"]), str(m["updatedAt"])}
