@@ -207,22 +207,5 @@ func TestEndToEndOnDev(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts turbocat dev; skipped with -short")
 	}
-	_, schema := pgtest.NewSchema(t)
-	port := freePort(t)
-	d := &devServer{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &bytes.Buffer{}, env: []string{
-		"TURBOCAT_TEST_DEV=1",
-		"DATABASE_URL=" + pgtest.URL() + "&search_path=" + schema,
-		fmt.Sprintf("PORT=%d", port),
-		fmt.Sprintf("TURBOCAT_PUBLIC_URL=http://127.0.0.1:%d", port),
-		"TURBOCAT_SFN_ADDR=127.0.0.1:0",
-		"TURBOCAT_JWT_SECRET=e2e-test-secret-e2e-test-secret-0123456",
-		"TURBOCAT_SECRETS_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-		"TURBOCAT_LOG_LEVEL=warn",
-	}}
-	d.start()
-	t.Cleanup(func() {
-		_ = d.cmd.Process.Signal(syscall.SIGTERM)
-		_ = d.cmd.Wait()
-	})
-	e2e.Run(t, d.base)
+	e2e.Run(t, startDev(t).base)
 }

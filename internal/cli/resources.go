@@ -38,18 +38,7 @@ func resourceCmd(env *Env, plural, singular string, header []string, row func(ma
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				if items == nil {
-					items = []map[string]any{}
-				}
-				return printJSON(env.Stdout, items)
-			}
-			rows := make([][]string, 0, len(items))
-			for _, it := range items {
-				rows = append(rows, row(it))
-			}
-			printTable(env.Stdout, header, rows)
-			return nil
+			return printList(env, output, header, items, row)
 		},
 	}
 	addOutputFlag(list, &output)
@@ -134,18 +123,7 @@ func executionsCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				if items == nil {
-					items = []map[string]any{}
-				}
-				return printJSON(env.Stdout, items)
-			}
-			rows := make([][]string, 0, len(items))
-			for _, it := range items {
-				rows = append(rows, row(it))
-			}
-			printTable(env.Stdout, header, rows)
-			return nil
+			return printList(env, output, header, items, row)
 		},
 	}
 	addOutputFlag(list, &output)
@@ -254,4 +232,20 @@ func executionsCmd(env *Env) *cobra.Command {
 
 	cmd.AddCommand(list, get, cancel, retry)
 	return cmd
+}
+
+// printList writes items as JSON or as a table of row(item).
+func printList(env *Env, output string, header []string, items []map[string]any, row func(map[string]any) []string) error {
+	if output == "json" {
+		if items == nil {
+			items = []map[string]any{}
+		}
+		return printJSON(env.Stdout, items)
+	}
+	rows := make([][]string, 0, len(items))
+	for _, it := range items {
+		rows = append(rows, row(it))
+	}
+	printTable(env.Stdout, header, rows)
+	return nil
 }
