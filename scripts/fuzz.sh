@@ -17,9 +17,9 @@ for pkg in $(go list ./... | grep -v /node_modules/); do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     echo "fuzz $pkg $target ($fuzztime)"
     corpus="$dir/testdata/fuzz/$target"
-    before=$(ls "$corpus" 2>/dev/null | wc -l)
+    before=$({ find "$corpus" -type f 2>/dev/null || true; } | wc -l)
     if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" > "$log" 2>&1; then
-      after=$(ls "$corpus" 2>/dev/null | wc -l)
+      after=$({ find "$corpus" -type f 2>/dev/null || true; } | wc -l)
       if [ "$after" -eq "$before" ] && grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
         echo "  (the fuzzer's time ran out mid-input; no failing input was found)"
         continue
