@@ -19,9 +19,10 @@ import (
 	"github.com/turbocat/turbocat/internal/tracing"
 )
 
-// lambdaApp loads the configuration of a non-API function (no JWT key
-// needed), reads its secrets by ARN and wires the app.
-func lambdaApp(ctx context.Context, name string) (*App, error) {
+// lambdaApp loads a function's configuration, reads its secrets by ARN and
+// wires the app with the AWS adapters (KMS, EventBridge, Step Functions,
+// X-Ray, EMF metrics). needJWT is false for functions that check no tokens.
+func lambdaApp(ctx context.Context, name string, needJWT bool) (*App, error) {
 	tracing.Enable()
 	cfg, err := config.Load()
 	if err != nil {
@@ -30,10 +31,10 @@ func lambdaApp(ctx context.Context, name string) (*App, error) {
 	if err := resolveAWSSecrets(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if err := cfg.Validate(false); err != nil {
+	if err := cfg.Validate(needJWT); err != nil {
 		return nil, err
 	}
-	if len(cfg.JWTSecret) < 32 {
+	if !needJWT && len(cfg.JWTSecret) < 32 {
 		cfg.JWTSecret = make([]byte, 32) // issues and checks no tokens
 	}
 	a, err := New(ctx, cfg, NewLogger(cfg, os.Stdout).With("function", name))
@@ -61,7 +62,7 @@ type StepRunnerHandler func(context.Context, json.RawMessage) (json.RawMessage, 
 
 // LambdaStepRunner builds the steprunner function once per cold start.
 func LambdaStepRunner(ctx context.Context) (StepRunnerHandler, error) {
-	a, err := lambdaApp(ctx, "steprunner")
+	a, err := lambdaApp(ctx, "steprunner", false)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +92,7 @@ type MigrateHandler func(context.Context, cfn.Event) (map[string]any, error)
 
 // LambdaMigrate builds the migrate function.
 func LambdaMigrate(ctx context.Context) (MigrateHandler, error) {
-	a, err := lambdaApp(ctx, "migrate")
+	a, err := lambdaApp(ctx, "migrate", false)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +133,7 @@ type ReconcilerHandler func(context.Context, events.CloudWatchEvent) error
 
 // LambdaReconciler builds the reconciler function.
 func LambdaReconciler(ctx context.Context) (ReconcilerHandler, error) {
-	a, err := lambdaApp(ctx, "reconciler")
+	a, err := lambdaApp(ctx, "reconciler", false)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ type TriggerHandler func(context.Context, json.RawMessage) (any, error)
 
 // LambdaTrigger builds the trigger function.
 func LambdaTrigger(ctx context.Context) (TriggerHandler, error) {
-	a, err := lambdaApp(ctx, "trigger")
+	a, err := lambdaApp(ctx, "trigger", false)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +220,7 @@ type DelivererHandler func(context.Context, events.CloudWatchEvent) error
 
 // LambdaDeliverer builds the deliverer function.
 func LambdaDeliverer(ctx context.Context) (DelivererHandler, error) {
-	a, err := lambdaApp(ctx, "deliverer")
+	a, err := lambdaApp(ctx, "deliverer", false)
 	if err != nil {
 		return nil, err
 	}

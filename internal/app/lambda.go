@@ -2,14 +2,11 @@ package app
 
 import (
 	"context"
-	"os"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/httpapi"
-	"github.com/turbocat/turbocat/internal/tracing"
 )
 
 // APIHandler is the Lambda entry point of an API function: API Gateway HTTP
@@ -19,35 +16,13 @@ type APIHandler func(context.Context, events.APIGatewayV2HTTPRequest) (events.AP
 // LambdaAPI builds, once per cold start, the handler of the API function that
 // serves the route group (auth, agents, ...).
 func LambdaAPI(ctx context.Context, group string) (APIHandler, error) {
-	tracing.Enable()
-	cfg, err := config.Load()
+	a, err := lambdaApp(ctx, group, true)
 	if err != nil {
-		return nil, err
-	}
-	if err := resolveAWSSecrets(ctx, cfg); err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(true); err != nil {
-		return nil, err
-	}
-	logger := NewLogger(cfg, os.Stdout).With("function", group)
-	a, err := New(ctx, cfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.useKMS(ctx); err != nil {
-		return nil, err
-	}
-	a.Metrics.EMF = os.Stdout // CloudWatch Embedded Metric Format
-	if err := a.useEventBridge(ctx); err != nil {
-		return nil, err
-	}
-	if err := a.useStepFunctions(ctx); err != nil {
 		return nil, err
 	}
 	if group == httpapi.GroupAgents {
 		// POST /agents/{id}/test runs agents in this function.
-		reg, _, err := NewExecutors(cfg)
+		reg, _, err := NewExecutors(a.Config)
 		if err != nil {
 			return nil, err
 		}
