@@ -124,6 +124,20 @@ func TestDeploymentsWebhooksRollback(t *testing.T) {
 	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT output_data::text FROM executions WHERE id = $1`, run.ExecutionID).Scan(&out))
 	require.JSONEq(t, `{"a":{"version":2}}`, out, "prod runs version 2")
 
+	// An environment can be pinned to an earlier version.
+	bad = f.call("POST", "/api/v1/workflows/"+wf+"/deployments", tok, map[string]any{"environment": "pinned", "version": 3})
+	require.Equal(t, http.StatusBadRequest, bad.Status)
+	require.Contains(t, string(bad.Body), "must be a version of the workflow, 1 to 2")
+	pinned := f.deploy(tok, wf, map[string]any{"environment": "pinned", "version": 1})
+	require.Equal(t, 1, pinned.Version)
+	r = f.hook(pinned, pinned.SigningSecret, time.Now(), `{"n": 5}`)
+	r.data(t, &run)
+	status, version = f.waitRun(run.ExecutionID)
+	require.Equal(t, "completed", status)
+	require.Equal(t, 1, version)
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT output_data::text FROM executions WHERE id = $1`, run.ExecutionID).Scan(&out))
+	require.JSONEq(t, `{"a":{"version":1,"got":5}}`, out, "the pinned environment runs version 1's definition")
+
 	// Roll back: the alias points at version 1 again.
 	rb := f.call("POST", "/api/v1/deployments/"+prod2.ID+"/rollback", tok, nil)
 	require.Equal(t, http.StatusOK, rb.Status, "%s", rb.Body)
@@ -152,7 +166,7 @@ func TestDeploymentsWebhooksRollback(t *testing.T) {
 	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/deployments/"+prod2.ID, tok, nil).Status)
 	require.Equal(t, http.StatusNotFound, f.hook(prod2, prod2.SigningSecret, time.Now(), `{}`).Status)
 	require.Equal(t, http.StatusConflict, f.call("POST", "/api/v1/deployments/"+prod2.ID+"/rollback", tok, nil).Status)
-	for action, n := range map[string]int{"deployment.create": 3, "deployment.rollback": 1, "deployment.deactivate": 1, "deployment.rotate_secret": 1} {
+	for action, n := range map[string]int{"deployment.create": 4, "deployment.rollback": 1, "deployment.deactivate": 1, "deployment.rotate_secret": 1} {
 		require.Equal(t, n, f.count("audit_logs", "action = $1", action), action)
 	}
 }

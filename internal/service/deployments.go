@@ -54,7 +54,10 @@ type DeployInput struct {
 	Environment string  `json:"environment"`
 	Schedule    *string `json:"schedule"`
 	Timezone    *string `json:"timezone"`
-	Canary      *struct {
+	// Version pins an earlier version of the workflow; nil deploys the
+	// current one.
+	Version *int `json:"version"`
+	Canary  *struct {
 		Weight int `json:"weight"`
 	} `json:"canary"`
 }
@@ -74,8 +77,8 @@ func signingAD(userID string) []byte {
 	return secrets.AssociatedData(userID, "deployment-signing-secret")
 }
 
-// Deploy publishes the workflow's current version and points the
-// environment's alias at it; the previous active deployment of that
+// Deploy publishes the workflow's current version (or the one in.Version
+// pins) and points the environment's alias at it; the previous active deployment of that
 // environment becomes inactive and its version is kept for rollback.
 func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflowID string, in DeployInput) (*CreatedDeployment, error) {
 	w, err := s.Workflows.Workflow(ctx, actor.UserID, workflowID)
@@ -85,6 +88,15 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	var details []turbocat.FieldError
 	if !environmentName.MatchString(in.Environment) {
 		details = append(details, turbocat.FieldError{Field: "environment", Message: "must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter (e.g. prod)"})
+	}
+	if in.Version != nil && *in.Version != w.Version {
+		if *in.Version < 1 || *in.Version > w.Version {
+			return nil, turbocat.ValidationError("invalid deployment", turbocat.FieldError{Field: "version",
+				Message: fmt.Sprintf("must be a version of the workflow, 1 to %d (omit it for the current one)", w.Version)})
+		}
+		if w, err = s.Workflows.WorkflowVersion(ctx, actor.UserID, workflowID, *in.Version); err != nil {
+			return nil, err
+		}
 	}
 	sched := w.Schedule
 	if in.Schedule != nil {
