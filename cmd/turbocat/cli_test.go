@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/creack/pty"
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 
@@ -44,6 +45,48 @@ func turbocat(t *testing.T, env []string, stdin string, args ...string) cliResul
 		require.NoError(t, err)
 	}
 	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+// turbocatTTY runs the turbocat command on a pseudo-terminal, as a user at
+// a terminal does, typing input; it returns what the terminal showed.
+func turbocatTTY(t *testing.T, env []string, input string, args ...string) cliResult {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append([]string{"TURBOCAT_TEST_CLI=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TERM=xterm"}, env...)
+	tty, err := pty.Start(cmd)
+	require.NoError(t, err)
+	defer tty.Close()
+	if input != "" {
+		_, err = io.WriteString(tty, input)
+		require.NoError(t, err)
+	}
+	var out bytes.Buffer
+	_, _ = io.Copy(&out, tty) // ends with EIO once the command has exited
+	code := 0
+	if err := cmd.Wait(); err != nil {
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee)
+		code = ee.ExitCode()
+	}
+	return cliResult{stdout: screen(out.String()), code: code}
+}
+
+// screen is the text a terminal shows for out: "\r\x1b[K" (carriage
+// return, erase line) removes the line written so far.
+func screen(out string) string {
+	out = strings.ReplaceAll(out, "\r\n", "\n")
+	var b strings.Builder
+	for {
+		before, after, found := strings.Cut(out, "\r\x1b[K")
+		b.WriteString(before)
+		if !found {
+			return b.String()
+		}
+		s := b.String()
+		b.Reset()
+		b.WriteString(s[:strings.LastIndexByte(s, '\n')+1])
+		out = after
+	}
 }
 
 // startDev starts turbocat dev on a fresh schema, as TestEndToEndOnDev does.
@@ -83,7 +126,7 @@ func TestCLIAgainstDev(t *testing.T) {
 	tok := sess.AccessToken
 	var key struct{ Key string }
 	require.Equal(t, 201, d.call("POST", "/api/v1/api-keys", tok, map[string]any{"name": "cli", "scopes": []string{
-		"agents:read", "agents:write", "templates:read", "workflows:read", "workflows:write", "workflows:execute", "executions:read", "executions:write", "deployments:read", "deployments:write"}}, &key))
+		"agents:read", "agents:write", "templates:read", "workflows:read", "workflows:write", "workflows:execute", "executions:read", "executions:write", "deployments:read", "deployments:write", "secrets:read", "secrets:write"}}, &key))
 	var ok, bad struct{ ID string }
 	require.Equal(t, 201, d.call("POST", "/api/v1/agents", tok, map[string]any{"name": "work", "type": "code", "config": map[string]any{
 		"source": `function main(input) { console.log("ran " + input.key); return {key: input.key}; }`}}, &ok))
@@ -174,6 +217,22 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Equal(t, "completed", ex.Status)
 	})
 
+	t.Run("run --wait on a terminal marks the steps", func(t *testing.T) {
+		r := turbocatTTY(t, env, "", "run", "fan", "--wait")
+		t.Logf("terminal:\n%q", r.stdout)
+		require.Equal(t, 0, r.code, r.stdout)
+		for _, k := range []string{"a", "b", "c", "d"} {
+			require.Regexp(t, `(?m)^  \x{2713} `+k+` \d+(\.\d+)?m?s$`, r.stdout)
+		}
+		require.NotContains(t, r.stdout, "step a completed", "plain lines are for pipes")
+		require.Regexp(t, `(?m)^execution [0-9a-f-]{36} completed in `, r.stdout)
+
+		r = turbocatTTY(t, env, "", "run", "fails", "--wait")
+		require.Equal(t, 1, r.code, r.stdout)
+		require.Regexp(t, `(?m)^  \x{2713} first `, r.stdout)
+		require.Regexp(t, `(?m)^  \x{2717} second .*kaboom`, r.stdout)
+	})
+
 	t.Run("run --wait of a failing workflow exits 1", func(t *testing.T) {
 		r := turbocat(t, env, "", "run", "fails", "--wait", "--input", `{"n": 1}`)
 		require.Equal(t, 1, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
@@ -259,8 +318,9 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Equal(t, 0, r.code, r.stderr)
 		var execs []map[string]any
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &execs))
-		require.Len(t, execs, 1)
+		require.Len(t, execs, 2, "the failing workflow ran twice: on a terminal and not")
 		require.Equal(t, "failed", execs[0]["status"])
+		require.Equal(t, "failed", execs[1]["status"])
 
 		r = turbocat(t, env, "", "executions", "get", execs[0]["id"].(string))
 		require.Equal(t, 0, r.code, r.stderr)
@@ -279,7 +339,7 @@ func TestCLIAgainstDev(t *testing.T) {
 		examples := filepath.Join("..", "..", "examples", "workflows")
 		r := turbocat(t, env, "", "validate", "-f", examples)
 		require.Equal(t, 0, r.code, r.stderr)
-		require.Contains(t, r.stdout, "OK: 4 agent(s), 1 workflow(s)")
+		require.Contains(t, r.stdout, "OK: 4 agent(s), 1 workflow(s), 1 deployment(s), 0 secret(s)")
 
 		bad := filepath.Join(t.TempDir(), "bad.yaml")
 		require.NoError(t, os.WriteFile(bad, []byte(badFile), 0o600))
@@ -289,16 +349,25 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Contains(t, r.stderr, bad+":15: workflow \"loop\": steps[1].dependsOn[0]: dependency cycle: x → y → x")
 		require.Contains(t, r.stderr, bad+":21: workflow \"refs\": step \"first\": agent \"ghost\" is not defined in the files")
 		require.Contains(t, r.stderr, `{{steps.second.output}} (at v) does not reference an upstream step`)
+		require.Contains(t, r.stderr, bad+`:27: workflow "refs": schedule: `)
+		require.Contains(t, r.stderr, bad+`:32: agent "a2" uses secret "TOKEN": declare it in the files (kind: Secret, name: TOKEN)`)
+		require.Contains(t, r.stderr, bad+`:38: deployment refs/Prod: environment must be 1 to 32 lowercase letters`)
+		require.Contains(t, r.stderr, bad+`:41: deployment ghost/dev: workflow "ghost" is not defined in the files`)
+		require.Contains(t, r.stderr, bad+`:47: deployment refs/dev: timezone "Mars/Olympus" is not an IANA time zone`)
+		require.Contains(t, r.stderr, bad+`:51: secret values never go in files: remove value and set it with `+"`turbocat secrets set TOKEN2`")
 
 		r = turbocat(t, env, "", "plan", "-f", examples)
 		require.Equal(t, 2, r.code, "changes pending: %s %s", r.stdout, r.stderr)
 		require.Contains(t, r.stdout, "+ create agent split-words\n")
 		require.Contains(t, r.stdout, "+ create workflow text-stats\n")
-		require.Contains(t, r.stdout, "Plan: 5 to create, 0 to update, 0 to delete.")
+		require.Contains(t, r.stdout, "+ create deployment text-stats/staging\n")
+		require.Contains(t, r.stdout, "Plan: 6 to create, 0 to update, 0 to delete.")
 
 		r = turbocat(t, env, "", "apply", "-f", examples)
 		require.Equal(t, 0, r.code, r.stderr)
 		require.Contains(t, r.stdout, "created workflow text-stats")
+		require.Regexp(t, `created deployment text-stats/staging\n  deployment [0-9a-f-]{36}, version 1, webhook http://\S+/hooks/\S+\n  signing secret not shown`, r.stdout)
+		require.NotContains(t, r.stdout, "whsec_", "apply keeps signing secrets out of CI logs unless asked")
 
 		for _, args := range [][]string{{"plan", "-f", examples}, {"apply", "-f", examples}} {
 			r = turbocat(t, env, "", args...)
@@ -340,11 +409,18 @@ func TestCLIAgainstDev(t *testing.T) {
 			b = bytes.ReplaceAll(b, []byte("computed in parallel"), []byte("in parallel, v2"))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o600))
 		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "deployments.yaml"), []byte("kind: Deployment\nworkflow: text-stats\nenvironment: staging\n"), 0o600))
 		r = turbocat(t, env, "", "plan", "-f", dir)
 		require.Equal(t, 2, r.code, r.stderr)
-		require.Equal(t, "~ update workflow text-stats (description)\nPlan: 0 to create, 1 to update, 0 to delete.\n", r.stdout)
+		require.Equal(t, `~ update workflow text-stats (description)
+    description: "Word statistics of a text, computed in parallel" → "Word statistics of a text, in parallel, v2"
+~ update deployment text-stats/staging (version)
+    version: 1 → 2
+Plan: 0 to create, 2 to update, 0 to delete.
+`, r.stdout)
 		r = turbocat(t, env, "", "apply", "-f", dir)
 		require.Equal(t, 0, r.code, r.stderr)
+		require.Regexp(t, `updated deployment text-stats/staging\n  deployment [0-9a-f-]{36}, version 2,`, r.stdout)
 		var wf struct {
 			Description string
 			Version     int
@@ -356,24 +432,63 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Equal(t, "Word statistics of a text, in parallel, v2", wf.Description)
 		require.Equal(t, 2, wf.Version)
 
+		// A step's change shows as a diff of the steps, with context.
+		b, err := os.ReadFile(filepath.Join(dir, "text-stats.yaml"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "text-stats.yaml"), bytes.Replace(b, []byte("timeoutSeconds: 30"), []byte("timeoutSeconds: 45"), 1), 0o600))
+		r = turbocat(t, env, "", "plan", "-f", dir)
+		require.Equal(t, 2, r.code, r.stderr)
+		t.Logf("plan of a step change:\n%s", r.stdout)
+		require.Contains(t, r.stdout, "~ update workflow text-stats (steps)\n    steps:\n")
+		require.Contains(t, r.stdout, "\n      -   timeoutSeconds: 30\n      +   timeoutSeconds: 45\n")
+		require.Contains(t, r.stdout, "    version: 2 → 3\n")
+		r = turbocat(t, env, "", "apply", "-f", dir)
+		require.Equal(t, 0, r.code, r.stderr)
+
 		// export writes files that validate and plan back to no change.
 		r = turbocat(t, env, "", "export")
 		require.Equal(t, 0, r.code, r.stderr)
 		t.Logf("turbocat export:\n%s", r.stdout)
 		exported := filepath.Join(t.TempDir(), "all.yaml")
 		require.NoError(t, os.WriteFile(exported, []byte(r.stdout), 0o600))
+		require.Contains(t, r.stdout, "kind: Deployment\nworkflow: text-stats\nenvironment: prod\nversion: 1\n", "prod stayed on version 1: export pins it")
 		r = turbocat(t, env, "", "validate", "-f", exported)
 		require.Equal(t, 0, r.code, r.stderr)
-		require.Contains(t, r.stdout, "OK: 6 agent(s), 3 workflow(s)")
+		require.Contains(t, r.stdout, "OK: 6 agent(s), 3 workflow(s), 2 deployment(s), 0 secret(s)")
 		r = turbocat(t, env, "", "plan", "-f", exported, "--prune")
 		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+		r = turbocat(t, env, "", "apply", "-f", exported, "--prune")
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+		require.Equal(t, "No changes: the server matches the files.\n", r.stdout)
 
-		// --prune deletes what the files do not define, once confirmed.
+		// Promotion: prod moves when its pinned version does.
+		b, err = os.ReadFile(exported)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(exported, bytes.Replace(b, []byte("environment: prod\nversion: 1\n"), []byte("environment: prod\nversion: 9\n"), 1), 0o600))
+		r = turbocat(t, env, "", "plan", "-f", exported)
+		require.Equal(t, 1, r.code, "%s %s", r.stdout, r.stderr)
+		require.Contains(t, r.stderr, "deployment text-stats/prod: workflow text-stats has no version 9 (apply leaves it at version 3)")
+		require.NoError(t, os.WriteFile(exported, bytes.Replace(b, []byte("environment: prod\nversion: 1\n"), []byte("environment: prod\nversion: 3\n"), 1), 0o600))
+		r = turbocat(t, env, "", "plan", "-f", exported)
+		require.Equal(t, 2, r.code, "%s %s", r.stdout, r.stderr)
+		require.Equal(t, "~ update deployment text-stats/prod (version)\n    version: 1 → 3\nPlan: 0 to create, 1 to update, 0 to delete.\n", r.stdout)
+		r = turbocat(t, env, "", "apply", "-f", exported)
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+		require.Regexp(t, `updated deployment text-stats/prod\n  deployment [0-9a-f-]{36}, version 3,`, r.stdout)
+
+		// --prune deletes what the files do not define, once confirmed:
+		// --yes, or an answer at a terminal.
 		r = turbocat(t, env, "", "apply", "-f", dir, "--prune")
 		require.Equal(t, 1, r.code)
 		require.Contains(t, r.stderr, "add --yes")
+		r = turbocatTTY(t, env, "no\n", "apply", "-f", dir, "--prune")
+		require.Equal(t, 1, r.code, r.stdout)
+		require.Contains(t, r.stdout, "- delete workflow fan\n")
+		require.Contains(t, r.stdout, "Type yes to confirm:")
+		require.Contains(t, r.stdout, "apply cancelled: nothing changed")
 		r = turbocat(t, env, "", "plan", "-f", dir, "--prune")
 		require.Equal(t, 2, r.code)
+		require.Contains(t, r.stdout, "- delete deployment text-stats/prod (its webhook and schedule stop)\n")
 		require.Contains(t, r.stdout, "- delete workflow fan\n")
 		require.Contains(t, r.stdout, "- delete agent boom\n")
 		r = turbocat(t, env, "", "apply", "-f", dir, "--prune", "--yes")
@@ -384,6 +499,107 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &names))
 		require.Len(t, names, 1)
 		require.Equal(t, "text-stats", names[0]["name"])
+		r = turbocat(t, env, "", "deployments", "list", "-o", "json")
+		require.Equal(t, 0, r.code, r.stderr)
+		var deps []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &deps))
+		require.Len(t, deps, 1, "prod deactivated, staging kept: %s", r.stdout)
+		require.Equal(t, "staging", deps[0]["environment"])
+	})
+
+	t.Run("secrets by name and scheduled deployments", func(t *testing.T) {
+		notify := filepath.Join("..", "..", "examples", "notify")
+		r := turbocat(t, env, "", "validate", "-f", notify)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "OK: 2 agent(s), 1 workflow(s), 2 deployment(s), 1 secret(s)")
+
+		r = turbocat(t, env, "", "plan", "-f", notify)
+		require.Equal(t, 1, r.code, "a declared secret missing on the server fails the plan: %s", r.stdout)
+		require.Contains(t, r.stdout, "! secret SLACK_WEBHOOK_URL is not set on the server: set it with `turbocat secrets set SLACK_WEBHOOK_URL`\n")
+		require.Contains(t, r.stderr, "1 secret(s) the files declare are not set on the server (SLACK_WEBHOOK_URL)")
+		r = turbocat(t, env, "", "apply", "-f", notify)
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "SLACK_WEBHOOK_URL")
+		require.Empty(t, r.stdout, "nothing applied")
+
+		const value = "https://hooks.slack.example/services/T0/B0/canary-7f3a9"
+		r = turbocat(t, env, "", "secrets", "set", "SLACK_WEBHOOK_URL", "--from-env", "SLACK_URL")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "environment variable SLACK_URL is empty or not set")
+		r = turbocat(t, append(slices.Clone(env), "SLACK_URL="+value), "", "secrets", "set", "SLACK_WEBHOOK_URL", "--from-env", "SLACK_URL")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Equal(t, "secret SLACK_WEBHOOK_URL set\n", r.stdout)
+		r = turbocat(t, env, value+"\n", "secrets", "set", "OTHER")
+		require.Equal(t, 0, r.code, r.stderr)
+		r = turbocat(t, env, "", "secrets", "list")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Regexp(t, `(?m)^OTHER\s`, r.stdout)
+		require.Regexp(t, `(?m)^SLACK_WEBHOOK_URL\s`, r.stdout)
+
+		r = turbocat(t, env, "", "plan", "-f", notify)
+		require.Equal(t, 2, r.code, "%s %s", r.stdout, r.stderr)
+		require.Contains(t, r.stdout, "+ create deployment daily-hello/prod\n")
+		require.Contains(t, r.stdout, "Plan: 5 to create, 0 to update, 0 to delete.")
+		r = turbocat(t, env, "", "apply", "-f", notify, "--show-secrets")
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+		require.Equal(t, 2, strings.Count(r.stdout, "signing secret (shown once, store it now): whsec_"), r.stdout)
+		r = turbocat(t, env, "", "plan", "-f", notify)
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+
+		r = turbocat(t, env, "", "deployments", "list", "--workflow", "daily-hello")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Regexp(t, `(?m)\sprod\s+1\s+active\s+cron\(0 9 \? \* MON-FRI \*\) Europe/Paris\s`, r.stdout)
+		require.Regexp(t, `(?m)\sstaging\s+1\s+active\s+-\s`, r.stdout)
+		var prodID string
+		r = turbocat(t, env, "", "deployments", "list", "--workflow", "daily-hello", "--env", "prod", "-o", "json")
+		require.Equal(t, 0, r.code, r.stderr)
+		var deps []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &deps))
+		require.Len(t, deps, 1)
+		prodID = deps[0]["id"].(string)
+		r = turbocat(t, env, "", "deployments", "get", prodID)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Regexp(t, `next runs: \S+T09:00:00\+0[12]:00, `, r.stdout, "09:00 in Paris time")
+		r = turbocat(t, env, "", "deployments", "rotate-secret", prodID)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "new signing secret (shown once, store it now): whsec_")
+
+		// export declares the secrets by name; their values appear nowhere.
+		r = turbocat(t, env, "", "export")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "kind: Secret\nname: SLACK_WEBHOOK_URL\n")
+		require.Contains(t, r.stdout, "kind: Deployment\nworkflow: daily-hello\nenvironment: staging\nschedule: \"\"\n")
+		require.NotContains(t, r.stdout, "canary-7f3a9")
+		require.NotContains(t, d.logs.String(), "canary-7f3a9")
+
+		// A changed schedule redeploys that environment only.
+		dir := t.TempDir()
+		b, err := os.ReadFile(filepath.Join(notify, "notify.yaml"))
+		require.NoError(t, err)
+		b = bytes.Replace(b, []byte("timezone: Europe/Paris"), []byte("timezone: America/New_York"), 1)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "notify.yaml"), b, 0o600))
+		r = turbocat(t, env, "", "plan", "-f", dir)
+		require.Equal(t, 2, r.code, r.stderr)
+		require.Equal(t, "~ update deployment daily-hello/prod (timezone)\n    timezone: \"Europe/Paris\" → \"America/New_York\"\nPlan: 0 to create, 1 to update, 0 to delete.\n", r.stdout)
+		r = turbocat(t, env, "", "apply", "-f", dir)
+		require.Equal(t, 0, r.code, r.stderr)
+		r = turbocat(t, env, "", "plan", "-f", dir)
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+
+		// Both directories together, pruned: nothing of either is lost,
+		// and the secret no file declares is kept (values cannot be
+		// restored).
+		r = turbocat(t, env, "", "apply", "-f", dir, "-f", filepath.Join("..", "..", "examples", "workflows"), "--prune", "--yes")
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+		require.NotContains(t, r.stdout, "deleted deployment daily-hello")
+		r = turbocat(t, env, "", "secrets", "list", "-o", "json")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, `"OTHER"`)
+		r = turbocat(t, env, "", "secrets", "delete", "OTHER")
+		require.Equal(t, 0, r.code, r.stderr)
+		r = turbocat(t, env, "", "secrets", "delete", "OTHER")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "NOT_FOUND")
 	})
 }
 
@@ -413,6 +629,31 @@ steps:
   - key: second
     agent: a1
     dependsOn: [first]
+schedule: rate(0 minutes)
+---
+kind: Agent
+name: a2
+type: api
+config:
+  method: GET
+  url: "https://example.com/?t={{secrets.TOKEN}}"
+---
+kind: Deployment
+workflow: refs
+environment: Prod
+---
+kind: Deployment
+workflow: ghost
+environment: dev
+---
+kind: Deployment
+workflow: refs
+environment: dev
+timezone: Mars/Olympus
+---
+kind: Secret
+name: TOKEN2
+value: hunter2
 `
 
 func mustID(t *testing.T, d *devServer, tok, name string) string {
@@ -451,5 +692,29 @@ func TestEveryCommandHelpHasExamples(t *testing.T) {
 		var out bytes.Buffer
 		require.NoError(t, run(context.Background(), append(slices.Clone(p), "--help"), &out, io.Discard))
 		require.Contains(t, out.String(), "Examples:\n  ", "turbocat %s --help", strings.Join(p, " "))
+	}
+}
+
+// TestCIExampleUsesRealCommands: every turbocat command line of the GitHub
+// Actions example names a real command with flags it accepts.
+func TestCIExampleUsesRealCommands(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "turbocat.yml"))
+	require.NoError(t, err)
+	var lines []string
+	for _, l := range strings.Split(string(raw), "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "run:"))
+		if strings.HasPrefix(l, "turbocat ") {
+			lines = append(lines, l)
+		}
+	}
+	require.GreaterOrEqual(t, len(lines), 4, "validate, plan, secrets set, apply")
+	for _, l := range lines {
+		root := newRoot(&cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard})
+		cmd, rest, err := root.Find(strings.Fields(l)[1:])
+		require.NoError(t, err, l)
+		require.NotEqual(t, root, cmd, l)
+		require.NoError(t, cmd.ParseFlags(rest), l)
+		require.NoError(t, cmd.ValidateArgs(cmd.Flags().Args()), l)
 	}
 }

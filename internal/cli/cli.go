@@ -63,12 +63,12 @@ func (e *Env) getenv(k string) string {
 }
 
 // AddCommands adds the client commands (login, whoami, run, logs,
-// executions, agents, workflows, templates, validate, plan, apply, export)
-// to root.
+// executions, deploy, rollback, deployments, secrets, agents, workflows,
+// templates, validate, plan, apply, export) to root.
 func AddCommands(root *cobra.Command, env *Env) {
 	root.AddCommand(
 		loginCmd(env), logoutCmd(env), whoamiCmd(env),
-		runCmd(env), logsCmd(env), executionsCmd(env), deployCmd(env), rollbackCmd(env),
+		runCmd(env), logsCmd(env), executionsCmd(env), deployCmd(env), rollbackCmd(env), deploymentsCmd(env), secretsCmd(env),
 		resourceCmd(env, "agents", "agent", []string{"ID", "NAME", "TYPE", "STATUS", "UPDATED"},
 			func(m map[string]any) []string {
 				return []string{str(m["id"]), str(m["name"]), str(m["type"]), str(m["status"]), str(m["updatedAt"])}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -133,28 +134,36 @@ func TestExamplesMatchSchema(t *testing.T) {
 	sch, err := c.Compile("schema.json")
 	require.NoError(t, err)
 
-	b, err := LoadFiles("../../examples/workflows")
+	b, err := LoadFiles("../../examples/workflows", "../../examples/notify")
 	require.NoError(t, err)
-	require.Len(t, b.Agents, 4)
-	require.Len(t, b.Workflows, 1)
+	require.Len(t, b.Agents, 6)
+	require.Len(t, b.Workflows, 2)
+	require.Len(t, b.Deployments, 3)
+	require.Len(t, b.Secrets, 1)
 
-	files, err := collectFiles("../../examples/workflows")
-	require.NoError(t, err)
 	n := 0
-	for _, p := range files {
-		raw, err := os.ReadFile(p)
+	for _, dir := range []string{"../../examples/workflows", "../../examples/notify"} {
+		files, err := collectFiles(dir)
 		require.NoError(t, err)
-		for _, d := range yamlDocs(t, bytes.NewReader(raw)) {
-			require.NoError(t, sch.Validate(d), "%s", p)
-			n++
+		for _, p := range files {
+			raw, err := os.ReadFile(p)
+			require.NoError(t, err)
+			for _, d := range yamlDocs(t, bytes.NewReader(raw)) {
+				require.NoError(t, sch.Validate(d), "%s", p)
+				n++
+			}
 		}
 	}
-	require.Equal(t, 5, n)
+	require.Equal(t, 12, n)
 
 	for _, bad := range []string{
 		`{"kind": "Workflow", "name": "w", "steps": [{"key": "a", "agent": "x", "colour": 1}]}`,
 		`{"kind": "Agent", "name": "a", "type": "python", "config": {}}`,
 		`{"kind": "Workflow", "name": "w", "steps": []}`,
+		`{"kind": "Deployment", "workflow": "w", "environment": "Prod"}`,
+		`{"kind": "Deployment", "workflow": "w", "environment": "prod", "version": 0}`,
+		`{"kind": "Secret", "name": "TOKEN", "value": "hunter2"}`,
+		`{"kind": "Secret", "name": "1TOKEN"}`,
 	} {
 		var v any
 		require.NoError(t, json.Unmarshal([]byte(bad), &v))
@@ -290,4 +299,84 @@ func TestExpiredSessionIsRefreshed(t *testing.T) {
 
 	err = exec("executions", "get", "nope")
 	require.EqualError(t, err, "NOT_FOUND: execution not found (request req-9)")
+}
+
+// TestFollowLogsReconnects: when the server closes the event stream before
+// the run ends (a proxy's idle timeout, a restart), logs -f reconnects with
+// Last-Event-ID and prints every line exactly once, in order.
+func TestFollowLogsReconnects(t *testing.T) {
+	t.Parallel()
+	var connects atomic.Int32
+	var lastIDs []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("follow") != "true" || r.Header.Get("Accept") != "text/event-stream" {
+			http.Error(w, "want a follow stream", http.StatusBadRequest)
+			return
+		}
+		n := connects.Add(1)
+		mu.Lock()
+		lastIDs = append(lastIDs, r.Header.Get("Last-Event-ID"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		after, _ := strconv.Atoi(r.Header.Get("Last-Event-ID"))
+		// Each connection sends the next 3 lines; the third ends the run.
+		for seq := after + 1; seq <= min(after+3, 7); seq++ {
+			fmt.Fprintf(w, "id: %d\nevent: log\ndata: {\"sequence\": %d, \"stepKey\": \"s\", \"level\": \"info\", \"message\": \"line %d\"}\n\n", seq, seq, seq)
+		}
+		if n == 3 {
+			fmt.Fprint(w, "event: end\ndata: {\"status\": \"completed\"}\n\n")
+		}
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	env := &Env{Stdout: &out, Stderr: io.Discard, Stdin: strings.NewReader(""), ConfigDir: t.TempDir(),
+		Getenv: func(k string) string {
+			return map[string]string{"TURBOCAT_API_URL": srv.URL, "TURBOCAT_API_KEY": "tc_key"}[k]
+		}}
+	root := &cobra.Command{Use: "turbocat", SilenceUsage: true}
+	AddCommands(root, env)
+	root.SetArgs([]string{"logs", "-f", "e1"})
+	require.NoError(t, root.Execute())
+	require.Equal(t, int32(3), connects.Load())
+	require.Equal(t, []string{"", "3", "6"}, lastIDs, "each reconnect resumes after the last line printed")
+	got := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, got, 7, out.String())
+	for i, l := range got {
+		require.True(t, strings.HasSuffix(l, fmt.Sprintf("[s] line %d", i+1)), l)
+	}
+}
+
+func TestLineDiff(t *testing.T) {
+	t.Parallel()
+	lines := func(s string) []string { return strings.Split(s, "\n") }
+	for _, tc := range []struct {
+		name string
+		a, b string
+		want []string
+	}{
+		{"one line changed, context kept", "1\n2\n3\n4\n5\n6\n7", "1\n2\n3\nfour\n5\n6\n7",
+			[]string{"  2", "  3", "- 4", "+ four", "  5", "  6"}},
+		{"far apart changes are separate hunks", "a\nb\nc\nd\ne\nf\ng\nh\ni", "A\nb\nc\nd\ne\nf\ng\nh\nI",
+			[]string{"- a", "+ A", "  b", "  c", "…", "  g", "  h", "- i", "+ I"}},
+		{"lines added at the end", "x", "x\ny\nz", []string{"  x", "+ y", "+ z"}},
+		{"equal", "same", "same", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.want, lineDiff(lines(tc.a), lines(tc.b), 2))
+		})
+	}
+	var out bytes.Buffer
+	writeFieldDiff(&out, "  ", "schedule", "", "rate(5 minutes)")
+	writeFieldDiff(&out, "  ", "version", float64(2), float64(3))
+	writeFieldDiff(&out, "  ", "config", map[string]any{"source": "a\nb\n"}, map[string]any{"source": "a\nc\n"})
+	require.Equal(t, `  schedule: "" → "rate(5 minutes)"
+  version: 2 → 3
+  config:
+      source: |
+        a
+    -   b
+    +   c
+`, out.String())
 }

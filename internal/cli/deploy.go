@@ -2,6 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -9,16 +12,17 @@ import (
 
 func deployCmd(env *Env) *cobra.Command {
 	var environment, schedule, timezone, output string
-	var canary int
+	var canary, version int
 	cmd := &cobra.Command{
 		Use:   "deploy WORKFLOW --env ENV",
 		Short: "Deploy a workflow's current version to an environment",
-		Long: `Deploy publishes the workflow's current version and points the environment at it;
+		Long: `Deploy publishes the workflow's current version (or --version N) and points the environment at it;
 the environment's previous deployment steps aside and is kept for rollback. The
 answer carries the webhook endpoint and its signing secret, shown this once.`,
 		Example: `  turbocat deploy digest --env prod
   turbocat deploy digest --env prod --schedule 'cron(0 9 * * ? *)' --timezone Europe/Paris
-  turbocat deploy digest --env prod --canary 10`,
+  turbocat deploy digest --env prod --canary 10
+  turbocat deploy digest --env prod --version 3`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -44,6 +48,9 @@ answer carries the webhook endpoint and its signing secret, shown this once.`,
 			}
 			if canary > 0 {
 				body["canary"] = map[string]any{"weight": canary}
+			}
+			if version > 0 {
+				body["version"] = version
 			}
 			var d map[string]any
 			if err := c.do(cmd.Context(), "POST", "/api/v1/workflows/"+id+"/deployments", body, &d); err != nil {
@@ -75,17 +82,20 @@ answer carries the webhook endpoint and its signing secret, shown this once.`,
 	cmd.Flags().StringVar(&environment, "env", "", "environment name (lowercase letters, digits, hyphens), e.g. prod")
 	cmd.Flags().StringVar(&schedule, "schedule", "", "EventBridge schedule expression (default: the workflow's; \"\" for none)")
 	cmd.Flags().StringVar(&timezone, "timezone", "", "IANA time zone of the schedule (default UTC)")
+	cmd.Flags().IntVar(&version, "version", 0, "deploy this earlier version of the workflow instead of the current one")
 	cmd.Flags().IntVar(&canary, "canary", 0, "percentage of runs on the new version, beside the current one (1-99)")
 	addOutputFlag(cmd, &output)
 	return cmd
 }
 
-func rollbackCmd(env *Env) *cobra.Command {
+// deploymentAction is a command acting on one deployment by id: method
+// on /api/v1/deployments/{id}<suffix>, then done prints the answer.
+func deploymentAction(env *Env, use, short, example, method, suffix string, done func(w io.Writer, d map[string]any)) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:     "rollback DEPLOYMENT",
-		Short:   "Point a deployment back at its previous version",
-		Example: "  turbocat rollback 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f",
+		Use:     use,
+		Short:   short,
+		Example: example,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -95,17 +105,115 @@ func rollbackCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var body any
+			if method == "POST" {
+				body = map[string]any{}
+			}
 			var d map[string]any
-			if err := c.do(cmd.Context(), "POST", "/api/v1/deployments/"+args[0]+"/rollback", map[string]any{}, &d); err != nil {
+			if err := c.do(cmd.Context(), method, "/api/v1/deployments/"+url.PathEscape(args[0])+suffix, body, &d); err != nil {
 				return err
 			}
 			if output == "json" {
 				return printJSON(env.Stdout, d)
 			}
-			fmt.Fprintf(env.Stdout, "deployment %s: %s back on version %s\n", str(d["id"]), str(d["environment"]), str(d["version"]))
+			done(env.Stdout, d)
 			return nil
 		},
 	}
 	addOutputFlag(cmd, &output)
+	return cmd
+}
+
+func rollbackCmd(env *Env) *cobra.Command {
+	return deploymentAction(env, "rollback DEPLOYMENT", "Point a deployment back at its previous version",
+		"  turbocat rollback 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f", "POST", "/rollback",
+		func(w io.Writer, d map[string]any) {
+			fmt.Fprintf(w, "deployment %s: %s back on version %s\n", str(d["id"]), str(d["environment"]), str(d["version"]))
+		})
+}
+
+// deploymentsCmd is `turbocat deployments list|get|rotate-secret|deactivate`.
+func deploymentsCmd(env *Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "deployments",
+		Aliases: []string{"deployment"},
+		Short:   "List, show, rotate the signing secret of and deactivate deployments",
+		Example: "  turbocat deployments list --workflow digest\n  turbocat deployments rotate-secret DEPLOYMENT",
+	}
+	header := []string{"ID", "WORKFLOW", "ENVIRONMENT", "VERSION", "STATUS", "SCHEDULE", "ENDPOINT"}
+	row := func(m map[string]any) []string {
+		sched := str(m["schedule"])
+		if sched == "" {
+			sched = "-"
+		} else if tz := str(m["timezone"]); tz != "" && tz != "UTC" {
+			sched += " " + tz
+		}
+		return []string{str(m["id"]), str(m["workflowId"]), str(m["environment"]), str(m["version"]), str(m["status"]), sched, str(m["endpointUrl"])}
+	}
+	var output, workflow, environment string
+	var all bool
+	list := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List active deployments (--all for their history too)",
+		Example: "  turbocat deployments list\n  turbocat deployments list --workflow digest --env prod --all -o json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			c, err := authedClient(env)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if workflow != "" {
+				id, err := c.resolve(cmd.Context(), "workflows", workflow)
+				if err != nil {
+					return err
+				}
+				q.Set("workflowId", id)
+			}
+			if environment != "" {
+				q.Set("environment", environment)
+			}
+			items, err := c.list(cmd.Context(), "/api/v1/deployments", q)
+			if err != nil {
+				return err
+			}
+			if !all {
+				items = slices.DeleteFunc(items, func(d map[string]any) bool { return d["status"] != "active" && d["status"] != "pending" })
+			}
+			return printList(env, output, header, items, row)
+		},
+	}
+	addOutputFlag(list, &output)
+	list.Flags().StringVar(&workflow, "workflow", "", "only deployments of this workflow (name or id)")
+	list.Flags().StringVar(&environment, "env", "", "only deployments to this environment")
+	list.Flags().BoolVar(&all, "all", false, "include inactive and failed deployments")
+
+	get := deploymentAction(env, "get DEPLOYMENT", "Show one deployment and its next scheduled runs",
+		"  turbocat deployments get 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f -o json", "GET", "",
+		func(w io.Writer, d map[string]any) {
+			printTable(w, header, [][]string{row(d)})
+			if fires, ok := d["nextFires"].([]any); ok && len(fires) > 0 {
+				var next []string
+				for _, f := range fires {
+					next = append(next, str(f))
+				}
+				fmt.Fprintf(w, "next runs: %s\n", strings.Join(next, ", "))
+			}
+		})
+	rotate := deploymentAction(env, "rotate-secret DEPLOYMENT", "Give a deployment's webhook a new signing secret (the old one stops working)",
+		"  turbocat deployments rotate-secret 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f", "POST", "/rotate-secret",
+		func(w io.Writer, d map[string]any) {
+			fmt.Fprintf(w, "deployment %s: new signing secret (shown once, store it now): %s\n", str(d["id"]), str(d["signingSecret"]))
+		})
+	deactivate := deploymentAction(env, "deactivate DEPLOYMENT", "Stop a deployment: its webhook answers 404 and its schedule stops",
+		"  turbocat deployments deactivate 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f", "DELETE", "",
+		func(w io.Writer, d map[string]any) {
+			fmt.Fprintf(w, "deployment %s deactivated\n", str(d["id"]))
+		})
+	cmd.AddCommand(list, get, rotate, deactivate)
 	return cmd
 }

@@ -8,21 +8,30 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/turbocat/turbocat/internal/dag"
+	"github.com/turbocat/turbocat/internal/schedule"
 	"github.com/turbocat/turbocat/internal/tmpl"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // File kinds of the workflows-as-files format.
 const (
-	KindAgent    = "Agent"
-	KindWorkflow = "Workflow"
+	KindAgent      = "Agent"
+	KindWorkflow   = "Workflow"
+	KindDeployment = "Deployment"
+	KindSecret     = "Secret"
 )
+
+// kindsHelp names the kinds in error messages.
+const kindsHelp = "Agent, Workflow, Deployment or Secret"
 
 // AgentSpec is an agent as written in a file.
 type AgentSpec struct {
@@ -33,7 +42,8 @@ type AgentSpec struct {
 	Status      string         `yaml:"status,omitempty" json:"status,omitempty"`
 	Config      map[string]any `yaml:"config" json:"config"`
 
-	pos string // file:line of the document
+	pos     string // file:line of the document
+	cfgLine int
 }
 
 // StepSpec is a workflow step; Agent names an agent.
@@ -61,10 +71,62 @@ type WorkflowSpec struct {
 	file  string
 }
 
-// Bundle is every agent and workflow read from a set of files.
+// DeploymentSpec deploys a workflow of the files to an environment: apply
+// keeps that environment on the workflow's current version.
+type DeploymentSpec struct {
+	Kind        string `yaml:"kind" json:"kind"`
+	Workflow    string `yaml:"workflow" json:"workflow"`
+	Environment string `yaml:"environment" json:"environment"`
+	// Schedule overrides the workflow's schedule: absent keeps it, "" runs
+	// the deployment by webhook and API only.
+	Schedule *string `yaml:"schedule,omitempty" json:"schedule,omitempty"`
+	Timezone string  `yaml:"timezone,omitempty" json:"timezone,omitempty"`
+	// Version pins an earlier version of the workflow; 0 follows the
+	// current one.
+	Version int `yaml:"version,omitempty" json:"version,omitempty"`
+
+	pos   string
+	lines map[string]int
+}
+
+// SecretSpec declares a secret the agents and steps reference by name.
+// Values never go in files: apply only checks the server has it.
+type SecretSpec struct {
+	Kind string `yaml:"kind" json:"kind"`
+	Name string `yaml:"name" json:"name"`
+
+	pos string
+}
+
+// Bundle is every resource read from a set of files.
 type Bundle struct {
-	Agents    []*AgentSpec
-	Workflows []*WorkflowSpec
+	Agents      []*AgentSpec
+	Workflows   []*WorkflowSpec
+	Deployments []*DeploymentSpec
+	Secrets     []*SecretSpec
+}
+
+// name is how plan and apply show a deployment: workflow/environment.
+func (d *DeploymentSpec) name() string { return d.Workflow + "/" + d.Environment }
+
+// timezone is the deployment's time zone, UTC by default.
+func (d *DeploymentSpec) timezone() string {
+	if d.Timezone == "" {
+		return "UTC"
+	}
+	return d.Timezone
+}
+
+// schedule is the deployment's effective schedule ("" for none): its own,
+// or else its workflow's.
+func (d *DeploymentSpec) schedule(w *WorkflowSpec) string {
+	if d.Schedule != nil {
+		return *d.Schedule
+	}
+	if w != nil {
+		return w.Schedule
+	}
+	return ""
 }
 
 // FileError is one problem in a file, located by line.
@@ -126,11 +188,17 @@ var (
 	agentFields    = []string{"kind", "name", "description", "type", "status", "config"}
 	workflowFields = []string{"kind", "name", "description", "inputSchema", "output", "schedule", "steps"}
 	stepFields     = []string{"key", "agent", "dependsOn", "inputs", "retry", "timeoutSeconds"}
+	deployFields   = []string{"kind", "workflow", "environment", "schedule", "timezone", "version"}
+	secretFields   = []string{"kind", "name"}
+
+	environmentName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+	secretName      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 )
 
-// LoadFiles reads and validates the agents and workflows of paths (files or
-// directories) offline: structure, unique names, agent references, DAGs
-// (cycles included) and templates. Problems come back as FileErrors.
+// LoadFiles reads and validates the resources of paths (files or
+// directories) offline: structure, unique names, references between
+// documents, DAGs (cycles included), templates, schedule expressions and
+// secret references. Problems come back as FileErrors.
 func LoadFiles(paths ...string) (*Bundle, error) {
 	var files []string
 	for _, p := range paths {
@@ -150,6 +218,12 @@ func LoadFiles(paths ...string) (*Bundle, error) {
 		errs = append(errs, b.parse(f, raw)...)
 	}
 	errs = append(errs, b.check()...)
+	slices.SortStableFunc(errs, func(x, y FileError) int {
+		if c := strings.Compare(x.File, y.File); c != 0 {
+			return c
+		}
+		return x.Line - y.Line
+	})
 	if len(errs) > 0 {
 		return b, errs
 	}
@@ -177,12 +251,12 @@ func (b *Bundle) parse(file string, raw []byte) FileErrors {
 		}
 		n := doc.Content[0]
 		if n.Kind != yaml.MappingNode {
-			add(n.Line, "a document must be a mapping with a kind (Agent or Workflow)")
+			add(n.Line, "a document must be a mapping with a kind (%s)", kindsHelp)
 			continue
 		}
 		kind := mapValue(n, "kind")
 		if kind == nil {
-			add(n.Line, "kind is required (Agent or Workflow)")
+			add(n.Line, "kind is required (%s)", kindsHelp)
 			continue
 		}
 		switch kind.Value {
@@ -203,6 +277,7 @@ func (b *Bundle) parse(file string, raw []byte) FileErrors {
 			if a.Status != "" && a.Status != "active" && a.Status != "disabled" {
 				add(lineOf(n, "status", n.Line), "agent %q: status must be active or disabled", a.Name)
 			}
+			a.cfgLine = lineOf(n, "config", n.Line)
 			if c := mapValue(n, "config"); c == nil || c.Kind != yaml.MappingNode {
 				add(lineOf(n, "config", n.Line), "agent %q: config must be a mapping", a.Name)
 			}
@@ -218,8 +293,10 @@ func (b *Bundle) parse(file string, raw []byte) FileErrors {
 				w.InputSchema, _ = jsonable(w.InputSchema).(map[string]any)
 			}
 			w.Output = jsonable(w.Output)
-			if v := mapValue(n, "output"); v != nil {
-				w.lines["output"] = v.Line
+			for _, f := range []string{"output", "schedule"} {
+				if v := mapValue(n, f); v != nil {
+					w.lines[f] = v.Line
+				}
 			}
 			if w.Name == "" {
 				add(n.Line, "workflow name is required")
@@ -252,22 +329,89 @@ func (b *Bundle) parse(file string, raw []byte) FileErrors {
 				}
 			}
 			b.Workflows = append(b.Workflows, w)
+		case KindDeployment:
+			checkFields(n, deployFields, "Deployment", add)
+			d := &DeploymentSpec{pos: fmt.Sprintf("%s:%d", file, n.Line), lines: map[string]int{}}
+			if err := n.Decode(d); err != nil {
+				add(n.Line, "%v", err)
+				continue
+			}
+			for _, f := range deployFields {
+				d.lines[f] = lineOf(n, f, n.Line)
+			}
+			if d.Workflow == "" {
+				add(n.Line, "deployment: workflow is required (the name of a Workflow in the files)")
+			}
+			if mapValue(n, "version") != nil && d.Version < 1 {
+				add(d.lines["version"], "deployment %s: version must be a version of the workflow (1, 2, ...); omit it to follow the current one", d.name())
+			}
+			if !environmentName.MatchString(d.Environment) {
+				add(d.lines["environment"], "deployment %s: environment must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter (e.g. prod)", d.name())
+			}
+			b.Deployments = append(b.Deployments, d)
+		case KindSecret:
+			if v := mapValue(n, "value"); v != nil {
+				name := "NAME"
+				if nv := mapValue(n, "name"); nv != nil && nv.Value != "" {
+					name = nv.Value
+				}
+				add(lineOf(n, "value", n.Line), "secret values never go in files: remove value and set it with `turbocat secrets set %s`", name)
+			}
+			checkFields(n, append(secretFields, "value"), "Secret", add)
+			sec := &SecretSpec{pos: fmt.Sprintf("%s:%d", file, n.Line)}
+			if err := n.Decode(sec); err != nil {
+				add(n.Line, "%v", err)
+				continue
+			}
+			if !secretName.MatchString(sec.Name) {
+				add(lineOf(n, "name", n.Line), "secret name %q: use 1 to 64 letters, digits and underscores, not starting with a digit", sec.Name)
+			}
+			b.Secrets = append(b.Secrets, sec)
 		default:
-			add(kind.Line, "unknown kind %q (Agent or Workflow)", kind.Value)
+			add(kind.Line, "unknown kind %q (%s)", kind.Value, kindsHelp)
 		}
 	}
 }
 
-// check validates the references between documents, the DAGs and templates.
+// check validates the references between documents, the DAGs, templates
+// and schedules.
 func (b *Bundle) check() FileErrors {
 	var errs FileErrors
+	at := func(pos string, line int, format string, args ...any) {
+		file, l := splitPos(pos)
+		if line > 0 {
+			l = line
+		}
+		errs = append(errs, FileError{file, l, fmt.Sprintf(format, args...)})
+	}
+	secrets := map[string]*SecretSpec{}
+	for _, s := range b.Secrets {
+		if prev, ok := secrets[s.Name]; ok {
+			at(s.pos, 0, "secret %q is also declared at %s", s.Name, prev.pos)
+		}
+		secrets[s.Name] = s
+	}
+	undeclared := func(refs []string) []string {
+		var out []string
+		for _, r := range refs {
+			if secrets[r] == nil {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	declare := func(name string) string {
+		return fmt.Sprintf("declare it in the files (kind: Secret, name: %s) and set its value with `turbocat secrets set %s`", name, name)
+	}
 	agents := map[string]*AgentSpec{}
 	for _, a := range b.Agents {
 		if prev, ok := agents[a.Name]; ok && a.Name != "" {
-			file, line := splitPos(a.pos)
-			errs = append(errs, FileError{file, line, fmt.Sprintf("agent %q is also defined at %s", a.Name, prev.pos)})
+			at(a.pos, 0, "agent %q is also defined at %s", a.Name, prev.pos)
 		}
 		agents[a.Name] = a
+		for _, name := range undeclared(agentSecrets(a)) {
+			at(a.pos, a.cfgLine, "agent %q uses secret %q: %s", a.Name, name, declare(name))
+		}
 	}
 	wfs := map[string]*WorkflowSpec{}
 	for _, w := range b.Workflows {
@@ -287,6 +431,16 @@ func (b *Bundle) check() FileErrors {
 			add("", "also defined at %s", prev.pos)
 		}
 		wfs[w.Name] = w
+		if w.Schedule != "" {
+			if _, err := schedule.Parse(w.Schedule, ""); err != nil {
+				add("schedule", "schedule: %s", errMessage(err))
+			}
+		}
+		for i, s := range w.Steps {
+			for _, name := range undeclared(secretRefs(s.Inputs)) {
+				add(fmt.Sprintf("steps[%d].inputs", i), "step %q uses secret %q: %s", s.Key, name, declare(name))
+			}
+		}
 		if len(w.Steps) == 0 {
 			continue
 		}
@@ -319,7 +473,72 @@ func (b *Bundle) check() FileErrors {
 			}
 		}
 	}
+	deps := map[string]*DeploymentSpec{}
+	for _, d := range b.Deployments {
+		if d.Workflow == "" || !environmentName.MatchString(d.Environment) {
+			continue // reported by parse
+		}
+		if prev, ok := deps[d.name()]; ok {
+			at(d.pos, 0, "deployment %s is also defined at %s (one deployment per workflow and environment)", d.name(), prev.pos)
+		}
+		deps[d.name()] = d
+		w := wfs[d.Workflow]
+		if w == nil {
+			at(d.pos, d.lines["workflow"], "deployment %s: workflow %q is not defined in the files", d.name(), d.Workflow)
+			continue
+		}
+		if _, err := time.LoadLocation(d.timezone()); err != nil || d.Timezone == "Local" {
+			at(d.pos, d.lines["timezone"], "deployment %s: timezone %q is not an IANA time zone (e.g. Europe/Paris)", d.name(), d.Timezone)
+			continue
+		}
+		if sc := d.schedule(w); sc != "" {
+			if _, err := schedule.Parse(sc, d.timezone()); err != nil {
+				line := d.lines["schedule"]
+				if d.Schedule == nil {
+					line = d.lines["workflow"]
+				}
+				at(d.pos, line, "deployment %s: schedule: %s", d.name(), errMessage(err))
+			}
+		}
+	}
 	return errs
+}
+
+// errMessage is the message of a domain error without its code.
+func errMessage(err error) string {
+	if e := turbocat.AsError(err); e != nil {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// secretRefs lists the secrets v's templates reference ({{secrets.NAME}}).
+func secretRefs(v any) []string {
+	if v == nil {
+		return nil
+	}
+	raw, _ := json.Marshal(v)
+	refs, err := tmpl.ReferencesIn(raw)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range refs {
+		if r.Root() == tmpl.SecretsRoot && len(r.Path) > 1 && !slices.Contains(out, r.Path[1]) {
+			out = append(out, r.Path[1])
+		}
+	}
+	return out
+}
+
+// agentSecrets lists the secrets an agent uses: templates in its config and
+// an LLM agent's apiKeySecret.
+func agentSecrets(a *AgentSpec) []string {
+	out := secretRefs(a.Config)
+	if k, ok := a.Config["apiKeySecret"].(string); ok && k != "" && !slices.Contains(out, k) {
+		out = append(out, k)
+	}
+	return out
 }
 
 // checkRefs checks the templates of a value: known roots, and steps.<key>

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func addOutputFlag(cmd *cobra.Command, p *string) {
@@ -56,13 +57,9 @@ func str(v any) string {
 	}
 }
 
-// isTerminal reports whether w is a character device (an interactive
-// terminal); output to pipes and files gets plain lines.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+// isTerminal reports whether v (standard input or output) is an
+// interactive terminal; pipes, files and /dev/null are not.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -145,9 +145,13 @@ func authedClient(env *Env) (*client, error) {
 }
 
 // waitRun polls the execution until it ends, printing each step once when
-// it reaches a final status.
+// it reaches a final status. On a terminal (tty) the finished steps get a
+// mark and a status line below them names the steps running now; it is
+// rewritten in place and cleared at the end.
 func waitRun(ctx context.Context, c *client, id string, print, tty bool) (*execution, error) {
+	out := c.env.Stdout
 	seen := map[string]bool{}
+	status := "" // the status line on screen
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
@@ -155,14 +159,30 @@ func waitRun(ctx context.Context, c *client, id string, print, tty bool) (*execu
 		if err := c.do(ctx, "GET", "/api/v1/executions/"+id, nil, &ex); err != nil {
 			return nil, err
 		}
+		var lines, running []string
 		for _, s := range ex.Steps {
+			if s.Status == "running" {
+				running = append(running, s.StepKey)
+			}
 			if seen[s.StepKey] || (s.Status != "completed" && s.Status != "failed" && s.Status != "skipped") {
 				continue
 			}
 			seen[s.StepKey] = true
-			if print {
-				fmt.Fprintln(c.env.Stdout, stepLine(s, tty))
+			lines = append(lines, stepLine(s, tty))
+		}
+		next := ""
+		if tty && len(running) > 0 && !finished(ex.Status) {
+			next = fmt.Sprintf("  \u22ef running %s (%d done)", strings.Join(running, ", "), len(seen))
+		}
+		if print && (len(lines) > 0 || next != status) {
+			if status != "" {
+				fmt.Fprint(out, "\r\x1b[K")
 			}
+			for _, l := range lines {
+				fmt.Fprintln(out, l)
+			}
+			fmt.Fprint(out, next)
+			status = next
 		}
 		if finished(ex.Status) {
 			return &ex, nil
