@@ -398,8 +398,11 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Contains(t, r.stderr, "CONFLICT")
 		r = turbocat(t, env, "", "deploy", "text-stats", "--env", "prod")
 		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "signing secret unchanged: the environment keeps its webhook URL and secret\n")
+		require.Contains(t, r.stdout, "webhook: "+dep.EndpointURL+"\n")
+		r = turbocat(t, env, "", "deploy", "text-stats", "--env", "qa")
+		require.Equal(t, 0, r.code, r.stderr)
 		require.Contains(t, r.stdout, "signing secret (shown once, store it now): whsec_")
-		require.Contains(t, r.stdout, "/hooks/")
 
 		// A changed description is an update of that field only.
 		dir := t.TempDir()
@@ -454,7 +457,7 @@ Plan: 0 to create, 2 to update, 0 to delete.
 		require.Contains(t, r.stdout, "kind: Deployment\nworkflow: text-stats\nenvironment: prod\nversion: 1\n", "prod stayed on version 1: export pins it")
 		r = turbocat(t, env, "", "validate", "-f", exported)
 		require.Equal(t, 0, r.code, r.stderr)
-		require.Contains(t, r.stdout, "OK: 6 agent(s), 3 workflow(s), 2 deployment(s), 0 secret(s)")
+		require.Contains(t, r.stdout, "OK: 6 agent(s), 3 workflow(s), 3 deployment(s), 0 secret(s)")
 		r = turbocat(t, env, "", "plan", "-f", exported, "--prune")
 		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
 		r = turbocat(t, env, "", "apply", "-f", exported, "--prune")

@@ -18,7 +18,9 @@ func deployCmd(env *Env) *cobra.Command {
 		Short: "Deploy a workflow's current version to an environment",
 		Long: `Deploy publishes the workflow's current version (or --version N) and points the environment at it;
 the environment's previous deployment steps aside and is kept for rollback. The
-answer carries the webhook endpoint and its signing secret, shown this once.`,
+environment's webhook URL stays the same across deploys; its signing secret is
+shown once, on the first deploy to the environment (rotate it with turbocat
+deployments rotate-secret).`,
 		Example: `  turbocat deploy digest --env prod
   turbocat deploy digest --env prod --schedule 'cron(0 9 * * ? *)' --timezone Europe/Paris
   turbocat deploy digest --env prod --canary 10
@@ -66,9 +68,7 @@ answer carries the webhook endpoint and its signing secret, shown this once.`,
 			if u := str(d["endpointUrl"]); u != "" {
 				fmt.Fprintf(env.Stdout, "webhook: %s\n", u)
 			}
-			if s := str(d["signingSecret"]); s != "" {
-				fmt.Fprintf(env.Stdout, "signing secret (shown once, store it now): %s\n", s)
-			}
+			printSigningSecret(env.Stdout, "", d, true)
 			if fires, ok := d["nextFires"].([]any); ok && len(fires) > 0 {
 				var next []string
 				for _, f := range fires {
@@ -86,6 +86,21 @@ answer carries the webhook endpoint and its signing secret, shown this once.`,
 	cmd.Flags().IntVar(&canary, "canary", 0, "percentage of runs on the new version, beside the current one (1-99)")
 	addOutputFlag(cmd, &output)
 	return cmd
+}
+
+// printSigningSecret says what became of the webhook signing secret of a
+// deployment just made: new (printed when show is set), or kept from the
+// environment's previous deployment.
+func printSigningSecret(w io.Writer, indent string, d map[string]any, show bool) {
+	switch {
+	case d["signingSecretKept"] == true:
+		fmt.Fprintf(w, "%ssigning secret unchanged: the environment keeps its webhook URL and secret\n", indent)
+	case str(d["signingSecret"]) == "":
+	case show:
+		fmt.Fprintf(w, "%ssigning secret (shown once, store it now): %s\n", indent, str(d["signingSecret"]))
+	default:
+		fmt.Fprintf(w, "%ssigning secret not shown (pass --show-secrets, or get a new one with `turbocat deployments rotate-secret %s`)\n", indent, str(d["id"]))
+	}
 }
 
 // deploymentAction is a command acting on one deployment by id: method

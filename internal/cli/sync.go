@@ -507,11 +507,7 @@ func apply(ctx context.Context, c *client, s *server, changes []change, out io.W
 		fmt.Fprintf(out, "%sd %s %s\n", ch.Action, kindWord(ch.Kind), ch.Name)
 		if deployed != nil {
 			fmt.Fprintf(out, "  deployment %s, version %s, webhook %s\n", str(deployed["id"]), str(deployed["version"]), str(deployed["endpointUrl"]))
-			if showSecrets {
-				fmt.Fprintf(out, "  signing secret (shown once, store it now): %s\n", str(deployed["signingSecret"]))
-			} else {
-				fmt.Fprintf(out, "  signing secret not shown (pass --show-secrets, or get a new one with `turbocat deployments rotate-secret %s`)\n", str(deployed["id"]))
-			}
+			printSigningSecret(out, "  ", deployed, showSecrets)
 		}
 	}
 	return nil

@@ -86,12 +86,29 @@ func (s *Server) deactivateDeployment(w http.ResponseWriter, r *http.Request) er
 // hook starts a run of a deployment from a signed webhook call (no JWT: the
 // signature is the credential). 202 with the execution id.
 func (s *Server) hook(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	return s.serveHook(w, r, id, func(d *service.Deployments, sig, key string, body []byte) (*turbocat.Execution, error) {
+		return d.Hook(r.Context(), id, sig, key, body)
+	})
+}
+
+// hookEnvironment is the stable webhook of a workflow's environment.
+func (s *Server) hookEnvironment(w http.ResponseWriter, r *http.Request) error {
+	wf, env := r.PathValue("workflowId"), r.PathValue("environment")
+	return s.serveHook(w, r, wf+"/"+env, func(d *service.Deployments, sig, key string, body []byte) (*turbocat.Execution, error) {
+		return d.HookEnvironment(r.Context(), wf, env, sig, key, body)
+	})
+}
+
+// serveHook rate-limits calls to one webhook (named by limitKey), reads
+// the body and the signature and starts the run.
+func (s *Server) serveHook(w http.ResponseWriter, r *http.Request, limitKey string,
+	start func(d *service.Deployments, signature, idempotencyKey string, body []byte) (*turbocat.Execution, error)) error {
 	d, err := s.deploys()
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if ok, retry := s.hookLimiter.allow("hook:" + id); !ok {
+	if ok, retry := s.hookLimiter.allow("hook:" + limitKey); !ok {
 		return &turbocat.Error{Code: turbocat.ERATELIMITED, Message: "too many calls to this webhook; retry later", RetryAfter: retry}
 	}
 	body, err := readBody(r)
@@ -101,7 +118,7 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) error {
 	// API Gateway joins repeated headers with commas and the Lambda adapter
 	// splits them again: rejoin the signature's "t=...,v1=..." parts.
 	sig := strings.Join(r.Header.Values("X-Turbocat-Signature"), ",")
-	e, err := d.Hook(r.Context(), id, sig, r.Header.Get("Idempotency-Key"), body)
+	e, err := start(d, sig, r.Header.Get("Idempotency-Key"), body)
 	if err != nil {
 		return err
 	}

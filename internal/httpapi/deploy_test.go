@@ -40,11 +40,17 @@ func (f *fixture) deploy(tok, wf string, body map[string]any) deployment {
 	return d
 }
 
-// hook calls a deployment's webhook, signed with secret at t.
+// hook calls a deployment's webhook (its environment's stable URL), signed
+// with secret at t.
 func (f *fixture) hook(d deployment, secret string, t time.Time, body string, headers ...string) resp {
 	f.t.Helper()
+	return f.hookPath(strings.TrimPrefix(*d.EndpointURL, f.app.Config.PublicURL), secret, t, body, headers...)
+}
+
+func (f *fixture) hookPath(path, secret string, t time.Time, body string, headers ...string) resp {
+	f.t.Helper()
 	sig := service.Sign(secret, t, []byte(body))
-	return f.call("POST", strings.TrimPrefix(*d.EndpointURL, f.app.Config.PublicURL), "", body, append([]string{"X-Turbocat-Signature", sig}, headers...)...)
+	return f.call("POST", path, "", body, append([]string{"X-Turbocat-Signature", sig}, headers...)...)
 }
 
 func (f *fixture) waitRun(id string) (status string, version int) {
@@ -75,8 +81,11 @@ func TestDeploymentsWebhooksRollback(t *testing.T) {
 	require.Equal(t, "active", prod.Status)
 	require.Equal(t, 1, prod.Version)
 	require.True(t, strings.HasPrefix(prod.SigningSecret, "whsec_"))
-	require.Equal(t, f.app.Config.PublicURL+"/hooks/"+prod.ID, *prod.EndpointURL)
+	require.Equal(t, f.app.Config.PublicURL+"/hooks/"+wf+"/prod", *prod.EndpointURL)
 	require.NotEqual(t, dev.SigningSecret, prod.SigningSecret)
+	// The deployment's own URL answers too, until the environment moves on.
+	r0 := f.hookPath("/hooks/"+prod.ID, prod.SigningSecret, time.Now(), `{"n": 0}`)
+	require.Equal(t, http.StatusAccepted, r0.Status, "%s", r0.Body)
 
 	// Signed calls start runs; anything else is refused.
 	now := time.Now()
@@ -104,18 +113,27 @@ func TestDeploymentsWebhooksRollback(t *testing.T) {
 	} {
 		require.Equal(t, http.StatusUnauthorized, res.Status, name)
 	}
-	require.Equal(t, 1, f.count("executions", "deployment_id = $1", prod.ID))
+	require.Equal(t, 2, f.count("executions", "deployment_id = $1", prod.ID))
 
 	// A new version deployed to prod; the old prod deployment steps aside.
+	// The environment keeps its URL and signing secret: callers change
+	// nothing.
 	require.Equal(t, http.StatusOK, f.call("PATCH", "/api/v1/workflows/"+wf, tok, map[string]any{"steps": []map[string]any{{"key": "a", "agentId": v2}}}).Status)
-	prod2 := f.deploy(tok, wf, map[string]any{"environment": "prod"})
+	redeploy := f.call("POST", "/api/v1/workflows/"+wf+"/deployments", tok, map[string]any{"environment": "prod"})
+	require.Equal(t, http.StatusCreated, redeploy.Status, "%s", redeploy.Body)
+	require.NotContains(t, string(redeploy.Body), "whsec_", "a redeploy does not show the secret again")
+	require.Contains(t, string(redeploy.Body), `"signingSecretKept":true`)
+	var prod2 deployment
+	redeploy.data(t, &prod2)
 	require.Equal(t, 2, prod2.Version)
 	require.Equal(t, 1, *prod2.PreviousVersion)
+	require.Equal(t, *prod.EndpointURL, *prod2.EndpointURL)
+	prod2.SigningSecret = prod.SigningSecret
 	var old deployment
 	f.call("GET", "/api/v1/deployments/"+prod.ID, tok, nil).data(t, &old)
 	require.Equal(t, "inactive", old.Status)
-	require.Equal(t, http.StatusNotFound, f.hook(prod, prod.SigningSecret, time.Now(), `{}`).Status, "an inactive deployment's webhook is gone")
-	r = f.hook(prod2, prod2.SigningSecret, time.Now(), `{}`)
+	require.Equal(t, http.StatusNotFound, f.hookPath("/hooks/"+prod.ID, prod.SigningSecret, time.Now(), `{}`).Status, "an inactive deployment's own webhook is gone")
+	r = f.hook(prod, prod.SigningSecret, time.Now(), `{}`)
 	r.data(t, &run)
 	status, version = f.waitRun(run.ExecutionID)
 	require.Equal(t, "completed", status)
@@ -164,7 +182,9 @@ func TestDeploymentsWebhooksRollback(t *testing.T) {
 
 	// Deactivate: the webhook stops.
 	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/deployments/"+prod2.ID, tok, nil).Status)
-	require.Equal(t, http.StatusNotFound, f.hook(prod2, prod2.SigningSecret, time.Now(), `{}`).Status)
+	require.Equal(t, http.StatusNotFound, f.hook(prod2, rotated.SigningSecret, time.Now(), `{}`).Status)
+	require.Equal(t, http.StatusNotFound, f.hookPath("/hooks/"+prod2.ID, rotated.SigningSecret, time.Now(), `{}`).Status)
+	require.Equal(t, http.StatusNotFound, f.hookPath("/hooks/not-a-uuid/prod", rotated.SigningSecret, time.Now(), `{}`).Status)
 	require.Equal(t, http.StatusConflict, f.call("POST", "/api/v1/deployments/"+prod2.ID+"/rollback", tok, nil).Status)
 	for action, n := range map[string]int{"deployment.create": 4, "deployment.rollback": 1, "deployment.deactivate": 1, "deployment.rotate_secret": 1} {
 		require.Equal(t, n, f.count("audit_logs", "action = $1", action), action)
@@ -330,9 +350,10 @@ func TestCanaryDeployment(t *testing.T) {
 	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "canaried", "steps": []map[string]any{{"key": "a", "agentId": v1}}})
 	early := f.call("POST", "/api/v1/workflows/"+wf+"/deployments", tok, map[string]any{"environment": "prod", "canary": map[string]any{"weight": 50}})
 	require.Equal(t, http.StatusBadRequest, early.Status, "a canary needs something to split with")
-	f.deploy(tok, wf, map[string]any{"environment": "prod"})
+	first := f.deploy(tok, wf, map[string]any{"environment": "prod"})
 	require.Equal(t, http.StatusOK, f.call("PATCH", "/api/v1/workflows/"+wf, tok, map[string]any{"steps": []map[string]any{{"key": "a", "agentId": v2}}}).Status)
 	c := f.deploy(tok, wf, map[string]any{"environment": "prod", "canary": map[string]any{"weight": 50}})
+	c.SigningSecret = first.SigningSecret // the environment keeps its secret
 	require.Equal(t, 2, c.Version)
 	var got deployment
 	var raw struct{ CanaryWeight int }

@@ -171,6 +171,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/webhooks/{id}/deliveries", Group: GroupDeployments, Scope: "webhooks:read", Owns: "webhook", Handler: (*Server).listDeliveries},
 
 		{Method: "POST", Path: "/hooks/{id}", Group: GroupTrigger, Public: true, Handler: (*Server).hook},
+		{Method: "POST", Path: "/hooks/{workflowId}/{environment}", Group: GroupTrigger, Public: true, Handler: (*Server).hookEnvironment},
 	}
 }
 

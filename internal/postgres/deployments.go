@@ -14,38 +14,37 @@ import (
 var _ turbocat.DeploymentStore = (*DB)(nil)
 
 // CreateDeployment implements turbocat.DeploymentStore.
-func (db *DB) CreateDeployment(ctx context.Context, d *turbocat.Deployment, signingSecretEnc []byte) error {
-	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
+func (db *DB) CreateDeployment(ctx context.Context, d *turbocat.Deployment, signingSecretEnc []byte) (bool, error) {
+	kept := false
+	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		var previous, canary *int32
 		if d.CanaryWeight != nil {
 			w := int32(*d.CanaryWeight)
 			canary = &w
 		}
+		enc := signingSecretEnc
 		if d.Status == turbocat.DeploymentActive {
-			v, err := q.DeploymentDeactivateActive(ctx, dbsqlc.DeploymentDeactivateActiveParams{WorkflowID: d.WorkflowID, Environment: d.Environment})
+			prev, err := q.DeploymentDeactivateActive(ctx, dbsqlc.DeploymentDeactivateActiveParams{WorkflowID: d.WorkflowID, Environment: d.Environment})
 			if err == nil {
-				previous = &v
+				previous = &prev.Version
+				if len(prev.SigningSecretEnc) > 0 {
+					enc, kept = prev.SigningSecretEnc, true
+				}
 			} else if !errors.Is(err, pgx.ErrNoRows) {
 				return fmt.Errorf("deactivate previous deployment: %w", err)
 			}
 		}
 		row, err := q.DeploymentInsert(ctx, dbsqlc.DeploymentInsertParams{WorkflowID: d.WorkflowID, UserID: d.UserID, Environment: d.Environment,
 			Status: d.Status, Version: int32(d.Version), PreviousVersion: previous, StateMachineRef: d.StateMachineRef, VersionRef: d.VersionRef,
-			AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, SigningSecretEnc: signingSecretEnc, Error: d.Error, CanaryWeight: canary})
+			AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, EndpointUrl: d.EndpointURL, SigningSecretEnc: enc, Error: d.Error, CanaryWeight: canary})
 		if err != nil {
 			return translate(err, "deployment")
 		}
-		if d.EndpointURL != nil {
-			u := *d.EndpointURL + row.ID
-			if err := q.DeploymentSetEndpoint(ctx, dbsqlc.DeploymentSetEndpointParams{ID: row.ID, EndpointUrl: &u}); err != nil {
-				return fmt.Errorf("set endpoint: %w", err)
-			}
-			row.EndpointUrl = &u
-		}
 		*d = *toDeployment(row)
 		return audit(ctx, q, "deployment.create", "deployment", d.ID, map[string]any{"workflowId": d.WorkflowID,
-			"environment": d.Environment, "version": d.Version, "status": d.Status})
+			"environment": d.Environment, "version": d.Version, "status": d.Status, "signingSecretKept": kept})
 	})
+	return kept, err
 }
 
 // DeploymentByID implements turbocat.DeploymentStore.
@@ -54,6 +53,18 @@ func (db *DB) DeploymentByID(ctx context.Context, id string) (*turbocat.Deployme
 		return nil, nil, turbocat.NotFound("deployment")
 	}
 	row, err := db.q.DeploymentGetInternal(ctx, id)
+	if err != nil {
+		return nil, nil, translate(err, "deployment")
+	}
+	return toDeployment(row), row.SigningSecretEnc, nil
+}
+
+// ActiveDeployment implements turbocat.DeploymentStore.
+func (db *DB) ActiveDeployment(ctx context.Context, workflowID, environment string) (*turbocat.Deployment, []byte, error) {
+	if !isUUID(workflowID) {
+		return nil, nil, turbocat.NotFound("deployment")
+	}
+	row, err := db.q.DeploymentActiveInternal(ctx, dbsqlc.DeploymentActiveInternalParams{WorkflowID: workflowID, Environment: environment})
 	if err != nil {
 		return nil, nil, translate(err, "deployment")
 	}

@@ -62,10 +62,19 @@ type DeployInput struct {
 	} `json:"canary"`
 }
 
-// CreatedDeployment carries the webhook signing secret, shown this once.
+// CreatedDeployment carries the webhook signing secret, shown this once: a
+// new environment's, or a rotated one. A redeploy keeps the environment's
+// secret (SigningSecretKept) and does not show it again.
 type CreatedDeployment struct {
 	*turbocat.Deployment
-	SigningSecret string `json:"signingSecret,omitempty"`
+	SigningSecret     string `json:"signingSecret,omitempty"`
+	SigningSecretKept bool   `json:"signingSecretKept,omitempty"`
+}
+
+// EndpointURL is the stable webhook URL of a workflow's environment: every
+// deployment to it answers there, with the environment's signing secret.
+func EndpointURL(publicURL, workflowID, environment string) string {
+	return publicURL + "/hooks/" + workflowID + "/" + environment
 }
 
 var environmentName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
@@ -138,7 +147,7 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	if err != nil {
 		return nil, err
 	}
-	endpoint := s.PublicURL + "/hooks/"
+	endpoint := EndpointURL(s.PublicURL, w.ID, in.Environment)
 	d := &turbocat.Deployment{WorkflowID: w.ID, UserID: actor.UserID, Environment: in.Environment, Version: w.Version,
 		Schedule: sched, Timezone: &tz, EndpointURL: &endpoint, Status: turbocat.DeploymentActive}
 	versionRef, err := s.Runs.Publish(ctx, w)
@@ -165,13 +174,17 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 			msg = e.Message
 		}
 		d.Status, d.Error, d.EndpointURL = turbocat.DeploymentFailed, &msg, nil
-		if cerr := s.Store.CreateDeployment(ctx, d, nil); cerr != nil {
+		if _, cerr := s.Store.CreateDeployment(ctx, d, nil); cerr != nil {
 			return nil, cerr
 		}
 		return &CreatedDeployment{Deployment: d}, nil
 	}
-	if err := s.Store.CreateDeployment(ctx, d, enc); err != nil {
+	kept, err := s.Store.CreateDeployment(ctx, d, enc)
+	if err != nil {
 		return nil, err
+	}
+	if kept {
+		secret = ""
 	}
 	if s.Schedules != nil {
 		var err error
@@ -187,7 +200,7 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	turbocat.Publish(ctx, s.Runs.Events, d.UserID, turbocat.EventDeploymentActivated, map[string]any{"deploymentId": d.ID,
 		"workflowId": d.WorkflowID, "environment": d.Environment, "version": d.Version, "endpointUrl": d.EndpointURL})
 	s.FillNext(d)
-	return &CreatedDeployment{Deployment: d, SigningSecret: secret}, nil
+	return &CreatedDeployment{Deployment: d, SigningSecret: secret, SigningSecretKept: kept}, nil
 }
 
 // active returns the active deployment of a (workflow, environment), or nil.
@@ -321,12 +334,23 @@ func Sign(secret string, t time.Time, body []byte) string {
 // returns the first run instead of starting another.
 func (s *Deployments) Hook(ctx context.Context, id, signature, idempotencyKey string, body []byte) (*turbocat.Execution, error) {
 	d, enc, err := s.Store.DeploymentByID(ctx, id)
+	return s.hook(ctx, d, enc, err, signature, idempotencyKey, body)
+}
+
+// HookEnvironment is Hook for the stable URL of a workflow's environment:
+// the run goes to whichever deployment is active there.
+func (s *Deployments) HookEnvironment(ctx context.Context, workflowID, environment, signature, idempotencyKey string, body []byte) (*turbocat.Execution, error) {
+	d, enc, err := s.Store.ActiveDeployment(ctx, workflowID, environment)
+	return s.hook(ctx, d, enc, err, signature, idempotencyKey, body)
+}
+
+func (s *Deployments) hook(ctx context.Context, d *turbocat.Deployment, enc []byte, err error, signature, idempotencyKey string, body []byte) (*turbocat.Execution, error) {
 	if err != nil || d.Status != turbocat.DeploymentActive || len(enc) == 0 {
 		return nil, turbocat.NotFound("active deployment")
 	}
 	secret, err := s.Secrets.Cipher.Decrypt(ctx, enc, signingAD(d.UserID))
 	if err != nil {
-		return nil, fmt.Errorf("decrypt signing secret of deployment %s: %w", id, err)
+		return nil, fmt.Errorf("decrypt signing secret of deployment %s: %w", d.ID, err)
 	}
 	if !s.validSignature(string(secret), signature, body) {
 		return nil, errBadSignature

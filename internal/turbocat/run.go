@@ -154,10 +154,15 @@ type RunStore interface {
 type DeploymentStore interface {
 	// CreateDeployment stores d; an active one replaces the active
 	// deployment of its (workflow, environment), whose version becomes d's
-	// PreviousVersion. Audited in the same transaction.
-	CreateDeployment(ctx context.Context, d *Deployment, signingSecretEnc []byte) error
+	// PreviousVersion and whose signing secret it keeps (kept reports it;
+	// signingSecretEnc is used when there is none to keep). Audited in the
+	// same transaction.
+	CreateDeployment(ctx context.Context, d *Deployment, signingSecretEnc []byte) (kept bool, err error)
 	// DeploymentByID returns a deployment and its encrypted signing secret.
 	DeploymentByID(ctx context.Context, id string) (*Deployment, []byte, error)
+	// ActiveDeployment returns the active deployment of a workflow's
+	// environment and its encrypted signing secret (ENOTFOUND when none).
+	ActiveDeployment(ctx context.Context, workflowID, environment string) (*Deployment, []byte, error)
 	// RollbackDeployment moves an active deployment to its previous
 	// version. ECONFLICT when it has none or is not active.
 	RollbackDeployment(ctx context.Context, userID, id string, version, previous int, versionRef string) (*Deployment, error)

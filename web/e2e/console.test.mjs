@@ -334,12 +334,12 @@ describe("turbocat console", { timeout: 300_000 }, () => {
       await deploy.getByLabel("Deployment schedule (optional)").fill("cron(0 9 * * ? *)");
       await deploy.getByLabel("Time zone (optional)").fill("Europe/Paris");
       await deploy.getByRole("button", { name: /^Deploy version / }).click();
-      const secret = (await page.getByTestId("signing-secret").innerText()).trim();
-      assert.ok(secret.length >= 16, `signing secret too short: ${secret}`);
-      return secret;
+      await page.getByTestId("new-deployment").waitFor();
     };
     const v1 = Number((await deploy.getByRole("button", { name: /^Deploy version / }).innerText()).replace(/\D+/g, ""));
-    const first = await deployOnce();
+    await deployOnce();
+    const first = (await page.getByTestId("signing-secret").innerText()).trim();
+    assert.ok(first.length >= 16, `signing secret too short: ${first}`);
     await page.getByTestId("new-deployment").getByText("it will not be shown again").waitFor();
     await check("14b-deploy-secret");
 
@@ -353,8 +353,11 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     await page.getByLabel("Description").fill("start, then left and right in parallel, then join (v2)");
     await page.getByRole("button", { name: "Save workflow" }).click();
     await page.getByText(/Saved as version \d+\./).waitFor();
-    const second = await deployOnce();
-    assert.notEqual(second, first, "each deployment has its own signing secret");
+    await deployOnce();
+    // The environment keeps its webhook URL and secret: not shown again.
+    await page.getByTestId("signing-secret-kept").waitFor();
+    assert.equal(await page.getByTestId("signing-secret").count(), 0);
+    assert.ok(!(await page.content()).includes(first), "a redeploy shows the signing secret again");
 
     await page.getByRole("link", { name: "Deployments", exact: true }).click();
     await heading("Deployments");
@@ -368,7 +371,7 @@ describe("turbocat console", { timeout: 300_000 }, () => {
       const paris = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Paris", hour: "2-digit", minute: "2-digit" }).format(new Date(f));
       assert.equal(paris, "09:00", `fire time ${f} is 09:00 in Europe/Paris`);
     }
-    assert.ok(!(await page.content()).includes(second), "the deployments page shows no signing secret");
+    assert.ok(!(await page.content()).includes(first), "the deployments page shows no signing secret");
     await check("14c-deployments-active");
 
     await rollback.click();

@@ -153,7 +153,9 @@ export type Deployment = {
 };
 
 /** CreatedDeployment is the answer to a deploy: the webhook signing secret, shown this once. */
-export type CreatedDeployment = Deployment & { signingSecret?: string };
+/** signingSecret is present on the first deployment to an environment (and
+ * on rotation); a redeploy keeps the environment's secret and URL. */
+export type CreatedDeployment = Deployment & { signingSecret?: string; signingSecretKept?: boolean };
 
 export const SCOPES = [
   "agents:read",

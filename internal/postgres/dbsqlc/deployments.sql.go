@@ -10,6 +10,43 @@ import (
 	"time"
 )
 
+const deploymentActiveInternal = `-- name: DeploymentActiveInternal :one
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight FROM deployments WHERE workflow_id = $1 AND environment = $2 AND status = 'active'
+`
+
+type DeploymentActiveInternalParams struct {
+	WorkflowID  string
+	Environment string
+}
+
+// The active deployment of an environment, for its stable webhook.
+func (q *Queries) DeploymentActiveInternal(ctx context.Context, arg DeploymentActiveInternalParams) (Deployment, error) {
+	row := q.db.QueryRow(ctx, deploymentActiveInternal, arg.WorkflowID, arg.Environment)
+	var i Deployment
+	err := row.Scan(
+		&i.ID,
+		&i.WorkflowID,
+		&i.UserID,
+		&i.Environment,
+		&i.Status,
+		&i.Version,
+		&i.PreviousVersion,
+		&i.EndpointUrl,
+		&i.StateMachineRef,
+		&i.VersionRef,
+		&i.AliasRef,
+		&i.Schedule,
+		&i.Timezone,
+		&i.SigningSecretEnc,
+		&i.Error,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ActivatedAt,
+		&i.CanaryWeight,
+	)
+	return i, err
+}
+
 const deploymentDeactivate = `-- name: DeploymentDeactivate :one
 UPDATE deployments SET status = 'inactive', updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
@@ -51,7 +88,7 @@ func (q *Queries) DeploymentDeactivate(ctx context.Context, arg DeploymentDeacti
 const deploymentDeactivateActive = `-- name: DeploymentDeactivateActive :one
 UPDATE deployments SET status = 'inactive', updated_at = now()
 WHERE workflow_id = $1 AND environment = $2 AND status = 'active'
-RETURNING version
+RETURNING version, signing_secret_enc
 `
 
 type DeploymentDeactivateActiveParams struct {
@@ -59,12 +96,18 @@ type DeploymentDeactivateActiveParams struct {
 	Environment string
 }
 
-// The active deployment of a (workflow, environment) steps aside for a new one.
-func (q *Queries) DeploymentDeactivateActive(ctx context.Context, arg DeploymentDeactivateActiveParams) (int32, error) {
+type DeploymentDeactivateActiveRow struct {
+	Version          int32
+	SigningSecretEnc []byte
+}
+
+// The active deployment of a (workflow, environment) steps aside for a new
+// one, which keeps its signing secret.
+func (q *Queries) DeploymentDeactivateActive(ctx context.Context, arg DeploymentDeactivateActiveParams) (DeploymentDeactivateActiveRow, error) {
 	row := q.db.QueryRow(ctx, deploymentDeactivateActive, arg.WorkflowID, arg.Environment)
-	var version int32
-	err := row.Scan(&version)
-	return version, err
+	var i DeploymentDeactivateActiveRow
+	err := row.Scan(&i.Version, &i.SigningSecretEnc)
+	return i, err
 }
 
 const deploymentGet = `-- name: DeploymentGet :one
@@ -313,20 +356,6 @@ func (q *Queries) DeploymentRollback(ctx context.Context, arg DeploymentRollback
 		&i.CanaryWeight,
 	)
 	return i, err
-}
-
-const deploymentSetEndpoint = `-- name: DeploymentSetEndpoint :exec
-UPDATE deployments SET endpoint_url = $2 WHERE id = $1
-`
-
-type DeploymentSetEndpointParams struct {
-	ID          string
-	EndpointUrl *string
-}
-
-func (q *Queries) DeploymentSetEndpoint(ctx context.Context, arg DeploymentSetEndpointParams) error {
-	_, err := q.db.Exec(ctx, deploymentSetEndpoint, arg.ID, arg.EndpointUrl)
-	return err
 }
 
 const deploymentSetSigningSecret = `-- name: DeploymentSetSigningSecret :one

@@ -11,10 +11,11 @@ ORDER BY created_at DESC, id DESC
 LIMIT $2;
 
 -- name: DeploymentDeactivateActive :one
--- The active deployment of a (workflow, environment) steps aside for a new one.
+-- The active deployment of a (workflow, environment) steps aside for a new
+-- one, which keeps its signing secret.
 UPDATE deployments SET status = 'inactive', updated_at = now()
 WHERE workflow_id = $1 AND environment = $2 AND status = 'active'
-RETURNING version;
+RETURNING version, signing_secret_enc;
 
 -- name: DeploymentInsert :one
 INSERT INTO deployments (workflow_id, user_id, environment, status, version, previous_version, endpoint_url,
@@ -24,9 +25,6 @@ RETURNING *;
 
 -- name: DeploymentGetInternal :one
 SELECT * FROM deployments WHERE id = $1;
-
--- name: DeploymentSetEndpoint :exec
-UPDATE deployments SET endpoint_url = $2 WHERE id = $1;
 
 -- name: DeploymentRollback :one
 UPDATE deployments SET version = $3, previous_version = $4, version_ref = $5, canary_weight = NULL, updated_at = now()
@@ -45,3 +43,7 @@ SELECT * FROM deployments WHERE status = 'active' AND schedule IS NOT NULL ORDER
 UPDATE deployments SET signing_secret_enc = $3, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
 RETURNING *;
+
+-- name: DeploymentActiveInternal :one
+-- The active deployment of an environment, for its stable webhook.
+SELECT * FROM deployments WHERE workflow_id = $1 AND environment = $2 AND status = 'active';

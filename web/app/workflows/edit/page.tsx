@@ -586,8 +586,13 @@ function DeployPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }
                 </div>
               </>
             ) : null}
+            {created.signingSecretKept ? (
+              <p className="mt-2" data-testid="signing-secret-kept">
+                The environment keeps its webhook URL and signing secret: callers need no change.
+              </p>
+            ) : null}
             <Button variant="ghost" size="sm" className="mt-2" type="button" onClick={() => setCreated(null)}>
-              I have stored it
+              {created.signingSecret ? "I have stored it" : "Dismiss"}
             </Button>
           </div>
         ) : null}
