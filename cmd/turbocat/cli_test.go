@@ -464,6 +464,28 @@ Plan: 0 to create, 2 to update, 0 to delete.
 		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
 		require.Equal(t, "No changes: the server matches the files.\n", r.stdout)
 
+		// As a tree of files, and as JSON: the same round trip.
+		tree := filepath.Join(t.TempDir(), "repo")
+		r = turbocat(t, env, "", "export", "--dir", tree)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Equal(t, "wrote 9 file(s) to "+tree+"\n", r.stdout, "6 agents and 3 workflows")
+		wfFile, err := os.ReadFile(filepath.Join(tree, "workflows", "text-stats.yaml"))
+		require.NoError(t, err)
+		require.Contains(t, string(wfFile), "kind: Workflow\nname: text-stats\n")
+		require.Equal(t, 3, strings.Count(string(wfFile), "kind: Deployment"), "a workflow's file holds its deployments")
+		require.FileExists(t, filepath.Join(tree, "agents", "split-words.yaml"))
+		r = turbocat(t, env, "", "plan", "-f", tree, "--prune")
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+		r = turbocat(t, env, "", "export", "--dir", tree)
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "is not empty")
+		r = turbocat(t, env, "", "export", "--format", "json")
+		require.Equal(t, 0, r.code, r.stderr)
+		asJSON := filepath.Join(t.TempDir(), "all.json")
+		require.NoError(t, os.WriteFile(asJSON, []byte(r.stdout), 0o600))
+		r = turbocat(t, env, "", "plan", "-f", asJSON, "--prune")
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+
 		// Promotion: prod moves when its pinned version does.
 		b, err = os.ReadFile(exported)
 		require.NoError(t, err)

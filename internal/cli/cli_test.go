@@ -380,3 +380,25 @@ func TestLineDiff(t *testing.T) {
     +   c
 `, out.String())
 }
+
+// TestLoadJSONFiles: a directory walk reads .json files too; a JSON file
+// holds one document or a list of them, and errors carry its lines.
+func TestLoadJSONFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "all.json"), []byte(`[
+  {"kind": "Agent", "name": "a", "type": "code", "config": {"source": "function main(i) { return i; }"}},
+  {"kind": "Workflow", "name": "w",
+   "steps": [{"key": "s", "agent": "ghost"}]}
+]`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "one.json"), []byte(`{"kind": "Secret", "name": "TOKEN"}`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte(`not a resource`), 0o600))
+	b, err := LoadFiles(dir)
+	var fe FileErrors
+	require.ErrorAs(t, err, &fe)
+	require.Len(t, fe, 1, fe.Error())
+	require.Equal(t, filepath.Join(dir, "all.json")+`:4: workflow "w": step "s": agent "ghost" is not defined in the files`, fe[0].String())
+	require.Len(t, b.Agents, 1)
+	require.Len(t, b.Workflows, 1)
+	require.Len(t, b.Secrets, 1)
+}

@@ -154,8 +154,17 @@ func (es FileErrors) Error() string {
 	return strings.Join(parts, "\n")
 }
 
-// collectFiles lists the YAML files of path (a file, or a directory walked
-// recursively), sorted.
+// isResourceFile reports whether a directory walk reads p: YAML or JSON.
+func isResourceFile(p string) bool {
+	switch filepath.Ext(p) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// collectFiles lists the YAML and JSON files of path (a file, or a
+// directory walked recursively), sorted.
 func collectFiles(path string) ([]string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -169,7 +178,7 @@ func collectFiles(path string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+		if !d.IsDir() && isResourceFile(p) {
 			files = append(files, p)
 		}
 		return nil
@@ -179,7 +188,7 @@ func collectFiles(path string) ([]string, error) {
 	}
 	sort.Strings(files)
 	if len(files) == 0 {
-		return nil, fmt.Errorf("no .yaml or .yml files in %s", path)
+		return nil, fmt.Errorf("no .yaml, .yml or .json files in %s", path)
 	}
 	return files, nil
 }
@@ -249,128 +258,144 @@ func (b *Bundle) parse(file string, raw []byte) FileErrors {
 		if len(doc.Content) == 0 {
 			continue
 		}
-		n := doc.Content[0]
-		if n.Kind != yaml.MappingNode {
-			add(n.Line, "a document must be a mapping with a kind (%s)", kindsHelp)
-			continue
+		nodes := doc.Content[:1]
+		if doc.Content[0].Kind == yaml.SequenceNode {
+			// A JSON file (or a YAML one) may hold a list of documents.
+			nodes = doc.Content[0].Content
 		}
-		kind := mapValue(n, "kind")
-		if kind == nil {
-			add(n.Line, "kind is required (%s)", kindsHelp)
-			continue
-		}
-		switch kind.Value {
-		case KindAgent:
-			checkFields(n, agentFields, "Agent", add)
-			a := &AgentSpec{pos: fmt.Sprintf("%s:%d", file, n.Line)}
-			if err := n.Decode(a); err != nil {
-				add(n.Line, "%v", err)
-				continue
-			}
-			a.Config, _ = jsonable(a.Config).(map[string]any)
-			if a.Name == "" {
-				add(n.Line, "agent name is required")
-			}
-			if !slices.Contains([]string{"code", "api", "llm"}, a.Type) {
-				add(lineOf(n, "type", n.Line), "agent %q: type must be code, api or llm, not %q", a.Name, a.Type)
-			}
-			if a.Status != "" && a.Status != "active" && a.Status != "disabled" {
-				add(lineOf(n, "status", n.Line), "agent %q: status must be active or disabled", a.Name)
-			}
-			a.cfgLine = lineOf(n, "config", n.Line)
-			if c := mapValue(n, "config"); c == nil || c.Kind != yaml.MappingNode {
-				add(lineOf(n, "config", n.Line), "agent %q: config must be a mapping", a.Name)
-			}
-			b.Agents = append(b.Agents, a)
-		case KindWorkflow:
-			checkFields(n, workflowFields, "Workflow", add)
-			w := &WorkflowSpec{pos: fmt.Sprintf("%s:%d", file, n.Line), file: file, lines: map[string]int{"": n.Line}}
-			if err := n.Decode(w); err != nil {
-				add(n.Line, "%v", err)
-				continue
-			}
-			if w.InputSchema != nil {
-				w.InputSchema, _ = jsonable(w.InputSchema).(map[string]any)
-			}
-			w.Output = jsonable(w.Output)
-			for _, f := range []string{"output", "schedule"} {
-				if v := mapValue(n, f); v != nil {
-					w.lines[f] = v.Line
-				}
-			}
-			if w.Name == "" {
-				add(n.Line, "workflow name is required")
-			}
-			steps := mapValue(n, "steps")
-			if steps == nil || steps.Kind != yaml.SequenceNode || len(steps.Content) == 0 {
-				add(lineOf(n, "steps", n.Line), "workflow %q: steps must be a list of at least one step", w.Name)
-			} else {
-				w.lines["steps"] = steps.Line
-				for i, s := range steps.Content {
-					p := fmt.Sprintf("steps[%d]", i)
-					w.lines[p] = s.Line
-					if s.Kind != yaml.MappingNode {
-						continue
-					}
-					checkFields(s, stepFields, "step", add)
-					w.lines[p+".key"] = lineOf(s, "key", s.Line)
-					w.lines[p+".agent"] = lineOf(s, "agent", s.Line)
-					w.lines[p+".inputs"] = lineOf(s, "inputs", s.Line)
-					if d := mapValue(s, "dependsOn"); d != nil {
-						w.lines[p+".dependsOn"] = d.Line
-						for j, x := range d.Content {
-							w.lines[fmt.Sprintf("%s.dependsOn[%d]", p, j)] = x.Line
-						}
-					}
-				}
-				for i := range w.Steps {
-					w.Steps[i].Inputs, _ = jsonable(w.Steps[i].Inputs).(map[string]any)
-					w.Steps[i].Retry, _ = jsonable(w.Steps[i].Retry).(map[string]any)
-				}
-			}
-			b.Workflows = append(b.Workflows, w)
-		case KindDeployment:
-			checkFields(n, deployFields, "Deployment", add)
-			d := &DeploymentSpec{pos: fmt.Sprintf("%s:%d", file, n.Line), lines: map[string]int{}}
-			if err := n.Decode(d); err != nil {
-				add(n.Line, "%v", err)
-				continue
-			}
-			for _, f := range deployFields {
-				d.lines[f] = lineOf(n, f, n.Line)
-			}
-			if d.Workflow == "" {
-				add(n.Line, "deployment: workflow is required (the name of a Workflow in the files)")
-			}
-			if mapValue(n, "version") != nil && d.Version < 1 {
-				add(d.lines["version"], "deployment %s: version must be a version of the workflow (1, 2, ...); omit it to follow the current one", d.name())
-			}
-			if !environmentName.MatchString(d.Environment) {
-				add(d.lines["environment"], "deployment %s: environment must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter (e.g. prod)", d.name())
-			}
-			b.Deployments = append(b.Deployments, d)
-		case KindSecret:
-			if v := mapValue(n, "value"); v != nil {
-				name := "NAME"
-				if nv := mapValue(n, "name"); nv != nil && nv.Value != "" {
-					name = nv.Value
-				}
-				add(lineOf(n, "value", n.Line), "secret values never go in files: remove value and set it with `turbocat secrets set %s`", name)
-			}
-			checkFields(n, append(secretFields, "value"), "Secret", add)
-			sec := &SecretSpec{pos: fmt.Sprintf("%s:%d", file, n.Line)}
-			if err := n.Decode(sec); err != nil {
-				add(n.Line, "%v", err)
-				continue
-			}
-			if !secretName.MatchString(sec.Name) {
-				add(lineOf(n, "name", n.Line), "secret name %q: use 1 to 64 letters, digits and underscores, not starting with a digit", sec.Name)
-			}
-			b.Secrets = append(b.Secrets, sec)
-		default:
-			add(kind.Line, "unknown kind %q (%s)", kind.Value, kindsHelp)
+		for _, n := range nodes {
+			errs = append(errs, b.parseDoc(n, file)...)
 		}
 	}
+}
+
+// parseDoc reads one document (a mapping with a kind) of file.
+func (b *Bundle) parseDoc(n *yaml.Node, file string) FileErrors {
+	var errs FileErrors
+	add := func(line int, format string, args ...any) {
+		errs = append(errs, FileError{File: file, Line: line, Message: fmt.Sprintf(format, args...)})
+	}
+	if n.Kind != yaml.MappingNode {
+		add(n.Line, "a document must be a mapping with a kind (%s)", kindsHelp)
+		return errs
+	}
+	kind := mapValue(n, "kind")
+	if kind == nil {
+		add(n.Line, "kind is required (%s)", kindsHelp)
+		return errs
+	}
+	switch kind.Value {
+	case KindAgent:
+		checkFields(n, agentFields, "Agent", add)
+		a := &AgentSpec{pos: fmt.Sprintf("%s:%d", file, n.Line)}
+		if err := n.Decode(a); err != nil {
+			add(n.Line, "%v", err)
+			return errs
+		}
+		a.Config, _ = jsonable(a.Config).(map[string]any)
+		if a.Name == "" {
+			add(n.Line, "agent name is required")
+		}
+		if !slices.Contains([]string{"code", "api", "llm"}, a.Type) {
+			add(lineOf(n, "type", n.Line), "agent %q: type must be code, api or llm, not %q", a.Name, a.Type)
+		}
+		if a.Status != "" && a.Status != "active" && a.Status != "disabled" {
+			add(lineOf(n, "status", n.Line), "agent %q: status must be active or disabled", a.Name)
+		}
+		a.cfgLine = lineOf(n, "config", n.Line)
+		if c := mapValue(n, "config"); c == nil || c.Kind != yaml.MappingNode {
+			add(lineOf(n, "config", n.Line), "agent %q: config must be a mapping", a.Name)
+		}
+		b.Agents = append(b.Agents, a)
+	case KindWorkflow:
+		checkFields(n, workflowFields, "Workflow", add)
+		w := &WorkflowSpec{pos: fmt.Sprintf("%s:%d", file, n.Line), file: file, lines: map[string]int{"": n.Line}}
+		if err := n.Decode(w); err != nil {
+			add(n.Line, "%v", err)
+			return errs
+		}
+		if w.InputSchema != nil {
+			w.InputSchema, _ = jsonable(w.InputSchema).(map[string]any)
+		}
+		w.Output = jsonable(w.Output)
+		for _, f := range []string{"output", "schedule"} {
+			if v := mapValue(n, f); v != nil {
+				w.lines[f] = v.Line
+			}
+		}
+		if w.Name == "" {
+			add(n.Line, "workflow name is required")
+		}
+		steps := mapValue(n, "steps")
+		if steps == nil || steps.Kind != yaml.SequenceNode || len(steps.Content) == 0 {
+			add(lineOf(n, "steps", n.Line), "workflow %q: steps must be a list of at least one step", w.Name)
+		} else {
+			w.lines["steps"] = steps.Line
+			for i, s := range steps.Content {
+				p := fmt.Sprintf("steps[%d]", i)
+				w.lines[p] = s.Line
+				if s.Kind != yaml.MappingNode {
+					return errs
+				}
+				checkFields(s, stepFields, "step", add)
+				w.lines[p+".key"] = lineOf(s, "key", s.Line)
+				w.lines[p+".agent"] = lineOf(s, "agent", s.Line)
+				w.lines[p+".inputs"] = lineOf(s, "inputs", s.Line)
+				if d := mapValue(s, "dependsOn"); d != nil {
+					w.lines[p+".dependsOn"] = d.Line
+					for j, x := range d.Content {
+						w.lines[fmt.Sprintf("%s.dependsOn[%d]", p, j)] = x.Line
+					}
+				}
+			}
+			for i := range w.Steps {
+				w.Steps[i].Inputs, _ = jsonable(w.Steps[i].Inputs).(map[string]any)
+				w.Steps[i].Retry, _ = jsonable(w.Steps[i].Retry).(map[string]any)
+			}
+		}
+		b.Workflows = append(b.Workflows, w)
+	case KindDeployment:
+		checkFields(n, deployFields, "Deployment", add)
+		d := &DeploymentSpec{pos: fmt.Sprintf("%s:%d", file, n.Line), lines: map[string]int{}}
+		if err := n.Decode(d); err != nil {
+			add(n.Line, "%v", err)
+			return errs
+		}
+		for _, f := range deployFields {
+			d.lines[f] = lineOf(n, f, n.Line)
+		}
+		if d.Workflow == "" {
+			add(n.Line, "deployment: workflow is required (the name of a Workflow in the files)")
+		}
+		if mapValue(n, "version") != nil && d.Version < 1 {
+			add(d.lines["version"], "deployment %s: version must be a version of the workflow (1, 2, ...); omit it to follow the current one", d.name())
+		}
+		if !environmentName.MatchString(d.Environment) {
+			add(d.lines["environment"], "deployment %s: environment must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter (e.g. prod)", d.name())
+		}
+		b.Deployments = append(b.Deployments, d)
+	case KindSecret:
+		if v := mapValue(n, "value"); v != nil {
+			name := "NAME"
+			if nv := mapValue(n, "name"); nv != nil && nv.Value != "" {
+				name = nv.Value
+			}
+			add(lineOf(n, "value", n.Line), "secret values never go in files: remove value and set it with `turbocat secrets set %s`", name)
+		}
+		checkFields(n, append(secretFields, "value"), "Secret", add)
+		sec := &SecretSpec{pos: fmt.Sprintf("%s:%d", file, n.Line)}
+		if err := n.Decode(sec); err != nil {
+			add(n.Line, "%v", err)
+			return errs
+		}
+		if !secretName.MatchString(sec.Name) {
+			add(lineOf(n, "name", n.Line), "secret name %q: use 1 to 64 letters, digits and underscores, not starting with a digit", sec.Name)
+		}
+		b.Secrets = append(b.Secrets, sec)
+	default:
+		add(kind.Line, "unknown kind %q (%s)", kind.Value, kindsHelp)
+	}
+	return errs
 }
 
 // check validates the references between documents, the DAGs, templates

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 )
 
 // change is one difference between the files and the server.
@@ -513,63 +512,8 @@ func apply(ctx context.Context, c *client, s *server, changes []change, out io.W
 	return nil
 }
 
-// exportYAML writes the server's resources as files documents: secrets
-// (names), agents, workflows and active deployments.
-func exportYAML(w io.Writer, s *server) error {
-	var docs []any
-	for _, name := range slices.Sorted(maps.Keys(s.secrets)) {
-		docs = append(docs, &SecretSpec{Kind: KindSecret, Name: name})
-	}
-	for _, name := range slices.Sorted(maps.Keys(s.agents)) {
-		a := s.agents[name]
-		cfg, _ := jsonable(a["config"]).(map[string]any)
-		spec := &AgentSpec{Kind: KindAgent, Name: name, Description: str0(a["description"]), Type: str0(a["type"]), Config: cfg}
-		if st := str0(a["status"]); st != "" && st != "active" {
-			spec.Status = st
-		}
-		docs = append(docs, spec)
-	}
-	for _, name := range slices.Sorted(maps.Keys(s.workflows)) {
-		wf := s.workflows[name]
-		spec := &WorkflowSpec{Kind: KindWorkflow, Name: name, Description: str0(wf["description"]), Schedule: str0(wf["schedule"]), Output: wf["output"], Steps: s.serverSteps(wf)}
-		spec.InputSchema, _ = wf["inputSchema"].(map[string]any)
-		docs = append(docs, spec)
-	}
-	for _, name := range slices.Sorted(maps.Keys(s.deployments)) {
-		d := s.deployments[name]
-		wf, env, _ := strings.Cut(name, "/")
-		spec := &DeploymentSpec{Kind: KindDeployment, Workflow: wf, Environment: env}
-		if sc := str0(d["schedule"]); sc != str0(s.workflows[wf]["schedule"]) {
-			spec.Schedule = &sc
-		}
-		if tz := str0(d["timezone"]); tz != "" && tz != "UTC" {
-			spec.Timezone = tz
-		}
-		if v, _ := d["version"].(float64); v != s.workflows[wf]["version"] {
-			spec.Version = int(v)
-		}
-		docs = append(docs, spec)
-	}
-	for i, d := range docs {
-		if i > 0 {
-			if _, err := io.WriteString(w, "---\n"); err != nil {
-				return err
-			}
-		}
-		enc := yaml.NewEncoder(w)
-		enc.SetIndent(2)
-		if err := enc.Encode(d); err != nil {
-			return fmt.Errorf("encode export: %w", err)
-		}
-		if err := enc.Close(); err != nil {
-			return fmt.Errorf("encode export: %w", err)
-		}
-	}
-	return nil
-}
-
 func fileFlags(cmd *cobra.Command, files *[]string) {
-	cmd.Flags().StringSliceVarP(files, "file", "f", nil, "a YAML file or a directory of them (repeatable)")
+	cmd.Flags().StringSliceVarP(files, "file", "f", nil, "a YAML or JSON file, or a directory of them (repeatable)")
 	_ = cmd.MarkFlagRequired("file")
 }
 
@@ -762,24 +706,5 @@ or with --yes.`,
 	applyCmd.Flags().BoolVarP(&yes, "yes", "y", false, "make --prune's deletions without asking")
 	applyCmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print the webhook signing secret of each deployment made (keep it out of CI logs)")
 
-	export := &cobra.Command{
-		Use:     "export",
-		Short:   "Print the server's resources as YAML files",
-		Long:    "Writes every secret (by name), agent, workflow and active deployment of the caller as YAML documents that validate, plan and apply read back.",
-		Example: "  turbocat export > turbocat.yaml\n  turbocat export | turbocat validate -f /dev/stdin",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
-			s, err := fetchServer(cmd.Context(), c, true, true)
-			if err != nil {
-				return err
-			}
-			return exportYAML(env.Stdout, s)
-		},
-	}
-	root.AddCommand(validate, planCmd, applyCmd, export)
-
+	root.AddCommand(validate, planCmd, applyCmd, exportCmd(env))
 }
