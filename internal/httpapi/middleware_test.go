@@ -20,6 +20,17 @@ func TestHealthReadyAndUnknownRoutes(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, r.Status)
 	require.Equal(t, "NOT_FOUND", r.code())
 	require.Contains(t, r.Env.Error.Message, "openapi.json")
+
+	// A known path under a method it does not have: 405 naming the others.
+	r = f.call("PUT", "/api/v1/agents", "", nil)
+	require.Equal(t, http.StatusMethodNotAllowed, r.Status)
+	require.Equal(t, "METHOD_NOT_ALLOWED", r.code())
+	require.Equal(t, "GET, POST", r.Header.Get("Allow"))
+	require.Equal(t, "PUT is not allowed on /api/v1/agents; use GET, POST", r.Env.Error.Message)
+	r = f.call("POST", "/api/v1/agents/7c1f3bde-0d55-4a8e-9b44-3a0c2f1e9d00", "", nil)
+	require.Equal(t, http.StatusMethodNotAllowed, r.Status)
+	require.Equal(t, "DELETE, GET, PATCH", r.Header.Get("Allow"))
+
 	doc := f.call("GET", "/api/v1/openapi.json", "", nil)
 	require.Equal(t, http.StatusOK, doc.Status)
 	require.Contains(t, string(doc.Body), `"openapi"`)

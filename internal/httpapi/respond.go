@@ -69,6 +69,8 @@ func statusOf(code turbocat.ErrorCode) int {
 		return http.StatusForbidden
 	case turbocat.ENOTFOUND:
 		return http.StatusNotFound
+	case turbocat.EMETHOD:
+		return http.StatusMethodNotAllowed
 	case turbocat.ECONFLICT:
 		return http.StatusConflict
 	case turbocat.ETOOLARGE:

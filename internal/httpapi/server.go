@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/turbocat/turbocat/internal/metrics"
 	"github.com/turbocat/turbocat/internal/service"
@@ -179,13 +180,32 @@ func Routes() []Route {
 // of the given groups (every route when none is given).
 func (s *Server) Handler(groups ...string) http.Handler {
 	mux := http.NewServeMux()
+	var methods []string
 	for _, rt := range Routes() {
 		if len(groups) > 0 && !slices.Contains(groups, rt.Group) {
 			continue
 		}
 		mux.Handle(rt.Method+" "+rt.Path, s.route(rt))
+		if !slices.Contains(methods, rt.Method) {
+			methods = append(methods, rt.Method)
+		}
 	}
+	slices.Sort(methods)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// A path that exists under other methods is a 405 naming them.
+		var allow []string
+		for _, m := range methods {
+			probe := *r
+			probe.Method = m
+			if _, pattern := mux.Handler(&probe); pattern != "/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.writeError(w, r, turbocat.Errorf(turbocat.EMETHOD, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+			return
+		}
 		s.writeError(w, r, turbocat.Errorf(turbocat.ENOTFOUND, "no route for %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
 	})
 	return s.base(mux)

@@ -17,17 +17,18 @@ type ErrorCode string
 
 // Error codes, as they appear in the API envelope.
 const (
-	EVALIDATION   ErrorCode = "VALIDATION_ERROR"  // 400
-	EUNAUTHORIZED ErrorCode = "UNAUTHORIZED"      // 401
-	ETOKENEXPIRED ErrorCode = "TOKEN_EXPIRED"     // 401
-	EFORBIDDEN    ErrorCode = "FORBIDDEN"         // 403
-	ENOTFOUND     ErrorCode = "NOT_FOUND"         // 404
-	ECONFLICT     ErrorCode = "CONFLICT"          // 409
-	EQUOTA        ErrorCode = "QUOTA_EXCEEDED"    // 403
-	ETOOLARGE     ErrorCode = "PAYLOAD_TOO_LARGE" // 413
-	ERATELIMITED  ErrorCode = "RATE_LIMITED"      // 429
-	EINTERNAL     ErrorCode = "INTERNAL"          // 500
-	EUNAVAILABLE  ErrorCode = "UNAVAILABLE"       // 503
+	EVALIDATION   ErrorCode = "VALIDATION_ERROR"   // 400
+	EUNAUTHORIZED ErrorCode = "UNAUTHORIZED"       // 401
+	ETOKENEXPIRED ErrorCode = "TOKEN_EXPIRED"      // 401
+	EFORBIDDEN    ErrorCode = "FORBIDDEN"          // 403
+	ENOTFOUND     ErrorCode = "NOT_FOUND"          // 404
+	EMETHOD       ErrorCode = "METHOD_NOT_ALLOWED" // 405
+	ECONFLICT     ErrorCode = "CONFLICT"           // 409
+	EQUOTA        ErrorCode = "QUOTA_EXCEEDED"     // 403
+	ETOOLARGE     ErrorCode = "PAYLOAD_TOO_LARGE"  // 413
+	ERATELIMITED  ErrorCode = "RATE_LIMITED"       // 429
+	EINTERNAL     ErrorCode = "INTERNAL"           // 500
+	EUNAVAILABLE  ErrorCode = "UNAVAILABLE"        // 503
 )
 
 // FieldError is one problem with one field of a request, e.g.
