@@ -166,6 +166,47 @@ func TestLogoutAndPasswordChangeRevoke(t *testing.T) {
 	require.Equal(t, 1, f.count("audit_logs", "action = 'user.password_change' AND user_id = $1", s2.User.ID))
 }
 
+// TestUpdateProfile: the name changes alone; a new email needs the current
+// password, must be free, and then logs in; API keys cannot do it.
+func TestUpdateProfile(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	s := f.register("profile")
+	other := f.register("taken")
+	r := f.call("PATCH", "/api/v1/auth/me", s.AccessToken, map[string]string{"fullName": "  Ada Lovelace "})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var u struct{ Email, FullName string }
+	r.data(t, &u)
+	require.Equal(t, "Ada Lovelace", u.FullName)
+	require.Equal(t, s.User.Email, u.Email)
+
+	r = f.call("PATCH", "/api/v1/auth/me", s.AccessToken, map[string]string{"email": "ada@example.com"})
+	require.Equal(t, http.StatusBadRequest, r.Status)
+	require.Equal(t, []string{"currentPassword: must be your current password to change the email"}, r.fields())
+	r = f.call("PATCH", "/api/v1/auth/me", s.AccessToken, map[string]string{"email": "not an email", "fullName": strings.Repeat("x", 201)})
+	require.Equal(t, http.StatusBadRequest, r.Status)
+	require.ElementsMatch(t, []string{"email: must be a valid email address", "fullName: must be at most 200 characters"}, r.fields())
+	r = f.call("PATCH", "/api/v1/auth/me", s.AccessToken, map[string]string{"email": other.User.Email, "currentPassword": "correct horse battery"})
+	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Body)
+	require.Equal(t, "email is already registered", r.Env.Error.Message)
+
+	newEmail := strings.Replace(s.User.Email, "profile", "ada", 1)
+	r = f.call("PATCH", "/api/v1/auth/me", s.AccessToken, map[string]string{"email": strings.ToUpper(newEmail), "currentPassword": "correct horse battery"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r.data(t, &u)
+	require.Equal(t, newEmail, u.Email, "stored normalised")
+	require.Equal(t, http.StatusOK, f.call("POST", "/api/v1/auth/login", "", map[string]string{"email": newEmail, "password": "correct horse battery"}).Status)
+	require.Equal(t, http.StatusUnauthorized, f.call("POST", "/api/v1/auth/login", "", map[string]string{"email": s.User.Email, "password": "correct horse battery"}).Status)
+	require.Equal(t, 2, f.count("audit_logs", "action = 'user.update' AND user_id = $1", s.User.ID))
+
+	var key struct{ Key string }
+	kr := f.call("POST", "/api/v1/api-keys", s.AccessToken, map[string]any{"name": "k", "scopes": []string{"agents:read"}})
+	require.Equal(t, http.StatusCreated, kr.Status, "%s", kr.Body)
+	kr.data(t, &key)
+	remember(key.Key, kr.Body)
+	require.Equal(t, http.StatusForbidden, f.call("PATCH", "/api/v1/auth/me", key.Key, map[string]string{"fullName": "key"}).Status)
+}
+
 // TestJWTAttackCorpus: every forged, stale or misused token is a 401, and
 // only an expired genuine token says TOKEN_EXPIRED.
 func TestJWTAttackCorpus(t *testing.T) {

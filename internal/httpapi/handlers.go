@@ -101,6 +101,19 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {
+	var in service.ProfileInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	u, err := s.Auth.UpdateProfile(r.Context(), actor(r).UserID, in)
+	if err != nil {
+		return err
+	}
+	writeData(w, r, http.StatusOK, u)
+	return nil
+}
+
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	var in service.ChangePasswordInput
 	if err := decode(r, &in); err != nil {

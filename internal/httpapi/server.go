@@ -118,6 +118,7 @@ func Routes() []Route {
 		{Method: "POST", Path: "/api/v1/auth/refresh", Group: GroupAuth, Public: true, Limited: true, Handler: (*Server).refresh},
 		{Method: "POST", Path: "/api/v1/auth/logout", Group: GroupAuth, JWTOnly: true, Handler: (*Server).logout},
 		{Method: "GET", Path: "/api/v1/auth/me", Group: GroupAuth, Handler: (*Server).me},
+		{Method: "PATCH", Path: "/api/v1/auth/me", Group: GroupAuth, JWTOnly: true, Handler: (*Server).updateMe},
 		{Method: "POST", Path: "/api/v1/auth/password", Group: GroupAuth, JWTOnly: true, Handler: (*Server).changePassword},
 		{Method: "GET", Path: "/api/v1/users", Group: GroupAuth, Admin: true, JWTOnly: true, Handler: (*Server).listUsers},
 		{Method: "GET", Path: "/api/v1/audit-logs", Group: GroupAuth, Scope: "audit:read", Handler: (*Server).listAudit},

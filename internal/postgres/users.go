@@ -82,6 +82,31 @@ func (db *DB) SetPassword(ctx context.Context, userID, hash string) error {
 	})
 }
 
+// UpdateProfile implements turbocat.UserService.
+func (db *DB) UpdateProfile(ctx context.Context, userID, email, fullName string) (*turbocat.User, error) {
+	var out *turbocat.User
+	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		before, err := q.UserGet(ctx, userID)
+		if err != nil {
+			return translate(err, "user")
+		}
+		row, err := q.UserUpdateProfile(ctx, dbsqlc.UserUpdateProfileParams{ID: userID, Email: email, FullName: fullName})
+		if err != nil {
+			return translate(err, "user")
+		}
+		out = toUser(row)
+		var changed []string
+		if before.Email != row.Email {
+			changed = append(changed, "email")
+		}
+		if before.FullName != row.FullName {
+			changed = append(changed, "fullName")
+		}
+		return audit(ctx, q, "user.update", "user", userID, map[string]any{"fields": changed})
+	})
+	return out, err
+}
+
 // DeleteUser implements turbocat.UserService.
 func (db *DB) DeleteUser(ctx context.Context, userID string) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {

@@ -208,6 +208,48 @@ func (s *Auth) ChangePassword(ctx context.Context, userID string, in ChangePassw
 	return s.Users.SetPassword(ctx, userID, hash)
 }
 
+// ProfileInput is the body of PATCH /auth/me: the fields given change. A
+// new email needs the current password.
+type ProfileInput struct {
+	Email           *string `json:"email"`
+	FullName        *string `json:"fullName"`
+	CurrentPassword string  `json:"currentPassword"`
+}
+
+// UpdateProfile changes the caller's name and email.
+func (s *Auth) UpdateProfile(ctx context.Context, userID string, in ProfileInput) (*turbocat.User, error) {
+	u, err := s.Users.UserByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	email, name := u.Email, u.FullName
+	var details []turbocat.FieldError
+	if in.FullName != nil {
+		name = strings.TrimSpace(*in.FullName)
+		if utf8.RuneCountInString(name) > 200 {
+			details = append(details, turbocat.FieldError{Field: "fullName", Message: "must be at most 200 characters"})
+		}
+	}
+	if in.Email != nil {
+		e, ok := NormalizeEmail(*in.Email)
+		switch {
+		case !ok:
+			details = append(details, turbocat.FieldError{Field: "email", Message: "must be a valid email address"})
+		case e != u.Email && (len(in.CurrentPassword) > 4*auth.MaxPasswordLen || s.Hasher.Verify(ctx, u.PasswordHash, in.CurrentPassword) != nil):
+			details = append(details, turbocat.FieldError{Field: "currentPassword", Message: "must be your current password to change the email"})
+		default:
+			email = e
+		}
+	}
+	if len(details) > 0 {
+		return nil, turbocat.ValidationError("invalid profile", details...)
+	}
+	if email == u.Email && name == u.FullName {
+		return u, nil
+	}
+	return s.Users.UpdateProfile(ctx, userID, email, name)
+}
+
 // Authenticate turns a bearer credential (JWT access token or API key) into
 // an actor. Errors are EUNAUTHORIZED or ETOKENEXPIRED.
 func (s *Auth) Authenticate(ctx context.Context, credential string) (*turbocat.Actor, error) {

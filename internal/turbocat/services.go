@@ -32,6 +32,9 @@ type UserService interface {
 	ListUsers(ctx context.Context, p Page) (*List[*User], error)
 	// SetPassword stores a new hash and revokes every refresh token.
 	SetPassword(ctx context.Context, userID, hash string) error
+	// UpdateProfile sets the email and full name. ECONFLICT when the email
+	// is taken.
+	UpdateProfile(ctx context.Context, userID, email, fullName string) (*User, error)
 	DeleteUser(ctx context.Context, userID string) error
 
 	// CreateRefreshToken stores a token hash in a family.

@@ -429,6 +429,22 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     assert.ok(!(await page.content()).includes("s3cr3t-value"));
     await check("16-settings");
 
+    // The profile: a new name is saved; a new email needs the password.
+    const profile = page.getByRole("form", { name: "Profile" });
+    await profile.getByLabel("Name").fill("E2E Platform Engineer");
+    await profile.getByRole("button", { name: "Save profile" }).click();
+    await profile.getByText("Profile saved.").waitFor();
+    const originalEmail = await profile.getByLabel("Email").inputValue();
+    await profile.getByLabel("Email").fill("renamed-" + originalEmail);
+    await profile.getByLabel("Your password").fill("wrong password");
+    await profile.getByRole("button", { name: "Save profile" }).click();
+    await profile.getByText("must be your current password to change the email").waitFor();
+    await profile.getByLabel("Email").fill(originalEmail);
+    assert.equal(await profile.getByLabel("Your password").count(), 0, "the password field goes with the email change");
+    await page.reload();
+    await heading("Settings");
+    assert.equal(await page.getByRole("form", { name: "Profile" }).getByLabel("Name").inputValue(), "E2E Platform Engineer");
+
     // Changing the password revokes every refresh token; the console signs in
     // again with the new one, so a reload still finds the session.
     await page.getByLabel("Current password").fill("wrong password");

@@ -95,6 +95,12 @@ export function setSession(s: Session) {
   notify();
 }
 
+/** setUser replaces the signed-in user (after a profile change). */
+export function setUser(u: User) {
+  currentUser = u;
+  notify();
+}
+
 /** clearSession forgets every token. */
 export function clearSession() {
   accessToken = null;

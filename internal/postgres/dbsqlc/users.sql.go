@@ -249,3 +249,29 @@ func (q *Queries) UserSetPassword(ctx context.Context, arg UserSetPasswordParams
 	_, err := q.db.Exec(ctx, userSetPassword, arg.ID, arg.PasswordHash)
 	return err
 }
+
+const userUpdateProfile = `-- name: UserUpdateProfile :one
+UPDATE users SET email = $2, full_name = $3, updated_at = now() WHERE id = $1
+RETURNING id, email, password_hash, full_name, role, created_at, updated_at
+`
+
+type UserUpdateProfileParams struct {
+	ID       string
+	Email    string
+	FullName string
+}
+
+func (q *Queries) UserUpdateProfile(ctx context.Context, arg UserUpdateProfileParams) (User, error) {
+	row := q.db.QueryRow(ctx, userUpdateProfile, arg.ID, arg.Email, arg.FullName)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.FullName,
+		&i.Role,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}

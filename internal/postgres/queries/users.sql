@@ -44,3 +44,7 @@ WHERE user_id = $1 AND revoked_at IS NULL;
 
 -- name: UserGetForUpdate :one
 SELECT id FROM users WHERE id = $1 FOR UPDATE;
+
+-- name: UserUpdateProfile :one
+UPDATE users SET email = $2, full_name = $3, updated_at = now() WHERE id = $1
+RETURNING *;

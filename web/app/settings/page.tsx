@@ -6,10 +6,10 @@ import { Badge, Card, CardTitle, EmptyState, PageHeader, Spinner } from "@/compo
 import { CopyButton } from "@/components/ui/copy";
 import { ConfirmButton } from "@/components/ui/dialog";
 import { Field, FormError, Input } from "@/components/ui/form";
-import { api, errorMessage, fieldErrors, setSession } from "@/lib/api";
+import { api, errorMessage, fieldErrors, setSession, setUser } from "@/lib/api";
 import { useApi } from "@/lib/hooks";
 import { useUser } from "@/lib/session";
-import { SCOPES, type APIKey, type CreatedAPIKey, type Page, type SecretMeta, type Session } from "@/lib/types";
+import { SCOPES, type APIKey, type CreatedAPIKey, type Page, type SecretMeta, type Session, type User } from "@/lib/types";
 import { formatTime } from "@/lib/utils";
 
 export default function SettingsPage() {
@@ -33,19 +33,75 @@ export default function SettingsPage() {
 function Profile() {
   const user = useUser();
   if (!user) return null;
+  return <ProfileForm key={user.id} user={user} />;
+}
+
+function ProfileForm({ user }: { user: User }) {
+  const [fullName, setFullName] = useState(user.fullName);
+  const [email, setEmail] = useState(user.email);
+  const [current, setCurrent] = useState("");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const emailChanged = email.trim().toLowerCase() !== user.email;
   return (
     <Card>
       <CardTitle>Profile</CardTitle>
-      <dl className="grid grid-cols-[8rem_1fr] gap-y-2 text-sm">
-        <dt className="text-muted-foreground">Name</dt>
-        <dd>{user.fullName || "—"}</dd>
-        <dt className="text-muted-foreground">Email</dt>
-        <dd className="break-all">{user.email}</dd>
-        <dt className="text-muted-foreground">Role</dt>
-        <dd>{user.role}</dd>
-        <dt className="text-muted-foreground">Member since</dt>
-        <dd>{formatTime(user.createdAt)}</dd>
-      </dl>
+      <form
+        className="flex flex-col gap-3"
+        noValidate
+        aria-label="Profile"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setErrors({});
+          setError(null);
+          setDone(false);
+          try {
+            const body: Record<string, string> = { fullName };
+            if (emailChanged) Object.assign(body, { email, currentPassword: current });
+            const saved = await api<User>("/api/v1/auth/me", { method: "PATCH", body });
+            setUser(saved);
+            setFullName(saved.fullName);
+            setEmail(saved.email);
+            setCurrent("");
+            setDone(true);
+          } catch (err) {
+            const fe = fieldErrors(err);
+            setErrors(fe);
+            if (!Object.keys(fe).length) setError(errorMessage(err));
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <FormError message={error} />
+        {done ? (
+          <p role="status" className="text-sm text-success">
+            Profile saved.
+          </p>
+        ) : null}
+        <Field label="Name" error={errors.fullName}>
+          <Input autoComplete="name" value={fullName} onChange={(e) => setFullName(e.target.value)} />
+        </Field>
+        <Field label="Email" error={errors.email}>
+          <Input type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} />
+        </Field>
+        {emailChanged ? (
+          <Field label="Your password" error={errors.currentPassword} hint="Needed to change the email.">
+            <Input type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} />
+          </Field>
+        ) : null}
+        <p className="text-sm text-muted-foreground">
+          Role {user.role} · member since {formatTime(user.createdAt)}
+        </p>
+        <div>
+          <Button type="submit" disabled={busy}>
+            {busy ? "Saving…" : "Save profile"}
+          </Button>
+        </div>
+      </form>
     </Card>
   );
 }
