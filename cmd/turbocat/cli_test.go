@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 	"github.com/spf13/cobra"
@@ -48,27 +50,52 @@ func turbocat(t *testing.T, env []string, stdin string, args ...string) cliResul
 }
 
 // turbocatTTY runs the turbocat command on a pseudo-terminal, as a user at
-// a terminal does, typing input; it returns what the terminal showed.
-func turbocatTTY(t *testing.T, env []string, input string, args ...string) cliResult {
+// a terminal does: once the terminal shows prompt (if any), it types input.
+// It returns what the terminal showed.
+func turbocatTTY(t *testing.T, env []string, prompt, input string, args ...string) cliResult {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append([]string{"TURBOCAT_TEST_CLI=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TERM=xterm"}, env...)
 	tty, err := pty.Start(cmd)
 	require.NoError(t, err)
 	defer tty.Close()
+	var mu sync.Mutex
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := tty.Read(buf) // EIO once the command has exited
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	shown := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return out.String()
+	}
 	if input != "" {
+		if prompt != "" {
+			require.Eventually(t, func() bool { return strings.Contains(shown(), prompt) }, 20*time.Second, 10*time.Millisecond,
+				"the terminal never showed %q", prompt)
+		}
 		_, err = io.WriteString(tty, input)
 		require.NoError(t, err)
 	}
-	var out bytes.Buffer
-	_, _ = io.Copy(&out, tty) // ends with EIO once the command has exited
+	<-done
 	code := 0
 	if err := cmd.Wait(); err != nil {
 		var ee *exec.ExitError
 		require.ErrorAs(t, err, &ee)
 		code = ee.ExitCode()
 	}
-	return cliResult{stdout: screen(out.String()), code: code}
+	return cliResult{stdout: screen(shown()), code: code}
 }
 
 // screen is the text a terminal shows for out: "\r\x1b[K" (carriage
@@ -188,6 +215,14 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Contains(t, r.stdout, "via session")
 		r = turbocat(t, env, "", "logout")
 		require.Equal(t, 0, r.code, r.stderr)
+
+		// At a terminal the password is asked for and not echoed.
+		r = turbocatTTY(t, env, "Password: ", "correct horse battery\n", "login", "--email", "cli@example.com")
+		require.Equal(t, 0, r.code, r.stdout)
+		require.Contains(t, r.stdout, "Password: \nLogged in to "+d.base+" as cli@example.com")
+		require.NotContains(t, r.stdout, "correct horse battery")
+		r = turbocat(t, env, "", "logout")
+		require.Equal(t, 0, r.code, r.stderr)
 		r = turbocat(t, env, "", "whoami")
 		require.Equal(t, 1, r.code)
 		require.Contains(t, r.stderr, "not logged in")
@@ -218,7 +253,7 @@ func TestCLIAgainstDev(t *testing.T) {
 	})
 
 	t.Run("run --wait on a terminal marks the steps", func(t *testing.T) {
-		r := turbocatTTY(t, env, "", "run", "fan", "--wait")
+		r := turbocatTTY(t, env, "", "", "run", "fan", "--wait")
 		t.Logf("terminal:\n%q", r.stdout)
 		require.Equal(t, 0, r.code, r.stdout)
 		for _, k := range []string{"a", "b", "c", "d"} {
@@ -227,7 +262,7 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.NotContains(t, r.stdout, "step a completed", "plain lines are for pipes")
 		require.Regexp(t, `(?m)^execution [0-9a-f-]{36} completed in `, r.stdout)
 
-		r = turbocatTTY(t, env, "", "run", "fails", "--wait")
+		r = turbocatTTY(t, env, "", "", "run", "fails", "--wait")
 		require.Equal(t, 1, r.code, r.stdout)
 		require.Regexp(t, `(?m)^  \x{2713} first `, r.stdout)
 		require.Regexp(t, `(?m)^  \x{2717} second .*kaboom`, r.stdout)
@@ -506,7 +541,7 @@ Plan: 0 to create, 2 to update, 0 to delete.
 		r = turbocat(t, env, "", "apply", "-f", dir, "--prune")
 		require.Equal(t, 1, r.code)
 		require.Contains(t, r.stderr, "add --yes")
-		r = turbocatTTY(t, env, "no\n", "apply", "-f", dir, "--prune")
+		r = turbocatTTY(t, env, "Type yes to confirm:", "no\n", "apply", "-f", dir, "--prune")
 		require.Equal(t, 1, r.code, r.stdout)
 		require.Contains(t, r.stdout, "- delete workflow fan\n")
 		require.Contains(t, r.stdout, "Type yes to confirm:")

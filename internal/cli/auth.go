@@ -3,9 +3,11 @@ package cli
 import (
 	"bufio"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func loginCmd(env *Env) *cobra.Command {
@@ -20,7 +22,7 @@ mode 0600). TURBOCAT_API_URL (default ` + DefaultAPIURL + `) picks the server;
 in CI, set TURBOCAT_API_KEY instead of logging in.`,
 		Example: `  turbocat login --email me@example.com --password-stdin < pass.txt
   turbocat login --api-key tc_0123456789ab_...
-  TURBOCAT_API_URL=https://api.example.com turbocat login --email me@example.com`,
+  TURBOCAT_API_URL=https://api.example.com turbocat login --email me@example.com   # asks for the password, not echoed`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -48,11 +50,20 @@ in CI, set TURBOCAT_API_KEY instead of logging in.`,
 					email = strings.TrimSpace(email)
 				}
 				if password == "" {
-					if !passwordStdin {
+					f, tty := env.Stdin.(*os.File)
+					switch {
+					case passwordStdin || !tty || !isTerminal(f):
+						password, _ = in.ReadString('\n')
+						password = strings.TrimRight(password, "\r\n")
+					default: // typed at a terminal: not echoed
 						fmt.Fprint(env.Stderr, "Password: ")
+						b, err := term.ReadPassword(int(f.Fd()))
+						fmt.Fprintln(env.Stderr)
+						if err != nil {
+							return fmt.Errorf("read the password: %w", err)
+						}
+						password = string(b)
 					}
-					password, _ = in.ReadString('\n')
-					password = strings.TrimRight(password, "\r\n")
 				}
 				var s session
 				if err := c.do(ctx, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": password}, &s); err != nil {
