@@ -435,6 +435,18 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Equal(t, 0, r.code, r.stderr)
 		require.Contains(t, r.stdout, "signing secret unchanged: the environment keeps its webhook URL and secret\n")
 		require.Contains(t, r.stdout, "webhook: "+dep.EndpointURL+"\n")
+		r = turbocat(t, env, "", "run", "text-stats", "--env", "prod", "--wait", "-o", "json", "--input", `{"text": "a bb"}`)
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+		var deployedRun struct {
+			Status       string
+			DeploymentID string
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &deployedRun), r.stdout)
+		require.Equal(t, "completed", deployedRun.Status)
+		require.NotEmpty(t, deployedRun.DeploymentID, "the run is recorded with prod's deployment")
+		r = turbocat(t, env, "", "run", "text-stats", "--env", "nowhere")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, `NOT_FOUND: the workflow has no active deployment in "nowhere"`)
 		r = turbocat(t, env, "", "deploy", "text-stats", "--env", "qa")
 		require.Equal(t, 0, r.code, r.stderr)
 		require.Contains(t, r.stdout, "signing secret (shown once, store it now): whsec_")

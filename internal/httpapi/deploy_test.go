@@ -156,6 +156,23 @@ func TestDeploymentsWebhooksRollback(t *testing.T) {
 	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT output_data::text FROM executions WHERE id = $1`, run.ExecutionID).Scan(&out))
 	require.JSONEq(t, `{"a":{"version":1,"got":5}}`, out, "the pinned environment runs version 1's definition")
 
+	// The API runs an environment too, without a signature: its version,
+	// recorded with its deployment.
+	ex := f.call("POST", "/api/v1/workflows/"+wf+"/execute", tok, map[string]any{"input": map[string]any{"n": 6}, "environment": "pinned"})
+	require.Equal(t, http.StatusAccepted, ex.Status, "%s", ex.Body)
+	ex.data(t, &run)
+	status, version = f.waitRun(run.ExecutionID)
+	require.Equal(t, "completed", status)
+	require.Equal(t, 1, version)
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT trigger, deployment_id FROM executions WHERE id = $1`, run.ExecutionID).Scan(&trigger, &deploymentID))
+	require.Equal(t, "api", trigger)
+	require.Equal(t, pinned.ID, deploymentID)
+	none := f.call("POST", "/api/v1/workflows/"+wf+"/execute", tok, map[string]any{"environment": "nowhere"})
+	require.Equal(t, http.StatusNotFound, none.Status)
+	require.Contains(t, none.Env.Error.Message, `no active deployment in "nowhere"`)
+	other := f.register("not-the-owner")
+	require.Equal(t, http.StatusNotFound, f.call("POST", "/api/v1/workflows/"+wf+"/execute", other.AccessToken, map[string]any{"environment": "pinned"}).Status)
+
 	// Roll back: the alias points at version 1 again.
 	rb := f.call("POST", "/api/v1/deployments/"+prod2.ID+"/rollback", tok, nil)
 	require.Equal(t, http.StatusOK, rb.Status, "%s", rb.Body)

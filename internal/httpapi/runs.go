@@ -78,11 +78,35 @@ func (s *Server) executeWorkflow(w http.ResponseWriter, r *http.Request) error {
 	if k := r.Header.Get("Idempotency-Key"); k != "" && in.IdempotencyKey == "" {
 		in.IdempotencyKey = k
 	}
-	e, err := runs.Execute(r.Context(), actor(r), r.PathValue("id"), in, turbocat.TriggerAPI, nil)
+	var e *turbocat.Execution
+	if in.Environment != "" {
+		e, err = s.executeDeployed(r, runs, in)
+	} else {
+		e, err = runs.Execute(r.Context(), actor(r), r.PathValue("id"), in, turbocat.TriggerAPI, nil)
+	}
 	if err != nil {
 		return err
 	}
 	return s.answerRun(w, r, e)
+}
+
+// executeDeployed runs the workflow's active deployment in in.Environment:
+// its version, recorded with the deployment, as a webhook call would.
+func (s *Server) executeDeployed(r *http.Request, runs *service.Executions, in service.ExecuteInput) (*turbocat.Execution, error) {
+	if len(in.IdempotencyKey) > 200 {
+		return nil, turbocat.ValidationError("invalid idempotency key", turbocat.FieldError{Field: "idempotencyKey", Message: "must be at most 200 characters"})
+	}
+	wf := r.PathValue("id")
+	list, err := s.Deployments.ListDeployments(r.Context(), actor(r).UserID, turbocat.DeploymentFilter{WorkflowID: wf, Environment: in.Environment}, turbocat.Page{Limit: MaxLimit})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range list.Items {
+		if d.Status == turbocat.DeploymentActive {
+			return runs.StartDeployed(r.Context(), d, in.Input, turbocat.TriggerAPI, in.IdempotencyKey)
+		}
+	}
+	return nil, turbocat.Errorf(turbocat.ENOTFOUND, "the workflow has no active deployment in %q: deploy it there first, or leave environment out to run the current version", in.Environment)
 }
 
 func (s *Server) cancelExecution(w http.ResponseWriter, r *http.Request) error {

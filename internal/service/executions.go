@@ -43,6 +43,9 @@ type Executions struct {
 type ExecuteInput struct {
 	Input          json.RawMessage `json:"input"`
 	IdempotencyKey string          `json:"idempotencyKey"`
+	// Environment runs the workflow's active deployment there (its
+	// version) instead of the current version.
+	Environment string `json:"environment"`
 }
 
 // StateMachineName is the engine's name for a workflow's state machine.
