@@ -179,7 +179,7 @@ func TestErrorCodeEnumMatchesDomain(t *testing.T) {
 		got = append(got, e.(string))
 	}
 	want := []turbocat.ErrorCode{turbocat.EVALIDATION, turbocat.EUNAUTHORIZED, turbocat.ETOKENEXPIRED, turbocat.EFORBIDDEN,
-		turbocat.ENOTFOUND, turbocat.ECONFLICT, turbocat.EQUOTA, turbocat.ETOOLARGE, turbocat.ERATELIMITED,
+		turbocat.ENOTFOUND, turbocat.EMETHOD, turbocat.ECONFLICT, turbocat.EQUOTA, turbocat.ETOOLARGE, turbocat.ERATELIMITED,
 		turbocat.EINTERNAL, turbocat.EUNAVAILABLE}
 	var ws []string
 	for _, c := range want {
