@@ -357,8 +357,13 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Equal(t, "failed", execs[0]["status"])
 		require.Equal(t, "failed", execs[1]["status"])
 
+		r = turbocat(t, env, "", "executions", "list", "--workflow", "fails")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Regexp(t, `(?m)^[0-9a-f-]{36}\s+fails\s+1\s+failed\s+api\s`, r.stdout, "tables name the workflow")
+
 		r = turbocat(t, env, "", "executions", "get", execs[0]["id"].(string))
 		require.Equal(t, 0, r.code, r.stderr)
+		require.Regexp(t, `(?m)^[0-9a-f-]{36}\s+fails\s+1\s+failed\s`, r.stdout)
 		require.Regexp(t, `(?m)^second\s+failed`, r.stdout)
 
 		r = turbocat(t, env, "", "executions", "retry", execs[0]["id"].(string), "--wait")

@@ -199,6 +199,9 @@ func deploymentsCmd(env *Env) *cobra.Command {
 			if !all {
 				items = slices.DeleteFunc(items, func(d map[string]any) bool { return d["status"] != "active" && d["status"] != "pending" })
 			}
+			if output != "json" {
+				showWorkflowNames(cmd.Context(), c, items...)
+			}
 			return printList(env, output, header, items, row)
 		},
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 
@@ -123,6 +124,9 @@ func executionsCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if output != "json" {
+				showWorkflowNames(cmd.Context(), c, items...)
+			}
 			return printList(env, output, header, items, row)
 		},
 	}
@@ -151,6 +155,7 @@ func executionsCmd(env *Env) *cobra.Command {
 			if getOutput == "json" {
 				return printJSON(env.Stdout, ex)
 			}
+			showWorkflowNames(cmd.Context(), c, ex)
 			printTable(env.Stdout, header, [][]string{row(ex)})
 			steps, _ := ex["steps"].([]any)
 			if len(steps) > 0 {
@@ -235,6 +240,24 @@ func executionsCmd(env *Env) *cobra.Command {
 }
 
 // printList writes items as JSON or as a table of row(item).
+// showWorkflowNames puts workflow names in place of the workflowId of items,
+// for tables (JSON output keeps ids). A failed lookup leaves the ids.
+func showWorkflowNames(ctx context.Context, c *client, items ...map[string]any) {
+	wfs, err := c.list(ctx, "/api/v1/workflows", nil)
+	if err != nil {
+		return
+	}
+	names := map[string]string{}
+	for _, w := range wfs {
+		names[str(w["id"])] = str(w["name"])
+	}
+	for _, it := range items {
+		if n, ok := names[str(it["workflowId"])]; ok {
+			it["workflowId"] = n
+		}
+	}
+}
+
 func printList(env *Env, output string, header []string, items []map[string]any, row func(map[string]any) []string) error {
 	if output == "json" {
 		if items == nil {
