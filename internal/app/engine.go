@@ -92,7 +92,10 @@ func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, 
 		closeExe()
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
-	rt.RegisterFunction(StepRunnerFunction, StepRunnerFunc(runner))
+	// The step runner answers a repeated call from the step's row (a
+	// completed step returns its stored result), so the runtime may journal
+	// its Tasks lazily.
+	rt.RegisterFunction(StepRunnerFunction, StepRunnerFunc(runner), runtime.ReplaySafe())
 	a.connectEngine(runtime.Engine{R: rt}, StepRunnerFunction)
 	a.Server.Runner = runner
 	l := &Local{Runtime: rt, Runner: runner, closeExe: closeExe,

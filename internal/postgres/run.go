@@ -158,46 +158,61 @@ func toStep(s dbsqlc.ExecutionStep) *turbocat.ExecutionStep {
 		CompletedAt: s.CompletedAt, DurationMs: s.DurationMs, InputTokens: s.InputTokens, OutputTokens: s.OutputTokens, CostUSD: s.CostUsd}
 }
 
-// ClaimStep implements turbocat.RunStore.
-func (db *DB) ClaimStep(ctx context.Context, executionID, stepKey, agentID string, lease time.Duration) (*turbocat.StepClaim, error) {
-	var agent *string
-	if isUUID(agentID) {
-		agent = &agentID
-	}
-	claimID := newID()
-	until := time.Now().Add(lease)
-	row, err := db.q.StepClaim(ctx, dbsqlc.StepClaimParams{ExecutionID: executionID, StepKey: stepKey, ClaimID: &claimID, LeaseUntil: &until, AgentID: agent})
-	if err == nil {
-		return &turbocat.StepClaim{Claimed: true, ClaimID: claimID, Step: toStep(row)}, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("claim step: %w", err)
-	}
-	cur, err := db.q.StepGet(ctx, dbsqlc.StepGetParams{ExecutionID: executionID, StepKey: stepKey})
-	if err != nil {
-		return nil, fmt.Errorf("read step: %w", err)
-	}
-	return &turbocat.StepClaim{Step: toStep(cur)}, nil
-}
-
-// StepContext implements turbocat.RunStore.
-func (db *DB) StepContext(ctx context.Context, executionID, agentID string) (*turbocat.Execution, *turbocat.Agent, error) {
+// StartStep implements turbocat.RunStore: it claims a step and loads what
+// its run needs in one round trip (StepStart). When the step is not
+// claimed, the claim's Step carries only the step's status, attempt and
+// error (what a waiting invocation acts on). The claim commits without
+// waiting for the WAL flush; see the query for why that is safe.
+func (db *DB) StartStep(ctx context.Context, executionID, stepKey, agentID string, lease time.Duration, withOutputs bool) (
+	*turbocat.StepClaim, *turbocat.Execution, *turbocat.Agent, map[string]json.RawMessage, error) {
 	if !isUUID(executionID) {
-		return nil, nil, turbocat.NotFound("execution")
+		return nil, nil, nil, nil, turbocat.NotFound("execution")
 	}
 	if !isUUID(agentID) {
 		agentID = "00000000-0000-0000-0000-000000000000"
 	}
-	row, err := db.q.StepContext(ctx, dbsqlc.StepContextParams{Execution: executionID, Agent: agentID})
+	claimID := newID()
+	row, err := db.q.StepStart(ctx, dbsqlc.StepStartParams{Execution: executionID, StepKey: stepKey, Agent: agentID,
+		ClaimID: claimID, LeaseUntil: time.Now().Add(lease), WithOutputs: withOutputs})
 	if err != nil {
-		return nil, nil, translate(err, "execution")
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil, nil, nil, turbocat.NotFound("execution")
+		}
+		return nil, nil, nil, nil, fmt.Errorf("start step: %w", err)
 	}
 	e := toExecution(row.Execution)
-	if row.AgentID == nil {
-		return e, nil, nil
+	var agent *turbocat.Agent
+	if row.AgentID != nil {
+		agent = &turbocat.Agent{ID: *row.AgentID, UserID: *row.AgentUserID, Name: *row.AgentName, Type: *row.AgentType,
+			Config: row.AgentConfig, Status: *row.AgentStatus, CreatedAt: *row.AgentCreatedAt, UpdatedAt: *row.AgentUpdatedAt}
 	}
-	return e, &turbocat.Agent{ID: *row.AgentID, UserID: *row.AgentUserID, Name: *row.AgentName, Type: *row.AgentType,
-		Config: row.AgentConfig, Status: *row.AgentStatus, CreatedAt: *row.AgentCreatedAt, UpdatedAt: *row.AgentUpdatedAt}, nil
+	var outputs map[string]json.RawMessage
+	if withOutputs {
+		outputs = map[string]json.RawMessage{}
+		if len(row.Outputs) > 0 {
+			if err := json.Unmarshal(row.Outputs, &outputs); err != nil {
+				return nil, nil, nil, nil, fmt.Errorf("step outputs: %w", err)
+			}
+		}
+	}
+	var claim *turbocat.StepClaim
+	switch {
+	case row.ClaimedAttempt > 0:
+		claim = &turbocat.StepClaim{Claimed: true, ClaimID: claimID, Step: &turbocat.ExecutionStep{ExecutionID: executionID,
+			StepKey: stepKey, Status: turbocat.StepRunning, Attempt: int(row.ClaimedAttempt)}}
+	case row.StepStatus != nil:
+		claim = &turbocat.StepClaim{Step: &turbocat.ExecutionStep{ExecutionID: executionID, StepKey: stepKey, Status: *row.StepStatus,
+			Attempt: int(*row.StepAttempt), Error: row.StepError}}
+	default:
+		// Not claimed, yet no row in the statement's snapshot: a concurrent
+		// invocation inserted it after the snapshot was taken. Read it now.
+		cur, err := db.q.StepGet(ctx, dbsqlc.StepGetParams{ExecutionID: executionID, StepKey: stepKey})
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("read step: %w", err)
+		}
+		claim = &turbocat.StepClaim{Step: toStep(cur)}
+	}
+	return claim, e, agent, outputs, nil
 }
 
 // SetStepInput implements turbocat.RunStore.

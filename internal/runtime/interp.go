@@ -46,6 +46,9 @@ type thread struct {
 	key  string
 	seq  int
 	last int64
+	// unjournaledFailure: the last Task attempt failed calling a
+	// replay-safe function, whose call was not journaled (see ReplaySafe).
+	unjournaledFailure bool
 }
 
 // errAborted marks a state interrupted by cancellation.
@@ -140,8 +143,12 @@ func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 func (ru *run) main(ctx context.Context) {
 	r, ex := ru.r, ru.ex
 	root := &thread{}
-	if ru.replay == nil {
+	// A resumed execution may have no journaled event yet (its first
+	// events were not journaled before the crash): it starts over.
+	if len(ru.replay) == 0 {
 		ru.emit(ctx, root, HistoryEvent{Type: EvExecutionStarted, Input: ru.input, HasInput: true, EventDetails: &EventDetails{Resource: ex.rec.RoleArn}})
+	}
+	if ru.replay == nil {
 		r.notify(ex)
 	}
 	if ru.prog.timeout > 0 {
@@ -157,7 +164,8 @@ func (ru *run) main(ctx context.Context) {
 	out, serr := ru.runGraph(ctx, root, ru.prog.root, ru.input)
 	cause := context.Cause(ctx)
 	if errors.Is(cause, errClosing) {
-		return // leave RUNNING for Resume
+		ru.flush() // events a replay-safe Task deferred
+		return     // leave RUNNING for Resume
 	}
 	final := &HistoryEvent{EventDetails: &EventDetails{}}
 	var status string
@@ -265,6 +273,27 @@ func (ru *run) emit(_ context.Context, th *thread, e HistoryEvent) *HistoryEvent
 	ex.mu.Unlock()
 	th.last = ev.ID
 	return ev
+}
+
+// Deferred journaling of replay-safe Task successes (see ReplaySafe): the
+// pending events are journaled once the oldest is deferFlushFor old or
+// there are deferFlushMax of them.
+const (
+	deferFlushFor = 250 * time.Millisecond
+	deferFlushMax = 256
+)
+
+// flushIfDue journals the pending events if they are due (see
+// deferFlushFor).
+func (ru *run) flushIfDue() {
+	ex := ru.ex
+	ex.mu.Lock()
+	n := len(ex.pending)
+	due := n >= deferFlushMax || (n > 0 && ru.r.clock.Now().Sub(ex.pending[0].Timestamp) >= deferFlushFor)
+	ex.mu.Unlock()
+	if due {
+		ru.flush()
+	}
 }
 
 // flush journals the pending events.
@@ -597,6 +626,10 @@ func (ru *run) withRetry(ctx context.Context, th *thread, cs *cstate, in any, en
 		if serr == errAborted {
 			return nil, "", serr
 		}
+		// A failed replay-safe call is journaled before the state acts on
+		// the failure (a retry journals it after marking it, below).
+		flushFailure := th.unjournaledFailure
+		th.unjournaledFailure = false
 		retried := false
 		for i, rt := range st.Retry {
 			if !serr.matches(rt.ErrorEquals) {
@@ -626,6 +659,9 @@ func (ru *run) withRetry(ctx context.Context, th *thread, cs *cstate, in any, en
 		}
 		if retried {
 			continue
+		}
+		if flushFailure {
+			ru.flush()
 		}
 		for i, c := range st.Catch {
 			if !serr.matches(c.ErrorEquals) {

@@ -91,7 +91,7 @@ type Runtime struct {
 	rnd    *rand.Rand
 
 	mu         sync.Mutex
-	functions  map[string]Function
+	functions  map[string]registered
 	machines   map[string]*StateMachine // by Arn
 	programs   map[string]*program      // by definition text
 	execs      map[string]*execution    // by ExecutionArn
@@ -113,7 +113,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	r := &Runtime{
 		clock: opts.Clock, journal: opts.Journal, log: opts.Logger, region: opts.Region, account: opts.AccountID,
 		onStatus: opts.OnStatusChange, rnd: opts.Rand,
-		functions: map[string]Function{}, machines: map[string]*StateMachine{}, programs: map[string]*program{},
+		functions: map[string]registered{}, machines: map[string]*StateMachine{}, programs: map[string]*program{},
 		execs: map[string]*execution{}, tokens: map[string]*tokenWaiter{},
 		work: make(chan func()), quit: make(chan struct{}),
 	}
@@ -199,17 +199,50 @@ func (r *Runtime) evictLocked() {
 // it through arn:aws:states:::lambda:invoke with FunctionName name (or a
 // Lambda ARN ending in :function:name), a plain Lambda function ARN, or a
 // Resource equal to name. Registering a name again replaces it.
-func (r *Runtime) RegisterFunction(name string, fn Function) {
+func (r *Runtime) RegisterFunction(name string, fn Function, opts ...FunctionOption) {
+	reg := registered{fn: fn}
+	for _, o := range opts {
+		o(&reg)
+	}
 	r.mu.Lock()
-	r.functions[name] = fn
+	r.functions[name] = reg
 	r.mu.Unlock()
 }
 
-func (r *Runtime) function(name string) (Function, bool) {
+// FunctionOption configures a function at RegisterFunction.
+type FunctionOption func(*registered)
+
+// registered is a function with its options.
+type registered struct {
+	fn         Function
+	replaySafe bool
+}
+
+// ReplaySafe declares that calling the function again with a payload it
+// was already called with is safe after a restart: a call that completed
+// answers from the function's own durable record, with the same outcome,
+// and does not repeat its effects. Turbocat's step runner is such a
+// function (its record is the step's row, committed before it answers).
+//
+// The runtime then journals a Task that calls it (without a task token)
+// less eagerly, saving up to two journal round trips per Task: not before
+// the call, and after a successful call only once the unjournaled events
+// are 250 ms old or 256 many, or at the next point that needs them
+// journaled (a Wait, a retry backoff, a Task of another function, the end,
+// Close). A failed call is journaled before its state acts on the failure:
+// the step runner runs a failed step again when called again, so a failure
+// must not be replayed. After a crash the runtime resumes from the last
+// journaled event and calls the function again for the Tasks whose outcome
+// was not journaled; each answers from its record. Such a Task whose
+// TaskScheduled event was not journaled gets a new deadline
+// (TimeoutSeconds) when it is called again.
+func ReplaySafe() FunctionOption { return func(r *registered) { r.replaySafe = true } }
+
+func (r *Runtime) function(name string) (registered, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fn, ok := r.functions[name]
-	return fn, ok
+	f, ok := r.functions[name]
+	return f, ok
 }
 
 // Close stops accepting work, interrupts running executions and waits for

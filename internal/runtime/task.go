@@ -89,8 +89,18 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		return nil, serr
 	}
 
+	// replaySafe: the function answers a repeated call from its own record
+	// (see ReplaySafe), so the call need not be journaled before it is made.
+	// A task token must be journaled before the call: it is the only record
+	// of the dispatched task.
+	replaySafe := false
 	fail := func(typ string, e *stateErr) (any, *stateErr) {
 		ru.emit(ctx, th, HistoryEvent{Type: typ, EventDetails: &EventDetails{Error: e.Error, Cause: e.Cause, ResourceType: cs.resourceType, Resource: cs.resource}})
+		if replaySafe {
+			// Calling it again would run a failed step again: withRetry
+			// journals the failure before anything acts on it.
+			th.unjournaledFailure = true
+		}
 		return nil, e
 	}
 	failType, timeoutType := EvTaskFailed, EvTaskTimedOut
@@ -138,10 +148,11 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		}
 	}
 
-	fn, ok := ru.r.function(fnName)
+	f, ok := ru.r.function(fnName)
 	if !ok && cs.res == resService {
-		fn, ok = ru.r.function(cs.st.Resource)
+		f, ok = ru.r.function(cs.st.Resource)
 	}
+	fn := f.fn
 	if !ok {
 		if cs.res == resService {
 			return fail(failType, &stateErr{Error: ErrTaskFailed, Cause: fmt.Sprintf("Resource %s is not supported by the local runtime: no function is registered for it", cs.st.Resource)})
@@ -159,7 +170,10 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		ru.emit(ctx, th, HistoryEvent{Type: EvTaskSubmitted, Output: v, HasOutput: true, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}})
 		ru.flush()
 	}
-	ru.flush()
+	replaySafe = ok && f.replaySafe && token == ""
+	if !replaySafe {
+		ru.flush()
+	}
 	result, serr := ru.invoke(ctx, fn, payload, deadline, heartbeat, token, skipCall, onSubmitted)
 	if serr != nil {
 		if serr == errAborted {
@@ -188,7 +202,11 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 	} else {
 		ru.emit(ctx, th, HistoryEvent{Type: EvTaskSucceeded, Output: result, HasOutput: true, EventDetails: cs.resDetails})
 	}
-	ru.flush()
+	if replaySafe {
+		ru.flushIfDue()
+	} else {
+		ru.flush()
+	}
 	return ru.finish(cs, rawIn, result, ctxFn)
 }
 

@@ -212,11 +212,6 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	if step == nil {
 		return &StepError{Name: ErrInput, Cause: fmt.Sprintf("workflow version %d has no step %q", w.Version, stepKey)}
 	}
-	// The execution's current status and the step's agent, in one query.
-	e, agent, err := r.Store.StepContext(ctx, executionID, step.AgentID)
-	if err != nil {
-		return fmt.Errorf("load execution %s: %w", executionID, err)
-	}
 	timeout := r.DefaultTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
@@ -224,11 +219,15 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	if step.TimeoutSeconds > 0 {
 		timeout = time.Duration(step.TimeoutSeconds) * time.Second
 	}
+	lease := timeout + time.Minute
+	needSteps := needsStepOutputs(step)
 
+	// Claiming the step also loads the execution, the agent and the
+	// upstream outputs: one round trip per invocation.
 	for {
-		claim, err := r.Store.ClaimStep(ctx, e.ID, stepKey, step.AgentID, timeout+time.Minute)
+		claim, e, agent, outputs, err := r.Store.StartStep(ctx, executionID, stepKey, step.AgentID, lease, needSteps)
 		if err != nil {
-			return err
+			return fmt.Errorf("start step %s of execution %s: %w", stepKey, executionID, err)
 		}
 		if claim.Claimed {
 			if terminal(e.Status) {
@@ -237,7 +236,7 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 				_, _ = r.Store.FinishStep(ctx, e.ID, stepKey, claim.ClaimID, res)
 				return &StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
 			}
-			return r.run(ctx, e, agent, step, claim, timeout)
+			return r.run(ctx, e, agent, step, claim, timeout, outputs)
 		}
 		switch claim.Step.Status {
 		case turbocat.StepCompleted:
@@ -259,7 +258,15 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	}
 }
 
-func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat.Agent, step *turbocat.WorkflowStep, claim *turbocat.StepClaim, timeout time.Duration) (err error) {
+// needsStepOutputs reports whether a step's inputs may refer to the outputs
+// of other steps (a cheap, conservative test).
+func needsStepOutputs(step *turbocat.WorkflowStep) bool {
+	return bytes.Contains(step.Inputs, []byte("steps"))
+}
+
+// run runs a claimed step. outputs, if not nil, are the upstream outputs
+// loaded with the claim.
+func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat.Agent, step *turbocat.WorkflowStep, claim *turbocat.StepClaim, timeout time.Duration, outputs map[string]json.RawMessage) (err error) {
 	ctx, span := tracing.Start(ctx, "step", map[string]string{"executionId": e.ID, "stepKey": step.Key, "agentType": agentType(agent)})
 	defer func() { span.End(err) }()
 	start := time.Now()
@@ -283,7 +290,7 @@ func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat
 		return fail(ErrAgentUnavailable, fmt.Sprintf("agent %q is %s; enable it with PATCH /api/v1/agents/%s", agent.Name, agent.Status, agent.ID), nil, nil)
 	}
 
-	input, err := r.resolveInput(ctx, e, step)
+	input, err := r.resolveInput(ctx, e, step, outputs)
 	if err != nil {
 		return fail(ErrInput, err.Error(), nil, nil)
 	}
@@ -342,9 +349,10 @@ func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Ag
 }
 
 // resolveInput renders the step's inputs against the execution input, the
-// outputs of completed steps and the execution itself.
-func (r *Runner) resolveInput(ctx context.Context, e *turbocat.Execution, step *turbocat.WorkflowStep) (json.RawMessage, error) {
-	values, err := r.templateValues(ctx, e, bytes.Contains(step.Inputs, []byte("steps")))
+// outputs of completed steps (outputs if not nil, else loaded when the
+// inputs refer to steps) and the execution itself.
+func (r *Runner) resolveInput(ctx context.Context, e *turbocat.Execution, step *turbocat.WorkflowStep, outputs map[string]json.RawMessage) (json.RawMessage, error) {
+	values, err := r.templateValues(ctx, e, needsStepOutputs(step), outputs)
 	if err != nil {
 		return nil, err
 	}
@@ -359,9 +367,11 @@ func (r *Runner) resolveInput(ctx context.Context, e *turbocat.Execution, step *
 	return out, nil
 }
 
-func (r *Runner) templateValues(ctx context.Context, e *turbocat.Execution, needSteps bool) (map[string]any, error) {
-	outputs := map[string]json.RawMessage{}
-	if needSteps {
+// templateValues returns the values step inputs and the output mapping
+// render against. outputs are the completed steps' outputs; when nil and
+// needSteps, they are loaded.
+func (r *Runner) templateValues(ctx context.Context, e *turbocat.Execution, needSteps bool, outputs map[string]json.RawMessage) (map[string]any, error) {
+	if outputs == nil && needSteps {
 		var err error
 		if outputs, err = r.Store.StepOutputs(ctx, e.ID); err != nil {
 			return nil, err
@@ -402,7 +412,7 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 	}
 	var output json.RawMessage
 	if len(w.Output) > 0 {
-		values, err := r.templateValues(ctx, e, true)
+		values, err := r.templateValues(ctx, e, true, nil)
 		if err != nil {
 			return err
 		}

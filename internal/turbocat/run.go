@@ -123,9 +123,6 @@ type RunStore interface {
 	// finished, which then stays as it was.
 	FinishExecution(ctx context.Context, id, status string, output, errJSON json.RawMessage) (bool, error)
 	ExecutionByID(ctx context.Context, id string) (*Execution, error)
-	// StepContext returns the execution and the agent agentID if it
-	// belongs to the execution's user (nil when it does not exist).
-	StepContext(ctx context.Context, executionID, agentID string) (*Execution, *Agent, error)
 	UnfinishedExecutions(ctx context.Context) ([]*Execution, error)
 
 	// VersionEngineRef returns the engine reference of a published workflow
@@ -135,8 +132,13 @@ type RunStore interface {
 	SetVersionEngineRef(ctx context.Context, workflowID string, version int, ref string) (string, error)
 	ResetVersionEngineRef(ctx context.Context, workflowID string, version int, ref string) error
 
-	// ClaimStep claims a step for a run with a lease.
-	ClaimStep(ctx context.Context, executionID, stepKey, agentID string, lease time.Duration) (*StepClaim, error)
+	// StartStep claims a step for a run with a lease and, in the same round
+	// trip, returns the execution, the agent agentID if it belongs to the
+	// execution's user (nil otherwise) and, with withOutputs, the outputs
+	// of the completed steps by key. When the step is not claimed, the
+	// claim's Step carries its status, attempt and error.
+	StartStep(ctx context.Context, executionID, stepKey, agentID string, lease time.Duration, withOutputs bool) (
+		claim *StepClaim, e *Execution, agent *Agent, outputs map[string]json.RawMessage, err error)
 	// SetStepInput records the resolved input of a claimed step.
 	SetStepInput(ctx context.Context, executionID, stepKey, claimID string, input json.RawMessage) error
 	// FinishStep records a claimed step's result and its logs atomically:

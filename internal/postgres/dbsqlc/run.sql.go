@@ -327,59 +327,6 @@ type LogsInsertParams struct {
 	CreatedAt   time.Time
 }
 
-const stepClaim = `-- name: StepClaim :one
-INSERT INTO execution_steps AS s (execution_id, step_key, agent_id, status, attempt, claim_id, lease_until, started_at)
-VALUES ($1, $2, $5, 'running', 1, $3, $4, now())
-ON CONFLICT (execution_id, step_key) DO UPDATE
-SET status = 'running', attempt = s.attempt + 1, claim_id = excluded.claim_id, lease_until = excluded.lease_until,
-    started_at = now(), completed_at = NULL, error = NULL, updated_at = now()
-WHERE s.status IN ('pending', 'failed') OR (s.status = 'running' AND s.lease_until < now())
-RETURNING execution_id, step_key, agent_id, status, attempt, input, output, error, started_at, completed_at, duration_ms, input_tokens, output_tokens, cost_usd, reused_from, claim_id, lease_until, updated_at
-`
-
-type StepClaimParams struct {
-	ExecutionID string
-	StepKey     string
-	ClaimID     *string
-	LeaseUntil  *time.Time
-	AgentID     *string
-}
-
-// Creates the step's row running, or claims an existing one that is not
-// done and not held by a live lease; no row when someone else holds it or
-// it is done. One round trip either way.
-func (q *Queries) StepClaim(ctx context.Context, arg StepClaimParams) (ExecutionStep, error) {
-	row := q.db.QueryRow(ctx, stepClaim,
-		arg.ExecutionID,
-		arg.StepKey,
-		arg.ClaimID,
-		arg.LeaseUntil,
-		arg.AgentID,
-	)
-	var i ExecutionStep
-	err := row.Scan(
-		&i.ExecutionID,
-		&i.StepKey,
-		&i.AgentID,
-		&i.Status,
-		&i.Attempt,
-		&i.Input,
-		&i.Output,
-		&i.Error,
-		&i.StartedAt,
-		&i.CompletedAt,
-		&i.DurationMs,
-		&i.InputTokens,
-		&i.OutputTokens,
-		&i.CostUsd,
-		&i.ReusedFrom,
-		&i.ClaimID,
-		&i.LeaseUntil,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const stepComplete = `-- name: StepComplete :execrows
 UPDATE execution_steps SET status = 'completed', output = $3, input = $9, completed_at = now(), lease_until = NULL,
     duration_ms = $5, input_tokens = $6, output_tokens = $7, cost_usd = $8, updated_at = now()
@@ -414,70 +361,6 @@ func (q *Queries) StepComplete(ctx context.Context, arg StepCompleteParams) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
-}
-
-const stepContext = `-- name: StepContext :one
-SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
-    a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at
-FROM executions e
-LEFT JOIN agents a ON a.id = $1::uuid AND a.user_id = e.user_id
-WHERE e.id = $2::uuid
-`
-
-type StepContextParams struct {
-	Agent     string
-	Execution string
-}
-
-type StepContextRow struct {
-	Execution      Execution
-	AgentID        *string
-	AgentName      *string
-	AgentType      *string
-	AgentConfig    json.RawMessage
-	AgentStatus    *string
-	AgentUserID    *string
-	AgentCreatedAt *time.Time
-	AgentUpdatedAt *time.Time
-}
-
-// The execution and the step's agent (owned by the execution's user) in one
-// round trip; agent columns are NULL when the agent is gone.
-func (q *Queries) StepContext(ctx context.Context, arg StepContextParams) (StepContextRow, error) {
-	row := q.db.QueryRow(ctx, stepContext, arg.Agent, arg.Execution)
-	var i StepContextRow
-	err := row.Scan(
-		&i.Execution.ID,
-		&i.Execution.WorkflowID,
-		&i.Execution.WorkflowVersion,
-		&i.Execution.UserID,
-		&i.Execution.DeploymentID,
-		&i.Execution.Status,
-		&i.Execution.Trigger,
-		&i.Execution.InputData,
-		&i.Execution.OutputData,
-		&i.Execution.Error,
-		&i.Execution.IdempotencyKey,
-		&i.Execution.RetryOf,
-		&i.Execution.EngineRef,
-		&i.Execution.LogSeq,
-		&i.Execution.InputTokens,
-		&i.Execution.OutputTokens,
-		&i.Execution.CostUsd,
-		&i.Execution.CreatedAt,
-		&i.Execution.StartedAt,
-		&i.Execution.CompletedAt,
-		&i.Execution.DurationMs,
-		&i.AgentID,
-		&i.AgentName,
-		&i.AgentType,
-		&i.AgentConfig,
-		&i.AgentStatus,
-		&i.AgentUserID,
-		&i.AgentCreatedAt,
-		&i.AgentUpdatedAt,
-	)
-	return i, err
 }
 
 const stepFail = `-- name: StepFail :execrows
@@ -609,6 +492,125 @@ func (q *Queries) StepSetInput(ctx context.Context, arg StepSetInputParams) erro
 		arg.ClaimID,
 	)
 	return err
+}
+
+const stepStart = `-- name: StepStart :one
+WITH claimed AS (
+    INSERT INTO execution_steps AS s (execution_id, step_key, agent_id, status, attempt, claim_id, lease_until, started_at)
+    SELECT x.id, $3::text,
+        (SELECT ag.id FROM agents ag WHERE ag.id = $2::uuid AND ag.user_id = x.user_id),
+        'running', 1, $5::uuid, $6::timestamptz, now()
+    FROM executions x
+    WHERE x.id = $4::uuid AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+    ON CONFLICT (execution_id, step_key) DO UPDATE
+    SET status = 'running', attempt = s.attempt + 1, claim_id = excluded.claim_id, lease_until = excluded.lease_until,
+        started_at = now(), completed_at = NULL, error = NULL, updated_at = now()
+    WHERE s.status IN ('pending', 'failed') OR (s.status = 'running' AND s.lease_until < now())
+    RETURNING s.attempt
+)
+SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
+    a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
+    coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
+    cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error,
+    CASE WHEN $1::bool THEN
+        (SELECT jsonb_object_agg(o.step_key, o.output) FROM execution_steps o WHERE o.execution_id = e.id AND o.status = 'completed')
+    END::jsonb AS outputs
+FROM executions e
+LEFT JOIN agents a ON a.id = $2::uuid AND a.user_id = e.user_id
+LEFT JOIN execution_steps cur ON cur.execution_id = e.id AND cur.step_key = $3::text
+WHERE e.id = $4::uuid
+`
+
+type StepStartParams struct {
+	WithOutputs bool
+	Agent       string
+	StepKey     string
+	Execution   string
+	ClaimID     string
+	LeaseUntil  time.Time
+}
+
+type StepStartRow struct {
+	Execution      Execution
+	AgentID        *string
+	AgentName      *string
+	AgentType      *string
+	AgentConfig    json.RawMessage
+	AgentStatus    *string
+	AgentUserID    *string
+	AgentCreatedAt *time.Time
+	AgentUpdatedAt *time.Time
+	ClaimedAttempt int32
+	StepStatus     *string
+	StepAttempt    *int32
+	StepError      json.RawMessage
+	Outputs        json.RawMessage
+}
+
+// Everything a step invocation needs, in one round trip: claims the step
+// (creates its row running, or takes an existing one that is not done and
+// not held by a live lease) and returns the execution, the step's agent (owned by
+// the execution's user; NULL columns when it is gone), the attempt claimed
+// (0 when not claimed), the step's row as it was before (when not
+// claimed: done, or held by a live claim) and, if with_outputs, the outputs
+// of the completed steps by key.
+//
+// The claim commits without waiting for the WAL flush (synchronous_commit
+// off for this statement's transaction only): it is visible to every other
+// session at once, and a SIGKILL of the process that sent it loses
+// nothing. Only a crash of Postgres itself can lose it, and then the
+// invocation holding it cannot record a result either (its FinishStep
+// matches no claim, or fails with the connection), so a lost claim never
+// lets a run be recorded twice. The step's result (StepComplete/StepFail)
+// keeps the synchronous commit: it is the record that makes a repeated
+// invocation safe, and its flush makes this claim durable too (WAL order).
+func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStartRow, error) {
+	row := q.db.QueryRow(ctx, stepStart,
+		arg.WithOutputs,
+		arg.Agent,
+		arg.StepKey,
+		arg.Execution,
+		arg.ClaimID,
+		arg.LeaseUntil,
+	)
+	var i StepStartRow
+	err := row.Scan(
+		&i.Execution.ID,
+		&i.Execution.WorkflowID,
+		&i.Execution.WorkflowVersion,
+		&i.Execution.UserID,
+		&i.Execution.DeploymentID,
+		&i.Execution.Status,
+		&i.Execution.Trigger,
+		&i.Execution.InputData,
+		&i.Execution.OutputData,
+		&i.Execution.Error,
+		&i.Execution.IdempotencyKey,
+		&i.Execution.RetryOf,
+		&i.Execution.EngineRef,
+		&i.Execution.LogSeq,
+		&i.Execution.InputTokens,
+		&i.Execution.OutputTokens,
+		&i.Execution.CostUsd,
+		&i.Execution.CreatedAt,
+		&i.Execution.StartedAt,
+		&i.Execution.CompletedAt,
+		&i.Execution.DurationMs,
+		&i.AgentID,
+		&i.AgentName,
+		&i.AgentType,
+		&i.AgentConfig,
+		&i.AgentStatus,
+		&i.AgentUserID,
+		&i.AgentCreatedAt,
+		&i.AgentUpdatedAt,
+		&i.ClaimedAttempt,
+		&i.StepStatus,
+		&i.StepAttempt,
+		&i.StepError,
+		&i.Outputs,
+	)
+	return i, err
 }
 
 const stepsCopyCompleted = `-- name: StepsCopyCompleted :exec

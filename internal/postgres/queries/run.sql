@@ -13,15 +13,6 @@ SELECT * FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND use
 -- name: ExecutionGetInternal :one
 SELECT * FROM executions WHERE id = $1;
 
--- name: StepContext :one
--- The execution and the step's agent (owned by the execution's user) in one
--- round trip; agent columns are NULL when the agent is gone.
-SELECT sqlc.embed(e), a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
-    a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at
-FROM executions e
-LEFT JOIN agents a ON a.id = sqlc.arg(agent)::uuid AND a.user_id = e.user_id
-WHERE e.id = sqlc.arg(execution)::uuid;
-
 -- name: ExecutionMarkStarted :one
 UPDATE executions SET status = 'running', engine_ref = $2, started_at = coalesce(started_at, now())
 WHERE id = $1 AND status = 'pending'
@@ -52,17 +43,48 @@ RETURNING engine_ref;
 -- name: WorkflowVersionResetEngineRef :exec
 UPDATE workflow_versions SET engine_ref = NULL WHERE workflow_id = $1 AND version = $2 AND engine_ref = $3;
 
--- name: StepClaim :one
--- Creates the step's row running, or claims an existing one that is not
--- done and not held by a live lease; no row when someone else holds it or
--- it is done. One round trip either way.
-INSERT INTO execution_steps AS s (execution_id, step_key, agent_id, status, attempt, claim_id, lease_until, started_at)
-VALUES ($1, $2, sqlc.narg(agent_id), 'running', 1, $3, $4, now())
-ON CONFLICT (execution_id, step_key) DO UPDATE
-SET status = 'running', attempt = s.attempt + 1, claim_id = excluded.claim_id, lease_until = excluded.lease_until,
-    started_at = now(), completed_at = NULL, error = NULL, updated_at = now()
-WHERE s.status IN ('pending', 'failed') OR (s.status = 'running' AND s.lease_until < now())
-RETURNING *;
+-- name: StepStart :one
+-- Everything a step invocation needs, in one round trip: claims the step
+-- (creates its row running, or takes an existing one that is not done and
+-- not held by a live lease) and returns the execution, the step's agent (owned by
+-- the execution's user; NULL columns when it is gone), the attempt claimed
+-- (0 when not claimed), the step's row as it was before (when not
+-- claimed: done, or held by a live claim) and, if with_outputs, the outputs
+-- of the completed steps by key.
+--
+-- The claim commits without waiting for the WAL flush (synchronous_commit
+-- off for this statement's transaction only): it is visible to every other
+-- session at once, and a SIGKILL of the process that sent it loses
+-- nothing. Only a crash of Postgres itself can lose it, and then the
+-- invocation holding it cannot record a result either (its FinishStep
+-- matches no claim, or fails with the connection), so a lost claim never
+-- lets a run be recorded twice. The step's result (StepComplete/StepFail)
+-- keeps the synchronous commit: it is the record that makes a repeated
+-- invocation safe, and its flush makes this claim durable too (WAL order).
+WITH claimed AS (
+    INSERT INTO execution_steps AS s (execution_id, step_key, agent_id, status, attempt, claim_id, lease_until, started_at)
+    SELECT x.id, sqlc.arg(step_key)::text,
+        (SELECT ag.id FROM agents ag WHERE ag.id = sqlc.arg(agent)::uuid AND ag.user_id = x.user_id),
+        'running', 1, sqlc.arg(claim_id)::uuid, sqlc.arg(lease_until)::timestamptz, now()
+    FROM executions x
+    WHERE x.id = sqlc.arg(execution)::uuid AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+    ON CONFLICT (execution_id, step_key) DO UPDATE
+    SET status = 'running', attempt = s.attempt + 1, claim_id = excluded.claim_id, lease_until = excluded.lease_until,
+        started_at = now(), completed_at = NULL, error = NULL, updated_at = now()
+    WHERE s.status IN ('pending', 'failed') OR (s.status = 'running' AND s.lease_until < now())
+    RETURNING s.attempt
+)
+SELECT sqlc.embed(e), a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
+    a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
+    coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
+    cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error,
+    CASE WHEN sqlc.arg(with_outputs)::bool THEN
+        (SELECT jsonb_object_agg(o.step_key, o.output) FROM execution_steps o WHERE o.execution_id = e.id AND o.status = 'completed')
+    END::jsonb AS outputs
+FROM executions e
+LEFT JOIN agents a ON a.id = sqlc.arg(agent)::uuid AND a.user_id = e.user_id
+LEFT JOIN execution_steps cur ON cur.execution_id = e.id AND cur.step_key = sqlc.arg(step_key)::text
+WHERE e.id = sqlc.arg(execution)::uuid;
 
 -- name: StepGet :one
 SELECT * FROM execution_steps WHERE execution_id = $1 AND step_key = $2;
