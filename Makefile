@@ -54,6 +54,10 @@ bench: db ## Go benchmarks of the hot paths (JWT, API keys, ...).
 bench-engine: db ## The "40 lightweight tasks" test through the API (bench/engine.sh).
 	bash bench/engine.sh
 
+.PHONY: bench-cli
+bench-cli: db ## Time validate, a first apply and no-op plans of 100 agents and 50 deployed workflows (bench/cli.sh).
+	bash bench/cli.sh
+
 .PHONY: bench-api
 bench-api: db ## Load GET /workflows/{id} beside pgbench running the same SQL (bench/api.sh).
 	bash bench/api.sh

@@ -9,8 +9,7 @@
 # Published peers on this test: Hatchet 31 ms/task, Windmill 52, Temporal 74.
 # Target: <= 1 ms per step.
 #
-# TURBOCAT_BIN runs a binary built elsewhere instead of building this tree
-# (to compare two builds side by side, alternating runs on a noisy machine).
+# TURBOCAT_BIN runs a binary built elsewhere (see bench/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,23 +18,9 @@ STEPS=${STEPS:-40}
 PORT=${BENCH_PORT:-3098}
 DB=turbocat_bench_engine
 
-bash scripts/ensure-postgres.sh >/dev/null
-psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB" >/dev/null
-psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $DB" >/dev/null
-bin=${TURBOCAT_BIN:-}
-if [ -z "$bin" ]; then
-  go build -o bin/turbocat ./cmd/turbocat
-  bin=bin/turbocat
-fi
-
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" PORT
-export TURBOCAT_JWT_SECRET="bench-secret-bench-secret-bench-secret-0" TURBOCAT_LOG_LEVEL=warn
-export TURBOCAT_SFN_ADDR=127.0.0.1:0
-export TURBOCAT_RATE_LIMIT=1000000 TURBOCAT_RATE_BURST=1000000 TURBOCAT_IP_RATE_LIMIT=1000000 TURBOCAT_AUTH_RATE_LIMIT=1000000
-"$bin" dev 2>/tmp/turbocat-bench-engine.log &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.2; done
+source bench/lib.sh
+trap 'kill ${DEV_PID:-} 2>/dev/null || true' EXIT
+start_dev "$DB" "$PORT" /tmp/turbocat-bench-engine.log
 
 api=http://127.0.0.1:$PORT/api/v1
 field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\1/"; }

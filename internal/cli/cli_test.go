@@ -402,3 +402,14 @@ func TestLoadJSONFiles(t *testing.T) {
 	require.Len(t, b.Workflows, 1)
 	require.Len(t, b.Secrets, 1)
 }
+
+// TestEmptyDocumentsAreSkipped: a file may end with --- (or hold an empty
+// document); only real documents count.
+func TestEmptyDocumentsAreSkipped(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("---\nkind: Secret\nname: A\n---\n---\nkind: Secret\nname: B\n---\n"), 0o600))
+	b, err := LoadFiles(dir)
+	require.NoError(t, err)
+	require.Len(t, b.Secrets, 2)
+}

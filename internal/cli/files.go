@@ -258,6 +258,9 @@ func (b *Bundle) parse(file string, raw []byte) FileErrors {
 		if len(doc.Content) == 0 {
 			continue
 		}
+		if n := doc.Content[0]; n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Value == "" {
+			continue // an empty document, such as after a trailing ---
+		}
 		nodes := doc.Content[:1]
 		if doc.Content[0].Kind == yaml.SequenceNode {
 			// A JSON file (or a YAML one) may hold a list of documents.
