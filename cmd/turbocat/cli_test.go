@@ -473,6 +473,20 @@ func TestCLIAgainstDev(t *testing.T) {
     version: 1 → 2
 Plan: 0 to create, 2 to update, 0 to delete.
 `, r.stdout)
+		r = turbocat(t, env, "", "plan", "-f", dir, "-o", "json")
+		require.Equal(t, 2, r.code, r.stderr)
+		var planned []struct {
+			Action, Kind, Name string
+			Fields             []string
+			Diff               map[string]struct{ Server, Files any }
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &planned), r.stdout)
+		require.Len(t, planned, 2)
+		require.Equal(t, "Workflow", planned[0].Kind)
+		require.Equal(t, "Word statistics of a text, in parallel, v2", planned[0].Diff["description"].Files)
+		require.Equal(t, "Word statistics of a text, computed in parallel", planned[0].Diff["description"].Server)
+		require.Equal(t, []string{"version"}, planned[1].Fields)
+		require.Equal(t, 2.0, planned[1].Diff["version"].Files)
 		r = turbocat(t, env, "", "apply", "-f", dir)
 		require.Equal(t, 0, r.code, r.stderr)
 		require.Regexp(t, `updated deployment text-stats/staging\n  deployment [0-9a-f-]{36}, version 2,`, r.stdout)

@@ -20,23 +20,33 @@ type change struct {
 	Kind   string   `json:"kind"`   // Agent, Workflow, Deployment
 	Name   string   `json:"name"`
 	Fields []string `json:"fields,omitempty"` // fields that differ (update)
+	// Diff holds each differing field's server value and file value.
+	Diff map[string]fieldChange `json:"diff,omitempty"`
+	// Error says why apply cannot make this change.
+	Error string `json:"error,omitempty"`
 
-	id     string
-	agent  *AgentSpec
-	wf     *WorkflowSpec
-	dep    *DeploymentSpec
-	errMsg string
+	id    string
+	agent *AgentSpec
+	wf    *WorkflowSpec
+	dep   *DeploymentSpec
 	// before and after hold each differing field's server and file value,
 	// for the readable diff.
 	before, after map[string]any
 }
 
+// fieldChange is one field of an update, for -o json.
+type fieldChange struct {
+	Server any `json:"server"`
+	Files  any `json:"files"`
+}
+
 func (c *change) field(name string, before, after any) {
 	c.Fields = append(c.Fields, name)
 	if c.before == nil {
-		c.before, c.after = map[string]any{}, map[string]any{}
+		c.before, c.after, c.Diff = map[string]any{}, map[string]any{}, map[string]fieldChange{}
 	}
 	c.before[name], c.after[name] = before, after
+	c.Diff[name] = fieldChange{Server: before, Files: after}
 }
 
 // server is the state of the caller's resources on the server.
@@ -247,7 +257,7 @@ func plan(b *Bundle, s *server, prune bool) (changes []change, missing []string)
 			changes = append(changes, change{Action: "create", Kind: KindAgent, Name: a.Name, agent: a})
 		case str0(have["type"]) != a.Type:
 			ch := change{Action: "update", Kind: KindAgent, Name: a.Name, id: str(have["id"]), agent: a,
-				errMsg: fmt.Sprintf("agent %q is of type %s on the server: the type cannot change (rename it, or delete the agent first)", a.Name, str(have["type"]))}
+				Error: fmt.Sprintf("agent %q is of type %s on the server: the type cannot change (rename it, or delete the agent first)", a.Name, str(have["type"]))}
 			ch.field("type", str(have["type"]), a.Type)
 			changes = append(changes, ch)
 		default:
@@ -280,7 +290,7 @@ func plan(b *Bundle, s *server, prune bool) (changes []change, missing []string)
 		}
 		have, ok := s.deployments[d.name()]
 		if !ok {
-			changes = append(changes, change{Action: "create", Kind: KindDeployment, Name: d.name(), dep: d, errMsg: badVersion})
+			changes = append(changes, change{Action: "create", Kind: KindDeployment, Name: d.name(), dep: d, Error: badVersion})
 			continue
 		}
 		ch := change{Action: "update", Kind: KindDeployment, Name: d.name(), id: str(have["id"]), dep: d}
@@ -295,7 +305,7 @@ func plan(b *Bundle, s *server, prune bool) (changes []change, missing []string)
 			ch.field("timezone", tz, d.timezone())
 		}
 		if len(ch.Fields) > 0 || badVersion != "" {
-			ch.errMsg = badVersion
+			ch.Error = badVersion
 			changes = append(changes, ch)
 		}
 	}
@@ -362,8 +372,8 @@ func printPlan(w io.Writer, changes []change, missing []string) {
 		case "create":
 			created++
 			fmt.Fprintf(w, "+ create %s %s\n", kindWord(c.Kind), c.Name)
-			if c.errMsg != "" {
-				fmt.Fprintf(w, "    ! %s\n", c.errMsg)
+			if c.Error != "" {
+				fmt.Fprintf(w, "    ! %s\n", c.Error)
 			}
 		case "update":
 			updated++
@@ -371,8 +381,8 @@ func printPlan(w io.Writer, changes []change, missing []string) {
 			for _, f := range c.Fields {
 				writeFieldDiff(w, "    ", f, c.before[f], c.after[f])
 			}
-			if c.errMsg != "" {
-				fmt.Fprintf(w, "    ! %s\n", c.errMsg)
+			if c.Error != "" {
+				fmt.Fprintf(w, "    ! %s\n", c.Error)
 			}
 		case "delete":
 			deleted++
@@ -549,8 +559,8 @@ func serverPlan(ctx context.Context, env *Env, files []string, prune bool) (*cli
 func changeErrors(changes []change) error {
 	var msgs []string
 	for _, c := range changes {
-		if c.errMsg != "" {
-			msgs = append(msgs, c.errMsg)
+		if c.Error != "" {
+			msgs = append(msgs, c.Error)
 		}
 	}
 	if len(msgs) == 0 {
