@@ -349,6 +349,26 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     assert.equal(await page.getByTestId("signing-secret").count(), 0);
     assert.ok(!(await page.content()).includes(first), "the signing secret is shown again after a reload");
 
+    // A run of the deployed environment, from the run form.
+    const runForm = page.getByRole("form", { name: "Run workflow" });
+    await runForm.getByLabel("Version to run").selectOption("prod");
+    await runForm.getByRole("button", { name: "Run prod" }).click();
+    await page.waitForURL(/\/executions\/view\?id=/);
+    await page.getByTestId("execution-status").and(page.locator('[data-status="completed"]')).waitFor({ timeout: 90_000 });
+    const prodRun = new URL(page.url()).searchParams.get("id");
+    const login = await (await fetch(stack.baseURL + "/api/v1/auth/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email, password }),
+    })).json();
+    const prodExec = await (await fetch(`${stack.baseURL}/api/v1/executions/${prodRun}`, {
+      headers: { Authorization: `Bearer ${login.data.accessToken}` },
+    })).json();
+    assert.ok(prodExec.data.deploymentId, "the run is recorded with prod's deployment");
+    assert.equal(prodExec.data.workflowVersion, v1);
+    await page.goto(visited.workflow);
+    await heading("Workflow: fan-out");
+
     // A second version deployed to prod keeps the first for rollback.
     await page.getByLabel("Description").fill("start, then left and right in parallel, then join (v2)");
     await page.getByRole("button", { name: "Save workflow" }).click();

@@ -11,7 +11,7 @@ import { ConfirmButton } from "@/components/ui/dialog";
 import { Field, FormError, Input, Select, Textarea } from "@/components/ui/form";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
 import { useApi, useQueryParam } from "@/lib/hooks";
-import type { Agent, CreatedDeployment, Page, RunResult, Workflow, WorkflowStep } from "@/lib/types";
+import type { Agent, CreatedDeployment, Deployment, Page, RunResult, Workflow, WorkflowStep } from "@/lib/types";
 import { parseJSON, pretty } from "@/lib/utils";
 
 type StepForm = {
@@ -440,6 +440,10 @@ function RunPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // The environments deployed now: a run can use the version deployed there.
+  const deployments = useApi<Page<Deployment>>(`/api/v1/deployments?workflowId=${workflow.id}&limit=100`);
+  const active = (deployments.data?.items ?? []).filter((d) => d.status === "active");
+  const [target, setTarget] = useState("");
 
   async function run(e: React.FormEvent) {
     e.preventDefault();
@@ -471,7 +475,9 @@ function RunPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }) {
     }
     setBusy(true);
     try {
-      const res = await api<RunResult>(`/api/v1/workflows/${workflow.id}/execute`, { method: "POST", body: { input } });
+      const body: Record<string, unknown> = { input };
+      if (target) body.environment = target;
+      const res = await api<RunResult>(`/api/v1/workflows/${workflow.id}/execute`, { method: "POST", body });
       router.push(`/executions/view?id=${res.executionId}`);
     } catch (err) {
       setErrors(fieldErrors(err));
@@ -513,11 +519,23 @@ function RunPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }) {
             <Textarea name="runInput" value={rawInput} onChange={(e) => setRawInput(e.target.value)} className="font-mono text-xs" rows={4} />
           </Field>
         )}
+        {active.length ? (
+          <Field label="Version to run" hint="A deployed environment runs the version deployed there.">
+            <Select value={target} onChange={(e) => setTarget(e.target.value)}>
+              <option value="">Current version (v{workflow.version})</option>
+              {active.map((d) => (
+                <option key={d.id} value={d.environment}>
+                  {d.environment} (v{d.version})
+                </option>
+              ))}
+            </Select>
+          </Field>
+        ) : null}
         <div className="flex items-center gap-3">
-          <Button type="submit" disabled={busy || dirty}>
-            {busy ? "Starting…" : `Run version ${workflow.version}`}
+          <Button type="submit" disabled={busy || (dirty && !target)}>
+            {busy ? "Starting…" : target ? `Run ${target}` : `Run version ${workflow.version}`}
           </Button>
-          {dirty ? <span className="text-sm text-muted-foreground">Save first to run your changes.</span> : null}
+          {dirty && !target ? <span className="text-sm text-muted-foreground">Save first to run your changes.</span> : null}
         </div>
       </form>
     </Card>
