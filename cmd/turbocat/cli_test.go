@@ -268,6 +268,19 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Regexp(t, `(?m)^  \x{2717} second .*kaboom`, r.stdout)
 	})
 
+	t.Run("run --logs streams the log lines, then the outcome", func(t *testing.T) {
+		r := turbocat(t, env, "", "run", "fan", "--logs")
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+		for _, k := range []string{"a", "b", "c", "d"} {
+			require.Regexp(t, `(?m) info  \[`+k+`\] ran `+k+`$`, r.stdout)
+		}
+		require.Regexp(t, `(?m)^execution [0-9a-f-]{36} completed in `, r.stdout)
+		require.Less(t, strings.Index(r.stdout, "[d] ran d"), strings.Index(r.stdout, " completed in "), "the outcome comes after the lines")
+		r = turbocat(t, env, "", "run", "fails", "--logs")
+		require.Equal(t, 1, r.code, r.stdout)
+		require.Regexp(t, `(?m)^execution [0-9a-f-]{36} failed`, r.stdout)
+	})
+
 	t.Run("run --wait of a failing workflow exits 1", func(t *testing.T) {
 		r := turbocat(t, env, "", "run", "fails", "--wait", "--input", `{"n": 1}`)
 		require.Equal(t, 1, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
@@ -353,9 +366,10 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Equal(t, 0, r.code, r.stderr)
 		var execs []map[string]any
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &execs))
-		require.Len(t, execs, 2, "the failing workflow ran twice: on a terminal and not")
-		require.Equal(t, "failed", execs[0]["status"])
-		require.Equal(t, "failed", execs[1]["status"])
+		require.Len(t, execs, 3, "the failing workflow ran three times: on a terminal, with --logs and with --wait")
+		for _, e := range execs {
+			require.Equal(t, "failed", e["status"])
+		}
 
 		r = turbocat(t, env, "", "executions", "list", "--workflow", "fails")
 		require.Equal(t, 0, r.code, r.stderr)

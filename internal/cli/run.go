@@ -71,17 +71,19 @@ func readInput(env *Env, v string) (map[string]any, error) {
 
 func runCmd(env *Env) *cobra.Command {
 	var input, output, idem, environment string
-	var wait bool
+	var wait, logs bool
 	cmd := &cobra.Command{
 		Use:   "run WORKFLOW",
 		Short: "Run a workflow (by name or id)",
 		Long: `Starts a run of WORKFLOW (a name or an id) and prints its execution id: of
 its current version, or with --env of the version deployed to that environment.
-With --wait, follows the run and prints each step as it ends; the exit code is
+With --wait, follows the run and prints each step as it ends; with --logs,
+prints the run's log lines as they come instead. Either way the exit code is
 0 when the run completed and 1 when it failed, was cancelled or timed out.`,
 		Example: `  turbocat run digest --input '{"url": "https://example.com"}' --wait
   turbocat run digest --input @input.json
   turbocat run digest --env prod --wait
+  turbocat run digest --input '{"url": "https://example.com"}' --logs
   echo '{"n": 3}' | turbocat run 6f1c2b9e-8d4a-4f3e-9a51-0c2d3e4f5a6b --input @- --wait -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -115,7 +117,7 @@ With --wait, follows the run and prints each step as it ends; the exit code is
 			if err := c.do(ctx, "POST", "/api/v1/workflows/"+id+"/execute", body, &started); err != nil {
 				return err
 			}
-			if !wait {
+			if !wait && !logs {
 				if output == "json" {
 					return printJSON(env.Stdout, started)
 				}
@@ -125,7 +127,14 @@ With --wait, follows the run and prints each step as it ends; the exit code is
 			if output != "json" {
 				fmt.Fprintf(env.Stdout, "execution %s started\n", started.ExecutionID)
 			}
-			ex, err := waitRun(ctx, c, started.ExecutionID, output != "json", isTerminal(env.Stdout))
+			if logs {
+				// The log lines as they come, until the run ends; then the
+				// outcome as with --wait.
+				if err := followLogs(ctx, c, started.ExecutionID, logPrinter(env.Stdout, "")); err != nil {
+					return err
+				}
+			}
+			ex, err := waitRun(ctx, c, started.ExecutionID, output != "json" && !logs, isTerminal(env.Stdout))
 			if err != nil {
 				return err
 			}
@@ -135,6 +144,7 @@ With --wait, follows the run and prints each step as it ends; the exit code is
 	f := cmd.Flags()
 	f.StringVar(&input, "input", "", "run input: a JSON object, @file or @- (standard input)")
 	f.BoolVarP(&wait, "wait", "w", false, "wait for the run to end, printing steps as they end")
+	f.BoolVar(&logs, "logs", false, "print the run's log lines as they come, until it ends (implies --wait)")
 	f.StringVar(&environment, "env", "", "run the version deployed to this environment (default: the current version)")
 	f.StringVar(&idem, "idempotency-key", "", "the same key returns the first run instead of starting another")
 	addOutputFlag(cmd, &output)
@@ -279,16 +289,7 @@ lines until the run ends (a server-sent event stream from turbocat dev).`,
 			if err != nil {
 				return err
 			}
-			print := func(l map[string]any) error {
-				if output == "json" {
-					b, _ := json.Marshal(l)
-					_, err := fmt.Fprintln(env.Stdout, string(b))
-					return err
-				}
-				step := str(l["stepKey"])
-				_, err := fmt.Fprintf(env.Stdout, "%s %-5s [%s] %s\n", str(l["createdAt"]), str(l["level"]), step, str(l["message"]))
-				return err
-			}
+			print := logPrinter(env.Stdout, output)
 			if follow {
 				return followLogs(cmd.Context(), c, args[0], print)
 			}
@@ -317,6 +318,19 @@ lines until the run ends (a server-sent event stream from turbocat dev).`,
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing lines until the run ends")
 	addOutputFlag(cmd, &output)
 	return cmd
+}
+
+// logPrinter prints one log line: as text, or as a JSON object a line.
+func logPrinter(w io.Writer, output string) func(map[string]any) error {
+	return func(l map[string]any) error {
+		if output == "json" {
+			b, _ := json.Marshal(l)
+			_, err := fmt.Fprintln(w, string(b))
+			return err
+		}
+		_, err := fmt.Fprintf(w, "%s %-5s [%s] %s\n", str(l["createdAt"]), str(l["level"]), str(l["stepKey"]), str(l["message"]))
+		return err
+	}
 }
 
 // followLogs reads the server-sent event stream of an execution's logs,
