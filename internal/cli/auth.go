@@ -3,11 +3,9 @@ package cli
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 func loginCmd(env *Env) *cobra.Command {
@@ -50,19 +48,18 @@ in CI, set TURBOCAT_API_KEY instead of logging in.`,
 					email = strings.TrimSpace(email)
 				}
 				if password == "" {
-					f, tty := env.Stdin.(*os.File)
+					typed, tty, err := "", false, error(nil)
+					if !passwordStdin {
+						typed, tty, err = readHidden(env, "Password: ")
+					}
 					switch {
-					case passwordStdin || !tty || !isTerminal(f):
+					case err != nil:
+						return fmt.Errorf("read the password: %w", err)
+					case tty:
+						password = typed
+					default:
 						password, _ = in.ReadString('\n')
 						password = strings.TrimRight(password, "\r\n")
-					default: // typed at a terminal: not echoed
-						fmt.Fprint(env.Stderr, "Password: ")
-						b, err := term.ReadPassword(int(f.Fd()))
-						fmt.Fprintln(env.Stderr)
-						if err != nil {
-							return fmt.Errorf("read the password: %w", err)
-						}
-						password = string(b)
 					}
 				}
 				var s session

@@ -63,3 +63,16 @@ func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// readHidden asks for a value at a terminal without echoing it. ok is false
+// when standard input is not a terminal (the caller reads it plainly).
+func readHidden(env *Env, prompt string) (value string, ok bool, err error) {
+	f, isFile := env.Stdin.(*os.File)
+	if !isFile || !isTerminal(f) {
+		return "", false, nil
+	}
+	fmt.Fprint(env.Stderr, prompt)
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(env.Stderr)
+	return string(b), true, err
+}

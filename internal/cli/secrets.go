@@ -53,8 +53,8 @@ func secretsCmd(env *Env) *cobra.Command {
 		Use:   "set NAME",
 		Short: "Create or replace a secret, its value read from standard input or --from-env",
 		Long: `Stores NAME's value, encrypted, for your agents and steps to use as
-{{secrets.NAME}}. The value comes from standard input (one trailing newline is
-dropped) or, with --from-env VAR, from the environment variable VAR — handy in
+{{secrets.NAME}}. The value is asked for at a terminal (not echoed), read from
+standard input when piped (one trailing newline is dropped) or, with --from-env VAR, from the environment variable VAR — handy in
 CI, where secrets arrive as variables. It is never printed back.`,
 		Example: "  printf %s \"$OPENAI_API_KEY\" | turbocat secrets set OPENAI_API_KEY\n  turbocat secrets set OPENAI_API_KEY --from-env OPENAI_API_KEY",
 		Args:    cobra.ExactArgs(1),
@@ -65,15 +65,20 @@ CI, where secrets arrive as variables. It is never printed back.`,
 				if value == "" {
 					return fmt.Errorf("environment variable %s is empty or not set", fromEnv)
 				}
+			} else if typed, ok, err := readHidden(env, "Value of "+args[0]+": "); ok {
+				if err != nil {
+					return fmt.Errorf("read the secret: %w", err)
+				}
+				value = typed
 			} else {
 				raw, err := io.ReadAll(io.LimitReader(env.Stdin, maxSecretBytes+2))
 				if err != nil {
 					return fmt.Errorf("read the secret from standard input: %w", err)
 				}
 				value = strings.TrimSuffix(strings.TrimSuffix(string(raw), "\n"), "\r")
-				if value == "" {
-					return fmt.Errorf("no value: pipe it on standard input or use --from-env VAR")
-				}
+			}
+			if value == "" {
+				return fmt.Errorf("no value: type it, pipe it on standard input or use --from-env VAR")
 			}
 			if len(value) > maxSecretBytes {
 				return fmt.Errorf("the value is over %d KiB, the most a secret holds", maxSecretBytes>>10)
