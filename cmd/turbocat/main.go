@@ -81,10 +81,12 @@ credentials of turbocat login, or TURBOCAT_API_KEY.`,
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.SetIn(env.Stdin)
+	root.AddGroup(&cobra.Group{ID: "server", Title: "Server:"})
 	root.AddCommand(
 		&cobra.Command{
-			Use:   "dev",
-			Short: "Serve the API, the web console and the local runtime",
+			Use:     "dev",
+			GroupID: "server",
+			Short:   "Serve the API, the web console and the local runtime",
 			Long: `Serves every API route, the web console and a Step Functions-compatible
 endpoint on this machine against Postgres (DATABASE_URL), applying migrations
 on start. Unfinished runs resume after a restart.`,
@@ -96,6 +98,7 @@ on start. Unfinished runs resume after a restart.`,
 		},
 		&cobra.Command{
 			Use:     "migrate",
+			GroupID: "server",
 			Short:   "Apply database migrations to DATABASE_URL",
 			Example: "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/turbocat turbocat migrate",
 			Args:    cobra.NoArgs,

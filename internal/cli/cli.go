@@ -62,13 +62,33 @@ func (e *Env) getenv(k string) string {
 	return e.Getenv(k)
 }
 
+// Command groups of turbocat --help.
+const (
+	GroupFiles     = "files"
+	GroupRuns      = "runs"
+	GroupResources = "resources"
+	GroupAccount   = "account"
+)
+
 // AddCommands adds the client commands (login, whoami, run, logs,
 // executions, deploy, rollback, deployments, secrets, agents, workflows,
-// templates, validate, plan, apply, export) to root.
+// templates, validate, plan, apply, export) to root, in help groups.
 func AddCommands(root *cobra.Command, env *Env) {
-	root.AddCommand(
-		loginCmd(env), logoutCmd(env), whoamiCmd(env),
-		runCmd(env), logsCmd(env), executionsCmd(env), deployCmd(env), rollbackCmd(env), deploymentsCmd(env), secretsCmd(env),
+	root.AddGroup(
+		&cobra.Group{ID: GroupFiles, Title: "Workflows as code:"},
+		&cobra.Group{ID: GroupRuns, Title: "Runs:"},
+		&cobra.Group{ID: GroupResources, Title: "Resources:"},
+		&cobra.Group{ID: GroupAccount, Title: "Account:"},
+	)
+	inGroup := func(id string, cmds ...*cobra.Command) {
+		for _, c := range cmds {
+			c.GroupID = id
+			root.AddCommand(c)
+		}
+	}
+	inGroup(GroupAccount, loginCmd(env), logoutCmd(env), whoamiCmd(env))
+	inGroup(GroupRuns, runCmd(env), logsCmd(env), executionsCmd(env))
+	inGroup(GroupResources, deployCmd(env), rollbackCmd(env), deploymentsCmd(env), secretsCmd(env),
 		resourceCmd(env, "agents", "agent", []string{"ID", "NAME", "TYPE", "STATUS", "UPDATED"},
 			func(m map[string]any) []string {
 				return []string{str(m["id"]), str(m["name"]), str(m["type"]), str(m["status"]), str(m["updatedAt"])}
@@ -83,5 +103,5 @@ func AddCommands(root *cobra.Command, env *Env) {
 				return []string{str(m["id"]), str(m["name"]), str(m["kind"]), str(m["updatedAt"])}
 			}),
 	)
-	addFileCommands(root, env)
+	inGroup(GroupFiles, fileCommands(env)...)
 }

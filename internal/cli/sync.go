@@ -200,8 +200,8 @@ func confirmDeletes(env *Env, changes []change) error {
 	return nil
 }
 
-// addFileCommands adds validate, plan, apply and export.
-func addFileCommands(root *cobra.Command, env *Env) {
+// fileCommands are validate, plan, apply and export.
+func fileCommands(env *Env) []*cobra.Command {
 	var vFiles []string
 	validate := &cobra.Command{
 		Use:   "validate -f DIR|FILE",
@@ -318,5 +318,5 @@ or with --yes.`,
 	applyCmd.Flags().BoolVarP(&yes, "yes", "y", false, "make --prune's deletions without asking")
 	applyCmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print the webhook signing secret of each deployment made (keep it out of CI logs)")
 
-	root.AddCommand(validate, planCmd, applyCmd, exportCmd(env))
+	return []*cobra.Command{validate, planCmd, applyCmd, exportCmd(env)}
 }
