@@ -829,3 +829,29 @@ func TestCIExampleUsesRealCommands(t *testing.T) {
 		require.NoError(t, cmd.ValidateArgs(cmd.Flags().Args()), l)
 	}
 }
+
+// TestInit: turbocat init writes a starter repository whose files validate
+// and whose CI workflow is the example's; it never overwrites.
+func TestInit(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "repo")
+	r := turbocat(t, nil, "", "init", dir)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "Wrote 4 files to "+dir)
+	r = turbocat(t, nil, "", "validate", "-f", filepath.Join(dir, "workflows"))
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "OK: 4 agent(s), 1 workflow(s), 1 deployment(s), 0 secret(s)")
+	ci, err := os.ReadFile(filepath.Join(dir, ".github", "workflows", "turbocat.yml"))
+	require.NoError(t, err)
+	want, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "turbocat.yml"))
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(ci))
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "workflows", "agents.yaml"), []byte("# mine\n"), 0o600))
+	r = turbocat(t, nil, "", "init", dir)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "already exists")
+	mine, err := os.ReadFile(filepath.Join(dir, "workflows", "agents.yaml"))
+	require.NoError(t, err)
+	require.Equal(t, "# mine\n", string(mine), "init never overwrites")
+}

@@ -103,5 +103,5 @@ func AddCommands(root *cobra.Command, env *Env) {
 				return []string{str(m["id"]), str(m["name"]), str(m["kind"]), str(m["updatedAt"])}
 			}),
 	)
-	inGroup(GroupFiles, fileCommands(env)...)
+	inGroup(GroupFiles, append(fileCommands(env), initCmd(env))...)
 }
