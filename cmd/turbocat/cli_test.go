@@ -174,6 +174,12 @@ func TestCLIAgainstDev(t *testing.T) {
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "not logged in")
 
+	// A server that is not there: the error says what to check.
+	closed := "http://127.0.0.1:" + fmt.Sprint(freePort(t))
+	r = turbocat(t, []string{"TURBOCAT_API_URL=" + closed, "XDG_CONFIG_HOME=" + t.TempDir(), "TURBOCAT_API_KEY=tc_x"}, "", "workflows", "list")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "cannot reach the Turbocat API at "+closed+": check TURBOCAT_API_URL")
+
 	r = turbocat(t, env, "", "login", "--api-key", "tc_000000000000_"+strings.Repeat("0", 72))
 	require.Equal(t, 1, r.code, r.stdout)
 	require.Contains(t, r.stderr, "UNAUTHORIZED")

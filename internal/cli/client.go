@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"syscall"
 )
 
 // APIError is an error answer of the API: its code and message are what
@@ -89,7 +90,7 @@ func (c *client) send(ctx context.Context, method, path string, body any) (*http
 		}
 		res, err := c.http.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", method, path, err)
+			return nil, c.unreachable(method, path, err)
 		}
 		if res.StatusCode < 400 {
 			return res, nil
@@ -139,6 +140,18 @@ func (c *client) refresh(ctx context.Context) error {
 }
 
 // do calls the API and decodes the envelope's data into out (if not nil).
+// unreachable explains a failed connection and what to try.
+func (c *client) unreachable(method, path string, err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		hint := "is it running? (start one with `make dev` or `turbocat dev`)"
+		if c.base != DefaultAPIURL {
+			hint = "check TURBOCAT_API_URL, or log in again with --api-url"
+		}
+		return fmt.Errorf("cannot reach the Turbocat API at %s: %s", c.base, hint)
+	}
+	return fmt.Errorf("%s %s: %w", method, path, err)
+}
+
 func (c *client) do(ctx context.Context, method, path string, body, out any) error {
 	res, err := c.send(ctx, method, path, body)
 	if err != nil {

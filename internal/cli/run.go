@@ -349,7 +349,7 @@ func followLogs(ctx context.Context, c *client, id string, print func(map[string
 		}
 		res, err := c.http.Do(req)
 		if err != nil {
-			return fmt.Errorf("follow logs: %w", err)
+			return c.unreachable("GET", "/api/v1/executions/"+id+"/logs", err)
 		}
 		if res.StatusCode >= 400 {
 			e := decodeError(res)
