@@ -1,10 +1,10 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -165,47 +165,21 @@ func deploymentsCmd(env *Env) *cobra.Command {
 		}
 		return []string{str(m["id"]), str(m["workflowId"]), str(m["environment"]), str(m["version"]), str(m["status"]), sched, str(m["endpointUrl"])}
 	}
-	var output, workflow, environment string
+	var workflow, environment string
 	var all bool
-	list := &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"ls"},
-		Short:   "List active deployments (--all for their history too)",
-		Example: "  turbocat deployments list\n  turbocat deployments list --workflow digest --env prod --all -o json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
+	list := listCmd(env, listSpec{
+		short:   "List active deployments (--all for their history too)",
+		example: "  turbocat deployments list\n  turbocat deployments list --workflow digest --env prod --all -o json",
+		path:    "/api/v1/deployments", header: header, row: row, workflowNames: true,
+		query: func(ctx context.Context, c *client) (url.Values, error) {
 			q := url.Values{}
-			if workflow != "" {
-				id, err := c.resolve(cmd.Context(), "workflows", workflow)
-				if err != nil {
-					return err
-				}
-				q.Set("workflowId", id)
-			}
 			if environment != "" {
 				q.Set("environment", environment)
 			}
-			items, err := c.list(cmd.Context(), "/api/v1/deployments", q)
-			if err != nil {
-				return err
-			}
-			if !all {
-				items = slices.DeleteFunc(items, func(d map[string]any) bool { return d["status"] != "active" && d["status"] != "pending" })
-			}
-			if output != "json" {
-				showWorkflowNames(cmd.Context(), c, items...)
-			}
-			return printList(env, output, header, items, row)
+			return q, workflowFilter(ctx, c, workflow, q)
 		},
-	}
-	addOutputFlag(list, &output)
+		keep: func(d map[string]any) bool { return all || d["status"] == "active" || d["status"] == "pending" },
+	})
 	list.Flags().StringVar(&workflow, "workflow", "", "only deployments of this workflow (name or id)")
 	list.Flags().StringVar(&environment, "env", "", "only deployments to this environment")
 	list.Flags().BoolVar(&all, "all", false, "include inactive and failed deployments")

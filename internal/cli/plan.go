@@ -25,12 +25,10 @@ type change struct {
 	agent *AgentSpec
 	wf    *WorkflowSpec
 	dep   *DeploymentSpec
-	// before and after hold each differing field's server and file value,
-	// for the readable diff.
-	before, after map[string]any
 }
 
-// fieldChange is one field of an update, for -o json.
+// fieldChange is one field of an update: its server and file value, for
+// the readable diff and -o json.
 type fieldChange struct {
 	Server any `json:"server"`
 	Files  any `json:"files"`
@@ -38,10 +36,9 @@ type fieldChange struct {
 
 func (c *change) field(name string, before, after any) {
 	c.Fields = append(c.Fields, name)
-	if c.before == nil {
-		c.before, c.after, c.Diff = map[string]any{}, map[string]any{}, map[string]fieldChange{}
+	if c.Diff == nil {
+		c.Diff = map[string]fieldChange{}
 	}
-	c.before[name], c.after[name] = before, after
 	c.Diff[name] = fieldChange{Server: before, Files: after}
 }
 
@@ -280,9 +277,18 @@ func plan(b *Bundle, s *server, prune bool) (changes []change, missing []string)
 		}
 	}
 	for _, d := range b.Deployments {
+		// The workflow's version once applied: every update makes one.
+		current, _ := s.workflows[d.Workflow]["version"].(float64)
+		if changedWF[d.Workflow] {
+			current++
+		}
+		target := current
 		var badVersion string
-		if current := deployVersion(&DeploymentSpec{}, s.workflows[d.Workflow], changedWF[d.Workflow]); d.Version > int(current) {
-			badVersion = fmt.Sprintf("deployment %s: workflow %s has no version %d (apply leaves it at version %d)", d.name(), d.Workflow, d.Version, int(current))
+		if d.Version > 0 {
+			target = float64(d.Version)
+			if d.Version > int(current) {
+				badVersion = fmt.Sprintf("deployment %s: workflow %s has no version %d (apply leaves it at version %d)", d.name(), d.Workflow, d.Version, int(current))
+			}
 		}
 		have, ok := s.deployments[d.name()]
 		if !ok {
@@ -291,7 +297,7 @@ func plan(b *Bundle, s *server, prune bool) (changes []change, missing []string)
 		}
 		ch := change{Action: "update", Kind: KindDeployment, Name: d.name(), id: str(have["id"]), dep: d}
 		w := wfs[d.Workflow]
-		if target := deployVersion(d, s.workflows[d.Workflow], changedWF[d.Workflow]); have["version"] != target {
+		if have["version"] != target { // JSON numbers are float64
 			ch.field("version", have["version"], target)
 		}
 		if sc := d.schedule(w); sc != str0(have["schedule"]) {
@@ -315,48 +321,33 @@ func plan(b *Bundle, s *server, prune bool) (changes []change, missing []string)
 	if !prune {
 		return changes, missing
 	}
-	want := map[string]bool{}
+	// Deletions: deployments first, then what they ran, then agents.
+	var depNames, wfNames, agentNames []string
 	for _, d := range b.Deployments {
-		want[d.name()] = true
+		depNames = append(depNames, d.name())
 	}
-	for _, name := range slices.Sorted(maps.Keys(s.deployments)) {
-		if !want[name] {
-			changes = append(changes, change{Action: "delete", Kind: KindDeployment, Name: name, id: str(s.deployments[name]["id"])})
-		}
-	}
-	want = map[string]bool{}
 	for _, w := range b.Workflows {
-		want[w.Name] = true
+		wfNames = append(wfNames, w.Name)
 	}
-	for _, name := range slices.Sorted(maps.Keys(s.workflows)) {
-		if !want[name] {
-			changes = append(changes, change{Action: "delete", Kind: KindWorkflow, Name: name, id: str(s.workflows[name]["id"])})
-		}
-	}
-	want = map[string]bool{}
 	for _, a := range b.Agents {
-		want[a.Name] = true
+		agentNames = append(agentNames, a.Name)
 	}
-	for _, name := range slices.Sorted(maps.Keys(s.agents)) {
-		if !want[name] {
-			changes = append(changes, change{Action: "delete", Kind: KindAgent, Name: name, id: str(s.agents[name]["id"])})
-		}
-	}
+	changes = append(changes, deletions(KindDeployment, depNames, s.deployments)...)
+	changes = append(changes, deletions(KindWorkflow, wfNames, s.workflows)...)
+	changes = append(changes, deletions(KindAgent, agentNames, s.agents)...)
 	return changes, missing
 }
 
-// deployVersion is the workflow version d runs after apply: its pinned
-// version, or the workflow's current one, made one higher by an update in
-// the same apply (a new workflow starts at 1). JSON numbers are float64.
-func deployVersion(d *DeploymentSpec, have map[string]any, changed bool) float64 {
-	if d.Version > 0 {
-		return float64(d.Version)
+// deletions are the deletes of the server resources (by name) that keep
+// does not name, in name order.
+func deletions(kind string, keep []string, have map[string]map[string]any) []change {
+	var out []change
+	for _, name := range slices.Sorted(maps.Keys(have)) {
+		if !slices.Contains(keep, name) {
+			out = append(out, change{Action: "delete", Kind: kind, Name: name, id: str(have[name]["id"])})
+		}
 	}
-	v, _ := have["version"].(float64)
-	if changed {
-		v++
-	}
-	return v
+	return out
 }
 
 // printPlan writes the changes as a readable diff, and the secrets the
@@ -375,7 +366,7 @@ func printPlan(w io.Writer, changes []change, missing []string) {
 			updated++
 			fmt.Fprintf(w, "~ update %s %s (%s)\n", kindWord(c.Kind), c.Name, strings.Join(c.Fields, ", "))
 			for _, f := range c.Fields {
-				writeFieldDiff(w, "    ", f, c.before[f], c.after[f])
+				writeFieldDiff(w, "    ", f, c.Diff[f].Server, c.Diff[f].Files)
 			}
 			if c.Error != "" {
 				fmt.Fprintf(w, "    ! %s\n", c.Error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 
 	"github.com/spf13/cobra"
 )
@@ -16,33 +17,19 @@ func resourceCmd(env *Env, plural, singular string, header []string, row func(ma
 		Short:   "List and show " + plural,
 		Example: fmt.Sprintf("  turbocat %s list\n  turbocat %s get NAME_OR_ID -o json", plural, plural),
 	}
-	var output, search string
-	list := &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"ls"},
-		Short:   "List your " + plural,
-		Example: fmt.Sprintf("  turbocat %s list\n  turbocat %s list --search report -o json", plural, plural),
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
+	var search string
+	list := listCmd(env, listSpec{
+		short:   "List your " + plural,
+		example: fmt.Sprintf("  turbocat %s list\n  turbocat %s list --search report -o json", plural, plural),
+		path:    "/api/v1/" + plural, header: header, row: row,
+		query: func(context.Context, *client) (url.Values, error) {
 			q := url.Values{}
 			if search != "" {
 				q.Set("search", search)
 			}
-			items, err := c.list(cmd.Context(), "/api/v1/"+plural, q)
-			if err != nil {
-				return err
-			}
-			return printList(env, output, header, items, row)
+			return q, nil
 		},
-	}
-	addOutputFlag(list, &output)
+	})
 	list.Flags().StringVar(&search, "search", "", "only "+plural+" whose name or description contains this")
 	var getOutput string
 	get := &cobra.Command{
@@ -94,43 +81,19 @@ func executionsCmd(env *Env) *cobra.Command {
 		return []string{str(m["id"]), str(m["workflowId"]), str(m["workflowVersion"]), str(m["status"]), str(m["trigger"]), str(m["startedAt"]), d}
 	}
 
-	var output, workflow, status string
-	list := &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"ls"},
-		Short:   "List runs, newest first",
-		Example: "  turbocat executions list\n  turbocat executions list --workflow digest --status failed -o json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
+	var workflow, status string
+	list := listCmd(env, listSpec{
+		short:   "List runs, newest first",
+		example: "  turbocat executions list\n  turbocat executions list --workflow digest --status failed -o json",
+		path:    "/api/v1/executions", header: header, row: row, workflowNames: true,
+		query: func(ctx context.Context, c *client) (url.Values, error) {
 			q := url.Values{}
-			if workflow != "" {
-				id, err := c.resolve(cmd.Context(), "workflows", workflow)
-				if err != nil {
-					return err
-				}
-				q.Set("workflowId", id)
-			}
 			if status != "" {
 				q.Set("status", status)
 			}
-			items, err := c.list(cmd.Context(), "/api/v1/executions", q)
-			if err != nil {
-				return err
-			}
-			if output != "json" {
-				showWorkflowNames(cmd.Context(), c, items...)
-			}
-			return printList(env, output, header, items, row)
+			return q, workflowFilter(ctx, c, workflow, q)
 		},
-	}
-	addOutputFlag(list, &output)
+	})
 	list.Flags().StringVar(&workflow, "workflow", "", "only runs of this workflow (name or id)")
 	list.Flags().StringVar(&status, "status", "", "only runs in this status (pending, running, completed, failed, cancelled, timed_out)")
 
@@ -240,6 +203,75 @@ func executionsCmd(env *Env) *cobra.Command {
 }
 
 // printList writes items as JSON or as a table of row(item).
+// listSpec describes a `list` subcommand over an API collection.
+type listSpec struct {
+	short, example, path string
+	header               []string
+	row                  func(map[string]any) []string
+	// query returns the collection's filters (nil: none); it may look
+	// names up.
+	query func(ctx context.Context, c *client) (url.Values, error)
+	// keep filters the items (nil keeps every one).
+	keep func(map[string]any) bool
+	// workflowNames shows workflow names instead of ids in tables.
+	workflowNames bool
+}
+
+// listCmd is `list` (alias ls): every page of the collection, as a table or
+// with -o json. The caller adds its filter flags.
+func listCmd(env *Env, spec listSpec) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   spec.short,
+		Example: spec.example,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			c, err := authedClient(env)
+			if err != nil {
+				return err
+			}
+			var q url.Values
+			if spec.query != nil {
+				if q, err = spec.query(cmd.Context(), c); err != nil {
+					return err
+				}
+			}
+			items, err := c.list(cmd.Context(), spec.path, q)
+			if err != nil {
+				return err
+			}
+			if spec.keep != nil {
+				items = slices.DeleteFunc(items, func(m map[string]any) bool { return !spec.keep(m) })
+			}
+			if spec.workflowNames && output != "json" {
+				showWorkflowNames(cmd.Context(), c, items...)
+			}
+			return printList(env, output, spec.header, items, spec.row)
+		},
+	}
+	addOutputFlag(cmd, &output)
+	return cmd
+}
+
+// workflowFilter sets q's workflowId to the workflow named (or given by
+// id) by workflow, when it is not empty.
+func workflowFilter(ctx context.Context, c *client, workflow string, q url.Values) error {
+	if workflow == "" {
+		return nil
+	}
+	id, err := c.resolve(ctx, "workflows", workflow)
+	if err != nil {
+		return err
+	}
+	q.Set("workflowId", id)
+	return nil
+}
+
 // showWorkflowNames puts workflow names in place of the workflowId of items,
 // for tables (JSON output keeps ids). A failed lookup leaves the ids.
 func showWorkflowNames(ctx context.Context, c *client, items ...map[string]any) {

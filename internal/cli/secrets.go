@@ -22,31 +22,12 @@ func secretsCmd(env *Env) *cobra.Command {
 		Short:   "Set, list and delete the secrets agents use as {{secrets.NAME}}",
 		Example: "  printf %s \"$OPENAI_API_KEY\" | turbocat secrets set OPENAI_API_KEY\n  turbocat secrets set SLACK_WEBHOOK_URL --from-env SLACK_WEBHOOK_URL\n  turbocat secrets list",
 	}
-	var output string
-	list := &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"ls"},
-		Short:   "List your secrets by name (values are never shown)",
-		Example: "  turbocat secrets list\n  turbocat secrets list -o json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
-			items, err := c.list(cmd.Context(), "/api/v1/secrets", nil)
-			if err != nil {
-				return err
-			}
-			return printList(env, output, []string{"NAME", "UPDATED"}, items, func(m map[string]any) []string {
-				return []string{str(m["name"]), str(m["updatedAt"])}
-			})
-		},
-	}
-	addOutputFlag(list, &output)
+	list := listCmd(env, listSpec{
+		short:   "List your secrets by name (values are never shown)",
+		example: "  turbocat secrets list\n  turbocat secrets list -o json",
+		path:    "/api/v1/secrets", header: []string{"NAME", "UPDATED"},
+		row: func(m map[string]any) []string { return []string{str(m["name"]), str(m["updatedAt"])} },
+	})
 
 	var fromEnv string
 	set := &cobra.Command{
