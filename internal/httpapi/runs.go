@@ -96,17 +96,18 @@ func (s *Server) executeDeployed(r *http.Request, runs *service.Executions, in s
 	if len(in.IdempotencyKey) > 200 {
 		return nil, turbocat.ValidationError("invalid idempotency key", turbocat.FieldError{Field: "idempotencyKey", Message: "must be at most 200 characters"})
 	}
-	wf := r.PathValue("id")
-	list, err := s.Deployments.ListDeployments(r.Context(), actor(r).UserID, turbocat.DeploymentFilter{WorkflowID: wf, Environment: in.Environment}, turbocat.Page{Limit: MaxLimit})
+	deploys, err := s.deploys()
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range list.Items {
-		if d.Status == turbocat.DeploymentActive {
-			return runs.StartDeployed(r.Context(), d, in.Input, turbocat.TriggerAPI, in.IdempotencyKey)
-		}
+	d, err := deploys.Active(r.Context(), actor(r).UserID, r.PathValue("id"), in.Environment)
+	if err != nil {
+		return nil, err
 	}
-	return nil, turbocat.Errorf(turbocat.ENOTFOUND, "the workflow has no active deployment in %q: deploy it there first, or leave environment out to run the current version", in.Environment)
+	if d == nil {
+		return nil, turbocat.Errorf(turbocat.ENOTFOUND, "the workflow has no active deployment in %q: deploy it there first, or leave environment out to run the current version", in.Environment)
+	}
+	return runs.StartDeployed(r.Context(), d, in.Input, turbocat.TriggerAPI, in.IdempotencyKey)
 }
 
 func (s *Server) cancelExecution(w http.ResponseWriter, r *http.Request) error {

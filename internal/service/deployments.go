@@ -131,7 +131,7 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	if in.Canary != nil {
 		if in.Canary.Weight < 1 || in.Canary.Weight > 99 {
 			details = append(details, turbocat.FieldError{Field: "canary.weight", Message: "must be 1 to 99 (the percentage of runs on the new version)"})
-		} else if stable, err = s.active(ctx, actor.UserID, w.ID, in.Environment); err != nil {
+		} else if stable, err = s.Active(ctx, actor.UserID, w.ID, in.Environment); err != nil {
 			return nil, err
 		} else if stable == nil {
 			details = append(details, turbocat.FieldError{Field: "canary", Message: "a canary needs an active deployment in this environment to split with; deploy without one first"})
@@ -203,18 +203,20 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	return &CreatedDeployment{Deployment: d, SigningSecret: secret, SigningSecretKept: kept}, nil
 }
 
-// active returns the active deployment of a (workflow, environment), or nil.
-func (s *Deployments) active(ctx context.Context, userID, workflowID, env string) (*turbocat.Deployment, error) {
-	list, err := s.Reads.ListDeployments(ctx, userID, turbocat.DeploymentFilter{WorkflowID: workflowID, Environment: env}, turbocat.Page{Limit: 100})
+// Active returns the caller's active deployment of a (workflow,
+// environment), or nil.
+func (s *Deployments) Active(ctx context.Context, userID, workflowID, env string) (*turbocat.Deployment, error) {
+	d, _, err := s.Store.ActiveDeployment(ctx, workflowID, env)
+	if e := turbocat.AsError(err); e != nil && e.Code == turbocat.ENOTFOUND {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range list.Items {
-		if d.Status == turbocat.DeploymentActive {
-			return d, nil
-		}
+	if d.UserID != userID {
+		return nil, nil // another user's workflow: as if there were none
 	}
-	return nil, nil
+	return d, nil
 }
 
 // versionRef returns the engine reference of a workflow version,

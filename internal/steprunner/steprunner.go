@@ -349,10 +349,10 @@ func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Ag
 }
 
 // resolveInput renders the step's inputs against the execution input, the
-// outputs of completed steps (outputs if not nil, else loaded when the
-// inputs refer to steps) and the execution itself.
+// outputs of completed steps (loaded with the claim when the inputs refer
+// to steps) and the execution itself.
 func (r *Runner) resolveInput(ctx context.Context, e *turbocat.Execution, step *turbocat.WorkflowStep, outputs map[string]json.RawMessage) (json.RawMessage, error) {
-	values, err := r.templateValues(ctx, e, needsStepOutputs(step), outputs)
+	values, err := templateValues(e, outputs)
 	if err != nil {
 		return nil, err
 	}
@@ -368,15 +368,8 @@ func (r *Runner) resolveInput(ctx context.Context, e *turbocat.Execution, step *
 }
 
 // templateValues returns the values step inputs and the output mapping
-// render against. outputs are the completed steps' outputs; when nil and
-// needSteps, they are loaded.
-func (r *Runner) templateValues(ctx context.Context, e *turbocat.Execution, needSteps bool, outputs map[string]json.RawMessage) (map[string]any, error) {
-	if outputs == nil && needSteps {
-		var err error
-		if outputs, err = r.Store.StepOutputs(ctx, e.ID); err != nil {
-			return nil, err
-		}
-	}
+// render against; outputs are the completed steps' outputs.
+func templateValues(e *turbocat.Execution, outputs map[string]json.RawMessage) (map[string]any, error) {
 	wrapped := make(map[string]map[string]json.RawMessage, len(outputs))
 	for k, v := range outputs {
 		wrapped[k] = map[string]json.RawMessage{"output": v}
@@ -410,9 +403,13 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 	if err != nil {
 		return err
 	}
+	outputs, err := r.Store.StepOutputs(ctx, e.ID)
+	if err != nil {
+		return err
+	}
 	var output json.RawMessage
 	if len(w.Output) > 0 {
-		values, err := r.templateValues(ctx, e, true, nil)
+		values, err := templateValues(e, outputs)
 		if err != nil {
 			return err
 		}
@@ -426,10 +423,6 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 			return &StepError{Name: ErrInput, Cause: cause}
 		}
 	} else {
-		outputs, err := r.Store.StepOutputs(ctx, e.ID)
-		if err != nil {
-			return err
-		}
 		sinks := map[string]json.RawMessage{}
 		for _, k := range sinkKeys(w) {
 			sinks[k] = outputs[k]
