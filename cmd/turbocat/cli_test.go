@@ -30,12 +30,20 @@ type cliResult struct {
 	code           int
 }
 
+// cliCommand is this binary run as the turbocat command (TestMain turns the
+// test binary into it) with env added to a clean environment.
+func cliCommand(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append([]string{"TURBOCAT_TEST_CLI=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	return cmd
+}
+
 // turbocat runs this binary as the turbocat command (TestMain turns the
 // test binary into it) with env added to a clean environment.
 func turbocat(t *testing.T, env []string, stdin string, args ...string) cliResult {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append([]string{"TURBOCAT_TEST_CLI=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	cmd := cliCommand(t, env, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Stdin = strings.NewReader(stdin)
@@ -54,8 +62,7 @@ func turbocat(t *testing.T, env []string, stdin string, args ...string) cliResul
 // It returns what the terminal showed.
 func turbocatTTY(t *testing.T, env []string, prompt, input string, args ...string) cliResult {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append([]string{"TURBOCAT_TEST_CLI=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TERM=xterm"}, env...)
+	cmd := cliCommand(t, append([]string{"TERM=xterm"}, env...), args...)
 	tty, err := pty.Start(cmd)
 	require.NoError(t, err)
 	defer tty.Close()

@@ -191,6 +191,20 @@ func TestFormats(t *testing.T) {
 	}
 }
 
+// runWithKey runs the client commands against apiURL with the API key
+// tc_key in the environment, writing to out.
+func runWithKey(t *testing.T, apiURL string, out io.Writer, args ...string) error {
+	t.Helper()
+	env := &Env{Stdout: out, Stderr: io.Discard, Stdin: strings.NewReader(""), ConfigDir: t.TempDir(),
+		Getenv: func(k string) string {
+			return map[string]string{"TURBOCAT_API_URL": apiURL, "TURBOCAT_API_KEY": "tc_key"}[k]
+		}}
+	root := &cobra.Command{Use: "turbocat", SilenceUsage: true, SilenceErrors: true}
+	AddCommands(root, env)
+	root.SetArgs(args)
+	return root.Execute()
+}
+
 // TestFollowLogsWithoutStreaming: where the API answers logs?follow=true
 // with a JSON page (API Gateway), logs -f polls with the cursor and stops
 // once the run has ended, printing every line once.
@@ -231,15 +245,7 @@ func TestFollowLogsWithoutStreaming(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out bytes.Buffer
-	env := &Env{Stdout: &out, Stderr: io.Discard, Stdin: strings.NewReader(""), ConfigDir: t.TempDir(),
-		Getenv: func(k string) string {
-			return map[string]string{"TURBOCAT_API_URL": srv.URL, "TURBOCAT_API_KEY": "tc_key"}[k]
-		}}
-	root := &cobra.Command{Use: "turbocat", SilenceUsage: true}
-	root.SetOut(&out)
-	AddCommands(root, env)
-	root.SetArgs([]string{"logs", "-f", "e1", "-o", "json"})
-	require.NoError(t, root.Execute())
+	require.NoError(t, runWithKey(t, srv.URL, &out, "logs", "-f", "e1", "-o", "json"))
 	got := strings.Split(strings.TrimSpace(out.String()), "\n")
 	require.Len(t, got, 150)
 	for i, l := range got {
@@ -330,14 +336,7 @@ func TestFollowLogsReconnects(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out bytes.Buffer
-	env := &Env{Stdout: &out, Stderr: io.Discard, Stdin: strings.NewReader(""), ConfigDir: t.TempDir(),
-		Getenv: func(k string) string {
-			return map[string]string{"TURBOCAT_API_URL": srv.URL, "TURBOCAT_API_KEY": "tc_key"}[k]
-		}}
-	root := &cobra.Command{Use: "turbocat", SilenceUsage: true}
-	AddCommands(root, env)
-	root.SetArgs([]string{"logs", "-f", "e1"})
-	require.NoError(t, root.Execute())
+	require.NoError(t, runWithKey(t, srv.URL, &out, "logs", "-f", "e1"))
 	require.Equal(t, int32(3), connects.Load())
 	require.Equal(t, []string{"", "3", "6"}, lastIDs, "each reconnect resumes after the last line printed")
 	got := strings.Split(strings.TrimSpace(out.String()), "\n")

@@ -53,6 +53,20 @@ func (f *fixture) hookPath(path, secret string, t time.Time, body string, header
 	return f.call("POST", path, "", body, append([]string{"X-Turbocat-Signature", sig}, headers...)...)
 }
 
+// completedRun reads the run started by r, waits for it, requires that it
+// completed on version and returns its output.
+func (f *fixture) completedRun(r resp, version int) string {
+	f.t.Helper()
+	var run runAnswer
+	r.data(f.t, &run)
+	status, got := f.waitRun(run.ExecutionID)
+	require.Equal(f.t, "completed", status)
+	require.Equal(f.t, version, got)
+	var out string
+	require.NoError(f.t, f.pool.QueryRow(context.Background(), `SELECT output_data::text FROM executions WHERE id = $1`, run.ExecutionID).Scan(&out))
+	return out
+}
+
 func (f *fixture) waitRun(id string) (status string, version int) {
 	f.t.Helper()
 	require.Eventually(f.t, func() bool {
@@ -133,13 +147,7 @@ func TestDeploymentsWebhooksRollback(t *testing.T) {
 	f.call("GET", "/api/v1/deployments/"+prod.ID, tok, nil).data(t, &old)
 	require.Equal(t, "inactive", old.Status)
 	require.Equal(t, http.StatusNotFound, f.hookPath("/hooks/"+prod.ID, prod.SigningSecret, time.Now(), `{}`).Status, "an inactive deployment's own webhook is gone")
-	r = f.hook(prod, prod.SigningSecret, time.Now(), `{}`)
-	r.data(t, &run)
-	status, version = f.waitRun(run.ExecutionID)
-	require.Equal(t, "completed", status)
-	require.Equal(t, 2, version)
-	var out string
-	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT output_data::text FROM executions WHERE id = $1`, run.ExecutionID).Scan(&out))
+	out := f.completedRun(f.hook(prod, prod.SigningSecret, time.Now(), `{}`), 2)
 	require.JSONEq(t, `{"a":{"version":2}}`, out, "prod runs version 2")
 
 	// An environment can be pinned to an earlier version.
@@ -148,12 +156,7 @@ func TestDeploymentsWebhooksRollback(t *testing.T) {
 	require.Contains(t, string(bad.Body), "must be a version of the workflow, 1 to 2")
 	pinned := f.deploy(tok, wf, map[string]any{"environment": "pinned", "version": 1})
 	require.Equal(t, 1, pinned.Version)
-	r = f.hook(pinned, pinned.SigningSecret, time.Now(), `{"n": 5}`)
-	r.data(t, &run)
-	status, version = f.waitRun(run.ExecutionID)
-	require.Equal(t, "completed", status)
-	require.Equal(t, 1, version)
-	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT output_data::text FROM executions WHERE id = $1`, run.ExecutionID).Scan(&out))
+	out = f.completedRun(f.hook(pinned, pinned.SigningSecret, time.Now(), `{"n": 5}`), 1)
 	require.JSONEq(t, `{"a":{"version":1,"got":5}}`, out, "the pinned environment runs version 1's definition")
 
 	// The API runs an environment too, without a signature: its version,
@@ -179,12 +182,7 @@ func TestDeploymentsWebhooksRollback(t *testing.T) {
 	var rolled deployment
 	rb.data(t, &rolled)
 	require.Equal(t, 1, rolled.Version)
-	r = f.hook(prod2, prod2.SigningSecret, time.Now(), `{"n": 1}`)
-	r.data(t, &run)
-	status, version = f.waitRun(run.ExecutionID)
-	require.Equal(t, "completed", status)
-	require.Equal(t, 1, version)
-	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT output_data::text FROM executions WHERE id = $1`, run.ExecutionID).Scan(&out))
+	out = f.completedRun(f.hook(prod2, prod2.SigningSecret, time.Now(), `{"n": 1}`), 1)
 	require.JSONEq(t, `{"a":{"version":1,"got":1}}`, out, "the rolled-back alias runs version 1's definition")
 
 	// Rotate the signing secret: the old one stops working at once.
