@@ -2,7 +2,7 @@
 
 import { useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useState } from "react";
-import { api, errorMessage } from "./api";
+import { api, errorMessage, fieldErrors } from "./api";
 
 /** useApi loads path (null skips) and exposes data, error and a reload. */
 export function useApi<T>(path: string | null) {
@@ -44,4 +44,33 @@ export function useQueryParam(name: string): string | null | undefined {
   const [hydrated, setHydrated] = useState(false);
   useEffect(() => setHydrated(true), []);
   return hydrated ? params.get(name) : undefined;
+}
+
+/**
+ * useSubmit runs a form's action: busy while it runs, the API's field
+ * errors (by field) or else its message, and done once it succeeded.
+ */
+export function useSubmit() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [done, setDone] = useState(false);
+  const submit = useCallback(async (e: React.FormEvent, action: () => Promise<void>) => {
+    e.preventDefault();
+    setBusy(true);
+    setErrors({});
+    setError(null);
+    setDone(false);
+    try {
+      await action();
+      setDone(true);
+    } catch (err) {
+      const fe = fieldErrors(err);
+      setErrors(fe);
+      if (!Object.keys(fe).length) setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, errors, done, submit };
 }

@@ -7,7 +7,7 @@ import { CopyButton } from "@/components/ui/copy";
 import { ConfirmButton } from "@/components/ui/dialog";
 import { Field, FormError, Input } from "@/components/ui/form";
 import { api, errorMessage, fieldErrors, setSession, setUser } from "@/lib/api";
-import { useApi } from "@/lib/hooks";
+import { useApi, useSubmit } from "@/lib/hooks";
 import { useUser } from "@/lib/session";
 import { SCOPES, type APIKey, type CreatedAPIKey, type Page, type SecretMeta, type Session, type User } from "@/lib/types";
 import { formatTime } from "@/lib/utils";
@@ -40,10 +40,7 @@ function ProfileForm({ user }: { user: User }) {
   const [fullName, setFullName] = useState(user.fullName);
   const [email, setEmail] = useState(user.email);
   const [current, setCurrent] = useState("");
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, errors, done, submit } = useSubmit();
   const emailChanged = email.trim().toLowerCase() !== user.email;
   return (
     <Card>
@@ -52,13 +49,8 @@ function ProfileForm({ user }: { user: User }) {
         className="flex flex-col gap-3"
         noValidate
         aria-label="Profile"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setBusy(true);
-          setErrors({});
-          setError(null);
-          setDone(false);
-          try {
+        onSubmit={(e) =>
+          submit(e, async () => {
             const body: Record<string, string> = { fullName };
             if (emailChanged) Object.assign(body, { email, currentPassword: current });
             const saved = await api<User>("/api/v1/auth/me", { method: "PATCH", body });
@@ -66,15 +58,8 @@ function ProfileForm({ user }: { user: User }) {
             setFullName(saved.fullName);
             setEmail(saved.email);
             setCurrent("");
-            setDone(true);
-          } catch (err) {
-            const fe = fieldErrors(err);
-            setErrors(fe);
-            if (!Object.keys(fe).length) setError(errorMessage(err));
-          } finally {
-            setBusy(false);
-          }
-        }}
+          })
+        }
       >
         <FormError message={error} />
         {done ? (
@@ -110,10 +95,7 @@ function Password() {
   const user = useUser();
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, errors, done, submit } = useSubmit();
   return (
     <Card>
       <CardTitle>Change password</CardTitle>
@@ -121,13 +103,8 @@ function Password() {
         className="flex flex-col gap-3"
         noValidate
         aria-label="Change password"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setBusy(true);
-          setErrors({});
-          setError(null);
-          setDone(false);
-          try {
+        onSubmit={(e) =>
+          submit(e, async () => {
             await api("/api/v1/auth/password", { method: "POST", body: { currentPassword: current, newPassword: next } });
             // The change revokes every refresh token, this session's too: sign in again with the new password.
             if (user) {
@@ -139,17 +116,10 @@ function Password() {
                 }),
               );
             }
-            setDone(true);
             setCurrent("");
             setNext("");
-          } catch (err) {
-            const fe = fieldErrors(err);
-            setErrors(fe);
-            if (!Object.keys(fe).length) setError(errorMessage(err));
-          } finally {
-            setBusy(false);
-          }
-        }}
+          })
+        }
       >
         <FormError message={error} />
         {done ? (
