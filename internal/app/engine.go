@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -53,20 +52,6 @@ func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
 	}
 }
 
-// StepRunnerFunc adapts the step runner to a local runtime function: a step
-// error becomes the Task's error name, which the state's Retry and Catch
-// match.
-func StepRunnerFunc(r *steprunner.Runner) runtime.Function {
-	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
-		out, err := r.Handle(ctx, payload)
-		var se *steprunner.StepError
-		if errors.As(err, &se) {
-			return nil, &runtime.TaskError{Name: se.Name, Cause: se.Cause}
-		}
-		return out, err
-	}
-}
-
 // Local is the engine side of `turbocat dev`: the executors, the step runner
 // and the local Step Functions runtime, wired into the API.
 type Local struct {
@@ -95,7 +80,9 @@ func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, 
 	// The step runner answers a repeated call from the step's row (a
 	// completed step returns its stored result), so the runtime may journal
 	// its Tasks lazily.
-	rt.RegisterFunction(StepRunnerFunction, StepRunnerFunc(runner), runtime.ReplaySafe())
+	// A step's *turbocat.StepError fails its Task with the step's error
+	// name, which the state's Retry and Catch match.
+	rt.RegisterFunction(StepRunnerFunction, runner.Handle, runtime.ReplaySafe())
 	a.connectEngine(runtime.Engine{R: rt}, StepRunnerFunction)
 	a.Server.Runner = runner
 	l := &Local{Runtime: rt, Runner: runner, closeExe: closeExe,

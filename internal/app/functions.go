@@ -17,6 +17,7 @@ import (
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/steprunner"
 	"github.com/turbocat/turbocat/internal/tracing"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // lambdaApp loads a function's configuration, reads its secrets by ARN and
@@ -77,7 +78,7 @@ func LambdaStepRunner(ctx context.Context) (StepRunnerHandler, error) {
 func StepRunnerLambda(r *steprunner.Runner) StepRunnerHandler {
 	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 		out, err := r.Handle(ctx, payload)
-		var se *steprunner.StepError
+		var se *turbocat.StepError
 		if errors.As(err, &se) {
 			return nil, messages.InvokeResponse_Error{Type: se.Name, Message: se.Cause}
 		}

@@ -73,7 +73,7 @@ func compiledSchemas() (map[string]*jsonschema.Schema, error) {
 
 // ValidateConfig validates raw against the schema of typ and then the
 // type's Validate method (template syntax, cross-field rules). It returns an
-// Executor.InvalidConfig (or Executor.UnknownType) *Error whose cause lists
+// Executor.InvalidConfig (or Executor.UnknownType) *turbocat.StepError whose cause lists
 // the problems.
 func ValidateConfig(typ string, raw json.RawMessage) error {
 	schemas, err := compiledSchemas()

@@ -151,12 +151,12 @@ type agentTestInput struct {
 
 // agentTestResult is the outcome of one test run of an agent.
 type agentTestResult struct {
-	OK         bool               `json:"ok"`
-	Output     json.RawMessage    `json:"output,omitempty"`
-	Error      *executor.Error    `json:"error,omitempty"`
-	Logs       []executor.LogLine `json:"logs"`
-	Usage      *executor.Usage    `json:"usage,omitempty"`
-	DurationMs int64              `json:"durationMs"`
+	OK         bool                `json:"ok"`
+	Output     json.RawMessage     `json:"output,omitempty"`
+	Error      *turbocat.StepError `json:"error,omitempty"`
+	Logs       []executor.LogLine  `json:"logs"`
+	Usage      *executor.Usage     `json:"usage,omitempty"`
+	DurationMs int64               `json:"durationMs"`
 }
 
 // MaxAgentTestSeconds bounds a test run (it holds the HTTP request).

@@ -25,14 +25,14 @@ type Config struct {
 type Server struct {
 	Auth        *service.Auth
 	Resources   *service.Resources
-	Users       turbocat.UserService
-	APIKeys     turbocat.APIKeyService
-	Agents      turbocat.AgentService
-	Templates   turbocat.TemplateService
-	Workflows   turbocat.WorkflowService
-	Executions  turbocat.ExecutionService
-	Deployments turbocat.DeploymentService
-	Audit       turbocat.AuditService
+	Users       turbocat.UserStore
+	APIKeys     turbocat.APIKeyStore
+	Agents      turbocat.AgentStore
+	Templates   turbocat.TemplateStore
+	Workflows   turbocat.WorkflowStore
+	Executions  turbocat.ExecutionStore
+	Deployments turbocat.DeploymentStore
+	Audit       turbocat.AuditStore
 	Secrets     *service.Secrets
 	// Runs and Runner are set where an engine runs (turbocat dev, or
 	// functions with the AWS engine); without them the run routes answer 503.

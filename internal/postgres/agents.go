@@ -10,8 +10,8 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-var _ turbocat.AgentService = (*DB)(nil)
-var _ turbocat.TemplateService = (*DB)(nil)
+var _ turbocat.AgentStore = (*DB)(nil)
+var _ turbocat.TemplateStore = (*DB)(nil)
 
 func toAgent(a dbsqlc.Agent) *turbocat.Agent {
 	return &turbocat.Agent{ID: a.ID, UserID: a.UserID, TemplateID: a.TemplateID, Name: a.Name, Description: a.Description,
@@ -27,7 +27,7 @@ func lockUser(ctx context.Context, q *dbsqlc.Queries, userID string) error {
 	return nil
 }
 
-// CreateAgent implements turbocat.AgentService.
+// CreateAgent implements turbocat.AgentStore.
 func (db *DB) CreateAgent(ctx context.Context, a *turbocat.Agent, maxAgents int) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		if err := lockUser(ctx, q, a.UserID); err != nil {
@@ -53,7 +53,7 @@ func (db *DB) CreateAgent(ctx context.Context, a *turbocat.Agent, maxAgents int)
 	})
 }
 
-// Agent implements turbocat.AgentService.
+// Agent implements turbocat.AgentStore.
 func (db *DB) Agent(ctx context.Context, userID, id string) (*turbocat.Agent, error) {
 	if !isUUID(id) {
 		return nil, turbocat.NotFound("agent")
@@ -65,7 +65,7 @@ func (db *DB) Agent(ctx context.Context, userID, id string) (*turbocat.Agent, er
 	return toAgent(row), nil
 }
 
-// ListAgents implements turbocat.AgentService.
+// ListAgents implements turbocat.AgentStore.
 func (db *DB) ListAgents(ctx context.Context, userID string, f turbocat.AgentFilter, p turbocat.Page) (*turbocat.List[*turbocat.Agent], error) {
 	ct, cid, err := decodeCursor(p.Cursor)
 	if err != nil {
@@ -79,7 +79,7 @@ func (db *DB) ListAgents(ctx context.Context, userID string, f turbocat.AgentFil
 	return page(mapSlice(rows, toAgent), p.Limit, func(a *turbocat.Agent) (time.Time, string) { return a.CreatedAt, a.ID }), nil
 }
 
-// UpdateAgent implements turbocat.AgentService.
+// UpdateAgent implements turbocat.AgentStore.
 func (db *DB) UpdateAgent(ctx context.Context, userID, id string, fn func(*turbocat.Agent) error) (*turbocat.Agent, error) {
 	if !isUUID(id) {
 		return nil, turbocat.NotFound("agent")
@@ -105,7 +105,7 @@ func (db *DB) UpdateAgent(ctx context.Context, userID, id string, fn func(*turbo
 	return out, err
 }
 
-// DeleteAgent implements turbocat.AgentService.
+// DeleteAgent implements turbocat.AgentStore.
 func (db *DB) DeleteAgent(ctx context.Context, userID, id string) error {
 	if !isUUID(id) {
 		return turbocat.NotFound("agent")
@@ -128,7 +128,7 @@ func (db *DB) DeleteAgent(ctx context.Context, userID, id string) error {
 	})
 }
 
-// OwnedAgents implements turbocat.AgentService.
+// OwnedAgents implements turbocat.AgentStore.
 func (db *DB) OwnedAgents(ctx context.Context, userID string, ids []string) (map[string]bool, error) {
 	valid := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -163,7 +163,7 @@ func toTemplate(t dbsqlc.Template) *turbocat.Template {
 	return out
 }
 
-// CreateTemplate implements turbocat.TemplateService.
+// CreateTemplate implements turbocat.TemplateStore.
 func (db *DB) CreateTemplate(ctx context.Context, t *turbocat.Template) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		row, err := q.TemplateCreate(ctx, dbsqlc.TemplateCreateParams{UserID: t.UserID, Kind: t.Kind, Name: t.Name,
@@ -176,7 +176,7 @@ func (db *DB) CreateTemplate(ctx context.Context, t *turbocat.Template) error {
 	})
 }
 
-// Template implements turbocat.TemplateService.
+// Template implements turbocat.TemplateStore.
 func (db *DB) Template(ctx context.Context, userID, id string) (*turbocat.Template, error) {
 	if !isUUID(id) {
 		return nil, turbocat.NotFound("template")
@@ -188,7 +188,7 @@ func (db *DB) Template(ctx context.Context, userID, id string) (*turbocat.Templa
 	return toTemplate(row), nil
 }
 
-// ListTemplates implements turbocat.TemplateService.
+// ListTemplates implements turbocat.TemplateStore.
 func (db *DB) ListTemplates(ctx context.Context, userID, kind string, p turbocat.Page) (*turbocat.List[*turbocat.Template], error) {
 	ct, cid, err := decodeCursor(p.Cursor)
 	if err != nil {
@@ -201,7 +201,7 @@ func (db *DB) ListTemplates(ctx context.Context, userID, kind string, p turbocat
 	return page(mapSlice(rows, toTemplate), p.Limit, func(t *turbocat.Template) (time.Time, string) { return t.CreatedAt, t.ID }), nil
 }
 
-// UpdateTemplate implements turbocat.TemplateService. Built-in templates are
+// UpdateTemplate implements turbocat.TemplateStore. Built-in templates are
 // not the caller's: they cannot be changed (ENOTFOUND for writes is wrong
 // here since the caller can read them, so it is EFORBIDDEN).
 func (db *DB) UpdateTemplate(ctx context.Context, userID, id string, fn func(*turbocat.Template) error) (*turbocat.Template, error) {
@@ -228,7 +228,7 @@ func (db *DB) UpdateTemplate(ctx context.Context, userID, id string, fn func(*tu
 	return out, err
 }
 
-// DeleteTemplate implements turbocat.TemplateService.
+// DeleteTemplate implements turbocat.TemplateStore.
 func (db *DB) DeleteTemplate(ctx context.Context, userID, id string) error {
 	t, err := db.Template(ctx, userID, id)
 	if err != nil {
@@ -249,7 +249,7 @@ func (db *DB) DeleteTemplate(ctx context.Context, userID, id string) error {
 	})
 }
 
-// SeedBuiltinTemplates implements turbocat.TemplateService.
+// SeedBuiltinTemplates implements turbocat.TemplateStore.
 func (db *DB) SeedBuiltinTemplates(ctx context.Context, ts []*turbocat.Template) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		for _, t := range ts {

@@ -9,8 +9,8 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-var _ turbocat.ExecutionService = (*DB)(nil)
-var _ turbocat.DeploymentService = (*DB)(nil)
+var _ turbocat.ExecutionStore = (*DB)(nil)
+var _ turbocat.DeploymentStore = (*DB)(nil)
 
 func toExecution(e dbsqlc.Execution) *turbocat.Execution {
 	return &turbocat.Execution{ID: e.ID, WorkflowID: e.WorkflowID, WorkflowVersion: int(e.WorkflowVersion), UserID: e.UserID,
@@ -19,7 +19,7 @@ func toExecution(e dbsqlc.Execution) *turbocat.Execution {
 		CompletedAt: e.CompletedAt, DurationMs: e.DurationMs, CreatedAt: e.CreatedAt}
 }
 
-// Execution implements turbocat.ExecutionService.
+// Execution implements turbocat.ExecutionStore.
 func (db *DB) Execution(ctx context.Context, userID, id string) (*turbocat.Execution, error) {
 	if !isUUID(id) {
 		return nil, turbocat.NotFound("execution")
@@ -31,7 +31,7 @@ func (db *DB) Execution(ctx context.Context, userID, id string) (*turbocat.Execu
 	return toExecution(row), nil
 }
 
-// ListExecutions implements turbocat.ExecutionService.
+// ListExecutions implements turbocat.ExecutionStore.
 func (db *DB) ListExecutions(ctx context.Context, userID string, f turbocat.ExecutionFilter, p turbocat.Page) (*turbocat.List[*turbocat.Execution], error) {
 	ct, cid, err := decodeCursor(p.Cursor)
 	if err != nil {
@@ -52,7 +52,7 @@ func (db *DB) ListExecutions(ctx context.Context, userID string, f turbocat.Exec
 	return page(mapSlice(rows, toExecution), p.Limit, func(e *turbocat.Execution) (time.Time, string) { return e.CreatedAt, e.ID }), nil
 }
 
-// ExecutionSteps implements turbocat.ExecutionService.
+// ExecutionSteps implements turbocat.ExecutionStore.
 func (db *DB) ExecutionSteps(ctx context.Context, userID, id string) ([]*turbocat.ExecutionStep, error) {
 	if _, err := db.Execution(ctx, userID, id); err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func (db *DB) ExecutionSteps(ctx context.Context, userID, id string) ([]*turboca
 	}), nil
 }
 
-// ExecutionLogs implements turbocat.ExecutionService.
+// ExecutionLogs implements turbocat.ExecutionStore.
 func (db *DB) ExecutionLogs(ctx context.Context, userID, id string, afterSeq int64, limit int) ([]*turbocat.ExecutionLog, error) {
 	if _, err := db.Execution(ctx, userID, id); err != nil {
 		return nil, err
@@ -98,7 +98,7 @@ func toDeployment(d dbsqlc.Deployment) *turbocat.Deployment {
 		UpdatedAt: d.UpdatedAt, ActivatedAt: d.ActivatedAt}
 }
 
-// Deployment implements turbocat.DeploymentService.
+// Deployment implements turbocat.DeploymentStore.
 func (db *DB) Deployment(ctx context.Context, userID, id string) (*turbocat.Deployment, error) {
 	if !isUUID(id) {
 		return nil, turbocat.NotFound("deployment")
@@ -110,7 +110,7 @@ func (db *DB) Deployment(ctx context.Context, userID, id string) (*turbocat.Depl
 	return toDeployment(row), nil
 }
 
-// ListDeployments implements turbocat.DeploymentService.
+// ListDeployments implements turbocat.DeploymentStore.
 func (db *DB) ListDeployments(ctx context.Context, userID string, f turbocat.DeploymentFilter, p turbocat.Page) (*turbocat.List[*turbocat.Deployment], error) {
 	ct, cid, err := decodeCursor(p.Cursor)
 	if err != nil {

@@ -22,9 +22,9 @@ import (
 
 // Auth runs registration, login, token refresh and API-key checks.
 type Auth struct {
-	Users      turbocat.UserService
-	APIKeys    turbocat.APIKeyService
-	Audit      turbocat.AuditService
+	Users      turbocat.UserStore
+	APIKeys    turbocat.APIKeyStore
+	Audit      turbocat.AuditStore
 	Hasher     *auth.Hasher
 	Tokens     *auth.Tokens
 	RefreshTTL time.Duration

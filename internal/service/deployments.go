@@ -23,8 +23,8 @@ import (
 // runs, and an optional schedule.
 type Deployments struct {
 	Store     turbocat.DeploymentStore
-	Reads     turbocat.DeploymentService
-	Workflows turbocat.WorkflowService
+	Reads     turbocat.DeploymentStore
+	Workflows turbocat.WorkflowStore
 	Runs      *Executions
 	Secrets   *Secrets
 	// PublicURL is the base of endpoint URLs (TURBOCAT_PUBLIC_URL).

@@ -28,8 +28,8 @@ import (
 // as the execution name (so a repeated start is idempotent).
 type Executions struct {
 	Store     turbocat.RunStore
-	Workflows turbocat.WorkflowService
-	Reads     turbocat.ExecutionService
+	Workflows turbocat.WorkflowStore
+	Reads     turbocat.ExecutionStore
 	Engine    turbocat.Engine
 	// StepRunnerFunction is the steprunner's name or ARN placed in the
 	// compiled Task states.

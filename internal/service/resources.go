@@ -23,9 +23,9 @@ type Limits struct {
 // Resources applies validation and quotas to agents, templates and
 // workflows before they reach storage.
 type Resources struct {
-	Agents    turbocat.AgentService
-	Templates turbocat.TemplateService
-	Workflows turbocat.WorkflowService
+	Agents    turbocat.AgentStore
+	Templates turbocat.TemplateStore
+	Workflows turbocat.WorkflowStore
 	Limits    Limits
 }
 
@@ -62,7 +62,7 @@ func checkAgentConfig(typ string, config json.RawMessage, details *[]turbocat.Fi
 		return
 	}
 	if err := executor.ValidateConfig(typ, config); err != nil {
-		var xe *executor.Error
+		var xe *turbocat.StepError
 		if errors.As(err, &xe) {
 			*details = append(*details, turbocat.FieldError{Field: "config", Message: xe.Cause})
 			return

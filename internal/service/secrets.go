@@ -12,7 +12,7 @@ import (
 // Secrets encrypts users' secret values before storage and decrypts them
 // only for the step runner, at the moment of use.
 type Secrets struct {
-	Store  turbocat.SecretService
+	Store  turbocat.SecretStore
 	Cipher secrets.Cipher // nil: secrets are not configured
 }
 

@@ -57,23 +57,14 @@ const (
 	ErrLostClaim         = "Step.LostClaim"
 )
 
-// StepError fails the Task with Name, so the step's ASL Retry and Catch can
-// match it. Cause never contains secret values.
-type StepError struct {
-	Name  string
-	Cause string
-}
-
-func (e *StepError) Error() string { return e.Name + ": " + e.Cause }
-
 // SecretResolver returns the plaintext of a user's secret.
 type SecretResolver func(ctx context.Context, userID, name string) (string, error)
 
 // Runner runs steps.
 type Runner struct {
 	Store     turbocat.RunStore
-	Workflows turbocat.WorkflowService
-	Agents    turbocat.AgentService
+	Workflows turbocat.WorkflowStore
+	Agents    turbocat.AgentStore
 	Executor  executor.Executor
 	Secrets   SecretResolver
 	Logger    *slog.Logger
@@ -133,14 +124,15 @@ func (r *Runner) logger() *slog.Logger {
 }
 
 // Handle runs one invocation. The result is small control data; a step
-// failure is a *StepError.
+// failure is a *turbocat.StepError, whose name the step's ASL Retry and
+// Catch match.
 func (r *Runner) Handle(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 	var p Payload
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, &StepError{Name: ErrInput, Cause: "invalid steprunner payload: " + err.Error()}
+		return nil, &turbocat.StepError{Name: ErrInput, Cause: "invalid steprunner payload: " + err.Error()}
 	}
 	if p.ExecutionID == "" {
-		return nil, &StepError{Name: ErrInput, Cause: "payload has no executionId"}
+		return nil, &turbocat.StepError{Name: ErrInput, Cause: "payload has no executionId"}
 	}
 	switch p.Action {
 	case ActionStep, "":
@@ -161,7 +153,7 @@ func (r *Runner) Handle(ctx context.Context, raw json.RawMessage) (json.RawMessa
 			return nil, err
 		}
 	default:
-		return nil, &StepError{Name: ErrInput, Cause: fmt.Sprintf("unknown action %q", p.Action)}
+		return nil, &turbocat.StepError{Name: ErrInput, Cause: fmt.Sprintf("unknown action %q", p.Action)}
 	}
 	return json.RawMessage(`{"ok":true}`), nil
 }
@@ -210,7 +202,7 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	}
 	step := findStep(w, stepKey)
 	if step == nil {
-		return &StepError{Name: ErrInput, Cause: fmt.Sprintf("workflow version %d has no step %q", w.Version, stepKey)}
+		return &turbocat.StepError{Name: ErrInput, Cause: fmt.Sprintf("workflow version %d has no step %q", w.Version, stepKey)}
 	}
 	timeout := r.DefaultTimeout
 	if timeout <= 0 {
@@ -234,7 +226,7 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 				// Cancelled or ended while this Task was in flight: do not run.
 				res := turbocat.StepResult{Error: errorJSON(ErrExecutionFinished, "execution is "+e.Status)}
 				_, _ = r.Store.FinishStep(ctx, e.ID, stepKey, claim.ClaimID, res)
-				return &StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
+				return &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
 			}
 			return r.run(ctx, e, agent, step, claim, timeout, outputs)
 		}
@@ -243,7 +235,7 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 			return nil // done before: the stored result stands, the agent does not run again
 		case turbocat.StepFailed, turbocat.StepSkipped:
 			name, cause := decodeError(claim.Step.Error)
-			return &StepError{Name: name, Cause: cause}
+			return &turbocat.StepError{Name: name, Cause: cause}
 		}
 		// Another invocation holds a live claim: wait for its outcome.
 		poll := r.PollInterval
@@ -280,7 +272,7 @@ func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat
 		}
 		r.Metrics.Step(agentType(agent), turbocat.StepFailed, time.Since(start))
 		log.Info("step failed", "error_name", name)
-		return &StepError{Name: name, Cause: cause}
+		return &turbocat.StepError{Name: name, Cause: cause}
 	}
 
 	if agent == nil {
@@ -299,7 +291,7 @@ func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat
 	res, runErr := r.RunAgent(ctx, e.UserID, agent, input, timeout, scrub)
 	logs := toLogLines(res.Logs, scrub)
 	if runErr != nil {
-		var xe *executor.Error
+		var xe *turbocat.StepError
 		if errors.As(runErr, &xe) {
 			return fail(xe.Name, scrub.String(xe.Cause), input, logs)
 		}
@@ -316,7 +308,7 @@ func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat
 	if !ok {
 		// The lease expired and another invocation took the step over;
 		// its result is the one that counts.
-		return &StepError{Name: ErrLostClaim, Cause: "the step's lease expired while it ran; another attempt owns it"}
+		return &turbocat.StepError{Name: ErrLostClaim, Cause: "the step's lease expired while it ran; another attempt owns it"}
 	}
 	r.Metrics.Step(agent.Type, turbocat.StepCompleted, time.Since(start))
 	if u := res.Usage; u != nil {
@@ -420,7 +412,7 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 			if ferr != nil {
 				return ferr
 			}
-			return &StepError{Name: ErrInput, Cause: cause}
+			return &turbocat.StepError{Name: ErrInput, Cause: cause}
 		}
 	} else {
 		sinks := map[string]json.RawMessage{}

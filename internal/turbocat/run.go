@@ -150,10 +150,12 @@ type RunStore interface {
 	AppendLogs(ctx context.Context, executionID string, stepKey *string, lines []LogLine) error
 }
 
-// DeploymentStore is the write side of deployments. Reads by id alone
-// (DeploymentByID) are for the trigger: the webhook and the scheduler act for
-// the deployment's owner.
+// DeploymentStore stores deployments. Reads by id alone (DeploymentByID) are
+// for the trigger: the webhook and the scheduler act for the deployment's
+// owner.
 type DeploymentStore interface {
+	Deployment(ctx context.Context, userID, id string) (*Deployment, error)
+	ListDeployments(ctx context.Context, userID string, f DeploymentFilter, p Page) (*List[*Deployment], error)
 	// CreateDeployment stores d; an active one replaces the active
 	// deployment of its (workflow, environment), whose version becomes d's
 	// PreviousVersion and whose signing secret it keeps (kept reports it;

@@ -73,6 +73,7 @@ import (
 	"time"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // Defaults of code agents.
@@ -235,7 +236,7 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 		return run.Finish(context.WithoutCancel(ctx), nil, err)
 	}
 	if resp.Error != nil {
-		return run.Finish(context.WithoutCancel(ctx), nil, &executor.Error{Name: resp.Error.Name, Cause: resp.Error.Cause, Retryable: resp.Error.Name == executor.ErrCodeTimeout})
+		return run.Finish(context.WithoutCancel(ctx), nil, &turbocat.StepError{Name: resp.Error.Name, Cause: resp.Error.Cause, Retryable: resp.Error.Name == executor.ErrCodeTimeout})
 	}
 	return run.Finish(ctx, resp.Output, nil)
 }
@@ -313,7 +314,7 @@ func (e *Executor) roundTrip(ctx context.Context, req *workerRequest, timeout ti
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, executor.Errorf(executor.ErrCodeTimeout, true, "the script exceeded the step's time limit")
 		}
-		return nil, &executor.Error{Name: executor.ErrCanceled, Cause: "run cancelled: " + ctx.Err().Error()}
+		return nil, &turbocat.StepError{Name: executor.ErrCanceled, Cause: "run cancelled: " + ctx.Err().Error()}
 	case <-hard.C:
 		e.opts.Logger.Warn("code worker unresponsive past its deadline, killed", slog.Int("pid", w.pid()), slog.Duration("timeout", timeout))
 		w.kill()

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 type bundle struct {
@@ -50,7 +51,7 @@ func setup(t *testing.T, h http.HandlerFunc) *bundle {
 	return b
 }
 
-func (b *bundle) run(t *testing.T, cfg map[string]any, input string, sec executor.StaticSecrets) (executor.Result, *executor.Error) {
+func (b *bundle) run(t *testing.T, cfg map[string]any, input string, sec executor.StaticSecrets) (executor.Result, *turbocat.StepError) {
 	t.Helper()
 	raw, err := json.Marshal(cfg)
 	require.NoError(t, err)
@@ -60,7 +61,7 @@ func (b *bundle) run(t *testing.T, cfg map[string]any, input string, sec executo
 	}
 	res, err := b.ex.Execute(context.Background(), req)
 	if err != nil {
-		var e *executor.Error
+		var e *turbocat.StepError
 		require.ErrorAs(t, err, &e)
 		return res, e
 	}
@@ -135,7 +136,7 @@ func TestAPIAuth(t *testing.T) {
 				tt.check(t, b.last)
 				dump, _ := json.Marshal(struct {
 					R executor.Result
-					E *executor.Error
+					E *turbocat.StepError
 				}{res, e})
 				for _, canary := range []string{"tok-canary-1", "pw-canary-2", "key-canary-3", base64.StdEncoding.EncodeToString([]byte("bob:pw-canary-2"))} {
 					require.NotContains(t, string(dump), canary)
@@ -249,7 +250,7 @@ func TestAPITimeoutAndCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
 	_, err := b.ex.Execute(ctx, executor.Request{Type: executor.TypeAPI, Config: apiConfig(b.srv.URL)})
-	var ee *executor.Error
+	var ee *turbocat.StepError
 	require.ErrorAs(t, err, &ee)
 	require.Equal(t, executor.ErrCanceled, ee.Name)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 func TestCheckAddr(t *testing.T) {
@@ -216,7 +217,7 @@ func TestSSRFCorpus(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			t.Parallel()
 			_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeAPI, Config: apiConfig(target)})
-			var e *executor.Error
+			var e *turbocat.StepError
 			require.ErrorAs(t, err, &e)
 			require.Equal(t, executor.ErrAPIBlocked, e.Name, e.Cause)
 			require.NotEmpty(t, e.Cause)
@@ -226,7 +227,7 @@ func TestSSRFCorpus(t *testing.T) {
 		t.Parallel()
 		for i := 0; i < 2; i++ {
 			_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeAPI, Config: apiConfig("http://rebind.test:" + p + "/")})
-			var e *executor.Error
+			var e *turbocat.StepError
 			require.ErrorAs(t, err, &e, "attempt %d", i)
 			if i == 1 {
 				require.Equal(t, executor.ErrAPIBlocked, e.Name, e.Cause)
@@ -266,7 +267,7 @@ func TestNewClientIgnoresProxyEnv(t *testing.T) {
 	})})
 	// The direct connection goes to 127.0.0.2 where nothing listens.
 	_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeAPI, Config: apiConfig("http://proxied.test:" + strconv.Itoa(c.port) + "/")})
-	var e *executor.Error
+	var e *turbocat.StepError
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, executor.ErrAPIConnection, e.Name, e.Cause)
 	require.Zero(t, c.conns.Load())

@@ -19,6 +19,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 func schemaMap(schema json.RawMessage) (map[string]any, error) {
@@ -228,7 +229,7 @@ func (e *Executor) bedrock(ctx context.Context, c *call) (*reply, error) {
 }
 
 // classifyProvider maps the SDKs' API errors; nil when err is not one.
-func classifyProvider(provider string, err error) *executor.Error {
+func classifyProvider(provider string, err error) *turbocat.StepError {
 	var oe *openai.Error
 	if errors.As(err, &oe) {
 		return statusError(provider, oe.StatusCode, retryAfter(oe.Response), oe.Message)

@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// The service interfaces below are implemented by the postgres package. Each
-// method that changes data owns its transaction and writes the audit row for
-// the change inside it, taking the actor and request from ctx. Every method
-// that reads or writes a user's data is scoped by userID: another user's
-// object is ENOTFOUND.
+// The store interfaces below are Turbocat's storage, implemented by the
+// postgres package; business rules live in the service package, over these
+// interfaces. Each method that changes data owns its transaction and writes
+// the audit row for the change inside it, taking the actor and request from
+// ctx. Every method that reads or writes a user's data is scoped by userID:
+// another user's object is ENOTFOUND.
 
 // Session is what register, login and refresh return.
 type Session struct {
@@ -20,8 +21,8 @@ type Session struct {
 	ExpiresIn    int    `json:"expiresIn"`
 }
 
-// UserService manages accounts and credentials.
-type UserService interface {
+// UserStore manages accounts and credentials.
+type UserStore interface {
 	// CreateUser inserts a user with an already hashed password. ECONFLICT
 	// when the email is taken.
 	CreateUser(ctx context.Context, u *User) error
@@ -48,8 +49,8 @@ type UserService interface {
 	RevokeRefreshFamily(ctx context.Context, hash []byte) error
 }
 
-// APIKeyService manages API keys.
-type APIKeyService interface {
+// APIKeyStore manages API keys.
+type APIKeyStore interface {
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// APIKeyByPrefix returns the key with its owner's role; ENOTFOUND if none.
 	APIKeyByPrefix(ctx context.Context, prefix string) (*APIKey, string, error)
@@ -64,8 +65,8 @@ type AgentFilter struct {
 	Search string
 }
 
-// AgentService manages agents.
-type AgentService interface {
+// AgentStore manages agents.
+type AgentStore interface {
 	// CreateAgent returns ECONFLICT for a taken name and EQUOTA past the
 	// per-user limit.
 	CreateAgent(ctx context.Context, a *Agent, maxAgents int) error
@@ -80,8 +81,8 @@ type AgentService interface {
 	OwnedAgents(ctx context.Context, userID string, ids []string) (map[string]bool, error)
 }
 
-// TemplateService manages templates. Built-in templates are read-only.
-type TemplateService interface {
+// TemplateStore manages templates. Built-in templates are read-only.
+type TemplateStore interface {
 	CreateTemplate(ctx context.Context, t *Template) error
 	Template(ctx context.Context, userID, id string) (*Template, error)
 	ListTemplates(ctx context.Context, userID, kind string, p Page) (*List[*Template], error)
@@ -91,8 +92,8 @@ type TemplateService interface {
 	SeedBuiltinTemplates(ctx context.Context, ts []*Template) error
 }
 
-// WorkflowService manages workflows and their immutable versions.
-type WorkflowService interface {
+// WorkflowStore manages workflows and their immutable versions.
+type WorkflowStore interface {
 	// CreateWorkflow stores the workflow, its steps and version 1 in one
 	// transaction. ECONFLICT for a taken name, EQUOTA past the limit.
 	CreateWorkflow(ctx context.Context, w *Workflow, maxWorkflows int) error
@@ -106,8 +107,8 @@ type WorkflowService interface {
 	DeleteWorkflow(ctx context.Context, userID, id string) error
 }
 
-// ExecutionService reads executions (the running-workflows layer writes them).
-type ExecutionService interface {
+// ExecutionStore reads executions (the running-workflows layer writes them).
+type ExecutionStore interface {
 	Execution(ctx context.Context, userID, id string) (*Execution, error)
 	ListExecutions(ctx context.Context, userID string, f ExecutionFilter, p Page) (*List[*Execution], error)
 	ExecutionSteps(ctx context.Context, userID, id string) ([]*ExecutionStep, error)
@@ -124,12 +125,6 @@ type DeploymentFilter struct {
 	Environment string
 }
 
-// DeploymentService reads deployments.
-type DeploymentService interface {
-	Deployment(ctx context.Context, userID, id string) (*Deployment, error)
-	ListDeployments(ctx context.Context, userID string, f DeploymentFilter, p Page) (*List[*Deployment], error)
-}
-
 // SecretMeta is what the API shows of a secret: never its value.
 type SecretMeta struct {
 	Name      string    `json:"name"`
@@ -137,8 +132,8 @@ type SecretMeta struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// AuditService writes and reads the audit log.
-type AuditService interface {
+// AuditStore writes and reads the audit log.
+type AuditStore interface {
 	// Audit records an action outside any other transaction (logins,
 	// failed refresh reuse). Mutations audit inside their own transaction.
 	Audit(ctx context.Context, action, resourceType, resourceID string, metadata map[string]any) error
@@ -162,9 +157,9 @@ func RawJSON(v any) json.RawMessage {
 	return b
 }
 
-// SecretService stores users' secrets, encrypted by the caller: it never sees
+// SecretStore stores users' secrets, encrypted by the caller: it never sees
 // a plaintext value.
-type SecretService interface {
+type SecretStore interface {
 	// PutSecret creates or replaces a secret; created reports which.
 	PutSecret(ctx context.Context, userID, name string, ciphertext []byte) (meta *SecretMeta, created bool, err error)
 	ListSecrets(ctx context.Context, userID string) ([]*SecretMeta, error)
