@@ -163,7 +163,7 @@ func (a *App) Reconcile(ctx context.Context, name, engineStatus, errName, cause 
 		cause = "the workflow engine ended the run"
 	}
 	errJSON, _ := json.Marshal(map[string]string{"error": errName, "cause": cause})
-	done, err := a.DB.FinishExecution(ctx, e.ID, status, nil, errJSON)
+	done, err := a.DB.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: status, Error: errJSON})
 	if done {
 		a.Metrics.ExecutionFinished(status)
 	}
@@ -198,7 +198,7 @@ func (a *App) RecoverRuns(ctx context.Context, l *Local) error {
 		}
 		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.EngineLost",
 			"cause": "the engine restarted without a record of this run; retry it with POST /api/v1/executions/" + e.ID + "/retry"})
-		if _, err := a.DB.FinishExecution(ctx, e.ID, turbocat.ExecutionFailed, nil, errJSON); err != nil {
+		if _, err := a.DB.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: errJSON}); err != nil {
 			return err
 		}
 		a.Logger.Warn("run lost across restart", "execution_id", e.ID)

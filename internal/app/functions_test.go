@@ -110,7 +110,7 @@ func TestStepRunnerFunction(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "completed", e.Status)
 	require.JSONEq(t, `{"shout":{"text":"HELLO ADA"}}`, string(e.OutputData), "default output: the sink steps' outputs")
-	logs, err := a.DB.ExecutionLogs(ctx, userID, execID, 0, 10)
+	logs, err := a.DB.ExecutionLogs(ctx, userID, execID, turbocat.LogRange{Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, "hi ada", logs[0].Message)
 }
@@ -196,7 +196,7 @@ func TestStepRunnerConcurrentDuplicates(t *testing.T) {
 	for range 10 {
 		require.NoError(t, <-errs)
 	}
-	logs, err := a.DB.ExecutionLogs(ctx, userID, execID, 0, 100)
+	logs, err := a.DB.ExecutionLogs(ctx, userID, execID, turbocat.LogRange{Limit: 100})
 	require.NoError(t, err)
 	require.Len(t, logs, 1, "the agent ran exactly once")
 	steps, err := a.DB.ExecutionSteps(ctx, userID, execID)

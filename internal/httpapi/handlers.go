@@ -534,7 +534,7 @@ func (s *Server) getExecutionLogs(w http.ResponseWriter, r *http.Request) error 
 	if r.URL.Query().Get("follow") == "true" {
 		return s.followLogs(w, r, after)
 	}
-	logs, err := s.Executions.ExecutionLogs(r.Context(), actor(r).UserID, r.PathValue("id"), after, p.Limit)
+	logs, err := s.Executions.ExecutionLogs(r.Context(), actor(r).UserID, r.PathValue("id"), turbocat.LogRange{After: after, Limit: p.Limit})
 	if err != nil {
 		return err
 	}

@@ -250,7 +250,7 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, after int64)
 	deadline := time.Now().Add(15 * time.Minute)
 	heartbeat := time.Now()
 	for {
-		logs, err := s.Executions.ExecutionLogs(r.Context(), a.UserID, id, after, MaxLimit)
+		logs, err := s.Executions.ExecutionLogs(r.Context(), a.UserID, id, turbocat.LogRange{After: after, Limit: MaxLimit})
 		if err != nil {
 			return nil // the stream is open: nothing more can be said in the envelope
 		}

@@ -55,28 +55,17 @@ func (db *DB) CreateAgent(ctx context.Context, a *turbocat.Agent, maxAgents int)
 
 // Agent implements turbocat.AgentStore.
 func (db *DB) Agent(ctx context.Context, userID, id string) (*turbocat.Agent, error) {
-	if !isUUID(id) {
-		return nil, turbocat.NotFound("agent")
-	}
-	row, err := db.q.AgentGet(ctx, dbsqlc.AgentGetParams{ID: id, UserID: userID})
-	if err != nil {
-		return nil, translate(err, "agent")
-	}
-	return toAgent(row), nil
+	return getOne(id, "agent", func() (dbsqlc.Agent, error) {
+		return db.q.AgentGet(ctx, dbsqlc.AgentGetParams{ID: id, UserID: userID})
+	}, toAgent)
 }
 
 // ListAgents implements turbocat.AgentStore.
 func (db *DB) ListAgents(ctx context.Context, userID string, f turbocat.AgentFilter, p turbocat.Page) (*turbocat.List[*turbocat.Agent], error) {
-	ct, cid, err := decodeCursor(p.Cursor)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.q.AgentList(ctx, dbsqlc.AgentListParams{UserID: userID, Limit: int32(p.Limit + 1),
-		Type: nilIfEmpty(f.Type), Search: nilIfEmpty(escapeLike(f.Search)), CursorTime: ct, CursorID: cid})
-	if err != nil {
-		return nil, fmt.Errorf("list agents: %w", err)
-	}
-	return page(mapSlice(rows, toAgent), p.Limit, func(a *turbocat.Agent) (time.Time, string) { return a.CreatedAt, a.ID }), nil
+	return listPage(p, "agents", func(limit int32, a after) ([]dbsqlc.Agent, error) {
+		return db.q.AgentList(ctx, dbsqlc.AgentListParams{UserID: userID, Limit: limit,
+			Type: nilIfEmpty(f.Type), Search: nilIfEmpty(escapeLike(f.Search)), CursorTime: a.Time, CursorID: a.ID})
+	}, toAgent, func(a *turbocat.Agent) (time.Time, string) { return a.CreatedAt, a.ID })
 }
 
 // UpdateAgent implements turbocat.AgentStore.
@@ -178,27 +167,16 @@ func (db *DB) CreateTemplate(ctx context.Context, t *turbocat.Template) error {
 
 // Template implements turbocat.TemplateStore.
 func (db *DB) Template(ctx context.Context, userID, id string) (*turbocat.Template, error) {
-	if !isUUID(id) {
-		return nil, turbocat.NotFound("template")
-	}
-	row, err := db.q.TemplateGet(ctx, dbsqlc.TemplateGetParams{ID: id, UserID: &userID})
-	if err != nil {
-		return nil, translate(err, "template")
-	}
-	return toTemplate(row), nil
+	return getOne(id, "template", func() (dbsqlc.Template, error) {
+		return db.q.TemplateGet(ctx, dbsqlc.TemplateGetParams{ID: id, UserID: &userID})
+	}, toTemplate)
 }
 
 // ListTemplates implements turbocat.TemplateStore.
 func (db *DB) ListTemplates(ctx context.Context, userID, kind string, p turbocat.Page) (*turbocat.List[*turbocat.Template], error) {
-	ct, cid, err := decodeCursor(p.Cursor)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.q.TemplateList(ctx, dbsqlc.TemplateListParams{UserID: &userID, Limit: int32(p.Limit + 1), Kind: nilIfEmpty(kind), CursorTime: ct, CursorID: cid})
-	if err != nil {
-		return nil, fmt.Errorf("list templates: %w", err)
-	}
-	return page(mapSlice(rows, toTemplate), p.Limit, func(t *turbocat.Template) (time.Time, string) { return t.CreatedAt, t.ID }), nil
+	return listPage(p, "templates", func(limit int32, a after) ([]dbsqlc.Template, error) {
+		return db.q.TemplateList(ctx, dbsqlc.TemplateListParams{UserID: &userID, Limit: limit, Kind: nilIfEmpty(kind), CursorTime: a.Time, CursorID: a.ID})
+	}, toTemplate, func(t *turbocat.Template) (time.Time, string) { return t.CreatedAt, t.ID })
 }
 
 // UpdateTemplate implements turbocat.TemplateStore. Built-in templates are

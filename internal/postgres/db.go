@@ -153,6 +153,43 @@ func badCursor() error {
 	return turbocat.ValidationError("invalid cursor", turbocat.FieldError{Field: "cursor", Message: "not a cursor returned by this API"})
 }
 
+// after is the keyset a list query resumes after: nil fields for the first
+// page.
+type after struct {
+	Time *time.Time
+	ID   *string
+}
+
+// listPage runs one page of a keyset-paginated list, newest first: it
+// decodes the cursor, fetches limit+1 rows (the extra row says whether there
+// is a next page), converts them and computes the next cursor from each
+// item's (created_at, id) key. An invalid cursor is EVALIDATION.
+func listPage[R, T any](p turbocat.Page, kind string, fetch func(limit int32, a after) ([]R, error), conv func(R) T, key func(T) (time.Time, string)) (*turbocat.List[T], error) {
+	ct, cid, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := fetch(int32(p.Limit+1), after{Time: ct, ID: cid})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", kind, err)
+	}
+	return page(mapSlice(rows, conv), p.Limit, key), nil
+}
+
+// getOne loads one row by id and converts it: an id that is not a UUID, or
+// a row the query does not find (another user's), is ENOTFOUND for kind.
+func getOne[R, T any](id, kind string, fetch func() (R, error), conv func(R) T) (T, error) {
+	var zero T
+	if !isUUID(id) {
+		return zero, turbocat.NotFound(kind)
+	}
+	row, err := fetch()
+	if err != nil {
+		return zero, translate(err, kind)
+	}
+	return conv(row), nil
+}
+
 // page trims a result fetched with limit+1 rows and computes the next cursor.
 func page[T any](items []T, limit int, key func(T) (time.Time, string)) *turbocat.List[T] {
 	out := &turbocat.List[T]{Items: items}

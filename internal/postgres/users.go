@@ -45,27 +45,14 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*turbocat.User, er
 
 // UserByID implements turbocat.UserStore.
 func (db *DB) UserByID(ctx context.Context, id string) (*turbocat.User, error) {
-	if !isUUID(id) {
-		return nil, turbocat.NotFound("user")
-	}
-	row, err := db.q.UserGet(ctx, id)
-	if err != nil {
-		return nil, translate(err, "user")
-	}
-	return toUser(row), nil
+	return getOne(id, "user", func() (dbsqlc.User, error) { return db.q.UserGet(ctx, id) }, toUser)
 }
 
 // ListUsers implements turbocat.UserStore.
 func (db *DB) ListUsers(ctx context.Context, p turbocat.Page) (*turbocat.List[*turbocat.User], error) {
-	ct, cid, err := decodeCursor(p.Cursor)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.q.UserList(ctx, dbsqlc.UserListParams{Limit: int32(p.Limit + 1), CursorTime: ct, CursorID: cid})
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return page(mapSlice(rows, toUser), p.Limit, func(u *turbocat.User) (time.Time, string) { return u.CreatedAt, u.ID }), nil
+	return listPage(p, "users", func(limit int32, a after) ([]dbsqlc.User, error) {
+		return db.q.UserList(ctx, dbsqlc.UserListParams{Limit: limit, CursorTime: a.Time, CursorID: a.ID})
+	}, toUser, func(u *turbocat.User) (time.Time, string) { return u.CreatedAt, u.ID })
 }
 
 // SetPassword implements turbocat.UserStore.
@@ -125,8 +112,8 @@ func (db *DB) DeleteUser(ctx context.Context, userID string) error {
 }
 
 // CreateRefreshToken implements turbocat.UserStore.
-func (db *DB) CreateRefreshToken(ctx context.Context, userID, familyID string, hash []byte, expires time.Time) error {
-	err := db.q.RefreshTokenCreate(ctx, dbsqlc.RefreshTokenCreateParams{UserID: userID, FamilyID: familyID, TokenHash: hash, ExpiresAt: expires})
+func (db *DB) CreateRefreshToken(ctx context.Context, t turbocat.RefreshToken) error {
+	err := db.q.RefreshTokenCreate(ctx, dbsqlc.RefreshTokenCreateParams{UserID: t.UserID, FamilyID: t.FamilyID, TokenHash: t.Hash, ExpiresAt: t.Expires})
 	if err != nil {
 		return fmt.Errorf("store refresh token: %w", err)
 	}
@@ -240,15 +227,9 @@ func (db *DB) TouchAPIKey(ctx context.Context, id string) error {
 
 // ListAPIKeys implements turbocat.APIKeyStore.
 func (db *DB) ListAPIKeys(ctx context.Context, userID string, p turbocat.Page) (*turbocat.List[*turbocat.APIKey], error) {
-	ct, cid, err := decodeCursor(p.Cursor)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.q.APIKeyList(ctx, dbsqlc.APIKeyListParams{UserID: userID, Limit: int32(p.Limit + 1), CursorTime: ct, CursorID: cid})
-	if err != nil {
-		return nil, fmt.Errorf("list api keys: %w", err)
-	}
-	return page(mapSlice(rows, toAPIKey), p.Limit, func(k *turbocat.APIKey) (time.Time, string) { return k.CreatedAt, k.ID }), nil
+	return listPage(p, "api keys", func(limit int32, a after) ([]dbsqlc.ApiKey, error) {
+		return db.q.APIKeyList(ctx, dbsqlc.APIKeyListParams{UserID: userID, Limit: limit, CursorTime: a.Time, CursorID: a.ID})
+	}, toAPIKey, func(k *turbocat.APIKey) (time.Time, string) { return k.CreatedAt, k.ID })
 }
 
 // RevokeAPIKey implements turbocat.APIKeyStore.

@@ -147,7 +147,7 @@ func (s *Auth) session(ctx context.Context, u *turbocat.User, _ string) (*turboc
 		return nil, err
 	}
 	refresh, hash := auth.RefreshToken()
-	if err := s.Users.CreateRefreshToken(ctx, u.ID, turbocat.NewID(), hash, s.now().Add(s.RefreshTTL)); err != nil {
+	if err := s.Users.CreateRefreshToken(ctx, turbocat.RefreshToken{UserID: u.ID, FamilyID: turbocat.NewID(), Hash: hash, Expires: s.now().Add(s.RefreshTTL)}); err != nil {
 		return nil, err
 	}
 	return &turbocat.Session{User: u, AccessToken: access, RefreshToken: refresh, ExpiresIn: int(s.Tokens.TTL().Seconds())}, nil

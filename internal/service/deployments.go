@@ -299,7 +299,7 @@ func (s *Deployments) Rollback(ctx context.Context, actor *turbocat.Actor, id st
 	if _, err := s.Runs.Engine.SetAlias(ctx, d.Environment, []turbocat.AliasRoute{{VersionRef: ref, Weight: 100}}); err != nil {
 		return nil, fmt.Errorf("roll back alias %s: %w", d.Environment, err)
 	}
-	out, err := s.Store.RollbackDeployment(ctx, actor.UserID, id, *d.PreviousVersion, d.Version, ref)
+	out, err := s.Store.RollbackDeployment(ctx, actor.UserID, id, turbocat.Rollback{Version: *d.PreviousVersion, Previous: d.Version, VersionRef: ref})
 	if err != nil {
 		return nil, err
 	}

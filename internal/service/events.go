@@ -112,7 +112,7 @@ func (s *Events) Deliver(ctx context.Context, h *turbocat.Webhook, e turbocat.Ev
 			st = &status
 		}
 		if err == nil {
-			_ = s.Store.RecordDelivery(ctx, d.ID, "succeeded", st, nil)
+			_ = s.Store.RecordDelivery(ctx, d.ID, turbocat.DeliveryResult{Status: "succeeded", HTTPStatus: st})
 			return
 		}
 		msg := err.Error()
@@ -120,7 +120,7 @@ func (s *Events) Deliver(ctx context.Context, h *turbocat.Webhook, e turbocat.Ev
 		if n == attempts {
 			final = "failed"
 		}
-		if rerr := s.Store.RecordDelivery(ctx, d.ID, final, st, &msg); rerr != nil {
+		if rerr := s.Store.RecordDelivery(ctx, d.ID, turbocat.DeliveryResult{Status: final, HTTPStatus: st, Error: &msg}); rerr != nil {
 			log.Error("events: record attempt", "error", rerr.Error())
 		}
 		if n == attempts {

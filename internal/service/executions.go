@@ -27,7 +27,7 @@ import (
 // execution with its audit row, and starts the engine with the execution id
 // as the execution name (so a repeated start is idempotent).
 type Executions struct {
-	Store     turbocat.RunStore
+	Store     turbocat.ExecutionStore
 	Workflows turbocat.WorkflowStore
 	Reads     turbocat.ExecutionStore
 	Engine    turbocat.Engine
@@ -92,7 +92,7 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 	span.End(err)
 	if err != nil {
 		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.StartFailed", "cause": "the workflow engine could not start the run"})
-		if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, turbocat.ExecutionFailed, nil, errJSON); ferr != nil {
+		if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: errJSON}); ferr != nil {
 			err = errors.Join(err, ferr)
 		}
 		return nil, fmt.Errorf("start execution %s: %w", e.ID, err)
@@ -208,7 +208,7 @@ func (s *Executions) Cancel(ctx context.Context, actor *turbocat.Actor, id strin
 		}
 	}
 	errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.Cancelled", "cause": "cancelled by the user"})
-	if done, err := s.Store.FinishExecution(ctx, e.ID, turbocat.ExecutionCancelled, nil, errJSON); err != nil {
+	if done, err := s.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCancelled, Error: errJSON}); err != nil {
 		return nil, err
 	} else if done {
 		s.Metrics.ExecutionFinished(turbocat.ExecutionCancelled)

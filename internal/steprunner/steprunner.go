@@ -62,7 +62,7 @@ type SecretResolver func(ctx context.Context, userID, name string) (string, erro
 
 // Runner runs steps.
 type Runner struct {
-	Store     turbocat.RunStore
+	Store     turbocat.ExecutionStore
 	Workflows turbocat.WorkflowStore
 	Agents    turbocat.AgentStore
 	Executor  executor.Executor
@@ -217,18 +217,20 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	// Claiming the step also loads the execution, the agent and the
 	// upstream outputs: one round trip per invocation.
 	for {
-		claim, e, agent, outputs, err := r.Store.StartStep(ctx, executionID, stepKey, step.AgentID, lease, needSteps)
+		started, err := r.Store.StartStep(ctx, turbocat.StepStart{ExecutionID: executionID, StepKey: stepKey, AgentID: step.AgentID,
+			Lease: lease, WithOutputs: needSteps})
 		if err != nil {
 			return fmt.Errorf("start step %s of execution %s: %w", stepKey, executionID, err)
 		}
+		claim, e := started.Claim, started.Execution
 		if claim.Claimed {
 			if terminal(e.Status) {
 				// Cancelled or ended while this Task was in flight: do not run.
 				res := turbocat.StepResult{Error: errorJSON(ErrExecutionFinished, "execution is "+e.Status)}
-				_, _ = r.Store.FinishStep(ctx, e.ID, stepKey, claim.ClaimID, res)
+				_, _ = r.Store.FinishStep(ctx, turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: stepKey, ClaimID: claim.ClaimID}, res)
 				return &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
 			}
-			return r.run(ctx, e, agent, step, claim, timeout, outputs)
+			return r.run(ctx, started, step, timeout)
 		}
 		switch claim.Step.Status {
 		case turbocat.StepCompleted:
@@ -256,9 +258,11 @@ func needsStepOutputs(step *turbocat.WorkflowStep) bool {
 	return bytes.Contains(step.Inputs, []byte("steps"))
 }
 
-// run runs a claimed step. outputs, if not nil, are the upstream outputs
-// loaded with the claim.
-func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat.Agent, step *turbocat.WorkflowStep, claim *turbocat.StepClaim, timeout time.Duration, outputs map[string]json.RawMessage) (err error) {
+// run runs a claimed step with what was loaded with the claim (the
+// execution, the agent and, if the inputs need them, the upstream outputs).
+func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *turbocat.WorkflowStep, timeout time.Duration) (err error) {
+	e, agent, claim, outputs := started.Execution, started.Agent, started.Claim, started.Outputs
+	held := turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: step.Key, ClaimID: claim.ClaimID}
 	ctx, span := tracing.Start(ctx, "step", map[string]string{"executionId": e.ID, "stepKey": step.Key, "agentType": agentType(agent)})
 	defer func() { span.End(err) }()
 	start := time.Now()
@@ -266,7 +270,7 @@ func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat
 	key := step.Key
 	fail := func(name, cause string, input json.RawMessage, logs []turbocat.LogLine) error {
 		logs = append(logs, turbocat.LogLine{Time: time.Now(), Level: "error", Message: fmt.Sprintf("step %s failed: %s: %s", key, name, cause)})
-		if _, err := r.Store.FinishStep(ctx, e.ID, key, claim.ClaimID, turbocat.StepResult{Input: input, Error: errorJSON(name, cause),
+		if _, err := r.Store.FinishStep(ctx, held, turbocat.StepResult{Input: input, Error: errorJSON(name, cause),
 			DurationMs: time.Since(start).Milliseconds(), Logs: logs}); err != nil {
 			return err
 		}
@@ -301,7 +305,7 @@ func (r *Runner) run(ctx context.Context, e *turbocat.Execution, agent *turbocat
 	if res.Usage != nil {
 		result.InputTokens, result.OutputTokens, result.CostUSD = res.Usage.InputTokens, res.Usage.OutputTokens, res.Usage.CostUSD
 	}
-	ok, err := r.Store.FinishStep(ctx, e.ID, key, claim.ClaimID, result)
+	ok, err := r.Store.FinishStep(ctx, held, result)
 	if err != nil {
 		return err
 	}
@@ -408,7 +412,7 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 		output, err = tmpl.RenderContext(ctx, w.Output, tmpl.Context{Values: values})
 		if err != nil {
 			cause := fmt.Sprintf("workflow output mapping: %v", err)
-			_, ferr := r.Store.FinishExecution(ctx, e.ID, turbocat.ExecutionFailed, nil, failureJSON("", ErrInput, cause))
+			_, ferr := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: failureJSON("", ErrInput, cause)})
 			if ferr != nil {
 				return ferr
 			}
@@ -421,7 +425,7 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 		}
 		output, _ = json.Marshal(sinks)
 	}
-	if done, err := r.Store.FinishExecution(ctx, e.ID, turbocat.ExecutionCompleted, output, nil); err != nil {
+	if done, err := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output}); err != nil {
 		return err
 	} else if done {
 		r.Metrics.ExecutionFinished(turbocat.ExecutionCompleted)
@@ -453,7 +457,7 @@ func (r *Runner) Fail(ctx context.Context, executionID string, raw json.RawMessa
 	if in.Error == "" {
 		in.Error = "States.TaskFailed"
 	}
-	if done, err := r.Store.FinishExecution(ctx, executionID, turbocat.ExecutionFailed, nil, failureJSON(in.StepKey, in.Error, cause)); err != nil {
+	if done, err := r.Store.FinishExecution(ctx, executionID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: failureJSON(in.StepKey, in.Error, cause)}); err != nil {
 		return err
 	} else if done {
 		r.Metrics.ExecutionFinished(turbocat.ExecutionFailed)

@@ -66,6 +66,15 @@ type WebhookDelivery struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
+// DeliveryResult is the outcome of a delivery attempt: the delivery's new
+// status (pending while it will be retried, succeeded, failed), the HTTP
+// status the receiver answered and the error, if any.
+type DeliveryResult struct {
+	Status     string
+	HTTPStatus *int
+	Error      *string
+}
+
 // WebhookStore stores subscriptions and deliveries.
 type WebhookStore interface {
 	CreateWebhook(ctx context.Context, w *Webhook) error
@@ -74,7 +83,7 @@ type WebhookStore interface {
 	// WebhooksFor returns the user's webhooks subscribed to an event type.
 	WebhooksFor(ctx context.Context, userID, eventType string) ([]*Webhook, error)
 	StartDelivery(ctx context.Context, webhookID, eventID, eventType string) (*WebhookDelivery, error)
-	RecordDelivery(ctx context.Context, id, status string, httpStatus *int, errMsg *string) error
+	RecordDelivery(ctx context.Context, id string, r DeliveryResult) error
 	// ListDeliveries returns a webhook's deliveries; ENOTFOUND for another
 	// user's webhook.
 	ListDeliveries(ctx context.Context, userID, webhookID string, limit int) ([]*WebhookDelivery, error)

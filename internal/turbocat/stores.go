@@ -21,6 +21,15 @@ type Session struct {
 	ExpiresIn    int    `json:"expiresIn"`
 }
 
+// RefreshToken is a stored refresh token: the hash of the secret, in a
+// rotation family.
+type RefreshToken struct {
+	UserID   string
+	FamilyID string
+	Hash     []byte
+	Expires  time.Time
+}
+
 // UserStore manages accounts and credentials.
 type UserStore interface {
 	// CreateUser inserts a user with an already hashed password. ECONFLICT
@@ -38,8 +47,8 @@ type UserStore interface {
 	UpdateProfile(ctx context.Context, userID, email, fullName string) (*User, error)
 	DeleteUser(ctx context.Context, userID string) error
 
-	// CreateRefreshToken stores a token hash in a family.
-	CreateRefreshToken(ctx context.Context, userID, familyID string, hash []byte, expires time.Time) error
+	// CreateRefreshToken stores a token hash in its family.
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// RotateRefreshToken consumes a live token and stores its successor in
 	// the same family, atomically. A token already rotated revokes its whole
 	// family (and audits it) and returns EUNAUTHORIZED; so do unknown,
@@ -105,18 +114,6 @@ type WorkflowStore interface {
 	// replaces the steps. fn may validate and return an *Error.
 	UpdateWorkflow(ctx context.Context, userID, id string, fn func(*Workflow) error) (*Workflow, error)
 	DeleteWorkflow(ctx context.Context, userID, id string) error
-}
-
-// ExecutionStore reads executions (the running-workflows layer writes them).
-type ExecutionStore interface {
-	Execution(ctx context.Context, userID, id string) (*Execution, error)
-	ListExecutions(ctx context.Context, userID string, f ExecutionFilter, p Page) (*List[*Execution], error)
-	ExecutionSteps(ctx context.Context, userID, id string) ([]*ExecutionStep, error)
-	// ExecutionLogs returns logs after the sequence number afterSeq.
-	ExecutionLogs(ctx context.Context, userID, id string, afterSeq int64, limit int) ([]*ExecutionLog, error)
-	// ExecutionStatus returns the status and the last log sequence number
-	// (the live log stream polls it).
-	ExecutionStatus(ctx context.Context, userID, id string) (status string, lastSeq int64, err error)
 }
 
 // DeploymentFilter narrows a deployment listing.
