@@ -26,18 +26,27 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-// App is a wired Turbocat.
+// App is a wired Turbocat: the pool, the stores, one service per resource
+// and the HTTP server over them.
 type App struct {
-	Config  *config.Config
-	Logger  *slog.Logger
-	Pool    *pgxpool.Pool
-	DB      *postgres.DB
-	Auth    *service.Auth
-	Secrets *service.Secrets
-	Metrics *metrics.Registry
-	Events  *service.Events
-	// Publisher receives lifecycle events: Events (delivered in process) by
-	// default, the EventBridge bus on AWS.
+	Config *config.Config
+	Logger *slog.Logger
+	Pool   *pgxpool.Pool
+	DB     *postgres.DB
+
+	Auth        *service.Auth
+	APIKeys     *service.APIKeys
+	Secrets     *service.Secrets
+	Audit       *service.Audit
+	Agents      *service.Agents
+	Templates   *service.Templates
+	Workflows   *service.Workflows
+	Executions  *service.Executions
+	Deployments *service.Deployments
+	Webhooks    *service.Webhooks
+	Metrics     *metrics.Registry
+	// Publisher receives lifecycle events: Webhooks (delivered in process)
+	// by default, the EventBridge bus on AWS.
 	Publisher turbocat.EventPublisher
 	Server    *httpapi.Server
 }
@@ -74,38 +83,48 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 		return nil, fmt.Errorf("TURBOCAT_JWT_SECRET: %w", err)
 	}
 	db := postgres.NewDB(pool)
-	authSvc := &service.Auth{
+	a := &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Metrics: metrics.New()}
+	a.Auth = &service.Auth{
 		Users: db, APIKeys: db, Audit: db,
 		Hasher:     auth.NewHasher(auth.DefaultArgon2, max(2, runtime.GOMAXPROCS(0))),
 		Tokens:     tokens,
 		RefreshTTL: cfg.RefreshTokenTTL,
 	}
-	res := &service.Resources{Agents: db, Templates: db, Workflows: db,
-		Limits: service.Limits{MaxAgents: cfg.MaxAgents, MaxWorkflows: cfg.MaxWorkflows}}
-	srv := httpapi.NewServer(httpapi.Config{
-		AllowedOrigins: cfg.AllowedOrigins, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
-		IPRateLimit: cfg.IPRateLimit, AuthRateLimit: cfg.AuthRateLimit,
-	}, logger)
-	srv.Auth, srv.Resources = authSvc, res
-	srv.Users, srv.APIKeys, srv.Agents, srv.Templates, srv.Workflows = db, db, db, db, db
-	srv.Executions, srv.Deployments, srv.Audit, srv.DB = db, db, db, db
-	srv.Secrets = &service.Secrets{Store: db}
+	a.APIKeys = &service.APIKeys{Store: db}
+	a.Audit = &service.Audit{Store: db}
+	a.Secrets = &service.Secrets{Store: db}
 	if len(cfg.SecretsKey) > 0 {
 		c, err := secrets.NewAESGCM(cfg.SecretsKey)
 		if err != nil {
 			return nil, fmt.Errorf("TURBOCAT_SECRETS_KEY: %w", err)
 		}
-		srv.Secrets.Cipher = c
+		a.Secrets.Cipher = c
 	}
-	srv.Metrics = metrics.New()
+	limits := service.Limits{MaxAgents: cfg.MaxAgents, MaxWorkflows: cfg.MaxWorkflows}
+	a.Agents = &service.Agents{Store: db, Audit: db, Limits: limits}
+	a.Workflows = &service.Workflows{Store: db, Agents: db, Limits: limits}
+	a.Templates = &service.Templates{Store: db, Agents: a.Agents, Workflows: a.Workflows}
 	allow, err := allowCIDRs(cfg)
 	if err != nil {
 		return nil, err
 	}
-	srv.Events = &service.Events{Store: db, Secrets: srv.Secrets, Logger: logger.With("component", "webhooks"),
+	a.Webhooks = &service.Webhooks{Store: db, Secrets: a.Secrets, Logger: logger.With("component", "webhooks"),
 		Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}
-	return &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Auth: authSvc, Secrets: srv.Secrets, Metrics: srv.Metrics,
-		Events: srv.Events, Publisher: srv.Events, Server: srv}, nil
+	a.Publisher = a.Webhooks
+	// The run and deployment services answer EUNAVAILABLE until an engine
+	// is connected (connectEngine).
+	a.Executions = &service.Executions{Store: db, Workflows: db, Deployments: db, Logger: logger, Metrics: a.Metrics, Events: a.Publisher}
+	a.Deployments = &service.Deployments{Store: db, Workflows: db, Executions: a.Executions, Secrets: a.Secrets, PublicURL: cfg.PublicURL}
+	a.Server, err = httpapi.NewServer(httpapi.Config{
+		AllowedOrigins: cfg.AllowedOrigins, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		IPRateLimit: cfg.IPRateLimit, AuthRateLimit: cfg.AuthRateLimit,
+	}, httpapi.Services{Auth: a.Auth, APIKeys: a.APIKeys, Secrets: a.Secrets, Audit: a.Audit, Agents: a.Agents,
+		Templates: a.Templates, Workflows: a.Workflows, Executions: a.Executions, Deployments: a.Deployments,
+		Webhooks: a.Webhooks, Health: db, Metrics: a.Metrics}, logger)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // Migrate applies the migrations and seeds the built-in templates; both are

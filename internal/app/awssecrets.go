@@ -153,7 +153,7 @@ func (a *App) useStepFunctions(ctx context.Context) error {
 	}
 	a.connectEngine(sfn.New(awsCfg, opts), a.Config.StepRunnerARN)
 	if c := a.Config; c.SchedulerGroup != "" && c.TriggerARN != "" && c.SchedulerRole != "" {
-		a.Server.Deploys.Schedules = &awsevents.Schedules{Client: scheduler.NewFromConfig(awsCfg), Group: c.SchedulerGroup,
+		a.Deployments.Schedules = &awsevents.Schedules{Client: scheduler.NewFromConfig(awsCfg), Group: c.SchedulerGroup,
 			RoleArn: c.SchedulerRole, TriggerArn: c.TriggerARN, DLQArn: c.SchedulerDLQ}
 	}
 	return nil

@@ -84,19 +84,17 @@ func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, 
 	// name, which the state's Retry and Catch match.
 	rt.RegisterFunction(StepRunnerFunction, runner.Handle, runtime.ReplaySafe())
 	a.connectEngine(runtime.Engine{R: rt}, StepRunnerFunction)
-	a.Server.Runner = runner
+	a.Agents.Runner = runner
 	l := &Local{Runtime: rt, Runner: runner, closeExe: closeExe,
-		Scheduler: &service.Scheduler{Deployments: a.Server.Deploys, Store: a.DB, Logger: a.Logger.With("component", "scheduler")}}
+		Scheduler: &service.Scheduler{Deployments: a.Deployments, Store: a.DB, Logger: a.Logger.With("component", "scheduler")}}
 	return l, nil
 }
 
-// connectEngine wires the run and deployment routes to an engine whose
-// Task states invoke the steprunner by stepRunner (a name or an ARN).
+// connectEngine connects the run and deployment services to an engine
+// whose Task states invoke the steprunner by stepRunner (a name or an ARN).
 func (a *App) connectEngine(engine turbocat.Engine, stepRunner string) {
-	a.Server.Runs = &service.Executions{Store: a.DB, Workflows: a.DB, Reads: a.DB, Engine: engine,
-		StepRunnerFunction: stepRunner, Logger: a.Logger, Metrics: a.Metrics, Events: a.Publisher}
-	a.Server.Deploys = &service.Deployments{Store: a.DB, Reads: a.DB, Workflows: a.DB, Runs: a.Server.Runs, Secrets: a.Secrets,
-		PublicURL: a.Config.PublicURL}
+	a.Executions.Engine = engine
+	a.Executions.StepRunnerFunction = stepRunner
 }
 
 // RunScheduler fires deployment schedules every second until Close.

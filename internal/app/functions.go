@@ -204,10 +204,7 @@ func TriggerLambda(a *App) TriggerHandler {
 		if err := json.Unmarshal(raw, &p); err != nil || p.DeploymentID == "" || p.ScheduledTime.IsZero() {
 			return nil, fmt.Errorf("trigger: expected an API Gateway event or {deploymentId, scheduledTime}")
 		}
-		if a.Server.Deploys == nil {
-			return nil, fmt.Errorf("trigger: no workflow engine is configured")
-		}
-		e, err := a.Server.Deploys.Fire(ctx, p.DeploymentID, p.ScheduledTime)
+		e, err := a.Deployments.Fire(ctx, p.DeploymentID, p.ScheduledTime)
 		if err != nil {
 			return nil, err
 		}
@@ -240,6 +237,6 @@ func DelivererLambda(a *App) DelivererHandler {
 		if err != nil {
 			return fmt.Errorf("deliverer: %w", err)
 		}
-		return a.Events.DeliverAll(ctx, e)
+		return a.Webhooks.DeliverAll(ctx, e)
 	}
 }

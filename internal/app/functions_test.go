@@ -220,7 +220,7 @@ func TestTriggerFunction(t *testing.T) {
 	wfs, err := a.DB.ListWorkflows(ctx, userID, "", turbocat.Page{Limit: 1})
 	require.NoError(t, err)
 	sched := "rate(1 hour)"
-	d, err := a.Server.Deploys.Deploy(ctx, &turbocat.Actor{UserID: userID}, wfs.Items[0].ID, service.DeployInput{Environment: "prod", Schedule: &sched})
+	d, err := a.Deployments.Deploy(ctx, &turbocat.Actor{UserID: userID}, wfs.Items[0].ID, service.DeployInput{Environment: "prod", Schedule: &sched})
 	require.NoError(t, err)
 	h := app.TriggerLambda(a)
 
@@ -264,10 +264,10 @@ func TestDelivererFunction(t *testing.T) {
 	c, err := secrets.NewAESGCM([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	a.Secrets.Cipher = c
-	a.Events.Client = &http.Client{} // the sink is on loopback
+	a.Webhooks.Client = &http.Client{} // the sink is on loopback
 	userID, execID := seedRun(t, a, `function main(){ return 1; }`)
 	actor := &turbocat.Actor{UserID: userID}
-	hook, err := a.Events.Subscribe(turbocat.WithActor(context.Background(), actor), actor,
+	hook, err := a.Webhooks.Subscribe(turbocat.WithActor(context.Background(), actor), actor,
 		service.WebhookInput{URL: sink.URL + "/events", Events: []string{turbocat.EventExecutionFailed}})
 	require.NoError(t, err)
 
