@@ -33,18 +33,9 @@ type App struct {
 	Logger *slog.Logger
 	Pool   *pgxpool.Pool
 	DB     *postgres.DB
-
-	Auth        *service.Auth
-	APIKeys     *service.APIKeys
-	Secrets     *service.Secrets
-	Audit       *service.Audit
-	Agents      *service.Agents
-	Templates   *service.Templates
-	Workflows   *service.Workflows
-	Executions  *service.Executions
-	Deployments *service.Deployments
-	Webhooks    *service.Webhooks
-	Metrics     *metrics.Registry
+	// The services, one per resource, that the HTTP server and the
+	// non-API functions call.
+	httpapi.Services
 	// Publisher receives lifecycle events: Webhooks (delivered in process)
 	// by default, the EventBridge bus on AWS.
 	Publisher turbocat.EventPublisher
@@ -83,7 +74,8 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 		return nil, fmt.Errorf("TURBOCAT_JWT_SECRET: %w", err)
 	}
 	db := postgres.NewDB(pool)
-	a := &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Metrics: metrics.New()}
+	a := &App{Config: cfg, Logger: logger, Pool: pool, DB: db}
+	a.Health, a.Metrics = db, metrics.New()
 	a.Auth = &service.Auth{
 		Users: db, APIKeys: db, Audit: db,
 		Hasher:     auth.NewHasher(auth.DefaultArgon2, max(2, runtime.GOMAXPROCS(0))),
@@ -118,9 +110,7 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 	a.Server, err = httpapi.NewServer(httpapi.Config{
 		AllowedOrigins: cfg.AllowedOrigins, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		IPRateLimit: cfg.IPRateLimit, AuthRateLimit: cfg.AuthRateLimit,
-	}, httpapi.Services{Auth: a.Auth, APIKeys: a.APIKeys, Secrets: a.Secrets, Audit: a.Audit, Agents: a.Agents,
-		Templates: a.Templates, Workflows: a.Workflows, Executions: a.Executions, Deployments: a.Deployments,
-		Webhooks: a.Webhooks, Health: db, Metrics: a.Metrics}, logger)
+	}, a.Services, logger)
 	if err != nil {
 		return nil, err
 	}

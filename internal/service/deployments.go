@@ -41,12 +41,7 @@ type ScheduleSync interface {
 	Delete(ctx context.Context, workflowID, environment string) error
 }
 
-func (s *Deployments) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Deployments) now() time.Time { return nowOr(s.Now) }
 
 // DeployInput is the body of POST /workflows/{id}/deployments.
 type DeployInput struct {
