@@ -11,6 +11,7 @@ import (
 	"github.com/turbocat/turbocat/internal/executor/codeexec"
 	"github.com/turbocat/turbocat/internal/executor/httpexec"
 	"github.com/turbocat/turbocat/internal/executor/llmexec"
+	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/runtime"
 	"github.com/turbocat/turbocat/internal/service"
 	"github.com/turbocat/turbocat/internal/steprunner"
@@ -46,6 +47,7 @@ func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
 func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
 	return &steprunner.Runner{
 		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics, Events: a.Publisher,
+		Transient: postgres.IsTransient,
 		Secrets: func(ctx context.Context, userID, name string) (string, error) {
 			return a.Secrets.ResolveOne(ctx, userID, name)
 		},
