@@ -23,7 +23,6 @@ import (
 	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/service"
-	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // App is a wired Turbocat: the pool, the stores, one service per resource
@@ -36,9 +35,10 @@ type App struct {
 	// The services, one per resource, that the HTTP server and the
 	// non-API functions call.
 	httpapi.Services
-	// Publisher receives lifecycle events: Webhooks (delivered in process)
-	// by default, the EventBridge bus on AWS.
-	Publisher turbocat.EventPublisher
+	// Outbox dispatches the lifecycle events every change writes with it:
+	// to Webhooks (delivered in process) by default, to the EventBridge
+	// bus on AWS.
+	Outbox *service.Outbox
 	// Reconciler keeps run rows in line with the engine.
 	Reconciler *service.Reconciler
 	Server     *httpapi.Server
@@ -104,10 +104,10 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 	}
 	a.Webhooks = &service.Webhooks{Store: db, Secrets: a.Secrets, Logger: logger.With("component", "webhooks"),
 		Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}
-	a.Publisher = a.Webhooks
+	a.Outbox = &service.Outbox{Store: db, Publisher: a.Webhooks, Logger: logger.With("component", "outbox")}
 	// The run and deployment services answer EUNAVAILABLE until an engine
 	// is connected (connectEngine).
-	a.Executions = &service.Executions{Store: db, Workflows: db, Deployments: db, Logger: logger, Metrics: a.Metrics, Events: a.Publisher}
+	a.Executions = &service.Executions{Store: db, Workflows: db, Deployments: db, Logger: logger, Metrics: a.Metrics}
 	a.Reconciler = &service.Reconciler{Executions: a.Executions, Logger: logger.With("component", "reconciler"), Transient: postgres.IsTransient}
 	a.Deployments = &service.Deployments{Store: db, Workflows: db, Executions: a.Executions, Secrets: a.Secrets, PublicURL: cfg.PublicURL}
 	a.Server, err = httpapi.NewServer(httpapi.Config{

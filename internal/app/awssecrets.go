@@ -133,7 +133,7 @@ func (a *App) useEventBridge(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.Publisher = &awsevents.Bus{Client: eventbridge.NewFromConfig(awsCfg), BusName: a.Config.EventBusName, Logger: a.Logger}
+	a.Outbox.Publisher = &awsevents.Bus{Client: eventbridge.NewFromConfig(awsCfg), BusName: a.Config.EventBusName, Logger: a.Logger}
 	return nil
 }
 

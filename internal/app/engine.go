@@ -46,7 +46,7 @@ func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
 // NewRunner returns the step runner over the app's stores.
 func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
 	return &steprunner.Runner{
-		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics, Events: a.Publisher,
+		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics,
 		Transient: postgres.IsTransient,
 		Secrets: func(ctx context.Context, userID, name string) (string, error) {
 			return a.Secrets.ResolveOne(ctx, userID, name)
@@ -100,18 +100,27 @@ func (a *App) connectEngine(engine turbocat.Engine, stepRunner string) {
 }
 
 // RunBackground starts what runs beside the API until Close: the
-// scheduler (deployment schedules, every second) and the reconciler's sweep
-// (every TURBOCAT_RECONCILE_INTERVAL).
-func (l *Local) RunBackground(ctx context.Context, reconciler *service.Reconciler, every time.Duration) {
+// scheduler (deployment schedules, every second), the reconciler's sweep
+// (every TURBOCAT_RECONCILE_INTERVAL) and the event outbox's dispatcher
+// (woken by each commit that writes events, and every 5 seconds).
+func (l *Local) RunBackground(ctx context.Context, a *App) {
 	ctx, l.stop = context.WithCancel(ctx)
-	l.wg.Add(2)
+	l.wg.Add(4)
+	go func() {
+		defer l.wg.Done()
+		a.Outbox.Run(ctx, 5*time.Second)
+	}()
+	go func() {
+		defer l.wg.Done()
+		postgres.ListenEvents(ctx, a.Pool, a.Outbox.Kick, a.Logger.With("component", "outbox"))
+	}()
 	go func() {
 		defer l.wg.Done()
 		l.Scheduler.Run(ctx, time.Second)
 	}()
 	go func() {
 		defer l.wg.Done()
-		reconciler.Run(ctx, every)
+		a.Reconciler.Run(ctx, a.Config.ReconcileInterval)
 	}()
 }
 

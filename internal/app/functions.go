@@ -150,7 +150,12 @@ func ReconcilerLambda(a *App) ReconcilerHandler {
 			if err != nil {
 				return fmt.Errorf("reconciler: sweep: %w", err)
 			}
-			a.Logger.Info("sweep done", "runs_reconciled", n)
+			// The same schedule dispatches the event outbox.
+			sent, err := a.Outbox.Drain(ctx)
+			if err != nil {
+				return fmt.Errorf("reconciler: dispatch events: %w", err)
+			}
+			a.Logger.Info("sweep done", "runs_reconciled", n, "events_dispatched", sent)
 			return nil
 		}
 		if ev.Source != "aws.states" || ev.DetailType != "Step Functions Execution Status Change" {

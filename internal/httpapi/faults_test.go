@@ -93,3 +93,25 @@ func TestNULInAgentOutput(t *testing.T) {
 	require.True(t, strings.Contains(string(logs.Body), "before") && strings.Contains(string(logs.Body), "after"),
 		"the log line with a NUL is kept (with the NUL replaced): %s", logs.Body)
 }
+
+// TestInstantiateIsAllOrNothing: a workflow template whose workflow is
+// invalid fails to instantiate and leaves none of the agents it would have
+// created.
+func TestInstantiateIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	tok := f.register("atomic").AccessToken
+	wt := f.create(tok, "/api/v1/templates", map[string]any{"name": "broken", "kind": "workflow", "definition": map[string]any{
+		"agents": []map[string]any{
+			{"ref": "e", "name": "echo", "type": "code", "config": map[string]any{"source": "function main(i){return i}"}},
+			{"ref": "u", "name": "upper", "type": "code", "config": map[string]any{"source": "function main(i){return i}"}},
+		},
+		"workflow": map[string]any{"steps": []map[string]any{
+			{"key": "a", "agent": "e", "dependsOn": []string{"b"}}, {"key": "b", "agent": "u", "dependsOn": []string{"a"}}}},
+	}})
+	r := f.call("POST", "/api/v1/templates/"+wt+"/instantiate", tok, map[string]any{"name": "half"})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	require.Contains(t, strings.Join(r.fields(), " "), "dependsOn", "the error names the workflow's problem")
+	require.Equal(t, 0, f.count("agents", "name LIKE 'half%'"), "no agent of a failed instantiation is left")
+	require.Equal(t, 0, f.count("workflows", "name = 'half'"))
+}

@@ -73,12 +73,21 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 }
 
 // MarkStarted implements turbocat.ExecutionStore.
-func (db *DB) MarkStarted(ctx context.Context, id, engineRef string) error {
-	_, err := db.q.ExecutionMarkStarted(ctx, dbsqlc.ExecutionMarkStartedParams{ID: id, EngineRef: &engineRef})
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("mark execution started: %w", err)
+func (db *DB) MarkStarted(ctx context.Context, id, engineRef string, events ...turbocat.Event) error {
+	run := db.inTx
+	if len(events) == 0 {
+		run = func(_ context.Context, fn func(q *dbsqlc.Queries) error) error { return fn(db.q) }
 	}
-	return nil
+	return run(ctx, func(q *dbsqlc.Queries) error {
+		_, err := q.ExecutionMarkStarted(ctx, dbsqlc.ExecutionMarkStartedParams{ID: id, EngineRef: &engineRef})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // started before: its events were written then
+		}
+		if err != nil {
+			return fmt.Errorf("mark execution started: %w", err)
+		}
+		return addEvents(ctx, q, events)
+	})
 }
 
 // FinishExecution implements turbocat.ExecutionStore.
@@ -95,6 +104,9 @@ func (db *DB) FinishExecution(ctx context.Context, id string, o turbocat.Outcome
 		finished = true
 		if err := q.StepsSkipPending(ctx, id); err != nil {
 			return fmt.Errorf("skip pending steps: %w", err)
+		}
+		if err := addEvents(ctx, q, o.Events); err != nil {
+			return err
 		}
 		actx := turbocat.WithActor(ctx, &turbocat.Actor{UserID: row.UserID})
 		if a := turbocat.ActorFrom(ctx); a != nil {

@@ -23,6 +23,13 @@ type Agents struct {
 	Runner AgentRunner
 }
 
+// on returns the service over st (a transaction's store).
+func (s *Agents) on(st turbocat.Store) *Agents {
+	c := *s
+	c.Store, c.Audit = st, st
+	return &c
+}
+
 // AgentRunner runs an agent once on an input with its owner's secrets; every
 // secret value it resolves is added to scrub. The step runner implements it.
 type AgentRunner interface {

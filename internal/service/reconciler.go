@@ -94,7 +94,13 @@ func (r *Reconciler) reconcile(ctx context.Context, id, status, engineStatus, er
 
 func (r *Reconciler) finish(ctx context.Context, e *turbocat.Execution, status, errName, cause string) error {
 	errJSON, _ := json.Marshal(map[string]string{"error": errName, "cause": cause})
-	done, err := r.Executions.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: status, Error: errJSON})
+	typ := turbocat.EventExecutionFailed
+	if status == turbocat.ExecutionCancelled {
+		typ = turbocat.EventExecutionCancelled
+	}
+	ev := turbocat.NewEvent(e.UserID, typ, map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID,
+		"status": status, "error": errName, "cause": cause})
+	done, err := r.Executions.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: status, Error: errJSON, Events: []turbocat.Event{ev}})
 	if done {
 		r.Executions.Metrics.ExecutionFinished(status)
 		r.logger().Info("run reconciled", "execution_id", e.ID, "status", status, "error_name", errName)
@@ -172,7 +178,7 @@ func (r *Reconciler) sweepOne(ctx context.Context, engine turbocat.Engine, e *tu
 	switch ee.Status {
 	case turbocat.EngineRunning:
 		if e.Status == turbocat.ExecutionPending {
-			return true, r.Executions.Store.MarkStarted(ctx, e.ID, ee.Ref)
+			return true, r.Executions.Store.MarkStarted(ctx, e.ID, ee.Ref, startedEvent(e))
 		}
 		return false, nil
 	case turbocat.EngineSucceeded:

@@ -88,8 +88,6 @@ type Runner struct {
 	PollInterval time.Duration
 	// Metrics, if set, records step durations, tokens and finished runs.
 	Metrics *metrics.Registry
-	// Events, if set, receives execution.succeeded/failed and step.failed.
-	Events turbocat.EventPublisher
 	// Transient reports database errors worth retrying (connection lost,
 	// server restarting); the app sets it to the store's classifier.
 	// Those fail the Task as ErrStoreUnavailable, which the state machine
@@ -479,12 +477,13 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 		}
 		output, _ = json.Marshal(sinks)
 	}
-	if done, err := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output}); err != nil {
+	succeeded := turbocat.NewEvent(e.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": e.ID,
+		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "output": output})
+	if done, err := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output,
+		Events: []turbocat.Event{succeeded}}); err != nil {
 		return err
 	} else if done {
 		r.Metrics.ExecutionFinished(turbocat.ExecutionCompleted)
-		turbocat.Publish(ctx, r.Events, e.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": e.ID,
-			"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "output": output})
 	}
 	r.logger().Info("execution completed", "execution_id", e.ID)
 	return nil
@@ -511,17 +510,20 @@ func (r *Runner) Fail(ctx context.Context, executionID string, raw json.RawMessa
 	if in.Error == "" {
 		in.Error = "States.TaskFailed"
 	}
-	if done, err := r.Store.FinishExecution(ctx, executionID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: failureJSON(in.StepKey, in.Error, cause)}); err != nil {
+	meta, err := r.executionMeta(ctx, executionID)
+	if err != nil {
+		return err
+	}
+	failure := map[string]any{"executionId": executionID, "workflowId": meta.workflowID, "stepKey": in.StepKey, "error": in.Error, "cause": cause}
+	events := []turbocat.Event{turbocat.NewEvent(meta.userID, turbocat.EventExecutionFailed, failure)}
+	if in.StepKey != "" {
+		events = append([]turbocat.Event{turbocat.NewEvent(meta.userID, turbocat.EventStepFailed, failure)}, events...)
+	}
+	if done, err := r.Store.FinishExecution(ctx, executionID, turbocat.Outcome{Status: turbocat.ExecutionFailed,
+		Error: failureJSON(in.StepKey, in.Error, cause), Events: events}); err != nil {
 		return err
 	} else if done {
 		r.Metrics.ExecutionFinished(turbocat.ExecutionFailed)
-		if e, err := r.Store.ExecutionByID(ctx, executionID); err == nil {
-			failure := map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID, "stepKey": in.StepKey, "error": in.Error, "cause": cause}
-			if in.StepKey != "" {
-				turbocat.Publish(ctx, r.Events, e.UserID, turbocat.EventStepFailed, failure)
-			}
-			turbocat.Publish(ctx, r.Events, e.UserID, turbocat.EventExecutionFailed, failure)
-		}
 	}
 	r.logger().Info("execution failed", "execution_id", executionID, "step_key", in.StepKey, "error_name", in.Error)
 	return nil

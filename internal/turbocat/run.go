@@ -138,11 +138,14 @@ type ClaimedStep struct {
 }
 
 // Outcome is how an execution ends: a final status (completed, failed,
-// cancelled, timed_out) with its output or error document.
+// cancelled, timed_out) with its output or error document, and the
+// lifecycle events that report it (written with the change, and only if
+// the execution was still live).
 type Outcome struct {
 	Status string
 	Output json.RawMessage
 	Error  json.RawMessage
+	Events []Event
 }
 
 // LogRange selects log lines of an execution: those after the sequence
@@ -169,8 +172,9 @@ type ExecutionStore interface {
 	// transaction. With an idempotency key already used for the workflow it
 	// returns the existing execution and created=false.
 	CreateExecution(ctx context.Context, in NewExecution) (e *Execution, created bool, err error)
-	// MarkStarted records the engine's reference and moves pending → running.
-	MarkStarted(ctx context.Context, id, engineRef string) error
+	// MarkStarted records the engine's reference and moves pending →
+	// running, writing events with the change (only if it happened).
+	MarkStarted(ctx context.Context, id, engineRef string, events ...Event) error
 	// FinishExecution moves a live execution to its outcome; it returns
 	// false if it had already finished, which then stays as it was.
 	FinishExecution(ctx context.Context, id string, o Outcome) (bool, error)
