@@ -88,7 +88,17 @@ type Request struct {
 	// Scrubber, if set, collects the secret values resolved during the run
 	// so the caller can scrub what it stores; nil makes a fresh one.
 	Scrubber *secrets.Scrubber
+	// IdempotencyKey identifies the step attempt's effect: the same on every
+	// retry and after every crash ("<executionId>:<stepKey>"). API agents
+	// send it as the Idempotency-Key header, code agents see it as
+	// ctx.idempotencyKey, LLM calls send it as a header gateways honour.
+	// Empty for agent test runs.
+	IdempotencyKey string
 }
+
+// IdempotencyHeader is the header API agents send the step's idempotency
+// key in, unless their config names another (idempotencyKeyHeader).
+const IdempotencyHeader = "Idempotency-Key"
 
 // Result is what a run produced.
 type Result struct {

@@ -115,3 +115,17 @@ func TestInstantiateIsAllOrNothing(t *testing.T) {
 	require.Equal(t, 0, f.count("agents", "name LIKE 'half%'"), "no agent of a failed instantiation is left")
 	require.Equal(t, 0, f.count("workflows", "name = 'half'"))
 }
+
+// TestCodeAgentSeesIdempotencyKey: a code agent's ctx carries the step's
+// stable key, <executionId>:<stepKey>.
+func TestCodeAgentSeesIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	tok := f.register("keyed").AccessToken
+	a := f.create(tok, "/api/v1/agents", jsAgent("key", `function main(input, ctx) { return { key: ctx.idempotencyKey }; }`))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "keyed", "steps": []map[string]any{{"key": "charge", "agentId": a}}})
+	var ans runAnswer
+	f.call("POST", "/api/v1/workflows/"+wf+"/execute?wait=20", tok, map[string]any{}).data(t, &ans)
+	require.Equal(t, "completed", ans.Status)
+	require.JSONEq(t, `{"charge":{"key":"`+ans.ExecutionID+`:charge"}}`, string(ans.Output))
+}

@@ -185,7 +185,7 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 	}
 	claimID := newID()
 	row, err := db.q.StepStart(ctx, dbsqlc.StepStartParams{Execution: executionID, StepKey: stepKey, Agent: agentID,
-		ClaimID: claimID, LeaseUntil: time.Now().Add(in.Lease), WithOutputs: in.WithOutputs})
+		ClaimID: claimID, LeaseUntil: time.Now().Add(in.Lease), WithOutputs: in.WithOutputs, Takeover: nilIfEmpty(in.Takeover)})
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, turbocat.NotFound("execution")
@@ -215,6 +215,9 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 	case row.StepStatus != nil:
 		claim = &turbocat.StepClaim{Step: &turbocat.ExecutionStep{ExecutionID: executionID, StepKey: stepKey, Status: *row.StepStatus,
 			Attempt: int(*row.StepAttempt), Error: row.StepError}}
+		if row.StepClaimID != nil {
+			claim.HeldBy = *row.StepClaimID
+		}
 	default:
 		// Not claimed, yet no row in the statement's snapshot: a concurrent
 		// invocation inserted it after the snapshot was taken. Read it now.
@@ -223,8 +226,18 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 			return nil, fmt.Errorf("read step: %w", err)
 		}
 		claim = &turbocat.StepClaim{Step: toStep(cur)}
+		if cur.ClaimID != nil {
+			claim.HeldBy = *cur.ClaimID
+		}
 	}
 	return &turbocat.StartedStep{Claim: claim, Execution: e, Agent: agent, Outputs: outputs}, nil
+}
+
+// RenewStepLease implements turbocat.ExecutionStore.
+func (db *DB) RenewStepLease(ctx context.Context, step turbocat.ClaimedStep, lease time.Duration) error {
+	_, err := db.q.StepRenewLease(ctx, dbsqlc.StepRenewLeaseParams{ExecutionID: step.ExecutionID, StepKey: step.StepKey,
+		ClaimID: &step.ClaimID, LeaseUntil: time.Now().Add(lease)})
+	return err
 }
 
 // SetStepInput implements turbocat.ExecutionStore.

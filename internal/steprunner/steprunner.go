@@ -86,6 +86,12 @@ type Runner struct {
 	// PollInterval is how often a duplicate invocation checks the step
 	// another invocation holds (default 100 ms).
 	PollInterval time.Duration
+	// Lease is how long a claim on a step holds without renewal (default
+	// 30 s); the invocation running the step renews it every third of
+	// that while the agent runs, so a claim whose holder died (or could
+	// not reach the database) lapses within one lease and a retry takes
+	// the step over.
+	Lease time.Duration
 	// Metrics, if set, records step durations, tokens and finished runs.
 	Metrics *metrics.Registry
 	// Transient reports database errors worth retrying (connection lost,
@@ -94,9 +100,10 @@ type Runner struct {
 	// retries; other unexpected errors fail it as ErrInternal.
 	Transient func(error) bool
 
-	versions sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
-	metaMu   sync.Mutex
-	meta     map[string]execMeta // execution id → its immutable facts
+	versions  sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
+	abandoned sync.Map // "executionID/stepKey" → the claim id this process gave up on
+	metaMu    sync.Mutex
+	meta      map[string]execMeta // execution id → its immutable facts
 }
 
 // execMeta is what never changes about an execution: which workflow
@@ -255,16 +262,21 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	if step.TimeoutSeconds > 0 {
 		timeout = time.Duration(step.TimeoutSeconds) * time.Second
 	}
-	lease := timeout + time.Minute
 	needSteps := needsStepOutputs(step)
+	abandonKey := executionID + "/" + stepKey
+	takeover := ""
 
 	// Claiming the step also loads the execution, the agent and the
 	// upstream outputs: one round trip per invocation.
 	for {
 		started, err := r.Store.StartStep(ctx, turbocat.StepStart{ExecutionID: executionID, StepKey: stepKey, AgentID: step.AgentID,
-			Lease: lease, WithOutputs: needSteps})
+			Lease: r.lease(), WithOutputs: needSteps, Takeover: takeover})
 		if err != nil {
 			return fmt.Errorf("start step %s of execution %s: %w", stepKey, executionID, err)
+		}
+		if takeover != "" {
+			r.abandoned.CompareAndDelete(abandonKey, takeover)
+			takeover = ""
 		}
 		claim, e := started.Claim, started.Execution
 		if claim.Claimed {
@@ -282,6 +294,14 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 		case turbocat.StepFailed, turbocat.StepSkipped:
 			name, cause := decodeError(claim.Step.Error)
 			return &turbocat.StepError{Name: name, Cause: cause}
+		case turbocat.StepCancelled:
+			return &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
+		}
+		if held, ok := r.abandoned.Load(abandonKey); ok && held == claim.HeldBy && claim.HeldBy != "" {
+			// This process held the claim and gave up on it (it could not
+			// record the result): take the step over now.
+			takeover = claim.HeldBy
+			continue
 		}
 		// Another invocation holds a live claim: wait for its outcome.
 		poll := r.PollInterval
@@ -296,6 +316,39 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	}
 }
 
+func (r *Runner) lease() time.Duration {
+	if r.Lease > 0 {
+		return r.Lease
+	}
+	return 30 * time.Second
+}
+
+// renewLease keeps the claim on a step alive while it runs; the returned
+// func stops it. A renewal that fails (the database is down) is tried at
+// the next tick: if the claim lapses meanwhile, another invocation may take
+// the step, and this one's result then does not count (its FinishStep finds
+// no claim).
+func (r *Runner) renewLease(ctx context.Context, step turbocat.ClaimedStep) func() {
+	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(r.lease() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := r.Store.RenewStepLease(ctx, step, r.lease()); err != nil && ctx.Err() == nil {
+					r.logger().Warn("renew step lease", "execution_id", step.ExecutionID, "step_key", step.StepKey, "error", err.Error())
+				}
+			}
+		}
+	}()
+	return func() { stop(); <-done }
+}
+
 // needsStepOutputs reports whether a step's inputs may refer to the outputs
 // of other steps (a cheap, conservative test).
 func needsStepOutputs(step *turbocat.WorkflowStep) bool {
@@ -307,6 +360,16 @@ func needsStepOutputs(step *turbocat.WorkflowStep) bool {
 func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *turbocat.WorkflowStep, timeout time.Duration) (err error) {
 	e, agent, claim, outputs := started.Execution, started.Agent, started.Claim, started.Outputs
 	held := turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: step.Key, ClaimID: claim.ClaimID}
+	defer func() {
+		var se *turbocat.StepError
+		if err != nil && !errors.As(err, &se) {
+			// The result could not be recorded: the claim is given up, and
+			// the engine's retry of this Task takes it over at once.
+			r.abandoned.Store(e.ID+"/"+step.Key, claim.ClaimID)
+		}
+	}()
+	stopRenewing := r.renewLease(ctx, held)
+	defer stopRenewing()
 	// The result is recorded even when the invocation was cancelled while
 	// the agent ran (a sibling branch failed, the run was stopped): a step
 	// is never left running.
@@ -341,7 +404,8 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *t
 	}
 
 	scrub := secrets.NewScrubber()
-	res, runErr := r.RunAgent(ctx, e.UserID, agent, input, timeout, scrub)
+	res, runErr := r.RunAgent(ctx, e.UserID, agent, executor.Request{Input: input, Timeout: timeout, Scrubber: scrub,
+		IdempotencyKey: e.ID + ":" + step.Key})
 	logs := toLogLines(res.Logs, scrub)
 	if runErr != nil {
 		var xe *turbocat.StepError
@@ -374,25 +438,28 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *t
 	return nil
 }
 
-// RunAgent runs an agent once on input with the user's secrets; every
-// secret value resolved is added to scrub. The agent test endpoint and steps
-// share it.
-func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, input json.RawMessage, timeout time.Duration, scrub *secrets.Scrubber) (executor.Result, error) {
-	req := executor.Request{
-		AgentID: agent.ID, Type: agent.Type, Config: agent.Config, Input: input, Timeout: timeout,
-		Logger: r.logger(), Scrubber: scrub,
-		Secrets: executor.SecretResolverFunc(func(ctx context.Context, name string) (string, error) {
-			if r.Secrets == nil {
-				return "", fmt.Errorf("secret %q: secrets are not configured on this server", name)
-			}
-			v, err := r.Secrets(ctx, userID, name)
-			if err != nil {
-				return "", err
-			}
-			scrub.Add(v)
-			return v, nil
-		}),
+// RunAgent runs an agent once with the user's secrets: req carries the
+// input, timeout, scrubber (every secret value resolved is added to it) and
+// idempotency key; the agent fills in the rest. The agent test endpoint and
+// steps share it.
+func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request) (executor.Result, error) {
+	scrub := req.Scrubber
+	if scrub == nil {
+		scrub = secrets.NewScrubber()
+		req.Scrubber = scrub
 	}
+	req.AgentID, req.Type, req.Config, req.Logger = agent.ID, agent.Type, agent.Config, r.logger()
+	req.Secrets = executor.SecretResolverFunc(func(ctx context.Context, name string) (string, error) {
+		if r.Secrets == nil {
+			return "", fmt.Errorf("secret %q: secrets are not configured on this server", name)
+		}
+		v, err := r.Secrets(ctx, userID, name)
+		if err != nil {
+			return "", err
+		}
+		scrub.Add(v)
+		return v, nil
+	})
 	return r.Executor.Execute(ctx, req)
 }
 

@@ -78,6 +78,9 @@ type StepClaim struct {
 	Claimed bool
 	ClaimID string
 	Step    *ExecutionStep
+	// HeldBy is the claim another invocation holds on the step, when it is
+	// running and not claimed by this one.
+	HeldBy string
 }
 
 // StepResult is what a step run records.
@@ -117,6 +120,10 @@ type StepStart struct {
 	Lease time.Duration
 	// WithOutputs also loads the outputs of the completed steps.
 	WithOutputs bool
+	// Takeover, if set, is a claim on the step that its holder gave up
+	// (it could not record its result): it is taken over at once instead
+	// of waiting for its lease to lapse.
+	Takeover string
 }
 
 // StartedStep is what StartStep returns.
@@ -193,6 +200,9 @@ type ExecutionStore interface {
 	// outputs. When the step is not claimed, the claim's Step carries its
 	// status, attempt and error. ENOTFOUND for an unknown execution.
 	StartStep(ctx context.Context, in StepStart) (*StartedStep, error)
+	// RenewStepLease extends a claim the caller still holds by lease from
+	// now (the holder renews it while the agent runs).
+	RenewStepLease(ctx context.Context, step ClaimedStep, lease time.Duration) error
 	// SetStepInput records the resolved input of a claimed step.
 	SetStepInput(ctx context.Context, step ClaimedStep, input json.RawMessage) error
 	// FinishStep records a claimed step's result and its logs atomically:

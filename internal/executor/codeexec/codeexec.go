@@ -213,7 +213,8 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 		input = json.RawMessage("null")
 	}
 	deadline := e.opts.Now().Add(timeout)
-	ctxJSON, _ := json.Marshal(map[string]any{"agentId": req.AgentID, "deadline": deadline.UTC().Format(time.RFC3339Nano), "timeoutMs": timeout.Milliseconds()})
+	ctxJSON, _ := json.Marshal(map[string]any{"agentId": req.AgentID, "deadline": deadline.UTC().Format(time.RFC3339Nano),
+		"timeoutMs": timeout.Milliseconds(), "idempotencyKey": req.IdempotencyKey})
 	wreq := &workerRequest{
 		Source:         source,
 		Input:          input,
