@@ -80,6 +80,9 @@ func main() { os.Exit(chaos()) }
 
 func chaos() int {
 	opts, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		return 2
@@ -94,9 +97,13 @@ func chaos() int {
 	h := &harness{opts: opts, ctr: &counter{delay: opts.effectDelay}}
 	results, err := h.main(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "chaos:", err)
 		if ctx.Err() != nil {
+			fmt.Fprintf(os.Stderr, "chaos: interrupted; the cluster and turbocat dev are stopped; logs in %s\n", h.logs)
 			return 130
+		}
+		fmt.Fprintln(os.Stderr, "chaos:", err)
+		if h.logs != "" {
+			fmt.Fprintf(os.Stderr, "chaos: logs in %s\n", h.logs)
 		}
 		return 2
 	}
