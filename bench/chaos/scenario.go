@@ -105,6 +105,7 @@ type result struct {
 	// reached the counter.
 	CompletedNoEffect int      `json:"completedStepsWithoutEffect"`
 	DevExited         string   `json:"turbocatExited,omitempty"`
+	DevNotBack        string   `json:"turbocatNotBack,omitempty"`
 	Notes             []string `json:"notes,omitempty"`
 	Err               string   `json:"error,omitempty"`
 }
@@ -148,6 +149,9 @@ func (r *result) failures() []string {
 	if r.DevExited != "" {
 		f = append(f, "turbocat dev exited on its own: "+r.DevExited)
 	}
+	if r.DevNotBack != "" {
+		f = append(f, "turbocat dev did not start again after the fault: "+r.DevNotBack)
+	}
 	return f
 }
 
@@ -160,29 +164,34 @@ func pct(a, b int) float64 {
 
 // scenario is one fault's run: a fresh database, a fresh turbocat dev.
 type scenario struct {
-	h     *harness
-	f     fault
-	db    string
-	cfg   devConfig
-	log   string
-	dev   *devProc
-	api   *api
-	wf    string
-	ids   []string
-	only  map[string]bool
-	devMu sync.Mutex
+	h    *harness
+	f    fault
+	db   string
+	cfg  devConfig
+	log  string
+	dev  *devProc
+	api  *api
+	wf   string
+	ids  []string
+	only map[string]bool
 }
 
+// restartDev starts turbocat dev (again).
 func (s *scenario) restartDev(ctx context.Context) error {
 	d, err := startDev(ctx, s.cfg, s.log)
 	if err != nil {
-		return err
+		return &devNotBackError{err}
 	}
-	s.devMu.Lock()
 	s.dev = d
-	s.devMu.Unlock()
 	return nil
 }
+
+// devNotBackError is turbocat dev failing to start: during set-up the
+// harness cannot go on, after a fault it is a finding.
+type devNotBackError struct{ err error }
+
+func (e *devNotBackError) Error() string { return e.err.Error() }
+func (e *devNotBackError) Unwrap() error { return e.err }
 
 // run executes the scenario. A returned error is the harness's own failure
 // (the scenario could not be carried out); what turbocat does is in the
@@ -249,6 +258,12 @@ func (s *scenario) carry(ctx context.Context, res *result) error {
 	logf("%s: fault (%s) with %d runs in flight, %d effects sent", s.f.name, s.f.desc, res.InFlight, h.ctr.sends(s.only))
 	struck := time.Now()
 	recovered, err := s.f.inject(ctx, s)
+	var notBack *devNotBackError
+	if errors.As(err, &notBack) && ctx.Err() == nil {
+		// Measured like any other outcome: the runs will not end.
+		res.DevNotBack, err = notBack.Error(), nil
+		s.dev = nil
+	}
 	if err != nil {
 		return fmt.Errorf("inject %s: %w", s.f.name, err)
 	}
@@ -268,11 +283,11 @@ func (s *scenario) carry(ctx context.Context, res *result) error {
 		return err
 	}
 	res.APIReadyMs = <-ready
-	s.devMu.Lock()
-	if exited, werr := s.dev.Exited(); exited {
-		res.DevExited = fmt.Sprint(werr)
+	if s.dev != nil {
+		if exited, werr := s.dev.Exited(); exited {
+			res.DevExited = fmt.Sprint(werr)
+		}
 	}
-	s.devMu.Unlock()
 	return s.final(ctx, res)
 }
 
@@ -455,25 +470,12 @@ func (s *scenario) final(ctx context.Context, res *result) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	runs := make([]*run, len(s.ids))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				var r run
-				if err := s.api.get(ctx, "/executions/"+s.ids[i], &r); err == nil {
-					runs[i] = &r
-				}
-			}
-		}()
+	apiUp := s.dev != nil && res.DevExited == ""
+	if apiUp {
+		s.apiRuns(ctx, runs)
+	} else {
+		res.Notes = append(res.Notes, "turbocat dev is not running: runs read from the database")
 	}
-	for i := range s.ids {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	db, err := s.dbRuns(ctx)
 	if err != nil {
 		return fmt.Errorf("read runs from the database: %w", err)
@@ -488,13 +490,15 @@ func (s *scenario) final(ctx context.Context, res *result) error {
 			return fmt.Errorf("run %s: neither the API nor the database has it", id)
 		}
 	}
-	if apiMissing > 0 {
+	if apiUp && apiMissing > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("the API did not answer for %d runs (read from the database instead)", apiMissing))
 	}
-	if list, err := s.api.listRuns(ctx, s.wf); err != nil {
-		res.Notes = append(res.Notes, "GET /executions failed: "+err.Error())
-	} else if len(list) != len(s.ids)+1 {
-		res.Notes = append(res.Notes, fmt.Sprintf("GET /executions lists %d runs of the workflow, want %d (+1 warm-up)", len(list), len(s.ids)))
+	if apiUp {
+		if list, err := s.api.listRuns(ctx, s.wf); err != nil {
+			res.Notes = append(res.Notes, "GET /executions failed: "+err.Error())
+		} else if len(list) != len(s.ids)+1 {
+			res.Notes = append(res.Notes, fmt.Sprintf("GET /executions lists %d runs of the workflow, want %d (+1 warm-up)", len(list), len(s.ids)))
+		}
 	}
 
 	recs := s.h.ctr.snapshot()
@@ -541,6 +545,30 @@ func (s *scenario) final(ctx context.Context, res *result) error {
 	}
 	res.Effects = countEffects(recs, s.only)
 	return nil
+}
+
+// apiRuns fills runs[i] with GET /executions/{ids[i]}, leaving nil the
+// runs the API does not answer for.
+func (s *scenario) apiRuns(ctx context.Context, runs []*run) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				var r run
+				if err := s.api.get(ctx, "/executions/"+s.ids[i], &r); err == nil {
+					runs[i] = &r
+				}
+			}
+		}()
+	}
+	for i := range s.ids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // dbRun is a run read from the database, with its engine's status.
