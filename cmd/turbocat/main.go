@@ -176,7 +176,7 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 	if err := a.RecoverRuns(ctx, local); err != nil {
 		return err
 	}
-	local.RunScheduler(ctx)
+	local.RunBackground(ctx, a.Reconciler, cfg.ReconcileInterval)
 
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
 	if err != nil {

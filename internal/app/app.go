@@ -39,7 +39,9 @@ type App struct {
 	// Publisher receives lifecycle events: Webhooks (delivered in process)
 	// by default, the EventBridge bus on AWS.
 	Publisher turbocat.EventPublisher
-	Server    *httpapi.Server
+	// Reconciler keeps run rows in line with the engine.
+	Reconciler *service.Reconciler
+	Server     *httpapi.Server
 }
 
 // NewLogger returns the process logger: JSON in Lambda or when asked, text
@@ -106,6 +108,7 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 	// The run and deployment services answer EUNAVAILABLE until an engine
 	// is connected (connectEngine).
 	a.Executions = &service.Executions{Store: db, Workflows: db, Deployments: db, Logger: logger, Metrics: a.Metrics, Events: a.Publisher}
+	a.Reconciler = &service.Reconciler{Executions: a.Executions, Logger: logger.With("component", "reconciler"), Transient: postgres.IsTransient}
 	a.Deployments = &service.Deployments{Store: db, Workflows: db, Executions: a.Executions, Secrets: a.Secrets, PublicURL: cfg.PublicURL}
 	a.Server, err = httpapi.NewServer(httpapi.Config{
 		AllowedOrigins: cfg.AllowedOrigins, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,

@@ -141,9 +141,18 @@ func LambdaReconciler(ctx context.Context) (ReconcilerHandler, error) {
 	return ReconcilerLambda(a), nil
 }
 
-// ReconcilerLambda reconciles one status-change event.
+// ReconcilerLambda reconciles one status-change event, or, on the
+// scheduled rule's "Scheduled Event", sweeps every unfinished run.
 func ReconcilerLambda(a *App) ReconcilerHandler {
 	return func(ctx context.Context, ev events.CloudWatchEvent) error {
+		if ev.Source == "aws.events" && ev.DetailType == "Scheduled Event" {
+			n, err := a.Reconciler.Sweep(ctx)
+			if err != nil {
+				return fmt.Errorf("reconciler: sweep: %w", err)
+			}
+			a.Logger.Info("sweep done", "runs_reconciled", n)
+			return nil
+		}
 		if ev.Source != "aws.states" || ev.DetailType != "Step Functions Execution Status Change" {
 			return fmt.Errorf("reconciler: unexpected event %s/%s", ev.Source, ev.DetailType)
 		}
@@ -158,7 +167,7 @@ func ReconcilerLambda(a *App) ReconcilerHandler {
 		if d.Cause != nil {
 			cause = *d.Cause
 		}
-		return a.Reconcile(ctx, d.Name, d.Status, errName, cause)
+		return a.Reconciler.Reconcile(ctx, d.Name, d.Status, errName, cause)
 	}
 }
 

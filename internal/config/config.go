@@ -42,15 +42,18 @@ type Config struct {
 	AnthropicBase   string        // TURBOCAT_ANTHROPIC_BASE_URL
 	SecretsKMSKey   string        // TURBOCAT_SECRETS_KMS_KEY_ARN
 	CodeWorkers     int           // TURBOCAT_CODE_WORKERS
-	Engine          string        // TURBOCAT_ENGINE: local or sfn
-	SFNRoleARN      string        // TURBOCAT_SFN_ROLE_ARN
-	SFNLogGroupARN  string        // TURBOCAT_SFN_LOG_GROUP_ARN
-	StepRunnerARN   string        // TURBOCAT_STEPRUNNER_ARN
-	EventBusName    string        // TURBOCAT_EVENT_BUS_NAME
-	SchedulerGroup  string        // TURBOCAT_SCHEDULER_GROUP
-	SchedulerRole   string        // TURBOCAT_SCHEDULER_ROLE_ARN
-	SchedulerDLQ    string        // TURBOCAT_SCHEDULER_DLQ_ARN
-	TriggerARN      string        // TURBOCAT_TRIGGER_ARN
+	// ReconcileInterval is how often unfinished runs are checked against
+	// the engine (TURBOCAT_RECONCILE_INTERVAL).
+	ReconcileInterval time.Duration
+	Engine            string // TURBOCAT_ENGINE: local or sfn
+	SFNRoleARN        string // TURBOCAT_SFN_ROLE_ARN
+	SFNLogGroupARN    string // TURBOCAT_SFN_LOG_GROUP_ARN
+	StepRunnerARN     string // TURBOCAT_STEPRUNNER_ARN
+	EventBusName      string // TURBOCAT_EVENT_BUS_NAME
+	SchedulerGroup    string // TURBOCAT_SCHEDULER_GROUP
+	SchedulerRole     string // TURBOCAT_SCHEDULER_ROLE_ARN
+	SchedulerDLQ      string // TURBOCAT_SCHEDULER_DLQ_ARN
+	TriggerARN        string // TURBOCAT_TRIGGER_ARN
 }
 
 // Var documents one environment variable; Vars is the table the README shows.
@@ -143,6 +146,7 @@ func load(getenv func(string) string) (*Config, error) {
 		defWorkers = 1
 	}
 	c.CodeWorkers = p.int("TURBOCAT_CODE_WORKERS", defWorkers)
+	c.ReconcileInterval = p.duration("TURBOCAT_RECONCILE_INTERVAL", 10*time.Second)
 	defEngine := "local"
 	if InLambda() {
 		defEngine = "sfn"
@@ -217,6 +221,9 @@ func (c *Config) Validate(needJWT bool) error {
 	}
 	if c.CodeWorkers < 1 || c.CodeWorkers > 64 {
 		errs = append(errs, errors.New("TURBOCAT_CODE_WORKERS: must be 1 to 64"))
+	}
+	if c.ReconcileInterval < time.Second || c.ReconcileInterval > time.Hour {
+		errs = append(errs, errors.New("TURBOCAT_RECONCILE_INTERVAL: must be 1s to 1h"))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("TURBOCAT_LOG_FORMAT: %q is not json or text", c.LogFormat))

@@ -150,6 +150,28 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 	return s.Store.ExecutionByID(ctx, e.ID)
 }
 
+// restart starts on the engine a run that was recorded but whose start was
+// never recorded (its process died in between), on the target its first
+// start used. The engine's named start makes this safe if the first start
+// did happen.
+func (s *Executions) restart(ctx context.Context, e *turbocat.Execution) error {
+	w, err := s.Workflows.WorkflowVersion(ctx, e.UserID, e.WorkflowID, e.WorkflowVersion)
+	if err != nil {
+		return err
+	}
+	target := ""
+	if e.DeploymentID != nil && s.Deployments != nil {
+		d, _, err := s.Deployments.DeploymentByID(ctx, *e.DeploymentID)
+		if err != nil && turbocat.ErrorCodeOf(err) != turbocat.ENOTFOUND {
+			return err
+		}
+		if err == nil && d.AliasRef != nil && d.CanaryWeight == nil {
+			target = *d.AliasRef
+		}
+	}
+	return s.startEngine(ctx, w, e, target)
+}
+
 // startEngine publishes the version if needed and starts the engine.
 func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) error {
 	input, _ := json.Marshal(map[string]string{"executionId": e.ID})

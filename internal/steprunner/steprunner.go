@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +57,17 @@ const (
 	ErrAgentUnavailable  = "Step.AgentUnavailable"
 	ErrExecutionFinished = "Step.ExecutionFinished"
 	ErrLostClaim         = "Step.LostClaim"
+	// ErrInvalidOutput: the agent's output holds what cannot be stored (a
+	// NUL character).
+	ErrInvalidOutput = "Step.InvalidOutput"
+	// ErrStoreUnavailable: the database could not be reached or lost the
+	// connection. Compiled state machines retry it with backoff (it never
+	// consumes a step's own retries): the step runs again once the
+	// database is back, and a step that completed is not run twice.
+	ErrStoreUnavailable = turbocat.ErrStoreUnavailable
+	// ErrInternal: an unexpected failure of Turbocat itself; its details go
+	// to the server log, never to the run's record.
+	ErrInternal = "Turbocat.Internal"
 )
 
 // SecretResolver returns the plaintext of a user's secret.
@@ -77,6 +90,11 @@ type Runner struct {
 	Metrics *metrics.Registry
 	// Events, if set, receives execution.succeeded/failed and step.failed.
 	Events turbocat.EventPublisher
+	// Transient reports database errors worth retrying (connection lost,
+	// server restarting); the app sets it to the store's classifier.
+	// Those fail the Task as ErrStoreUnavailable, which the state machine
+	// retries; other unexpected errors fail it as ErrInternal.
+	Transient func(error) bool
 
 	versions sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
 	metaMu   sync.Mutex
@@ -123,10 +141,38 @@ func (r *Runner) logger() *slog.Logger {
 	return r.Logger
 }
 
-// Handle runs one invocation. The result is small control data; a step
-// failure is a *turbocat.StepError, whose name the step's ASL Retry and
-// Catch match.
+// Handle runs one invocation. The result is small control data; a failure
+// is always a *turbocat.StepError, whose name the step's ASL Retry and Catch
+// match and whose cause users see: a database failure is
+// ErrStoreUnavailable (retried), any other unexpected error ErrInternal
+// with a generic cause, its details logged here.
 func (r *Runner) Handle(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+	out, err := r.handle(ctx, raw)
+	if err == nil {
+		return out, nil
+	}
+	var se *turbocat.StepError
+	if errors.As(err, &se) {
+		return nil, se
+	}
+	var p Payload
+	_ = json.Unmarshal(raw, &p)
+	log := r.logger().With("execution_id", p.ExecutionID, "step_key", p.StepKey, "action", p.Action)
+	if ctx.Err() != nil {
+		// The invocation was cancelled (the run stopped, the process is
+		// shutting down): the engine retries or has moved on.
+		log.Info("step invocation cancelled", "error", err.Error())
+		return nil, &turbocat.StepError{Name: ErrStoreUnavailable, Cause: "the step was interrupted before its result was recorded; it is retried", Retryable: true}
+	}
+	if r.Transient != nil && r.Transient(err) {
+		log.Warn("database unavailable; the step will be retried", "error", err.Error())
+		return nil, &turbocat.StepError{Name: ErrStoreUnavailable, Cause: "the database was unavailable; the step is retried when it is back", Retryable: true}
+	}
+	log.Error("step invocation failed", "error", err.Error())
+	return nil, &turbocat.StepError{Name: ErrInternal, Cause: "an internal error stopped the step; the server log has the details (search for execution " + p.ExecutionID + ")"}
+}
+
+func (r *Runner) handle(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 	var p Payload
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, &turbocat.StepError{Name: ErrInput, Cause: "invalid steprunner payload: " + err.Error()}
@@ -263,14 +309,19 @@ func needsStepOutputs(step *turbocat.WorkflowStep) bool {
 func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *turbocat.WorkflowStep, timeout time.Duration) (err error) {
 	e, agent, claim, outputs := started.Execution, started.Agent, started.Claim, started.Outputs
 	held := turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: step.Key, ClaimID: claim.ClaimID}
+	// The result is recorded even when the invocation was cancelled while
+	// the agent ran (a sibling branch failed, the run was stopped): a step
+	// is never left running.
+	record := context.WithoutCancel(ctx)
 	ctx, span := tracing.Start(ctx, "step", map[string]string{"executionId": e.ID, "stepKey": step.Key, "agentType": agentType(agent)})
 	defer func() { span.End(err) }()
 	start := time.Now()
 	log := r.logger().With("execution_id", e.ID, "step_key", step.Key, "attempt", claim.Step.Attempt)
 	key := step.Key
 	fail := func(name, cause string, input json.RawMessage, logs []turbocat.LogLine) error {
+		cause = strings.ReplaceAll(cause, "\x00", "\uFFFD")
 		logs = append(logs, turbocat.LogLine{Time: time.Now(), Level: "error", Message: fmt.Sprintf("step %s failed: %s: %s", key, name, cause)})
-		if _, err := r.Store.FinishStep(ctx, held, turbocat.StepResult{Input: input, Error: errorJSON(name, cause),
+		if _, err := r.Store.FinishStep(record, held, turbocat.StepResult{Input: input, Error: errorJSON(name, cause),
 			DurationMs: time.Since(start).Milliseconds(), Logs: logs}); err != nil {
 			return err
 		}
@@ -305,7 +356,10 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *t
 	if res.Usage != nil {
 		result.InputTokens, result.OutputTokens, result.CostUSD = res.Usage.InputTokens, res.Usage.OutputTokens, res.Usage.CostUSD
 	}
-	ok, err := r.Store.FinishStep(ctx, held, result)
+	if path := nulPath(result.Output); path != "" {
+		return fail(ErrInvalidOutput, fmt.Sprintf("the output holds a NUL character (\\u0000) at %s, which cannot be stored; remove it in the agent", path), input, logs)
+	}
+	ok, err := r.Store.FinishStep(record, held, result)
 	if err != nil {
 		return err
 	}
@@ -492,13 +546,63 @@ func sinkKeys(w *turbocat.Workflow) []string {
 func toLogLines(in []executor.LogLine, scrub *secrets.Scrubber) []turbocat.LogLine {
 	out := make([]turbocat.LogLine, len(in))
 	for i, l := range in {
-		out[i] = turbocat.LogLine{Time: l.Time, Level: l.Level, Message: scrub.String(l.Message), Data: scrub.JSON(l.Data)}
+		data := scrub.JSON(l.Data)
+		if nulPath(data) != "" {
+			// A log line never fails a step: data that cannot be stored
+			// is kept as text.
+			data, _ = json.Marshal(map[string]string{"text": string(data)})
+		}
+		out[i] = turbocat.LogLine{Time: l.Time, Level: l.Level, Message: strings.ReplaceAll(scrub.String(l.Message), "\x00", "\uFFFD"), Data: data}
 	}
 	return out
 }
 
+// nulPath returns the JSON path of the first string (or object key) in doc
+// that holds a NUL character, which Postgres cannot store in jsonb, or ""
+// when there is none.
+func nulPath(doc json.RawMessage) string {
+	if !bytes.Contains(doc, []byte(`\u0000`)) {
+		return "" // the only way JSON text spells a NUL
+	}
+	var v any
+	if json.Unmarshal(doc, &v) != nil {
+		return ""
+	}
+	return findNUL(v, "$")
+}
+
+func findNUL(v any, path string) string {
+	switch t := v.(type) {
+	case string:
+		if strings.ContainsRune(t, 0) {
+			return path
+		}
+	case []any:
+		for i, e := range t {
+			if p := findNUL(e, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if strings.ContainsRune(k, 0) {
+				return path + "." + strings.ReplaceAll(k, "\x00", `\u0000`)
+			}
+			if p := findNUL(t[k], path+"."+k); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
 func errorJSON(name, cause string) json.RawMessage {
-	b, _ := json.Marshal(map[string]string{"error": name, "cause": cause})
+	b, _ := json.Marshal(map[string]string{"error": name, "cause": strings.ReplaceAll(cause, "\x00", "\uFFFD")})
 	return b
 }
 

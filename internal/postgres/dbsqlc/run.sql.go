@@ -634,10 +634,14 @@ func (q *Queries) StepsCopyCompleted(ctx context.Context, arg StepsCopyCompleted
 }
 
 const stepsSkipPending = `-- name: StepsSkipPending :exec
-UPDATE execution_steps SET status = 'skipped', updated_at = now()
-WHERE execution_id = $1 AND status = 'pending'
+UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
+    lease_until = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
+WHERE execution_id = $1 AND status IN ('pending', 'running')
 `
 
+// A run that ended: steps that never started are skipped, steps still
+// running (a branch stopped by a sibling's failure, a run cancelled or
+// timed out) are cancelled. Nothing is left running.
 func (q *Queries) StepsSkipPending(ctx context.Context, executionID string) error {
 	_, err := q.db.Exec(ctx, stepsSkipPending, executionID)
 	return err

@@ -115,8 +115,12 @@ SELECT sqlc.arg(new_id)::uuid, step_key, agent_id, 'completed', attempt, input, 
 FROM execution_steps WHERE execution_id = sqlc.arg(old_id)::uuid AND status = 'completed' AND step_key = ANY(sqlc.arg(keys)::text[]);
 
 -- name: StepsSkipPending :exec
-UPDATE execution_steps SET status = 'skipped', updated_at = now()
-WHERE execution_id = $1 AND status = 'pending';
+-- A run that ended: steps that never started are skipped, steps still
+-- running (a branch stopped by a sibling's failure, a run cancelled or
+-- timed out) are cancelled. Nothing is left running.
+UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
+    lease_until = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
+WHERE execution_id = $1 AND status IN ('pending', 'running');
 
 -- name: LogSeqReserve :one
 UPDATE executions SET log_seq = log_seq + sqlc.arg(n)::bigint WHERE id = $1 RETURNING log_seq;
