@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -103,7 +105,7 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 		return nil, err
 	}
 	a.Webhooks = &service.Webhooks{Store: db, Secrets: a.Secrets, Logger: logger.With("component", "webhooks"),
-		Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}
+		Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow, Own: OwnAddrs(cfg)})}
 	a.Outbox = &service.Outbox{Store: db, Publisher: a.Webhooks, Logger: logger.With("component", "outbox")}
 	// The run and deployment services answer EUNAVAILABLE until an engine
 	// is connected (connectEngine).
@@ -154,4 +156,33 @@ func allowCIDRs(cfg *config.Config) ([]netip.Prefix, error) {
 		allow = append(allow, p)
 	}
 	return allow, nil
+}
+
+// OwnAddrs are the listen addresses of this server's endpoints (the API on
+// TURBOCAT_LISTEN:PORT, the Step Functions endpoint on TURBOCAT_SFN_ADDR),
+// which no agent or webhook may reach. A host name other than localhost is
+// left out (it cannot be a listen address here).
+func OwnAddrs(cfg *config.Config) []netip.AddrPort {
+	var out []netip.AddrPort
+	add := func(hostport string) {
+		host, port, err := net.SplitHostPort(hostport)
+		if err != nil {
+			return
+		}
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			return
+		}
+		if host == "" {
+			host = "0.0.0.0"
+		} else if host == "localhost" {
+			host = "127.0.0.1"
+		}
+		if a, err := netip.ParseAddr(host); err == nil {
+			out = append(out, netip.AddrPortFrom(a, uint16(p)))
+		}
+	}
+	add(net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port)))
+	add(cfg.SFNAddr)
+	return out
 }

@@ -30,7 +30,7 @@ func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	client := httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})
+	client := httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow, Own: OwnAddrs(cfg)})
 	code, err := codeexec.New(codeexec.Options{Workers: cfg.CodeWorkers})
 	if err != nil {
 		return nil, nil, fmt.Errorf("code executor: %w", err)
