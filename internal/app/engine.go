@@ -31,7 +31,7 @@ func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
 		return nil, nil, err
 	}
 	client := httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow, Own: OwnAddrs(cfg)})
-	code, err := codeexec.New(codeexec.Options{Workers: cfg.CodeWorkers})
+	code, err := codeexec.New(codeexec.Options{Workers: cfg.CodeWorkers, PerUser: cfg.CodeWorkersPerUser})
 	if err != nil {
 		return nil, nil, fmt.Errorf("code executor: %w", err)
 	}
