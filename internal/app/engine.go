@@ -86,6 +86,7 @@ func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, 
 	// name, which the state's Retry and Catch match.
 	rt.RegisterFunction(StepRunnerFunction, runner.Handle, runtime.ReplaySafe())
 	a.connectEngine(runtime.Engine{R: rt}, StepRunnerFunction)
+	a.Executions.TrackQueued = true // this process starts every run
 	a.Agents.Runner = runner
 	l := &Local{Runtime: rt, Runner: runner, closeExe: closeExe,
 		Scheduler: &service.Scheduler{Deployments: a.Deployments, Store: a.DB, Logger: a.Logger.With("component", "scheduler")}}
