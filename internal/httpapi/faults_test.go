@@ -199,3 +199,34 @@ func TestIdempotencyKeyWithAnotherBody(t *testing.T) {
 	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Body)
 	require.Contains(t, string(r.Body), "different request")
 }
+
+// TestHostileText: a NUL character or invalid UTF-8 in any text field, the
+// run input, a query parameter or a webhook body is a 400 naming where it
+// is, never a 500.
+func TestHostileText(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	tok := f.register("hostile").AccessToken
+	a := f.create(tok, "/api/v1/agents", jsAgent("echo", `function main(i) { return i; }`))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "hostile", "steps": []map[string]any{{"key": "e", "agentId": a}}})
+	for _, tt := range []struct {
+		method, path, body, field string
+	}{
+		{"POST", "/api/v1/agents", `{"name":"a\u0000b","type":"code","config":{"source":"function main(){}"}}`, "name"},
+		{"POST", "/api/v1/agents", "{\"name\":\"a\xffb\",\"type\":\"code\",\"config\":{\"source\":\"function main(){}\"}}", "name"},
+		{"PATCH", "/api/v1/agents/" + a, `{"description":"\u0000"}`, "description"},
+		{"POST", "/api/v1/workflows/" + wf + "/execute", `{"input":{"text":"x\u0000"}}`, "input.text"},
+		{"POST", "/api/v1/workflows/" + wf + "/execute", "{\"input\":{\"list\":[\"ok\",\"\xc3\x28\"]}}", "input.list[1]"},
+		{"PATCH", "/api/v1/workflows/" + wf, `{"steps":[{"key":"e","agentId":"` + a + `","inputs":{"t":"\u0000"}}]}`, "steps[0].inputs.t"},
+	} {
+		r := f.call(tt.method, tt.path, tok, tt.body)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s %s: %s", tt.method, tt.path, r.Body)
+		require.Len(t, r.fields(), 1, "%s", r.Body)
+		require.True(t, strings.HasPrefix(r.fields()[0], tt.field+":"), "%s names %q: %s", tt.path, tt.field, r.Body)
+	}
+	for _, q := range []string{"search=a%00b", "search=%FF", "type=%00"} {
+		r := f.call("GET", "/api/v1/agents?"+q, tok, nil)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", q, r.Body)
+	}
+	require.Equal(t, 0, f.count("agents", "name LIKE 'a%b'"))
+}
