@@ -56,6 +56,10 @@ type UserStore interface {
 	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, expires time.Time) (*User, error)
 	// RevokeRefreshFamily revokes the family of the given token, if any.
 	RevokeRefreshFamily(ctx context.Context, hash []byte) error
+	// EndSessions raises the user's token version, ending every access
+	// token issued so far; with allRefresh it also revokes every refresh
+	// token (logout everywhere). Audited.
+	EndSessions(ctx context.Context, userID string, allRefresh bool) error
 }
 
 // APIKeyStore manages API keys.

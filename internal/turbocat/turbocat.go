@@ -60,11 +60,13 @@ const (
 
 // User is a person with an account.
 type User struct {
-	ID           string    `json:"id"`
-	Email        string    `json:"email"`
-	FullName     string    `json:"fullName"`
-	Role         string    `json:"role"`
-	PasswordHash string    `json:"-"`
+	ID           string `json:"id"`
+	Email        string `json:"email"`
+	FullName     string `json:"fullName"`
+	Role         string `json:"role"`
+	PasswordHash string `json:"-"`
+	// TokenVersion is carried by access tokens: raising it ends them.
+	TokenVersion int       `json:"-"`
 	CreatedAt    time.Time `json:"createdAt"`
 	UpdatedAt    time.Time `json:"updatedAt"`
 }

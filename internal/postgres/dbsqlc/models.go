@@ -201,6 +201,7 @@ type User struct {
 	Role         string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	TokenVersion int32
 }
 
 type Webhook struct {

@@ -33,3 +33,8 @@ CREATE INDEX executions_workflow_active_idx ON executions (workflow_id) WHERE st
 -- An idempotency key answers with its first run only for the same request:
 -- the request's hash is kept to tell a retry from a different request.
 ALTER TABLE executions ADD COLUMN request_hash bytea;
+
+-- Access tokens carry the user's token version: logging out, logging out
+-- everywhere and changing the password raise it, so the access tokens
+-- issued before stop working at once instead of at their expiry.
+ALTER TABLE users ADD COLUMN token_version integer NOT NULL DEFAULT 0;
