@@ -230,3 +230,28 @@ func TestHostileText(t *testing.T) {
 	}
 	require.Equal(t, 0, f.count("agents", "name LIKE 'a%b'"))
 }
+
+// TestDeployWithoutExecuteScope: a key that may deploy but not run
+// workflows cannot start runs through the deployment it made.
+func TestDeployWithoutExecuteScope(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	s := f.register("scoped")
+	a := f.create(s.AccessToken, "/api/v1/agents", jsAgent("echo", `function main(i) { return i; }`))
+	wf := f.create(s.AccessToken, "/api/v1/workflows", map[string]any{"name": "scoped", "steps": []map[string]any{{"key": "e", "agentId": a}}})
+	var key struct{ Key string }
+	r := f.call("POST", "/api/v1/api-keys", s.AccessToken, map[string]any{"name": "deployer", "scopes": []string{"deployments:write", "workflows:read"}})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	r.data(t, &key)
+	remember(key.Key, r.Body)
+	d := f.deploy(key.Key, wf, map[string]any{"environment": "prod"})
+	res := f.hook(d, d.SigningSecret, time.Now(), `{}`)
+	require.Equal(t, http.StatusForbidden, res.Status, "%s", res.Body)
+	require.Contains(t, res.Env.Error.Message, "workflows:execute")
+	require.Equal(t, 0, f.count("executions", "workflow_id = $1", wf))
+
+	// Deployed again from a signed-in session, the webhook starts runs.
+	d2 := f.deploy(s.AccessToken, wf, map[string]any{"environment": "prod"})
+	d2.SigningSecret = d.SigningSecret // the environment keeps its secret
+	require.Equal(t, http.StatusAccepted, f.hook(d2, d2.SigningSecret, time.Now(), `{"n":1}`).Status)
+}

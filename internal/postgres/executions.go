@@ -76,7 +76,7 @@ func toDeployment(d dbsqlc.Deployment) *turbocat.Deployment {
 	return &turbocat.Deployment{ID: d.ID, WorkflowID: d.WorkflowID, UserID: d.UserID, Environment: d.Environment, Status: d.Status, PreviousVersion: prev, CanaryWeight: canary,
 		Version: int(d.Version), EndpointURL: d.EndpointUrl, StateMachineRef: d.StateMachineRef, VersionRef: d.VersionRef,
 		AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, Error: d.Error, CreatedAt: d.CreatedAt,
-		UpdatedAt: d.UpdatedAt, ActivatedAt: d.ActivatedAt}
+		UpdatedAt: d.UpdatedAt, ActivatedAt: d.ActivatedAt, MayExecute: d.MayExecute}
 }
 
 // Deployment implements turbocat.DeploymentStore.

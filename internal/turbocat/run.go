@@ -261,6 +261,10 @@ type DeploymentStore interface {
 	// SetSigningSecret replaces an active deployment's webhook signing
 	// secret (audited); ENOTFOUND when there is no active one of that id.
 	SetSigningSecret(ctx context.Context, userID, id string, secretEnc []byte) (*Deployment, error)
+	// RecordWebhookSignature records a webhook request's signature the
+	// first time it is seen (first=true); a repeat returns the
+	// Idempotency-Key the first request carried.
+	RecordWebhookSignature(ctx context.Context, deploymentID string, signature []byte, idempotencyKey string) (first bool, firstKey string, err error)
 	// ScheduledDeployments lists active deployments with a schedule.
 	ScheduledDeployments(ctx context.Context) ([]*Deployment, error)
 }

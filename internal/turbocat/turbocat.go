@@ -235,6 +235,10 @@ type Deployment struct {
 	ActivatedAt     *time.Time `json:"activatedAt"`
 	// NextFires are the next scheduled runs (filled by the API).
 	NextFires []time.Time `json:"nextFires,omitempty"`
+	// MayExecute records that whoever created the deployment could start
+	// runs (workflows:execute): its webhook and schedule start runs only
+	// then.
+	MayExecute bool `json:"-"`
 }
 
 // AuditEntry records one mutation.

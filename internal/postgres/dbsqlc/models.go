@@ -68,6 +68,7 @@ type Deployment struct {
 	UpdatedAt        time.Time
 	ActivatedAt      *time.Time
 	CanaryWeight     *int32
+	MayExecute       bool
 }
 
 type Event struct {
@@ -224,6 +225,13 @@ type WebhookDelivery struct {
 	LastError  *string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+}
+
+type WebhookSignature struct {
+	SignatureHash  []byte
+	DeploymentID   string
+	IdempotencyKey *string
+	SeenAt         time.Time
 }
 
 type Workflow struct {

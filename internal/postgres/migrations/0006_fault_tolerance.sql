@@ -38,3 +38,19 @@ ALTER TABLE executions ADD COLUMN request_hash bytea;
 -- everywhere and changing the password raise it, so the access tokens
 -- issued before stop working at once instead of at their expiry.
 ALTER TABLE users ADD COLUMN token_version integer NOT NULL DEFAULT 0;
+
+-- A signed webhook request is accepted once: the signatures seen within
+-- the tolerance window are kept (with the Idempotency-Key they came with,
+-- which makes a deliberate retry of the same request safe) and pruned
+-- after it.
+CREATE TABLE webhook_signatures (
+    signature_hash  bytea PRIMARY KEY,
+    deployment_id   uuid NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
+    idempotency_key text,
+    seen_at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX webhook_signatures_seen_idx ON webhook_signatures (seen_at);
+
+-- Runs start through a deployment's webhook or schedule only when whoever
+-- created the deployment could start runs (a key with workflows:execute).
+ALTER TABLE deployments ADD COLUMN may_execute boolean NOT NULL DEFAULT true;
