@@ -1,0 +1,286 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// StartInput is the input of StartExecution.
+type StartInput struct {
+	// StateMachineArn is a machine, version or alias ARN.
+	StateMachineArn string
+	// Name is the execution name; "" picks a UUID.
+	Name string
+	// Input is the JSON input; empty means {}.
+	Input string
+}
+
+// StartOutput is the output of StartExecution.
+type StartOutput struct {
+	ExecutionArn string
+	StartDate    time.Time
+}
+
+// StartExecution starts an execution on its own goroutine. A start with
+// the name of a running execution and the same input returns that
+// execution; a different input, or the name of a closed execution, returns
+// ExecutionAlreadyExists. Errors: StateMachineDoesNotExist, InvalidName,
+// InvalidExecutionInput, ExecutionAlreadyExists, InvalidArn.
+func (r *Runtime) StartExecution(ctx context.Context, in StartInput) (*StartOutput, error) {
+	name := in.Name
+	if name == "" {
+		name = newUUID()
+	} else if !nameRE.MatchString(name) {
+		return nil, apiErr(CodeInvalidName, "invalid execution name %q", name)
+	}
+	input := in.Input
+	if strings.TrimSpace(input) == "" {
+		input = "{}"
+	}
+	if len(input) > MaxPayloadBytes {
+		return nil, apiErr(CodeValidation, "input exceeds the maximum size of %d bytes", MaxPayloadBytes)
+	}
+	inVal, err := decodeJSON([]byte(input))
+	if err != nil {
+		return nil, apiErr(CodeInvalidExecutionInput, "Invalid State Machine Execution Input: '%v'", err)
+	}
+
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, apiErr(CodeValidation, "runtime is closed")
+	}
+	sm, ver, alias := r.resolveLocked(in.StateMachineArn)
+	if sm == nil {
+		r.mu.Unlock()
+		if !strings.HasPrefix(in.StateMachineArn, "arn:") {
+			return nil, apiErr(CodeInvalidArn, "Invalid Arn: '%s'", in.StateMachineArn)
+		}
+		return nil, apiErr(CodeStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", in.StateMachineArn)
+	}
+	def, role := sm.Definition, sm.RoleArn
+	progSlot := &sm.prog
+	rec := &Execution{StateMachineArn: sm.Arn, Name: name, Status: StatusRunning, Input: json.RawMessage(input)}
+	if alias != nil {
+		ver = r.route(sm, alias)
+		rec.StateMachineAliasArn = alias.Arn
+	}
+	if ver != nil {
+		def, role = ver.Definition, ver.RoleArn
+		rec.StateMachineVersionArn = ver.Arn
+		progSlot = &ver.prog
+	}
+	prog := *progSlot
+	rec.Definition, rec.RoleArn = def, role
+	rec.ExecutionArn = r.arnPrefix("execution") + sm.Name + ":" + name
+	if _, ok := r.execs[rec.ExecutionArn]; !ok && len(r.closedArns) >= r.maxClosed && r.maxClosed >= 0 {
+		// Evicted executions live only in the journal; a name stays taken.
+		r.mu.Unlock()
+		old, err := r.journal.LoadExecution(ctx, rec.ExecutionArn)
+		if err != nil {
+			return nil, fmt.Errorf("load execution %s: %w", rec.ExecutionArn, err)
+		}
+		if old != nil {
+			return nil, apiErr(CodeExecutionAlreadyExists, "Execution Already Exists: '%s'", rec.ExecutionArn)
+		}
+		r.mu.Lock()
+	}
+	if old, ok := r.execs[rec.ExecutionArn]; ok {
+		r.mu.Unlock()
+		old.mu.Lock()
+		status, oldIn, start := old.rec.Status, old.rec.Input, old.rec.StartDate
+		old.mu.Unlock()
+		if status == StatusRunning && sm.Type != "EXPRESS" && jsonSame(oldIn, []byte(input)) {
+			return &StartOutput{ExecutionArn: rec.ExecutionArn, StartDate: start}, nil
+		}
+		return nil, apiErr(CodeExecutionAlreadyExists, "Execution Already Exists: '%s'", rec.ExecutionArn)
+	}
+	rec.StartDate = r.clock.Now()
+	ex := &execution{rec: rec, done: make(chan struct{})}
+	r.execs[rec.ExecutionArn] = ex
+	r.execOrder = append(r.execOrder, rec.ExecutionArn)
+	r.mu.Unlock()
+
+	if prog == nil {
+		p, err := r.program(def)
+		if err != nil {
+			r.dropExecution(rec.ExecutionArn)
+			return nil, apiErr(CodeInvalidDefinition, "%v", err)
+		}
+		prog = p
+		r.mu.Lock()
+		*progSlot = p
+		r.mu.Unlock()
+	}
+	if err := r.journal.SaveExecution(ctx, rec); err != nil {
+		r.dropExecution(rec.ExecutionArn)
+		return nil, fmt.Errorf("journal execution %s: %w", rec.ExecutionArn, err)
+	}
+	r.launch(ex, prog, inVal, nil)
+	return &StartOutput{ExecutionArn: rec.ExecutionArn, StartDate: rec.StartDate}, nil
+}
+
+func (r *Runtime) dropExecution(arn string) {
+	r.mu.Lock()
+	delete(r.execs, arn)
+	for i, a := range r.execOrder {
+		if a == arn {
+			r.execOrder = append(r.execOrder[:i], r.execOrder[i+1:]...)
+			break
+		}
+	}
+	r.mu.Unlock()
+}
+
+func jsonSame(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	av, err1 := decodeJSON(a)
+	bv, err2 := decodeJSON(b)
+	return err1 == nil && err2 == nil && jsonEqual(av, bv)
+}
+
+// StartSyncExecution starts an execution and waits for it to end.
+func (r *Runtime) StartSyncExecution(ctx context.Context, in StartInput) (*Execution, error) {
+	out, err := r.StartExecution(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return r.Wait(ctx, out.ExecutionArn)
+}
+
+func (r *Runtime) lookup(ctx context.Context, arn string) (*execution, error) {
+	r.mu.Lock()
+	ex, ok := r.execs[arn]
+	r.mu.Unlock()
+	if ok {
+		return ex, nil
+	}
+	rec, err := r.journal.LoadExecution(ctx, arn)
+	if err != nil {
+		return nil, fmt.Errorf("load execution %s: %w", arn, err)
+	}
+	if rec == nil {
+		return nil, apiErr(CodeExecutionDoesNotExist, "Execution Does Not Exist: '%s'", arn)
+	}
+	ex = &execution{rec: rec, done: make(chan struct{}), loaded: true}
+	if rec.Status != StatusRunning {
+		close(ex.done)
+	}
+	return ex, nil
+}
+
+// DescribeExecution returns an execution. Errors: ExecutionDoesNotExist.
+func (r *Runtime) DescribeExecution(ctx context.Context, arn string) (*Execution, error) {
+	ex, err := r.lookup(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	c := *ex.rec
+	return &c, nil
+}
+
+// Wait blocks until the execution ends or ctx is done, and returns it.
+// Errors: ExecutionDoesNotExist, ctx.Err().
+func (r *Runtime) Wait(ctx context.Context, arn string) (*Execution, error) {
+	ex, err := r.lookup(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-ex.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return r.DescribeExecution(ctx, arn)
+}
+
+// ListExecutionsInput filters ListExecutions.
+type ListExecutionsInput struct {
+	StateMachineArn string // machine, version or alias ARN; "" for all
+	StatusFilter    string
+}
+
+// ListExecutions returns executions, newest first.
+func (r *Runtime) ListExecutions(_ context.Context, in ListExecutionsInput) []*Execution {
+	r.mu.Lock()
+	order := append([]string(nil), r.execOrder...)
+	execs := make([]*execution, 0, len(order))
+	for i := len(order) - 1; i >= 0; i-- {
+		if ex, ok := r.execs[order[i]]; ok {
+			execs = append(execs, ex)
+		}
+	}
+	r.mu.Unlock()
+	var out []*Execution
+	for _, ex := range execs {
+		ex.mu.Lock()
+		c := *ex.rec
+		ex.mu.Unlock()
+		if in.StateMachineArn != "" && c.StateMachineArn != in.StateMachineArn && c.StateMachineVersionArn != in.StateMachineArn && c.StateMachineAliasArn != in.StateMachineArn {
+			continue
+		}
+		if in.StatusFilter != "" && c.Status != in.StatusFilter {
+			continue
+		}
+		out = append(out, &c)
+	}
+	return out
+}
+
+// GetExecutionHistory returns an execution's history events in order.
+// Errors: ExecutionDoesNotExist.
+func (r *Runtime) GetExecutionHistory(ctx context.Context, arn string) ([]*HistoryEvent, error) {
+	ex, err := r.lookup(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	ex.mu.Lock()
+	loaded := ex.loaded && ex.events == nil
+	evs := make([]*HistoryEvent, len(ex.events))
+	copies := make([]HistoryEvent, len(ex.events)) // snapshot: a running execution may still annotate events
+	for i, e := range ex.events {
+		copies[i] = *e
+		evs[i] = &copies[i]
+	}
+	ex.mu.Unlock()
+	if loaded {
+		evs, err = r.journal.LoadEvents(ctx, arn)
+		if err != nil {
+			return nil, fmt.Errorf("load events of %s: %w", arn, err)
+		}
+	}
+	return evs, nil
+}
+
+// StopExecution aborts a running execution with an optional error and
+// cause. Stopping a closed execution does nothing. Errors:
+// ExecutionDoesNotExist.
+func (r *Runtime) StopExecution(ctx context.Context, arn, errName, cause string) (time.Time, error) {
+	ex, err := r.lookup(ctx, arn)
+	if err != nil {
+		return time.Time{}, err
+	}
+	ex.mu.Lock()
+	cancel := ex.cancel
+	running := ex.rec.Status == StatusRunning
+	ex.mu.Unlock()
+	if running && cancel != nil {
+		cancel(&stopRequest{err: errName, cause: cause})
+		<-ex.done
+	}
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.rec.StopDate, nil
+}
+
+type stopRequest struct{ err, cause string }
+
+func (s *stopRequest) Error() string { return "execution stopped" }

@@ -1,0 +1,84 @@
+package runtime
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// emit appends an event to the history; flush journals it. Events are
+// journaled in batches at durability points: before a task is invoked,
+// after it succeeds, before a wait or a retry backoff, and at the end.
+func (ru *run) emit(_ context.Context, th *thread, e HistoryEvent) *HistoryEvent {
+	if e.Timestamp.IsZero() {
+		e.Timestamp = ru.r.clock.Now()
+	}
+	e.Thread = th.key
+	if e.Seq == 0 {
+		e.Seq = th.seq
+	}
+	ex := ru.ex
+	ex.mu.Lock()
+	ex.nextID++
+	e.ID = ex.nextID
+	if th.last > 0 {
+		e.PreviousEventID = th.last
+	} else {
+		e.PreviousEventID = e.ID - 1
+	}
+	if len(ex.slab) == cap(ex.slab) {
+		ex.slab = make([]HistoryEvent, 0, min(64, max(8, 2*cap(ex.slab))))
+	}
+	ex.slab = append(ex.slab, e)
+	ev := &ex.slab[len(ex.slab)-1]
+	ex.events = append(ex.events, ev)
+	if ru.r.durable {
+		ex.pending = append(ex.pending, ev)
+	}
+	ex.mu.Unlock()
+	th.last = ev.ID
+	return ev
+}
+
+// Deferred journaling of replay-safe Task successes (see ReplaySafe): the
+// pending events are journaled once the oldest is deferFlushFor old or
+// there are deferFlushMax of them.
+const (
+	deferFlushFor = 250 * time.Millisecond
+	deferFlushMax = 256
+)
+
+// flushIfDue journals the pending events if they are due (see
+// deferFlushFor).
+func (ru *run) flushIfDue() {
+	ex := ru.ex
+	ex.mu.Lock()
+	n := len(ex.pending)
+	due := n >= deferFlushMax || (n > 0 && ru.r.clock.Now().Sub(ex.pending[0].Timestamp) >= deferFlushFor)
+	ex.mu.Unlock()
+	if due {
+		ru.flush()
+	}
+}
+
+// flush journals the pending events.
+func (ru *run) flush() {
+	ex := ru.ex
+	ex.jmu.Lock()
+	defer ex.jmu.Unlock()
+	ex.mu.Lock()
+	batch := ex.pending
+	ex.pending = ex.spare[:0]
+	ex.spare = nil
+	ex.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	if err := ru.r.journal.AppendEvents(ru.jctx, ex.rec.ExecutionArn, batch); err != nil {
+		ru.r.log.Error("journal events", slog.String("execution_arn", ex.rec.ExecutionArn), slog.Int("events", len(batch)), slog.Any("error", err))
+	}
+	clear(batch)
+	ex.mu.Lock()
+	ex.spare = batch[:0]
+	ex.mu.Unlock()
+}

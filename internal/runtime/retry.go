@@ -1,0 +1,134 @@
+package runtime
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/turbocat/turbocat/internal/asl"
+)
+
+// withRetry runs a Task, Parallel or Map state with its Retry and Catch.
+func (ru *run) withRetry(ctx context.Context, th *thread, cs *cstate, in any, entered *HistoryEvent, resuming bool) (any, string, *stateErr) {
+	st := cs.st
+	counts := make([]int, len(st.Retry))
+	attempt := 0
+	retries := 0
+	var replayed []*HistoryEvent
+	if resuming {
+		for _, e := range ru.replay[th.key] {
+			if e.Seq == th.seq && !isEntered(e.Type) {
+				replayed = append(replayed, e)
+			}
+		}
+	}
+	for {
+		out, serr := ru.attempt(ctx, th, cs, in, entered, attempt, retries, &replayed)
+		if serr == nil {
+			return out, st.Next, nil
+		}
+		if serr == errAborted {
+			return nil, "", serr
+		}
+		// A failed replay-safe call is journaled before the state acts on
+		// the failure (a retry journals it after marking it, below).
+		flushFailure := th.unjournaledFailure
+		th.unjournaledFailure = false
+		retried := false
+		for i, rt := range st.Retry {
+			if !serr.matches(rt.ErrorEquals) {
+				continue
+			}
+			if counts[i] < rt.Attempts() {
+				delay := ru.r.backoff(rt, counts[i])
+				counts[i]++
+				retries++
+				attempt++
+				due := ru.r.clock.Now().Add(delay)
+				if len(replayed) > 0 {
+					if last := replayed[len(replayed)-1].details(); !last.Deadline.IsZero() {
+						due = last.Deadline
+					}
+				}
+				ru.markRetry(th, due)
+				ru.flush()
+				if d := due.Sub(ru.r.clock.Now()); d > 0 {
+					if err := ru.r.clock.Sleep(ctx, d); err != nil {
+						return nil, "", errAborted
+					}
+				}
+				retried = true
+			}
+			break
+		}
+		if retried {
+			continue
+		}
+		if flushFailure {
+			ru.flush()
+		}
+		for i, c := range st.Catch {
+			if !serr.matches(c.ErrorEquals) {
+				continue
+			}
+			errOut := map[string]any{"Error": serr.Error, "Cause": serr.Cause}
+			p, null := cs.catchPaths[i], cs.catchNull[i]
+			out, perr := applyResultPath(p, null, in, errOut)
+			if perr != nil {
+				return nil, "", perr
+			}
+			return out, c.Next, nil
+		}
+		return nil, "", serr
+	}
+}
+
+// markRetry records on the thread's last failure event when the retry is
+// due, so a resumed run waits for the remaining backoff only.
+func (ru *run) markRetry(th *thread, due time.Time) {
+	ru.ex.mu.Lock()
+	defer ru.ex.mu.Unlock()
+	for i := len(ru.ex.events) - 1; i >= 0; i-- {
+		e := ru.ex.events[i]
+		if e.ID == th.last {
+			// Copy: details may be shared between events.
+			d := EventDetails{}
+			if e.EventDetails != nil {
+				d = *e.EventDetails
+			}
+			d.Deadline = due
+			e.EventDetails = &d
+			return
+		}
+	}
+}
+
+// backoff returns the delay before retry number n (0-based) of rt.
+func (r *Runtime) backoff(rt *asl.Retrier, n int) time.Duration {
+	secs := float64(rt.Interval()) * math.Pow(rt.Backoff(), float64(n))
+	if rt.MaxDelaySeconds != nil && secs > float64(*rt.MaxDelaySeconds) {
+		secs = float64(*rt.MaxDelaySeconds)
+	}
+	if rt.JitterStrategy == "FULL" {
+		r.randMu.Lock()
+		secs *= r.rnd.Float64()
+		r.randMu.Unlock()
+	}
+	return time.Duration(secs * float64(time.Second))
+}
+
+// attempt runs one attempt of a Task, Parallel or Map state.
+func (ru *run) attempt(ctx context.Context, th *thread, cs *cstate, in any, entered *HistoryEvent, attempt, retries int, replayed *[]*HistoryEvent) (any, *stateErr) {
+	eff, serr := cs.applyInput(in)
+	if serr != nil {
+		return nil, serr
+	}
+	switch cs.st.Type {
+	case asl.TypeTask:
+		return ru.task(ctx, th, cs, in, eff, entered, retries, replayed)
+	case asl.TypeParallel:
+		return ru.parallel(ctx, th, cs, in, eff, entered, attempt)
+	default:
+		return ru.mapState(ctx, th, cs, in, eff, entered, attempt)
+	}
+}
