@@ -28,7 +28,23 @@ const maxBody = 4 << 20
 type Handler struct {
 	rt  *runtime.Runtime
 	log *slog.Logger
-	ops map[string]func(ctx context.Context, body []byte) (any, error)
+	ops map[string]operation
+}
+
+// operation decodes a request body, runs it and returns the response value.
+type operation func(ctx context.Context, body []byte) (any, error)
+
+// op makes an operation of a typed function: it decodes the request body
+// into In (a SerializationException when that fails) and returns fn's
+// result for encoding.
+func op[In, Out any](fn func(context.Context, In) (Out, error)) operation {
+	return func(ctx context.Context, body []byte) (any, error) {
+		var in In
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, &serializationError{err}
+		}
+		return fn(ctx, in)
+	}
 }
 
 // NewHandler returns a Handler serving rt. A nil logger discards logs.
@@ -37,30 +53,30 @@ func NewHandler(rt *runtime.Runtime, log *slog.Logger) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{rt: rt, log: log}
-	h.ops = map[string]func(context.Context, []byte) (any, error){
-		"CreateStateMachine":               h.createStateMachine,
-		"UpdateStateMachine":               h.updateStateMachine,
-		"DescribeStateMachine":             h.describeStateMachine,
-		"DescribeStateMachineForExecution": h.describeStateMachineForExecution,
-		"ListStateMachines":                h.listStateMachines,
-		"DeleteStateMachine":               h.deleteStateMachine,
-		"PublishStateMachineVersion":       h.publishVersion,
-		"ListStateMachineVersions":         h.listVersions,
-		"DeleteStateMachineVersion":        h.deleteVersion,
-		"CreateStateMachineAlias":          h.createAlias,
-		"UpdateStateMachineAlias":          h.updateAlias,
-		"DescribeStateMachineAlias":        h.describeAlias,
-		"DeleteStateMachineAlias":          h.deleteAlias,
-		"ListStateMachineAliases":          h.listAliases,
-		"StartExecution":                   h.startExecution,
-		"StartSyncExecution":               h.startSyncExecution,
-		"StopExecution":                    h.stopExecution,
-		"DescribeExecution":                h.describeExecution,
-		"ListExecutions":                   h.listExecutions,
-		"GetExecutionHistory":              h.getExecutionHistory,
-		"SendTaskSuccess":                  h.sendTaskSuccess,
-		"SendTaskFailure":                  h.sendTaskFailure,
-		"SendTaskHeartbeat":                h.sendTaskHeartbeat,
+	h.ops = map[string]operation{
+		"CreateStateMachine":               op(h.createStateMachine),
+		"UpdateStateMachine":               op(h.updateStateMachine),
+		"DescribeStateMachine":             op(h.describeStateMachine),
+		"DescribeStateMachineForExecution": op(h.describeStateMachineForExecution),
+		"ListStateMachines":                op(h.listStateMachines),
+		"DeleteStateMachine":               op(h.deleteStateMachine),
+		"PublishStateMachineVersion":       op(h.publishVersion),
+		"ListStateMachineVersions":         op(h.listVersions),
+		"DeleteStateMachineVersion":        op(h.deleteVersion),
+		"CreateStateMachineAlias":          op(h.createAlias),
+		"UpdateStateMachineAlias":          op(h.updateAlias),
+		"DescribeStateMachineAlias":        op(h.describeAlias),
+		"DeleteStateMachineAlias":          op(h.deleteAlias),
+		"ListStateMachineAliases":          op(h.listAliases),
+		"StartExecution":                   op(h.startExecution),
+		"StartSyncExecution":               op(h.startSyncExecution),
+		"StopExecution":                    op(h.stopExecution),
+		"DescribeExecution":                op(h.describeExecution),
+		"ListExecutions":                   op(h.listExecutions),
+		"GetExecutionHistory":              op(h.getExecutionHistory),
+		"SendTaskSuccess":                  op(h.sendTaskSuccess),
+		"SendTaskFailure":                  op(h.sendTaskFailure),
+		"SendTaskHeartbeat":                op(h.sendTaskHeartbeat),
 	}
 	return h
 }
@@ -127,14 +143,6 @@ type serializationError struct{ err error }
 
 func (e *serializationError) Error() string { return "invalid request: " + e.err.Error() }
 
-func decode[T any](body []byte) (T, error) {
-	var v T
-	if err := json.Unmarshal(body, &v); err != nil {
-		return v, &serializationError{err}
-	}
-	return v, nil
-}
-
 // epoch renders a time as the protocol's epoch-seconds number.
 type epoch time.Time
 
@@ -153,14 +161,12 @@ func ep(t time.Time) *epoch {
 
 type obj = map[string]any
 
-func (h *Handler) createStateMachine(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct {
-		Name, Definition, RoleArn, Type, VersionDescription string
-		Publish                                             bool
-	}](body)
-	if err != nil {
-		return nil, err
-	}
+type createIn struct {
+	Name, Definition, RoleArn, Type, VersionDescription string
+	Publish                                             bool
+}
+
+func (h *Handler) createStateMachine(ctx context.Context, in createIn) (any, error) {
 	out, err := h.rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: in.Name, Definition: in.Definition, RoleArn: in.RoleArn,
 		Type: in.Type, Publish: in.Publish, VersionDescription: in.VersionDescription})
 	if err != nil {
@@ -173,14 +179,12 @@ func (h *Handler) createStateMachine(ctx context.Context, body []byte) (any, err
 	return res, nil
 }
 
-func (h *Handler) updateStateMachine(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct {
-		StateMachineArn, Definition, RoleArn, VersionDescription string
-		Publish                                                  bool
-	}](body)
-	if err != nil {
-		return nil, err
-	}
+type updateIn struct {
+	StateMachineArn, Definition, RoleArn, VersionDescription string
+	Publish                                                  bool
+}
+
+func (h *Handler) updateStateMachine(ctx context.Context, in updateIn) (any, error) {
 	v, at, err := h.rt.UpdateStateMachine(ctx, runtime.UpdateStateMachineInput{StateMachineArn: in.StateMachineArn, Definition: in.Definition,
 		RoleArn: in.RoleArn, Publish: in.Publish, VersionDescription: in.VersionDescription})
 	if err != nil {
@@ -206,11 +210,7 @@ func machineJSON(sm *runtime.StateMachine) obj {
 	}
 }
 
-func (h *Handler) describeStateMachine(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ StateMachineArn string }](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) describeStateMachine(ctx context.Context, in struct{ StateMachineArn string }) (any, error) {
 	sm, err := h.rt.DescribeStateMachine(ctx, in.StateMachineArn)
 	if err != nil {
 		return nil, err
@@ -218,11 +218,7 @@ func (h *Handler) describeStateMachine(ctx context.Context, body []byte) (any, e
 	return machineJSON(sm), nil
 }
 
-func (h *Handler) describeStateMachineForExecution(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ ExecutionArn string }](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) describeStateMachineForExecution(ctx context.Context, in struct{ ExecutionArn string }) (any, error) {
 	ex, err := h.rt.DescribeExecution(ctx, in.ExecutionArn)
 	if err != nil {
 		return nil, err
@@ -270,11 +266,7 @@ func withToken(res obj, next string) obj {
 	return res
 }
 
-func (h *Handler) listStateMachines(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[listIn](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) listStateMachines(ctx context.Context, in listIn) (any, error) {
 	var items []obj
 	for _, sm := range h.rt.ListStateMachines(ctx) {
 		items = append(items, obj{"stateMachineArn": sm.Arn, "name": sm.Name, "type": sm.Type, "creationDate": ep(sm.CreationDate)})
@@ -293,19 +285,11 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-func (h *Handler) deleteStateMachine(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ StateMachineArn string }](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) deleteStateMachine(ctx context.Context, in struct{ StateMachineArn string }) (any, error) {
 	return obj{}, h.rt.DeleteStateMachine(ctx, in.StateMachineArn)
 }
 
-func (h *Handler) publishVersion(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ StateMachineArn, Description string }](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) publishVersion(ctx context.Context, in struct{ StateMachineArn, Description string }) (any, error) {
 	v, err := h.rt.PublishStateMachineVersion(ctx, in.StateMachineArn, in.Description)
 	if err != nil {
 		return nil, err
@@ -313,11 +297,7 @@ func (h *Handler) publishVersion(ctx context.Context, body []byte) (any, error) 
 	return obj{"stateMachineVersionArn": v.Arn, "creationDate": ep(v.CreationDate)}, nil
 }
 
-func (h *Handler) listVersions(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[listIn](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) listVersions(ctx context.Context, in listIn) (any, error) {
 	sm, err := h.rt.DescribeStateMachine(ctx, in.StateMachineArn)
 	if err != nil {
 		return nil, err
@@ -334,11 +314,7 @@ func (h *Handler) listVersions(ctx context.Context, body []byte) (any, error) {
 	return withToken(obj{"stateMachineVersions": nonNil(p)}, next), nil
 }
 
-func (h *Handler) deleteVersion(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ StateMachineVersionArn string }](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) deleteVersion(ctx context.Context, in struct{ StateMachineVersionArn string }) (any, error) {
 	return obj{}, h.rt.DeleteStateMachine(ctx, in.StateMachineVersionArn)
 }
 
@@ -347,11 +323,7 @@ type aliasIn struct {
 	RoutingConfiguration                    []runtime.RoutingEntry
 }
 
-func (h *Handler) createAlias(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[aliasIn](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) createAlias(ctx context.Context, in aliasIn) (any, error) {
 	a, err := h.rt.CreateStateMachineAlias(ctx, runtime.CreateAliasInput{Name: in.Name, Description: in.Description, Routing: in.RoutingConfiguration})
 	if err != nil {
 		return nil, err
@@ -359,11 +331,7 @@ func (h *Handler) createAlias(ctx context.Context, body []byte) (any, error) {
 	return obj{"stateMachineAliasArn": a.Arn, "creationDate": ep(a.CreationDate)}, nil
 }
 
-func (h *Handler) updateAlias(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[aliasIn](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) updateAlias(ctx context.Context, in aliasIn) (any, error) {
 	a, err := h.rt.UpdateStateMachineAlias(ctx, in.StateMachineAliasArn, in.Description, in.RoutingConfiguration)
 	if err != nil {
 		return nil, err
@@ -371,11 +339,7 @@ func (h *Handler) updateAlias(ctx context.Context, body []byte) (any, error) {
 	return obj{"updateDate": ep(a.UpdateDate)}, nil
 }
 
-func (h *Handler) describeAlias(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[aliasIn](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) describeAlias(ctx context.Context, in aliasIn) (any, error) {
 	a, err := h.rt.DescribeStateMachineAlias(ctx, in.StateMachineAliasArn)
 	if err != nil {
 		return nil, err
@@ -384,19 +348,11 @@ func (h *Handler) describeAlias(ctx context.Context, body []byte) (any, error) {
 		"creationDate": ep(a.CreationDate), "updateDate": ep(a.UpdateDate)}, nil
 }
 
-func (h *Handler) deleteAlias(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[aliasIn](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) deleteAlias(ctx context.Context, in aliasIn) (any, error) {
 	return obj{}, h.rt.DeleteStateMachine(ctx, in.StateMachineAliasArn)
 }
 
-func (h *Handler) listAliases(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[listIn](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) listAliases(ctx context.Context, in listIn) (any, error) {
 	sm, err := h.rt.DescribeStateMachine(ctx, in.StateMachineArn)
 	if err != nil {
 		return nil, err
@@ -416,11 +372,7 @@ type startIn struct {
 	StateMachineArn, Name, Input, TraceHeader string
 }
 
-func (h *Handler) startExecution(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[startIn](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) startExecution(ctx context.Context, in startIn) (any, error) {
 	out, err := h.rt.StartExecution(ctx, runtime.StartInput{StateMachineArn: in.StateMachineArn, Name: in.Name, Input: in.Input})
 	if err != nil {
 		return nil, err
@@ -456,11 +408,7 @@ func executionJSON(ex *runtime.Execution) obj {
 	return res
 }
 
-func (h *Handler) startSyncExecution(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[startIn](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) startSyncExecution(ctx context.Context, in startIn) (any, error) {
 	ex, err := h.rt.StartSyncExecution(ctx, runtime.StartInput{StateMachineArn: in.StateMachineArn, Name: in.Name, Input: in.Input})
 	if err != nil {
 		return nil, err
@@ -472,11 +420,7 @@ func (h *Handler) startSyncExecution(ctx context.Context, body []byte) (any, err
 	return res, nil
 }
 
-func (h *Handler) stopExecution(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ ExecutionArn, Error, Cause string }](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) stopExecution(ctx context.Context, in struct{ ExecutionArn, Error, Cause string }) (any, error) {
 	at, err := h.rt.StopExecution(ctx, in.ExecutionArn, in.Error, in.Cause)
 	if err != nil {
 		return nil, err
@@ -484,11 +428,7 @@ func (h *Handler) stopExecution(ctx context.Context, body []byte) (any, error) {
 	return obj{"stopDate": ep(at)}, nil
 }
 
-func (h *Handler) describeExecution(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ ExecutionArn string }](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) describeExecution(ctx context.Context, in struct{ ExecutionArn string }) (any, error) {
 	ex, err := h.rt.DescribeExecution(ctx, in.ExecutionArn)
 	if err != nil {
 		return nil, err
@@ -496,11 +436,7 @@ func (h *Handler) describeExecution(ctx context.Context, body []byte) (any, erro
 	return executionJSON(ex), nil
 }
 
-func (h *Handler) listExecutions(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[listIn](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) listExecutions(ctx context.Context, in listIn) (any, error) {
 	var items []obj
 	for _, ex := range h.rt.ListExecutions(ctx, runtime.ListExecutionsInput{StateMachineArn: in.StateMachineArn, StatusFilter: in.StatusFilter}) {
 		e := obj{"executionArn": ex.ExecutionArn, "stateMachineArn": ex.StateMachineArn, "name": ex.Name, "status": ex.Status, "startDate": ep(ex.StartDate)}
@@ -522,11 +458,7 @@ func (h *Handler) listExecutions(ctx context.Context, body []byte) (any, error) 
 	return withToken(obj{"executions": nonNil(p)}, next), nil
 }
 
-func (h *Handler) getExecutionHistory(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[listIn](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) getExecutionHistory(ctx context.Context, in listIn) (any, error) {
 	evs, err := h.rt.GetExecutionHistory(ctx, in.ExecutionArn)
 	if err != nil {
 		return nil, err
@@ -543,26 +475,14 @@ func (h *Handler) getExecutionHistory(ctx context.Context, body []byte) (any, er
 	return withToken(obj{"events": nonNil(p)}, next), nil
 }
 
-func (h *Handler) sendTaskSuccess(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ TaskToken, Output string }](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) sendTaskSuccess(ctx context.Context, in struct{ TaskToken, Output string }) (any, error) {
 	return obj{}, h.rt.SendTaskSuccess(ctx, in.TaskToken, in.Output)
 }
 
-func (h *Handler) sendTaskFailure(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ TaskToken, Error, Cause string }](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) sendTaskFailure(ctx context.Context, in struct{ TaskToken, Error, Cause string }) (any, error) {
 	return obj{}, h.rt.SendTaskFailure(ctx, in.TaskToken, in.Error, in.Cause)
 }
 
-func (h *Handler) sendTaskHeartbeat(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ TaskToken string }](body)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) sendTaskHeartbeat(ctx context.Context, in struct{ TaskToken string }) (any, error) {
 	return obj{}, h.rt.SendTaskHeartbeat(ctx, in.TaskToken)
 }
