@@ -21,14 +21,31 @@ func (e *env) bind(name string, v any) {
 	e.vars[name] = v
 }
 
-func (e *env) lookup(name string) (any, bool) {
+// lookupVar resolves a variable: bindings in the expression and the
+// caller's Vars and Functions, then the caller's Lookup, then the built-in
+// functions (so a variable named like a built-in function hides it).
+func (ev *evaluator) lookupVar(e *env, name string) (any, bool) {
 	for f := e; f != nil; f = f.parent {
+		if f == builtinEnv && ev.ext != nil {
+			if v, ok := ev.ext(name); ok {
+				return v, true
+			}
+		}
 		if v, ok := f.vars[name]; ok {
+			return v, true
+		}
+	}
+	if ev.ext != nil {
+		if v, ok := ev.ext(name); ok {
 			return v, true
 		}
 	}
 	return undefined, false
 }
+
+// builtinEnv is the shared, read-only frame of the built-in functions
+// (filled by functions.go's init).
+var builtinEnv = &env{vars: map[string]any{}}
 
 // lambda is a user-defined function, or a partial application.
 type lambda struct {
@@ -73,6 +90,7 @@ type evaluator struct {
 	maxSteps int
 	now      time.Time
 	rand     func() float64
+	ext      func(string) (any, bool)
 }
 
 func arity(fn any) int {
@@ -144,7 +162,7 @@ func (ev *evaluator) eval(n *node, input any, e *env) (any, error) {
 	case nDescendant:
 		res = descendants(input)
 	case nParent:
-		res, _ = e.lookup(n.slot.label)
+		res, _ = ev.lookupVar(e, n.slot.label)
 	case nCondition:
 		var c any
 		if c, err = ev.eval(n.cond, input, e); err != nil {
@@ -231,7 +249,7 @@ func (ev *evaluator) evalVariable(n *node, input any, e *env) any {
 		}
 		return input
 	}
-	v, _ := e.lookup(n.op)
+	v, _ := ev.lookupVar(e, n.op)
 	return v
 }
 
@@ -1125,7 +1143,7 @@ func (ev *evaluator) evalCall(n *node, input any, e *env, applyTo []any) (any, e
 		name = n.proc.args[0].op
 	}
 	if proc == undefined && n.proc.typ == nPath {
-		if _, ok := e.lookup(name); ok {
+		if _, ok := ev.lookupVar(e, name); ok {
 			return nil, newError("T1005", n.pos, name, nil)
 		}
 	}
@@ -1229,7 +1247,7 @@ func (ev *evaluator) evalPartial(n *node, input any, e *env) (any, error) {
 		name := ""
 		if n.proc.typ == nPath && len(n.proc.args) > 0 {
 			name = n.proc.args[0].op
-			if _, ok := e.lookup(name); ok {
+			if _, ok := ev.lookupVar(e, name); ok {
 				return nil, newError("T1007", n.pos, name, nil)
 			}
 		}

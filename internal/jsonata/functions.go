@@ -251,6 +251,10 @@ func init() {
 	def("millis", "<:n>", func(c *call, _ []any) (any, error) { return float64(c.ev.now.UnixMilli()), nil })
 	def("fromMillis", "<n-s?s?:s>", fnFromMillis)
 	def("toMillis", "<s-s?:n>", fnToMillis)
+
+	for name, b := range builtins {
+		builtinEnv.vars[name] = b
+	}
 }
 
 func strOr(v any, def string) string {

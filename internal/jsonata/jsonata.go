@@ -74,6 +74,10 @@ func NewFunction(name, sig string, fn func(args []any) (any, error)) (*Function,
 type Options struct {
 	// Vars binds variables ($name) by name, without the $.
 	Vars map[string]any
+	// Lookup, if set, resolves variables that are neither bound in the
+	// expression nor in Vars or Functions; it is consulted before the
+	// built-in functions, so its variables hide built-ins of the same name.
+	Lookup func(name string) (any, bool)
 	// Functions adds native functions, or replaces built-in ones, by name.
 	Functions map[string]*Function
 	// Now is the time $now() and $millis() report; zero means time.Now().
@@ -97,7 +101,7 @@ func (e *Expr) Eval(input any, opts Options) (res any, err error) {
 			res, err = nil, &Error{Code: "U1099", Message: fmt.Sprintf("internal error evaluating JSONata: %v", r)}
 		}
 	}()
-	ev := &evaluator{maxDepth: opts.MaxDepth, maxSteps: opts.MaxSteps, now: opts.Now, rand: opts.Random}
+	ev := &evaluator{maxDepth: opts.MaxDepth, maxSteps: opts.MaxSteps, now: opts.Now, rand: opts.Random, ext: opts.Lookup}
 	if ev.maxDepth <= 0 {
 		ev.maxDepth = 1000
 	}
@@ -107,10 +111,7 @@ func (e *Expr) Eval(input any, opts Options) (res any, err error) {
 	if ev.now.IsZero() {
 		ev.now = time.Now()
 	}
-	root := &env{vars: make(map[string]any, len(builtins)+len(opts.Vars)+len(opts.Functions)+1)}
-	for name, b := range builtins {
-		root.vars[name] = b
-	}
+	root := &env{vars: make(map[string]any, len(opts.Vars)+len(opts.Functions)+1), parent: builtinEnv}
 	for name, f := range opts.Functions {
 		root.vars[name] = f
 	}

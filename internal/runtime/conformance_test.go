@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,6 +33,15 @@ type conformanceCase struct {
 	// IgnoreStates, when set, says why the state sequence is not compared.
 	IgnoreStates string       `json:"ignoreStates"`
 	Docs         *expectation `json:"docs"`
+	// Machine names the state machine ("conformance" when empty).
+	Machine string `json:"-"`
+}
+
+func (c *conformanceCase) machine() string {
+	if c.Machine != "" {
+		return c.Machine
+	}
+	return "conformance"
 }
 
 type expectation struct {
@@ -151,7 +161,13 @@ func runCase(t *testing.T, c *conformanceCase) *expectation {
 
 	var mu sync.Mutex
 	calls := map[string]int{}
-	for _, fn := range functionNames(t, c.Definition) {
+	names := functionNames(t, c.Definition)
+	for fn := range c.Tasks {
+		if !slices.Contains(names, fn) {
+			names = append(names, fn)
+		}
+	}
+	for _, fn := range names {
 		script := c.Tasks[fn]
 		rt.RegisterFunction(fn, func(_ context.Context, payload json.RawMessage) (json.RawMessage, error) {
 			mu.Lock()
@@ -183,7 +199,7 @@ func runCase(t *testing.T, c *conformanceCase) *expectation {
 			return s.Result, nil
 		})
 	}
-	sm, err := rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: "conformance", Definition: string(c.Definition)})
+	sm, err := rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: c.machine(), Definition: string(c.Definition)})
 	require.NoError(t, err)
 	input := string(c.Input)
 	if input == "" {

@@ -100,7 +100,7 @@ func (r *Runtime) StartExecution(ctx context.Context, in StartInput) (*StartOutp
 		return nil, apiErr(CodeExecutionAlreadyExists, "Execution Already Exists: '%s'", rec.ExecutionArn)
 	}
 	rec.StartDate = r.clock.Now()
-	ex := &execution{rec: rec, done: make(chan struct{})}
+	ex := &execution{rec: rec, done: make(chan struct{}), recording: true}
 	r.execs[rec.ExecutionArn] = ex
 	r.execOrder = append(r.execOrder, rec.ExecutionArn)
 	r.mu.Unlock()
@@ -168,7 +168,7 @@ func (r *Runtime) lookup(ctx context.Context, arn string) (*execution, error) {
 	if rec == nil {
 		return nil, apiErr(CodeExecutionDoesNotExist, "Execution Does Not Exist: '%s'", arn)
 	}
-	ex = &execution{rec: rec, done: make(chan struct{}), loaded: true}
+	ex = &execution{rec: rec, done: make(chan struct{}), loaded: true, recording: true}
 	if rec.Status != StatusRunning {
 		close(ex.done)
 	}

@@ -28,6 +28,9 @@ type execution struct {
 	cancel  context.CancelCauseFunc
 	loaded  bool // loaded from the journal; events not in memory yet
 	resumed bool
+	// recording: the execution keeps a history (every execution except a
+	// synchronous Express one).
+	recording bool
 }
 
 // run interprets one execution.
@@ -39,7 +42,17 @@ type run struct {
 	replay   map[string][]*HistoryEvent // by thread, nil for a fresh start
 	base     map[string]any             // $$.Execution and $$.StateMachine; see baseContext
 	baseOnce sync.Once
-	jctx     context.Context // for journal writes: never canceled
+	jctx     context.Context // for journal writes: canceled only when the runtime closes
+	// recording is false for executions that keep no history (synchronous
+	// Express executions): no events are built, none journaled.
+	recording bool
+}
+
+// historyLength is the number of events the execution's history holds.
+func (ru *run) historyLength() int64 {
+	ru.ex.mu.Lock()
+	defer ru.ex.mu.Unlock()
+	return ru.ex.nextID
 }
 
 type thread struct {
@@ -49,6 +62,22 @@ type thread struct {
 	// unjournaledFailure: the last Task attempt failed calling a
 	// replay-safe function, whose call was not journaled (see ReplaySafe).
 	unjournaledFailure bool
+	// vars is the thread's variable scope (nil when the program assigns
+	// none); assign holds the assignments of the state being run, applied
+	// when it exits.
+	vars   *varScope
+	assign map[string]any
+	// scratch stands in for events when the run records no history.
+	scratch [2]HistoryEvent
+}
+
+// child returns a thread for a Parallel branch or Map iteration.
+func (th *thread) child(key string) *thread {
+	c := &thread{key: key, last: th.last}
+	if th.vars != nil {
+		c.vars = newScope(th.vars)
+	}
+	return c
 }
 
 // errAborted marks a state interrupted by cancellation.
@@ -66,7 +95,7 @@ func (r *Runtime) launch(ex *execution, prog *program, input any, replay []*Hist
 		ex.nextID = ex.events[n-1].ID
 	}
 	ex.mu.Unlock()
-	ru := &run{r: r, ex: ex, prog: prog, input: input, jctx: context.Background()}
+	ru := &run{r: r, ex: ex, prog: prog, input: input, jctx: r.closeCtx, recording: ex.recording}
 	if replay != nil {
 		ru.replay = map[string][]*HistoryEvent{}
 		for _, e := range replay {
@@ -139,10 +168,13 @@ func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 func (ru *run) main(ctx context.Context) {
 	r, ex := ru.r, ru.ex
 	root := &thread{}
+	if ru.prog.usesVars {
+		root.vars = newScope(nil)
+	}
 	// A resumed execution may have no journaled event yet (its first
 	// events were not journaled before the crash): it starts over.
 	if len(ru.replay) == 0 {
-		ru.emit(ctx, root, HistoryEvent{Type: EvExecutionStarted, Input: ru.input, HasInput: true, EventDetails: &EventDetails{Resource: ex.rec.RoleArn}})
+		ru.emit(root, HistoryEvent{Type: EvExecutionStarted, Input: ru.input, HasInput: true, EventDetails: &EventDetails{Resource: ex.rec.RoleArn}})
 	}
 	if ru.replay == nil {
 		r.notify(ex)
@@ -176,7 +208,7 @@ func (ru *run) main(ctx context.Context) {
 	default:
 		status, final.Type, final.Output, final.HasOutput = StatusSucceeded, EvExecutionSucceeded, out, true
 	}
-	ru.emit(context.WithoutCancel(ctx), root, *final)
+	ru.emit(root, *final)
 	ru.flush()
 	ex.mu.Lock()
 	ex.rec.Status = status
@@ -240,6 +272,10 @@ func (r *Runtime) notify(ex *execution) {
 func isEntered(t string) bool { return strings.HasSuffix(t, "StateEntered") }
 func isExited(t string) bool  { return strings.HasSuffix(t, "StateExited") }
 
+// MaxHistoryEvents is the number of events an execution's history may
+// hold; the execution fails when it would exceed it, as on AWS.
+const MaxHistoryEvents = 25000
+
 // runGraph runs states from g.startAt until one ends the thread.
 func (ru *run) runGraph(ctx context.Context, th *thread, g *graph, input any) (any, *stateErr) {
 	name, in := g.startAt, input
@@ -248,6 +284,12 @@ func (ru *run) runGraph(ctx context.Context, th *thread, g *graph, input any) (a
 		evs := ru.replay[th.key]
 		if len(evs) > 0 {
 			th.last = evs[len(evs)-1].ID
+		}
+		// Variables assigned before the restart.
+		for _, e := range evs {
+			if isExited(e.Type) && e.EventDetails != nil && len(e.Assigned) > 0 {
+				th.vars.set(e.Assigned)
+			}
 		}
 		for i := len(evs) - 1; i >= 0; i-- {
 			e := evs[i]
@@ -278,17 +320,27 @@ func (ru *run) runGraph(ctx context.Context, th *thread, g *graph, input any) (a
 		if entered == nil {
 			e := HistoryEvent{Type: cs.enteredTyp, Name: name, Input: in, HasInput: true, Timestamp: at}
 			if cs.st.Type == asl.TypeWait {
-				e.EventDetails = &EventDetails{Deadline: ru.waitDeadline(cs, in)}
+				e.EventDetails = &EventDetails{Deadline: ru.waitDeadline(th, cs, in, &e)}
 			}
-			entered = ru.emit(ctx, th, e)
+			entered = ru.emit(th, e)
 		}
+		th.assign = nil
 		out, next, serr := ru.exec(ctx, th, cs, in, entered, resume != nil)
 		resume = nil
 		if serr != nil {
 			return nil, serr
 		}
+		if ru.recording && ru.historyLength() >= MaxHistoryEvents-1 {
+			return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("The execution exceeded the limit of %d history events.", MaxHistoryEvents)}
+		}
 		at = ru.r.clock.Now()
-		ru.emit(ctx, th, HistoryEvent{Type: cs.exitedTyp, Name: name, Output: out, HasOutput: true, Next: next, Timestamp: at})
+		exited := HistoryEvent{Type: cs.exitedTyp, Name: name, Output: out, HasOutput: true, Next: next, Timestamp: at}
+		if th.assign != nil {
+			th.vars.set(th.assign)
+			exited.EventDetails = &EventDetails{Assigned: th.assign}
+			th.assign = nil
+		}
+		ru.emit(th, exited)
 		if next == "" {
 			return out, nil
 		}
@@ -311,28 +363,75 @@ func (ru *run) ctxObject(cs *cstate, entered *HistoryEvent, retry int, token str
 	return m
 }
 
-func (cs *cstate) applyInput(in any) (any, *stateErr) {
+// stateEnv is what one state's paths and expressions see: the context
+// object (built on first use) and the thread's variables.
+type stateEnv struct {
+	ru      *run
+	cs      *cstate
+	th      *thread
+	entered *HistoryEvent
+	retry   int
+	token   string
+	item    *[2]any
+	ctxObj  map[string]any
+}
+
+func (ru *run) env(th *thread, cs *cstate, entered *HistoryEvent) *stateEnv {
+	return &stateEnv{ru: ru, cs: cs, th: th, entered: entered}
+}
+
+func (e *stateEnv) context() map[string]any {
+	if e.ctxObj == nil {
+		e.ctxObj = e.ru.ctxObject(e.cs, e.entered, e.retry, e.token, e.item)
+	}
+	return e.ctxObj
+}
+
+func (e *stateEnv) vars() *varScope {
+	if e.th == nil {
+		return nil
+	}
+	return e.th.vars
+}
+
+func (e *stateEnv) enteredID() int64 {
+	if e.entered == nil {
+		return 0
+	}
+	return e.entered.ID
+}
+
+// withItem returns a copy of the environment whose context has
+// $$.Map.Item set.
+func (e *stateEnv) withItem(index int, value any) *stateEnv {
+	c := *e
+	c.item = &[2]any{json.Number(fmt.Sprint(index)), value}
+	c.ctxObj = nil
+	return &c
+}
+
+func (cs *cstate) applyInput(in any, env *stateEnv) (any, *stateErr) {
 	if cs.inputNull {
 		return map[string]any{}, nil
 	}
 	if cs.inputPath == nil {
 		return in, nil
 	}
-	v, err := cs.inputPath.eval(in)
+	v, err := cs.inputPath.evalIn(in, env)
 	if err != nil {
 		return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s' : No results for path: $['%s']", cs.inputPath.src, strings.TrimPrefix(cs.inputPath.src, "$."))}
 	}
 	return v, nil
 }
 
-func (cs *cstate) applyOutput(out any) (any, *stateErr) {
+func (cs *cstate) applyOutput(out any, env *stateEnv) (any, *stateErr) {
 	if cs.outputNull {
 		return map[string]any{}, nil
 	}
 	if cs.outputPath == nil {
 		return out, nil
 	}
-	v, err := cs.outputPath.eval(out)
+	v, err := cs.outputPath.evalIn(out, env)
 	if err != nil {
 		return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s' : No results for path: $['%s']", cs.outputPath.src, strings.TrimPrefix(cs.outputPath.src, "$."))}
 	}
@@ -353,34 +452,88 @@ func applyResultPath(p *jsonPath, null bool, rawIn, result any) (any, *stateErr)
 	return v, nil
 }
 
-// finish applies ResultSelector, ResultPath and OutputPath to a result.
-func (ru *run) finish(cs *cstate, rawIn, result any, ctxObj func() map[string]any) (any, *stateErr) {
+// finish turns a Task, Parallel or Map result into the state's output:
+// ResultSelector, Assign, ResultPath and OutputPath in JSONPath states;
+// Output and Assign in JSONata states.
+func (ru *run) finish(cs *cstate, rawIn, result any, env *stateEnv) (any, *stateErr) {
+	if cs.jsonata {
+		states := env.statesVar(rawIn, "result", result)
+		return ru.outputAndAssign(cs.jOutput, cs.assign, result, env, states)
+	}
 	if cs.resultSelector != nil {
 		var serr *stateErr
-		if result, serr = cs.resultSelector.eval(result, ctxObj()); serr != nil {
+		if result, serr = cs.resultSelector.eval(result, env); serr != nil {
 			return nil, serr
 		}
+		if serr = checkSize(result, cs.name); serr != nil {
+			return nil, serr
+		}
+	}
+	if cs.assign != nil {
+		a, serr := evalAssign(cs.assign, result, env, nil)
+		if serr != nil {
+			return nil, serr
+		}
+		env.th.assign = a
 	}
 	out, serr := applyResultPath(cs.resultPath, cs.resultNull, rawIn, result)
 	if serr != nil {
 		return nil, serr
 	}
-	return cs.applyOutput(out)
+	return cs.applyOutput(out, env)
+}
+
+// outputAndAssign evaluates a JSONata state's Output (def when absent) and
+// Assign, both against the same $states and variables.
+func (ru *run) outputAndAssign(output *jtmpl, assign *assignment, def any, env *stateEnv, states map[string]any) (any, *stateErr) {
+	out := def
+	if output != nil {
+		var serr *stateErr
+		if out, serr = output.eval(env, states); serr != nil {
+			return nil, serr
+		}
+		if serr = checkSize(out, env.cs.name); serr != nil {
+			return nil, serr
+		}
+	}
+	if assign != nil {
+		a, serr := evalAssign(assign, nil, env, states)
+		if serr != nil {
+			return nil, serr
+		}
+		env.th.assign = a
+	}
+	return out, nil
 }
 
 // exec runs one state and returns its output and next state ("" to end).
 func (ru *run) exec(ctx context.Context, th *thread, cs *cstate, in any, entered *HistoryEvent, resuming bool) (any, string, *stateErr) {
 	st := cs.st
-	ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, 0, "", nil) }
+	switch st.Type {
+	case asl.TypeTask, asl.TypeParallel, asl.TypeMap:
+		return ru.withRetry(ctx, th, cs, in, entered, resuming)
+	}
+	env := ru.env(th, cs, entered)
+	if cs.jsonata {
+		return ru.execJSONata(ctx, cs, in, entered, env)
+	}
 	next := st.Next
 	switch st.Type {
 	case asl.TypePass:
-		eff, serr := cs.applyInput(in)
+		// The common case, a Pass state without processing, allocates nothing.
+		if cs.inputPath == nil && !cs.inputNull && cs.params == nil && !cs.hasResult && cs.resultPath == nil && !cs.resultNull &&
+			cs.outputPath == nil && !cs.outputNull && cs.assign == nil {
+			return in, next, nil
+		}
+		eff, serr := cs.applyInput(in, env)
 		if serr != nil {
 			return nil, "", serr
 		}
 		if cs.params != nil {
-			if eff, serr = cs.params.eval(eff, ctxFn()); serr != nil {
+			if eff, serr = cs.params.eval(eff, env); serr != nil {
+				return nil, "", serr
+			}
+			if serr = checkSize(eff, cs.name); serr != nil {
 				return nil, "", serr
 			}
 		}
@@ -388,18 +541,23 @@ func (ru *run) exec(ctx context.Context, th *thread, cs *cstate, in any, entered
 		if cs.hasResult {
 			result = cs.result
 		}
+		if cs.assign != nil {
+			if th.assign, serr = evalAssign(cs.assign, result, env, nil); serr != nil {
+				return nil, "", serr
+			}
+		}
 		out, serr := applyResultPath(cs.resultPath, cs.resultNull, in, result)
 		if serr != nil {
 			return nil, "", serr
 		}
-		out, serr = cs.applyOutput(out)
+		out, serr = cs.applyOutput(out, env)
 		return out, next, serr
 	case asl.TypeSucceed:
-		eff, serr := cs.applyInput(in)
+		eff, serr := cs.applyInput(in, env)
 		if serr != nil {
 			return nil, "", serr
 		}
-		out, serr := cs.applyOutput(eff)
+		out, serr := cs.applyOutput(eff, env)
 		return out, "", serr
 	case asl.TypeFail:
 		e := &stateErr{Error: st.Error, Cause: st.Cause}
@@ -411,7 +569,7 @@ func (ru *run) exec(ctx context.Context, th *thread, cs *cstate, in any, entered
 			if x.expr == nil {
 				continue
 			}
-			v, serr := x.expr.eval(in, ctxFn())
+			v, serr := x.expr.eval(in, env)
 			s, ok := v.(string)
 			if serr != nil || !ok {
 				return nil, "", &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("%s did not resolve to a string", x.field)}
@@ -420,84 +578,214 @@ func (ru *run) exec(ctx context.Context, th *thread, cs *cstate, in any, entered
 		}
 		return nil, "", e
 	case asl.TypeChoice:
-		eff, serr := cs.applyInput(in)
+		eff, serr := cs.applyInput(in, env)
 		if serr != nil {
 			return nil, "", serr
 		}
 		target := ""
-		var cobj map[string]any
+		var matched *choice
 		for _, c := range cs.choices {
-			if cobj == nil {
-				cobj = ctxFn()
-			}
-			ok, serr := c.eval(eff, cobj)
+			ok, serr := c.eval(eff, env)
 			if serr != nil {
 				return nil, "", serr
 			}
 			if ok {
-				target = c.next
+				target, matched = c.next, c
 				break
 			}
 		}
-		if target == "" {
+		assign := cs.assign
+		if matched != nil {
+			assign = matched.assign
+		} else {
 			target = st.Default
 		}
 		if target == "" {
 			return nil, "", &stateErr{Error: ErrNoChoiceMatched, Cause: fmt.Sprintf("No Matches! in state %s", cs.name)}
 		}
-		out, serr := cs.applyOutput(eff)
+		if assign != nil {
+			if th.assign, serr = evalAssign(assign, eff, env, nil); serr != nil {
+				return nil, "", serr
+			}
+		}
+		out, serr := cs.applyOutput(eff, env)
 		return out, target, serr
 	case asl.TypeWait:
-		eff, serr := cs.applyInput(in)
+		eff, serr := cs.applyInput(in, env)
 		if serr != nil {
 			return nil, "", serr
 		}
 		if entered.details().Deadline.IsZero() {
-			if _, serr := ru.waitDuration(cs, eff); serr != nil {
+			if _, serr := ru.waitDuration(cs, eff, env); serr != nil {
 				return nil, "", serr
 			}
 		}
-		ru.flush()
-		if d := entered.details().Deadline.Sub(ru.r.clock.Now()); d > 0 {
-			if err := ru.r.clock.Sleep(ctx, d); err != nil {
-				return nil, "", errAborted
+		if serr := ru.sleepUntil(ctx, entered.details().Deadline); serr != nil {
+			return nil, "", serr
+		}
+		if cs.assign != nil {
+			if th.assign, serr = evalAssign(cs.assign, eff, env, nil); serr != nil {
+				return nil, "", serr
 			}
 		}
-		if ctx.Err() != nil {
-			return nil, "", errAborted
-		}
-		out, serr := cs.applyOutput(eff)
+		out, serr := cs.applyOutput(eff, env)
 		return out, next, serr
-	case asl.TypeTask, asl.TypeParallel, asl.TypeMap:
-		return ru.withRetry(ctx, th, cs, in, entered, resuming)
 	}
 	return nil, "", &stateErr{Error: ErrRuntime, Cause: "unsupported state type " + st.Type}
 }
 
-func evalRef(p *jsonPath, in any, ctxFn func() map[string]any) (any, error) {
-	if p.context {
-		return p.eval(ctxFn())
+// sleepUntil journals what is pending and waits until deadline.
+func (ru *run) sleepUntil(ctx context.Context, deadline time.Time) *stateErr {
+	ru.flush()
+	if d := deadline.Sub(ru.r.clock.Now()); d > 0 {
+		if err := ru.r.clock.Sleep(ctx, d); err != nil {
+			return errAborted
+		}
 	}
-	return p.eval(in)
+	if ctx.Err() != nil {
+		return errAborted
+	}
+	return nil
 }
 
-func (ru *run) waitDuration(cs *cstate, eff any) (time.Time, *stateErr) {
+// execJSONata runs a Pass, Succeed, Fail, Choice or Wait state whose query
+// language is JSONata.
+func (ru *run) execJSONata(ctx context.Context, cs *cstate, in any, entered *HistoryEvent, env *stateEnv) (any, string, *stateErr) {
+	st := cs.st
+	states := env.statesVar(in)
+	switch st.Type {
+	case asl.TypePass:
+		out, serr := ru.outputAndAssign(cs.jOutput, cs.assign, in, env, states)
+		return out, st.Next, serr
+	case asl.TypeSucceed:
+		out, serr := ru.outputAndAssign(cs.jOutput, nil, in, env, states)
+		return out, "", serr
+	case asl.TypeFail:
+		e := &stateErr{}
+		for _, x := range []struct {
+			t   *jtmpl
+			dst *string
+		}{{cs.jError, &e.Error}, {cs.jCause, &e.Cause}} {
+			if x.t == nil {
+				continue
+			}
+			v, serr := x.t.eval(env, states)
+			if serr != nil {
+				return nil, "", serr
+			}
+			s, ok := v.(string)
+			if !ok {
+				return nil, "", env.queryError(x.t, "the value must be a string, got "+mustEncode(v))
+			}
+			*x.dst = s
+		}
+		return nil, "", e
+	case asl.TypeChoice:
+		for _, c := range cs.choices {
+			ok, serr := c.evalCondition(env, states)
+			if serr != nil {
+				return nil, "", serr
+			}
+			if ok {
+				out, serr := ru.outputAndAssign(c.output, c.assign, in, env, states)
+				return out, c.next, serr
+			}
+		}
+		if st.Default == "" {
+			return nil, "", &stateErr{Error: ErrNoChoiceMatched, Cause: fmt.Sprintf("No Matches! in state %s", cs.name)}
+		}
+		out, serr := ru.outputAndAssign(cs.jOutput, cs.assign, in, env, states)
+		return out, st.Default, serr
+	case asl.TypeWait:
+		if entered.details().Deadline.IsZero() {
+			if _, serr := ru.waitDuration(cs, in, env); serr != nil {
+				return nil, "", serr
+			}
+		}
+		if serr := ru.sleepUntil(ctx, entered.details().Deadline); serr != nil {
+			return nil, "", serr
+		}
+		out, serr := ru.outputAndAssign(cs.jOutput, cs.assign, in, env, states)
+		return out, st.Next, serr
+	}
+	return nil, "", &stateErr{Error: ErrRuntime, Cause: "unsupported state type " + st.Type}
+}
+
+// evalCondition evaluates a JSONata Choice rule's Condition.
+func (c *choice) evalCondition(env *stateEnv, states map[string]any) (bool, *stateErr) {
+	if c.cond == nil {
+		return false, nil
+	}
+	v, serr := c.cond.eval(env, states)
+	if serr != nil {
+		return false, serr
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, env.queryError(c.cond, "the Condition must evaluate to a boolean, got "+mustEncode(v))
+	}
+	return b, nil
+}
+
+// jsonataNumber evaluates a JSONata state's numeric field (TimeoutSeconds,
+// Seconds, ...): ok is false when the field is not an expression.
+func (cs *cstate) jsonataNumber(field string, env *stateEnv, input any) (float64, bool, *stateErr) {
+	t := cs.jNumbers[field]
+	if t == nil {
+		return 0, false, nil
+	}
+	v, serr := t.eval(env, env.statesVar(input))
+	if serr != nil {
+		return 0, true, serr
+	}
+	f, ok := toFloat(v)
+	if !ok || f < 0 || f != math.Trunc(f) {
+		return 0, true, env.queryError(t, "the value must be a non-negative integer, got "+mustEncode(v))
+	}
+	return f, true, nil
+}
+
+func evalRef(p *jsonPath, in any, env *stateEnv) (any, error) {
+	return p.evalIn(in, env)
+}
+
+func (ru *run) waitDuration(cs *cstate, eff any, env *stateEnv) (time.Time, *stateErr) {
 	now := ru.r.clock.Now()
 	st := cs.st
+	if cs.jsonata {
+		if f, ok, serr := cs.jsonataNumber("Seconds", env, eff); ok {
+			if serr != nil {
+				return time.Time{}, serr
+			}
+			return now.Add(time.Duration(f) * time.Second), nil
+		}
+		if cs.jTimestamp != nil && cs.jTimestamp.kind == tmplJSONata {
+			v, serr := cs.jTimestamp.eval(env, env.statesVar(eff))
+			if serr != nil {
+				return time.Time{}, serr
+			}
+			if s, ok := v.(string); ok {
+				if t, ok := parseTimestamp(s); ok {
+					return t, nil
+				}
+			}
+			return time.Time{}, env.queryError(cs.jTimestamp, "the value must be an RFC 3339 timestamp, got "+mustEncode(v))
+		}
+	}
 	switch {
 	case st.Seconds != nil:
 		return now.Add(time.Duration(*st.Seconds) * time.Second), nil
 	case !cs.timestamp.IsZero():
 		return cs.timestamp, nil
 	case cs.secondsPath != nil:
-		v, err := cs.secondsPath.eval(eff)
+		v, err := cs.secondsPath.evalIn(eff, env)
 		f, ok := toFloat(v)
 		if err != nil || !ok || f < 0 || f != math.Trunc(f) {
 			return time.Time{}, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s': the SecondsPath value must be a non-negative integer", cs.secondsPath.src)}
 		}
 		return now.Add(time.Duration(f) * time.Second), nil
 	case cs.timestampPath != nil:
-		v, err := cs.timestampPath.eval(eff)
+		v, err := cs.timestampPath.evalIn(eff, env)
 		s, ok := v.(string)
 		if err == nil && ok {
 			if t, ok := parseTimestamp(s); ok {
@@ -511,12 +799,16 @@ func (ru *run) waitDuration(cs *cstate, eff any) (time.Time, *stateErr) {
 
 // waitDeadline computes a Wait state's deadline for its entered event; on
 // error it returns the zero time and exec reports the error.
-func (ru *run) waitDeadline(cs *cstate, in any) time.Time {
-	eff, serr := cs.applyInput(in)
-	if serr != nil {
-		return time.Time{}
+func (ru *run) waitDeadline(th *thread, cs *cstate, in any, entered *HistoryEvent) time.Time {
+	env := ru.env(th, cs, entered)
+	eff := in
+	if !cs.jsonata {
+		var serr *stateErr
+		if eff, serr = cs.applyInput(in, env); serr != nil {
+			return time.Time{}
+		}
 	}
-	t, serr := ru.waitDuration(cs, eff)
+	t, serr := ru.waitDuration(cs, eff, env)
 	if serr != nil {
 		return time.Time{}
 	}

@@ -206,17 +206,14 @@ func ifail(format string, args ...any) error {
 	return &intrinsicError{fmt.Sprintf(format, args...)}
 }
 
-// eval evaluates the intrinsic against the state input and context.
-func (in *intrinsic) eval(input, ctxObj any) (any, error) {
+// eval evaluates the intrinsic against the state input, context and
+// variables.
+func (in *intrinsic) eval(input any, env *stateEnv) (any, error) {
 	switch in.kind {
 	case argLiteral:
 		return in.lit, nil
 	case argPath:
-		src := input
-		if in.path.context {
-			src = ctxObj
-		}
-		v, err := in.path.eval(src)
+		v, err := in.path.evalIn(input, env)
 		if err != nil {
 			return nil, err
 		}
@@ -224,7 +221,7 @@ func (in *intrinsic) eval(input, ctxObj any) (any, error) {
 	}
 	args := make([]any, len(in.args))
 	for i, a := range in.args {
-		v, err := a.eval(input, ctxObj)
+		v, err := a.eval(input, env)
 		if err != nil {
 			return nil, err
 		}
@@ -239,6 +236,18 @@ func (in *intrinsic) eval(input, ctxObj any) (any, error) {
 		return nil, ifail("%s: %v", in.fn, err)
 	}
 	return v, nil
+}
+
+// variables returns the variables the intrinsic's path arguments read.
+func (in *intrinsic) variables() []string {
+	if in.kind == argPath {
+		return pathVariable(in.path)
+	}
+	var out []string
+	for _, a := range in.args {
+		out = append(out, a.variables()...)
+	}
+	return out
 }
 
 var intrinsicFuncs map[string]func(args []any) (any, error)

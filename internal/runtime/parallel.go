@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -13,30 +12,33 @@ import (
 // when MaxConcurrency is 0 (unlimited): AWS runs up to 40.
 const inlineMapConcurrency = 40
 
-func (ru *run) parallel(ctx context.Context, th *thread, cs *cstate, rawIn, eff any, entered *HistoryEvent, attempt int) (any, *stateErr) {
-	ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, attempt, "", nil) }
-	if cs.params != nil {
-		var serr *stateErr
-		if eff, serr = cs.params.eval(eff, ctxFn()); serr != nil {
+func (ru *run) parallel(ctx context.Context, th *thread, cs *cstate, rawIn, eff any, env *stateEnv, attempt int) (any, *stateErr) {
+	var serr *stateErr
+	switch {
+	case cs.jsonata && cs.jArgs != nil:
+		if eff, serr = cs.jArgs.eval(env, env.statesVar(rawIn)); serr != nil {
+			return nil, serr
+		}
+	case cs.params != nil:
+		if eff, serr = cs.params.eval(eff, env); serr != nil {
 			return nil, serr
 		}
 	}
 	prefix := fmt.Sprintf("%s/%d.%d.", th.key, th.seq, attempt)
 	if !ru.hasThread(prefix) {
-		ru.emit(ctx, th, HistoryEvent{Type: EvParallelStarted})
+		ru.emit(th, HistoryEvent{Type: EvParallelStarted})
 	}
 	outs, serr := ru.fanOut(ctx, len(cs.branches), 0, func(bctx context.Context, i int) (any, *stateErr) {
-		bt := &thread{key: fmt.Sprintf("%s%d", prefix, i), last: th.last}
-		return ru.runGraph(bctx, bt, cs.branches[i], eff)
+		return ru.runGraph(bctx, th.child(fmt.Sprintf("%s%d", prefix, i)), cs.branches[i], eff)
 	}, nil)
 	if serr != nil {
 		if serr != errAborted {
-			ru.emit(ctx, th, HistoryEvent{Type: EvParallelFailed, EventDetails: &EventDetails{Error: serr.Error, Cause: serr.Cause}})
+			ru.emit(th, HistoryEvent{Type: EvParallelFailed, EventDetails: &EventDetails{Error: serr.Error, Cause: serr.Cause}})
 		}
 		return nil, serr
 	}
-	ru.emit(ctx, th, HistoryEvent{Type: EvParallelSucceeded})
-	return ru.finish(cs, rawIn, outs, ctxFn)
+	ru.emit(th, HistoryEvent{Type: EvParallelSucceeded})
+	return ru.finish(cs, rawIn, outs, env)
 }
 
 func (ru *run) hasThread(prefix string) bool {
@@ -110,11 +112,20 @@ func (ru *run) fanOut(ctx context.Context, n, limit int, child func(context.Cont
 	return outs, nil
 }
 
-func (ru *run) mapState(ctx context.Context, th *thread, cs *cstate, rawIn, eff any, entered *HistoryEvent, attempt int) (any, *stateErr) {
-	ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, attempt, "", nil) }
+func (ru *run) mapState(ctx context.Context, th *thread, cs *cstate, rawIn, eff any, env *stateEnv, attempt int) (any, *stateErr) {
 	itemsVal := eff
-	if cs.itemsPath != nil {
-		v, err := evalRef(cs.itemsPath, eff, ctxFn)
+	switch {
+	case cs.jsonata && cs.jItems != nil:
+		v, serr := cs.jItems.eval(env, env.statesVar(rawIn))
+		if serr != nil {
+			return nil, serr
+		}
+		if _, ok := v.([]any); !ok && cs.jItems.kind == tmplJSONata {
+			return nil, env.queryError(cs.jItems, "the Items value must be a JSON array, got "+mustEncode(v))
+		}
+		itemsVal = v
+	case cs.itemsPath != nil:
+		v, err := evalRef(cs.itemsPath, eff, env)
 		if err != nil {
 			return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s': the ItemsPath could not be found in the input", cs.itemsPath.src)}
 		}
@@ -126,14 +137,20 @@ func (ru *run) mapState(ctx context.Context, th *thread, cs *cstate, rawIn, eff 
 	}
 	prefix := fmt.Sprintf("%s/%d.%d.", th.key, th.seq, attempt)
 	if !ru.hasThread(prefix) {
-		ru.emit(ctx, th, HistoryEvent{Type: EvMapStarted, EventDetails: &EventDetails{Length: len(items)}})
+		ru.emit(th, HistoryEvent{Type: EvMapStarted, EventDetails: &EventDetails{Length: len(items)}})
 	}
 	limit := 0
 	if cs.st.MaxConcurrency != nil {
 		limit = *cs.st.MaxConcurrency
 	}
+	if f, ok, serr := cs.jsonataNumber("MaxConcurrency", env, rawIn); ok {
+		if serr != nil {
+			return nil, serr
+		}
+		limit = int(f)
+	}
 	if cs.maxConcPath != nil {
-		v, err := evalRef(cs.maxConcPath, eff, ctxFn)
+		v, err := evalRef(cs.maxConcPath, eff, env)
 		f, ok := toFloat(v)
 		if err != nil || !ok || f < 0 || f != math.Trunc(f) {
 			return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s': MaxConcurrencyPath must resolve to a non-negative integer", cs.maxConcPath.src)}
@@ -143,23 +160,22 @@ func (ru *run) mapState(ctx context.Context, th *thread, cs *cstate, rawIn, eff 
 	if limit == 0 {
 		limit = inlineMapConcurrency
 	}
-	var base map[string]any
-	if cs.itemSelector != nil {
-		base = ctxFn()
-	}
 	outs, serr := ru.fanOut(ctx, len(items), limit, func(ictx context.Context, i int) (any, *stateErr) {
-		it := &thread{key: fmt.Sprintf("%s%d", prefix, i), last: th.last}
+		it := th.child(fmt.Sprintf("%s%d", prefix, i))
 		if len(ru.replay[it.key]) == 0 {
-			ru.emit(ictx, it, HistoryEvent{Type: EvMapIterationStarted, Name: cs.name, EventDetails: &EventDetails{Index: i}})
+			ru.emit(it, HistoryEvent{Type: EvMapIterationStarted, Name: cs.name, EventDetails: &EventDetails{Index: i}})
 		}
 		input := items[i]
-		if cs.itemSelector != nil {
-			obj := make(map[string]any, len(base)+1)
-			for k, v := range base {
-				obj[k] = v
+		switch {
+		case cs.jsonata && cs.jItemSelector != nil:
+			ienv := env.withItem(i, items[i])
+			v, serr := cs.jItemSelector.eval(ienv, ienv.statesVar(rawIn))
+			if serr != nil {
+				return nil, serr
 			}
-			obj["Map"] = map[string]any{"Item": map[string]any{"Index": json.Number(fmt.Sprint(i)), "Value": items[i]}}
-			v, serr := cs.itemSelector.eval(eff, obj)
+			input = v
+		case cs.itemSelector != nil:
+			v, serr := cs.itemSelector.eval(eff, env.withItem(i, items[i]))
 			if serr != nil {
 				return nil, serr
 			}
@@ -168,18 +184,18 @@ func (ru *run) mapState(ctx context.Context, th *thread, cs *cstate, rawIn, eff 
 		out, serr := ru.runGraph(ictx, it, cs.processor, input)
 		switch {
 		case serr == nil:
-			ru.emit(ictx, it, HistoryEvent{Type: EvMapIterationSucceed, Name: cs.name, EventDetails: &EventDetails{Index: i}})
+			ru.emit(it, HistoryEvent{Type: EvMapIterationSucceed, Name: cs.name, EventDetails: &EventDetails{Index: i}})
 		case serr != errAborted:
-			ru.emit(ictx, it, HistoryEvent{Type: EvMapIterationFailed, Name: cs.name, EventDetails: &EventDetails{Index: i}})
+			ru.emit(it, HistoryEvent{Type: EvMapIterationFailed, Name: cs.name, EventDetails: &EventDetails{Index: i}})
 		}
 		return out, serr
 	}, nil)
 	if serr != nil {
 		if serr != errAborted {
-			ru.emit(ctx, th, HistoryEvent{Type: EvMapFailed, EventDetails: &EventDetails{Error: serr.Error, Cause: serr.Cause}})
+			ru.emit(th, HistoryEvent{Type: EvMapFailed, EventDetails: &EventDetails{Error: serr.Error, Cause: serr.Cause}})
 		}
 		return nil, serr
 	}
-	ru.emit(ctx, th, HistoryEvent{Type: EvMapSucceeded})
-	return ru.finish(cs, rawIn, outs, ctxFn)
+	ru.emit(th, HistoryEvent{Type: EvMapSucceeded})
+	return ru.finish(cs, rawIn, outs, env)
 }

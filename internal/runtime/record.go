@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"log/slog"
 	"time"
 )
@@ -9,9 +8,22 @@ import (
 // emit appends an event to the history; flush journals it. Events are
 // journaled in batches at durability points: before a task is invoked,
 // after it succeeds, before a wait or a retry backoff, and at the end.
-func (ru *run) emit(_ context.Context, th *thread, e HistoryEvent) *HistoryEvent {
+//
+// A run that records no history (see run.recording) builds no events: the
+// returned event is a per-thread scratch copy, valid until the thread's
+// next event of the same kind (a state's entered event survives the
+// events its state emits).
+func (ru *run) emit(th *thread, e HistoryEvent) *HistoryEvent {
 	if e.Timestamp.IsZero() {
 		e.Timestamp = ru.r.clock.Now()
+	}
+	if !ru.recording {
+		slot := &th.scratch[1]
+		if isEntered(e.Type) {
+			slot = &th.scratch[0]
+		}
+		*slot = e
+		return slot
 	}
 	e.Thread = th.key
 	if e.Seq == 0 {

@@ -23,10 +23,12 @@ func (ru *run) withRetry(ctx context.Context, th *thread, cs *cstate, in any, en
 		}
 	}
 	for {
+		th.assign = nil
 		out, serr := ru.attempt(ctx, th, cs, in, entered, attempt, retries, &replayed)
 		if serr == nil {
 			return out, st.Next, nil
 		}
+		th.assign = nil
 		if serr == errAborted {
 			return nil, "", serr
 		}
@@ -72,6 +74,22 @@ func (ru *run) withRetry(ctx context.Context, th *thread, cs *cstate, in any, en
 				continue
 			}
 			errOut := map[string]any{"Error": serr.Error, "Cause": serr.Cause}
+			env := ru.env(th, cs, entered)
+			env.retry = retries
+			if cs.jsonata {
+				states := env.statesVar(in, "errorOutput", errOut)
+				out, aerr := ru.outputAndAssign(cs.catchOutput[i], cs.catchAssign[i], errOut, env, states)
+				if aerr != nil {
+					return nil, "", aerr
+				}
+				return out, c.Next, nil
+			}
+			if a := cs.catchAssign[i]; a != nil {
+				var aerr *stateErr
+				if th.assign, aerr = evalAssign(a, errOut, env, nil); aerr != nil {
+					return nil, "", aerr
+				}
+			}
 			p, null := cs.catchPaths[i], cs.catchNull[i]
 			out, perr := applyResultPath(p, null, in, errOut)
 			if perr != nil {
@@ -119,16 +137,21 @@ func (r *Runtime) backoff(rt *asl.Retrier, n int) time.Duration {
 
 // attempt runs one attempt of a Task, Parallel or Map state.
 func (ru *run) attempt(ctx context.Context, th *thread, cs *cstate, in any, entered *HistoryEvent, attempt, retries int, replayed *[]*HistoryEvent) (any, *stateErr) {
-	eff, serr := cs.applyInput(in)
-	if serr != nil {
-		return nil, serr
+	env := ru.env(th, cs, entered)
+	env.retry = retries
+	eff := in
+	if !cs.jsonata {
+		var serr *stateErr
+		if eff, serr = cs.applyInput(in, env); serr != nil {
+			return nil, serr
+		}
 	}
 	switch cs.st.Type {
 	case asl.TypeTask:
 		return ru.task(ctx, th, cs, in, eff, entered, retries, replayed)
 	case asl.TypeParallel:
-		return ru.parallel(ctx, th, cs, in, eff, entered, attempt)
+		return ru.parallel(ctx, th, cs, in, eff, env, attempt)
 	default:
-		return ru.mapState(ctx, th, cs, in, eff, entered, attempt)
+		return ru.mapState(ctx, th, cs, in, eff, env, attempt)
 	}
 }

@@ -1,7 +1,8 @@
 // Package runtime is Turbocat's local AWS Step Functions runtime: an
-// Amazon States Language (JSONPath) interpreter with state machines,
-// versions, aliases, executions, task tokens and AWS-shaped execution
-// history. Time comes from an injected Clock and every transition is
+// Amazon States Language interpreter, in both query languages (JSONPath,
+// and JSONata through internal/jsonata) with workflow variables (Assign),
+// and state machines, versions, aliases, executions, task tokens and
+// AWS-shaped execution history. Time comes from an injected Clock and every transition is
 // recorded through a Journal so unfinished executions can be resumed after a
 // restart. The package imports no AWS SDK and no database driver.
 package runtime
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/turbocat/turbocat/internal/asl"
+	"github.com/turbocat/turbocat/internal/jsonata"
 )
 
 // Function is a task implementation registered in the process. It receives
@@ -97,10 +99,16 @@ type Runtime struct {
 	maxClosed  int
 	tokens     map[string]*tokenWaiter
 
+	// jsonataFunctions are the functions Step Functions adds to JSONata.
+	jsonataFunctions map[string]*jsonata.Function
+
 	wg     sync.WaitGroup
 	closed bool
-	work   chan func()   // hands executions to idle workers
-	quit   chan struct{} // closed by Close: idle workers exit
+	// closeCtx is canceled by Close: journal retries give up then.
+	closeCtx    context.Context
+	closeCancel context.CancelFunc
+	work        chan func()   // hands executions to idle workers
+	quit        chan struct{} // closed by Close: idle workers exit
 }
 
 // New returns a Runtime, loading state machines and executions from the
@@ -113,6 +121,8 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		execs: map[string]*execution{}, tokens: map[string]*tokenWaiter{},
 		work: make(chan func()), quit: make(chan struct{}),
 	}
+	r.closeCtx, r.closeCancel = context.WithCancel(context.Background())
+	r.jsonataFunctions = jsonataFunctionsFor(r)
 	if r.clock == nil {
 		r.clock = SystemClock{}
 	}
@@ -148,7 +158,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, fmt.Errorf("load executions: %w", err)
 	}
 	for _, e := range execs {
-		ex := &execution{rec: e, done: make(chan struct{}), loaded: true}
+		ex := &execution{rec: e, done: make(chan struct{}), loaded: true, recording: true}
 		if e.Status != StatusRunning {
 			close(ex.done)
 			r.closedArns = append(r.closedArns, e.ExecutionArn)
@@ -248,6 +258,7 @@ func (r *Runtime) Close() {
 	r.mu.Lock()
 	if !r.closed {
 		close(r.quit)
+		r.closeCancel()
 	}
 	r.closed = true
 	execs := make([]*execution, 0, len(r.execs))
@@ -282,9 +293,9 @@ func (r *Runtime) program(def string) (*program, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err = compileProgram(sm)
-	if err != nil {
-		return nil, err
+	p, errs := compileProgram(sm)
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	r.mu.Lock()
 	r.programs[def] = p

@@ -62,8 +62,9 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		case EvTaskSubmitted:
 			submitted = true
 		case EvTaskSucceeded, EvLambdaSucceeded:
-			ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, retries, "", nil) }
-			return ru.finish(cs, rawIn, e.Output, ctxFn)
+			env := ru.env(th, cs, entered)
+			env.retry = retries
+			return ru.finish(cs, rawIn, e.Output, env)
 		case EvTaskFailed, EvLambdaFailed, EvTaskTimedOut, EvLambdaTimedOut:
 			return nil, &stateErr{Error: e.details().Error, Cause: e.details().Cause}
 		}
@@ -76,15 +77,28 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 			token = scheduled.details().Token
 		}
 	}
-	ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, retries, token, nil) }
+	env := ru.env(th, cs, entered)
+	env.retry, env.token = retries, token
 	params := eff
-	if cs.params != nil {
+	switch {
+	case cs.jsonata && cs.jArgs != nil:
 		var serr *stateErr
-		if params, serr = cs.params.eval(eff, ctxFn()); serr != nil {
+		if params, serr = cs.jArgs.eval(env, env.statesVar(rawIn)); serr != nil {
+			return nil, serr
+		}
+		if serr = checkSize(params, cs.name); serr != nil {
+			return nil, serr
+		}
+	case cs.params != nil:
+		var serr *stateErr
+		if params, serr = cs.params.eval(eff, env); serr != nil {
+			return nil, serr
+		}
+		if serr = checkSize(params, cs.name); serr != nil {
 			return nil, serr
 		}
 	}
-	timeout, heartbeat, serr := ru.taskTimeouts(cs, eff)
+	timeout, heartbeat, serr := ru.taskTimeouts(cs, eff, env)
 	if serr != nil {
 		return nil, serr
 	}
@@ -95,7 +109,7 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 	// of the dispatched task.
 	replaySafe := false
 	fail := func(typ string, e *stateErr) (any, *stateErr) {
-		ru.emit(ctx, th, HistoryEvent{Type: typ, EventDetails: &EventDetails{Error: e.Error, Cause: e.Cause, ResourceType: cs.resourceType, Resource: cs.resource}})
+		ru.emit(th, HistoryEvent{Type: typ, EventDetails: &EventDetails{Error: e.Error, Cause: e.Cause, ResourceType: cs.resourceType, Resource: cs.resource}})
 		if replaySafe {
 			// Calling it again would run a failed step again: withRetry
 			// journals the failure before anything acts on it.
@@ -140,11 +154,11 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 			if timeout > 0 || !deadline.IsZero() {
 				det = &EventDetails{Resource: cs.resource, Timeout: int64(timeout / time.Second), Deadline: deadline}
 			}
-			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvLambdaScheduled, Input: params, HasInput: true, EventDetails: det})
-			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvLambdaStarted})
+			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvLambdaScheduled, Input: params, HasInput: true, EventDetails: det})
+			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvLambdaStarted})
 		} else {
-			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvTaskScheduled, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource, Parameters: params, Timeout: int64(timeout / time.Second), Heartbeat: int64(heartbeat / time.Second), Token: token, Deadline: deadline}})
-			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvTaskStarted, EventDetails: cs.resDetails})
+			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvTaskScheduled, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource, Parameters: params, Timeout: int64(timeout / time.Second), Heartbeat: int64(heartbeat / time.Second), Token: token, Deadline: deadline}})
+			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvTaskStarted, EventDetails: cs.resDetails})
 		}
 	}
 
@@ -167,7 +181,7 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 	_ = submitted
 	onSubmitted := func(out json.RawMessage) {
 		v, _ := decodeJSON(out)
-		ru.emit(ctx, th, HistoryEvent{Type: EvTaskSubmitted, Output: v, HasOutput: true, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}})
+		ru.emit(th, HistoryEvent{Type: EvTaskSubmitted, Output: v, HasOutput: true, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}})
 		ru.flush()
 	}
 	replaySafe = ok && f.replaySafe && token == ""
@@ -198,19 +212,19 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		}
 	}
 	if lambdaEvents {
-		ru.emit(ctx, th, HistoryEvent{Type: EvLambdaSucceeded, Output: result, HasOutput: true})
+		ru.emit(th, HistoryEvent{Type: EvLambdaSucceeded, Output: result, HasOutput: true})
 	} else {
-		ru.emit(ctx, th, HistoryEvent{Type: EvTaskSucceeded, Output: result, HasOutput: true, EventDetails: cs.resDetails})
+		ru.emit(th, HistoryEvent{Type: EvTaskSucceeded, Output: result, HasOutput: true, EventDetails: cs.resDetails})
 	}
 	if replaySafe {
 		ru.flushIfDue()
 	} else {
 		ru.flush()
 	}
-	return ru.finish(cs, rawIn, result, ctxFn)
+	return ru.finish(cs, rawIn, result, env)
 }
 
-func (ru *run) taskTimeouts(cs *cstate, eff any) (time.Duration, time.Duration, *stateErr) {
+func (ru *run) taskTimeouts(cs *cstate, eff any, env *stateEnv) (time.Duration, time.Duration, *stateErr) {
 	var timeout, heartbeat time.Duration
 	st := cs.st
 	if st.TimeoutSeconds != nil {
@@ -219,6 +233,17 @@ func (ru *run) taskTimeouts(cs *cstate, eff any) (time.Duration, time.Duration, 
 	if st.HeartbeatSeconds != nil {
 		heartbeat = time.Duration(*st.HeartbeatSeconds) * time.Second
 	}
+	for field, dst := range map[string]*time.Duration{"TimeoutSeconds": &timeout, "HeartbeatSeconds": &heartbeat} {
+		if f, ok, serr := cs.jsonataNumber(field, env, eff); ok {
+			if serr != nil {
+				return 0, 0, serr
+			}
+			if f <= 0 {
+				return 0, 0, env.queryError(cs.jNumbers[field], "the value must be a positive integer")
+			}
+			*dst = time.Duration(f) * time.Second
+		}
+	}
 	for _, x := range []struct {
 		p   *jsonPath
 		dst *time.Duration
@@ -226,7 +251,7 @@ func (ru *run) taskTimeouts(cs *cstate, eff any) (time.Duration, time.Duration, 
 		if x.p == nil {
 			continue
 		}
-		v, err := x.p.eval(eff)
+		v, err := x.p.evalIn(eff, env)
 		f, ok := toFloat(v)
 		if err != nil || !ok || f <= 0 {
 			return 0, 0, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s': the value must be a positive integer", x.p.src)}

@@ -1,0 +1,98 @@
+package runtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/turbocat/turbocat/internal/runtime"
+)
+
+// A process restart in the middle of an execution keeps the variables
+// assigned before it: they are rebuilt from the StateExited events, in the
+// top-level scope and inside a Map iteration.
+func TestResumeKeepsVariables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := runtime.NewFakeClock(caseStart)
+	j := runtime.NewMemoryJournal()
+	def := `{"QueryLanguage":"JSONata","StartAt":"Init","States":{
+		"Init":{"Type":"Pass","Assign":{"customer":"{% $states.input.customer %}","rate":2},"Next":"Each"},
+		"Each":{"Type":"Map","Items":"{% [1,2] %}","ItemProcessor":{"StartAt":"Scale","States":{
+			"Scale":{"Type":"Pass","Assign":{"scaled":"{% $states.input * $rate %}"},"Next":"Approve"},
+			"Approve":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",
+				"Arguments":{"FunctionName":"notify","Payload":{"token":"{% $states.context.Task.Token %}"}},
+				"Output":"{% $customer & ':' & $string($scaled) & ':' & $states.result.ok %}","End":true}}},
+		 "End":true}}}`
+	tokens := make(chan string, 4)
+	register := func(rt *runtime.Runtime) {
+		rt.RegisterFunction("notify", func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
+			var in struct{ Token string }
+			_ = json.Unmarshal(p, &in)
+			tokens <- in.Token
+			return json.RawMessage(`{}`), nil
+		})
+	}
+	rt1, err := runtime.New(ctx, runtime.Options{Clock: clock, Journal: j})
+	require.NoError(t, err)
+	register(rt1)
+	created, err := rt1.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: "vars", Definition: def})
+	require.NoError(t, err)
+	s, err := rt1.StartExecution(ctx, runtime.StartInput{StateMachineArn: created.StateMachineArn, Name: "e1", Input: `{"customer":"ana"}`})
+	require.NoError(t, err)
+	toks := []string{<-tokens, <-tokens}
+	rt1.Close() // the process dies while both iterations wait
+
+	rt2, err := runtime.New(ctx, runtime.Options{Clock: clock, Journal: j})
+	require.NoError(t, err)
+	t.Cleanup(rt2.Close)
+	register(rt2)
+	require.NoError(t, rt2.Resume(ctx))
+	for _, tok := range toks {
+		require.Eventually(t, func() bool { return rt2.SendTaskSuccess(ctx, tok, `{"ok":"yes"}`) == nil }, 5*time.Second, time.Millisecond)
+	}
+	ex, err := rt2.Wait(ctx, s.ExecutionArn)
+	require.NoError(t, err)
+	require.Equal(t, runtime.StatusSucceeded, ex.Status, "%s: %s", ex.Error, ex.Cause)
+	require.JSONEq(t, `["ana:2:yes","ana:4:yes"]`, string(ex.Output))
+}
+
+// The history shows what each state assigned, as GetExecutionHistory's
+// stateExitedEventDetails.assignedVariables (values as JSON strings).
+func TestHistoryShowsAssignedVariables(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	arn := b.machine(t, "assigned", `{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"n":1,"s.$":"$.s"},"End":true}}}`)
+	ex := b.run(t, arn, "e", `{"s":"x"}`)
+	require.Equal(t, runtime.StatusSucceeded, ex.Status)
+	hist, err := b.rt.GetExecutionHistory(context.Background(), ex.ExecutionArn)
+	require.NoError(t, err)
+	var exited map[string]any
+	for _, e := range hist {
+		if e.Type == "PassStateExited" {
+			raw, err := json.Marshal(e)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(raw, &exited))
+		}
+	}
+	details := exited["stateExitedEventDetails"].(map[string]any)
+	require.Equal(t, map[string]any{"n": "1", "s": `"x"`}, details["assignedVariables"])
+	require.Equal(t, map[string]any{"truncated": false}, details["assignedVariablesDetails"])
+}
+
+// A failing JSONata expression records an EvaluationFailed event naming the
+// state and the field.
+func TestEvaluationFailedEvent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	arn := b.machine(t, "evalfail", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":{"x":"{% 1 + 'a' %}"},"End":true}}}`)
+	ex := b.run(t, arn, "e", `{}`)
+	require.Equal(t, runtime.StatusFailed, ex.Status)
+	require.Equal(t, "States.QueryEvaluationError", ex.Error)
+	require.Contains(t, ex.Cause, `The JSONata expression ' 1 + 'a' ' specified for the field 'Output/x' threw an error`)
+	types := eventTypes(t, b.rt, ex.ExecutionArn)
+	require.Equal(t, []string{"ExecutionStarted", "PassStateEntered", "EvaluationFailed", "ExecutionFailed"}, types)
+}
