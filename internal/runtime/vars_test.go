@@ -96,3 +96,12 @@ func TestEvaluationFailedEvent(t *testing.T) {
 	types := eventTypes(t, b.rt, ex.ExecutionArn)
 	require.Equal(t, []string{"ExecutionStarted", "PassStateEntered", "EvaluationFailed", "ExecutionFailed"}, types)
 }
+
+// Numbers JSONata computes are written as JavaScript writes them.
+func TestJSONataNumbersEncodeAsJavaScript(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	arn := b.machine(t, "numbers", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":"{% [1000 * 1000, 1 / 8, 1e21, 0.1 + 0.2] %}","End":true}}}`)
+	ex := b.run(t, arn, "e", `{}`)
+	require.Equal(t, `[1000000,0.125,1e+21,0.30000000000000004]`, string(ex.Output))
+}
