@@ -92,6 +92,9 @@ func routingEqual(a, b []RoutingEntry) bool {
 // UpdateStateMachineAlias changes an alias's description and/or routing.
 // Errors: ResourceNotFound, ValidationException.
 func (r *Runtime) UpdateStateMachineAlias(ctx context.Context, aliasArn, description string, routing []RoutingEntry) (*Alias, error) {
+	if err := checkArn(aliasArn, "stateMachine"); err != nil {
+		return nil, err
+	}
 	now := r.clock.Now()
 	r.mu.Lock()
 	sm, _, a := r.resolveLocked(aliasArn)
@@ -126,6 +129,9 @@ func (r *Runtime) UpdateStateMachineAlias(ctx context.Context, aliasArn, descrip
 
 // DescribeStateMachineAlias returns an alias. Errors: ResourceNotFound.
 func (r *Runtime) DescribeStateMachineAlias(_ context.Context, aliasArn string) (*Alias, error) {
+	if err := checkArn(aliasArn, "stateMachine"); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_, _, a := r.resolveLocked(aliasArn)

@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Predefined Step Functions error names.
@@ -111,3 +112,50 @@ func ErrorCode(err error) string {
 	}
 	return ""
 }
+
+// Step Functions exceptions added with variables, redrive and TestState.
+const (
+	CodeStateMachineTypeNotSupported = "StateMachineTypeNotSupported"
+	CodeExecutionNotRedrivable       = "ExecutionNotRedrivable"
+	CodeTooManyTags                  = "TooManyTags"
+	CodeMissingRequiredParameter     = "MissingRequiredParameter"
+	CodeInvalidLoggingConfiguration  = "InvalidLoggingConfiguration"
+	CodeInvalidTracingConfiguration  = "InvalidTracingConfiguration"
+	CodeActivityDoesNotExist         = "ActivityDoesNotExist"
+	CodeActivityAlreadyExists        = "ActivityAlreadyExists"
+)
+
+// parseArn splits a Step Functions ARN,
+// arn:<partition>:states:<region>:<account>:<type>:<name>[:<qualifier>...],
+// into its resource type and the parts after it.
+func parseArn(s string) (kind string, rest []string, ok bool) {
+	parts := strings.Split(s, ":")
+	if len(parts) < 7 || parts[0] != "arn" || parts[1] == "" || parts[2] != "states" || parts[3] == "" || parts[4] == "" {
+		return "", nil, false
+	}
+	for _, p := range parts[6:] {
+		if p == "" {
+			return "", nil, false
+		}
+	}
+	return parts[5], parts[6:], true
+}
+
+// checkArn returns InvalidArn unless s is a Step Functions ARN of one of
+// the resource types kinds.
+func checkArn(s string, kinds ...string) error {
+	kind, _, ok := parseArn(s)
+	if !ok {
+		return apiErr(CodeInvalidArn, "Invalid Arn: 'Unable to parse ARN: %s'", s)
+	}
+	for _, k := range kinds {
+		if kind == k {
+			return nil
+		}
+	}
+	return apiErr(CodeInvalidArn, "Invalid Arn: 'Resource type not valid in this context: %s'", kind)
+}
+
+func validArn(s string, kinds ...string) bool { return checkArn(s, kinds...) == nil }
+
+func asError(err error, target **Error) bool { return errors.As(err, target) }

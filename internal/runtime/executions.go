@@ -25,60 +25,103 @@ type StartOutput struct {
 	StartDate    time.Time
 }
 
-// StartExecution starts an execution on its own goroutine. A start with
-// the name of a running execution and the same input returns that
-// execution; a different input, or the name of a closed execution, returns
-// ExecutionAlreadyExists. Errors: StateMachineDoesNotExist, InvalidName,
-// InvalidExecutionInput, ExecutionAlreadyExists, InvalidArn.
-func (r *Runtime) StartExecution(ctx context.Context, in StartInput) (*StartOutput, error) {
+// prepared is a validated start: the record to run and what it runs.
+type prepared struct {
+	rec      *Execution
+	input    any
+	sm       *StateMachine
+	prog     *program
+	def      string
+	progSlot **program
+}
+
+// prepareStart validates a start and resolves its machine, version or
+// alias. It does not register the execution.
+func (r *Runtime) prepareStart(in StartInput) (*prepared, error) {
 	name := in.Name
 	if name == "" {
 		name = newUUID()
 	} else if !nameRE.MatchString(name) {
-		return nil, apiErr(CodeInvalidName, "invalid execution name %q", name)
+		return nil, apiErr(CodeInvalidName, "Invalid Name: '%s'", name)
 	}
 	input := in.Input
 	if strings.TrimSpace(input) == "" {
 		input = "{}"
 	}
 	if len(input) > MaxPayloadBytes {
-		return nil, apiErr(CodeValidation, "input exceeds the maximum size of %d bytes", MaxPayloadBytes)
+		return nil, apiErr(CodeValidation, "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to %d", MaxPayloadBytes)
 	}
 	inVal, err := decodeJSON([]byte(input))
 	if err != nil {
 		return nil, apiErr(CodeInvalidExecutionInput, "Invalid State Machine Execution Input: '%v'", err)
 	}
-
+	if err := checkArn(in.StateMachineArn, "stateMachine"); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.closed {
-		r.mu.Unlock()
 		return nil, apiErr(CodeValidation, "runtime is closed")
 	}
 	sm, ver, alias := r.resolveLocked(in.StateMachineArn)
 	if sm == nil {
-		r.mu.Unlock()
-		if !strings.HasPrefix(in.StateMachineArn, "arn:") {
-			return nil, apiErr(CodeInvalidArn, "Invalid Arn: '%s'", in.StateMachineArn)
-		}
 		return nil, apiErr(CodeStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", in.StateMachineArn)
 	}
-	def, role := sm.Definition, sm.RoleArn
-	progSlot := &sm.prog
+	p := &prepared{sm: sm, input: inVal, def: sm.Definition, progSlot: &sm.prog}
+	role := sm.RoleArn
 	rec := &Execution{StateMachineArn: sm.Arn, Name: name, Status: StatusRunning, Input: json.RawMessage(input)}
 	if alias != nil {
 		ver = r.route(sm, alias)
 		rec.StateMachineAliasArn = alias.Arn
 	}
 	if ver != nil {
-		def, role = ver.Definition, ver.RoleArn
+		p.def, role = ver.Definition, ver.RoleArn
 		rec.StateMachineVersionArn = ver.Arn
-		progSlot = &ver.prog
+		p.progSlot = &ver.prog
 	}
-	prog := *progSlot
-	rec.Definition, rec.RoleArn = def, role
+	p.prog = *p.progSlot
+	rec.Definition, rec.RoleArn = p.def, role
 	rec.ExecutionArn = r.arnPrefix("execution") + sm.Name + ":" + name
-	if _, ok := r.execs[rec.ExecutionArn]; !ok && len(r.closedArns) >= r.maxClosed && r.maxClosed >= 0 {
-		// Evicted executions live only in the journal; a name stays taken.
+	p.rec = rec
+	return p, nil
+}
+
+// compiled returns the prepared start's program, compiling it on first use.
+func (r *Runtime) compiled(p *prepared) (*program, error) {
+	if p.prog != nil {
+		return p.prog, nil
+	}
+	prog, err := r.program(p.def)
+	if err != nil {
+		return nil, definitionError(err)
+	}
+	r.mu.Lock()
+	*p.progSlot = prog
+	r.mu.Unlock()
+	p.prog = prog
+	return prog, nil
+}
+
+// StartExecution starts an execution on its own goroutine. A start with
+// the name of a running execution and the same input returns that
+// execution; a different input, or the name of a closed execution, returns
+// ExecutionAlreadyExists. Errors: StateMachineDoesNotExist, InvalidName,
+// InvalidExecutionInput, ExecutionAlreadyExists, InvalidArn.
+//
+// An Express execution keeps its history in memory only: it is not
+// journaled until it ends (its terminal record), as Express workflows on
+// AWS keep no durable history.
+func (r *Runtime) StartExecution(ctx context.Context, in StartInput) (*StartOutput, error) {
+	p, err := r.prepareStart(in)
+	if err != nil {
+		return nil, err
+	}
+	rec, sm := p.rec, p.sm
+	express := sm.Type == "EXPRESS"
+	r.mu.Lock()
+	if _, ok := r.execs[rec.ExecutionArn]; !ok && r.durable && !express && r.evictedAny() {
+		// A closed execution may have been evicted from memory; its name
+		// stays taken.
 		r.mu.Unlock()
 		old, err := r.journal.LoadExecution(ctx, rec.ExecutionArn)
 		if err != nil {
@@ -94,33 +137,29 @@ func (r *Runtime) StartExecution(ctx context.Context, in StartInput) (*StartOutp
 		old.mu.Lock()
 		status, oldIn, start := old.rec.Status, old.rec.Input, old.rec.StartDate
 		old.mu.Unlock()
-		if status == StatusRunning && sm.Type != "EXPRESS" && jsonSame(oldIn, []byte(input)) {
+		if status == StatusRunning && !express && jsonSame(oldIn, rec.Input) {
 			return &StartOutput{ExecutionArn: rec.ExecutionArn, StartDate: start}, nil
 		}
 		return nil, apiErr(CodeExecutionAlreadyExists, "Execution Already Exists: '%s'", rec.ExecutionArn)
 	}
 	rec.StartDate = r.clock.Now()
-	ex := &execution{rec: rec, done: make(chan struct{}), recording: true}
+	ex := &execution{rec: rec, done: make(chan struct{}), recording: true, durable: r.durable && !express}
 	r.execs[rec.ExecutionArn] = ex
 	r.execOrder = append(r.execOrder, rec.ExecutionArn)
 	r.mu.Unlock()
 
-	if prog == nil {
-		p, err := r.program(def)
-		if err != nil {
-			r.dropExecution(rec.ExecutionArn)
-			return nil, apiErr(CodeInvalidDefinition, "%v", err)
-		}
-		prog = p
-		r.mu.Lock()
-		*progSlot = p
-		r.mu.Unlock()
-	}
-	if err := r.journal.SaveExecution(ctx, rec); err != nil {
+	prog, err := r.compiled(p)
+	if err != nil {
 		r.dropExecution(rec.ExecutionArn)
-		return nil, fmt.Errorf("journal execution %s: %w", rec.ExecutionArn, err)
+		return nil, err
 	}
-	r.launch(ex, prog, inVal, nil)
+	if ex.durable {
+		if err := r.journal.SaveExecution(ctx, rec); err != nil {
+			r.dropExecution(rec.ExecutionArn)
+			return nil, fmt.Errorf("journal execution %s: %w", rec.ExecutionArn, err)
+		}
+	}
+	r.launch(ex, prog, p.input, nil)
 	return &StartOutput{ExecutionArn: rec.ExecutionArn, StartDate: rec.StartDate}, nil
 }
 
@@ -145,16 +184,49 @@ func jsonSame(a, b []byte) bool {
 	return err1 == nil && err2 == nil && jsonEqual(av, bv)
 }
 
-// StartSyncExecution starts an execution and waits for it to end.
+// StartSyncExecution runs an Express execution to its end on the
+// caller's goroutine and returns it. The execution records no history (as
+// on AWS, where Express executions have none): it is not listed or
+// described afterwards, and only its terminal record is journaled. The
+// execution is stopped when ctx ends. Errors: StateMachineTypeNotSupported
+// (a STANDARD machine), and those of StartExecution.
 func (r *Runtime) StartSyncExecution(ctx context.Context, in StartInput) (*Execution, error) {
-	out, err := r.StartExecution(ctx, in)
+	p, err := r.prepareStart(in)
 	if err != nil {
 		return nil, err
 	}
-	return r.Wait(ctx, out.ExecutionArn)
+	if p.sm.Type != "EXPRESS" {
+		return nil, apiErr(CodeStateMachineTypeNotSupported, "This operation is not supported by this type of state machine")
+	}
+	prog, err := r.compiled(p)
+	if err != nil {
+		return nil, err
+	}
+	rec := p.rec
+	rec.ExecutionArn = r.arnPrefix("express") + p.sm.Name + ":" + rec.Name + ":" + newUUID()
+	rec.StartDate = r.clock.Now()
+	ex := &execution{rec: rec, done: make(chan struct{})}
+	rctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stop := context.AfterFunc(ctx, func() {
+		cancel(&stopRequest{err: "States.Aborted", cause: "the caller of StartSyncExecution went away"})
+	})
+	defer stop()
+	ex.cancel = cancel
+	ru := &run{r: r, ex: ex, prog: prog, input: p.input, jctx: r.closeCtx}
+	r.wg.Add(1)
+	ru.main(rctx)
+	r.wg.Done()
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	c := *ex.rec
+	return &c, nil
 }
 
 func (r *Runtime) lookup(ctx context.Context, arn string) (*execution, error) {
+	if err := checkArn(arn, "execution", "express"); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	ex, ok := r.execs[arn]
 	r.mu.Unlock()

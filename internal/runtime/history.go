@@ -91,6 +91,14 @@ const (
 	EvMapIterationAborted = "MapIterationAborted"
 
 	EvEvaluationFailed = "EvaluationFailed"
+
+	EvActivityScheduled = "ActivityScheduled"
+	EvActivityStarted   = "ActivityStarted"
+	EvActivitySucceeded = "ActivitySucceeded"
+	EvActivityFailed    = "ActivityFailed"
+	EvActivityTimedOut  = "ActivityTimedOut"
+
+	EvExecutionRedriven = "ExecutionRedriven"
 )
 
 func enteredType(stateType string) string { return stateType + "StateEntered" }
@@ -178,6 +186,33 @@ func (e *HistoryEvent) Details() (string, map[string]any) {
 	case EvMapStarted:
 		key = "mapStateStartedEventDetails"
 		d["length"] = x.Length
+	case EvActivityScheduled:
+		key = "activityScheduledEventDetails"
+		d["resource"] = x.Resource
+		io("input", e.Input)
+		if x.Timeout > 0 {
+			d["timeoutInSeconds"] = x.Timeout
+		}
+		if x.Heartbeat > 0 {
+			d["heartbeatInSeconds"] = x.Heartbeat
+		}
+	case EvActivityStarted:
+		key = "activityStartedEventDetails"
+		d["workerName"] = x.Resource
+	case EvActivitySucceeded:
+		key = "activitySucceededEventDetails"
+		io("output", e.Output)
+	case EvActivityFailed, EvActivityTimedOut:
+		key = map[string]string{EvActivityFailed: "activityFailedEventDetails", EvActivityTimedOut: "activityTimedOutEventDetails"}[e.Type]
+		if x.Error != "" {
+			d["error"] = x.Error
+		}
+		if x.Cause != "" {
+			d["cause"] = x.Cause
+		}
+	case EvExecutionRedriven:
+		key = "executionRedrivenEventDetails"
+		d["redriveCount"] = x.Index
 	case EvEvaluationFailed:
 		key = "evaluationFailedEventDetails"
 		d["state"] = e.Name

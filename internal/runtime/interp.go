@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -29,8 +28,10 @@ type execution struct {
 	loaded  bool // loaded from the journal; events not in memory yet
 	resumed bool
 	// recording: the execution keeps a history (every execution except a
-	// synchronous Express one).
+	// synchronous Express one); durable: its events are journaled (every
+	// STANDARD execution, when the runtime has a journal).
 	recording bool
+	durable   bool
 }
 
 // run interprets one execution.
@@ -176,7 +177,7 @@ func (ru *run) main(ctx context.Context) {
 	if len(ru.replay) == 0 {
 		ru.emit(root, HistoryEvent{Type: EvExecutionStarted, Input: ru.input, HasInput: true, EventDetails: &EventDetails{Resource: ex.rec.RoleArn}})
 	}
-	if ru.replay == nil {
+	if ru.replay == nil && ru.recording {
 		r.notify(ex)
 	}
 	if ru.prog.timeout > 0 {
@@ -223,13 +224,13 @@ func (ru *run) main(ctx context.Context) {
 	}
 	rec := *ex.rec
 	ex.mu.Unlock()
-	if err := r.journal.SaveExecution(context.WithoutCancel(ctx), &rec); err != nil {
-		r.log.Error("journal execution end", slog.String("execution_arn", rec.ExecutionArn), slog.Any("error", err))
-	}
+	ru.saveRecord(&rec)
 	ru.dropTokens()
 	close(ex.done)
-	r.notify(ex)
-	r.noteClosed(rec.ExecutionArn)
+	if ru.recording {
+		r.notify(ex)
+		r.noteClosed(rec.ExecutionArn)
+	}
 }
 
 func (ex *execution) cancelWith(cause error) {

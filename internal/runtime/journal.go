@@ -22,8 +22,32 @@ type StateMachine struct {
 	Versions     []*Version
 	Aliases      []*Alias
 	NextVersion  int
+	// Tags, Logging and Tracing are stored and returned as given; the
+	// runtime neither logs to CloudWatch nor traces with X-Ray.
+	Tags    map[string]string     `json:",omitempty"`
+	Logging *LoggingConfiguration `json:",omitempty"`
+	Tracing *TracingConfiguration `json:",omitempty"`
 
 	prog *program // compiled Definition, set lazily
+}
+
+// LoggingConfiguration is a state machine's CloudWatch Logs configuration.
+type LoggingConfiguration struct {
+	Level                string           `json:"level,omitempty"`
+	IncludeExecutionData bool             `json:"includeExecutionData"`
+	Destinations         []LogDestination `json:"destinations,omitempty"`
+}
+
+// LogDestination is one log destination.
+type LogDestination struct {
+	CloudWatchLogsLogGroup *struct {
+		LogGroupArn string `json:"logGroupArn"`
+	} `json:"cloudWatchLogsLogGroup,omitempty"`
+}
+
+// TracingConfiguration is a state machine's X-Ray tracing configuration.
+type TracingConfiguration struct {
+	Enabled bool `json:"enabled"`
 }
 
 // Version is a published, immutable state machine version.

@@ -17,6 +17,9 @@ type CreateStateMachineInput struct {
 	Type               string // STANDARD (default) or EXPRESS
 	Publish            bool
 	VersionDescription string
+	Tags               map[string]string
+	Logging            *LoggingConfiguration
+	Tracing            *TracingConfiguration
 }
 
 // CreateStateMachineOutput is the output of CreateStateMachine.
@@ -35,15 +38,18 @@ func (r *Runtime) CreateStateMachine(ctx context.Context, in CreateStateMachineI
 	if !nameRE.MatchString(in.Name) {
 		return nil, apiErr(CodeInvalidName, "invalid state machine name %q", in.Name)
 	}
-	if _, err := r.program(in.Definition); err != nil {
-		return nil, apiErr(CodeInvalidDefinition, "%v", err)
+	typ, err := machineType(in.Type)
+	if err != nil {
+		return nil, err
 	}
-	typ := in.Type
-	if typ == "" {
-		typ = "STANDARD"
+	if err := checkLogging(in.Logging); err != nil {
+		return nil, err
 	}
-	if typ != "STANDARD" && typ != "EXPRESS" {
-		return nil, apiErr(CodeValidation, "invalid type %q", in.Type)
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	if diags := r.diagnose(in.Definition, typ).Errors(); len(diags) > 0 {
+		return nil, definitionError(diags)
 	}
 	arn := r.arnPrefix("stateMachine") + in.Name
 	now := r.clock.Now()
@@ -56,7 +62,8 @@ func (r *Runtime) CreateStateMachine(ctx context.Context, in CreateStateMachineI
 		return nil, apiErr(CodeStateMachineAlreadyExists, "State Machine Already Exists: '%s'", arn)
 	}
 	sm := &StateMachine{Arn: arn, Name: in.Name, Definition: in.Definition, RoleArn: in.RoleArn, Type: typ,
-		RevisionID: newUUID(), CreationDate: now, UpdateDate: now, NextVersion: 1}
+		RevisionID: newUUID(), CreationDate: now, UpdateDate: now, NextVersion: 1,
+		Tags: copyTags(in.Tags), Logging: in.Logging, Tracing: in.Tracing}
 	out := &CreateStateMachineOutput{StateMachineArn: arn, CreationDate: now}
 	if in.Publish {
 		v := publish(sm, in.VersionDescription, now)
@@ -74,6 +81,7 @@ func (r *Runtime) CreateStateMachine(ctx context.Context, in CreateStateMachineI
 func cloneMachine(sm *StateMachine) *StateMachine {
 	c := *sm
 	c.Versions = append([]*Version(nil), sm.Versions...)
+	c.Tags = copyTags(sm.Tags)
 	c.Aliases = make([]*Alias, len(sm.Aliases))
 	for i, a := range sm.Aliases {
 		ac := *a
@@ -102,21 +110,39 @@ type UpdateStateMachineInput struct {
 	RoleArn            string // "" keeps the current one
 	Publish            bool
 	VersionDescription string
+	Logging            *LoggingConfiguration // nil keeps the current one
+	Tracing            *TracingConfiguration // nil keeps the current one
 }
 
 // UpdateStateMachine replaces the definition or role of a state machine and
 // optionally publishes a version; it returns the new version ARN if one was
 // published. Errors: StateMachineDoesNotExist, InvalidDefinition.
 func (r *Runtime) UpdateStateMachine(ctx context.Context, in UpdateStateMachineInput) (string, time.Time, error) {
-	if in.Definition != "" {
-		if _, err := r.program(in.Definition); err != nil {
-			return "", time.Time{}, apiErr(CodeInvalidDefinition, "%v", err)
-		}
+	if err := checkArn(in.StateMachineArn, "stateMachine"); err != nil {
+		return "", time.Time{}, err
+	}
+	if err := checkLogging(in.Logging); err != nil {
+		return "", time.Time{}, err
 	}
 	now := r.clock.Now()
 	r.mu.Lock()
 	sm, ok := r.machines[in.StateMachineArn]
 	if !ok {
+		r.mu.Unlock()
+		if !validArn(in.StateMachineArn, "stateMachine") {
+			return "", time.Time{}, apiErr(CodeInvalidArn, "Invalid Arn: 'Resource type not valid in this context: %s'", in.StateMachineArn)
+		}
+		return "", time.Time{}, apiErr(CodeStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", in.StateMachineArn)
+	}
+	typ := sm.Type
+	r.mu.Unlock()
+	if in.Definition != "" {
+		if diags := r.diagnose(in.Definition, typ).Errors(); len(diags) > 0 {
+			return "", time.Time{}, definitionError(diags)
+		}
+	}
+	r.mu.Lock()
+	if sm, ok = r.machines[in.StateMachineArn]; !ok {
 		r.mu.Unlock()
 		return "", time.Time{}, apiErr(CodeStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", in.StateMachineArn)
 	}
@@ -130,6 +156,14 @@ func (r *Runtime) UpdateStateMachine(ctx context.Context, in UpdateStateMachineI
 		sm.RevisionID = newUUID()
 		sm.UpdateDate = now
 		sm.prog = nil
+	}
+	if in.Logging != nil {
+		sm.Logging = in.Logging
+		sm.UpdateDate = now
+	}
+	if in.Tracing != nil {
+		sm.Tracing = in.Tracing
+		sm.UpdateDate = now
 	}
 	var vArn string
 	if in.Publish {
@@ -146,6 +180,9 @@ func (r *Runtime) UpdateStateMachine(ctx context.Context, in UpdateStateMachineI
 // PublishStateMachineVersion publishes the current revision as a version
 // and returns its ARN. Errors: StateMachineDoesNotExist.
 func (r *Runtime) PublishStateMachineVersion(ctx context.Context, arn, description string) (*Version, error) {
+	if err := checkArn(arn, "stateMachine"); err != nil {
+		return nil, err
+	}
 	now := r.clock.Now()
 	r.mu.Lock()
 	sm, ok := r.machines[arn]
@@ -166,6 +203,9 @@ func (r *Runtime) PublishStateMachineVersion(ctx context.Context, arn, descripti
 // ARN names (as a StateMachine with that definition). Errors:
 // StateMachineDoesNotExist.
 func (r *Runtime) DescribeStateMachine(_ context.Context, arn string) (*StateMachine, error) {
+	if err := checkArn(arn, "stateMachine"); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if sm, ok := r.machines[arn]; ok {
@@ -195,6 +235,9 @@ func (r *Runtime) ListStateMachines(_ context.Context) []*StateMachine {
 // given a version or alias ARN. Deleting a missing machine succeeds.
 // Errors: ConflictException (a version an alias routes to).
 func (r *Runtime) DeleteStateMachine(ctx context.Context, arn string) error {
+	if err := checkArn(arn, "stateMachine"); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	if _, ok := r.machines[arn]; ok {
 		delete(r.machines, arn)

@@ -32,7 +32,13 @@ const (
 	resLambda                        // Lambda function ARN or bare name
 	resService                       // other arn:aws:states::: integration
 	resStartExecution                // arn:aws:states:::states:startExecution[.sync[:2]]
+	resActivity                      // arn:aws:states:<region>:<account>:activity:<name>
 )
+
+func isActivityArn(s string) bool {
+	kind, _, ok := parseArn(s)
+	return ok && kind == "activity"
+}
 
 type cstate struct {
 	name                  string
@@ -447,6 +453,11 @@ func (cs *cstate) parseResource(res string) {
 		cs.res = resLambda
 		cs.resName = functionName(base)
 		cs.resourceType = "lambda"
+		cs.resource = res
+	case isActivityArn(base):
+		cs.res = resActivity
+		cs.token = true
+		cs.resourceType = "activity"
 		cs.resource = res
 	case base == "arn:aws:states:::states:startExecution":
 		cs.res = resStartExecution

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"log/slog"
 	"time"
 )
@@ -44,7 +45,7 @@ func (ru *run) emit(th *thread, e HistoryEvent) *HistoryEvent {
 	ex.slab = append(ex.slab, e)
 	ev := &ex.slab[len(ex.slab)-1]
 	ex.events = append(ex.events, ev)
-	if ru.r.durable {
+	if ru.ex.durable {
 		ex.pending = append(ex.pending, ev)
 	}
 	ex.mu.Unlock()
@@ -86,11 +87,54 @@ func (ru *run) flush() {
 	if len(batch) == 0 {
 		return
 	}
-	if err := ru.r.journal.AppendEvents(ru.jctx, ex.rec.ExecutionArn, batch); err != nil {
-		ru.r.log.Error("journal events", slog.String("execution_arn", ex.rec.ExecutionArn), slog.Int("events", len(batch)), slog.Any("error", err))
-	}
+	// The execution does not go on until its events are journaled: a
+	// failed write is retried, never dropped.
+	ru.r.retryJournal(ru.jctx, "journal events", ex.rec.ExecutionArn, func(ctx context.Context) error {
+		return ru.r.journal.AppendEvents(ctx, ex.rec.ExecutionArn, batch)
+	})
 	clear(batch)
 	ex.mu.Lock()
 	ex.spare = batch[:0]
 	ex.mu.Unlock()
+}
+
+// saveRecord journals the execution's terminal record, retrying until the
+// journal takes it (or the runtime closes).
+func (ru *run) saveRecord(rec *Execution) {
+	ru.r.retryJournal(ru.jctx, "journal execution end", rec.ExecutionArn, func(ctx context.Context) error {
+		return ru.r.journal.SaveExecution(ctx, rec)
+	})
+}
+
+// Journal retry backoff: the first retry after journalRetryMin, doubling
+// up to journalRetryMax.
+const (
+	journalRetryMin = 10 * time.Millisecond
+	journalRetryMax = 5 * time.Second
+)
+
+// retryJournal runs write until it succeeds, waiting between attempts, so
+// an execution never gets ahead of its journal and no event is dropped.
+// Each attempt runs with a context that is not canceled (a write under way
+// completes); it stops retrying only when stop ends (the runtime closing),
+// and then reports false: the execution stays RUNNING in the journal, and
+// a new runtime resumes it from what was written.
+func (r *Runtime) retryJournal(stop context.Context, what, arn string, write func(context.Context) error) bool {
+	delay := journalRetryMin
+	for attempt := 1; ; attempt++ {
+		err := write(context.Background())
+		if err == nil {
+			if attempt > 1 {
+				r.log.Info(what+" recovered", slog.String("execution_arn", arn), slog.Int("attempts", attempt))
+			}
+			return true
+		}
+		r.log.Error(what+" failed; the execution waits and retries", slog.String("execution_arn", arn), slog.Int("attempt", attempt),
+			slog.Duration("retry_in", delay), slog.Any("error", err))
+		if stop.Err() != nil || r.clock.Sleep(stop, delay) != nil {
+			r.log.Warn(what+" abandoned: the runtime is closing", slog.String("execution_arn", arn))
+			return false
+		}
+		delay = min(2*delay, journalRetryMax)
+	}
 }

@@ -101,6 +101,7 @@ type Runtime struct {
 
 	// jsonataFunctions are the functions Step Functions adds to JSONata.
 	jsonataFunctions map[string]*jsonata.Function
+	activities       map[string]*activityState // by ARN
 
 	wg     sync.WaitGroup
 	closed bool
@@ -118,7 +119,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		clock: opts.Clock, journal: opts.Journal, log: opts.Logger, region: opts.Region, account: opts.AccountID,
 		onStatus: opts.OnStatusChange, rnd: opts.Rand,
 		functions: map[string]registered{}, machines: map[string]*StateMachine{}, programs: map[string]*program{},
-		execs: map[string]*execution{}, tokens: map[string]*tokenWaiter{},
+		execs: map[string]*execution{}, tokens: map[string]*tokenWaiter{}, activities: map[string]*activityState{},
 		work: make(chan func()), quit: make(chan struct{}),
 	}
 	r.closeCtx, r.closeCancel = context.WithCancel(context.Background())
@@ -179,6 +180,13 @@ func (r *Runtime) noteClosed(arn string) {
 	r.closedArns = append(r.closedArns, arn)
 	r.evictLocked()
 	r.mu.Unlock()
+}
+
+// evictedAny reports whether closed executions may have left memory (a
+// start must then ask the journal whether a name is taken). Caller holds
+// r.mu.
+func (r *Runtime) evictedAny() bool {
+	return r.maxClosed >= 0 && len(r.closedArns) >= r.maxClosed
 }
 
 func (r *Runtime) evictLocked() {

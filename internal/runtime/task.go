@@ -7,13 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
 type tokenWaiter struct {
-	exec   string
-	result chan tokenResult
-	beat   chan struct{}
+	exec    string
+	result  chan tokenResult
+	beat    chan struct{}
+	started chan string // an activity worker took the task
 }
 
 type tokenResult struct {
@@ -26,6 +28,20 @@ type callResult struct {
 	err error
 }
 
+// tokenLen is the length of the tokens newToken makes.
+var tokenLen = len(newToken())
+
+// validToken reports whether s has the shape of a token this runtime
+// issues (anything else is InvalidToken, as AWS answers a token it did not
+// issue).
+func validToken(s string) bool {
+	if len(s) != tokenLen || !strings.HasPrefix(s, "TC1") {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(s[3:])
+	return err == nil
+}
+
 func newToken() string {
 	var b [48]byte
 	_, _ = rand.Read(b[:])
@@ -34,7 +50,8 @@ func newToken() string {
 
 func isTerminalTaskEvent(t string) bool {
 	switch t {
-	case EvTaskSucceeded, EvTaskFailed, EvTaskTimedOut, EvLambdaSucceeded, EvLambdaFailed, EvLambdaTimedOut:
+	case EvTaskSucceeded, EvTaskFailed, EvTaskTimedOut, EvLambdaSucceeded, EvLambdaFailed, EvLambdaTimedOut,
+		EvActivitySucceeded, EvActivityFailed, EvActivityTimedOut:
 		return true
 	}
 	return false
@@ -53,19 +70,20 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		}
 	}
 	lambdaEvents := cs.res == resLambda
+	activity := cs.res == resActivity
 	var scheduled *HistoryEvent
-	submitted := false
+	activityStarted := false
 	for _, e := range rp {
 		switch e.Type {
-		case EvTaskScheduled, EvLambdaScheduled:
+		case EvTaskScheduled, EvLambdaScheduled, EvActivityScheduled:
 			scheduled = e
-		case EvTaskSubmitted:
-			submitted = true
-		case EvTaskSucceeded, EvLambdaSucceeded:
+		case EvActivityStarted:
+			activityStarted = true
+		case EvTaskSucceeded, EvLambdaSucceeded, EvActivitySucceeded:
 			env := ru.env(th, cs, entered)
 			env.retry = retries
 			return ru.finish(cs, rawIn, e.Output, env)
-		case EvTaskFailed, EvLambdaFailed, EvTaskTimedOut, EvLambdaTimedOut:
+		case EvTaskFailed, EvLambdaFailed, EvTaskTimedOut, EvLambdaTimedOut, EvActivityFailed, EvActivityTimedOut:
 			return nil, &stateErr{Error: e.details().Error, Cause: e.details().Cause}
 		}
 	}
@@ -118,8 +136,11 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		return nil, e
 	}
 	failType, timeoutType := EvTaskFailed, EvTaskTimedOut
-	if lambdaEvents {
+	switch {
+	case lambdaEvents:
 		failType, timeoutType = EvLambdaFailed, EvLambdaTimedOut
+	case activity:
+		failType, timeoutType = EvActivityFailed, EvActivityTimedOut
 	}
 
 	// Resolve the function and payload.
@@ -149,22 +170,35 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 			deadline = ru.r.clock.Now().Add(timeout)
 		}
 		now := ru.r.clock.Now()
-		if lambdaEvents {
+		switch {
+		case activity:
+			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvActivityScheduled, Input: params, HasInput: true, EventDetails: &EventDetails{Resource: cs.resource,
+				Timeout: int64(timeout / time.Second), Heartbeat: int64(heartbeat / time.Second), Token: token, Deadline: deadline}})
+		case lambdaEvents:
 			det := cs.resDetails // shared and immutable when nothing per-call is in it
 			if timeout > 0 || !deadline.IsZero() {
 				det = &EventDetails{Resource: cs.resource, Timeout: int64(timeout / time.Second), Deadline: deadline}
 			}
 			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvLambdaScheduled, Input: params, HasInput: true, EventDetails: det})
 			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvLambdaStarted})
-		} else {
+		default:
 			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvTaskScheduled, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource, Parameters: params, Timeout: int64(timeout / time.Second), Heartbeat: int64(heartbeat / time.Second), Token: token, Deadline: deadline}})
 			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvTaskStarted, EventDetails: cs.resDetails})
 		}
 	}
 
-	f, ok := ru.r.function(fnName)
-	if !ok && cs.res == resService {
-		f, ok = ru.r.function(cs.st.Resource)
+	var f registered
+	ok := true
+	switch cs.res {
+	case resActivity:
+		f.fn = ru.activityFunction(cs, token)
+	case resStartExecution:
+		f.fn = ru.startExecutionFunction(cs, th, retries)
+	default:
+		f, ok = ru.r.function(fnName)
+		if !ok && cs.res == resService {
+			f, ok = ru.r.function(cs.st.Resource)
+		}
 	}
 	fn := f.fn
 	if !ok {
@@ -177,18 +211,27 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 	if err != nil {
 		return fail(failType, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("encode task payload: %v", err)})
 	}
-	skipCall := scheduled != nil && token != "" // a token task already dispatched before a restart
-	_ = submitted
+	// A token task already dispatched before a restart is not dispatched
+	// again, except an activity task no worker had taken: it is queued again
+	// (the queue is in memory).
+	skipCall := scheduled != nil && token != "" && !(activity && !activityStarted)
 	onSubmitted := func(out json.RawMessage) {
+		if activity {
+			return
+		}
 		v, _ := decodeJSON(out)
 		ru.emit(th, HistoryEvent{Type: EvTaskSubmitted, Output: v, HasOutput: true, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}})
+		ru.flush()
+	}
+	onStarted := func(worker string) {
+		ru.emit(th, HistoryEvent{Type: EvActivityStarted, EventDetails: &EventDetails{Resource: worker}})
 		ru.flush()
 	}
 	replaySafe = ok && f.replaySafe && token == ""
 	if !replaySafe {
 		ru.flush()
 	}
-	result, serr := ru.invoke(ctx, fn, payload, deadline, heartbeat, token, skipCall, onSubmitted)
+	result, serr := ru.invoke(ctx, fn, payload, deadline, heartbeat, token, skipCall, onSubmitted, onStarted)
 	if serr != nil {
 		if serr == errAborted {
 			return nil, serr
@@ -211,9 +254,12 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 			"StatusCode":          json.Number("200"),
 		}
 	}
-	if lambdaEvents {
+	switch {
+	case activity:
+		ru.emit(th, HistoryEvent{Type: EvActivitySucceeded, Output: result, HasOutput: true})
+	case lambdaEvents:
 		ru.emit(th, HistoryEvent{Type: EvLambdaSucceeded, Output: result, HasOutput: true})
-	} else {
+	default:
 		ru.emit(th, HistoryEvent{Type: EvTaskSucceeded, Output: result, HasOutput: true, EventDetails: cs.resDetails})
 	}
 	if replaySafe {
@@ -289,7 +335,7 @@ func decodeResult(out json.RawMessage) (any, *stateErr) {
 // invoke calls fn and, for token tasks, waits for SendTaskSuccess or
 // SendTaskFailure. Timeouts compare the clock with the deadline so a fake
 // clock gives deterministic results.
-func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage, deadline time.Time, heartbeat time.Duration, token string, skipCall bool, onSubmitted func(json.RawMessage)) (any, *stateErr) {
+func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage, deadline time.Time, heartbeat time.Duration, token string, skipCall bool, onSubmitted func(json.RawMessage), onStarted func(worker string)) (any, *stateErr) {
 	clock := ru.r.clock
 	if token == "" && deadline.IsZero() {
 		out, err := fn(ctx, payload)
@@ -306,7 +352,7 @@ func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage,
 	defer cancel()
 	var tw *tokenWaiter
 	if token != "" {
-		tw = &tokenWaiter{exec: ru.ex.rec.ExecutionArn, result: make(chan tokenResult, 1), beat: make(chan struct{}, 1)}
+		tw = &tokenWaiter{exec: ru.ex.rec.ExecutionArn, result: make(chan tokenResult, 1), beat: make(chan struct{}, 1), started: make(chan string, 1)}
 		ru.r.mu.Lock()
 		ru.r.tokens[token] = tw
 		ru.r.mu.Unlock()
@@ -335,8 +381,9 @@ func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage,
 	}
 	var beatCh chan struct{}
 	var tokCh chan tokenResult
+	var startedCh chan string
 	if tw != nil {
-		beatCh, tokCh = tw.beat, tw.result
+		beatCh, tokCh, startedCh = tw.beat, tw.result, tw.started
 	}
 	timeoutErr := &stateErr{Error: ErrTimeout, Cause: ""}
 	for {
@@ -370,6 +417,8 @@ func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage,
 		case <-beatCh:
 			lastBeat = clock.Now()
 			hbCh = clock.After(heartbeat)
+		case worker := <-startedCh:
+			onStarted(worker)
 		case tr := <-tokCh:
 			if timedOut() {
 				return nil, timeoutErr
@@ -393,8 +442,8 @@ func (ru *run) dropTokens() {
 }
 
 func (r *Runtime) takeToken(token string) (*tokenWaiter, error) {
-	if token == "" || len(token) > 1024 {
-		return nil, apiErr(CodeInvalidToken, "Invalid Token: '%s'", token)
+	if !validToken(token) {
+		return nil, apiErr(CodeInvalidToken, "Invalid Token: 'Invalid token'")
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
