@@ -47,6 +47,10 @@ type run struct {
 	// recording is false for executions that keep no history (synchronous
 	// Express executions): no events are built, none journaled.
 	recording bool
+	// redriven: the run continues an execution RedriveExecution restarted.
+	redriven bool
+	// test is set when the run is a TestState call.
+	test *testRun
 }
 
 // historyLength is the number of events the execution's history holds.
@@ -148,7 +152,7 @@ func (ru *run) baseContext() map[string]any {
 		ru.base = map[string]any{
 			"Execution": map[string]any{
 				"Id": ex.rec.ExecutionArn, "Input": ru.input, "Name": ex.rec.Name, "RoleArn": ex.rec.RoleArn,
-				"StartTime": fmtTime(ex.rec.StartDate), "RedriveCount": json.Number("0"),
+				"StartTime": fmtTime(ex.rec.StartDate), "RedriveCount": json.Number(fmt.Sprint(ex.rec.RedriveCount)),
 			},
 			"StateMachine": map[string]any{"Id": ex.rec.StateMachineArn, "Name": smName(ex.rec.StateMachineArn)},
 		}
@@ -458,9 +462,11 @@ func applyResultPath(p *jsonPath, null bool, rawIn, result any) (any, *stateErr)
 // Output and Assign in JSONata states.
 func (ru *run) finish(cs *cstate, rawIn, result any, env *stateEnv) (any, *stateErr) {
 	if cs.jsonata {
+		ru.note("result", result)
 		states := env.statesVar(rawIn, "result", result)
 		return ru.outputAndAssign(cs.jOutput, cs.assign, result, env, states)
 	}
+	ru.note("result", result)
 	if cs.resultSelector != nil {
 		var serr *stateErr
 		if result, serr = cs.resultSelector.eval(result, env); serr != nil {
@@ -469,6 +475,7 @@ func (ru *run) finish(cs *cstate, rawIn, result any, env *stateEnv) (any, *state
 		if serr = checkSize(result, cs.name); serr != nil {
 			return nil, serr
 		}
+		ru.note("afterResultSelector", result)
 	}
 	if cs.assign != nil {
 		a, serr := evalAssign(cs.assign, result, env, nil)
@@ -481,6 +488,7 @@ func (ru *run) finish(cs *cstate, rawIn, result any, env *stateEnv) (any, *state
 	if serr != nil {
 		return nil, serr
 	}
+	ru.note("afterResultPath", out)
 	return cs.applyOutput(out, env)
 }
 
@@ -530,6 +538,7 @@ func (ru *run) exec(ctx context.Context, th *thread, cs *cstate, in any, entered
 		if serr != nil {
 			return nil, "", serr
 		}
+		ru.note("afterInputPath", eff)
 		if cs.params != nil {
 			if eff, serr = cs.params.eval(eff, env); serr != nil {
 				return nil, "", serr
@@ -537,6 +546,7 @@ func (ru *run) exec(ctx context.Context, th *thread, cs *cstate, in any, entered
 			if serr = checkSize(eff, cs.name); serr != nil {
 				return nil, "", serr
 			}
+			ru.note("afterParameters", eff)
 		}
 		result := eff
 		if cs.hasResult {
@@ -551,6 +561,7 @@ func (ru *run) exec(ctx context.Context, th *thread, cs *cstate, in any, entered
 		if serr != nil {
 			return nil, "", serr
 		}
+		ru.note("afterResultPath", out)
 		out, serr = cs.applyOutput(out, env)
 		return out, next, serr
 	case asl.TypeSucceed:
@@ -635,8 +646,12 @@ func (ru *run) exec(ctx context.Context, th *thread, cs *cstate, in any, entered
 	return nil, "", &stateErr{Error: ErrRuntime, Cause: "unsupported state type " + st.Type}
 }
 
-// sleepUntil journals what is pending and waits until deadline.
+// sleepUntil journals what is pending and waits until deadline (TestState
+// does not wait).
 func (ru *run) sleepUntil(ctx context.Context, deadline time.Time) *stateErr {
+	if ru.test != nil {
+		return nil
+	}
 	ru.flush()
 	if d := deadline.Sub(ru.r.clock.Now()); d > 0 {
 		if err := ru.r.clock.Sleep(ctx, d); err != nil {

@@ -106,6 +106,9 @@ type Execution struct {
 	// machine, version or alias target at start).
 	Definition string
 	RoleArn    string
+	// RedriveCount and RedriveDate record RedriveExecution calls.
+	RedriveCount int       `json:",omitempty"`
+	RedriveDate  time.Time `json:",omitzero"`
 }
 
 // Journal persists state machines, executions and their history so that a

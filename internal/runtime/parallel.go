@@ -183,6 +183,7 @@ func (ru *run) mapState(ctx context.Context, th *thread, cs *cstate, rawIn, eff 
 		}
 		out, serr := ru.runGraph(ictx, it, cs.processor, input)
 		switch {
+		case serr == nil && ru.replayed(it.key, EvMapIterationSucceed):
 		case serr == nil:
 			ru.emit(it, HistoryEvent{Type: EvMapIterationSucceed, Name: cs.name, EventDetails: &EventDetails{Index: i}})
 		case serr != errAborted:

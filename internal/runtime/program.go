@@ -102,6 +102,12 @@ func (c *compiler) fail(loc, state, format string, args ...any) {
 // intrinsic functions, and variables read where they are not assigned on
 // every path.
 func compileProgram(sm *asl.StateMachine) (*program, asl.ValidationErrors) {
+	return compile(sm, true)
+}
+
+// compile compiles sm; checkVars runs the static variable checks (TestState
+// skips them: its variables come with the request).
+func compile(sm *asl.StateMachine, checkVars bool) (*program, asl.ValidationErrors) {
 	c := &compiler{ql: sm.QueryLanguage}
 	if c.ql == "" {
 		c.ql = asl.QueryLanguageJSONPath
@@ -110,8 +116,10 @@ func compileProgram(sm *asl.StateMachine) (*program, asl.ValidationErrors) {
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
-	if errs := checkVariables(vg); len(errs) > 0 {
-		return nil, errs
+	if checkVars {
+		if errs := checkVariables(vg); len(errs) > 0 {
+			return nil, errs
+		}
 	}
 	p := &program{sm: sm, root: g, usesVars: c.usesVars}
 	if sm.TimeoutSeconds != nil {

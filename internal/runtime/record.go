@@ -53,6 +53,17 @@ func (ru *run) emit(th *thread, e HistoryEvent) *HistoryEvent {
 	return ev
 }
 
+// replayed reports whether the thread's history before a restart holds an
+// event of type typ.
+func (ru *run) replayed(thread, typ string) bool {
+	for _, e := range ru.replay[thread] {
+		if e.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
 // Deferred journaling of replay-safe Task successes (see ReplaySafe): the
 // pending events are journaled once the oldest is deferFlushFor old or
 // there are deferFlushMax of them.

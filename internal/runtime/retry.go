@@ -2,7 +2,10 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/turbocat/turbocat/internal/asl"
@@ -21,6 +24,15 @@ func (ru *run) withRetry(ctx context.Context, th *thread, cs *cstate, in any, en
 				replayed = append(replayed, e)
 			}
 		}
+		if ru.redriven && st.Type != asl.TypeTask {
+			// A redriven Parallel or Map goes on with the branches or
+			// iterations of its last attempt: those that succeeded are not
+			// run again.
+			attempt = ru.lastAttempt(th)
+		}
+	}
+	if ru.test != nil {
+		return ru.testAttempt(ctx, th, cs, in, entered)
 	}
 	for {
 		th.assign = nil
@@ -69,36 +81,67 @@ func (ru *run) withRetry(ctx context.Context, th *thread, cs *cstate, in any, en
 		if flushFailure {
 			ru.flush()
 		}
-		for i, c := range st.Catch {
-			if !serr.matches(c.ErrorEquals) {
-				continue
-			}
-			errOut := map[string]any{"Error": serr.Error, "Cause": serr.Cause}
-			env := ru.env(th, cs, entered)
-			env.retry = retries
-			if cs.jsonata {
-				states := env.statesVar(in, "errorOutput", errOut)
-				out, aerr := ru.outputAndAssign(cs.catchOutput[i], cs.catchAssign[i], errOut, env, states)
-				if aerr != nil {
-					return nil, "", aerr
-				}
-				return out, c.Next, nil
-			}
-			if a := cs.catchAssign[i]; a != nil {
-				var aerr *stateErr
-				if th.assign, aerr = evalAssign(a, errOut, env, nil); aerr != nil {
-					return nil, "", aerr
-				}
-			}
-			p, null := cs.catchPaths[i], cs.catchNull[i]
-			out, perr := applyResultPath(p, null, in, errOut)
-			if perr != nil {
-				return nil, "", perr
-			}
-			return out, c.Next, nil
+		if out, next, handled, cerr := ru.catch(th, cs, in, entered, retries, serr); handled {
+			return out, next, cerr
 		}
 		return nil, "", serr
 	}
+}
+
+// catch handles a state's error with the first Catch that matches it: the
+// catcher's output (ResultPath or Output) and assignments. handled is
+// false when no catcher matches.
+func (ru *run) catch(th *thread, cs *cstate, in any, entered *HistoryEvent, retries int, serr *stateErr) (out any, next string, handled bool, cerr *stateErr) {
+	for i, c := range cs.st.Catch {
+		if !serr.matches(c.ErrorEquals) {
+			continue
+		}
+		errOut := map[string]any{"Error": serr.Error, "Cause": serr.Cause}
+		env := ru.env(th, cs, entered)
+		env.retry = retries
+		if ru.test != nil {
+			ru.test.catchIndex = &i
+		}
+		if cs.jsonata {
+			states := env.statesVar(in, "errorOutput", errOut)
+			out, aerr := ru.outputAndAssign(cs.catchOutput[i], cs.catchAssign[i], errOut, env, states)
+			if aerr != nil {
+				return nil, "", true, aerr
+			}
+			return out, c.Next, true, nil
+		}
+		if a := cs.catchAssign[i]; a != nil {
+			var aerr *stateErr
+			if th.assign, aerr = evalAssign(a, errOut, env, nil); aerr != nil {
+				return nil, "", true, aerr
+			}
+		}
+		p, null := cs.catchPaths[i], cs.catchNull[i]
+		out, perr := applyResultPath(p, null, in, errOut)
+		if perr != nil {
+			return nil, "", true, perr
+		}
+		return out, c.Next, true, nil
+	}
+	return nil, "", false, nil
+}
+
+// lastAttempt returns the highest attempt number of the Parallel or Map
+// state the thread is in, from its branch or iteration threads.
+func (ru *run) lastAttempt(th *thread) int {
+	prefix := fmt.Sprintf("%s/%d.", th.key, th.seq)
+	last := 0
+	for k := range ru.replay {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		a, _, _ := strings.Cut(rest, ".")
+		if n, err := strconv.Atoi(a); err == nil && n > last {
+			last = n
+		}
+	}
+	return last
 }
 
 // markRetry records on the thread's last failure event when the retry is
@@ -145,6 +188,14 @@ func (ru *run) attempt(ctx context.Context, th *thread, cs *cstate, in any, ente
 		if eff, serr = cs.applyInput(in, env); serr != nil {
 			return nil, serr
 		}
+		ru.note("afterInputPath", eff)
+	}
+	if ru.test != nil && ru.test.mock != nil && cs.st.Type != asl.TypeTask {
+		result, serr := ru.test.mocked()
+		if serr != nil {
+			return nil, serr
+		}
+		return ru.finish(cs, in, result, env)
 	}
 	switch cs.st.Type {
 	case asl.TypeTask:

@@ -182,6 +182,17 @@ func (r *Runtime) noteClosed(arn string) {
 	r.mu.Unlock()
 }
 
+// forgetClosed removes a closed execution that runs again (a redrive) from
+// the eviction order. Caller holds r.mu.
+func (r *Runtime) forgetClosed(arn string) {
+	for i, a := range r.closedArns {
+		if a == arn {
+			r.closedArns = append(r.closedArns[:i:i], r.closedArns[i+1:]...)
+			return
+		}
+	}
+}
+
 // evictedAny reports whether closed executions may have left memory (a
 // start must then ask the journal whether a name is taken). Caller holds
 // r.mu.

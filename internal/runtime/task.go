@@ -107,6 +107,7 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		if serr = checkSize(params, cs.name); serr != nil {
 			return nil, serr
 		}
+		ru.note("afterArguments", params)
 	case cs.params != nil:
 		var serr *stateErr
 		if params, serr = cs.params.eval(eff, env); serr != nil {
@@ -115,6 +116,14 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		if serr = checkSize(params, cs.name); serr != nil {
 			return nil, serr
 		}
+		ru.note("afterParameters", params)
+	}
+	if ru.test != nil && ru.test.mock != nil {
+		result, serr := ru.test.mocked()
+		if serr != nil {
+			return nil, serr
+		}
+		return ru.finish(cs, rawIn, result, env)
 	}
 	timeout, heartbeat, serr := ru.taskTimeouts(cs, eff, env)
 	if serr != nil {
@@ -420,6 +429,11 @@ func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage,
 		case worker := <-startedCh:
 			onStarted(worker)
 		case tr := <-tokCh:
+			select {
+			case worker := <-startedCh: // the worker took the task before answering
+				onStarted(worker)
+			default:
+			}
 			if timedOut() {
 				return nil, timeoutErr
 			}
