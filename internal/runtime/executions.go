@@ -240,7 +240,7 @@ func (r *Runtime) lookup(ctx context.Context, arn string) (*execution, error) {
 	if rec == nil {
 		return nil, apiErr(CodeExecutionDoesNotExist, "Execution Does Not Exist: '%s'", arn)
 	}
-	ex = &execution{rec: rec, done: make(chan struct{}), loaded: true, recording: true}
+	ex = &execution{rec: rec, done: make(chan struct{}), loaded: true, recording: true, durable: r.durable}
 	if rec.Status != StatusRunning {
 		close(ex.done)
 	}

@@ -233,7 +233,7 @@ func (ru *run) main(ctx context.Context) {
 	close(ex.done)
 	if ru.recording {
 		r.notify(ex)
-		r.noteClosed(rec.ExecutionArn)
+		r.noteClosed(ex)
 	}
 }
 

@@ -135,6 +135,10 @@ type Journal interface {
 	AppendEvents(ctx context.Context, executionArn string, events []*HistoryEvent) error
 	// LoadEvents returns an execution's events in ID order.
 	LoadEvents(ctx context.Context, executionArn string) ([]*HistoryEvent, error)
+	// PruneExecutions deletes up to limit closed executions that stopped
+	// before the cutoff, with their events, and returns how many it
+	// deleted. Running executions are never deleted.
+	PruneExecutions(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // MemoryJournal is an in-memory Journal: nothing survives the process, but
@@ -238,6 +242,31 @@ func (j *MemoryJournal) AppendEvents(_ context.Context, arn string, events []*Hi
 	return nil
 }
 
+// PruneExecutions implements Journal.
+func (j *MemoryJournal) PruneExecutions(_ context.Context, before time.Time, limit int) (int, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := 0
+	for arn, e := range j.execs {
+		if n >= limit {
+			break
+		}
+		if e.Status != StatusRunning && e.StopDate.Before(before) {
+			delete(j.execs, arn)
+			delete(j.events, arn)
+			n++
+		}
+	}
+	kept := j.closed[:0]
+	for _, arn := range j.closed {
+		if _, ok := j.execs[arn]; ok {
+			kept = append(kept, arn)
+		}
+	}
+	j.closed = kept
+	return n, nil
+}
+
 // LoadEvents implements Journal.
 func (j *MemoryJournal) LoadEvents(_ context.Context, arn string) ([]*HistoryEvent, error) {
 	j.mu.Lock()
@@ -260,3 +289,6 @@ func (nopJournal) AppendEvents(context.Context, string, []*HistoryEvent) error {
 	return nil
 }
 func (nopJournal) LoadEvents(context.Context, string) ([]*HistoryEvent, error) { return nil, nil }
+func (nopJournal) PruneExecutions(context.Context, time.Time, int) (int, error) {
+	return 0, nil
+}

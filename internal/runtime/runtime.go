@@ -70,11 +70,20 @@ type Options struct {
 	OnStatusChange func(StatusChangeEvent)
 	// Rand, if set, is used for alias routing and retry jitter.
 	Rand *rand.Rand
-	// MaxClosedExecutions bounds how many closed executions stay in
-	// memory; older ones are still described through the journal. 0 means
-	// 10000; a negative value keeps every execution in memory.
+	// MaxMemoryBytes bounds the memory closed executions keep (their
+	// history, inputs and outputs, estimated as encoded JSON): beyond it
+	// the oldest leave memory and are described from the journal. 0 means
+	// DefaultMaxMemoryBytes; a negative value keeps every execution.
+	MaxMemoryBytes int64
+	// MaxClosedExecutions, when positive, also bounds how many closed
+	// executions stay in memory. 0 means no bound by count; a negative
+	// value keeps every execution in memory (MaxMemoryBytes is then
+	// ignored too).
 	MaxClosedExecutions int
 }
+
+// DefaultMaxMemoryBytes is the default of Options.MaxMemoryBytes.
+const DefaultMaxMemoryBytes = 256 << 20
 
 // Runtime runs state machines. It is safe for concurrent use.
 type Runtime struct {
@@ -96,7 +105,11 @@ type Runtime struct {
 	execOrder  []string                 // start order; may hold evicted ARNs (skipped)
 	durable    bool                     // a Journal was given; events are journaled
 	closedArns []string                 // closed executions in memory, oldest first
+	closedSize map[string]int64         // estimated bytes of each closed execution in memory
+	closedMem  int64                    // their sum
 	maxClosed  int
+	maxMemory  int64
+	evictions  int // closed executions that left memory since start
 	tokens     map[string]*tokenWaiter
 
 	// jsonataFunctions are the functions Step Functions adds to JSONata.
@@ -138,9 +151,14 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		r.region = "us-east-1"
 	}
 	r.maxClosed = opts.MaxClosedExecutions
-	if r.maxClosed == 0 {
-		r.maxClosed = 10000
+	r.maxMemory = opts.MaxMemoryBytes
+	if r.maxMemory == 0 {
+		r.maxMemory = DefaultMaxMemoryBytes
 	}
+	if r.maxClosed < 0 {
+		r.maxMemory = -1
+	}
+	r.closedSize = map[string]int64{}
 	if r.account == "" {
 		r.account = "123456789012"
 	}
@@ -159,10 +177,13 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, fmt.Errorf("load executions: %w", err)
 	}
 	for _, e := range execs {
-		ex := &execution{rec: e, done: make(chan struct{}), loaded: true, recording: true}
+		ex := &execution{rec: e, done: make(chan struct{}), loaded: true, recording: true, durable: r.durable}
 		if e.Status != StatusRunning {
 			close(ex.done)
 			r.closedArns = append(r.closedArns, e.ExecutionArn)
+			size := recordSize(e)
+			r.closedSize[e.ExecutionArn] = size
+			r.closedMem += size
 		}
 		r.execs[e.ExecutionArn] = ex
 		r.execOrder = append(r.execOrder, e.ExecutionArn)
@@ -173,11 +194,17 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	return r, nil
 }
 
-// noteClosed records that an execution ended and evicts the oldest closed
-// executions from memory beyond the configured bound.
-func (r *Runtime) noteClosed(arn string) {
+// noteClosed records that an execution ended, with its estimated memory,
+// and evicts the oldest closed executions beyond the configured bounds.
+func (r *Runtime) noteClosed(ex *execution) {
+	ex.mu.Lock()
+	size := footprint(ex)
+	arn := ex.rec.ExecutionArn
+	ex.mu.Unlock()
 	r.mu.Lock()
 	r.closedArns = append(r.closedArns, arn)
+	r.closedSize[arn] = size
+	r.closedMem += size
 	r.evictLocked()
 	r.mu.Unlock()
 }
@@ -188,6 +215,8 @@ func (r *Runtime) forgetClosed(arn string) {
 	for i, a := range r.closedArns {
 		if a == arn {
 			r.closedArns = append(r.closedArns[:i:i], r.closedArns[i+1:]...)
+			r.closedMem -= r.closedSize[arn]
+			delete(r.closedSize, arn)
 			return
 		}
 	}
@@ -196,18 +225,27 @@ func (r *Runtime) forgetClosed(arn string) {
 // evictedAny reports whether closed executions may have left memory (a
 // start must then ask the journal whether a name is taken). Caller holds
 // r.mu.
-func (r *Runtime) evictedAny() bool {
-	return r.maxClosed >= 0 && len(r.closedArns) >= r.maxClosed
+func (r *Runtime) evictedAny() bool { return r.evictions > 0 }
+
+// RetainedBytes returns the estimated memory closed executions keep.
+func (r *Runtime) RetainedBytes() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closedMem
 }
 
 func (r *Runtime) evictLocked() {
 	if r.maxClosed < 0 {
 		return
 	}
-	for len(r.closedArns) > r.maxClosed {
-		delete(r.execs, r.closedArns[0])
+	for len(r.closedArns) > 0 && ((r.maxClosed > 0 && len(r.closedArns) > r.maxClosed) || (r.maxMemory > 0 && r.closedMem > r.maxMemory)) {
+		arn := r.closedArns[0]
+		delete(r.execs, arn)
+		r.closedMem -= r.closedSize[arn]
+		delete(r.closedSize, arn)
 		r.closedArns[0] = ""
 		r.closedArns = r.closedArns[1:]
+		r.evictions++
 	}
 	if len(r.execOrder) > 64 && len(r.execOrder) > 2*len(r.execs) {
 		kept := make([]string, 0, len(r.execs))

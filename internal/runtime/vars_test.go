@@ -3,6 +3,8 @@ package runtime_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,4 +106,60 @@ func TestJSONataNumbersEncodeAsJavaScript(t *testing.T) {
 	arn := b.machine(t, "numbers", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":"{% [1000 * 1000, 1 / 8, 1e21, 0.1 + 0.2] %}","End":true}}}`)
 	ex := b.run(t, arn, "e", `{}`)
 	require.Equal(t, `[1000000,0.125,1e+21,0.30000000000000004]`, string(ex.Output))
+}
+
+// Closed executions stay in memory up to a number of bytes, not a number
+// of executions: large runs leave memory sooner than small ones, and the
+// journal still describes them.
+func TestMemoryBoundedByBytes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const bound = 400_000
+	b := setup(t, func(o *runtime.Options) { o.MaxMemoryBytes = bound })
+	arn := b.machine(t, "big", `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"C"},"C":{"Type":"Pass","End":true}}}`)
+	big := `{"blob":"` + strings.Repeat("x", 100_000) + `"}`
+	var first *runtime.Execution
+	for i := range 8 {
+		ex := b.run(t, arn, "big"+string(rune('a'+i)), big)
+		if i == 0 {
+			first = ex
+		}
+		require.LessOrEqual(t, b.rt.RetainedBytes(), int64(bound), "retained memory stays under the bound")
+	}
+	inMemory := len(b.rt.ListExecutions(ctx, runtime.ListExecutionsInput{}))
+	require.Less(t, inMemory, 8, "older large executions left memory")
+	require.Greater(t, inMemory, 0)
+	old, err := b.rt.DescribeExecution(ctx, first.ExecutionArn)
+	require.NoError(t, err, "an evicted execution is described from the journal")
+	require.Equal(t, runtime.StatusSucceeded, old.Status)
+
+	small := b.machine(t, "small", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)
+	for i := range 50 {
+		b.run(t, small, "s"+strconv.Itoa(i), `{"n":1}`)
+	}
+	require.GreaterOrEqual(t, len(b.rt.ListExecutions(ctx, runtime.ListExecutionsInput{StateMachineArn: small})), 50, "many small executions fit where few large ones did")
+}
+
+// PruneExecutions deletes closed executions older than a cutoff, with
+// their history, from memory and the journal; newer and running ones stay.
+func TestPruneExecutions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	arn := b.machine(t, "p", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)
+	old := b.run(t, arn, "old", `{}`)
+	b.clock.Advance(48 * time.Hour)
+	cutoff := b.clock.Now().Add(-time.Hour)
+	recent := b.run(t, arn, "recent", `{}`)
+	n, err := b.rt.PruneExecutions(ctx, cutoff)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, err = b.rt.DescribeExecution(ctx, old.ExecutionArn)
+	require.Equal(t, runtime.CodeExecutionDoesNotExist, runtime.ErrorCode(err), "the old execution is gone")
+	events, err := b.j.LoadEvents(ctx, old.ExecutionArn)
+	require.NoError(t, err)
+	require.Empty(t, events, "with its history")
+	got, err := b.rt.DescribeExecution(ctx, recent.ExecutionArn)
+	require.NoError(t, err)
+	require.Equal(t, runtime.StatusSucceeded, got.Status)
 }
