@@ -523,6 +523,12 @@ func TestResumeAfterRestart(t *testing.T) {
 	require.Equal(t, 1, count(types, "ExecutionStarted"))
 	require.Equal(t, 3, count(types, "TaskStateEntered"))
 	require.Equal(t, "ExecutionSucceeded", types[len(types)-1])
+	// What the resumed run did is journaled too: a third runtime reads the
+	// same history.
+	rt3, err := runtime.New(ctx, runtime.Options{Clock: clock, Journal: j})
+	require.NoError(t, err)
+	t.Cleanup(rt3.Close)
+	require.Equal(t, types, eventTypes(t, rt3, s.ExecutionArn))
 }
 
 func count(s []string, v string) int {
