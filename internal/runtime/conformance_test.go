@@ -35,6 +35,9 @@ type conformanceCase struct {
 	Docs         *expectation `json:"docs"`
 	// Machine names the state machine ("conformance" when empty).
 	Machine string `json:"-"`
+	// Machines are other state machines, by name, created before this one
+	// (children it starts with states:startExecution).
+	Machines map[string]json.RawMessage `json:"machines"`
 }
 
 func (c *conformanceCase) machine() string {
@@ -162,6 +165,13 @@ func runCase(t *testing.T, c *conformanceCase) *expectation {
 	var mu sync.Mutex
 	calls := map[string]int{}
 	names := functionNames(t, c.Definition)
+	for _, def := range c.Machines {
+		for _, fn := range functionNames(t, def) {
+			if !slices.Contains(names, fn) {
+				names = append(names, fn)
+			}
+		}
+	}
 	for fn := range c.Tasks {
 		if !slices.Contains(names, fn) {
 			names = append(names, fn)
@@ -198,6 +208,10 @@ func runCase(t *testing.T, c *conformanceCase) *expectation {
 			}
 			return s.Result, nil
 		})
+	}
+	for name, def := range c.Machines {
+		_, err := rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: name, Definition: string(def)})
+		require.NoError(t, err, "machine %s", name)
 	}
 	sm, err := rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: c.machine(), Definition: string(c.Definition)})
 	require.NoError(t, err)

@@ -13,8 +13,8 @@ import (
 	"github.com/turbocat/turbocat/internal/runtime"
 )
 
-// docsCase is one file of testdata/docs: a JSONata or variables state
-// machine whose expected outcome follows from the AWS documentation page
+// docsCase is one file of testdata/docs: a JSONata, variables or
+// child-execution state machine whose expected outcome follows from the AWS documentation page
 // it cites (aws-local-stepfunctions, the reference of testdata/cases,
 // implements neither).
 type docsCase struct {
@@ -24,6 +24,8 @@ type docsCase struct {
 	Definition json.RawMessage              `json:"definition"`
 	Input      json.RawMessage              `json:"input"`
 	Tasks      map[string][]json.RawMessage `json:"tasks"`
+	// Machines are state machines the case's machine starts, by name.
+	Machines map[string]json.RawMessage `json:"machines"`
 	// Invalid, when set, is part of the message CreateStateMachine must
 	// reject the definition with.
 	Invalid string `json:"invalid"`
@@ -58,7 +60,7 @@ func TestConformanceDocs(t *testing.T) {
 				require.Contains(t, err.Error(), c.Invalid)
 				return
 			}
-			got := runCase(t, &conformanceCase{Name: c.Name, Definition: c.Definition, Input: c.Input, Tasks: c.Tasks, Machine: "docs"})
+			got := runCase(t, &conformanceCase{Name: c.Name, Definition: c.Definition, Input: c.Input, Tasks: c.Tasks, Machines: c.Machines, Machine: "docs"})
 			require.Equal(t, c.Expect.Status, got.Status, "status (error %s: %s)", got.Error, got.Cause)
 			if c.Expect.Status == runtime.StatusSucceeded {
 				want := strings.ReplaceAll(string(c.Expect.Output), "{execution}", c.Name)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // The states:startExecution service integration runs another state machine
@@ -142,18 +141,16 @@ func childDescription(ex *Execution, parsed bool) map[string]any {
 	return d
 }
 
-// serviceError names an API error as the service integration reports it,
-// e.g. StepFunctions.StateMachineDoesNotExistException.
+// serviceError names an API error as the service integration reports it:
+// StepFunctions.<the API's error code>, e.g.
+// StepFunctions.StateMachineDoesNotExist (the AWS documentation retries
+// StepFunctions.ExecutionLimitExceeded).
 func serviceError(err error) error {
 	var e *Error
 	if !asError(err, &e) {
 		return err
 	}
-	code := e.Code
-	if !strings.HasSuffix(code, "Exception") {
-		code += "Exception"
-	}
-	return &TaskError{Name: "StepFunctions." + code, Cause: e.Message}
+	return &TaskError{Name: "StepFunctions." + e.Code, Cause: e.Message}
 }
 
 func truncate(s string, n int) string {

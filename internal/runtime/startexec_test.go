@@ -113,6 +113,34 @@ func TestStoppingParentStopsSyncChild(t *testing.T) {
 	require.Equal(t, runtime.StatusAborted, child.Status, "the .sync child stops with its parent")
 }
 
+// startExecution.waitForTaskToken starts the child and waits until someone
+// (here the child's own task) returns the parent's token.
+func TestStartExecutionWaitForTaskToken(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.rt.RegisterFunction("reply", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+		var in struct {
+			Token string
+			N     int
+		}
+		if err := json.Unmarshal(p, &in); err != nil {
+			return nil, err
+		}
+		out, _ := json.Marshal(map[string]int{"answer": in.N * 2})
+		return json.RawMessage(`{}`), b.rt.SendTaskSuccess(ctx, in.Token, string(out))
+	})
+	b.machine(t, "replier", `{"StartAt":"R","States":{"R":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:reply","End":true}}}`)
+	parent := b.machine(t, "parent", `{"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.waitForTaskToken",
+		"Parameters":{"StateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:replier","Input":{"Token.$":"$$.Task.Token","N.$":"$.n"}},
+		"ResultPath":"$.reply","End":true}}}`)
+	ex := b.run(t, parent, "p1", `{"n":21}`)
+	require.Equal(t, runtime.StatusSucceeded, ex.Status, "%s %s", ex.Error, ex.Cause)
+	require.JSONEq(t, `{"n":21,"reply":{"answer":42}}`, string(ex.Output), "the token's result, not the child's description")
+	children := b.rt.ListExecutions(ctx, runtime.ListExecutionsInput{StateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:replier"})
+	require.Len(t, children, 1)
+}
+
 func TestActivityWorkerCompletesTask(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
