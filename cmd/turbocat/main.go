@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -176,11 +177,12 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 	if err := a.RecoverRuns(ctx, local); err != nil {
 		return err
 	}
-	local.RunScheduler(ctx)
+	local.RunBackground(ctx, a)
 
-	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	addr := net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on port %d (PORT): %w", cfg.Port, err)
+		return fmt.Errorf("listen on %s (TURBOCAT_LISTEN, PORT): %w", addr, err)
 	}
 	srv := &http.Server{
 		Handler:           a.LocalHandler(web.Handler()),

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -23,23 +25,25 @@ import (
 	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/service"
-	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-// App is a wired Turbocat.
+// App is a wired Turbocat: the pool, the stores, one service per resource
+// and the HTTP server over them.
 type App struct {
-	Config  *config.Config
-	Logger  *slog.Logger
-	Pool    *pgxpool.Pool
-	DB      *postgres.DB
-	Auth    *service.Auth
-	Secrets *service.Secrets
-	Metrics *metrics.Registry
-	Events  *service.Events
-	// Publisher receives lifecycle events: Events (delivered in process) by
-	// default, the EventBridge bus on AWS.
-	Publisher turbocat.EventPublisher
-	Server    *httpapi.Server
+	Config *config.Config
+	Logger *slog.Logger
+	Pool   *pgxpool.Pool
+	DB     *postgres.DB
+	// The services, one per resource, that the HTTP server and the
+	// non-API functions call.
+	httpapi.Services
+	// Outbox dispatches the lifecycle events every change writes with it:
+	// to Webhooks (delivered in process) by default, to the EventBridge
+	// bus on AWS.
+	Outbox *service.Outbox
+	// Reconciler keeps run rows in line with the engine.
+	Reconciler *service.Reconciler
+	Server     *httpapi.Server
 }
 
 // NewLogger returns the process logger: JSON in Lambda or when asked, text
@@ -74,38 +78,48 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 		return nil, fmt.Errorf("TURBOCAT_JWT_SECRET: %w", err)
 	}
 	db := postgres.NewDB(pool)
-	authSvc := &service.Auth{
+	a := &App{Config: cfg, Logger: logger, Pool: pool, DB: db}
+	a.Health, a.Metrics = db, metrics.New()
+	a.Auth = &service.Auth{
 		Users: db, APIKeys: db, Audit: db,
 		Hasher:     auth.NewHasher(auth.DefaultArgon2, max(2, runtime.GOMAXPROCS(0))),
 		Tokens:     tokens,
 		RefreshTTL: cfg.RefreshTokenTTL,
 	}
-	res := &service.Resources{Agents: db, Templates: db, Workflows: db,
-		Limits: service.Limits{MaxAgents: cfg.MaxAgents, MaxWorkflows: cfg.MaxWorkflows}}
-	srv := httpapi.NewServer(httpapi.Config{
-		AllowedOrigins: cfg.AllowedOrigins, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
-		IPRateLimit: cfg.IPRateLimit, AuthRateLimit: cfg.AuthRateLimit,
-	}, logger)
-	srv.Auth, srv.Resources = authSvc, res
-	srv.Users, srv.APIKeys, srv.Agents, srv.Templates, srv.Workflows = db, db, db, db, db
-	srv.Executions, srv.Deployments, srv.Audit, srv.DB = db, db, db, db
-	srv.Secrets = &service.Secrets{Store: db}
+	a.APIKeys = &service.APIKeys{Store: db}
+	a.Audit = &service.Audit{Store: db}
+	a.Secrets = &service.Secrets{Store: db}
 	if len(cfg.SecretsKey) > 0 {
 		c, err := secrets.NewAESGCM(cfg.SecretsKey)
 		if err != nil {
 			return nil, fmt.Errorf("TURBOCAT_SECRETS_KEY: %w", err)
 		}
-		srv.Secrets.Cipher = c
+		a.Secrets.Cipher = c
 	}
-	srv.Metrics = metrics.New()
+	limits := service.Limits{MaxAgents: cfg.MaxAgents, MaxWorkflows: cfg.MaxWorkflows}
+	a.Agents = &service.Agents{Store: db, Audit: db, Limits: limits}
+	a.Workflows = &service.Workflows{Store: db, Agents: db, Limits: limits}
+	a.Templates = &service.Templates{Store: db, Agents: a.Agents, Workflows: a.Workflows}
 	allow, err := allowCIDRs(cfg)
 	if err != nil {
 		return nil, err
 	}
-	srv.Events = &service.Events{Store: db, Secrets: srv.Secrets, Logger: logger.With("component", "webhooks"),
-		Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}
-	return &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Auth: authSvc, Secrets: srv.Secrets, Metrics: srv.Metrics,
-		Events: srv.Events, Publisher: srv.Events, Server: srv}, nil
+	a.Webhooks = &service.Webhooks{Store: db, Secrets: a.Secrets, Logger: logger.With("component", "webhooks"),
+		Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow, Own: OwnAddrs(cfg)})}
+	a.Outbox = &service.Outbox{Store: db, Publisher: a.Webhooks, Logger: logger.With("component", "outbox")}
+	// The run and deployment services answer EUNAVAILABLE until an engine
+	// is connected (connectEngine).
+	a.Executions = &service.Executions{Store: db, Workflows: db, Deployments: db, Logger: logger, Metrics: a.Metrics}
+	a.Reconciler = &service.Reconciler{Executions: a.Executions, Logger: logger.With("component", "reconciler"), Transient: postgres.IsTransient}
+	a.Deployments = &service.Deployments{Store: db, Workflows: db, Executions: a.Executions, Secrets: a.Secrets, PublicURL: cfg.PublicURL}
+	a.Server, err = httpapi.NewServer(httpapi.Config{
+		AllowedOrigins: cfg.AllowedOrigins, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		IPRateLimit: cfg.IPRateLimit, AuthRateLimit: cfg.AuthRateLimit,
+	}, a.Services, logger)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // Migrate applies the migrations and seeds the built-in templates; both are
@@ -142,4 +156,33 @@ func allowCIDRs(cfg *config.Config) ([]netip.Prefix, error) {
 		allow = append(allow, p)
 	}
 	return allow, nil
+}
+
+// OwnAddrs are the listen addresses of this server's endpoints (the API on
+// TURBOCAT_LISTEN:PORT, the Step Functions endpoint on TURBOCAT_SFN_ADDR),
+// which no agent or webhook may reach. A host name other than localhost is
+// left out (it cannot be a listen address here).
+func OwnAddrs(cfg *config.Config) []netip.AddrPort {
+	var out []netip.AddrPort
+	add := func(hostport string) {
+		host, port, err := net.SplitHostPort(hostport)
+		if err != nil {
+			return
+		}
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			return
+		}
+		if host == "" {
+			host = "0.0.0.0"
+		} else if host == "localhost" {
+			host = "127.0.0.1"
+		}
+		if a, err := netip.ParseAddr(host); err == nil {
+			out = append(out, netip.AddrPortFrom(a, uint16(p)))
+		}
+	}
+	add(net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port)))
+	add(cfg.SFNAddr)
+	return out
 }

@@ -133,7 +133,7 @@ func (a *App) useEventBridge(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.Publisher = &awsevents.Bus{Client: eventbridge.NewFromConfig(awsCfg), BusName: a.Config.EventBusName, Logger: a.Logger}
+	a.Outbox.Publisher = &awsevents.Bus{Client: eventbridge.NewFromConfig(awsCfg), BusName: a.Config.EventBusName, Logger: a.Logger}
 	return nil
 }
 
@@ -153,7 +153,7 @@ func (a *App) useStepFunctions(ctx context.Context) error {
 	}
 	a.connectEngine(sfn.New(awsCfg, opts), a.Config.StepRunnerARN)
 	if c := a.Config; c.SchedulerGroup != "" && c.TriggerARN != "" && c.SchedulerRole != "" {
-		a.Server.Deploys.Schedules = &awsevents.Schedules{Client: scheduler.NewFromConfig(awsCfg), Group: c.SchedulerGroup,
+		a.Deployments.Schedules = &awsevents.Schedules{Client: scheduler.NewFromConfig(awsCfg), Group: c.SchedulerGroup,
 			RoleArn: c.SchedulerRole, TriggerArn: c.TriggerARN, DLQArn: c.SchedulerDLQ}
 	}
 	return nil

@@ -2,9 +2,8 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/turbocat/turbocat/internal/config"
@@ -12,6 +11,7 @@ import (
 	"github.com/turbocat/turbocat/internal/executor/codeexec"
 	"github.com/turbocat/turbocat/internal/executor/httpexec"
 	"github.com/turbocat/turbocat/internal/executor/llmexec"
+	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/runtime"
 	"github.com/turbocat/turbocat/internal/service"
 	"github.com/turbocat/turbocat/internal/steprunner"
@@ -30,7 +30,7 @@ func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	client := httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})
+	client := httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow, Own: OwnAddrs(cfg)})
 	code, err := codeexec.New(codeexec.Options{Workers: cfg.CodeWorkers})
 	if err != nil {
 		return nil, nil, fmt.Errorf("code executor: %w", err)
@@ -46,24 +46,11 @@ func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
 // NewRunner returns the step runner over the app's stores.
 func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
 	return &steprunner.Runner{
-		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics, Events: a.Publisher,
+		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics,
+		Transient: postgres.IsTransient,
 		Secrets: func(ctx context.Context, userID, name string) (string, error) {
 			return a.Secrets.ResolveOne(ctx, userID, name)
 		},
-	}
-}
-
-// StepRunnerFunc adapts the step runner to a local runtime function: a step
-// error becomes the Task's error name, which the state's Retry and Catch
-// match.
-func StepRunnerFunc(r *steprunner.Runner) runtime.Function {
-	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
-		out, err := r.Handle(ctx, payload)
-		var se *steprunner.StepError
-		if errors.As(err, &se) {
-			return nil, &runtime.TaskError{Name: se.Name, Cause: se.Cause}
-		}
-		return out, err
 	}
 }
 
@@ -74,8 +61,8 @@ type Local struct {
 	Runner    *steprunner.Runner
 	Scheduler *service.Scheduler
 	closeExe  func()
-	stopSched context.CancelFunc
-	schedDone chan struct{}
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // StartLocal starts the local engine and connects the API's execution routes
@@ -96,44 +83,60 @@ func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, 
 	// The step runner answers a repeated call from the step's row (a
 	// completed step returns its stored result), so the runtime may journal
 	// its Tasks lazily.
-	rt.RegisterFunction(StepRunnerFunction, StepRunnerFunc(runner), runtime.ReplaySafe())
+	// A step's *turbocat.StepError fails its Task with the step's error
+	// name, which the state's Retry and Catch match.
+	rt.RegisterFunction(StepRunnerFunction, runner.Handle, runtime.ReplaySafe())
 	a.connectEngine(runtime.Engine{R: rt}, StepRunnerFunction)
-	a.Server.Runner = runner
+	a.Agents.Runner = runner
 	l := &Local{Runtime: rt, Runner: runner, closeExe: closeExe,
-		Scheduler: &service.Scheduler{Deployments: a.Server.Deploys, Store: a.DB, Logger: a.Logger.With("component", "scheduler")}}
+		Scheduler: &service.Scheduler{Deployments: a.Deployments, Store: a.DB, Logger: a.Logger.With("component", "scheduler")}}
 	return l, nil
 }
 
-// connectEngine wires the run and deployment routes to an engine whose
-// Task states invoke the steprunner by stepRunner (a name or an ARN).
+// connectEngine connects the run and deployment services to an engine
+// whose Task states invoke the steprunner by stepRunner (a name or an ARN).
 func (a *App) connectEngine(engine turbocat.Engine, stepRunner string) {
-	a.Server.Runs = &service.Executions{Store: a.DB, Workflows: a.DB, Reads: a.DB, Engine: engine,
-		StepRunnerFunction: stepRunner, Logger: a.Logger, Metrics: a.Metrics, Events: a.Publisher}
-	a.Server.Deploys = &service.Deployments{Store: a.DB, Reads: a.DB, Workflows: a.DB, Runs: a.Server.Runs, Secrets: a.Secrets,
-		PublicURL: a.Config.PublicURL}
+	a.Executions.Engine = engine
+	a.Executions.StepRunnerFunction = stepRunner
 }
 
-// RunScheduler fires deployment schedules every second until Close.
-func (l *Local) RunScheduler(ctx context.Context) {
-	ctx, l.stopSched = context.WithCancel(ctx)
-	l.schedDone = make(chan struct{})
+// RunBackground starts what runs beside the API until Close: the
+// scheduler (deployment schedules, every second), the reconciler's sweep
+// (every TURBOCAT_RECONCILE_INTERVAL) and the event outbox's dispatcher
+// (woken by each commit that writes events, and every 5 seconds).
+func (l *Local) RunBackground(ctx context.Context, a *App) {
+	ctx, l.stop = context.WithCancel(ctx)
+	l.wg.Add(4)
 	go func() {
-		defer close(l.schedDone)
+		defer l.wg.Done()
+		a.Outbox.Run(ctx, 5*time.Second)
+	}()
+	go func() {
+		defer l.wg.Done()
+		postgres.ListenEvents(ctx, a.Pool, a.Outbox.Kick, a.Logger.With("component", "outbox"))
+	}()
+	go func() {
+		defer l.wg.Done()
 		l.Scheduler.Run(ctx, time.Second)
+	}()
+	go func() {
+		defer l.wg.Done()
+		a.Reconciler.Run(ctx, a.Config.ReconcileInterval)
 	}()
 }
 
-// Close stops the scheduler, the runtime and the code workers.
+// Close stops the background work, the runtime and the code workers.
 func (l *Local) Close() {
-	if l.stopSched != nil {
-		l.stopSched()
-		<-l.schedDone
+	if l.stop != nil {
+		l.stop()
+		l.wg.Wait()
 	}
 	l.Runtime.Close()
 	l.closeExe()
 }
 
-// reconcile feeds the local runtime's status-change events to Reconcile.
+// reconcile feeds the local runtime's status-change events to the
+// reconciler.
 func (a *App) reconcile(ctx context.Context, ev runtime.StatusChangeEvent) {
 	var errName, cause string
 	if ev.Detail.Error != nil {
@@ -142,52 +145,15 @@ func (a *App) reconcile(ctx context.Context, ev runtime.StatusChangeEvent) {
 	if ev.Detail.Cause != nil {
 		cause = *ev.Detail.Cause
 	}
-	if err := a.Reconcile(ctx, ev.Detail.Name, ev.Detail.Status, errName, cause); err != nil {
-		a.Logger.Error("reconcile execution", "execution_id", ev.Detail.Name, "error", err.Error())
+	if err := a.Reconciler.Reconcile(ctx, ev.Detail.Name, ev.Detail.Status, errName, cause); err != nil {
+		a.Logger.Error("reconcile execution; the periodic sweep will try again", "execution_id", ev.Detail.Name, "error", err.Error())
 	}
-}
-
-// Reconcile brings an execution row in line when the engine ends a run by
-// itself (a timeout, an abort, a failure no Catch handled): on AWS from the
-// "Step Functions Execution Status Change" event, locally from the runtime.
-// name is the engine's execution name, which is Turbocat's execution id.
-// Runs that already finished, and statuses that need nothing, are left.
-func (a *App) Reconcile(ctx context.Context, name, engineStatus, errName, cause string) error {
-	status := map[string]string{
-		turbocat.EngineFailed: turbocat.ExecutionFailed, turbocat.EngineTimedOut: turbocat.ExecutionTimedOut,
-		turbocat.EngineAborted: turbocat.ExecutionCancelled,
-	}[engineStatus]
-	if status == "" {
-		return nil
-	}
-	e, err := a.DB.ExecutionByID(ctx, name)
-	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
-		return nil // not a Turbocat run
-	}
-	if err != nil {
-		return err
-	}
-	if service.Finished(e.Status) {
-		return nil
-	}
-	if errName == "" {
-		errName = "States." + engineStatus
-	}
-	if cause == "" {
-		cause = "the workflow engine ended the run"
-	}
-	errJSON, _ := json.Marshal(map[string]string{"error": errName, "cause": cause})
-	done, err := a.DB.FinishExecution(ctx, e.ID, status, nil, errJSON)
-	if done {
-		a.Metrics.ExecutionFinished(status)
-	}
-	return err
 }
 
 // RecoverRuns deals with the runs a previous process left unfinished: the
-// runtime resumes those its journal knows; any the engine has no record of
-// can never finish, so they are marked failed with a cause that says what
-// to do.
+// runtime resumes those its journal knows, then one sweep of the
+// reconciler, with no grace period, starts the runs that were recorded but
+// never started and fails those the engine has no record of.
 func (a *App) RecoverRuns(ctx context.Context, l *Local) error {
 	// This process is the only one running steps: leases held by a
 	// previous, killed process are dead.
@@ -199,23 +165,10 @@ func (a *App) RecoverRuns(ctx context.Context, l *Local) error {
 	if err := l.Runtime.Resume(ctx); err != nil {
 		return fmt.Errorf("resume runs: %w", err)
 	}
-	runs, err := a.DB.UnfinishedExecutions(ctx)
-	if err != nil {
-		return err
-	}
-	engine := runtime.Engine{R: l.Runtime}
-	for _, e := range runs {
-		if e.EngineRef != nil {
-			if _, err := engine.DescribeExecution(ctx, *e.EngineRef); turbocat.ErrorCodeOf(err) != turbocat.ENOTFOUND {
-				continue
-			}
-		}
-		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.EngineLost",
-			"cause": "the engine restarted without a record of this run; retry it with POST /api/v1/executions/" + e.ID + "/retry"})
-		if _, err := a.DB.FinishExecution(ctx, e.ID, turbocat.ExecutionFailed, nil, errJSON); err != nil {
-			return err
-		}
-		a.Logger.Warn("run lost across restart", "execution_id", e.ID)
+	sweep := *a.Reconciler
+	sweep.Grace = -1
+	if _, err := sweep.Sweep(ctx); err != nil {
+		return fmt.Errorf("recover runs: %w", err)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/steprunner"
 	"github.com/turbocat/turbocat/internal/tracing"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // lambdaApp loads a function's configuration, reads its secrets by ARN and
@@ -77,7 +78,7 @@ func LambdaStepRunner(ctx context.Context) (StepRunnerHandler, error) {
 func StepRunnerLambda(r *steprunner.Runner) StepRunnerHandler {
 	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 		out, err := r.Handle(ctx, payload)
-		var se *steprunner.StepError
+		var se *turbocat.StepError
 		if errors.As(err, &se) {
 			return nil, messages.InvokeResponse_Error{Type: se.Name, Message: se.Cause}
 		}
@@ -140,9 +141,23 @@ func LambdaReconciler(ctx context.Context) (ReconcilerHandler, error) {
 	return ReconcilerLambda(a), nil
 }
 
-// ReconcilerLambda reconciles one status-change event.
+// ReconcilerLambda reconciles one status-change event, or, on the
+// scheduled rule's "Scheduled Event", sweeps every unfinished run.
 func ReconcilerLambda(a *App) ReconcilerHandler {
 	return func(ctx context.Context, ev events.CloudWatchEvent) error {
+		if ev.Source == "aws.events" && ev.DetailType == "Scheduled Event" {
+			n, err := a.Reconciler.Sweep(ctx)
+			if err != nil {
+				return fmt.Errorf("reconciler: sweep: %w", err)
+			}
+			// The same schedule dispatches the event outbox.
+			sent, err := a.Outbox.Drain(ctx)
+			if err != nil {
+				return fmt.Errorf("reconciler: dispatch events: %w", err)
+			}
+			a.Logger.Info("sweep done", "runs_reconciled", n, "events_dispatched", sent)
+			return nil
+		}
 		if ev.Source != "aws.states" || ev.DetailType != "Step Functions Execution Status Change" {
 			return fmt.Errorf("reconciler: unexpected event %s/%s", ev.Source, ev.DetailType)
 		}
@@ -157,7 +172,7 @@ func ReconcilerLambda(a *App) ReconcilerHandler {
 		if d.Cause != nil {
 			cause = *d.Cause
 		}
-		return a.Reconcile(ctx, d.Name, d.Status, errName, cause)
+		return a.Reconciler.Reconcile(ctx, d.Name, d.Status, errName, cause)
 	}
 }
 
@@ -203,10 +218,7 @@ func TriggerLambda(a *App) TriggerHandler {
 		if err := json.Unmarshal(raw, &p); err != nil || p.DeploymentID == "" || p.ScheduledTime.IsZero() {
 			return nil, fmt.Errorf("trigger: expected an API Gateway event or {deploymentId, scheduledTime}")
 		}
-		if a.Server.Deploys == nil {
-			return nil, fmt.Errorf("trigger: no workflow engine is configured")
-		}
-		e, err := a.Server.Deploys.Fire(ctx, p.DeploymentID, p.ScheduledTime)
+		e, err := a.Deployments.Fire(ctx, p.DeploymentID, p.ScheduledTime)
 		if err != nil {
 			return nil, err
 		}
@@ -239,6 +251,6 @@ func DelivererLambda(a *App) DelivererHandler {
 		if err != nil {
 			return fmt.Errorf("deliverer: %w", err)
 		}
-		return a.Events.DeliverAll(ctx, e)
+		return a.Webhooks.DeliverAll(ctx, e)
 	}
 }

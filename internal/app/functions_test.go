@@ -110,7 +110,7 @@ func TestStepRunnerFunction(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "completed", e.Status)
 	require.JSONEq(t, `{"shout":{"text":"HELLO ADA"}}`, string(e.OutputData), "default output: the sink steps' outputs")
-	logs, err := a.DB.ExecutionLogs(ctx, userID, execID, 0, 10)
+	logs, err := a.DB.ExecutionLogs(ctx, userID, execID, turbocat.LogRange{Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, "hi ada", logs[0].Message)
 }
@@ -174,6 +174,43 @@ func TestReconcilerFunction(t *testing.T) {
 	require.Equal(t, e.CompletedAt, e2.CompletedAt)
 }
 
+// TestReconcilerSweep: the scheduled sweep starts a run whose process died
+// between recording it and starting it (nothing is lost), and fails a run
+// the engine has no record of with a cause that says how to run it again.
+func TestReconcilerSweep(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	local, err := a.StartLocal(ctx, nil)
+	require.NoError(t, err)
+	t.Cleanup(local.Close)
+	userID, lost := seedRun(t, a, `function main(i){ return {text: "hi " + i.name}; }`)
+	var wfID string
+	require.NoError(t, a.Pool.QueryRow(ctx, `SELECT workflow_id FROM executions WHERE id = $1`, lost).Scan(&wfID))
+	never, _, err := a.DB.CreateExecution(turbocat.WithActor(ctx, &turbocat.Actor{UserID: userID}),
+		turbocat.NewExecution{WorkflowID: wfID, WorkflowVersion: 1, UserID: userID, Trigger: "api", Input: json.RawMessage(`{"name":"bo"}`)})
+	require.NoError(t, err)
+	_, err = a.Pool.Exec(ctx, `UPDATE executions SET created_at = now() - interval '5 minutes'`)
+	require.NoError(t, err)
+
+	var ev events.CloudWatchEvent
+	require.NoError(t, json.Unmarshal(readEvent(t, "../../events/reconciler/sweep.json", nil), &ev))
+	require.NoError(t, app.ReconcilerLambda(a)(ctx, ev))
+
+	e, err := a.DB.Execution(ctx, userID, lost)
+	require.NoError(t, err)
+	require.Equal(t, "failed", e.Status)
+	require.Contains(t, string(e.Error), "Turbocat.EngineLost")
+	require.Contains(t, string(e.Error), "/retry")
+	require.Eventually(t, func() bool {
+		e, err := a.DB.Execution(ctx, userID, never.ID)
+		return err == nil && e.Status == "completed"
+	}, 20*time.Second, 50*time.Millisecond, "the run that was never started is started and completes")
+	e, err = a.DB.Execution(ctx, userID, never.ID)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"shout":{"text":"HI BO"}}`, string(e.OutputData))
+}
+
 // TestStepRunnerConcurrentDuplicates: Task invocations are at-least-once;
 // ten concurrent invocations of one step run its agent once and all succeed.
 func TestStepRunnerConcurrentDuplicates(t *testing.T) {
@@ -196,7 +233,7 @@ func TestStepRunnerConcurrentDuplicates(t *testing.T) {
 	for range 10 {
 		require.NoError(t, <-errs)
 	}
-	logs, err := a.DB.ExecutionLogs(ctx, userID, execID, 0, 100)
+	logs, err := a.DB.ExecutionLogs(ctx, userID, execID, turbocat.LogRange{Limit: 100})
 	require.NoError(t, err)
 	require.Len(t, logs, 1, "the agent ran exactly once")
 	steps, err := a.DB.ExecutionSteps(ctx, userID, execID)
@@ -220,7 +257,7 @@ func TestTriggerFunction(t *testing.T) {
 	wfs, err := a.DB.ListWorkflows(ctx, userID, "", turbocat.Page{Limit: 1})
 	require.NoError(t, err)
 	sched := "rate(1 hour)"
-	d, err := a.Server.Deploys.Deploy(ctx, &turbocat.Actor{UserID: userID}, wfs.Items[0].ID, service.DeployInput{Environment: "prod", Schedule: &sched})
+	d, err := a.Deployments.Deploy(ctx, &turbocat.Actor{UserID: userID}, wfs.Items[0].ID, service.DeployInput{Environment: "prod", Schedule: &sched})
 	require.NoError(t, err)
 	h := app.TriggerLambda(a)
 
@@ -264,10 +301,10 @@ func TestDelivererFunction(t *testing.T) {
 	c, err := secrets.NewAESGCM([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	a.Secrets.Cipher = c
-	a.Events.Client = &http.Client{} // the sink is on loopback
+	a.Webhooks.Client = &http.Client{} // the sink is on loopback
 	userID, execID := seedRun(t, a, `function main(){ return 1; }`)
 	actor := &turbocat.Actor{UserID: userID}
-	hook, err := a.Events.Subscribe(turbocat.WithActor(context.Background(), actor), actor,
+	hook, err := a.Webhooks.Subscribe(turbocat.WithActor(context.Background(), actor), actor,
 		service.WebhookInput{URL: sink.URL + "/events", Events: []string{turbocat.EventExecutionFailed}})
 	require.NoError(t, err)
 

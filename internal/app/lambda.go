@@ -26,7 +26,7 @@ func LambdaAPI(ctx context.Context, group string) (APIHandler, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.Server.Runner = a.NewRunner(reg)
+		a.Agents.Runner = a.NewRunner(reg)
 	}
 	return APIHandlerFor(a, group), nil
 }

@@ -71,8 +71,7 @@ func readHidden(env *Env, prompt string) (value string, ok bool, err error) {
 	if !isFile || !isTerminal(f) {
 		return "", false, nil
 	}
-	fmt.Fprint(env.Stderr, prompt)
-	b, err := term.ReadPassword(int(f.Fd()))
+	v, err := readHiddenLine(f, env.Stderr, prompt)
 	fmt.Fprintln(env.Stderr)
-	return string(b), true, err
+	return v, true, err
 }

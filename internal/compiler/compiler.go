@@ -83,6 +83,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/asl"
 	"github.com/turbocat/turbocat/internal/dag"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // DefaultStepRunnerFunction is the FunctionName placed in every Task when
@@ -189,6 +190,21 @@ func lambdaRetrier() *asl.Retrier {
 		IntervalSeconds: ptr(2),
 		MaxAttempts:     ptr(6),
 		BackoffRate:     ptr(2.0),
+	}
+}
+
+// storeRetrier retries a step runner invocation that failed because the
+// database was unavailable (turbocat.ErrStoreUnavailable): every 1, 2, 4,
+// 8, 16, then 30 seconds, for about five minutes, so a database restart or
+// fail-over never fails a run. Like the Lambda retrier it comes before the
+// step's own retrier and never consumes its attempts.
+func storeRetrier() *asl.Retrier {
+	return &asl.Retrier{
+		ErrorEquals:     []string{turbocat.ErrStoreUnavailable},
+		IntervalSeconds: ptr(1),
+		MaxAttempts:     ptr(14),
+		BackoffRate:     ptr(2.0),
+		MaxDelaySeconds: ptr(30),
 	}
 }
 
@@ -550,7 +566,7 @@ func (c *compiler) task(payload string) *asl.State {
 		Resource:   LambdaInvokeResource,
 		Parameters: json.RawMessage(`{"FunctionName":` + c.fnJSON + `,"Payload":` + payload + `}`),
 		ResultPath: asl.NullPath(),
-		Retry:      []*asl.Retrier{lambdaRetrier()},
+		Retry:      []*asl.Retrier{lambdaRetrier(), storeRetrier()},
 	}
 }
 

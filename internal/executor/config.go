@@ -73,7 +73,7 @@ func compiledSchemas() (map[string]*jsonschema.Schema, error) {
 
 // ValidateConfig validates raw against the schema of typ and then the
 // type's Validate method (template syntax, cross-field rules). It returns an
-// Executor.InvalidConfig (or Executor.UnknownType) *Error whose cause lists
+// Executor.InvalidConfig (or Executor.UnknownType) *turbocat.StepError whose cause lists
 // the problems.
 func ValidateConfig(typ string, raw json.RawMessage) error {
 	schemas, err := compiledSchemas()
@@ -138,6 +138,10 @@ type APIConfig struct {
 	Retry            *APIRetry         `json:"retry,omitempty"`
 	MaxResponseBytes int64             `json:"maxResponseBytes,omitempty"`
 	KeepHeaders      []string          `json:"keepHeaders,omitempty"`
+	// IdempotencyKeyHeader names the header the step's idempotency key is
+	// sent in (default Idempotency-Key); "" sends none. A header of the
+	// same name in Headers wins.
+	IdempotencyKeyHeader *string `json:"idempotencyKeyHeader,omitempty"`
 }
 
 // APIAuth is how an API agent authenticates; values usually are {{secrets.X}}.

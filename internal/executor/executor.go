@@ -1,7 +1,7 @@
 // Package executor defines how Turbocat runs one agent: the [Executor]
 // interface that the steprunner (and the agents "test run" endpoint) call, its
 // [Request] and [Result], the step error names a workflow's Retry and Catch
-// settings can target ([Error]), the per-type agent configs with their JSON
+// settings can target ([turbocat.StepError]), the per-type agent configs with their JSON
 // Schemas ([Schema]), and a [Registry] dispatching on the agent type.
 //
 // The three agent types live in subpackages: code (sandboxed JavaScript in a
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/turbocat/turbocat/internal/secrets"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // Agent types.
@@ -33,7 +34,7 @@ const (
 // Executor runs one agent once.
 type Executor interface {
 	// Execute runs the agent described by req. A failed run returns a
-	// *Error whose Name is one of the names documented in this package
+	// *turbocat.StepError whose Name is one of the names documented in this package
 	// (Code.*, Api.*, Llm.*, Executor.*); the returned Result still carries
 	// the logs and duration of the failed run.
 	Execute(ctx context.Context, req Request) (Result, error)
@@ -87,7 +88,17 @@ type Request struct {
 	// Scrubber, if set, collects the secret values resolved during the run
 	// so the caller can scrub what it stores; nil makes a fresh one.
 	Scrubber *secrets.Scrubber
+	// IdempotencyKey identifies the step attempt's effect: the same on every
+	// retry and after every crash ("<executionId>:<stepKey>"). API agents
+	// send it as the Idempotency-Key header, code agents see it as
+	// ctx.idempotencyKey, LLM calls send it as a header gateways honour.
+	// Empty for agent test runs.
+	IdempotencyKey string
 }
+
+// IdempotencyHeader is the header API agents send the step's idempotency
+// key in, unless their config names another (idempotencyKeyHeader).
+const IdempotencyHeader = "Idempotency-Key"
 
 // Result is what a run produced.
 type Result struct {
@@ -125,40 +136,29 @@ type Usage struct {
 	Model        string  `json:"model"`
 }
 
-// Error is a failed run. Name is the step error name that ASL Retry and
-// Catch clauses match (ErrorEquals); Cause is a human-readable explanation
-// with every secret value scrubbed; Retryable says whether running again may
-// succeed (a default for workflows that retry "transient" errors).
-type Error struct {
-	Name      string `json:"error"`
-	Cause     string `json:"cause"`
-	Retryable bool   `json:"retryable"`
+// Errorf returns a *turbocat.StepError with a formatted cause.
+func Errorf(name string, retryable bool, format string, args ...any) *turbocat.StepError {
+	return turbocat.StepErrorf(name, retryable, format, args...)
 }
 
-func (e *Error) Error() string { return e.Name + ": " + e.Cause }
-
-// Errorf returns an *Error with a formatted cause.
-func Errorf(name string, retryable bool, format string, args ...any) *Error {
-	return &Error{Name: name, Cause: fmt.Sprintf(format, args...), Retryable: retryable}
-}
-
-// AsError returns err as an *Error: itself if it is one (or wraps one), a
-// timeout or cancellation error of the context, or Executor.Internal.
-func AsError(err error, timeoutName string) *Error {
+// AsError returns err as a *turbocat.StepError: itself if it is one (or
+// wraps one), a timeout or cancellation error of the context, or
+// Executor.Internal.
+func AsError(err error, timeoutName string) *turbocat.StepError {
 	if err == nil {
 		return nil
 	}
-	var e *Error
+	var e *turbocat.StepError
 	if errors.As(err, &e) {
 		return e
 	}
 	if errors.Is(err, context.DeadlineExceeded) && timeoutName != "" {
-		return &Error{Name: timeoutName, Cause: err.Error(), Retryable: true}
+		return &turbocat.StepError{Name: timeoutName, Cause: err.Error(), Retryable: true}
 	}
 	if errors.Is(err, context.Canceled) {
-		return &Error{Name: ErrCanceled, Cause: err.Error()}
+		return &turbocat.StepError{Name: ErrCanceled, Cause: err.Error()}
 	}
-	return &Error{Name: ErrInternal, Cause: err.Error()}
+	return &turbocat.StepError{Name: ErrInternal, Cause: err.Error()}
 }
 
 // Step error names. A workflow's Retry/Catch ErrorEquals can name any of

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/secrets"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 func TestValidateConfig(t *testing.T) {
@@ -46,7 +47,7 @@ func TestValidateConfig(t *testing.T) {
 				return
 			}
 			require.ErrorContains(t, err, tt.wantErr)
-			var e *Error
+			var e *turbocat.StepError
 			require.ErrorAs(t, err, &e)
 			if tt.typ == "shell" {
 				require.Equal(t, ErrUnknownType, e.Name)
@@ -103,7 +104,7 @@ func TestRunScrubsAndBounds(t *testing.T) {
 	require.Positive(t, res.DurationMs)
 
 	_, err = r.Finish(ctx, json.RawMessage(`"`+strings.Repeat("x", 200)+`"`), nil)
-	var e *Error
+	var e *turbocat.StepError
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, ErrOutputTooLarge, e.Name)
 
@@ -145,7 +146,7 @@ func TestRegistry(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"ok":true}`, string(res.Output))
 
-	var e *Error
+	var e *turbocat.StepError
 	_, err = reg.Execute(ctx, Request{Type: TypeCode, Config: json.RawMessage(`{"source":"x"}`), Input: json.RawMessage(`"fail"`), Scrubber: sc})
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, ErrInternal, e.Name)

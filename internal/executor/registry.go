@@ -42,7 +42,7 @@ func (r *Registry) Types() []string {
 // Execute implements Executor by dispatching on req.Type. It returns
 // Executor.UnknownType for an unregistered type and Executor.InvalidConfig
 // when the config does not validate; any error of the executor that is not
-// an *Error becomes Executor.Internal.
+// an *turbocat.StepError becomes Executor.Internal.
 func (r *Registry) Execute(ctx context.Context, req Request) (Result, error) {
 	r.mu.RLock()
 	e, ok := r.m[req.Type]

@@ -13,6 +13,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/tmpl"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // Default bounds of a run's logs.
@@ -76,6 +77,10 @@ func Begin(req Request, opts RunOptions) *Run {
 	return &Run{req: req, opts: opts, scrubber: sc, logger: lg, start: opts.Now()}
 }
 
+// IdempotencyKey returns the step attempt's idempotency key ("" for test
+// runs).
+func (r *Run) IdempotencyKey() string { return r.req.IdempotencyKey }
+
 // Scrubber returns the run's scrubber (every secret resolved so far).
 func (r *Run) Scrubber() *secrets.Scrubber { return r.scrubber }
 
@@ -93,7 +98,7 @@ func (r *Run) Secret(ctx context.Context, name string) (string, error) {
 	}
 	v, err := r.req.Secrets.ResolveSecret(ctx, name)
 	if err != nil {
-		return "", &Error{Name: ErrInvalidConfig, Cause: fmt.Sprintf("secret %q: %v", name, err)}
+		return "", &turbocat.StepError{Name: ErrInvalidConfig, Cause: fmt.Sprintf("secret %q: %v", name, err)}
 	}
 	r.scrubber.Add(v)
 	return v, nil
@@ -111,7 +116,7 @@ func (r *Run) tmplContext() tmpl.Context {
 }
 
 // Render renders the templates of a config value ({{input.x}},
-// {{secrets.NAME}}). A failure is an Executor.InvalidConfig *Error; a
+// {{secrets.NAME}}). A failure is an Executor.InvalidConfig *turbocat.StepError; a
 // secret resolver failure keeps its name.
 func (r *Run) Render(ctx context.Context, value json.RawMessage) (json.RawMessage, error) {
 	out, err := tmpl.RenderContext(ctx, value, r.tmplContext())
@@ -131,11 +136,11 @@ func (r *Run) RenderString(ctx context.Context, s string) (string, error) {
 }
 
 func (r *Run) renderError(err error) error {
-	var e *Error
+	var e *turbocat.StepError
 	if errors.As(err, &e) {
 		return e
 	}
-	return &Error{Name: ErrInvalidConfig, Cause: "template: " + err.Error()}
+	return &turbocat.StepError{Name: ErrInvalidConfig, Cause: "template: " + err.Error()}
 }
 
 // Log appends a log line (bounded: lines beyond the count or byte budget are
@@ -184,7 +189,7 @@ func truncateUTF8(s string, n int) string {
 
 // Finish builds the Result: it checks the output's size and validity, scrubs
 // the resolved secret values from output, logs and error cause, and maps err
-// to an *Error (context deadline → the type's timeout name).
+// to an *turbocat.StepError (context deadline → the type's timeout name).
 func (r *Run) Finish(ctx context.Context, output json.RawMessage, err error) (Result, error) {
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()

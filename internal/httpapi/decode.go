@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -178,4 +179,12 @@ func timeParam(r *http.Request, name string) (*time.Time, error) {
 		return nil, turbocat.ValidationError("invalid "+name, turbocat.FieldError{Field: name, Message: "must be an RFC 3339 timestamp, e.g. 2030-01-02T15:04:05Z"})
 	}
 	return &t, nil
+}
+
+// oneOf checks an optional enum query parameter.
+func oneOf(name, v string, allowed ...string) error {
+	if v == "" || slices.Contains(allowed, v) {
+		return nil
+	}
+	return turbocat.ValidationError("invalid "+name, turbocat.FieldError{Field: name, Message: "must be one of " + strings.Join(allowed, ", ")})
 }

@@ -226,9 +226,9 @@ func TestScheduledDeploymentFiresOncePerSlot(t *testing.T) {
 	require.Equal(t, 3, f.count("executions", "trigger = 'schedule' AND deployment_id = $1", d.ID))
 	// A fire delivered twice starts one run.
 	slot := t0.Add(time.Minute).Truncate(time.Minute)
-	e1, err := f.app.Server.Deploys.Fire(ctx, d.ID, slot)
+	e1, err := f.app.Deployments.Fire(ctx, d.ID, slot)
 	require.NoError(t, err)
-	e2, err := f.app.Server.Deploys.Fire(ctx, d.ID, slot)
+	e2, err := f.app.Deployments.Fire(ctx, d.ID, slot)
 	require.NoError(t, err)
 	require.Equal(t, e1.ID, e2.ID)
 	require.Equal(t, 3, f.count("executions", "trigger = 'schedule' AND deployment_id = $1", d.ID))
@@ -257,7 +257,7 @@ func TestOutboundWebhooks(t *testing.T) {
 	}))
 	t.Cleanup(sink.Close)
 	f := setupEngine(t, func(c *config.Config) { c.HTTPAllowCIDRs = []string{"127.0.0.0/8", "::1/128"} })
-	f.app.Events.Backoff = 10 * time.Millisecond
+	f.app.Webhooks.Backoff = 10 * time.Millisecond
 	s := f.register("events")
 	tok := s.AccessToken
 
@@ -303,7 +303,6 @@ func TestOutboundWebhooks(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string]int{"execution.started": 1, "execution.succeeded": 2}, types)
-	f.app.Events.Wait()
 	var deliveries struct {
 		Items []struct {
 			Status   string
@@ -311,8 +310,10 @@ func TestOutboundWebhooks(t *testing.T) {
 			LastErr  *string `json:"lastError"`
 		}
 	}
-	f.call("GET", "/api/v1/webhooks/"+flakyHook.ID+"/deliveries", tok, nil).data(t, &deliveries)
-	require.Len(t, deliveries.Items, 1)
+	require.Eventually(t, func() bool {
+		f.call("GET", "/api/v1/webhooks/"+flakyHook.ID+"/deliveries", tok, nil).data(t, &deliveries)
+		return len(deliveries.Items) == 1 && deliveries.Items[0].Status != "pending"
+	}, 10*time.Second, 20*time.Millisecond, "the delivery is recorded")
 	require.Equal(t, "succeeded", deliveries.Items[0].Status)
 	require.Equal(t, 3, deliveries.Items[0].Attempts, "two failures, then success")
 	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/webhooks/"+hook.ID, tok, nil).Status)
@@ -344,7 +345,7 @@ func TestDeploymentsKeepExternalSchedulesInStep(t *testing.T) {
 	t.Parallel()
 	f := setupEngine(t)
 	rec := &recordedSchedules{}
-	f.app.Server.Deploys.Schedules = rec
+	f.app.Deployments.Schedules = rec
 	s := f.register("extsched")
 	tok := s.AccessToken
 	a := f.create(tok, "/api/v1/agents", jsAgent("x", `function main() { return {}; }`))

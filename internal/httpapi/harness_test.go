@@ -147,6 +147,7 @@ func setupEngine(t *testing.T, opts ...option) *fixture {
 	local, err := f.app.StartLocal(context.Background(), nil)
 	require.NoError(t, err)
 	t.Cleanup(local.Close)
+	local.RunBackground(context.Background(), f.app) // the event outbox, schedules, the reconciler's sweep
 	f.local = local
 	return f
 }

@@ -103,3 +103,60 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeEnvelope(w, status, envelope{Success: false, Error: &errorBody{Code: e.Code, Message: e.Message, Details: e.Details}, Meta: metaOf(r)})
 }
+
+// The shapes most handlers share: call the resource's service, then write
+// its answer in the envelope.
+
+// read writes what get returns, with 200.
+func read[T any](w http.ResponseWriter, r *http.Request, get func() (T, error)) error {
+	v, err := get()
+	if err != nil {
+		return err
+	}
+	writeData(w, r, http.StatusOK, v)
+	return nil
+}
+
+// list parses the page parameters (limit, cursor), calls get with them and
+// writes the page, with 200.
+func list[T any](w http.ResponseWriter, r *http.Request, get func(turbocat.Page) (T, error)) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	return read(w, r, func() (T, error) { return get(p) })
+}
+
+// write decodes the body (strictly) into an In, calls do with it and writes
+// the result with status.
+func write[In, Out any](w http.ResponseWriter, r *http.Request, status int, do func(In) (Out, error)) error {
+	var in In
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	out, err := do(in)
+	if err != nil {
+		return err
+	}
+	writeData(w, r, status, out)
+	return nil
+}
+
+// create is write answering 201 Created.
+func create[In, Out any](w http.ResponseWriter, r *http.Request, do func(In) (Out, error)) error {
+	return write(w, r, http.StatusCreated, do)
+}
+
+// update is write answering 200.
+func update[In, Out any](w http.ResponseWriter, r *http.Request, do func(In) (Out, error)) error {
+	return write(w, r, http.StatusOK, do)
+}
+
+// remove calls del and answers {"<key>": value}, naming what was deleted.
+func remove(w http.ResponseWriter, r *http.Request, key, value string, del func() error) error {
+	if err := del(); err != nil {
+		return err
+	}
+	writeData(w, r, http.StatusOK, map[string]string{key: value})
+	return nil
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -8,7 +9,6 @@ import (
 
 	"github.com/turbocat/turbocat/internal/metrics"
 	"github.com/turbocat/turbocat/internal/service"
-	"github.com/turbocat/turbocat/internal/steprunner"
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
@@ -21,28 +21,46 @@ type Config struct {
 	AuthRateLimit  float64 // login/register/refresh per minute per IP
 }
 
-// Server holds the dependencies of every handler.
-type Server struct {
-	Auth        *service.Auth
-	Resources   *service.Resources
-	Users       turbocat.UserService
-	APIKeys     turbocat.APIKeyService
-	Agents      turbocat.AgentService
-	Templates   turbocat.TemplateService
-	Workflows   turbocat.WorkflowService
-	Executions  turbocat.ExecutionService
-	Deployments turbocat.DeploymentService
-	Audit       turbocat.AuditService
+// Services are the HTTP API's dependencies: one service per resource. Every
+// handler calls its resource's service, for reads and writes alike.
+type Services struct {
+	Auth        *service.Auth // sessions, accounts and API-key checks
+	APIKeys     *service.APIKeys
 	Secrets     *service.Secrets
-	// Runs and Runner are set where an engine runs (turbocat dev, or
-	// functions with the AWS engine); without them the run routes answer 503.
-	Runs    *service.Executions
-	Runner  *steprunner.Runner
-	Deploys *service.Deployments
-	Events  *service.Events
+	Audit       *service.Audit
+	Agents      *service.Agents
+	Templates   *service.Templates
+	Workflows   *service.Workflows
+	Executions  *service.Executions
+	Deployments *service.Deployments
+	Webhooks    *service.Webhooks
+	// Health reports whether the database is reachable (GET /ready).
+	Health turbocat.Pinger
 	// Metrics, if set, records requests per route.
 	Metrics *metrics.Registry
-	DB      turbocat.Pinger
+}
+
+// check returns an error naming the first required service that is nil.
+func (svc Services) check() error {
+	for _, d := range []struct {
+		name string
+		nil  bool
+	}{
+		{"Auth", svc.Auth == nil}, {"APIKeys", svc.APIKeys == nil}, {"Secrets", svc.Secrets == nil},
+		{"Audit", svc.Audit == nil}, {"Agents", svc.Agents == nil}, {"Templates", svc.Templates == nil},
+		{"Workflows", svc.Workflows == nil}, {"Executions", svc.Executions == nil},
+		{"Deployments", svc.Deployments == nil}, {"Webhooks", svc.Webhooks == nil}, {"Health", svc.Health == nil},
+	} {
+		if d.nil {
+			return fmt.Errorf("httpapi: the %s service is required", d.name)
+		}
+	}
+	return nil
+}
+
+// Server serves the API over its services.
+type Server struct {
+	Services
 
 	cfg         Config
 	logger      *slog.Logger
@@ -52,8 +70,12 @@ type Server struct {
 	hookLimiter *limiter // per deployment
 }
 
-// NewServer returns a Server; fill in the services before calling Handler.
-func NewServer(cfg Config, logger *slog.Logger) *Server {
+// NewServer returns a Server over svc, every service of which is required
+// (Metrics aside).
+func NewServer(cfg Config, svc Services, logger *slog.Logger) (*Server, error) {
+	if err := svc.check(); err != nil {
+		return nil, err
+	}
 	if cfg.RateLimit <= 0 {
 		cfg.RateLimit = 50
 	}
@@ -67,13 +89,14 @@ func NewServer(cfg Config, logger *slog.Logger) *Server {
 		cfg.AuthRateLimit = 20
 	}
 	return &Server{
+		Services:    svc,
 		cfg:         cfg,
 		logger:      logger,
 		ipLimiter:   newLimiter(cfg.IPRateLimit, int(cfg.IPRateLimit*2)),
 		userLimiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
 		authLimiter: newLimiter(cfg.AuthRateLimit/60, max(int(cfg.AuthRateLimit/2), 3)),
 		hookLimiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
-	}
+	}, nil
 }
 
 // Route is one entry of the route table: the single place that says which

@@ -10,8 +10,8 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-var _ turbocat.AgentService = (*DB)(nil)
-var _ turbocat.TemplateService = (*DB)(nil)
+var _ turbocat.AgentStore = (*DB)(nil)
+var _ turbocat.TemplateStore = (*DB)(nil)
 
 func toAgent(a dbsqlc.Agent) *turbocat.Agent {
 	return &turbocat.Agent{ID: a.ID, UserID: a.UserID, TemplateID: a.TemplateID, Name: a.Name, Description: a.Description,
@@ -27,7 +27,7 @@ func lockUser(ctx context.Context, q *dbsqlc.Queries, userID string) error {
 	return nil
 }
 
-// CreateAgent implements turbocat.AgentService.
+// CreateAgent implements turbocat.AgentStore.
 func (db *DB) CreateAgent(ctx context.Context, a *turbocat.Agent, maxAgents int) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		if err := lockUser(ctx, q, a.UserID); err != nil {
@@ -53,33 +53,22 @@ func (db *DB) CreateAgent(ctx context.Context, a *turbocat.Agent, maxAgents int)
 	})
 }
 
-// Agent implements turbocat.AgentService.
+// Agent implements turbocat.AgentStore.
 func (db *DB) Agent(ctx context.Context, userID, id string) (*turbocat.Agent, error) {
-	if !isUUID(id) {
-		return nil, turbocat.NotFound("agent")
-	}
-	row, err := db.q.AgentGet(ctx, dbsqlc.AgentGetParams{ID: id, UserID: userID})
-	if err != nil {
-		return nil, translate(err, "agent")
-	}
-	return toAgent(row), nil
+	return getOne(id, "agent", func() (dbsqlc.Agent, error) {
+		return db.q.AgentGet(ctx, dbsqlc.AgentGetParams{ID: id, UserID: userID})
+	}, toAgent)
 }
 
-// ListAgents implements turbocat.AgentService.
+// ListAgents implements turbocat.AgentStore.
 func (db *DB) ListAgents(ctx context.Context, userID string, f turbocat.AgentFilter, p turbocat.Page) (*turbocat.List[*turbocat.Agent], error) {
-	ct, cid, err := decodeCursor(p.Cursor)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.q.AgentList(ctx, dbsqlc.AgentListParams{UserID: userID, Limit: int32(p.Limit + 1),
-		Type: nilIfEmpty(f.Type), Search: nilIfEmpty(escapeLike(f.Search)), CursorTime: ct, CursorID: cid})
-	if err != nil {
-		return nil, fmt.Errorf("list agents: %w", err)
-	}
-	return page(mapSlice(rows, toAgent), p.Limit, func(a *turbocat.Agent) (time.Time, string) { return a.CreatedAt, a.ID }), nil
+	return listPage(p, "agents", func(limit int32, a after) ([]dbsqlc.Agent, error) {
+		return db.q.AgentList(ctx, dbsqlc.AgentListParams{UserID: userID, Limit: limit,
+			Type: nilIfEmpty(f.Type), Search: nilIfEmpty(escapeLike(f.Search)), CursorTime: a.Time, CursorID: a.ID})
+	}, toAgent, func(a *turbocat.Agent) (time.Time, string) { return a.CreatedAt, a.ID })
 }
 
-// UpdateAgent implements turbocat.AgentService.
+// UpdateAgent implements turbocat.AgentStore.
 func (db *DB) UpdateAgent(ctx context.Context, userID, id string, fn func(*turbocat.Agent) error) (*turbocat.Agent, error) {
 	if !isUUID(id) {
 		return nil, turbocat.NotFound("agent")
@@ -105,7 +94,7 @@ func (db *DB) UpdateAgent(ctx context.Context, userID, id string, fn func(*turbo
 	return out, err
 }
 
-// DeleteAgent implements turbocat.AgentService.
+// DeleteAgent implements turbocat.AgentStore.
 func (db *DB) DeleteAgent(ctx context.Context, userID, id string) error {
 	if !isUUID(id) {
 		return turbocat.NotFound("agent")
@@ -128,7 +117,7 @@ func (db *DB) DeleteAgent(ctx context.Context, userID, id string) error {
 	})
 }
 
-// OwnedAgents implements turbocat.AgentService.
+// OwnedAgents implements turbocat.AgentStore.
 func (db *DB) OwnedAgents(ctx context.Context, userID string, ids []string) (map[string]bool, error) {
 	valid := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -163,7 +152,7 @@ func toTemplate(t dbsqlc.Template) *turbocat.Template {
 	return out
 }
 
-// CreateTemplate implements turbocat.TemplateService.
+// CreateTemplate implements turbocat.TemplateStore.
 func (db *DB) CreateTemplate(ctx context.Context, t *turbocat.Template) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		row, err := q.TemplateCreate(ctx, dbsqlc.TemplateCreateParams{UserID: t.UserID, Kind: t.Kind, Name: t.Name,
@@ -176,32 +165,21 @@ func (db *DB) CreateTemplate(ctx context.Context, t *turbocat.Template) error {
 	})
 }
 
-// Template implements turbocat.TemplateService.
+// Template implements turbocat.TemplateStore.
 func (db *DB) Template(ctx context.Context, userID, id string) (*turbocat.Template, error) {
-	if !isUUID(id) {
-		return nil, turbocat.NotFound("template")
-	}
-	row, err := db.q.TemplateGet(ctx, dbsqlc.TemplateGetParams{ID: id, UserID: &userID})
-	if err != nil {
-		return nil, translate(err, "template")
-	}
-	return toTemplate(row), nil
+	return getOne(id, "template", func() (dbsqlc.Template, error) {
+		return db.q.TemplateGet(ctx, dbsqlc.TemplateGetParams{ID: id, UserID: &userID})
+	}, toTemplate)
 }
 
-// ListTemplates implements turbocat.TemplateService.
+// ListTemplates implements turbocat.TemplateStore.
 func (db *DB) ListTemplates(ctx context.Context, userID, kind string, p turbocat.Page) (*turbocat.List[*turbocat.Template], error) {
-	ct, cid, err := decodeCursor(p.Cursor)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.q.TemplateList(ctx, dbsqlc.TemplateListParams{UserID: &userID, Limit: int32(p.Limit + 1), Kind: nilIfEmpty(kind), CursorTime: ct, CursorID: cid})
-	if err != nil {
-		return nil, fmt.Errorf("list templates: %w", err)
-	}
-	return page(mapSlice(rows, toTemplate), p.Limit, func(t *turbocat.Template) (time.Time, string) { return t.CreatedAt, t.ID }), nil
+	return listPage(p, "templates", func(limit int32, a after) ([]dbsqlc.Template, error) {
+		return db.q.TemplateList(ctx, dbsqlc.TemplateListParams{UserID: &userID, Limit: limit, Kind: nilIfEmpty(kind), CursorTime: a.Time, CursorID: a.ID})
+	}, toTemplate, func(t *turbocat.Template) (time.Time, string) { return t.CreatedAt, t.ID })
 }
 
-// UpdateTemplate implements turbocat.TemplateService. Built-in templates are
+// UpdateTemplate implements turbocat.TemplateStore. Built-in templates are
 // not the caller's: they cannot be changed (ENOTFOUND for writes is wrong
 // here since the caller can read them, so it is EFORBIDDEN).
 func (db *DB) UpdateTemplate(ctx context.Context, userID, id string, fn func(*turbocat.Template) error) (*turbocat.Template, error) {
@@ -228,7 +206,7 @@ func (db *DB) UpdateTemplate(ctx context.Context, userID, id string, fn func(*tu
 	return out, err
 }
 
-// DeleteTemplate implements turbocat.TemplateService.
+// DeleteTemplate implements turbocat.TemplateStore.
 func (db *DB) DeleteTemplate(ctx context.Context, userID, id string) error {
 	t, err := db.Template(ctx, userID, id)
 	if err != nil {
@@ -249,7 +227,7 @@ func (db *DB) DeleteTemplate(ctx context.Context, userID, id string) error {
 	})
 }
 
-// SeedBuiltinTemplates implements turbocat.TemplateService.
+// SeedBuiltinTemplates implements turbocat.TemplateStore.
 func (db *DB) SeedBuiltinTemplates(ctx context.Context, ts []*turbocat.Template) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		for _, t := range ts {

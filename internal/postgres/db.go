@@ -23,11 +23,17 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-// DB is the handle every service in this package shares.
+// DB is Turbocat's store over Postgres: every method of every store
+// interface of the domain. A DB is bound either to the pool (each method
+// runs on its own, multi-row changes in a transaction of their own) or,
+// inside InTx, to one transaction that every method joins.
 type DB struct {
 	Pool *pgxpool.Pool
 	q    *dbsqlc.Queries
+	tx   pgx.Tx // the transaction this DB is bound to, if any
 }
+
+var _ turbocat.Store = (*DB)(nil)
 
 // NewDB wraps a pool.
 func NewDB(pool *pgxpool.Pool) *DB {
@@ -59,10 +65,30 @@ func Open(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, error) 
 // Ping implements turbocat.Pinger.
 func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
 
-// inTx runs fn in a transaction that commits if fn returns nil.
+// beginner starts a transaction: on the pool, or a savepoint in the
+// transaction db is bound to.
+func (db *DB) beginner() interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+} {
+	if db.tx != nil {
+		return db.tx
+	}
+	return db.Pool
+}
+
+// inTx runs fn in a transaction that commits if fn returns nil (a
+// savepoint when db is already bound to a transaction).
 func (db *DB) inTx(ctx context.Context, fn func(q *dbsqlc.Queries) error) error {
-	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, db.beginner(), func(tx pgx.Tx) error {
 		return fn(db.q.WithTx(tx))
+	})
+}
+
+// InTx implements turbocat.Store: fn's store runs every method in one
+// transaction, committed when fn returns nil and rolled back otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(turbocat.Store) error) error {
+	return pgx.BeginFunc(ctx, db.beginner(), func(tx pgx.Tx) error {
+		return fn(&DB{Pool: db.Pool, q: db.q.WithTx(tx), tx: tx})
 	})
 }
 
@@ -151,6 +177,43 @@ func decodeCursor(c string) (*time.Time, *string, error) {
 
 func badCursor() error {
 	return turbocat.ValidationError("invalid cursor", turbocat.FieldError{Field: "cursor", Message: "not a cursor returned by this API"})
+}
+
+// after is the keyset a list query resumes after: nil fields for the first
+// page.
+type after struct {
+	Time *time.Time
+	ID   *string
+}
+
+// listPage runs one page of a keyset-paginated list, newest first: it
+// decodes the cursor, fetches limit+1 rows (the extra row says whether there
+// is a next page), converts them and computes the next cursor from each
+// item's (created_at, id) key. An invalid cursor is EVALIDATION.
+func listPage[R, T any](p turbocat.Page, kind string, fetch func(limit int32, a after) ([]R, error), conv func(R) T, key func(T) (time.Time, string)) (*turbocat.List[T], error) {
+	ct, cid, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := fetch(int32(p.Limit+1), after{Time: ct, ID: cid})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", kind, err)
+	}
+	return page(mapSlice(rows, conv), p.Limit, key), nil
+}
+
+// getOne loads one row by id and converts it: an id that is not a UUID, or
+// a row the query does not find (another user's), is ENOTFOUND for kind.
+func getOne[R, T any](id, kind string, fetch func() (R, error), conv func(R) T) (T, error) {
+	var zero T
+	if !isUUID(id) {
+		return zero, turbocat.NotFound(kind)
+	}
+	row, err := fetch()
+	if err != nil {
+		return zero, translate(err, kind)
+	}
+	return conv(row), nil
 }
 
 // page trims a result fetched with limit+1 rows and computes the next cursor.

@@ -72,11 +72,11 @@ func (db *DB) ActiveDeployment(ctx context.Context, workflowID, environment stri
 }
 
 // RollbackDeployment implements turbocat.DeploymentStore.
-func (db *DB) RollbackDeployment(ctx context.Context, userID, id string, version, previous int, versionRef string) (*turbocat.Deployment, error) {
+func (db *DB) RollbackDeployment(ctx context.Context, userID, id string, to turbocat.Rollback) (*turbocat.Deployment, error) {
 	var out *turbocat.Deployment
 	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
-		p := int32(previous)
-		row, err := q.DeploymentRollback(ctx, dbsqlc.DeploymentRollbackParams{ID: id, UserID: userID, Version: int32(version), PreviousVersion: &p, VersionRef: &versionRef})
+		p := int32(to.Previous)
+		row, err := q.DeploymentRollback(ctx, dbsqlc.DeploymentRollbackParams{ID: id, UserID: userID, Version: int32(to.Version), PreviousVersion: &p, VersionRef: &to.VersionRef})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return turbocat.Errorf(turbocat.ECONFLICT, "only an active deployment can be rolled back")
 		}
@@ -84,7 +84,7 @@ func (db *DB) RollbackDeployment(ctx context.Context, userID, id string, version
 			return translate(err, "deployment")
 		}
 		out = toDeployment(row)
-		return audit(ctx, q, "deployment.rollback", "deployment", id, map[string]any{"version": version, "from": previous})
+		return audit(ctx, q, "deployment.rollback", "deployment", id, map[string]any{"version": to.Version, "from": to.Previous})
 	})
 	return out, err
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-var _ turbocat.ExecutionService = (*DB)(nil)
-var _ turbocat.DeploymentService = (*DB)(nil)
+var _ turbocat.ExecutionStore = (*DB)(nil)
+var _ turbocat.DeploymentStore = (*DB)(nil)
 
 func toExecution(e dbsqlc.Execution) *turbocat.Execution {
 	return &turbocat.Execution{ID: e.ID, WorkflowID: e.WorkflowID, WorkflowVersion: int(e.WorkflowVersion), UserID: e.UserID,
@@ -19,40 +19,25 @@ func toExecution(e dbsqlc.Execution) *turbocat.Execution {
 		CompletedAt: e.CompletedAt, DurationMs: e.DurationMs, CreatedAt: e.CreatedAt}
 }
 
-// Execution implements turbocat.ExecutionService.
+// Execution implements turbocat.ExecutionStore.
 func (db *DB) Execution(ctx context.Context, userID, id string) (*turbocat.Execution, error) {
-	if !isUUID(id) {
-		return nil, turbocat.NotFound("execution")
-	}
-	row, err := db.q.ExecutionGet(ctx, dbsqlc.ExecutionGetParams{ID: id, UserID: userID})
-	if err != nil {
-		return nil, translate(err, "execution")
-	}
-	return toExecution(row), nil
+	return getOne(id, "execution", func() (dbsqlc.Execution, error) {
+		return db.q.ExecutionGet(ctx, dbsqlc.ExecutionGetParams{ID: id, UserID: userID})
+	}, toExecution)
 }
 
-// ListExecutions implements turbocat.ExecutionService.
+// ListExecutions implements turbocat.ExecutionStore.
 func (db *DB) ListExecutions(ctx context.Context, userID string, f turbocat.ExecutionFilter, p turbocat.Page) (*turbocat.List[*turbocat.Execution], error) {
-	ct, cid, err := decodeCursor(p.Cursor)
-	if err != nil {
-		return nil, err
+	if f.WorkflowID != "" && !isUUID(f.WorkflowID) {
+		return &turbocat.List[*turbocat.Execution]{Items: []*turbocat.Execution{}}, nil
 	}
-	var wf *string
-	if f.WorkflowID != "" {
-		if !isUUID(f.WorkflowID) {
-			return &turbocat.List[*turbocat.Execution]{Items: []*turbocat.Execution{}}, nil
-		}
-		wf = &f.WorkflowID
-	}
-	rows, err := db.q.ExecutionList(ctx, dbsqlc.ExecutionListParams{UserID: userID, Limit: int32(p.Limit + 1), WorkflowID: wf,
-		Status: nilIfEmpty(f.Status), Since: f.Since, Until: f.Until, CursorTime: ct, CursorID: cid})
-	if err != nil {
-		return nil, fmt.Errorf("list executions: %w", err)
-	}
-	return page(mapSlice(rows, toExecution), p.Limit, func(e *turbocat.Execution) (time.Time, string) { return e.CreatedAt, e.ID }), nil
+	return listPage(p, "executions", func(limit int32, a after) ([]dbsqlc.Execution, error) {
+		return db.q.ExecutionList(ctx, dbsqlc.ExecutionListParams{UserID: userID, Limit: limit, WorkflowID: nilIfEmpty(f.WorkflowID),
+			Status: nilIfEmpty(f.Status), Since: f.Since, Until: f.Until, CursorTime: a.Time, CursorID: a.ID})
+	}, toExecution, func(e *turbocat.Execution) (time.Time, string) { return e.CreatedAt, e.ID })
 }
 
-// ExecutionSteps implements turbocat.ExecutionService.
+// ExecutionSteps implements turbocat.ExecutionStore.
 func (db *DB) ExecutionSteps(ctx context.Context, userID, id string) ([]*turbocat.ExecutionStep, error) {
 	if _, err := db.Execution(ctx, userID, id); err != nil {
 		return nil, err
@@ -61,19 +46,15 @@ func (db *DB) ExecutionSteps(ctx context.Context, userID, id string) ([]*turboca
 	if err != nil {
 		return nil, fmt.Errorf("list execution steps: %w", err)
 	}
-	return mapSlice(rows, func(s dbsqlc.ExecutionStep) *turbocat.ExecutionStep {
-		return &turbocat.ExecutionStep{ExecutionID: s.ExecutionID, StepKey: s.StepKey, AgentID: s.AgentID, Status: s.Status,
-			Attempt: int(s.Attempt), Input: s.Input, Output: s.Output, Error: s.Error, StartedAt: s.StartedAt,
-			CompletedAt: s.CompletedAt, DurationMs: s.DurationMs, InputTokens: s.InputTokens, OutputTokens: s.OutputTokens, CostUSD: s.CostUsd}
-	}), nil
+	return mapSlice(rows, toStep), nil
 }
 
-// ExecutionLogs implements turbocat.ExecutionService.
-func (db *DB) ExecutionLogs(ctx context.Context, userID, id string, afterSeq int64, limit int) ([]*turbocat.ExecutionLog, error) {
+// ExecutionLogs implements turbocat.ExecutionStore.
+func (db *DB) ExecutionLogs(ctx context.Context, userID, id string, r turbocat.LogRange) ([]*turbocat.ExecutionLog, error) {
 	if _, err := db.Execution(ctx, userID, id); err != nil {
 		return nil, err
 	}
-	rows, err := db.q.ExecutionLogsList(ctx, dbsqlc.ExecutionLogsListParams{ExecutionID: id, UserID: userID, Sequence: afterSeq, Limit: int32(limit)})
+	rows, err := db.q.ExecutionLogsList(ctx, dbsqlc.ExecutionLogsListParams{ExecutionID: id, UserID: userID, Sequence: r.After, Limit: int32(r.Limit)})
 	if err != nil {
 		return nil, fmt.Errorf("list execution logs: %w", err)
 	}
@@ -98,35 +79,20 @@ func toDeployment(d dbsqlc.Deployment) *turbocat.Deployment {
 		UpdatedAt: d.UpdatedAt, ActivatedAt: d.ActivatedAt}
 }
 
-// Deployment implements turbocat.DeploymentService.
+// Deployment implements turbocat.DeploymentStore.
 func (db *DB) Deployment(ctx context.Context, userID, id string) (*turbocat.Deployment, error) {
-	if !isUUID(id) {
-		return nil, turbocat.NotFound("deployment")
-	}
-	row, err := db.q.DeploymentGet(ctx, dbsqlc.DeploymentGetParams{ID: id, UserID: userID})
-	if err != nil {
-		return nil, translate(err, "deployment")
-	}
-	return toDeployment(row), nil
+	return getOne(id, "deployment", func() (dbsqlc.Deployment, error) {
+		return db.q.DeploymentGet(ctx, dbsqlc.DeploymentGetParams{ID: id, UserID: userID})
+	}, toDeployment)
 }
 
-// ListDeployments implements turbocat.DeploymentService.
+// ListDeployments implements turbocat.DeploymentStore.
 func (db *DB) ListDeployments(ctx context.Context, userID string, f turbocat.DeploymentFilter, p turbocat.Page) (*turbocat.List[*turbocat.Deployment], error) {
-	ct, cid, err := decodeCursor(p.Cursor)
-	if err != nil {
-		return nil, err
+	if f.WorkflowID != "" && !isUUID(f.WorkflowID) {
+		return &turbocat.List[*turbocat.Deployment]{Items: []*turbocat.Deployment{}}, nil
 	}
-	var wf *string
-	if f.WorkflowID != "" {
-		if !isUUID(f.WorkflowID) {
-			return &turbocat.List[*turbocat.Deployment]{Items: []*turbocat.Deployment{}}, nil
-		}
-		wf = &f.WorkflowID
-	}
-	rows, err := db.q.DeploymentList(ctx, dbsqlc.DeploymentListParams{UserID: userID, Limit: int32(p.Limit + 1), WorkflowID: wf,
-		Environment: nilIfEmpty(f.Environment), CursorTime: ct, CursorID: cid})
-	if err != nil {
-		return nil, fmt.Errorf("list deployments: %w", err)
-	}
-	return page(mapSlice(rows, toDeployment), p.Limit, func(d *turbocat.Deployment) (time.Time, string) { return d.CreatedAt, d.ID }), nil
+	return listPage(p, "deployments", func(limit int32, a after) ([]dbsqlc.Deployment, error) {
+		return db.q.DeploymentList(ctx, dbsqlc.DeploymentListParams{UserID: userID, Limit: limit, WorkflowID: nilIfEmpty(f.WorkflowID),
+			Environment: nilIfEmpty(f.Environment), CursorTime: a.Time, CursorID: a.ID})
+	}, toDeployment, func(d *turbocat.Deployment) (time.Time, string) { return d.CreatedAt, d.ID })
 }

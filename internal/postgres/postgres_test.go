@@ -54,7 +54,7 @@ func TestRefreshRotationConcurrentOnlyOneWins(t *testing.T) {
 	db, ctx := setup(t)
 	u := newUser(t, db, "r@example.com")
 	old := []byte("old-hash-0000000000000000000000000")
-	require.NoError(t, db.CreateRefreshToken(ctx, u.ID, "7f8ee2a4-2f43-4a43-b1a4-7f0f5c3b8d10", old, time.Now().Add(time.Hour)))
+	require.NoError(t, db.CreateRefreshToken(ctx, turbocat.RefreshToken{UserID: u.ID, FamilyID: "7f8ee2a4-2f43-4a43-b1a4-7f0f5c3b8d10", Hash: old, Expires: time.Now().Add(time.Hour)}))
 
 	var wins atomic.Int32
 	var wg sync.WaitGroup

@@ -13,9 +13,9 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-var _ turbocat.RunStore = (*DB)(nil)
+var _ turbocat.ExecutionStore = (*DB)(nil)
 
-// CreateExecution implements turbocat.RunStore.
+// CreateExecution implements turbocat.ExecutionStore.
 func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*turbocat.Execution, bool, error) {
 	if in.IdempotencyKey != nil {
 		row, err := db.q.ExecutionGetByIdempotencyKey(ctx, dbsqlc.ExecutionGetByIdempotencyKeyParams{WorkflowID: in.WorkflowID, IdempotencyKey: in.IdempotencyKey, UserID: in.UserID})
@@ -72,20 +72,29 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 	return out, true, nil
 }
 
-// MarkStarted implements turbocat.RunStore.
-func (db *DB) MarkStarted(ctx context.Context, id, engineRef string) error {
-	_, err := db.q.ExecutionMarkStarted(ctx, dbsqlc.ExecutionMarkStartedParams{ID: id, EngineRef: &engineRef})
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("mark execution started: %w", err)
+// MarkStarted implements turbocat.ExecutionStore.
+func (db *DB) MarkStarted(ctx context.Context, id, engineRef string, events ...turbocat.Event) error {
+	run := db.inTx
+	if len(events) == 0 {
+		run = func(_ context.Context, fn func(q *dbsqlc.Queries) error) error { return fn(db.q) }
 	}
-	return nil
+	return run(ctx, func(q *dbsqlc.Queries) error {
+		_, err := q.ExecutionMarkStarted(ctx, dbsqlc.ExecutionMarkStartedParams{ID: id, EngineRef: &engineRef})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // started before: its events were written then
+		}
+		if err != nil {
+			return fmt.Errorf("mark execution started: %w", err)
+		}
+		return addEvents(ctx, q, events)
+	})
 }
 
-// FinishExecution implements turbocat.RunStore.
-func (db *DB) FinishExecution(ctx context.Context, id, status string, output, errJSON json.RawMessage) (bool, error) {
+// FinishExecution implements turbocat.ExecutionStore.
+func (db *DB) FinishExecution(ctx context.Context, id string, o turbocat.Outcome) (bool, error) {
 	finished := false
 	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
-		row, err := q.ExecutionFinish(ctx, dbsqlc.ExecutionFinishParams{ExecutionID: id, Status: status, OutputData: output, Error: errJSON})
+		row, err := q.ExecutionFinish(ctx, dbsqlc.ExecutionFinishParams{ExecutionID: id, Status: o.Status, OutputData: o.Output, Error: o.Error})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -96,16 +105,19 @@ func (db *DB) FinishExecution(ctx context.Context, id, status string, output, er
 		if err := q.StepsSkipPending(ctx, id); err != nil {
 			return fmt.Errorf("skip pending steps: %w", err)
 		}
+		if err := addEvents(ctx, q, o.Events); err != nil {
+			return err
+		}
 		actx := turbocat.WithActor(ctx, &turbocat.Actor{UserID: row.UserID})
 		if a := turbocat.ActorFrom(ctx); a != nil {
 			actx = ctx
 		}
-		return audit(actx, q, "execution."+status, "execution", id, map[string]any{"durationMs": row.DurationMs})
+		return audit(actx, q, "execution."+o.Status, "execution", id, map[string]any{"durationMs": row.DurationMs})
 	})
 	return finished, err
 }
 
-// ExecutionByID implements turbocat.RunStore.
+// ExecutionByID implements turbocat.ExecutionStore.
 func (db *DB) ExecutionByID(ctx context.Context, id string) (*turbocat.Execution, error) {
 	if !isUUID(id) {
 		return nil, turbocat.NotFound("execution")
@@ -117,7 +129,7 @@ func (db *DB) ExecutionByID(ctx context.Context, id string) (*turbocat.Execution
 	return toExecution(row), nil
 }
 
-// UnfinishedExecutions implements turbocat.RunStore.
+// UnfinishedExecutions implements turbocat.ExecutionStore.
 func (db *DB) UnfinishedExecutions(ctx context.Context) ([]*turbocat.Execution, error) {
 	rows, err := db.q.ExecutionsUnfinished(ctx)
 	if err != nil {
@@ -126,7 +138,7 @@ func (db *DB) UnfinishedExecutions(ctx context.Context) ([]*turbocat.Execution, 
 	return mapSlice(rows, toExecution), nil
 }
 
-// VersionEngineRef implements turbocat.RunStore.
+// VersionEngineRef implements turbocat.ExecutionStore.
 func (db *DB) VersionEngineRef(ctx context.Context, workflowID string, version int) (string, error) {
 	row, err := db.q.WorkflowVersionEngineRef(ctx, dbsqlc.WorkflowVersionEngineRefParams{WorkflowID: workflowID, Version: int32(version)})
 	if err != nil {
@@ -138,7 +150,7 @@ func (db *DB) VersionEngineRef(ctx context.Context, workflowID string, version i
 	return *row.EngineRef, nil
 }
 
-// SetVersionEngineRef implements turbocat.RunStore.
+// SetVersionEngineRef implements turbocat.ExecutionStore.
 func (db *DB) SetVersionEngineRef(ctx context.Context, workflowID string, version int, ref string) (string, error) {
 	got, err := db.q.WorkflowVersionSetEngineRef(ctx, dbsqlc.WorkflowVersionSetEngineRefParams{WorkflowID: workflowID, Version: int32(version), EngineRef: &ref})
 	if err != nil {
@@ -147,7 +159,7 @@ func (db *DB) SetVersionEngineRef(ctx context.Context, workflowID string, versio
 	return *got, nil
 }
 
-// ResetVersionEngineRef implements turbocat.RunStore.
+// ResetVersionEngineRef implements turbocat.ExecutionStore.
 func (db *DB) ResetVersionEngineRef(ctx context.Context, workflowID string, version int, ref string) error {
 	return db.q.WorkflowVersionResetEngineRef(ctx, dbsqlc.WorkflowVersionResetEngineRefParams{WorkflowID: workflowID, Version: int32(version), EngineRef: &ref})
 }
@@ -158,27 +170,27 @@ func toStep(s dbsqlc.ExecutionStep) *turbocat.ExecutionStep {
 		CompletedAt: s.CompletedAt, DurationMs: s.DurationMs, InputTokens: s.InputTokens, OutputTokens: s.OutputTokens, CostUSD: s.CostUsd}
 }
 
-// StartStep implements turbocat.RunStore: it claims a step and loads what
+// StartStep implements turbocat.ExecutionStore: it claims a step and loads what
 // its run needs in one round trip (StepStart). When the step is not
 // claimed, the claim's Step carries only the step's status, attempt and
 // error (what a waiting invocation acts on). The claim commits without
 // waiting for the WAL flush; see the query for why that is safe.
-func (db *DB) StartStep(ctx context.Context, executionID, stepKey, agentID string, lease time.Duration, withOutputs bool) (
-	*turbocat.StepClaim, *turbocat.Execution, *turbocat.Agent, map[string]json.RawMessage, error) {
+func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.StartedStep, error) {
+	executionID, stepKey, agentID := in.ExecutionID, in.StepKey, in.AgentID
 	if !isUUID(executionID) {
-		return nil, nil, nil, nil, turbocat.NotFound("execution")
+		return nil, turbocat.NotFound("execution")
 	}
 	if !isUUID(agentID) {
 		agentID = "00000000-0000-0000-0000-000000000000"
 	}
 	claimID := newID()
 	row, err := db.q.StepStart(ctx, dbsqlc.StepStartParams{Execution: executionID, StepKey: stepKey, Agent: agentID,
-		ClaimID: claimID, LeaseUntil: time.Now().Add(lease), WithOutputs: withOutputs})
+		ClaimID: claimID, LeaseUntil: time.Now().Add(in.Lease), WithOutputs: in.WithOutputs, Takeover: nilIfEmpty(in.Takeover)})
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, nil, nil, nil, turbocat.NotFound("execution")
+			return nil, turbocat.NotFound("execution")
 		}
-		return nil, nil, nil, nil, fmt.Errorf("start step: %w", err)
+		return nil, fmt.Errorf("start step: %w", err)
 	}
 	e := toExecution(row.Execution)
 	var agent *turbocat.Agent
@@ -187,11 +199,11 @@ func (db *DB) StartStep(ctx context.Context, executionID, stepKey, agentID strin
 			Config: row.AgentConfig, Status: *row.AgentStatus, CreatedAt: *row.AgentCreatedAt, UpdatedAt: *row.AgentUpdatedAt}
 	}
 	var outputs map[string]json.RawMessage
-	if withOutputs {
+	if in.WithOutputs {
 		outputs = map[string]json.RawMessage{}
 		if len(row.Outputs) > 0 {
 			if err := json.Unmarshal(row.Outputs, &outputs); err != nil {
-				return nil, nil, nil, nil, fmt.Errorf("step outputs: %w", err)
+				return nil, fmt.Errorf("step outputs: %w", err)
 			}
 		}
 	}
@@ -203,43 +215,57 @@ func (db *DB) StartStep(ctx context.Context, executionID, stepKey, agentID strin
 	case row.StepStatus != nil:
 		claim = &turbocat.StepClaim{Step: &turbocat.ExecutionStep{ExecutionID: executionID, StepKey: stepKey, Status: *row.StepStatus,
 			Attempt: int(*row.StepAttempt), Error: row.StepError}}
+		if row.StepClaimID != nil {
+			claim.HeldBy = *row.StepClaimID
+		}
 	default:
 		// Not claimed, yet no row in the statement's snapshot: a concurrent
 		// invocation inserted it after the snapshot was taken. Read it now.
 		cur, err := db.q.StepGet(ctx, dbsqlc.StepGetParams{ExecutionID: executionID, StepKey: stepKey})
 		if err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("read step: %w", err)
+			return nil, fmt.Errorf("read step: %w", err)
 		}
 		claim = &turbocat.StepClaim{Step: toStep(cur)}
+		if cur.ClaimID != nil {
+			claim.HeldBy = *cur.ClaimID
+		}
 	}
-	return claim, e, agent, outputs, nil
+	return &turbocat.StartedStep{Claim: claim, Execution: e, Agent: agent, Outputs: outputs}, nil
 }
 
-// SetStepInput implements turbocat.RunStore.
-func (db *DB) SetStepInput(ctx context.Context, executionID, stepKey, claimID string, input json.RawMessage) error {
-	return db.q.StepSetInput(ctx, dbsqlc.StepSetInputParams{ExecutionID: executionID, StepKey: stepKey, Input: input, ClaimID: &claimID})
+// RenewStepLease implements turbocat.ExecutionStore.
+func (db *DB) RenewStepLease(ctx context.Context, step turbocat.ClaimedStep, lease time.Duration) error {
+	_, err := db.q.StepRenewLease(ctx, dbsqlc.StepRenewLeaseParams{ExecutionID: step.ExecutionID, StepKey: step.StepKey,
+		ClaimID: &step.ClaimID, LeaseUntil: time.Now().Add(lease)})
+	return err
 }
 
-// FinishStep implements turbocat.RunStore. The result and the logs commit
+// SetStepInput implements turbocat.ExecutionStore.
+func (db *DB) SetStepInput(ctx context.Context, step turbocat.ClaimedStep, input json.RawMessage) error {
+	return db.q.StepSetInput(ctx, dbsqlc.StepSetInputParams{ExecutionID: step.ExecutionID, StepKey: step.StepKey, Input: input, ClaimID: &step.ClaimID})
+}
+
+// FinishStep implements turbocat.ExecutionStore. The result and the logs commit
 // together, so a crash between them cannot leave the logs of a run whose
 // result was never recorded (and that will run again).
-func (db *DB) FinishStep(ctx context.Context, executionID, stepKey, claimID string, r turbocat.StepResult) (bool, error) {
+func (db *DB) FinishStep(ctx context.Context, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {
 	if len(r.Logs) == 0 {
-		return finishStep(ctx, db.q, executionID, stepKey, claimID, r)
+		return finishStep(ctx, db.q, step, r)
 	}
 	var ok bool
 	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		var err error
-		if ok, err = finishStep(ctx, q, executionID, stepKey, claimID, r); err != nil || !ok {
+		if ok, err = finishStep(ctx, q, step, r); err != nil || !ok {
 			return err // a lost claim records nothing
 		}
-		key := stepKey
-		return appendLogs(ctx, q, executionID, &key, r.Logs)
+		key := step.StepKey
+		return appendLogs(ctx, q, step.ExecutionID, &key, r.Logs)
 	})
 	return ok, err
 }
 
-func finishStep(ctx context.Context, q *dbsqlc.Queries, executionID, stepKey, claimID string, r turbocat.StepResult) (bool, error) {
+func finishStep(ctx context.Context, q *dbsqlc.Queries, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {
+	executionID, stepKey, claimID := step.ExecutionID, step.StepKey, step.ClaimID
 	d := r.DurationMs
 	var n int64
 	var err error
@@ -255,7 +281,7 @@ func finishStep(ctx context.Context, q *dbsqlc.Queries, executionID, stepKey, cl
 	return n == 1, nil
 }
 
-// StepOutputs implements turbocat.RunStore.
+// StepOutputs implements turbocat.ExecutionStore.
 func (db *DB) StepOutputs(ctx context.Context, executionID string) (map[string]json.RawMessage, error) {
 	rows, err := db.q.StepOutputs(ctx, executionID)
 	if err != nil {
@@ -268,12 +294,12 @@ func (db *DB) StepOutputs(ctx context.Context, executionID string) (map[string]j
 	return out, nil
 }
 
-// SkipPendingSteps implements turbocat.RunStore.
+// SkipPendingSteps implements turbocat.ExecutionStore.
 func (db *DB) SkipPendingSteps(ctx context.Context, executionID string) error {
 	return db.q.StepsSkipPending(ctx, executionID)
 }
 
-// AppendLogs implements turbocat.RunStore.
+// AppendLogs implements turbocat.ExecutionStore.
 func (db *DB) AppendLogs(ctx context.Context, executionID string, stepKey *string, lines []turbocat.LogLine) error {
 	if len(lines) == 0 {
 		return nil

@@ -26,8 +26,18 @@ func TestStartStep(t *testing.T) {
 	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: turbocat.TriggerAPI, Input: json.RawMessage(`{"n":1}`)})
 	require.NoError(t, err)
 
-	claim, ex, agent, outputs, err := db.StartStep(ctx, e.ID, "one", a.ID, time.Minute, false)
+	start := func(executionID, key, agentID string, withOutputs bool) (*turbocat.StartedStep, error) {
+		return db.StartStep(ctx, turbocat.StepStart{ExecutionID: executionID, StepKey: key, AgentID: agentID, Lease: time.Minute, WithOutputs: withOutputs})
+	}
+	claimOf := func(s *turbocat.StartedStep, err error) *turbocat.StepClaim {
+		t.Helper()
+		require.NoError(t, err)
+		return s.Claim
+	}
+
+	started, err := start(e.ID, "one", a.ID, false)
 	require.NoError(t, err)
+	claim, ex, agent, outputs := started.Claim, started.Execution, started.Agent, started.Outputs
 	require.True(t, claim.Claimed)
 	require.Equal(t, 1, claim.Step.Attempt)
 	require.Equal(t, e.ID, ex.ID)
@@ -37,40 +47,38 @@ func TestStartStep(t *testing.T) {
 	require.JSONEq(t, `{"source":"x"}`, string(agent.Config))
 	require.Nil(t, outputs, "outputs are loaded only when asked for")
 
-	again, _, _, _, err := db.StartStep(ctx, e.ID, "one", a.ID, time.Minute, false)
-	require.NoError(t, err)
+	again := claimOf(start(e.ID, "one", a.ID, false))
 	require.False(t, again.Claimed, "a live claim is not taken over")
 	require.Equal(t, turbocat.StepRunning, again.Step.Status)
 
-	ok, err := db.FinishStep(ctx, e.ID, "one", claim.ClaimID, turbocat.StepResult{Output: json.RawMessage(`{"x":1}`)})
+	ok, err := db.FinishStep(ctx, turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: "one", ClaimID: claim.ClaimID}, turbocat.StepResult{Output: json.RawMessage(`{"x":1}`)})
 	require.NoError(t, err)
 	require.True(t, ok)
-	done, _, _, _, err := db.StartStep(ctx, e.ID, "one", a.ID, time.Minute, false)
-	require.NoError(t, err)
+	done := claimOf(start(e.ID, "one", a.ID, false))
 	require.False(t, done.Claimed)
 	require.Equal(t, turbocat.StepCompleted, done.Step.Status)
 
 	// The next step gets the upstream outputs with its claim.
-	two, _, _, outputs, err := db.StartStep(ctx, e.ID, "two", a.ID, time.Minute, true)
+	started, err = start(e.ID, "two", a.ID, true)
 	require.NoError(t, err)
+	two, outputs := started.Claim, started.Outputs
 	require.True(t, two.Claimed)
 	require.Len(t, outputs, 1)
 	require.JSONEq(t, `{"x":1}`, string(outputs["one"]))
-	ok, err = db.FinishStep(ctx, e.ID, "two", two.ClaimID, turbocat.StepResult{Error: json.RawMessage(`{"error":"E","cause":"c"}`)})
+	ok, err = db.FinishStep(ctx, turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: "two", ClaimID: two.ClaimID}, turbocat.StepResult{Error: json.RawMessage(`{"error":"E","cause":"c"}`)})
 	require.NoError(t, err)
 	require.True(t, ok)
-	retry, _, _, _, err := db.StartStep(ctx, e.ID, "two", a.ID, time.Minute, true)
-	require.NoError(t, err)
+	retry := claimOf(start(e.ID, "two", a.ID, true))
 	require.True(t, retry.Claimed, "a failed step is claimed again by the next attempt")
 	require.Equal(t, 2, retry.Step.Attempt)
 
 	// An agent of another user, or none, is not returned.
-	_, _, agent, _, err = db.StartStep(ctx, e.ID, "three", "00000000-0000-0000-0000-000000000001", time.Minute, false)
+	started, err = start(e.ID, "three", "00000000-0000-0000-0000-000000000001", false)
 	require.NoError(t, err)
-	require.Nil(t, agent)
+	require.Nil(t, started.Agent)
 
-	_, _, _, _, err = db.StartStep(ctx, "00000000-0000-0000-0000-000000000002", "one", a.ID, time.Minute, false)
+	_, err = start("00000000-0000-0000-0000-000000000002", "one", a.ID, false)
 	require.Equal(t, turbocat.ENOTFOUND, turbocat.ErrorCodeOf(err))
-	_, _, _, _, err = db.StartStep(ctx, "not-a-uuid", "one", a.ID, time.Minute, false)
+	_, err = start("not-a-uuid", "one", a.ID, false)
 	require.Equal(t, turbocat.ENOTFOUND, turbocat.ErrorCodeOf(err))
 }

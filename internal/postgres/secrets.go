@@ -8,9 +8,9 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-var _ turbocat.SecretService = (*DB)(nil)
+var _ turbocat.SecretStore = (*DB)(nil)
 
-// PutSecret implements turbocat.SecretService.
+// PutSecret implements turbocat.SecretStore.
 func (db *DB) PutSecret(ctx context.Context, userID, name string, ciphertext []byte) (*turbocat.SecretMeta, bool, error) {
 	var meta *turbocat.SecretMeta
 	var created bool
@@ -30,7 +30,7 @@ func (db *DB) PutSecret(ctx context.Context, userID, name string, ciphertext []b
 	return meta, created, err
 }
 
-// ListSecrets implements turbocat.SecretService.
+// ListSecrets implements turbocat.SecretStore.
 func (db *DB) ListSecrets(ctx context.Context, userID string) ([]*turbocat.SecretMeta, error) {
 	rows, err := db.q.SecretList(ctx, userID)
 	if err != nil {
@@ -41,7 +41,7 @@ func (db *DB) ListSecrets(ctx context.Context, userID string) ([]*turbocat.Secre
 	}), nil
 }
 
-// DeleteSecret implements turbocat.SecretService.
+// DeleteSecret implements turbocat.SecretStore.
 func (db *DB) DeleteSecret(ctx context.Context, userID, name string) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		n, err := q.SecretDelete(ctx, dbsqlc.SecretDeleteParams{UserID: userID, Name: name})
@@ -55,7 +55,7 @@ func (db *DB) DeleteSecret(ctx context.Context, userID, name string) error {
 	})
 }
 
-// SecretCiphertexts implements turbocat.SecretService.
+// SecretCiphertexts implements turbocat.SecretStore.
 func (db *DB) SecretCiphertexts(ctx context.Context, userID string, names []string) (map[string][]byte, error) {
 	rows, err := db.q.SecretGetValues(ctx, dbsqlc.SecretGetValuesParams{UserID: userID, Names: names})
 	if err != nil {

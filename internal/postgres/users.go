@@ -12,16 +12,16 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-var _ turbocat.UserService = (*DB)(nil)
-var _ turbocat.APIKeyService = (*DB)(nil)
-var _ turbocat.AuditService = (*DB)(nil)
+var _ turbocat.UserStore = (*DB)(nil)
+var _ turbocat.APIKeyStore = (*DB)(nil)
+var _ turbocat.AuditStore = (*DB)(nil)
 
 func toUser(u dbsqlc.User) *turbocat.User {
 	return &turbocat.User{ID: u.ID, Email: u.Email, FullName: u.FullName, Role: u.Role,
 		PasswordHash: u.PasswordHash, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
-// CreateUser implements turbocat.UserService.
+// CreateUser implements turbocat.UserStore.
 func (db *DB) CreateUser(ctx context.Context, u *turbocat.User) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		row, err := q.UserCreate(ctx, dbsqlc.UserCreateParams{Email: u.Email, PasswordHash: u.PasswordHash, FullName: u.FullName, Role: u.Role})
@@ -34,7 +34,7 @@ func (db *DB) CreateUser(ctx context.Context, u *turbocat.User) error {
 	})
 }
 
-// UserByEmail implements turbocat.UserService.
+// UserByEmail implements turbocat.UserStore.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*turbocat.User, error) {
 	row, err := db.q.UserGetByEmail(ctx, email)
 	if err != nil {
@@ -43,32 +43,19 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*turbocat.User, er
 	return toUser(row), nil
 }
 
-// UserByID implements turbocat.UserService.
+// UserByID implements turbocat.UserStore.
 func (db *DB) UserByID(ctx context.Context, id string) (*turbocat.User, error) {
-	if !isUUID(id) {
-		return nil, turbocat.NotFound("user")
-	}
-	row, err := db.q.UserGet(ctx, id)
-	if err != nil {
-		return nil, translate(err, "user")
-	}
-	return toUser(row), nil
+	return getOne(id, "user", func() (dbsqlc.User, error) { return db.q.UserGet(ctx, id) }, toUser)
 }
 
-// ListUsers implements turbocat.UserService.
+// ListUsers implements turbocat.UserStore.
 func (db *DB) ListUsers(ctx context.Context, p turbocat.Page) (*turbocat.List[*turbocat.User], error) {
-	ct, cid, err := decodeCursor(p.Cursor)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.q.UserList(ctx, dbsqlc.UserListParams{Limit: int32(p.Limit + 1), CursorTime: ct, CursorID: cid})
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return page(mapSlice(rows, toUser), p.Limit, func(u *turbocat.User) (time.Time, string) { return u.CreatedAt, u.ID }), nil
+	return listPage(p, "users", func(limit int32, a after) ([]dbsqlc.User, error) {
+		return db.q.UserList(ctx, dbsqlc.UserListParams{Limit: limit, CursorTime: a.Time, CursorID: a.ID})
+	}, toUser, func(u *turbocat.User) (time.Time, string) { return u.CreatedAt, u.ID })
 }
 
-// SetPassword implements turbocat.UserService.
+// SetPassword implements turbocat.UserStore.
 func (db *DB) SetPassword(ctx context.Context, userID, hash string) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		if err := q.UserSetPassword(ctx, dbsqlc.UserSetPasswordParams{ID: userID, PasswordHash: hash}); err != nil {
@@ -82,7 +69,7 @@ func (db *DB) SetPassword(ctx context.Context, userID, hash string) error {
 	})
 }
 
-// UpdateProfile implements turbocat.UserService.
+// UpdateProfile implements turbocat.UserStore.
 func (db *DB) UpdateProfile(ctx context.Context, userID, email, fullName string) (*turbocat.User, error) {
 	var out *turbocat.User
 	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
@@ -107,7 +94,7 @@ func (db *DB) UpdateProfile(ctx context.Context, userID, email, fullName string)
 	return out, err
 }
 
-// DeleteUser implements turbocat.UserService.
+// DeleteUser implements turbocat.UserStore.
 func (db *DB) DeleteUser(ctx context.Context, userID string) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		if err := audit(ctx, q, "user.delete", "user", userID, nil); err != nil {
@@ -124,9 +111,9 @@ func (db *DB) DeleteUser(ctx context.Context, userID string) error {
 	})
 }
 
-// CreateRefreshToken implements turbocat.UserService.
-func (db *DB) CreateRefreshToken(ctx context.Context, userID, familyID string, hash []byte, expires time.Time) error {
-	err := db.q.RefreshTokenCreate(ctx, dbsqlc.RefreshTokenCreateParams{UserID: userID, FamilyID: familyID, TokenHash: hash, ExpiresAt: expires})
+// CreateRefreshToken implements turbocat.UserStore.
+func (db *DB) CreateRefreshToken(ctx context.Context, t turbocat.RefreshToken) error {
+	err := db.q.RefreshTokenCreate(ctx, dbsqlc.RefreshTokenCreateParams{UserID: t.UserID, FamilyID: t.FamilyID, TokenHash: t.Hash, ExpiresAt: t.Expires})
 	if err != nil {
 		return fmt.Errorf("store refresh token: %w", err)
 	}
@@ -135,7 +122,7 @@ func (db *DB) CreateRefreshToken(ctx context.Context, userID, familyID string, h
 
 var errInvalidRefresh = turbocat.Errorf(turbocat.EUNAUTHORIZED, "invalid or expired refresh token")
 
-// RotateRefreshToken implements turbocat.UserService.
+// RotateRefreshToken implements turbocat.UserStore.
 func (db *DB) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, expires time.Time) (*turbocat.User, error) {
 	var user *turbocat.User
 	var reuse *dbsqlc.RefreshToken
@@ -184,7 +171,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, e
 	return user, nil
 }
 
-// RevokeRefreshFamily implements turbocat.UserService.
+// RevokeRefreshFamily implements turbocat.UserStore.
 func (db *DB) RevokeRefreshFamily(ctx context.Context, hash []byte) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		tok, err := q.RefreshTokenGetByHash(ctx, hash)
@@ -209,7 +196,7 @@ func toAPIKey(k dbsqlc.ApiKey) *turbocat.APIKey {
 		LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, CreatedAt: k.CreatedAt, KeyHash: k.KeyHash}
 }
 
-// CreateAPIKey implements turbocat.APIKeyService.
+// CreateAPIKey implements turbocat.APIKeyStore.
 func (db *DB) CreateAPIKey(ctx context.Context, k *turbocat.APIKey) error {
 	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		row, err := q.APIKeyCreate(ctx, dbsqlc.APIKeyCreateParams{UserID: k.UserID, Name: k.Name, Prefix: k.Prefix,
@@ -222,7 +209,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *turbocat.APIKey) error {
 	})
 }
 
-// APIKeyByPrefix implements turbocat.APIKeyService.
+// APIKeyByPrefix implements turbocat.APIKeyStore.
 func (db *DB) APIKeyByPrefix(ctx context.Context, prefix string) (*turbocat.APIKey, string, error) {
 	row, err := db.q.APIKeyGetByPrefix(ctx, prefix)
 	if err != nil {
@@ -233,25 +220,19 @@ func (db *DB) APIKeyByPrefix(ctx context.Context, prefix string) (*turbocat.APIK
 	return k, row.UserRole, nil
 }
 
-// TouchAPIKey implements turbocat.APIKeyService.
+// TouchAPIKey implements turbocat.APIKeyStore.
 func (db *DB) TouchAPIKey(ctx context.Context, id string) error {
 	return db.q.APIKeyTouch(ctx, id)
 }
 
-// ListAPIKeys implements turbocat.APIKeyService.
+// ListAPIKeys implements turbocat.APIKeyStore.
 func (db *DB) ListAPIKeys(ctx context.Context, userID string, p turbocat.Page) (*turbocat.List[*turbocat.APIKey], error) {
-	ct, cid, err := decodeCursor(p.Cursor)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.q.APIKeyList(ctx, dbsqlc.APIKeyListParams{UserID: userID, Limit: int32(p.Limit + 1), CursorTime: ct, CursorID: cid})
-	if err != nil {
-		return nil, fmt.Errorf("list api keys: %w", err)
-	}
-	return page(mapSlice(rows, toAPIKey), p.Limit, func(k *turbocat.APIKey) (time.Time, string) { return k.CreatedAt, k.ID }), nil
+	return listPage(p, "api keys", func(limit int32, a after) ([]dbsqlc.ApiKey, error) {
+		return db.q.APIKeyList(ctx, dbsqlc.APIKeyListParams{UserID: userID, Limit: limit, CursorTime: a.Time, CursorID: a.ID})
+	}, toAPIKey, func(k *turbocat.APIKey) (time.Time, string) { return k.CreatedAt, k.ID })
 }
 
-// RevokeAPIKey implements turbocat.APIKeyService.
+// RevokeAPIKey implements turbocat.APIKeyStore.
 func (db *DB) RevokeAPIKey(ctx context.Context, userID, id string) (*turbocat.APIKey, error) {
 	if !isUUID(id) {
 		return nil, turbocat.NotFound("api key")
@@ -268,12 +249,12 @@ func (db *DB) RevokeAPIKey(ctx context.Context, userID, id string) (*turbocat.AP
 	return k, err
 }
 
-// Audit implements turbocat.AuditService.
+// Audit implements turbocat.AuditStore.
 func (db *DB) Audit(ctx context.Context, action, resourceType, resourceID string, metadata map[string]any) error {
 	return audit(ctx, db.q, action, resourceType, resourceID, metadata)
 }
 
-// ListAudit implements turbocat.AuditService.
+// ListAudit implements turbocat.AuditStore.
 func (db *DB) ListAudit(ctx context.Context, f turbocat.AuditFilter, p turbocat.Page) (*turbocat.List[*turbocat.AuditEntry], error) {
 	var cursorID *int64
 	if p.Cursor != "" {

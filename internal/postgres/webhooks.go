@@ -81,13 +81,13 @@ func (db *DB) StartDelivery(ctx context.Context, webhookID, eventID, eventType s
 }
 
 // RecordDelivery implements turbocat.WebhookStore.
-func (db *DB) RecordDelivery(ctx context.Context, id, status string, httpStatus *int, errMsg *string) error {
+func (db *DB) RecordDelivery(ctx context.Context, id string, r turbocat.DeliveryResult) error {
 	var st *int32
-	if httpStatus != nil {
-		s := int32(*httpStatus)
+	if r.HTTPStatus != nil {
+		s := int32(*r.HTTPStatus)
 		st = &s
 	}
-	return db.q.DeliveryRecord(ctx, dbsqlc.DeliveryRecordParams{ID: id, Status: status, LastStatus: st, LastError: errMsg})
+	return db.q.DeliveryRecord(ctx, dbsqlc.DeliveryRecordParams{ID: id, Status: r.Status, LastStatus: st, LastError: r.Error})
 }
 
 // ListDeliveries implements turbocat.WebhookStore.

@@ -10,7 +10,7 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-var _ turbocat.WorkflowService = (*DB)(nil)
+var _ turbocat.WorkflowStore = (*DB)(nil)
 
 // workflowDef is the stored definition: everything about a workflow that
 // versions carry. The steps here are authoritative for reads; workflow_steps
@@ -89,7 +89,7 @@ func writeSteps(ctx context.Context, q *dbsqlc.Queries, w *turbocat.Workflow, de
 	return nil
 }
 
-// CreateWorkflow implements turbocat.WorkflowService.
+// CreateWorkflow implements turbocat.WorkflowStore.
 func (db *DB) CreateWorkflow(ctx context.Context, w *turbocat.Workflow, maxWorkflows int) error {
 	def, err := defOf(w)
 	if err != nil {
@@ -125,7 +125,7 @@ func (db *DB) CreateWorkflow(ctx context.Context, w *turbocat.Workflow, maxWorkf
 	})
 }
 
-// Workflow implements turbocat.WorkflowService.
+// Workflow implements turbocat.WorkflowStore.
 func (db *DB) Workflow(ctx context.Context, userID, id string) (*turbocat.Workflow, error) {
 	if !isUUID(id) {
 		return nil, turbocat.NotFound("workflow")
@@ -137,7 +137,7 @@ func (db *DB) Workflow(ctx context.Context, userID, id string) (*turbocat.Workfl
 	return toWorkflow(row)
 }
 
-// WorkflowVersion implements turbocat.WorkflowService.
+// WorkflowVersion implements turbocat.WorkflowStore.
 func (db *DB) WorkflowVersion(ctx context.Context, userID, id string, version int) (*turbocat.Workflow, error) {
 	w, err := db.Workflow(ctx, userID, id)
 	if err != nil {
@@ -161,7 +161,7 @@ func (db *DB) WorkflowVersion(ctx context.Context, userID, id string, version in
 	return old, nil
 }
 
-// ListWorkflows implements turbocat.WorkflowService.
+// ListWorkflows implements turbocat.WorkflowStore.
 func (db *DB) ListWorkflows(ctx context.Context, userID, search string, p turbocat.Page) (*turbocat.List[*turbocat.Workflow], error) {
 	ct, cid, err := decodeCursor(p.Cursor)
 	if err != nil {
@@ -183,7 +183,7 @@ func (db *DB) ListWorkflows(ctx context.Context, userID, search string, p turboc
 	return page(items, p.Limit, func(w *turbocat.Workflow) (time.Time, string) { return w.CreatedAt, w.ID }), nil
 }
 
-// UpdateWorkflow implements turbocat.WorkflowService.
+// UpdateWorkflow implements turbocat.WorkflowStore.
 func (db *DB) UpdateWorkflow(ctx context.Context, userID, id string, fn func(*turbocat.Workflow) error) (*turbocat.Workflow, error) {
 	if !isUUID(id) {
 		return nil, turbocat.NotFound("workflow")
@@ -223,7 +223,7 @@ func (db *DB) UpdateWorkflow(ctx context.Context, userID, id string, fn func(*tu
 	return out, err
 }
 
-// DeleteWorkflow implements turbocat.WorkflowService.
+// DeleteWorkflow implements turbocat.WorkflowStore.
 func (db *DB) DeleteWorkflow(ctx context.Context, userID, id string) error {
 	if !isUUID(id) {
 		return turbocat.NotFound("workflow")

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // Predefined Step Functions error names.
@@ -27,17 +29,11 @@ const (
 const MaxPayloadBytes = 256 * 1024
 
 // TaskError is returned (possibly wrapped) by a registered function to fail
-// its Task with a named error, which the state's Retry and Catch match on.
-// Other errors fail the Task with States.TaskFailed.
-type TaskError struct {
-	// Name is the error name, e.g. "Api.Http5xx".
-	Name string
-	// Cause is a human-readable cause.
-	Cause string
-}
-
-// Error implements error.
-func (e *TaskError) Error() string { return e.Name + ": " + e.Cause }
+// its Task with a named error (Name, e.g. "Api.Http5xx", and Cause), which
+// the state's Retry and Catch match on. Other errors fail the Task with
+// States.TaskFailed. It is Turbocat's step error: the step runner's
+// failures reach the interpreter as they are.
+type TaskError = turbocat.StepError
 
 // stateErr is an error raised while running a state.
 type stateErr struct {

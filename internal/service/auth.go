@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,21 +21,16 @@ import (
 
 // Auth runs registration, login, token refresh and API-key checks.
 type Auth struct {
-	Users      turbocat.UserService
-	APIKeys    turbocat.APIKeyService
-	Audit      turbocat.AuditService
+	Users      turbocat.UserStore
+	APIKeys    turbocat.APIKeyStore
+	Audit      turbocat.AuditStore
 	Hasher     *auth.Hasher
 	Tokens     *auth.Tokens
 	RefreshTTL time.Duration
 	Now        func() time.Time
 }
 
-func (s *Auth) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Auth) now() time.Time { return nowOr(s.Now) }
 
 // RegisterInput is the body of POST /auth/register.
 type RegisterInput struct {
@@ -147,7 +141,7 @@ func (s *Auth) session(ctx context.Context, u *turbocat.User, _ string) (*turboc
 		return nil, err
 	}
 	refresh, hash := auth.RefreshToken()
-	if err := s.Users.CreateRefreshToken(ctx, u.ID, turbocat.NewID(), hash, s.now().Add(s.RefreshTTL)); err != nil {
+	if err := s.Users.CreateRefreshToken(ctx, turbocat.RefreshToken{UserID: u.ID, FamilyID: turbocat.NewID(), Hash: hash, Expires: s.now().Add(s.RefreshTTL)}); err != nil {
 		return nil, err
 	}
 	return &turbocat.Session{User: u, AccessToken: access, RefreshToken: refresh, ExpiresIn: int(s.Tokens.TTL().Seconds())}, nil
@@ -300,51 +294,13 @@ func (s *Auth) authenticateKey(ctx context.Context, key string) (*turbocat.Actor
 	return &turbocat.Actor{UserID: k.UserID, Role: role, APIKeyID: k.ID, Scopes: k.Scopes}, nil
 }
 
-// CreateAPIKeyInput is the body of POST /api-keys.
-type CreateAPIKeyInput struct {
-	Name      string     `json:"name"`
-	Scopes    []string   `json:"scopes"`
-	ExpiresAt *time.Time `json:"expiresAt"`
+// Me returns the actor's account.
+func (s *Auth) Me(ctx context.Context, actor *turbocat.Actor) (*turbocat.User, error) {
+	return s.Users.UserByID(ctx, actor.UserID)
 }
 
-// CreatedAPIKey is an API key with its secret, returned once.
-type CreatedAPIKey struct {
-	*turbocat.APIKey
-	Key string `json:"key"`
-}
-
-// CreateAPIKey creates a key for the actor. A key cannot grant scopes its
-// creator lacks (an API key creating keys).
-func (s *Auth) CreateAPIKey(ctx context.Context, actor *turbocat.Actor, in CreateAPIKeyInput) (*CreatedAPIKey, error) {
-	var details []turbocat.FieldError
-	name := strings.TrimSpace(in.Name)
-	if name == "" || utf8.RuneCountInString(name) > 100 {
-		details = append(details, turbocat.FieldError{Field: "name", Message: "must be 1 to 100 characters"})
-	}
-	if len(in.Scopes) == 0 {
-		details = append(details, turbocat.FieldError{Field: "scopes", Message: "must list at least one scope, e.g. workflows:read"})
-	}
-	for i, sc := range in.Scopes {
-		switch {
-		case !auth.ValidScope(sc):
-			details = append(details, turbocat.FieldError{Field: fmt.Sprintf("scopes[%d]", i), Message: fmt.Sprintf("unknown scope %q; known scopes: %s", sc, strings.Join(auth.Scopes, ", "))})
-		case !actor.HasScope(sc):
-			details = append(details, turbocat.FieldError{Field: fmt.Sprintf("scopes[%d]", i), Message: "a key cannot grant a scope its creator does not hold"})
-		}
-	}
-	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
-		details = append(details, turbocat.FieldError{Field: "expiresAt", Message: "must be in the future"})
-	}
-	if len(details) > 0 {
-		return nil, turbocat.ValidationError("invalid API key", details...)
-	}
-	scopes := slices.Clone(in.Scopes)
-	slices.Sort(scopes)
-	scopes = slices.Compact(scopes)
-	key, prefix, hash := auth.NewAPIKey()
-	k := &turbocat.APIKey{UserID: actor.UserID, Name: name, Prefix: prefix, KeyHash: hash, Scopes: scopes, ExpiresAt: in.ExpiresAt}
-	if err := s.APIKeys.CreateAPIKey(ctx, k); err != nil {
-		return nil, err
-	}
-	return &CreatedAPIKey{APIKey: k, Key: key}, nil
+// ListUsers returns a page of every account (administrators only; the
+// route checks the role).
+func (s *Auth) ListUsers(ctx context.Context, p turbocat.Page) (*turbocat.List[*turbocat.User], error) {
+	return s.Users.ListUsers(ctx, p)
 }

@@ -22,11 +22,10 @@ import (
 // environment pointing at a published version, a signed webhook to start
 // runs, and an optional schedule.
 type Deployments struct {
-	Store     turbocat.DeploymentStore
-	Reads     turbocat.DeploymentService
-	Workflows turbocat.WorkflowService
-	Runs      *Executions
-	Secrets   *Secrets
+	Store      turbocat.Store
+	Workflows  turbocat.WorkflowStore
+	Executions *Executions
+	Secrets    *Secrets
 	// PublicURL is the base of endpoint URLs (TURBOCAT_PUBLIC_URL).
 	PublicURL string
 	// Schedules, on AWS, keeps EventBridge Scheduler schedules in step with
@@ -42,12 +41,7 @@ type ScheduleSync interface {
 	Delete(ctx context.Context, workflowID, environment string) error
 }
 
-func (s *Deployments) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Deployments) now() time.Time { return nowOr(s.Now) }
 
 // DeployInput is the body of POST /workflows/{id}/deployments.
 type DeployInput struct {
@@ -94,6 +88,9 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	if err != nil {
 		return nil, err
 	}
+	if _, err := s.Executions.engine(); err != nil {
+		return nil, err
+	}
 	var details []turbocat.FieldError
 	if !environmentName.MatchString(in.Environment) {
 		details = append(details, turbocat.FieldError{Field: "environment", Message: "must be 1 to 32 lowercase letters, digits or hyphens, starting with a letter (e.g. prod)"})
@@ -131,7 +128,7 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	if in.Canary != nil {
 		if in.Canary.Weight < 1 || in.Canary.Weight > 99 {
 			details = append(details, turbocat.FieldError{Field: "canary.weight", Message: "must be 1 to 99 (the percentage of runs on the new version)"})
-		} else if stable, err = s.Active(ctx, actor.UserID, w.ID, in.Environment); err != nil {
+		} else if stable, err = activeDeployment(ctx, s.Store, actor.UserID, w.ID, in.Environment); err != nil {
 			return nil, err
 		} else if stable == nil {
 			details = append(details, turbocat.FieldError{Field: "canary", Message: "a canary needs an active deployment in this environment to split with; deploy without one first"})
@@ -150,7 +147,7 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	endpoint := EndpointURL(s.PublicURL, w.ID, in.Environment)
 	d := &turbocat.Deployment{WorkflowID: w.ID, UserID: actor.UserID, Environment: in.Environment, Version: w.Version,
 		Schedule: sched, Timezone: &tz, EndpointURL: &endpoint, Status: turbocat.DeploymentActive}
-	versionRef, err := s.Runs.Publish(ctx, w)
+	versionRef, err := s.Executions.Publish(ctx, w)
 	routing := []turbocat.AliasRoute{{VersionRef: versionRef, Weight: 100}}
 	if err == nil && stable != nil {
 		var stableRef string
@@ -162,7 +159,7 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	}
 	if err == nil {
 		var alias string
-		alias, err = s.Runs.Engine.SetAlias(ctx, in.Environment, routing)
+		alias, err = s.Executions.Engine.SetAlias(ctx, in.Environment, routing)
 		d.VersionRef, d.AliasRef = &versionRef, &alias
 		machine := StateMachineName(w.ID)
 		d.StateMachineRef = &machine
@@ -179,7 +176,15 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 		}
 		return &CreatedDeployment{Deployment: d}, nil
 	}
-	kept, err := s.Store.CreateDeployment(ctx, d, enc)
+	var kept bool
+	err = s.Store.InTx(ctx, func(st turbocat.Store) error {
+		var err error
+		if kept, err = st.CreateDeployment(ctx, d, enc); err != nil {
+			return err
+		}
+		return st.AddEvents(ctx, turbocat.NewEvent(d.UserID, turbocat.EventDeploymentActivated, map[string]any{"deploymentId": d.ID,
+			"workflowId": d.WorkflowID, "environment": d.Environment, "version": d.Version, "endpointUrl": d.EndpointURL}))
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -197,24 +202,22 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 			return nil, fmt.Errorf("deployment %s is active but its schedule could not be updated (deploy again): %w", d.ID, err)
 		}
 	}
-	turbocat.Publish(ctx, s.Runs.Events, d.UserID, turbocat.EventDeploymentActivated, map[string]any{"deploymentId": d.ID,
-		"workflowId": d.WorkflowID, "environment": d.Environment, "version": d.Version, "endpointUrl": d.EndpointURL})
 	s.FillNext(d)
 	return &CreatedDeployment{Deployment: d, SigningSecret: secret, SigningSecretKept: kept}, nil
 }
 
-// Active returns the caller's active deployment of a (workflow,
-// environment), or nil.
-func (s *Deployments) Active(ctx context.Context, userID, workflowID, env string) (*turbocat.Deployment, error) {
-	d, _, err := s.Store.ActiveDeployment(ctx, workflowID, env)
-	if e := turbocat.AsError(err); e != nil && e.Code == turbocat.ENOTFOUND {
+// activeDeployment returns the user's active deployment of a (workflow,
+// environment), or nil when there is none (another user's counts as none).
+func activeDeployment(ctx context.Context, store turbocat.DeploymentStore, userID, workflowID, env string) (*turbocat.Deployment, error) {
+	d, _, err := store.ActiveDeployment(ctx, workflowID, env)
+	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	if d.UserID != userID {
-		return nil, nil // another user's workflow: as if there were none
+		return nil, nil
 	}
 	return d, nil
 }
@@ -226,7 +229,7 @@ func (s *Deployments) versionRef(ctx context.Context, userID, workflowID string,
 	if err != nil {
 		return "", err
 	}
-	return s.Runs.Publish(ctx, w)
+	return s.Executions.Publish(ctx, w)
 }
 
 // newSigningSecret makes a webhook signing secret and its ciphertext.
@@ -259,9 +262,22 @@ func (s *Deployments) RotateSecret(ctx context.Context, actor *turbocat.Actor, i
 	return &CreatedDeployment{Deployment: d, SigningSecret: secret}, nil
 }
 
+// List returns a page of the actor's deployments, each with its next three
+// fire times.
+func (s *Deployments) List(ctx context.Context, actor *turbocat.Actor, f turbocat.DeploymentFilter, p turbocat.Page) (*turbocat.List[*turbocat.Deployment], error) {
+	list, err := s.Store.ListDeployments(ctx, actor.UserID, f, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range list.Items {
+		s.FillNext(d)
+	}
+	return list, nil
+}
+
 // Get returns a deployment with its next three fire times.
 func (s *Deployments) Get(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Deployment, error) {
-	d, err := s.Reads.Deployment(ctx, actor.UserID, id)
+	d, err := s.Store.Deployment(ctx, actor.UserID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -285,8 +301,11 @@ func (s *Deployments) FillNext(d *turbocat.Deployment) {
 
 // Rollback points the environment's alias back at the previous version.
 func (s *Deployments) Rollback(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Deployment, error) {
-	d, err := s.Reads.Deployment(ctx, actor.UserID, id)
+	d, err := s.Store.Deployment(ctx, actor.UserID, id)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Executions.engine(); err != nil {
 		return nil, err
 	}
 	if d.Status != turbocat.DeploymentActive || d.PreviousVersion == nil || *d.PreviousVersion == d.Version {
@@ -296,10 +315,10 @@ func (s *Deployments) Rollback(ctx context.Context, actor *turbocat.Actor, id st
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Runs.Engine.SetAlias(ctx, d.Environment, []turbocat.AliasRoute{{VersionRef: ref, Weight: 100}}); err != nil {
+	if _, err := s.Executions.Engine.SetAlias(ctx, d.Environment, []turbocat.AliasRoute{{VersionRef: ref, Weight: 100}}); err != nil {
 		return nil, fmt.Errorf("roll back alias %s: %w", d.Environment, err)
 	}
-	out, err := s.Store.RollbackDeployment(ctx, actor.UserID, id, *d.PreviousVersion, d.Version, ref)
+	out, err := s.Store.RollbackDeployment(ctx, actor.UserID, id, turbocat.Rollback{Version: *d.PreviousVersion, Previous: d.Version, VersionRef: ref})
 	if err != nil {
 		return nil, err
 	}
@@ -357,8 +376,8 @@ func (s *Deployments) hook(ctx context.Context, d *turbocat.Deployment, enc []by
 	if !s.validSignature(string(secret), signature, body) {
 		return nil, errBadSignature
 	}
-	if len(idempotencyKey) > 200 {
-		return nil, turbocat.ValidationError("invalid Idempotency-Key", turbocat.FieldError{Field: "Idempotency-Key", Message: "must be at most 200 characters"})
+	if err := checkIdempotencyKey("Idempotency-Key", idempotencyKey); err != nil {
+		return nil, err
 	}
 	key := ""
 	if idempotencyKey != "" {
@@ -372,7 +391,7 @@ func (s *Deployments) hook(ctx context.Context, d *turbocat.Deployment, enc []by
 		input = body
 	}
 	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: d.UserID})
-	return s.Runs.StartDeployed(ctx, d, input, turbocat.TriggerWebhook, key)
+	return s.Executions.StartDeployed(ctx, d, input, turbocat.TriggerWebhook, key)
 }
 
 func (s *Deployments) validSignature(secret, header string, body []byte) bool {
@@ -411,5 +430,5 @@ func (s *Deployments) Fire(ctx context.Context, id string, scheduled time.Time) 
 	}
 	input, _ := json.Marshal(map[string]string{"scheduledTime": scheduled.UTC().Format(time.RFC3339)})
 	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: d.UserID})
-	return s.Runs.StartDeployed(ctx, d, input, turbocat.TriggerSchedule, "schedule:"+scheduled.UTC().Format(time.RFC3339))
+	return s.Executions.StartDeployed(ctx, d, input, turbocat.TriggerSchedule, "schedule:"+scheduled.UTC().Format(time.RFC3339))
 }

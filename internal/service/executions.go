@@ -27,16 +27,19 @@ import (
 // execution with its audit row, and starts the engine with the execution id
 // as the execution name (so a repeated start is idempotent).
 type Executions struct {
-	Store     turbocat.RunStore
-	Workflows turbocat.WorkflowService
-	Reads     turbocat.ExecutionService
-	Engine    turbocat.Engine
+	Store     turbocat.ExecutionStore
+	Workflows turbocat.WorkflowStore
+	// Engine runs the state machines; nil where this process has none (the
+	// run routes then answer EUNAVAILABLE).
+	Engine turbocat.Engine
 	// StepRunnerFunction is the steprunner's name or ARN placed in the
 	// compiled Task states.
 	StepRunnerFunction string
 	Logger             *slog.Logger
 	Metrics            *metrics.Registry
-	Events             turbocat.EventPublisher
+	// Deployments finds the deployment an execute call names by
+	// environment.
+	Deployments turbocat.DeploymentStore
 }
 
 // ExecuteInput is the body of POST /workflows/{id}/execute.
@@ -51,11 +54,56 @@ type ExecuteInput struct {
 // StateMachineName is the engine's name for a workflow's state machine.
 func StateMachineName(workflowID string) string { return "turbocat-" + workflowID }
 
-// Execute starts a run of the workflow's current version.
-func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflowID string, in ExecuteInput, trigger string, deploymentID *string) (*turbocat.Execution, error) {
+// errNoEngine answers the run routes of a process without an engine.
+var errNoEngine = turbocat.Errorf(turbocat.EUNAVAILABLE, "no workflow engine is configured on this server")
+
+// engine returns the engine, or EUNAVAILABLE when there is none.
+func (s *Executions) engine() (turbocat.Engine, error) {
+	if s.Engine == nil {
+		return nil, errNoEngine
+	}
+	return s.Engine, nil
+}
+
+// MaxIdempotencyKey bounds an idempotency key.
+const MaxIdempotencyKey = 200
+
+// checkIdempotencyKey validates a run's idempotency key; field names where
+// it came from (the idempotencyKey body field, or the Idempotency-Key
+// header).
+func checkIdempotencyKey(field, key string) error {
+	if len(key) > MaxIdempotencyKey {
+		return turbocat.ValidationError("invalid idempotency key", turbocat.FieldError{Field: field, Message: fmt.Sprintf("must be at most %d characters", MaxIdempotencyKey)})
+	}
+	return nil
+}
+
+// Execute starts a run of one of the actor's workflows: its current version,
+// or, with in.Environment, the version deployed there (recorded with the
+// deployment, as a webhook call would be).
+func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflowID string, in ExecuteInput) (*turbocat.Execution, error) {
 	w, err := s.Workflows.Workflow(ctx, actor.UserID, workflowID)
 	if err != nil {
+		return nil, err // another user's workflow is a 404 whatever else is true
+	}
+	if _, err := s.engine(); err != nil {
 		return nil, err
+	}
+	if err := checkIdempotencyKey("idempotencyKey", in.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	if in.Environment != "" {
+		if s.Deployments == nil {
+			return nil, errNoEngine
+		}
+		d, err := activeDeployment(ctx, s.Deployments, actor.UserID, workflowID, in.Environment)
+		if err != nil {
+			return nil, err
+		}
+		if d == nil {
+			return nil, turbocat.Errorf(turbocat.ENOTFOUND, "the workflow has no active deployment in %q: deploy it there first, or leave environment out to run the current version", in.Environment)
+		}
+		return s.StartDeployed(ctx, d, in.Input, turbocat.TriggerAPI, in.IdempotencyKey)
 	}
 	input := in.Input
 	if len(input) == 0 || string(input) == "null" {
@@ -64,11 +112,7 @@ func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflo
 	if err := validateInput(w.InputSchema, input); err != nil {
 		return nil, err
 	}
-	if len(in.IdempotencyKey) > 200 {
-		return nil, turbocat.ValidationError("invalid idempotency key", turbocat.FieldError{Field: "idempotencyKey", Message: "must be at most 200 characters"})
-	}
-	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: w.Version, UserID: actor.UserID, DeploymentID: deploymentID,
-		Trigger: trigger, Input: input}
+	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: w.Version, UserID: actor.UserID, Trigger: turbocat.TriggerAPI, Input: input}
 	if in.IdempotencyKey != "" {
 		k := in.IdempotencyKey
 		ne.IdempotencyKey = &k
@@ -79,6 +123,9 @@ func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflo
 // start records the run and starts it on target (a deployment's alias), or
 // on the workflow version when target is "".
 func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turbocat.NewExecution, target string) (*turbocat.Execution, error) {
+	if _, err := s.engine(); err != nil {
+		return nil, err
+	}
 	e, created, err := s.Store.CreateExecution(ctx, ne)
 	if err != nil {
 		return nil, err
@@ -92,46 +139,74 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 	span.End(err)
 	if err != nil {
 		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.StartFailed", "cause": "the workflow engine could not start the run"})
-		if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, turbocat.ExecutionFailed, nil, errJSON); ferr != nil {
+		if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: errJSON}); ferr != nil {
 			err = errors.Join(err, ferr)
 		}
 		return nil, fmt.Errorf("start execution %s: %w", e.ID, err)
 	}
-	turbocat.Publish(ctx, s.Events, e.UserID, turbocat.EventExecutionStarted, map[string]any{"executionId": e.ID,
-		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "trigger": e.Trigger, "deploymentId": e.DeploymentID})
 	return s.Store.ExecutionByID(ctx, e.ID)
 }
 
-// startEngine publishes the version if needed and starts the engine.
-func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) error {
-	input, _ := json.Marshal(map[string]string{"executionId": e.ID})
-	if target != "" {
-		execRef, err := s.Engine.StartExecution(ctx, target, e.ID, input)
-		if err != nil {
+// restart starts on the engine a run that was recorded but whose start was
+// never recorded (its process died in between), on the target its first
+// start used. The engine's named start makes this safe if the first start
+// did happen.
+func (s *Executions) restart(ctx context.Context, e *turbocat.Execution) error {
+	w, err := s.Workflows.WorkflowVersion(ctx, e.UserID, e.WorkflowID, e.WorkflowVersion)
+	if err != nil {
+		return err
+	}
+	target := ""
+	if e.DeploymentID != nil && s.Deployments != nil {
+		d, _, err := s.Deployments.DeploymentByID(ctx, *e.DeploymentID)
+		if err != nil && turbocat.ErrorCodeOf(err) != turbocat.ENOTFOUND {
 			return err
 		}
-		return s.Store.MarkStarted(ctx, e.ID, execRef)
+		if err == nil && d.AliasRef != nil && d.CanaryWeight == nil {
+			target = *d.AliasRef
+		}
+	}
+	return s.startEngine(ctx, w, e, target)
+}
+
+// startedEvent is the execution.started event of a run.
+func startedEvent(e *turbocat.Execution) turbocat.Event {
+	return turbocat.NewEvent(e.UserID, turbocat.EventExecutionStarted, map[string]any{"executionId": e.ID,
+		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "trigger": e.Trigger, "deploymentId": e.DeploymentID})
+}
+
+// startEngine publishes the version if needed, starts the engine and
+// records the start with its execution.started event.
+func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) error {
+	execRef, err := s.startOnEngine(ctx, w, e, target)
+	if err != nil {
+		return err
+	}
+	return s.Store.MarkStarted(ctx, e.ID, execRef, startedEvent(e))
+}
+
+func (s *Executions) startOnEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) (string, error) {
+	input, _ := json.Marshal(map[string]string{"executionId": e.ID})
+	if target != "" {
+		return s.Engine.StartExecution(ctx, target, e.ID, input)
 	}
 	ref, err := s.Publish(ctx, w)
 	if err != nil {
-		return err
+		return "", err
 	}
 	execRef, err := s.Engine.StartExecution(ctx, ref, e.ID, input)
 	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
 		// The engine lost the published version (a local runtime without
 		// its journal, a deleted machine): publish again, once.
 		if rerr := s.Store.ResetVersionEngineRef(ctx, w.ID, w.Version, ref); rerr != nil {
-			return rerr
+			return "", rerr
 		}
 		if ref, err = s.Publish(ctx, w); err != nil {
-			return err
+			return "", err
 		}
 		execRef, err = s.Engine.StartExecution(ctx, ref, e.ID, input)
 	}
-	if err != nil {
-		return err
-	}
-	return s.Store.MarkStarted(ctx, e.ID, execRef)
+	return execRef, err
 }
 
 // Publish compiles and publishes a workflow version once; later runs and
@@ -193,8 +268,11 @@ func (s *Executions) StartDeployed(ctx context.Context, d *turbocat.Deployment, 
 
 // Cancel stops a running execution and marks it cancelled.
 func (s *Executions) Cancel(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Execution, error) {
-	e, err := s.Reads.Execution(ctx, actor.UserID, id)
+	e, err := s.Store.Execution(ctx, actor.UserID, id)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.engine(); err != nil {
 		return nil, err
 	}
 	switch e.Status {
@@ -208,22 +286,29 @@ func (s *Executions) Cancel(ctx context.Context, actor *turbocat.Actor, id strin
 		}
 	}
 	errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.Cancelled", "cause": "cancelled by the user"})
-	if done, err := s.Store.FinishExecution(ctx, e.ID, turbocat.ExecutionCancelled, nil, errJSON); err != nil {
+	cancelled := turbocat.NewEvent(e.UserID, turbocat.EventExecutionCancelled, map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID})
+	if done, err := s.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCancelled, Error: errJSON,
+		Events: []turbocat.Event{cancelled}}); err != nil {
 		return nil, err
 	} else if done {
 		s.Metrics.ExecutionFinished(turbocat.ExecutionCancelled)
-		turbocat.Publish(ctx, s.Events, e.UserID, turbocat.EventExecutionCancelled, map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID})
 	}
-	return s.Reads.Execution(ctx, actor.UserID, id)
+	return s.Store.Execution(ctx, actor.UserID, id)
 }
 
 // Retry starts a new run of the same workflow version and input that reuses
 // the outputs of the steps that completed: only the failed steps and what
 // depends on them run again.
 func (s *Executions) Retry(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Execution, error) {
-	old, err := s.Reads.Execution(ctx, actor.UserID, id)
+	old, err := s.Store.Execution(ctx, actor.UserID, id)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := s.engine(); err != nil {
+		return nil, err
+	}
+	if !actor.HasScope("workflows:execute") {
+		return nil, turbocat.Errorf(turbocat.EFORBIDDEN, "retrying runs the workflow again: the key needs workflows:execute")
 	}
 	switch old.Status {
 	case turbocat.ExecutionFailed, turbocat.ExecutionCancelled, turbocat.ExecutionTimedOut:
@@ -234,7 +319,7 @@ func (s *Executions) Retry(ctx context.Context, actor *turbocat.Actor, id string
 	if err != nil {
 		return nil, err
 	}
-	steps, err := s.Reads.ExecutionSteps(ctx, actor.UserID, old.ID)
+	steps, err := s.Store.ExecutionSteps(ctx, actor.UserID, old.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -257,9 +342,10 @@ type Waiter interface {
 
 // Wait returns when an execution finishes or ctx ends, with its latest
 // state either way.
-func (s *Executions) Wait(ctx context.Context, userID, id string) (*turbocat.Execution, error) {
+func (s *Executions) Wait(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Execution, error) {
+	userID := actor.UserID
 	if w, ok := s.Engine.(Waiter); ok {
-		e, err := s.Reads.Execution(ctx, userID, id)
+		e, err := s.Store.Execution(ctx, userID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +359,7 @@ func (s *Executions) Wait(ctx context.Context, userID, id string) (*turbocat.Exe
 	}
 	delay := 5 * time.Millisecond
 	for {
-		e, err := s.Reads.Execution(context.WithoutCancel(ctx), userID, id)
+		e, err := s.Store.Execution(context.WithoutCancel(ctx), userID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -350,4 +436,44 @@ func pick(n int) int {
 	var b [8]byte
 	_, _ = crand.Read(b[:])
 	return int(binary.BigEndian.Uint64(b[:]) % uint64(n))
+}
+
+// ExecutionDetail is an execution with its steps.
+type ExecutionDetail struct {
+	*turbocat.Execution
+	Steps []*turbocat.ExecutionStep `json:"steps"`
+}
+
+// Get returns one of the actor's executions with its steps.
+func (s *Executions) Get(ctx context.Context, actor *turbocat.Actor, id string) (*ExecutionDetail, error) {
+	e, err := s.Store.Execution(ctx, actor.UserID, id)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := s.Store.ExecutionSteps(ctx, actor.UserID, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &ExecutionDetail{Execution: e, Steps: steps}, nil
+}
+
+// List returns a page of the actor's executions.
+func (s *Executions) List(ctx context.Context, actor *turbocat.Actor, f turbocat.ExecutionFilter, p turbocat.Page) (*turbocat.List[*turbocat.Execution], error) {
+	return s.Store.ListExecutions(ctx, actor.UserID, f, p)
+}
+
+// Steps returns the steps of one of the actor's executions.
+func (s *Executions) Steps(ctx context.Context, actor *turbocat.Actor, id string) ([]*turbocat.ExecutionStep, error) {
+	return s.Store.ExecutionSteps(ctx, actor.UserID, id)
+}
+
+// Logs returns log lines of one of the actor's executions.
+func (s *Executions) Logs(ctx context.Context, actor *turbocat.Actor, id string, r turbocat.LogRange) ([]*turbocat.ExecutionLog, error) {
+	return s.Store.ExecutionLogs(ctx, actor.UserID, id, r)
+}
+
+// Status returns the status of one of the actor's executions and its last
+// log sequence number.
+func (s *Executions) Status(ctx context.Context, actor *turbocat.Actor, id string) (string, int64, error) {
+	return s.Store.ExecutionStatus(ctx, actor.UserID, id)
 }

@@ -12,7 +12,7 @@ import (
 // Secrets encrypts users' secret values before storage and decrypts them
 // only for the step runner, at the moment of use.
 type Secrets struct {
-	Store  turbocat.SecretService
+	Store  turbocat.SecretStore
 	Cipher secrets.Cipher // nil: secrets are not configured
 }
 
@@ -88,4 +88,18 @@ func (s *Secrets) ResolveOne(ctx context.Context, userID, name string) (string, 
 		return "", err
 	}
 	return m[name], nil
+}
+
+// List returns the names of the actor's secrets (never their values).
+func (s *Secrets) List(ctx context.Context, actor *turbocat.Actor) ([]*turbocat.SecretMeta, error) {
+	list, err := s.Store.ListSecrets(ctx, actor.UserID)
+	if list == nil {
+		list = []*turbocat.SecretMeta{}
+	}
+	return list, err
+}
+
+// Delete deletes one of the actor's secrets; ENOTFOUND for an unknown name.
+func (s *Secrets) Delete(ctx context.Context, actor *turbocat.Actor, name string) error {
+	return s.Store.DeleteSecret(ctx, actor.UserID, name)
 }

@@ -15,12 +15,12 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-func newAuth(t testing.TB) *service.Auth {
+func newAuth(t testing.TB) (*service.Auth, *service.APIKeys) {
 	db := postgres.NewDB(pgtest.Pool(t))
 	tok, err := auth.NewTokens([]byte("0123456789abcdef0123456789abcdef"), 15*time.Minute, nil)
 	require.NoError(t, err)
 	return &service.Auth{Users: db, APIKeys: db, Audit: db, Hasher: auth.NewHasher(auth.DefaultArgon2, runtime.GOMAXPROCS(0)),
-		Tokens: tok, RefreshTTL: time.Hour}
+		Tokens: tok, RefreshTTL: time.Hour}, &service.APIKeys{Store: db}
 }
 
 func TestNormalizeEmail(t *testing.T) {
@@ -34,12 +34,12 @@ func TestNormalizeEmail(t *testing.T) {
 // BenchmarkAuthenticateAPIKey measures the per-request cost of an API key:
 // checksum, one indexed lookup, constant-time hash comparison.
 func BenchmarkAuthenticateAPIKey(b *testing.B) {
-	s := newAuth(b)
+	s, keys := newAuth(b)
 	ctx := context.Background()
 	sess, err := s.Register(ctx, service.RegisterInput{Email: "bench@example.com", Password: "correct horse battery"})
 	require.NoError(b, err)
 	actor := &turbocat.Actor{UserID: sess.User.ID, Role: "user"}
-	k, err := s.CreateAPIKey(turbocat.WithActor(ctx, actor), actor, service.CreateAPIKeyInput{Name: "b", Scopes: []string{"agents:read"}})
+	k, err := keys.Create(turbocat.WithActor(ctx, actor), actor, service.CreateAPIKeyInput{Name: "b", Scopes: []string{"agents:read"}})
 	require.NoError(b, err)
 	b.ResetTimer()
 	for b.Loop() {
@@ -52,7 +52,7 @@ func BenchmarkAuthenticateAPIKey(b *testing.B) {
 // BenchmarkAuthenticateJWT measures a JWT request's cost: verify plus the
 // user lookup that makes deleted users and role changes apply at once.
 func BenchmarkAuthenticateJWT(b *testing.B) {
-	s := newAuth(b)
+	s, _ := newAuth(b)
 	ctx := context.Background()
 	sess, err := s.Register(ctx, service.RegisterInput{Email: "jwt@example.com", Password: "correct horse battery"})
 	require.NoError(b, err)

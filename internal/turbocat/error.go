@@ -1,7 +1,7 @@
 // Package turbocat holds Turbocat's domain: the entities users work with
 // (users, agents, templates, workflows, executions, deployments, API keys,
-// audit entries), the service interfaces the adapters implement, and the one
-// error type every layer speaks. It imports nothing of Turbocat's own and only
+// audit entries), the store interfaces the adapters implement, and the error
+// types every layer speaks (Error for requests, StepError for steps). It imports nothing of Turbocat's own and only
 // the standard library, so every other package can depend on it.
 package turbocat
 
@@ -94,3 +94,30 @@ func AsError(err error) *Error {
 	}
 	return nil
 }
+
+// StepError is how a step fails: the executors, the step runner and the
+// engines all speak it. Name is the error name a step's Retry and Catch
+// match (ErrorEquals), such as Api.Http5xx or Step.InputError; Cause is a
+// human-readable explanation with every secret value scrubbed; Retryable
+// says whether running the step again may succeed.
+type StepError struct {
+	Name      string `json:"error"`
+	Cause     string `json:"cause"`
+	Retryable bool   `json:"retryable"`
+}
+
+func (e *StepError) Error() string { return e.Name + ": " + e.Cause }
+
+// StepErrorf returns a *StepError with a formatted cause.
+func StepErrorf(name string, retryable bool, format string, args ...any) *StepError {
+	return &StepError{Name: name, Cause: fmt.Sprintf(format, args...), Retryable: retryable}
+}
+
+// Step error names of Turbocat's own that the engines act on.
+const (
+	// ErrStoreUnavailable fails a step whose record could not be read or
+	// written because the database was unreachable or restarting. Every
+	// compiled Task retries it with backoff, apart from the step's own
+	// retries: the step runs again once the database is back.
+	ErrStoreUnavailable = "Turbocat.StoreUnavailable"
+)

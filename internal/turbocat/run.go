@@ -78,6 +78,9 @@ type StepClaim struct {
 	Claimed bool
 	ClaimID string
 	Step    *ExecutionStep
+	// HeldBy is the claim another invocation holds on the step, when it is
+	// running and not claimed by this one.
+	HeldBy string
 }
 
 // StepResult is what a step run records.
@@ -107,21 +110,81 @@ type NewExecution struct {
 	ReuseSteps []string
 }
 
-// RunStore is the storage of the execution path. Unlike the API services,
-// its reads are by execution id alone: the step runner and the reconciler
-// act for the engine, not for a caller, and scope what they load by the
-// execution's own user.
-type RunStore interface {
+// StepStart is what claiming a step takes.
+type StepStart struct {
+	ExecutionID string
+	StepKey     string
+	AgentID     string
+	// Lease is how long the claim holds before another invocation may take
+	// the step over (the step's timeout and a margin).
+	Lease time.Duration
+	// WithOutputs also loads the outputs of the completed steps.
+	WithOutputs bool
+	// Takeover, if set, is a claim on the step that its holder gave up
+	// (it could not record its result): it is taken over at once instead
+	// of waiting for its lease to lapse.
+	Takeover string
+}
+
+// StartedStep is what StartStep returns.
+type StartedStep struct {
+	Claim     *StepClaim
+	Execution *Execution
+	// Agent is the step's agent if it belongs to the execution's user, nil
+	// otherwise.
+	Agent *Agent
+	// Outputs are the completed steps' outputs by key (with WithOutputs).
+	Outputs map[string]json.RawMessage
+}
+
+// ClaimedStep names a step and the claim its holder has on it.
+type ClaimedStep struct {
+	ExecutionID string
+	StepKey     string
+	ClaimID     string
+}
+
+// Outcome is how an execution ends: a final status (completed, failed,
+// cancelled, timed_out) with its output or error document, and the
+// lifecycle events that report it (written with the change, and only if
+// the execution was still live).
+type Outcome struct {
+	Status string
+	Output json.RawMessage
+	Error  json.RawMessage
+	Events []Event
+}
+
+// LogRange selects log lines of an execution: those after the sequence
+// number After, at most Limit.
+type LogRange struct {
+	After int64
+	Limit int
+}
+
+// ExecutionStore stores executions: the API's reads, scoped by user, and
+// the execution path's reads and writes by execution id alone (the step
+// runner and the reconciler act for the engine, not for a caller, and scope
+// what they load by the execution's own user).
+type ExecutionStore interface {
+	Execution(ctx context.Context, userID, id string) (*Execution, error)
+	ListExecutions(ctx context.Context, userID string, f ExecutionFilter, p Page) (*List[*Execution], error)
+	ExecutionSteps(ctx context.Context, userID, id string) ([]*ExecutionStep, error)
+	ExecutionLogs(ctx context.Context, userID, id string, r LogRange) ([]*ExecutionLog, error)
+	// ExecutionStatus returns the status and the last log sequence number
+	// (the live log stream polls it).
+	ExecutionStatus(ctx context.Context, userID, id string) (status string, lastSeq int64, err error)
+
 	// CreateExecution inserts a pending execution and its audit row in one
 	// transaction. With an idempotency key already used for the workflow it
 	// returns the existing execution and created=false.
 	CreateExecution(ctx context.Context, in NewExecution) (e *Execution, created bool, err error)
-	// MarkStarted records the engine's reference and moves pending → running.
-	MarkStarted(ctx context.Context, id, engineRef string) error
-	// FinishExecution moves a live execution to a final status (completed,
-	// failed, cancelled, timed_out); it returns false if it had already
-	// finished, which then stays as it was.
-	FinishExecution(ctx context.Context, id, status string, output, errJSON json.RawMessage) (bool, error)
+	// MarkStarted records the engine's reference and moves pending →
+	// running, writing events with the change (only if it happened).
+	MarkStarted(ctx context.Context, id, engineRef string, events ...Event) error
+	// FinishExecution moves a live execution to its outcome; it returns
+	// false if it had already finished, which then stays as it was.
+	FinishExecution(ctx context.Context, id string, o Outcome) (bool, error)
 	ExecutionByID(ctx context.Context, id string) (*Execution, error)
 	UnfinishedExecutions(ctx context.Context) ([]*Execution, error)
 
@@ -133,27 +196,37 @@ type RunStore interface {
 	ResetVersionEngineRef(ctx context.Context, workflowID string, version int, ref string) error
 
 	// StartStep claims a step for a run with a lease and, in the same round
-	// trip, returns the execution, the agent agentID if it belongs to the
-	// execution's user (nil otherwise) and, with withOutputs, the outputs
-	// of the completed steps by key. When the step is not claimed, the
-	// claim's Step carries its status, attempt and error.
-	StartStep(ctx context.Context, executionID, stepKey, agentID string, lease time.Duration, withOutputs bool) (
-		claim *StepClaim, e *Execution, agent *Agent, outputs map[string]json.RawMessage, err error)
+	// trip, loads the execution, the agent and (WithOutputs) the upstream
+	// outputs. When the step is not claimed, the claim's Step carries its
+	// status, attempt and error. ENOTFOUND for an unknown execution.
+	StartStep(ctx context.Context, in StepStart) (*StartedStep, error)
+	// RenewStepLease extends a claim the caller still holds by lease from
+	// now (the holder renews it while the agent runs).
+	RenewStepLease(ctx context.Context, step ClaimedStep, lease time.Duration) error
 	// SetStepInput records the resolved input of a claimed step.
-	SetStepInput(ctx context.Context, executionID, stepKey, claimID string, input json.RawMessage) error
+	SetStepInput(ctx context.Context, step ClaimedStep, input json.RawMessage) error
 	// FinishStep records a claimed step's result and its logs atomically:
 	// a run is recorded whole or not at all. False if the claim was lost.
-	FinishStep(ctx context.Context, executionID, stepKey, claimID string, r StepResult) (bool, error)
+	FinishStep(ctx context.Context, step ClaimedStep, r StepResult) (bool, error)
 	StepOutputs(ctx context.Context, executionID string) (map[string]json.RawMessage, error)
 	SkipPendingSteps(ctx context.Context, executionID string) error
 	// AppendLogs stores log lines with consecutive sequence numbers.
 	AppendLogs(ctx context.Context, executionID string, stepKey *string, lines []LogLine) error
 }
 
-// DeploymentStore is the write side of deployments. Reads by id alone
-// (DeploymentByID) are for the trigger: the webhook and the scheduler act for
-// the deployment's owner.
+// Rollback is where RollbackDeployment moves a deployment.
+type Rollback struct {
+	Version    int // the version it goes back to
+	Previous   int // the version it leaves (its new previous version)
+	VersionRef string
+}
+
+// DeploymentStore stores deployments. Reads by id alone (DeploymentByID) are
+// for the trigger: the webhook and the scheduler act for the deployment's
+// owner.
 type DeploymentStore interface {
+	Deployment(ctx context.Context, userID, id string) (*Deployment, error)
+	ListDeployments(ctx context.Context, userID string, f DeploymentFilter, p Page) (*List[*Deployment], error)
 	// CreateDeployment stores d; an active one replaces the active
 	// deployment of its (workflow, environment), whose version becomes d's
 	// PreviousVersion and whose signing secret it keeps (kept reports it;
@@ -167,7 +240,7 @@ type DeploymentStore interface {
 	ActiveDeployment(ctx context.Context, workflowID, environment string) (*Deployment, []byte, error)
 	// RollbackDeployment moves an active deployment to its previous
 	// version. ECONFLICT when it has none or is not active.
-	RollbackDeployment(ctx context.Context, userID, id string, version, previous int, versionRef string) (*Deployment, error)
+	RollbackDeployment(ctx context.Context, userID, id string, to Rollback) (*Deployment, error)
 	// DeactivateDeployment stops an active deployment (its webhook and
 	// schedule stop). ENOTFOUND when there is no active one of that id.
 	DeactivateDeployment(ctx context.Context, userID, id string) (*Deployment, error)

@@ -73,6 +73,7 @@ import (
 	"time"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // Defaults of code agents.
@@ -212,7 +213,8 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 		input = json.RawMessage("null")
 	}
 	deadline := e.opts.Now().Add(timeout)
-	ctxJSON, _ := json.Marshal(map[string]any{"agentId": req.AgentID, "deadline": deadline.UTC().Format(time.RFC3339Nano), "timeoutMs": timeout.Milliseconds()})
+	ctxJSON, _ := json.Marshal(map[string]any{"agentId": req.AgentID, "deadline": deadline.UTC().Format(time.RFC3339Nano),
+		"timeoutMs": timeout.Milliseconds(), "idempotencyKey": req.IdempotencyKey})
 	wreq := &workerRequest{
 		Source:         source,
 		Input:          input,
@@ -235,7 +237,7 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 		return run.Finish(context.WithoutCancel(ctx), nil, err)
 	}
 	if resp.Error != nil {
-		return run.Finish(context.WithoutCancel(ctx), nil, &executor.Error{Name: resp.Error.Name, Cause: resp.Error.Cause, Retryable: resp.Error.Name == executor.ErrCodeTimeout})
+		return run.Finish(context.WithoutCancel(ctx), nil, &turbocat.StepError{Name: resp.Error.Name, Cause: resp.Error.Cause, Retryable: resp.Error.Name == executor.ErrCodeTimeout})
 	}
 	return run.Finish(ctx, resp.Output, nil)
 }
@@ -313,7 +315,7 @@ func (e *Executor) roundTrip(ctx context.Context, req *workerRequest, timeout ti
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, executor.Errorf(executor.ErrCodeTimeout, true, "the script exceeded the step's time limit")
 		}
-		return nil, &executor.Error{Name: executor.ErrCanceled, Cause: "run cancelled: " + ctx.Err().Error()}
+		return nil, &turbocat.StepError{Name: executor.ErrCanceled, Cause: "run cancelled: " + ctx.Err().Error()}
 	case <-hard.C:
 		e.opts.Logger.Warn("code worker unresponsive past its deadline, killed", slog.Int("pid", w.pid()), slog.Duration("timeout", timeout))
 		w.kill()

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 func TestMain(m *testing.M) {
@@ -47,11 +48,11 @@ func codeConfig(src string, timeoutSeconds float64) json.RawMessage {
 	return b
 }
 
-func runCode(t *testing.T, ex *Executor, src, input string, timeoutSeconds float64) (executor.Result, *executor.Error) {
+func runCode(t *testing.T, ex *Executor, src, input string, timeoutSeconds float64) (executor.Result, *turbocat.StepError) {
 	t.Helper()
 	res, err := ex.Execute(context.Background(), executor.Request{AgentID: "agent-1", Type: executor.TypeCode, Config: codeConfig(src, timeoutSeconds), Input: json.RawMessage(input)})
 	if err != nil {
-		var e *executor.Error
+		var e *turbocat.StepError
 		require.ErrorAs(t, err, &e)
 		return res, e
 	}
@@ -229,7 +230,7 @@ func TestCodeCancelAndTimeoutReplaceWorker(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(200 * time.Millisecond); cancel() }()
 	_, err = ex.Execute(ctx, executor.Request{Type: executor.TypeCode, Config: codeConfig(`function main(){ for(;;){} }`, 30)})
-	var e *executor.Error
+	var e *turbocat.StepError
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, executor.ErrCanceled, e.Name)
 

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // Canary is the value of the secret CANARY in every conformance run.
@@ -74,9 +75,9 @@ func requireNoCanary(t *testing.T, res executor.Result, err error) {
 	}
 }
 
-func requireName(t *testing.T, err error, name string) *executor.Error {
+func requireName(t *testing.T, err error, name string) *turbocat.StepError {
 	t.Helper()
-	var e *executor.Error
+	var e *turbocat.StepError
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, name, e.Name, e.Cause)
 	require.NotEmpty(t, e.Cause)
@@ -110,7 +111,7 @@ func Run(t *testing.T, h Harness) {
 		t.Parallel()
 		res, err := h.Executor.Execute(context.Background(), request(h, h.Fail(t)))
 		require.Error(t, err)
-		var e *executor.Error
+		var e *turbocat.StepError
 		require.ErrorAs(t, err, &e)
 		require.True(t, strings.HasPrefix(e.Name, strings.ToUpper(h.Type[:1])+h.Type[1:]+"."), "a %s error name: %s", h.Type, e.Name)
 		require.Contains(t, e.Cause, "[REDACTED]", "the cause mentioned the secret and was scrubbed")

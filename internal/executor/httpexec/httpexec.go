@@ -29,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // Defaults of API agents.
@@ -212,7 +213,19 @@ func (e *Executor) prepare(ctx context.Context, run *executor.Run, cfg *executor
 	if p.header.Get("User-Agent") == "" {
 		p.header.Set("User-Agent", "Turbocat-Agent/1")
 	}
+	if name := idempotencyHeader(cfg); name != "" && run.IdempotencyKey() != "" && p.header.Get(name) == "" {
+		p.header.Set(name, run.IdempotencyKey())
+	}
 	return p, nil
+}
+
+// idempotencyHeader is the header the step's idempotency key goes in ("" for
+// none).
+func idempotencyHeader(cfg *executor.APIConfig) string {
+	if cfg.IdempotencyKeyHeader != nil {
+		return *cfg.IdempotencyKeyHeader
+	}
+	return executor.IdempotencyHeader
 }
 
 func (e *Executor) call(ctx context.Context, run *executor.Run, cfg *executor.APIConfig) (json.RawMessage, error) {
@@ -328,37 +341,37 @@ func statusError(resp *http.Response, body []byte) error {
 	}
 	switch {
 	case resp.StatusCode == 429:
-		return &executor.Error{Name: executor.ErrAPIRateLimited, Cause: cause, Retryable: true}
+		return &turbocat.StepError{Name: executor.ErrAPIRateLimited, Cause: cause, Retryable: true}
 	case resp.StatusCode >= 500:
-		return &executor.Error{Name: executor.ErrAPIHTTP5xx, Cause: cause, Retryable: true}
+		return &turbocat.StepError{Name: executor.ErrAPIHTTP5xx, Cause: cause, Retryable: true}
 	case resp.StatusCode >= 400:
-		return &executor.Error{Name: executor.ErrAPIHTTP4xx, Cause: cause}
+		return &turbocat.StepError{Name: executor.ErrAPIHTTP4xx, Cause: cause}
 	default:
-		return &executor.Error{Name: executor.ErrAPIHTTP3xx, Cause: cause}
+		return &turbocat.StepError{Name: executor.ErrAPIHTTP3xx, Cause: cause}
 	}
 }
 
 // classify maps a transport error to a step error.
 func classify(ctx context.Context, err error) error {
-	var ee *executor.Error
+	var ee *turbocat.StepError
 	if errors.As(err, &ee) {
 		return ee
 	}
 	var be *BlockedError
 	if errors.As(err, &be) {
-		return &executor.Error{Name: executor.ErrAPIBlocked, Cause: be.Error()}
+		return &turbocat.StepError{Name: executor.ErrAPIBlocked, Cause: be.Error()}
 	}
 	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded {
-		return &executor.Error{Name: executor.ErrAPITimeout, Cause: "request timed out: " + err.Error(), Retryable: true}
+		return &turbocat.StepError{Name: executor.ErrAPITimeout, Cause: "request timed out: " + err.Error(), Retryable: true}
 	}
 	if errors.Is(err, context.Canceled) {
-		return &executor.Error{Name: executor.ErrCanceled, Cause: err.Error()}
+		return &turbocat.StepError{Name: executor.ErrCanceled, Cause: err.Error()}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return &executor.Error{Name: executor.ErrAPITimeout, Cause: err.Error(), Retryable: true}
+		return &turbocat.StepError{Name: executor.ErrAPITimeout, Cause: err.Error(), Retryable: true}
 	}
-	return &executor.Error{Name: executor.ErrAPIConnection, Cause: err.Error(), Retryable: true}
+	return &turbocat.StepError{Name: executor.ErrAPIConnection, Cause: err.Error(), Retryable: true}
 }
 
 func buildOutput(resp *http.Response, body []byte, keep []string) (json.RawMessage, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 type bundle struct {
@@ -50,7 +51,7 @@ func setup(t *testing.T, h http.HandlerFunc) *bundle {
 	return b
 }
 
-func (b *bundle) run(t *testing.T, cfg map[string]any, input string, sec executor.StaticSecrets) (executor.Result, *executor.Error) {
+func (b *bundle) run(t *testing.T, cfg map[string]any, input string, sec executor.StaticSecrets) (executor.Result, *turbocat.StepError) {
 	t.Helper()
 	raw, err := json.Marshal(cfg)
 	require.NoError(t, err)
@@ -60,7 +61,7 @@ func (b *bundle) run(t *testing.T, cfg map[string]any, input string, sec executo
 	}
 	res, err := b.ex.Execute(context.Background(), req)
 	if err != nil {
-		var e *executor.Error
+		var e *turbocat.StepError
 		require.ErrorAs(t, err, &e)
 		return res, e
 	}
@@ -135,7 +136,7 @@ func TestAPIAuth(t *testing.T) {
 				tt.check(t, b.last)
 				dump, _ := json.Marshal(struct {
 					R executor.Result
-					E *executor.Error
+					E *turbocat.StepError
 				}{res, e})
 				for _, canary := range []string{"tok-canary-1", "pw-canary-2", "key-canary-3", base64.StdEncoding.EncodeToString([]byte("bob:pw-canary-2"))} {
 					require.NotContains(t, string(dump), canary)
@@ -249,7 +250,7 @@ func TestAPITimeoutAndCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
 	_, err := b.ex.Execute(ctx, executor.Request{Type: executor.TypeAPI, Config: apiConfig(b.srv.URL)})
-	var ee *executor.Error
+	var ee *turbocat.StepError
 	require.ErrorAs(t, err, &ee)
 	require.Equal(t, executor.ErrCanceled, ee.Name)
 }
@@ -334,4 +335,44 @@ func TestAPIOverTLS(t *testing.T) {
 	res, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeAPI, Config: apiConfig(srv.URL + "/x")})
 	require.NoError(t, err)
 	require.JSONEq(t, `{"status":200,"headers":{"Content-Type":"application/json"},"body":{"tls":true,"proto":"HTTP/1.1"}}`, string(res.Output))
+}
+
+// TestAPIIdempotencyKey: the step's key goes in Idempotency-Key by default,
+// in the header the config names, or nowhere; a header of the same name in
+// the config wins.
+func TestAPIIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	send := func(cfg map[string]any) http.Header {
+		raw, err := json.Marshal(cfg)
+		require.NoError(t, err)
+		_, err = b.ex.Execute(context.Background(), executor.Request{Type: executor.TypeAPI, Config: raw, IdempotencyKey: "exec-1:send"})
+		require.NoError(t, err)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.last.Header.Clone()
+	}
+	base := func() map[string]any { return map[string]any{"method": "POST", "url": b.srv.URL} }
+
+	require.Equal(t, "exec-1:send", send(base()).Get("Idempotency-Key"))
+
+	cfg := base()
+	cfg["idempotencyKeyHeader"] = "X-Request-Id"
+	h := send(cfg)
+	require.Equal(t, "exec-1:send", h.Get("X-Request-Id"))
+	require.Empty(t, h.Get("Idempotency-Key"))
+
+	cfg = base()
+	cfg["idempotencyKeyHeader"] = ""
+	require.Empty(t, send(cfg).Get("Idempotency-Key"), "an empty header name sends no key")
+
+	cfg = base()
+	cfg["headers"] = map[string]string{"Idempotency-Key": "mine"}
+	require.Equal(t, "mine", send(cfg).Get("Idempotency-Key"), "the agent's own header wins")
+
+	cfg = base()
+	cfg["idempotencyKeyHeader"] = "Bad Header"
+	raw, _ := json.Marshal(cfg)
+	_, err := b.ex.Execute(context.Background(), executor.Request{Type: executor.TypeAPI, Config: raw})
+	require.ErrorContains(t, err, "idempotencyKeyHeader")
 }

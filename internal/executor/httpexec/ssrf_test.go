@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 func TestCheckAddr(t *testing.T) {
@@ -216,7 +217,7 @@ func TestSSRFCorpus(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			t.Parallel()
 			_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeAPI, Config: apiConfig(target)})
-			var e *executor.Error
+			var e *turbocat.StepError
 			require.ErrorAs(t, err, &e)
 			require.Equal(t, executor.ErrAPIBlocked, e.Name, e.Cause)
 			require.NotEmpty(t, e.Cause)
@@ -226,7 +227,7 @@ func TestSSRFCorpus(t *testing.T) {
 		t.Parallel()
 		for i := 0; i < 2; i++ {
 			_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeAPI, Config: apiConfig("http://rebind.test:" + p + "/")})
-			var e *executor.Error
+			var e *turbocat.StepError
 			require.ErrorAs(t, err, &e, "attempt %d", i)
 			if i == 1 {
 				require.Equal(t, executor.ErrAPIBlocked, e.Name, e.Cause)
@@ -266,8 +267,41 @@ func TestNewClientIgnoresProxyEnv(t *testing.T) {
 	})})
 	// The direct connection goes to 127.0.0.2 where nothing listens.
 	_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeAPI, Config: apiConfig("http://proxied.test:" + strconv.Itoa(c.port) + "/")})
-	var e *executor.Error
+	var e *turbocat.StepError
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, executor.ErrAPIConnection, e.Name, e.Cause)
 	require.Zero(t, c.conns.Load())
+}
+
+// TestOwnEndpointsBlocked: an agent never reaches the server's own API or
+// Step Functions endpoint, whatever the allow list opens.
+func TestOwnEndpointsBlocked(t *testing.T) {
+	t.Parallel()
+	engine := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("stopped your run")) }))
+	t.Cleanup(engine.Close)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	t.Cleanup(other.Close)
+	own := netip.MustParseAddrPort(engine.Listener.Addr().String())
+	c := NewClient(ClientOptions{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Own: []netip.AddrPort{own}})
+
+	_, err := c.Get(engine.URL)
+	require.ErrorIs(t, err, ErrBlocked)
+	require.Contains(t, err.Error(), "Turbocat's own endpoint")
+	require.NotContains(t, err.Error(), AllowCIDRsEnv, "no allow list opens it, so none is suggested")
+	res, err := c.Get(other.URL)
+	require.NoError(t, err, "other allowed loopback servers stay reachable")
+	res.Body.Close()
+
+	// A listener on every interface is refused on loopback and on the
+	// machine's own addresses.
+	any := []netip.AddrPort{netip.AddrPortFrom(netip.IPv4Unspecified(), 8083)}
+	require.Error(t, checkOwn(netip.MustParseAddrPort("127.0.0.1:8083"), any, localAddrs))
+	require.Error(t, checkOwn(netip.MustParseAddrPort("127.0.0.2:8083"), any, localAddrs))
+	require.Error(t, checkOwn(netip.MustParseAddrPort("10.1.2.3:8083"), any, func() []netip.Addr { return []netip.Addr{netip.MustParseAddr("10.1.2.3")} }))
+	require.NoError(t, checkOwn(netip.MustParseAddrPort("10.1.2.4:8083"), any, func() []netip.Addr { return []netip.Addr{netip.MustParseAddr("10.1.2.3")} }))
+	require.NoError(t, checkOwn(netip.MustParseAddrPort("127.0.0.1:8084"), any, localAddrs))
+
+	// A blocked range says how to open it for local development.
+	_, err = NewClient(ClientOptions{}).Get(other.URL)
+	require.ErrorContains(t, err, AllowCIDRsEnv)
 }

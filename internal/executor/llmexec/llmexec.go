@@ -32,6 +32,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/executor"
 	"github.com/turbocat/turbocat/internal/executor/httpexec"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // Defaults of LLM agents.
@@ -150,6 +151,10 @@ type call struct {
 	maxTokens   int64
 	schema      json.RawMessage
 	httpClient  *http.Client // nil: the SDK default (bedrock only)
+	// idempotencyKey is sent as the Idempotency-Key header: the providers'
+	// own APIs ignore it, gateways in front of them (and OpenAI-compatible
+	// servers that support it) de-duplicate on it.
+	idempotencyKey string
 }
 
 // reply is a provider-neutral answer.
@@ -218,7 +223,8 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 }
 
 func (e *Executor) prepare(ctx context.Context, run *executor.Run, cfg *executor.LLMConfig) (*call, error) {
-	c := &call{model: cfg.Model, region: cfg.Region, temperature: cfg.Temperature, maxTokens: cfg.MaxTokens, schema: cfg.ResponseSchema}
+	c := &call{model: cfg.Model, region: cfg.Region, temperature: cfg.Temperature, maxTokens: cfg.MaxTokens, schema: cfg.ResponseSchema,
+		idempotencyKey: run.IdempotencyKey()}
 	if c.maxTokens <= 0 {
 		c.maxTokens = DefaultMaxTokens
 	}
@@ -289,7 +295,7 @@ func (e *Executor) output(c *call, rep *reply) (json.RawMessage, *executor.Usage
 			if rep.finishReason == "length" {
 				err = fmt.Errorf("%w (the reply was cut at maxTokens)", err)
 			}
-			return nil, usage, &executor.Error{Name: executor.ErrLLMInvalidOutput, Cause: err.Error(), Retryable: true}
+			return nil, usage, &turbocat.StepError{Name: executor.ErrLLMInvalidOutput, Cause: err.Error(), Retryable: true}
 		}
 		out.JSON = js
 	}
@@ -358,7 +364,7 @@ func schemaInstruction(schema json.RawMessage) string {
 
 // classify maps an SDK error to a step error.
 func classify(ctx context.Context, provider string, err error) error {
-	var ee *executor.Error
+	var ee *turbocat.StepError
 	if errors.As(err, &ee) {
 		return ee
 	}
@@ -370,21 +376,21 @@ func classify(ctx context.Context, provider string, err error) error {
 		return executor.Errorf(executor.ErrInvalidConfig, false, "%s base URL refused: %v", provider, be)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &executor.Error{Name: executor.ErrLLMTimeout, Cause: fmt.Sprintf("%s call timed out", provider), Retryable: true}
+		return &turbocat.StepError{Name: executor.ErrLLMTimeout, Cause: fmt.Sprintf("%s call timed out", provider), Retryable: true}
 	}
 	if errors.Is(err, context.Canceled) {
-		return &executor.Error{Name: executor.ErrCanceled, Cause: err.Error()}
+		return &turbocat.StepError{Name: executor.ErrCanceled, Cause: err.Error()}
 	}
 	var se *json.SyntaxError
 	var ue *json.UnmarshalTypeError
 	if errors.As(err, &se) || errors.As(err, &ue) || strings.Contains(err.Error(), "invalid character") || strings.Contains(err.Error(), "unexpected end of JSON") || strings.Contains(err.Error(), "parsing response json") {
-		return &executor.Error{Name: executor.ErrLLMInvalidOutput, Cause: fmt.Sprintf("%s returned a malformed response: %v", provider, err), Retryable: true}
+		return &turbocat.StepError{Name: executor.ErrLLMInvalidOutput, Cause: fmt.Sprintf("%s returned a malformed response: %v", provider, err), Retryable: true}
 	}
-	return &executor.Error{Name: executor.ErrLLMConnection, Cause: fmt.Sprintf("%s call failed: %v", provider, err), Retryable: true}
+	return &turbocat.StepError{Name: executor.ErrLLMConnection, Cause: fmt.Sprintf("%s call failed: %v", provider, err), Retryable: true}
 }
 
 // statusError maps an HTTP status of a provider error.
-func statusError(provider string, status int, retryAfter, msg string) *executor.Error {
+func statusError(provider string, status int, retryAfter, msg string) *turbocat.StepError {
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
@@ -395,14 +401,14 @@ func statusError(provider string, status int, retryAfter, msg string) *executor.
 		if retryAfter != "" {
 			cause = fmt.Sprintf("%s rate limit (HTTP 429, retry after %ss): %s", provider, retryAfter, msg)
 		}
-		return &executor.Error{Name: executor.ErrLLMRateLimited, Cause: cause, Retryable: true}
+		return &turbocat.StepError{Name: executor.ErrLLMRateLimited, Cause: cause, Retryable: true}
 	case status == http.StatusRequestTimeout || status == http.StatusGatewayTimeout:
-		return &executor.Error{Name: executor.ErrLLMTimeout, Cause: fmt.Sprintf("%s timed out (HTTP %d): %s", provider, status, msg), Retryable: true}
+		return &turbocat.StepError{Name: executor.ErrLLMTimeout, Cause: fmt.Sprintf("%s timed out (HTTP %d): %s", provider, status, msg), Retryable: true}
 	case status >= 500:
-		return &executor.Error{Name: executor.ErrLLMServerError, Cause: fmt.Sprintf("%s server error (HTTP %d): %s", provider, status, msg), Retryable: true}
+		return &turbocat.StepError{Name: executor.ErrLLMServerError, Cause: fmt.Sprintf("%s server error (HTTP %d): %s", provider, status, msg), Retryable: true}
 	case strings.Contains(lower, "content_filter") || strings.Contains(lower, "content management policy") || strings.Contains(lower, "content filter"):
-		return &executor.Error{Name: executor.ErrLLMContentFiltered, Cause: fmt.Sprintf("%s filtered the request (HTTP %d): %s", provider, status, msg)}
+		return &turbocat.StepError{Name: executor.ErrLLMContentFiltered, Cause: fmt.Sprintf("%s filtered the request (HTTP %d): %s", provider, status, msg)}
 	default:
-		return &executor.Error{Name: executor.ErrLLMInvalidRequest, Cause: fmt.Sprintf("%s rejected the request (HTTP %d): %s", provider, status, msg)}
+		return &turbocat.StepError{Name: executor.ErrLLMInvalidRequest, Cause: fmt.Sprintf("%s rejected the request (HTTP %d): %s", provider, status, msg)}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/executor"
 	"github.com/turbocat/turbocat/internal/executor/httpexec"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // fakeProvider is a real HTTP server speaking one provider's wire format.
@@ -214,7 +215,7 @@ func TestLLMProviders(t *testing.T) {
 				t.Parallel()
 				res, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeLLM, Config: llmConfig(provider, tt.model, tt.extra), Input: json.RawMessage(`{"text":"long text"}`)})
 				if tt.wantErr != "" {
-					var e *executor.Error
+					var e *turbocat.StepError
 					require.ErrorAs(t, err, &e)
 					require.Equal(t, tt.wantErr, e.Name, e.Cause)
 					require.Equal(t, tt.retryable, e.Retryable)
@@ -267,10 +268,14 @@ func TestLLMRequestShape(t *testing.T) {
 	for _, provider := range []string{ProviderOpenAI, ProviderAnthropic, ProviderBedrock} {
 		cfg := map[string]any{"provider": provider, "model": "ok", "system": extra["system"], "temperature": 0.2, "maxTokens": 77, "messages": extra["messages"]}
 		raw, _ := json.Marshal(cfg)
-		_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeLLM, Config: raw, Input: json.RawMessage(`{"topic":"cats"}`)})
+		_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeLLM, Config: raw, Input: json.RawMessage(`{"topic":"cats"}`),
+			IdempotencyKey: "exec-9:summarize"})
 		require.NoError(t, err, provider)
 		req := fakes[provider].last(t)
 		body := mustJSON(req.body)
+		if provider != ProviderBedrock { // Bedrock's Converse takes no such header
+			require.Equal(t, "exec-9:summarize", req.header.Get("Idempotency-Key"), provider)
+		}
 		require.Contains(t, body, "You are terse about cats.", provider)
 		require.Contains(t, body, "Q cats", provider)
 		switch provider {
@@ -321,7 +326,7 @@ func TestLLMAgentBaseURLIsUntrusted(t *testing.T) {
 	// Without the allow-list, an agent's loopback base URL is refused.
 	strict := New(Options{})
 	_, err = strict.Execute(context.Background(), executor.Request{Type: executor.TypeLLM, Config: cfg, Input: json.RawMessage(`{"text":"t"}`)})
-	var e *executor.Error
+	var e *turbocat.StepError
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, executor.ErrInvalidConfig, e.Name, e.Cause)
 	require.Contains(t, e.Cause, "blocked")
@@ -331,7 +336,7 @@ func TestLLMBedrockNotConfigured(t *testing.T) {
 	t.Parallel()
 	ex := New(Options{})
 	_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeLLM, Config: llmConfig(ProviderBedrock, "ok", nil), Input: json.RawMessage(`{"text":"x"}`)})
-	var e *executor.Error
+	var e *turbocat.StepError
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, executor.ErrInvalidConfig, e.Name)
 }

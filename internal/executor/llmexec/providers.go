@@ -19,6 +19,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 func schemaMap(schema json.RawMessage) (map[string]any, error) {
@@ -40,6 +41,9 @@ func (e *Executor) openai(ctx context.Context, c *call) (*reply, error) {
 	}
 	if c.baseURL != "" {
 		opts = append(opts, ooption.WithBaseURL(c.baseURL))
+	}
+	if c.idempotencyKey != "" {
+		opts = append(opts, ooption.WithHeader(executor.IdempotencyHeader, c.idempotencyKey))
 	}
 	client := openai.NewClient(opts...)
 	var msgs []openai.ChatCompletionMessageParamUnion
@@ -102,6 +106,9 @@ func (e *Executor) anthropic(ctx context.Context, c *call) (*reply, error) {
 	}
 	if c.baseURL != "" {
 		opts = append(opts, aoption.WithBaseURL(c.baseURL))
+	}
+	if c.idempotencyKey != "" {
+		opts = append(opts, aoption.WithHeader(executor.IdempotencyHeader, c.idempotencyKey))
 	}
 	if c.temperature != nil {
 		opts = append(opts, aoption.WithJSONSet("temperature", *c.temperature))
@@ -228,7 +235,7 @@ func (e *Executor) bedrock(ctx context.Context, c *call) (*reply, error) {
 }
 
 // classifyProvider maps the SDKs' API errors; nil when err is not one.
-func classifyProvider(provider string, err error) *executor.Error {
+func classifyProvider(provider string, err error) *turbocat.StepError {
 	var oe *openai.Error
 	if errors.As(err, &oe) {
 		return statusError(provider, oe.StatusCode, retryAfter(oe.Response), oe.Message)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/httpapi/openapitest"
+	"github.com/turbocat/turbocat/internal/service"
 )
 
 // The tests below drive the real handler chain (no database: only answers
@@ -24,9 +25,16 @@ type pinger struct{ err error }
 
 func (p pinger) Ping(context.Context) error { return p.err }
 
+// newServer serves services with no stores behind them: the answers these
+// tests ask for are given before any service reaches a store.
 func newServer(cfg httpapi.Config, db error) http.Handler {
-	s := httpapi.NewServer(cfg, slog.New(slog.DiscardHandler))
-	s.DB = pinger{err: db}
+	s, err := httpapi.NewServer(cfg, httpapi.Services{Auth: &service.Auth{}, APIKeys: &service.APIKeys{}, Secrets: &service.Secrets{},
+		Audit: &service.Audit{}, Agents: &service.Agents{}, Templates: &service.Templates{}, Workflows: &service.Workflows{},
+		Executions: &service.Executions{}, Deployments: &service.Deployments{}, Webhooks: &service.Webhooks{},
+		Health: pinger{err: db}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		panic(err)
+	}
 	return s.Handler()
 }
 

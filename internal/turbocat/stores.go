@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// The service interfaces below are implemented by the postgres package. Each
-// method that changes data owns its transaction and writes the audit row for
-// the change inside it, taking the actor and request from ctx. Every method
-// that reads or writes a user's data is scoped by userID: another user's
-// object is ENOTFOUND.
+// The store interfaces below are Turbocat's storage, implemented by the
+// postgres package; business rules live in the service package, over these
+// interfaces. Each method that changes data owns its transaction and writes
+// the audit row for the change inside it, taking the actor and request from
+// ctx. Every method that reads or writes a user's data is scoped by userID:
+// another user's object is ENOTFOUND.
 
 // Session is what register, login and refresh return.
 type Session struct {
@@ -20,8 +21,17 @@ type Session struct {
 	ExpiresIn    int    `json:"expiresIn"`
 }
 
-// UserService manages accounts and credentials.
-type UserService interface {
+// RefreshToken is a stored refresh token: the hash of the secret, in a
+// rotation family.
+type RefreshToken struct {
+	UserID   string
+	FamilyID string
+	Hash     []byte
+	Expires  time.Time
+}
+
+// UserStore manages accounts and credentials.
+type UserStore interface {
 	// CreateUser inserts a user with an already hashed password. ECONFLICT
 	// when the email is taken.
 	CreateUser(ctx context.Context, u *User) error
@@ -37,8 +47,8 @@ type UserService interface {
 	UpdateProfile(ctx context.Context, userID, email, fullName string) (*User, error)
 	DeleteUser(ctx context.Context, userID string) error
 
-	// CreateRefreshToken stores a token hash in a family.
-	CreateRefreshToken(ctx context.Context, userID, familyID string, hash []byte, expires time.Time) error
+	// CreateRefreshToken stores a token hash in its family.
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// RotateRefreshToken consumes a live token and stores its successor in
 	// the same family, atomically. A token already rotated revokes its whole
 	// family (and audits it) and returns EUNAUTHORIZED; so do unknown,
@@ -48,8 +58,8 @@ type UserService interface {
 	RevokeRefreshFamily(ctx context.Context, hash []byte) error
 }
 
-// APIKeyService manages API keys.
-type APIKeyService interface {
+// APIKeyStore manages API keys.
+type APIKeyStore interface {
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// APIKeyByPrefix returns the key with its owner's role; ENOTFOUND if none.
 	APIKeyByPrefix(ctx context.Context, prefix string) (*APIKey, string, error)
@@ -64,8 +74,8 @@ type AgentFilter struct {
 	Search string
 }
 
-// AgentService manages agents.
-type AgentService interface {
+// AgentStore manages agents.
+type AgentStore interface {
 	// CreateAgent returns ECONFLICT for a taken name and EQUOTA past the
 	// per-user limit.
 	CreateAgent(ctx context.Context, a *Agent, maxAgents int) error
@@ -80,8 +90,8 @@ type AgentService interface {
 	OwnedAgents(ctx context.Context, userID string, ids []string) (map[string]bool, error)
 }
 
-// TemplateService manages templates. Built-in templates are read-only.
-type TemplateService interface {
+// TemplateStore manages templates. Built-in templates are read-only.
+type TemplateStore interface {
 	CreateTemplate(ctx context.Context, t *Template) error
 	Template(ctx context.Context, userID, id string) (*Template, error)
 	ListTemplates(ctx context.Context, userID, kind string, p Page) (*List[*Template], error)
@@ -91,8 +101,8 @@ type TemplateService interface {
 	SeedBuiltinTemplates(ctx context.Context, ts []*Template) error
 }
 
-// WorkflowService manages workflows and their immutable versions.
-type WorkflowService interface {
+// WorkflowStore manages workflows and their immutable versions.
+type WorkflowStore interface {
 	// CreateWorkflow stores the workflow, its steps and version 1 in one
 	// transaction. ECONFLICT for a taken name, EQUOTA past the limit.
 	CreateWorkflow(ctx context.Context, w *Workflow, maxWorkflows int) error
@@ -106,28 +116,10 @@ type WorkflowService interface {
 	DeleteWorkflow(ctx context.Context, userID, id string) error
 }
 
-// ExecutionService reads executions (the running-workflows layer writes them).
-type ExecutionService interface {
-	Execution(ctx context.Context, userID, id string) (*Execution, error)
-	ListExecutions(ctx context.Context, userID string, f ExecutionFilter, p Page) (*List[*Execution], error)
-	ExecutionSteps(ctx context.Context, userID, id string) ([]*ExecutionStep, error)
-	// ExecutionLogs returns logs after the sequence number afterSeq.
-	ExecutionLogs(ctx context.Context, userID, id string, afterSeq int64, limit int) ([]*ExecutionLog, error)
-	// ExecutionStatus returns the status and the last log sequence number
-	// (the live log stream polls it).
-	ExecutionStatus(ctx context.Context, userID, id string) (status string, lastSeq int64, err error)
-}
-
 // DeploymentFilter narrows a deployment listing.
 type DeploymentFilter struct {
 	WorkflowID  string
 	Environment string
-}
-
-// DeploymentService reads deployments.
-type DeploymentService interface {
-	Deployment(ctx context.Context, userID, id string) (*Deployment, error)
-	ListDeployments(ctx context.Context, userID string, f DeploymentFilter, p Page) (*List[*Deployment], error)
 }
 
 // SecretMeta is what the API shows of a secret: never its value.
@@ -137,8 +129,8 @@ type SecretMeta struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// AuditService writes and reads the audit log.
-type AuditService interface {
+// AuditStore writes and reads the audit log.
+type AuditStore interface {
 	// Audit records an action outside any other transaction (logins,
 	// failed refresh reuse). Mutations audit inside their own transaction.
 	Audit(ctx context.Context, action, resourceType, resourceID string, metadata map[string]any) error
@@ -162,9 +154,9 @@ func RawJSON(v any) json.RawMessage {
 	return b
 }
 
-// SecretService stores users' secrets, encrypted by the caller: it never sees
+// SecretStore stores users' secrets, encrypted by the caller: it never sees
 // a plaintext value.
-type SecretService interface {
+type SecretStore interface {
 	// PutSecret creates or replaces a secret; created reports which.
 	PutSecret(ctx context.Context, userID, name string, ciphertext []byte) (meta *SecretMeta, created bool, err error)
 	ListSecrets(ctx context.Context, userID string) ([]*SecretMeta, error)
@@ -173,4 +165,25 @@ type SecretService interface {
 	// SecretCiphertexts returns the stored ciphertexts of the named secrets
 	// that exist.
 	SecretCiphertexts(ctx context.Context, userID string, names []string) (map[string][]byte, error)
+}
+
+// Store is all of Turbocat's storage. Services that change several things
+// at once (instantiating a template, deploying, finishing a run with its
+// events) run them through InTx, so they are recorded whole or not at all.
+type Store interface {
+	UserStore
+	APIKeyStore
+	AgentStore
+	TemplateStore
+	WorkflowStore
+	ExecutionStore
+	DeploymentStore
+	SecretStore
+	AuditStore
+	WebhookStore
+	EventStore
+	// InTx runs fn with a Store whose every method joins one transaction,
+	// committed when fn returns nil and rolled back when it returns an
+	// error (which InTx returns). Nested calls are savepoints.
+	InTx(ctx context.Context, fn func(Store) error) error
 }

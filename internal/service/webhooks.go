@@ -19,13 +19,13 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-// Events delivers lifecycle events to the webhooks users subscribed: each
+// Webhooks delivers lifecycle events to the webhooks users subscribed: each
 // delivery is signed like inbound webhooks (X-Turbocat-Signature), sent
 // through the SSRF-safe client, retried with exponential backoff a bounded
 // number of times, and recorded. Locally it is the in-process event bus; on
 // AWS the same deliveries run in the deliverer function from the EventBridge
 // bus.
-type Events struct {
+type Webhooks struct {
 	Store   turbocat.WebhookStore
 	Secrets *Secrets
 	Client  *http.Client // the SSRF-safe client of API agents
@@ -34,30 +34,20 @@ type Events struct {
 	// after attempt n is Backoff·2ⁿ⁻¹ (default 1 s).
 	MaxAttempts int
 	Backoff     time.Duration
-
-	wg sync.WaitGroup
 }
 
-// Publish implements turbocat.EventPublisher: deliveries run in the
-// background and never hold up the change that caused the event.
-func (s *Events) Publish(ctx context.Context, e turbocat.Event) {
-	hooks, err := s.Store.WebhooksFor(context.WithoutCancel(ctx), e.UserID, e.Type)
-	if err != nil {
-		s.Logger.Error("events: find webhooks", "event_type", e.Type, "error", err.Error())
-		return
-	}
-	for _, h := range hooks {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.Deliver(context.WithoutCancel(ctx), h, e)
-		}()
-	}
+// Publish implements turbocat.EventPublisher for the outbox: it delivers
+// the event to every webhook subscribed to it and returns when each
+// delivery has succeeded or used up its attempts (each recorded). An error
+// means the deliveries could not be looked up or recorded: the outbox
+// tries the event again.
+func (s *Webhooks) Publish(ctx context.Context, e turbocat.Event) error {
+	return s.DeliverAll(ctx, e)
 }
 
 // DeliverAll delivers one event to every webhook subscribed to it and
 // returns when all are done (the deliverer function on AWS).
-func (s *Events) DeliverAll(ctx context.Context, e turbocat.Event) error {
+func (s *Webhooks) DeliverAll(ctx context.Context, e turbocat.Event) error {
 	hooks, err := s.Store.WebhooksFor(ctx, e.UserID, e.Type)
 	if err != nil {
 		return err
@@ -74,12 +64,9 @@ func (s *Events) DeliverAll(ctx context.Context, e turbocat.Event) error {
 	return nil
 }
 
-// Wait blocks until every delivery in flight has finished (shutdown, tests).
-func (s *Events) Wait() { s.wg.Wait() }
-
 // Deliver sends one event to one webhook until it succeeds or the attempts
 // run out, recording each attempt.
-func (s *Events) Deliver(ctx context.Context, h *turbocat.Webhook, e turbocat.Event) {
+func (s *Webhooks) Deliver(ctx context.Context, h *turbocat.Webhook, e turbocat.Event) {
 	log := s.Logger.With("webhook_id", h.ID, "event_id", e.ID, "event_type", e.Type)
 	d, err := s.Store.StartDelivery(ctx, h.ID, e.ID, e.Type)
 	if err != nil {
@@ -112,7 +99,7 @@ func (s *Events) Deliver(ctx context.Context, h *turbocat.Webhook, e turbocat.Ev
 			st = &status
 		}
 		if err == nil {
-			_ = s.Store.RecordDelivery(ctx, d.ID, "succeeded", st, nil)
+			_ = s.Store.RecordDelivery(ctx, d.ID, turbocat.DeliveryResult{Status: "succeeded", HTTPStatus: st})
 			return
 		}
 		msg := err.Error()
@@ -120,7 +107,7 @@ func (s *Events) Deliver(ctx context.Context, h *turbocat.Webhook, e turbocat.Ev
 		if n == attempts {
 			final = "failed"
 		}
-		if rerr := s.Store.RecordDelivery(ctx, d.ID, final, st, &msg); rerr != nil {
+		if rerr := s.Store.RecordDelivery(ctx, d.ID, turbocat.DeliveryResult{Status: final, HTTPStatus: st, Error: &msg}); rerr != nil {
 			log.Error("events: record attempt", "error", rerr.Error())
 		}
 		if n == attempts {
@@ -135,7 +122,7 @@ func (s *Events) Deliver(ctx context.Context, h *turbocat.Webhook, e turbocat.Ev
 	}
 }
 
-func (s *Events) send(ctx context.Context, target, secret string, e turbocat.Event, body []byte, deliveryID string) (int, error) {
+func (s *Webhooks) send(ctx context.Context, target, secret string, e turbocat.Event, body []byte, deliveryID string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
@@ -175,7 +162,7 @@ type CreatedWebhook struct {
 }
 
 // Subscribe creates a webhook subscription; without a secret one is made.
-func (s *Events) Subscribe(ctx context.Context, actor *turbocat.Actor, in WebhookInput) (*CreatedWebhook, error) {
+func (s *Webhooks) Subscribe(ctx context.Context, actor *turbocat.Actor, in WebhookInput) (*CreatedWebhook, error) {
 	var details []turbocat.FieldError
 	u, err := url.Parse(in.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(in.URL) > 2048 {
@@ -213,4 +200,28 @@ func (s *Events) Subscribe(ctx context.Context, actor *turbocat.Actor, in Webhoo
 		return nil, err
 	}
 	return &CreatedWebhook{Webhook: w, Secret: secret}, nil
+}
+
+// List returns the actor's webhook subscriptions.
+func (s *Webhooks) List(ctx context.Context, actor *turbocat.Actor, limit int) ([]*turbocat.Webhook, error) {
+	list, err := s.Store.ListWebhooks(ctx, actor.UserID, limit)
+	if list == nil {
+		list = []*turbocat.Webhook{}
+	}
+	return list, err
+}
+
+// Delete deletes one of the actor's webhook subscriptions.
+func (s *Webhooks) Delete(ctx context.Context, actor *turbocat.Actor, id string) error {
+	return s.Store.DeleteWebhook(ctx, actor.UserID, id)
+}
+
+// Deliveries returns the latest deliveries of one of the actor's webhooks;
+// ENOTFOUND for another user's.
+func (s *Webhooks) Deliveries(ctx context.Context, actor *turbocat.Actor, id string, limit int) ([]*turbocat.WebhookDelivery, error) {
+	list, err := s.Store.ListDeliveries(ctx, actor.UserID, id, limit)
+	if list == nil {
+		list = []*turbocat.WebhookDelivery{}
+	}
+	return list, err
 }

@@ -1,0 +1,215 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/secrets"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// Agents manages agents: validation against each type's config schema and
+// the per-user quota before storage, and test runs.
+type Agents struct {
+	Store  turbocat.AgentStore
+	Audit  turbocat.AuditStore
+	Limits Limits
+	// Runner runs agents for test runs; nil where this process runs no
+	// agents (test runs then answer EUNAVAILABLE).
+	Runner AgentRunner
+}
+
+// on returns the service over st (a transaction's store).
+func (s *Agents) on(st turbocat.Store) *Agents {
+	c := *s
+	c.Store, c.Audit = st, st
+	return &c
+}
+
+// AgentRunner runs an agent once on an input with its owner's secrets; every
+// secret value it resolves is added to scrub. The step runner implements it.
+type AgentRunner interface {
+	RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request) (executor.Result, error)
+}
+
+// AgentInput is the body of POST /agents and (with optional fields) PATCH.
+type AgentInput struct {
+	Name        *string         `json:"name"`
+	Description *string         `json:"description"`
+	Type        *string         `json:"type"`
+	Config      json.RawMessage `json:"config"`
+	Status      *string         `json:"status"`
+	TemplateID  *string         `json:"-"` // set by Instantiate
+}
+
+// checkAgentConfig validates config against the schema of its type, kept in
+// one place by the executor package.
+func checkAgentConfig(typ string, config json.RawMessage, details *[]turbocat.FieldError) {
+	if len(config) == 0 {
+		*details = append(*details, turbocat.FieldError{Field: "config", Message: "is required"})
+		return
+	}
+	if err := executor.ValidateConfig(typ, config); err != nil {
+		var xe *turbocat.StepError
+		if errors.As(err, &xe) {
+			*details = append(*details, turbocat.FieldError{Field: "config", Message: xe.Cause})
+			return
+		}
+		*details = append(*details, turbocat.FieldError{Field: "config", Message: err.Error()})
+	}
+}
+
+func validType(t string) bool {
+	return t == turbocat.AgentCode || t == turbocat.AgentAPI || t == turbocat.AgentLLM
+}
+
+// Create validates and stores a new agent for the actor.
+func (s *Agents) Create(ctx context.Context, actor *turbocat.Actor, in AgentInput) (*turbocat.Agent, error) {
+	var details []turbocat.FieldError
+	a := &turbocat.Agent{UserID: actor.UserID, Status: turbocat.AgentActive, TemplateID: in.TemplateID}
+	if in.Name == nil {
+		details = append(details, turbocat.FieldError{Field: "name", Message: "is required"})
+	} else {
+		a.Name = checkName("name", *in.Name, &details)
+	}
+	if in.Description != nil {
+		a.Description = checkDescription(*in.Description, &details)
+	}
+	switch {
+	case in.Type == nil:
+		details = append(details, turbocat.FieldError{Field: "type", Message: "is required: code, api or llm"})
+	case !validType(*in.Type):
+		details = append(details, turbocat.FieldError{Field: "type", Message: "must be code, api or llm"})
+	default:
+		a.Type = *in.Type
+		checkAgentConfig(a.Type, in.Config, &details)
+		a.Config = in.Config
+	}
+	if in.Status != nil {
+		a.Status = *in.Status
+		if a.Status != turbocat.AgentActive && a.Status != turbocat.AgentDisabled {
+			details = append(details, turbocat.FieldError{Field: "status", Message: "must be active or disabled"})
+		}
+	}
+	if len(details) > 0 {
+		return nil, turbocat.ValidationError("invalid agent", details...)
+	}
+	if err := s.Store.CreateAgent(ctx, a, s.Limits.MaxAgents); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Update applies a partial update. The type of an agent is fixed.
+func (s *Agents) Update(ctx context.Context, actor *turbocat.Actor, id string, in AgentInput) (*turbocat.Agent, error) {
+	return s.Store.UpdateAgent(ctx, actor.UserID, id, func(a *turbocat.Agent) error {
+		var details []turbocat.FieldError
+		if in.Name != nil {
+			a.Name = checkName("name", *in.Name, &details)
+		}
+		if in.Description != nil {
+			a.Description = checkDescription(*in.Description, &details)
+		}
+		if in.Type != nil && *in.Type != a.Type {
+			details = append(details, turbocat.FieldError{Field: "type", Message: "cannot change; create a new agent instead"})
+		}
+		if in.Config != nil {
+			checkAgentConfig(a.Type, in.Config, &details)
+			a.Config = in.Config
+		}
+		if in.Status != nil {
+			if *in.Status != turbocat.AgentActive && *in.Status != turbocat.AgentDisabled {
+				details = append(details, turbocat.FieldError{Field: "status", Message: "must be active or disabled"})
+			}
+			a.Status = *in.Status
+		}
+		if len(details) > 0 {
+			return turbocat.ValidationError("invalid agent", details...)
+		}
+		return nil
+	})
+}
+
+// Get returns one of the actor's agents.
+func (s *Agents) Get(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Agent, error) {
+	return s.Store.Agent(ctx, actor.UserID, id)
+}
+
+// List returns a page of the actor's agents.
+func (s *Agents) List(ctx context.Context, actor *turbocat.Actor, f turbocat.AgentFilter, p turbocat.Page) (*turbocat.List[*turbocat.Agent], error) {
+	return s.Store.ListAgents(ctx, actor.UserID, f, p)
+}
+
+// Delete deletes one of the actor's agents; ECONFLICT while a workflow uses
+// it.
+func (s *Agents) Delete(ctx context.Context, actor *turbocat.Actor, id string) error {
+	return s.Store.DeleteAgent(ctx, actor.UserID, id)
+}
+
+// MaxTestSeconds bounds an agent test run (it holds the HTTP request).
+const MaxTestSeconds = 60
+
+// AgentTestInput is the body of POST /agents/{id}/test.
+type AgentTestInput struct {
+	Input          json.RawMessage `json:"input"`
+	TimeoutSeconds int             `json:"timeoutSeconds"`
+}
+
+// AgentTestResult is the outcome of one test run of an agent.
+type AgentTestResult struct {
+	OK         bool                `json:"ok"`
+	Output     json.RawMessage     `json:"output,omitempty"`
+	Error      *turbocat.StepError `json:"error,omitempty"`
+	Logs       []executor.LogLine  `json:"logs"`
+	Usage      *executor.Usage     `json:"usage,omitempty"`
+	DurationMs int64               `json:"durationMs"`
+}
+
+// Test runs one of the actor's agents once on an input, as a step would,
+// and reports its output or error, logs and usage with every secret value
+// scrubbed. The run is audited.
+func (s *Agents) Test(ctx context.Context, actor *turbocat.Actor, id string, in AgentTestInput) (*AgentTestResult, error) {
+	agent, err := s.Store.Agent(ctx, actor.UserID, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.Runner == nil {
+		return nil, turbocat.Errorf(turbocat.EUNAVAILABLE, "agent test runs are not available on this server")
+	}
+	if in.TimeoutSeconds < 0 || in.TimeoutSeconds > MaxTestSeconds {
+		return nil, turbocat.ValidationError("invalid timeout", turbocat.FieldError{Field: "timeoutSeconds", Message: fmt.Sprintf("must be 1 to %d", MaxTestSeconds)})
+	}
+	timeout := time.Duration(in.TimeoutSeconds) * time.Second
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	input := in.Input
+	if len(input) == 0 {
+		input = json.RawMessage(`{}`)
+	}
+	scrub := secrets.NewScrubber()
+	rctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
+	defer cancel()
+	res, runErr := s.Runner.RunAgent(rctx, actor.UserID, agent, executor.Request{Input: input, Timeout: timeout, Scrubber: scrub})
+	out := &AgentTestResult{OK: runErr == nil, Output: scrub.JSON(res.Output), Usage: res.Usage, DurationMs: res.DurationMs, Logs: res.Logs}
+	for i := range out.Logs {
+		out.Logs[i].Message = scrub.String(out.Logs[i].Message)
+		out.Logs[i].Data = scrub.JSON(out.Logs[i].Data)
+	}
+	if out.Logs == nil {
+		out.Logs = []executor.LogLine{}
+	}
+	if runErr != nil {
+		xe := executor.AsError(runErr, "")
+		xe.Cause = scrub.String(xe.Cause)
+		out.Error = xe
+	}
+	if err := s.Audit.Audit(ctx, "agent.test", "agent", agent.ID, map[string]any{"ok": out.OK, "durationMs": out.DurationMs}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
