@@ -296,12 +296,7 @@ func wildcard(input any) any {
 	}
 	switch x := input.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(x) {
 			add(x[k])
 		}
 	case []any, *sequence:
@@ -328,12 +323,7 @@ func descendants(input any) any {
 		}
 		out.push(v)
 		if m, ok := v.(map[string]any); ok {
-			keys := make([]string, 0, len(m))
-			for k := range m {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
+			for _, k := range sortedKeys(m) {
 				rec(m[k])
 			}
 		}

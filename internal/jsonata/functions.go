@@ -2,10 +2,11 @@ package jsonata
 
 import (
 	"encoding/base64"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -702,6 +703,19 @@ func fnReduce(c *call, a []any) (any, error) {
 	return acc, nil
 }
 
+// applyEntry calls fn, of arity n, with an object entry as $sift and $each
+// pass it: (value, key, object), as many as fn takes.
+func (c *call) applyEntry(fn any, n int, obj map[string]any, k string) (any, error) {
+	args := []any{obj[k]}
+	if n >= 2 {
+		args = append(args, k)
+	}
+	if n >= 3 {
+		args = append(args, obj)
+	}
+	return c.ev.apply(fn, args, c.input, c.env, 0)
+}
+
 func fnSift(c *call, a []any) (any, error) {
 	obj, ok := a[0].(map[string]any)
 	if !ok {
@@ -710,14 +724,7 @@ func fnSift(c *call, a []any) (any, error) {
 	out := map[string]any{}
 	n := arity(a[1])
 	for _, k := range sortedKeys(obj) {
-		args := []any{obj[k]}
-		if n >= 2 {
-			args = append(args, k)
-		}
-		if n >= 3 {
-			args = append(args, obj)
-		}
-		r, err := c.ev.apply(a[1], args, c.input, c.env, 0)
+		r, err := c.applyEntry(a[1], n, obj, k)
 		if err != nil {
 			return nil, err
 		}
@@ -739,14 +746,7 @@ func fnEach(c *call, a []any) (any, error) {
 	out := &sequence{}
 	n := arity(a[1])
 	for _, k := range sortedKeys(obj) {
-		args := []any{obj[k]}
-		if n >= 2 {
-			args = append(args, k)
-		}
-		if n >= 3 {
-			args = append(args, obj)
-		}
-		r, err := c.ev.apply(a[1], args, c.input, c.env, 0)
+		r, err := c.applyEntry(a[1], n, obj, k)
 		if err != nil {
 			return nil, err
 		}
@@ -778,14 +778,7 @@ func fnZip(_ *call, a []any) (any, error) {
 	return out, nil
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
 func keys(v any) any {
 	out := &sequence{}

@@ -116,21 +116,32 @@ func typeName(v any) string {
 	return "undefined"
 }
 
-// deepEqual is JSONata's = on values.
-func deepEqual(a, b any) bool {
-	if af, ok := toNumber(a); ok {
-		bf, ok := toNumber(b)
-		return ok && af == bf
+// scalarEqual compares a number, string, boolean or null a with b; ok is
+// false when a is none of those.
+func scalarEqual(a, b any) (eq, ok bool) {
+	if af, isNum := toNumber(a); isNum {
+		bf, bNum := toNumber(b)
+		return bNum && af == bf, true
 	}
 	switch x := a.(type) {
 	case string:
-		y, ok := b.(string)
-		return ok && x == y
+		y, isStr := b.(string)
+		return isStr && x == y, true
 	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
+		y, isBool := b.(bool)
+		return isBool && x == y, true
 	case nil:
-		return b == nil
+		return b == nil, true
+	}
+	return false, false
+}
+
+// deepEqual is JSONata's = on values.
+func deepEqual(a, b any) bool {
+	if eq, ok := scalarEqual(a, b); ok {
+		return eq
+	}
+	switch x := a.(type) {
 	case map[string]any:
 		y, ok := b.(map[string]any)
 		if !ok || len(x) != len(y) {
@@ -162,19 +173,10 @@ func deepEqual(a, b any) bool {
 // strictEqual is JavaScript's === as the in operator uses it: values for
 // scalars, identity for objects and arrays.
 func strictEqual(a, b any) bool {
-	if af, ok := toNumber(a); ok {
-		bf, ok := toNumber(b)
-		return ok && af == bf
+	if eq, ok := scalarEqual(a, b); ok {
+		return eq
 	}
 	switch x := a.(type) {
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case nil:
-		return b == nil
 	case map[string]any:
 		y, ok := b.(map[string]any)
 		return ok && reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()

@@ -159,7 +159,7 @@ func (r *Runtime) StartExecution(ctx context.Context, in StartInput) (*StartOutp
 			return nil, fmt.Errorf("journal execution %s: %w", rec.ExecutionArn, err)
 		}
 	}
-	r.launch(ex, prog, p.input, nil)
+	r.launch(ex, prog, p.input, nil, false)
 	return &StartOutput{ExecutionArn: rec.ExecutionArn, StartDate: rec.StartDate}, nil
 }
 

@@ -122,6 +122,22 @@ func (e *HistoryEvent) Details() (string, map[string]any) {
 		d[field] = jsonString(v)
 		d[field+"Details"] = payloadDetails{}
 	}
+	errorCause := func() {
+		if x.Error != "" {
+			d["error"] = x.Error
+		}
+		if x.Cause != "" {
+			d["cause"] = x.Cause
+		}
+	}
+	limits := func() {
+		if x.Timeout > 0 {
+			d["timeoutInSeconds"] = x.Timeout
+		}
+		if x.Heartbeat > 0 {
+			d["heartbeatInSeconds"] = x.Heartbeat
+		}
+	}
 	switch e.Type {
 	case EvExecutionStarted:
 		key = "executionStartedEventDetails"
@@ -130,30 +146,21 @@ func (e *HistoryEvent) Details() (string, map[string]any) {
 	case EvExecutionSucceeded:
 		key = "executionSucceededEventDetails"
 		io("output", e.Output)
-	case EvExecutionFailed, EvExecutionAborted, EvExecutionTimedOut, EvLambdaFailed, EvLambdaTimedOut:
+	case EvExecutionFailed, EvExecutionAborted, EvExecutionTimedOut, EvLambdaFailed, EvLambdaTimedOut, EvActivityFailed, EvActivityTimedOut:
 		key = map[string]string{
 			EvExecutionFailed: "executionFailedEventDetails", EvExecutionAborted: "executionAbortedEventDetails",
 			EvExecutionTimedOut: "executionTimedOutEventDetails", EvLambdaFailed: "lambdaFunctionFailedEventDetails",
-			EvLambdaTimedOut: "lambdaFunctionTimedOutEventDetails",
+			EvLambdaTimedOut: "lambdaFunctionTimedOutEventDetails", EvActivityFailed: "activityFailedEventDetails",
+			EvActivityTimedOut: "activityTimedOutEventDetails",
 		}[e.Type]
-		if x.Error != "" {
-			d["error"] = x.Error
-		}
-		if x.Cause != "" {
-			d["cause"] = x.Cause
-		}
+		errorCause()
 	case EvTaskScheduled:
 		key = "taskScheduledEventDetails"
 		d["resourceType"] = x.ResourceType
 		d["resource"] = x.Resource
 		d["region"] = "us-east-1"
 		d["parameters"] = jsonString(x.Parameters)
-		if x.Timeout > 0 {
-			d["timeoutInSeconds"] = x.Timeout
-		}
-		if x.Heartbeat > 0 {
-			d["heartbeatInSeconds"] = x.Heartbeat
-		}
+		limits()
 	case EvTaskStarted:
 		key = "taskStartedEventDetails"
 		d["resourceType"] = x.ResourceType
@@ -167,12 +174,7 @@ func (e *HistoryEvent) Details() (string, map[string]any) {
 		key = map[string]string{EvTaskFailed: "taskFailedEventDetails", EvTaskTimedOut: "taskTimedOutEventDetails"}[e.Type]
 		d["resourceType"] = x.ResourceType
 		d["resource"] = x.Resource
-		if x.Error != "" {
-			d["error"] = x.Error
-		}
-		if x.Cause != "" {
-			d["cause"] = x.Cause
-		}
+		errorCause()
 	case EvLambdaScheduled:
 		key = "lambdaFunctionScheduledEventDetails"
 		d["resource"] = x.Resource
@@ -190,26 +192,13 @@ func (e *HistoryEvent) Details() (string, map[string]any) {
 		key = "activityScheduledEventDetails"
 		d["resource"] = x.Resource
 		io("input", e.Input)
-		if x.Timeout > 0 {
-			d["timeoutInSeconds"] = x.Timeout
-		}
-		if x.Heartbeat > 0 {
-			d["heartbeatInSeconds"] = x.Heartbeat
-		}
+		limits()
 	case EvActivityStarted:
 		key = "activityStartedEventDetails"
 		d["workerName"] = x.Resource
 	case EvActivitySucceeded:
 		key = "activitySucceededEventDetails"
 		io("output", e.Output)
-	case EvActivityFailed, EvActivityTimedOut:
-		key = map[string]string{EvActivityFailed: "activityFailedEventDetails", EvActivityTimedOut: "activityTimedOutEventDetails"}[e.Type]
-		if x.Error != "" {
-			d["error"] = x.Error
-		}
-		if x.Cause != "" {
-			d["cause"] = x.Cause
-		}
 	case EvExecutionRedriven:
 		key = "executionRedrivenEventDetails"
 		d["redriveCount"] = x.Index

@@ -92,7 +92,10 @@ type execTimeout struct{}
 
 func (execTimeout) Error() string { return "execution timed out" }
 
-func (r *Runtime) launch(ex *execution, prog *program, input any, replay []*HistoryEvent) {
+// launch runs an execution on a worker: a new one (replay nil), one
+// resumed after a restart (replay: its journaled history), or a redriven
+// one (redriven; replay: the events of the states that succeeded).
+func (r *Runtime) launch(ex *execution, prog *program, input any, replay []*HistoryEvent, redriven bool) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	ex.mu.Lock()
 	ex.cancel = cancel
@@ -100,12 +103,16 @@ func (r *Runtime) launch(ex *execution, prog *program, input any, replay []*Hist
 		ex.nextID = ex.events[n-1].ID
 	}
 	ex.mu.Unlock()
-	ru := &run{r: r, ex: ex, prog: prog, input: input, jctx: r.closeCtx, recording: ex.recording}
-	if replay != nil {
+	ru := &run{r: r, ex: ex, prog: prog, input: input, jctx: r.closeCtx, recording: ex.recording || redriven, redriven: redriven}
+	if replay != nil || redriven {
 		ru.replay = map[string][]*HistoryEvent{}
 		for _, e := range replay {
 			ru.replay[e.Thread] = append(ru.replay[e.Thread], e)
 		}
+	}
+	if redriven {
+		ru.emit(&thread{}, HistoryEvent{Type: EvExecutionRedriven, EventDetails: &EventDetails{Index: ex.rec.RedriveCount}})
+		ru.flush()
 	}
 	r.wg.Add(1)
 	r.goExec(func() {

@@ -540,8 +540,19 @@ func fnHash(args []any) (any, error) {
 	if len(data) > 10000 {
 		return nil, ifail("States.Hash: input exceeds 10000 characters")
 	}
+	sum, ok := hashHex(algo, data)
+	if !ok {
+		return nil, ifail("States.Hash: unsupported algorithm %q", algo)
+	}
+	return sum, nil
+}
+
+// hashHex is the hex digest of data with one of the algorithms States.Hash
+// and $hash accept (MD5, SHA-1, SHA-256, SHA-384, SHA-512); false for
+// another.
+func hashHex(alg, data string) (string, bool) {
 	var h hash.Hash
-	switch algo {
+	switch alg {
 	case "MD5":
 		h = md5.New()
 	case "SHA-1":
@@ -553,10 +564,10 @@ func fnHash(args []any) (any, error) {
 	case "SHA-512":
 		h = sha512.New()
 	default:
-		return nil, ifail("States.Hash: unsupported algorithm %q", algo)
+		return "", false
 	}
 	h.Write([]byte(data))
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), true
 }
 
 func fnJSONMerge(args []any) (any, error) {

@@ -1,14 +1,8 @@
 package runtime
 
 import (
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -113,25 +107,9 @@ func (t *jtmpl) eval(env *stateEnv, states map[string]any) (any, *stateErr) {
 	case tmplLiteral:
 		return t.lit, nil
 	case tmplObject:
-		out := make(map[string]any, len(t.keys))
-		for i, k := range t.keys {
-			v, serr := t.fields[i].eval(env, states)
-			if serr != nil {
-				return nil, serr
-			}
-			out[k] = v
-		}
-		return out, nil
+		return evalObject(t.keys, t.fields, func(f *jtmpl) (any, *stateErr) { return f.eval(env, states) })
 	case tmplArray:
-		out := make([]any, len(t.items))
-		for i, it := range t.items {
-			v, serr := it.eval(env, states)
-			if serr != nil {
-				return nil, serr
-			}
-			out[i] = v
-		}
-		return out, nil
+		return evalArray(t.items, func(it *jtmpl) (any, *stateErr) { return it.eval(env, states) })
 	}
 	var vars *varScope
 	if env.th != nil {
@@ -238,23 +216,11 @@ var sfnFunctionTable = func() map[string]*jsonata.Function {
 		"hash": must(jsonata.NewFunction("hash", "<ss:s>", func(args []any) (any, error) {
 			data, _ := args[0].(string)
 			alg, _ := args[1].(string)
-			var h hash.Hash
-			switch alg {
-			case "MD5":
-				h = md5.New()
-			case "SHA-1":
-				h = sha1.New()
-			case "SHA-256":
-				h = sha256.New()
-			case "SHA-384":
-				h = sha512.New384()
-			case "SHA-512":
-				h = sha512.New()
-			default:
+			sum, ok := hashHex(alg, data)
+			if !ok {
 				return nil, fail("$hash: the algorithm must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512; got %q", alg)
 			}
-			h.Write([]byte(data))
-			return hex.EncodeToString(h.Sum(nil)), nil
+			return sum, nil
 		})),
 		"uuid": must(jsonata.NewFunction("uuid", "<:s>", func([]any) (any, error) { return newUUID(), nil })),
 		"parse": must(jsonata.NewFunction("parse", "<s:j>", func(args []any) (any, error) {

@@ -31,13 +31,20 @@ func (ru *run) parallel(ctx context.Context, th *thread, cs *cstate, rawIn, eff 
 	outs, serr := ru.fanOut(ctx, len(cs.branches), 0, func(bctx context.Context, i int) (any, *stateErr) {
 		return ru.runGraph(bctx, th.child(fmt.Sprintf("%s%d", prefix, i)), cs.branches[i], eff)
 	}, nil)
+	return ru.fannedIn(th, cs, rawIn, outs, env, serr, EvParallelFailed, EvParallelSucceeded)
+}
+
+// fannedIn ends a Parallel or Map state once its branches or iterations
+// are done: the failed event (unless aborted) or the succeeded one, then
+// the state's output processing.
+func (ru *run) fannedIn(th *thread, cs *cstate, rawIn, outs any, env *stateEnv, serr *stateErr, failed, succeeded string) (any, *stateErr) {
 	if serr != nil {
 		if serr != errAborted {
-			ru.emit(th, HistoryEvent{Type: EvParallelFailed, EventDetails: &EventDetails{Error: serr.Error, Cause: serr.Cause}})
+			ru.emit(th, HistoryEvent{Type: failed, EventDetails: &EventDetails{Error: serr.Error, Cause: serr.Cause}})
 		}
 		return nil, serr
 	}
-	ru.emit(th, HistoryEvent{Type: EvParallelSucceeded})
+	ru.emit(th, HistoryEvent{Type: succeeded})
 	return ru.finish(cs, rawIn, outs, env)
 }
 
@@ -191,12 +198,5 @@ func (ru *run) mapState(ctx context.Context, th *thread, cs *cstate, rawIn, eff 
 		}
 		return out, serr
 	}, nil)
-	if serr != nil {
-		if serr != errAborted {
-			ru.emit(th, HistoryEvent{Type: EvMapFailed, EventDetails: &EventDetails{Error: serr.Error, Cause: serr.Cause}})
-		}
-		return nil, serr
-	}
-	ru.emit(th, HistoryEvent{Type: EvMapSucceeded})
-	return ru.finish(cs, rawIn, outs, env)
+	return ru.fannedIn(th, cs, rawIn, outs, env, serr, EvMapFailed, EvMapSucceeded)
 }

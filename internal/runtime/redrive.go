@@ -108,7 +108,7 @@ func (r *Runtime) RedriveExecution(ctx context.Context, arn string) (time.Time, 
 	if err := r.journal.SaveExecution(ctx, &rec); err != nil {
 		return time.Time{}, fmt.Errorf("journal execution %s: %w", arn, err)
 	}
-	r.launchRedrive(ex, prog, inVal, redriveReplay(events))
+	r.launch(ex, prog, inVal, redriveReplay(events), true)
 	return now, nil
 }
 
@@ -139,26 +139,3 @@ func redriveReplay(events []*HistoryEvent) []*HistoryEvent {
 	return out
 }
 
-func (r *Runtime) launchRedrive(ex *execution, prog *program, input any, replay []*HistoryEvent) {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	ex.mu.Lock()
-	ex.cancel = cancel
-	if n := len(ex.events); n > 0 {
-		ex.nextID = ex.events[n-1].ID
-	}
-	ex.mu.Unlock()
-	ru := &run{r: r, ex: ex, prog: prog, input: input, jctx: r.closeCtx, recording: true, redriven: true}
-	ru.replay = map[string][]*HistoryEvent{}
-	for _, e := range replay {
-		ru.replay[e.Thread] = append(ru.replay[e.Thread], e)
-	}
-	root := &thread{}
-	ru.emit(root, HistoryEvent{Type: EvExecutionRedriven, EventDetails: &EventDetails{Index: ex.rec.RedriveCount}})
-	ru.flush()
-	r.wg.Add(1)
-	r.goExec(func() {
-		defer r.wg.Done()
-		defer cancel(nil)
-		ru.main(ctx)
-	})
-}

@@ -41,7 +41,7 @@ func (r *Runtime) Resume(ctx context.Context) error {
 			return fmt.Errorf("resume %s: decode input: %w", ex.rec.ExecutionArn, err)
 		}
 		r.log.InfoContext(ctx, "resuming execution", slog.String("execution_arn", ex.rec.ExecutionArn), slog.Int("events", len(events)))
-		r.launch(ex, prog, inVal, events)
+		r.launch(ex, prog, inVal, events, false)
 	}
 	return nil
 }

@@ -232,14 +232,7 @@ func TestUnknownResourceFailsClearly(t *testing.T) {
 // tokenCatcher registers a function that records the task tokens it sees.
 func tokenCatcher(b *bundle, name string) <-chan string {
 	ch := make(chan string, 16)
-	b.rt.RegisterFunction(name, func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
-		var in struct{ Token string }
-		if err := json.Unmarshal(p, &in); err != nil {
-			return nil, err
-		}
-		ch <- in.Token
-		return json.RawMessage(`{}`), nil
-	})
+	b.rt.RegisterFunction(name, sendTokens(ch))
 	return ch
 }
 
@@ -531,6 +524,19 @@ func TestResumeAfterRestart(t *testing.T) {
 	require.Equal(t, types, eventTypes(t, rt3, s.ExecutionArn))
 }
 
+// sendTokens is a function that sends the Token field of its payload to ch
+// and returns {}.
+func sendTokens(ch chan<- string) runtime.Function {
+	return func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
+		var in struct{ Token string }
+		if err := json.Unmarshal(p, &in); err != nil {
+			return nil, err
+		}
+		ch <- in.Token
+		return json.RawMessage(`{}`), nil
+	}
+}
+
 func count(s []string, v string) int {
 	n := 0
 	for _, x := range s {
@@ -600,12 +606,7 @@ func TestResumeInsideParallel(t *testing.T) {
 			quickCalls.Add(1)
 			return json.RawMessage(`"quick"`), nil
 		})
-		rt.RegisterFunction("notify", func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
-			var in struct{ Token string }
-			_ = json.Unmarshal(p, &in)
-			tokens <- in.Token
-			return json.RawMessage(`{}`), nil
-		})
+		rt.RegisterFunction("notify", sendTokens(tokens))
 	}
 	rt1, err := runtime.New(ctx, runtime.Options{Clock: clock, Journal: j})
 	require.NoError(t, err)

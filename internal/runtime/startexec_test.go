@@ -88,12 +88,7 @@ func TestStoppingParentStopsSyncChild(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	tokens := make(chan string, 1)
-	b.rt.RegisterFunction("wait", func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
-		var in struct{ Token string }
-		_ = json.Unmarshal(p, &in)
-		tokens <- in.Token
-		return json.RawMessage(`{}`), nil
-	})
+	b.rt.RegisterFunction("wait", sendTokens(tokens))
 	b.machine(t, "slowchild", `{"StartAt":"W","States":{"W":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",
 		"Parameters":{"FunctionName":"wait","Payload":{"Token.$":"$$.Task.Token"}},"End":true}}}`)
 	parent := b.machine(t, "parent", `{"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2",

@@ -124,25 +124,9 @@ func (t *tmpl) eval(input any, env *stateEnv) (any, *stateErr) {
 		}
 		return v, nil
 	case tmplObject:
-		out := make(map[string]any, len(t.keys))
-		for i, k := range t.keys {
-			v, e := t.fields[i].eval(input, env)
-			if e != nil {
-				return nil, e
-			}
-			out[k] = v
-		}
-		return out, nil
+		return evalObject(t.keys, t.fields, func(f *tmpl) (any, *stateErr) { return f.eval(input, env) })
 	case tmplArray:
-		out := make([]any, len(t.items))
-		for i, it := range t.items {
-			v, e := it.eval(input, env)
-			if e != nil {
-				return nil, e
-			}
-			out[i] = v
-		}
-		return out, nil
+		return evalArray(t.items, func(it *tmpl) (any, *stateErr) { return it.eval(input, env) })
 	}
 	return nil, nil
 }
@@ -539,4 +523,31 @@ func wildcardMatch(pattern, s string) bool {
 		ti++
 	}
 	return ti == len(toks)
+}
+
+// evalObject builds an object of keys[i]: eval(fields[i]), for the
+// composite nodes of both query languages' templates.
+func evalObject[T any](keys []string, fields []T, eval func(T) (any, *stateErr)) (any, *stateErr) {
+	out := make(map[string]any, len(keys))
+	for i, k := range keys {
+		v, err := eval(fields[i])
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// evalArray builds an array of eval(items[i]).
+func evalArray[T any](items []T, eval func(T) (any, *stateErr)) (any, *stateErr) {
+	out := make([]any, len(items))
+	for i, it := range items {
+		v, err := eval(it)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
 }

@@ -31,12 +31,7 @@ func TestResumeKeepsVariables(t *testing.T) {
 		 "End":true}}}`
 	tokens := make(chan string, 4)
 	register := func(rt *runtime.Runtime) {
-		rt.RegisterFunction("notify", func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
-			var in struct{ Token string }
-			_ = json.Unmarshal(p, &in)
-			tokens <- in.Token
-			return json.RawMessage(`{}`), nil
-		})
+		rt.RegisterFunction("notify", sendTokens(tokens))
 	}
 	rt1, err := runtime.New(ctx, runtime.Options{Clock: clock, Journal: j})
 	require.NoError(t, err)
