@@ -138,4 +138,3 @@ func redriveReplay(events []*HistoryEvent) []*HistoryEvent {
 	}
 	return out
 }
-
