@@ -17,6 +17,9 @@ type StartInput struct {
 	Name string
 	// Input is the JSON input; empty means {}.
 	Input string
+	// ExpressOnly makes StartSyncExecution refuse a STANDARD machine with
+	// StateMachineTypeNotSupported, as AWS does (the endpoint sets it).
+	ExpressOnly bool
 }
 
 // StartOutput is the output of StartExecution.
@@ -186,17 +189,26 @@ func jsonSame(a, b []byte) bool {
 
 // StartSyncExecution runs an Express execution to its end on the
 // caller's goroutine and returns it. The execution records no history (as
-// on AWS, where Express executions have none): it is not listed or
-// described afterwards, and only its terminal record is journaled. The
-// execution is stopped when ctx ends. Errors: StateMachineTypeNotSupported
-// (a STANDARD machine), and those of StartExecution.
+// on AWS, where Express executions have none): it is not listed
+// afterwards, and only its terminal record is journaled. The execution is
+// stopped when ctx ends. A STANDARD machine's execution is started as
+// StartExecution does and waited for, unless in.ExpressOnly asks for AWS's
+// StateMachineTypeNotSupported. Errors: StateMachineTypeNotSupported, and
+// those of StartExecution.
 func (r *Runtime) StartSyncExecution(ctx context.Context, in StartInput) (*Execution, error) {
 	p, err := r.prepareStart(in)
 	if err != nil {
 		return nil, err
 	}
 	if p.sm.Type != "EXPRESS" {
-		return nil, apiErr(CodeStateMachineTypeNotSupported, "This operation is not supported by this type of state machine")
+		if in.ExpressOnly {
+			return nil, apiErr(CodeStateMachineTypeNotSupported, "This operation is not supported by this type of state machine")
+		}
+		out, err := r.StartExecution(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return r.Wait(ctx, out.ExecutionArn)
 	}
 	prog, err := r.compiled(p)
 	if err != nil {

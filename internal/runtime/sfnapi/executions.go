@@ -54,7 +54,7 @@ func (h *Handler) executionJSON(ex *runtime.Execution) obj {
 }
 
 func (h *Handler) startSyncExecution(ctx context.Context, in startIn) (any, error) {
-	ex, err := h.rt.StartSyncExecution(ctx, runtime.StartInput{StateMachineArn: in.StateMachineArn, Name: in.Name, Input: in.Input})
+	ex, err := h.rt.StartSyncExecution(ctx, runtime.StartInput{StateMachineArn: in.StateMachineArn, Name: in.Name, Input: in.Input, ExpressOnly: true})
 	if err != nil {
 		return nil, err
 	}
