@@ -121,26 +121,28 @@ const (
 	CodeActivityAlreadyExists        = "ActivityAlreadyExists"
 )
 
-// parseArn splits a Step Functions ARN,
-// arn:<partition>:states:<region>:<account>:<type>:<name>[:<qualifier>...],
-// into its resource type and the parts after it.
-func parseArn(s string) (kind string, rest []string, ok bool) {
-	parts := strings.Split(s, ":")
-	if len(parts) < 7 || parts[0] != "arn" || parts[1] == "" || parts[2] != "states" || parts[3] == "" || parts[4] == "" {
-		return "", nil, false
-	}
-	for _, p := range parts[6:] {
-		if p == "" {
-			return "", nil, false
+// parseArn checks a Step Functions ARN,
+// arn:<partition>:states:<region>:<account>:<type>:<name>[:<qualifier>...]
+// with no empty part, and returns its resource type (without allocating:
+// every execution start checks one).
+func parseArn(s string) (kind string, ok bool) {
+	i := 0
+	for p := range strings.SplitSeq(s, ":") {
+		switch {
+		case i == 0 && p != "arn", i == 2 && p != "states", p == "" && i != 2:
+			return "", false
+		case i == 5:
+			kind = p
 		}
+		i++
 	}
-	return parts[5], parts[6:], true
+	return kind, i >= 7
 }
 
 // checkArn returns InvalidArn unless s is a Step Functions ARN of one of
 // the resource types kinds.
 func checkArn(s string, kinds ...string) error {
-	kind, _, ok := parseArn(s)
+	kind, ok := parseArn(s)
 	if !ok {
 		return apiErr(CodeInvalidArn, "Invalid Arn: 'Unable to parse ARN: %s'", s)
 	}

@@ -36,7 +36,7 @@ const (
 )
 
 func isActivityArn(s string) bool {
-	kind, _, ok := parseArn(s)
+	kind, ok := parseArn(s)
 	return ok && kind == "activity"
 }
 

@@ -288,15 +288,20 @@ func (ru *run) taskTimeouts(cs *cstate, eff any, env *stateEnv) (time.Duration, 
 	if st.HeartbeatSeconds != nil {
 		heartbeat = time.Duration(*st.HeartbeatSeconds) * time.Second
 	}
-	for field, dst := range map[string]*time.Duration{"TimeoutSeconds": &timeout, "HeartbeatSeconds": &heartbeat} {
-		if f, ok, serr := cs.jsonataNumber(field, env, eff); ok {
-			if serr != nil {
-				return 0, 0, serr
+	if len(cs.jNumbers) > 0 {
+		for _, x := range [...]struct {
+			field string
+			dst   *time.Duration
+		}{{"TimeoutSeconds", &timeout}, {"HeartbeatSeconds", &heartbeat}} {
+			if f, ok, serr := cs.jsonataNumber(x.field, env, eff); ok {
+				if serr != nil {
+					return 0, 0, serr
+				}
+				if f <= 0 {
+					return 0, 0, env.queryError(cs.jNumbers[x.field], "the value must be a positive integer")
+				}
+				*x.dst = time.Duration(f) * time.Second
 			}
-			if f <= 0 {
-				return 0, 0, env.queryError(cs.jNumbers[field], "the value must be a positive integer")
-			}
-			*dst = time.Duration(f) * time.Second
 		}
 	}
 	for _, x := range []struct {
