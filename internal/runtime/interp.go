@@ -330,11 +330,11 @@ func (ru *run) runGraph(ctx context.Context, th *thread, g *graph, input any) (a
 		th.seq++
 		entered := resume
 		if entered == nil {
-			e := HistoryEvent{Type: cs.enteredTyp, Name: name, Input: in, HasInput: true, Timestamp: at}
 			if cs.st.Type == asl.TypeWait {
-				e.EventDetails = &EventDetails{Deadline: ru.waitDeadline(th, cs, in, &e)}
+				entered = ru.emitWaitEntered(th, cs, name, in, at)
+			} else {
+				entered = ru.emit(th, HistoryEvent{Type: cs.enteredTyp, Name: name, Input: in, HasInput: true, Timestamp: at})
 			}
-			entered = ru.emit(th, e)
 		}
 		th.assign = nil
 		out, next, serr := ru.exec(ctx, th, cs, in, entered, resume != nil)
@@ -822,6 +822,15 @@ func (ru *run) waitDuration(cs *cstate, eff any, env *stateEnv) (time.Time, *sta
 
 // waitDeadline computes a Wait state's deadline for its entered event; on
 // error it returns the zero time and exec reports the error.
+// emitWaitEntered records a Wait state's entry with its deadline (so a
+// resumed run waits until the same time). It is apart from the other
+// states' entry so that their event needs no heap allocation.
+func (ru *run) emitWaitEntered(th *thread, cs *cstate, name string, in any, at time.Time) *HistoryEvent {
+	e := HistoryEvent{Type: cs.enteredTyp, Name: name, Input: in, HasInput: true, Timestamp: at}
+	e.EventDetails = &EventDetails{Deadline: ru.waitDeadline(th, cs, in, &e)}
+	return ru.emit(th, e)
+}
+
 func (ru *run) waitDeadline(th *thread, cs *cstate, in any, entered *HistoryEvent) time.Time {
 	env := ru.env(th, cs, entered)
 	eff := in
