@@ -31,7 +31,7 @@ func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
 		return nil, nil, err
 	}
 	client := httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow, Own: OwnAddrs(cfg)})
-	code, err := codeexec.New(codeexec.Options{Workers: cfg.CodeWorkers})
+	code, err := codeexec.New(codeexec.Options{Workers: cfg.CodeWorkers, PerUser: cfg.CodeWorkersPerUser})
 	if err != nil {
 		return nil, nil, fmt.Errorf("code executor: %w", err)
 	}
@@ -87,6 +87,7 @@ func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, 
 	// name, which the state's Retry and Catch match.
 	rt.RegisterFunction(StepRunnerFunction, runner.Handle, runtime.ReplaySafe())
 	a.connectEngine(runtime.Engine{R: rt}, StepRunnerFunction)
+	a.Executions.TrackQueued = true // this process starts every run
 	a.Agents.Runner = runner
 	l := &Local{Runtime: rt, Runner: runner, closeExe: closeExe,
 		Scheduler: &service.Scheduler{Deployments: a.Deployments, Store: a.DB, Logger: a.Logger.With("component", "scheduler")}}

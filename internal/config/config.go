@@ -48,6 +48,9 @@ type Config struct {
 	AnthropicBase   string        // TURBOCAT_ANTHROPIC_BASE_URL
 	SecretsKMSKey   string        // TURBOCAT_SECRETS_KMS_KEY_ARN
 	CodeWorkers     int           // TURBOCAT_CODE_WORKERS
+	// CodeWorkersPerUser caps the code workers one user holds at once
+	// (TURBOCAT_CODE_WORKERS_PER_USER; 0: all but one).
+	CodeWorkersPerUser int
 	// ReconcileInterval is how often unfinished runs are checked against
 	// the engine (TURBOCAT_RECONCILE_INTERVAL).
 	ReconcileInterval time.Duration
@@ -100,6 +103,7 @@ var Vars = []Var{
 	{"TURBOCAT_SECRETS_KMS_KEY_ARN", "", "On AWS: KMS key that encrypts agent secrets (instead of TURBOCAT_SECRETS_KEY)."},
 	{"TURBOCAT_CODE_WORKERS", "2 (1 in Lambda)", "Sandboxed worker processes for code agents (concurrent code runs)."},
 	{"TURBOCAT_RECONCILE_INTERVAL", "10s", "How often `turbocat dev` checks every unfinished run against the engine."},
+	{"TURBOCAT_CODE_WORKERS_PER_USER", "0 (all but one)", "Code workers one user's runs may hold at once; waiting runs are served round robin between users, so one user's long scripts never hold every worker."},
 	{"TURBOCAT_ENGINE", "local (sfn in Lambda)", "Workflow engine: `local` (the built-in Step Functions runtime) or `sfn` (AWS Step Functions)."},
 	{"TURBOCAT_SFN_ROLE_ARN", "", "sfn: the IAM role state machines run as (the CDK app sets it)."},
 	{"TURBOCAT_SFN_LOG_GROUP_ARN", "", "sfn: CloudWatch log group of the state machines."},
@@ -163,6 +167,7 @@ func load(getenv func(string) string) (*Config, error) {
 		defWorkers = 1
 	}
 	c.CodeWorkers = p.int("TURBOCAT_CODE_WORKERS", defWorkers)
+	c.CodeWorkersPerUser = p.int("TURBOCAT_CODE_WORKERS_PER_USER", 0)
 	c.ReconcileInterval = p.duration("TURBOCAT_RECONCILE_INTERVAL", 10*time.Second)
 	defEngine := "local"
 	if InLambda() {
@@ -241,6 +246,9 @@ func (c *Config) Validate(needJWT bool) error {
 	}
 	if c.CodeWorkers < 1 || c.CodeWorkers > 64 {
 		errs = append(errs, errors.New("TURBOCAT_CODE_WORKERS: must be 1 to 64"))
+	}
+	if c.CodeWorkersPerUser < 0 || c.CodeWorkersPerUser > c.CodeWorkers {
+		errs = append(errs, errors.New("TURBOCAT_CODE_WORKERS_PER_USER: must be 0 (all workers but one) to TURBOCAT_CODE_WORKERS"))
 	}
 	if c.ReconcileInterval < time.Second || c.ReconcileInterval > time.Hour {
 		errs = append(errs, errors.New("TURBOCAT_RECONCILE_INTERVAL: must be 1s to 1h"))

@@ -70,6 +70,9 @@ func (m StaticSecrets) ResolveSecret(_ context.Context, name string) (string, er
 type Request struct {
 	// AgentID identifies the agent (for logs and the code sandbox's ctx).
 	AgentID string
+	// UserID is the agent's owner: shared resources (the code workers)
+	// are shared fairly between users.
+	UserID string
 	// Type is the agent type: "code", "api" or "llm".
 	Type string
 	// Config is the agent's config with templates unresolved; inside it

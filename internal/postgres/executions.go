@@ -15,7 +15,7 @@ var _ turbocat.DeploymentStore = (*DB)(nil)
 func toExecution(e dbsqlc.Execution) *turbocat.Execution {
 	return &turbocat.Execution{ID: e.ID, WorkflowID: e.WorkflowID, WorkflowVersion: int(e.WorkflowVersion), UserID: e.UserID,
 		DeploymentID: e.DeploymentID, Status: e.Status, Trigger: e.Trigger, InputData: e.InputData, OutputData: e.OutputData,
-		Error: e.Error, IdempotencyKey: e.IdempotencyKey, RetryOf: e.RetryOf, EngineRef: e.EngineRef, StartedAt: e.StartedAt,
+		Error: e.Error, IdempotencyKey: e.IdempotencyKey, RetryOf: e.RetryOf, EngineRef: e.EngineRef, StartedAt: e.StartedAt, Priority: int(e.Priority),
 		CompletedAt: e.CompletedAt, DurationMs: e.DurationMs, CreatedAt: e.CreatedAt}
 }
 

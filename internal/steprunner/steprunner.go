@@ -448,7 +448,7 @@ func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Ag
 		scrub = secrets.NewScrubber()
 		req.Scrubber = scrub
 	}
-	req.AgentID, req.Type, req.Config, req.Logger = agent.ID, agent.Type, agent.Config, r.logger()
+	req.AgentID, req.UserID, req.Type, req.Config, req.Logger = agent.ID, userID, agent.Type, agent.Config, r.logger()
 	req.Secrets = executor.SecretResolverFunc(func(ctx context.Context, name string) (string, error) {
 		if r.Secrets == nil {
 			return "", fmt.Errorf("secret %q: secrets are not configured on this server", name)

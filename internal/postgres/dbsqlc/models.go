@@ -104,6 +104,8 @@ type Execution struct {
 	StartedAt       *time.Time
 	CompletedAt     *time.Time
 	DurationMs      *int64
+	Priority        int32
+	RequestHash     []byte
 }
 
 type ExecutionLog struct {
