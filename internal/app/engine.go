@@ -74,6 +74,7 @@ func (a *App) StartLocal(ctx context.Context, journal runtime.Journal) (*Local, 
 	}
 	runner := a.NewRunner(reg)
 	rt, err := runtime.New(ctx, runtime.Options{Journal: journal, Logger: a.Logger.With("component", "runtime"),
+		MaxMemoryBytes: int64(a.Config.RuntimeMemoryMB) << 20,
 		OnStatusChange: func(ev runtime.StatusChangeEvent) { a.reconcile(context.WithoutCancel(ctx), ev) }})
 	if err != nil {
 		closeExe()

@@ -31,6 +31,10 @@ type Config struct {
 	AllowedOrigins  []string      // TURBOCAT_ALLOWED_ORIGINS
 	PublicURL       string        // TURBOCAT_PUBLIC_URL
 	SFNAddr         string        // TURBOCAT_SFN_ADDR
+	SFNAccessKeyID  string        // TURBOCAT_SFN_ACCESS_KEY_ID
+	SFNSecretKey    string        // TURBOCAT_SFN_SECRET_ACCESS_KEY
+	SFNToken        string        // TURBOCAT_SFN_TOKEN
+	RuntimeMemoryMB int           // TURBOCAT_RUNTIME_MEMORY_MB
 	LogLevel        slog.Level    // TURBOCAT_LOG_LEVEL
 	LogFormat       string        // TURBOCAT_LOG_FORMAT: json or text
 	MaxAgents       int           // TURBOCAT_MAX_AGENTS
@@ -81,6 +85,10 @@ var Vars = []Var{
 	{"TURBOCAT_ALLOWED_ORIGINS", "http://localhost:3001,http://localhost:3000", "Comma-separated CORS origins allowed to call the API with credentials."},
 	{"TURBOCAT_PUBLIC_URL", "http://localhost:<PORT>", "Absolute base URL used in deployment endpoint URLs."},
 	{"TURBOCAT_SFN_ADDR", "127.0.0.1:8083", "Address of the local Step Functions-compatible endpoint."},
+	{"TURBOCAT_SFN_ACCESS_KEY_ID", "(`make dev` creates one)", "Access key id the local Step Functions endpoint accepts in SigV4-signed requests (with TURBOCAT_SFN_SECRET_ACCESS_KEY)."},
+	{"TURBOCAT_SFN_SECRET_ACCESS_KEY", "(`make dev` creates one)", "Secret of that access key, at least 16 characters. Without a key (or TURBOCAT_SFN_TOKEN) the endpoint refuses every request."},
+	{"TURBOCAT_SFN_TOKEN", "(empty)", "Bearer token the local Step Functions endpoint also accepts (`Authorization: Bearer ...`), at least 16 characters."},
+	{"TURBOCAT_RUNTIME_MEMORY_MB", "256", "Memory the local runtime keeps for closed executions' history, in MiB; older ones are then read from the journal."},
 	{"TURBOCAT_LOG_LEVEL", "info", "debug, info, warn or error."},
 	{"TURBOCAT_LOG_FORMAT", "text (json in Lambda)", "Log format: json or text."},
 	{"TURBOCAT_MAX_AGENTS", "100", "Agents a user may own."},
@@ -126,6 +134,10 @@ func load(getenv func(string) string) (*Config, error) {
 		RefreshTokenTTL: p.duration("TURBOCAT_REFRESH_TOKEN_TTL", 30*24*time.Hour),
 		AllowedOrigins:  p.list("TURBOCAT_ALLOWED_ORIGINS", "http://localhost:3001,http://localhost:3000"),
 		SFNAddr:         p.str("TURBOCAT_SFN_ADDR", "127.0.0.1:8083"),
+		SFNAccessKeyID:  getenv("TURBOCAT_SFN_ACCESS_KEY_ID"),
+		SFNSecretKey:    getenv("TURBOCAT_SFN_SECRET_ACCESS_KEY"),
+		SFNToken:        getenv("TURBOCAT_SFN_TOKEN"),
+		RuntimeMemoryMB: p.int("TURBOCAT_RUNTIME_MEMORY_MB", 256),
 		MaxAgents:       p.int("TURBOCAT_MAX_AGENTS", 100),
 		MaxWorkflows:    p.int("TURBOCAT_MAX_WORKFLOWS", 100),
 		RateLimit:       p.float("TURBOCAT_RATE_LIMIT", 50),
@@ -247,6 +259,17 @@ func (c *Config) Validate(needJWT bool) error {
 	if c.MaxAgents < 1 || c.MaxWorkflows < 1 {
 		errs = append(errs, errors.New("TURBOCAT_MAX_AGENTS, TURBOCAT_MAX_WORKFLOWS: must be at least 1"))
 	}
+	if (c.SFNAccessKeyID == "") != (c.SFNSecretKey == "") {
+		errs = append(errs, errors.New("TURBOCAT_SFN_ACCESS_KEY_ID, TURBOCAT_SFN_SECRET_ACCESS_KEY: set both or neither"))
+	} else if c.SFNSecretKey != "" && len(c.SFNSecretKey) < 16 {
+		errs = append(errs, errors.New("TURBOCAT_SFN_SECRET_ACCESS_KEY: must be at least 16 characters"))
+	}
+	if c.SFNToken != "" && len(c.SFNToken) < 16 {
+		errs = append(errs, errors.New("TURBOCAT_SFN_TOKEN: must be at least 16 characters"))
+	}
+	if c.RuntimeMemoryMB < 16 || c.RuntimeMemoryMB > 1<<20 {
+		errs = append(errs, fmt.Errorf("TURBOCAT_RUNTIME_MEMORY_MB: %d is not between 16 and 1048576", c.RuntimeMemoryMB))
+	}
 	if c.RateLimit <= 0 || c.RateBurst < 1 || c.IPRateLimit <= 0 || c.AuthRateLimit <= 0 {
 		errs = append(errs, errors.New("TURBOCAT_RATE_LIMIT, TURBOCAT_RATE_BURST, TURBOCAT_IP_RATE_LIMIT, TURBOCAT_AUTH_RATE_LIMIT: must be positive"))
 	}
@@ -261,6 +284,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("database", redactURL(c.DatabaseURL)),
 		slog.String("public_url", c.PublicURL),
 		slog.String("sfn_addr", c.SFNAddr),
+		slog.Bool("sfn_credentials_set", c.SFNSecretKey != "" || c.SFNToken != ""),
+		slog.Int("runtime_memory_mb", c.RuntimeMemoryMB),
 		slog.Any("allowed_origins", c.AllowedOrigins),
 		slog.Bool("jwt_secret_set", len(c.JWTSecret) > 0 || c.JWTSecretARN != ""),
 		slog.Bool("secrets_key_set", len(c.SecretsKey) > 0),
