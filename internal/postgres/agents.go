@@ -103,7 +103,7 @@ func (db *DB) DeleteAgent(ctx context.Context, userID, id string) error {
 		if _, err := q.AgentGetForUpdate(ctx, dbsqlc.AgentGetForUpdateParams{ID: id, UserID: userID}); err != nil {
 			return translate(err, "agent")
 		}
-		users, err := q.AgentWorkflowsUsing(ctx, id)
+		users, err := q.AgentWorkflowsUsing(ctx, &id)
 		if err != nil {
 			return fmt.Errorf("workflows using agent: %w", err)
 		}

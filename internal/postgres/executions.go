@@ -16,7 +16,7 @@ func toExecution(e dbsqlc.Execution) *turbocat.Execution {
 	return &turbocat.Execution{ID: e.ID, WorkflowID: e.WorkflowID, WorkflowVersion: int(e.WorkflowVersion), UserID: e.UserID,
 		DeploymentID: e.DeploymentID, Status: e.Status, Trigger: e.Trigger, InputData: e.InputData, OutputData: e.OutputData,
 		Error: e.Error, IdempotencyKey: e.IdempotencyKey, RetryOf: e.RetryOf, EngineRef: e.EngineRef, StartedAt: e.StartedAt, Priority: int(e.Priority),
-		CompletedAt: e.CompletedAt, DurationMs: e.DurationMs, CreatedAt: e.CreatedAt}
+		CompletedAt: e.CompletedAt, DurationMs: e.DurationMs, CreatedAt: e.CreatedAt, ParentExecutionID: e.ParentExecutionID, ParentStepKey: e.ParentStepKey}
 }
 
 // Execution implements turbocat.ExecutionStore.
@@ -46,7 +46,11 @@ func (db *DB) ExecutionSteps(ctx context.Context, userID, id string) ([]*turboca
 	if err != nil {
 		return nil, fmt.Errorf("list execution steps: %w", err)
 	}
-	return mapSlice(rows, toStep), nil
+	parents := make([]*string, len(rows))
+	for i, r := range rows {
+		parents[i] = r.ParentKey
+	}
+	return nestIterations(mapSlice(rows, toStep), parents), nil
 }
 
 // ExecutionLogs implements turbocat.ExecutionStore.

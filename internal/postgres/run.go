@@ -47,7 +47,7 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 		}
 		row, err := q.ExecutionInsert(ctx, dbsqlc.ExecutionInsertParams{WorkflowID: in.WorkflowID, WorkflowVersion: int32(in.WorkflowVersion),
 			UserID: in.UserID, DeploymentID: in.DeploymentID, Trigger: in.Trigger, InputData: input, IdempotencyKey: in.IdempotencyKey, RetryOf: in.RetryOf,
-			Status: status, Priority: int32(in.Priority), RequestHash: in.RequestHash})
+			Status: status, Priority: int32(in.Priority), RequestHash: in.RequestHash, ParentExecutionID: in.ParentExecutionID, ParentStepKey: in.ParentStepKey})
 		if err != nil {
 			return err
 		}
@@ -217,7 +217,16 @@ func (db *DB) ResetVersionEngineRef(ctx context.Context, workflowID string, vers
 func toStep(s dbsqlc.ExecutionStep) *turbocat.ExecutionStep {
 	return &turbocat.ExecutionStep{ExecutionID: s.ExecutionID, StepKey: s.StepKey, AgentID: s.AgentID, Status: s.Status,
 		Attempt: int(s.Attempt), Input: s.Input, Output: s.Output, Error: s.Error, StartedAt: s.StartedAt,
-		CompletedAt: s.CompletedAt, DurationMs: s.DurationMs, InputTokens: s.InputTokens, OutputTokens: s.OutputTokens, CostUSD: s.CostUsd}
+		CompletedAt: s.CompletedAt, DurationMs: s.DurationMs, InputTokens: s.InputTokens, OutputTokens: s.OutputTokens, CostUSD: s.CostUsd,
+		WakeAt: s.WakeAt, ChildExecutionID: s.ChildExecutionID, Index: intPtr(s.ItemIndex)}
+}
+
+func intPtr(v *int32) *int {
+	if v == nil {
+		return nil
+	}
+	n := int(*v)
+	return &n
 }
 
 // StartStep implements turbocat.ExecutionStore: it claims a step and loads what
@@ -280,7 +289,7 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 			claim.HeldBy = *cur.ClaimID
 		}
 	}
-	return &turbocat.StartedStep{Claim: claim, Execution: e, Agent: agent, Outputs: outputs}, nil
+	return &turbocat.StartedStep{Claim: claim, Execution: e, Agent: agent, Outputs: outputs, Item: row.StepItem}, nil
 }
 
 // RenewStepLease implements turbocat.ExecutionStore.

@@ -63,7 +63,7 @@ func writeSteps(ctx context.Context, q *dbsqlc.Queries, w *turbocat.Workflow, de
 		if deps == nil {
 			deps = []string{}
 		}
-		p := dbsqlc.WorkflowStepsInsertParams{WorkflowID: w.ID, AgentID: s.AgentID, StepKey: s.Key, Position: int32(i),
+		p := dbsqlc.WorkflowStepsInsertParams{WorkflowID: w.ID, AgentID: nilIfEmpty(s.AgentID), StepKey: s.Key, Position: int32(i),
 			DependsOn: deps, Inputs: inputs}
 		if s.TimeoutSeconds > 0 {
 			t := int32(s.TimeoutSeconds)

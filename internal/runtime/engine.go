@@ -84,6 +84,25 @@ func (e Engine) DescribeExecution(ctx context.Context, ref string) (*turbocat.En
 	return out, nil
 }
 
+// SendTaskSuccess implements turbocat.Engine.
+func (e Engine) SendTaskSuccess(ctx context.Context, token string, output []byte) error {
+	if len(output) == 0 {
+		output = []byte("{}")
+	}
+	if err := e.R.SendTaskSuccess(ctx, token, string(output)); err != nil {
+		return domainError(err)
+	}
+	return nil
+}
+
+// SendTaskFailure implements turbocat.Engine.
+func (e Engine) SendTaskFailure(ctx context.Context, token, errName, cause string) error {
+	if err := e.R.SendTaskFailure(ctx, token, errName, cause); err != nil {
+		return domainError(err)
+	}
+	return nil
+}
+
 // domainError maps the runtime's Step Functions exceptions to domain codes.
 func domainError(err error) error {
 	var re *Error
@@ -94,10 +113,12 @@ func domainError(err error) error {
 	switch ErrorCode(err) {
 	case CodeStateMachineDoesNotExist, CodeExecutionDoesNotExist, CodeResourceNotFound:
 		return &turbocat.Error{Code: turbocat.ENOTFOUND, Message: "engine: " + msg}
-	case CodeInvalidDefinition, CodeInvalidName, CodeValidation, CodeInvalidExecutionInput, CodeInvalidArn:
+	case CodeInvalidDefinition, CodeInvalidName, CodeValidation, CodeInvalidExecutionInput, CodeInvalidArn, CodeInvalidToken, CodeInvalidOutput:
 		return &turbocat.Error{Code: turbocat.EVALIDATION, Message: "engine: " + msg}
 	case CodeExecutionAlreadyExists:
 		return &turbocat.Error{Code: turbocat.ECONFLICT, Message: "engine: " + msg}
+	case CodeTaskDoesNotExist, CodeTaskTimedOut:
+		return &turbocat.Error{Code: turbocat.ENOTFOUND, Message: "engine: task token unknown, already answered or timed out: " + msg}
 	}
 	return fmt.Errorf("engine: %w", err)
 }

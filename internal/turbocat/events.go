@@ -7,17 +7,20 @@ import (
 
 // Lifecycle event types.
 const (
-	EventExecutionStarted    = "execution.started"
-	EventExecutionSucceeded  = "execution.succeeded"
-	EventExecutionFailed     = "execution.failed"
-	EventExecutionCancelled  = "execution.cancelled"
-	EventStepFailed          = "step.failed"
+	EventExecutionStarted   = "execution.started"
+	EventExecutionSucceeded = "execution.succeeded"
+	EventExecutionFailed    = "execution.failed"
+	EventExecutionCancelled = "execution.cancelled"
+	EventStepFailed         = "step.failed"
+	// EventStepWaiting: a step waits for a time or a decision; an
+	// approval's event carries signed one-time approve and reject links.
+	EventStepWaiting         = "step.waiting"
 	EventDeploymentActivated = "deployment.activated"
 )
 
 // EventTypes lists every event a webhook can subscribe to.
 var EventTypes = []string{EventExecutionStarted, EventExecutionSucceeded, EventExecutionFailed,
-	EventExecutionCancelled, EventStepFailed, EventDeploymentActivated}
+	EventExecutionCancelled, EventStepFailed, EventStepWaiting, EventDeploymentActivated}
 
 // Event is a lifecycle event: the same JSON on the event bus and in webhook
 // deliveries. UserID routes it and is never sent. Its ID is stable across

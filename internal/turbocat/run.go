@@ -12,6 +12,8 @@ const (
 	TriggerWebhook  = "webhook"
 	TriggerSchedule = "schedule"
 	TriggerRetry    = "retry"
+	// TriggerWorkflow: a child run started by a workflow step.
+	TriggerWorkflow = "workflow"
 )
 
 // Engine runs compiled workflows: Turbocat's local Step Functions runtime,
@@ -30,6 +32,12 @@ type Engine interface {
 	StopExecution(ctx context.Context, executionRef, errName, cause string) error
 	// DescribeExecution reports an execution's engine-side status.
 	DescribeExecution(ctx context.Context, executionRef string) (*EngineExecution, error)
+	// SendTaskSuccess completes the Task waiting on token with output
+	// (a .waitForTaskToken Task); SendTaskFailure fails it with an error
+	// name and cause. ENOTFOUND when the task no longer waits (answered,
+	// timed out, its run ended); EVALIDATION for a malformed token.
+	SendTaskSuccess(ctx context.Context, token string, output []byte) error
+	SendTaskFailure(ctx context.Context, token, errName, cause string) error
 	// SetAlias points the alias called name of the versions' state machine
 	// at the routing (one version at 100, or two splitting 100 for a
 	// canary), creating it if needed; it returns the alias reference.
@@ -116,6 +124,10 @@ type NewExecution struct {
 	MaxConcurrent int
 	// Priority orders queued runs (higher first).
 	Priority int
+	// ParentExecutionID and ParentStepKey: the workflow step that starts
+	// this run as its child.
+	ParentExecutionID *string
+	ParentStepKey     *string
 }
 
 // StepStart is what claiming a step takes.
@@ -143,6 +155,8 @@ type StartedStep struct {
 	Agent *Agent
 	// Outputs are the completed steps' outputs by key (with WithOutputs).
 	Outputs map[string]json.RawMessage
+	// Item is the item of a for-each iteration (nil for a step).
+	Item json.RawMessage
 }
 
 // ClaimedStep names a step and the claim its holder has on it.

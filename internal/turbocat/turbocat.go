@@ -29,9 +29,12 @@ const (
 const (
 	// ExecutionQueued: waiting for one of its workflow's
 	// maxConcurrentRuns slots.
-	ExecutionQueued    = "queued"
-	ExecutionPending   = "pending"
-	ExecutionRunning   = "running"
+	ExecutionQueued  = "queued"
+	ExecutionPending = "pending"
+	ExecutionRunning = "running"
+	// ExecutionWaiting: at least one step waits for a time (a wait step)
+	// or a person (an approval); the run goes on when it is over.
+	ExecutionWaiting   = "waiting"
 	ExecutionCompleted = "completed"
 	ExecutionFailed    = "failed"
 	ExecutionCancelled = "cancelled"
@@ -44,7 +47,12 @@ const (
 	StepRunning   = "running"
 	StepCompleted = "completed"
 	StepFailed    = "failed"
-	StepSkipped   = "skipped"
+	// StepSkipped: its when condition was false, every step it depends
+	// on was skipped, or the run ended before it started.
+	StepSkipped = "skipped"
+	// StepWaiting: a wait step before its wake-up time, or an approval
+	// step before a decision.
+	StepWaiting = "waiting"
 	// StepCancelled: the run ended (failed elsewhere, cancelled, timed
 	// out) while the step ran.
 	StepCancelled = "cancelled"
@@ -132,14 +140,56 @@ type RetryPolicy struct {
 	Errors          []string `json:"errors,omitempty"`
 }
 
+// Step types.
+const (
+	StepTypeAgent    = "agent"
+	StepTypeWait     = "wait"
+	StepTypeApproval = "approval"
+	StepTypeWorkflow = "workflow"
+)
+
+// What a step's failure does (WorkflowStep.OnError).
+const (
+	OnErrorFail     = "fail"
+	OnErrorContinue = "continue"
+)
+
 // WorkflowStep is one node of a workflow's DAG.
 type WorkflowStep struct {
-	Key            string          `json:"key"`
-	AgentID        string          `json:"agentId"`
+	Key string `json:"key"`
+	// Type is agent (the default when empty), wait, approval or workflow.
+	Type string `json:"type,omitempty"`
+	// AgentID is the agent an agent step runs (agent steps only).
+	AgentID        string          `json:"agentId,omitempty"`
 	DependsOn      []string        `json:"dependsOn"`
 	Inputs         json.RawMessage `json:"inputs"`
 	Retry          *RetryPolicy    `json:"retry,omitempty"`
 	TimeoutSeconds int             `json:"timeoutSeconds,omitempty"`
+	// When is a CEL condition over inputs, steps and execution: false
+	// records the step skipped without running it.
+	When string `json:"when,omitempty"`
+	// ForEach is a template yielding a list: the step runs once per item,
+	// at most MaxConcurrency at a time (default 10).
+	ForEach        string `json:"forEach,omitempty"`
+	MaxConcurrency int    `json:"maxConcurrency,omitempty"`
+	// Seconds or Until (a template giving an RFC 3339 time): how long a
+	// wait step waits.
+	Seconds int    `json:"seconds,omitempty"`
+	Until   string `json:"until,omitempty"`
+	// Workflow is the workflow (name or id, same owner) a workflow step
+	// runs as a child execution, with Inputs as its input.
+	Workflow string `json:"workflow,omitempty"`
+	// OnError is fail (the default) or continue: the step is recorded
+	// failed and the run goes on.
+	OnError string `json:"onError,omitempty"`
+}
+
+// StepType returns the step's type, agent when unset.
+func (s *WorkflowStep) StepType() string {
+	if s.Type == "" {
+		return StepTypeAgent
+	}
+	return s.Type
 }
 
 // Workflow is a named DAG of steps. Version increments on every change.
@@ -175,12 +225,16 @@ type Execution struct {
 	IdempotencyKey  *string         `json:"idempotencyKey,omitempty"`
 	RetryOf         *string         `json:"retryOf,omitempty"`
 	// Priority orders queued runs of a workflow (higher first).
-	Priority    int        `json:"priority"`
-	EngineRef   *string    `json:"engineRef,omitempty"`
-	StartedAt   *time.Time `json:"startedAt"`
-	CompletedAt *time.Time `json:"completedAt"`
-	DurationMs  *int64     `json:"durationMs"`
-	CreatedAt   time.Time  `json:"createdAt"`
+	Priority int `json:"priority"`
+	// ParentExecutionID and ParentStepKey name the workflow step whose
+	// child this run is (trigger "workflow").
+	ParentExecutionID *string    `json:"parentExecutionId,omitempty"`
+	ParentStepKey     *string    `json:"parentStepKey,omitempty"`
+	EngineRef         *string    `json:"engineRef,omitempty"`
+	StartedAt         *time.Time `json:"startedAt"`
+	CompletedAt       *time.Time `json:"completedAt"`
+	DurationMs        *int64     `json:"durationMs"`
+	CreatedAt         time.Time  `json:"createdAt"`
 }
 
 // ExecutionStep is the record of one step within one execution.
@@ -199,6 +253,15 @@ type ExecutionStep struct {
 	InputTokens  int64           `json:"inputTokens"`
 	OutputTokens int64           `json:"outputTokens"`
 	CostUSD      float64         `json:"costUsd"`
+	// WakeAt is when a waiting wait step goes on (or an approval times
+	// out).
+	WakeAt *time.Time `json:"wakeAt,omitempty"`
+	// ChildExecutionID is the run a workflow step started.
+	ChildExecutionID *string `json:"childExecutionId,omitempty"`
+	// Index is the item index of a forEach iteration (nil for a step).
+	Index *int `json:"index,omitempty"`
+	// Iterations are a forEach step's per-item records, in item order.
+	Iterations []*ExecutionStep `json:"iterations,omitempty"`
 }
 
 // ExecutionLog is one log line of an execution.

@@ -237,7 +237,7 @@ SELECT DISTINCT w.name FROM workflow_steps s JOIN workflows w ON w.id = s.workfl
 WHERE s.agent_id = $1 ORDER BY w.name
 `
 
-func (q *Queries) AgentWorkflowsUsing(ctx context.Context, agentID string) ([]string, error) {
+func (q *Queries) AgentWorkflowsUsing(ctx context.Context, agentID *string) ([]string, error) {
 	rows, err := q.db.Query(ctx, agentWorkflowsUsing, agentID)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 )
 
 const executionGet = `-- name: ExecutionGet :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE id = $1 AND user_id = $2
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, parent_execution_id, parent_step_key FROM executions WHERE id = $1 AND user_id = $2
 `
 
 type ExecutionGetParams struct {
@@ -46,12 +46,14 @@ func (q *Queries) ExecutionGet(ctx context.Context, arg ExecutionGetParams) (Exe
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.ParentExecutionID,
+		&i.ParentStepKey,
 	)
 	return i, err
 }
 
 const executionList = `-- name: ExecutionList :many
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, parent_execution_id, parent_step_key FROM executions
 WHERE user_id = $1
   AND ($3::uuid IS NULL OR workflow_id = $3::uuid)
   AND ($4::text IS NULL OR status = $4::text)
@@ -115,6 +117,8 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 			&i.DurationMs,
 			&i.Priority,
 			&i.RequestHash,
+			&i.ParentExecutionID,
+			&i.ParentStepKey,
 		); err != nil {
 			return nil, err
 		}
@@ -175,7 +179,7 @@ func (q *Queries) ExecutionLogsList(ctx context.Context, arg ExecutionLogsListPa
 }
 
 const executionStepsList = `-- name: ExecutionStepsList :many
-SELECT s.execution_id, s.step_key, s.agent_id, s.status, s.attempt, s.input, s.output, s.error, s.started_at, s.completed_at, s.duration_ms, s.input_tokens, s.output_tokens, s.cost_usd, s.reused_from, s.claim_id, s.lease_until, s.updated_at FROM execution_steps s JOIN executions e ON e.id = s.execution_id
+SELECT s.execution_id, s.step_key, s.agent_id, s.status, s.attempt, s.input, s.output, s.error, s.started_at, s.completed_at, s.duration_ms, s.input_tokens, s.output_tokens, s.cost_usd, s.reused_from, s.claim_id, s.lease_until, s.updated_at, s.wake_at, s.task_token, s.link_nonce, s.child_execution_id, s.parent_key, s.item_index, s.item FROM execution_steps s JOIN executions e ON e.id = s.execution_id
 WHERE s.execution_id = $1 AND e.user_id = $2
 ORDER BY s.started_at NULLS LAST, s.step_key
 `
@@ -213,6 +217,13 @@ func (q *Queries) ExecutionStepsList(ctx context.Context, arg ExecutionStepsList
 			&i.ClaimID,
 			&i.LeaseUntil,
 			&i.UpdatedAt,
+			&i.WakeAt,
+			&i.TaskToken,
+			&i.LinkNonce,
+			&i.ChildExecutionID,
+			&i.ParentKey,
+			&i.ItemIndex,
+			&i.Item,
 		); err != nil {
 			return nil, err
 		}

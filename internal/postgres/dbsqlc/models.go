@@ -84,29 +84,31 @@ type Event struct {
 }
 
 type Execution struct {
-	ID              string
-	WorkflowID      string
-	WorkflowVersion int32
-	UserID          string
-	DeploymentID    *string
-	Status          string
-	Trigger         string
-	InputData       json.RawMessage
-	OutputData      json.RawMessage
-	Error           json.RawMessage
-	IdempotencyKey  *string
-	RetryOf         *string
-	EngineRef       *string
-	LogSeq          int64
-	InputTokens     int64
-	OutputTokens    int64
-	CostUsd         float64
-	CreatedAt       time.Time
-	StartedAt       *time.Time
-	CompletedAt     *time.Time
-	DurationMs      *int64
-	Priority        int32
-	RequestHash     []byte
+	ID                string
+	WorkflowID        string
+	WorkflowVersion   int32
+	UserID            string
+	DeploymentID      *string
+	Status            string
+	Trigger           string
+	InputData         json.RawMessage
+	OutputData        json.RawMessage
+	Error             json.RawMessage
+	IdempotencyKey    *string
+	RetryOf           *string
+	EngineRef         *string
+	LogSeq            int64
+	InputTokens       int64
+	OutputTokens      int64
+	CostUsd           float64
+	CreatedAt         time.Time
+	StartedAt         *time.Time
+	CompletedAt       *time.Time
+	DurationMs        *int64
+	Priority          int32
+	RequestHash       []byte
+	ParentExecutionID *string
+	ParentStepKey     *string
 }
 
 type ExecutionLog struct {
@@ -121,24 +123,31 @@ type ExecutionLog struct {
 }
 
 type ExecutionStep struct {
-	ExecutionID  string
-	StepKey      string
-	AgentID      *string
-	Status       string
-	Attempt      int32
-	Input        json.RawMessage
-	Output       json.RawMessage
-	Error        json.RawMessage
-	StartedAt    *time.Time
-	CompletedAt  *time.Time
-	DurationMs   *int64
-	InputTokens  int64
-	OutputTokens int64
-	CostUsd      float64
-	ReusedFrom   *string
-	ClaimID      *string
-	LeaseUntil   *time.Time
-	UpdatedAt    time.Time
+	ExecutionID      string
+	StepKey          string
+	AgentID          *string
+	Status           string
+	Attempt          int32
+	Input            json.RawMessage
+	Output           json.RawMessage
+	Error            json.RawMessage
+	StartedAt        *time.Time
+	CompletedAt      *time.Time
+	DurationMs       *int64
+	InputTokens      int64
+	OutputTokens     int64
+	CostUsd          float64
+	ReusedFrom       *string
+	ClaimID          *string
+	LeaseUntil       *time.Time
+	UpdatedAt        time.Time
+	WakeAt           *time.Time
+	TaskToken        *string
+	LinkNonce        *string
+	ChildExecutionID *string
+	ParentKey        *string
+	ItemIndex        *int32
+	Item             json.RawMessage
 }
 
 type RefreshToken struct {
@@ -249,7 +258,7 @@ type Workflow struct {
 type WorkflowStep struct {
 	ID                   string
 	WorkflowID           string
-	AgentID              string
+	AgentID              *string
 	StepKey              string
 	Position             int32
 	DependsOn            []string

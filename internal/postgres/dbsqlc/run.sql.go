@@ -17,8 +17,8 @@ UPDATE executions SET status = $2, output_data = $3, error = $4, completed_at = 
     input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
     output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
     cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $1)
-WHERE id = $1 AND status IN ('queued', 'pending', 'running')
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
+WHERE id = $1 AND status IN ('queued', 'pending', 'running', 'waiting')
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, parent_execution_id, parent_step_key
 `
 
 type ExecutionFinishParams struct {
@@ -61,12 +61,14 @@ func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.ParentExecutionID,
+		&i.ParentStepKey,
 	)
 	return i, err
 }
 
 const executionGetByIdempotencyKey = `-- name: ExecutionGetByIdempotencyKey :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND user_id = $3
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, parent_execution_id, parent_step_key FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND user_id = $3
 `
 
 type ExecutionGetByIdempotencyKeyParams struct {
@@ -102,12 +104,14 @@ func (q *Queries) ExecutionGetByIdempotencyKey(ctx context.Context, arg Executio
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.ParentExecutionID,
+		&i.ParentStepKey,
 	)
 	return i, err
 }
 
 const executionGetInternal = `-- name: ExecutionGetInternal :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE id = $1
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, parent_execution_id, parent_step_key FROM executions WHERE id = $1
 `
 
 func (q *Queries) ExecutionGetInternal(ctx context.Context, id string) (Execution, error) {
@@ -137,6 +141,8 @@ func (q *Queries) ExecutionGetInternal(ctx context.Context, id string) (Executio
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.ParentExecutionID,
+		&i.ParentStepKey,
 	)
 	return i, err
 }
@@ -144,23 +150,25 @@ func (q *Queries) ExecutionGetInternal(ctx context.Context, id string) (Executio
 const executionInsert = `-- name: ExecutionInsert :one
 
 INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
-    status, priority, request_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
+    status, priority, request_hash, parent_execution_id, parent_step_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, parent_execution_id, parent_step_key
 `
 
 type ExecutionInsertParams struct {
-	WorkflowID      string
-	WorkflowVersion int32
-	UserID          string
-	DeploymentID    *string
-	Trigger         string
-	InputData       json.RawMessage
-	IdempotencyKey  *string
-	RetryOf         *string
-	Status          string
-	Priority        int32
-	RequestHash     []byte
+	WorkflowID        string
+	WorkflowVersion   int32
+	UserID            string
+	DeploymentID      *string
+	Trigger           string
+	InputData         json.RawMessage
+	IdempotencyKey    *string
+	RetryOf           *string
+	Status            string
+	Priority          int32
+	RequestHash       []byte
+	ParentExecutionID *string
+	ParentStepKey     *string
 }
 
 // Queries of the execution path (API start, step runner, reconciler). The
@@ -179,6 +187,8 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		arg.Status,
 		arg.Priority,
 		arg.RequestHash,
+		arg.ParentExecutionID,
+		arg.ParentStepKey,
 	)
 	var i Execution
 	err := row.Scan(
@@ -205,6 +215,8 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.ParentExecutionID,
+		&i.ParentStepKey,
 	)
 	return i, err
 }
@@ -212,7 +224,7 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 const executionMarkStarted = `-- name: ExecutionMarkStarted :one
 UPDATE executions SET status = 'running', engine_ref = $2, started_at = coalesce(started_at, now())
 WHERE id = $1 AND status = 'pending'
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, parent_execution_id, parent_step_key
 `
 
 type ExecutionMarkStartedParams struct {
@@ -247,6 +259,8 @@ func (q *Queries) ExecutionMarkStarted(ctx context.Context, arg ExecutionMarkSta
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.ParentExecutionID,
+		&i.ParentStepKey,
 	)
 	return i, err
 }
@@ -255,7 +269,7 @@ const executionPromoteQueued = `-- name: ExecutionPromoteQueued :one
 UPDATE executions SET status = 'pending'
 WHERE id = (SELECT q.id FROM executions q WHERE q.workflow_id = $1 AND q.status = 'queued'
     ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1)
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, parent_execution_id, parent_step_key
 `
 
 // The next queued run of a workflow (highest priority, then oldest) becomes
@@ -287,6 +301,8 @@ func (q *Queries) ExecutionPromoteQueued(ctx context.Context, workflowID string)
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.ParentExecutionID,
+		&i.ParentStepKey,
 	)
 	return i, err
 }
@@ -313,7 +329,7 @@ func (q *Queries) ExecutionStatus(ctx context.Context, arg ExecutionStatusParams
 }
 
 const executionsUnfinished = `-- name: ExecutionsUnfinished :many
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE status IN ('queued', 'pending', 'running') ORDER BY created_at
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, parent_execution_id, parent_step_key FROM executions WHERE status IN ('queued', 'pending', 'running', 'waiting') ORDER BY created_at
 `
 
 func (q *Queries) ExecutionsUnfinished(ctx context.Context) ([]Execution, error) {
@@ -349,6 +365,8 @@ func (q *Queries) ExecutionsUnfinished(ctx context.Context) ([]Execution, error)
 			&i.DurationMs,
 			&i.Priority,
 			&i.RequestHash,
+			&i.ParentExecutionID,
+			&i.ParentStepKey,
 		); err != nil {
 			return nil, err
 		}
@@ -475,7 +493,7 @@ func (q *Queries) StepFail(ctx context.Context, arg StepFailParams) (int64, erro
 }
 
 const stepGet = `-- name: StepGet :one
-SELECT execution_id, step_key, agent_id, status, attempt, input, output, error, started_at, completed_at, duration_ms, input_tokens, output_tokens, cost_usd, reused_from, claim_id, lease_until, updated_at FROM execution_steps WHERE execution_id = $1 AND step_key = $2
+SELECT execution_id, step_key, agent_id, status, attempt, input, output, error, started_at, completed_at, duration_ms, input_tokens, output_tokens, cost_usd, reused_from, claim_id, lease_until, updated_at, wake_at, task_token, link_nonce, child_execution_id, parent_key, item_index, item FROM execution_steps WHERE execution_id = $1 AND step_key = $2
 `
 
 type StepGetParams struct {
@@ -505,6 +523,13 @@ func (q *Queries) StepGet(ctx context.Context, arg StepGetParams) (ExecutionStep
 		&i.ClaimID,
 		&i.LeaseUntil,
 		&i.UpdatedAt,
+		&i.WakeAt,
+		&i.TaskToken,
+		&i.LinkNonce,
+		&i.ChildExecutionID,
+		&i.ParentKey,
+		&i.ItemIndex,
+		&i.Item,
 	)
 	return i, err
 }
@@ -525,7 +550,7 @@ func (q *Queries) StepLeasesExpire(ctx context.Context) (int64, error) {
 }
 
 const stepOutputs = `-- name: StepOutputs :many
-SELECT step_key, output FROM execution_steps WHERE execution_id = $1 AND status = 'completed'
+SELECT step_key, output FROM execution_steps WHERE execution_id = $1 AND status = 'completed' AND parent_key IS NULL
 `
 
 type StepOutputsRow struct {
@@ -617,12 +642,14 @@ WITH claimed AS (
         OR (s.status = 'running' AND s.claim_id = $7::uuid)
     RETURNING s.attempt
 )
-SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, e.priority, e.request_hash, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
+SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, e.priority, e.request_hash, e.parent_execution_id, e.parent_step_key, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
     a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
     coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
     cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error, cur.claim_id AS step_claim_id,
+    cur.item AS step_item,
     CASE WHEN $1::bool THEN
-        (SELECT jsonb_object_agg(o.step_key, o.output) FROM execution_steps o WHERE o.execution_id = e.id AND o.status = 'completed')
+        (SELECT jsonb_object_agg(o.step_key, o.output) FROM execution_steps o WHERE o.execution_id = e.id AND o.status = 'completed'
+            AND o.parent_key IS NULL)
     END::jsonb AS outputs
 FROM executions e
 LEFT JOIN agents a ON a.id = $2::uuid AND a.user_id = e.user_id
@@ -655,6 +682,7 @@ type StepStartRow struct {
 	StepAttempt    *int32
 	StepError      json.RawMessage
 	StepClaimID    *string
+	StepItem       json.RawMessage
 	Outputs        json.RawMessage
 }
 
@@ -711,6 +739,8 @@ func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStart
 		&i.Execution.DurationMs,
 		&i.Execution.Priority,
 		&i.Execution.RequestHash,
+		&i.Execution.ParentExecutionID,
+		&i.Execution.ParentStepKey,
 		&i.AgentID,
 		&i.AgentName,
 		&i.AgentType,
@@ -724,6 +754,7 @@ func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStart
 		&i.StepAttempt,
 		&i.StepError,
 		&i.StepClaimID,
+		&i.StepItem,
 		&i.Outputs,
 	)
 	return i, err
@@ -731,9 +762,9 @@ func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStart
 
 const stepsCopyCompleted = `-- name: StepsCopyCompleted :exec
 INSERT INTO execution_steps (execution_id, step_key, agent_id, status, attempt, input, output, started_at, completed_at,
-    duration_ms, input_tokens, output_tokens, cost_usd, reused_from)
+    duration_ms, input_tokens, output_tokens, cost_usd, reused_from, child_execution_id, parent_key, item_index, item)
 SELECT $1::uuid, step_key, agent_id, 'completed', attempt, input, output, started_at, completed_at,
-    duration_ms, 0, 0, 0, execution_id
+    duration_ms, 0, 0, 0, execution_id, child_execution_id, parent_key, item_index, item
 FROM execution_steps WHERE execution_id = $2::uuid AND status = 'completed' AND step_key = ANY($3::text[])
 `
 
@@ -751,20 +782,20 @@ func (q *Queries) StepsCopyCompleted(ctx context.Context, arg StepsCopyCompleted
 
 const stepsSkipPending = `-- name: StepsSkipPending :exec
 UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
-    lease_until = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
-WHERE execution_id = $1 AND status IN ('pending', 'running')
+    lease_until = NULL, task_token = NULL, link_nonce = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
+WHERE execution_id = $1 AND status IN ('pending', 'running', 'waiting')
 `
 
 // A run that ended: steps that never started are skipped, steps still
-// running (a branch stopped by a sibling's failure, a run cancelled or
-// timed out) are cancelled. Nothing is left running.
+// running or waiting (a branch stopped by a sibling's failure, a run
+// cancelled or timed out) are cancelled. Nothing is left running.
 func (q *Queries) StepsSkipPending(ctx context.Context, executionID string) error {
 	_, err := q.db.Exec(ctx, stepsSkipPending, executionID)
 	return err
 }
 
 const workflowLockRuns = `-- name: WorkflowLockRuns :one
-SELECT (SELECT count(*) FROM executions e WHERE e.workflow_id = w.id AND e.status IN ('pending', 'running'))::integer AS active,
+SELECT (SELECT count(*) FROM executions e WHERE e.workflow_id = w.id AND e.status IN ('pending', 'running', 'waiting'))::integer AS active,
     (SELECT count(*) FROM executions e WHERE e.workflow_id = w.id AND e.status = 'queued')::integer AS queued
 FROM workflows w WHERE w.id = $1
 FOR UPDATE OF w

@@ -230,7 +230,7 @@ func (q *Queries) WorkflowStepsForWorkflows(ctx context.Context, ids []string) (
 
 type WorkflowStepsInsertParams struct {
 	WorkflowID           string
-	AgentID              string
+	AgentID              *string
 	StepKey              string
 	Position             int32
 	DependsOn            []string

@@ -4,14 +4,14 @@
 
 -- name: ExecutionInsert :one
 INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
-    status, priority, request_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    status, priority, request_hash, parent_execution_id, parent_step_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING *;
 
 -- name: WorkflowLockRuns :one
 -- Serialises the queueing decisions of one workflow (the row lock lasts
 -- until the transaction ends) and counts its active and queued runs.
-SELECT (SELECT count(*) FROM executions e WHERE e.workflow_id = w.id AND e.status IN ('pending', 'running'))::integer AS active,
+SELECT (SELECT count(*) FROM executions e WHERE e.workflow_id = w.id AND e.status IN ('pending', 'running', 'waiting'))::integer AS active,
     (SELECT count(*) FROM executions e WHERE e.workflow_id = w.id AND e.status = 'queued')::integer AS queued
 FROM workflows w WHERE w.id = $1
 FOR UPDATE OF w;
@@ -42,11 +42,11 @@ UPDATE executions SET status = $2, output_data = $3, error = $4, completed_at = 
     input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
     output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
     cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $1)
-WHERE id = $1 AND status IN ('queued', 'pending', 'running')
+WHERE id = $1 AND status IN ('queued', 'pending', 'running', 'waiting')
 RETURNING *;
 
 -- name: ExecutionsUnfinished :many
-SELECT * FROM executions WHERE status IN ('queued', 'pending', 'running') ORDER BY created_at;
+SELECT * FROM executions WHERE status IN ('queued', 'pending', 'running', 'waiting') ORDER BY created_at;
 
 -- name: WorkflowVersionEngineRef :one
 SELECT engine_ref, definition FROM workflow_versions WHERE workflow_id = $1 AND version = $2;
@@ -97,8 +97,10 @@ SELECT sqlc.embed(e), a.id AS agent_id, a.name AS agent_name, a.type AS agent_ty
     a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
     coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
     cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error, cur.claim_id AS step_claim_id,
+    cur.item AS step_item,
     CASE WHEN sqlc.arg(with_outputs)::bool THEN
-        (SELECT jsonb_object_agg(o.step_key, o.output) FROM execution_steps o WHERE o.execution_id = e.id AND o.status = 'completed')
+        (SELECT jsonb_object_agg(o.step_key, o.output) FROM execution_steps o WHERE o.execution_id = e.id AND o.status = 'completed'
+            AND o.parent_key IS NULL)
     END::jsonb AS outputs
 FROM executions e
 LEFT JOIN agents a ON a.id = sqlc.arg(agent)::uuid AND a.user_id = e.user_id
@@ -129,23 +131,23 @@ UPDATE execution_steps SET status = 'failed', error = $3, input = sqlc.narg(inpu
 WHERE execution_id = $1 AND step_key = $2 AND claim_id = $4;
 
 -- name: StepOutputs :many
-SELECT step_key, output FROM execution_steps WHERE execution_id = $1 AND status = 'completed';
+SELECT step_key, output FROM execution_steps WHERE execution_id = $1 AND status = 'completed' AND parent_key IS NULL;
 
 -- name: StepsCopyCompleted :exec
 -- A retry reuses the outputs of the steps that completed in the original.
 INSERT INTO execution_steps (execution_id, step_key, agent_id, status, attempt, input, output, started_at, completed_at,
-    duration_ms, input_tokens, output_tokens, cost_usd, reused_from)
+    duration_ms, input_tokens, output_tokens, cost_usd, reused_from, child_execution_id, parent_key, item_index, item)
 SELECT sqlc.arg(new_id)::uuid, step_key, agent_id, 'completed', attempt, input, output, started_at, completed_at,
-    duration_ms, 0, 0, 0, execution_id
+    duration_ms, 0, 0, 0, execution_id, child_execution_id, parent_key, item_index, item
 FROM execution_steps WHERE execution_id = sqlc.arg(old_id)::uuid AND status = 'completed' AND step_key = ANY(sqlc.arg(keys)::text[]);
 
 -- name: StepsSkipPending :exec
 -- A run that ended: steps that never started are skipped, steps still
--- running (a branch stopped by a sibling's failure, a run cancelled or
--- timed out) are cancelled. Nothing is left running.
+-- running or waiting (a branch stopped by a sibling's failure, a run
+-- cancelled or timed out) are cancelled. Nothing is left running.
 UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
-    lease_until = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
-WHERE execution_id = $1 AND status IN ('pending', 'running');
+    lease_until = NULL, task_token = NULL, link_nonce = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
+WHERE execution_id = $1 AND status IN ('pending', 'running', 'waiting');
 
 -- name: LogSeqReserve :one
 UPDATE executions SET log_seq = log_seq + sqlc.arg(n)::bigint WHERE id = $1 RETURNING log_seq;
