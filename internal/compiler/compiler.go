@@ -125,6 +125,17 @@ type Step struct {
 	Retry     *RetryPolicy `json:"retry,omitempty"`
 	// TimeoutSeconds bounds one attempt of the step; 0 means no bound.
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+	// Type is agent (""), wait, approval or workflow (see flow.go).
+	Type string `json:"type,omitempty"`
+	// When is the step's condition (evaluated by the steprunner; the
+	// compiler only needs to know there is one).
+	When string `json:"when,omitempty"`
+	// ForEach, when set, runs the step once per item in a Map state, at
+	// most MaxConcurrency at a time (0: DefaultMaxConcurrency).
+	ForEach        string `json:"forEach,omitempty"`
+	MaxConcurrency int    `json:"maxConcurrency,omitempty"`
+	// OnError is fail ("") or continue.
+	OnError string `json:"onError,omitempty"`
 }
 
 // RetryPolicy is a step's retry settings, compiled into an ASL Retrier.
@@ -233,7 +244,8 @@ func Compile(wf Workflow, opts Options) (*asl.StateMachine, error) {
 		blocks = sched.Root.Children
 	}
 	last := blocks[len(blocks)-1]
-	finalizeInStep := last.Kind == dag.StepBlock && !opts.SeparateFinalize
+	c.skippable = skippable(wf.Steps)
+	finalizeInStep := last.Kind == dag.StepBlock && !opts.SeparateFinalize && c.plain(last.Key)
 	var states []*namedState
 	for i, b := range blocks {
 		states = append(states, c.block(top, b, finalizeInStep && i == len(blocks)-1)...)
@@ -352,6 +364,20 @@ func validate(wf Workflow, opts Options) (*dag.Graph, error) {
 		if s.TimeoutSeconds < 0 || s.TimeoutSeconds > maxASLInt {
 			add(f+".timeoutSeconds", "must be between 0 (no timeout) and %d", maxASLInt)
 		}
+		switch s.Type {
+		case "", "agent", typeWait, typeApproval, typeWorkflow:
+		default:
+			add(f+".type", "must be agent, wait, approval or workflow")
+		}
+		if s.ForEach != "" && s.Type != "" && s.Type != "agent" {
+			add(f+".forEach", "only agent steps run for each item")
+		}
+		if s.MaxConcurrency < 0 || s.MaxConcurrency > MaxForEachItems {
+			add(f+".maxConcurrency", "must be between 0 (default %d) and %d", DefaultMaxConcurrency, MaxForEachItems)
+		}
+		if s.OnError != "" && s.OnError != "fail" && s.OnError != onContinue {
+			add(f+".onError", "must be fail or continue")
+		}
 		r := s.Retry
 		if r == nil {
 			continue
@@ -400,6 +426,7 @@ func validate(wf Workflow, opts Options) (*dag.Graph, error) {
 type compiler struct {
 	fnJSON    string // the FunctionName as a JSON string
 	steps     map[string]*Step
+	skippable map[string]bool // steps a Choice may skip
 	parallels int
 	unwrap    bool // a top-level Parallel needs the unwrap Pass
 }
@@ -410,6 +437,9 @@ const unwrapState = "Unwrap branch failure"
 type namedState struct {
 	name  string
 	state *asl.State
+	// exits are the states that leave this unit (state itself when nil):
+	// chain links each to the next unit, or ends it.
+	exits []*asl.State
 }
 
 // scope is one States map: the top level or a Parallel branch.
@@ -437,10 +467,16 @@ func (s *scope) add(name string, st *asl.State) {
 // chain adds states to the scope, linking each to the next; the last ends.
 func (s *scope) chain(states []*namedState) error {
 	for i, ns := range states {
-		if i+1 < len(states) {
-			ns.state.Next = states[i+1].name
-		} else {
-			ns.state.End = true
+		exits := ns.exits
+		if exits == nil {
+			exits = []*asl.State{ns.state}
+		}
+		for _, x := range exits {
+			if i+1 < len(states) {
+				x.Next = states[i+1].name
+			} else {
+				x.End = true
+			}
 		}
 		s.add(ns.name, ns.state)
 	}
@@ -460,6 +496,9 @@ func (s *scope) failTarget() string {
 func (c *compiler) block(sc *scope, b *dag.Block, finalize bool) []*namedState {
 	switch b.Kind {
 	case dag.StepBlock:
+		if !c.plain(b.Key) {
+			return []*namedState{c.flowStep(sc, b.Key)}
+		}
 		return []*namedState{c.step(sc, b.Key, finalize)}
 	case dag.SeriesBlock:
 		var out []*namedState
@@ -479,7 +518,14 @@ func (c *compiler) step(sc *scope, key string, finalize bool) *namedState {
 		payload += `"finalize":true,`
 	}
 	st := c.task(payload + `"stepKey":"` + key + `"}`)
-	s := c.steps[key]
+	c.stepSettings(st, c.steps[key])
+	st.Catch = []*asl.Catcher{catchAll(c.failed(sc, key))}
+	return &namedState{name: "Step " + key, state: st}
+}
+
+// stepSettings gives a Task running the step's work its timeout and its
+// retry policy.
+func (c *compiler) stepSettings(st *asl.State, s *Step) {
 	if s.TimeoutSeconds > 0 {
 		st.TimeoutSeconds = ptr(s.TimeoutSeconds)
 	}
@@ -500,20 +546,29 @@ func (c *compiler) step(sc *scope, key string, finalize bool) *namedState {
 		}
 		st.Retry = append(st.Retry, rt)
 	}
-	failed := "Failed " + key
-	st.Catch = []*asl.Catcher{{
-		ErrorEquals: []string{"States.ALL"},
-		ResultPath:  asl.PathOf("$.error"),
-		Next:        failed,
-	}}
-	sc.add(failed, &asl.State{
+}
+
+// failed adds (once) the "Failed <key>" Pass that records the failing
+// step in the error and goes on to the scope's failure path, and returns
+// its name.
+func (c *compiler) failed(sc *scope, key string) string {
+	name := "Failed " + key
+	if _, ok := sc.states[name]; ok {
+		return name
+	}
+	sc.add(name, &asl.State{
 		Type:       asl.TypePass,
 		Result:     json.RawMessage(`"` + key + `"`),
 		ResultPath: asl.PathOf("$.error.stepKey"),
 		Next:       sc.failTarget(),
 	})
 	sc.hasCatch = true
-	return &namedState{name: "Step " + key, state: st}
+	return name
+}
+
+// catchAll catches every error into $.error and goes to next.
+func catchAll(next string) *asl.Catcher {
+	return &asl.Catcher{ErrorEquals: []string{"States.ALL"}, ResultPath: asl.PathOf("$.error"), Next: next}
 }
 
 func (c *compiler) parallel(sc *scope, b *dag.Block) *namedState {

@@ -109,7 +109,9 @@ type simulation struct {
 }
 
 // run executes the chain from start and returns the indexes of the tasks
-// it ran.
+// it ran. Choice states take the rule that runs the step (every step runs
+// on the simulated path); a Map runs its item processor once; Tasks that
+// do not invoke the steprunner (a child execution) record nothing.
 func (s *simulation) run(t testing.TB, start string, states map[string]*asl.State) []int {
 	t.Helper()
 	var done []int // every task that finished so far in this chain
@@ -119,15 +121,31 @@ func (s *simulation) run(t testing.TB, start string, states map[string]*asl.Stat
 		var ran []int
 		switch st.Type {
 		case asl.TypeTask:
-			require.Equal(t, compiler.LambdaInvokeResource, st.Resource)
-			require.True(t, st.ResultPath.IsNull(), "%s: the task result must not grow the state", name)
-			s.tasks = append(s.tasks, taskOf(t, st))
-			ran = []int{len(s.tasks) - 1}
+			switch st.Resource {
+			case compiler.LambdaInvokeResource, compiler.LambdaInvokeWaitResource:
+				s.tasks = append(s.tasks, taskOf(t, st))
+				ran = []int{len(s.tasks) - 1}
+			case compiler.StartExecutionSyncResource:
+			default:
+				require.Failf(t, "unexpected Task resource", "%s: %s", name, st.Resource)
+			}
+			if st.ResultSelector == nil {
+				require.True(t, st.ResultPath.IsNull(), "%s: the task result must not grow the state", name)
+			}
 		case asl.TypeParallel:
 			require.True(t, st.ResultPath.IsNull(), "%s: the branch results must not grow the state", name)
 			for _, br := range st.Branches {
 				ran = append(ran, s.run(t, br.StartAt, br.States)...)
 			}
+		case asl.TypeMap:
+			require.NotNil(t, st.ResultSelector, "%s: the item results must not grow the state", name)
+			ran = s.run(t, st.ItemProcessor.StartAt, st.ItemProcessor.States)
+		case asl.TypeChoice:
+			require.Len(t, st.Choices, 1, name)
+			require.NotEmpty(t, st.Default, name)
+			name = st.Choices[0].Next
+			continue
+		case asl.TypeWait:
 		default:
 			require.Failf(t, "unexpected state on the success path", "%s is a %s", name, st.Type)
 		}
@@ -153,14 +171,17 @@ func requireRespectsDependencies(t testing.TB, wf compiler.Workflow, sm *asl.Sta
 	all := sim.run(t, sm.StartAt, sm.States)
 	require.Len(t, all, len(sim.tasks))
 
-	pos := map[string]int{}
+	pos := map[string][]int{} // the tasks of each step
+	stepRuns := map[string]bool{}
 	finalizers := 0
 	for i, tr := range sim.tasks {
 		switch tr.action {
-		case "step":
-			_, dup := pos[tr.stepKey]
-			require.False(t, dup, "step %q runs twice", tr.stepKey)
-			pos[tr.stepKey] = i
+		case "step", "check", "items", "item", "collect", "wait", "resume", "approval", "child":
+			if tr.action == "step" {
+				require.False(t, stepRuns[tr.stepKey], "step %q runs twice", tr.stepKey)
+				stepRuns[tr.stepKey] = true
+			}
+			pos[tr.stepKey] = append(pos[tr.stepKey], i)
 		case "finalize":
 		default:
 			require.Failf(t, "unexpected action on the success path", "%q", tr.action)
@@ -176,6 +197,19 @@ func requireRespectsDependencies(t testing.TB, wf compiler.Workflow, sm *asl.Sta
 	}
 	require.Equal(t, 1, finalizers, "exactly one task finalizes")
 	require.Len(t, pos, len(wf.Steps), "every step runs")
+	ordered := func(x, y string) (all, any bool) {
+		all = true
+		for _, a := range pos[x] {
+			for _, b := range pos[y] {
+				if sim.before[[2]int{a, b}] {
+					any = true
+				} else {
+					all = false
+				}
+			}
+		}
+		return all, any
+	}
 
 	nodes := make([]dag.Node, len(wf.Steps))
 	for i, s := range wf.Steps {
@@ -189,11 +223,11 @@ func requireRespectsDependencies(t testing.TB, wf compiler.Workflow, sm *asl.Sta
 			if x == y {
 				continue
 			}
-			ordered := sim.before[[2]int{pos[x], pos[y]}]
+			all, any := ordered(x, y)
 			if g.IsUpstream(x, y) {
-				require.True(t, ordered, "%s must complete before %s starts", x, y)
+				require.True(t, all, "%s must complete before %s starts", x, y)
 			} else if exact {
-				require.False(t, ordered, "series-parallel DAG: %s and %s may run concurrently", x, y)
+				require.False(t, any, "series-parallel DAG: %s and %s may run concurrently", x, y)
 			}
 		}
 	}
