@@ -13,10 +13,12 @@ import (
 // (state names use the step key k):
 //
 //   - A step that may be skipped (it has a when condition, or every step it
-//     depends on may be skipped) starts with the Task "Check k"
+//     depends on may be skipped), and every approval and workflow step
+//     (a retried run must not repeat them when the run it retries
+//     completed them), starts with the Task "Check k"
 //     ({"action": "check"}): the steprunner evaluates the condition (or
 //     the skip rule), records the step skipped when it does not run, and
-//     returns {"run": bool}, kept at $.check. The Choice "When k" goes on
+//     returns {"run": bool} (false too for a step already completed), kept at $.check. The Choice "When k" goes on
 //     to the step when run is true, else to the Pass "Skip k".
 //   - forEach: the Task "Items k" ({"action": "items"}) resolves the list,
 //     records one pending iteration per item and returns {"run", "items"}
@@ -107,6 +109,15 @@ func skippable(steps []Step) map[string]bool {
 		may(s.Key)
 	}
 	return memo
+}
+
+// gated reports whether a step starts with a Check Task and a Choice: it
+// may be skipped, or it is an approval or a child run, which a retried run
+// must not repeat when the run it retries completed them (Check answers
+// false for a completed step).
+func (c *compiler) gated(key string) bool {
+	t := c.steps[key].Type
+	return c.skippable[key] || t == typeApproval || t == typeWorkflow
 }
 
 // plain reports whether a step is one agent call with nothing around it.
@@ -226,7 +237,7 @@ func (c *compiler) flowStep(sc *scope, key string) *namedState {
 		collect := c.task(payload("collect", key, ""))
 		collect.Catch = []*asl.Catcher{catchAll(onFail)}
 		body = []*namedState{{name: "Map " + key, state: m}, {name: "Collect " + key, state: collect}}
-		if !c.skippable[key] {
+		if !c.gated(key) {
 			body = append([]*namedState{gate}, body...)
 			gate = nil
 		}
@@ -237,7 +248,7 @@ func (c *compiler) flowStep(sc *scope, key string) *namedState {
 	exits = append(exits, body[len(body)-1].state)
 	entry := body[0]
 
-	if c.skippable[key] {
+	if c.gated(key) {
 		if gate == nil {
 			check := c.task(payload("check", key, ""))
 			check.ResultSelector = json.RawMessage(`{"run.$":"$.Payload.run"}`)

@@ -28,6 +28,15 @@ func (db *DB) StepStates(ctx context.Context, executionID string) (map[string]*t
 	return out, nil
 }
 
+// StepRecord implements turbocat.FlowStore.
+func (db *DB) StepRecord(ctx context.Context, executionID, stepKey string) (*turbocat.ExecutionStep, error) {
+	row, err := db.q.StepGet(ctx, dbsqlc.StepGetParams{ExecutionID: executionID, StepKey: stepKey})
+	if err != nil {
+		return nil, translate(err, "step")
+	}
+	return toStep(row), nil
+}
+
 // SkipStep implements turbocat.FlowStore.
 func (db *DB) SkipStep(ctx context.Context, executionID, stepKey string, reason json.RawMessage) (string, error) {
 	status, err := db.q.StepSkip(ctx, dbsqlc.StepSkipParams{ExecutionID: executionID, StepKey: stepKey, Reason: reason})

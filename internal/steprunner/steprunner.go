@@ -49,6 +49,10 @@ type Payload struct {
 	StepKey     string          `json:"stepKey,omitempty"`
 	Finalize    bool            `json:"finalize,omitempty"`
 	Error       json.RawMessage `json:"error,omitempty"`
+	// Index is a for-each iteration's item index (action item).
+	Index *int `json:"index,omitempty"`
+	// TaskToken is an approval's Step Functions task token.
+	TaskToken string `json:"taskToken,omitempty"`
 }
 
 // Error names the step runner itself raises (the executors add theirs).
@@ -94,6 +98,13 @@ type Runner struct {
 	Lease time.Duration
 	// Metrics, if set, records step durations, tokens and finished runs.
 	Metrics *metrics.Registry
+	// Flow records control-flow steps; nil uses Store when it implements
+	// turbocat.FlowStore.
+	Flow turbocat.FlowStore
+	// Children starts the child runs of workflow steps.
+	Children ChildStarter
+	// Links signs an approval's one-time approve and reject links.
+	Links LinkSigner
 	// Transient reports database errors worth retrying (connection lost,
 	// server restarting); the app sets it to the store's classifier.
 	// Those fail the Task as ErrStoreUnavailable, which the state machine
@@ -185,6 +196,15 @@ func (r *Runner) handle(ctx context.Context, raw json.RawMessage) (json.RawMessa
 	if p.ExecutionID == "" {
 		return nil, &turbocat.StepError{Name: ErrInput, Cause: "payload has no executionId"}
 	}
+	if out, ok, err := r.flowAction(ctx, p); ok {
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = map[string]bool{"ok": true}
+		}
+		return json.Marshal(out)
+	}
 	switch p.Action {
 	case ActionStep, "":
 		if err := r.RunStep(ctx, p.ExecutionID, p.StepKey); err != nil {
@@ -200,6 +220,13 @@ func (r *Runner) handle(ctx context.Context, raw json.RawMessage) (json.RawMessa
 			return nil, err
 		}
 	case ActionFail:
+		var in struct {
+			StepKey string `json:"stepKey"`
+		}
+		_ = json.Unmarshal(p.Error, &in)
+		if err := r.RecordFailure(ctx, p.ExecutionID, in.StepKey, p.Error); err != nil {
+			return nil, err
+		}
 		if err := r.Fail(ctx, p.ExecutionID, p.Error); err != nil {
 			return nil, err
 		}
@@ -243,18 +270,33 @@ func terminal(status string) bool {
 
 // RunStep runs one step, at most once per attempt.
 func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error {
-	meta, err := r.executionMeta(ctx, executionID)
+	w, step, err := r.stepOf(ctx, executionID, stepKey)
 	if err != nil {
 		return err
+	}
+	return r.runStep(ctx, executionID, w, step, stepKey, nil)
+}
+
+// stepOf loads the workflow version of an execution and one of its steps.
+func (r *Runner) stepOf(ctx context.Context, executionID, stepKey string) (*turbocat.Workflow, *turbocat.WorkflowStep, error) {
+	meta, err := r.executionMeta(ctx, executionID)
+	if err != nil {
+		return nil, nil, err
 	}
 	w, err := r.workflow(ctx, &turbocat.Execution{WorkflowID: meta.workflowID, WorkflowVersion: meta.version, UserID: meta.userID})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	step := findStep(w, stepKey)
 	if step == nil {
-		return &turbocat.StepError{Name: ErrInput, Cause: fmt.Sprintf("workflow version %d has no step %q", w.Version, stepKey)}
+		return nil, nil, &turbocat.StepError{Name: ErrInput, Cause: fmt.Sprintf("workflow version %d has no step %q", w.Version, stepKey)}
 	}
+	return w, step, nil
+}
+
+// runStep runs an agent step, or one iteration (index) of a for-each
+// step, recorded under recordKey, at most once per attempt.
+func (r *Runner) runStep(ctx context.Context, executionID string, w *turbocat.Workflow, step *turbocat.WorkflowStep, stepKey string, index *int) error {
 	timeout := r.DefaultTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
@@ -262,7 +304,7 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	if step.TimeoutSeconds > 0 {
 		timeout = time.Duration(step.TimeoutSeconds) * time.Second
 	}
-	needSteps := needsStepOutputs(step)
+	needSteps := needsStepOutputs(step) || index != nil && strings.Contains(step.ForEach, "steps")
 	abandonKey := executionID + "/" + stepKey
 	takeover := ""
 
@@ -286,7 +328,7 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 				_, _ = r.Store.FinishStep(ctx, turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: stepKey, ClaimID: claim.ClaimID}, res)
 				return &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
 			}
-			return r.run(ctx, started, step, timeout)
+			return r.run(ctx, started, w, step, timeout, stepKey, index)
 		}
 		switch claim.Step.Status {
 		case turbocat.StepCompleted:
@@ -357,15 +399,16 @@ func needsStepOutputs(step *turbocat.WorkflowStep) bool {
 
 // run runs a claimed step with what was loaded with the claim (the
 // execution, the agent and, if the inputs need them, the upstream outputs).
-func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *turbocat.WorkflowStep, timeout time.Duration) (err error) {
+func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turbocat.Workflow, step *turbocat.WorkflowStep, timeout time.Duration,
+	key string, index *int) (err error) {
 	e, agent, claim, outputs := started.Execution, started.Agent, started.Claim, started.Outputs
-	held := turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: step.Key, ClaimID: claim.ClaimID}
+	held := turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: key, ClaimID: claim.ClaimID}
 	defer func() {
 		var se *turbocat.StepError
 		if err != nil && !errors.As(err, &se) {
 			// The result could not be recorded: the claim is given up, and
 			// the engine's retry of this Task takes it over at once.
-			r.abandoned.Store(e.ID+"/"+step.Key, claim.ClaimID)
+			r.abandoned.Store(e.ID+"/"+key, claim.ClaimID)
 		}
 	}()
 	stopRenewing := r.renewLease(ctx, held)
@@ -374,11 +417,10 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *t
 	// the agent ran (a sibling branch failed, the run was stopped): a step
 	// is never left running.
 	record := context.WithoutCancel(ctx)
-	ctx, span := tracing.Start(ctx, "step", map[string]string{"executionId": e.ID, "stepKey": step.Key, "agentType": agentType(agent)})
+	ctx, span := tracing.Start(ctx, "step", map[string]string{"executionId": e.ID, "stepKey": key, "agentType": agentType(agent)})
 	defer func() { span.End(err) }()
 	start := time.Now()
-	log := r.logger().With("execution_id", e.ID, "step_key", step.Key, "attempt", claim.Step.Attempt)
-	key := step.Key
+	log := r.logger().With("execution_id", e.ID, "step_key", key, "attempt", claim.Step.Attempt)
 	fail := func(name, cause string, input json.RawMessage, logs []turbocat.LogLine) error {
 		cause = strings.ReplaceAll(cause, "\x00", "\uFFFD")
 		logs = append(logs, turbocat.LogLine{Time: time.Now(), Level: "error", Message: fmt.Sprintf("step %s failed: %s: %s", key, name, cause)})
@@ -398,14 +440,21 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *t
 		return fail(ErrAgentUnavailable, fmt.Sprintf("agent %q is %s; enable it with PATCH /api/v1/agents/%s", agent.Name, agent.Status, agent.ID), nil, nil)
 	}
 
-	input, err := r.resolveInput(ctx, e, step, outputs)
+	extra := map[string]any{}
+	if index != nil {
+		extra["item"], extra["index"] = started.Item, *index
+	}
+	if needsNulls(w) && outputs != nil {
+		outputs = withNulls(w, outputs)
+	}
+	input, err := r.resolveInput(ctx, e, step, outputs, extra)
 	if err != nil {
 		return fail(ErrInput, err.Error(), nil, nil)
 	}
 
 	scrub := secrets.NewScrubber()
 	res, runErr := r.RunAgent(ctx, e.UserID, agent, executor.Request{Input: input, Timeout: timeout, Scrubber: scrub,
-		IdempotencyKey: e.ID + ":" + step.Key})
+		IdempotencyKey: e.ID + ":" + key})
 	logs := toLogLines(res.Logs, scrub)
 	if runErr != nil {
 		var xe *turbocat.StepError
@@ -466,16 +515,19 @@ func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Ag
 // resolveInput renders the step's inputs against the execution input, the
 // outputs of completed steps (loaded with the claim when the inputs refer
 // to steps) and the execution itself.
-func (r *Runner) resolveInput(ctx context.Context, e *turbocat.Execution, step *turbocat.WorkflowStep, outputs map[string]json.RawMessage) (json.RawMessage, error) {
+func (r *Runner) resolveInput(ctx context.Context, e *turbocat.Execution, step *turbocat.WorkflowStep, outputs map[string]json.RawMessage, extra map[string]any) (json.RawMessage, error) {
 	values, err := templateValues(e, outputs)
 	if err != nil {
 		return nil, err
+	}
+	for k, v := range extra {
+		values[k] = v
 	}
 	inputs := step.Inputs
 	if len(inputs) == 0 {
 		inputs = json.RawMessage(`{}`)
 	}
-	out, err := tmpl.RenderContext(ctx, inputs, tmpl.Context{Values: values})
+	out, err := tmpl.RenderContext(ctx, inputs, tmpl.Context{Values: values, NullPropagates: true})
 	if err != nil {
 		return nil, fmt.Errorf("resolve inputs of step %s: %w", step.Key, err)
 	}

@@ -32,6 +32,9 @@ type Context struct {
 	OnSecret func(name, value string)
 	// MaxBytes bounds the rendered output; 0 means DefaultMaxBytes.
 	MaxBytes int
+	// NullPropagates makes a path through a JSON null resolve to null
+	// (as the output of a skipped step does) instead of an error.
+	NullPropagates bool
 }
 
 // Render substitutes every template in value (any JSON value) and returns the
@@ -282,6 +285,11 @@ func (r *renderer) lookup(ref Ref) (any, error) {
 				return nil, &MissingError{Ref: ref, Reason: fmt.Sprintf("index %d out of range in %s (length %d)", n, where, len(t))}
 			}
 			cur = t[n]
+		case nil:
+			if r.c.NullPropagates {
+				return nil, nil
+			}
+			return nil, &MissingError{Ref: ref, Reason: fmt.Sprintf("%s is null", where)}
 		default:
 			return nil, &MissingError{Ref: ref, Reason: fmt.Sprintf("%s is not an object or array", where)}
 		}

@@ -14,6 +14,8 @@ type FlowStore interface {
 	// StepStates returns the recorded steps of a run by key (iterations
 	// aside): status, output and error.
 	StepStates(ctx context.Context, executionID string) (map[string]*ExecutionStep, error)
+	// StepRecord returns one step's record (ENOTFOUND when it has none).
+	StepRecord(ctx context.Context, executionID, stepKey string) (*ExecutionStep, error)
 	// SkipStep records a step skipped (reason: why, as {error, cause})
 	// unless it was decided before; it returns the step's status.
 	SkipStep(ctx context.Context, executionID, stepKey string, reason json.RawMessage) (string, error)

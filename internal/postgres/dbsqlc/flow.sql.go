@@ -137,7 +137,7 @@ func (q *Queries) StepBegin(ctx context.Context, arg StepBeginParams) (Execution
 
 const stepFinishControl = `-- name: StepFinishControl :one
 UPDATE execution_steps SET status = $3::text, output = $4, error = $5,
-    completed_at = now(), lease_until = NULL, task_token = NULL, link_nonce = NULL,
+    completed_at = now(), lease_until = NULL, claim_id = NULL, task_token = NULL, link_nonce = NULL,
     duration_ms = (extract(epoch FROM (now() - coalesce(started_at, now()))) * 1000)::bigint, updated_at = now()
 WHERE execution_id = $1 AND step_key = $2 AND status IN ('pending', 'running', 'waiting')
 RETURNING execution_id, step_key, agent_id, status, attempt, input, output, error, started_at, completed_at, duration_ms, input_tokens, output_tokens, cost_usd, reused_from, claim_id, lease_until, updated_at, wake_at, task_token, link_nonce, child_execution_id, parent_key, item_index, item

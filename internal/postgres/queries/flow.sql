@@ -49,7 +49,7 @@ SELECT * FROM execution_steps WHERE execution_id = $1 AND parent_key = $2 ORDER 
 -- Ends a live step that runs no agent itself: completed with its output,
 -- or failed with its error.
 UPDATE execution_steps SET status = sqlc.arg(status)::text, output = sqlc.narg(output), error = sqlc.narg(error),
-    completed_at = now(), lease_until = NULL, task_token = NULL, link_nonce = NULL,
+    completed_at = now(), lease_until = NULL, claim_id = NULL, task_token = NULL, link_nonce = NULL,
     duration_ms = (extract(epoch FROM (now() - coalesce(started_at, now()))) * 1000)::bigint, updated_at = now()
 WHERE execution_id = $1 AND step_key = $2 AND status IN ('pending', 'running', 'waiting')
 RETURNING *;
