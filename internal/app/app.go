@@ -6,6 +6,8 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -110,6 +112,7 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 	// The run and deployment services answer EUNAVAILABLE until an engine
 	// is connected (connectEngine).
 	a.Executions = &service.Executions{Store: db, Workflows: db, Deployments: db, Logger: logger, Metrics: a.Metrics}
+	a.Executions.Links = &service.ApprovalLinks{Key: linkKey(cfg), BaseURL: cfg.PublicURL}
 	a.Reconciler = &service.Reconciler{Executions: a.Executions, Logger: logger.With("component", "reconciler"), Transient: postgres.IsTransient}
 	a.Deployments = &service.Deployments{Store: db, Workflows: db, Executions: a.Executions, Secrets: a.Secrets, PublicURL: cfg.PublicURL}
 	a.Server, err = httpapi.NewServer(httpapi.Config{
@@ -185,4 +188,19 @@ func OwnAddrs(cfg *config.Config) []netip.AddrPort {
 	add(net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port)))
 	add(cfg.SFNAddr)
 	return out
+}
+
+// linkKey is the key approval links are signed with: derived from the
+// secrets key (or the JWT key where there is none), never either itself.
+func linkKey(cfg *config.Config) []byte {
+	base := cfg.SecretsKey
+	if len(base) == 0 {
+		base = cfg.JWTSecret
+	}
+	if len(base) == 0 {
+		return nil
+	}
+	m := hmac.New(sha256.New, base)
+	m.Write([]byte("turbocat approval links v1"))
+	return m.Sum(nil)
 }

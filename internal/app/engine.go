@@ -48,6 +48,8 @@ func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
 	return &steprunner.Runner{
 		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics,
 		Transient: postgres.IsTransient,
+		Children:  a.Executions,
+		Links:     a.Executions.Links.Sign,
 		Secrets: func(ctx context.Context, userID, name string) (string, error) {
 			return a.Secrets.ResolveOne(ctx, userID, name)
 		},

@@ -176,6 +176,7 @@ func Routes() []Route {
 		{Method: "DELETE", Path: "/api/v1/workflows/{id}", Group: GroupWorkflows, Scope: "workflows:write", Owns: "workflow", Handler: (*Server).deleteWorkflow},
 		{Method: "POST", Path: "/api/v1/workflows/{id}/execute", Group: GroupWorkflows, Scope: "workflows:execute", Owns: "workflow", Handler: (*Server).executeWorkflow},
 		{Method: "POST", Path: "/api/v1/workflows/{id}/deployments", Group: GroupWorkflows, Scope: "deployments:write", Owns: "workflow", Handler: (*Server).deployWorkflow},
+		{Method: "GET", Path: "/api/v1/workflows/{id}/definition", Group: GroupWorkflows, Scope: "workflows:read", Owns: "workflow", Handler: (*Server).getDefinition},
 
 		{Method: "GET", Path: "/api/v1/executions", Group: GroupExecutions, Scope: "executions:read", Handler: (*Server).listExecutions},
 		{Method: "GET", Path: "/api/v1/executions/{id}", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecution},
@@ -183,6 +184,10 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/executions/{id}/logs", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionLogs},
 		{Method: "POST", Path: "/api/v1/executions/{id}/cancel", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).cancelExecution},
 		{Method: "POST", Path: "/api/v1/executions/{id}/retry", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).retryExecution},
+		{Method: "POST", Path: "/api/v1/executions/{id}/steps/{key}/approve", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).approveStep},
+		{Method: "POST", Path: "/api/v1/executions/{id}/steps/{key}/reject", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).rejectStep},
+		{Method: "GET", Path: "/api/v1/approvals/{token}", Group: GroupExecutions, Public: true, Limited: true, Handler: (*Server).getApprovalLink},
+		{Method: "POST", Path: "/api/v1/approvals/{token}", Group: GroupExecutions, Public: true, Limited: true, Handler: (*Server).postApprovalLink},
 
 		{Method: "GET", Path: "/api/v1/deployments", Group: GroupDeployments, Scope: "deployments:read", Handler: (*Server).listDeployments},
 		{Method: "GET", Path: "/api/v1/deployments/{id}", Group: GroupDeployments, Scope: "deployments:read", Owns: "deployment", Handler: (*Server).getDeployment},

@@ -48,6 +48,9 @@ type Executions struct {
 	// every end looks.
 	TrackQueued bool
 
+	// Links signs and checks approval links (nil: approvals have none).
+	Links *ApprovalLinks
+
 	queued sync.Map // workflow id → true while it has queued runs
 }
 
@@ -305,10 +308,13 @@ func (s *Executions) Cancel(ctx context.Context, actor *turbocat.Actor, id strin
 		return nil, err
 	}
 	switch e.Status {
-	case turbocat.ExecutionQueued, turbocat.ExecutionPending, turbocat.ExecutionRunning:
+	case turbocat.ExecutionQueued, turbocat.ExecutionPending, turbocat.ExecutionRunning, turbocat.ExecutionWaiting:
 	default:
 		return nil, turbocat.Errorf(turbocat.ECONFLICT, "execution is already %s", e.Status)
 	}
+	// Child runs end with their parent: waits, approvals and sub-workflows
+	// all stop.
+	defer s.cancelChildren(context.WithoutCancel(ctx), e.UserID, e.ID)
 	if e.EngineRef != nil {
 		if err := s.Engine.StopExecution(ctx, *e.EngineRef, "Turbocat.Cancelled", "cancelled by the user"); err != nil {
 			return nil, fmt.Errorf("stop execution %s: %w", e.ID, err)
@@ -359,6 +365,11 @@ func (s *Executions) Retry(ctx context.Context, actor *turbocat.Actor, id string
 	for _, st := range steps {
 		if st.Status == turbocat.StepCompleted {
 			reuse = append(reuse, st.StepKey)
+		}
+		for _, it := range st.Iterations {
+			if it.Status == turbocat.StepCompleted {
+				reuse = append(reuse, it.StepKey) // completed items of a for-each step that failed
+			}
 		}
 	}
 	oldID := old.ID

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/turbocat/turbocat/internal/dag"
@@ -141,12 +142,12 @@ func ValidateWorkflowShape(w *turbocat.Workflow, maxSteps int) []turbocat.FieldE
 	declared := declaredInputs(w.InputSchema, &details)
 	for i, st := range w.Steps {
 		f := fmt.Sprintf("steps[%d]", i)
-		if st.AgentID == "" {
-			add(f+".agentId", "is required")
-		}
+		checkControlFlow(f, &st, g, declared, add)
 		if len(st.Inputs) > 0 && string(st.Inputs) != "null" {
 			if t := firstNonSpace(st.Inputs); t != '{' {
 				add(f+".inputs", "must be an object")
+			} else if st.ForEach != "" {
+				checkTemplates(f+".inputs", st.Inputs, declared, g, st.Key, &details, "item", "index")
 			} else {
 				checkTemplates(f+".inputs", st.Inputs, declared, g, st.Key, &details)
 			}
@@ -170,8 +171,8 @@ func ValidateWorkflowShape(w *turbocat.Workflow, maxSteps int) []turbocat.FieldE
 				}
 			}
 		}
-		if st.TimeoutSeconds < 0 || st.TimeoutSeconds > maxTimeout {
-			add(f+".timeoutSeconds", "must be 1 to %d", maxTimeout)
+		if st.TimeoutSeconds < 0 || st.TimeoutSeconds > timeoutLimit(&st) {
+			add(f+".timeoutSeconds", "must be 1 to %d", timeoutLimit(&st))
 		}
 	}
 	if len(w.Output) > 0 {
@@ -194,6 +195,14 @@ func (s *Workflows) validate(ctx context.Context, userID string, w *turbocat.Wor
 	owned, err := s.Agents.OwnedAgents(ctx, userID, ids)
 	if err != nil {
 		return err
+	}
+	if r, ok := s.Store.(WorkflowResolver); ok {
+		add := func(field, format string, args ...any) {
+			details = append(details, turbocat.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+		}
+		if err := checkSubWorkflows(ctx, r, userID, w, add); err != nil {
+			return err
+		}
 	}
 	for i, st := range w.Steps {
 		if st.AgentID != "" && !owned[st.AgentID] {
@@ -232,7 +241,7 @@ func declaredInputs(schema json.RawMessage, details *[]turbocat.FieldError) map[
 // checkTemplates verifies that every template in value references a declared
 // input, an upstream step's output (any step for the workflow output, when
 // stepKey is ""), or the execution.
-func checkTemplates(field string, value json.RawMessage, declared map[string]bool, g *dag.Graph, stepKey string, details *[]turbocat.FieldError) {
+func checkTemplates(field string, value json.RawMessage, declared map[string]bool, g *dag.Graph, stepKey string, details *[]turbocat.FieldError, extraRoots ...string) {
 	refs, err := executor.TemplateRefs(value)
 	if err != nil {
 		*details = append(*details, turbocat.FieldError{Field: field, Message: "invalid template: " + err.Error()})
@@ -263,6 +272,10 @@ func checkTemplates(field string, value json.RawMessage, declared map[string]boo
 			}
 		case "secrets":
 			msg = "secrets belong in agent configs, not step inputs, so they never reach stored step inputs"
+		case "item", "index":
+			if !slices.Contains(extraRoots, r.Root()) {
+				msg = fmt.Sprintf("{{%s}} is only available in the inputs of a forEach step", r)
+			}
 		default:
 			msg = fmt.Sprintf("{{%s}}: templates start with inputs, steps or execution", r)
 		}

@@ -42,3 +42,6 @@ ALTER TABLE execution_steps
 
 -- Steps that run no agent (wait, approval, workflow) have none.
 ALTER TABLE workflow_steps ALTER COLUMN agent_id DROP NOT NULL;
+-- Approvals may wait up to 30 days.
+ALTER TABLE workflow_steps DROP CONSTRAINT workflow_steps_timeout_seconds_check;
+ALTER TABLE workflow_steps ADD CONSTRAINT workflow_steps_timeout_seconds_check CHECK (timeout_seconds BETWEEN 1 AND 2592000);
