@@ -74,7 +74,7 @@ func (q *Queries) ExecutionResumeRunning(ctx context.Context, id string) error {
 }
 
 const executionSetWaiting = `-- name: ExecutionSetWaiting :exec
-UPDATE executions SET status = 'waiting' WHERE id = $1 AND status = 'running'
+UPDATE executions SET status = 'waiting' WHERE id = $1 AND status IN ('pending', 'running')
 `
 
 func (q *Queries) ExecutionSetWaiting(ctx context.Context, id string) error {

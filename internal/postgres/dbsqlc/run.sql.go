@@ -222,8 +222,9 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 }
 
 const executionMarkStarted = `-- name: ExecutionMarkStarted :one
-UPDATE executions SET status = 'running', engine_ref = $2, started_at = coalesce(started_at, now())
-WHERE id = $1 AND status = 'pending'
+UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = $2,
+    started_at = coalesce(started_at, now())
+WHERE id = $1 AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
 RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, parent_execution_id, parent_step_key
 `
 
@@ -232,6 +233,8 @@ type ExecutionMarkStartedParams struct {
 	EngineRef *string
 }
 
+// A run's first Task can run before its start is recorded: a step that
+// already made it wait (or waited and went on) keeps its status.
 func (q *Queries) ExecutionMarkStarted(ctx context.Context, arg ExecutionMarkStartedParams) (Execution, error) {
 	row := q.db.QueryRow(ctx, executionMarkStarted, arg.ID, arg.EngineRef)
 	var i Execution

@@ -62,7 +62,7 @@ UPDATE execution_steps SET status = 'waiting', wake_at = sqlc.narg(wake_at), tas
 WHERE execution_id = $1 AND step_key = $2 AND status IN ('running', 'waiting');
 
 -- name: ExecutionSetWaiting :exec
-UPDATE executions SET status = 'waiting' WHERE id = $1 AND status = 'running';
+UPDATE executions SET status = 'waiting' WHERE id = $1 AND status IN ('pending', 'running');
 
 -- name: ExecutionResumeRunning :exec
 -- A run whose last waiting step is over runs again.

@@ -31,8 +31,11 @@ SELECT * FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND use
 SELECT * FROM executions WHERE id = $1;
 
 -- name: ExecutionMarkStarted :one
-UPDATE executions SET status = 'running', engine_ref = $2, started_at = coalesce(started_at, now())
-WHERE id = $1 AND status = 'pending'
+-- A run's first Task can run before its start is recorded: a step that
+-- already made it wait (or waited and went on) keeps its status.
+UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = $2,
+    started_at = coalesce(started_at, now())
+WHERE id = $1 AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
 RETURNING *;
 
 -- name: ExecutionFinish :one
