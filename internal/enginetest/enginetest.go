@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,6 +69,13 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		{"StopUnknown", testStopUnknown},
 		{"StartInvalidInput", testStartInvalidInput},
 		{"RestartFinishedSameInput", testRestartFinished},
+		{"ChoiceRoutes", testChoice},
+		{"MapMaxConcurrency", testMapMaxConcurrency},
+		{"WaitUntilTimestamp", testWaitTimestamp},
+		{"TaskTokenApprove", testTaskTokenApprove},
+		{"TaskTokenReject", testTaskTokenReject},
+		{"TaskTokenTimeout", testTaskTokenTimeout},
+		{"SyncChildExecution", testSyncChild},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -377,4 +385,194 @@ func testRestartFinished(t *testing.T, s *suite) {
 
 	_, err = e.StartExecution(s.ctx, v, name, []byte(`{"k":"other"}`))
 	requireCode(t, turbocat.ECONFLICT, err)
+}
+
+// The control-flow cases: what compiled workflows use for conditions
+// (Choice), for-each (Map), waits (Wait), approvals (task tokens) and
+// sub-workflows (states:startExecution.sync:2).
+
+func testChoice(t *testing.T, s *suite) {
+	def := []byte(`{"StartAt":"C","States":{
+		"C":{"Type":"Choice","Choices":[{"Variable":"$.check.run","BooleanEquals":true,"Next":"Yes"}],"Default":"No"},
+		"Yes":{"Type":"Fail","Error":"Took.Yes","Cause":"ran"},
+		"No":{"Type":"Fail","Error":"Took.No","Cause":"skipped"}}}`)
+	v, err := s.h.Engine.PublishStateMachine(s.ctx, s.name("m"), def)
+	require.NoError(t, err)
+	for _, c := range []struct{ in, want string }{{`{"check":{"run":true}}`, "Took.Yes"}, {`{"check":{"run":false}}`, "Took.No"}} {
+		ref, err := s.h.Engine.StartExecution(s.ctx, v, s.name("x"+c.want[5:]), []byte(c.in))
+		require.NoError(t, err)
+		x := s.await(t, ref, turbocat.EngineFailed)
+		require.Equal(t, c.want, x.Error, "input %s", c.in)
+	}
+}
+
+func testMapMaxConcurrency(t *testing.T, s *suite) {
+	s.needFunctions(t)
+	fn := s.name("fn")
+	var mu sync.Mutex
+	running, peak, calls := 0, 0, map[float64]bool{}
+	s.h.Register(fn, func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+		var in struct{ Index float64 }
+		_ = json.Unmarshal(p, &in)
+		mu.Lock()
+		running++
+		peak = max(peak, running)
+		calls[in.Index] = true
+		mu.Unlock()
+		time.Sleep(60 * time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return json.RawMessage(`{}`), nil
+	})
+	def := fmt.Appendf(nil, `{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","MaxConcurrency":3,
+		"ItemSelector":{"index.$":"$$.Map.Item.Value"},
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"Item","States":{"Item":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+			"Parameters":{"FunctionName":%q,"Payload":{"index.$":"$.index"}},"ResultPath":null,"End":true}}},
+		"ResultSelector":{"count.$":"States.ArrayLength($)"},"ResultPath":"$.done","End":true}}}`, fn)
+	v, err := s.h.Engine.PublishStateMachine(s.ctx, s.name("m"), def)
+	require.NoError(t, err)
+	ref, err := s.h.Engine.StartExecution(s.ctx, v, s.name("x"), []byte(`{"items":[0,1,2,3,4,5,6,7,8,9]}`))
+	require.NoError(t, err)
+	s.await(t, ref, turbocat.EngineSucceeded)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, calls, 10, "every item ran once")
+	require.LessOrEqual(t, peak, 3, "MaxConcurrency bounds the items in flight")
+	require.GreaterOrEqual(t, peak, 2, "items run concurrently")
+}
+
+func testWaitTimestamp(t *testing.T, s *suite) {
+	def := []byte(`{"StartAt":"W","States":{"W":{"Type":"Wait","TimestampPath":"$.wait.until","Next":"Done"},
+		"Done":{"Type":"Fail","Error":"Turbocat.Woke","Cause":"after the wait"}}}`)
+	v, err := s.h.Engine.PublishStateMachine(s.ctx, s.name("m"), def)
+	require.NoError(t, err)
+	until := time.Now().Add(2 * time.Second).UTC().Truncate(time.Second)
+	ref, err := s.h.Engine.StartExecution(s.ctx, v, s.name("x"), fmt.Appendf(nil, `{"wait":{"until":%q}}`, until.Format(time.RFC3339)))
+	require.NoError(t, err)
+	x, err := s.h.Engine.DescribeExecution(s.ctx, ref)
+	require.NoError(t, err)
+	require.Equal(t, turbocat.EngineRunning, x.Status, "waiting")
+	x = s.await(t, ref, turbocat.EngineFailed)
+	require.Equal(t, "Turbocat.Woke", x.Error)
+	require.False(t, x.StoppedAt.Before(until.Add(-time.Second)), "the Wait lasted until its timestamp (stopped %s, until %s)", x.StoppedAt, until)
+}
+
+// tokenMachine publishes a machine whose Task waits for a task token the
+// registered function receives, then fails with Turbocat.Approved so the
+// test can tell it went on; timeout bounds the wait (0: none).
+func (s *suite) tokenMachine(t *testing.T, timeout int) (string, chan string) {
+	t.Helper()
+	s.needFunctions(t)
+	fn := s.name("fn")
+	tokens := make(chan string, 4)
+	s.h.Register(fn, func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
+		var in struct{ Token string }
+		_ = json.Unmarshal(p, &in)
+		tokens <- in.Token
+		return json.RawMessage(`{}`), nil
+	})
+	to := ""
+	if timeout > 0 {
+		to = fmt.Sprintf(`"TimeoutSeconds":%d,`, timeout)
+	}
+	def := fmt.Appendf(nil, `{"StartAt":"Approval","States":{"Approval":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",%s
+		"Parameters":{"FunctionName":%q,"Payload":{"token.$":"$$.Task.Token"}},"ResultPath":"$.decision","Next":"Went on"},
+		"Went on":{"Type":"Fail","Error":"Turbocat.Approved","Cause":"the Task went on"}}}`, to, fn)
+	v, err := s.h.Engine.PublishStateMachine(s.ctx, s.name("m"), def)
+	require.NoError(t, err)
+	return v, tokens
+}
+
+func (s *suite) token(t *testing.T, tokens chan string) string {
+	t.Helper()
+	select {
+	case tok := <-tokens:
+		require.NotEmpty(t, tok)
+		return tok
+	case <-time.After(s.h.Timeout):
+		require.Fail(t, "the Task never passed its token to the function")
+		return ""
+	}
+}
+
+func testTaskTokenApprove(t *testing.T, s *suite) {
+	v, tokens := s.tokenMachine(t, 0)
+	ref, err := s.h.Engine.StartExecution(s.ctx, v, s.name("x"), []byte(`{}`))
+	require.NoError(t, err)
+	tok := s.token(t, tokens)
+	x, err := s.h.Engine.DescribeExecution(s.ctx, ref)
+	require.NoError(t, err)
+	require.Equal(t, turbocat.EngineRunning, x.Status, "the Task waits for its token")
+	require.NoError(t, s.h.Engine.SendTaskSuccess(s.ctx, tok, []byte(`{"approved":true}`)))
+	x = s.await(t, ref, turbocat.EngineFailed)
+	require.Equal(t, "Turbocat.Approved", x.Error, "the Task went on")
+	requireCode(t, turbocat.ENOTFOUND, s.h.Engine.SendTaskSuccess(s.ctx, tok, []byte(`{}`)))
+	requireCode(t, turbocat.EVALIDATION, s.h.Engine.SendTaskSuccess(s.ctx, "not-a-token", []byte(`{}`)))
+}
+
+func testTaskTokenReject(t *testing.T, s *suite) {
+	v, tokens := s.tokenMachine(t, 0)
+	ref, err := s.h.Engine.StartExecution(s.ctx, v, s.name("x"), []byte(`{}`))
+	require.NoError(t, err)
+	tok := s.token(t, tokens)
+	require.NoError(t, s.h.Engine.SendTaskFailure(s.ctx, tok, "Approval.Rejected", "rejected by me: not yet"))
+	x := s.await(t, ref, turbocat.EngineFailed)
+	require.Equal(t, "Approval.Rejected", x.Error)
+	require.Equal(t, "rejected by me: not yet", x.Cause)
+}
+
+func testTaskTokenTimeout(t *testing.T, s *suite) {
+	v, tokens := s.tokenMachine(t, 1)
+	ref, err := s.h.Engine.StartExecution(s.ctx, v, s.name("x"), []byte(`{}`))
+	require.NoError(t, err)
+	tok := s.token(t, tokens)
+	x := s.await(t, ref, turbocat.EngineFailed)
+	require.Equal(t, "States.Timeout", x.Error)
+	requireCode(t, turbocat.ENOTFOUND, s.h.Engine.SendTaskSuccess(s.ctx, tok, []byte(`{}`)))
+}
+
+func testSyncChild(t *testing.T, s *suite) {
+	e := s.h.Engine
+	child, err := e.PublishStateMachine(s.ctx, s.name("child"), []byte(`{"StartAt":"C","States":{
+		"C":{"Type":"Choice","Choices":[{"Variable":"$.fail","BooleanEquals":true,"Next":"Boom"}],"Default":"Ok"},
+		"Ok":{"Type":"Pass","Parameters":{"doubled.$":"States.MathAdd($.n, $.n)"},"End":true},
+		"Boom":{"Type":"Fail","Error":"Child.Failed","Cause":"asked to fail"}}}`))
+	require.NoError(t, err)
+	parent, err := e.PublishStateMachine(s.ctx, s.name("parent"), []byte(`{"StartAt":"Child","States":{
+		"Child":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2",
+			"Parameters":{"StateMachineArn.$":"$.child","Name.$":"$.name","Input":{"n.$":"$.n","fail.$":"$.fail"}},
+			"ResultSelector":{"doubled.$":"$.Output.doubled","status.$":"$.Status"},"ResultPath":"$.result","Next":"Check"},
+		"Check":{"Type":"Choice","Choices":[{"Variable":"$.result.doubled","NumericEquals":42,"Next":"Good"}],"Default":"Bad"},
+		"Good":{"Type":"Fail","Error":"Parent.GotOutput","Cause":"42"},
+		"Bad":{"Type":"Fail","Error":"Parent.WrongOutput","Cause":"not 42"}}}`))
+	require.NoError(t, err)
+	in := func(name string, fail bool) []byte {
+		return fmt.Appendf(nil, `{"child":%q,"name":%q,"n":21,"fail":%t}`, child, name, fail)
+	}
+	okName := s.name("kid-ok")
+	ref, err := e.StartExecution(s.ctx, parent, s.name("x-ok"), in(okName, false))
+	require.NoError(t, err)
+	x := s.await(t, ref, turbocat.EngineFailed)
+	require.Equal(t, "Parent.GotOutput", x.Error, "the parent waited for its child and read its output (%s)", x.Cause)
+	kid, ok := childArn(child, okName)
+	require.True(t, ok)
+	k, err := e.DescribeExecution(s.ctx, kid)
+	require.NoError(t, err)
+	require.Equal(t, turbocat.EngineSucceeded, k.Status, "the child ran under the name the parent gave it")
+
+	ref, err = e.StartExecution(s.ctx, parent, s.name("x-bad"), in(s.name("kid-bad"), true))
+	require.NoError(t, err)
+	x = s.await(t, ref, turbocat.EngineFailed)
+	require.Equal(t, "States.TaskFailed", x.Error, "a failed child fails the parent's Task")
+	require.Contains(t, x.Cause, "Child.Failed")
+}
+
+// childArn is the execution ARN of name started on a version ARN.
+func childArn(version, name string) (string, bool) {
+	parts := strings.Split(version, ":")
+	if len(parts) < 7 {
+		return "", false
+	}
+	return strings.Join(parts[:5], ":") + ":execution:" + parts[6] + ":" + name, true
 }
