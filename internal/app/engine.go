@@ -38,8 +38,12 @@ func NewExecutors(cfg *config.Config) (*executor.Registry, func(), error) {
 	reg := executor.NewRegistry()
 	reg.Register(executor.TypeCode, code)
 	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: client}))
+	prices := map[string]llmexec.Price{}
+	for model, p := range cfg.LLMPrices {
+		prices[model] = llmexec.Price{InputPerMTok: p.InputPerMTok, OutputPerMTok: p.OutputPerMTok}
+	}
 	reg.Register(executor.TypeLLM, llmexec.New(llmexec.Options{HTTPClient: client,
-		OpenAIBaseURL: cfg.OpenAIBaseURL, AnthropicBaseURL: cfg.AnthropicBase}))
+		OpenAIBaseURL: cfg.OpenAIBaseURL, AnthropicBaseURL: cfg.AnthropicBase, Prices: prices}))
 	return reg, func() { code.Close() }, nil
 }
 

@@ -215,3 +215,21 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, after int64)
 		}
 	}
 }
+
+func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
+	days := 30
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return turbocat.ValidationError("invalid days", turbocat.FieldError{Field: "days", Message: "must be a whole number of days"})
+		}
+		days = n
+	}
+	return read(w, r, func() (*service.UsageReport, error) {
+		u, err := s.Auth.Me(r.Context(), actor(r))
+		if err != nil {
+			return nil, err
+		}
+		return s.Executions.Usage(r.Context(), actor(r), days, u.MonthlyBudgetUSD, time.Now())
+	})
+}

@@ -32,8 +32,12 @@ type WorkflowInput struct {
 	Output      json.RawMessage `json:"output"`
 	Schedule    *string         `json:"schedule"`
 	// MaxConcurrentRuns bounds the runs in flight (0: no bound).
-	MaxConcurrentRuns *int                     `json:"maxConcurrentRuns"`
-	Steps             *[]turbocat.WorkflowStep `json:"steps"`
+	MaxConcurrentRuns *int `json:"maxConcurrentRuns"`
+	// MaxCostUSD and MaxTokens bound each run's model spend; null
+	// removes the bound.
+	MaxCostUSD json.RawMessage          `json:"maxCostUsd"`
+	MaxTokens  json.RawMessage          `json:"maxTokens"`
+	Steps      *[]turbocat.WorkflowStep `json:"steps"`
 }
 
 // apply merges in into w; full requires every required field (POST, PUT).
@@ -62,6 +66,22 @@ func (in WorkflowInput) apply(w *turbocat.Workflow, full bool, details *[]turboc
 		if w.MaxConcurrentRuns < 0 || w.MaxConcurrentRuns > MaxConcurrentRuns {
 			*details = append(*details, turbocat.FieldError{Field: "maxConcurrentRuns",
 				Message: fmt.Sprintf("must be 0 (no bound) to %d: the runs in flight at once; more wait as queued", MaxConcurrentRuns)})
+		}
+	}
+	if in.MaxCostUSD != nil || full {
+		w.MaxCostUSD = nil
+		if v, ok := optionalNumber[float64](in.MaxCostUSD); !ok || (v != nil && (*v < 0 || *v > 1e6)) {
+			*details = append(*details, turbocat.FieldError{Field: "maxCostUsd", Message: "must be 0 to 1000000 (USD per run), or null for no bound"})
+		} else {
+			w.MaxCostUSD = v
+		}
+	}
+	if in.MaxTokens != nil || full {
+		w.MaxTokens = nil
+		if v, ok := optionalNumber[int64](in.MaxTokens); !ok || (v != nil && (*v < 0 || *v > 1e12)) {
+			*details = append(*details, turbocat.FieldError{Field: "maxTokens", Message: "must be 0 to 1000000000000 (tokens per run), or null for no bound"})
+		} else {
+			w.MaxTokens = v
 		}
 	}
 	if in.Schedule != nil || full {
@@ -298,4 +318,17 @@ func (s *Workflows) List(ctx context.Context, actor *turbocat.Actor, search stri
 // Delete deletes one of the actor's workflows with its versions.
 func (s *Workflows) Delete(ctx context.Context, actor *turbocat.Actor, id string) error {
 	return s.Store.DeleteWorkflow(ctx, actor.UserID, id)
+}
+
+// optionalNumber decodes a nullable number field: nil for absent or null,
+// ok false when it is not a number of the type.
+func optionalNumber[T int64 | float64](raw json.RawMessage) (*T, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, true
+	}
+	var v T
+	if json.Unmarshal(raw, &v) != nil {
+		return nil, false
+	}
+	return &v, true
 }
