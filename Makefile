@@ -104,12 +104,27 @@ test-web: db web ## Browser end-to-end tests of the console (Debian chromium, in
 e2e-web:
 	cd web && bash e2e/ensure-chromium.sh >/dev/null && npm test
 
+# Lambda binaries: no net/rpc (lambda.norpc) and no JavaScript engine in the
+# functions themselves (turbocat_nojs): the steprunner and agents functions
+# run code agents in dist/<name>/codeworker (cmd/codeworker) beside them.
+ARCH        ?= arm64
+LAMBDA_TAGS := lambda.norpc,turbocat_nojs
+CODEWORKER_FUNCTIONS := agents steprunner
+
 .PHONY: build
-build: web ## Build the console and every functions/* as a linux/arm64 bootstrap in dist/<name>/.
+build: web functions ## Build the console and every functions/* for provided.al2023 (ARCH=arm64|amd64, default arm64) into dist/<name>/.
+
+.PHONY: functions
+functions: ## Build only the functions (ARCH=arm64|amd64) into dist/<name>/bootstrap (+ codeworker).
+	@case "$(ARCH)" in arm64|amd64) ;; *) echo "ARCH=$(ARCH): must be arm64 or amd64" >&2; exit 2;; esac
 	@for f in $(FUNCTIONS); do \
-	  echo "build $$f"; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
+	  echo "build $$f ($(ARCH))"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -tags $(LAMBDA_TAGS) -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
+	@for f in $(CODEWORKER_FUNCTIONS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags='-s -w' -o dist/$$f/codeworker ./cmd/codeworker || exit 1; \
+	done
+	@echo $(ARCH) > dist/ARCH
 
 $(ASLVALIDATOR): tools/aslvalidator/package.json tools/aslvalidator/package-lock.json
 	npm ci --prefix tools/aslvalidator --no-audit --no-fund

@@ -1,4 +1,4 @@
-package app_test
+package lambdafn_test
 
 import (
 	"context"
@@ -14,8 +14,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
-	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/app/executors"
 	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/lambdafn"
 	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/postgres/pgtest"
 )
@@ -50,11 +51,17 @@ func TestLambdaEvents(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-west-1")
 	t.Setenv("TURBOCAT_STEPRUNNER_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:turbocat-test-steprunner")
 	t.Setenv("TURBOCAT_SFN_ROLE_ARN", "arn:aws:iam::123456789012:role/turbocat-test-sfn")
+	t.Setenv("TURBOCAT_STATE_MACHINE_PREFIX", "turbocat-test-")
+	t.Setenv("TURBOCAT_EVENT_BUS_NAME", "turbocat-test")
+	t.Setenv("TURBOCAT_SCHEDULER_GROUP", "turbocat-test")
+	t.Setenv("TURBOCAT_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/turbocat-test-scheduler")
+	t.Setenv("TURBOCAT_TRIGGER_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:turbocat-test-trigger")
+	t.Setenv("TURBOCAT_SECRETS_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	ctx := context.Background()
 
-	handlers := map[string]app.APIHandler{}
-	for _, g := range []string{"auth", "agents", "templates", "workflows", "executions", "deployments", "apikeys"} {
-		h, err := app.LambdaAPI(ctx, g)
+	handlers := map[string]lambdafn.APIHandler{}
+	for g, opts := range apiFunctions() {
+		h, err := lambdafn.API(ctx, g, opts...)
 		require.NoError(t, err, g)
 		handlers[g] = h
 	}
@@ -122,8 +129,53 @@ func TestLambdaEvents(t *testing.T) {
 	require.Equal(t, 404, res.StatusCode, "the agents function does not serve /workflows")
 }
 
+// apiFunctions are the API functions with the components their mains
+// wire.
+func apiFunctions() map[string][]lambdafn.Option {
+	return map[string][]lambdafn.Option{
+		"auth":        {lambdafn.JWT()},
+		"apikeys":     {lambdafn.JWT(), lambdafn.SecretsKey()},
+		"agents":      {lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.Models(), lambdafn.RunsAgents(executors.New)},
+		"templates":   {lambdafn.JWT()},
+		"workflows":   {lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.EventBus(), lambdafn.StepFunctions(), lambdafn.Schedules()},
+		"executions":  {lambdafn.JWT(), lambdafn.EventBus(), lambdafn.StepFunctions()},
+		"deployments": {lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.EventBus(), lambdafn.StepFunctions(), lambdafn.Schedules()},
+	}
+}
+
 func TestLambdaAPIConfigErrors(t *testing.T) {
 	t.Setenv("TURBOCAT_JWT_SECRET", "short")
-	_, err := app.LambdaAPI(context.Background(), "auth")
+	_, err := lambdafn.API(context.Background(), "auth", lambdafn.JWT())
 	require.ErrorContains(t, err, "TURBOCAT_JWT_SECRET")
+}
+
+// TestWiringFollowsThePermissionsTable: a main that wires a component its
+// row of internal/awsperm lacks (the IAM role would lack its actions), or
+// lacks one the row has, does not start, and says which.
+func TestWiringFollowsThePermissionsTable(t *testing.T) {
+	_, err := lambdafn.API(context.Background(), "auth", lambdafn.JWT(), lambdafn.Schedules())
+	require.ErrorContains(t, err, "does not grant it [schedules]")
+	_, err = lambdafn.API(context.Background(), "workflows", lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.EventBus(), lambdafn.StepFunctions())
+	require.ErrorContains(t, err, "lacks components the table grants [schedules]")
+	_, err = lambdafn.API(context.Background(), "nosuch")
+	require.ErrorContains(t, err, "not in the permissions table")
+}
+
+// TestComponentsNameTheirVariables: a component whose environment is
+// missing stops the function with the variable's name.
+func TestComponentsNameTheirVariables(t *testing.T) {
+	pool, schema := pgtest.NewSchema(t)
+	_, err := postgres.Migrate(context.Background(), pool)
+	require.NoError(t, err)
+	t.Setenv("DATABASE_URL", pgtest.URL()+"&search_path="+schema)
+	t.Setenv("TURBOCAT_JWT_SECRET", "lambda-test-secret-lambda-test-secret-01")
+	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "turbocat-test")
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("TURBOCAT_STEPRUNNER_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:turbocat-test-steprunner:live")
+	t.Setenv("TURBOCAT_SFN_ROLE_ARN", "arn:aws:iam::123456789012:role/turbocat-test-sfn")
+	_, err = lambdafn.API(context.Background(), "executions", lambdafn.JWT(), lambdafn.EventBus(), lambdafn.StepFunctions())
+	require.ErrorContains(t, err, "TURBOCAT_EVENT_BUS_NAME: required by the event-bus component")
+	t.Setenv("TURBOCAT_EVENT_BUS_NAME", "turbocat-test")
+	_, err = lambdafn.API(context.Background(), "executions", lambdafn.JWT(), lambdafn.EventBus(), lambdafn.StepFunctions())
+	require.ErrorContains(t, err, "TURBOCAT_STATE_MACHINE_PREFIX: required by the step-functions component")
 }
