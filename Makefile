@@ -34,7 +34,7 @@ migrate: db ## Apply database migrations to DATABASE_URL.
 	DATABASE_URL="$(DATABASE_URL)" $(GO) run ./cmd/turbocat migrate
 
 .PHONY: test
-test: db web $(ASLVALIDATOR) ## Run every test against the local Postgres (coverage.out), asl-validator, each fuzz target briefly, the console's browser tests and the CDK app's tests.
+test: db web $(ASLVALIDATOR) $(RIE) ## Run every test against the local Postgres (coverage.out), asl-validator, each fuzz target briefly, the console's browser tests and the CDK app's tests.
 	$(GO) test $(GOTEST_FLAGS) -coverprofile=coverage.out -covermode=atomic $(PKGS)
 	@$(GO) tool cover -func=coverage.out | tail -n 1
 	bash tools/aslvalidator/validate.sh
@@ -57,6 +57,20 @@ bench-engine: db ## The "40 lightweight tasks" test through the API (bench/engin
 .PHONY: bench-cli
 bench-cli: db ## Time validate, a first apply and no-op plans of 100 agents and 50 deployed workflows (bench/cli.sh).
 	bash bench/cli.sh
+
+# The AWS Lambda Runtime Interface Emulator: make test runs every function
+# under it (internal/lambdafn), make bench-lambda times their cold starts.
+RIE         := $(BIN)/aws-lambda-rie
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+$(RIE):
+	CGO_ENABLED=0 GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+.PHONY: rie
+rie: $(RIE) ## Install the Lambda Runtime Interface Emulator into bin/.
+
+.PHONY: bench-lambda
+bench-lambda: db $(RIE) ## Size and median cold start (INIT) of every function under the Runtime Interface Emulator (bench/lambda.sh; BASE=main compares).
+	BASE=$(BASE) bash bench/lambda.sh
 
 .PHONY: bench-api
 bench-api: db ## Load GET /workflows/{id} beside pgbench running the same SQL (bench/api.sh).
