@@ -119,11 +119,14 @@ e2e-web:
 	cd web && bash e2e/ensure-chromium.sh >/dev/null && npm test
 
 # Lambda binaries: no net/rpc (lambda.norpc) and no JavaScript engine in the
-# functions themselves (turbocat_nojs): the steprunner and agents functions
-# run code agents in dist/<name>/codeworker (cmd/codeworker) beside them.
+# functions themselves (turbocat_nojs): the steprunner runs code agents in
+# dist/steprunner/codeworker (cmd/codeworker) beside it.
 ARCH        ?= arm64
 LAMBDA_TAGS := lambda.norpc,turbocat_nojs
-CODEWORKER_FUNCTIONS := agents steprunner
+# The model providers' generated SDKs (steprunner only) are compiled without
+# inlining: 2 MiB less for an I/O-bound client.
+LAMBDA_GCFLAGS := -gcflags='github.com/openai/openai-go/v3/...=-l' -gcflags='github.com/anthropics/anthropic-sdk-go/v2/...=-l'
+CODEWORKER_FUNCTIONS := steprunner
 
 .PHONY: build
 build: web functions ## Build the console and every functions/* for provided.al2023 (ARCH=arm64|amd64, default arm64) into dist/<name>/.
@@ -133,7 +136,7 @@ functions: ## Build only the functions (ARCH=arm64|amd64) into dist/<name>/boots
 	@case "$(ARCH)" in arm64|amd64) ;; *) echo "ARCH=$(ARCH): must be arm64 or amd64" >&2; exit 2;; esac
 	@for f in $(FUNCTIONS); do \
 	  echo "build $$f ($(ARCH))"; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -tags $(LAMBDA_TAGS) -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -tags $(LAMBDA_TAGS) $(LAMBDA_GCFLAGS) -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 	@for f in $(CODEWORKER_FUNCTIONS); do \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags='-s -w' -o dist/$$f/codeworker ./cmd/codeworker || exit 1; \
@@ -162,26 +165,32 @@ bench-executor: ## Executor benchmarks: warm code-agent run, template rendering,
 	bash bench/executor/run.sh
 
 DOCKER_CHECK = command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "$@: Docker is not available on this machine; LocalStack needs a Docker engine (see localstack/README.md)" >&2; exit 2; }
+TOKEN_CHECK = [ -n "$$LOCALSTACK_AUTH_TOKEN" ] || { echo "$@: LOCALSTACK_AUTH_TOKEN is not set: current LocalStack images start only with an auth token (app.localstack.cloud → Auth Token; API Gateway v2 and CloudFront need a paid plan, see localstack/README.md)" >&2; exit 2; }
 
 .PHONY: localstack-up
-localstack-up: ## Start LocalStack and its Postgres (needs Docker).
+localstack-up: ## Start LocalStack and its Postgres (needs Docker and LOCALSTACK_AUTH_TOKEN).
 	@$(DOCKER_CHECK)
+	@$(TOKEN_CHECK)
 	docker compose -f localstack/docker-compose.yml up -d --wait
 
 .PHONY: localstack-deploy
-localstack-deploy: $(CDK) ## Deploy the CDK app to LocalStack with cdklocal (needs Docker); prints the API URL.
+localstack-deploy: $(CDK) ## Deploy the CDK app to LocalStack with cdklocal (needs Docker; ARCH defaults to the host's); prints the API URL.
 	@$(DOCKER_CHECK)
-	bash localstack/deploy.sh
+	ARCH=$(LOCALSTACK_ARCH) bash localstack/deploy.sh
 
 .PHONY: test-localstack
-test-localstack: ## Engine conformance suite and the end-to-end scenario against LocalStack (needs Docker; TURBOCAT_E2E_URL from localstack-deploy).
+test-localstack: ## Engine conformance suite (Task states on LocalStack's Lambda) and the end-to-end scenario against LocalStack (needs Docker; TURBOCAT_E2E_URL from localstack-deploy).
 	@$(DOCKER_CHECK)
+	@[ -n "$$TURBOCAT_E2E_URL" ] || { echo "$@: TURBOCAT_E2E_URL is not set: make localstack-deploy prints the API URL to set it to" >&2; exit 2; }
 	LOCALSTACK_ENDPOINT=$(or $(LOCALSTACK_ENDPOINT),http://localhost:4566) $(GO) test -count=1 -run TestConformanceLocalStack -v ./internal/sfn/
 	$(GO) test -count=1 -run TestDeployedStack -v ./internal/e2e/
 
 .PHONY: bench-compile
 bench-compile: ## Benchmark the DAG scheduler and compiling 1,000-step workflows.
 	$(GO) test -run '^$$' -bench 'Compile1000|Schedule1000' -benchmem ./internal/compiler/ ./internal/dag/
+
+# LocalStack runs functions in containers of the host's architecture.
+LOCALSTACK_ARCH ?= $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,amd64)
 
 # ---- AWS: the CDK app in infra/ (its own Go module) ----
 STAGE     ?= dev
@@ -195,19 +204,19 @@ $(CDK): infra/package.json infra/package-lock.json
 
 .PHONY: synth
 synth: build $(CDK) ## Synthesize STAGE's CloudFormation templates into cdk.out (cdk-nag applied).
-	$(CDK) synth --quiet -c stage=$(STAGE) $(CDK_FLAGS)
+	$(CDK) synth --quiet -c stage=$(STAGE) -c architecture=$(ARCH) $(CDK_FLAGS)
 
 .PHONY: diff
 diff: build $(CDK) ## Show what deploying STAGE would change (needs AWS credentials).
-	$(CDK) diff -c stage=$(STAGE) $(CDK_FLAGS)
+	$(CDK) diff -c stage=$(STAGE) -c architecture=$(ARCH) $(CDK_FLAGS)
 
 .PHONY: deploy
 deploy: build $(CDK) ## Deploy STAGE=... to AWS (needs AWS credentials; see infra/README.md).
-	$(CDK) deploy --all --require-approval never -c stage=$(STAGE) -c deployNonce=$$(date -u +%Y%m%dT%H%M%SZ) $(CDK_FLAGS)
+	$(CDK) deploy --all --require-approval never -c stage=$(STAGE) -c architecture=$(ARCH) -c deployNonce=$$(date -u +%Y%m%dT%H%M%SZ) $(CDK_FLAGS)
 
 .PHONY: destroy
 destroy: build $(CDK) ## Delete STAGE's stacks (prod keeps its database, secrets and key).
-	$(CDK) destroy --all --force -c stage=$(STAGE) $(CDK_FLAGS)
+	$(CDK) destroy --all --force -c stage=$(STAGE) -c architecture=$(ARCH) $(CDK_FLAGS)
 
 .PHONY: cdk-bootstrap
 cdk-bootstrap: $(CDK) ## Prepare the AWS account and region for CDK deployments (once).

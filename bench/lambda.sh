@@ -39,18 +39,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# As make functions builds them (LAMBDA_GCFLAGS).
+gcflags=(-gcflags='github.com/openai/openai-go/v3/...=-l' -gcflags='github.com/anthropics/anthropic-sdk-go/v2/...=-l')
+
 # build SRC OUT: every function of the tree at SRC into OUT/<name>/.
 build() {
   local src=$1 out=$2 f
   for d in "$src"/functions/*/; do
     f=$(basename "$d")
     [ -f "$d/main.go" ] || continue
-    (cd "$src" && CGO_ENABLED=0 $GO build -tags lambda.norpc,turbocat_nojs -trimpath -ldflags='-s -w' -o "$out/$f/bootstrap" "./functions/$f")
+    (cd "$src" && CGO_ENABLED=0 $GO build -tags lambda.norpc,turbocat_nojs "${gcflags[@]}" -trimpath -ldflags='-s -w' -o "$out/$f/bootstrap" "./functions/$f")
   done
   if [ -f "$src/cmd/codeworker/main.go" ]; then
-    for f in agents steprunner; do
-      (cd "$src" && CGO_ENABLED=0 $GO build -trimpath -ldflags='-s -w' -o "$out/$f/codeworker" ./cmd/codeworker)
-    done
+    (cd "$src" && CGO_ENABLED=0 $GO build -trimpath -ldflags='-s -w' -o "$out/steprunner/codeworker" ./cmd/codeworker)
   fi
 }
 
@@ -107,7 +108,7 @@ init_ms() {
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN {printf "%.1f", b/1048576}'; }
+mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN {printf "%.1f", b/1048576}'; } # MiB
 
 declare -A samples
 for run in $(seq 1 "$RUNS"); do
@@ -124,9 +125,9 @@ fail=0
 echo
 echo "Lambda functions under the Runtime Interface Emulator ($(go env GOOS)/$(go env GOARCH), median of $RUNS cold starts)"
 if [ -n "$BASE" ]; then
-  printf '%-12s %12s %12s %14s %14s\n' function "size $BASE" "size now" "INIT $BASE" "INIT now"
+  printf '%-12s %12s %12s %14s %14s\n' function "MiB $BASE" "MiB now" "INIT $BASE" "INIT now"
 else
-  printf '%-12s %12s %14s\n' function size INIT
+  printf '%-12s %12s %14s\n' function MiB INIT
 fi
 for f in $functions; do
   new_size=$(mb "$work/new/$f/bootstrap")
@@ -140,16 +141,16 @@ for f in $functions; do
   if [ -n "$BASE" ]; then
     base_size=- base_init=-
     if [ -f "$work/base/$f/bootstrap" ]; then
-      base_size="$(mb "$work/base/$f/bootstrap") MB"
+      base_size="$(mb "$work/base/$f/bootstrap")"
       base_init="$(echo "${samples[base.$f]}" | tr ' ' '\n' | grep . | median) ms"
     fi
-    printf '%-12s %12s %12s %14s %14s%s\n' "$f" "$base_size" "$new_size MB" "$base_init" "$new_init ms" "$mark"
+    printf '%-12s %12s %12s %14s %14s%s\n' "$f" "$base_size" "$new_size" "$base_init" "$new_init ms" "$mark"
   else
-    printf '%-12s %12s %14s%s\n' "$f" "$new_size MB" "$new_init ms" "$mark"
+    printf '%-12s %12s %14s%s\n' "$f" "$new_size" "$new_init ms" "$mark"
   fi
 done
-for f in agents steprunner; do
-  [ -f "$work/new/$f/codeworker" ] && printf '%-12s %12s  (code worker, started on the first code agent run)\n' "$f/codeworker" "$(mb "$work/new/$f/codeworker") MB"
+for f in steprunner; do
+  [ -f "$work/new/$f/codeworker" ] && printf '%-12s %12s  (code worker, started on the first code agent run)\n' "$f/codeworker" "$(mb "$work/new/$f/codeworker")"
 done
 if [ "$fail" = 1 ]; then
   echo "bench-lambda: some functions miss the targets (size <= 20 MB, steprunner <= 40 MB; INIT <= 25 ms)"

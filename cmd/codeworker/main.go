@@ -1,9 +1,8 @@
 // Command codeworker is the sandboxed worker process of code agents on
-// Lambda: the steprunner and agents functions ship it beside their
-// bootstrap (dist/<function>/codeworker) and start it for JavaScript runs,
-// so that only this small binary links the JavaScript engine (goja) and
-// the functions themselves stay small. turbocat dev re-executes itself
-// instead.
+// Lambda: the steprunner function ships it beside its bootstrap
+// (dist/steprunner/codeworker) and starts it for JavaScript runs, so that
+// only this small binary links the JavaScript engine (goja) and the
+// function itself stays smaller. turbocat dev re-executes itself instead.
 package main
 
 import (

@@ -9,14 +9,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/turbocat/turbocat/internal/app/executors"
 	"github.com/turbocat/turbocat/internal/lambdafn"
 )
 
 // The components below must equal this function's row of internal/awsperm,
 // from which its IAM role is built.
 func main() {
-	handler, err := lambdafn.API(context.Background(), "agents", lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.Models(), lambdafn.RunsAgents(executors.New))
+	handler, err := lambdafn.API(context.Background(), "agents", lambdafn.JWT(), lambdafn.AgentTests())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "agents: start:", err)
 		os.Exit(1)

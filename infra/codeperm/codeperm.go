@@ -63,6 +63,7 @@ var credentialServices = map[string]bool{"sts": true, "sso": true, "ssooidc": tr
 var renamed = map[string]string{
 	"bedrock:Converse":       "bedrock:InvokeModel",
 	"bedrock:ConverseStream": "bedrock:InvokeModelWithResponseStream",
+	"lambda:Invoke":          "lambda:InvokeFunction",
 }
 
 // Roles passed by an action, written as PassRole(service) in results.

@@ -56,12 +56,10 @@ func DefaultFunctionSpecs() map[string]FunctionSpec {
 	api := func(mem int, timeout time.Duration, what string) FunctionSpec {
 		return FunctionSpec{MemoryMB: mem, Timeout: timeout, Description: "Turbocat API: " + what}
 	}
-	agents := api(1024, APIGatewayTimeout, "agents (test runs of up to 25 s)")
-	agents.CodeWorker = true
 	return map[string]FunctionSpec{
 		// Password hashing is CPU-bound: more memory buys CPU.
 		routes.Auth:      api(1024, 10*time.Second, "auth, users, audit logs, health"),
-		routes.Agents:    agents,
+		routes.Agents:    api(512, APIGatewayTimeout, "agents (test runs of up to 25 s, run by the steprunner)"),
 		routes.Templates: api(512, 10*time.Second, "templates"),
 		// Each function's timeout covers the longest request it serves,
 		// within API Gateway's 30 s: ?wait=N (N <= 25) holds execute, a

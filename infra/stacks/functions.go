@@ -140,7 +140,7 @@ func (s *FunctionsStack) pinStepRunner(cfg settings.Config, migrations *Migratio
 		Description: jsii.String("The steprunner version the stage's newly published state machines invoke"),
 	})
 	for name, f := range s.Functions {
-		if awsperm.Has(name, awsperm.StepFunctions) {
+		if awsperm.Has(name, awsperm.StepFunctions) || awsperm.Has(name, awsperm.AgentTests) {
 			f.AddEnvironment(jsii.String("TURBOCAT_STEPRUNNER_ARN"), s.StepRunnerVersion.FunctionArn(), nil)
 		}
 	}

@@ -87,6 +87,8 @@ func resourceARNs(stack awscdk.Stack, env functionEnv, r awsperm.Resource) []str
 			"arn:" + *stack.Partition() + ":bedrock:*::foundation-model/*",
 			format("bedrock", "inference-profile", "*", awscdk.ArnFormat_SLASH_RESOURCE_NAME),
 		}
+	case awsperm.ResStepRunnerVersions:
+		return []string{functionARN(stack, cfg.Name(StepRunner)) + ":*"}
 	case awsperm.ResAny:
 		return []string{"*"}
 	}

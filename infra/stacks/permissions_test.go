@@ -155,6 +155,8 @@ func TestCodeReachesWhatEachFunctionIsFor(t *testing.T) {
 	require.Contains(t, code["executions"], "states:StartExecution")
 	require.Contains(t, code["trigger"], "states:CreateStateMachine", "a webhook run of an unpublished version publishes it")
 	require.Contains(t, code["workflows"], "states:DeleteStateMachine", "deleting a workflow deletes its machine")
+	require.Equal(t, []string{"lambda:InvokeFunction", "secretsmanager:GetSecretValue"}, code["agents"],
+		"agent test runs run in the steprunner: the agents function links no executor")
 	for fn, actions := range code {
 		require.NotContains(t, actions, "states:StartSyncExecution", fn)
 		require.NotContains(t, actions, "kms:GenerateDataKey", fn)

@@ -49,6 +49,9 @@ const (
 	Schedules Component = "schedules"
 	// Models calls Amazon Bedrock models for llm agents (provider bedrock).
 	Models Component = "models"
+	// AgentTests runs agent test runs in the steprunner, invoking its
+	// published version (TURBOCAT_STEPRUNNER_ARN).
+	AgentTests Component = "agent-tests"
 )
 
 // Resource names, symbolically, what a grant applies to; the CDK app
@@ -74,6 +77,8 @@ const (
 	ResSchedulerRole Resource = "scheduler-role"
 	// ResModels: Bedrock foundation models and inference profiles.
 	ResModels Resource = "models"
+	// ResStepRunnerVersions: the stage's steprunner function, qualified.
+	ResStepRunnerVersions Resource = "steprunner-versions"
 	// ResAny is "*", for the actions AWS authorizes on no resource
 	// (listing, vended-log delivery).
 	ResAny Resource = "*"
@@ -119,14 +124,15 @@ var components = map[Component][]Grant{
 		{Actions: []string{"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"}, Resource: ResSchedules},
 		{Actions: []string{"iam:PassRole"}, Resource: ResSchedulerRole, PassedToService: "scheduler.amazonaws.com"},
 	},
-	Models: {{Actions: []string{"bedrock:InvokeModel"}, Resource: ResModels}},
+	Models:     {{Actions: []string{"bedrock:InvokeModel"}, Resource: ResModels}},
+	AgentTests: {{Actions: []string{"lambda:InvokeFunction"}, Resource: ResStepRunnerVersions}},
 }
 
 // functions: the components each function (functions/<name>) wires.
 var functions = map[string][]Component{
 	"auth":        {Database, JWTSecret},
 	"apikeys":     {Database, JWTSecret, SecretsKey},
-	"agents":      {Database, JWTSecret, SecretsKey, Models},
+	"agents":      {Database, JWTSecret, AgentTests},
 	"templates":   {Database, JWTSecret},
 	"workflows":   {Database, JWTSecret, SecretsKey, EventBus, StepFunctions, Schedules},
 	"executions":  {Database, JWTSecret, EventBus, StepFunctions},

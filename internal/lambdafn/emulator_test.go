@@ -74,7 +74,8 @@ func buildFunctions(t *testing.T) string {
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "go %v: %s", args, out)
 	}
-	run("build", "-tags", "lambda.norpc,turbocat_nojs", "-trimpath", "-o", dir+"/", "./functions/...")
+	run("build", "-tags", "lambda.norpc,turbocat_nojs", "-gcflags=github.com/openai/openai-go/v3/...=-l",
+		"-gcflags=github.com/anthropics/anthropic-sdk-go/v2/...=-l", "-trimpath", "-o", dir+"/", "./functions/...")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	for _, e := range entries {
@@ -82,9 +83,7 @@ func buildFunctions(t *testing.T) string {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, "fn", fn), 0o755))
 		require.NoError(t, os.Rename(filepath.Join(dir, fn), filepath.Join(dir, "fn", fn, "bootstrap")))
 	}
-	for _, fn := range []string{"agents", "steprunner"} {
-		run("build", "-trimpath", "-o", filepath.Join(dir, "fn", fn, "codeworker"), "./cmd/codeworker")
-	}
+	run("build", "-trimpath", "-o", filepath.Join(dir, "fn", "steprunner", "codeworker"), "./cmd/codeworker")
 	return filepath.Join(dir, "fn")
 }
 
@@ -93,9 +92,28 @@ func buildFunctions(t *testing.T) string {
 type fakeAWS struct {
 	mu    sync.Mutex
 	calls []string
+	// stepRunner is the emulator URL Lambda Invoke calls are sent to.
+	stepRunner string
 }
 
 func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") { // Lambda Invoke: the steprunner
+		f.mu.Lock()
+		f.calls = append(f.calls, "lambda:InvokeFunction")
+		f.mu.Unlock()
+		res, err := http.Post(f.stepRunner, "application/json", r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if bytes.Contains(body, []byte(`"errorType"`)) {
+			w.Header().Set("X-Amz-Function-Error", "Unhandled")
+		}
+		_, _ = w.Write(body)
+		return
+	}
 	_, _ = io.Copy(io.Discard, r.Body)
 	target := r.Header.Get("X-Amz-Target")
 	action := target
@@ -231,6 +249,7 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	for i, n := range names {
 		fns[n.Name()] = startFunction(t, rie, dir, n.Name(), 18420+2*i, env)
 	}
+	aws.stepRunner = fns["steprunner"].url
 	checkCalls := func(fn string) {
 		t.Helper()
 		allowed, err := awsperm.Actions(fn)
@@ -263,6 +282,8 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 			vars["{{TOKEN}}"] = body.Data.AccessToken
 		case "agents/create":
 			vars["{{AGENT_ID}}"] = body.Data.ID
+		case "agents/test":
+			require.Contains(t, res["body"], `"output":{"city":"Lyon"}`, "the steprunner ran the agent for the agents function")
 		}
 		checkCalls(fn)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/turbocat/turbocat/internal/app"
 	"github.com/turbocat/turbocat/internal/awsevents"
 	"github.com/turbocat/turbocat/internal/httpapi"
-	"github.com/turbocat/turbocat/internal/metrics"
 	"github.com/turbocat/turbocat/internal/steprunner"
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
@@ -31,11 +30,6 @@ func API(ctx context.Context, name string, opts ...Option) (APIHandler, error) {
 	f, err := build(ctx, name, opts)
 	if err != nil {
 		return nil, err
-	}
-	if f.Executor != nil {
-		f.App.Agents.Runner = f.App.NewRunner(f.Executor)
-		f.App.Agents.MaxTestSeconds = MaxAgentTestSeconds
-		f.App.Agents.TestLimitReason = "on AWS the API answers within API Gateway's 30-second integration timeout"
 	}
 	return APIHandlerFor(f.App, name), nil
 }
@@ -77,7 +71,7 @@ func StepRunner(ctx context.Context, opts ...Option) (StepRunnerHandler, error) 
 		f.App.Close()
 		return nil, errors.New("steprunner: wire the agent executors (lambdafn.RunsAgents)")
 	}
-	return StepRunnerLambda(f.App.NewRunner(f.Executor), f.App.Metrics), nil
+	return StepRunnerLambda(f.App, f.App.NewRunner(f.Executor)), nil
 }
 
 // InfrastructureErrorsMetric counts the step runner's failures that are not
@@ -86,11 +80,23 @@ func StepRunner(ctx context.Context, opts ...Option) (StepRunnerHandler, error) 
 // counts ordinary step failures.
 const InfrastructureErrorsMetric = "turbocat_steprunner_infrastructure_errors_total"
 
-// StepRunnerLambda adapts a runner to Lambda's error reporting. m, if set,
-// counts infrastructure errors (InfrastructureErrorsMetric).
-func StepRunnerLambda(r *steprunner.Runner, m *metrics.Registry) StepRunnerHandler {
+// StepRunnerLambda adapts a runner to Lambda's error reporting, counts
+// infrastructure errors in the app's metrics (InfrastructureErrorsMetric),
+// and serves agent test runs (ActionTestAgent) for the agents function.
+func StepRunnerLambda(a *app.App, r *steprunner.Runner) StepRunnerHandler {
+	m := a.Metrics
 	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
-		out, err := r.Handle(ctx, payload)
+		var probe struct {
+			Action string `json:"action"`
+		}
+		_ = json.Unmarshal(payload, &probe)
+		var out json.RawMessage
+		var err error
+		if probe.Action == ActionTestAgent {
+			out, err = testAgent(ctx, a, r, payload)
+		} else {
+			out, err = r.Handle(ctx, payload)
+		}
 		var se *turbocat.StepError
 		if errors.As(err, &se) {
 			return nil, messages.InvokeResponse_Error{Type: se.Name, Message: se.Cause}

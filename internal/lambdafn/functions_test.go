@@ -93,7 +93,7 @@ func TestStepRunnerFunction(t *testing.T) {
 	reg, closeExe, err := executors.New(a.Config, nil)
 	require.NoError(t, err)
 	t.Cleanup(closeExe)
-	h := lambdafn.StepRunnerLambda(a.NewRunner(reg), a.Metrics)
+	h := lambdafn.StepRunnerLambda(a, a.NewRunner(reg))
 	vars := map[string]string{"{{EXECUTION_ID}}": execID}
 
 	out, err := h(ctx, readEvent(t, "../../events/steprunner/step.json", vars))
@@ -127,7 +127,7 @@ func TestStepRunnerFunctionReportsErrorType(t *testing.T) {
 	reg, closeExe, err := executors.New(a.Config, nil)
 	require.NoError(t, err)
 	t.Cleanup(closeExe)
-	h := lambdafn.StepRunnerLambda(a.NewRunner(reg), a.Metrics)
+	h := lambdafn.StepRunnerLambda(a, a.NewRunner(reg))
 	vars := map[string]string{"{{EXECUTION_ID}}": execID}
 	_, err = h(ctx, readEvent(t, "../../events/steprunner/step.json", vars))
 	var le messages.InvokeResponse_Error
@@ -211,7 +211,7 @@ func TestStepRunnerConcurrentDuplicates(t *testing.T) {
 	reg, closeExe, err := executors.New(a.Config, nil)
 	require.NoError(t, err)
 	t.Cleanup(closeExe)
-	h := lambdafn.StepRunnerLambda(a.NewRunner(reg), a.Metrics)
+	h := lambdafn.StepRunnerLambda(a, a.NewRunner(reg))
 	payload := readEvent(t, "../../events/steprunner/step.json", map[string]string{"{{EXECUTION_ID}}": execID})
 	errs := make(chan error, 10)
 	for range 10 {

@@ -5,6 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,9 +16,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/turbocat/turbocat/internal/app"
 	"github.com/turbocat/turbocat/internal/app/executors"
+	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/lambdafn"
 	"github.com/turbocat/turbocat/internal/postgres"
@@ -28,7 +35,7 @@ var expected = map[string]struct {
 }{
 	"auth/register": {201, ""}, "auth/me": {200, ""}, "auth/me-bad-token": {401, "UNAUTHORIZED"}, "auth/health": {200, ""},
 	"agents/create": {201, ""}, "agents/list": {200, ""}, "agents/get-not-found": {404, "NOT_FOUND"},
-	"agents/create-invalid": {400, "VALIDATION_ERROR"}, "agents/no-token": {401, "UNAUTHORIZED"},
+	"agents/create-invalid": {400, "VALIDATION_ERROR"}, "agents/no-token": {401, "UNAUTHORIZED"}, "agents/test": {200, ""},
 	"templates/list": {200, ""}, "templates/get-not-found": {404, "NOT_FOUND"},
 	"workflows/create": {201, ""}, "workflows/list": {200, ""}, "workflows/get-not-found": {404, "NOT_FOUND"},
 	"workflows/bad-token": {401, "UNAUTHORIZED"},
@@ -58,6 +65,11 @@ func TestLambdaEvents(t *testing.T) {
 	t.Setenv("TURBOCAT_TRIGGER_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:turbocat-test-trigger")
 	t.Setenv("TURBOCAT_SECRETS_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	ctx := context.Background()
+	// The agents function runs test runs in the steprunner: Lambda's
+	// Invoke API, served here by the steprunner handler in process.
+	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", stepRunnerEndpoint(t, pool))
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 
 	handlers := map[string]lambdafn.APIHandler{}
 	for g, opts := range apiFunctions() {
@@ -129,13 +141,39 @@ func TestLambdaEvents(t *testing.T) {
 	require.Equal(t, 404, res.StatusCode, "the agents function does not serve /workflows")
 }
 
+// stepRunnerEndpoint serves Lambda's Invoke API with the steprunner's
+// handler on an app over pool.
+func stepRunnerEndpoint(t *testing.T, pool *pgxpool.Pool) string {
+	t.Helper()
+	cfg, err := config.Load()
+	require.NoError(t, err)
+	cfg.JWTSecret = []byte("0123456789abcdef0123456789abcdef")
+	a, err := app.NewWithPool(cfg, slog.New(slog.DiscardHandler), pool)
+	require.NoError(t, err)
+	reg, closeExe, err := executors.New(cfg, nil)
+	require.NoError(t, err)
+	t.Cleanup(closeExe)
+	h := lambdafn.StepRunnerLambda(a, a.NewRunner(reg))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		payload, _ := io.ReadAll(r.Body)
+		out, err := h(r.Context(), payload)
+		if err != nil {
+			w.Header().Set("X-Amz-Function-Error", "Unhandled")
+			out, _ = json.Marshal(map[string]string{"errorMessage": err.Error()})
+		}
+		_, _ = w.Write(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // apiFunctions are the API functions with the components their mains
 // wire.
 func apiFunctions() map[string][]lambdafn.Option {
 	return map[string][]lambdafn.Option{
 		"auth":        {lambdafn.JWT()},
 		"apikeys":     {lambdafn.JWT(), lambdafn.SecretsKey()},
-		"agents":      {lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.Models(), lambdafn.RunsAgents(executors.New)},
+		"agents":      {lambdafn.JWT(), lambdafn.AgentTests()},
 		"templates":   {lambdafn.JWT()},
 		"workflows":   {lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.EventBus(), lambdafn.StepFunctions(), lambdafn.Schedules()},
 		"executions":  {lambdafn.JWT(), lambdafn.EventBus(), lambdafn.StepFunctions()},

@@ -1,8 +1,9 @@
 // Package executors builds the agent executors (code, api, llm) for the
-// processes that run agents: turbocat dev, the steprunner function and the
-// agents function (test runs). It is the only wiring that links the model
-// providers' SDKs, so the other Lambda functions stay small; the
-// JavaScript engine runs in worker processes (cmd/codeworker on Lambda).
+// processes that run agents: turbocat dev and the steprunner function
+// (steps, and agent test runs on behalf of the agents function). It is the
+// only wiring that links the model providers' SDKs, so the other Lambda
+// functions stay small; the JavaScript engine runs in worker processes
+// (cmd/codeworker on Lambda).
 package executors
 
 import (
@@ -44,7 +45,7 @@ func New(cfg *config.Config, models *aws.Config) (*executor.Registry, func(), er
 }
 
 // WorkerBinary is the code worker executable (cmd/codeworker) that the
-// steprunner and agents functions ship beside their bootstrap.
+// steprunner function ships beside its bootstrap.
 const WorkerBinary = "codeworker"
 
 // WorkerCommand is the code workers' command line: the WorkerBinary beside
