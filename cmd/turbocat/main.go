@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -177,11 +178,12 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 	if err := local.RecoverRuns(ctx); err != nil {
 		return err
 	}
-	local.RunScheduler(ctx)
+	local.RunBackground(ctx)
 
-	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	addr := net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on port %d (PORT): %w", cfg.Port, err)
+		return fmt.Errorf("listen on %s (TURBOCAT_LISTEN, PORT): %w", addr, err)
 	}
 	srv := &http.Server{
 		Handler:           a.LocalHandler(web.Handler()),

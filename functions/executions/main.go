@@ -15,7 +15,7 @@ import (
 // The components below must equal this function's row of internal/awsperm,
 // from which its IAM role is built.
 func main() {
-	handler, err := lambdafn.API(context.Background(), "executions", lambdafn.JWT(), lambdafn.EventBus(), lambdafn.StepFunctions())
+	handler, err := lambdafn.API(context.Background(), "executions", lambdafn.JWT(), lambdafn.StepFunctions(), lambdafn.EngineRoutes())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "executions: start:", err)
 		os.Exit(1)

@@ -16,7 +16,7 @@ import (
 // The components below must equal this function's row of internal/awsperm,
 // from which its IAM role is built.
 func main() {
-	handler, err := lambdafn.Reconciler(context.Background())
+	handler, err := lambdafn.Reconciler(context.Background(), lambdafn.EventBus(), lambdafn.StepFunctions())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "reconciler: start:", err)
 		os.Exit(1)

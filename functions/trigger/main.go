@@ -16,7 +16,7 @@ import (
 // The components below must equal this function's row of internal/awsperm,
 // from which its IAM role is built.
 func main() {
-	handler, err := lambdafn.Trigger(context.Background(), lambdafn.SecretsKey(), lambdafn.EventBus(), lambdafn.StepFunctions())
+	handler, err := lambdafn.Trigger(context.Background(), lambdafn.SecretsKey(), lambdafn.StepFunctions(), lambdafn.EngineRoutes())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "trigger: start:", err)
 		os.Exit(1)

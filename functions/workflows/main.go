@@ -15,7 +15,7 @@ import (
 // The components below must equal this function's row of internal/awsperm,
 // from which its IAM role is built.
 func main() {
-	handler, err := lambdafn.API(context.Background(), "workflows", lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.EventBus(), lambdafn.StepFunctions(), lambdafn.Schedules())
+	handler, err := lambdafn.API(context.Background(), "workflows", lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.StepFunctions(), lambdafn.EngineRoutes(), lambdafn.Schedules())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "workflows: start:", err)
 		os.Exit(1)

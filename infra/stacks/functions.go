@@ -59,6 +59,9 @@ type FunctionsStack struct {
 	// Turbocat state machines; AbortedExecutionsRule matches ABORTED ones.
 	FailedExecutionsRule  awsevents.Rule
 	AbortedExecutionsRule awsevents.Rule
+	// SweepRule invokes the reconciler every minute (its sweep and the
+	// event outbox's dispatch).
+	SweepRule awsevents.Rule
 	// DeliveryRule sends every event of the Turbocat bus to the deliverer;
 	// nil when the stage does not deploy the deliverer.
 	DeliveryRule awsevents.Rule
@@ -225,6 +228,19 @@ func (s *FunctionsStack) addRules(cfg settings.Config, o *OrchestrationStack) {
 	}
 	s.FailedExecutionsRule = reconcile("FailedExecutionsRule", "FAILED", "TIMED_OUT")
 	s.AbortedExecutionsRule = reconcile("AbortedExecutionsRule", "ABORTED")
+	// Every minute the reconciler sweeps unfinished runs (starting those
+	// recorded but never started, failing those the engine lost) and
+	// dispatches the event outbox to the bus.
+	s.SweepRule = awsevents.NewRule(s.Stack, jsii.String("ReconcilerSweepRule"), &awsevents.RuleProps{
+		RuleName:    jsii.String(cfg.Name("reconciler-sweep")),
+		Description: jsii.String("Turbocat: the reconciler's sweep of unfinished runs and dispatch of the event outbox"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Functions[Reconciler], &awseventstargets.LambdaFunctionProps{
+			DeadLetterQueue: s.DeadLetterQueues[Reconciler],
+			RetryAttempts:   jsii.Number(2),
+			MaxEventAge:     awscdk.Duration_Minutes(jsii.Number(5)),
+		})},
+	})
 	if _, ok := s.Functions[Deliverer]; !ok {
 		return
 	}

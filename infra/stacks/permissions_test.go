@@ -148,7 +148,12 @@ func TestCodeReachesWhatEachFunctionIsFor(t *testing.T) {
 	t.Parallel()
 	code := codeActions(t)
 	require.Equal(t, []string{"secretsmanager:GetSecretValue"}, code["auth"], "auth reads its secrets and calls nothing else")
-	require.Equal(t, []string{"secretsmanager:GetSecretValue"}, code["reconciler"])
+	require.Contains(t, code["reconciler"], "events:PutEvents", "the reconciler's sweep dispatches the event outbox")
+	require.Contains(t, code["reconciler"], "states:StartExecution", "the sweep starts runs recorded but never started")
+	require.NotContains(t, code["reconciler"], "states:StopExecution")
+	for _, fn := range []string{"workflows", "executions", "deployments", "trigger", "steprunner"} {
+		require.NotContains(t, code[fn], "events:PutEvents", "%s writes events to the outbox only", fn)
+	}
 	require.Contains(t, code["steprunner"], "bedrock:InvokeModel")
 	require.Contains(t, code["steprunner"], "kms:Decrypt")
 	require.NotContains(t, code["steprunner"], "kms:Encrypt", "the step runner only decrypts secrets")

@@ -469,7 +469,16 @@ func TestOrchestrationRulesAndSchedules(t *testing.T) {
 		}
 		statuses := map[string]bool{}
 		delivery := 0
+		sweeps := 0
 		for _, r := range tpl.Resources("AWS::Events::Rule") {
+			if r.Properties["ScheduleExpression"] != nil {
+				sweeps++
+				require.Equal(t, "rate(1 minute)", r.Properties["ScheduleExpression"])
+				require.Equal(t, fx.cfg.Name("reconciler-sweep"), r.Properties["Name"])
+				target := r.Properties["Targets"].([]any)[0].(map[string]any)
+				require.Equal(t, fx.cfg.Name(stacks.Reconciler), fnByID[strings.TrimSuffix(strings.TrimPrefix(flat(target["Arn"]), "<"), ".Arn>")])
+				continue
+			}
 			pattern := r.Properties["EventPattern"].(map[string]any)
 			targets := r.Properties["Targets"].([]any)
 			require.Len(t, targets, 1)
@@ -492,6 +501,7 @@ func TestOrchestrationRulesAndSchedules(t *testing.T) {
 			require.Contains(t, flat(r.Properties["EventBusName"]), "<import:")
 		}
 		require.Equal(t, map[string]bool{"FAILED": true, "TIMED_OUT": true, "ABORTED": true}, statuses)
+		require.Equal(t, 1, sweeps, "the reconciler sweeps every minute")
 		if fx.has(stacks.Deliverer) {
 			require.Equal(t, 1, delivery, "the bus feeds the deliverer")
 		} else {

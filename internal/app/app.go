@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -23,7 +25,6 @@ import (
 	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/service"
-	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // App is a wired Turbocat: the pool, the stores, one service per resource
@@ -33,22 +34,16 @@ type App struct {
 	Logger *slog.Logger
 	Pool   *pgxpool.Pool
 	DB     *postgres.DB
-
-	Auth        *service.Auth
-	APIKeys     *service.APIKeys
-	Secrets     *service.Secrets
-	Audit       *service.Audit
-	Agents      *service.Agents
-	Templates   *service.Templates
-	Workflows   *service.Workflows
-	Executions  *service.Executions
-	Deployments *service.Deployments
-	Webhooks    *service.Webhooks
-	Metrics     *metrics.Registry
-	// Publisher receives lifecycle events: Webhooks (delivered in process)
-	// by default, the EventBridge bus on AWS.
-	Publisher turbocat.EventPublisher
-	Server    *httpapi.Server
+	// The services, one per resource, that the HTTP server and the
+	// non-API functions call.
+	httpapi.Services
+	// Outbox dispatches the lifecycle events every change writes with it:
+	// to Webhooks (delivered in process) by default, to the EventBridge
+	// bus on AWS.
+	Outbox *service.Outbox
+	// Reconciler keeps run rows in line with the engine.
+	Reconciler *service.Reconciler
+	Server     *httpapi.Server
 }
 
 // NewLogger returns the process logger: JSON in Lambda or when asked, text
@@ -83,7 +78,8 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 		return nil, fmt.Errorf("TURBOCAT_JWT_SECRET: %w", err)
 	}
 	db := postgres.NewDB(pool)
-	a := &App{Config: cfg, Logger: logger, Pool: pool, DB: db, Metrics: metrics.New()}
+	a := &App{Config: cfg, Logger: logger, Pool: pool, DB: db}
+	a.Health, a.Metrics = db, metrics.New()
 	a.Auth = &service.Auth{
 		Users: db, APIKeys: db, Audit: db,
 		Hasher:     auth.NewHasher(auth.DefaultArgon2, max(2, runtime.GOMAXPROCS(0))),
@@ -109,18 +105,17 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 		return nil, err
 	}
 	a.Webhooks = &service.Webhooks{Store: db, Secrets: a.Secrets, Logger: logger.With("component", "webhooks"),
-		Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}
-	a.Publisher = a.Webhooks
+		Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow, Own: OwnAddrs(cfg)})}
+	a.Outbox = &service.Outbox{Store: db, Publisher: a.Webhooks, Logger: logger.With("component", "outbox")}
 	// The run and deployment services answer EUNAVAILABLE until an engine
 	// is connected (connectEngine).
-	a.Executions = &service.Executions{Store: db, Workflows: db, Deployments: db, Logger: logger, Metrics: a.Metrics, Events: a.Publisher}
+	a.Executions = &service.Executions{Store: db, Workflows: db, Deployments: db, Logger: logger, Metrics: a.Metrics}
+	a.Reconciler = &service.Reconciler{Executions: a.Executions, Logger: logger.With("component", "reconciler"), Transient: postgres.IsTransient}
 	a.Deployments = &service.Deployments{Store: db, Workflows: db, Executions: a.Executions, Secrets: a.Secrets, PublicURL: cfg.PublicURL}
 	a.Server, err = httpapi.NewServer(httpapi.Config{
 		AllowedOrigins: cfg.AllowedOrigins, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		IPRateLimit: cfg.IPRateLimit, AuthRateLimit: cfg.AuthRateLimit,
-	}, httpapi.Services{Auth: a.Auth, APIKeys: a.APIKeys, Secrets: a.Secrets, Audit: a.Audit, Agents: a.Agents,
-		Templates: a.Templates, Workflows: a.Workflows, Executions: a.Executions, Deployments: a.Deployments,
-		Webhooks: a.Webhooks, Health: db, Metrics: a.Metrics}, logger)
+	}, a.Services, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -161,4 +156,33 @@ func allowCIDRs(cfg *config.Config) ([]netip.Prefix, error) {
 		allow = append(allow, p)
 	}
 	return allow, nil
+}
+
+// OwnAddrs are the listen addresses of this server's endpoints (the API on
+// TURBOCAT_LISTEN:PORT, the Step Functions endpoint on TURBOCAT_SFN_ADDR),
+// which no agent or webhook may reach. A host name other than localhost is
+// left out (it cannot be a listen address here).
+func OwnAddrs(cfg *config.Config) []netip.AddrPort {
+	var out []netip.AddrPort
+	add := func(hostport string) {
+		host, port, err := net.SplitHostPort(hostport)
+		if err != nil {
+			return
+		}
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			return
+		}
+		if host == "" {
+			host = "0.0.0.0"
+		} else if host == "localhost" {
+			host = "127.0.0.1"
+		}
+		if a, err := netip.ParseAddr(host); err == nil {
+			out = append(out, netip.AddrPortFrom(a, uint16(p)))
+		}
+	}
+	add(net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port)))
+	add(cfg.SFNAddr)
+	return out
 }

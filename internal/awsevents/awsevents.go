@@ -42,15 +42,10 @@ type Bus struct {
 	Logger  *slog.Logger
 }
 
-// Publish implements turbocat.EventPublisher. Failures are logged: the
-// change that caused the event has already happened.
-func (b *Bus) Publish(ctx context.Context, e turbocat.Event) {
-	if err := b.put(ctx, e); err != nil {
-		b.Logger.Error("publish event", "event_type", e.Type, "event_id", e.ID, "error", err.Error())
-	}
-}
-
-func (b *Bus) put(ctx context.Context, e turbocat.Event) error {
+// Publish implements turbocat.EventPublisher: it puts the event on the bus,
+// where a rule invokes the deliverer. An error leaves the event in the
+// outbox for another attempt.
+func (b *Bus) Publish(ctx context.Context, e turbocat.Event) error {
 	data, err := json.Marshal(e.Data)
 	if err != nil {
 		return fmt.Errorf("encode event data: %w", err)

@@ -37,13 +37,19 @@ const (
 	SecretsKey Component = "secrets-key"
 	// SecretsReader is SecretsKey for functions that only decrypt.
 	SecretsReader Component = "secrets-reader"
-	// EventBus publishes lifecycle events (TURBOCAT_EVENT_BUS_NAME).
+	// EventBus dispatches the event outbox to the bus
+	// (TURBOCAT_EVENT_BUS_NAME).
 	EventBus Component = "event-bus"
 	// StepFunctions is the workflow engine on AWS: it publishes compiled
 	// workflows as state-machine versions and aliases, prunes old versions
 	// and deletes machines, and starts, describes and stops executions
 	// (TURBOCAT_SFN_*, TURBOCAT_STEPRUNNER_ARN, TURBOCAT_STATE_MACHINE_PREFIX).
 	StepFunctions Component = "step-functions"
+	// EngineRoutes is what the HTTP API's routes ask of Step Functions
+	// beyond publishing and running: pointing an environment's alias at a
+	// version (deploy, rollback) and stopping a run (cancel). The functions
+	// that serve the API and wire StepFunctions wire it too.
+	EngineRoutes Component = "engine-routes"
 	// Schedules keeps EventBridge Scheduler schedules in step with
 	// deployments (TURBOCAT_SCHEDULER_*, TURBOCAT_TRIGGER_ARN).
 	Schedules Component = "schedules"
@@ -102,13 +108,14 @@ var components = map[Component][]Grant{
 	SecretsReader: {{Actions: []string{"kms:Decrypt"}, Resource: ResSecretsKey}},
 	EventBus:      {{Actions: []string{"events:PutEvents"}, Resource: ResEventBus}},
 	StepFunctions: {
+		// Publishing (with pruning of old versions: their aliases are read)
+		// and deleting machines, starting runs.
 		{Actions: []string{
-			"states:CreateStateMachine", "states:CreateStateMachineAlias", "states:DeleteStateMachine",
-			"states:DeleteStateMachineVersion", "states:DescribeStateMachineAlias", "states:ListStateMachineAliases",
-			"states:ListStateMachineVersions", "states:PublishStateMachineVersion", "states:StartExecution",
-			"states:UpdateStateMachine", "states:UpdateStateMachineAlias",
+			"states:CreateStateMachine", "states:DeleteStateMachine", "states:DeleteStateMachineVersion",
+			"states:DescribeStateMachineAlias", "states:ListStateMachineAliases", "states:ListStateMachineVersions",
+			"states:PublishStateMachineVersion", "states:StartExecution", "states:UpdateStateMachine",
 		}, Resource: ResStateMachines},
-		{Actions: []string{"states:DescribeExecution", "states:StopExecution"}, Resource: ResExecutions},
+		{Actions: []string{"states:DescribeExecution"}, Resource: ResExecutions},
 		// Finding a machine whose name is taken (a fallback of publishing)
 		// lists machines; listing takes no resource.
 		{Actions: []string{"states:ListStateMachines"}, Resource: ResAny},
@@ -119,6 +126,10 @@ var components = map[Component][]Grant{
 			"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
 			"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
 		}, Resource: ResAny},
+	},
+	EngineRoutes: {
+		{Actions: []string{"states:CreateStateMachineAlias", "states:UpdateStateMachineAlias"}, Resource: ResStateMachines},
+		{Actions: []string{"states:StopExecution"}, Resource: ResExecutions},
 	},
 	Schedules: {
 		{Actions: []string{"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"}, Resource: ResSchedules},
@@ -134,14 +145,17 @@ var functions = map[string][]Component{
 	"apikeys":     {Database, JWTSecret, SecretsKey},
 	"agents":      {Database, JWTSecret, AgentTests},
 	"templates":   {Database, JWTSecret},
-	"workflows":   {Database, JWTSecret, SecretsKey, EventBus, StepFunctions, Schedules},
-	"executions":  {Database, JWTSecret, EventBus, StepFunctions},
-	"deployments": {Database, JWTSecret, SecretsKey, EventBus, StepFunctions, Schedules},
-	"trigger":     {Database, SecretsKey, EventBus, StepFunctions},
-	"steprunner":  {Database, SecretsReader, EventBus, Models},
-	"reconciler":  {Database},
-	"deliverer":   {Database, SecretsReader},
-	"migrate":     {Database},
+	"workflows":   {Database, JWTSecret, SecretsKey, StepFunctions, EngineRoutes, Schedules},
+	"executions":  {Database, JWTSecret, StepFunctions, EngineRoutes},
+	"deployments": {Database, JWTSecret, SecretsKey, StepFunctions, EngineRoutes, Schedules},
+	"trigger":     {Database, SecretsKey, StepFunctions, EngineRoutes},
+	"steprunner":  {Database, SecretsReader, Models},
+	// Events are written to the outbox with each change; the reconciler's
+	// scheduled sweep dispatches them to the bus, and starts and describes
+	// the runs it reconciles.
+	"reconciler": {Database, EventBus, StepFunctions},
+	"deliverer":  {Database, SecretsReader},
+	"migrate":    {Database},
 }
 
 // Functions lists the functions of the table, sorted.

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
 // APIError is an error answer of the API: its code and message are what
@@ -226,3 +228,20 @@ type session struct {
 }
 
 var errNotLoggedIn = errors.New("not logged in: run `turbocat login` or set TURBOCAT_API_KEY")
+
+// withClient returns a command's RunE that checks its -o value (when the
+// command has one), builds the signed-in client and runs fn with it.
+func withClient(env *Env, output *string, fn func(cmd *cobra.Command, c *client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if output != nil {
+			if err := checkOutput(*output); err != nil {
+				return err
+			}
+		}
+		c, err := authedClient(env)
+		if err != nil {
+			return err
+		}
+		return fn(cmd, c, args)
+	}
+}

@@ -103,29 +103,28 @@ func printSigningSecret(w io.Writer, indent string, d map[string]any, show bool)
 	}
 }
 
-// deploymentAction is a command acting on one deployment by id: method
-// on /api/v1/deployments/{id}<suffix>, then done prints the answer.
+// deploymentAction is a resourceAction on a deployment.
 func deploymentAction(env *Env, use, short, example, method, suffix string, done func(w io.Writer, d map[string]any)) *cobra.Command {
+	return resourceAction(env, "deployments", use, short, example, method, suffix, done)
+}
+
+// resourceAction is a command acting on one resource of a collection by id:
+// method on /api/v1/<collection>/{id}<suffix>, then done prints the answer
+// (or -o json prints it whole).
+func resourceAction(env *Env, collection, use, short, example, method, suffix string, done func(w io.Writer, d map[string]any)) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:     use,
 		Short:   short,
 		Example: example,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(env, &output, func(cmd *cobra.Command, c *client, args []string) error {
 			var body any
 			if method == "POST" {
 				body = map[string]any{}
 			}
 			var d map[string]any
-			if err := c.do(cmd.Context(), method, "/api/v1/deployments/"+url.PathEscape(args[0])+suffix, body, &d); err != nil {
+			if err := c.do(cmd.Context(), method, "/api/v1/"+collection+"/"+url.PathEscape(args[0])+suffix, body, &d); err != nil {
 				return err
 			}
 			if output == "json" {
@@ -133,7 +132,7 @@ func deploymentAction(env *Env, use, short, example, method, suffix string, done
 			}
 			done(env.Stdout, d)
 			return nil
-		},
+		}),
 	}
 	addOutputFlag(cmd, &output)
 	return cmd

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"slices"
 
@@ -37,14 +38,7 @@ func resourceCmd(env *Env, plural, singular string, header []string, row func(ma
 		Short:   "Show one " + singular,
 		Example: fmt.Sprintf("  turbocat %s get my-%s\n  turbocat %s get my-%s -o json", plural, singular, plural, singular),
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(getOutput); err != nil {
-				return err
-			}
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(env, &getOutput, func(cmd *cobra.Command, c *client, args []string) error {
 			id, err := c.resolve(cmd.Context(), plural, args[0])
 			if err != nil {
 				return err
@@ -58,7 +52,7 @@ func resourceCmd(env *Env, plural, singular string, header []string, row func(ma
 			}
 			printTable(env.Stdout, header, [][]string{row(it)})
 			return nil
-		},
+		}),
 	}
 	addOutputFlag(get, &getOutput)
 	cmd.AddCommand(list, get)
@@ -103,14 +97,7 @@ func executionsCmd(env *Env) *cobra.Command {
 		Short:   "Show a run and its steps",
 		Example: "  turbocat executions get EXECUTION\n  turbocat executions get EXECUTION -o json",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(getOutput); err != nil {
-				return err
-			}
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(env, &getOutput, func(cmd *cobra.Command, c *client, args []string) error {
 			var ex map[string]any
 			if err := c.do(cmd.Context(), "GET", "/api/v1/executions/"+args[0], nil, &ex); err != nil {
 				return err
@@ -135,28 +122,14 @@ func executionsCmd(env *Env) *cobra.Command {
 				printTable(env.Stdout, []string{"STEP", "STATUS", "ATTEMPT", "DURATION", "ERROR"}, rows)
 			}
 			return nil
-		},
+		}),
 	}
 	addOutputFlag(get, &getOutput)
 
-	cancel := &cobra.Command{
-		Use:     "cancel EXECUTION",
-		Short:   "Cancel a run",
-		Example: "  turbocat executions cancel EXECUTION",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
-			var ex map[string]any
-			if err := c.do(cmd.Context(), "POST", "/api/v1/executions/"+args[0]+"/cancel", map[string]any{}, &ex); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "execution %s %s\n", args[0], str(ex["status"]))
-			return nil
-		},
-	}
+	cancel := resourceAction(env, "executions", "cancel EXECUTION", "Cancel a run", "  turbocat executions cancel EXECUTION",
+		"POST", "/cancel", func(w io.Writer, ex map[string]any) {
+			fmt.Fprintf(w, "execution %s %s\n", str(ex["id"]), str(ex["status"]))
+		})
 
 	var retryWait bool
 	var retryOutput string
@@ -165,14 +138,7 @@ func executionsCmd(env *Env) *cobra.Command {
 		Short:   "Start a new run with the input of a finished one",
 		Example: "  turbocat executions retry EXECUTION\n  turbocat executions retry EXECUTION --wait",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(retryOutput); err != nil {
-				return err
-			}
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(env, &retryOutput, func(cmd *cobra.Command, c *client, args []string) error {
 			var started map[string]any
 			if err := c.do(cmd.Context(), "POST", "/api/v1/executions/"+args[0]+"/retry", map[string]any{}, &started); err != nil {
 				return err
@@ -193,7 +159,7 @@ func executionsCmd(env *Env) *cobra.Command {
 				return err
 			}
 			return reportRun(env, ex, retryOutput)
-		},
+		}),
 	}
 	retry.Flags().BoolVarP(&retryWait, "wait", "w", false, "wait for the new run to end")
 	addOutputFlag(retry, &retryOutput)
@@ -227,16 +193,10 @@ func listCmd(env *Env, spec listSpec) *cobra.Command {
 		Short:   spec.short,
 		Example: spec.example,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(env, &output, func(cmd *cobra.Command, c *client, _ []string) error {
 			var q url.Values
 			if spec.query != nil {
+				var err error
 				if q, err = spec.query(cmd.Context(), c); err != nil {
 					return err
 				}
@@ -252,7 +212,7 @@ func listCmd(env *Env, spec listSpec) *cobra.Command {
 				showWorkflowNames(cmd.Context(), c, items...)
 			}
 			return printList(env, output, spec.header, items, spec.row)
-		},
+		}),
 	}
 	addOutputFlag(cmd, &output)
 	return cmd

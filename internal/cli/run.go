@@ -281,14 +281,7 @@ func logsCmd(env *Env) *cobra.Command {
 lines until the run ends (a server-sent event stream from turbocat dev).`,
 		Example: "  turbocat logs 0b7c6a8e-1f2d-4c3b-8a9e-7d6c5b4a3f21\n  turbocat logs -f $(turbocat run digest)\n  turbocat logs EXECUTION -o json",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(env, &output, func(cmd *cobra.Command, c *client, args []string) error {
 			print := logPrinter(env.Stdout, output)
 			if follow {
 				return followLogs(cmd.Context(), c, args[0], print)
@@ -313,7 +306,7 @@ lines until the run ends (a server-sent event stream from turbocat dev).`,
 				}
 				q.Set("cursor", page.NextCursor)
 			}
-		},
+		}),
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing lines until the run ends")
 	addOutputFlag(cmd, &output)

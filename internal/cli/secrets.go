@@ -83,17 +83,13 @@ CI, where secrets arrive as variables. It is never printed back.`,
 		Short:   "Delete a secret (agents using it then fail until it is set again)",
 		Example: "  turbocat secrets delete OLD_TOKEN",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := authedClient(env)
-			if err != nil {
-				return err
-			}
+		RunE: withClient(env, nil, func(cmd *cobra.Command, c *client, args []string) error {
 			if err := c.do(cmd.Context(), "DELETE", "/api/v1/secrets/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "secret %s deleted\n", args[0])
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(list, set, del)
 	return cmd

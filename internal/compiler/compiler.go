@@ -83,6 +83,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/asl"
 	"github.com/turbocat/turbocat/internal/dag"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // DefaultStepRunnerFunction is the FunctionName placed in every Task when
@@ -192,6 +193,21 @@ func lambdaRetrier() *asl.Retrier {
 	}
 }
 
+// storeRetrier retries a step runner invocation that failed because the
+// database was unavailable (turbocat.ErrStoreUnavailable): every 1, 2, 4,
+// 8, 16, then 30 seconds, for about five minutes, so a database restart or
+// fail-over never fails a run. Like the Lambda retrier it comes before the
+// step's own retrier and never consumes its attempts.
+func storeRetrier() *asl.Retrier {
+	return &asl.Retrier{
+		ErrorEquals:     []string{turbocat.ErrStoreUnavailable},
+		IntervalSeconds: ptr(1),
+		MaxAttempts:     ptr(14),
+		BackoffRate:     ptr(2.0),
+		MaxDelaySeconds: ptr(30),
+	}
+}
+
 // Compile validates wf and compiles it into a state machine. Invalid input
 // yields an error wrapping a *dag.ValidationError whose problems carry field
 // paths such as "steps[2].retry.maxAttempts".
@@ -259,6 +275,9 @@ func Compile(wf Workflow, opts Options) (*asl.StateMachine, error) {
 	}
 	if err := top.err; err != nil {
 		return nil, fmt.Errorf("compile workflow %s: %w", wf.ID, err)
+	}
+	if err := checkLimits(wf.ID, sm); err != nil {
+		return nil, err
 	}
 	return sm, nil
 }
@@ -550,7 +569,7 @@ func (c *compiler) task(payload string) *asl.State {
 		Resource:   LambdaInvokeResource,
 		Parameters: json.RawMessage(`{"FunctionName":` + c.fnJSON + `,"Payload":` + payload + `}`),
 		ResultPath: asl.NullPath(),
-		Retry:      []*asl.Retrier{lambdaRetrier()},
+		Retry:      []*asl.Retrier{lambdaRetrier(), storeRetrier()},
 	}
 }
 

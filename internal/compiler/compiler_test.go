@@ -14,6 +14,7 @@ import (
 	"github.com/turbocat/turbocat/internal/asl"
 	"github.com/turbocat/turbocat/internal/compiler"
 	"github.com/turbocat/turbocat/internal/dag"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden want.asl.json files")
@@ -281,14 +282,16 @@ func TestStepTask(t *testing.T) {
 		"Payload":      map[string]any{"action": "step", "executionId.$": "$.executionId", "stepKey": "fetch"},
 	}, params)
 	require.Equal(t, 30, *fetch.TimeoutSeconds)
-	require.Len(t, fetch.Retry, 2)
+	require.Len(t, fetch.Retry, 3)
 	require.Contains(t, fetch.Retry[0].ErrorEquals, "Lambda.ServiceException", "Lambda service errors are retried first")
-	require.Equal(t, []string{"Api.Http5xx"}, fetch.Retry[1].ErrorEquals, "the step's own errors are passed through")
-	require.Equal(t, 3, *fetch.Retry[1].MaxAttempts)
-	require.Nil(t, fetch.Retry[1].IntervalSeconds, "unset interval keeps the ASL default")
+	require.Equal(t, []string{turbocat.ErrStoreUnavailable}, fetch.Retry[1].ErrorEquals, "then a database outage, apart from the step's retries")
+	require.Equal(t, 30, *fetch.Retry[1].MaxDelaySeconds)
+	require.Equal(t, []string{"Api.Http5xx"}, fetch.Retry[2].ErrorEquals, "the step's own errors are passed through")
+	require.Equal(t, 3, *fetch.Retry[2].MaxAttempts)
+	require.Nil(t, fetch.Retry[2].IntervalSeconds, "unset interval keeps the ASL default")
 
-	require.Equal(t, compiler.DefaultRetryErrors, sm.States["Step default_errors"].Retry[1].ErrorEquals)
-	require.Len(t, sm.States["Step plain"].Retry, 1, "no step policy: only the Lambda retrier")
+	require.Equal(t, compiler.DefaultRetryErrors, sm.States["Step default_errors"].Retry[2].ErrorEquals)
+	require.Len(t, sm.States["Step plain"].Retry, 2, "no step policy: only the Lambda and database retriers")
 	require.Nil(t, sm.States["Step plain"].TimeoutSeconds)
 
 	// Catch: the failure goes to a Pass that names the step, then the fail task.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 // Config is the whole configuration of a Turbocat process.
 type Config struct {
 	Port            int           // PORT
+	Listen          string        // TURBOCAT_LISTEN: the API's bind address
 	DatabaseURL     string        // DATABASE_URL
 	DBMaxConns      int           // TURBOCAT_DB_MAX_CONNS
 	JWTSecret       []byte        // TURBOCAT_JWT_SECRET
@@ -42,15 +44,21 @@ type Config struct {
 	AnthropicBase   string        // TURBOCAT_ANTHROPIC_BASE_URL
 	SecretsKMSKey   string        // TURBOCAT_SECRETS_KMS_KEY_ARN
 	CodeWorkers     int           // TURBOCAT_CODE_WORKERS
-	Engine          string        // TURBOCAT_ENGINE: local or sfn
-	SFNRoleARN      string        // TURBOCAT_SFN_ROLE_ARN
-	SFNLogGroupARN  string        // TURBOCAT_SFN_LOG_GROUP_ARN
-	StepRunnerARN   string        // TURBOCAT_STEPRUNNER_ARN
-	EventBusName    string        // TURBOCAT_EVENT_BUS_NAME
-	SchedulerGroup  string        // TURBOCAT_SCHEDULER_GROUP
-	SchedulerRole   string        // TURBOCAT_SCHEDULER_ROLE_ARN
-	SchedulerDLQ    string        // TURBOCAT_SCHEDULER_DLQ_ARN
-	TriggerARN      string        // TURBOCAT_TRIGGER_ARN
+	// CodeWorkersPerUser caps the code workers one user holds at once
+	// (TURBOCAT_CODE_WORKERS_PER_USER; 0: all but one).
+	CodeWorkersPerUser int
+	// ReconcileInterval is how often unfinished runs are checked against
+	// the engine (TURBOCAT_RECONCILE_INTERVAL).
+	ReconcileInterval time.Duration
+	Engine            string // TURBOCAT_ENGINE: local or sfn
+	SFNRoleARN        string // TURBOCAT_SFN_ROLE_ARN
+	SFNLogGroupARN    string // TURBOCAT_SFN_LOG_GROUP_ARN
+	StepRunnerARN     string // TURBOCAT_STEPRUNNER_ARN
+	EventBusName      string // TURBOCAT_EVENT_BUS_NAME
+	SchedulerGroup    string // TURBOCAT_SCHEDULER_GROUP
+	SchedulerRole     string // TURBOCAT_SCHEDULER_ROLE_ARN
+	SchedulerDLQ      string // TURBOCAT_SCHEDULER_DLQ_ARN
+	TriggerARN        string // TURBOCAT_TRIGGER_ARN
 }
 
 // Var documents one environment variable; Vars is the table the README shows.
@@ -61,6 +69,7 @@ type Var struct {
 // Vars lists every environment variable Turbocat reads.
 var Vars = []Var{
 	{"PORT", "3001", "HTTP port of `turbocat dev`."},
+	{"TURBOCAT_LISTEN", "127.0.0.1", "Address `turbocat dev` binds the API to (`0.0.0.0` to serve other machines; the Step Functions endpoint has its own, TURBOCAT_SFN_ADDR)."},
 	{"DATABASE_URL", "postgres://postgres@127.0.0.1:5432/turbocat?sslmode=disable", "Postgres connection URL."},
 	{"TURBOCAT_DB_MAX_CONNS", "16 (2 in Lambda)", "Maximum connections in the pool."},
 	{"TURBOCAT_JWT_SECRET", "(required; `make dev` creates one)", "HMAC key for access tokens, at least 32 bytes."},
@@ -85,6 +94,8 @@ var Vars = []Var{
 	{"TURBOCAT_ANTHROPIC_BASE_URL", "https://api.anthropic.com", "Default base URL of `anthropic` LLM agents."},
 	{"TURBOCAT_SECRETS_KMS_KEY_ARN", "", "On AWS: KMS key that encrypts agent secrets (instead of TURBOCAT_SECRETS_KEY)."},
 	{"TURBOCAT_CODE_WORKERS", "2 (1 in Lambda)", "Sandboxed worker processes for code agents (concurrent code runs)."},
+	{"TURBOCAT_RECONCILE_INTERVAL", "10s", "How often `turbocat dev` checks every unfinished run against the engine."},
+	{"TURBOCAT_CODE_WORKERS_PER_USER", "0 (all but one)", "Code workers one user's runs may hold at once; waiting runs are served round robin between users, so one user's long scripts never hold every worker."},
 	{"TURBOCAT_ENGINE", "local (sfn in Lambda)", "Workflow engine: `local` (the built-in Step Functions runtime) or `sfn` (AWS Step Functions)."},
 	{"TURBOCAT_SFN_ROLE_ARN", "", "sfn: the IAM role state machines run as (the CDK app sets it)."},
 	{"TURBOCAT_SFN_LOG_GROUP_ARN", "", "sfn: CloudWatch log group of the state machines."},
@@ -106,6 +117,7 @@ func load(getenv func(string) string) (*Config, error) {
 	p := parser{getenv: getenv}
 	c := &Config{
 		Port:            p.int("PORT", 3001),
+		Listen:          p.str("TURBOCAT_LISTEN", "127.0.0.1"),
 		DatabaseURL:     p.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/turbocat?sslmode=disable"),
 		JWTSecret:       []byte(getenv("TURBOCAT_JWT_SECRET")),
 		JWTSecretARN:    getenv("TURBOCAT_JWT_SECRET_ARN"),
@@ -143,6 +155,8 @@ func load(getenv func(string) string) (*Config, error) {
 		defWorkers = 1
 	}
 	c.CodeWorkers = p.int("TURBOCAT_CODE_WORKERS", defWorkers)
+	c.CodeWorkersPerUser = p.int("TURBOCAT_CODE_WORKERS_PER_USER", 0)
+	c.ReconcileInterval = p.duration("TURBOCAT_RECONCILE_INTERVAL", 10*time.Second)
 	defEngine := "local"
 	if InLambda() {
 		defEngine = "sfn"
@@ -167,6 +181,9 @@ func load(getenv func(string) string) (*Config, error) {
 // that never verify tokens (the steprunner, migrate).
 func (c *Config) Validate(needJWT bool) error {
 	var errs []error
+	if _, err := netip.ParseAddr(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("TURBOCAT_LISTEN: %q is not an IP address (127.0.0.1, 0.0.0.0, ::)", c.Listen))
+	}
 	if c.Port < 1 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("PORT: %d is not a TCP port", c.Port))
 	}
@@ -218,6 +235,12 @@ func (c *Config) Validate(needJWT bool) error {
 	if c.CodeWorkers < 1 || c.CodeWorkers > 64 {
 		errs = append(errs, errors.New("TURBOCAT_CODE_WORKERS: must be 1 to 64"))
 	}
+	if c.CodeWorkersPerUser < 0 || c.CodeWorkersPerUser > c.CodeWorkers {
+		errs = append(errs, errors.New("TURBOCAT_CODE_WORKERS_PER_USER: must be 0 (all workers but one) to TURBOCAT_CODE_WORKERS"))
+	}
+	if c.ReconcileInterval < time.Second || c.ReconcileInterval > time.Hour {
+		errs = append(errs, errors.New("TURBOCAT_RECONCILE_INTERVAL: must be 1s to 1h"))
+	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("TURBOCAT_LOG_FORMAT: %q is not json or text", c.LogFormat))
 	}
@@ -234,6 +257,7 @@ func (c *Config) Validate(needJWT bool) error {
 func (c *Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Int("port", c.Port),
+		slog.String("listen", c.Listen),
 		slog.String("database", redactURL(c.DatabaseURL)),
 		slog.String("public_url", c.PublicURL),
 		slog.String("sfn_addr", c.SFNAddr),

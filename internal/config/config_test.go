@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -50,5 +51,15 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 	require.NoError(t, err)
 	for _, v := range Vars {
 		require.True(t, strings.Contains(string(b), "`"+v.Name+"`"), "README configuration table lacks %s", v.Name)
+	}
+	// And Vars lists every variable the parser reads.
+	src, err := os.ReadFile("config.go")
+	require.NoError(t, err)
+	listed := map[string]bool{}
+	for _, v := range Vars {
+		listed[v.Name] = true
+	}
+	for _, m := range regexp.MustCompile(`p\.\w+\("([A-Z0-9_]+)"`).FindAllStringSubmatch(string(src), -1) {
+		require.True(t, listed[m[1]], "config.Vars lacks %s, which Load reads", m[1])
 	}
 }

@@ -138,6 +138,10 @@ type APIConfig struct {
 	Retry            *APIRetry         `json:"retry,omitempty"`
 	MaxResponseBytes int64             `json:"maxResponseBytes,omitempty"`
 	KeepHeaders      []string          `json:"keepHeaders,omitempty"`
+	// IdempotencyKeyHeader names the header the step's idempotency key is
+	// sent in (default Idempotency-Key); "" sends none. A header of the
+	// same name in Headers wins.
+	IdempotencyKeyHeader *string `json:"idempotencyKeyHeader,omitempty"`
 }
 
 // APIAuth is how an API agent authenticates; values usually are {{secrets.X}}.

@@ -70,6 +70,9 @@ func (m StaticSecrets) ResolveSecret(_ context.Context, name string) (string, er
 type Request struct {
 	// AgentID identifies the agent (for logs and the code sandbox's ctx).
 	AgentID string
+	// UserID is the agent's owner: shared resources (the code workers)
+	// are shared fairly between users.
+	UserID string
 	// Type is the agent type: "code", "api" or "llm".
 	Type string
 	// Config is the agent's config with templates unresolved; inside it
@@ -88,7 +91,17 @@ type Request struct {
 	// Scrubber, if set, collects the secret values resolved during the run
 	// so the caller can scrub what it stores; nil makes a fresh one.
 	Scrubber *secrets.Scrubber
+	// IdempotencyKey identifies the step attempt's effect: the same on every
+	// retry and after every crash ("<executionId>:<stepKey>"). API agents
+	// send it as the Idempotency-Key header, code agents see it as
+	// ctx.idempotencyKey, LLM calls send it as a header gateways honour.
+	// Empty for agent test runs.
+	IdempotencyKey string
 }
+
+// IdempotencyHeader is the header API agents send the step's idempotency
+// key in, unless their config names another (idempotencyKeyHeader).
+const IdempotencyHeader = "Idempotency-Key"
 
 // Result is what a run produced.
 type Result struct {

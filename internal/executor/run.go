@@ -77,6 +77,10 @@ func Begin(req Request, opts RunOptions) *Run {
 	return &Run{req: req, opts: opts, scrubber: sc, logger: lg, start: opts.Now()}
 }
 
+// IdempotencyKey returns the step attempt's idempotency key ("" for test
+// runs).
+func (r *Run) IdempotencyKey() string { return r.req.IdempotencyKey }
+
 // Scrubber returns the run's scrubber (every secret resolved so far).
 func (r *Run) Scrubber() *secrets.Scrubber { return r.scrubber }
 

@@ -148,6 +148,7 @@ func setupEngine(t *testing.T, opts ...option) *fixture {
 	local, err := localengine.Start(context.Background(), f.app, nil)
 	require.NoError(t, err)
 	t.Cleanup(local.Close)
+	local.RunBackground(context.Background()) // the event outbox, schedules, the reconciler's sweep
 	f.local = local
 	return f
 }

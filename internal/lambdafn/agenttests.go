@@ -66,8 +66,8 @@ type remoteRunner struct {
 
 // RunAgent implements service.AgentRunner. The steprunner scrubs what it
 // returns: the secrets it resolved never leave it.
-func (r *remoteRunner) RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, input json.RawMessage, timeout time.Duration, _ *secrets.Scrubber) (executor.Result, error) {
-	payload, err := json.Marshal(agentTestRequest{Action: ActionTestAgent, UserID: userID, AgentID: agent.ID, Input: input, TimeoutMs: timeout.Milliseconds()})
+func (r *remoteRunner) RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request) (executor.Result, error) {
+	payload, err := json.Marshal(agentTestRequest{Action: ActionTestAgent, UserID: userID, AgentID: agent.ID, Input: req.Input, TimeoutMs: req.Timeout.Milliseconds()})
 	if err != nil {
 		return executor.Result{}, err
 	}
@@ -99,7 +99,7 @@ func testAgent(ctx context.Context, a *app.App, r *steprunner.Runner, raw json.R
 		return nil, err
 	}
 	scrub := secrets.NewScrubber()
-	res, runErr := r.RunAgent(ctx, req.UserID, agent, req.Input, time.Duration(req.TimeoutMs)*time.Millisecond, scrub)
+	res, runErr := r.RunAgent(ctx, req.UserID, agent, executor.Request{Input: req.Input, Timeout: time.Duration(req.TimeoutMs) * time.Millisecond, Scrubber: scrub})
 	res.Output = scrub.JSON(res.Output)
 	for i := range res.Logs {
 		res.Logs[i].Message = scrub.String(res.Logs[i].Message)

@@ -62,8 +62,9 @@ func machineArnPrefix(stepRunnerARN string) string {
 	return "arn:" + p[1] + ":states:" + p[3] + ":" + p[4] + ":stateMachine:"
 }
 
-// EventBus publishes lifecycle events to TURBOCAT_EVENT_BUS_NAME, where
-// the deliverer picks them up.
+// EventBus dispatches the event outbox to TURBOCAT_EVENT_BUS_NAME, where
+// the deliverer picks the events up (the reconciler drains the outbox on
+// its schedule; other functions only write to it).
 func EventBus() Option {
 	return Option{component: awsperm.EventBus, wire: func(ctx context.Context, f *Function) error {
 		bus, err := requireEnv(awsperm.EventBus, "TURBOCAT_EVENT_BUS_NAME")
@@ -74,9 +75,16 @@ func EventBus() Option {
 		if err != nil {
 			return err
 		}
-		f.App.SetPublisher(&awsevents.Bus{Client: eventbridge.NewFromConfig(cfg), BusName: bus, Logger: f.App.Logger})
+		f.App.Outbox.Publisher = &awsevents.Bus{Client: eventbridge.NewFromConfig(cfg), BusName: bus, Logger: f.App.Logger}
 		return nil
 	}}
+}
+
+// EngineRoutes declares that the function serves the HTTP API's routes
+// that point aliases (deploy, rollback) and stop runs (cancel) on the
+// engine StepFunctions connects; it connects nothing itself.
+func EngineRoutes() Option {
+	return Option{component: awsperm.EngineRoutes, wire: func(context.Context, *Function) error { return nil }}
 }
 
 // DefaultKeepVersions is how many of a state machine's most recent versions

@@ -103,7 +103,7 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		res, err := http.Post(f.stepRunner, "application/json", r.Body)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer res.Body.Close()
@@ -132,10 +132,12 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch action {
 	case "states:StartExecution":
 		fmt.Fprintf(w, `{"executionArn":"arn:aws:states:eu-west-1:123456789012:execution:turbocat-rie_x:%d","startDate":%d}`, time.Now().UnixNano(), time.Now().Unix())
+	case "states:DescribeExecution":
+		fmt.Fprintf(w, `{"executionArn":"arn:aws:states:eu-west-1:123456789012:execution:turbocat-rie_x:x","stateMachineArn":"arn:aws:states:eu-west-1:123456789012:stateMachine:turbocat-rie_x","name":"x","status":"RUNNING","startDate":%d}`, time.Now().Unix())
 	case "events:PutEvents":
 		fmt.Fprint(w, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`)
 	default:
-		w.WriteHeader(400)
+		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintf(w, `{"__type":"UnknownOperationException","message":"the test's fake AWS does not answer %s"}`, action)
 	}
 }
@@ -317,6 +319,9 @@ func TestFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	e, err := a.DB.Execution(ctx, userID, execID)
 	require.NoError(t, err)
 	require.Equal(t, "timed_out", e.Status)
+	// ... and the scheduled sweep, which also dispatches the event outbox
+	// to the bus.
+	require.Nil(t, fns["reconciler"].invoke(t, readEvent(t, "../../events/reconciler/sweep.json", nil)))
 	checkCalls("reconciler")
 
 	// trigger: a signed webhook and an EventBridge Scheduler fire start runs

@@ -182,9 +182,23 @@ func Reconciler(ctx context.Context, opts ...Option) (ReconcilerHandler, error) 
 	return ReconcilerLambda(f.App), nil
 }
 
-// ReconcilerLambda reconciles one status-change event.
+// ReconcilerLambda reconciles one status-change event, or, on the
+// scheduled rule's "Scheduled Event", sweeps every unfinished run.
 func ReconcilerLambda(a *app.App) ReconcilerHandler {
 	return func(ctx context.Context, ev events.CloudWatchEvent) error {
+		if ev.Source == "aws.events" && ev.DetailType == "Scheduled Event" {
+			n, err := a.Reconciler.Sweep(ctx)
+			if err != nil {
+				return fmt.Errorf("reconciler: sweep: %w", err)
+			}
+			// The same schedule dispatches the event outbox.
+			sent, err := a.Outbox.Drain(ctx)
+			if err != nil {
+				return fmt.Errorf("reconciler: dispatch events: %w", err)
+			}
+			a.Logger.Info("sweep done", "runs_reconciled", n, "events_dispatched", sent)
+			return nil
+		}
 		if ev.Source != "aws.states" || ev.DetailType != "Step Functions Execution Status Change" {
 			return fmt.Errorf("reconciler: unexpected event %s/%s", ev.Source, ev.DetailType)
 		}
@@ -199,7 +213,7 @@ func ReconcilerLambda(a *app.App) ReconcilerHandler {
 		if d.Cause != nil {
 			cause = *d.Cause
 		}
-		return a.Reconcile(ctx, d.Name, d.Status, errName, cause)
+		return a.Reconciler.Reconcile(ctx, d.Name, d.Status, errName, cause)
 	}
 }
 

@@ -201,6 +201,43 @@ func TestReconcilerFunction(t *testing.T) {
 	require.Equal(t, e.CompletedAt, e2.CompletedAt)
 }
 
+// TestReconcilerSweep: the scheduled sweep starts a run whose process died
+// between recording it and starting it (nothing is lost), and fails a run
+// the engine has no record of with a cause that says how to run it again.
+func TestReconcilerSweep(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	local, err := localengine.Start(ctx, a, nil)
+	require.NoError(t, err)
+	t.Cleanup(local.Close)
+	userID, lost := seedRun(t, a, `function main(i){ return {text: "hi " + i.name}; }`)
+	var wfID string
+	require.NoError(t, a.Pool.QueryRow(ctx, `SELECT workflow_id FROM executions WHERE id = $1`, lost).Scan(&wfID))
+	never, _, err := a.DB.CreateExecution(turbocat.WithActor(ctx, &turbocat.Actor{UserID: userID}),
+		turbocat.NewExecution{WorkflowID: wfID, WorkflowVersion: 1, UserID: userID, Trigger: "api", Input: json.RawMessage(`{"name":"bo"}`)})
+	require.NoError(t, err)
+	_, err = a.Pool.Exec(ctx, `UPDATE executions SET created_at = now() - interval '5 minutes'`)
+	require.NoError(t, err)
+
+	var ev events.CloudWatchEvent
+	require.NoError(t, json.Unmarshal(readEvent(t, "../../events/reconciler/sweep.json", nil), &ev))
+	require.NoError(t, lambdafn.ReconcilerLambda(a)(ctx, ev))
+
+	e, err := a.DB.Execution(ctx, userID, lost)
+	require.NoError(t, err)
+	require.Equal(t, "failed", e.Status)
+	require.Contains(t, string(e.Error), "Turbocat.EngineLost")
+	require.Contains(t, string(e.Error), "/retry")
+	require.Eventually(t, func() bool {
+		e, err := a.DB.Execution(ctx, userID, never.ID)
+		return err == nil && e.Status == "completed"
+	}, 20*time.Second, 50*time.Millisecond, "the run that was never started is started and completes")
+	e, err = a.DB.Execution(ctx, userID, never.ID)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"shout":{"text":"HI BO"}}`, string(e.OutputData))
+}
+
 // TestStepRunnerConcurrentDuplicates: Task invocations are at-least-once;
 // ten concurrent invocations of one step run its agent once and all succeed.
 func TestStepRunnerConcurrentDuplicates(t *testing.T) {

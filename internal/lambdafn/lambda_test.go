@@ -175,9 +175,9 @@ func apiFunctions() map[string][]lambdafn.Option {
 		"apikeys":     {lambdafn.JWT(), lambdafn.SecretsKey()},
 		"agents":      {lambdafn.JWT(), lambdafn.AgentTests()},
 		"templates":   {lambdafn.JWT()},
-		"workflows":   {lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.EventBus(), lambdafn.StepFunctions(), lambdafn.Schedules()},
-		"executions":  {lambdafn.JWT(), lambdafn.EventBus(), lambdafn.StepFunctions()},
-		"deployments": {lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.EventBus(), lambdafn.StepFunctions(), lambdafn.Schedules()},
+		"workflows":   {lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.StepFunctions(), lambdafn.EngineRoutes(), lambdafn.Schedules()},
+		"executions":  {lambdafn.JWT(), lambdafn.StepFunctions(), lambdafn.EngineRoutes()},
+		"deployments": {lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.StepFunctions(), lambdafn.EngineRoutes(), lambdafn.Schedules()},
 	}
 }
 
@@ -193,7 +193,7 @@ func TestLambdaAPIConfigErrors(t *testing.T) {
 func TestWiringFollowsThePermissionsTable(t *testing.T) {
 	_, err := lambdafn.API(context.Background(), "auth", lambdafn.JWT(), lambdafn.Schedules())
 	require.ErrorContains(t, err, "does not grant it [schedules]")
-	_, err = lambdafn.API(context.Background(), "workflows", lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.EventBus(), lambdafn.StepFunctions())
+	_, err = lambdafn.API(context.Background(), "workflows", lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.StepFunctions(), lambdafn.EngineRoutes())
 	require.ErrorContains(t, err, "lacks components the table grants [schedules]")
 	_, err = lambdafn.API(context.Background(), "nosuch")
 	require.ErrorContains(t, err, "not in the permissions table")
@@ -211,9 +211,9 @@ func TestComponentsNameTheirVariables(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-west-1")
 	t.Setenv("TURBOCAT_STEPRUNNER_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:turbocat-test-steprunner:live")
 	t.Setenv("TURBOCAT_SFN_ROLE_ARN", "arn:aws:iam::123456789012:role/turbocat-test-sfn")
-	_, err = lambdafn.API(context.Background(), "executions", lambdafn.JWT(), lambdafn.EventBus(), lambdafn.StepFunctions())
+	_, err = lambdafn.Reconciler(context.Background(), lambdafn.EventBus(), lambdafn.StepFunctions())
 	require.ErrorContains(t, err, "TURBOCAT_EVENT_BUS_NAME: required by the event-bus component")
 	t.Setenv("TURBOCAT_EVENT_BUS_NAME", "turbocat-test")
-	_, err = lambdafn.API(context.Background(), "executions", lambdafn.JWT(), lambdafn.EventBus(), lambdafn.StepFunctions())
+	_, err = lambdafn.Reconciler(context.Background(), lambdafn.EventBus(), lambdafn.StepFunctions())
 	require.ErrorContains(t, err, "TURBOCAT_STATE_MACHINE_PREFIX: required by the step-functions component")
 }

@@ -23,11 +23,17 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-// DB is the handle every service in this package shares.
+// DB is Turbocat's store over Postgres: every method of every store
+// interface of the domain. A DB is bound either to the pool (each method
+// runs on its own, multi-row changes in a transaction of their own) or,
+// inside InTx, to one transaction that every method joins.
 type DB struct {
 	Pool *pgxpool.Pool
 	q    *dbsqlc.Queries
+	tx   pgx.Tx // the transaction this DB is bound to, if any
 }
+
+var _ turbocat.Store = (*DB)(nil)
 
 // NewDB wraps a pool.
 func NewDB(pool *pgxpool.Pool) *DB {
@@ -59,10 +65,30 @@ func Open(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, error) 
 // Ping implements turbocat.Pinger.
 func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
 
-// inTx runs fn in a transaction that commits if fn returns nil.
+// beginner starts a transaction: on the pool, or a savepoint in the
+// transaction db is bound to.
+func (db *DB) beginner() interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+} {
+	if db.tx != nil {
+		return db.tx
+	}
+	return db.Pool
+}
+
+// inTx runs fn in a transaction that commits if fn returns nil (a
+// savepoint when db is already bound to a transaction).
 func (db *DB) inTx(ctx context.Context, fn func(q *dbsqlc.Queries) error) error {
-	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, db.beginner(), func(tx pgx.Tx) error {
 		return fn(db.q.WithTx(tx))
+	})
+}
+
+// InTx implements turbocat.Store: fn's store runs every method in one
+// transaction, committed when fn returns nil and rolled back otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(turbocat.Store) error) error {
+	return pgx.BeginFunc(ctx, db.beginner(), func(tx pgx.Tx) error {
+		return fn(&DB{Pool: db.Pool, q: db.q.WithTx(tx), tx: tx})
 	})
 }
 

@@ -73,12 +73,21 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 }
 
 // MarkStarted implements turbocat.ExecutionStore.
-func (db *DB) MarkStarted(ctx context.Context, id, engineRef string) error {
-	_, err := db.q.ExecutionMarkStarted(ctx, dbsqlc.ExecutionMarkStartedParams{ID: id, EngineRef: &engineRef})
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("mark execution started: %w", err)
+func (db *DB) MarkStarted(ctx context.Context, id, engineRef string, events ...turbocat.Event) error {
+	run := db.inTx
+	if len(events) == 0 {
+		run = func(_ context.Context, fn func(q *dbsqlc.Queries) error) error { return fn(db.q) }
 	}
-	return nil
+	return run(ctx, func(q *dbsqlc.Queries) error {
+		_, err := q.ExecutionMarkStarted(ctx, dbsqlc.ExecutionMarkStartedParams{ID: id, EngineRef: &engineRef})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // started before: its events were written then
+		}
+		if err != nil {
+			return fmt.Errorf("mark execution started: %w", err)
+		}
+		return addEvents(ctx, q, events)
+	})
 }
 
 // FinishExecution implements turbocat.ExecutionStore.
@@ -95,6 +104,9 @@ func (db *DB) FinishExecution(ctx context.Context, id string, o turbocat.Outcome
 		finished = true
 		if err := q.StepsSkipPending(ctx, id); err != nil {
 			return fmt.Errorf("skip pending steps: %w", err)
+		}
+		if err := addEvents(ctx, q, o.Events); err != nil {
+			return err
 		}
 		actx := turbocat.WithActor(ctx, &turbocat.Actor{UserID: row.UserID})
 		if a := turbocat.ActorFrom(ctx); a != nil {
@@ -173,7 +185,7 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 	}
 	claimID := newID()
 	row, err := db.q.StepStart(ctx, dbsqlc.StepStartParams{Execution: executionID, StepKey: stepKey, Agent: agentID,
-		ClaimID: claimID, LeaseUntil: time.Now().Add(in.Lease), WithOutputs: in.WithOutputs})
+		ClaimID: claimID, LeaseUntil: time.Now().Add(in.Lease), WithOutputs: in.WithOutputs, Takeover: nilIfEmpty(in.Takeover)})
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, turbocat.NotFound("execution")
@@ -203,6 +215,9 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 	case row.StepStatus != nil:
 		claim = &turbocat.StepClaim{Step: &turbocat.ExecutionStep{ExecutionID: executionID, StepKey: stepKey, Status: *row.StepStatus,
 			Attempt: int(*row.StepAttempt), Error: row.StepError}}
+		if row.StepClaimID != nil {
+			claim.HeldBy = *row.StepClaimID
+		}
 	default:
 		// Not claimed, yet no row in the statement's snapshot: a concurrent
 		// invocation inserted it after the snapshot was taken. Read it now.
@@ -211,8 +226,18 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 			return nil, fmt.Errorf("read step: %w", err)
 		}
 		claim = &turbocat.StepClaim{Step: toStep(cur)}
+		if cur.ClaimID != nil {
+			claim.HeldBy = *cur.ClaimID
+		}
 	}
 	return &turbocat.StartedStep{Claim: claim, Execution: e, Agent: agent, Outputs: outputs}, nil
+}
+
+// RenewStepLease implements turbocat.ExecutionStore.
+func (db *DB) RenewStepLease(ctx context.Context, step turbocat.ClaimedStep, lease time.Duration) error {
+	_, err := db.q.StepRenewLease(ctx, dbsqlc.StepRenewLeaseParams{ExecutionID: step.ExecutionID, StepKey: step.StepKey,
+		ClaimID: &step.ClaimID, LeaseUntil: time.Now().Add(lease)})
+	return err
 }
 
 // SetStepInput implements turbocat.ExecutionStore.

@@ -28,10 +28,17 @@ type Agents struct {
 	TestLimitReason string
 }
 
+// on returns the service over st (a transaction's store).
+func (s *Agents) on(st turbocat.Store) *Agents {
+	c := *s
+	c.Store, c.Audit = st, st
+	return &c
+}
+
 // AgentRunner runs an agent once on an input with its owner's secrets; every
 // secret value it resolves is added to scrub. The step runner implements it.
 type AgentRunner interface {
-	RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, input json.RawMessage, timeout time.Duration, scrub *secrets.Scrubber) (executor.Result, error)
+	RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request) (executor.Result, error)
 }
 
 // AgentInput is the body of POST /agents and (with optional fields) PATCH.
@@ -200,7 +207,7 @@ func (s *Agents) Test(ctx context.Context, actor *turbocat.Actor, id string, in 
 	scrub := secrets.NewScrubber()
 	rctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
 	defer cancel()
-	res, runErr := s.Runner.RunAgent(rctx, actor.UserID, agent, input, timeout, scrub)
+	res, runErr := s.Runner.RunAgent(rctx, actor.UserID, agent, executor.Request{Input: input, Timeout: timeout, Scrubber: scrub})
 	out := &AgentTestResult{OK: runErr == nil, Output: scrub.JSON(res.Output), Usage: res.Usage, DurationMs: res.DurationMs, Logs: res.Logs}
 	for i := range out.Logs {
 		out.Logs[i].Message = scrub.String(out.Logs[i].Message)

@@ -19,12 +19,7 @@ type APIKeys struct {
 	Now   func() time.Time
 }
 
-func (s *APIKeys) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *APIKeys) now() time.Time { return nowOr(s.Now) }
 
 // CreateAPIKeyInput is the body of POST /api-keys.
 type CreateAPIKeyInput struct {

@@ -30,12 +30,7 @@ type Auth struct {
 	Now        func() time.Time
 }
 
-func (s *Auth) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Auth) now() time.Time { return nowOr(s.Now) }
 
 // RegisterInput is the body of POST /auth/register.
 type RegisterInput struct {

@@ -22,7 +22,7 @@ import (
 // environment pointing at a published version, a signed webhook to start
 // runs, and an optional schedule.
 type Deployments struct {
-	Store      turbocat.DeploymentStore
+	Store      turbocat.Store
 	Workflows  turbocat.WorkflowStore
 	Executions *Executions
 	Secrets    *Secrets
@@ -41,12 +41,7 @@ type ScheduleSync interface {
 	Delete(ctx context.Context, workflowID, environment string) error
 }
 
-func (s *Deployments) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Deployments) now() time.Time { return nowOr(s.Now) }
 
 // DeployInput is the body of POST /workflows/{id}/deployments.
 type DeployInput struct {
@@ -181,7 +176,15 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 		}
 		return &CreatedDeployment{Deployment: d}, nil
 	}
-	kept, err := s.Store.CreateDeployment(ctx, d, enc)
+	var kept bool
+	err = s.Store.InTx(ctx, func(st turbocat.Store) error {
+		var err error
+		if kept, err = st.CreateDeployment(ctx, d, enc); err != nil {
+			return err
+		}
+		return st.AddEvents(ctx, turbocat.NewEvent(d.UserID, turbocat.EventDeploymentActivated, map[string]any{"deploymentId": d.ID,
+			"workflowId": d.WorkflowID, "environment": d.Environment, "version": d.Version, "endpointUrl": d.EndpointURL}))
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -199,8 +202,6 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 			return nil, fmt.Errorf("deployment %s is active but its schedule could not be updated (deploy again): %w", d.ID, err)
 		}
 	}
-	turbocat.Publish(ctx, s.Executions.Events, d.UserID, turbocat.EventDeploymentActivated, map[string]any{"deploymentId": d.ID,
-		"workflowId": d.WorkflowID, "environment": d.Environment, "version": d.Version, "endpointUrl": d.EndpointURL})
 	s.FillNext(d)
 	return &CreatedDeployment{Deployment: d, SigningSecret: secret, SigningSecretKept: kept}, nil
 }

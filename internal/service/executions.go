@@ -41,7 +41,6 @@ type Executions struct {
 	StateMachinePrefix string
 	Logger             *slog.Logger
 	Metrics            *metrics.Registry
-	Events             turbocat.EventPublisher
 	// Deployments finds the deployment an execute call names by
 	// environment.
 	Deployments turbocat.DeploymentStore
@@ -157,41 +156,69 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 		}
 		return nil, fmt.Errorf("start execution %s: %w", e.ID, err)
 	}
-	turbocat.Publish(ctx, s.Events, e.UserID, turbocat.EventExecutionStarted, map[string]any{"executionId": e.ID,
-		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "trigger": e.Trigger, "deploymentId": e.DeploymentID})
 	return s.Store.ExecutionByID(ctx, e.ID)
 }
 
-// startEngine publishes the version if needed and starts the engine.
-func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) error {
-	input, _ := json.Marshal(map[string]string{"executionId": e.ID})
-	if target != "" {
-		execRef, err := s.Engine.StartExecution(ctx, target, e.ID, input)
-		if err != nil {
+// restart starts on the engine a run that was recorded but whose start was
+// never recorded (its process died in between), on the target its first
+// start used. The engine's named start makes this safe if the first start
+// did happen.
+func (s *Executions) restart(ctx context.Context, e *turbocat.Execution) error {
+	w, err := s.Workflows.WorkflowVersion(ctx, e.UserID, e.WorkflowID, e.WorkflowVersion)
+	if err != nil {
+		return err
+	}
+	target := ""
+	if e.DeploymentID != nil && s.Deployments != nil {
+		d, _, err := s.Deployments.DeploymentByID(ctx, *e.DeploymentID)
+		if err != nil && turbocat.ErrorCodeOf(err) != turbocat.ENOTFOUND {
 			return err
 		}
-		return s.Store.MarkStarted(ctx, e.ID, execRef)
+		if err == nil && d.AliasRef != nil && d.CanaryWeight == nil {
+			target = *d.AliasRef
+		}
+	}
+	return s.startEngine(ctx, w, e, target)
+}
+
+// startedEvent is the execution.started event of a run.
+func startedEvent(e *turbocat.Execution) turbocat.Event {
+	return turbocat.NewEvent(e.UserID, turbocat.EventExecutionStarted, map[string]any{"executionId": e.ID,
+		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "trigger": e.Trigger, "deploymentId": e.DeploymentID})
+}
+
+// startEngine publishes the version if needed, starts the engine and
+// records the start with its execution.started event.
+func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) error {
+	execRef, err := s.startOnEngine(ctx, w, e, target)
+	if err != nil {
+		return err
+	}
+	return s.Store.MarkStarted(ctx, e.ID, execRef, startedEvent(e))
+}
+
+func (s *Executions) startOnEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) (string, error) {
+	input, _ := json.Marshal(map[string]string{"executionId": e.ID})
+	if target != "" {
+		return s.Engine.StartExecution(ctx, target, e.ID, input)
 	}
 	ref, err := s.Publish(ctx, w)
 	if err != nil {
-		return err
+		return "", err
 	}
 	execRef, err := s.Engine.StartExecution(ctx, ref, e.ID, input)
 	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
 		// The engine lost the published version (a local runtime without
 		// its journal, a deleted machine): publish again, once.
 		if rerr := s.Store.ResetVersionEngineRef(ctx, w.ID, w.Version, ref); rerr != nil {
-			return rerr
+			return "", rerr
 		}
 		if ref, err = s.Publish(ctx, w); err != nil {
-			return err
+			return "", err
 		}
 		execRef, err = s.Engine.StartExecution(ctx, ref, e.ID, input)
 	}
-	if err != nil {
-		return err
-	}
-	return s.Store.MarkStarted(ctx, e.ID, execRef)
+	return execRef, err
 }
 
 // Publish compiles and publishes a workflow version once; later runs and
@@ -208,6 +235,10 @@ func (s *Executions) Publish(ctx context.Context, w *turbocat.Workflow) (string,
 	def, err := compiler.MarshalCompactJSON(sm)
 	if err != nil {
 		return "", err
+	}
+	if b, err := compiler.Measure(sm); err == nil && b.Warning() != "" {
+		s.Logger.WarnContext(ctx, "workflow near Step Functions' history limit", "workflow_id", w.ID, "version", w.Version,
+			"history_events", b.HistoryEvents, "worst_case_history_events", b.WorstCaseHistoryEvents, "warning", b.Warning())
 	}
 	ref, err = s.Engine.PublishStateMachine(ctx, s.StateMachineName(w.ID), def)
 	if err != nil {
@@ -271,11 +302,12 @@ func (s *Executions) Cancel(ctx context.Context, actor *turbocat.Actor, id strin
 		}
 	}
 	errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.Cancelled", "cause": "cancelled by the user"})
-	if done, err := s.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCancelled, Error: errJSON}); err != nil {
+	cancelled := turbocat.NewEvent(e.UserID, turbocat.EventExecutionCancelled, map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID})
+	if done, err := s.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCancelled, Error: errJSON,
+		Events: []turbocat.Event{cancelled}}); err != nil {
 		return nil, err
 	} else if done {
 		s.Metrics.ExecutionFinished(turbocat.ExecutionCancelled)
-		turbocat.Publish(ctx, s.Events, e.UserID, turbocat.EventExecutionCancelled, map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID})
 	}
 	return s.Store.Execution(ctx, actor.UserID, id)
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"encoding/json"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/turbocat/turbocat/internal/turbocat"
@@ -44,4 +45,13 @@ func firstNonSpace(b []byte) byte {
 		}
 	}
 	return 0
+}
+
+// nowOr returns now(), or the current time when now is nil (services take
+// an optional clock for tests).
+func nowOr(now func() time.Time) time.Time {
+	if now != nil {
+		return now()
+	}
+	return time.Now()
 }

@@ -12,7 +12,7 @@ import (
 // Templates manages templates (the built-in catalog is read-only) and
 // instantiates them into agents and workflows.
 type Templates struct {
-	Store     turbocat.TemplateStore
+	Store     turbocat.Store
 	Agents    *Agents
 	Workflows *Workflows
 }
@@ -176,38 +176,48 @@ func (s *Templates) Instantiate(ctx context.Context, actor *turbocat.Actor, id s
 	if err := json.Unmarshal(t.Definition, &def); err != nil {
 		return nil, turbocat.ValidationError("template definition is not a workflow template", turbocat.FieldError{Field: "definition", Message: err.Error()})
 	}
-	out := &Instantiated{Kind: t.Kind}
-	refs := map[string]string{}
-	for ref, agentID := range in.Agents {
-		refs[ref] = agentID
-	}
-	for _, a := range def.Agents {
-		if refs[a.Ref] != "" {
-			continue
+	// The agents and the workflow are created in one transaction: a
+	// failure half-way (an invalid step, the workflow quota) leaves nothing.
+	var out *Instantiated
+	err = s.Store.InTx(ctx, func(st turbocat.Store) error {
+		agents, workflows := s.Agents.on(st), s.Workflows.on(st)
+		out = &Instantiated{Kind: t.Kind}
+		refs := map[string]string{}
+		for ref, agentID := range in.Agents {
+			refs[ref] = agentID
 		}
-		an := name + " · " + a.Name
-		typ := a.Type
-		d := a.Description
-		created, err := s.Agents.Create(ctx, actor, AgentInput{Name: &an, Description: &d, Type: &typ, Config: a.Config})
+		for _, a := range def.Agents {
+			if refs[a.Ref] != "" {
+				continue
+			}
+			an := name + " · " + a.Name
+			typ := a.Type
+			d := a.Description
+			created, err := agents.Create(ctx, actor, AgentInput{Name: &an, Description: &d, Type: &typ, Config: a.Config})
+			if err != nil {
+				return fmt.Errorf("instantiate agent %q: %w", a.Ref, err)
+			}
+			refs[a.Ref] = created.ID
+			out.Agents = append(out.Agents, created)
+		}
+		steps := make([]turbocat.WorkflowStep, len(def.Workflow.Steps))
+		for i, st := range def.Workflow.Steps {
+			steps[i] = st.WorkflowStep
+			if st.Agent != "" {
+				steps[i].AgentID = refs[st.Agent]
+			}
+		}
+		w, err := workflows.Create(ctx, actor, WorkflowInput{Name: &name, Description: &desc, InputSchema: def.Workflow.InputSchema,
+			Output: def.Workflow.Output, Steps: &steps})
 		if err != nil {
-			return nil, fmt.Errorf("instantiate agent %q: %w", a.Ref, err)
+			return err
 		}
-		refs[a.Ref] = created.ID
-		out.Agents = append(out.Agents, created)
-	}
-	steps := make([]turbocat.WorkflowStep, len(def.Workflow.Steps))
-	for i, st := range def.Workflow.Steps {
-		steps[i] = st.WorkflowStep
-		if st.Agent != "" {
-			steps[i].AgentID = refs[st.Agent]
-		}
-	}
-	w, err := s.Workflows.Create(ctx, actor, WorkflowInput{Name: &name, Description: &desc, InputSchema: def.Workflow.InputSchema,
-		Output: def.Workflow.Output, Steps: &steps})
+		out.Workflow = w
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	out.Workflow = w
 	return out, nil
 }
 

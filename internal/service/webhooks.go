@@ -34,25 +34,15 @@ type Webhooks struct {
 	// after attempt n is Backoff·2ⁿ⁻¹ (default 1 s).
 	MaxAttempts int
 	Backoff     time.Duration
-
-	wg sync.WaitGroup
 }
 
-// Publish implements turbocat.EventPublisher: deliveries run in the
-// background and never hold up the change that caused the event.
-func (s *Webhooks) Publish(ctx context.Context, e turbocat.Event) {
-	hooks, err := s.Store.WebhooksFor(context.WithoutCancel(ctx), e.UserID, e.Type)
-	if err != nil {
-		s.Logger.Error("events: find webhooks", "event_type", e.Type, "error", err.Error())
-		return
-	}
-	for _, h := range hooks {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.Deliver(context.WithoutCancel(ctx), h, e)
-		}()
-	}
+// Publish implements turbocat.EventPublisher for the outbox: it delivers
+// the event to every webhook subscribed to it and returns when each
+// delivery has succeeded or used up its attempts (each recorded). An error
+// means the deliveries could not be looked up or recorded: the outbox
+// tries the event again.
+func (s *Webhooks) Publish(ctx context.Context, e turbocat.Event) error {
+	return s.DeliverAll(ctx, e)
 }
 
 // DeliverAll delivers one event to every webhook subscribed to it and
@@ -73,9 +63,6 @@ func (s *Webhooks) DeliverAll(ctx context.Context, e turbocat.Event) error {
 	wg.Wait()
 	return nil
 }
-
-// Wait blocks until every delivery in flight has finished (shutdown, tests).
-func (s *Webhooks) Wait() { s.wg.Wait() }
 
 // Deliver sends one event to one webhook until it succeeds or the attempts
 // run out, recording each attempt.

@@ -265,6 +265,13 @@ func checkTemplates(field string, value json.RawMessage, declared map[string]boo
 	}
 }
 
+// on returns the service over st (a transaction's store).
+func (s *Workflows) on(st turbocat.Store) *Workflows {
+	c := *s
+	c.Store, c.Agents = st, st
+	return &c
+}
+
 // Get returns one of the actor's workflows at its current version.
 func (s *Workflows) Get(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Workflow, error) {
 	return s.Store.Workflow(ctx, actor.UserID, id)

@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +57,17 @@ const (
 	ErrAgentUnavailable  = "Step.AgentUnavailable"
 	ErrExecutionFinished = "Step.ExecutionFinished"
 	ErrLostClaim         = "Step.LostClaim"
+	// ErrInvalidOutput: the agent's output holds what cannot be stored (a
+	// NUL character).
+	ErrInvalidOutput = "Step.InvalidOutput"
+	// ErrStoreUnavailable: the database could not be reached or lost the
+	// connection. Compiled state machines retry it with backoff (it never
+	// consumes a step's own retries): the step runs again once the
+	// database is back, and a step that completed is not run twice.
+	ErrStoreUnavailable = turbocat.ErrStoreUnavailable
+	// ErrInternal: an unexpected failure of Turbocat itself; its details go
+	// to the server log, never to the run's record.
+	ErrInternal = "Turbocat.Internal"
 )
 
 // SecretResolver returns the plaintext of a user's secret.
@@ -73,14 +86,24 @@ type Runner struct {
 	// PollInterval is how often a duplicate invocation checks the step
 	// another invocation holds (default 100 ms).
 	PollInterval time.Duration
+	// Lease is how long a claim on a step holds without renewal (default
+	// 30 s); the invocation running the step renews it every third of
+	// that while the agent runs, so a claim whose holder died (or could
+	// not reach the database) lapses within one lease and a retry takes
+	// the step over.
+	Lease time.Duration
 	// Metrics, if set, records step durations, tokens and finished runs.
 	Metrics *metrics.Registry
-	// Events, if set, receives execution.succeeded/failed and step.failed.
-	Events turbocat.EventPublisher
+	// Transient reports database errors worth retrying (connection lost,
+	// server restarting); the app sets it to the store's classifier.
+	// Those fail the Task as ErrStoreUnavailable, which the state machine
+	// retries; other unexpected errors fail it as ErrInternal.
+	Transient func(error) bool
 
-	versions sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
-	metaMu   sync.Mutex
-	meta     map[string]execMeta // execution id → its immutable facts
+	versions  sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
+	abandoned sync.Map // "executionID/stepKey" → the claim id this process gave up on
+	metaMu    sync.Mutex
+	meta      map[string]execMeta // execution id → its immutable facts
 }
 
 // execMeta is what never changes about an execution: which workflow
@@ -123,10 +146,38 @@ func (r *Runner) logger() *slog.Logger {
 	return r.Logger
 }
 
-// Handle runs one invocation. The result is small control data; a step
-// failure is a *turbocat.StepError, whose name the step's ASL Retry and
-// Catch match.
+// Handle runs one invocation. The result is small control data; a failure
+// is always a *turbocat.StepError, whose name the step's ASL Retry and Catch
+// match and whose cause users see: a database failure is
+// ErrStoreUnavailable (retried), any other unexpected error ErrInternal
+// with a generic cause, its details logged here.
 func (r *Runner) Handle(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+	out, err := r.handle(ctx, raw)
+	if err == nil {
+		return out, nil
+	}
+	var se *turbocat.StepError
+	if errors.As(err, &se) {
+		return nil, se
+	}
+	var p Payload
+	_ = json.Unmarshal(raw, &p)
+	log := r.logger().With("execution_id", p.ExecutionID, "step_key", p.StepKey, "action", p.Action)
+	if ctx.Err() != nil {
+		// The invocation was cancelled (the run stopped, the process is
+		// shutting down): the engine retries or has moved on.
+		log.Info("step invocation cancelled", "error", err.Error())
+		return nil, &turbocat.StepError{Name: ErrStoreUnavailable, Cause: "the step was interrupted before its result was recorded; it is retried", Retryable: true}
+	}
+	if r.Transient != nil && r.Transient(err) {
+		log.Warn("database unavailable; the step will be retried", "error", err.Error())
+		return nil, &turbocat.StepError{Name: ErrStoreUnavailable, Cause: "the database was unavailable; the step is retried when it is back", Retryable: true}
+	}
+	log.Error("step invocation failed", "error", err.Error())
+	return nil, &turbocat.StepError{Name: ErrInternal, Cause: "an internal error stopped the step; the server log has the details (search for execution " + p.ExecutionID + ")"}
+}
+
+func (r *Runner) handle(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 	var p Payload
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, &turbocat.StepError{Name: ErrInput, Cause: "invalid steprunner payload: " + err.Error()}
@@ -211,16 +262,21 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	if step.TimeoutSeconds > 0 {
 		timeout = time.Duration(step.TimeoutSeconds) * time.Second
 	}
-	lease := timeout + time.Minute
 	needSteps := needsStepOutputs(step)
+	abandonKey := executionID + "/" + stepKey
+	takeover := ""
 
 	// Claiming the step also loads the execution, the agent and the
 	// upstream outputs: one round trip per invocation.
 	for {
 		started, err := r.Store.StartStep(ctx, turbocat.StepStart{ExecutionID: executionID, StepKey: stepKey, AgentID: step.AgentID,
-			Lease: lease, WithOutputs: needSteps})
+			Lease: r.lease(), WithOutputs: needSteps, Takeover: takeover})
 		if err != nil {
 			return fmt.Errorf("start step %s of execution %s: %w", stepKey, executionID, err)
+		}
+		if takeover != "" {
+			r.abandoned.CompareAndDelete(abandonKey, takeover)
+			takeover = ""
 		}
 		claim, e := started.Claim, started.Execution
 		if claim.Claimed {
@@ -238,6 +294,14 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 		case turbocat.StepFailed, turbocat.StepSkipped:
 			name, cause := decodeError(claim.Step.Error)
 			return &turbocat.StepError{Name: name, Cause: cause}
+		case turbocat.StepCancelled:
+			return &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
+		}
+		if held, ok := r.abandoned.Load(abandonKey); ok && held == claim.HeldBy && claim.HeldBy != "" {
+			// This process held the claim and gave up on it (it could not
+			// record the result): take the step over now.
+			takeover = claim.HeldBy
+			continue
 		}
 		// Another invocation holds a live claim: wait for its outcome.
 		poll := r.PollInterval
@@ -252,6 +316,39 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	}
 }
 
+func (r *Runner) lease() time.Duration {
+	if r.Lease > 0 {
+		return r.Lease
+	}
+	return 30 * time.Second
+}
+
+// renewLease keeps the claim on a step alive while it runs; the returned
+// func stops it. A renewal that fails (the database is down) is tried at
+// the next tick: if the claim lapses meanwhile, another invocation may take
+// the step, and this one's result then does not count (its FinishStep finds
+// no claim).
+func (r *Runner) renewLease(ctx context.Context, step turbocat.ClaimedStep) func() {
+	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(r.lease() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := r.Store.RenewStepLease(ctx, step, r.lease()); err != nil && ctx.Err() == nil {
+					r.logger().Warn("renew step lease", "execution_id", step.ExecutionID, "step_key", step.StepKey, "error", err.Error())
+				}
+			}
+		}
+	}()
+	return func() { stop(); <-done }
+}
+
 // needsStepOutputs reports whether a step's inputs may refer to the outputs
 // of other steps (a cheap, conservative test).
 func needsStepOutputs(step *turbocat.WorkflowStep) bool {
@@ -263,14 +360,29 @@ func needsStepOutputs(step *turbocat.WorkflowStep) bool {
 func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *turbocat.WorkflowStep, timeout time.Duration) (err error) {
 	e, agent, claim, outputs := started.Execution, started.Agent, started.Claim, started.Outputs
 	held := turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: step.Key, ClaimID: claim.ClaimID}
+	defer func() {
+		var se *turbocat.StepError
+		if err != nil && !errors.As(err, &se) {
+			// The result could not be recorded: the claim is given up, and
+			// the engine's retry of this Task takes it over at once.
+			r.abandoned.Store(e.ID+"/"+step.Key, claim.ClaimID)
+		}
+	}()
+	stopRenewing := r.renewLease(ctx, held)
+	defer stopRenewing()
+	// The result is recorded even when the invocation was cancelled while
+	// the agent ran (a sibling branch failed, the run was stopped): a step
+	// is never left running.
+	record := context.WithoutCancel(ctx)
 	ctx, span := tracing.Start(ctx, "step", map[string]string{"executionId": e.ID, "stepKey": step.Key, "agentType": agentType(agent)})
 	defer func() { span.End(err) }()
 	start := time.Now()
 	log := r.logger().With("execution_id", e.ID, "step_key", step.Key, "attempt", claim.Step.Attempt)
 	key := step.Key
 	fail := func(name, cause string, input json.RawMessage, logs []turbocat.LogLine) error {
+		cause = strings.ReplaceAll(cause, "\x00", "\uFFFD")
 		logs = append(logs, turbocat.LogLine{Time: time.Now(), Level: "error", Message: fmt.Sprintf("step %s failed: %s: %s", key, name, cause)})
-		if _, err := r.Store.FinishStep(ctx, held, turbocat.StepResult{Input: input, Error: errorJSON(name, cause),
+		if _, err := r.Store.FinishStep(record, held, turbocat.StepResult{Input: input, Error: errorJSON(name, cause),
 			DurationMs: time.Since(start).Milliseconds(), Logs: logs}); err != nil {
 			return err
 		}
@@ -292,7 +404,8 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *t
 	}
 
 	scrub := secrets.NewScrubber()
-	res, runErr := r.RunAgent(ctx, e.UserID, agent, input, timeout, scrub)
+	res, runErr := r.RunAgent(ctx, e.UserID, agent, executor.Request{Input: input, Timeout: timeout, Scrubber: scrub,
+		IdempotencyKey: e.ID + ":" + step.Key})
 	logs := toLogLines(res.Logs, scrub)
 	if runErr != nil {
 		var xe *turbocat.StepError
@@ -305,7 +418,10 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *t
 	if res.Usage != nil {
 		result.InputTokens, result.OutputTokens, result.CostUSD = res.Usage.InputTokens, res.Usage.OutputTokens, res.Usage.CostUSD
 	}
-	ok, err := r.Store.FinishStep(ctx, held, result)
+	if path := nulPath(result.Output); path != "" {
+		return fail(ErrInvalidOutput, fmt.Sprintf("the output holds a NUL character (\\u0000) at %s, which cannot be stored; remove it in the agent", path), input, logs)
+	}
+	ok, err := r.Store.FinishStep(record, held, result)
 	if err != nil {
 		return err
 	}
@@ -322,25 +438,28 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *t
 	return nil
 }
 
-// RunAgent runs an agent once on input with the user's secrets; every
-// secret value resolved is added to scrub. The agent test endpoint and steps
-// share it.
-func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, input json.RawMessage, timeout time.Duration, scrub *secrets.Scrubber) (executor.Result, error) {
-	req := executor.Request{
-		AgentID: agent.ID, Type: agent.Type, Config: agent.Config, Input: input, Timeout: timeout,
-		Logger: r.logger(), Scrubber: scrub,
-		Secrets: executor.SecretResolverFunc(func(ctx context.Context, name string) (string, error) {
-			if r.Secrets == nil {
-				return "", fmt.Errorf("secret %q: secrets are not configured on this server", name)
-			}
-			v, err := r.Secrets(ctx, userID, name)
-			if err != nil {
-				return "", err
-			}
-			scrub.Add(v)
-			return v, nil
-		}),
+// RunAgent runs an agent once with the user's secrets: req carries the
+// input, timeout, scrubber (every secret value resolved is added to it) and
+// idempotency key; the agent fills in the rest. The agent test endpoint and
+// steps share it.
+func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request) (executor.Result, error) {
+	scrub := req.Scrubber
+	if scrub == nil {
+		scrub = secrets.NewScrubber()
+		req.Scrubber = scrub
 	}
+	req.AgentID, req.UserID, req.Type, req.Config, req.Logger = agent.ID, userID, agent.Type, agent.Config, r.logger()
+	req.Secrets = executor.SecretResolverFunc(func(ctx context.Context, name string) (string, error) {
+		if r.Secrets == nil {
+			return "", fmt.Errorf("secret %q: secrets are not configured on this server", name)
+		}
+		v, err := r.Secrets(ctx, userID, name)
+		if err != nil {
+			return "", err
+		}
+		scrub.Add(v)
+		return v, nil
+	})
 	return r.Executor.Execute(ctx, req)
 }
 
@@ -425,12 +544,13 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 		}
 		output, _ = json.Marshal(sinks)
 	}
-	if done, err := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output}); err != nil {
+	succeeded := turbocat.NewEvent(e.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": e.ID,
+		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "output": output})
+	if done, err := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output,
+		Events: []turbocat.Event{succeeded}}); err != nil {
 		return err
 	} else if done {
 		r.Metrics.ExecutionFinished(turbocat.ExecutionCompleted)
-		turbocat.Publish(ctx, r.Events, e.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": e.ID,
-			"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "output": output})
 	}
 	r.logger().Info("execution completed", "execution_id", e.ID)
 	return nil
@@ -457,17 +577,20 @@ func (r *Runner) Fail(ctx context.Context, executionID string, raw json.RawMessa
 	if in.Error == "" {
 		in.Error = "States.TaskFailed"
 	}
-	if done, err := r.Store.FinishExecution(ctx, executionID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: failureJSON(in.StepKey, in.Error, cause)}); err != nil {
+	meta, err := r.executionMeta(ctx, executionID)
+	if err != nil {
+		return err
+	}
+	failure := map[string]any{"executionId": executionID, "workflowId": meta.workflowID, "stepKey": in.StepKey, "error": in.Error, "cause": cause}
+	events := []turbocat.Event{turbocat.NewEvent(meta.userID, turbocat.EventExecutionFailed, failure)}
+	if in.StepKey != "" {
+		events = append([]turbocat.Event{turbocat.NewEvent(meta.userID, turbocat.EventStepFailed, failure)}, events...)
+	}
+	if done, err := r.Store.FinishExecution(ctx, executionID, turbocat.Outcome{Status: turbocat.ExecutionFailed,
+		Error: failureJSON(in.StepKey, in.Error, cause), Events: events}); err != nil {
 		return err
 	} else if done {
 		r.Metrics.ExecutionFinished(turbocat.ExecutionFailed)
-		if e, err := r.Store.ExecutionByID(ctx, executionID); err == nil {
-			failure := map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID, "stepKey": in.StepKey, "error": in.Error, "cause": cause}
-			if in.StepKey != "" {
-				turbocat.Publish(ctx, r.Events, e.UserID, turbocat.EventStepFailed, failure)
-			}
-			turbocat.Publish(ctx, r.Events, e.UserID, turbocat.EventExecutionFailed, failure)
-		}
 	}
 	r.logger().Info("execution failed", "execution_id", executionID, "step_key", in.StepKey, "error_name", in.Error)
 	return nil
@@ -492,13 +615,63 @@ func sinkKeys(w *turbocat.Workflow) []string {
 func toLogLines(in []executor.LogLine, scrub *secrets.Scrubber) []turbocat.LogLine {
 	out := make([]turbocat.LogLine, len(in))
 	for i, l := range in {
-		out[i] = turbocat.LogLine{Time: l.Time, Level: l.Level, Message: scrub.String(l.Message), Data: scrub.JSON(l.Data)}
+		data := scrub.JSON(l.Data)
+		if nulPath(data) != "" {
+			// A log line never fails a step: data that cannot be stored
+			// is kept as text.
+			data, _ = json.Marshal(map[string]string{"text": string(data)})
+		}
+		out[i] = turbocat.LogLine{Time: l.Time, Level: l.Level, Message: strings.ReplaceAll(scrub.String(l.Message), "\x00", "\uFFFD"), Data: data}
 	}
 	return out
 }
 
+// nulPath returns the JSON path of the first string (or object key) in doc
+// that holds a NUL character, which Postgres cannot store in jsonb, or ""
+// when there is none.
+func nulPath(doc json.RawMessage) string {
+	if !bytes.Contains(doc, []byte(`\u0000`)) {
+		return "" // the only way JSON text spells a NUL
+	}
+	var v any
+	if json.Unmarshal(doc, &v) != nil {
+		return ""
+	}
+	return findNUL(v, "$")
+}
+
+func findNUL(v any, path string) string {
+	switch t := v.(type) {
+	case string:
+		if strings.ContainsRune(t, 0) {
+			return path
+		}
+	case []any:
+		for i, e := range t {
+			if p := findNUL(e, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if strings.ContainsRune(k, 0) {
+				return path + "." + strings.ReplaceAll(k, "\x00", `\u0000`)
+			}
+			if p := findNUL(t[k], path+"."+k); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
 func errorJSON(name, cause string) json.RawMessage {
-	b, _ := json.Marshal(map[string]string{"error": name, "cause": cause})
+	b, _ := json.Marshal(map[string]string{"error": name, "cause": strings.ReplaceAll(cause, "\x00", "\uFFFD")})
 	return b
 }
 

@@ -112,3 +112,12 @@ func (e *StepError) Error() string { return e.Name + ": " + e.Cause }
 func StepErrorf(name string, retryable bool, format string, args ...any) *StepError {
 	return &StepError{Name: name, Cause: fmt.Sprintf(format, args...), Retryable: retryable}
 }
+
+// Step error names of Turbocat's own that the engines act on.
+const (
+	// ErrStoreUnavailable fails a step whose record could not be read or
+	// written because the database was unreachable or restarting. Every
+	// compiled Task retries it with backoff, apart from the step's own
+	// retries: the step runs again once the database is back.
+	ErrStoreUnavailable = "Turbocat.StoreUnavailable"
+)

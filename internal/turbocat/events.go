@@ -20,27 +20,46 @@ var EventTypes = []string{EventExecutionStarted, EventExecutionSucceeded, EventE
 	EventExecutionCancelled, EventStepFailed, EventDeploymentActivated}
 
 // Event is a lifecycle event: the same JSON on the event bus and in webhook
-// deliveries. UserID routes it and is never sent.
+// deliveries. UserID routes it and is never sent. Its ID is stable across
+// redeliveries: receivers de-duplicate on it.
 type Event struct {
 	ID     string    `json:"id"`
 	Type   string    `json:"type"`
 	Time   time.Time `json:"time"`
 	UserID string    `json:"-"`
 	Data   any       `json:"data"`
+	// Attempts counts the dispatches of the event so far (the outbox's).
+	Attempts int `json:"-"`
 }
 
-// EventPublisher publishes lifecycle events. Publishing never fails the
-// change that caused it: implementations record their own failures.
+// NewEvent returns an event of typ for the user, now.
+func NewEvent(userID, typ string, data any) Event {
+	return Event{ID: NewID(), Type: typ, Time: time.Now().UTC(), UserID: userID, Data: data}
+}
+
+// EventPublisher sends an event on: to its webhooks (locally), or to the
+// event bus (on AWS). An error leaves the event in the outbox for another
+// attempt.
 type EventPublisher interface {
-	Publish(ctx context.Context, e Event)
+	Publish(ctx context.Context, e Event) error
 }
 
-// Publish publishes through p when there is one.
-func Publish(ctx context.Context, p EventPublisher, userID, typ string, data any) {
-	if p == nil {
-		return
-	}
-	p.Publish(ctx, Event{ID: NewID(), Type: typ, Time: time.Now().UTC(), UserID: userID, Data: data})
+// EventStore is the outbox of lifecycle events. An event is written in the
+// same transaction as the change it reports (so a change is never without
+// its event, nor an event without its change), then dispatched from the
+// table at least once.
+type EventStore interface {
+	// AddEvents writes events to the outbox.
+	AddEvents(ctx context.Context, events ...Event) error
+	// ClaimEvents returns up to limit events due for dispatch, oldest
+	// first, and holds them for lease: another claim skips them until the
+	// lease passes (a dispatcher that died lets them go).
+	ClaimEvents(ctx context.Context, limit int, lease time.Duration) ([]Event, error)
+	// EventDispatched records an event as sent on.
+	EventDispatched(ctx context.Context, id string) error
+	// EventRetry makes an event due again at retryAt, recording why the
+	// attempt failed.
+	EventRetry(ctx context.Context, id string, retryAt time.Time, reason string) error
 }
 
 // Webhook is an outbound webhook subscription.

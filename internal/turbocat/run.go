@@ -78,6 +78,9 @@ type StepClaim struct {
 	Claimed bool
 	ClaimID string
 	Step    *ExecutionStep
+	// HeldBy is the claim another invocation holds on the step, when it is
+	// running and not claimed by this one.
+	HeldBy string
 }
 
 // StepResult is what a step run records.
@@ -117,6 +120,10 @@ type StepStart struct {
 	Lease time.Duration
 	// WithOutputs also loads the outputs of the completed steps.
 	WithOutputs bool
+	// Takeover, if set, is a claim on the step that its holder gave up
+	// (it could not record its result): it is taken over at once instead
+	// of waiting for its lease to lapse.
+	Takeover string
 }
 
 // StartedStep is what StartStep returns.
@@ -138,11 +145,14 @@ type ClaimedStep struct {
 }
 
 // Outcome is how an execution ends: a final status (completed, failed,
-// cancelled, timed_out) with its output or error document.
+// cancelled, timed_out) with its output or error document, and the
+// lifecycle events that report it (written with the change, and only if
+// the execution was still live).
 type Outcome struct {
 	Status string
 	Output json.RawMessage
 	Error  json.RawMessage
+	Events []Event
 }
 
 // LogRange selects log lines of an execution: those after the sequence
@@ -169,8 +179,9 @@ type ExecutionStore interface {
 	// transaction. With an idempotency key already used for the workflow it
 	// returns the existing execution and created=false.
 	CreateExecution(ctx context.Context, in NewExecution) (e *Execution, created bool, err error)
-	// MarkStarted records the engine's reference and moves pending → running.
-	MarkStarted(ctx context.Context, id, engineRef string) error
+	// MarkStarted records the engine's reference and moves pending →
+	// running, writing events with the change (only if it happened).
+	MarkStarted(ctx context.Context, id, engineRef string, events ...Event) error
 	// FinishExecution moves a live execution to its outcome; it returns
 	// false if it had already finished, which then stays as it was.
 	FinishExecution(ctx context.Context, id string, o Outcome) (bool, error)
@@ -189,6 +200,9 @@ type ExecutionStore interface {
 	// outputs. When the step is not claimed, the claim's Step carries its
 	// status, attempt and error. ENOTFOUND for an unknown execution.
 	StartStep(ctx context.Context, in StepStart) (*StartedStep, error)
+	// RenewStepLease extends a claim the caller still holds by lease from
+	// now (the holder renews it while the agent runs).
+	RenewStepLease(ctx context.Context, step ClaimedStep, lease time.Duration) error
 	// SetStepInput records the resolved input of a claimed step.
 	SetStepInput(ctx context.Context, step ClaimedStep, input json.RawMessage) error
 	// FinishStep records a claimed step's result and its logs atomically:

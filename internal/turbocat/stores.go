@@ -166,3 +166,24 @@ type SecretStore interface {
 	// that exist.
 	SecretCiphertexts(ctx context.Context, userID string, names []string) (map[string][]byte, error)
 }
+
+// Store is all of Turbocat's storage. Services that change several things
+// at once (instantiating a template, deploying, finishing a run with its
+// events) run them through InTx, so they are recorded whole or not at all.
+type Store interface {
+	UserStore
+	APIKeyStore
+	AgentStore
+	TemplateStore
+	WorkflowStore
+	ExecutionStore
+	DeploymentStore
+	SecretStore
+	AuditStore
+	WebhookStore
+	EventStore
+	// InTx runs fn with a Store whose every method joins one transaction,
+	// committed when fn returns nil and rolled back when it returns an
+	// error (which InTx returns). Nested calls are savepoints.
+	InTx(ctx context.Context, fn func(Store) error) error
+}

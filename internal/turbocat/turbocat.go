@@ -42,6 +42,9 @@ const (
 	StepCompleted = "completed"
 	StepFailed    = "failed"
 	StepSkipped   = "skipped"
+	// StepCancelled: the run ended (failed elsewhere, cancelled, timed
+	// out) while the step ran.
+	StepCancelled = "cancelled"
 )
 
 // Deployment statuses.

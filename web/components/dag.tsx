@@ -15,6 +15,7 @@ const fills: Record<string, { fill: string; stroke: string; text: string }> = {
   completed: { fill: "#dcfce7", stroke: "#16a34a", text: "#052e16" },
   failed: { fill: "#fee2e2", stroke: "#dc2626", text: "#450a0a" },
   skipped: { fill: "#f8fafc", stroke: "#cbd5e1", text: "#334155" },
+  cancelled: { fill: "#fef3c7", stroke: "#d97706", text: "#451a03" },
 };
 
 type Props = {

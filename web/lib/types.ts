@@ -60,7 +60,7 @@ export type Workflow = {
 };
 
 export type ExecutionStatus = "pending" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
-export type StepStatus = "pending" | "running" | "completed" | "failed" | "skipped";
+export type StepStatus = "pending" | "running" | "completed" | "failed" | "skipped" | "cancelled";
 
 export type Execution = {
   id: string;

@@ -31,8 +31,8 @@ func New(cfg *config.Config, models *aws.Config) (*executor.Registry, func(), er
 	if err != nil {
 		return nil, nil, err
 	}
-	client := httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})
-	code, err := codeexec.New(codeexec.Options{Workers: cfg.CodeWorkers, Command: WorkerCommand()})
+	client := httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow, Own: app.OwnAddrs(cfg)})
+	code, err := codeexec.New(codeexec.Options{Workers: cfg.CodeWorkers, PerUser: cfg.CodeWorkersPerUser, Command: WorkerCommand()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("code executor: %w", err)
 	}

@@ -6,16 +6,16 @@ package localengine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/turbocat/turbocat/internal/app"
 	"github.com/turbocat/turbocat/internal/app/executors"
+	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/runtime"
 	"github.com/turbocat/turbocat/internal/service"
 	"github.com/turbocat/turbocat/internal/steprunner"
-	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // StepRunnerFunction is the name the local runtime knows the step runner by
@@ -29,8 +29,8 @@ type Engine struct {
 	Scheduler *service.Scheduler
 	app       *app.App
 	closeExe  func()
-	stopSched context.CancelFunc
-	schedDone chan struct{}
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // Start starts the local engine and connects the app's execution and
@@ -60,27 +60,44 @@ func Start(ctx context.Context, a *app.App, journal runtime.Journal) (*Engine, e
 		Scheduler: &service.Scheduler{Deployments: a.Deployments, Store: a.DB, Logger: a.Logger.With("component", "scheduler")}}, nil
 }
 
-// RunScheduler fires deployment schedules every second until Close.
-func (l *Engine) RunScheduler(ctx context.Context) {
-	ctx, l.stopSched = context.WithCancel(ctx)
-	l.schedDone = make(chan struct{})
+// RunBackground starts what runs beside the API until Close: the
+// scheduler (deployment schedules, every second), the reconciler's sweep
+// (every TURBOCAT_RECONCILE_INTERVAL) and the event outbox's dispatcher
+// (woken by each commit that writes events, and every 5 seconds).
+func (l *Engine) RunBackground(ctx context.Context) {
+	a := l.app
+	ctx, l.stop = context.WithCancel(ctx)
+	l.wg.Add(4)
 	go func() {
-		defer close(l.schedDone)
+		defer l.wg.Done()
+		a.Outbox.Run(ctx, 5*time.Second)
+	}()
+	go func() {
+		defer l.wg.Done()
+		postgres.ListenEvents(ctx, a.Pool, a.Outbox.Kick, a.Logger.With("component", "outbox"))
+	}()
+	go func() {
+		defer l.wg.Done()
 		l.Scheduler.Run(ctx, time.Second)
+	}()
+	go func() {
+		defer l.wg.Done()
+		a.Reconciler.Run(ctx, a.Config.ReconcileInterval)
 	}()
 }
 
-// Close stops the scheduler, the runtime and the code workers.
+// Close stops the background work, the runtime and the code workers.
 func (l *Engine) Close() {
-	if l.stopSched != nil {
-		l.stopSched()
-		<-l.schedDone
+	if l.stop != nil {
+		l.stop()
+		l.wg.Wait()
 	}
 	l.Runtime.Close()
 	l.closeExe()
 }
 
-// reconcile feeds the local runtime's status-change events to Reconcile.
+// reconcile feeds the local runtime's status-change events to the
+// reconciler.
 func reconcile(ctx context.Context, a *app.App, ev runtime.StatusChangeEvent) {
 	var errName, cause string
 	if ev.Detail.Error != nil {
@@ -89,15 +106,15 @@ func reconcile(ctx context.Context, a *app.App, ev runtime.StatusChangeEvent) {
 	if ev.Detail.Cause != nil {
 		cause = *ev.Detail.Cause
 	}
-	if err := a.Reconcile(ctx, ev.Detail.Name, ev.Detail.Status, errName, cause); err != nil {
-		a.Logger.Error("reconcile execution", "execution_id", ev.Detail.Name, "error", err.Error())
+	if err := a.Reconciler.Reconcile(ctx, ev.Detail.Name, ev.Detail.Status, errName, cause); err != nil {
+		a.Logger.Error("reconcile execution; the periodic sweep will try again", "execution_id", ev.Detail.Name, "error", err.Error())
 	}
 }
 
 // RecoverRuns deals with the runs a previous process left unfinished: the
-// runtime resumes those its journal knows; any the engine has no record of
-// can never finish, so they are marked failed with a cause that says what
-// to do.
+// runtime resumes those its journal knows, then one sweep of the
+// reconciler, with no grace period, starts the runs that were recorded but
+// never started and fails those the engine has no record of.
 func (l *Engine) RecoverRuns(ctx context.Context) error {
 	a := l.app
 	// This process is the only one running steps: leases held by a
@@ -110,23 +127,10 @@ func (l *Engine) RecoverRuns(ctx context.Context) error {
 	if err := l.Runtime.Resume(ctx); err != nil {
 		return fmt.Errorf("resume runs: %w", err)
 	}
-	runs, err := a.DB.UnfinishedExecutions(ctx)
-	if err != nil {
-		return err
-	}
-	engine := runtime.Engine{R: l.Runtime}
-	for _, e := range runs {
-		if e.EngineRef != nil {
-			if _, err := engine.DescribeExecution(ctx, *e.EngineRef); turbocat.ErrorCodeOf(err) != turbocat.ENOTFOUND {
-				continue
-			}
-		}
-		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.EngineLost",
-			"cause": "the engine restarted without a record of this run; retry it with POST /api/v1/executions/" + e.ID + "/retry"})
-		if _, err := a.DB.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: errJSON}); err != nil {
-			return err
-		}
-		a.Logger.Warn("run lost across restart", "execution_id", e.ID)
+	sweep := *a.Reconciler
+	sweep.Grace = -1
+	if _, err := sweep.Sweep(ctx); err != nil {
+		return fmt.Errorf("recover runs: %w", err)
 	}
 	return nil
 }

@@ -91,6 +91,10 @@ const (
 type Options struct {
 	// Workers is the pool size (concurrent runs); 0 means max(GOMAXPROCS, 2).
 	Workers int
+	// PerUser caps the workers one user's runs hold at once; 0 means
+	// Workers-1 (at least 1), so one user never holds every worker.
+	// Waiting runs are served round robin between users.
+	PerUser int
 	// MemoryLimitBytes is each worker's memory budget; 0 means 256 MiB.
 	MemoryLimitBytes int64
 	// MaxStackDepth bounds the JavaScript call stack; 0 means 2,000.
@@ -112,7 +116,7 @@ type Options struct {
 // concurrent use. Close it to stop the workers.
 type Executor struct {
 	opts Options
-	sem  chan struct{}
+	gate *gate
 
 	mu      sync.Mutex
 	idle    []*worker
@@ -148,7 +152,10 @@ func New(opts Options) (*Executor, error) {
 		}
 		opts.Command = []string{exe}
 	}
-	return &Executor{opts: opts, sem: make(chan struct{}, opts.Workers), all: map[*worker]struct{}{}}, nil
+	if opts.PerUser <= 0 {
+		opts.PerUser = max(opts.Workers-1, 1)
+	}
+	return &Executor{opts: opts, gate: newGate(opts.Workers, opts.PerUser), all: map[*worker]struct{}{}}, nil
 }
 
 var _ executor.Executor = (*Executor)(nil)
@@ -181,14 +188,14 @@ func (e *Executor) Close() error {
 func (e *Executor) Warm(ctx context.Context, n int) error {
 	var ws []*worker
 	for i := 0; i < n && i < e.opts.Workers; i++ {
-		w, err := e.acquire(ctx)
+		w, err := e.acquire(ctx, fmt.Sprintf("warm-%d", i))
 		if err != nil {
 			return err
 		}
 		ws = append(ws, w)
 	}
-	for _, w := range ws {
-		e.release(w, true)
+	for i, w := range ws {
+		e.release(w, true, fmt.Sprintf("warm-%d", i))
 	}
 	return nil
 }
@@ -213,7 +220,8 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 		input = json.RawMessage("null")
 	}
 	deadline := e.opts.Now().Add(timeout)
-	ctxJSON, _ := json.Marshal(map[string]any{"agentId": req.AgentID, "deadline": deadline.UTC().Format(time.RFC3339Nano), "timeoutMs": timeout.Milliseconds()})
+	ctxJSON, _ := json.Marshal(map[string]any{"agentId": req.AgentID, "deadline": deadline.UTC().Format(time.RFC3339Nano),
+		"timeoutMs": timeout.Milliseconds(), "idempotencyKey": req.IdempotencyKey})
 	wreq := &workerRequest{
 		Source:         source,
 		Input:          input,
@@ -225,7 +233,7 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 		MaxLogBytes:    executor.DefaultMaxLogBytes,
 		MaxStackDepth:  e.opts.MaxStackDepth,
 	}
-	resp, err := e.roundTrip(ctx, wreq, timeout)
+	resp, err := e.roundTrip(ctx, req.UserID, wreq, timeout)
 	if resp != nil {
 		for _, l := range resp.Logs {
 			run.Log(l.Level, l.Message, nil)
@@ -266,26 +274,26 @@ func (e *Executor) renderSecrets(ctx context.Context, run *executor.Run, src str
 
 // roundTrip sends one request to a worker and waits for its answer, the
 // context, or the hard deadline (timeout plus grace), whichever comes first.
-func (e *Executor) roundTrip(ctx context.Context, req *workerRequest, timeout time.Duration) (*workerResponse, error) {
-	w, err := e.acquire(ctx)
+func (e *Executor) roundTrip(ctx context.Context, owner string, req *workerRequest, timeout time.Duration) (*workerResponse, error) {
+	w, err := e.acquire(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
 	if err := writeFrame(w.stdin, req); err != nil {
 		// The worker died before this run started: not the script's
 		// fault, so try once more on a fresh worker.
-		e.release(w, false)
-		if w, err = e.acquire(ctx); err != nil {
+		e.release(w, false, owner)
+		if w, err = e.acquire(ctx, owner); err != nil {
 			return nil, err
 		}
 		if err := writeFrame(w.stdin, req); err != nil {
 			cerr := w.crashError(fmt.Errorf("send to worker: %w", err))
-			e.release(w, false)
+			e.release(w, false, owner)
 			return nil, cerr
 		}
 	}
 	healthy := false
-	defer func() { e.release(w, healthy) }()
+	defer func() { e.release(w, healthy, owner) }()
 
 	type answer struct {
 		resp *workerResponse
@@ -323,16 +331,15 @@ func (e *Executor) roundTrip(ctx context.Context, req *workerRequest, timeout ti
 	}
 }
 
-func (e *Executor) acquire(ctx context.Context) (*worker, error) {
-	select {
-	case e.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("wait for a code worker: %w", ctx.Err())
+// acquire takes a worker for owner (a user) when the gate grants a slot.
+func (e *Executor) acquire(ctx context.Context, owner string) (*worker, error) {
+	if err := e.gate.acquire(ctx, owner); err != nil {
+		return nil, fmt.Errorf("wait for a code worker: %w", err)
 	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		<-e.sem
+		e.gate.release(owner)
 		return nil, executor.Errorf(executor.ErrInternal, true, "code executor is closed")
 	}
 	for len(e.idle) > 0 {
@@ -352,7 +359,7 @@ func (e *Executor) acquire(ctx context.Context) (*worker, error) {
 	e.mu.Unlock()
 	w, err := startWorker(e.opts.Command, e.opts.MemoryLimitBytes)
 	if err != nil {
-		<-e.sem
+		e.gate.release(owner)
 		return nil, executor.Errorf(executor.ErrInternal, true, "start code worker: %v", err)
 	}
 	e.mu.Lock()
@@ -362,7 +369,7 @@ func (e *Executor) acquire(ctx context.Context) (*worker, error) {
 	return w, nil
 }
 
-func (e *Executor) release(w *worker, healthy bool) {
+func (e *Executor) release(w *worker, healthy bool, owner string) {
 	e.mu.Lock()
 	if healthy && !e.closed && !w.dead() {
 		e.idle = append(e.idle, w)
@@ -374,7 +381,7 @@ func (e *Executor) release(w *worker, healthy bool) {
 	if !healthy {
 		w.kill()
 	}
-	<-e.sem
+	e.gate.release(owner)
 }
 
 // worker is one sandbox process.

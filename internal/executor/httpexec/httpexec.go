@@ -213,7 +213,19 @@ func (e *Executor) prepare(ctx context.Context, run *executor.Run, cfg *executor
 	if p.header.Get("User-Agent") == "" {
 		p.header.Set("User-Agent", "Turbocat-Agent/1")
 	}
+	if name := idempotencyHeader(cfg); name != "" && run.IdempotencyKey() != "" && p.header.Get(name) == "" {
+		p.header.Set(name, run.IdempotencyKey())
+	}
 	return p, nil
+}
+
+// idempotencyHeader is the header the step's idempotency key goes in ("" for
+// none).
+func idempotencyHeader(cfg *executor.APIConfig) string {
+	if cfg.IdempotencyKeyHeader != nil {
+		return *cfg.IdempotencyKeyHeader
+	}
+	return executor.IdempotencyHeader
 }
 
 func (e *Executor) call(ctx context.Context, run *executor.Run, cfg *executor.APIConfig) (json.RawMessage, error) {

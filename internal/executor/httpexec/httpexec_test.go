@@ -336,3 +336,43 @@ func TestAPIOverTLS(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"status":200,"headers":{"Content-Type":"application/json"},"body":{"tls":true,"proto":"HTTP/1.1"}}`, string(res.Output))
 }
+
+// TestAPIIdempotencyKey: the step's key goes in Idempotency-Key by default,
+// in the header the config names, or nowhere; a header of the same name in
+// the config wins.
+func TestAPIIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	send := func(cfg map[string]any) http.Header {
+		raw, err := json.Marshal(cfg)
+		require.NoError(t, err)
+		_, err = b.ex.Execute(context.Background(), executor.Request{Type: executor.TypeAPI, Config: raw, IdempotencyKey: "exec-1:send"})
+		require.NoError(t, err)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.last.Header.Clone()
+	}
+	base := func() map[string]any { return map[string]any{"method": "POST", "url": b.srv.URL} }
+
+	require.Equal(t, "exec-1:send", send(base()).Get("Idempotency-Key"))
+
+	cfg := base()
+	cfg["idempotencyKeyHeader"] = "X-Request-Id"
+	h := send(cfg)
+	require.Equal(t, "exec-1:send", h.Get("X-Request-Id"))
+	require.Empty(t, h.Get("Idempotency-Key"))
+
+	cfg = base()
+	cfg["idempotencyKeyHeader"] = ""
+	require.Empty(t, send(cfg).Get("Idempotency-Key"), "an empty header name sends no key")
+
+	cfg = base()
+	cfg["headers"] = map[string]string{"Idempotency-Key": "mine"}
+	require.Equal(t, "mine", send(cfg).Get("Idempotency-Key"), "the agent's own header wins")
+
+	cfg = base()
+	cfg["idempotencyKeyHeader"] = "Bad Header"
+	raw, _ := json.Marshal(cfg)
+	_, err := b.ex.Execute(context.Background(), executor.Request{Type: executor.TypeAPI, Config: raw})
+	require.ErrorContains(t, err, "idempotencyKeyHeader")
+}

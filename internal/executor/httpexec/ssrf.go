@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,10 +33,16 @@ type BlockedError struct {
 	Target string
 	// Reason says why (e.g. "loopback", "private", "scheme").
 	Reason string
+	// Allowable is true when TURBOCAT_HTTP_ALLOW_CIDRS could open it.
+	Allowable bool
 }
 
 func (e *BlockedError) Error() string {
-	return fmt.Sprintf("destination %s blocked: %s", e.Target, e.Reason)
+	msg := fmt.Sprintf("destination %s blocked: %s", e.Target, e.Reason)
+	if e.Allowable {
+		msg += " (for local development, list the range in " + AllowCIDRsEnv + ", e.g. 127.0.0.0/8)"
+	}
+	return msg
 }
 
 // Unwrap makes errors.Is(err, ErrBlocked) true.
@@ -99,10 +106,48 @@ func CheckAddr(addr netip.Addr, allow []netip.Prefix) error {
 	}
 	for _, b := range blocked {
 		if b.prefix.Contains(a) {
-			return &BlockedError{Target: addr.String(), Reason: b.reason}
+			return &BlockedError{Target: addr.String(), Reason: b.reason, Allowable: true}
 		}
 	}
 	return nil
+}
+
+// checkOwn refuses Turbocat's own endpoints (own lists their listen
+// addresses), whatever the allow list: an agent must never reach the API or
+// the Step Functions endpoint of the server running it. A listener on an
+// unspecified address (0.0.0.0, ::) is reachable on loopback and on every
+// address of the machine.
+func checkOwn(target netip.AddrPort, own []netip.AddrPort, local func() []netip.Addr) error {
+	t := target.Addr().Unmap().WithZone("")
+	for _, o := range own {
+		if o.Port() != target.Port() {
+			continue
+		}
+		oa := o.Addr().Unmap()
+		switch {
+		case oa == t, oa.IsLoopback() && t.IsLoopback(), t.IsUnspecified():
+		case oa.IsUnspecified() && (t.IsLoopback() || slices.Contains(local(), t)):
+		default:
+			continue
+		}
+		return &BlockedError{Target: target.String(), Reason: "Turbocat's own endpoint"}
+	}
+	return nil
+}
+
+// localAddrs returns the addresses of this machine's interfaces.
+func localAddrs() []netip.Addr {
+	ifAddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, a := range ifAddrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr().Unmap())
+		}
+	}
+	return out
 }
 
 // ParseCIDRs parses a comma-separated list of CIDRs or single addresses.
@@ -160,6 +205,9 @@ type ClientOptions struct {
 	DialTimeout time.Duration
 	// TLSConfig is the client TLS config (tests pass their CA); nil means default.
 	TLSConfig *tls.Config
+	// Own are the listen addresses of the server's own endpoints (the API,
+	// the Step Functions endpoint): refused whatever AllowCIDRs says.
+	Own []netip.AddrPort
 }
 
 // NewClient returns an http.Client safe against SSRF: every TCP connection,
@@ -180,6 +228,7 @@ func NewClient(opts ClientOptions) *http.Client {
 		maxRedirects = DefaultMaxRedirects
 	}
 	allow := append([]netip.Prefix(nil), opts.AllowCIDRs...)
+	own := append([]netip.AddrPort(nil), opts.Own...)
 	d := &safeDialer{
 		allow:    allow,
 		resolver: opts.Resolver,
@@ -190,6 +239,9 @@ func NewClient(opts ClientOptions) *http.Client {
 				ap, err := netip.ParseAddrPort(address)
 				if err != nil {
 					return &BlockedError{Target: address, Reason: "unparseable address"}
+				}
+				if err := checkOwn(ap, own, localAddrs); err != nil {
+					return err
 				}
 				return CheckAddr(ap.Addr(), allow)
 			},

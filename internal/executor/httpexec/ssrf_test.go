@@ -272,3 +272,36 @@ func TestNewClientIgnoresProxyEnv(t *testing.T) {
 	require.Equal(t, executor.ErrAPIConnection, e.Name, e.Cause)
 	require.Zero(t, c.conns.Load())
 }
+
+// TestOwnEndpointsBlocked: an agent never reaches the server's own API or
+// Step Functions endpoint, whatever the allow list opens.
+func TestOwnEndpointsBlocked(t *testing.T) {
+	t.Parallel()
+	engine := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("stopped your run")) }))
+	t.Cleanup(engine.Close)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	t.Cleanup(other.Close)
+	own := netip.MustParseAddrPort(engine.Listener.Addr().String())
+	c := NewClient(ClientOptions{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Own: []netip.AddrPort{own}})
+
+	_, err := c.Get(engine.URL)
+	require.ErrorIs(t, err, ErrBlocked)
+	require.Contains(t, err.Error(), "Turbocat's own endpoint")
+	require.NotContains(t, err.Error(), AllowCIDRsEnv, "no allow list opens it, so none is suggested")
+	res, err := c.Get(other.URL)
+	require.NoError(t, err, "other allowed loopback servers stay reachable")
+	res.Body.Close()
+
+	// A listener on every interface is refused on loopback and on the
+	// machine's own addresses.
+	any := []netip.AddrPort{netip.AddrPortFrom(netip.IPv4Unspecified(), 8083)}
+	require.Error(t, checkOwn(netip.MustParseAddrPort("127.0.0.1:8083"), any, localAddrs))
+	require.Error(t, checkOwn(netip.MustParseAddrPort("127.0.0.2:8083"), any, localAddrs))
+	require.Error(t, checkOwn(netip.MustParseAddrPort("10.1.2.3:8083"), any, func() []netip.Addr { return []netip.Addr{netip.MustParseAddr("10.1.2.3")} }))
+	require.NoError(t, checkOwn(netip.MustParseAddrPort("10.1.2.4:8083"), any, func() []netip.Addr { return []netip.Addr{netip.MustParseAddr("10.1.2.3")} }))
+	require.NoError(t, checkOwn(netip.MustParseAddrPort("127.0.0.1:8084"), any, localAddrs))
+
+	// A blocked range says how to open it for local development.
+	_, err = NewClient(ClientOptions{}).Get(other.URL)
+	require.ErrorContains(t, err, AllowCIDRsEnv)
+}

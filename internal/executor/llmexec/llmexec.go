@@ -151,6 +151,10 @@ type call struct {
 	maxTokens   int64
 	schema      json.RawMessage
 	httpClient  *http.Client // nil: the SDK default (bedrock only)
+	// idempotencyKey is sent as the Idempotency-Key header: the providers'
+	// own APIs ignore it, gateways in front of them (and OpenAI-compatible
+	// servers that support it) de-duplicate on it.
+	idempotencyKey string
 }
 
 // reply is a provider-neutral answer.
@@ -219,7 +223,8 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 }
 
 func (e *Executor) prepare(ctx context.Context, run *executor.Run, cfg *executor.LLMConfig) (*call, error) {
-	c := &call{model: cfg.Model, region: cfg.Region, temperature: cfg.Temperature, maxTokens: cfg.MaxTokens, schema: cfg.ResponseSchema}
+	c := &call{model: cfg.Model, region: cfg.Region, temperature: cfg.Temperature, maxTokens: cfg.MaxTokens, schema: cfg.ResponseSchema,
+		idempotencyKey: run.IdempotencyKey()}
 	if c.maxTokens <= 0 {
 		c.maxTokens = DefaultMaxTokens
 	}

@@ -268,10 +268,14 @@ func TestLLMRequestShape(t *testing.T) {
 	for _, provider := range []string{ProviderOpenAI, ProviderAnthropic, ProviderBedrock} {
 		cfg := map[string]any{"provider": provider, "model": "ok", "system": extra["system"], "temperature": 0.2, "maxTokens": 77, "messages": extra["messages"]}
 		raw, _ := json.Marshal(cfg)
-		_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeLLM, Config: raw, Input: json.RawMessage(`{"topic":"cats"}`)})
+		_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeLLM, Config: raw, Input: json.RawMessage(`{"topic":"cats"}`),
+			IdempotencyKey: "exec-9:summarize"})
 		require.NoError(t, err, provider)
 		req := fakes[provider].last(t)
 		body := mustJSON(req.body)
+		if provider != ProviderBedrock { // Bedrock's Converse takes no such header
+			require.Equal(t, "exec-9:summarize", req.header.Get("Idempotency-Key"), provider)
+		}
 		require.Contains(t, body, "You are terse about cats.", provider)
 		require.Contains(t, body, "Q cats", provider)
 		switch provider {

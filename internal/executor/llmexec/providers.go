@@ -42,6 +42,9 @@ func (e *Executor) openai(ctx context.Context, c *call) (*reply, error) {
 	if c.baseURL != "" {
 		opts = append(opts, ooption.WithBaseURL(c.baseURL))
 	}
+	if c.idempotencyKey != "" {
+		opts = append(opts, ooption.WithHeader(executor.IdempotencyHeader, c.idempotencyKey))
+	}
 	client := openai.NewClient(opts...)
 	var msgs []openai.ChatCompletionMessageParamUnion
 	if c.system != "" {
@@ -103,6 +106,9 @@ func (e *Executor) anthropic(ctx context.Context, c *call) (*reply, error) {
 	}
 	if c.baseURL != "" {
 		opts = append(opts, aoption.WithBaseURL(c.baseURL))
+	}
+	if c.idempotencyKey != "" {
+		opts = append(opts, aoption.WithHeader(executor.IdempotencyHeader, c.idempotencyKey))
 	}
 	if c.temperature != nil {
 		opts = append(opts, aoption.WithJSONSet("temperature", *c.temperature))

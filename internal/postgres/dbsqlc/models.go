@@ -70,6 +70,18 @@ type Deployment struct {
 	CanaryWeight     *int32
 }
 
+type Event struct {
+	ID            string
+	UserID        string
+	Type          string
+	Data          json.RawMessage
+	CreatedAt     time.Time
+	Attempts      int32
+	NextAttemptAt time.Time
+	DispatchedAt  *time.Time
+	LastError     *string
+}
+
 type Execution struct {
 	ID              string
 	WorkflowID      string

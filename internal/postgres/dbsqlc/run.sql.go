@@ -472,6 +472,33 @@ func (q *Queries) StepOutputs(ctx context.Context, executionID string) ([]StepOu
 	return items, nil
 }
 
+const stepRenewLease = `-- name: StepRenewLease :execrows
+UPDATE execution_steps SET lease_until = $4::timestamptz
+WHERE execution_id = $1 AND step_key = $2 AND claim_id = $3 AND status = 'running'
+`
+
+type StepRenewLeaseParams struct {
+	ExecutionID string
+	StepKey     string
+	ClaimID     *string
+	LeaseUntil  time.Time
+}
+
+// The invocation running a step keeps its claim alive while the agent runs;
+// a claim whose holder died lapses within one lease.
+func (q *Queries) StepRenewLease(ctx context.Context, arg StepRenewLeaseParams) (int64, error) {
+	result, err := q.db.Exec(ctx, stepRenewLease,
+		arg.ExecutionID,
+		arg.StepKey,
+		arg.ClaimID,
+		arg.LeaseUntil,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const stepSetInput = `-- name: StepSetInput :exec
 UPDATE execution_steps SET input = $3, updated_at = now()
 WHERE execution_id = $1 AND step_key = $2 AND claim_id = $4
@@ -506,12 +533,13 @@ WITH claimed AS (
     SET status = 'running', attempt = s.attempt + 1, claim_id = excluded.claim_id, lease_until = excluded.lease_until,
         started_at = now(), completed_at = NULL, error = NULL, updated_at = now()
     WHERE s.status IN ('pending', 'failed') OR (s.status = 'running' AND s.lease_until < now())
+        OR (s.status = 'running' AND s.claim_id = $7::uuid)
     RETURNING s.attempt
 )
 SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
     a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
     coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
-    cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error,
+    cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error, cur.claim_id AS step_claim_id,
     CASE WHEN $1::bool THEN
         (SELECT jsonb_object_agg(o.step_key, o.output) FROM execution_steps o WHERE o.execution_id = e.id AND o.status = 'completed')
     END::jsonb AS outputs
@@ -528,6 +556,7 @@ type StepStartParams struct {
 	Execution   string
 	ClaimID     string
 	LeaseUntil  time.Time
+	Takeover    *string
 }
 
 type StepStartRow struct {
@@ -544,6 +573,7 @@ type StepStartRow struct {
 	StepStatus     *string
 	StepAttempt    *int32
 	StepError      json.RawMessage
+	StepClaimID    *string
 	Outputs        json.RawMessage
 }
 
@@ -553,7 +583,8 @@ type StepStartRow struct {
 // the execution's user; NULL columns when it is gone), the attempt claimed
 // (0 when not claimed), the step's row as it was before (when not
 // claimed: done, or held by a live claim) and, if with_outputs, the outputs
-// of the completed steps by key.
+// of the completed steps by key. takeover, if set, is a claim its holder
+// gave up (it could not record its result): that claim is taken at once.
 //
 // The claim commits without waiting for the WAL flush (synchronous_commit
 // off for this statement's transaction only): it is visible to every other
@@ -572,6 +603,7 @@ func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStart
 		arg.Execution,
 		arg.ClaimID,
 		arg.LeaseUntil,
+		arg.Takeover,
 	)
 	var i StepStartRow
 	err := row.Scan(
@@ -608,6 +640,7 @@ func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStart
 		&i.StepStatus,
 		&i.StepAttempt,
 		&i.StepError,
+		&i.StepClaimID,
 		&i.Outputs,
 	)
 	return i, err
@@ -634,10 +667,14 @@ func (q *Queries) StepsCopyCompleted(ctx context.Context, arg StepsCopyCompleted
 }
 
 const stepsSkipPending = `-- name: StepsSkipPending :exec
-UPDATE execution_steps SET status = 'skipped', updated_at = now()
-WHERE execution_id = $1 AND status = 'pending'
+UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
+    lease_until = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
+WHERE execution_id = $1 AND status IN ('pending', 'running')
 `
 
+// A run that ended: steps that never started are skipped, steps still
+// running (a branch stopped by a sibling's failure, a run cancelled or
+// timed out) are cancelled. Nothing is left running.
 func (q *Queries) StepsSkipPending(ctx context.Context, executionID string) error {
 	_, err := q.db.Exec(ctx, stepsSkipPending, executionID)
 	return err

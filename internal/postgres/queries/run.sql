@@ -50,7 +50,8 @@ UPDATE workflow_versions SET engine_ref = NULL WHERE workflow_id = $1 AND versio
 -- the execution's user; NULL columns when it is gone), the attempt claimed
 -- (0 when not claimed), the step's row as it was before (when not
 -- claimed: done, or held by a live claim) and, if with_outputs, the outputs
--- of the completed steps by key.
+-- of the completed steps by key. takeover, if set, is a claim its holder
+-- gave up (it could not record its result): that claim is taken at once.
 --
 -- The claim commits without waiting for the WAL flush (synchronous_commit
 -- off for this statement's transaction only): it is visible to every other
@@ -72,12 +73,13 @@ WITH claimed AS (
     SET status = 'running', attempt = s.attempt + 1, claim_id = excluded.claim_id, lease_until = excluded.lease_until,
         started_at = now(), completed_at = NULL, error = NULL, updated_at = now()
     WHERE s.status IN ('pending', 'failed') OR (s.status = 'running' AND s.lease_until < now())
+        OR (s.status = 'running' AND s.claim_id = sqlc.narg(takeover)::uuid)
     RETURNING s.attempt
 )
 SELECT sqlc.embed(e), a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
     a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
     coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
-    cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error,
+    cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error, cur.claim_id AS step_claim_id,
     CASE WHEN sqlc.arg(with_outputs)::bool THEN
         (SELECT jsonb_object_agg(o.step_key, o.output) FROM execution_steps o WHERE o.execution_id = e.id AND o.status = 'completed')
     END::jsonb AS outputs
@@ -85,6 +87,12 @@ FROM executions e
 LEFT JOIN agents a ON a.id = sqlc.arg(agent)::uuid AND a.user_id = e.user_id
 LEFT JOIN execution_steps cur ON cur.execution_id = e.id AND cur.step_key = sqlc.arg(step_key)::text
 WHERE e.id = sqlc.arg(execution)::uuid;
+
+-- name: StepRenewLease :execrows
+-- The invocation running a step keeps its claim alive while the agent runs;
+-- a claim whose holder died lapses within one lease.
+UPDATE execution_steps SET lease_until = sqlc.arg(lease_until)::timestamptz
+WHERE execution_id = $1 AND step_key = $2 AND claim_id = $3 AND status = 'running';
 
 -- name: StepGet :one
 SELECT * FROM execution_steps WHERE execution_id = $1 AND step_key = $2;
@@ -115,8 +123,12 @@ SELECT sqlc.arg(new_id)::uuid, step_key, agent_id, 'completed', attempt, input, 
 FROM execution_steps WHERE execution_id = sqlc.arg(old_id)::uuid AND status = 'completed' AND step_key = ANY(sqlc.arg(keys)::text[]);
 
 -- name: StepsSkipPending :exec
-UPDATE execution_steps SET status = 'skipped', updated_at = now()
-WHERE execution_id = $1 AND status = 'pending';
+-- A run that ended: steps that never started are skipped, steps still
+-- running (a branch stopped by a sibling's failure, a run cancelled or
+-- timed out) are cancelled. Nothing is left running.
+UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
+    lease_until = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
+WHERE execution_id = $1 AND status IN ('pending', 'running');
 
 -- name: LogSeqReserve :one
 UPDATE executions SET log_seq = log_seq + sqlc.arg(n)::bigint WHERE id = $1 RETURNING log_seq;

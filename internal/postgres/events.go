@@ -1,0 +1,92 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/turbocat/turbocat/internal/postgres/dbsqlc"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// AddEvents implements turbocat.EventStore.
+func (db *DB) AddEvents(ctx context.Context, events ...turbocat.Event) error {
+	return addEvents(ctx, db.q, events)
+}
+
+func addEvents(ctx context.Context, q *dbsqlc.Queries, events []turbocat.Event) error {
+	for _, e := range events {
+		data, err := json.Marshal(e.Data)
+		if err != nil {
+			return fmt.Errorf("encode event %s: %w", e.Type, err)
+		}
+		if err := q.EventInsert(ctx, dbsqlc.EventInsertParams{ID: e.ID, UserID: e.UserID, Type: e.Type, Data: data, CreatedAt: e.Time}); err != nil {
+			return fmt.Errorf("write event %s: %w", e.Type, err)
+		}
+	}
+	return nil
+}
+
+// ClaimEvents implements turbocat.EventStore.
+func (db *DB) ClaimEvents(ctx context.Context, limit int, lease time.Duration) ([]turbocat.Event, error) {
+	rows, err := db.q.EventsClaim(ctx, dbsqlc.EventsClaimParams{LeaseSeconds: lease.Seconds(), MaxEvents: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("claim events: %w", err)
+	}
+	return mapSlice(rows, func(r dbsqlc.EventsClaimRow) turbocat.Event {
+		return turbocat.Event{ID: r.ID, Type: r.Type, Time: r.CreatedAt.UTC(), UserID: r.UserID, Data: json.RawMessage(r.Data), Attempts: int(r.Attempts)}
+	}), nil
+}
+
+// EventDispatched implements turbocat.EventStore.
+func (db *DB) EventDispatched(ctx context.Context, id string) error {
+	return db.q.EventDispatched(ctx, id)
+}
+
+// EventRetry implements turbocat.EventStore.
+func (db *DB) EventRetry(ctx context.Context, id string, retryAt time.Time, reason string) error {
+	return db.q.EventRetry(ctx, dbsqlc.EventRetryParams{ID: id, NextAttemptAt: retryAt, LastError: &reason})
+}
+
+// ListenEvents calls notify whenever a transaction that wrote events
+// commits (Postgres NOTIFY), until ctx ends; it reconnects after a lost
+// connection and calls notify then too, since a notification may have been
+// missed. A dispatcher's periodic tick covers what a lost connection hides.
+func ListenEvents(ctx context.Context, pool *pgxpool.Pool, notify func(), logger *slog.Logger) {
+	delay := time.Second
+	for ctx.Err() == nil {
+		err := listen(ctx, pool, notify)
+		if ctx.Err() != nil {
+			return
+		}
+		logger.Warn("event notifications interrupted; listening again", "retry_in", delay.String(), "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 30*time.Second)
+		notify()
+	}
+}
+
+func listen(ctx context.Context, pool *pgxpool.Pool, notify func()) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN turbocat_events"); err != nil {
+		return err
+	}
+	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "UNLISTEN turbocat_events") }()
+	for {
+		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+			return err
+		}
+		notify()
+	}
+}

@@ -1,0 +1,34 @@
+-- The lifecycle event outbox.
+
+-- name: EventInsert :exec
+-- The notification is delivered when the transaction commits (and dropped
+-- if it rolls back): a listening dispatcher wakes up for committed events
+-- only.
+WITH ins AS (
+    INSERT INTO events (id, user_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+)
+SELECT pg_notify('turbocat_events', '') FROM ins;
+
+-- name: EventsClaim :many
+-- Takes the due events, oldest first, and holds them for the lease: a
+-- concurrent claim skips the rows this one locked, and a dispatcher that
+-- dies lets them become due again when the lease passes.
+UPDATE events SET attempts = attempts + 1,
+    next_attempt_at = now() + make_interval(secs => sqlc.arg(lease_seconds)::float8)
+WHERE id IN (
+    SELECT e.id FROM events e WHERE e.dispatched_at IS NULL AND e.next_attempt_at <= now()
+    ORDER BY e.next_attempt_at, e.created_at LIMIT sqlc.arg(max_events)::integer
+    FOR UPDATE SKIP LOCKED)
+RETURNING id, user_id, type, data, created_at, attempts;
+
+-- name: EventsPrune :execrows
+-- Dispatched events older than the retention are deleted.
+DELETE FROM events WHERE dispatched_at IS NOT NULL AND dispatched_at < $1;
+
+-- name: EventDispatched :exec
+UPDATE events SET dispatched_at = now(), last_error = NULL WHERE id = $1;
+
+-- name: EventRetry :exec
+UPDATE events SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND dispatched_at IS NULL;

@@ -1,0 +1,167 @@
+package steprunner_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/executor/httpexec"
+	"github.com/turbocat/turbocat/internal/postgres"
+	"github.com/turbocat/turbocat/internal/postgres/pgtest"
+	"github.com/turbocat/turbocat/internal/steprunner"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// freeAddr returns a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+func runnerOn(t *testing.T, pool *pgxpool.Pool, logs *bytes.Buffer) *steprunner.Runner {
+	db := postgres.NewDB(pool)
+	return &steprunner.Runner{Store: db, Workflows: db, Agents: db, Transient: postgres.IsTransient,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))}
+}
+
+const payload = `{"action":"step","executionId":"6f1c2b9e-8d4a-4f3e-9a51-0c2d3e4f5a6b","stepKey":"fetch"}`
+
+// A database that cannot be reached fails the step with the name the
+// compiled state machines retry, and a cause that says what happens next:
+// never the connection string or the driver's message.
+func TestDatabaseDownIsRetriedNotLeaked(t *testing.T) {
+	t.Parallel()
+	url := "postgres://turbocat:hunter2@" + freeAddr(t) + "/turbocat_secret_db?sslmode=disable&connect_timeout=2"
+	cfg, err := pgxpool.ParseConfig(url)
+	require.NoError(t, err)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	var logs bytes.Buffer
+	_, err = runnerOn(t, pool, &logs).Handle(context.Background(), []byte(payload))
+	var se *turbocat.StepError
+	require.True(t, errors.As(err, &se), "%v", err)
+	require.Equal(t, turbocat.ErrStoreUnavailable, se.Name)
+	require.Contains(t, se.Cause, "retried")
+	for _, leak := range []string{"hunter2", "turbocat_secret_db", "127.0.0.1", "dial", "connect"} {
+		require.NotContains(t, se.Cause, leak)
+	}
+	require.Contains(t, logs.String(), "database unavailable", "the detail goes to the server log")
+}
+
+// Any other unexpected failure is Turbocat.Internal with a generic cause.
+func TestInternalErrorIsGeneric(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	var logs bytes.Buffer
+	r := runnerOn(t, pool, &logs)
+	pool.Close() // "closed pool": not something waiting cures
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := r.Handle(ctx, []byte(payload))
+	var se *turbocat.StepError
+	require.True(t, errors.As(err, &se), "%v", err)
+	require.Equal(t, steprunner.ErrInternal, se.Name)
+	require.False(t, strings.Contains(se.Cause, "pool"), "the cause is generic: %s", se.Cause)
+	require.Contains(t, se.Cause, "6f1c2b9e-8d4a-4f3e-9a51-0c2d3e4f5a6b", "it names the run to look up in the log")
+	require.Contains(t, logs.String(), "closed pool")
+}
+
+func TestIsTransient(t *testing.T) {
+	t.Parallel()
+	require.False(t, postgres.IsTransient(nil))
+	require.False(t, postgres.IsTransient(errors.New("boom")))
+	require.False(t, postgres.IsTransient(context.Canceled))
+	require.False(t, postgres.IsTransient(turbocat.NotFound("execution")))
+}
+
+// flakyStore is the real store whose first FinishStep fails the way a
+// database restart does: the agent ran, its result could not be recorded.
+type flakyStore struct {
+	*postgres.DB
+	fails atomic.Int32
+}
+
+func (s *flakyStore) FinishStep(ctx context.Context, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {
+	if s.fails.Add(-1) >= 0 {
+		return false, &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}
+	}
+	return s.DB.FinishStep(ctx, step, r)
+}
+
+// TestRetryAfterLostResult: an API step whose result could not be recorded
+// fails with Turbocat.StoreUnavailable; the engine's retry takes the step
+// over at once (not after the claim's lease) and calls the API again with
+// the same Idempotency-Key, so the receiver can tell it is the same effect.
+func TestRetryAfterLostResult(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var mu sync.Mutex
+	var keys []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{"sent":true}`))
+	}))
+	t.Cleanup(api.Close)
+
+	db := postgres.NewDB(pgtest.Pool(t))
+	u := &turbocat.User{Email: "retry@example.com", PasswordHash: "x", Role: turbocat.RoleUser}
+	require.NoError(t, db.CreateUser(ctx, u))
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
+	agent := &turbocat.Agent{UserID: u.ID, Name: "send", Type: "api", Config: json.RawMessage(`{"method":"POST","url":"` + api.URL + `/send","body":{"hello":"world"}}`)}
+	require.NoError(t, db.CreateAgent(ctx, agent, 10))
+	w := &turbocat.Workflow{UserID: u.ID, Name: "send", Steps: []turbocat.WorkflowStep{{Key: "send", AgentID: agent.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{}`)}}}
+	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+
+	store := &flakyStore{DB: db}
+	store.fails.Store(1)
+	reg := executor.NewRegistry()
+	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}))
+	r := &steprunner.Runner{Store: store, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient,
+		Lease: time.Minute, Logger: slog.New(slog.DiscardHandler)}
+	payload := []byte(`{"action":"step","executionId":"` + e.ID + `","stepKey":"send"}`)
+
+	_, err = r.Handle(ctx, payload)
+	var se *turbocat.StepError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, turbocat.ErrStoreUnavailable, se.Name)
+
+	start := time.Now()
+	_, err = r.Handle(ctx, payload)
+	require.NoError(t, err)
+	require.Less(t, time.Since(start), 10*time.Second, "the retry took over the abandoned claim instead of waiting out its one-minute lease")
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{e.ID + ":send", e.ID + ":send"}, keys, "both sends carry the step's stable key")
+	steps, err := db.ExecutionSteps(ctx, u.ID, e.ID)
+	require.NoError(t, err)
+	require.Len(t, steps, 1)
+	require.Equal(t, turbocat.StepCompleted, steps[0].Status)
+	require.Equal(t, 2, steps[0].Attempt)
+}
