@@ -39,16 +39,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# As make functions builds them (LAMBDA_GCFLAGS).
-gcflags=(-gcflags='github.com/openai/openai-go/v3/...=-l' -gcflags='github.com/anthropics/anthropic-sdk-go/v2/...=-l')
+# As make functions builds them (LAMBDA_TAGS, LAMBDA_GCFLAGS).
+gcflags=(-gcflags='github.com/openai/openai-go/v3/...=-l' -gcflags='github.com/anthropics/anthropic-sdk-go/v2/...=-l' -gcflags='github.com/aws/...=-l')
 
-# build SRC OUT: every function of the tree at SRC into OUT/<name>/.
+# build SRC OUT [FLAGS...]: every function of the tree at SRC into
+# OUT/<name>/, with the build flags given (the tree's own).
 build() {
   local src=$1 out=$2 f
+  shift 2
   for d in "$src"/functions/*/; do
     f=$(basename "$d")
     [ -f "$d/main.go" ] || continue
-    (cd "$src" && CGO_ENABLED=0 $GO build -tags lambda.norpc,turbocat_nojs "${gcflags[@]}" -trimpath -ldflags='-s -w' -o "$out/$f/bootstrap" "./functions/$f")
+    (cd "$src" && CGO_ENABLED=0 $GO build "$@" -trimpath -ldflags='-s -w' -o "$out/$f/bootstrap" "./functions/$f")
   done
   if [ -f "$src/cmd/codeworker/main.go" ]; then
     (cd "$src" && CGO_ENABLED=0 $GO build -trimpath -ldflags='-s -w' -o "$out/steprunner/codeworker" ./cmd/codeworker)
@@ -57,12 +59,17 @@ build() {
 
 variants=(new)
 echo "bench-lambda: building this tree for $($GO env GOARCH)" >&2
-build "$PWD" "$work/new"
+build "$PWD" "$work/new" -tags lambda.norpc,turbocat_nojs "${gcflags[@]}"
 if [ -n "$BASE" ]; then
   echo "bench-lambda: building $BASE ($(git rev-parse --short "$BASE"))" >&2
   mkdir -p "$work/base-src"
   git archive "$BASE" | tar -x -C "$work/base-src"
-  build "$work/base-src" "$work/base"
+  # As that revision's make build built them, when it has no LAMBDA_GCFLAGS.
+  if grep -q '^LAMBDA_GCFLAGS' "$work/base-src/Makefile"; then
+    build "$work/base-src" "$work/base" -tags lambda.norpc,turbocat_nojs "${gcflags[@]}"
+  else
+    build "$work/base-src" "$work/base" -tags lambda.norpc
+  fi
   variants=(base new)
 fi
 functions=$(ls "$work/new")

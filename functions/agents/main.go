@@ -10,12 +10,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/turbocat/turbocat/internal/lambdafn"
+	"github.com/turbocat/turbocat/internal/lambdafn/agenttests"
 )
 
 // The components below must equal this function's row of internal/awsperm,
 // from which its IAM role is built.
 func main() {
-	handler, err := lambdafn.API(context.Background(), "agents", lambdafn.JWT(), lambdafn.AgentTests())
+	handler, err := lambdafn.API(context.Background(), "agents", lambdafn.JWT(), agenttests.AgentTests())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "agents: start:", err)
 		os.Exit(1)

@@ -6,11 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
 	"github.com/turbocat/turbocat/internal/app"
-	"github.com/turbocat/turbocat/internal/awsperm"
 	"github.com/turbocat/turbocat/internal/executor"
 	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/steprunner"
@@ -24,8 +20,8 @@ import (
 // result, every secret value already scrubbed.
 const ActionTestAgent = "test-agent"
 
-// agentTestRequest is the payload of ActionTestAgent.
-type agentTestRequest struct {
+// AgentTestRequest is the payload of ActionTestAgent.
+type AgentTestRequest struct {
 	Action    string          `json:"action"`
 	UserID    string          `json:"userId"`
 	AgentID   string          `json:"agentId"`
@@ -33,64 +29,15 @@ type agentTestRequest struct {
 	TimeoutMs int64           `json:"timeoutMs"`
 }
 
-// agentTestResponse is the steprunner's answer to ActionTestAgent.
-type agentTestResponse struct {
+// AgentTestResponse is the steprunner's answer to ActionTestAgent.
+type AgentTestResponse struct {
 	Result executor.Result     `json:"result"`
 	Error  *turbocat.StepError `json:"error,omitempty"`
 }
 
-// AgentTests runs agent test runs in the steprunner: its published version
-// (TURBOCAT_STEPRUNNER_ARN) is invoked synchronously.
-func AgentTests() Option {
-	return Option{component: awsperm.AgentTests, wire: func(ctx context.Context, f *Function) error {
-		fn, err := requireEnv(awsperm.AgentTests, "TURBOCAT_STEPRUNNER_ARN")
-		if err != nil {
-			return err
-		}
-		cfg, err := f.AWS(ctx)
-		if err != nil {
-			return err
-		}
-		f.App.Agents.Runner = &remoteRunner{client: lambda.NewFromConfig(cfg), function: fn}
-		f.App.Agents.MaxTestSeconds = MaxAgentTestSeconds
-		f.App.Agents.TestLimitReason = "on AWS the API answers within API Gateway's 30-second integration timeout"
-		return nil
-	}}
-}
-
-// remoteRunner is service.AgentRunner through the steprunner function.
-type remoteRunner struct {
-	client   *lambda.Client
-	function string
-}
-
-// RunAgent implements service.AgentRunner. The steprunner scrubs what it
-// returns: the secrets it resolved never leave it.
-func (r *remoteRunner) RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request) (executor.Result, error) {
-	payload, err := json.Marshal(agentTestRequest{Action: ActionTestAgent, UserID: userID, AgentID: agent.ID, Input: req.Input, TimeoutMs: req.Timeout.Milliseconds()})
-	if err != nil {
-		return executor.Result{}, err
-	}
-	out, err := r.client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(r.function), Payload: payload})
-	if err != nil {
-		return executor.Result{}, fmt.Errorf("agent test run: invoke the steprunner: %w", err)
-	}
-	if out.FunctionError != nil {
-		return executor.Result{}, fmt.Errorf("agent test run: the steprunner failed (%s): %s", aws.ToString(out.FunctionError), out.Payload)
-	}
-	var res agentTestResponse
-	if err := json.Unmarshal(out.Payload, &res); err != nil {
-		return executor.Result{}, fmt.Errorf("agent test run: the steprunner's answer: %w", err)
-	}
-	if res.Error != nil {
-		return res.Result, res.Error
-	}
-	return res.Result, nil
-}
-
 // testAgent serves ActionTestAgent in the steprunner.
 func testAgent(ctx context.Context, a *app.App, r *steprunner.Runner, raw json.RawMessage) (json.RawMessage, error) {
-	var req agentTestRequest
+	var req AgentTestRequest
 	if err := json.Unmarshal(raw, &req); err != nil {
 		return nil, fmt.Errorf("test-agent payload: %w", err)
 	}
@@ -105,7 +52,7 @@ func testAgent(ctx context.Context, a *app.App, r *steprunner.Runner, raw json.R
 		res.Logs[i].Message = scrub.String(res.Logs[i].Message)
 		res.Logs[i].Data = scrub.JSON(res.Logs[i].Data)
 	}
-	resp := agentTestResponse{Result: res}
+	resp := AgentTestResponse{Result: res}
 	if runErr != nil {
 		xe := executor.AsError(runErr, "")
 		xe.Cause = scrub.String(xe.Cause)

@@ -75,7 +75,7 @@ func buildFunctions(t *testing.T) string {
 		require.NoError(t, err, "go %v: %s", args, out)
 	}
 	run("build", "-tags", "lambda.norpc,turbocat_nojs", "-gcflags=github.com/openai/openai-go/v3/...=-l",
-		"-gcflags=github.com/anthropics/anthropic-sdk-go/v2/...=-l", "-trimpath", "-o", dir+"/", "./functions/...")
+		"-gcflags=github.com/anthropics/anthropic-sdk-go/v2/...=-l", "-gcflags=github.com/aws/...=-l", "-trimpath", "-o", dir+"/", "./functions/...")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	for _, e := range entries {

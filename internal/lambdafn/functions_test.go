@@ -23,6 +23,7 @@ import (
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/executor/codeexec"
 	"github.com/turbocat/turbocat/internal/lambdafn"
+	"github.com/turbocat/turbocat/internal/lambdafn/delivery"
 	"github.com/turbocat/turbocat/internal/postgres/pgtest"
 	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/service"
@@ -338,7 +339,7 @@ func TestDelivererFunction(t *testing.T) {
 	var ev events.CloudWatchEvent
 	require.NoError(t, json.Unmarshal(readEvent(t, "../../events/deliverer/execution-failed.json",
 		map[string]string{"{{USER_ID}}": userID, "{{EXECUTION_ID}}": execID}), &ev))
-	h := lambdafn.DelivererLambda(a)
+	h := delivery.DelivererLambda(a)
 	require.NoError(t, h(context.Background(), ev))
 	r := <-got
 	require.Equal(t, "execution.failed", r.Header.Get("X-Turbocat-Event"))

@@ -24,6 +24,11 @@ import (
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/lambdafn"
+	"github.com/turbocat/turbocat/internal/lambdafn/agenttests"
+	"github.com/turbocat/turbocat/internal/lambdafn/eventbus"
+	"github.com/turbocat/turbocat/internal/lambdafn/schedules"
+	"github.com/turbocat/turbocat/internal/lambdafn/secretskey"
+	"github.com/turbocat/turbocat/internal/lambdafn/stepfunctions"
 	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/postgres/pgtest"
 )
@@ -172,12 +177,12 @@ func stepRunnerEndpoint(t *testing.T, pool *pgxpool.Pool) string {
 func apiFunctions() map[string][]lambdafn.Option {
 	return map[string][]lambdafn.Option{
 		"auth":        {lambdafn.JWT()},
-		"apikeys":     {lambdafn.JWT(), lambdafn.SecretsKey()},
-		"agents":      {lambdafn.JWT(), lambdafn.AgentTests()},
+		"apikeys":     {lambdafn.JWT(), secretskey.SecretsKey()},
+		"agents":      {lambdafn.JWT(), agenttests.AgentTests()},
 		"templates":   {lambdafn.JWT()},
-		"workflows":   {lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.StepFunctions(), lambdafn.EngineRoutes(), lambdafn.Schedules()},
-		"executions":  {lambdafn.JWT(), lambdafn.StepFunctions(), lambdafn.EngineRoutes()},
-		"deployments": {lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.StepFunctions(), lambdafn.EngineRoutes(), lambdafn.Schedules()},
+		"workflows":   {lambdafn.JWT(), secretskey.SecretsKey(), stepfunctions.StepFunctions(), stepfunctions.EngineRoutes(), schedules.Schedules()},
+		"executions":  {lambdafn.JWT(), stepfunctions.StepFunctions(), stepfunctions.EngineRoutes()},
+		"deployments": {lambdafn.JWT(), secretskey.SecretsKey(), stepfunctions.StepFunctions(), stepfunctions.EngineRoutes(), schedules.Schedules()},
 	}
 }
 
@@ -191,9 +196,9 @@ func TestLambdaAPIConfigErrors(t *testing.T) {
 // row of internal/awsperm lacks (the IAM role would lack its actions), or
 // lacks one the row has, does not start, and says which.
 func TestWiringFollowsThePermissionsTable(t *testing.T) {
-	_, err := lambdafn.API(context.Background(), "auth", lambdafn.JWT(), lambdafn.Schedules())
+	_, err := lambdafn.API(context.Background(), "auth", lambdafn.JWT(), schedules.Schedules())
 	require.ErrorContains(t, err, "does not grant it [schedules]")
-	_, err = lambdafn.API(context.Background(), "workflows", lambdafn.JWT(), lambdafn.SecretsKey(), lambdafn.StepFunctions(), lambdafn.EngineRoutes())
+	_, err = lambdafn.API(context.Background(), "workflows", lambdafn.JWT(), secretskey.SecretsKey(), stepfunctions.StepFunctions(), stepfunctions.EngineRoutes())
 	require.ErrorContains(t, err, "lacks components the table grants [schedules]")
 	_, err = lambdafn.API(context.Background(), "nosuch")
 	require.ErrorContains(t, err, "not in the permissions table")
@@ -211,9 +216,9 @@ func TestComponentsNameTheirVariables(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-west-1")
 	t.Setenv("TURBOCAT_STEPRUNNER_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:turbocat-test-steprunner:live")
 	t.Setenv("TURBOCAT_SFN_ROLE_ARN", "arn:aws:iam::123456789012:role/turbocat-test-sfn")
-	_, err = lambdafn.Reconciler(context.Background(), lambdafn.EventBus(), lambdafn.StepFunctions())
+	_, err = lambdafn.Reconciler(context.Background(), eventbus.EventBus(), stepfunctions.StepFunctions())
 	require.ErrorContains(t, err, "TURBOCAT_EVENT_BUS_NAME: required by the event-bus component")
 	t.Setenv("TURBOCAT_EVENT_BUS_NAME", "turbocat-test")
-	_, err = lambdafn.Reconciler(context.Background(), lambdafn.EventBus(), lambdafn.StepFunctions())
+	_, err = lambdafn.Reconciler(context.Background(), eventbus.EventBus(), stepfunctions.StepFunctions())
 	require.ErrorContains(t, err, "TURBOCAT_STATE_MACHINE_PREFIX: required by the step-functions component")
 }

@@ -112,6 +112,12 @@ func build(ctx context.Context, name string, opts []Option) (*Function, error) {
 	return f, nil
 }
 
+// Build wires the function name with opts (see build), for entry points
+// outside this package.
+func Build(ctx context.Context, name string, opts ...Option) (*Function, error) {
+	return build(ctx, name, opts)
+}
+
 // checkComponents compares the components a main wires with the
 // permissions table.
 func checkComponents(name string, opts []Option) error {
@@ -143,6 +149,20 @@ func checkComponents(name string, opts []Option) error {
 	}
 	return fmt.Errorf("function %s: its main wires components the permissions table (internal/awsperm) does not grant it [%s] and lacks components the table grants [%s]; the IAM role is built from the table, keep both equal",
 		name, strings.Join(extra, " "), strings.Join(missing, " "))
+}
+
+// NewOption is a component's wiring: the table's name for it and how it is
+// connected. The components that call AWS live in their own packages
+// (lambdafn/stepfunctions, ...), so a function imports — and initializes —
+// only the AWS SDK clients it uses.
+func NewOption(component awsperm.Component, wire func(ctx context.Context, f *Function) error) Option {
+	return Option{component: component, wire: wire}
+}
+
+// RequireEnv returns the value of an environment variable a component
+// needs, or an error naming it and the component.
+func RequireEnv(component awsperm.Component, name string) (string, error) {
+	return requireEnv(component, name)
 }
 
 // requireEnv returns the value of an environment variable a component needs.
