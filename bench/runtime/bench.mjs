@@ -1,5 +1,7 @@
 // Runs the runtime benchmark machines (the same ones as
-// internal/runtime/bench_test.go) on aws-local-stepfunctions and prints
+// internal/runtime/bench_test.go and the Pass chains of
+// internal/runtime/sfnapi/bench_test.go) on aws-local-stepfunctions, in
+// process, and prints
 // nanoseconds per execution as JSON lines:
 //   {"machine":"chain-400","states":400,"ns_per_exec":...}
 // Usage: npm ci && node bench.mjs [seconds-per-machine]
@@ -16,6 +18,14 @@ function parallel(b) {
   const branches = [];
   for (let i = 0; i < b; i++) branches.push({ StartAt: `B${i}`, States: { [`B${i}`]: { Type: 'Task', Resource: fn, End: true } } });
   return { StartAt: 'P', States: { P: { Type: 'Parallel', Branches: branches, End: true } } };
+}
+// A chain of n Pass states (the same as passChain in
+// internal/runtime/sfnapi/bench_test.go, which Turbocat runs as EXPRESS
+// through its endpoint).
+function pass(n) {
+  const states = {};
+  for (let i = 0; i < n; i++) states[`P${i}`] = i === n - 1 ? { Type: 'Pass', End: true } : { Type: 'Pass', Next: `P${i + 1}` };
+  return { StartAt: 'P0', States: states };
 }
 const map = { StartAt: 'M', States: { M: { Type: 'Map', ItemsPath: '$.items', ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'T', States: { T: { Type: 'Task', Resource: fn, End: true } } }, End: true } } };
 
@@ -35,6 +45,8 @@ const machines = [
   ['chain-400', chain(400), { v: 1 }, 400],
   ['parallel-10', parallel(10), { v: 1 }, 11],
   ['map-100', map, { items: Array.from({ length: 100 }, (_, i) => i) }, 101],
+  ['pass-1', pass(1), { v: 1 }, 1],
+  ['pass-2000', pass(2000), { v: 1 }, 2000],
 ];
 for (const [name, def, input, states] of machines) {
   const sm = new StateMachine(def, { validationOptions: { checkArn: false } });

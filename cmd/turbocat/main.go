@@ -206,7 +206,11 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (TURBOCAT_SFN_ADDR): %w", cfg.SFNAddr, err)
 	}
-	sfnSrv := &http.Server{Handler: sfnapi.NewHandler(local.Runtime, logger.With("component", "sfnapi")), ReadHeaderTimeout: 5 * time.Second}
+	creds := sfnapi.Credentials{AccessKeyID: cfg.SFNAccessKeyID, SecretAccessKey: cfg.SFNSecretKey, Token: cfg.SFNToken}
+	if creds == (sfnapi.Credentials{}) {
+		logger.Warn("the Step Functions endpoint refuses every request: set TURBOCAT_SFN_ACCESS_KEY_ID and TURBOCAT_SFN_SECRET_ACCESS_KEY (make dev writes them to .turbocat/dev.env)")
+	}
+	sfnSrv := &http.Server{Handler: sfnapi.NewHandler(local.Runtime, logger.With("component", "sfnapi"), sfnapi.WithCredentials(creds)), ReadHeaderTimeout: 5 * time.Second}
 	logger.Info("step functions endpoint listening", "endpoint", "http://"+sfnLn.Addr().String())
 
 	errc := make(chan error, 2)

@@ -1,5 +1,9 @@
-// Package asl defines Go types for the Amazon States Language (JSONPath query
-// language) and parses and structurally validates state machine definitions.
+// Package asl defines Go types for the Amazon States Language, in both of
+// its query languages (JSONPath and JSONata), and parses and structurally
+// validates state machine definitions. Checks that need to evaluate
+// expressions (JSONPath syntax, JSONata syntax, variable flow) are the
+// runtime's; this package only recognises a JSONata value by its
+// "{% ... %}" shape.
 //
 // Marshalling a StateMachine produces deterministic JSON: optional fields are
 // omitted when unset and map keys (state names) are sorted by encoding/json.
@@ -10,6 +14,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 )
 
 // State type names.
@@ -42,6 +47,15 @@ type StateMachine struct {
 	Version        string            `json:"Version,omitempty"`
 }
 
+// IsJSONata reports whether s is a JSONata expression string: "{%"
+// followed by the expression and "%}", with nothing around them.
+func IsJSONata(s string) bool {
+	return len(s) >= 4 && s[:2] == "{%" && s[len(s)-2:] == "%}"
+}
+
+// JSONataExpr returns the expression inside a "{% ... %}" string.
+func JSONataExpr(s string) string { return s[2 : len(s)-2] }
+
 // ProcessorConfig is the ProcessorConfig of a Map state's ItemProcessor.
 type ProcessorConfig struct {
 	Mode          string `json:"Mode,omitempty"`
@@ -59,8 +73,9 @@ type ItemProcessor struct {
 // State is one state of any type. Fields that do not apply to a state's Type
 // must be left unset; Validate reports the ones that are set anyway.
 type State struct {
-	Type    string `json:"Type"`
-	Comment string `json:"Comment,omitempty"`
+	Type          string `json:"Type"`
+	Comment       string `json:"Comment,omitempty"`
+	QueryLanguage string `json:"QueryLanguage,omitempty"`
 
 	// Input and output processing.
 	InputPath      Path            `json:"InputPath,omitzero"`
@@ -70,6 +85,11 @@ type State struct {
 	OutputPath     Path            `json:"OutputPath,omitzero"`
 	Result         json.RawMessage `json:"Result,omitempty"`
 	Assign         json.RawMessage `json:"Assign,omitempty"`
+
+	// JSONata input and output processing.
+	Arguments json.RawMessage `json:"Arguments,omitempty"`
+	Output    json.RawMessage `json:"Output,omitempty"`
+	Items     json.RawMessage `json:"Items,omitempty"`
 
 	// Task.
 	Resource             string          `json:"Resource,omitempty"`
@@ -121,6 +141,92 @@ type State struct {
 	// Transition.
 	Next string `json:"Next,omitempty"`
 	End  bool   `json:"End,omitempty"`
+
+	// Exprs holds the JSONata expressions ("{% ... %}") JSONata states give
+	// in place of a number: TimeoutSeconds, HeartbeatSeconds, Seconds,
+	// MaxConcurrency, ToleratedFailureCount and ToleratedFailurePercentage,
+	// keyed by field name. The numeric field is then nil.
+	Exprs map[string]string `json:"-"`
+}
+
+// numericFields are the State fields a JSONata state may give as an
+// expression instead of a number.
+var numericFields = []string{"TimeoutSeconds", "HeartbeatSeconds", "Seconds", "MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage"}
+
+// UnmarshalJSON implements json.Unmarshaler: the numeric fields also take
+// JSONata expression strings (kept in Exprs).
+func (s *State) UnmarshalJSON(b []byte) error {
+	type plain State
+	var aux struct {
+		*plain
+		TimeoutSeconds             json.RawMessage `json:"TimeoutSeconds"`
+		HeartbeatSeconds           json.RawMessage `json:"HeartbeatSeconds"`
+		Seconds                    json.RawMessage `json:"Seconds"`
+		MaxConcurrency             json.RawMessage `json:"MaxConcurrency"`
+		ToleratedFailureCount      json.RawMessage `json:"ToleratedFailureCount"`
+		ToleratedFailurePercentage json.RawMessage `json:"ToleratedFailurePercentage"`
+	}
+	aux.plain = (*plain)(s)
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	raws := map[string]json.RawMessage{"TimeoutSeconds": aux.TimeoutSeconds, "HeartbeatSeconds": aux.HeartbeatSeconds,
+		"Seconds": aux.Seconds, "MaxConcurrency": aux.MaxConcurrency, "ToleratedFailureCount": aux.ToleratedFailureCount,
+		"ToleratedFailurePercentage": aux.ToleratedFailurePercentage}
+	ints := map[string]**int{"TimeoutSeconds": &s.TimeoutSeconds, "HeartbeatSeconds": &s.HeartbeatSeconds, "Seconds": &s.Seconds,
+		"MaxConcurrency": &s.MaxConcurrency, "ToleratedFailureCount": &s.ToleratedFailureCount}
+	for _, field := range numericFields {
+		raw := bytes.TrimSpace(raws[field])
+		if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+			continue
+		}
+		if raw[0] == '"' {
+			var expr string
+			if err := json.Unmarshal(raw, &expr); err != nil {
+				return err
+			}
+			if s.Exprs == nil {
+				s.Exprs = map[string]string{}
+			}
+			s.Exprs[field] = expr
+			continue
+		}
+		var err error
+		if dst, ok := ints[field]; ok {
+			err = json.Unmarshal(raw, dst)
+		} else {
+			err = json.Unmarshal(raw, &s.ToleratedFailurePercentage)
+		}
+		if err != nil {
+			return &json.UnmarshalTypeError{Value: "number " + string(raw), Type: reflect.TypeOf(0), Field: field}
+		}
+	}
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler. A state without expressions in
+// numeric fields marshals exactly as its plain struct; expressions are
+// added as string fields.
+func (s State) MarshalJSON() ([]byte, error) {
+	type plain State
+	b, err := json.Marshal(plain(s))
+	if err != nil || len(s.Exprs) == 0 {
+		return b, err
+	}
+	var extra bytes.Buffer
+	for _, field := range numericFields {
+		expr, ok := s.Exprs[field]
+		if !ok {
+			continue
+		}
+		v, err := json.Marshal(expr)
+		if err != nil {
+			return nil, err
+		}
+		extra.WriteString(`,"` + field + `":`)
+		extra.Write(v)
+	}
+	return append(append(b[:len(b)-1], extra.Bytes()...), '}'), nil
 }
 
 // Processor returns the Map state's item processor as a StateMachine,
@@ -183,6 +289,7 @@ type Catcher struct {
 	Comment     string          `json:"Comment,omitempty"`
 	ErrorEquals []string        `json:"ErrorEquals"`
 	ResultPath  Path            `json:"ResultPath,omitzero"`
+	Output      json.RawMessage `json:"Output,omitempty"`
 	Assign      json.RawMessage `json:"Assign,omitempty"`
 	Next        string          `json:"Next"`
 }
@@ -193,6 +300,10 @@ type Catcher struct {
 type ChoiceRule struct {
 	Comment  string `json:"Comment,omitempty"`
 	Variable string `json:"Variable,omitempty"`
+
+	// Condition is a JSONata rule's test: a "{% ... %}" expression or a
+	// boolean, kept as raw JSON.
+	Condition json.RawMessage `json:"Condition,omitempty"`
 
 	And []*ChoiceRule `json:"And,omitempty"`
 	Or  []*ChoiceRule `json:"Or,omitempty"`
@@ -242,6 +353,7 @@ type ChoiceRule struct {
 	IsBoolean   *bool `json:"IsBoolean,omitempty"`
 	IsTimestamp *bool `json:"IsTimestamp,omitempty"`
 
+	Output json.RawMessage `json:"Output,omitempty"`
 	Assign json.RawMessage `json:"Assign,omitempty"`
 	Next   string          `json:"Next,omitempty"`
 }

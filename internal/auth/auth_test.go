@@ -20,7 +20,7 @@ func TestTokensRoundTripAndExpiry(t *testing.T) {
 	clock := now
 	tok, err := auth.NewTokens(key, 15*time.Minute, func() time.Time { return clock })
 	require.NoError(t, err)
-	s, err := tok.Issue("u1", "admin")
+	s, err := tok.Issue("u1", "admin", 0)
 	require.NoError(t, err)
 	c, err := tok.Verify(s)
 	require.NoError(t, err)
@@ -72,7 +72,7 @@ func TestAPIKeyFormat(t *testing.T) {
 func BenchmarkJWTVerify(b *testing.B) {
 	tok, err := auth.NewTokens(key, 15*time.Minute, nil)
 	require.NoError(b, err)
-	s, err := tok.Issue("5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f", "user")
+	s, err := tok.Issue("5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f", "user", 0)
 	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -100,7 +100,7 @@ func BenchmarkJWTVerifyFirstUse(b *testing.B) {
 	require.NoError(b, err)
 	tokens := make([]string, 1000)
 	for i := range tokens {
-		tokens[i], err = tok.Issue(fmt.Sprintf("5b0c3c9e-6a4b-4b8e-9d7e-%012d", i), "user")
+		tokens[i], err = tok.Issue(fmt.Sprintf("5b0c3c9e-6a4b-4b8e-9d7e-%012d", i), "user", 0)
 		require.NoError(b, err)
 	}
 	b.ReportAllocs()

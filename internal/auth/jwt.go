@@ -32,6 +32,9 @@ type AccessClaims struct {
 	jwt.RegisteredClaims
 	Type string `json:"typ"`
 	Role string `json:"role"`
+	// Version is the user's token version when the token was issued; a
+	// token of an older version was ended (logout, password change).
+	Version int `json:"tv"`
 }
 
 // Tokens issues and verifies access tokens with HMAC-SHA256 (pinned: no
@@ -66,8 +69,9 @@ func NewTokens(key []byte, ttl time.Duration, now func() time.Time) (*Tokens, er
 // TTL is the lifetime of access tokens.
 func (t *Tokens) TTL() time.Duration { return t.ttl }
 
-// Issue returns a signed access token for the user.
-func (t *Tokens) Issue(userID, role string) (string, error) {
+// Issue returns a signed access token for the user at the user's token
+// version.
+func (t *Tokens) Issue(userID, role string, version int) (string, error) {
 	now := t.now()
 	var jti [12]byte
 	_, _ = rand.Read(jti[:])
@@ -80,8 +84,9 @@ func (t *Tokens) Issue(userID, role string) (string, error) {
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        hex.EncodeToString(jti[:]),
 		},
-		Type: TokenTypeAccess,
-		Role: role,
+		Type:    TokenTypeAccess,
+		Role:    role,
+		Version: version,
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.key)
 	if err != nil {

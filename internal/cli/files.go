@@ -58,7 +58,9 @@ type WorkflowSpec struct {
 	InputSchema map[string]any `yaml:"inputSchema,omitempty" json:"inputSchema,omitempty"`
 	Output      any            `yaml:"output,omitempty" json:"output,omitempty"`
 	Schedule    string         `yaml:"schedule,omitempty" json:"schedule,omitempty"`
-	Steps       []StepSpec     `yaml:"steps" json:"steps"`
+	// MaxConcurrentRuns bounds the runs in flight (0: no bound).
+	MaxConcurrentRuns int        `yaml:"maxConcurrentRuns,omitempty" json:"maxConcurrentRuns,omitempty"`
+	Steps             []StepSpec `yaml:"steps" json:"steps"`
 
 	pos   string
 	lines map[string]int // field path (steps[1].dependsOn[0]) → line
@@ -189,7 +191,7 @@ func collectFiles(path string) ([]string, error) {
 
 var (
 	agentFields    = []string{"kind", "name", "description", "type", "status", "config"}
-	workflowFields = []string{"kind", "name", "description", "inputSchema", "output", "schedule", "steps"}
+	workflowFields = []string{"kind", "name", "description", "inputSchema", "output", "schedule", "maxConcurrentRuns", "steps"}
 	stepFields     = []string{"key", "agent", "dependsOn", "inputs", "retry", "timeoutSeconds"}
 	deployFields   = []string{"kind", "workflow", "environment", "schedule", "timezone", "version"}
 	secretFields   = []string{"kind", "name"}

@@ -75,3 +75,9 @@ func readHidden(env *Env, prompt string) (value string, ok bool, err error) {
 	fmt.Fprintln(env.Stderr)
 	return v, true, err
 }
+
+// intOf returns a JSON number as an int (0 for anything else).
+func intOf(v any) int {
+	f, _ := v.(float64)
+	return int(f)
+}

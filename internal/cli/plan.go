@@ -214,6 +214,9 @@ func (s *server) workflowDiff(ch *change, w *WorkflowSpec, have map[string]any) 
 	if w.Schedule != str0(have["schedule"]) {
 		ch.field("schedule", str0(have["schedule"]), w.Schedule)
 	}
+	if had := intOf(have["maxConcurrentRuns"]); w.MaxConcurrentRuns != had {
+		ch.field("maxConcurrentRuns", had, w.MaxConcurrentRuns)
+	}
 	if old := s.serverSteps(have); !stepsEqual(w.Steps, old) {
 		ch.field("steps", shownSteps(old, w.Steps), shownSteps(w.Steps, nil))
 	}

@@ -54,6 +54,9 @@ func workflowBody(w *WorkflowSpec, agentIDs map[string]string) (map[string]any, 
 	if w.Schedule != "" {
 		body["schedule"] = w.Schedule
 	}
+	if w.MaxConcurrentRuns != 0 {
+		body["maxConcurrentRuns"] = w.MaxConcurrentRuns
+	}
 	return body, nil
 }
 

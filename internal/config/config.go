@@ -31,6 +31,10 @@ type Config struct {
 	AllowedOrigins  []string      // TURBOCAT_ALLOWED_ORIGINS
 	PublicURL       string        // TURBOCAT_PUBLIC_URL
 	SFNAddr         string        // TURBOCAT_SFN_ADDR
+	SFNAccessKeyID  string        // TURBOCAT_SFN_ACCESS_KEY_ID
+	SFNSecretKey    string        // TURBOCAT_SFN_SECRET_ACCESS_KEY
+	SFNToken        string        // TURBOCAT_SFN_TOKEN
+	RuntimeMemoryMB int           // TURBOCAT_RUNTIME_MEMORY_MB
 	LogLevel        slog.Level    // TURBOCAT_LOG_LEVEL
 	LogFormat       string        // TURBOCAT_LOG_FORMAT: json or text
 	MaxAgents       int           // TURBOCAT_MAX_AGENTS
@@ -50,15 +54,18 @@ type Config struct {
 	// ReconcileInterval is how often unfinished runs are checked against
 	// the engine (TURBOCAT_RECONCILE_INTERVAL).
 	ReconcileInterval time.Duration
-	Engine            string // TURBOCAT_ENGINE: local or sfn
-	SFNRoleARN        string // TURBOCAT_SFN_ROLE_ARN
-	SFNLogGroupARN    string // TURBOCAT_SFN_LOG_GROUP_ARN
-	StepRunnerARN     string // TURBOCAT_STEPRUNNER_ARN
-	EventBusName      string // TURBOCAT_EVENT_BUS_NAME
-	SchedulerGroup    string // TURBOCAT_SCHEDULER_GROUP
-	SchedulerRole     string // TURBOCAT_SCHEDULER_ROLE_ARN
-	SchedulerDLQ      string // TURBOCAT_SCHEDULER_DLQ_ARN
-	TriggerARN        string // TURBOCAT_TRIGGER_ARN
+	// RetentionDays is how long run logs, the engine journal of finished
+	// runs and dispatched events are kept (TURBOCAT_RETENTION_DAYS).
+	RetentionDays  int
+	Engine         string // TURBOCAT_ENGINE: local or sfn
+	SFNRoleARN     string // TURBOCAT_SFN_ROLE_ARN
+	SFNLogGroupARN string // TURBOCAT_SFN_LOG_GROUP_ARN
+	StepRunnerARN  string // TURBOCAT_STEPRUNNER_ARN
+	EventBusName   string // TURBOCAT_EVENT_BUS_NAME
+	SchedulerGroup string // TURBOCAT_SCHEDULER_GROUP
+	SchedulerRole  string // TURBOCAT_SCHEDULER_ROLE_ARN
+	SchedulerDLQ   string // TURBOCAT_SCHEDULER_DLQ_ARN
+	TriggerARN     string // TURBOCAT_TRIGGER_ARN
 }
 
 // Var documents one environment variable; Vars is the table the README shows.
@@ -81,6 +88,10 @@ var Vars = []Var{
 	{"TURBOCAT_ALLOWED_ORIGINS", "http://localhost:3001,http://localhost:3000", "Comma-separated CORS origins allowed to call the API with credentials."},
 	{"TURBOCAT_PUBLIC_URL", "http://localhost:<PORT>", "Absolute base URL used in deployment endpoint URLs."},
 	{"TURBOCAT_SFN_ADDR", "127.0.0.1:8083", "Address of the local Step Functions-compatible endpoint."},
+	{"TURBOCAT_SFN_ACCESS_KEY_ID", "(`make dev` creates one)", "Access key id the local Step Functions endpoint accepts in SigV4-signed requests (with TURBOCAT_SFN_SECRET_ACCESS_KEY)."},
+	{"TURBOCAT_SFN_SECRET_ACCESS_KEY", "(`make dev` creates one)", "Secret of that access key, at least 16 characters. Without a key (or TURBOCAT_SFN_TOKEN) the endpoint refuses every request."},
+	{"TURBOCAT_SFN_TOKEN", "(empty)", "Bearer token the local Step Functions endpoint also accepts (`Authorization: Bearer ...`), at least 16 characters."},
+	{"TURBOCAT_RUNTIME_MEMORY_MB", "256", "Memory the local runtime keeps for closed executions' history, in MiB; older ones are then read from the journal."},
 	{"TURBOCAT_LOG_LEVEL", "info", "debug, info, warn or error."},
 	{"TURBOCAT_LOG_FORMAT", "text (json in Lambda)", "Log format: json or text."},
 	{"TURBOCAT_MAX_AGENTS", "100", "Agents a user may own."},
@@ -96,6 +107,7 @@ var Vars = []Var{
 	{"TURBOCAT_CODE_WORKERS", "2 (1 in Lambda)", "Sandboxed worker processes for code agents (concurrent code runs)."},
 	{"TURBOCAT_RECONCILE_INTERVAL", "10s", "How often `turbocat dev` checks every unfinished run against the engine."},
 	{"TURBOCAT_CODE_WORKERS_PER_USER", "0 (all but one)", "Code workers one user's runs may hold at once; waiting runs are served round robin between users, so one user's long scripts never hold every worker."},
+	{"TURBOCAT_RETENTION_DAYS", "90", "Days run log lines, the engine journal of finished runs, dispatched events and webhook deliveries are kept (AWS keeps Step Functions history 90 days); pruned hourly."},
 	{"TURBOCAT_ENGINE", "local (sfn in Lambda)", "Workflow engine: `local` (the built-in Step Functions runtime) or `sfn` (AWS Step Functions)."},
 	{"TURBOCAT_SFN_ROLE_ARN", "", "sfn: the IAM role state machines run as (the CDK app sets it)."},
 	{"TURBOCAT_SFN_LOG_GROUP_ARN", "", "sfn: CloudWatch log group of the state machines."},
@@ -126,6 +138,10 @@ func load(getenv func(string) string) (*Config, error) {
 		RefreshTokenTTL: p.duration("TURBOCAT_REFRESH_TOKEN_TTL", 30*24*time.Hour),
 		AllowedOrigins:  p.list("TURBOCAT_ALLOWED_ORIGINS", "http://localhost:3001,http://localhost:3000"),
 		SFNAddr:         p.str("TURBOCAT_SFN_ADDR", "127.0.0.1:8083"),
+		SFNAccessKeyID:  getenv("TURBOCAT_SFN_ACCESS_KEY_ID"),
+		SFNSecretKey:    getenv("TURBOCAT_SFN_SECRET_ACCESS_KEY"),
+		SFNToken:        getenv("TURBOCAT_SFN_TOKEN"),
+		RuntimeMemoryMB: p.int("TURBOCAT_RUNTIME_MEMORY_MB", 256),
 		MaxAgents:       p.int("TURBOCAT_MAX_AGENTS", 100),
 		MaxWorkflows:    p.int("TURBOCAT_MAX_WORKFLOWS", 100),
 		RateLimit:       p.float("TURBOCAT_RATE_LIMIT", 50),
@@ -157,6 +173,7 @@ func load(getenv func(string) string) (*Config, error) {
 	c.CodeWorkers = p.int("TURBOCAT_CODE_WORKERS", defWorkers)
 	c.CodeWorkersPerUser = p.int("TURBOCAT_CODE_WORKERS_PER_USER", 0)
 	c.ReconcileInterval = p.duration("TURBOCAT_RECONCILE_INTERVAL", 10*time.Second)
+	c.RetentionDays = p.int("TURBOCAT_RETENTION_DAYS", 90)
 	defEngine := "local"
 	if InLambda() {
 		defEngine = "sfn"
@@ -238,6 +255,9 @@ func (c *Config) Validate(needJWT bool) error {
 	if c.CodeWorkersPerUser < 0 || c.CodeWorkersPerUser > c.CodeWorkers {
 		errs = append(errs, errors.New("TURBOCAT_CODE_WORKERS_PER_USER: must be 0 (all workers but one) to TURBOCAT_CODE_WORKERS"))
 	}
+	if c.RetentionDays < 1 || c.RetentionDays > 3650 {
+		errs = append(errs, errors.New("TURBOCAT_RETENTION_DAYS: must be 1 to 3650"))
+	}
 	if c.ReconcileInterval < time.Second || c.ReconcileInterval > time.Hour {
 		errs = append(errs, errors.New("TURBOCAT_RECONCILE_INTERVAL: must be 1s to 1h"))
 	}
@@ -246,6 +266,17 @@ func (c *Config) Validate(needJWT bool) error {
 	}
 	if c.MaxAgents < 1 || c.MaxWorkflows < 1 {
 		errs = append(errs, errors.New("TURBOCAT_MAX_AGENTS, TURBOCAT_MAX_WORKFLOWS: must be at least 1"))
+	}
+	if (c.SFNAccessKeyID == "") != (c.SFNSecretKey == "") {
+		errs = append(errs, errors.New("TURBOCAT_SFN_ACCESS_KEY_ID, TURBOCAT_SFN_SECRET_ACCESS_KEY: set both or neither"))
+	} else if c.SFNSecretKey != "" && len(c.SFNSecretKey) < 16 {
+		errs = append(errs, errors.New("TURBOCAT_SFN_SECRET_ACCESS_KEY: must be at least 16 characters"))
+	}
+	if c.SFNToken != "" && len(c.SFNToken) < 16 {
+		errs = append(errs, errors.New("TURBOCAT_SFN_TOKEN: must be at least 16 characters"))
+	}
+	if c.RuntimeMemoryMB < 16 || c.RuntimeMemoryMB > 1<<20 {
+		errs = append(errs, fmt.Errorf("TURBOCAT_RUNTIME_MEMORY_MB: %d is not between 16 and 1048576", c.RuntimeMemoryMB))
 	}
 	if c.RateLimit <= 0 || c.RateBurst < 1 || c.IPRateLimit <= 0 || c.AuthRateLimit <= 0 {
 		errs = append(errs, errors.New("TURBOCAT_RATE_LIMIT, TURBOCAT_RATE_BURST, TURBOCAT_IP_RATE_LIMIT, TURBOCAT_AUTH_RATE_LIMIT: must be positive"))
@@ -261,6 +292,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("database", redactURL(c.DatabaseURL)),
 		slog.String("public_url", c.PublicURL),
 		slog.String("sfn_addr", c.SFNAddr),
+		slog.Bool("sfn_credentials_set", c.SFNSecretKey != "" || c.SFNToken != ""),
+		slog.Int("runtime_memory_mb", c.RuntimeMemoryMB),
 		slog.Any("allowed_origins", c.AllowedOrigins),
 		slog.Bool("jwt_secret_set", len(c.JWTSecret) > 0 || c.JWTSecretARN != ""),
 		slog.Bool("secrets_key_set", len(c.SecretsKey) > 0),

@@ -58,8 +58,8 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	return update(w, r, func(in refreshInput) (map[string]bool, error) {
-		return map[string]bool{"loggedOut": true}, s.Auth.Logout(r.Context(), in.RefreshToken)
+	return update(w, r, func(in service.LogoutInput) (map[string]bool, error) {
+		return map[string]bool{"loggedOut": true}, s.Auth.Logout(r.Context(), actor(r), in)
 	})
 }
 

@@ -350,3 +350,54 @@ func TestAdminOnlyRoutes(t *testing.T) {
 	f.call("GET", "/api/v1/audit-logs", adm.AccessToken, nil).data(t, &all)
 	require.Greater(t, len(all.Items), len(mine.Items))
 }
+
+// TestLogoutEndsAccessTokensAtOnce: after a logout the session's access
+// token stops working at once (not at its expiry) and cannot be
+// refreshed; another session of the same user refreshes and goes on; after
+// a logout everywhere or a password change, no old token works.
+func TestLogoutEndsAccessTokensAtOnce(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a := f.register("sessions")
+	login := func(password string) session {
+		var s session
+		r := f.call("POST", "/api/v1/auth/login", "", map[string]string{"email": a.User.Email, "password": password})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		r.data(t, &s)
+		remember(s.RefreshToken, r.Body)
+		return s
+	}
+	b := login("correct horse battery")
+	require.Equal(t, http.StatusOK, f.call("GET", "/api/v1/auth/me", a.AccessToken, nil).Status)
+
+	require.Equal(t, http.StatusOK, f.call("POST", "/api/v1/auth/logout", a.AccessToken, map[string]string{"refreshToken": a.RefreshToken}).Status)
+	gone := f.call("GET", "/api/v1/auth/me", a.AccessToken, nil)
+	require.Equal(t, http.StatusUnauthorized, gone.Status, "the logged-out session's access token ends at once")
+	require.Equal(t, "TOKEN_EXPIRED", gone.Env.Error.Code)
+	require.Equal(t, http.StatusUnauthorized, f.call("POST", "/api/v1/auth/refresh", "", map[string]string{"refreshToken": a.RefreshToken}).Status)
+
+	// The other session refreshes and goes on.
+	var b2 session
+	r := f.call("POST", "/api/v1/auth/refresh", "", map[string]string{"refreshToken": b.RefreshToken})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r.data(t, &b2)
+	remember(b2.RefreshToken, r.Body)
+	require.Equal(t, http.StatusOK, f.call("GET", "/api/v1/auth/me", b2.AccessToken, nil).Status)
+
+	// Everywhere: no session survives.
+	c := login("correct horse battery")
+	require.Equal(t, http.StatusOK, f.call("POST", "/api/v1/auth/logout", c.AccessToken, map[string]any{"everywhere": true}).Status)
+	for _, s := range []session{b2, c} {
+		require.Equal(t, http.StatusUnauthorized, f.call("GET", "/api/v1/auth/me", s.AccessToken, nil).Status)
+		require.Equal(t, http.StatusUnauthorized, f.call("POST", "/api/v1/auth/refresh", "", map[string]string{"refreshToken": s.RefreshToken}).Status)
+	}
+	require.Equal(t, 1, f.count("audit_logs", "action = 'auth.logout_everywhere'"))
+
+	// A password change ends the sessions too.
+	d := login("correct horse battery")
+	require.Equal(t, http.StatusOK, f.call("POST", "/api/v1/auth/password", d.AccessToken,
+		map[string]string{"currentPassword": "correct horse battery", "newPassword": "another horse battery"}).Status)
+	require.Equal(t, http.StatusUnauthorized, f.call("GET", "/api/v1/auth/me", d.AccessToken, nil).Status)
+	e := login("another horse battery")
+	require.Equal(t, http.StatusOK, f.call("GET", "/api/v1/auth/me", e.AccessToken, nil).Status)
+}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
@@ -49,6 +50,9 @@ func DecodeJSON(body []byte, v any) error {
 		return turbocat.ValidationError("request body is required: a JSON object")
 	}
 	if err := checkDepth(body, MaxJSONDepth); err != nil {
+		return err
+	}
+	if err := checkText(body); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -187,4 +191,117 @@ func oneOf(name, v string, allowed ...string) error {
 		return nil
 	}
 	return turbocat.ValidationError("invalid "+name, turbocat.FieldError{Field: name, Message: "must be one of " + strings.Join(allowed, ", ")})
+}
+
+// checkText refuses JSON that Postgres cannot store as text: invalid UTF-8
+// and the NUL character (\u0000), naming the field where it is. The body
+// is syntactically checked later; a body too broken to walk is left to
+// the decoder's error.
+func checkText(body []byte) error {
+	bad := -1
+	if !utf8.Valid(body) {
+		for i := 0; i < len(body); {
+			r, size := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && size <= 1 {
+				bad = i
+				break
+			}
+			i += size
+		}
+	}
+	hasNUL := bytes.Contains(body, []byte(`\u0000`))
+	if bad < 0 && !hasNUL {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type level struct {
+		object bool
+		key    string
+		index  int
+		inKey  bool // an object awaiting its next key
+	}
+	var stack []level
+	path := func() string {
+		var b strings.Builder
+		for _, l := range stack {
+			switch {
+			case l.object && l.key != "":
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(l.key)
+			case !l.object:
+				fmt.Fprintf(&b, "[%d]", l.index)
+			}
+		}
+		if b.Len() == 0 {
+			return "body"
+		}
+		return b.String()
+	}
+	check := func(start, end int64, tok json.Token) error {
+		if bad >= int(start) && bad < int(end) {
+			return turbocat.ValidationError("invalid text", turbocat.FieldError{Field: path(), Message: "is not valid UTF-8"})
+		}
+		if str, ok := tok.(string); ok && strings.ContainsRune(str, 0) {
+			return turbocat.ValidationError("invalid text", turbocat.FieldError{Field: path(), Message: "contains a NUL character (\\u0000), which cannot be stored"})
+		}
+		return nil
+	}
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		end := dec.InputOffset()
+		closing := tok == json.Delim('}') || tok == json.Delim(']')
+		if n := len(stack); n > 0 && !closing {
+			top := &stack[n-1]
+			if top.object && top.inKey {
+				top.key, _ = tok.(string)
+				top.inKey = false
+				if err := check(start, end, tok); err != nil {
+					return err
+				}
+				continue
+			}
+			if !top.object {
+				top.index++
+			}
+		}
+		if err := check(start, end, tok); err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, level{object: true, inKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, level{index: -1})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: its object now awaits the next key.
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].inKey = true
+		}
+	}
+}
+
+// checkQuery refuses query parameters that Postgres cannot store or
+// compare as text (invalid UTF-8, NUL), naming the parameter.
+func checkQuery(r *http.Request) error {
+	for name, vs := range r.URL.Query() {
+		for _, v := range append([]string{name}, vs...) {
+			if !utf8.ValidString(v) {
+				return turbocat.ValidationError("invalid query parameter", turbocat.FieldError{Field: name, Message: "is not valid UTF-8"})
+			}
+			if strings.ContainsRune(v, 0) {
+				return turbocat.ValidationError("invalid query parameter", turbocat.FieldError{Field: name, Message: "contains a NUL character"})
+			}
+		}
+	}
+	return nil
 }

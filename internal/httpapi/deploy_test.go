@@ -119,6 +119,11 @@ func TestDeploymentsWebhooksRollback(t *testing.T) {
 	var again runAnswer
 	replay.data(t, &again)
 	require.Equal(t, run.ExecutionID, again.ExecutionID, "a replay starts nothing new")
+	bare := f.hook(prod, prod.SigningSecret, now, `{"n": 7}`)
+	require.Equal(t, http.StatusConflict, bare.Status, "a replayed signed request without its Idempotency-Key: %s", bare.Body)
+	require.Equal(t, "REPLAYED", bare.Env.Error.Code)
+	otherKey := f.hook(prod, prod.SigningSecret, now, `{"n": 7}`, "Idempotency-Key", "evt-2")
+	require.Equal(t, "REPLAYED", otherKey.Env.Error.Code, "another key does not make a captured request new")
 	for name, res := range map[string]resp{
 		"no signature":  f.call("POST", "/hooks/"+prod.ID, "", `{}`),
 		"wrong secret":  f.hook(prod, dev.SigningSecret, now, `{}`),

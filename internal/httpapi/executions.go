@@ -19,7 +19,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := turbocat.ExecutionFilter{WorkflowID: q.Get("workflowId"), Status: q.Get("status")}
 	return list(w, r, func(p turbocat.Page) (*turbocat.List[*turbocat.Execution], error) {
-		if err := oneOf("status", f.Status, turbocat.ExecutionPending, turbocat.ExecutionRunning, turbocat.ExecutionCompleted,
+		if err := oneOf("status", f.Status, turbocat.ExecutionQueued, turbocat.ExecutionPending, turbocat.ExecutionRunning, turbocat.ExecutionCompleted,
 			turbocat.ExecutionFailed, turbocat.ExecutionCancelled, turbocat.ExecutionTimedOut); err != nil {
 			return nil, err
 		}

@@ -129,3 +129,129 @@ func TestCodeAgentSeesIdempotencyKey(t *testing.T) {
 	require.Equal(t, "completed", ans.Status)
 	require.JSONEq(t, `{"charge":{"key":"`+ans.ExecutionID+`:charge"}}`, string(ans.Output))
 }
+
+// TestMaxConcurrentRuns: a workflow at its maxConcurrentRuns queues further
+// runs; they start as runs end, highest priority first, and a queued run
+// can be cancelled.
+func TestMaxConcurrentRuns(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	tok := f.register("queue").AccessToken
+	slow := f.create(tok, "/api/v1/agents", jsAgent("slow", `function main(i) { const t = Date.now(); while (Date.now() - t < 600) {} return {n: i.n}; }`))
+	bad := f.call("POST", "/api/v1/workflows", tok, map[string]any{"name": "q", "maxConcurrentRuns": -1,
+		"steps": []map[string]any{{"key": "work", "agentId": slow}}})
+	require.Equal(t, http.StatusBadRequest, bad.Status)
+	require.Len(t, bad.fields(), 1)
+	require.Contains(t, bad.fields()[0], "maxConcurrentRuns")
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "q", "maxConcurrentRuns": 1,
+		"steps": []map[string]any{{"key": "work", "agentId": slow, "inputs": map[string]any{"n": "{{inputs.n}}"}}}})
+
+	start := func(n, priority int) runAnswer {
+		var a runAnswer
+		r := f.call("POST", "/api/v1/workflows/"+wf+"/execute", tok, map[string]any{"input": map[string]any{"n": n}, "priority": priority})
+		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+		r.data(t, &a)
+		return a
+	}
+	first := start(1, 0)
+	low := start(2, 0)
+	doomed := start(3, 50)
+	high := start(4, 10)
+	require.Equal(t, "queued", low.Status)
+	require.Equal(t, "queued", high.Status)
+	require.Equal(t, http.StatusOK, f.call("POST", "/api/v1/executions/"+doomed.ExecutionID+"/cancel", tok, nil).Status, "a queued run can be cancelled")
+
+	type run struct {
+		Status    string
+		StartedAt *time.Time
+	}
+	get := func(id string) run {
+		var r run
+		f.call("GET", "/api/v1/executions/"+id, tok, nil).data(t, &r)
+		return r
+	}
+	require.Eventually(t, func() bool { return get(low.ExecutionID).Status == "completed" }, 20*time.Second, 50*time.Millisecond)
+	a, l, h := get(first.ExecutionID), get(low.ExecutionID), get(high.ExecutionID)
+	require.Equal(t, "completed", a.Status)
+	require.Equal(t, "completed", h.Status)
+	require.Equal(t, "cancelled", get(doomed.ExecutionID).Status)
+	require.True(t, h.StartedAt.Before(*l.StartedAt), "the higher priority run started first")
+	require.False(t, h.StartedAt.Before(*a.StartedAt), "queued runs wait for the running one")
+
+	var queued struct{ Items []struct{ ID string } }
+	f.call("GET", "/api/v1/executions?status=queued", tok, nil).data(t, &queued)
+	require.Empty(t, queued.Items)
+}
+
+// TestIdempotencyKeyWithAnotherBody: the same Idempotency-Key with the same
+// input returns the first run; with another input it is a 409.
+func TestIdempotencyKeyWithAnotherBody(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	tok := f.register("idem").AccessToken
+	a := f.create(tok, "/api/v1/agents", jsAgent("echo", `function main(i) { return i; }`))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "idem", "steps": []map[string]any{{"key": "e", "agentId": a}}})
+	var one, two runAnswer
+	f.call("POST", "/api/v1/workflows/"+wf+"/execute", tok, map[string]any{"input": map[string]any{"n": 1}}, "Idempotency-Key", "order-7").data(t, &one)
+	f.call("POST", "/api/v1/workflows/"+wf+"/execute", tok, map[string]any{"input": map[string]any{"n": 1}}, "Idempotency-Key", "order-7").data(t, &two)
+	require.Equal(t, one.ExecutionID, two.ExecutionID, "the same request: the first run")
+	r := f.call("POST", "/api/v1/workflows/"+wf+"/execute", tok, map[string]any{"input": map[string]any{"n": 2}}, "Idempotency-Key", "order-7")
+	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Body)
+	require.Contains(t, string(r.Body), "different request")
+}
+
+// TestHostileText: a NUL character or invalid UTF-8 in any text field, the
+// run input, a query parameter or a webhook body is a 400 naming where it
+// is, never a 500.
+func TestHostileText(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	tok := f.register("hostile").AccessToken
+	a := f.create(tok, "/api/v1/agents", jsAgent("echo", `function main(i) { return i; }`))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "hostile", "steps": []map[string]any{{"key": "e", "agentId": a}}})
+	for _, tt := range []struct {
+		method, path, body, field string
+	}{
+		{"POST", "/api/v1/agents", `{"name":"a\u0000b","type":"code","config":{"source":"function main(){}"}}`, "name"},
+		{"POST", "/api/v1/agents", "{\"name\":\"a\xffb\",\"type\":\"code\",\"config\":{\"source\":\"function main(){}\"}}", "name"},
+		{"PATCH", "/api/v1/agents/" + a, `{"description":"\u0000"}`, "description"},
+		{"POST", "/api/v1/workflows/" + wf + "/execute", `{"input":{"text":"x\u0000"}}`, "input.text"},
+		{"POST", "/api/v1/workflows/" + wf + "/execute", "{\"input\":{\"list\":[\"ok\",\"\xc3\x28\"]}}", "input.list[1]"},
+		{"PATCH", "/api/v1/workflows/" + wf, `{"steps":[{"key":"e","agentId":"` + a + `","inputs":{"t":"\u0000"}}]}`, "steps[0].inputs.t"},
+	} {
+		r := f.call(tt.method, tt.path, tok, tt.body)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s %s: %s", tt.method, tt.path, r.Body)
+		require.Len(t, r.fields(), 1, "%s", r.Body)
+		require.True(t, strings.HasPrefix(r.fields()[0], tt.field+":"), "%s names %q: %s", tt.path, tt.field, r.Body)
+	}
+	for _, q := range []string{"search=a%00b", "search=%FF", "type=%00"} {
+		r := f.call("GET", "/api/v1/agents?"+q, tok, nil)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", q, r.Body)
+	}
+	require.Equal(t, 0, f.count("agents", "name LIKE 'a%b'"))
+}
+
+// TestDeployWithoutExecuteScope: a key that may deploy but not run
+// workflows cannot start runs through the deployment it made.
+func TestDeployWithoutExecuteScope(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	s := f.register("scoped")
+	a := f.create(s.AccessToken, "/api/v1/agents", jsAgent("echo", `function main(i) { return i; }`))
+	wf := f.create(s.AccessToken, "/api/v1/workflows", map[string]any{"name": "scoped", "steps": []map[string]any{{"key": "e", "agentId": a}}})
+	var key struct{ Key string }
+	r := f.call("POST", "/api/v1/api-keys", s.AccessToken, map[string]any{"name": "deployer", "scopes": []string{"deployments:write", "workflows:read"}})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	r.data(t, &key)
+	remember(key.Key, r.Body)
+	d := f.deploy(key.Key, wf, map[string]any{"environment": "prod"})
+	res := f.hook(d, d.SigningSecret, time.Now(), `{}`)
+	require.Equal(t, http.StatusForbidden, res.Status, "%s", res.Body)
+	require.Contains(t, res.Env.Error.Message, "workflows:execute")
+	require.Equal(t, 0, f.count("executions", "workflow_id = $1", wf))
+
+	// Deployed again from a signed-in session, the webhook starts runs.
+	d2 := f.deploy(s.AccessToken, wf, map[string]any{"environment": "prod"})
+	d2.SigningSecret = d.SigningSecret // the environment keeps its secret
+	require.Equal(t, http.StatusAccepted, f.hook(d2, d2.SigningSecret, time.Now(), `{"n":1}`).Status)
+}

@@ -71,7 +71,7 @@ func statusOf(code turbocat.ErrorCode) int {
 		return http.StatusNotFound
 	case turbocat.EMETHOD:
 		return http.StatusMethodNotAllowed
-	case turbocat.ECONFLICT:
+	case turbocat.ECONFLICT, turbocat.EREPLAYED:
 		return http.StatusConflict
 	case turbocat.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge

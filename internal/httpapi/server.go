@@ -244,6 +244,10 @@ func (s *Server) route(rt Route) http.Handler {
 				return
 			}
 		}
+		if err := checkQuery(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if !rt.Public {
 			var ok bool
 			if r, ok = s.authenticate(rt, w, r); !ok {

@@ -38,6 +38,9 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request, limitKey stri
 	if err != nil {
 		return err
 	}
+	if err := checkText(body); err != nil {
+		return err
+	}
 	// API Gateway joins repeated headers with commas and the Lambda adapter
 	// splits them again: rejoin the signature's "t=...,v1=..." parts.
 	sig := strings.Join(r.Header.Values("X-Turbocat-Signature"), ",")

@@ -36,7 +36,8 @@ func (db *DB) CreateDeployment(ctx context.Context, d *turbocat.Deployment, sign
 		}
 		row, err := q.DeploymentInsert(ctx, dbsqlc.DeploymentInsertParams{WorkflowID: d.WorkflowID, UserID: d.UserID, Environment: d.Environment,
 			Status: d.Status, Version: int32(d.Version), PreviousVersion: previous, StateMachineRef: d.StateMachineRef, VersionRef: d.VersionRef,
-			AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, EndpointUrl: d.EndpointURL, SigningSecretEnc: enc, Error: d.Error, CanaryWeight: canary})
+			AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, EndpointUrl: d.EndpointURL, SigningSecretEnc: enc, Error: d.Error, CanaryWeight: canary,
+			MayExecute: d.MayExecute})
 		if err != nil {
 			return translate(err, "deployment")
 		}
@@ -45,6 +46,20 @@ func (db *DB) CreateDeployment(ctx context.Context, d *turbocat.Deployment, sign
 			"environment": d.Environment, "version": d.Version, "status": d.Status, "signingSecretKept": kept})
 	})
 	return kept, err
+}
+
+// RecordWebhookSignature implements turbocat.DeploymentStore.
+func (db *DB) RecordWebhookSignature(ctx context.Context, deploymentID string, signature []byte, idempotencyKey string) (bool, string, error) {
+	row, err := db.q.WebhookSignatureRecord(ctx, dbsqlc.WebhookSignatureRecordParams{SignatureHash: signature, DeploymentID: deploymentID,
+		IdempotencyKey: nilIfEmpty(idempotencyKey)})
+	if err != nil {
+		return false, "", fmt.Errorf("record webhook signature: %w", err)
+	}
+	first := ""
+	if row.FirstKey != nil {
+		first = *row.FirstKey
+	}
+	return row.First, first, nil
 }
 
 // DeploymentByID implements turbocat.DeploymentStore.

@@ -15,7 +15,7 @@ var _ turbocat.DeploymentStore = (*DB)(nil)
 func toExecution(e dbsqlc.Execution) *turbocat.Execution {
 	return &turbocat.Execution{ID: e.ID, WorkflowID: e.WorkflowID, WorkflowVersion: int(e.WorkflowVersion), UserID: e.UserID,
 		DeploymentID: e.DeploymentID, Status: e.Status, Trigger: e.Trigger, InputData: e.InputData, OutputData: e.OutputData,
-		Error: e.Error, IdempotencyKey: e.IdempotencyKey, RetryOf: e.RetryOf, EngineRef: e.EngineRef, StartedAt: e.StartedAt,
+		Error: e.Error, IdempotencyKey: e.IdempotencyKey, RetryOf: e.RetryOf, EngineRef: e.EngineRef, StartedAt: e.StartedAt, Priority: int(e.Priority),
 		CompletedAt: e.CompletedAt, DurationMs: e.DurationMs, CreatedAt: e.CreatedAt}
 }
 
@@ -76,7 +76,7 @@ func toDeployment(d dbsqlc.Deployment) *turbocat.Deployment {
 	return &turbocat.Deployment{ID: d.ID, WorkflowID: d.WorkflowID, UserID: d.UserID, Environment: d.Environment, Status: d.Status, PreviousVersion: prev, CanaryWeight: canary,
 		Version: int(d.Version), EndpointURL: d.EndpointUrl, StateMachineRef: d.StateMachineRef, VersionRef: d.VersionRef,
 		AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, Error: d.Error, CreatedAt: d.CreatedAt,
-		UpdatedAt: d.UpdatedAt, ActivatedAt: d.ActivatedAt}
+		UpdatedAt: d.UpdatedAt, ActivatedAt: d.ActivatedAt, MayExecute: d.MayExecute}
 }
 
 // Deployment implements turbocat.DeploymentStore.

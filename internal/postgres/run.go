@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,7 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 	if in.IdempotencyKey != nil {
 		row, err := db.q.ExecutionGetByIdempotencyKey(ctx, dbsqlc.ExecutionGetByIdempotencyKeyParams{WorkflowID: in.WorkflowID, IdempotencyKey: in.IdempotencyKey, UserID: in.UserID})
 		if err == nil {
-			return toExecution(row), false, nil
+			return sameRequest(row, in)
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return nil, false, fmt.Errorf("look up idempotency key: %w", err)
@@ -32,8 +33,21 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 	}
 	var out *turbocat.Execution
 	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		status := turbocat.ExecutionPending
+		if in.MaxConcurrent > 0 {
+			// Decided under the workflow's row lock: concurrent starts
+			// of one workflow queue in order.
+			n, err := q.WorkflowLockRuns(ctx, in.WorkflowID)
+			if err != nil {
+				return fmt.Errorf("count active runs: %w", err)
+			}
+			if int(n.Active) >= in.MaxConcurrent || n.Queued > 0 {
+				status = turbocat.ExecutionQueued
+			}
+		}
 		row, err := q.ExecutionInsert(ctx, dbsqlc.ExecutionInsertParams{WorkflowID: in.WorkflowID, WorkflowVersion: int32(in.WorkflowVersion),
-			UserID: in.UserID, DeploymentID: in.DeploymentID, Trigger: in.Trigger, InputData: input, IdempotencyKey: in.IdempotencyKey, RetryOf: in.RetryOf})
+			UserID: in.UserID, DeploymentID: in.DeploymentID, Trigger: in.Trigger, InputData: input, IdempotencyKey: in.IdempotencyKey, RetryOf: in.RetryOf,
+			Status: status, Priority: int32(in.Priority), RequestHash: in.RequestHash})
 		if err != nil {
 			return err
 		}
@@ -64,12 +78,48 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 		if err2 != nil {
 			return nil, false, fmt.Errorf("look up idempotency key: %w", err2)
 		}
-		return toExecution(row), false, nil
+		return sameRequest(row, in)
 	}
 	if err != nil {
 		return nil, false, translate(err, "execution")
 	}
 	return out, true, nil
+}
+
+// sameRequest answers a start whose idempotency key was used before: the
+// first run when the request is the same, ECONFLICT when it is not.
+func sameRequest(row dbsqlc.Execution, in turbocat.NewExecution) (*turbocat.Execution, bool, error) {
+	if len(in.RequestHash) > 0 && len(row.RequestHash) > 0 && !bytes.Equal(in.RequestHash, row.RequestHash) {
+		return nil, false, turbocat.Errorf(turbocat.ECONFLICT,
+			"the Idempotency-Key %q was used with a different request (run %s); use a new key for a new request", *in.IdempotencyKey, row.ID)
+	}
+	return toExecution(row), false, nil
+}
+
+// PromoteQueued implements turbocat.ExecutionStore.
+func (db *DB) PromoteQueued(ctx context.Context, workflowID string, max int) (*turbocat.Execution, int, error) {
+	var out *turbocat.Execution
+	left := 0
+	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		n, err := q.WorkflowLockRuns(ctx, workflowID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // the workflow is gone (its runs with it)
+		}
+		if err != nil {
+			return fmt.Errorf("count active runs: %w", err)
+		}
+		left = int(n.Queued)
+		if n.Queued == 0 || (max > 0 && int(n.Active) >= max) {
+			return nil
+		}
+		row, err := q.ExecutionPromoteQueued(ctx, workflowID)
+		if err != nil {
+			return fmt.Errorf("promote queued run: %w", err)
+		}
+		out, left = toExecution(row), left-1
+		return nil
+	})
+	return out, left, err
 }
 
 // MarkStarted implements turbocat.ExecutionStore.

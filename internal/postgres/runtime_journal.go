@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -157,6 +158,16 @@ func (j *RuntimeJournal) LoadEvents(ctx context.Context, executionArn string) ([
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// PruneExecutions implements runtime.Journal: up to limit closed executions
+// that stopped before the cutoff, and their events, in one statement.
+func (j *RuntimeJournal) PruneExecutions(ctx context.Context, before time.Time, limit int) (int, error) {
+	n, err := j.q.RuntimeExecutionPrune(ctx, dbsqlc.RuntimeExecutionPruneParams{Before: before, MaxRows: int32(min(limit, 1<<30))})
+	if err != nil {
+		return 0, fmt.Errorf("prune executions stopped before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return int(n), nil
 }
 
 // OpenJournalPool opens a small pool for the runtime journal whose commits do

@@ -235,3 +235,43 @@ func TestRuntimeDurability(t *testing.T) {
 		require.Equal(t, durableExecutions, count(`SELECT count(*) FROM durability_calls WHERE fn = '`+fn+`'`), "%s ran once per execution", fn)
 	}
 }
+
+// PruneExecutions deletes closed executions that stopped before the
+// cutoff, and their events; running ones and newer ones stay.
+func TestRuntimeJournalPrune(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	j := postgres.NewRuntimeJournal(pgtest.Pool(t))
+	now := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	save := func(name, status string, stopped time.Time) string {
+		e := &runtime.Execution{ExecutionArn: "arn:aws:states:us-east-1:123456789012:execution:m:" + name, StateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:m",
+			Name: name, Status: status, StartDate: stopped.Add(-time.Minute), StopDate: stopped, Input: json.RawMessage(`{}`)}
+		require.NoError(t, j.SaveExecution(ctx, e))
+		require.NoError(t, j.AppendEvents(ctx, e.ExecutionArn, []*runtime.HistoryEvent{{ID: 1, Type: runtime.EvExecutionStarted, Timestamp: e.StartDate}}))
+		return e.ExecutionArn
+	}
+	oldDone := save("old", runtime.StatusSucceeded, now.AddDate(0, 0, -100))
+	oldFailed := save("old-failed", runtime.StatusFailed, now.AddDate(0, 0, -91))
+	running := save("running", runtime.StatusRunning, time.Time{})
+	recent := save("recent", runtime.StatusSucceeded, now.AddDate(0, 0, -10))
+
+	n, err := j.PruneExecutions(ctx, now.AddDate(0, 0, -90), 100)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	for _, arn := range []string{oldDone, oldFailed} {
+		e, err := j.LoadExecution(ctx, arn)
+		require.NoError(t, err)
+		require.Nil(t, e)
+		events, err := j.LoadEvents(ctx, arn)
+		require.NoError(t, err)
+		require.Empty(t, events, "the history goes with the execution")
+	}
+	for _, arn := range []string{running, recent} {
+		e, err := j.LoadExecution(ctx, arn)
+		require.NoError(t, err)
+		require.NotNil(t, e, "kept: %s", arn)
+	}
+	n, err = j.PruneExecutions(ctx, now.AddDate(0, 0, -90), 100)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}

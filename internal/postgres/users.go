@@ -18,7 +18,7 @@ var _ turbocat.AuditStore = (*DB)(nil)
 
 func toUser(u dbsqlc.User) *turbocat.User {
 	return &turbocat.User{ID: u.ID, Email: u.Email, FullName: u.FullName, Role: u.Role,
-		PasswordHash: u.PasswordHash, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		PasswordHash: u.PasswordHash, TokenVersion: int(u.TokenVersion), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 // CreateUser implements turbocat.UserStore.
@@ -66,6 +66,23 @@ func (db *DB) SetPassword(ctx context.Context, userID, hash string) error {
 			return fmt.Errorf("revoke refresh tokens: %w", err)
 		}
 		return audit(ctx, q, "user.password_change", "user", userID, map[string]any{"revokedRefreshTokens": n})
+	})
+}
+
+// EndSessions implements turbocat.UserStore.
+func (db *DB) EndSessions(ctx context.Context, userID string, allRefresh bool) error {
+	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if err := q.UserEndSessions(ctx, userID); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		if !allRefresh {
+			return nil
+		}
+		n, err := q.RefreshTokenRevokeUser(ctx, userID)
+		if err != nil {
+			return fmt.Errorf("revoke refresh tokens: %w", err)
+		}
+		return audit(ctx, q, "auth.logout_everywhere", "user", userID, map[string]any{"revokedRefreshTokens": n})
 	})
 }
 

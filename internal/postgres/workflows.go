@@ -16,12 +16,14 @@ var _ turbocat.WorkflowStore = (*DB)(nil)
 // versions carry. The steps here are authoritative for reads; workflow_steps
 // rows mirror them for referential integrity (agents in use cannot go).
 type workflowDef struct {
-	Name        string                  `json:"name"`
-	Description string                  `json:"description"`
-	InputSchema json.RawMessage         `json:"inputSchema,omitempty"`
-	Output      json.RawMessage         `json:"output,omitempty"`
-	Schedule    *string                 `json:"schedule,omitempty"`
-	Steps       []turbocat.WorkflowStep `json:"steps"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	InputSchema json.RawMessage `json:"inputSchema,omitempty"`
+	Output      json.RawMessage `json:"output,omitempty"`
+	Schedule    *string         `json:"schedule,omitempty"`
+	// MaxConcurrentRuns is the workflow's bound on runs in flight.
+	MaxConcurrentRuns int                     `json:"maxConcurrentRuns,omitempty"`
+	Steps             []turbocat.WorkflowStep `json:"steps"`
 }
 
 func defOf(w *turbocat.Workflow) ([]byte, error) {
@@ -30,7 +32,7 @@ func defOf(w *turbocat.Workflow) ([]byte, error) {
 		steps = []turbocat.WorkflowStep{}
 	}
 	return json.Marshal(workflowDef{Name: w.Name, Description: w.Description, InputSchema: w.InputSchema,
-		Output: w.Output, Schedule: w.Schedule, Steps: steps})
+		Output: w.Output, Schedule: w.Schedule, MaxConcurrentRuns: w.MaxConcurrentRuns, Steps: steps})
 }
 
 func toWorkflow(r dbsqlc.Workflow) (*turbocat.Workflow, error) {
@@ -42,7 +44,7 @@ func toWorkflow(r dbsqlc.Workflow) (*turbocat.Workflow, error) {
 		d.Steps = []turbocat.WorkflowStep{}
 	}
 	return &turbocat.Workflow{ID: r.ID, UserID: r.UserID, Name: r.Name, Description: r.Description,
-		InputSchema: d.InputSchema, Output: d.Output, Schedule: r.Schedule, Version: int(r.Version), Steps: d.Steps,
+		InputSchema: d.InputSchema, Output: d.Output, Schedule: r.Schedule, MaxConcurrentRuns: d.MaxConcurrentRuns, Version: int(r.Version), Steps: d.Steps,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,6 +33,18 @@ type conformanceCase struct {
 	// IgnoreStates, when set, says why the state sequence is not compared.
 	IgnoreStates string       `json:"ignoreStates"`
 	Docs         *expectation `json:"docs"`
+	// Machine names the state machine ("conformance" when empty).
+	Machine string `json:"-"`
+	// Machines are other state machines, by name, created before this one
+	// (children it starts with states:startExecution).
+	Machines map[string]json.RawMessage `json:"machines"`
+}
+
+func (c *conformanceCase) machine() string {
+	if c.Machine != "" {
+		return c.Machine
+	}
+	return "conformance"
 }
 
 type expectation struct {
@@ -151,7 +164,20 @@ func runCase(t *testing.T, c *conformanceCase) *expectation {
 
 	var mu sync.Mutex
 	calls := map[string]int{}
-	for _, fn := range functionNames(t, c.Definition) {
+	names := functionNames(t, c.Definition)
+	for _, def := range c.Machines {
+		for _, fn := range functionNames(t, def) {
+			if !slices.Contains(names, fn) {
+				names = append(names, fn)
+			}
+		}
+	}
+	for fn := range c.Tasks {
+		if !slices.Contains(names, fn) {
+			names = append(names, fn)
+		}
+	}
+	for _, fn := range names {
 		script := c.Tasks[fn]
 		rt.RegisterFunction(fn, func(_ context.Context, payload json.RawMessage) (json.RawMessage, error) {
 			mu.Lock()
@@ -183,7 +209,11 @@ func runCase(t *testing.T, c *conformanceCase) *expectation {
 			return s.Result, nil
 		})
 	}
-	sm, err := rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: "conformance", Definition: string(c.Definition)})
+	for name, def := range c.Machines {
+		_, err := rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: name, Definition: string(def)})
+		require.NoError(t, err, "machine %s", name)
+	}
+	sm, err := rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: c.machine(), Definition: string(c.Definition)})
 	require.NoError(t, err)
 	input := string(c.Input)
 	if input == "" {

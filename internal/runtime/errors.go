@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
@@ -107,3 +108,52 @@ func ErrorCode(err error) string {
 	}
 	return ""
 }
+
+// Step Functions exceptions added with variables, redrive and TestState.
+const (
+	CodeStateMachineTypeNotSupported = "StateMachineTypeNotSupported"
+	CodeExecutionNotRedrivable       = "ExecutionNotRedrivable"
+	CodeTooManyTags                  = "TooManyTags"
+	CodeMissingRequiredParameter     = "MissingRequiredParameter"
+	CodeInvalidLoggingConfiguration  = "InvalidLoggingConfiguration"
+	CodeInvalidTracingConfiguration  = "InvalidTracingConfiguration"
+	CodeActivityDoesNotExist         = "ActivityDoesNotExist"
+	CodeActivityAlreadyExists        = "ActivityAlreadyExists"
+)
+
+// parseArn checks a Step Functions ARN,
+// arn:<partition>:states:<region>:<account>:<type>:<name>[:<qualifier>...]
+// with no empty part, and returns its resource type (without allocating:
+// every execution start checks one).
+func parseArn(s string) (kind string, ok bool) {
+	i := 0
+	for p := range strings.SplitSeq(s, ":") {
+		switch {
+		case i == 0 && p != "arn", i == 2 && p != "states", p == "" && i != 2:
+			return "", false
+		case i == 5:
+			kind = p
+		}
+		i++
+	}
+	return kind, i >= 7
+}
+
+// checkArn returns InvalidArn unless s is a Step Functions ARN of one of
+// the resource types kinds.
+func checkArn(s string, kinds ...string) error {
+	kind, ok := parseArn(s)
+	if !ok {
+		return apiErr(CodeInvalidArn, "Invalid Arn: 'Unable to parse ARN: %s'", s)
+	}
+	for _, k := range kinds {
+		if kind == k {
+			return nil
+		}
+	}
+	return apiErr(CodeInvalidArn, "Invalid Arn: 'Resource type not valid in this context: %s'", kind)
+}
+
+func validArn(s string, kinds ...string) bool { return checkArn(s, kinds...) == nil }
+
+func asError(err error, target **Error) bool { return errors.As(err, target) }

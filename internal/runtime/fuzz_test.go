@@ -105,7 +105,7 @@ func FuzzIntrinsic(f *testing.F) {
 		if err != nil {
 			return
 		}
-		v, err := in.eval(data, map[string]any{})
+		v, err := in.eval(data, &stateEnv{ctxObj: map[string]any{}})
 		if err != nil {
 			return
 		}

@@ -43,6 +43,8 @@ type EventDetails struct {
 	Length       int       // map length
 	Token        string    // task token of a .waitForTaskToken task (replay)
 	Deadline     time.Time // Wait: when the wait ends; TaskFailed: when a retry is due (replay)
+	// Assigned holds the variables a state assigned (StateExited).
+	Assigned map[string]any
 }
 
 // details returns the event's details, never nil.
@@ -87,6 +89,16 @@ const (
 	EvMapIterationSucceed = "MapIterationSucceeded"
 	EvMapIterationFailed  = "MapIterationFailed"
 	EvMapIterationAborted = "MapIterationAborted"
+
+	EvEvaluationFailed = "EvaluationFailed"
+
+	EvActivityScheduled = "ActivityScheduled"
+	EvActivityStarted   = "ActivityStarted"
+	EvActivitySucceeded = "ActivitySucceeded"
+	EvActivityFailed    = "ActivityFailed"
+	EvActivityTimedOut  = "ActivityTimedOut"
+
+	EvExecutionRedriven = "ExecutionRedriven"
 )
 
 func enteredType(stateType string) string { return stateType + "StateEntered" }
@@ -110,6 +122,22 @@ func (e *HistoryEvent) Details() (string, map[string]any) {
 		d[field] = jsonString(v)
 		d[field+"Details"] = payloadDetails{}
 	}
+	errorCause := func() {
+		if x.Error != "" {
+			d["error"] = x.Error
+		}
+		if x.Cause != "" {
+			d["cause"] = x.Cause
+		}
+	}
+	limits := func() {
+		if x.Timeout > 0 {
+			d["timeoutInSeconds"] = x.Timeout
+		}
+		if x.Heartbeat > 0 {
+			d["heartbeatInSeconds"] = x.Heartbeat
+		}
+	}
 	switch e.Type {
 	case EvExecutionStarted:
 		key = "executionStartedEventDetails"
@@ -118,30 +146,21 @@ func (e *HistoryEvent) Details() (string, map[string]any) {
 	case EvExecutionSucceeded:
 		key = "executionSucceededEventDetails"
 		io("output", e.Output)
-	case EvExecutionFailed, EvExecutionAborted, EvExecutionTimedOut, EvLambdaFailed, EvLambdaTimedOut:
+	case EvExecutionFailed, EvExecutionAborted, EvExecutionTimedOut, EvLambdaFailed, EvLambdaTimedOut, EvActivityFailed, EvActivityTimedOut:
 		key = map[string]string{
 			EvExecutionFailed: "executionFailedEventDetails", EvExecutionAborted: "executionAbortedEventDetails",
 			EvExecutionTimedOut: "executionTimedOutEventDetails", EvLambdaFailed: "lambdaFunctionFailedEventDetails",
-			EvLambdaTimedOut: "lambdaFunctionTimedOutEventDetails",
+			EvLambdaTimedOut: "lambdaFunctionTimedOutEventDetails", EvActivityFailed: "activityFailedEventDetails",
+			EvActivityTimedOut: "activityTimedOutEventDetails",
 		}[e.Type]
-		if x.Error != "" {
-			d["error"] = x.Error
-		}
-		if x.Cause != "" {
-			d["cause"] = x.Cause
-		}
+		errorCause()
 	case EvTaskScheduled:
 		key = "taskScheduledEventDetails"
 		d["resourceType"] = x.ResourceType
 		d["resource"] = x.Resource
 		d["region"] = "us-east-1"
 		d["parameters"] = jsonString(x.Parameters)
-		if x.Timeout > 0 {
-			d["timeoutInSeconds"] = x.Timeout
-		}
-		if x.Heartbeat > 0 {
-			d["heartbeatInSeconds"] = x.Heartbeat
-		}
+		limits()
 	case EvTaskStarted:
 		key = "taskStartedEventDetails"
 		d["resourceType"] = x.ResourceType
@@ -155,12 +174,7 @@ func (e *HistoryEvent) Details() (string, map[string]any) {
 		key = map[string]string{EvTaskFailed: "taskFailedEventDetails", EvTaskTimedOut: "taskTimedOutEventDetails"}[e.Type]
 		d["resourceType"] = x.ResourceType
 		d["resource"] = x.Resource
-		if x.Error != "" {
-			d["error"] = x.Error
-		}
-		if x.Cause != "" {
-			d["cause"] = x.Cause
-		}
+		errorCause()
 	case EvLambdaScheduled:
 		key = "lambdaFunctionScheduledEventDetails"
 		d["resource"] = x.Resource
@@ -174,6 +188,26 @@ func (e *HistoryEvent) Details() (string, map[string]any) {
 	case EvMapStarted:
 		key = "mapStateStartedEventDetails"
 		d["length"] = x.Length
+	case EvActivityScheduled:
+		key = "activityScheduledEventDetails"
+		d["resource"] = x.Resource
+		io("input", e.Input)
+		limits()
+	case EvActivityStarted:
+		key = "activityStartedEventDetails"
+		d["workerName"] = x.Resource
+	case EvActivitySucceeded:
+		key = "activitySucceededEventDetails"
+		io("output", e.Output)
+	case EvExecutionRedriven:
+		key = "executionRedrivenEventDetails"
+		d["redriveCount"] = x.Index
+	case EvEvaluationFailed:
+		key = "evaluationFailedEventDetails"
+		d["state"] = e.Name
+		d["error"] = x.Error
+		d["cause"] = x.Cause
+		d["location"] = x.Resource
 	case EvMapIterationStarted, EvMapIterationSucceed, EvMapIterationFailed, EvMapIterationAborted:
 		key = map[string]string{EvMapIterationStarted: "mapIterationStartedEventDetails", EvMapIterationSucceed: "mapIterationSucceededEventDetails",
 			EvMapIterationFailed: "mapIterationFailedEventDetails", EvMapIterationAborted: "mapIterationAbortedEventDetails"}[e.Type]
@@ -188,6 +222,10 @@ func (e *HistoryEvent) Details() (string, map[string]any) {
 			key = "stateExitedEventDetails"
 			d["name"] = e.Name
 			io("output", e.Output)
+			if len(x.Assigned) > 0 {
+				d["assignedVariables"] = assignedJSON(x.Assigned)
+				d["assignedVariablesDetails"] = payloadDetails{}
+			}
 		}
 	}
 	if key == "" {
@@ -237,6 +275,7 @@ type journalEvent struct {
 	Next            string          `json:"next,omitempty"`
 	Token           string          `json:"token,omitempty"`
 	Deadline        time.Time       `json:"deadline,omitzero"`
+	Assigned        json.RawMessage `json:"assigned,omitempty"`
 }
 
 func rawOrNil(v any, has bool) json.RawMessage {
@@ -260,6 +299,9 @@ func EncodeEvent(e *HistoryEvent) ([]byte, error) {
 		Parameters: rawOrNil(x.Parameters, false), Timeout: x.Timeout, Heartbeat: x.Heartbeat, Index: x.Index, Length: x.Length,
 		Thread: e.Thread, Seq: e.Seq, Next: e.Next, Token: x.Token, Deadline: x.Deadline,
 	}
+	if len(x.Assigned) > 0 {
+		je.Assigned = rawOrNil(x.Assigned, true)
+	}
 	return json.Marshal(je)
 }
 
@@ -282,7 +324,15 @@ func DecodeEvent(b []byte) (*HistoryEvent, error) {
 	x := &EventDetails{Error: je.Error, Cause: je.Cause, Resource: je.Resource,
 		ResourceType: je.ResourceType, Timeout: je.Timeout, Heartbeat: je.Heartbeat, Index: je.Index, Length: je.Length,
 		Token: je.Token, Deadline: je.Deadline}
-	if *x != (EventDetails{}) || len(je.Parameters) > 0 {
+	if len(je.Assigned) > 0 {
+		v, err := dec(je.Assigned)
+		if err != nil {
+			return nil, err
+		}
+		x.Assigned, _ = v.(map[string]any)
+	}
+	if x.Error != "" || x.Cause != "" || x.Resource != "" || x.ResourceType != "" || x.Timeout != 0 || x.Heartbeat != 0 ||
+		x.Index != 0 || x.Length != 0 || x.Token != "" || !x.Deadline.IsZero() || x.Assigned != nil || len(je.Parameters) > 0 {
 		e.EventDetails = x
 	}
 	var err error

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -28,6 +27,11 @@ type execution struct {
 	cancel  context.CancelCauseFunc
 	loaded  bool // loaded from the journal; events not in memory yet
 	resumed bool
+	// recording: the execution keeps a history (every execution except a
+	// synchronous Express one); durable: its events are journaled (every
+	// STANDARD execution, when the runtime has a journal).
+	recording bool
+	durable   bool
 }
 
 // run interprets one execution.
@@ -39,7 +43,21 @@ type run struct {
 	replay   map[string][]*HistoryEvent // by thread, nil for a fresh start
 	base     map[string]any             // $$.Execution and $$.StateMachine; see baseContext
 	baseOnce sync.Once
-	jctx     context.Context // for journal writes: never canceled
+	jctx     context.Context // for journal writes: canceled only when the runtime closes
+	// recording is false for executions that keep no history (synchronous
+	// Express executions): no events are built, none journaled.
+	recording bool
+	// redriven: the run continues an execution RedriveExecution restarted.
+	redriven bool
+	// test is set when the run is a TestState call.
+	test *testRun
+}
+
+// historyLength is the number of events the execution's history holds.
+func (ru *run) historyLength() int64 {
+	ru.ex.mu.Lock()
+	defer ru.ex.mu.Unlock()
+	return ru.ex.nextID
 }
 
 type thread struct {
@@ -49,6 +67,22 @@ type thread struct {
 	// unjournaledFailure: the last Task attempt failed calling a
 	// replay-safe function, whose call was not journaled (see ReplaySafe).
 	unjournaledFailure bool
+	// vars is the thread's variable scope (nil when the program assigns
+	// none); assign holds the assignments of the state being run, applied
+	// when it exits.
+	vars   *varScope
+	assign map[string]any
+	// scratch stands in for events when the run records no history.
+	scratch [2]HistoryEvent
+}
+
+// child returns a thread for a Parallel branch or Map iteration.
+func (th *thread) child(key string) *thread {
+	c := &thread{key: key, last: th.last}
+	if th.vars != nil {
+		c.vars = newScope(th.vars)
+	}
+	return c
 }
 
 // errAborted marks a state interrupted by cancellation.
@@ -58,7 +92,10 @@ type execTimeout struct{}
 
 func (execTimeout) Error() string { return "execution timed out" }
 
-func (r *Runtime) launch(ex *execution, prog *program, input any, replay []*HistoryEvent) {
+// launch runs an execution on a worker: a new one (replay nil), one
+// resumed after a restart (replay: its journaled history), or a redriven
+// one (redriven; replay: the events of the states that succeeded).
+func (r *Runtime) launch(ex *execution, prog *program, input any, replay []*HistoryEvent, redriven bool) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	ex.mu.Lock()
 	ex.cancel = cancel
@@ -66,12 +103,16 @@ func (r *Runtime) launch(ex *execution, prog *program, input any, replay []*Hist
 		ex.nextID = ex.events[n-1].ID
 	}
 	ex.mu.Unlock()
-	ru := &run{r: r, ex: ex, prog: prog, input: input, jctx: context.Background()}
-	if replay != nil {
+	ru := &run{r: r, ex: ex, prog: prog, input: input, jctx: r.closeCtx, recording: ex.recording || redriven, redriven: redriven}
+	if replay != nil || redriven {
 		ru.replay = map[string][]*HistoryEvent{}
 		for _, e := range replay {
 			ru.replay[e.Thread] = append(ru.replay[e.Thread], e)
 		}
+	}
+	if redriven {
+		ru.emit(&thread{}, HistoryEvent{Type: EvExecutionRedriven, EventDetails: &EventDetails{Index: ex.rec.RedriveCount}})
+		ru.flush()
 	}
 	r.wg.Add(1)
 	r.goExec(func() {
@@ -80,10 +121,6 @@ func (r *Runtime) launch(ex *execution, prog *program, input any, replay []*Hist
 		ru.main(ctx)
 	})
 }
-
-// inlineMapConcurrency is how many iterations an inline Map runs at once
-// when MaxConcurrency is 0 (unlimited): AWS runs up to 40.
-const inlineMapConcurrency = 40
 
 // workerIdle is how long an execution worker waits for new work.
 const workerIdle = 30 * time.Second
@@ -122,7 +159,7 @@ func (ru *run) baseContext() map[string]any {
 		ru.base = map[string]any{
 			"Execution": map[string]any{
 				"Id": ex.rec.ExecutionArn, "Input": ru.input, "Name": ex.rec.Name, "RoleArn": ex.rec.RoleArn,
-				"StartTime": fmtTime(ex.rec.StartDate), "RedriveCount": json.Number("0"),
+				"StartTime": fmtTime(ex.rec.StartDate), "RedriveCount": json.Number(fmt.Sprint(ex.rec.RedriveCount)),
 			},
 			"StateMachine": map[string]any{"Id": ex.rec.StateMachineArn, "Name": smName(ex.rec.StateMachineArn)},
 		}
@@ -143,12 +180,15 @@ func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 func (ru *run) main(ctx context.Context) {
 	r, ex := ru.r, ru.ex
 	root := &thread{}
+	if ru.prog.usesVars {
+		root.vars = newScope(nil)
+	}
 	// A resumed execution may have no journaled event yet (its first
 	// events were not journaled before the crash): it starts over.
 	if len(ru.replay) == 0 {
-		ru.emit(ctx, root, HistoryEvent{Type: EvExecutionStarted, Input: ru.input, HasInput: true, EventDetails: &EventDetails{Resource: ex.rec.RoleArn}})
+		ru.emit(root, HistoryEvent{Type: EvExecutionStarted, Input: ru.input, HasInput: true, EventDetails: &EventDetails{Resource: ex.rec.RoleArn}})
 	}
-	if ru.replay == nil {
+	if ru.replay == nil && ru.recording {
 		r.notify(ex)
 	}
 	if ru.prog.timeout > 0 {
@@ -180,7 +220,7 @@ func (ru *run) main(ctx context.Context) {
 	default:
 		status, final.Type, final.Output, final.HasOutput = StatusSucceeded, EvExecutionSucceeded, out, true
 	}
-	ru.emit(context.WithoutCancel(ctx), root, *final)
+	ru.emit(root, *final)
 	ru.flush()
 	ex.mu.Lock()
 	ex.rec.Status = status
@@ -195,13 +235,13 @@ func (ru *run) main(ctx context.Context) {
 	}
 	rec := *ex.rec
 	ex.mu.Unlock()
-	if err := r.journal.SaveExecution(context.WithoutCancel(ctx), &rec); err != nil {
-		r.log.Error("journal execution end", slog.String("execution_arn", rec.ExecutionArn), slog.Any("error", err))
-	}
+	ru.saveRecord(&rec)
 	ru.dropTokens()
 	close(ex.done)
-	r.notify(ex)
-	r.noteClosed(rec.ExecutionArn)
+	if ru.recording {
+		r.notify(ex)
+		r.noteClosed(ex)
+	}
 }
 
 func (ex *execution) cancelWith(cause error) {
@@ -241,85 +281,12 @@ func (r *Runtime) notify(ex *execution) {
 		Resources: []string{rec.ExecutionArn}, Detail: d})
 }
 
-// emit appends an event to the history; flush journals it. Events are
-// journaled in batches at durability points: before a task is invoked,
-// after it succeeds, before a wait or a retry backoff, and at the end.
-func (ru *run) emit(_ context.Context, th *thread, e HistoryEvent) *HistoryEvent {
-	if e.Timestamp.IsZero() {
-		e.Timestamp = ru.r.clock.Now()
-	}
-	e.Thread = th.key
-	if e.Seq == 0 {
-		e.Seq = th.seq
-	}
-	ex := ru.ex
-	ex.mu.Lock()
-	ex.nextID++
-	e.ID = ex.nextID
-	if th.last > 0 {
-		e.PreviousEventID = th.last
-	} else {
-		e.PreviousEventID = e.ID - 1
-	}
-	if len(ex.slab) == cap(ex.slab) {
-		ex.slab = make([]HistoryEvent, 0, min(64, max(8, 2*cap(ex.slab))))
-	}
-	ex.slab = append(ex.slab, e)
-	ev := &ex.slab[len(ex.slab)-1]
-	ex.events = append(ex.events, ev)
-	if ru.r.durable {
-		ex.pending = append(ex.pending, ev)
-	}
-	ex.mu.Unlock()
-	th.last = ev.ID
-	return ev
-}
-
-// Deferred journaling of replay-safe Task successes (see ReplaySafe): the
-// pending events are journaled once the oldest is deferFlushFor old or
-// there are deferFlushMax of them.
-const (
-	deferFlushFor = 250 * time.Millisecond
-	deferFlushMax = 256
-)
-
-// flushIfDue journals the pending events if they are due (see
-// deferFlushFor).
-func (ru *run) flushIfDue() {
-	ex := ru.ex
-	ex.mu.Lock()
-	n := len(ex.pending)
-	due := n >= deferFlushMax || (n > 0 && ru.r.clock.Now().Sub(ex.pending[0].Timestamp) >= deferFlushFor)
-	ex.mu.Unlock()
-	if due {
-		ru.flush()
-	}
-}
-
-// flush journals the pending events.
-func (ru *run) flush() {
-	ex := ru.ex
-	ex.jmu.Lock()
-	defer ex.jmu.Unlock()
-	ex.mu.Lock()
-	batch := ex.pending
-	ex.pending = ex.spare[:0]
-	ex.spare = nil
-	ex.mu.Unlock()
-	if len(batch) == 0 {
-		return
-	}
-	if err := ru.r.journal.AppendEvents(ru.jctx, ex.rec.ExecutionArn, batch); err != nil {
-		ru.r.log.Error("journal events", slog.String("execution_arn", ex.rec.ExecutionArn), slog.Int("events", len(batch)), slog.Any("error", err))
-	}
-	clear(batch)
-	ex.mu.Lock()
-	ex.spare = batch[:0]
-	ex.mu.Unlock()
-}
-
 func isEntered(t string) bool { return strings.HasSuffix(t, "StateEntered") }
 func isExited(t string) bool  { return strings.HasSuffix(t, "StateExited") }
+
+// MaxHistoryEvents is the number of events an execution's history may
+// hold; the execution fails when it would exceed it, as on AWS.
+const MaxHistoryEvents = 25000
 
 // runGraph runs states from g.startAt until one ends the thread.
 func (ru *run) runGraph(ctx context.Context, th *thread, g *graph, input any) (any, *stateErr) {
@@ -329,6 +296,12 @@ func (ru *run) runGraph(ctx context.Context, th *thread, g *graph, input any) (a
 		evs := ru.replay[th.key]
 		if len(evs) > 0 {
 			th.last = evs[len(evs)-1].ID
+		}
+		// Variables assigned before the restart.
+		for _, e := range evs {
+			if isExited(e.Type) && e.EventDetails != nil && len(e.Assigned) > 0 {
+				th.vars.set(e.Assigned)
+			}
 		}
 		for i := len(evs) - 1; i >= 0; i-- {
 			e := evs[i]
@@ -357,19 +330,29 @@ func (ru *run) runGraph(ctx context.Context, th *thread, g *graph, input any) (a
 		th.seq++
 		entered := resume
 		if entered == nil {
-			e := HistoryEvent{Type: cs.enteredTyp, Name: name, Input: in, HasInput: true, Timestamp: at}
 			if cs.st.Type == asl.TypeWait {
-				e.EventDetails = &EventDetails{Deadline: ru.waitDeadline(cs, in)}
+				entered = ru.emitWaitEntered(th, cs, name, in, at)
+			} else {
+				entered = ru.emit(th, HistoryEvent{Type: cs.enteredTyp, Name: name, Input: in, HasInput: true, Timestamp: at})
 			}
-			entered = ru.emit(ctx, th, e)
 		}
+		th.assign = nil
 		out, next, serr := ru.exec(ctx, th, cs, in, entered, resume != nil)
 		resume = nil
 		if serr != nil {
 			return nil, serr
 		}
+		if ru.recording && ru.historyLength() >= MaxHistoryEvents-1 {
+			return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("The execution exceeded the limit of %d history events.", MaxHistoryEvents)}
+		}
 		at = ru.r.clock.Now()
-		ru.emit(ctx, th, HistoryEvent{Type: cs.exitedTyp, Name: name, Output: out, HasOutput: true, Next: next, Timestamp: at})
+		exited := HistoryEvent{Type: cs.exitedTyp, Name: name, Output: out, HasOutput: true, Next: next, Timestamp: at}
+		if th.assign != nil {
+			th.vars.set(th.assign)
+			exited.EventDetails = &EventDetails{Assigned: th.assign}
+			th.assign = nil
+		}
+		ru.emit(th, exited)
 		if next == "" {
 			return out, nil
 		}
@@ -392,28 +375,75 @@ func (ru *run) ctxObject(cs *cstate, entered *HistoryEvent, retry int, token str
 	return m
 }
 
-func (cs *cstate) applyInput(in any) (any, *stateErr) {
+// stateEnv is what one state's paths and expressions see: the context
+// object (built on first use) and the thread's variables.
+type stateEnv struct {
+	ru      *run
+	cs      *cstate
+	th      *thread
+	entered *HistoryEvent
+	retry   int
+	token   string
+	item    *[2]any
+	ctxObj  map[string]any
+}
+
+func (ru *run) env(th *thread, cs *cstate, entered *HistoryEvent) *stateEnv {
+	return &stateEnv{ru: ru, cs: cs, th: th, entered: entered}
+}
+
+func (e *stateEnv) context() map[string]any {
+	if e.ctxObj == nil {
+		e.ctxObj = e.ru.ctxObject(e.cs, e.entered, e.retry, e.token, e.item)
+	}
+	return e.ctxObj
+}
+
+func (e *stateEnv) vars() *varScope {
+	if e.th == nil {
+		return nil
+	}
+	return e.th.vars
+}
+
+func (e *stateEnv) enteredID() int64 {
+	if e.entered == nil {
+		return 0
+	}
+	return e.entered.ID
+}
+
+// withItem returns a copy of the environment whose context has
+// $$.Map.Item set.
+func (e *stateEnv) withItem(index int, value any) *stateEnv {
+	c := *e
+	c.item = &[2]any{json.Number(fmt.Sprint(index)), value}
+	c.ctxObj = nil
+	return &c
+}
+
+func (cs *cstate) applyInput(in any, env *stateEnv) (any, *stateErr) {
 	if cs.inputNull {
 		return map[string]any{}, nil
 	}
 	if cs.inputPath == nil {
 		return in, nil
 	}
-	v, err := cs.inputPath.eval(in)
+	v, err := cs.inputPath.evalIn(in, env)
 	if err != nil {
 		return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s' : No results for path: $['%s']", cs.inputPath.src, strings.TrimPrefix(cs.inputPath.src, "$."))}
 	}
 	return v, nil
 }
 
-func (cs *cstate) applyOutput(out any) (any, *stateErr) {
+func (cs *cstate) applyOutput(out any, env *stateEnv) (any, *stateErr) {
 	if cs.outputNull {
 		return map[string]any{}, nil
 	}
 	if cs.outputPath == nil {
 		return out, nil
 	}
-	v, err := cs.outputPath.eval(out)
+	v, err := cs.outputPath.evalIn(out, env)
 	if err != nil {
 		return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s' : No results for path: $['%s']", cs.outputPath.src, strings.TrimPrefix(cs.outputPath.src, "$."))}
 	}
@@ -434,53 +464,119 @@ func applyResultPath(p *jsonPath, null bool, rawIn, result any) (any, *stateErr)
 	return v, nil
 }
 
-// finish applies ResultSelector, ResultPath and OutputPath to a result.
-func (ru *run) finish(cs *cstate, rawIn, result any, ctxObj func() map[string]any) (any, *stateErr) {
+// finish turns a Task, Parallel or Map result into the state's output:
+// ResultSelector, Assign, ResultPath and OutputPath in JSONPath states;
+// Output and Assign in JSONata states.
+func (ru *run) finish(cs *cstate, rawIn, result any, env *stateEnv) (any, *stateErr) {
+	if cs.jsonata {
+		ru.note("result", result)
+		states := env.statesVar(rawIn, "result", result)
+		return ru.outputAndAssign(cs.jOutput, cs.assign, result, env, states)
+	}
+	ru.note("result", result)
 	if cs.resultSelector != nil {
 		var serr *stateErr
-		if result, serr = cs.resultSelector.eval(result, ctxObj()); serr != nil {
+		if result, serr = cs.resultSelector.eval(result, env); serr != nil {
 			return nil, serr
 		}
+		if serr = checkSize(result, cs.name); serr != nil {
+			return nil, serr
+		}
+		ru.note("afterResultSelector", result)
+	}
+	if cs.assign != nil {
+		a, serr := evalAssign(cs.assign, result, env, nil)
+		if serr != nil {
+			return nil, serr
+		}
+		env.th.assign = a
 	}
 	out, serr := applyResultPath(cs.resultPath, cs.resultNull, rawIn, result)
 	if serr != nil {
 		return nil, serr
 	}
-	return cs.applyOutput(out)
+	ru.note("afterResultPath", out)
+	return cs.applyOutput(out, env)
+}
+
+// outputAndAssign evaluates a JSONata state's Output (def when absent) and
+// Assign, both against the same $states and variables.
+func (ru *run) outputAndAssign(output *jtmpl, assign *assignment, def any, env *stateEnv, states map[string]any) (any, *stateErr) {
+	out := def
+	if output != nil {
+		var serr *stateErr
+		if out, serr = output.eval(env, states); serr != nil {
+			return nil, serr
+		}
+		if serr = checkSize(out, env.cs.name); serr != nil {
+			return nil, serr
+		}
+	}
+	if assign != nil {
+		a, serr := evalAssign(assign, nil, env, states)
+		if serr != nil {
+			return nil, serr
+		}
+		env.th.assign = a
+	}
+	return out, nil
 }
 
 // exec runs one state and returns its output and next state ("" to end).
 func (ru *run) exec(ctx context.Context, th *thread, cs *cstate, in any, entered *HistoryEvent, resuming bool) (any, string, *stateErr) {
 	st := cs.st
-	ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, 0, "", nil) }
+	switch st.Type {
+	case asl.TypeTask, asl.TypeParallel, asl.TypeMap:
+		return ru.withRetry(ctx, th, cs, in, entered, resuming)
+	}
+	env := ru.env(th, cs, entered)
+	if cs.jsonata {
+		return ru.execJSONata(ctx, cs, in, entered, env)
+	}
 	next := st.Next
 	switch st.Type {
 	case asl.TypePass:
-		eff, serr := cs.applyInput(in)
+		// The common case, a Pass state without processing, allocates nothing.
+		if cs.inputPath == nil && !cs.inputNull && cs.params == nil && !cs.hasResult && cs.resultPath == nil && !cs.resultNull &&
+			cs.outputPath == nil && !cs.outputNull && cs.assign == nil {
+			return in, next, nil
+		}
+		eff, serr := cs.applyInput(in, env)
 		if serr != nil {
 			return nil, "", serr
 		}
+		ru.note("afterInputPath", eff)
 		if cs.params != nil {
-			if eff, serr = cs.params.eval(eff, ctxFn()); serr != nil {
+			if eff, serr = cs.params.eval(eff, env); serr != nil {
 				return nil, "", serr
 			}
+			if serr = checkSize(eff, cs.name); serr != nil {
+				return nil, "", serr
+			}
+			ru.note("afterParameters", eff)
 		}
 		result := eff
 		if cs.hasResult {
 			result = cs.result
 		}
+		if cs.assign != nil {
+			if th.assign, serr = evalAssign(cs.assign, result, env, nil); serr != nil {
+				return nil, "", serr
+			}
+		}
 		out, serr := applyResultPath(cs.resultPath, cs.resultNull, in, result)
 		if serr != nil {
 			return nil, "", serr
 		}
-		out, serr = cs.applyOutput(out)
+		ru.note("afterResultPath", out)
+		out, serr = cs.applyOutput(out, env)
 		return out, next, serr
 	case asl.TypeSucceed:
-		eff, serr := cs.applyInput(in)
+		eff, serr := cs.applyInput(in, env)
 		if serr != nil {
 			return nil, "", serr
 		}
-		out, serr := cs.applyOutput(eff)
+		out, serr := cs.applyOutput(eff, env)
 		return out, "", serr
 	case asl.TypeFail:
 		e := &stateErr{Error: st.Error, Cause: st.Cause}
@@ -492,7 +588,7 @@ func (ru *run) exec(ctx context.Context, th *thread, cs *cstate, in any, entered
 			if x.expr == nil {
 				continue
 			}
-			v, serr := x.expr.eval(in, ctxFn())
+			v, serr := x.expr.eval(in, env)
 			s, ok := v.(string)
 			if serr != nil || !ok {
 				return nil, "", &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("%s did not resolve to a string", x.field)}
@@ -501,84 +597,218 @@ func (ru *run) exec(ctx context.Context, th *thread, cs *cstate, in any, entered
 		}
 		return nil, "", e
 	case asl.TypeChoice:
-		eff, serr := cs.applyInput(in)
+		eff, serr := cs.applyInput(in, env)
 		if serr != nil {
 			return nil, "", serr
 		}
 		target := ""
-		var cobj map[string]any
+		var matched *choice
 		for _, c := range cs.choices {
-			if cobj == nil {
-				cobj = ctxFn()
-			}
-			ok, serr := c.eval(eff, cobj)
+			ok, serr := c.eval(eff, env)
 			if serr != nil {
 				return nil, "", serr
 			}
 			if ok {
-				target = c.next
+				target, matched = c.next, c
 				break
 			}
 		}
-		if target == "" {
+		assign := cs.assign
+		if matched != nil {
+			assign = matched.assign
+		} else {
 			target = st.Default
 		}
 		if target == "" {
 			return nil, "", &stateErr{Error: ErrNoChoiceMatched, Cause: fmt.Sprintf("No Matches! in state %s", cs.name)}
 		}
-		out, serr := cs.applyOutput(eff)
+		if assign != nil {
+			if th.assign, serr = evalAssign(assign, eff, env, nil); serr != nil {
+				return nil, "", serr
+			}
+		}
+		out, serr := cs.applyOutput(eff, env)
 		return out, target, serr
 	case asl.TypeWait:
-		eff, serr := cs.applyInput(in)
+		eff, serr := cs.applyInput(in, env)
 		if serr != nil {
 			return nil, "", serr
 		}
 		if entered.details().Deadline.IsZero() {
-			if _, serr := ru.waitDuration(cs, eff); serr != nil {
+			if _, serr := ru.waitDuration(cs, eff, env); serr != nil {
 				return nil, "", serr
 			}
 		}
-		ru.flush()
-		if d := entered.details().Deadline.Sub(ru.r.clock.Now()); d > 0 {
-			if err := ru.r.clock.Sleep(ctx, d); err != nil {
-				return nil, "", errAborted
+		if serr := ru.sleepUntil(ctx, entered.details().Deadline); serr != nil {
+			return nil, "", serr
+		}
+		if cs.assign != nil {
+			if th.assign, serr = evalAssign(cs.assign, eff, env, nil); serr != nil {
+				return nil, "", serr
 			}
 		}
-		if ctx.Err() != nil {
-			return nil, "", errAborted
-		}
-		out, serr := cs.applyOutput(eff)
+		out, serr := cs.applyOutput(eff, env)
 		return out, next, serr
-	case asl.TypeTask, asl.TypeParallel, asl.TypeMap:
-		return ru.withRetry(ctx, th, cs, in, entered, resuming)
 	}
 	return nil, "", &stateErr{Error: ErrRuntime, Cause: "unsupported state type " + st.Type}
 }
 
-func evalRef(p *jsonPath, in any, ctxFn func() map[string]any) (any, error) {
-	if p.context {
-		return p.eval(ctxFn())
+// sleepUntil journals what is pending and waits until deadline (TestState
+// does not wait).
+func (ru *run) sleepUntil(ctx context.Context, deadline time.Time) *stateErr {
+	if ru.test != nil {
+		return nil
 	}
-	return p.eval(in)
+	ru.flush()
+	if d := deadline.Sub(ru.r.clock.Now()); d > 0 {
+		if err := ru.r.clock.Sleep(ctx, d); err != nil {
+			return errAborted
+		}
+	}
+	if ctx.Err() != nil {
+		return errAborted
+	}
+	return nil
 }
 
-func (ru *run) waitDuration(cs *cstate, eff any) (time.Time, *stateErr) {
+// execJSONata runs a Pass, Succeed, Fail, Choice or Wait state whose query
+// language is JSONata.
+func (ru *run) execJSONata(ctx context.Context, cs *cstate, in any, entered *HistoryEvent, env *stateEnv) (any, string, *stateErr) {
+	st := cs.st
+	states := env.statesVar(in)
+	switch st.Type {
+	case asl.TypePass:
+		out, serr := ru.outputAndAssign(cs.jOutput, cs.assign, in, env, states)
+		return out, st.Next, serr
+	case asl.TypeSucceed:
+		out, serr := ru.outputAndAssign(cs.jOutput, nil, in, env, states)
+		return out, "", serr
+	case asl.TypeFail:
+		e := &stateErr{}
+		for _, x := range []struct {
+			t   *jtmpl
+			dst *string
+		}{{cs.jError, &e.Error}, {cs.jCause, &e.Cause}} {
+			if x.t == nil {
+				continue
+			}
+			v, serr := x.t.eval(env, states)
+			if serr != nil {
+				return nil, "", serr
+			}
+			s, ok := v.(string)
+			if !ok {
+				return nil, "", env.queryError(x.t, "the value must be a string, got "+mustEncode(v))
+			}
+			*x.dst = s
+		}
+		return nil, "", e
+	case asl.TypeChoice:
+		for _, c := range cs.choices {
+			ok, serr := c.evalCondition(env, states)
+			if serr != nil {
+				return nil, "", serr
+			}
+			if ok {
+				out, serr := ru.outputAndAssign(c.output, c.assign, in, env, states)
+				return out, c.next, serr
+			}
+		}
+		if st.Default == "" {
+			return nil, "", &stateErr{Error: ErrNoChoiceMatched, Cause: fmt.Sprintf("No Matches! in state %s", cs.name)}
+		}
+		out, serr := ru.outputAndAssign(cs.jOutput, cs.assign, in, env, states)
+		return out, st.Default, serr
+	case asl.TypeWait:
+		if entered.details().Deadline.IsZero() {
+			if _, serr := ru.waitDuration(cs, in, env); serr != nil {
+				return nil, "", serr
+			}
+		}
+		if serr := ru.sleepUntil(ctx, entered.details().Deadline); serr != nil {
+			return nil, "", serr
+		}
+		out, serr := ru.outputAndAssign(cs.jOutput, cs.assign, in, env, states)
+		return out, st.Next, serr
+	}
+	return nil, "", &stateErr{Error: ErrRuntime, Cause: "unsupported state type " + st.Type}
+}
+
+// evalCondition evaluates a JSONata Choice rule's Condition.
+func (c *choice) evalCondition(env *stateEnv, states map[string]any) (bool, *stateErr) {
+	if c.cond == nil {
+		return false, nil
+	}
+	v, serr := c.cond.eval(env, states)
+	if serr != nil {
+		return false, serr
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, env.queryError(c.cond, "the Condition must evaluate to a boolean, got "+mustEncode(v))
+	}
+	return b, nil
+}
+
+// jsonataNumber evaluates a JSONata state's numeric field (TimeoutSeconds,
+// Seconds, ...): ok is false when the field is not an expression.
+func (cs *cstate) jsonataNumber(field string, env *stateEnv, input any) (float64, bool, *stateErr) {
+	t := cs.jNumbers[field]
+	if t == nil {
+		return 0, false, nil
+	}
+	v, serr := t.eval(env, env.statesVar(input))
+	if serr != nil {
+		return 0, true, serr
+	}
+	f, ok := toFloat(v)
+	if !ok || f < 0 || f != math.Trunc(f) {
+		return 0, true, env.queryError(t, "the value must be a non-negative integer, got "+mustEncode(v))
+	}
+	return f, true, nil
+}
+
+func evalRef(p *jsonPath, in any, env *stateEnv) (any, error) {
+	return p.evalIn(in, env)
+}
+
+func (ru *run) waitDuration(cs *cstate, eff any, env *stateEnv) (time.Time, *stateErr) {
 	now := ru.r.clock.Now()
 	st := cs.st
+	if cs.jsonata {
+		if f, ok, serr := cs.jsonataNumber("Seconds", env, eff); ok {
+			if serr != nil {
+				return time.Time{}, serr
+			}
+			return now.Add(time.Duration(f) * time.Second), nil
+		}
+		if cs.jTimestamp != nil && cs.jTimestamp.kind == tmplJSONata {
+			v, serr := cs.jTimestamp.eval(env, env.statesVar(eff))
+			if serr != nil {
+				return time.Time{}, serr
+			}
+			if s, ok := v.(string); ok {
+				if t, ok := parseTimestamp(s); ok {
+					return t, nil
+				}
+			}
+			return time.Time{}, env.queryError(cs.jTimestamp, "the value must be an RFC 3339 timestamp, got "+mustEncode(v))
+		}
+	}
 	switch {
 	case st.Seconds != nil:
 		return now.Add(time.Duration(*st.Seconds) * time.Second), nil
 	case !cs.timestamp.IsZero():
 		return cs.timestamp, nil
 	case cs.secondsPath != nil:
-		v, err := cs.secondsPath.eval(eff)
+		v, err := cs.secondsPath.evalIn(eff, env)
 		f, ok := toFloat(v)
 		if err != nil || !ok || f < 0 || f != math.Trunc(f) {
 			return time.Time{}, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s': the SecondsPath value must be a non-negative integer", cs.secondsPath.src)}
 		}
 		return now.Add(time.Duration(f) * time.Second), nil
 	case cs.timestampPath != nil:
-		v, err := cs.timestampPath.eval(eff)
+		v, err := cs.timestampPath.evalIn(eff, env)
 		s, ok := v.(string)
 		if err == nil && ok {
 			if t, ok := parseTimestamp(s); ok {
@@ -592,310 +822,27 @@ func (ru *run) waitDuration(cs *cstate, eff any) (time.Time, *stateErr) {
 
 // waitDeadline computes a Wait state's deadline for its entered event; on
 // error it returns the zero time and exec reports the error.
-func (ru *run) waitDeadline(cs *cstate, in any) time.Time {
-	eff, serr := cs.applyInput(in)
-	if serr != nil {
-		return time.Time{}
+// emitWaitEntered records a Wait state's entry with its deadline (so a
+// resumed run waits until the same time). It is apart from the other
+// states' entry so that their event needs no heap allocation.
+func (ru *run) emitWaitEntered(th *thread, cs *cstate, name string, in any, at time.Time) *HistoryEvent {
+	e := HistoryEvent{Type: cs.enteredTyp, Name: name, Input: in, HasInput: true, Timestamp: at}
+	e.EventDetails = &EventDetails{Deadline: ru.waitDeadline(th, cs, in, &e)}
+	return ru.emit(th, e)
+}
+
+func (ru *run) waitDeadline(th *thread, cs *cstate, in any, entered *HistoryEvent) time.Time {
+	env := ru.env(th, cs, entered)
+	eff := in
+	if !cs.jsonata {
+		var serr *stateErr
+		if eff, serr = cs.applyInput(in, env); serr != nil {
+			return time.Time{}
+		}
 	}
-	t, serr := ru.waitDuration(cs, eff)
+	t, serr := ru.waitDuration(cs, eff, env)
 	if serr != nil {
 		return time.Time{}
 	}
 	return t
-}
-
-// withRetry runs a Task, Parallel or Map state with its Retry and Catch.
-func (ru *run) withRetry(ctx context.Context, th *thread, cs *cstate, in any, entered *HistoryEvent, resuming bool) (any, string, *stateErr) {
-	st := cs.st
-	counts := make([]int, len(st.Retry))
-	attempt := 0
-	retries := 0
-	var replayed []*HistoryEvent
-	if resuming {
-		for _, e := range ru.replay[th.key] {
-			if e.Seq == th.seq && !isEntered(e.Type) {
-				replayed = append(replayed, e)
-			}
-		}
-	}
-	for {
-		out, serr := ru.attempt(ctx, th, cs, in, entered, attempt, retries, &replayed)
-		if serr == nil {
-			return out, st.Next, nil
-		}
-		if serr == errAborted {
-			return nil, "", serr
-		}
-		// A failed replay-safe call is journaled before the state acts on
-		// the failure (a retry journals it after marking it, below).
-		flushFailure := th.unjournaledFailure
-		th.unjournaledFailure = false
-		retried := false
-		for i, rt := range st.Retry {
-			if !serr.matches(rt.ErrorEquals) {
-				continue
-			}
-			if counts[i] < rt.Attempts() {
-				delay := ru.r.backoff(rt, counts[i])
-				counts[i]++
-				retries++
-				attempt++
-				due := ru.r.clock.Now().Add(delay)
-				if len(replayed) > 0 {
-					if last := replayed[len(replayed)-1].details(); !last.Deadline.IsZero() {
-						due = last.Deadline
-					}
-				}
-				ru.markRetry(th, due)
-				ru.flush()
-				if d := due.Sub(ru.r.clock.Now()); d > 0 {
-					if err := ru.r.clock.Sleep(ctx, d); err != nil {
-						return nil, "", errAborted
-					}
-				}
-				retried = true
-			}
-			break
-		}
-		if retried {
-			continue
-		}
-		if flushFailure {
-			ru.flush()
-		}
-		for i, c := range st.Catch {
-			if !serr.matches(c.ErrorEquals) {
-				continue
-			}
-			errOut := map[string]any{"Error": serr.Error, "Cause": serr.Cause}
-			p, null := cs.catchPaths[i], cs.catchNull[i]
-			out, perr := applyResultPath(p, null, in, errOut)
-			if perr != nil {
-				return nil, "", perr
-			}
-			return out, c.Next, nil
-		}
-		return nil, "", serr
-	}
-}
-
-// markRetry records on the thread's last failure event when the retry is
-// due, so a resumed run waits for the remaining backoff only.
-func (ru *run) markRetry(th *thread, due time.Time) {
-	ru.ex.mu.Lock()
-	defer ru.ex.mu.Unlock()
-	for i := len(ru.ex.events) - 1; i >= 0; i-- {
-		e := ru.ex.events[i]
-		if e.ID == th.last {
-			// Copy: details may be shared between events.
-			d := EventDetails{}
-			if e.EventDetails != nil {
-				d = *e.EventDetails
-			}
-			d.Deadline = due
-			e.EventDetails = &d
-			return
-		}
-	}
-}
-
-// backoff returns the delay before retry number n (0-based) of rt.
-func (r *Runtime) backoff(rt *asl.Retrier, n int) time.Duration {
-	secs := float64(rt.Interval()) * math.Pow(rt.Backoff(), float64(n))
-	if rt.MaxDelaySeconds != nil && secs > float64(*rt.MaxDelaySeconds) {
-		secs = float64(*rt.MaxDelaySeconds)
-	}
-	if rt.JitterStrategy == "FULL" {
-		r.randMu.Lock()
-		secs *= r.rnd.Float64()
-		r.randMu.Unlock()
-	}
-	return time.Duration(secs * float64(time.Second))
-}
-
-// attempt runs one attempt of a Task, Parallel or Map state.
-func (ru *run) attempt(ctx context.Context, th *thread, cs *cstate, in any, entered *HistoryEvent, attempt, retries int, replayed *[]*HistoryEvent) (any, *stateErr) {
-	eff, serr := cs.applyInput(in)
-	if serr != nil {
-		return nil, serr
-	}
-	switch cs.st.Type {
-	case asl.TypeTask:
-		return ru.task(ctx, th, cs, in, eff, entered, retries, replayed)
-	case asl.TypeParallel:
-		return ru.parallel(ctx, th, cs, in, eff, entered, attempt)
-	default:
-		return ru.mapState(ctx, th, cs, in, eff, entered, attempt)
-	}
-}
-
-func (ru *run) parallel(ctx context.Context, th *thread, cs *cstate, rawIn, eff any, entered *HistoryEvent, attempt int) (any, *stateErr) {
-	ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, attempt, "", nil) }
-	if cs.params != nil {
-		var serr *stateErr
-		if eff, serr = cs.params.eval(eff, ctxFn()); serr != nil {
-			return nil, serr
-		}
-	}
-	prefix := fmt.Sprintf("%s/%d.%d.", th.key, th.seq, attempt)
-	if !ru.hasThread(prefix) {
-		ru.emit(ctx, th, HistoryEvent{Type: EvParallelStarted})
-	}
-	outs, serr := ru.fanOut(ctx, len(cs.branches), 0, func(bctx context.Context, i int) (any, *stateErr) {
-		bt := &thread{key: fmt.Sprintf("%s%d", prefix, i), last: th.last}
-		return ru.runGraph(bctx, bt, cs.branches[i], eff)
-	}, nil)
-	if serr != nil {
-		if serr != errAborted {
-			ru.emit(ctx, th, HistoryEvent{Type: EvParallelFailed, EventDetails: &EventDetails{Error: serr.Error, Cause: serr.Cause}})
-		}
-		return nil, serr
-	}
-	ru.emit(ctx, th, HistoryEvent{Type: EvParallelSucceeded})
-	return ru.finish(cs, rawIn, outs, ctxFn)
-}
-
-func (ru *run) hasThread(prefix string) bool {
-	if ru.replay == nil {
-		return false
-	}
-	for k := range ru.replay {
-		if strings.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
-}
-
-// fanOut runs n children with at most limit (0 = unlimited) at a time. The
-// first failure cancels the rest and is returned.
-func (ru *run) fanOut(ctx context.Context, n, limit int, child func(context.Context, int) (any, *stateErr), onDone func(i int, serr *stateErr)) ([]any, *stateErr) {
-	outs := make([]any, n)
-	if n == 0 {
-		return outs, nil
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if limit <= 0 || limit > n {
-		limit = n
-	}
-	var (
-		mu    sync.Mutex
-		first *stateErr
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, limit)
-	)
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		mu.Lock()
-		stop := first != nil
-		mu.Unlock()
-		if stop {
-			<-sem
-			break
-		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out, serr := child(cctx, i)
-			if onDone != nil && serr != errAborted {
-				onDone(i, serr)
-			}
-			if serr != nil {
-				mu.Lock()
-				if first == nil || first == errAborted {
-					first = serr
-				}
-				mu.Unlock()
-				if serr != errAborted {
-					cancel()
-				}
-				return
-			}
-			outs[i] = out
-		}(i)
-	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return nil, errAborted
-	}
-	if first != nil {
-		return nil, first
-	}
-	return outs, nil
-}
-
-func (ru *run) mapState(ctx context.Context, th *thread, cs *cstate, rawIn, eff any, entered *HistoryEvent, attempt int) (any, *stateErr) {
-	ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, attempt, "", nil) }
-	itemsVal := eff
-	if cs.itemsPath != nil {
-		v, err := evalRef(cs.itemsPath, eff, ctxFn)
-		if err != nil {
-			return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s': the ItemsPath could not be found in the input", cs.itemsPath.src)}
-		}
-		itemsVal = v
-	}
-	items, ok := itemsVal.([]any)
-	if !ok {
-		return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Map state %s: the ItemsPath must point to a JSON array, got %s", cs.name, mustEncode(itemsVal))}
-	}
-	prefix := fmt.Sprintf("%s/%d.%d.", th.key, th.seq, attempt)
-	if !ru.hasThread(prefix) {
-		ru.emit(ctx, th, HistoryEvent{Type: EvMapStarted, EventDetails: &EventDetails{Length: len(items)}})
-	}
-	limit := 0
-	if cs.st.MaxConcurrency != nil {
-		limit = *cs.st.MaxConcurrency
-	}
-	if cs.maxConcPath != nil {
-		v, err := evalRef(cs.maxConcPath, eff, ctxFn)
-		f, ok := toFloat(v)
-		if err != nil || !ok || f < 0 || f != math.Trunc(f) {
-			return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s': MaxConcurrencyPath must resolve to a non-negative integer", cs.maxConcPath.src)}
-		}
-		limit = int(f)
-	}
-	if limit == 0 {
-		limit = inlineMapConcurrency
-	}
-	var base map[string]any
-	if cs.itemSelector != nil {
-		base = ctxFn()
-	}
-	outs, serr := ru.fanOut(ctx, len(items), limit, func(ictx context.Context, i int) (any, *stateErr) {
-		it := &thread{key: fmt.Sprintf("%s%d", prefix, i), last: th.last}
-		if len(ru.replay[it.key]) == 0 {
-			ru.emit(ictx, it, HistoryEvent{Type: EvMapIterationStarted, Name: cs.name, EventDetails: &EventDetails{Index: i}})
-		}
-		input := items[i]
-		if cs.itemSelector != nil {
-			obj := make(map[string]any, len(base)+1)
-			for k, v := range base {
-				obj[k] = v
-			}
-			obj["Map"] = map[string]any{"Item": map[string]any{"Index": json.Number(fmt.Sprint(i)), "Value": items[i]}}
-			v, serr := cs.itemSelector.eval(eff, obj)
-			if serr != nil {
-				return nil, serr
-			}
-			input = v
-		}
-		out, serr := ru.runGraph(ictx, it, cs.processor, input)
-		switch {
-		case serr == nil:
-			ru.emit(ictx, it, HistoryEvent{Type: EvMapIterationSucceed, Name: cs.name, EventDetails: &EventDetails{Index: i}})
-		case serr != errAborted:
-			ru.emit(ictx, it, HistoryEvent{Type: EvMapIterationFailed, Name: cs.name, EventDetails: &EventDetails{Index: i}})
-		}
-		return out, serr
-	}, nil)
-	if serr != nil {
-		if serr != errAborted {
-			ru.emit(ctx, th, HistoryEvent{Type: EvMapFailed, EventDetails: &EventDetails{Error: serr.Error, Cause: serr.Cause}})
-		}
-		return nil, serr
-	}
-	ru.emit(ctx, th, HistoryEvent{Type: EvMapSucceeded})
-	return ru.finish(cs, rawIn, outs, ctxFn)
 }

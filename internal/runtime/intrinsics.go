@@ -206,17 +206,14 @@ func ifail(format string, args ...any) error {
 	return &intrinsicError{fmt.Sprintf(format, args...)}
 }
 
-// eval evaluates the intrinsic against the state input and context.
-func (in *intrinsic) eval(input, ctxObj any) (any, error) {
+// eval evaluates the intrinsic against the state input, context and
+// variables.
+func (in *intrinsic) eval(input any, env *stateEnv) (any, error) {
 	switch in.kind {
 	case argLiteral:
 		return in.lit, nil
 	case argPath:
-		src := input
-		if in.path.context {
-			src = ctxObj
-		}
-		v, err := in.path.eval(src)
+		v, err := in.path.evalIn(input, env)
 		if err != nil {
 			return nil, err
 		}
@@ -224,7 +221,7 @@ func (in *intrinsic) eval(input, ctxObj any) (any, error) {
 	}
 	args := make([]any, len(in.args))
 	for i, a := range in.args {
-		v, err := a.eval(input, ctxObj)
+		v, err := a.eval(input, env)
 		if err != nil {
 			return nil, err
 		}
@@ -239,6 +236,18 @@ func (in *intrinsic) eval(input, ctxObj any) (any, error) {
 		return nil, ifail("%s: %v", in.fn, err)
 	}
 	return v, nil
+}
+
+// variables returns the variables the intrinsic's path arguments read.
+func (in *intrinsic) variables() []string {
+	if in.kind == argPath {
+		return pathVariable(in.path)
+	}
+	var out []string
+	for _, a := range in.args {
+		out = append(out, a.variables()...)
+	}
+	return out
 }
 
 var intrinsicFuncs map[string]func(args []any) (any, error)
@@ -531,8 +540,19 @@ func fnHash(args []any) (any, error) {
 	if len(data) > 10000 {
 		return nil, ifail("States.Hash: input exceeds 10000 characters")
 	}
+	sum, ok := hashHex(algo, data)
+	if !ok {
+		return nil, ifail("States.Hash: unsupported algorithm %q", algo)
+	}
+	return sum, nil
+}
+
+// hashHex is the hex digest of data with one of the algorithms States.Hash
+// and $hash accept (MD5, SHA-1, SHA-256, SHA-384, SHA-512); false for
+// another.
+func hashHex(alg, data string) (string, bool) {
 	var h hash.Hash
-	switch algo {
+	switch alg {
 	case "MD5":
 		h = md5.New()
 	case "SHA-1":
@@ -544,10 +564,10 @@ func fnHash(args []any) (any, error) {
 	case "SHA-512":
 		h = sha512.New()
 	default:
-		return nil, ifail("States.Hash: unsupported algorithm %q", algo)
+		return "", false
 	}
 	h.Write([]byte(data))
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), true
 }
 
 func fnJSONMerge(args []any) (any, error) {

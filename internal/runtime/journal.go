@@ -22,8 +22,32 @@ type StateMachine struct {
 	Versions     []*Version
 	Aliases      []*Alias
 	NextVersion  int
+	// Tags, Logging and Tracing are stored and returned as given; the
+	// runtime neither logs to CloudWatch nor traces with X-Ray.
+	Tags    map[string]string     `json:",omitempty"`
+	Logging *LoggingConfiguration `json:",omitempty"`
+	Tracing *TracingConfiguration `json:",omitempty"`
 
 	prog *program // compiled Definition, set lazily
+}
+
+// LoggingConfiguration is a state machine's CloudWatch Logs configuration.
+type LoggingConfiguration struct {
+	Level                string           `json:"level,omitempty"`
+	IncludeExecutionData bool             `json:"includeExecutionData"`
+	Destinations         []LogDestination `json:"destinations,omitempty"`
+}
+
+// LogDestination is one log destination.
+type LogDestination struct {
+	CloudWatchLogsLogGroup *struct {
+		LogGroupArn string `json:"logGroupArn"`
+	} `json:"cloudWatchLogsLogGroup,omitempty"`
+}
+
+// TracingConfiguration is a state machine's X-Ray tracing configuration.
+type TracingConfiguration struct {
+	Enabled bool `json:"enabled"`
 }
 
 // Version is a published, immutable state machine version.
@@ -82,6 +106,9 @@ type Execution struct {
 	// machine, version or alias target at start).
 	Definition string
 	RoleArn    string
+	// RedriveCount and RedriveDate record RedriveExecution calls.
+	RedriveCount int       `json:",omitempty"`
+	RedriveDate  time.Time `json:",omitzero"`
 }
 
 // Journal persists state machines, executions and their history so that a
@@ -108,6 +135,10 @@ type Journal interface {
 	AppendEvents(ctx context.Context, executionArn string, events []*HistoryEvent) error
 	// LoadEvents returns an execution's events in ID order.
 	LoadEvents(ctx context.Context, executionArn string) ([]*HistoryEvent, error)
+	// PruneExecutions deletes up to limit closed executions that stopped
+	// before the cutoff, with their events, and returns how many it
+	// deleted. Running executions are never deleted.
+	PruneExecutions(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // MemoryJournal is an in-memory Journal: nothing survives the process, but
@@ -211,6 +242,31 @@ func (j *MemoryJournal) AppendEvents(_ context.Context, arn string, events []*Hi
 	return nil
 }
 
+// PruneExecutions implements Journal.
+func (j *MemoryJournal) PruneExecutions(_ context.Context, before time.Time, limit int) (int, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := 0
+	for arn, e := range j.execs {
+		if n >= limit {
+			break
+		}
+		if e.Status != StatusRunning && e.StopDate.Before(before) {
+			delete(j.execs, arn)
+			delete(j.events, arn)
+			n++
+		}
+	}
+	kept := j.closed[:0]
+	for _, arn := range j.closed {
+		if _, ok := j.execs[arn]; ok {
+			kept = append(kept, arn)
+		}
+	}
+	j.closed = kept
+	return n, nil
+}
+
 // LoadEvents implements Journal.
 func (j *MemoryJournal) LoadEvents(_ context.Context, arn string) ([]*HistoryEvent, error) {
 	j.mu.Lock()
@@ -233,3 +289,6 @@ func (nopJournal) AppendEvents(context.Context, string, []*HistoryEvent) error {
 	return nil
 }
 func (nopJournal) LoadEvents(context.Context, string) ([]*HistoryEvent, error) { return nil, nil }
+func (nopJournal) PruneExecutions(context.Context, time.Time, int) (int, error) {
+	return 0, nil
+}

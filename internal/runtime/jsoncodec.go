@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/turbocat/turbocat/internal/jsonata"
 )
 
 // decodeJSON decodes one JSON value into map[string]any, []any, string,
@@ -319,7 +321,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil, fmt.Errorf("json: unsupported value %v", x)
 		}
-		return strconv.AppendFloat(b, x, 'g', -1, 64), nil
+		return jsonata.AppendNumber(b, x), nil // as JavaScript (and Step Functions) write numbers
 	case int:
 		return strconv.AppendInt(b, int64(x), 10), nil
 	case int64:

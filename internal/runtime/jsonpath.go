@@ -36,6 +36,7 @@ const (
 // (the context object).
 type jsonPath struct {
 	context  bool
+	variable string // $name...: rooted at a workflow variable
 	segs     []pathSeg
 	definite bool
 	src      string
@@ -55,6 +56,13 @@ func parsePath(src string) (*jsonPath, error) {
 	case strings.HasPrefix(s, "$$"):
 		p.context = true
 		s = s[2:]
+	case len(s) > 1 && s[0] == '$' && isVariableStart(s[1]):
+		i := 2
+		for i < len(s) && isVariableChar(s[i]) {
+			i++
+		}
+		p.variable = s[1:i]
+		s = s[i:]
 	case strings.HasPrefix(s, "$"):
 		s = s[1:]
 	default:
@@ -74,6 +82,40 @@ func parsePath(src string) (*jsonPath, error) {
 		}
 	}
 	return p, nil
+}
+
+func isVariableStart(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+func isVariableChar(c byte) bool { return isVariableStart(c) || c >= '0' && c <= '9' }
+
+// evalIn applies the path to what it is rooted at: the input ($), the
+// context object ($$) or a variable ($name).
+func (p *jsonPath) evalIn(input any, env *stateEnv) (any, error) {
+	switch {
+	case p.context:
+		return p.eval(env.context())
+	case p.variable != "":
+		v, ok := env.vars().get(p.variable)
+		if !ok {
+			return nil, &errPathNotFound{p.src}
+		}
+		return p.eval(v)
+	}
+	return p.eval(input)
+}
+
+// source returns the value the path is applied to, for error messages.
+func (p *jsonPath) source(input any, env *stateEnv) any {
+	switch {
+	case p.context:
+		return env.context()
+	case p.variable != "":
+		v, _ := env.vars().get(p.variable)
+		return v
+	}
+	return input
 }
 
 func isNameChar(c byte) bool {

@@ -232,14 +232,7 @@ func TestUnknownResourceFailsClearly(t *testing.T) {
 // tokenCatcher registers a function that records the task tokens it sees.
 func tokenCatcher(b *bundle, name string) <-chan string {
 	ch := make(chan string, 16)
-	b.rt.RegisterFunction(name, func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
-		var in struct{ Token string }
-		if err := json.Unmarshal(p, &in); err != nil {
-			return nil, err
-		}
-		ch <- in.Token
-		return json.RawMessage(`{}`), nil
-	})
+	b.rt.RegisterFunction(name, sendTokens(ch))
 	return ch
 }
 
@@ -428,9 +421,9 @@ func TestCreateStateMachineErrors(t *testing.T) {
 	require.NoError(t, err, "same name and definition is idempotent")
 	_, err = b.rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: "dup", Definition: `{"StartAt":"B","States":{"B":{"Type":"Succeed"}}}`})
 	require.Equal(t, runtime.CodeStateMachineAlreadyExists, runtime.ErrorCode(err))
-	_, err = b.rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: "vars", Definition: `{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"x":1},"End":true}}}`})
-	require.Equal(t, runtime.CodeInvalidDefinition, runtime.ErrorCode(err), "variables are rejected, not ignored")
-	require.Contains(t, err.Error(), "Assign")
+	_, err = b.rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: "vars", Definition: `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"y.$":"$x"},"End":true}}}`})
+	require.Equal(t, runtime.CodeInvalidDefinition, runtime.ErrorCode(err), "reading a variable nothing assigns is rejected")
+	require.Contains(t, err.Error(), "$x")
 	_, err = b.rt.StartExecution(ctx, runtime.StartInput{StateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:nope"})
 	require.Equal(t, runtime.CodeStateMachineDoesNotExist, runtime.ErrorCode(err))
 	_, err = b.rt.DescribeExecution(ctx, "arn:aws:states:us-east-1:123456789012:execution:dup:nope")
@@ -523,6 +516,25 @@ func TestResumeAfterRestart(t *testing.T) {
 	require.Equal(t, 1, count(types, "ExecutionStarted"))
 	require.Equal(t, 3, count(types, "TaskStateEntered"))
 	require.Equal(t, "ExecutionSucceeded", types[len(types)-1])
+	// What the resumed run did is journaled too: a third runtime reads the
+	// same history.
+	rt3, err := runtime.New(ctx, runtime.Options{Clock: clock, Journal: j})
+	require.NoError(t, err)
+	t.Cleanup(rt3.Close)
+	require.Equal(t, types, eventTypes(t, rt3, s.ExecutionArn))
+}
+
+// sendTokens is a function that sends the Token field of its payload to ch
+// and returns {}.
+func sendTokens(ch chan<- string) runtime.Function {
+	return func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
+		var in struct{ Token string }
+		if err := json.Unmarshal(p, &in); err != nil {
+			return nil, err
+		}
+		ch <- in.Token
+		return json.RawMessage(`{}`), nil
+	}
 }
 
 func count(s []string, v string) int {
@@ -594,12 +606,7 @@ func TestResumeInsideParallel(t *testing.T) {
 			quickCalls.Add(1)
 			return json.RawMessage(`"quick"`), nil
 		})
-		rt.RegisterFunction("notify", func(_ context.Context, p json.RawMessage) (json.RawMessage, error) {
-			var in struct{ Token string }
-			_ = json.Unmarshal(p, &in)
-			tokens <- in.Token
-			return json.RawMessage(`{}`), nil
-		})
+		rt.RegisterFunction("notify", sendTokens(tokens))
 	}
 	rt1, err := runtime.New(ctx, runtime.Options{Clock: clock, Journal: j})
 	require.NoError(t, err)

@@ -7,13 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
 type tokenWaiter struct {
-	exec   string
-	result chan tokenResult
-	beat   chan struct{}
+	exec    string
+	result  chan tokenResult
+	beat    chan struct{}
+	started chan string // an activity worker took the task
 }
 
 type tokenResult struct {
@@ -26,6 +28,20 @@ type callResult struct {
 	err error
 }
 
+// tokenLen is the length of the tokens newToken makes.
+var tokenLen = len(newToken())
+
+// validToken reports whether s has the shape of a token this runtime
+// issues (anything else is InvalidToken, as AWS answers a token it did not
+// issue).
+func validToken(s string) bool {
+	if len(s) != tokenLen || !strings.HasPrefix(s, "TC1") {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(s[3:])
+	return err == nil
+}
+
 func newToken() string {
 	var b [48]byte
 	_, _ = rand.Read(b[:])
@@ -34,7 +50,8 @@ func newToken() string {
 
 func isTerminalTaskEvent(t string) bool {
 	switch t {
-	case EvTaskSucceeded, EvTaskFailed, EvTaskTimedOut, EvLambdaSucceeded, EvLambdaFailed, EvLambdaTimedOut:
+	case EvTaskSucceeded, EvTaskFailed, EvTaskTimedOut, EvLambdaSucceeded, EvLambdaFailed, EvLambdaTimedOut,
+		EvActivitySucceeded, EvActivityFailed, EvActivityTimedOut:
 		return true
 	}
 	return false
@@ -53,18 +70,20 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		}
 	}
 	lambdaEvents := cs.res == resLambda
+	activity := cs.res == resActivity
 	var scheduled *HistoryEvent
-	submitted := false
+	activityStarted := false
 	for _, e := range rp {
 		switch e.Type {
-		case EvTaskScheduled, EvLambdaScheduled:
+		case EvTaskScheduled, EvLambdaScheduled, EvActivityScheduled:
 			scheduled = e
-		case EvTaskSubmitted:
-			submitted = true
-		case EvTaskSucceeded, EvLambdaSucceeded:
-			ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, retries, "", nil) }
-			return ru.finish(cs, rawIn, e.Output, ctxFn)
-		case EvTaskFailed, EvLambdaFailed, EvTaskTimedOut, EvLambdaTimedOut:
+		case EvActivityStarted:
+			activityStarted = true
+		case EvTaskSucceeded, EvLambdaSucceeded, EvActivitySucceeded:
+			env := ru.env(th, cs, entered)
+			env.retry = retries
+			return ru.finish(cs, rawIn, e.Output, env)
+		case EvTaskFailed, EvLambdaFailed, EvTaskTimedOut, EvLambdaTimedOut, EvActivityFailed, EvActivityTimedOut:
 			return nil, &stateErr{Error: e.details().Error, Cause: e.details().Cause}
 		}
 	}
@@ -76,15 +95,37 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 			token = scheduled.details().Token
 		}
 	}
-	ctxFn := func() map[string]any { return ru.ctxObject(cs, entered, retries, token, nil) }
+	env := ru.env(th, cs, entered)
+	env.retry, env.token = retries, token
 	params := eff
-	if cs.params != nil {
+	switch {
+	case cs.jsonata && cs.jArgs != nil:
 		var serr *stateErr
-		if params, serr = cs.params.eval(eff, ctxFn()); serr != nil {
+		if params, serr = cs.jArgs.eval(env, env.statesVar(rawIn)); serr != nil {
 			return nil, serr
 		}
+		if serr = checkSize(params, cs.name); serr != nil {
+			return nil, serr
+		}
+		ru.note("afterArguments", params)
+	case cs.params != nil:
+		var serr *stateErr
+		if params, serr = cs.params.eval(eff, env); serr != nil {
+			return nil, serr
+		}
+		if serr = checkSize(params, cs.name); serr != nil {
+			return nil, serr
+		}
+		ru.note("afterParameters", params)
 	}
-	timeout, heartbeat, serr := ru.taskTimeouts(cs, eff)
+	if ru.test != nil && ru.test.mock != nil {
+		result, serr := ru.test.mocked()
+		if serr != nil {
+			return nil, serr
+		}
+		return ru.finish(cs, rawIn, result, env)
+	}
+	timeout, heartbeat, serr := ru.taskTimeouts(cs, eff, env)
 	if serr != nil {
 		return nil, serr
 	}
@@ -95,7 +136,7 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 	// of the dispatched task.
 	replaySafe := false
 	fail := func(typ string, e *stateErr) (any, *stateErr) {
-		ru.emit(ctx, th, HistoryEvent{Type: typ, EventDetails: &EventDetails{Error: e.Error, Cause: e.Cause, ResourceType: cs.resourceType, Resource: cs.resource}})
+		ru.emit(th, HistoryEvent{Type: typ, EventDetails: &EventDetails{Error: e.Error, Cause: e.Cause, ResourceType: cs.resourceType, Resource: cs.resource}})
 		if replaySafe {
 			// Calling it again would run a failed step again: withRetry
 			// journals the failure before anything acts on it.
@@ -104,8 +145,11 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 		return nil, e
 	}
 	failType, timeoutType := EvTaskFailed, EvTaskTimedOut
-	if lambdaEvents {
+	switch {
+	case lambdaEvents:
 		failType, timeoutType = EvLambdaFailed, EvLambdaTimedOut
+	case activity:
+		failType, timeoutType = EvActivityFailed, EvActivityTimedOut
 	}
 
 	// Resolve the function and payload.
@@ -135,22 +179,35 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 			deadline = ru.r.clock.Now().Add(timeout)
 		}
 		now := ru.r.clock.Now()
-		if lambdaEvents {
+		switch {
+		case activity:
+			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvActivityScheduled, Input: params, HasInput: true, EventDetails: &EventDetails{Resource: cs.resource,
+				Timeout: int64(timeout / time.Second), Heartbeat: int64(heartbeat / time.Second), Token: token, Deadline: deadline}})
+		case lambdaEvents:
 			det := cs.resDetails // shared and immutable when nothing per-call is in it
 			if timeout > 0 || !deadline.IsZero() {
 				det = &EventDetails{Resource: cs.resource, Timeout: int64(timeout / time.Second), Deadline: deadline}
 			}
-			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvLambdaScheduled, Input: params, HasInput: true, EventDetails: det})
-			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvLambdaStarted})
-		} else {
-			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvTaskScheduled, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource, Parameters: params, Timeout: int64(timeout / time.Second), Heartbeat: int64(heartbeat / time.Second), Token: token, Deadline: deadline}})
-			ru.emit(ctx, th, HistoryEvent{Timestamp: now, Type: EvTaskStarted, EventDetails: cs.resDetails})
+			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvLambdaScheduled, Input: params, HasInput: true, EventDetails: det})
+			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvLambdaStarted})
+		default:
+			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvTaskScheduled, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource, Parameters: params, Timeout: int64(timeout / time.Second), Heartbeat: int64(heartbeat / time.Second), Token: token, Deadline: deadline}})
+			ru.emit(th, HistoryEvent{Timestamp: now, Type: EvTaskStarted, EventDetails: cs.resDetails})
 		}
 	}
 
-	f, ok := ru.r.function(fnName)
-	if !ok && cs.res == resService {
-		f, ok = ru.r.function(cs.st.Resource)
+	var f registered
+	ok := true
+	switch cs.res {
+	case resActivity:
+		f.fn = ru.activityFunction(cs, token)
+	case resStartExecution:
+		f.fn = ru.startExecutionFunction(cs, th, retries)
+	default:
+		f, ok = ru.r.function(fnName)
+		if !ok && cs.res == resService {
+			f, ok = ru.r.function(cs.st.Resource)
+		}
 	}
 	fn := f.fn
 	if !ok {
@@ -163,18 +220,27 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 	if err != nil {
 		return fail(failType, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("encode task payload: %v", err)})
 	}
-	skipCall := scheduled != nil && token != "" // a token task already dispatched before a restart
-	_ = submitted
+	// A token task already dispatched before a restart is not dispatched
+	// again, except an activity task no worker had taken: it is queued again
+	// (the queue is in memory).
+	skipCall := scheduled != nil && token != "" && !(activity && !activityStarted)
 	onSubmitted := func(out json.RawMessage) {
+		if activity {
+			return
+		}
 		v, _ := decodeJSON(out)
-		ru.emit(ctx, th, HistoryEvent{Type: EvTaskSubmitted, Output: v, HasOutput: true, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}})
+		ru.emit(th, HistoryEvent{Type: EvTaskSubmitted, Output: v, HasOutput: true, EventDetails: &EventDetails{ResourceType: cs.resourceType, Resource: cs.resource}})
+		ru.flush()
+	}
+	onStarted := func(worker string) {
+		ru.emit(th, HistoryEvent{Type: EvActivityStarted, EventDetails: &EventDetails{Resource: worker}})
 		ru.flush()
 	}
 	replaySafe = ok && f.replaySafe && token == ""
 	if !replaySafe {
 		ru.flush()
 	}
-	result, serr := ru.invoke(ctx, fn, payload, deadline, heartbeat, token, skipCall, onSubmitted)
+	result, serr := ru.invoke(ctx, fn, payload, deadline, heartbeat, token, skipCall, onSubmitted, onStarted)
 	if serr != nil {
 		if serr == errAborted {
 			return nil, serr
@@ -197,20 +263,23 @@ func (ru *run) task(ctx context.Context, th *thread, cs *cstate, rawIn, eff any,
 			"StatusCode":          json.Number("200"),
 		}
 	}
-	if lambdaEvents {
-		ru.emit(ctx, th, HistoryEvent{Type: EvLambdaSucceeded, Output: result, HasOutput: true})
-	} else {
-		ru.emit(ctx, th, HistoryEvent{Type: EvTaskSucceeded, Output: result, HasOutput: true, EventDetails: cs.resDetails})
+	switch {
+	case activity:
+		ru.emit(th, HistoryEvent{Type: EvActivitySucceeded, Output: result, HasOutput: true})
+	case lambdaEvents:
+		ru.emit(th, HistoryEvent{Type: EvLambdaSucceeded, Output: result, HasOutput: true})
+	default:
+		ru.emit(th, HistoryEvent{Type: EvTaskSucceeded, Output: result, HasOutput: true, EventDetails: cs.resDetails})
 	}
 	if replaySafe {
 		ru.flushIfDue()
 	} else {
 		ru.flush()
 	}
-	return ru.finish(cs, rawIn, result, ctxFn)
+	return ru.finish(cs, rawIn, result, env)
 }
 
-func (ru *run) taskTimeouts(cs *cstate, eff any) (time.Duration, time.Duration, *stateErr) {
+func (ru *run) taskTimeouts(cs *cstate, eff any, env *stateEnv) (time.Duration, time.Duration, *stateErr) {
 	var timeout, heartbeat time.Duration
 	st := cs.st
 	if st.TimeoutSeconds != nil {
@@ -219,6 +288,22 @@ func (ru *run) taskTimeouts(cs *cstate, eff any) (time.Duration, time.Duration, 
 	if st.HeartbeatSeconds != nil {
 		heartbeat = time.Duration(*st.HeartbeatSeconds) * time.Second
 	}
+	if len(cs.jNumbers) > 0 {
+		for _, x := range [...]struct {
+			field string
+			dst   *time.Duration
+		}{{"TimeoutSeconds", &timeout}, {"HeartbeatSeconds", &heartbeat}} {
+			if f, ok, serr := cs.jsonataNumber(x.field, env, eff); ok {
+				if serr != nil {
+					return 0, 0, serr
+				}
+				if f <= 0 {
+					return 0, 0, env.queryError(cs.jNumbers[x.field], "the value must be a positive integer")
+				}
+				*x.dst = time.Duration(f) * time.Second
+			}
+		}
+	}
 	for _, x := range []struct {
 		p   *jsonPath
 		dst *time.Duration
@@ -226,7 +311,7 @@ func (ru *run) taskTimeouts(cs *cstate, eff any) (time.Duration, time.Duration, 
 		if x.p == nil {
 			continue
 		}
-		v, err := x.p.eval(eff)
+		v, err := x.p.evalIn(eff, env)
 		f, ok := toFloat(v)
 		if err != nil || !ok || f <= 0 {
 			return 0, 0, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s': the value must be a positive integer", x.p.src)}
@@ -264,7 +349,7 @@ func decodeResult(out json.RawMessage) (any, *stateErr) {
 // invoke calls fn and, for token tasks, waits for SendTaskSuccess or
 // SendTaskFailure. Timeouts compare the clock with the deadline so a fake
 // clock gives deterministic results.
-func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage, deadline time.Time, heartbeat time.Duration, token string, skipCall bool, onSubmitted func(json.RawMessage)) (any, *stateErr) {
+func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage, deadline time.Time, heartbeat time.Duration, token string, skipCall bool, onSubmitted func(json.RawMessage), onStarted func(worker string)) (any, *stateErr) {
 	clock := ru.r.clock
 	if token == "" && deadline.IsZero() {
 		out, err := fn(ctx, payload)
@@ -281,7 +366,7 @@ func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage,
 	defer cancel()
 	var tw *tokenWaiter
 	if token != "" {
-		tw = &tokenWaiter{exec: ru.ex.rec.ExecutionArn, result: make(chan tokenResult, 1), beat: make(chan struct{}, 1)}
+		tw = &tokenWaiter{exec: ru.ex.rec.ExecutionArn, result: make(chan tokenResult, 1), beat: make(chan struct{}, 1), started: make(chan string, 1)}
 		ru.r.mu.Lock()
 		ru.r.tokens[token] = tw
 		ru.r.mu.Unlock()
@@ -310,8 +395,9 @@ func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage,
 	}
 	var beatCh chan struct{}
 	var tokCh chan tokenResult
+	var startedCh chan string
 	if tw != nil {
-		beatCh, tokCh = tw.beat, tw.result
+		beatCh, tokCh, startedCh = tw.beat, tw.result, tw.started
 	}
 	timeoutErr := &stateErr{Error: ErrTimeout, Cause: ""}
 	for {
@@ -345,7 +431,14 @@ func (ru *run) invoke(ctx context.Context, fn Function, payload json.RawMessage,
 		case <-beatCh:
 			lastBeat = clock.Now()
 			hbCh = clock.After(heartbeat)
+		case worker := <-startedCh:
+			onStarted(worker)
 		case tr := <-tokCh:
+			select {
+			case worker := <-startedCh: // the worker took the task before answering
+				onStarted(worker)
+			default:
+			}
 			if timedOut() {
 				return nil, timeoutErr
 			}
@@ -368,8 +461,8 @@ func (ru *run) dropTokens() {
 }
 
 func (r *Runtime) takeToken(token string) (*tokenWaiter, error) {
-	if token == "" || len(token) > 1024 {
-		return nil, apiErr(CodeInvalidToken, "Invalid Token: '%s'", token)
+	if !validToken(token) {
+		return nil, apiErr(CodeInvalidToken, "Invalid Token: 'Invalid token'")
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

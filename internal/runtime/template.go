@@ -19,6 +19,7 @@ type tmpl struct {
 	keys   []string
 	fields []*tmpl
 	items  []*tmpl
+	field  string // the ".$" key a path or intrinsic came from
 }
 
 type tmplKind int
@@ -60,13 +61,13 @@ func compileValue(v any) (*tmpl, error) {
 					if err != nil {
 						return nil, err
 					}
-					sub = &tmpl{kind: tmplPath, path: p}
+					sub = &tmpl{kind: tmplPath, path: p, field: k}
 				case strings.HasPrefix(s, "States."):
 					fn, err := parseIntrinsic(s)
 					if err != nil {
 						return nil, err
 					}
-					sub = &tmpl{kind: tmplIntrinsic, fn: fn}
+					sub = &tmpl{kind: tmplIntrinsic, fn: fn, field: k}
 				default:
 					return nil, fmt.Errorf("the value of field %q must be a path or intrinsic function, got %q", k, s)
 				}
@@ -96,58 +97,68 @@ func compileValue(v any) (*tmpl, error) {
 	return &tmpl{kind: tmplLiteral, lit: v}, nil
 }
 
-// eval builds the payload. Path failures are States.ParameterPathFailure,
-// intrinsic failures States.IntrinsicFailure.
-func (t *tmpl) eval(input, ctxObj any) (any, *stateErr) {
+// eval builds the payload. A path that matches nothing is States.Runtime
+// (not catchable), as on AWS; intrinsic failures are
+// States.IntrinsicFailure.
+func (t *tmpl) eval(input any, env *stateEnv) (any, *stateErr) {
 	switch t.kind {
 	case tmplLiteral:
 		return t.lit, nil
 	case tmplPath:
-		src := input
-		if t.path.context {
-			src = ctxObj
-		}
-		v, err := t.path.eval(src)
+		v, err := t.path.evalIn(input, env)
 		if err != nil {
-			return nil, &stateErr{Error: ErrParameterPathFailure, Cause: fmt.Sprintf("The JSONPath '%s' could not be found in the input '%s'", t.path.src, mustEncode(src))}
+			what := "the input '" + mustEncode(t.path.source(input, env)) + "'"
+			if t.path.variable != "" {
+				if _, ok := env.vars().get(t.path.variable); !ok {
+					what = "the variables (no variable $" + t.path.variable + " is assigned)"
+				}
+			}
+			return nil, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). The JSONPath '%s' specified for the field '%s' could not be found in %s",
+				env.cs.name, env.enteredID(), t.path.src, t.field, what)}
 		}
 		return v, nil
 	case tmplIntrinsic:
-		v, err := t.fn.eval(input, ctxObj)
+		v, err := t.fn.eval(input, env)
 		if err != nil {
-			if _, ok := err.(*errPathNotFound); ok {
-				return nil, &stateErr{Error: ErrIntrinsicFailure, Cause: err.Error()}
-			}
 			return nil, &stateErr{Error: ErrIntrinsicFailure, Cause: err.Error()}
 		}
 		return v, nil
 	case tmplObject:
-		out := make(map[string]any, len(t.keys))
-		for i, k := range t.keys {
-			v, e := t.fields[i].eval(input, ctxObj)
-			if e != nil {
-				return nil, e
-			}
-			out[k] = v
-		}
-		return out, nil
+		return evalObject(t.keys, t.fields, func(f *tmpl) (any, *stateErr) { return f.eval(input, env) })
 	case tmplArray:
-		out := make([]any, len(t.items))
-		for i, it := range t.items {
-			v, e := it.eval(input, ctxObj)
-			if e != nil {
-				return nil, e
-			}
-			out[i] = v
-		}
-		return out, nil
+		return evalArray(t.items, func(it *tmpl) (any, *stateErr) { return it.eval(input, env) })
 	}
 	return nil, nil
+}
+
+// variables returns the variables the template's paths and intrinsic
+// arguments read.
+func (t *tmpl) variables() []string {
+	if t == nil {
+		return nil
+	}
+	switch t.kind {
+	case tmplPath:
+		return pathVariable(t.path)
+	case tmplIntrinsic:
+		return t.fn.variables()
+	}
+	var out []string
+	for _, f := range t.fields {
+		out = append(out, f.variables()...)
+	}
+	for _, it := range t.items {
+		out = append(out, it.variables()...)
+	}
+	return out
 }
 
 // choice is a compiled Choice rule.
 type choice struct {
 	rule     *asl.ChoiceRule
+	cond     *jtmpl // JSONata Condition
+	output   *jtmpl // JSONata rule Output
+	assign   *assignment
 	variable *jsonPath
 	op       string
 	other    *jsonPath // for ...Path operators
@@ -245,25 +256,38 @@ func choicePathOperand(r *asl.ChoiceRule, op string) string {
 	return ""
 }
 
-func lookup(p *jsonPath, input, ctxObj any) (any, bool) {
-	src := input
-	if p.context {
-		src = ctxObj
-	}
-	v, err := p.eval(src)
+func lookup(p *jsonPath, input any, env *stateEnv) (any, bool) {
+	v, err := p.evalIn(input, env)
 	if err != nil {
 		return nil, false
 	}
 	return v, true
 }
 
+// variables returns the variables the rule reads.
+func (c *choice) variables() []string {
+	var out []string
+	out = append(out, pathVariable(c.variable)...)
+	out = append(out, pathVariable(c.other)...)
+	for _, s := range c.and {
+		out = append(out, s.variables()...)
+	}
+	for _, s := range c.or {
+		out = append(out, s.variables()...)
+	}
+	if c.not != nil {
+		out = append(out, c.not.variables()...)
+	}
+	return out
+}
+
 // eval reports whether the rule matches. A missing Variable is a
 // States.Runtime error, except under IsPresent.
-func (c *choice) eval(input, ctxObj any) (bool, *stateErr) {
+func (c *choice) eval(input any, env *stateEnv) (bool, *stateErr) {
 	switch {
 	case c.and != nil:
 		for _, s := range c.and {
-			ok, err := s.eval(input, ctxObj)
+			ok, err := s.eval(input, env)
 			if err != nil || !ok {
 				return false, err
 			}
@@ -271,18 +295,18 @@ func (c *choice) eval(input, ctxObj any) (bool, *stateErr) {
 		return true, nil
 	case c.or != nil:
 		for _, s := range c.or {
-			ok, err := s.eval(input, ctxObj)
+			ok, err := s.eval(input, env)
 			if err != nil || ok {
 				return ok, err
 			}
 		}
 		return false, nil
 	case c.not != nil:
-		ok, err := c.not.eval(input, ctxObj)
+		ok, err := c.not.eval(input, env)
 		return !ok, err
 	}
 	r := c.rule
-	v, present := lookup(c.variable, input, ctxObj)
+	v, present := lookup(c.variable, input, env)
 	if c.op == "IsPresent" {
 		return present == *r.IsPresent, nil
 	}
@@ -291,7 +315,7 @@ func (c *choice) eval(input, ctxObj any) (bool, *stateErr) {
 	}
 	var operand any
 	if c.other != nil {
-		ov, ok := lookup(c.other, input, ctxObj)
+		ov, ok := lookup(c.other, input, env)
 		if !ok {
 			return false, &stateErr{Error: ErrRuntime, Cause: fmt.Sprintf("Invalid path '%s': The choice state's condition path references an invalid value.", c.other.src)}
 		}
@@ -499,4 +523,31 @@ func wildcardMatch(pattern, s string) bool {
 		ti++
 	}
 	return ti == len(toks)
+}
+
+// evalObject builds an object of keys[i]: eval(fields[i]), for the
+// composite nodes of both query languages' templates.
+func evalObject[T any](keys []string, fields []T, eval func(T) (any, *stateErr)) (any, *stateErr) {
+	out := make(map[string]any, len(keys))
+	for i, k := range keys {
+		v, err := eval(fields[i])
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// evalArray builds an array of eval(items[i]).
+func evalArray[T any](items []T, eval func(T) (any, *stateErr)) (any, *stateErr) {
+	out := make([]any, len(items))
+	for i, it := range items {
+		v, err := eval(it)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
 }

@@ -136,7 +136,7 @@ func (s *Auth) Login(ctx context.Context, in LoginInput) (*turbocat.Session, err
 
 // session issues an access token and a refresh token in a new family.
 func (s *Auth) session(ctx context.Context, u *turbocat.User, _ string) (*turbocat.Session, error) {
-	access, err := s.Tokens.Issue(u.ID, u.Role)
+	access, err := s.Tokens.Issue(u.ID, u.Role, u.TokenVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -161,19 +161,34 @@ func (s *Auth) Refresh(ctx context.Context, token string) (*turbocat.Session, er
 	if err != nil {
 		return nil, err
 	}
-	access, err := s.Tokens.Issue(u.ID, u.Role)
+	access, err := s.Tokens.Issue(u.ID, u.Role, u.TokenVersion)
 	if err != nil {
 		return nil, err
 	}
 	return &turbocat.Session{User: u, AccessToken: access, RefreshToken: next, ExpiresIn: int(s.Tokens.TTL().Seconds())}, nil
 }
 
-// Logout revokes the family of the refresh token.
-func (s *Auth) Logout(ctx context.Context, token string) error {
-	if token == "" || len(token) > 256 {
-		return turbocat.ValidationError("invalid logout", turbocat.FieldError{Field: "refreshToken", Message: "is required"})
+// LogoutInput is the body of POST /auth/logout.
+type LogoutInput struct {
+	RefreshToken string `json:"refreshToken"`
+	// Everywhere ends every session of the user, not only this one.
+	Everywhere bool `json:"everywhere"`
+}
+
+// Logout ends the session of the refresh token at once: its refresh family
+// is revoked and the access tokens issued so far stop working (other
+// sessions refresh theirs). With Everywhere, every session of the user
+// ends.
+func (s *Auth) Logout(ctx context.Context, actor *turbocat.Actor, in LogoutInput) error {
+	if (in.RefreshToken == "" && !in.Everywhere) || len(in.RefreshToken) > 256 {
+		return turbocat.ValidationError("invalid logout", turbocat.FieldError{Field: "refreshToken", Message: "is required (or everywhere: true)"})
 	}
-	return s.Users.RevokeRefreshFamily(ctx, auth.HashToken(token))
+	if in.RefreshToken != "" {
+		if err := s.Users.RevokeRefreshFamily(ctx, auth.HashToken(in.RefreshToken)); err != nil {
+			return err
+		}
+	}
+	return s.Users.EndSessions(ctx, actor.UserID, in.Everywhere)
 }
 
 // ChangePasswordInput is the body of POST /auth/password.
@@ -257,14 +272,20 @@ func (s *Auth) Authenticate(ctx context.Context, credential string) (*turbocat.A
 	if err != nil {
 		return nil, &turbocat.Error{Code: turbocat.EUNAUTHORIZED, Message: "invalid access token", Err: err}
 	}
-	// The user must still exist, and the role comes from the database so a
-	// demotion applies at once.
+	// The user must still exist, the role comes from the database so a
+	// demotion applies at once, and a token of an older token version was
+	// ended by a logout or a password change.
 	u, err := s.Users.UserByID(ctx, claims.Subject)
 	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
 		return nil, turbocat.Errorf(turbocat.EUNAUTHORIZED, "invalid access token")
 	}
 	if err != nil {
 		return nil, err
+	}
+	if claims.Version != u.TokenVersion {
+		// TOKEN_EXPIRED: a client still signed in refreshes; one that
+		// logged out (its refresh family revoked) cannot.
+		return nil, turbocat.Errorf(turbocat.ETOKENEXPIRED, "the access token was ended by a logout or a password change; refresh it with POST /api/v1/auth/refresh or sign in again")
 	}
 	return &turbocat.Actor{UserID: u.ID, Role: u.Role}, nil
 }

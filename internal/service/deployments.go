@@ -146,7 +146,8 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	}
 	endpoint := EndpointURL(s.PublicURL, w.ID, in.Environment)
 	d := &turbocat.Deployment{WorkflowID: w.ID, UserID: actor.UserID, Environment: in.Environment, Version: w.Version,
-		Schedule: sched, Timezone: &tz, EndpointURL: &endpoint, Status: turbocat.DeploymentActive}
+		MayExecute: actor.HasScope("workflows:execute"),
+		Schedule:   sched, Timezone: &tz, EndpointURL: &endpoint, Status: turbocat.DeploymentActive}
 	versionRef, err := s.Executions.Publish(ctx, w)
 	routing := []turbocat.AliasRoute{{VersionRef: versionRef, Weight: 100}}
 	if err == nil && stable != nil {
@@ -341,6 +342,8 @@ func (s *Deployments) Deactivate(ctx context.Context, actor *turbocat.Actor, id 
 	return d, nil
 }
 
+var errMayNotExecute = turbocat.Errorf(turbocat.EFORBIDDEN, "this deployment was made with an API key without workflows:execute, so its webhook and schedule cannot start runs: deploy it again from a signed-in session or with a key that has workflows:execute")
+
 var errBadSignature = turbocat.Errorf(turbocat.EUNAUTHORIZED, "missing or invalid X-Turbocat-Signature: sign \"<t>.<body>\" with HMAC-SHA256 and the deployment's signing secret, send t=<unix seconds>,v1=<hex>")
 
 // Sign returns the X-Turbocat-Signature value for body at t.
@@ -378,6 +381,19 @@ func (s *Deployments) hook(ctx context.Context, d *turbocat.Deployment, enc []by
 	}
 	if err := checkIdempotencyKey("Idempotency-Key", idempotencyKey); err != nil {
 		return nil, err
+	}
+	if !d.MayExecute {
+		return nil, errMayNotExecute
+	}
+	// A signed request is accepted once; a deliberate retry carries the
+	// same Idempotency-Key and gets the first run.
+	sum := sha256.Sum256([]byte(signature))
+	first, firstKey, err := s.Store.RecordWebhookSignature(ctx, d.ID, sum[:], idempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	if !first && (idempotencyKey == "" || idempotencyKey != firstKey) {
+		return nil, turbocat.Errorf(turbocat.EREPLAYED, "this signed request was accepted before: sign each new request anew (a new t), or resend it with the Idempotency-Key it first carried to get its run")
 	}
 	key := ""
 	if idempotencyKey != "" {
@@ -427,6 +443,9 @@ func (s *Deployments) Fire(ctx context.Context, id string, scheduled time.Time) 
 	}
 	if d.Status != turbocat.DeploymentActive || d.Schedule == nil {
 		return nil, turbocat.Errorf(turbocat.ECONFLICT, "deployment %s is not active with a schedule", id)
+	}
+	if !d.MayExecute {
+		return nil, errMayNotExecute
 	}
 	input, _ := json.Marshal(map[string]string{"scheduledTime": scheduled.UTC().Format(time.RFC3339)})
 	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: d.UserID})

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -44,6 +46,13 @@ type Executions struct {
 	// Deployments finds the deployment an execute call names by
 	// environment.
 	Deployments turbocat.DeploymentStore
+	// TrackQueued is set where this process sees every run start (turbocat
+	// dev): it then remembers which workflows have queued runs, and a run's
+	// end looks for queued runs to start only in those. Elsewhere (Lambda)
+	// every end looks.
+	TrackQueued bool
+
+	queued sync.Map // workflow id → true while it has queued runs
 }
 
 // ExecuteInput is the body of POST /workflows/{id}/execute.
@@ -53,6 +62,9 @@ type ExecuteInput struct {
 	// Environment runs the workflow's active deployment there (its
 	// version) instead of the current version.
 	Environment string `json:"environment"`
+	// Priority orders the run among queued runs of a workflow at its
+	// maxConcurrentRuns (-100 to 100, higher first; default 0).
+	Priority int `json:"priority"`
 }
 
 // DefaultStateMachinePrefix is the state-machine name prefix of turbocat dev.
@@ -104,6 +116,9 @@ func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflo
 	if err := checkIdempotencyKey("idempotencyKey", in.IdempotencyKey); err != nil {
 		return nil, err
 	}
+	if in.Priority < -100 || in.Priority > 100 {
+		return nil, turbocat.ValidationError("invalid priority", turbocat.FieldError{Field: "priority", Message: "must be -100 to 100 (higher runs first when runs are queued)"})
+	}
 	if in.Environment != "" {
 		if s.Deployments == nil {
 			return nil, errNoEngine
@@ -115,7 +130,7 @@ func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflo
 		if d == nil {
 			return nil, turbocat.Errorf(turbocat.ENOTFOUND, "the workflow has no active deployment in %q: deploy it there first, or leave environment out to run the current version", in.Environment)
 		}
-		return s.StartDeployed(ctx, d, in.Input, turbocat.TriggerAPI, in.IdempotencyKey)
+		return s.startDeployed(ctx, d, in.Input, turbocat.TriggerAPI, in.IdempotencyKey, in.Priority)
 	}
 	input := in.Input
 	if len(input) == 0 || string(input) == "null" {
@@ -124,7 +139,8 @@ func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflo
 	if err := validateInput(w.InputSchema, input); err != nil {
 		return nil, err
 	}
-	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: w.Version, UserID: actor.UserID, Trigger: turbocat.TriggerAPI, Input: input}
+	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: w.Version, UserID: actor.UserID, Trigger: turbocat.TriggerAPI, Input: input,
+		Priority: in.Priority}
 	if in.IdempotencyKey != "" {
 		k := in.IdempotencyKey
 		ne.IdempotencyKey = &k
@@ -138,12 +154,20 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 	if _, err := s.engine(); err != nil {
 		return nil, err
 	}
+	ne.MaxConcurrent = w.MaxConcurrentRuns
+	if ne.IdempotencyKey != nil {
+		ne.RequestHash = requestHash(ne)
+	}
 	e, created, err := s.Store.CreateExecution(ctx, ne)
 	if err != nil {
 		return nil, err
 	}
 	if !created && e.Status != turbocat.ExecutionPending {
 		return e, nil // the same idempotency key: the first run
+	}
+	if e.Status == turbocat.ExecutionQueued {
+		s.queued.Store(e.WorkflowID, true)
+		return e, nil // started when one of the workflow's runs ends
 	}
 	s.Metrics.ExecutionStarted(e.Trigger)
 	sctx, span := tracing.Start(ctx, "start-execution", map[string]string{"executionId": e.ID, "workflowId": w.ID})
@@ -251,6 +275,10 @@ func (s *Executions) Publish(ctx context.Context, w *turbocat.Workflow) (string,
 // owner, on the deployment's alias. A repeated idempotency key returns the
 // first run.
 func (s *Executions) StartDeployed(ctx context.Context, d *turbocat.Deployment, input json.RawMessage, trigger, idempotencyKey string) (*turbocat.Execution, error) {
+	return s.startDeployed(ctx, d, input, trigger, idempotencyKey, 0)
+}
+
+func (s *Executions) startDeployed(ctx context.Context, d *turbocat.Deployment, input json.RawMessage, trigger, idempotencyKey string, priority int) (*turbocat.Execution, error) {
 	version, target := d.Version, ""
 	if d.AliasRef != nil {
 		target = *d.AliasRef
@@ -275,7 +303,8 @@ func (s *Executions) StartDeployed(ctx context.Context, d *turbocat.Deployment, 
 		return nil, err
 	}
 	id := d.ID
-	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: version, UserID: d.UserID, DeploymentID: &id, Trigger: trigger, Input: input}
+	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: version, UserID: d.UserID, DeploymentID: &id, Trigger: trigger, Input: input,
+		Priority: priority}
 	if idempotencyKey != "" {
 		ne.IdempotencyKey = &idempotencyKey
 	}
@@ -292,7 +321,7 @@ func (s *Executions) Cancel(ctx context.Context, actor *turbocat.Actor, id strin
 		return nil, err
 	}
 	switch e.Status {
-	case turbocat.ExecutionPending, turbocat.ExecutionRunning:
+	case turbocat.ExecutionQueued, turbocat.ExecutionPending, turbocat.ExecutionRunning:
 	default:
 		return nil, turbocat.Errorf(turbocat.ECONFLICT, "execution is already %s", e.Status)
 	}
@@ -308,6 +337,9 @@ func (s *Executions) Cancel(ctx context.Context, actor *turbocat.Actor, id strin
 		return nil, err
 	} else if done {
 		s.Metrics.ExecutionFinished(turbocat.ExecutionCancelled)
+		if e.Status != turbocat.ExecutionQueued {
+			s.StartQueued(ctx, e.UserID, e.WorkflowID) // its slot is free
+		}
 	}
 	return s.Store.Execution(ctx, actor.UserID, id)
 }
@@ -492,4 +524,80 @@ func (s *Executions) Logs(ctx context.Context, actor *turbocat.Actor, id string,
 // log sequence number.
 func (s *Executions) Status(ctx context.Context, actor *turbocat.Actor, id string) (string, int64, error) {
 	return s.Store.ExecutionStatus(ctx, actor.UserID, id)
+}
+
+// requestHash identifies the request behind an idempotency key: the input
+// (compacted, so formatting does not count) and the deployment it runs.
+func requestHash(ne turbocat.NewExecution) []byte {
+	h := sha256.New()
+	var buf bytes.Buffer
+	if json.Compact(&buf, ne.Input) == nil {
+		h.Write(buf.Bytes())
+	} else {
+		h.Write(ne.Input)
+	}
+	if ne.DeploymentID != nil {
+		h.Write([]byte("\x00" + *ne.DeploymentID))
+	}
+	return h.Sum(nil)
+}
+
+// StartQueued starts the queued runs of a workflow that its
+// maxConcurrentRuns now lets start, highest priority first. It is called
+// whenever one of its runs ends (locally from the engine's status change,
+// on AWS from the status-change event) and by the sweep; failures are
+// logged and left to the next call.
+func (s *Executions) StartQueued(ctx context.Context, userID, workflowID string) {
+	if s.Engine == nil {
+		return
+	}
+	if s.TrackQueued {
+		if _, ok := s.queued.Load(workflowID); !ok {
+			return
+		}
+	}
+	w, err := s.Workflows.Workflow(ctx, userID, workflowID)
+	if err != nil {
+		if turbocat.ErrorCodeOf(err) != turbocat.ENOTFOUND {
+			s.logger().Warn("start queued runs: load workflow", "workflow_id", workflowID, "error", err.Error())
+		}
+		return
+	}
+	for {
+		e, left, err := s.Store.PromoteQueued(ctx, workflowID, w.MaxConcurrentRuns)
+		if err != nil {
+			s.logger().Warn("start queued runs", "workflow_id", workflowID, "error", err.Error())
+			return
+		}
+		if left == 0 {
+			s.queued.Delete(workflowID)
+		}
+		if e == nil {
+			return
+		}
+		if err := s.restart(ctx, e); err != nil {
+			// Left pending without an engine reference: the sweep starts
+			// it, or fails it with the reason.
+			s.logger().Warn("start queued run", "execution_id", e.ID, "error", err.Error())
+			return
+		}
+	}
+}
+
+func (s *Executions) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+// anyQueued reports whether some workflow may have queued runs (always,
+// where queues are not tracked).
+func (s *Executions) anyQueued() bool {
+	if !s.TrackQueued {
+		return true
+	}
+	found := false
+	s.queued.Range(func(_, _ any) bool { found = true; return false })
+	return found
 }

@@ -54,6 +54,16 @@ var engineStatuses = map[string]string{
 // the periodic sweep covers a longer outage.
 func (r *Reconciler) Reconcile(ctx context.Context, name, engineStatus, errName, cause string) error {
 	status := engineStatuses[engineStatus]
+	if engineStatus == turbocat.EngineSucceeded {
+		// The run recorded its own end; a queued run may take its slot.
+		if !r.Executions.anyQueued() {
+			return nil
+		}
+		if e, err := r.Executions.Store.ExecutionByID(ctx, name); err == nil {
+			r.Executions.StartQueued(ctx, e.UserID, e.WorkflowID)
+		}
+		return nil
+	}
 	if status == "" {
 		return nil
 	}
@@ -81,6 +91,7 @@ func (r *Reconciler) reconcile(ctx context.Context, id, status, engineStatus, er
 		return err
 	}
 	if Finished(e.Status) {
+		r.Executions.StartQueued(ctx, e.UserID, e.WorkflowID)
 		return nil
 	}
 	if errName == "" {
@@ -104,6 +115,9 @@ func (r *Reconciler) finish(ctx context.Context, e *turbocat.Execution, status, 
 	if done {
 		r.Executions.Metrics.ExecutionFinished(status)
 		r.logger().Info("run reconciled", "execution_id", e.ID, "status", status, "error_name", errName)
+	}
+	if err == nil && e.Status != turbocat.ExecutionQueued {
+		r.Executions.StartQueued(ctx, e.UserID, e.WorkflowID)
 	}
 	return err
 }
@@ -133,9 +147,15 @@ func (r *Reconciler) Sweep(ctx context.Context) (int, error) {
 		grace = 30 * time.Second
 	}
 	changed := 0
+	queued := map[[2]string]bool{}
 	for _, e := range runs {
 		if ctx.Err() != nil {
 			return changed, ctx.Err()
+		}
+		if e.Status == turbocat.ExecutionQueued {
+			queued[[2]string{e.UserID, e.WorkflowID}] = true
+			r.Executions.queued.Store(e.WorkflowID, true)
+			continue
 		}
 		if grace > 0 && r.now().Sub(e.CreatedAt) < grace {
 			continue
@@ -148,6 +168,11 @@ func (r *Reconciler) Sweep(ctx context.Context) (int, error) {
 		if ok {
 			changed++
 		}
+	}
+	// Queued runs whose workflow has a free slot (a run ended while its
+	// end could not be acted on) start now.
+	for k := range queued {
+		r.Executions.StartQueued(ctx, k[0], k[1])
 	}
 	return changed, nil
 }

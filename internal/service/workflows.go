@@ -12,6 +12,9 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
+// MaxConcurrentRuns bounds a workflow's maxConcurrentRuns.
+const MaxConcurrentRuns = 1000
+
 // Workflows manages workflows and their immutable versions: validation of
 // steps, the DAG, templates and settings, agent ownership and the per-user
 // quota before storage.
@@ -26,12 +29,14 @@ type Workflows struct {
 
 // WorkflowInput is the body of POST/PUT /workflows and (partially) PATCH.
 type WorkflowInput struct {
-	Name        *string                  `json:"name"`
-	Description *string                  `json:"description"`
-	InputSchema json.RawMessage          `json:"inputSchema"`
-	Output      json.RawMessage          `json:"output"`
-	Schedule    *string                  `json:"schedule"`
-	Steps       *[]turbocat.WorkflowStep `json:"steps"`
+	Name        *string         `json:"name"`
+	Description *string         `json:"description"`
+	InputSchema json.RawMessage `json:"inputSchema"`
+	Output      json.RawMessage `json:"output"`
+	Schedule    *string         `json:"schedule"`
+	// MaxConcurrentRuns bounds the runs in flight (0: no bound).
+	MaxConcurrentRuns *int                     `json:"maxConcurrentRuns"`
+	Steps             *[]turbocat.WorkflowStep `json:"steps"`
 }
 
 // apply merges in into w; full requires every required field (POST, PUT).
@@ -51,6 +56,16 @@ func (in WorkflowInput) apply(w *turbocat.Workflow, full bool, details *[]turboc
 	}
 	if in.Output != nil || full {
 		w.Output = nullToNil(in.Output)
+	}
+	if in.MaxConcurrentRuns != nil || full {
+		w.MaxConcurrentRuns = 0
+		if in.MaxConcurrentRuns != nil {
+			w.MaxConcurrentRuns = *in.MaxConcurrentRuns
+		}
+		if w.MaxConcurrentRuns < 0 || w.MaxConcurrentRuns > MaxConcurrentRuns {
+			*details = append(*details, turbocat.FieldError{Field: "maxConcurrentRuns",
+				Message: fmt.Sprintf("must be 0 (no bound) to %d: the runs in flight at once; more wait as queued", MaxConcurrentRuns)})
+		}
 	}
 	if in.Schedule != nil || full {
 		w.Schedule = in.Schedule

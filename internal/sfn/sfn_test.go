@@ -63,7 +63,7 @@ func setup(t *testing.T, opts sfn.Options, wrap func(http.Handler) http.Handler)
 	require.NoError(t, err)
 	t.Cleanup(rt.Close)
 	rec := &recorder{reqs: map[string][][]byte{}}
-	var h http.Handler = sfnapi.NewHandler(rt, nil)
+	var h http.Handler = sfnapi.NewHandler(rt, nil, sfnapi.WithCredentials(sfnapi.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "secret"}))
 	if wrap != nil {
 		h = wrap(h)
 	}

@@ -24,12 +24,17 @@ const (
 	ENOTFOUND     ErrorCode = "NOT_FOUND"          // 404
 	EMETHOD       ErrorCode = "METHOD_NOT_ALLOWED" // 405
 	ECONFLICT     ErrorCode = "CONFLICT"           // 409
+	EREPLAYED     ErrorCode = "REPLAYED"           // 409: a signed request seen before
 	EQUOTA        ErrorCode = "QUOTA_EXCEEDED"     // 403
 	ETOOLARGE     ErrorCode = "PAYLOAD_TOO_LARGE"  // 413
 	ERATELIMITED  ErrorCode = "RATE_LIMITED"       // 429
 	EINTERNAL     ErrorCode = "INTERNAL"           // 500
 	EUNAVAILABLE  ErrorCode = "UNAVAILABLE"        // 503
 )
+
+// ErrorCodes lists every error code, in the API document's order.
+var ErrorCodes = []ErrorCode{EVALIDATION, EUNAUTHORIZED, ETOKENEXPIRED, EFORBIDDEN, ENOTFOUND, EMETHOD, ECONFLICT, EREPLAYED,
+	EQUOTA, ETOOLARGE, ERATELIMITED, EINTERNAL, EUNAVAILABLE}
 
 // FieldError is one problem with one field of a request, e.g.
 // {Field: "steps[2].dependsOn[0]", Message: "unknown step \"fetch\""}.

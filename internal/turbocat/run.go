@@ -108,6 +108,14 @@ type NewExecution struct {
 	// ReuseSteps, for a retry, lists the completed steps of RetryOf whose
 	// outputs the new execution takes over instead of running them again.
 	ReuseSteps []string
+	// RequestHash identifies the request behind IdempotencyKey: the same
+	// key with another request is ECONFLICT.
+	RequestHash []byte
+	// MaxConcurrent is the workflow's maxConcurrentRuns (0: no bound): a
+	// run past it, or behind queued ones, is inserted queued.
+	MaxConcurrent int
+	// Priority orders queued runs (higher first).
+	Priority int
 }
 
 // StepStart is what claiming a step takes.
@@ -175,10 +183,16 @@ type ExecutionStore interface {
 	// (the live log stream polls it).
 	ExecutionStatus(ctx context.Context, userID, id string) (status string, lastSeq int64, err error)
 
-	// CreateExecution inserts a pending execution and its audit row in one
-	// transaction. With an idempotency key already used for the workflow it
-	// returns the existing execution and created=false.
+	// CreateExecution inserts a pending execution (queued when its
+	// workflow is at MaxConcurrent) and its audit row in one transaction.
+	// With an idempotency key already used for the workflow it returns the
+	// existing execution and created=false, or ECONFLICT when that run was
+	// made by another request (RequestHash).
 	CreateExecution(ctx context.Context, in NewExecution) (e *Execution, created bool, err error)
+	// PromoteQueued makes the next queued run of a workflow pending when
+	// fewer than max of its runs are active (max 0: no bound), and returns
+	// it (nil when none may start) and how many stay queued.
+	PromoteQueued(ctx context.Context, workflowID string, max int) (e *Execution, stillQueued int, err error)
 	// MarkStarted records the engine's reference and moves pending →
 	// running, writing events with the change (only if it happened).
 	MarkStarted(ctx context.Context, id, engineRef string, events ...Event) error
@@ -247,6 +261,10 @@ type DeploymentStore interface {
 	// SetSigningSecret replaces an active deployment's webhook signing
 	// secret (audited); ENOTFOUND when there is no active one of that id.
 	SetSigningSecret(ctx context.Context, userID, id string, secretEnc []byte) (*Deployment, error)
+	// RecordWebhookSignature records a webhook request's signature the
+	// first time it is seen (first=true); a repeat returns the
+	// Idempotency-Key the first request carried.
+	RecordWebhookSignature(ctx context.Context, deploymentID string, signature []byte, idempotencyKey string) (first bool, firstKey string, err error)
 	// ScheduledDeployments lists active deployments with a schedule.
 	ScheduledDeployments(ctx context.Context) ([]*Deployment, error)
 }

@@ -27,6 +27,9 @@ const (
 
 // Execution statuses, in the seed's words.
 const (
+	// ExecutionQueued: waiting for one of its workflow's
+	// maxConcurrentRuns slots.
+	ExecutionQueued    = "queued"
 	ExecutionPending   = "pending"
 	ExecutionRunning   = "running"
 	ExecutionCompleted = "completed"
@@ -57,11 +60,13 @@ const (
 
 // User is a person with an account.
 type User struct {
-	ID           string    `json:"id"`
-	Email        string    `json:"email"`
-	FullName     string    `json:"fullName"`
-	Role         string    `json:"role"`
-	PasswordHash string    `json:"-"`
+	ID           string `json:"id"`
+	Email        string `json:"email"`
+	FullName     string `json:"fullName"`
+	Role         string `json:"role"`
+	PasswordHash string `json:"-"`
+	// TokenVersion is carried by access tokens: raising it ends them.
+	TokenVersion int       `json:"-"`
 	CreatedAt    time.Time `json:"createdAt"`
 	UpdatedAt    time.Time `json:"updatedAt"`
 }
@@ -146,10 +151,13 @@ type Workflow struct {
 	InputSchema json.RawMessage `json:"inputSchema,omitempty"`
 	Output      json.RawMessage `json:"output,omitempty"`
 	Schedule    *string         `json:"schedule"`
-	Version     int             `json:"version"`
-	Steps       []WorkflowStep  `json:"steps"`
-	CreatedAt   time.Time       `json:"createdAt"`
-	UpdatedAt   time.Time       `json:"updatedAt"`
+	// MaxConcurrentRuns bounds the workflow's runs in flight (0: no
+	// bound); runs past it wait as queued, by priority, then age.
+	MaxConcurrentRuns int            `json:"maxConcurrentRuns,omitempty"`
+	Version           int            `json:"version"`
+	Steps             []WorkflowStep `json:"steps"`
+	CreatedAt         time.Time      `json:"createdAt"`
+	UpdatedAt         time.Time      `json:"updatedAt"`
 }
 
 // Execution is one run of one workflow version.
@@ -166,11 +174,13 @@ type Execution struct {
 	Error           json.RawMessage `json:"error"`
 	IdempotencyKey  *string         `json:"idempotencyKey,omitempty"`
 	RetryOf         *string         `json:"retryOf,omitempty"`
-	EngineRef       *string         `json:"engineRef,omitempty"`
-	StartedAt       *time.Time      `json:"startedAt"`
-	CompletedAt     *time.Time      `json:"completedAt"`
-	DurationMs      *int64          `json:"durationMs"`
-	CreatedAt       time.Time       `json:"createdAt"`
+	// Priority orders queued runs of a workflow (higher first).
+	Priority    int        `json:"priority"`
+	EngineRef   *string    `json:"engineRef,omitempty"`
+	StartedAt   *time.Time `json:"startedAt"`
+	CompletedAt *time.Time `json:"completedAt"`
+	DurationMs  *int64     `json:"durationMs"`
+	CreatedAt   time.Time  `json:"createdAt"`
 }
 
 // ExecutionStep is the record of one step within one execution.
@@ -225,6 +235,10 @@ type Deployment struct {
 	ActivatedAt     *time.Time `json:"activatedAt"`
 	// NextFires are the next scheduled runs (filled by the API).
 	NextFires []time.Time `json:"nextFires,omitempty"`
+	// MayExecute records that whoever created the deployment could start
+	// runs (workflows:execute): its webhook and schedule start runs only
+	// then.
+	MayExecute bool `json:"-"`
 }
 
 // AuditEntry records one mutation.

@@ -59,7 +59,7 @@ export type Workflow = {
   updatedAt: string;
 };
 
-export type ExecutionStatus = "pending" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+export type ExecutionStatus = "queued" | "pending" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
 export type StepStatus = "pending" | "running" | "completed" | "failed" | "skipped" | "cancelled";
 
 export type Execution = {

@@ -43,6 +43,7 @@ func Start(ctx context.Context, a *app.App, journal runtime.Journal) (*Engine, e
 	}
 	runner := a.NewRunner(reg)
 	rt, err := runtime.New(ctx, runtime.Options{Journal: journal, Logger: a.Logger.With("component", "runtime"),
+		MaxMemoryBytes: int64(a.Config.RuntimeMemoryMB) << 20,
 		OnStatusChange: func(ev runtime.StatusChangeEvent) { reconcile(context.WithoutCancel(ctx), a, ev) }})
 	if err != nil {
 		closeExe()
@@ -55,6 +56,7 @@ func Start(ctx context.Context, a *app.App, journal runtime.Journal) (*Engine, e
 	// name, which the state's Retry and Catch match.
 	rt.RegisterFunction(StepRunnerFunction, runner.Handle, runtime.ReplaySafe())
 	a.ConnectEngine(runtime.Engine{R: rt}, StepRunnerFunction)
+	a.Executions.TrackQueued = true // this process starts every run
 	a.Agents.Runner = runner
 	return &Engine{Runtime: rt, Runner: runner, app: a, closeExe: closeExe,
 		Scheduler: &service.Scheduler{Deployments: a.Deployments, Store: a.DB, Logger: a.Logger.With("component", "scheduler")}}, nil
@@ -67,7 +69,13 @@ func Start(ctx context.Context, a *app.App, journal runtime.Journal) (*Engine, e
 func (l *Engine) RunBackground(ctx context.Context) {
 	a := l.app
 	ctx, l.stop = context.WithCancel(ctx)
-	l.wg.Add(4)
+	l.wg.Add(5)
+	go func() {
+		defer l.wg.Done()
+		retention := &service.Retention{Store: a.DB, Period: time.Duration(a.Config.RetentionDays) * 24 * time.Hour,
+			Journal: l.Runtime.PruneExecutions, Logger: a.Logger.With("component", "retention")}
+		retention.Run(ctx, time.Hour)
+	}()
 	go func() {
 		defer l.wg.Done()
 		a.Outbox.Run(ctx, 5*time.Second)

@@ -358,6 +358,9 @@ func (e *Executor) acquire(ctx context.Context, owner string) (*worker, error) {
 	e.started++
 	e.mu.Unlock()
 	w, err := startWorker(e.opts.Command, e.opts.MemoryLimitBytes)
+	if err == nil {
+		w.logger = e.opts.Logger
+	}
 	if err != nil {
 		e.gate.release(owner)
 		return nil, executor.Errorf(executor.ErrInternal, true, "start code worker: %v", err)
@@ -392,6 +395,7 @@ type worker struct {
 	stderr *tailBuffer
 	exited chan struct{}
 	once   sync.Once
+	logger *slog.Logger
 }
 
 func startWorker(command []string, mem int64) (*worker, error) {
@@ -488,11 +492,10 @@ func (w *worker) crashError(err error) error {
 	case strings.Contains(msg, "stack overflow") || strings.Contains(msg, "stack exceeds"):
 		return executor.Errorf(executor.ErrCodeStackOverflow, false, "the script exhausted the sandbox stack (the worker was replaced)")
 	}
-	line := firstLine(msg)
-	if line == "" {
-		line = err.Error()
-	}
-	return executor.Errorf(executor.ErrCodeError, false, "the sandbox worker crashed and was replaced: %s", line)
+	// What the worker printed (a Go panic, paths of the host) stays in
+	// the server log; the run says what happened.
+	w.logger.Warn("code worker crashed", slog.Int("pid", w.pid()), slog.String("error", err.Error()), slog.String("stderr", firstLine(msg)))
+	return executor.Errorf(executor.ErrCodeError, false, "the sandbox worker crashed while running the script and was replaced")
 }
 
 func firstLine(s string) string {

@@ -5,7 +5,9 @@ package fuzz_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/service"
@@ -13,9 +15,10 @@ import (
 )
 
 // FuzzDecodeJSON: the strict decoder never panics, and whatever it accepts
-// is valid JSON that re-encodes.
+// is valid JSON, valid UTF-8 and free of NUL characters (text Postgres can
+// store).
 func FuzzDecodeJSON(f *testing.F) {
-	for _, s := range []string{`{"email":"a@b.co","password":"12345678"}`, `{}`, `[]`, `{"a":`, `{"email":1}`, `{"x":{"y":[[[[1]]]]}}`, "\x00", `"\u0000"`} {
+	for _, s := range []string{`{"email":"a@b.co","password":"12345678"}`, `{}`, `[]`, `{"a":`, `{"email":1}`, `{"x":{"y":[[[[1]]]]}}`, "\x00", `"\u0000"`, `{"email":"a\u0000"}`, "{\"email\":\"\xff\"}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -29,6 +32,12 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 		if !json.Valid(b) {
 			t.Fatalf("accepted invalid JSON %q", b)
+		}
+		if !utf8.Valid(b) {
+			t.Fatalf("accepted invalid UTF-8 %q", b)
+		}
+		if strings.ContainsRune(in.Email+in.Password+in.FullName, 0) {
+			t.Fatalf("accepted a NUL character: %q", b)
 		}
 	})
 }

@@ -11,7 +11,7 @@ import (
 )
 
 const deploymentActiveInternal = `-- name: DeploymentActiveInternal :one
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight FROM deployments WHERE workflow_id = $1 AND environment = $2 AND status = 'active'
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute FROM deployments WHERE workflow_id = $1 AND environment = $2 AND status = 'active'
 `
 
 type DeploymentActiveInternalParams struct {
@@ -43,6 +43,7 @@ func (q *Queries) DeploymentActiveInternal(ctx context.Context, arg DeploymentAc
 		&i.UpdatedAt,
 		&i.ActivatedAt,
 		&i.CanaryWeight,
+		&i.MayExecute,
 	)
 	return i, err
 }
@@ -50,7 +51,7 @@ func (q *Queries) DeploymentActiveInternal(ctx context.Context, arg DeploymentAc
 const deploymentDeactivate = `-- name: DeploymentDeactivate :one
 UPDATE deployments SET status = 'inactive', updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute
 `
 
 type DeploymentDeactivateParams struct {
@@ -81,6 +82,7 @@ func (q *Queries) DeploymentDeactivate(ctx context.Context, arg DeploymentDeacti
 		&i.UpdatedAt,
 		&i.ActivatedAt,
 		&i.CanaryWeight,
+		&i.MayExecute,
 	)
 	return i, err
 }
@@ -111,7 +113,7 @@ func (q *Queries) DeploymentDeactivateActive(ctx context.Context, arg Deployment
 }
 
 const deploymentGet = `-- name: DeploymentGet :one
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight FROM deployments WHERE id = $1 AND user_id = $2
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute FROM deployments WHERE id = $1 AND user_id = $2
 `
 
 type DeploymentGetParams struct {
@@ -142,12 +144,13 @@ func (q *Queries) DeploymentGet(ctx context.Context, arg DeploymentGetParams) (D
 		&i.UpdatedAt,
 		&i.ActivatedAt,
 		&i.CanaryWeight,
+		&i.MayExecute,
 	)
 	return i, err
 }
 
 const deploymentGetInternal = `-- name: DeploymentGetInternal :one
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight FROM deployments WHERE id = $1
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute FROM deployments WHERE id = $1
 `
 
 func (q *Queries) DeploymentGetInternal(ctx context.Context, id string) (Deployment, error) {
@@ -173,15 +176,16 @@ func (q *Queries) DeploymentGetInternal(ctx context.Context, id string) (Deploym
 		&i.UpdatedAt,
 		&i.ActivatedAt,
 		&i.CanaryWeight,
+		&i.MayExecute,
 	)
 	return i, err
 }
 
 const deploymentInsert = `-- name: DeploymentInsert :one
 INSERT INTO deployments (workflow_id, user_id, environment, status, version, previous_version, endpoint_url,
-    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, canary_weight, activated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, CASE WHEN $4 = 'active' THEN now() END)
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight
+    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, canary_weight, may_execute, activated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, CASE WHEN $4 = 'active' THEN now() END)
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute
 `
 
 type DeploymentInsertParams struct {
@@ -200,6 +204,7 @@ type DeploymentInsertParams struct {
 	SigningSecretEnc []byte
 	Error            *string
 	CanaryWeight     *int32
+	MayExecute       bool
 }
 
 func (q *Queries) DeploymentInsert(ctx context.Context, arg DeploymentInsertParams) (Deployment, error) {
@@ -219,6 +224,7 @@ func (q *Queries) DeploymentInsert(ctx context.Context, arg DeploymentInsertPara
 		arg.SigningSecretEnc,
 		arg.Error,
 		arg.CanaryWeight,
+		arg.MayExecute,
 	)
 	var i Deployment
 	err := row.Scan(
@@ -241,12 +247,13 @@ func (q *Queries) DeploymentInsert(ctx context.Context, arg DeploymentInsertPara
 		&i.UpdatedAt,
 		&i.ActivatedAt,
 		&i.CanaryWeight,
+		&i.MayExecute,
 	)
 	return i, err
 }
 
 const deploymentList = `-- name: DeploymentList :many
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight FROM deployments
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute FROM deployments
 WHERE user_id = $1
   AND ($3::uuid IS NULL OR workflow_id = $3::uuid)
   AND ($4::text IS NULL OR environment = $4::text)
@@ -300,6 +307,7 @@ func (q *Queries) DeploymentList(ctx context.Context, arg DeploymentListParams) 
 			&i.UpdatedAt,
 			&i.ActivatedAt,
 			&i.CanaryWeight,
+			&i.MayExecute,
 		); err != nil {
 			return nil, err
 		}
@@ -314,7 +322,7 @@ func (q *Queries) DeploymentList(ctx context.Context, arg DeploymentListParams) 
 const deploymentRollback = `-- name: DeploymentRollback :one
 UPDATE deployments SET version = $3, previous_version = $4, version_ref = $5, canary_weight = NULL, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute
 `
 
 type DeploymentRollbackParams struct {
@@ -354,6 +362,7 @@ func (q *Queries) DeploymentRollback(ctx context.Context, arg DeploymentRollback
 		&i.UpdatedAt,
 		&i.ActivatedAt,
 		&i.CanaryWeight,
+		&i.MayExecute,
 	)
 	return i, err
 }
@@ -361,7 +370,7 @@ func (q *Queries) DeploymentRollback(ctx context.Context, arg DeploymentRollback
 const deploymentSetSigningSecret = `-- name: DeploymentSetSigningSecret :one
 UPDATE deployments SET signing_secret_enc = $3, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute
 `
 
 type DeploymentSetSigningSecretParams struct {
@@ -393,12 +402,13 @@ func (q *Queries) DeploymentSetSigningSecret(ctx context.Context, arg Deployment
 		&i.UpdatedAt,
 		&i.ActivatedAt,
 		&i.CanaryWeight,
+		&i.MayExecute,
 	)
 	return i, err
 }
 
 const deploymentsScheduled = `-- name: DeploymentsScheduled :many
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight FROM deployments WHERE status = 'active' AND schedule IS NOT NULL ORDER BY id
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute FROM deployments WHERE status = 'active' AND schedule IS NOT NULL ORDER BY id
 `
 
 func (q *Queries) DeploymentsScheduled(ctx context.Context) ([]Deployment, error) {
@@ -430,6 +440,7 @@ func (q *Queries) DeploymentsScheduled(ctx context.Context) ([]Deployment, error
 			&i.UpdatedAt,
 			&i.ActivatedAt,
 			&i.CanaryWeight,
+			&i.MayExecute,
 		); err != nil {
 			return nil, err
 		}
@@ -439,4 +450,46 @@ func (q *Queries) DeploymentsScheduled(ctx context.Context) ([]Deployment, error
 		return nil, err
 	}
 	return items, nil
+}
+
+const webhookSignatureRecord = `-- name: WebhookSignatureRecord :one
+WITH ins AS (
+    INSERT INTO webhook_signatures (signature_hash, deployment_id, idempotency_key) VALUES ($1, $2, $3)
+    ON CONFLICT (signature_hash) DO NOTHING
+    RETURNING true AS first
+)
+SELECT coalesce((SELECT first FROM ins), false)::bool AS first,
+    (SELECT s.idempotency_key FROM webhook_signatures s WHERE s.signature_hash = $1) AS first_key
+`
+
+type WebhookSignatureRecordParams struct {
+	SignatureHash  []byte
+	DeploymentID   string
+	IdempotencyKey *string
+}
+
+type WebhookSignatureRecordRow struct {
+	First    bool
+	FirstKey *string
+}
+
+// Records a signature the first time it is seen; a repeat returns the
+// Idempotency-Key its first use came with.
+func (q *Queries) WebhookSignatureRecord(ctx context.Context, arg WebhookSignatureRecordParams) (WebhookSignatureRecordRow, error) {
+	row := q.db.QueryRow(ctx, webhookSignatureRecord, arg.SignatureHash, arg.DeploymentID, arg.IdempotencyKey)
+	var i WebhookSignatureRecordRow
+	err := row.Scan(&i.First, &i.FirstKey)
+	return i, err
+}
+
+const webhookSignaturesPrune = `-- name: WebhookSignaturesPrune :execrows
+DELETE FROM webhook_signatures WHERE seen_at < $1
+`
+
+func (q *Queries) WebhookSignaturesPrune(ctx context.Context, seenAt time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, webhookSignaturesPrune, seenAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

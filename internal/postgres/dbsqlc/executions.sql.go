@@ -11,7 +11,7 @@ import (
 )
 
 const executionGet = `-- name: ExecutionGet :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms FROM executions WHERE id = $1 AND user_id = $2
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE id = $1 AND user_id = $2
 `
 
 type ExecutionGetParams struct {
@@ -44,12 +44,14 @@ func (q *Queries) ExecutionGet(ctx context.Context, arg ExecutionGetParams) (Exe
 		&i.StartedAt,
 		&i.CompletedAt,
 		&i.DurationMs,
+		&i.Priority,
+		&i.RequestHash,
 	)
 	return i, err
 }
 
 const executionList = `-- name: ExecutionList :many
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms FROM executions
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions
 WHERE user_id = $1
   AND ($3::uuid IS NULL OR workflow_id = $3::uuid)
   AND ($4::text IS NULL OR status = $4::text)
@@ -111,6 +113,8 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 			&i.StartedAt,
 			&i.CompletedAt,
 			&i.DurationMs,
+			&i.Priority,
+			&i.RequestHash,
 		); err != nil {
 			return nil, err
 		}

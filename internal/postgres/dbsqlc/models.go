@@ -68,6 +68,7 @@ type Deployment struct {
 	UpdatedAt        time.Time
 	ActivatedAt      *time.Time
 	CanaryWeight     *int32
+	MayExecute       bool
 }
 
 type Event struct {
@@ -104,6 +105,8 @@ type Execution struct {
 	StartedAt       *time.Time
 	CompletedAt     *time.Time
 	DurationMs      *int64
+	Priority        int32
+	RequestHash     []byte
 }
 
 type ExecutionLog struct {
@@ -199,6 +202,7 @@ type User struct {
 	Role         string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	TokenVersion int32
 }
 
 type Webhook struct {
@@ -221,6 +225,13 @@ type WebhookDelivery struct {
 	LastError  *string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+}
+
+type WebhookSignature struct {
+	SignatureHash  []byte
+	DeploymentID   string
+	IdempotencyKey *string
+	SeenAt         time.Time
 }
 
 type Workflow struct {

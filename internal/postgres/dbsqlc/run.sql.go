@@ -17,8 +17,8 @@ UPDATE executions SET status = $2, output_data = $3, error = $4, completed_at = 
     input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
     output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
     cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $1)
-WHERE id = $1 AND status IN ('pending', 'running')
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms
+WHERE id = $1 AND status IN ('queued', 'pending', 'running')
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
 `
 
 type ExecutionFinishParams struct {
@@ -59,12 +59,14 @@ func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams
 		&i.StartedAt,
 		&i.CompletedAt,
 		&i.DurationMs,
+		&i.Priority,
+		&i.RequestHash,
 	)
 	return i, err
 }
 
 const executionGetByIdempotencyKey = `-- name: ExecutionGetByIdempotencyKey :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND user_id = $3
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND user_id = $3
 `
 
 type ExecutionGetByIdempotencyKeyParams struct {
@@ -98,12 +100,14 @@ func (q *Queries) ExecutionGetByIdempotencyKey(ctx context.Context, arg Executio
 		&i.StartedAt,
 		&i.CompletedAt,
 		&i.DurationMs,
+		&i.Priority,
+		&i.RequestHash,
 	)
 	return i, err
 }
 
 const executionGetInternal = `-- name: ExecutionGetInternal :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms FROM executions WHERE id = $1
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE id = $1
 `
 
 func (q *Queries) ExecutionGetInternal(ctx context.Context, id string) (Execution, error) {
@@ -131,15 +135,18 @@ func (q *Queries) ExecutionGetInternal(ctx context.Context, id string) (Executio
 		&i.StartedAt,
 		&i.CompletedAt,
 		&i.DurationMs,
+		&i.Priority,
+		&i.RequestHash,
 	)
 	return i, err
 }
 
 const executionInsert = `-- name: ExecutionInsert :one
 
-INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms
+INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
+    status, priority, request_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
 `
 
 type ExecutionInsertParams struct {
@@ -151,6 +158,9 @@ type ExecutionInsertParams struct {
 	InputData       json.RawMessage
 	IdempotencyKey  *string
 	RetryOf         *string
+	Status          string
+	Priority        int32
+	RequestHash     []byte
 }
 
 // Queries of the execution path (API start, step runner, reconciler). The
@@ -166,6 +176,9 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		arg.InputData,
 		arg.IdempotencyKey,
 		arg.RetryOf,
+		arg.Status,
+		arg.Priority,
+		arg.RequestHash,
 	)
 	var i Execution
 	err := row.Scan(
@@ -190,6 +203,8 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		&i.StartedAt,
 		&i.CompletedAt,
 		&i.DurationMs,
+		&i.Priority,
+		&i.RequestHash,
 	)
 	return i, err
 }
@@ -197,7 +212,7 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 const executionMarkStarted = `-- name: ExecutionMarkStarted :one
 UPDATE executions SET status = 'running', engine_ref = $2, started_at = coalesce(started_at, now())
 WHERE id = $1 AND status = 'pending'
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
 `
 
 type ExecutionMarkStartedParams struct {
@@ -230,6 +245,48 @@ func (q *Queries) ExecutionMarkStarted(ctx context.Context, arg ExecutionMarkSta
 		&i.StartedAt,
 		&i.CompletedAt,
 		&i.DurationMs,
+		&i.Priority,
+		&i.RequestHash,
+	)
+	return i, err
+}
+
+const executionPromoteQueued = `-- name: ExecutionPromoteQueued :one
+UPDATE executions SET status = 'pending'
+WHERE id = (SELECT q.id FROM executions q WHERE q.workflow_id = $1 AND q.status = 'queued'
+    ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1)
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
+`
+
+// The next queued run of a workflow (highest priority, then oldest) becomes
+// pending, to be started.
+func (q *Queries) ExecutionPromoteQueued(ctx context.Context, workflowID string) (Execution, error) {
+	row := q.db.QueryRow(ctx, executionPromoteQueued, workflowID)
+	var i Execution
+	err := row.Scan(
+		&i.ID,
+		&i.WorkflowID,
+		&i.WorkflowVersion,
+		&i.UserID,
+		&i.DeploymentID,
+		&i.Status,
+		&i.Trigger,
+		&i.InputData,
+		&i.OutputData,
+		&i.Error,
+		&i.IdempotencyKey,
+		&i.RetryOf,
+		&i.EngineRef,
+		&i.LogSeq,
+		&i.InputTokens,
+		&i.OutputTokens,
+		&i.CostUsd,
+		&i.CreatedAt,
+		&i.StartedAt,
+		&i.CompletedAt,
+		&i.DurationMs,
+		&i.Priority,
+		&i.RequestHash,
 	)
 	return i, err
 }
@@ -256,7 +313,7 @@ func (q *Queries) ExecutionStatus(ctx context.Context, arg ExecutionStatusParams
 }
 
 const executionsUnfinished = `-- name: ExecutionsUnfinished :many
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms FROM executions WHERE status IN ('pending', 'running') ORDER BY created_at
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE status IN ('queued', 'pending', 'running') ORDER BY created_at
 `
 
 func (q *Queries) ExecutionsUnfinished(ctx context.Context) ([]Execution, error) {
@@ -290,6 +347,8 @@ func (q *Queries) ExecutionsUnfinished(ctx context.Context) ([]Execution, error)
 			&i.StartedAt,
 			&i.CompletedAt,
 			&i.DurationMs,
+			&i.Priority,
+			&i.RequestHash,
 		); err != nil {
 			return nil, err
 		}
@@ -325,6 +384,28 @@ type LogsInsertParams struct {
 	Data        json.RawMessage
 	Sequence    int64
 	CreatedAt   time.Time
+}
+
+const logsPrune = `-- name: LogsPrune :execrows
+DELETE FROM execution_logs l
+WHERE l.ctid = ANY (ARRAY(
+    SELECT x.ctid FROM execution_logs x JOIN executions e ON e.id = x.execution_id
+    WHERE e.completed_at < $1::timestamptz
+    LIMIT $2::integer))
+`
+
+type LogsPruneParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// Log lines of runs that ended before the cutoff, a batch at a time.
+func (q *Queries) LogsPrune(ctx context.Context, arg LogsPruneParams) (int64, error) {
+	result, err := q.db.Exec(ctx, logsPrune, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const stepComplete = `-- name: StepComplete :execrows
@@ -536,7 +617,7 @@ WITH claimed AS (
         OR (s.status = 'running' AND s.claim_id = $7::uuid)
     RETURNING s.attempt
 )
-SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
+SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, e.priority, e.request_hash, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
     a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
     coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
     cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error, cur.claim_id AS step_claim_id,
@@ -628,6 +709,8 @@ func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStart
 		&i.Execution.StartedAt,
 		&i.Execution.CompletedAt,
 		&i.Execution.DurationMs,
+		&i.Execution.Priority,
+		&i.Execution.RequestHash,
 		&i.AgentID,
 		&i.AgentName,
 		&i.AgentType,
@@ -678,6 +761,27 @@ WHERE execution_id = $1 AND status IN ('pending', 'running')
 func (q *Queries) StepsSkipPending(ctx context.Context, executionID string) error {
 	_, err := q.db.Exec(ctx, stepsSkipPending, executionID)
 	return err
+}
+
+const workflowLockRuns = `-- name: WorkflowLockRuns :one
+SELECT (SELECT count(*) FROM executions e WHERE e.workflow_id = w.id AND e.status IN ('pending', 'running'))::integer AS active,
+    (SELECT count(*) FROM executions e WHERE e.workflow_id = w.id AND e.status = 'queued')::integer AS queued
+FROM workflows w WHERE w.id = $1
+FOR UPDATE OF w
+`
+
+type WorkflowLockRunsRow struct {
+	Active int32
+	Queued int32
+}
+
+// Serialises the queueing decisions of one workflow (the row lock lasts
+// until the transaction ends) and counts its active and queued runs.
+func (q *Queries) WorkflowLockRuns(ctx context.Context, id string) (WorkflowLockRunsRow, error) {
+	row := q.db.QueryRow(ctx, workflowLockRuns, id)
+	var i WorkflowLockRunsRow
+	err := row.Scan(&i.Active, &i.Queued)
+	return i, err
 }
 
 const workflowVersionEngineRef = `-- name: WorkflowVersionEngineRef :one

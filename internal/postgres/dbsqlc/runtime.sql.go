@@ -128,6 +128,29 @@ func (q *Queries) RuntimeExecutionListRunning(ctx context.Context) ([]json.RawMe
 	return items, nil
 }
 
+const runtimeExecutionPrune = `-- name: RuntimeExecutionPrune :execrows
+DELETE FROM runtime_executions WHERE arn IN (
+    SELECT e.arn FROM runtime_executions e
+    WHERE e.status <> 'RUNNING' AND (e.doc->>'StopDate')::timestamptz < $1::timestamptz
+    LIMIT $2::int
+)
+`
+
+type RuntimeExecutionPruneParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// Deletes up to max_rows closed executions that stopped before the cutoff;
+// their events go with them (ON DELETE CASCADE).
+func (q *Queries) RuntimeExecutionPrune(ctx context.Context, arg RuntimeExecutionPruneParams) (int64, error) {
+	result, err := q.db.Exec(ctx, runtimeExecutionPrune, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const runtimeExecutionUpsert = `-- name: RuntimeExecutionUpsert :exec
 INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc

@@ -104,7 +104,7 @@ func (q *Queries) RefreshTokenRotate(ctx context.Context, tokenHash []byte) (Ref
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (email, password_hash, full_name, role)
 VALUES ($1, $2, $3, $4)
-RETURNING id, email, password_hash, full_name, role, created_at, updated_at
+RETURNING id, email, password_hash, full_name, role, created_at, updated_at, token_version
 `
 
 type UserCreateParams struct {
@@ -130,6 +130,7 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TokenVersion,
 	)
 	return i, err
 }
@@ -146,8 +147,18 @@ func (q *Queries) UserDelete(ctx context.Context, id string) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const userEndSessions = `-- name: UserEndSessions :exec
+UPDATE users SET token_version = token_version + 1 WHERE id = $1
+`
+
+// Every access token issued so far stops working.
+func (q *Queries) UserEndSessions(ctx context.Context, id string) error {
+	_, err := q.db.Exec(ctx, userEndSessions, id)
+	return err
+}
+
 const userGet = `-- name: UserGet :one
-SELECT id, email, password_hash, full_name, role, created_at, updated_at FROM users WHERE id = $1
+SELECT id, email, password_hash, full_name, role, created_at, updated_at, token_version FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, id string) (User, error) {
@@ -161,12 +172,13 @@ func (q *Queries) UserGet(ctx context.Context, id string) (User, error) {
 		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TokenVersion,
 	)
 	return i, err
 }
 
 const userGetByEmail = `-- name: UserGetByEmail :one
-SELECT id, email, password_hash, full_name, role, created_at, updated_at FROM users WHERE email = $1
+SELECT id, email, password_hash, full_name, role, created_at, updated_at, token_version FROM users WHERE email = $1
 `
 
 func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error) {
@@ -180,6 +192,7 @@ func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error
 		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TokenVersion,
 	)
 	return i, err
 }
@@ -196,7 +209,7 @@ func (q *Queries) UserGetForUpdate(ctx context.Context, id string) (string, erro
 }
 
 const userList = `-- name: UserList :many
-SELECT id, email, password_hash, full_name, role, created_at, updated_at FROM users
+SELECT id, email, password_hash, full_name, role, created_at, updated_at, token_version FROM users
 WHERE ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT $1
@@ -225,6 +238,7 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 			&i.Role,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.TokenVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -237,7 +251,7 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 }
 
 const userSetPassword = `-- name: UserSetPassword :exec
-UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1
+UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now() WHERE id = $1
 `
 
 type UserSetPasswordParams struct {
@@ -252,7 +266,7 @@ func (q *Queries) UserSetPassword(ctx context.Context, arg UserSetPasswordParams
 
 const userUpdateProfile = `-- name: UserUpdateProfile :one
 UPDATE users SET email = $2, full_name = $3, updated_at = now() WHERE id = $1
-RETURNING id, email, password_hash, full_name, role, created_at, updated_at
+RETURNING id, email, password_hash, full_name, role, created_at, updated_at, token_version
 `
 
 type UserUpdateProfileParams struct {
@@ -272,6 +286,7 @@ func (q *Queries) UserUpdateProfile(ctx context.Context, arg UserUpdateProfilePa
 		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TokenVersion,
 	)
 	return i, err
 }

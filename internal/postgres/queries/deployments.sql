@@ -19,9 +19,23 @@ RETURNING version, signing_secret_enc;
 
 -- name: DeploymentInsert :one
 INSERT INTO deployments (workflow_id, user_id, environment, status, version, previous_version, endpoint_url,
-    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, canary_weight, activated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, CASE WHEN $4 = 'active' THEN now() END)
+    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, canary_weight, may_execute, activated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, CASE WHEN $4 = 'active' THEN now() END)
 RETURNING *;
+
+-- name: WebhookSignatureRecord :one
+-- Records a signature the first time it is seen; a repeat returns the
+-- Idempotency-Key its first use came with.
+WITH ins AS (
+    INSERT INTO webhook_signatures (signature_hash, deployment_id, idempotency_key) VALUES ($1, $2, $3)
+    ON CONFLICT (signature_hash) DO NOTHING
+    RETURNING true AS first
+)
+SELECT coalesce((SELECT first FROM ins), false)::bool AS first,
+    (SELECT s.idempotency_key FROM webhook_signatures s WHERE s.signature_hash = $1) AS first_key;
+
+-- name: WebhookSignaturesPrune :execrows
+DELETE FROM webhook_signatures WHERE seen_at < $1;
 
 -- name: DeploymentGetInternal :one
 SELECT * FROM deployments WHERE id = $1;

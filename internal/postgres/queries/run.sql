@@ -3,8 +3,25 @@
 -- everything else by that execution's user.
 
 -- name: ExecutionInsert :one
-INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
+    status, priority, request_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING *;
+
+-- name: WorkflowLockRuns :one
+-- Serialises the queueing decisions of one workflow (the row lock lasts
+-- until the transaction ends) and counts its active and queued runs.
+SELECT (SELECT count(*) FROM executions e WHERE e.workflow_id = w.id AND e.status IN ('pending', 'running'))::integer AS active,
+    (SELECT count(*) FROM executions e WHERE e.workflow_id = w.id AND e.status = 'queued')::integer AS queued
+FROM workflows w WHERE w.id = $1
+FOR UPDATE OF w;
+
+-- name: ExecutionPromoteQueued :one
+-- The next queued run of a workflow (highest priority, then oldest) becomes
+-- pending, to be started.
+UPDATE executions SET status = 'pending'
+WHERE id = (SELECT q.id FROM executions q WHERE q.workflow_id = $1 AND q.status = 'queued'
+    ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1)
 RETURNING *;
 
 -- name: ExecutionGetByIdempotencyKey :one
@@ -25,11 +42,11 @@ UPDATE executions SET status = $2, output_data = $3, error = $4, completed_at = 
     input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
     output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
     cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $1)
-WHERE id = $1 AND status IN ('pending', 'running')
+WHERE id = $1 AND status IN ('queued', 'pending', 'running')
 RETURNING *;
 
 -- name: ExecutionsUnfinished :many
-SELECT * FROM executions WHERE status IN ('pending', 'running') ORDER BY created_at;
+SELECT * FROM executions WHERE status IN ('queued', 'pending', 'running') ORDER BY created_at;
 
 -- name: WorkflowVersionEngineRef :one
 SELECT engine_ref, definition FROM workflow_versions WHERE workflow_id = $1 AND version = $2;
@@ -144,3 +161,11 @@ SELECT status, log_seq FROM executions WHERE id = $1 AND user_id = $2;
 -- it held are dead: let the resumed Tasks claim those steps at once.
 UPDATE execution_steps SET lease_until = now() - interval '1 second'
 WHERE status = 'running' AND lease_until > now();
+
+-- name: LogsPrune :execrows
+-- Log lines of runs that ended before the cutoff, a batch at a time.
+DELETE FROM execution_logs l
+WHERE l.ctid = ANY (ARRAY(
+    SELECT x.ctid FROM execution_logs x JOIN executions e ON e.id = x.execution_id
+    WHERE e.completed_at < sqlc.arg(before)::timestamptz
+    LIMIT sqlc.arg(max_rows)::integer));

@@ -33,3 +33,12 @@ ON CONFLICT (execution_arn, id) DO NOTHING;
 
 -- name: RuntimeEventList :many
 SELECT event FROM runtime_events WHERE execution_arn = $1 ORDER BY id;
+
+-- name: RuntimeExecutionPrune :execrows
+-- Deletes up to max_rows closed executions that stopped before the cutoff;
+-- their events go with them (ON DELETE CASCADE).
+DELETE FROM runtime_executions WHERE arn IN (
+    SELECT e.arn FROM runtime_executions e
+    WHERE e.status <> 'RUNNING' AND (e.doc->>'StopDate')::timestamptz < sqlc.arg(before)::timestamptz
+    LIMIT sqlc.arg(max_rows)::int
+);

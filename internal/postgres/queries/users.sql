@@ -10,7 +10,11 @@ SELECT * FROM users WHERE id = $1;
 SELECT * FROM users WHERE email = $1;
 
 -- name: UserSetPassword :exec
-UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1;
+UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now() WHERE id = $1;
+
+-- name: UserEndSessions :exec
+-- Every access token issued so far stops working.
+UPDATE users SET token_version = token_version + 1 WHERE id = $1;
 
 -- name: UserList :many
 SELECT * FROM users

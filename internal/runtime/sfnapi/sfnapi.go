@@ -2,7 +2,8 @@
 // protocol (POST with X-Amz-Target: AWSStepFunctions.<Operation> and
 // application/x-amz-json-1.0 bodies), so aws-sdk-go-v2, the AWS CLI and
 // other Step Functions clients can drive the local runtime unmodified.
-// Request signatures are accepted without being checked.
+// Requests must carry credentials (see Credentials): a SigV4 signature by
+// the configured access key, or the configured bearer token.
 package sfnapi
 
 import (
@@ -26,41 +27,83 @@ const maxBody = 4 << 20
 
 // Handler is an http.Handler for the Step Functions JSON protocol.
 type Handler struct {
-	rt  *runtime.Runtime
-	log *slog.Logger
-	ops map[string]func(ctx context.Context, body []byte) (any, error)
+	rt    *runtime.Runtime
+	log   *slog.Logger
+	creds Credentials
+	now   func() time.Time
+	ops   map[string]operation
 }
 
+// operation decodes a request body, runs it and returns the response value.
+type operation func(ctx context.Context, body []byte) (any, error)
+
+// op makes an operation of a typed function: it decodes the request body
+// into In (a SerializationException when that fails) and returns fn's
+// result for encoding.
+func op[In, Out any](fn func(context.Context, In) (Out, error)) operation {
+	return func(ctx context.Context, body []byte) (any, error) {
+		var in In
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, &serializationError{err}
+		}
+		return fn(ctx, in)
+	}
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithCredentials sets the credentials requests must carry. Without them
+// every request is refused.
+func WithCredentials(c Credentials) Option { return func(h *Handler) { h.creds = c } }
+
+// WithClock sets the time SigV4 signatures are checked against (tests).
+func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
+
 // NewHandler returns a Handler serving rt. A nil logger discards logs.
-func NewHandler(rt *runtime.Runtime, log *slog.Logger) *Handler {
+func NewHandler(rt *runtime.Runtime, log *slog.Logger, opts ...Option) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{rt: rt, log: log}
-	h.ops = map[string]func(context.Context, []byte) (any, error){
-		"CreateStateMachine":               h.createStateMachine,
-		"UpdateStateMachine":               h.updateStateMachine,
-		"DescribeStateMachine":             h.describeStateMachine,
-		"DescribeStateMachineForExecution": h.describeStateMachineForExecution,
-		"ListStateMachines":                h.listStateMachines,
-		"DeleteStateMachine":               h.deleteStateMachine,
-		"PublishStateMachineVersion":       h.publishVersion,
-		"ListStateMachineVersions":         h.listVersions,
-		"DeleteStateMachineVersion":        h.deleteVersion,
-		"CreateStateMachineAlias":          h.createAlias,
-		"UpdateStateMachineAlias":          h.updateAlias,
-		"DescribeStateMachineAlias":        h.describeAlias,
-		"DeleteStateMachineAlias":          h.deleteAlias,
-		"ListStateMachineAliases":          h.listAliases,
-		"StartExecution":                   h.startExecution,
-		"StartSyncExecution":               h.startSyncExecution,
-		"StopExecution":                    h.stopExecution,
-		"DescribeExecution":                h.describeExecution,
-		"ListExecutions":                   h.listExecutions,
-		"GetExecutionHistory":              h.getExecutionHistory,
-		"SendTaskSuccess":                  h.sendTaskSuccess,
-		"SendTaskFailure":                  h.sendTaskFailure,
-		"SendTaskHeartbeat":                h.sendTaskHeartbeat,
+	h := &Handler{rt: rt, log: log, now: time.Now}
+	for _, o := range opts {
+		o(h)
+	}
+	h.ops = map[string]operation{
+		"CreateStateMachine":               op(h.createStateMachine),
+		"UpdateStateMachine":               op(h.updateStateMachine),
+		"DescribeStateMachine":             op(h.describeStateMachine),
+		"DescribeStateMachineForExecution": op(h.describeStateMachineForExecution),
+		"ListStateMachines":                op(h.listStateMachines),
+		"DeleteStateMachine":               op(h.deleteStateMachine),
+		"ValidateStateMachineDefinition":   op(h.validateDefinition),
+		"TestState":                        op(h.testState),
+		"PublishStateMachineVersion":       op(h.publishVersion),
+		"ListStateMachineVersions":         op(h.listVersions),
+		"DeleteStateMachineVersion":        op(h.deleteVersion),
+		"CreateStateMachineAlias":          op(h.createAlias),
+		"UpdateStateMachineAlias":          op(h.updateAlias),
+		"DescribeStateMachineAlias":        op(h.describeAlias),
+		"DeleteStateMachineAlias":          op(h.deleteAlias),
+		"ListStateMachineAliases":          op(h.listAliases),
+		"StartExecution":                   op(h.startExecution),
+		"StartSyncExecution":               op(h.startSyncExecution),
+		"StopExecution":                    op(h.stopExecution),
+		"RedriveExecution":                 op(h.redriveExecution),
+		"DescribeExecution":                op(h.describeExecution),
+		"ListExecutions":                   op(h.listExecutions),
+		"GetExecutionHistory":              op(h.getExecutionHistory),
+		"SendTaskSuccess":                  op(h.sendTaskSuccess),
+		"SendTaskFailure":                  op(h.sendTaskFailure),
+		"SendTaskHeartbeat":                op(h.sendTaskHeartbeat),
+		"TagResource":                      op(h.tagResource),
+		"UntagResource":                    op(h.untagResource),
+		"ListTagsForResource":              op(h.listTags),
+		"CreateActivity":                   op(h.createActivity),
+		"DeleteActivity":                   op(h.deleteActivity),
+		"DescribeActivity":                 op(h.describeActivity),
+		"ListActivities":                   op(h.listActivities),
+		"GetActivityTask":                  op(h.getActivityTask),
 	}
 	return h
 }
@@ -71,13 +114,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "UnsupportedOperation", "only POST is supported")
 		return
 	}
-	target := r.Header.Get("X-Amz-Target")
-	op, ok := strings.CutPrefix(target, "AWSStepFunctions.")
-	fn := h.ops[op]
-	if !ok || fn == nil {
-		writeError(w, http.StatusBadRequest, "UnknownOperationException", fmt.Sprintf("unknown operation %q", target))
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "SerializationException", "cannot read request body")
@@ -85,6 +121,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(body) > maxBody {
 		writeError(w, http.StatusRequestEntityTooLarge, "ValidationException", "request body too large")
+		return
+	}
+	if aerr := h.authenticate(r, body); aerr != nil {
+		writeError(w, http.StatusBadRequest, aerr.code, aerr.msg)
+		return
+	}
+	target := r.Header.Get("X-Amz-Target")
+	opName, ok := strings.CutPrefix(target, "AWSStepFunctions.")
+	fn := h.ops[opName]
+	if !ok || fn == nil {
+		writeError(w, http.StatusBadRequest, "UnknownOperationException", fmt.Sprintf("unknown operation %q", target))
 		return
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
@@ -100,14 +147,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &se):
 			writeError(w, http.StatusBadRequest, "SerializationException", se.Error())
 		default:
-			h.log.ErrorContext(r.Context(), "step functions operation failed", slog.String("operation", op), slog.Any("error", err))
+			h.log.ErrorContext(r.Context(), "step functions operation failed", slog.String("operation", opName), slog.Any("error", err))
 			writeError(w, http.StatusInternalServerError, "InternalFailure", "internal error")
 		}
 		return
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		h.log.ErrorContext(r.Context(), "encode response", slog.String("operation", op), slog.Any("error", err))
+		h.log.ErrorContext(r.Context(), "encode response", slog.String("operation", opName), slog.Any("error", err))
 		writeError(w, http.StatusInternalServerError, "InternalFailure", "internal error")
 		return
 	}
@@ -127,12 +174,9 @@ type serializationError struct{ err error }
 
 func (e *serializationError) Error() string { return "invalid request: " + e.err.Error() }
 
-func decode[T any](body []byte) (T, error) {
-	var v T
-	if err := json.Unmarshal(body, &v); err != nil {
-		return v, &serializationError{err}
-	}
-	return v, nil
+// validation is a ValidationException in AWS's wording.
+func validation(format string, args ...any) error {
+	return &runtime.Error{Code: runtime.CodeValidation, Message: "1 validation error detected: " + fmt.Sprintf(format, args...)}
 }
 
 // epoch renders a time as the protocol's epoch-seconds number.
@@ -152,87 +196,6 @@ func ep(t time.Time) *epoch {
 }
 
 type obj = map[string]any
-
-func (h *Handler) createStateMachine(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct {
-		Name, Definition, RoleArn, Type, VersionDescription string
-		Publish                                             bool
-	}](body)
-	if err != nil {
-		return nil, err
-	}
-	out, err := h.rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: in.Name, Definition: in.Definition, RoleArn: in.RoleArn,
-		Type: in.Type, Publish: in.Publish, VersionDescription: in.VersionDescription})
-	if err != nil {
-		return nil, err
-	}
-	res := obj{"stateMachineArn": out.StateMachineArn, "creationDate": ep(out.CreationDate)}
-	if out.StateMachineVersionArn != "" {
-		res["stateMachineVersionArn"] = out.StateMachineVersionArn
-	}
-	return res, nil
-}
-
-func (h *Handler) updateStateMachine(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct {
-		StateMachineArn, Definition, RoleArn, VersionDescription string
-		Publish                                                  bool
-	}](body)
-	if err != nil {
-		return nil, err
-	}
-	v, at, err := h.rt.UpdateStateMachine(ctx, runtime.UpdateStateMachineInput{StateMachineArn: in.StateMachineArn, Definition: in.Definition,
-		RoleArn: in.RoleArn, Publish: in.Publish, VersionDescription: in.VersionDescription})
-	if err != nil {
-		return nil, err
-	}
-	sm, err := h.rt.DescribeStateMachine(ctx, in.StateMachineArn)
-	if err != nil {
-		return nil, err
-	}
-	res := obj{"updateDate": ep(at), "revisionId": sm.RevisionID}
-	if v != "" {
-		res["stateMachineVersionArn"] = v
-	}
-	return res, nil
-}
-
-func machineJSON(sm *runtime.StateMachine) obj {
-	return obj{
-		"stateMachineArn": sm.Arn, "name": sm.Name, "status": "ACTIVE", "definition": sm.Definition, "roleArn": sm.RoleArn,
-		"type": sm.Type, "creationDate": ep(sm.CreationDate), "revisionId": sm.RevisionID, "description": sm.Description,
-		"loggingConfiguration": obj{"level": "OFF", "includeExecutionData": false},
-		"tracingConfiguration": obj{"enabled": false},
-	}
-}
-
-func (h *Handler) describeStateMachine(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ StateMachineArn string }](body)
-	if err != nil {
-		return nil, err
-	}
-	sm, err := h.rt.DescribeStateMachine(ctx, in.StateMachineArn)
-	if err != nil {
-		return nil, err
-	}
-	return machineJSON(sm), nil
-}
-
-func (h *Handler) describeStateMachineForExecution(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ ExecutionArn string }](body)
-	if err != nil {
-		return nil, err
-	}
-	ex, err := h.rt.DescribeExecution(ctx, in.ExecutionArn)
-	if err != nil {
-		return nil, err
-	}
-	sm, err := h.rt.DescribeStateMachine(ctx, ex.StateMachineArn)
-	if err != nil {
-		return nil, err
-	}
-	return obj{"stateMachineArn": sm.Arn, "name": sm.Name, "definition": ex.Definition, "roleArn": ex.RoleArn, "updateDate": ep(sm.UpdateDate)}, nil
-}
 
 // page slices items by an opaque offset token.
 func page[T any](items []T, maxResults int, token string) ([]T, string, error) {
@@ -270,299 +233,9 @@ func withToken(res obj, next string) obj {
 	return res
 }
 
-func (h *Handler) listStateMachines(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[listIn](body)
-	if err != nil {
-		return nil, err
-	}
-	var items []obj
-	for _, sm := range h.rt.ListStateMachines(ctx) {
-		items = append(items, obj{"stateMachineArn": sm.Arn, "name": sm.Name, "type": sm.Type, "creationDate": ep(sm.CreationDate)})
-	}
-	p, next, err := page(items, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	return withToken(obj{"stateMachines": nonNil(p)}, next), nil
-}
-
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
 	}
 	return s
-}
-
-func (h *Handler) deleteStateMachine(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ StateMachineArn string }](body)
-	if err != nil {
-		return nil, err
-	}
-	return obj{}, h.rt.DeleteStateMachine(ctx, in.StateMachineArn)
-}
-
-func (h *Handler) publishVersion(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ StateMachineArn, Description string }](body)
-	if err != nil {
-		return nil, err
-	}
-	v, err := h.rt.PublishStateMachineVersion(ctx, in.StateMachineArn, in.Description)
-	if err != nil {
-		return nil, err
-	}
-	return obj{"stateMachineVersionArn": v.Arn, "creationDate": ep(v.CreationDate)}, nil
-}
-
-func (h *Handler) listVersions(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[listIn](body)
-	if err != nil {
-		return nil, err
-	}
-	sm, err := h.rt.DescribeStateMachine(ctx, in.StateMachineArn)
-	if err != nil {
-		return nil, err
-	}
-	var items []obj
-	for i := len(sm.Versions) - 1; i >= 0; i-- {
-		v := sm.Versions[i]
-		items = append(items, obj{"stateMachineVersionArn": v.Arn, "creationDate": ep(v.CreationDate)})
-	}
-	p, next, err := page(items, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	return withToken(obj{"stateMachineVersions": nonNil(p)}, next), nil
-}
-
-func (h *Handler) deleteVersion(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ StateMachineVersionArn string }](body)
-	if err != nil {
-		return nil, err
-	}
-	return obj{}, h.rt.DeleteStateMachine(ctx, in.StateMachineVersionArn)
-}
-
-type aliasIn struct {
-	Name, Description, StateMachineAliasArn string
-	RoutingConfiguration                    []runtime.RoutingEntry
-}
-
-func (h *Handler) createAlias(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[aliasIn](body)
-	if err != nil {
-		return nil, err
-	}
-	a, err := h.rt.CreateStateMachineAlias(ctx, runtime.CreateAliasInput{Name: in.Name, Description: in.Description, Routing: in.RoutingConfiguration})
-	if err != nil {
-		return nil, err
-	}
-	return obj{"stateMachineAliasArn": a.Arn, "creationDate": ep(a.CreationDate)}, nil
-}
-
-func (h *Handler) updateAlias(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[aliasIn](body)
-	if err != nil {
-		return nil, err
-	}
-	a, err := h.rt.UpdateStateMachineAlias(ctx, in.StateMachineAliasArn, in.Description, in.RoutingConfiguration)
-	if err != nil {
-		return nil, err
-	}
-	return obj{"updateDate": ep(a.UpdateDate)}, nil
-}
-
-func (h *Handler) describeAlias(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[aliasIn](body)
-	if err != nil {
-		return nil, err
-	}
-	a, err := h.rt.DescribeStateMachineAlias(ctx, in.StateMachineAliasArn)
-	if err != nil {
-		return nil, err
-	}
-	return obj{"stateMachineAliasArn": a.Arn, "name": a.Name, "description": a.Description, "routingConfiguration": a.Routing,
-		"creationDate": ep(a.CreationDate), "updateDate": ep(a.UpdateDate)}, nil
-}
-
-func (h *Handler) deleteAlias(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[aliasIn](body)
-	if err != nil {
-		return nil, err
-	}
-	return obj{}, h.rt.DeleteStateMachine(ctx, in.StateMachineAliasArn)
-}
-
-func (h *Handler) listAliases(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[listIn](body)
-	if err != nil {
-		return nil, err
-	}
-	sm, err := h.rt.DescribeStateMachine(ctx, in.StateMachineArn)
-	if err != nil {
-		return nil, err
-	}
-	var items []obj
-	for _, a := range sm.Aliases {
-		items = append(items, obj{"stateMachineAliasArn": a.Arn, "creationDate": ep(a.CreationDate)})
-	}
-	p, next, err := page(items, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	return withToken(obj{"stateMachineAliases": nonNil(p)}, next), nil
-}
-
-type startIn struct {
-	StateMachineArn, Name, Input, TraceHeader string
-}
-
-func (h *Handler) startExecution(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[startIn](body)
-	if err != nil {
-		return nil, err
-	}
-	out, err := h.rt.StartExecution(ctx, runtime.StartInput{StateMachineArn: in.StateMachineArn, Name: in.Name, Input: in.Input})
-	if err != nil {
-		return nil, err
-	}
-	return obj{"executionArn": out.ExecutionArn, "startDate": ep(out.StartDate)}, nil
-}
-
-func executionJSON(ex *runtime.Execution) obj {
-	res := obj{
-		"executionArn": ex.ExecutionArn, "stateMachineArn": ex.StateMachineArn, "name": ex.Name, "status": ex.Status,
-		"startDate": ep(ex.StartDate), "input": string(ex.Input), "inputDetails": obj{"included": true},
-		"redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE",
-	}
-	if !ex.StopDate.IsZero() {
-		res["stopDate"] = ep(ex.StopDate)
-	}
-	if ex.Output != nil {
-		res["output"] = string(ex.Output)
-		res["outputDetails"] = obj{"included": true}
-	}
-	if ex.Error != "" {
-		res["error"] = ex.Error
-	}
-	if ex.Cause != "" {
-		res["cause"] = ex.Cause
-	}
-	if ex.StateMachineVersionArn != "" {
-		res["stateMachineVersionArn"] = ex.StateMachineVersionArn
-	}
-	if ex.StateMachineAliasArn != "" {
-		res["stateMachineAliasArn"] = ex.StateMachineAliasArn
-	}
-	return res
-}
-
-func (h *Handler) startSyncExecution(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[startIn](body)
-	if err != nil {
-		return nil, err
-	}
-	ex, err := h.rt.StartSyncExecution(ctx, runtime.StartInput{StateMachineArn: in.StateMachineArn, Name: in.Name, Input: in.Input})
-	if err != nil {
-		return nil, err
-	}
-	res := executionJSON(ex)
-	delete(res, "redriveCount")
-	delete(res, "redriveStatus")
-	res["billingDetails"] = obj{"billedDurationInMilliseconds": ex.StopDate.Sub(ex.StartDate).Milliseconds(), "billedMemoryUsedInMB": 64}
-	return res, nil
-}
-
-func (h *Handler) stopExecution(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ ExecutionArn, Error, Cause string }](body)
-	if err != nil {
-		return nil, err
-	}
-	at, err := h.rt.StopExecution(ctx, in.ExecutionArn, in.Error, in.Cause)
-	if err != nil {
-		return nil, err
-	}
-	return obj{"stopDate": ep(at)}, nil
-}
-
-func (h *Handler) describeExecution(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ ExecutionArn string }](body)
-	if err != nil {
-		return nil, err
-	}
-	ex, err := h.rt.DescribeExecution(ctx, in.ExecutionArn)
-	if err != nil {
-		return nil, err
-	}
-	return executionJSON(ex), nil
-}
-
-func (h *Handler) listExecutions(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[listIn](body)
-	if err != nil {
-		return nil, err
-	}
-	var items []obj
-	for _, ex := range h.rt.ListExecutions(ctx, runtime.ListExecutionsInput{StateMachineArn: in.StateMachineArn, StatusFilter: in.StatusFilter}) {
-		e := obj{"executionArn": ex.ExecutionArn, "stateMachineArn": ex.StateMachineArn, "name": ex.Name, "status": ex.Status, "startDate": ep(ex.StartDate)}
-		if !ex.StopDate.IsZero() {
-			e["stopDate"] = ep(ex.StopDate)
-		}
-		if ex.StateMachineVersionArn != "" {
-			e["stateMachineVersionArn"] = ex.StateMachineVersionArn
-		}
-		if ex.StateMachineAliasArn != "" {
-			e["stateMachineAliasArn"] = ex.StateMachineAliasArn
-		}
-		items = append(items, e)
-	}
-	p, next, err := page(items, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	return withToken(obj{"executions": nonNil(p)}, next), nil
-}
-
-func (h *Handler) getExecutionHistory(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[listIn](body)
-	if err != nil {
-		return nil, err
-	}
-	evs, err := h.rt.GetExecutionHistory(ctx, in.ExecutionArn)
-	if err != nil {
-		return nil, err
-	}
-	if in.ReverseOrder {
-		for i, j := 0, len(evs)-1; i < j; i, j = i+1, j-1 {
-			evs[i], evs[j] = evs[j], evs[i]
-		}
-	}
-	p, next, err := page(evs, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	return withToken(obj{"events": nonNil(p)}, next), nil
-}
-
-func (h *Handler) sendTaskSuccess(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ TaskToken, Output string }](body)
-	if err != nil {
-		return nil, err
-	}
-	return obj{}, h.rt.SendTaskSuccess(ctx, in.TaskToken, in.Output)
-}
-
-func (h *Handler) sendTaskFailure(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ TaskToken, Error, Cause string }](body)
-	if err != nil {
-		return nil, err
-	}
-	return obj{}, h.rt.SendTaskFailure(ctx, in.TaskToken, in.Error, in.Cause)
-}
-
-func (h *Handler) sendTaskHeartbeat(ctx context.Context, body []byte) (any, error) {
-	in, err := decode[struct{ TaskToken string }](body)
-	if err != nil {
-		return nil, err
-	}
-	return obj{}, h.rt.SendTaskHeartbeat(ctx, in.TaskToken)
 }

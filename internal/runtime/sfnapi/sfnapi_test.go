@@ -14,13 +14,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/runtime"
 	"github.com/turbocat/turbocat/internal/runtime/sfnapi"
 )
 
+// testCreds are the credentials the test endpoint accepts.
+var testCreds = sfnapi.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "local-secret-key-for-tests", Token: "local-bearer-token-for-tests"}
+
 type bundle struct {
+	rt     *runtime.Runtime
 	client *sfn.Client
 	tokens chan string
 	srv    *httptest.Server
@@ -40,14 +46,14 @@ func setup(t *testing.T) *bundle {
 		tokens <- in.Token
 		return json.RawMessage(`{}`), nil
 	})
-	srv := httptest.NewServer(sfnapi.NewHandler(rt, nil))
+	srv := httptest.NewServer(sfnapi.NewHandler(rt, nil, sfnapi.WithCredentials(testCreds)))
 	t.Cleanup(srv.Close)
 	client := sfn.New(sfn.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL),
-		Credentials:  aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", "")),
+		Credentials:  aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(testCreds.AccessKeyID, testCreds.SecretAccessKey, "")),
 	})
-	return &bundle{client: client, tokens: tokens, srv: srv}
+	return &bundle{rt: rt, client: client, tokens: tokens, srv: srv}
 }
 
 const definition = `{"StartAt":"Approve","States":{
@@ -134,8 +140,8 @@ func TestSDKErrors(t *testing.T) {
 	require.True(t, errors.As(err, &exists), "got %v", err)
 
 	_, err = b.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String("nope"), Output: aws.String(`{}`)})
-	var noTask *types.TaskDoesNotExist
-	require.True(t, errors.As(err, &noTask), "got %v", err)
+	var badToken *types.InvalidToken
+	require.True(t, errors.As(err, &badToken), "a token this runtime did not issue is InvalidToken; got %v", err)
 }
 
 func TestSDKVersionsAliasesSync(t *testing.T) {
@@ -143,7 +149,7 @@ func TestSDKVersionsAliasesSync(t *testing.T) {
 	ctx := context.Background()
 	b := setup(t)
 	created, err := b.client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("pass"), RoleArn: aws.String("r"), Publish: true,
-		Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"v1","End":true}}}`)})
+		Type: types.StateMachineTypeExpress, Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"v1","End":true}}}`)})
 	require.NoError(t, err)
 	require.NotNil(t, created.StateMachineVersionArn)
 	alias, err := b.client.CreateStateMachineAlias(ctx, &sfn.CreateStateMachineAliasInput{Name: aws.String("live"),
@@ -157,10 +163,10 @@ func TestSDKVersionsAliasesSync(t *testing.T) {
 	require.Len(t, versions.StateMachineVersions, 1)
 
 	// StartSyncExecution uses the "sync-" host prefix on AWS; a client of
-	// a local endpoint has to strip it (here with an HTTP transport).
+	// a local endpoint turns it off (the prefix is signed, so it cannot be
+	// stripped on the way).
 	out, err := b.client.StartSyncExecution(ctx,
-		&sfn.StartSyncExecutionInput{StateMachineArn: alias.StateMachineAliasArn, Input: aws.String(`{}`)},
-		func(o *sfn.Options) { o.HTTPClient = &http.Client{Transport: stripSyncPrefix{}} })
+		&sfn.StartSyncExecutionInput{StateMachineArn: alias.StateMachineAliasArn, Input: aws.String(`{}`)}, noHostPrefix)
 	require.NoError(t, err)
 	require.Equal(t, types.SyncExecutionStatusSucceeded, out.Status)
 	require.JSONEq(t, `"v1"`, aws.ToString(out.Output))
@@ -171,6 +177,7 @@ func TestRawProtocolErrors(t *testing.T) {
 	b := setup(t)
 	req, err := http.NewRequest(http.MethodPost, b.srv.URL, strings.NewReader(`{}`))
 	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testCreds.Token)
 	req.Header.Set("X-Amz-Target", "AWSStepFunctions.Nope")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	resp, err := http.DefaultClient.Do(req)
@@ -181,8 +188,9 @@ func TestRawProtocolErrors(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
 	require.Equal(t, "UnknownOperationException", body["__type"])
 
-	req, err = http.NewRequest(http.MethodPost, b.srv.URL, strings.NewReader(`{"name":"s","definition":"{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}","roleArn":"r"}`))
+	req, err = http.NewRequest(http.MethodPost, b.srv.URL, strings.NewReader(`{"name":"s","definition":"{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}","roleArn":"r","type":"EXPRESS"}`))
 	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testCreds.Token)
 	req.Header.Set("X-Amz-Target", "AWSStepFunctions.CreateStateMachine")
 	resp2, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -192,6 +200,7 @@ func TestRawProtocolErrors(t *testing.T) {
 
 	req, err = http.NewRequest(http.MethodPost, b.srv.URL, strings.NewReader(`{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:s","input":"{\"k\":1}"}`))
 	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testCreds.Token)
 	req.Header.Set("X-Amz-Target", "AWSStepFunctions.StartSyncExecution")
 	resp3, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -202,11 +211,13 @@ func TestRawProtocolErrors(t *testing.T) {
 	require.JSONEq(t, `{"k":1}`, sync["output"].(string))
 }
 
-type stripSyncPrefix struct{}
-
-func (stripSyncPrefix) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.URL.Host = strings.TrimPrefix(r.URL.Host, "sync-")
-	r.Host = strings.TrimPrefix(r.Host, "sync-")
-	return http.DefaultTransport.RoundTrip(r)
+// noHostPrefix turns off the SDK's endpoint host prefix ("sync-" for
+// StartSyncExecution and TestState), which a local endpoint cannot serve.
+func noHostPrefix(o *sfn.Options) {
+	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("NoHostPrefix",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
+			}), middleware.Before)
+	})
 }

@@ -44,6 +44,7 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
 }
 
 const statusColours: Record<string, string> = {
+  queued: "bg-slate-100 text-slate-800 border-slate-300",
   pending: "bg-slate-100 text-slate-800 border-slate-300",
   running: "bg-blue-100 text-blue-900 border-blue-300",
   completed: "bg-green-100 text-green-900 border-green-300",
