@@ -84,11 +84,12 @@ func NewOrchestrationStack(scope constructs.Construct, id string, props *Orchest
 	})
 	// Compiled machines invoke a published version of the steprunner
 	// (TURBOCAT_STEPRUNNER_ARN is version-qualified), so a run finishes on
-	// the code it started with: only qualified ARNs are allowed.
+	// the code it started with. The unqualified ARN stays allowed for the
+	// runs started by machines published before versions were pinned.
 	s.ExecutionRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("InvokeStepRunnerVersions"),
+		Sid:       jsii.String("InvokeStepRunner"),
 		Actions:   jsii.Strings("lambda:InvokeFunction"),
-		Resources: jsii.Strings(s.StepRunnerARN + ":*"),
+		Resources: jsii.Strings(s.StepRunnerARN, s.StepRunnerARN+":*"),
 	}))
 	s.ExecutionRole.AddToPolicy(xrayStatement())
 	s.ExecutionRole.AddToPolicy(logDeliveryStatement())

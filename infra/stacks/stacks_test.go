@@ -318,11 +318,7 @@ func TestStateMachineRoleInvokesOnlyTheStepRunner(t *testing.T) {
 						invokes++
 						require.Equal(t, "lambda:InvokeFunction", a)
 						base := "arn:<Ref:AWS::Partition>:lambda:<Ref:AWS::Region>:<Ref:AWS::AccountId>:function:" + fx.cfg.Name(fn)
-						want := []string{base, base + ":*"}
-						if fn == stacks.StepRunner {
-							want = []string{base + ":*"} // published versions only: runs are pinned to one
-						}
-						require.ElementsMatch(t, want, st.Resources)
+						require.ElementsMatch(t, []string{base, base + ":*"}, st.Resources)
 					}
 				}
 			}
