@@ -170,6 +170,12 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, after int64)
 		return nil
 	}
 	deadline := time.Now().Add(15 * time.Minute)
+	if d, ok := r.Context().Deadline(); ok && d.Add(-2*time.Second).Before(deadline) {
+		// In Lambda the request ends with the function's timeout: end the
+		// stream first, so what was sent arrives; the client resumes with
+		// Last-Event-ID.
+		deadline = d.Add(-2 * time.Second)
+	}
 	heartbeat := time.Now()
 	for {
 		logs, err := s.Executions.Logs(r.Context(), a, id, turbocat.LogRange{After: after, Limit: MaxLimit})

@@ -410,3 +410,15 @@ func (db *DB) BudgetState(ctx context.Context, executionID string) (*turbocat.Bu
 	return &turbocat.BudgetState{MaxCostUSD: row.MaxCostUsd, MaxTokens: row.MaxTokens, RunCostUSD: row.RunCost, RunTokens: row.RunTokens,
 		MonthlyBudget: row.MonthlyBudgetUsd, MonthCostUSD: row.MonthCost}, nil
 }
+
+// ResetEngineRefs forgets every workflow version's engine reference, so
+// that each is compiled and published again on its next run. On AWS it runs
+// after every deploy that publishes a new steprunner version: the compiled
+// machines name the steprunner version they invoke.
+func (db *DB) ResetEngineRefs(ctx context.Context) (int64, error) {
+	tag, err := db.Pool.Exec(ctx, `UPDATE workflow_versions SET engine_ref = NULL WHERE engine_ref IS NOT NULL`)
+	if err != nil {
+		return 0, fmt.Errorf("reset engine references: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -37,6 +37,10 @@ type Executions struct {
 	// StepRunnerFunction is the steprunner's name or ARN placed in the
 	// compiled Task states.
 	StepRunnerFunction string
+	// StateMachinePrefix starts the name of every workflow's state machine
+	// (DefaultStateMachinePrefix when empty); on AWS it names the stage, so
+	// stages sharing an account never touch each other's machines.
+	StateMachinePrefix string
 	Logger             *slog.Logger
 	Metrics            *metrics.Registry
 	// Deployments finds the deployment an execute call names by
@@ -67,8 +71,16 @@ type ExecuteInput struct {
 	MaxTokens  *int64   `json:"maxTokens"`
 }
 
+// DefaultStateMachinePrefix is the state-machine name prefix of turbocat dev.
+const DefaultStateMachinePrefix = "turbocat-"
+
 // StateMachineName is the engine's name for a workflow's state machine.
-func StateMachineName(workflowID string) string { return "turbocat-" + workflowID }
+func (s *Executions) StateMachineName(workflowID string) string {
+	if s.StateMachinePrefix == "" {
+		return DefaultStateMachinePrefix + workflowID
+	}
+	return s.StateMachinePrefix + workflowID
+}
 
 // errNoEngine answers the run routes of a process without an engine.
 var errNoEngine = turbocat.Errorf(turbocat.EUNAVAILABLE, "no workflow engine is configured on this server")
@@ -259,7 +271,11 @@ func (s *Executions) Publish(ctx context.Context, w *turbocat.Workflow) (string,
 	if err != nil {
 		return "", err
 	}
-	ref, err = s.Engine.PublishStateMachine(ctx, StateMachineName(w.ID), def)
+	if b, err := compiler.Measure(sm); err == nil && b.Warning() != "" {
+		s.Logger.WarnContext(ctx, "workflow near Step Functions' history limit", "workflow_id", w.ID, "version", w.Version,
+			"history_events", b.HistoryEvents, "worst_case_history_events", b.WorstCaseHistoryEvents, "warning", b.Warning())
+	}
+	ref, err = s.Engine.PublishStateMachine(ctx, s.StateMachineName(w.ID), def)
 	if err != nil {
 		return "", fmt.Errorf("publish workflow %s version %d: %w", w.ID, w.Version, err)
 	}

@@ -22,6 +22,9 @@ type Workflows struct {
 	Store  turbocat.WorkflowStore
 	Agents turbocat.AgentStore
 	Limits Limits
+	// Deleted, if set, is told of each deleted workflow: on AWS its state
+	// machine is deleted, so machines do not outlive their workflows.
+	Deleted func(ctx context.Context, workflowID string)
 }
 
 // WorkflowInput is the body of POST/PUT /workflows and (partially) PATCH.
@@ -132,6 +135,11 @@ func (s *Workflows) Update(ctx context.Context, actor *turbocat.Actor, id string
 const (
 	maxRetryAttempts = 20
 	maxTimeout       = 86400
+	// MaxStepTimeoutSeconds is the longest a step may run: a step runs in
+	// one invocation of the steprunner, and a Lambda function runs at most
+	// 15 minutes. The same bound applies locally, so a workflow that runs
+	// under turbocat dev also deploys to AWS.
+	MaxStepTimeoutSeconds = 900
 )
 
 // ValidateWorkflowShape checks everything about a workflow that needs no
@@ -190,8 +198,8 @@ func ValidateWorkflowShape(w *turbocat.Workflow, maxSteps int) []turbocat.FieldE
 				}
 			}
 		}
-		if st.TimeoutSeconds < 0 || st.TimeoutSeconds > maxTimeout {
-			add(f+".timeoutSeconds", "must be 1 to %d", maxTimeout)
+		if st.TimeoutSeconds < 0 || st.TimeoutSeconds > MaxStepTimeoutSeconds {
+			add(f+".timeoutSeconds", "must be 1 to %d: a step runs in one invocation of the steprunner Lambda function, which runs at most 900 seconds (15 minutes)", MaxStepTimeoutSeconds)
 		}
 	}
 	if len(w.Output) > 0 {
@@ -317,7 +325,13 @@ func (s *Workflows) List(ctx context.Context, actor *turbocat.Actor, search stri
 
 // Delete deletes one of the actor's workflows with its versions.
 func (s *Workflows) Delete(ctx context.Context, actor *turbocat.Actor, id string) error {
-	return s.Store.DeleteWorkflow(ctx, actor.UserID, id)
+	if err := s.Store.DeleteWorkflow(ctx, actor.UserID, id); err != nil {
+		return err
+	}
+	if s.Deleted != nil {
+		s.Deleted(ctx, id)
+	}
+	return nil
 }
 
 // optionalNumber decodes a nullable number field: nil for absent or null,
