@@ -56,6 +56,10 @@ bench: db ## Go benchmarks of the hot paths (JWT, API keys, ...).
 bench-engine: db ## The "40 lightweight tasks" test through the API (bench/engine.sh).
 	bash bench/engine.sh
 
+.PHONY: bench-hooks
+bench-hooks: db ## Webhook → one-step run → persisted under load: runs/s, p50/p99, RSS, round trips (bench/hooks.sh).
+	bash bench/hooks.sh
+
 .PHONY: bench-cli
 bench-cli: db ## Time validate, a first apply and no-op plans of 100 agents and 50 deployed workflows (bench/cli.sh).
 	bash bench/cli.sh
