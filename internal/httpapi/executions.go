@@ -125,8 +125,12 @@ func (s *Server) answerRun(w http.ResponseWriter, r *http.Request, e *turbocat.E
 	res := runResult{ExecutionID: e.ID, Status: e.Status}
 	status := http.StatusAccepted
 	if service.Finished(e.Status) {
-		status = http.StatusOK
 		res.Output, res.Error, res.DurationMs = e.OutputData, e.Error, e.DurationMs
+		if wait > 0 {
+			// 200 answers a wait that saw the end; without ?wait the
+			// answer is always 202, however fast the run was.
+			status = http.StatusOK
+		}
 	}
 	writeData(w, r, status, res)
 	return nil
