@@ -179,6 +179,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/workflows/{id}/definition", Group: GroupWorkflows, Scope: "workflows:read", Owns: "workflow", Handler: (*Server).getDefinition},
 
 		{Method: "GET", Path: "/api/v1/executions", Group: GroupExecutions, Scope: "executions:read", Handler: (*Server).listExecutions},
+		{Method: "GET", Path: "/api/v1/usage", Group: GroupExecutions, Scope: "executions:read", Handler: (*Server).usage},
 		{Method: "GET", Path: "/api/v1/executions/{id}", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecution},
 		{Method: "GET", Path: "/api/v1/executions/{id}/steps", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionSteps},
 		{Method: "GET", Path: "/api/v1/executions/{id}/logs", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionLogs},

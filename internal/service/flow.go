@@ -322,5 +322,5 @@ func (s *Executions) Definition(ctx context.Context, actor *turbocat.Actor, work
 	if err != nil {
 		return nil, err
 	}
-	return &Definition{WorkflowID: w.ID, Version: w.Version, StateMachineName: StateMachineName(w.ID), Definition: def}, nil
+	return &Definition{WorkflowID: w.ID, Version: w.Version, StateMachineName: s.StateMachineName(w.ID), Definition: def}, nil
 }

@@ -126,11 +126,16 @@ func checkControlFlow(f string, st *turbocat.WorkflowStep, g *dag.Graph, declare
 }
 
 // timeoutLimit is the largest timeoutSeconds of a step.
+// An agent step runs in one steprunner invocation (MaxStepTimeoutSeconds);
+// an approval waits up to 30 days; a child run up to a day.
 func timeoutLimit(st *turbocat.WorkflowStep) int {
-	if st.StepType() == turbocat.StepTypeApproval {
+	switch st.StepType() {
+	case turbocat.StepTypeApproval:
 		return MaxApprovalTimeout
+	case turbocat.StepTypeWorkflow:
+		return maxTimeout
 	}
-	return maxTimeout
+	return MaxStepTimeoutSeconds
 }
 
 func mustRaw(s string) []byte {

@@ -74,9 +74,12 @@ type User struct {
 	Role         string `json:"role"`
 	PasswordHash string `json:"-"`
 	// TokenVersion is carried by access tokens: raising it ends them.
-	TokenVersion int       `json:"-"`
-	CreatedAt    time.Time `json:"createdAt"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	TokenVersion int `json:"-"`
+	// MonthlyBudgetUSD bounds the user's model spend per calendar month
+	// (UTC); nil: none.
+	MonthlyBudgetUSD *float64  `json:"monthlyBudgetUsd"`
+	CreatedAt        time.Time `json:"createdAt"`
+	UpdatedAt        time.Time `json:"updatedAt"`
 }
 
 // APIKey is a long-lived credential with scopes. The secret itself is shown
@@ -203,11 +206,14 @@ type Workflow struct {
 	Schedule    *string         `json:"schedule"`
 	// MaxConcurrentRuns bounds the workflow's runs in flight (0: no
 	// bound); runs past it wait as queued, by priority, then age.
-	MaxConcurrentRuns int            `json:"maxConcurrentRuns,omitempty"`
-	Version           int            `json:"version"`
-	Steps             []WorkflowStep `json:"steps"`
-	CreatedAt         time.Time      `json:"createdAt"`
-	UpdatedAt         time.Time      `json:"updatedAt"`
+	MaxConcurrentRuns int `json:"maxConcurrentRuns,omitempty"`
+	// MaxCostUSD and MaxTokens bound each run's model spend (nil: none).
+	MaxCostUSD *float64       `json:"maxCostUsd,omitempty"`
+	MaxTokens  *int64         `json:"maxTokens,omitempty"`
+	Version    int            `json:"version"`
+	Steps      []WorkflowStep `json:"steps"`
+	CreatedAt  time.Time      `json:"createdAt"`
+	UpdatedAt  time.Time      `json:"updatedAt"`
 }
 
 // Execution is one run of one workflow version.
@@ -228,13 +234,16 @@ type Execution struct {
 	Priority int `json:"priority"`
 	// ParentExecutionID and ParentStepKey name the workflow step whose
 	// child this run is (trigger "workflow").
-	ParentExecutionID *string    `json:"parentExecutionId,omitempty"`
-	ParentStepKey     *string    `json:"parentStepKey,omitempty"`
-	EngineRef         *string    `json:"engineRef,omitempty"`
-	StartedAt         *time.Time `json:"startedAt"`
-	CompletedAt       *time.Time `json:"completedAt"`
-	DurationMs        *int64     `json:"durationMs"`
-	CreatedAt         time.Time  `json:"createdAt"`
+	ParentExecutionID *string `json:"parentExecutionId,omitempty"`
+	ParentStepKey     *string `json:"parentStepKey,omitempty"`
+	// MaxCostUSD and MaxTokens bound the run's model spend (nil: none).
+	MaxCostUSD  *float64   `json:"maxCostUsd,omitempty"`
+	MaxTokens   *int64     `json:"maxTokens,omitempty"`
+	EngineRef   *string    `json:"engineRef,omitempty"`
+	StartedAt   *time.Time `json:"startedAt"`
+	CompletedAt *time.Time `json:"completedAt"`
+	DurationMs  *int64     `json:"durationMs"`
+	CreatedAt   time.Time  `json:"createdAt"`
 }
 
 // ExecutionStep is the record of one step within one execution.

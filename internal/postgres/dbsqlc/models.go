@@ -107,6 +107,8 @@ type Execution struct {
 	DurationMs        *int64
 	Priority          int32
 	RequestHash       []byte
+	MaxCostUsd        *float64
+	MaxTokens         *int64
 	ParentExecutionID *string
 	ParentStepKey     *string
 }
@@ -204,14 +206,15 @@ type Template struct {
 }
 
 type User struct {
-	ID           string
-	Email        string
-	PasswordHash string
-	FullName     string
-	Role         string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	TokenVersion int32
+	ID               string
+	Email            string
+	PasswordHash     string
+	FullName         string
+	Role             string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	TokenVersion     int32
+	MonthlyBudgetUsd *float64
 }
 
 type Webhook struct {
