@@ -13,8 +13,12 @@ import (
 // Control flow: approval decisions (by the owner, or by a signed link
 // without a login) and compiled definitions.
 
-func (s *Server) approveStep(w http.ResponseWriter, r *http.Request) error { return s.decideStep(w, r, true) }
-func (s *Server) rejectStep(w http.ResponseWriter, r *http.Request) error  { return s.decideStep(w, r, false) }
+func (s *Server) approveStep(w http.ResponseWriter, r *http.Request) error {
+	return s.decideStep(w, r, true)
+}
+func (s *Server) rejectStep(w http.ResponseWriter, r *http.Request) error {
+	return s.decideStep(w, r, false)
+}
 
 func (s *Server) decideStep(w http.ResponseWriter, r *http.Request, approve bool) error {
 	if _, err := s.Executions.Get(r.Context(), actor(r), r.PathValue("id")); err != nil {
