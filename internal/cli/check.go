@@ -88,9 +88,11 @@ func (b *Bundle) check() FileErrors {
 		nodes := make([]dag.Node, len(w.Steps))
 		for i, s := range w.Steps {
 			nodes[i] = dag.Node{Key: s.Key, DependsOn: s.DependsOn}
-			if s.Agent == "" {
+			switch {
+			case s.stepType() != "agent":
+			case s.Agent == "":
 				add(fmt.Sprintf("steps[%d]", i), "step %q: agent is required", s.Key)
-			} else if agents[s.Agent] == nil {
+			case agents[s.Agent] == nil:
 				add(fmt.Sprintf("steps[%d].agent", i), "step %q: agent %q is not defined in the files", s.Key, s.Agent)
 			}
 		}
@@ -104,10 +106,15 @@ func (b *Bundle) check() FileErrors {
 		}
 		for i, s := range w.Steps {
 			field := fmt.Sprintf("steps[%d].inputs", i)
-			for _, msg := range checkRefs(s.Inputs, func(step string) bool { return g.IsUpstream(step, s.Key) }) {
+			upstream := func(step string) bool { return g.IsUpstream(step, s.Key) }
+			for _, msg := range checkRefs(s.Inputs, upstream, forEachRoots(&s)...) {
 				add(field, "step %q: %s", s.Key, msg)
 			}
+			for _, p := range checkStepFlow(&s, upstream, g.Has) {
+				add(fmt.Sprintf("steps[%d].%s", i, p.field), "step %q: %s", s.Key, p.msg)
+			}
 		}
+		checkFileSubWorkflows(w, wfs, add)
 		if w.Output != nil {
 			for _, msg := range checkRefs(w.Output, g.Has) {
 				add("output", "output: %s", msg)
@@ -184,7 +191,7 @@ func agentSecrets(a *AgentSpec) []string {
 
 // checkRefs checks the templates of a value: known roots, and steps.<key>
 // references only to steps ok accepts.
-func checkRefs(v any, ok func(step string) bool) []string {
+func checkRefs(v any, ok func(step string) bool, extraRoots ...string) []string {
 	if v == nil {
 		return nil
 	}
@@ -197,6 +204,10 @@ func checkRefs(v any, ok func(step string) bool) []string {
 	for _, r := range refs {
 		switch r.Root() {
 		case "inputs", "execution", tmpl.SecretsRoot:
+		case "item", "index":
+			if !slices.Contains(extraRoots, r.Root()) {
+				msgs = append(msgs, fmt.Sprintf("{{%s}} (at %s) is only available in the inputs of a forEach step", r.String(), fieldOr(r.Field)))
+			}
 		case "steps":
 			if len(r.Path) < 2 || !ok(r.Path[1]) {
 				msgs = append(msgs, fmt.Sprintf("{{%s}} (at %s) does not reference an upstream step", r.String(), fieldOr(r.Field)))

@@ -87,7 +87,7 @@ func AddCommands(root *cobra.Command, env *Env) {
 		}
 	}
 	inGroup(GroupAccount, loginCmd(env), logoutCmd(env), whoamiCmd(env))
-	inGroup(GroupRuns, runCmd(env), logsCmd(env), executionsCmd(env))
+	inGroup(GroupRuns, runCmd(env), logsCmd(env), executionsCmd(env), decideCmd(env, "approve"), decideCmd(env, "reject"))
 	inGroup(GroupResources, deployCmd(env), rollbackCmd(env), deploymentsCmd(env), secretsCmd(env),
 		resourceCmd(env, "agents", "agent", []string{"ID", "NAME", "TYPE", "STATUS", "UPDATED"},
 			func(m map[string]any) []string {
@@ -103,5 +103,5 @@ func AddCommands(root *cobra.Command, env *Env) {
 				return []string{str(m["id"]), str(m["name"]), str(m["kind"]), str(m["updatedAt"])}
 			}),
 	)
-	inGroup(GroupFiles, append(fileCommands(env), initCmd(env))...)
+	inGroup(GroupFiles, append(fileCommands(env), initCmd(env), definitionCmd(env))...)
 }

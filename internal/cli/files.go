@@ -42,12 +42,31 @@ type AgentSpec struct {
 
 // StepSpec is a workflow step; Agent names an agent.
 type StepSpec struct {
-	Key            string         `yaml:"key" json:"key"`
-	Agent          string         `yaml:"agent" json:"agent"`
+	Key string `yaml:"key" json:"key"`
+	// Type is agent (default), wait, approval or workflow.
+	Type           string         `yaml:"type,omitempty" json:"type,omitempty"`
+	Agent          string         `yaml:"agent,omitempty" json:"agent,omitempty"`
 	DependsOn      []string       `yaml:"dependsOn,omitempty" json:"dependsOn,omitempty"`
 	Inputs         map[string]any `yaml:"inputs,omitempty" json:"inputs,omitempty"`
 	Retry          map[string]any `yaml:"retry,omitempty" json:"retry,omitempty"`
 	TimeoutSeconds int            `yaml:"timeoutSeconds,omitempty" json:"timeoutSeconds,omitempty"`
+	// Control flow (see the README): a CEL condition, a list to run the
+	// step for, a wait, a child workflow, what a failure does.
+	When           string `yaml:"when,omitempty" json:"when,omitempty"`
+	ForEach        string `yaml:"forEach,omitempty" json:"forEach,omitempty"`
+	MaxConcurrency int    `yaml:"maxConcurrency,omitempty" json:"maxConcurrency,omitempty"`
+	Seconds        int    `yaml:"seconds,omitempty" json:"seconds,omitempty"`
+	Until          string `yaml:"until,omitempty" json:"until,omitempty"`
+	Workflow       string `yaml:"workflow,omitempty" json:"workflow,omitempty"`
+	OnError        string `yaml:"onError,omitempty" json:"onError,omitempty"`
+}
+
+// stepType is the step's type, agent when unset.
+func (s *StepSpec) stepType() string {
+	if s.Type == "" {
+		return "agent"
+	}
+	return s.Type
 }
 
 // WorkflowSpec is a workflow as written in a file.
@@ -195,7 +214,8 @@ func collectFiles(path string) ([]string, error) {
 var (
 	agentFields    = []string{"kind", "name", "description", "type", "status", "config"}
 	workflowFields = []string{"kind", "name", "description", "inputSchema", "output", "schedule", "maxConcurrentRuns", "maxCostUsd", "maxTokens", "steps"}
-	stepFields     = []string{"key", "agent", "dependsOn", "inputs", "retry", "timeoutSeconds"}
+	stepFields     = []string{"key", "type", "agent", "dependsOn", "inputs", "retry", "timeoutSeconds", "when", "forEach", "maxConcurrency",
+		"seconds", "until", "workflow", "onError"}
 	deployFields   = []string{"kind", "workflow", "environment", "schedule", "timezone", "version"}
 	secretFields   = []string{"kind", "name"}
 

@@ -155,6 +155,7 @@ func (s *server) serverSteps(w map[string]any) []StepSpec {
 		Inputs         map[string]any `json:"inputs"`
 		Retry          map[string]any `json:"retry"`
 		TimeoutSeconds int            `json:"timeoutSeconds"`
+		StepSpec
 	}
 	_ = json.Unmarshal(raw, &steps)
 	out := make([]StepSpec, len(steps))
@@ -163,7 +164,9 @@ func (s *server) serverSteps(w map[string]any) []StepSpec {
 		if !ok {
 			name = st.AgentID
 		}
-		out[i] = StepSpec{Key: st.Key, Agent: name, DependsOn: st.DependsOn, Inputs: st.Inputs, Retry: st.Retry, TimeoutSeconds: st.TimeoutSeconds}
+		out[i] = StepSpec{Key: st.Key, Agent: name, DependsOn: st.DependsOn, Inputs: st.Inputs, Retry: st.Retry, TimeoutSeconds: st.TimeoutSeconds,
+			Type: st.Type, When: st.When, ForEach: st.ForEach, MaxConcurrency: st.MaxConcurrency, Seconds: st.Seconds, Until: st.Until,
+			Workflow: st.Workflow, OnError: st.OnError}
 	}
 	return out
 }
@@ -174,7 +177,7 @@ func stepsEqual(want, have []StepSpec) bool {
 	}
 	for i := range want {
 		w, h := want[i], have[i]
-		if w.Key != h.Key || w.Agent != h.Agent || w.TimeoutSeconds != h.TimeoutSeconds ||
+		if w.Key != h.Key || w.Agent != h.Agent || w.TimeoutSeconds != h.TimeoutSeconds || !sameFlow(&w, &h) ||
 			canon(emptyAsNil(toAnyList(w.DependsOn))) != canon(emptyAsNil(toAnyList(h.DependsOn))) ||
 			canon(emptyAsNil(jsonable(w.Inputs))) != canon(emptyAsNil(jsonable(h.Inputs))) {
 			return false
@@ -271,7 +274,7 @@ func plan(b *Bundle, s *server, prune bool) (changes []change, missing []string)
 	}
 	wfs := map[string]*WorkflowSpec{}
 	changedWF := map[string]bool{}
-	for _, w := range b.Workflows {
+	for _, w := range calleesFirst(b.Workflows) {
 		wfs[w.Name] = w
 		have, ok := s.workflows[w.Name]
 		if !ok {

@@ -25,11 +25,15 @@ func agentBody(a *AgentSpec) map[string]any {
 func workflowBody(w *WorkflowSpec, agentIDs map[string]string) (map[string]any, error) {
 	steps := make([]map[string]any, len(w.Steps))
 	for i, s := range w.Steps {
-		id, ok := agentIDs[s.Agent]
-		if !ok {
-			return nil, fmt.Errorf("workflow %q step %q: agent %q does not exist", w.Name, s.Key, s.Agent)
+		st := map[string]any{"key": s.Key, "dependsOn": s.DependsOn}
+		if s.stepType() == "agent" {
+			id, ok := agentIDs[s.Agent]
+			if !ok {
+				return nil, fmt.Errorf("workflow %q step %q: agent %q does not exist", w.Name, s.Key, s.Agent)
+			}
+			st["agentId"] = id
 		}
-		st := map[string]any{"key": s.Key, "agentId": id, "dependsOn": s.DependsOn}
+		addFlowFields(st, &s)
 		if s.DependsOn == nil {
 			st["dependsOn"] = []string{}
 		}
@@ -224,6 +228,9 @@ exit code is 1 when there is any.`,
 			}
 			fmt.Fprintf(env.Stdout, "OK: %d agent(s), %d workflow(s), %d deployment(s), %d secret(s)\n",
 				len(b.Agents), len(b.Workflows), len(b.Deployments), len(b.Secrets))
+			if b.hasConditions() {
+				fmt.Fprintln(env.Stdout, "note: "+SkipSemantics)
+			}
 			return nil
 		},
 	}

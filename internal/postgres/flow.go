@@ -118,12 +118,16 @@ func (db *DB) WaitStep(ctx context.Context, executionID, stepKey string, w turbo
 	})
 }
 
-// DecideStep implements turbocat.FlowStore.
+// DecideStep implements turbocat.FlowStore. The decision commits before
+// the engine hears it (the run goes on at once and its next step reads
+// the decision); if the engine refuses it, the step waits again.
 func (db *DB) DecideStep(ctx context.Context, d turbocat.StepDecision, send func(token string) error) (*turbocat.ExecutionStep, error) {
 	if !isUUID(d.ExecutionID) {
 		return nil, turbocat.NotFound("execution")
 	}
 	var out *turbocat.ExecutionStep
+	var token string
+	var nonce *string
 	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		row, err := q.StepWaitingForUpdate(ctx, dbsqlc.StepWaitingForUpdateParams{ExecutionID: d.ExecutionID, StepKey: d.StepKey})
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && row.UserID != d.UserID) {
@@ -138,9 +142,7 @@ func (db *DB) DecideStep(ctx context.Context, d turbocat.StepDecision, send func
 		if d.Nonce != "" && (row.LinkNonce == nil || *row.LinkNonce != d.Nonce) {
 			return turbocat.Errorf(turbocat.ECONFLICT, "this link is no longer valid")
 		}
-		if err := send(*row.TaskToken); err != nil {
-			return err
-		}
+		token, nonce = *row.TaskToken, row.LinkNonce
 		status := turbocat.StepCompleted
 		if !d.Approved {
 			status = turbocat.StepFailed
@@ -160,7 +162,20 @@ func (db *DB) DecideStep(ctx context.Context, d turbocat.StepDecision, send func
 		}
 		return audit(actx, q, d.AuditAction, "execution", d.ExecutionID, d.AuditMeta)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	if serr := send(token); serr != nil {
+		rerr := db.inTx(context.WithoutCancel(ctx), func(q *dbsqlc.Queries) error {
+			n, err := q.StepRestoreWaiting(ctx, dbsqlc.StepRestoreWaitingParams{ExecutionID: d.ExecutionID, StepKey: d.StepKey, TaskToken: &token, LinkNonce: nonce})
+			if err != nil || n == 0 {
+				return err
+			}
+			return q.ExecutionSetWaiting(ctx, d.ExecutionID)
+		})
+		return nil, errors.Join(serr, rerr)
+	}
+	return out, nil
 }
 
 // SetStepChild implements turbocat.FlowStore.

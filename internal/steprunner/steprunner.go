@@ -602,11 +602,11 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 	}
 	var output json.RawMessage
 	if len(w.Output) > 0 {
-		values, err := templateValues(e, outputs)
+		values, err := templateValues(e, withNulls(w, outputs))
 		if err != nil {
 			return err
 		}
-		output, err = tmpl.RenderContext(ctx, w.Output, tmpl.Context{Values: values})
+		output, err = tmpl.RenderContext(ctx, w.Output, tmpl.Context{Values: values, NullPropagates: needsNulls(w)})
 		if err != nil {
 			cause := fmt.Sprintf("workflow output mapping: %v", err)
 			_, ferr := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: failureJSON("", ErrInput, cause)})

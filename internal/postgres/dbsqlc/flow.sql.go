@@ -270,6 +270,34 @@ func (q *Queries) StepIterationsInsert(ctx context.Context, arg StepIterationsIn
 	return err
 }
 
+const stepRestoreWaiting = `-- name: StepRestoreWaiting :execrows
+UPDATE execution_steps SET status = 'waiting', task_token = $3, link_nonce = $4,
+    output = NULL, error = NULL, completed_at = NULL, duration_ms = NULL, updated_at = now()
+WHERE execution_id = $1 AND step_key = $2 AND status IN ('completed', 'failed') AND task_token IS NULL
+`
+
+type StepRestoreWaitingParams struct {
+	ExecutionID string
+	StepKey     string
+	TaskToken   *string
+	LinkNonce   *string
+}
+
+// A decision the engine did not take (the task timed out meanwhile):
+// the step waits again, as the engine still sees it.
+func (q *Queries) StepRestoreWaiting(ctx context.Context, arg StepRestoreWaitingParams) (int64, error) {
+	result, err := q.db.Exec(ctx, stepRestoreWaiting,
+		arg.ExecutionID,
+		arg.StepKey,
+		arg.TaskToken,
+		arg.LinkNonce,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const stepSetChild = `-- name: StepSetChild :exec
 UPDATE execution_steps SET child_execution_id = $3, updated_at = now()
 WHERE execution_id = $1 AND step_key = $2

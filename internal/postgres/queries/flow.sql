@@ -85,3 +85,10 @@ SELECT * FROM executions WHERE parent_execution_id = $1 ORDER BY created_at;
 
 -- name: WorkflowGetByName :one
 SELECT * FROM workflows WHERE user_id = $1 AND name = $2;
+
+-- name: StepRestoreWaiting :execrows
+-- A decision the engine did not take (the task timed out meanwhile):
+-- the step waits again, as the engine still sees it.
+UPDATE execution_steps SET status = 'waiting', task_token = sqlc.arg(task_token), link_nonce = sqlc.narg(link_nonce),
+    output = NULL, error = NULL, completed_at = NULL, duration_ms = NULL, updated_at = now()
+WHERE execution_id = $1 AND step_key = $2 AND status IN ('completed', 'failed') AND task_token IS NULL;
