@@ -216,8 +216,8 @@ var (
 	workflowFields = []string{"kind", "name", "description", "inputSchema", "output", "schedule", "maxConcurrentRuns", "maxCostUsd", "maxTokens", "steps"}
 	stepFields     = []string{"key", "type", "agent", "dependsOn", "inputs", "retry", "timeoutSeconds", "when", "forEach", "maxConcurrency",
 		"seconds", "until", "workflow", "onError"}
-	deployFields   = []string{"kind", "workflow", "environment", "schedule", "timezone", "version"}
-	secretFields   = []string{"kind", "name"}
+	deployFields = []string{"kind", "workflow", "environment", "schedule", "timezone", "version"}
+	secretFields = []string{"kind", "name"}
 
 	environmentName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 	secretName      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
