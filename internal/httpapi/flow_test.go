@@ -4,12 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/require"
+
+	"github.com/turbocat/turbocat/internal/runtime/sfnapi"
+	"github.com/turbocat/turbocat/internal/sfn"
 )
 
 type flowStep struct {
@@ -97,7 +104,32 @@ func ended(r flowRun) bool {
 // completed, and the compiled definition holds the matching states.
 func TestControlFlowEndToEnd(t *testing.T) {
 	t.Parallel()
+	controlFlowScenario(t, setupEngine(t))
+}
+
+// TestControlFlowThroughSFNAdapter runs the same scenario with the API
+// driving the engine through the sfn adapter (aws-sdk-go-v2) against the
+// local runtime's Step Functions endpoint, as it drives AWS: publishing,
+// starting, and the approval's SendTaskSuccess all go over the wire.
+func TestControlFlowThroughSFNAdapter(t *testing.T) {
+	t.Parallel()
 	f := setupEngine(t)
+	creds := sfnapi.Credentials{AccessKeyID: "AKIDFLOWTEST", SecretAccessKey: "flow-test-secret-key"}
+	var calls atomic.Int64
+	inner := sfnapi.NewHandler(f.local.Runtime, nil, sfnapi.WithCredentials(creds))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		inner.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	f.app.Executions.Engine = sfn.New(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")},
+		sfn.Options{RoleArn: "arn:aws:iam::123456789012:role/turbocat-sfn", MaxBackoff: 5 * time.Millisecond})
+	controlFlowScenario(t, f)
+	require.Greater(t, calls.Load(), int64(3), "the API reached the engine through the endpoint")
+}
+
+func controlFlowScenario(t *testing.T, f *fixture) {
 	tok := f.register("flow").AccessToken
 	classify := f.create(tok, "/api/v1/agents", jsAgent("classify", `function main(input) { return { label: "routine", n: input.docs.length }; }`))
 	summarize := f.create(tok, "/api/v1/agents", jsAgent("summarize", `function main(input) { return { summary: input.doc.toUpperCase(), at: input.i }; }`))
