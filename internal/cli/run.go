@@ -186,6 +186,10 @@ func waitRun(ctx context.Context, c *client, id string, print, tty bool) (*execu
 			if s.Status == "running" {
 				running = append(running, s.StepKey)
 			}
+			if s.Status == "waiting" && !seen[s.StepKey+"/waiting"] {
+				seen[s.StepKey+"/waiting"] = true
+				lines = append(lines, fmt.Sprintf("  \u29d7 %s waiting (an approval: turbocat approve %s %s)", s.StepKey, id, s.StepKey))
+			}
 			if seen[s.StepKey] || (s.Status != "completed" && s.Status != "failed" && s.Status != "skipped") {
 				continue
 			}

@@ -463,3 +463,31 @@ func TestControlFlowValidation(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, r.Status)
 	require.Contains(t, strings.Join(r.fields(), "\n"), "workflow cycle: self calls itself")
 }
+
+// TestCancelEndsChildRuns: cancelling a run cancels the child run its
+// workflow step waits on (and the child's own wait).
+func TestCancelEndsChildRuns(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	tok := f.register("parent").AccessToken
+	agent := f.create(tok, "/api/v1/agents", jsAgent("noop", `function main(input) { return { ok: true }; }`))
+	f.create(tok, "/api/v1/workflows", map[string]any{"name": "slow-child", "steps": []map[string]any{
+		{"key": "hold", "type": "wait", "seconds": 3600}, {"key": "after", "agentId": agent, "dependsOn": []string{"hold"}}}})
+	parent := f.create(tok, "/api/v1/workflows", map[string]any{"name": "parent", "steps": []map[string]any{
+		{"key": "call", "type": "workflow", "workflow": "slow-child"}}})
+	id := f.start(tok, parent, map[string]any{})
+	var childID string
+	f.awaitRun(tok, id, "a child run that waits", func(r flowRun) bool {
+		for _, s := range r.Steps {
+			if s.StepKey == "call" && s.ChildExecutionID != nil {
+				childID = *s.ChildExecutionID
+			}
+		}
+		return childID != "" && f.run(tok, childID).Status == "waiting"
+	})
+	require.Equal(t, http.StatusOK, f.call("POST", "/api/v1/executions/"+id+"/cancel", tok, nil).Status)
+	require.Equal(t, "cancelled", f.run(tok, id).Status)
+	kid := f.run(tok, childID)
+	require.Equal(t, "cancelled", kid.Status, "the child run ends with its parent")
+	require.Equal(t, "cancelled", kid.step(t, "hold").Status)
+}
