@@ -169,6 +169,7 @@ func authedClient(env *Env) (*client, error) {
 func waitRun(ctx context.Context, c *client, id string, print, tty bool) (*execution, error) {
 	out := c.env.Stdout
 	seen := map[string]bool{}
+	waiting := map[string]bool{} // waiting steps announced
 	status := "" // the status line on screen
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
@@ -186,8 +187,8 @@ func waitRun(ctx context.Context, c *client, id string, print, tty bool) (*execu
 			if s.Status == "running" {
 				running = append(running, s.StepKey)
 			}
-			if s.Status == "waiting" && !seen[s.StepKey+"/waiting"] {
-				seen[s.StepKey+"/waiting"] = true
+			if s.Status == "waiting" && !waiting[s.StepKey] {
+				waiting[s.StepKey] = true
 				lines = append(lines, fmt.Sprintf("  \u29d7 %s waiting (an approval: turbocat approve %s %s)", s.StepKey, id, s.StepKey))
 			}
 			if seen[s.StepKey] || (s.Status != "completed" && s.Status != "failed" && s.Status != "skipped") {
