@@ -239,3 +239,18 @@ func TestASLValidatorAcceptsRandomFlowMachines(t *testing.T) {
 	require.NoError(t, err, "asl-validator rejected a compiled machine:\n%s", out)
 	require.Contains(t, string(out), fmt.Sprintf("%d definitions valid", len(files)))
 }
+
+// TestBudgetCountsForEachItems: a for-each step's worst case counts every
+// item it may run, so a workflow with a few of them is warned about Step
+// Functions' history limit.
+func TestBudgetCountsForEachItems(t *testing.T) {
+	t.Parallel()
+	one := compiler.Workflow{ID: "w", Steps: []compiler.Step{{Key: "each", ForEach: "{{inputs.items}}"}}}
+	sm, err := compiler.Compile(one, compiler.Options{})
+	require.NoError(t, err)
+	b, err := compiler.Measure(sm)
+	require.NoError(t, err)
+	require.Greater(t, b.WorstCaseHistoryEvents, compiler.MaxForEachItems*5, "every item's events count at worst")
+	require.Less(t, b.HistoryEvents, 100, "one item in the ordinary case")
+	require.Contains(t, b.Warning(), "past Step Functions' 25000")
+}

@@ -85,6 +85,17 @@ func historyEvents(states map[string]*asl.State) (ok, worst int) {
 				ok += o
 				worst += w
 			}
+		case asl.TypeMap:
+			// MapStateEntered, Started, Succeeded, Exited, and per item
+			// MapIterationStarted and Succeeded around its processor:
+			// one item in the ok case, MaxForEachItems at worst.
+			ok += 4
+			worst += 4
+			if st.ItemProcessor != nil {
+				o, w := historyEvents(st.ItemProcessor.States)
+				ok += 2 + o
+				worst += MaxForEachItems * (2 + w)
+			}
 		default:
 			ok += 2
 			worst += 2
