@@ -89,7 +89,7 @@ func executionsCmd(env *Env) *cobra.Command {
 		},
 	})
 	list.Flags().StringVar(&workflow, "workflow", "", "only runs of this workflow (name or id)")
-	list.Flags().StringVar(&status, "status", "", "only runs in this status (pending, running, completed, failed, cancelled, timed_out)")
+	list.Flags().StringVar(&status, "status", "", "only runs in this status (queued, pending, running, waiting, completed, failed, cancelled, timed_out)")
 
 	var getOutput string
 	get := &cobra.Command{

@@ -491,3 +491,28 @@ func TestCancelEndsChildRuns(t *testing.T) {
 	require.Equal(t, "cancelled", kid.Status, "the child run ends with its parent")
 	require.Equal(t, "cancelled", kid.step(t, "hold").Status)
 }
+
+// TestRetryReusesApproval: retrying a run that failed after an approval
+// was given does not ask again: the approval is reused, not repeated.
+func TestRetryReusesApproval(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t)
+	tok := f.register("again").AccessToken
+	boom := f.create(tok, "/api/v1/agents", jsAgent("boom", `function main(input) { throw new Error("send failed"); }`))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "approve-then-send", "steps": []map[string]any{
+		{"key": "review", "type": "approval"}, {"key": "send", "agentId": boom, "dependsOn": []string{"review"}}}})
+	id := f.start(tok, wf, map[string]any{})
+	f.awaitRun(tok, id, "waiting", func(r flowRun) bool { return r.Status == "waiting" })
+	require.Equal(t, http.StatusOK, f.call("POST", "/api/v1/executions/"+id+"/steps/review/approve", tok, nil).Status)
+	require.Equal(t, "failed", f.awaitRun(tok, id, "ended", ended).Status)
+
+	r := f.call("POST", "/api/v1/executions/"+id+"/retry", tok, nil)
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	var a runAnswer
+	r.data(t, &a)
+	run := f.awaitRun(tok, a.ExecutionID, "ended", func(r flowRun) bool { return ended(r) || r.Status == "waiting" })
+	require.Equal(t, "failed", run.Status, "the retry does not wait for a second approval")
+	require.Equal(t, "completed", run.step(t, "review").Status)
+	require.Equal(t, 1, f.count("execution_steps", "execution_id = $1 AND step_key = 'review' AND reused_from IS NOT NULL", a.ExecutionID))
+	require.Contains(t, string(run.Error), "send failed")
+}
