@@ -191,14 +191,11 @@ func OwnAddrs(cfg *config.Config) []netip.AddrPort {
 }
 
 // linkKey is the key approval links are signed with: derived from the
-// secrets key (or the JWT key where there is none), never either itself.
+// secrets key, never the key itself.
 func linkKey(cfg *config.Config) []byte {
 	base := cfg.SecretsKey
 	if len(base) == 0 {
-		base = cfg.JWTSecret
-	}
-	if len(base) == 0 {
-		return nil
+		return nil // no links: a process without the secrets key neither signs nor accepts them
 	}
 	m := hmac.New(sha256.New, base)
 	m.Write([]byte("turbocat approval links v1"))

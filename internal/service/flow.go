@@ -31,6 +31,9 @@ func (s *Executions) flow() (turbocat.FlowStore, error) {
 // started on it. The idempotency key <parentId>:<stepKey>:<attempt> makes a
 // repeated call return the same child.
 func (s *Executions) StartChild(ctx context.Context, parent *turbocat.Execution, step *turbocat.WorkflowStep, attempt int, input json.RawMessage) (string, string, error) {
+	if _, err := s.engine(); err != nil {
+		return "", "", err // this process cannot publish the child's workflow
+	}
 	r, ok := s.Workflows.(WorkflowResolver)
 	if !ok {
 		return "", "", turbocat.Errorf(turbocat.EUNAVAILABLE, "workflows cannot be looked up by name here")
@@ -203,8 +206,12 @@ type linkClaims struct {
 	Expires   int64  `json:"x"`
 }
 
-// Sign returns the approve and reject URLs of a waiting approval.
+// Sign returns the approve and reject URLs of a waiting approval ("" when
+// there is no key to sign them with).
 func (l *ApprovalLinks) Sign(executionID, stepKey, nonce string, expires time.Time) (string, string) {
+	if l == nil || len(l.Key) == 0 {
+		return "", ""
+	}
 	mk := func(approve bool) string {
 		c := linkClaims{Execution: executionID, Step: stepKey, Nonce: nonce, Approve: approve, Expires: expires.Unix()}
 		body, _ := json.Marshal(c)

@@ -460,7 +460,9 @@ func (r *Runner) Approval(ctx context.Context, executionID, stepKey, token strin
 	data := map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID, "stepKey": stepKey, "type": turbocat.StepTypeApproval,
 		"timeoutAt": wake, "linksExpireAt": expires.UTC().Truncate(time.Second)}
 	if r.Links != nil {
-		data["approveUrl"], data["rejectUrl"] = r.Links(e.ID, stepKey, nonce, expires)
+		if approve, reject := r.Links(e.ID, stepKey, nonce, expires); approve != "" {
+			data["approveUrl"], data["rejectUrl"] = approve, reject
+		}
 	}
 	ev := turbocat.NewEvent(e.UserID, turbocat.EventStepWaiting, data)
 	return f.WaitStep(ctx, executionID, stepKey, turbocat.StepWait{WakeAt: wake, TaskToken: token, LinkNonce: nonce}, ev)
@@ -505,7 +507,7 @@ func (r *Runner) Child(ctx context.Context, executionID, stepKey string) (string
 	}
 	id, target, err := r.Children.StartChild(ctx, e, step, st.Attempt, input)
 	if err != nil {
-		if te := turbocat.AsError(err); te != nil && te.Code != turbocat.EINTERNAL && te.Code != turbocat.EUNAVAILABLE {
+		if te := turbocat.AsError(err); te != nil && te.Code != turbocat.EINTERNAL {
 			return "", "", r.failControl(ctx, f, executionID, stepKey, ErrWorkflow, fmt.Sprintf("workflow %q: %s", step.Workflow, te.Message))
 		}
 		return "", "", err
