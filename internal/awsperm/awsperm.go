@@ -47,7 +47,8 @@ const (
 	StepFunctions Component = "step-functions"
 	// EngineRoutes is what the HTTP API's routes ask of Step Functions
 	// beyond publishing and running: pointing an environment's alias at a
-	// version (deploy, rollback) and stopping a run (cancel). The functions
+	// version (deploy, rollback), stopping a run (cancel) and answering an
+	// approval's task token (approve, reject). The functions
 	// that serve the API and wire StepFunctions wire it too.
 	EngineRoutes Component = "engine-routes"
 	// Schedules keeps EventBridge Scheduler schedules in step with
@@ -130,6 +131,9 @@ var components = map[Component][]Grant{
 	EngineRoutes: {
 		{Actions: []string{"states:CreateStateMachineAlias", "states:UpdateStateMachineAlias"}, Resource: ResStateMachines},
 		{Actions: []string{"states:StopExecution"}, Resource: ResExecutions},
+		// Approving or rejecting a waiting approval answers its task
+		// token (task-token actions take no resource).
+		{Actions: []string{"states:SendTaskFailure", "states:SendTaskSuccess"}, Resource: ResAny},
 	},
 	Schedules: {
 		{Actions: []string{"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"}, Resource: ResSchedules},
