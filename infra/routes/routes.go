@@ -58,6 +58,7 @@ var rules = []rule{
 	{pattern: "/api/v1/templates", function: Templates},
 	{pattern: "/api/v1/workflows", function: Workflows},
 	{pattern: "/api/v1/executions", function: Executions},
+	{pattern: "/api/v1/usage", exact: true, function: Executions},
 	{pattern: "/api/v1/deployments", function: Deployments},
 	{pattern: "/api/v1/webhooks", function: Deployments},
 	{pattern: "/api/v1/api-keys", function: APIKeys},
