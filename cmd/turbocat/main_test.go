@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -208,4 +209,34 @@ func TestEndToEndOnDev(t *testing.T) {
 		t.Skip("starts turbocat dev; skipped with -short")
 	}
 	e2e.Run(t, startDev(t).base)
+}
+
+// TestDevListensOnLoopbackOnly: turbocat dev binds 127.0.0.1 unless
+// TURBOCAT_LISTEN says otherwise, so other machines cannot reach it.
+func TestDevListensOnLoopbackOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts turbocat dev; skipped with -short")
+	}
+	var other net.IP
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			other = n.IP
+			break
+		}
+	}
+	if other == nil {
+		t.Skip("this machine has no non-loopback IPv4 address to try")
+	}
+	d := startDev(t)
+	u, err := url.Parse(d.base)
+	require.NoError(t, err)
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(other.String(), u.Port()), 2*time.Second)
+	if err == nil {
+		c.Close()
+	}
+	require.Error(t, err, "turbocat dev answers on %s, a non-loopback address", other)
+	c, err = net.DialTimeout("tcp", u.Host, 2*time.Second)
+	require.NoError(t, err, "and on loopback")
+	c.Close()
 }

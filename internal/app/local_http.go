@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	goruntime "runtime"
 
 	"github.com/turbocat/turbocat/internal/postgres"
@@ -15,6 +16,13 @@ func (a *App) LocalHandler(console http.Handler) http.Handler {
 	api := a.Server.Handler()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", a.metrics)
+	if a.Config.Pprof {
+		// Go's profiler, for measuring turbocat dev under load
+		// (TURBOCAT_PPROF=true; turbocat dev listens on loopback).
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("/api/", api)
 	mux.Handle("/hooks/", api)
 	mux.Handle("/health", api)

@@ -27,3 +27,20 @@ func TestLocalHandlerServesMetricsAndAPI(t *testing.T) {
 	require.Contains(t, string(body), `turbocat_executions_started_total{trigger="api"} 1`)
 	require.Contains(t, string(body), "turbocat_db_queries_total ")
 }
+
+// TestPprofOnlyWhenAsked: the profiler is served only with TURBOCAT_PPROF.
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	get := func() int {
+		srv := httptest.NewServer(a.LocalHandler(nil))
+		defer srv.Close()
+		res, err := http.Get(srv.URL + "/debug/pprof/")
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	require.Equal(t, http.StatusNotFound, get())
+	a.Config.Pprof = true
+	require.Equal(t, http.StatusOK, get())
+}

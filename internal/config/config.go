@@ -52,6 +52,9 @@ type Config struct {
 	// CodeWorkersPerUser caps the code workers one user holds at once
 	// (TURBOCAT_CODE_WORKERS_PER_USER; 0: all but one).
 	CodeWorkersPerUser int
+	// Pprof serves Go's profiler at /debug/pprof on turbocat dev
+	// (TURBOCAT_PPROF).
+	Pprof bool
 	// ReconcileInterval is how often unfinished runs are checked against
 	// the engine (TURBOCAT_RECONCILE_INTERVAL).
 	ReconcileInterval time.Duration
@@ -120,6 +123,7 @@ var Vars = []Var{
 	{"TURBOCAT_CODE_WORKERS_PER_USER", "0 (all but one)", "Code workers one user's runs may hold at once; waiting runs are served round robin between users, so one user's long scripts never hold every worker."},
 	{"TURBOCAT_RETENTION_DAYS", "90", "Days run log lines, the engine journal of finished runs, dispatched events and webhook deliveries are kept (AWS keeps Step Functions history 90 days); pruned hourly."},
 	{"TURBOCAT_LLM_PRICES", "(built in)", "JSON object overriding and extending the model price table, USD per million tokens by model name prefix, e.g. {\"gpt-4o\": {\"inputPerMTok\": 2.5, \"outputPerMTok\": 10}}; costs and budgets use it."},
+	{"TURBOCAT_PPROF", "false", "true serves Go's profiler at /debug/pprof on `turbocat dev` (for measuring it under load)."},
 	{"TURBOCAT_ENGINE", "local (sfn in Lambda)", "Workflow engine: `local` (the built-in Step Functions runtime) or `sfn` (AWS Step Functions)."},
 	{"TURBOCAT_SFN_ROLE_ARN", "", "sfn: the IAM role state machines run as (the CDK app sets it)."},
 	{"TURBOCAT_SFN_LOG_GROUP_ARN", "", "sfn: CloudWatch log group of the state machines."},
@@ -185,6 +189,7 @@ func load(getenv func(string) string) (*Config, error) {
 	c.CodeWorkers = p.int("TURBOCAT_CODE_WORKERS", defWorkers)
 	c.CodeWorkersPerUser = p.int("TURBOCAT_CODE_WORKERS_PER_USER", 0)
 	c.ReconcileInterval = p.duration("TURBOCAT_RECONCILE_INTERVAL", 10*time.Second)
+	c.Pprof = p.str("TURBOCAT_PPROF", "false") == "true"
 	c.RetentionDays = p.int("TURBOCAT_RETENTION_DAYS", 90)
 	if v := p.str("TURBOCAT_LLM_PRICES", ""); v != "" {
 		if err := json.Unmarshal([]byte(v), &c.LLMPrices); err != nil {

@@ -41,9 +41,9 @@ func (db *DB) ClaimEvents(ctx context.Context, limit int, lease time.Duration) (
 	}), nil
 }
 
-// EventDispatched implements turbocat.EventStore.
-func (db *DB) EventDispatched(ctx context.Context, id string) error {
-	return db.q.EventDispatched(ctx, id)
+// EventsDispatched implements turbocat.EventStore.
+func (db *DB) EventsDispatched(ctx context.Context, ids ...string) error {
+	return db.q.EventsDispatched(ctx, ids)
 }
 
 // EventRetry implements turbocat.EventStore.

@@ -35,7 +35,7 @@ func TestRetention(t *testing.T) {
 		done := turbocat.NewEvent(user, turbocat.EventExecutionSucceeded, map[string]string{"executionId": e.ID})
 		_, err = db.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Events: []turbocat.Event{done}})
 		require.NoError(t, err)
-		require.NoError(t, db.EventDispatched(ctx, done.ID))
+		require.NoError(t, db.EventsDispatched(ctx, done.ID))
 		return e.ID
 	}
 	old, recent := run(), run()

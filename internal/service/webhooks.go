@@ -34,6 +34,49 @@ type Webhooks struct {
 	// after attempt n is Backoff·2ⁿ⁻¹ (default 1 s).
 	MaxAttempts int
 	Backoff     time.Duration
+	// CacheSubscriptions keeps each user's subscriptions in memory, where
+	// this process makes every change to them (turbocat dev): an event of
+	// a user with no webhook then costs no query.
+	CacheSubscriptions bool
+
+	mu   sync.Mutex
+	subs map[string][]*turbocat.Webhook // user id → subscriptions
+}
+
+// subscriptions returns the user's webhooks subscribed to an event type.
+func (s *Webhooks) subscriptions(ctx context.Context, userID, eventType string) ([]*turbocat.Webhook, error) {
+	if !s.CacheSubscriptions {
+		return s.Store.WebhooksFor(ctx, userID, eventType)
+	}
+	s.mu.Lock()
+	all, ok := s.subs[userID]
+	s.mu.Unlock()
+	if !ok {
+		var err error
+		if all, err = s.Store.ListWebhooks(ctx, userID, 1000); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		if s.subs == nil {
+			s.subs = map[string][]*turbocat.Webhook{}
+		}
+		s.subs[userID] = all
+		s.mu.Unlock()
+	}
+	var out []*turbocat.Webhook
+	for _, h := range all {
+		if slices.Contains(h.Events, eventType) {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// forget drops a user's cached subscriptions after a change.
+func (s *Webhooks) forget(userID string) {
+	s.mu.Lock()
+	delete(s.subs, userID)
+	s.mu.Unlock()
 }
 
 // Publish implements turbocat.EventPublisher for the outbox: it delivers
@@ -48,7 +91,7 @@ func (s *Webhooks) Publish(ctx context.Context, e turbocat.Event) error {
 // DeliverAll delivers one event to every webhook subscribed to it and
 // returns when all are done (the deliverer function on AWS).
 func (s *Webhooks) DeliverAll(ctx context.Context, e turbocat.Event) error {
-	hooks, err := s.Store.WebhooksFor(ctx, e.UserID, e.Type)
+	hooks, err := s.subscriptions(ctx, e.UserID, e.Type)
 	if err != nil {
 		return err
 	}
@@ -199,6 +242,7 @@ func (s *Webhooks) Subscribe(ctx context.Context, actor *turbocat.Actor, in Webh
 	if err := s.Store.CreateWebhook(ctx, w); err != nil {
 		return nil, err
 	}
+	s.forget(actor.UserID)
 	return &CreatedWebhook{Webhook: w, Secret: secret}, nil
 }
 
@@ -213,6 +257,7 @@ func (s *Webhooks) List(ctx context.Context, actor *turbocat.Actor, limit int) (
 
 // Delete deletes one of the actor's webhook subscriptions.
 func (s *Webhooks) Delete(ctx context.Context, actor *turbocat.Actor, id string) error {
+	defer s.forget(actor.UserID)
 	return s.Store.DeleteWebhook(ctx, actor.UserID, id)
 }
 

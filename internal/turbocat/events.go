@@ -58,8 +58,8 @@ type EventStore interface {
 	// first, and holds them for lease: another claim skips them until the
 	// lease passes (a dispatcher that died lets them go).
 	ClaimEvents(ctx context.Context, limit int, lease time.Duration) ([]Event, error)
-	// EventDispatched records an event as sent on.
-	EventDispatched(ctx context.Context, id string) error
+	// EventsDispatched records events as sent on.
+	EventsDispatched(ctx context.Context, ids ...string) error
 	// EventRetry makes an event due again at retryAt, recording why the
 	// attempt failed.
 	EventRetry(ctx context.Context, id string, retryAt time.Time, reason string) error

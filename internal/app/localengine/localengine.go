@@ -56,7 +56,8 @@ func Start(ctx context.Context, a *app.App, journal runtime.Journal) (*Engine, e
 	// name, which the state's Retry and Catch match.
 	rt.RegisterFunction(StepRunnerFunction, runner.Handle, runtime.ReplaySafe())
 	a.ConnectEngine(runtime.Engine{R: rt}, StepRunnerFunction)
-	a.Executions.TrackQueued = true // this process starts every run
+	a.Executions.TrackQueued = true      // this process starts every run
+	a.Webhooks.CacheSubscriptions = true // and makes every change to webhooks
 	a.Agents.Runner = runner
 	return &Engine{Runtime: rt, Runner: runner, app: a, closeExe: closeExe,
 		Scheduler: &service.Scheduler{Deployments: a.Deployments, Store: a.DB, Logger: a.Logger.With("component", "scheduler")}}, nil

@@ -11,15 +11,6 @@ import (
 	"time"
 )
 
-const eventDispatched = `-- name: EventDispatched :exec
-UPDATE events SET dispatched_at = now(), last_error = NULL WHERE id = $1
-`
-
-func (q *Queries) EventDispatched(ctx context.Context, id string) error {
-	_, err := q.db.Exec(ctx, eventDispatched, id)
-	return err
-}
-
 const eventInsert = `-- name: EventInsert :exec
 
 WITH ins AS (
@@ -120,6 +111,15 @@ func (q *Queries) EventsClaim(ctx context.Context, arg EventsClaimParams) ([]Eve
 		return nil, err
 	}
 	return items, nil
+}
+
+const eventsDispatched = `-- name: EventsDispatched :exec
+UPDATE events SET dispatched_at = now(), last_error = NULL WHERE id = ANY($1::uuid[])
+`
+
+func (q *Queries) EventsDispatched(ctx context.Context, ids []string) error {
+	_, err := q.db.Exec(ctx, eventsDispatched, ids)
+	return err
 }
 
 const eventsPrune = `-- name: EventsPrune :execrows

@@ -27,8 +27,8 @@ RETURNING id, user_id, type, data, created_at, attempts;
 -- Dispatched events older than the retention are deleted.
 DELETE FROM events WHERE dispatched_at IS NOT NULL AND dispatched_at < $1;
 
--- name: EventDispatched :exec
-UPDATE events SET dispatched_at = now(), last_error = NULL WHERE id = $1;
+-- name: EventsDispatched :exec
+UPDATE events SET dispatched_at = now(), last_error = NULL WHERE id = ANY(sqlc.arg(ids)::uuid[]);
 
 -- name: EventRetry :exec
 UPDATE events SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND dispatched_at IS NULL;
