@@ -170,7 +170,7 @@ func waitRun(ctx context.Context, c *client, id string, print, tty bool) (*execu
 	out := c.env.Stdout
 	seen := map[string]bool{}
 	waiting := map[string]bool{} // waiting steps announced
-	status := "" // the status line on screen
+	status := ""                 // the status line on screen
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
