@@ -13,12 +13,14 @@ import (
 	"github.com/turbocat/turbocat/internal/app/executors"
 	"github.com/turbocat/turbocat/internal/lambdafn"
 	"github.com/turbocat/turbocat/internal/lambdafn/secretskey"
+	"github.com/turbocat/turbocat/internal/lambdafn/stepfunctions"
 )
 
 // The components below must equal this function's row of internal/awsperm,
 // from which its IAM role is built.
 func main() {
-	handler, err := lambdafn.StepRunner(context.Background(), secretskey.SecretsReader(), lambdafn.Models(), lambdafn.RunsAgents(executors.New))
+	handler, err := lambdafn.StepRunner(context.Background(), lambdafn.JWT(), secretskey.SecretsReader(), lambdafn.Models(),
+		stepfunctions.ChildWorkflows(), lambdafn.RunsAgents(executors.New))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "steprunner: start:", err)
 		os.Exit(1)

@@ -262,7 +262,7 @@ func (e functionEnv) variables(name string) map[string]*string {
 			vars["TURBOCAT_SECRETS_KMS_KEY_ARN"] = e.data.SecretsKey.KeyArn()
 		case awsperm.EventBus:
 			vars["TURBOCAT_EVENT_BUS_NAME"] = o.EventBus.EventBusName()
-		case awsperm.StepFunctions:
+		case awsperm.StepFunctions, awsperm.ChildWorkflows:
 			vars["TURBOCAT_ENGINE"] = jsii.String("sfn")
 			vars["TURBOCAT_SFN_ROLE_ARN"] = o.ExecutionRole.RoleArn()
 			vars["TURBOCAT_SFN_LOG_GROUP_ARN"] = o.StateMachineLogGroup.LogGroupArn()

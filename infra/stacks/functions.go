@@ -143,8 +143,16 @@ func (s *FunctionsStack) pinStepRunner(cfg settings.Config, migrations *Migratio
 		Description: jsii.String("The steprunner version the stage's newly published state machines invoke"),
 	})
 	for name, f := range s.Functions {
-		if awsperm.Has(name, awsperm.StepFunctions) || awsperm.Has(name, awsperm.AgentTests) {
-			f.AddEnvironment(jsii.String("TURBOCAT_STEPRUNNER_ARN"), s.StepRunnerVersion.FunctionArn(), nil)
+		arn := s.StepRunnerVersion.FunctionArn()
+		if name == StepRunner {
+			// The steprunner (which publishes the workflows that workflow
+			// steps run as children) cannot name its own version: it is
+			// told its unqualified ARN and adds the version it runs as
+			// (AWS_LAMBDA_FUNCTION_VERSION), so children finish on its code.
+			arn = jsii.String(functionARN(s.Stack, cfg.Name(StepRunner)))
+		}
+		if awsperm.Has(name, awsperm.StepFunctions) || awsperm.Has(name, awsperm.ChildWorkflows) || awsperm.Has(name, awsperm.AgentTests) {
+			f.AddEnvironment(jsii.String("TURBOCAT_STEPRUNNER_ARN"), arn, nil)
 		}
 	}
 	if migrations == nil {

@@ -91,11 +91,32 @@ func NewOrchestrationStack(scope constructs.Construct, id string, props *Orchest
 		Actions:   jsii.Strings("lambda:InvokeFunction"),
 		Resources: jsii.Strings(s.StepRunnerARN, s.StepRunnerARN+":*"),
 	}))
+	// A workflow step runs another of the stage's workflows as a child
+	// execution (states:startExecution.sync:2): the machine starts, watches
+	// and (when stopped) stops it, through the managed rule Step Functions
+	// keeps for .sync integrations.
+	s.ExecutionRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("RunChildWorkflows"),
+		Actions:   jsii.Strings("states:StartExecution"),
+		Resources: jsii.Strings(stateMachineARN(stack, cfg)),
+	}))
+	s.ExecutionRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("WatchChildWorkflows"),
+		Actions:   jsii.Strings("states:DescribeExecution", "states:StopExecution"),
+		Resources: jsii.Strings(executionARN(stack, cfg)),
+	}))
+	s.ExecutionRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:     jsii.String("SyncIntegrationRule"),
+		Actions: jsii.Strings("events:PutTargets", "events:PutRule", "events:DescribeRule"),
+		Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("events"), Resource: jsii.String("rule"),
+			ResourceName: jsii.String("StepFunctionsGetEventsForStepFunctionsExecutionRule"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})),
+	}))
 	s.ExecutionRole.AddToPolicy(xrayStatement())
 	s.ExecutionRole.AddToPolicy(logDeliveryStatement())
 	suppress(s.ExecutionRole, "AwsSolutions-IAM5",
-		"X-Ray segment upload and CloudWatch Logs vended-log delivery APIs do not support resource-level permissions (Resource \"*\" is required by AWS); steprunner versions/aliases are covered by <arn>:*.",
-		"Resource::*", nagARN(cfg.Name(StepRunner))+":*")
+		"X-Ray segment upload and CloudWatch Logs vended-log delivery APIs do not support resource-level permissions (Resource \"*\" is required by AWS); steprunner versions/aliases are covered by <arn>:*; child workflows are the stage's own state machines and their executions (turbocat-<stage>_*).",
+		"Resource::*", nagARN(cfg.Name(StepRunner))+":*",
+		"Resource::"+nagResource(stateMachineARN(stack, cfg)), "Resource::"+nagResource(executionARN(stack, cfg)))
 
 	s.SchedulerDeadLetterQueue = newDeadLetterQueue(stack, "SchedulerDeadLetterQueue", cfg.Name("scheduler-dlq"))
 	s.ScheduleGroup = awsscheduler.NewScheduleGroup(stack, jsii.String("ScheduleGroup"), &awsscheduler.ScheduleGroupProps{

@@ -189,9 +189,10 @@ func TestEnvironmentsHoldNoSecretValues(t *testing.T) {
 		componentVars := map[awsperm.Component][]string{
 			awsperm.JWTSecret: {"TURBOCAT_JWT_SECRET_ARN"}, awsperm.SecretsKey: {"TURBOCAT_SECRETS_KMS_KEY_ARN"},
 			awsperm.SecretsReader: {"TURBOCAT_SECRETS_KMS_KEY_ARN"}, awsperm.EventBus: {"TURBOCAT_EVENT_BUS_NAME"},
-			awsperm.StepFunctions: {"TURBOCAT_ENGINE", "TURBOCAT_SFN_LOG_GROUP_ARN", "TURBOCAT_SFN_ROLE_ARN", "TURBOCAT_STATE_MACHINE_PREFIX", "TURBOCAT_STEPRUNNER_ARN"},
-			awsperm.Schedules:     {"TURBOCAT_SCHEDULER_DLQ_ARN", "TURBOCAT_SCHEDULER_GROUP", "TURBOCAT_SCHEDULER_ROLE_ARN"},
-			awsperm.AgentTests:    {"TURBOCAT_STEPRUNNER_ARN"},
+			awsperm.StepFunctions:  {"TURBOCAT_ENGINE", "TURBOCAT_SFN_LOG_GROUP_ARN", "TURBOCAT_SFN_ROLE_ARN", "TURBOCAT_STATE_MACHINE_PREFIX", "TURBOCAT_STEPRUNNER_ARN"},
+			awsperm.ChildWorkflows: {"TURBOCAT_ENGINE", "TURBOCAT_SFN_LOG_GROUP_ARN", "TURBOCAT_SFN_ROLE_ARN", "TURBOCAT_STATE_MACHINE_PREFIX", "TURBOCAT_STEPRUNNER_ARN"},
+			awsperm.Schedules:      {"TURBOCAT_SCHEDULER_DLQ_ARN", "TURBOCAT_SCHEDULER_GROUP", "TURBOCAT_SCHEDULER_ROLE_ARN"},
+			awsperm.AgentTests:     {"TURBOCAT_STEPRUNNER_ARN"},
 		}
 		for name, fn := range allFunctions(t, fx) {
 			short := strings.TrimPrefix(name, fx.cfg.Name("")+"-")
@@ -221,11 +222,15 @@ func TestEnvironmentsHoldNoSecretValues(t *testing.T) {
 					require.True(t, strings.Contains(s, "arn:") || strings.HasPrefix(s, "<import:") || strings.HasPrefix(s, "<Ref:"), "%s %s=%s is an ARN or a reference to one", name, k, s)
 				}
 			}
-			if awsperm.Has(short, awsperm.StepFunctions) {
+			if awsperm.Has(short, awsperm.StepFunctions) || awsperm.Has(short, awsperm.ChildWorkflows) {
 				require.Equal(t, "sfn", vars["TURBOCAT_ENGINE"])
 				require.Equal(t, fx.cfg.StateMachinePrefix(), vars["TURBOCAT_STATE_MACHINE_PREFIX"])
 			}
-			if _, ok := vars["TURBOCAT_STEPRUNNER_ARN"]; ok {
+			if short == stacks.StepRunner {
+				// It adds the version it runs as (it cannot be told its own).
+				require.Equal(t, "arn:<Ref:AWS::Partition>:lambda:<Ref:AWS::Region>:<Ref:AWS::AccountId>:function:"+name,
+					flat(vars["TURBOCAT_STEPRUNNER_ARN"]), "%s: told its own unqualified ARN", name)
+			} else if _, ok := vars["TURBOCAT_STEPRUNNER_ARN"]; ok {
 				require.Regexp(t, `^<Ref:SteprunnerCurrentVersion[0-9A-F]{8}`, flat(vars["TURBOCAT_STEPRUNNER_ARN"]), "%s: machines invoke the published version", name)
 			}
 			require.Equal(t, fx.cfg.Stage, vars["TURBOCAT_STAGE"])
@@ -257,8 +262,8 @@ func TestStateMachinePermissionsAreScopedByName(t *testing.T) {
 					require.NotContains(t, []string{"*", "states:*", "iam:*", "lambda:*", "events:*", "scheduler:*"}, a, "%s: no service-wide actions", name)
 					if strings.HasPrefix(a, "states:") {
 						for _, r := range st.Resources {
-							if a == "states:ListStateMachines" {
-								require.Equal(t, "*", r, "listing takes no resource")
+							if a == "states:ListStateMachines" || a == "states:SendTaskSuccess" || a == "states:SendTaskFailure" {
+								require.Equal(t, "*", r, "listing and answering task tokens take no resource")
 								continue
 							}
 							require.Regexp(t, `:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:(stateMachine|execution):`+regexp.QuoteMeta(fx.cfg.StateMachinePrefix())+`\*(:\*)?$`, r, "%s %s", name, a)
@@ -282,7 +287,7 @@ func TestStateMachinePermissionsAreScopedByName(t *testing.T) {
 		}
 		want := map[string]bool{}
 		for _, n := range fx.functions {
-			if awsperm.Has(n, awsperm.StepFunctions) {
+			if awsperm.Has(n, awsperm.StepFunctions) || awsperm.Has(n, awsperm.ChildWorkflows) {
 				want[fx.cfg.Name(n)] = true
 			}
 		}

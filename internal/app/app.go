@@ -191,13 +191,30 @@ func OwnAddrs(cfg *config.Config) []netip.AddrPort {
 }
 
 // linkKey is the key approval links are signed with: derived from the
-// secrets key, never the key itself.
+// secrets key, never the key itself; on AWS, where user secrets are
+// encrypted with KMS and there is no local secrets key, from the access
+// token key (the steprunner, which signs links, and the executions
+// function, which checks them, both read it). A process with neither (or
+// with the stand-in token key of a function that checks no tokens) signs
+// and accepts no links.
 func linkKey(cfg *config.Config) []byte {
 	base := cfg.SecretsKey
+	if len(base) == 0 && !allZero(cfg.JWTSecret) {
+		base = cfg.JWTSecret
+	}
 	if len(base) == 0 {
-		return nil // no links: a process without the secrets key neither signs nor accepts them
+		return nil
 	}
 	m := hmac.New(sha256.New, base)
 	m.Write([]byte("turbocat approval links v1"))
 	return m.Sum(nil)
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

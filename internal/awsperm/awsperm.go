@@ -59,6 +59,14 @@ const (
 	// AgentTests runs agent test runs in the steprunner, invoking its
 	// published version (TURBOCAT_STEPRUNNER_ARN).
 	AgentTests Component = "agent-tests"
+	// ChildWorkflows is the engine as the steprunner wires it: it publishes
+	// the workflow version a workflow step runs as a child (the state
+	// machine starts the child itself), with StepFunctions' configuration.
+	// It starts and describes no runs; it may answer task tokens, since
+	// the approval code is linked into it (the executions service) and the
+	// call-graph check counts what is linked (a token is needed, and only
+	// the API hands them out).
+	ChildWorkflows Component = "child-workflows"
 )
 
 // Resource names, symbolically, what a grant applies to; the CDK app
@@ -99,6 +107,31 @@ type Grant struct {
 	PassedToService string
 }
 
+// publishing is what publishing compiled workflows takes: creating and
+// updating machines and versions, pruning old versions (their aliases are
+// read), deleting machines.
+var publishing = []Grant{
+	{Actions: []string{
+		"states:CreateStateMachine", "states:DeleteStateMachine", "states:DeleteStateMachineVersion",
+		"states:DescribeStateMachineAlias", "states:ListStateMachineAliases", "states:ListStateMachineVersions",
+		"states:PublishStateMachineVersion", "states:UpdateStateMachine",
+	}, Resource: ResStateMachines},
+	// Finding a machine whose name is taken (a fallback of publishing)
+	// lists machines; listing takes no resource.
+	{Actions: []string{"states:ListStateMachines"}, Resource: ResAny},
+	// Creating and updating a machine passes its role...
+	{Actions: []string{"iam:PassRole"}, Resource: ResStateMachineRole, PassedToService: "states.amazonaws.com"},
+	// ...and sets up its CloudWatch Logs delivery (these accept only "*").
+	{Actions: []string{
+		"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+		"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+	}, Resource: ResAny},
+}
+
+// taskTokens answers an approval's task token (approve, reject); the
+// task-token actions take no resource.
+var taskTokens = []Grant{{Actions: []string{"states:SendTaskFailure", "states:SendTaskSuccess"}, Resource: ResAny}}
+
 // components: what each component calls. Keep the actions exactly those
 // its code reaches; infra's permission test holds this table to the call
 // graph of every function.
@@ -108,33 +141,15 @@ var components = map[Component][]Grant{
 	SecretsKey:    {{Actions: []string{"kms:Decrypt", "kms:Encrypt"}, Resource: ResSecretsKey}},
 	SecretsReader: {{Actions: []string{"kms:Decrypt"}, Resource: ResSecretsKey}},
 	EventBus:      {{Actions: []string{"events:PutEvents"}, Resource: ResEventBus}},
-	StepFunctions: {
-		// Publishing (with pruning of old versions: their aliases are read)
-		// and deleting machines, starting runs.
-		{Actions: []string{
-			"states:CreateStateMachine", "states:DeleteStateMachine", "states:DeleteStateMachineVersion",
-			"states:DescribeStateMachineAlias", "states:ListStateMachineAliases", "states:ListStateMachineVersions",
-			"states:PublishStateMachineVersion", "states:StartExecution", "states:UpdateStateMachine",
-		}, Resource: ResStateMachines},
+	StepFunctions: slices.Concat(publishing, []Grant{
+		{Actions: []string{"states:StartExecution"}, Resource: ResStateMachines},
 		{Actions: []string{"states:DescribeExecution"}, Resource: ResExecutions},
-		// Finding a machine whose name is taken (a fallback of publishing)
-		// lists machines; listing takes no resource.
-		{Actions: []string{"states:ListStateMachines"}, Resource: ResAny},
-		// Creating and updating a machine passes its role...
-		{Actions: []string{"iam:PassRole"}, Resource: ResStateMachineRole, PassedToService: "states.amazonaws.com"},
-		// ...and sets up its CloudWatch Logs delivery (these accept only "*").
-		{Actions: []string{
-			"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
-			"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
-		}, Resource: ResAny},
-	},
-	EngineRoutes: {
+	}),
+	EngineRoutes: slices.Concat([]Grant{
 		{Actions: []string{"states:CreateStateMachineAlias", "states:UpdateStateMachineAlias"}, Resource: ResStateMachines},
 		{Actions: []string{"states:StopExecution"}, Resource: ResExecutions},
-		// Approving or rejecting a waiting approval answers its task
-		// token (task-token actions take no resource).
-		{Actions: []string{"states:SendTaskFailure", "states:SendTaskSuccess"}, Resource: ResAny},
-	},
+	}, taskTokens),
+	ChildWorkflows: slices.Concat(publishing, taskTokens),
 	Schedules: {
 		{Actions: []string{"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"}, Resource: ResSchedules},
 		{Actions: []string{"iam:PassRole"}, Resource: ResSchedulerRole, PassedToService: "scheduler.amazonaws.com"},
@@ -153,7 +168,10 @@ var functions = map[string][]Component{
 	"executions":  {Database, JWTSecret, StepFunctions, EngineRoutes},
 	"deployments": {Database, JWTSecret, SecretsKey, StepFunctions, EngineRoutes, Schedules},
 	"trigger":     {Database, SecretsKey, StepFunctions, EngineRoutes},
-	"steprunner":  {Database, SecretsReader, Models},
+	// The steprunner publishes the workflows that workflow steps run as
+	// children, and signs approval links with a key derived from the
+	// token key.
+	"steprunner": {Database, JWTSecret, SecretsReader, Models, ChildWorkflows},
 	// Events are written to the outbox with each change; the reconciler's
 	// scheduled sweep dispatches them to the bus, and starts and describes
 	// the runs it reconciles.

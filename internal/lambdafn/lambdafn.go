@@ -83,7 +83,7 @@ func build(ctx context.Context, name string, opts []Option) (*Function, error) {
 	if err := resolveSecrets(ctx, cfg, needJWT); err != nil {
 		return nil, err
 	}
-	if !awsperm.Has(name, awsperm.StepFunctions) {
+	if !awsperm.Has(name, awsperm.StepFunctions) && !awsperm.Has(name, awsperm.ChildWorkflows) {
 		// This function starts no runs: no engine is connected, and the
 		// run and deployment services answer EUNAVAILABLE if reached.
 		cfg.Engine = "local"

@@ -31,10 +31,17 @@ const DefaultKeepVersions = 10
 // TURBOCAT_SFN_ROLE_ARN, logging to TURBOCAT_SFN_LOG_GROUP_ARN, whose Task
 // states invoke TURBOCAT_STEPRUNNER_ARN (the qualified ARN of the step
 // runner's alias, so a run finishes on the code it started with).
-func StepFunctions() lambdafn.Option {
-	return lambdafn.NewOption(awsperm.StepFunctions, func(ctx context.Context, f *lambdafn.Function) error {
+func StepFunctions() lambdafn.Option { return connect(awsperm.StepFunctions) }
+
+// ChildWorkflows is StepFunctions as the steprunner wires it: it
+// publishes the workflows that workflow steps run as children (and is
+// granted no more than that: the state machine starts the children).
+func ChildWorkflows() lambdafn.Option { return connect(awsperm.ChildWorkflows) }
+
+func connect(component awsperm.Component) lambdafn.Option {
+	return lambdafn.NewOption(component, func(ctx context.Context, f *lambdafn.Function) error {
 		c := f.App.Config
-		prefix, err := lambdafn.RequireEnv(awsperm.StepFunctions, "TURBOCAT_STATE_MACHINE_PREFIX")
+		prefix, err := lambdafn.RequireEnv(component, "TURBOCAT_STATE_MACHINE_PREFIX")
 		if err != nil {
 			return err
 		}
@@ -48,13 +55,14 @@ func StepFunctions() lambdafn.Option {
 		if err != nil {
 			return err
 		}
+		stepRunner := ownVersion(c.StepRunnerARN, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), os.Getenv("AWS_LAMBDA_FUNCTION_VERSION"))
 		opts := sfn.Options{RoleArn: c.SFNRoleARN, Tracing: true, Logger: f.App.Logger, KeepVersions: keep,
-			MachineArnPrefix: machineArnPrefix(c.StepRunnerARN)}
+			MachineArnPrefix: machineArnPrefix(stepRunner)}
 		if c.SFNLogGroupARN != "" {
 			opts.Logging = &sfn.Logging{LogGroupArn: c.SFNLogGroupARN, Level: "ERROR"}
 		}
 		f.App.Executions.StateMachinePrefix = prefix
-		f.App.ConnectEngine(sfn.New(cfg, opts), c.StepRunnerARN)
+		f.App.ConnectEngine(sfn.New(cfg, opts), stepRunner)
 		return nil
 	})
 }
@@ -67,4 +75,19 @@ func machineArnPrefix(stepRunnerARN string) string {
 		return ""
 	}
 	return "arn:" + p[1] + ":states:" + p[3] + ":" + p[4] + ":stateMachine:"
+}
+
+// ownVersion qualifies the step runner's ARN with the version this
+// function runs as when the ARN is this function's own, unqualified: the
+// steprunner cannot be told its own published version (that would make
+// its configuration depend on itself), so the machines it publishes for
+// child workflows invoke the version it is running.
+func ownVersion(stepRunnerARN, functionName, version string) string {
+	if functionName == "" || version == "" || version == "$LATEST" {
+		return stepRunnerARN
+	}
+	if strings.HasSuffix(stepRunnerARN, ":function:"+functionName) {
+		return stepRunnerARN + ":" + version
+	}
+	return stepRunnerARN
 }
