@@ -412,3 +412,56 @@ func TestEmptyDocumentsAreSkipped(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, b.Secrets, 2)
 }
+
+// TestAPIFieldErrorsAreShown: the API's field errors reach the user —
+// `deploy --schedule 'rate(1 minutes)'` says what is wrong with the
+// schedule, not only "invalid deployment" (issue 18, item 2) — and a
+// deployment without an error prints no "error: -" line, and `deployments
+// get` names the workflow (item 12).
+func TestAPIFieldErrorsAreShown(t *testing.T) {
+	t.Parallel()
+	const wf = "0b7c6a8e-1f2d-4c3b-8a9e-7d6c5b4a3f21"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/api/v1/workflows/"+wf+"/deployments":
+			var body map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			if body["schedule"] == "rate(1 minutes)" {
+				w.WriteHeader(400)
+				_, _ = io.WriteString(w, `{"success":false,"error":{"code":"VALIDATION_ERROR","message":"invalid deployment","details":[{"field":"schedule","message":"rate(1 minutes): with value 1 the unit is singular: rate(1 minute)"}]}}`)
+				return
+			}
+			_, _ = io.WriteString(w, `{"success":true,"data":{"id":"d1","workflowId":"`+wf+`","environment":"prod","version":1,"status":"active","endpointUrl":"http://x/hooks/1/prod","error":null}}`)
+		case r.URL.Path == "/api/v1/workflows/"+wf+"/execute":
+			w.WriteHeader(400)
+			_, _ = io.WriteString(w, `{"success":false,"error":{"code":"VALIDATION_ERROR","message":"input does not match the workflow's inputSchema","details":[{"field":"input.url","message":"is required"},{"field":"input.n","message":"must be a number"}]}}`)
+		case r.URL.Path == "/api/v1/workflows":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"items":[{"id":"`+wf+`","name":"pricing"}]}}`)
+		case r.URL.Path == "/api/v1/deployments/d1":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"id":"d1","workflowId":"`+wf+`","environment":"prod","version":1,"status":"active","schedule":"rate(1 hour)","timezone":"UTC","endpointUrl":"http://x/hooks/1/prod"}}`)
+		case r.URL.Path == "/api/v1/executions":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"items":[{"id":"e1","createdAt":"2026-01-01T00:00:00Z","status":"failed","error":{"error":"Schedule.StartFailed","cause":"input: url is required"}}]}}`)
+		default:
+			w.WriteHeader(404)
+			_, _ = io.WriteString(w, `{"success":false,"error":{"code":"NOT_FOUND","message":"no route"}}`)
+		}
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	err := runWithKey(t, srv.URL, &out, "deploy", wf, "--env", "prod", "--schedule", "rate(1 minutes)")
+	require.EqualError(t, err, "VALIDATION_ERROR: invalid deployment: schedule: rate(1 minutes): with value 1 the unit is singular: rate(1 minute)")
+	err = runWithKey(t, srv.URL, &out, "run", wf, "--input", `{"n": "x"}`)
+	require.EqualError(t, err, "VALIDATION_ERROR: input does not match the workflow's inputSchema\n  input.url: is required\n  input.n: must be a number")
+
+	out.Reset()
+	require.NoError(t, runWithKey(t, srv.URL, &out, "deploy", wf, "--env", "prod"))
+	require.NotContains(t, out.String(), "error:")
+	require.Contains(t, out.String(), "deployment d1: prod version 1 is active")
+
+	out.Reset()
+	require.NoError(t, runWithKey(t, srv.URL, &out, "deployments", "get", "d1"))
+	require.Contains(t, out.String(), "pricing")
+	require.NotContains(t, out.String(), wf)
+	require.Contains(t, out.String(), "failed schedule fires (1):\n  2026-01-01T00:00:00Z e1 Schedule.StartFailed: input: url is required")
+}

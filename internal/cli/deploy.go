@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -62,7 +63,7 @@ deployments rotate-secret).`,
 				return printJSON(env.Stdout, d)
 			}
 			fmt.Fprintf(env.Stdout, "deployment %s: %s version %s is %s\n", str(d["id"]), environment, str(d["version"]), str(d["status"]))
-			if e := str(d["error"]); e != "" {
+			if e := str0(d["error"]); e != "" {
 				fmt.Fprintf(env.Stdout, "error: %s\n", e)
 			}
 			if u := str(d["endpointUrl"]); u != "" {
@@ -183,9 +184,22 @@ func deploymentsCmd(env *Env) *cobra.Command {
 	list.Flags().StringVar(&environment, "env", "", "only deployments to this environment")
 	list.Flags().BoolVar(&all, "all", false, "include inactive and failed deployments")
 
-	get := deploymentAction(env, "get DEPLOYMENT", "Show one deployment and its next scheduled runs",
-		"  turbocat deployments get 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f -o json", "GET", "",
-		func(w io.Writer, d map[string]any) {
+	var getOutput string
+	get := &cobra.Command{
+		Use:     "get DEPLOYMENT",
+		Short:   "Show one deployment, its next scheduled runs and its failed schedule fires",
+		Example: "  turbocat deployments get 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f\n  turbocat deployments get 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f -o json",
+		Args:    cobra.ExactArgs(1),
+		RunE: withClient(env, &getOutput, func(cmd *cobra.Command, c *client, args []string) error {
+			var d map[string]any
+			if err := c.do(cmd.Context(), "GET", "/api/v1/deployments/"+url.PathEscape(args[0]), nil, &d); err != nil {
+				return err
+			}
+			if getOutput == "json" {
+				return printJSON(env.Stdout, d)
+			}
+			w := env.Stdout
+			showWorkflowNames(cmd.Context(), c, d)
 			printTable(w, header, [][]string{row(d)})
 			if fires, ok := d["nextFires"].([]any); ok && len(fires) > 0 {
 				var next []string
@@ -194,7 +208,28 @@ func deploymentsCmd(env *Env) *cobra.Command {
 				}
 				fmt.Fprintf(w, "next runs: %s\n", strings.Join(next, ", "))
 			}
-		})
+			if in, ok := d["input"]; ok && in != nil {
+				b, _ := json.Marshal(in)
+				fmt.Fprintf(w, "input of scheduled runs: %s\n", b)
+			}
+			failed, err := c.list(cmd.Context(), "/api/v1/executions", url.Values{"deploymentId": {str(d["id"])}, "trigger": {"schedule"}, "status": {"failed"}})
+			if err != nil {
+				return err
+			}
+			if len(failed) > 0 {
+				fmt.Fprintf(w, "failed schedule fires (%d):\n", len(failed))
+				for i, e := range failed {
+					if i == 5 {
+						fmt.Fprintf(w, "  ... (turbocat executions list --status failed)\n")
+						break
+					}
+					fmt.Fprintf(w, "  %s %s %s\n", str(e["createdAt"]), str(e["id"]), errorText(e["error"]))
+				}
+			}
+			return nil
+		}),
+	}
+	addOutputFlag(get, &getOutput)
 	rotate := deploymentAction(env, "rotate-secret DEPLOYMENT", "Give a deployment's webhook a new signing secret (the old one stops working)",
 		"  turbocat deployments rotate-secret 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f", "POST", "/rotate-secret",
 		func(w io.Writer, d map[string]any) {

@@ -112,39 +112,41 @@ func writeDocs(w io.Writer, docs []any, format string) error {
 
 // writeExportDir writes the files under dir, which must be absent or empty
 // (so no file of a resource deleted since survives to be applied again).
-func writeExportDir(dir string, files []exportFile, format string) error {
+func writeExportDir(dir string, files []exportFile, format string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("export: %w", err)
+		return nil, fmt.Errorf("export: %w", err)
 	}
 	if len(entries) > 0 {
-		return fmt.Errorf("export: %s is not empty: export into a new directory (or remove it first)", dir)
+		return nil, fmt.Errorf("export: %s is not empty: export into a new directory (or remove it first)", dir)
 	}
+	var paths []string
 	for _, f := range files {
 		p := filepath.Join(dir, filepath.FromSlash(f.path))
 		if format == "json" {
 			p = strings.TrimSuffix(p, ".yaml") + ".json"
 		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("export: %w", err)
+			return nil, fmt.Errorf("export: %w", err)
 		}
 		out, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
-			return fmt.Errorf("export: %w", err)
+			return nil, fmt.Errorf("export: %w", err)
 		}
 		err = writeDocs(out, f.docs, format)
 		if cerr := out.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return fmt.Errorf("export %s: %w", p, err)
+			return nil, fmt.Errorf("export %s: %w", p, err)
 		}
+		paths = append(paths, p)
 	}
-	return nil
+	return paths, nil
 }
 
 func exportCmd(env *Env) *cobra.Command {
-	var dir, format string
+	var dir, format, output string
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write the server's resources as files that apply reproduces",
@@ -159,6 +161,12 @@ commit. --format json writes JSON instead of YAML.`,
 			if format != "yaml" && format != "json" {
 				return fmt.Errorf("unknown --format %q (yaml or json)", format)
 			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if output == "json" && dir == "" {
+				format = "json" // the documents themselves are the output
+			}
 			c, err := authedClient(env)
 			if err != nil {
 				return err
@@ -169,11 +177,11 @@ commit. --format json writes JSON instead of YAML.`,
 			}
 			files := exportFiles(s)
 			if dir != "" {
-				if err := writeExportDir(dir, files, format); err != nil {
+				paths, err := writeExportDir(dir, files, format)
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(env.Stdout, "wrote %d file(s) to %s\n", len(files), dir)
-				return nil
+				return report(env.Stdout, output, map[string]any{"dir": dir, "files": paths}, fmt.Sprintf("wrote %d file(s) to %s", len(files), dir))
 			}
 			var docs []any
 			for _, f := range files {
@@ -184,5 +192,6 @@ commit. --format json writes JSON instead of YAML.`,
 	}
 	cmd.Flags().StringVarP(&dir, "dir", "d", "", "write one file per resource under this (new or empty) directory")
 	cmd.Flags().StringVar(&format, "format", "yaml", "yaml or json")
+	addOutputFlag(cmd, &output)
 	return cmd
 }
