@@ -415,7 +415,7 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Contains(t, r.stderr, bad+":8: unknown Workflow field \"colour\"")
 		require.Contains(t, r.stderr, bad+":15: workflow \"loop\": steps[1].dependsOn[0]: dependency cycle: x → y → x")
 		require.Contains(t, r.stderr, bad+":21: workflow \"refs\": step \"first\": agent \"ghost\" is not defined in the files")
-		require.Contains(t, r.stderr, `{{steps.second.output}} (at v) does not reference an upstream step`)
+		require.Contains(t, r.stderr, `steps[0].inputs: {{steps.second.output}} references step "second", which is not upstream of "first"`)
 		require.Contains(t, r.stderr, bad+`:27: workflow "refs": schedule: `)
 		require.Contains(t, r.stderr, bad+`:32: agent "a2" uses secret "TOKEN": declare it in the files (kind: Secret, name: TOKEN)`)
 		require.Contains(t, r.stderr, bad+`:38: deployment refs/Prod: environment must be 1 to 32 lowercase letters`)

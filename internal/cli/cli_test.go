@@ -20,6 +20,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/turbocat/turbocat/internal/workflowcheck/workflowchecktest"
 )
 
 func TestReadEvents(t *testing.T) {
@@ -50,25 +52,49 @@ func TestReadEvents(t *testing.T) {
 	}
 }
 
-func TestCheckRefs(t *testing.T) {
+// TestWorkflowCasesAsFiles: the shared table of workflow validation cases,
+// written as files, gets from validate the problems the API reports, on
+// the same fields (issue 18, item 3: `{{secrets.TOKEN}}` in step inputs,
+// `{{execution.bogus}}` and `{{steps.a.result}}` passed validate and failed
+// apply).
+func TestWorkflowCasesAsFiles(t *testing.T) {
 	t.Parallel()
-	upstream := func(s string) bool { return s == "fetch" }
-	for _, tc := range []struct {
-		name  string
-		value any
-		want  []string
-	}{
-		{"inputs and upstream steps", map[string]any{"a": "{{inputs.url}}", "b": "x {{steps.fetch.output.body}}", "c": "{{execution.id}} {{secrets.KEY}}"}, nil},
-		{"downstream step", map[string]any{"a": "{{steps.later.output}}"}, []string{"{{steps.later.output}} (at a) does not reference an upstream step"}},
-		{"unknown root", map[string]any{"list": []any{"{{input.x}}"}}, []string{`{{input.x}} (at list.0): unknown root "input" (inputs, steps, execution, secrets)`}},
-		{"syntax", map[string]any{"a": "{{inputs."}, []string{"template: "}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range workflowchecktest.Cases {
+		if tc.APIOnly {
+			continue
+		}
+		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
-			got := checkRefs(tc.value, upstream)
-			require.Len(t, got, len(tc.want), "%v", got)
-			for i := range tc.want {
-				require.True(t, strings.HasPrefix(got[i], tc.want[i]), "%q does not start with %q", got[i], tc.want[i])
+			var wf map[string]any
+			require.NoError(t, json.Unmarshal([]byte(tc.Workflow), &wf))
+			wf["kind"] = KindWorkflow
+			docs := []any{wf}
+			agents := map[string]bool{}
+			for _, s := range wf["steps"].([]any) {
+				st := s.(map[string]any)
+				st["agent"] = st["agentId"]
+				delete(st, "agentId")
+				if name := st["agent"].(string); name != "" && !agents[name] {
+					agents[name] = true
+					docs = append(docs, map[string]any{"kind": KindAgent, "name": name, "type": "code", "config": map[string]any{"source": "function main(i) { return i; }"}})
+				}
+			}
+			raw, err := json.MarshalIndent(docs, "", "  ")
+			require.NoError(t, err)
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "w.json"), raw, 0o600))
+			_, err = LoadFiles(dir)
+			if len(tc.Want) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			var fe FileErrors
+			require.ErrorAs(t, err, &fe)
+			require.Len(t, fe, len(tc.Want), fe.Error())
+			for _, w := range tc.Want {
+				field := strings.Replace(w.Field, ".agentId", ".agent", 1)
+				require.Contains(t, fe.Error(), `workflow "w": `+field+": ", "%s", w.Field)
+				require.Contains(t, fe.Error(), w.Contains)
 			}
 		})
 	}
