@@ -35,7 +35,9 @@ migrate: db ## Apply database migrations to DATABASE_URL.
 	DATABASE_URL="$(DATABASE_URL)" $(GO) run ./cmd/turbocat migrate
 
 .PHONY: test
-test: db web $(ASLVALIDATOR) ## Run every test against the local Postgres (coverage.out), asl-validator, each fuzz target briefly, the console's browser tests and the CDK app's tests.
+test: db web $(ASLVALIDATOR) ## Run lint and verify, every test against the local Postgres (coverage.out), asl-validator, each fuzz target briefly, the console's browser tests and the CDK app's tests.
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory verify
 	$(GO) test $(GOTEST_FLAGS) -coverprofile=coverage.out -covermode=atomic $(PKGS)
 	@$(GO) tool cover -func=coverage.out | tail -n 1
 	bash tools/aslvalidator/validate.sh

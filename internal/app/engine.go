@@ -107,7 +107,13 @@ func (a *App) connectEngine(engine turbocat.Engine, stepRunner string) {
 // (woken by each commit that writes events, and every 5 seconds).
 func (l *Local) RunBackground(ctx context.Context, a *App) {
 	ctx, l.stop = context.WithCancel(ctx)
-	l.wg.Add(4)
+	l.wg.Add(5)
+	go func() {
+		defer l.wg.Done()
+		retention := &service.Retention{Store: a.DB, Period: time.Duration(a.Config.RetentionDays) * 24 * time.Hour,
+			Journal: l.Runtime.PruneExecutions, Logger: a.Logger.With("component", "retention")}
+		retention.Run(ctx, time.Hour)
+	}()
 	go func() {
 		defer l.wg.Done()
 		a.Outbox.Run(ctx, 5*time.Second)

@@ -15,6 +15,7 @@ import (
 	"github.com/turbocat/turbocat/internal/awsevents"
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/service"
 	"github.com/turbocat/turbocat/internal/steprunner"
 	"github.com/turbocat/turbocat/internal/tracing"
 	"github.com/turbocat/turbocat/internal/turbocat"
@@ -150,10 +151,17 @@ func ReconcilerLambda(a *App) ReconcilerHandler {
 			if err != nil {
 				return fmt.Errorf("reconciler: sweep: %w", err)
 			}
-			// The same schedule dispatches the event outbox.
+			// The same schedule dispatches the event outbox and prunes
+			// what the retention period has passed.
 			sent, err := a.Outbox.Drain(ctx)
 			if err != nil {
 				return fmt.Errorf("reconciler: dispatch events: %w", err)
+			}
+			if ev.Time.Minute() == 0 { // hourly
+				retention := &service.Retention{Store: a.DB, Period: time.Duration(a.Config.RetentionDays) * 24 * time.Hour, Logger: a.Logger}
+				if err := retention.Prune(ctx); err != nil {
+					return fmt.Errorf("reconciler: retention: %w", err)
+				}
 			}
 			a.Logger.Info("sweep done", "runs_reconciled", n, "events_dispatched", sent)
 			return nil

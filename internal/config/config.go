@@ -54,15 +54,18 @@ type Config struct {
 	// ReconcileInterval is how often unfinished runs are checked against
 	// the engine (TURBOCAT_RECONCILE_INTERVAL).
 	ReconcileInterval time.Duration
-	Engine            string // TURBOCAT_ENGINE: local or sfn
-	SFNRoleARN        string // TURBOCAT_SFN_ROLE_ARN
-	SFNLogGroupARN    string // TURBOCAT_SFN_LOG_GROUP_ARN
-	StepRunnerARN     string // TURBOCAT_STEPRUNNER_ARN
-	EventBusName      string // TURBOCAT_EVENT_BUS_NAME
-	SchedulerGroup    string // TURBOCAT_SCHEDULER_GROUP
-	SchedulerRole     string // TURBOCAT_SCHEDULER_ROLE_ARN
-	SchedulerDLQ      string // TURBOCAT_SCHEDULER_DLQ_ARN
-	TriggerARN        string // TURBOCAT_TRIGGER_ARN
+	// RetentionDays is how long run logs, the engine journal of finished
+	// runs and dispatched events are kept (TURBOCAT_RETENTION_DAYS).
+	RetentionDays  int
+	Engine         string // TURBOCAT_ENGINE: local or sfn
+	SFNRoleARN     string // TURBOCAT_SFN_ROLE_ARN
+	SFNLogGroupARN string // TURBOCAT_SFN_LOG_GROUP_ARN
+	StepRunnerARN  string // TURBOCAT_STEPRUNNER_ARN
+	EventBusName   string // TURBOCAT_EVENT_BUS_NAME
+	SchedulerGroup string // TURBOCAT_SCHEDULER_GROUP
+	SchedulerRole  string // TURBOCAT_SCHEDULER_ROLE_ARN
+	SchedulerDLQ   string // TURBOCAT_SCHEDULER_DLQ_ARN
+	TriggerARN     string // TURBOCAT_TRIGGER_ARN
 }
 
 // Var documents one environment variable; Vars is the table the README shows.
@@ -104,6 +107,7 @@ var Vars = []Var{
 	{"TURBOCAT_CODE_WORKERS", "2 (1 in Lambda)", "Sandboxed worker processes for code agents (concurrent code runs)."},
 	{"TURBOCAT_RECONCILE_INTERVAL", "10s", "How often `turbocat dev` checks every unfinished run against the engine."},
 	{"TURBOCAT_CODE_WORKERS_PER_USER", "0 (all but one)", "Code workers one user's runs may hold at once; waiting runs are served round robin between users, so one user's long scripts never hold every worker."},
+	{"TURBOCAT_RETENTION_DAYS", "90", "Days run log lines, the engine journal of finished runs, dispatched events and webhook deliveries are kept (AWS keeps Step Functions history 90 days); pruned hourly."},
 	{"TURBOCAT_ENGINE", "local (sfn in Lambda)", "Workflow engine: `local` (the built-in Step Functions runtime) or `sfn` (AWS Step Functions)."},
 	{"TURBOCAT_SFN_ROLE_ARN", "", "sfn: the IAM role state machines run as (the CDK app sets it)."},
 	{"TURBOCAT_SFN_LOG_GROUP_ARN", "", "sfn: CloudWatch log group of the state machines."},
@@ -169,6 +173,7 @@ func load(getenv func(string) string) (*Config, error) {
 	c.CodeWorkers = p.int("TURBOCAT_CODE_WORKERS", defWorkers)
 	c.CodeWorkersPerUser = p.int("TURBOCAT_CODE_WORKERS_PER_USER", 0)
 	c.ReconcileInterval = p.duration("TURBOCAT_RECONCILE_INTERVAL", 10*time.Second)
+	c.RetentionDays = p.int("TURBOCAT_RETENTION_DAYS", 90)
 	defEngine := "local"
 	if InLambda() {
 		defEngine = "sfn"
@@ -249,6 +254,9 @@ func (c *Config) Validate(needJWT bool) error {
 	}
 	if c.CodeWorkersPerUser < 0 || c.CodeWorkersPerUser > c.CodeWorkers {
 		errs = append(errs, errors.New("TURBOCAT_CODE_WORKERS_PER_USER: must be 0 (all workers but one) to TURBOCAT_CODE_WORKERS"))
+	}
+	if c.RetentionDays < 1 || c.RetentionDays > 3650 {
+		errs = append(errs, errors.New("TURBOCAT_RETENTION_DAYS: must be 1 to 3650"))
 	}
 	if c.ReconcileInterval < time.Second || c.ReconcileInterval > time.Hour {
 		errs = append(errs, errors.New("TURBOCAT_RECONCILE_INTERVAL: must be 1s to 1h"))

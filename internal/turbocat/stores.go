@@ -171,6 +171,19 @@ type SecretStore interface {
 	SecretCiphertexts(ctx context.Context, userID string, names []string) (map[string][]byte, error)
 }
 
+// Pruned counts what a retention pass deleted.
+type Pruned struct {
+	Logs, Events, Deliveries, Signatures int64
+}
+
+// Pruner deletes what its retention has passed: log lines of runs that
+// ended before before, dispatched events and finished webhook deliveries
+// older than before, and webhook signatures seen before signaturesBefore
+// (past the replay window).
+type Pruner interface {
+	Prune(ctx context.Context, before, signaturesBefore time.Time) (Pruned, error)
+}
+
 // Store is all of Turbocat's storage. Services that change several things
 // at once (instantiating a template, deploying, finishing a run with its
 // events) run them through InTx, so they are recorded whole or not at all.
@@ -186,6 +199,7 @@ type Store interface {
 	AuditStore
 	WebhookStore
 	EventStore
+	Pruner
 	// InTx runs fn with a Store whose every method joins one transaction,
 	// committed when fn returns nil and rolled back when it returns an
 	// error (which InTx returns). Nested calls are savepoints.

@@ -386,6 +386,28 @@ type LogsInsertParams struct {
 	CreatedAt   time.Time
 }
 
+const logsPrune = `-- name: LogsPrune :execrows
+DELETE FROM execution_logs l
+WHERE l.ctid = ANY (ARRAY(
+    SELECT x.ctid FROM execution_logs x JOIN executions e ON e.id = x.execution_id
+    WHERE e.completed_at < $1::timestamptz
+    LIMIT $2::integer))
+`
+
+type LogsPruneParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// Log lines of runs that ended before the cutoff, a batch at a time.
+func (q *Queries) LogsPrune(ctx context.Context, arg LogsPruneParams) (int64, error) {
+	result, err := q.db.Exec(ctx, logsPrune, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const stepComplete = `-- name: StepComplete :execrows
 UPDATE execution_steps SET status = 'completed', output = $3, input = $9, completed_at = now(), lease_until = NULL,
     duration_ms = $5, input_tokens = $6, output_tokens = $7, cost_usd = $8, updated_at = now()

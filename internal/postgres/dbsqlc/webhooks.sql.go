@@ -7,7 +7,20 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 )
+
+const deliveriesPrune = `-- name: DeliveriesPrune :execrows
+DELETE FROM webhook_deliveries WHERE updated_at < $1 AND status <> 'pending'
+`
+
+func (q *Queries) DeliveriesPrune(ctx context.Context, updatedAt time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, deliveriesPrune, updatedAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
 
 const deliveryList = `-- name: DeliveryList :many
 SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.status, d.attempts, d.last_status, d.last_error, d.created_at, d.updated_at FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id

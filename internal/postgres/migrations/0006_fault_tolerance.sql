@@ -54,3 +54,6 @@ CREATE INDEX webhook_signatures_seen_idx ON webhook_signatures (seen_at);
 -- Runs start through a deployment's webhook or schedule only when whoever
 -- created the deployment could start runs (a key with workflows:execute).
 ALTER TABLE deployments ADD COLUMN may_execute boolean NOT NULL DEFAULT true;
+
+-- The retention job finds ended runs by their end.
+CREATE INDEX executions_completed_idx ON executions (completed_at) WHERE completed_at IS NOT NULL;

@@ -161,3 +161,11 @@ SELECT status, log_seq FROM executions WHERE id = $1 AND user_id = $2;
 -- it held are dead: let the resumed Tasks claim those steps at once.
 UPDATE execution_steps SET lease_until = now() - interval '1 second'
 WHERE status = 'running' AND lease_until > now();
+
+-- name: LogsPrune :execrows
+-- Log lines of runs that ended before the cutoff, a batch at a time.
+DELETE FROM execution_logs l
+WHERE l.ctid = ANY (ARRAY(
+    SELECT x.ctid FROM execution_logs x JOIN executions e ON e.id = x.execution_id
+    WHERE e.completed_at < sqlc.arg(before)::timestamptz
+    LIMIT sqlc.arg(max_rows)::integer));

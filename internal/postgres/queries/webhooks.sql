@@ -27,3 +27,6 @@ WHERE id = $1;
 SELECT d.* FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
 WHERE d.webhook_id = $1 AND w.user_id = $2
 ORDER BY d.created_at DESC, d.id DESC LIMIT $3;
+
+-- name: DeliveriesPrune :execrows
+DELETE FROM webhook_deliveries WHERE updated_at < $1 AND status <> 'pending';
