@@ -491,3 +491,44 @@ func TestAPIFieldErrorsAreShown(t *testing.T) {
 	require.NotContains(t, out.String(), wf)
 	require.Contains(t, out.String(), "failed schedule fires (1):\n  2026-01-01T00:00:00Z e1 Schedule.StartFailed: input: url is required")
 }
+
+// TestExportDeclaresEverySecretUsed: an agent (from a template) whose
+// secret is not set on the server is exported with the secret declared,
+// so validate accepts the export, and the user is told to set it (issue
+// 18, item 6).
+func TestExportDeclaresEverySecretUsed(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/v1/agents":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"items":[
+				{"id":"a1","name":"Summarize text","type":"llm","status":"active","config":{"provider":"openai","model":"gpt-4o-mini","apiKeySecret":"OPENAI_API_KEY","prompt":"{{inputs.text}}"}},
+				{"id":"a2","name":"Slack message","type":"api","status":"active","config":{"method":"POST","url":"{{secrets.SLACK_WEBHOOK_URL}}"}}]}}`)
+		case "/api/v1/secrets":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"items":[{"name":"OTHER"}]}}`)
+		default:
+			_, _ = io.WriteString(w, `{"success":true,"data":{"items":[]}}`)
+		}
+	}))
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "export")
+	var out, errOut bytes.Buffer
+	env := &Env{Stdout: &out, Stderr: &errOut, Stdin: strings.NewReader(""), ConfigDir: t.TempDir(),
+		Getenv: func(k string) string {
+			return map[string]string{"TURBOCAT_API_URL": srv.URL, "TURBOCAT_API_KEY": "tc_key"}[k]
+		}}
+	root := &cobra.Command{Use: "turbocat", SilenceUsage: true, SilenceErrors: true}
+	AddCommands(root, env)
+	root.SetArgs([]string{"export", "--dir", dir})
+	require.NoError(t, root.Execute())
+	b, err := LoadFiles(dir)
+	require.NoError(t, err, "validate accepts what export writes")
+	var names []string
+	for _, s := range b.Secrets {
+		names = append(names, s.Name)
+	}
+	require.Equal(t, []string{"OPENAI_API_KEY", "OTHER", "SLACK_WEBHOOK_URL"}, names)
+	require.Contains(t, errOut.String(), "secret OPENAI_API_KEY is used by an agent but not set on the server")
+	require.Contains(t, errOut.String(), "secret SLACK_WEBHOOK_URL is used by an agent but not set on the server")
+}

@@ -12,7 +12,7 @@ import (
 )
 
 func deployCmd(env *Env) *cobra.Command {
-	var environment, schedule, timezone, output string
+	var environment, schedule, timezone, output, input string
 	var canary, version int
 	cmd := &cobra.Command{
 		Use:   "deploy WORKFLOW --env ENV",
@@ -25,7 +25,8 @@ deployments rotate-secret).`,
 		Example: `  turbocat deploy digest --env prod
   turbocat deploy digest --env prod --schedule 'cron(0 9 * * ? *)' --timezone Europe/Paris
   turbocat deploy digest --env prod --canary 10
-  turbocat deploy digest --env prod --version 3`,
+  turbocat deploy digest --env prod --version 3
+  turbocat deploy pricing --env nightly --schedule 'rate(1 day)' --input '{"sku": "A-1"}'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -54,6 +55,13 @@ deployments rotate-secret).`,
 			}
 			if version > 0 {
 				body["version"] = version
+			}
+			if input != "" {
+				in, err := readInput(env, input)
+				if err != nil {
+					return err
+				}
+				body["input"] = in
 			}
 			var d map[string]any
 			if err := c.do(cmd.Context(), "POST", "/api/v1/workflows/"+id+"/deployments", body, &d); err != nil {
@@ -84,6 +92,7 @@ deployments rotate-secret).`,
 	cmd.Flags().StringVar(&schedule, "schedule", "", "EventBridge schedule expression (default: the workflow's; \"\" for none)")
 	cmd.Flags().StringVar(&timezone, "timezone", "", "IANA time zone of the schedule (default UTC)")
 	cmd.Flags().IntVar(&version, "version", 0, "deploy this earlier version of the workflow instead of the current one")
+	cmd.Flags().StringVar(&input, "input", "", "input of the runs the deployment starts without one (every schedule fire): a JSON object, @file or @-")
 	cmd.Flags().IntVar(&canary, "canary", 0, "percentage of runs on the new version, beside the current one (1-99)")
 	addOutputFlag(cmd, &output)
 	return cmd

@@ -26,9 +26,10 @@ var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // exportFiles lays the server's resources out as files: secrets.yaml (the
 // names), agents/NAME.yaml, and workflows/NAME.yaml holding a workflow and
-// its active deployments.
-func exportFiles(s *server) []exportFile {
-	var files []exportFile
+// its active deployments. Every secret an agent uses is declared, set on
+// the server or not (so validate accepts the files); unset lists the ones
+// the server lacks.
+func exportFiles(s *server) (files []exportFile, unset []string) {
 	used := map[string]bool{}
 	fileFor := func(dir, name string) string {
 		base := strings.Trim(unsafeFileChars.ReplaceAllString(name, "-"), "-.")
@@ -42,13 +43,11 @@ func exportFiles(s *server) []exportFile {
 		used[p] = true
 		return p
 	}
-	if len(s.secrets) > 0 {
-		f := exportFile{path: "secrets.yaml"}
-		for _, name := range slices.Sorted(maps.Keys(s.secrets)) {
-			f.docs = append(f.docs, &SecretSpec{Kind: KindSecret, Name: name})
-		}
-		files = append(files, f)
+	declared := maps.Clone(s.secrets)
+	if declared == nil {
+		declared = map[string]bool{}
 	}
+	var agentFiles []exportFile
 	for _, name := range slices.Sorted(maps.Keys(s.agents)) {
 		a := s.agents[name]
 		cfg, _ := jsonable(a["config"]).(map[string]any)
@@ -56,8 +55,22 @@ func exportFiles(s *server) []exportFile {
 		if st := str0(a["status"]); st != "" && st != "active" {
 			spec.Status = st
 		}
-		files = append(files, exportFile{path: fileFor("agents", name), docs: []any{spec}})
+		for _, sec := range agentSecrets(spec) {
+			if !declared[sec] {
+				declared[sec] = true
+				unset = append(unset, sec)
+			}
+		}
+		agentFiles = append(agentFiles, exportFile{path: fileFor("agents", name), docs: []any{spec}})
 	}
+	if len(declared) > 0 {
+		f := exportFile{path: "secrets.yaml"}
+		for _, name := range slices.Sorted(maps.Keys(declared)) {
+			f.docs = append(f.docs, &SecretSpec{Kind: KindSecret, Name: name})
+		}
+		files = append(files, f)
+	}
+	files = append(files, agentFiles...)
 	deps := map[string][]any{}
 	for _, name := range slices.Sorted(maps.Keys(s.deployments)) {
 		d := s.deployments[name]
@@ -72,6 +85,7 @@ func exportFiles(s *server) []exportFile {
 		if v, _ := d["version"].(float64); v != s.workflows[wf]["version"] {
 			spec.Version = int(v)
 		}
+		spec.Input, _ = d["input"].(map[string]any)
 		deps[wf] = append(deps[wf], spec)
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.workflows)) {
@@ -81,7 +95,8 @@ func exportFiles(s *server) []exportFile {
 		spec.InputSchema, _ = wf["inputSchema"].(map[string]any)
 		files = append(files, exportFile{path: fileFor("workflows", name), docs: append([]any{spec}, deps[name]...)})
 	}
-	return files
+	slices.Sort(unset)
+	return files, unset
 }
 
 // writeDocs writes documents as YAML (separated by ---) or as a JSON array.
@@ -175,7 +190,10 @@ commit. --format json writes JSON instead of YAML.`,
 			if err != nil {
 				return err
 			}
-			files := exportFiles(s)
+			files, unset := exportFiles(s)
+			for _, name := range unset {
+				fmt.Fprintf(env.Stderr, "export: secret %s is used by an agent but not set on the server; it is declared in the files: set it with `turbocat secrets set %s` before apply\n", name, name)
+			}
 			if dir != "" {
 				paths, err := writeExportDir(dir, files, format)
 				if err != nil {

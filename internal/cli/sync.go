@@ -107,6 +107,9 @@ func apply(ctx context.Context, c *client, s *server, changes []change, out io.W
 			if ch.dep.Version > 0 {
 				body["version"] = ch.dep.Version
 			}
+			if ch.dep.Input != nil {
+				body["input"] = ch.dep.Input
+			}
 			err = c.do(ctx, "POST", "/api/v1/workflows/"+workflowIDs[ch.dep.Workflow]+"/deployments", body, &deployed)
 			if err == nil && str(deployed["status"]) == "failed" {
 				err = fmt.Errorf("the deployment failed: %s", str(deployed["error"]))
