@@ -66,7 +66,9 @@ func TestEnsurePostgresCreatesTheDatabaseOfAURL(t *testing.T) {
 	require.NoError(t, err)
 	defer admin.Close(ctx)
 	name := fmt.Sprintf("turbocat_devurl_%d", time.Now().UnixNano())
-	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()) })
+	t.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize())
+	})
 	out := bash(t, ".", nil, "ensure-postgres.sh", "postgres://postgres@127.0.0.1:5432/"+name+"?sslmode=disable")
 	require.Contains(t, out, "creating database "+name)
 	var n int
