@@ -200,3 +200,71 @@ func TestTemplateCopiesGetPlainNames(t *testing.T) {
 	}
 	require.Equal(t, []string{tpl.Name, tpl.Name + " 2", tpl.Name + " 3"}, names)
 }
+
+// TestRefreshTokenInACookie: with X-Turbocat-Session: cookie the refresh
+// token is an HttpOnly, Secure, SameSite=Strict cookie scoped to the
+// refresh route, never in the body; refresh reads and rotates it, and
+// DELETE /auth/refresh ends the session (item 14).
+func TestRefreshTokenInACookie(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	r := f.call("POST", "/api/v1/auth/register", "", map[string]string{"email": "cookie@example.com", "password": "correct horse battery"}, "X-Turbocat-Session", "cookie")
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	require.NotContains(t, string(r.Body), "refreshToken", "the token is not in the body")
+	cookie := func(r resp) *http.Cookie {
+		t.Helper()
+		res := http.Response{Header: r.Header}
+		for _, c := range res.Cookies() {
+			if c.Name == "turbocat_refresh" {
+				return c
+			}
+		}
+		t.Fatalf("no turbocat_refresh cookie in %v", r.Header)
+		return nil
+	}
+	c := cookie(r)
+	require.True(t, c.HttpOnly)
+	require.True(t, c.Secure)
+	require.Equal(t, http.SameSiteStrictMode, c.SameSite)
+	require.Equal(t, "/api/v1/auth/refresh", c.Path)
+	require.Greater(t, c.MaxAge, 0)
+	remember(c.Value, r.Body)
+	var sess session
+	r.data(t, &sess)
+	require.NotEmpty(t, sess.AccessToken)
+
+	// Another tab: the browser sends the cookie; the body names no token.
+	r2 := f.call("POST", "/api/v1/auth/refresh", "", "", "Cookie", "turbocat_refresh="+c.Value)
+	require.Equal(t, http.StatusOK, r2.Status, "%s", r2.Body)
+	require.NotContains(t, string(r2.Body), "refreshToken")
+	c2 := cookie(r2)
+	require.NotEqual(t, c.Value, c2.Value, "rotated")
+	remember(c2.Value, r2.Body)
+	var s2 session
+	r2.data(t, &s2)
+	require.Equal(t, http.StatusOK, f.call("GET", "/api/v1/auth/me", s2.AccessToken, nil).Status)
+
+	// The old cookie is spent: refused, and the cookie cleared.
+	r3 := f.call("POST", "/api/v1/auth/refresh", "", map[string]any{}, "Cookie", "turbocat_refresh="+c.Value)
+	require.Equal(t, http.StatusUnauthorized, r3.Status)
+	require.Equal(t, -1, cookie(r3).MaxAge)
+
+	// Log in again, then log out with the cookie: the session ends.
+	r = f.call("POST", "/api/v1/auth/login", "", map[string]string{"email": "cookie@example.com", "password": "correct horse battery"}, "X-Turbocat-Session", "cookie")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	c = cookie(r)
+	remember(c.Value, r.Body)
+	r.data(t, &sess)
+	out := f.call("DELETE", "/api/v1/auth/refresh", "", nil, "Cookie", "turbocat_refresh="+c.Value)
+	require.Equal(t, http.StatusOK, out.Status, "%s", out.Body)
+	require.Equal(t, -1, cookie(out).MaxAge)
+	require.Equal(t, http.StatusUnauthorized, f.call("POST", "/api/v1/auth/refresh", "", nil, "Cookie", "turbocat_refresh="+c.Value).Status)
+	require.Equal(t, http.StatusUnauthorized, f.call("GET", "/api/v1/auth/me", sess.AccessToken, nil).Status, "its access token ends at once")
+
+	// Clients that send no header still get the token in the body.
+	r = f.call("POST", "/api/v1/auth/login", "", map[string]string{"email": "cookie@example.com", "password": "correct horse battery"})
+	r.data(t, &sess)
+	remember(sess.RefreshToken, r.Body)
+	require.NotEmpty(t, sess.RefreshToken)
+	require.Empty(t, r.Header.Values("Set-Cookie"))
+}

@@ -17,7 +17,8 @@ import (
 type Session struct {
 	User         *User  `json:"user"`
 	AccessToken  string `json:"accessToken"`
-	RefreshToken string `json:"refreshToken"`
+	// RefreshToken is empty when it went into the console's cookie.
+	RefreshToken string `json:"refreshToken,omitempty"`
 	ExpiresIn    int    `json:"expiresIn"`
 }
 
