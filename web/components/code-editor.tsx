@@ -69,7 +69,7 @@ export function CodeEditor(props: Props) {
     const lang: Extension[] =
       props.language === "javascript"
         ? [javascript()]
-        : [json(), linter(jsonParseLinter(), { delay: 300 })];
+        : [json(), linter((v) => (v.state.doc.toString().trim() === "" ? [] : jsonParseLinter()(v)), { delay: 300 })];
     const v = new EditorView({
       parent: host.current,
       state: EditorState.create({
@@ -95,6 +95,7 @@ export function CodeEditor(props: Props) {
             ".cm-content": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace", minHeight: `${(props.minLines ?? 4) * 18}px` },
             ".cm-gutters": { backgroundColor: "#f8fafc", color: "#475569", borderRight: "1px solid #e2e8f0" },
             "&.cm-focused": { outline: "2px solid #6366f1" },
+            ".cm-placeholder": { color: "#475569" },
           }),
           ...lang,
         ],

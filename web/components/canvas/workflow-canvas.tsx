@@ -66,7 +66,7 @@ function StepNode({ data }: NodeProps<Node<StepData>>) {
         data.selected ? "ring-2 ring-indigo-500 ring-offset-1" : null,
       )}
     >
-      <Handle type="target" position={Position.Left} className="!h-3 !w-3 !bg-slate-500" aria-label={`${data.key} input`} />
+      <Handle type="target" position={Position.Left} className="!h-3 !w-3 !bg-slate-500" />
       <div className="flex items-center justify-between gap-2">
         <span className="truncate font-mono text-sm font-semibold text-slate-900">{data.key || "(no key)"}</span>
         <span className={cn("shrink-0 rounded px-1.5 py-0.5 text-[10px] font-medium uppercase", kind.badge)}>{kind.label}</span>
@@ -79,7 +79,7 @@ function StepNode({ data }: NodeProps<Node<StepData>>) {
           {data.attempt && data.attempt > 1 ? ` · attempt ${data.attempt}` : ""}
         </span>
       ) : null}
-      <Handle type="source" position={Position.Right} className="!h-3 !w-3 !bg-indigo-600" aria-label={`${data.key} output: drag to a step that depends on it`} />
+      <Handle type="source" position={Position.Right} className="!h-3 !w-3 !bg-indigo-600" title={`Drag to a step that depends on ${data.key}`} />
     </div>
   );
 }
