@@ -576,6 +576,7 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     await heading("Audit log");
     await page.getByTestId("audit-row").filter({ hasText: "workflow.create" }).first().waitFor();
     await page.getByLabel("Action").fill("agent.create");
+    await page.getByTestId("audit-row").filter({ hasNotText: "agent.create" }).first().waitFor({ state: "detached" });
     await page.getByTestId("audit-row").first().waitFor();
     for (const text of await page.getByTestId("audit-row").allInnerTexts()) assert.match(text, /agent\.create/);
     await check("16c-audit-log");
