@@ -35,7 +35,7 @@ migrate: db ## Apply database migrations to DATABASE_URL.
 	DATABASE_URL="$(DATABASE_URL)" $(GO) run ./cmd/turbocat migrate
 
 .PHONY: test
-test: db web $(ASLVALIDATOR) ## Run lint and verify, every test against the local Postgres (coverage.out), asl-validator, each fuzz target briefly, the console's browser tests and the CDK app's tests.
+test: db web $(ASLVALIDATOR) $(RIE) ## Run lint and verify, every test against the local Postgres (coverage.out), asl-validator, each fuzz target briefly, the console's browser tests and the CDK app's tests.
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory verify
 	$(GO) test $(GOTEST_FLAGS) -coverprofile=coverage.out -covermode=atomic $(PKGS)
@@ -57,9 +57,27 @@ bench: db ## Go benchmarks of the hot paths (JWT, API keys, ...).
 bench-engine: db ## The "40 lightweight tasks" test through the API (bench/engine.sh).
 	bash bench/engine.sh
 
+.PHONY: bench-hooks
+bench-hooks: db ## Webhook → one-step run → persisted under load: runs/s, p50/p99, RSS, round trips (bench/hooks.sh).
+	bash bench/hooks.sh
+
 .PHONY: bench-cli
 bench-cli: db ## Time validate, a first apply and no-op plans of 100 agents and 50 deployed workflows (bench/cli.sh).
 	bash bench/cli.sh
+
+# The AWS Lambda Runtime Interface Emulator: make test runs every function
+# under it (internal/lambdafn), make bench-lambda times their cold starts.
+RIE         := $(BIN)/aws-lambda-rie
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+$(RIE):
+	CGO_ENABLED=0 GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+.PHONY: rie
+rie: $(RIE) ## Install the Lambda Runtime Interface Emulator into bin/.
+
+.PHONY: bench-lambda
+bench-lambda: db $(RIE) ## Size and median cold start (INIT) of every function under the Runtime Interface Emulator (bench/lambda.sh; BASE=main compares).
+	BASE=$(BASE) bash bench/lambda.sh
 
 .PHONY: bench-api
 bench-api: db ## Load GET /workflows/{id} beside pgbench running the same SQL (bench/api.sh).
@@ -114,12 +132,32 @@ test-web: db web ## Browser end-to-end tests of the console (Debian chromium, in
 e2e-web:
 	cd web && bash e2e/ensure-chromium.sh >/dev/null && npm test
 
+# Lambda binaries: no net/rpc (lambda.norpc) and no JavaScript engine in the
+# functions themselves (turbocat_nojs): the steprunner runs code agents in
+# dist/steprunner/codeworker (cmd/codeworker) beside it.
+ARCH        ?= arm64
+LAMBDA_TAGS := lambda.norpc,turbocat_nojs
+# The SDKs (AWS, and the model providers' generated ones the steprunner
+# links) are compiled without inlining: I/O-bound clients, 2.4 MiB less
+# steprunner. bench/lambda.sh and internal/lambdafn's emulator test build
+# with the same flags.
+LAMBDA_GCFLAGS := -gcflags='github.com/openai/openai-go/v3/...=-l' -gcflags='github.com/anthropics/anthropic-sdk-go/v2/...=-l' -gcflags='github.com/aws/...=-l'
+CODEWORKER_FUNCTIONS := steprunner
+
 .PHONY: build
-build: web ## Build the console and every functions/* as a linux/arm64 bootstrap in dist/<name>/.
+build: web functions ## Build the console and every functions/* for provided.al2023 (ARCH=arm64|amd64, default arm64) into dist/<name>/.
+
+.PHONY: functions
+functions: ## Build only the functions (ARCH=arm64|amd64) into dist/<name>/bootstrap (+ codeworker).
+	@case "$(ARCH)" in arm64|amd64) ;; *) echo "ARCH=$(ARCH): must be arm64 or amd64" >&2; exit 2;; esac
 	@for f in $(FUNCTIONS); do \
-	  echo "build $$f"; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
+	  echo "build $$f ($(ARCH))"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -tags $(LAMBDA_TAGS) $(LAMBDA_GCFLAGS) -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
+	@for f in $(CODEWORKER_FUNCTIONS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags='-s -w' -o dist/$$f/codeworker ./cmd/codeworker || exit 1; \
+	done
+	@echo $(ARCH) > dist/ARCH
 
 $(ASLVALIDATOR): tools/aslvalidator/package.json tools/aslvalidator/package-lock.json
 	npm ci --prefix tools/aslvalidator --no-audit --no-fund
@@ -143,26 +181,32 @@ bench-executor: ## Executor benchmarks: warm code-agent run, template rendering,
 	bash bench/executor/run.sh
 
 DOCKER_CHECK = command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "$@: Docker is not available on this machine; LocalStack needs a Docker engine (see localstack/README.md)" >&2; exit 2; }
+TOKEN_CHECK = [ -n "$$LOCALSTACK_AUTH_TOKEN" ] || { echo "$@: LOCALSTACK_AUTH_TOKEN is not set: current LocalStack images start only with an auth token (app.localstack.cloud → Auth Token; API Gateway v2 and CloudFront need a paid plan, see localstack/README.md)" >&2; exit 2; }
 
 .PHONY: localstack-up
-localstack-up: ## Start LocalStack and its Postgres (needs Docker).
+localstack-up: ## Start LocalStack and its Postgres (needs Docker and LOCALSTACK_AUTH_TOKEN).
 	@$(DOCKER_CHECK)
+	@$(TOKEN_CHECK)
 	docker compose -f localstack/docker-compose.yml up -d --wait
 
 .PHONY: localstack-deploy
-localstack-deploy: $(CDK) ## Deploy the CDK app to LocalStack with cdklocal (needs Docker); prints the API URL.
+localstack-deploy: $(CDK) ## Deploy the CDK app to LocalStack with cdklocal (needs Docker; ARCH defaults to the host's); prints the API URL.
 	@$(DOCKER_CHECK)
-	bash localstack/deploy.sh
+	ARCH=$(LOCALSTACK_ARCH) bash localstack/deploy.sh
 
 .PHONY: test-localstack
-test-localstack: ## Engine conformance suite and the end-to-end scenario against LocalStack (needs Docker; TURBOCAT_E2E_URL from localstack-deploy).
+test-localstack: ## Engine conformance suite (Task states on LocalStack's Lambda) and the end-to-end scenario against LocalStack (needs Docker; TURBOCAT_E2E_URL from localstack-deploy).
 	@$(DOCKER_CHECK)
+	@[ -n "$$TURBOCAT_E2E_URL" ] || { echo "$@: TURBOCAT_E2E_URL is not set: make localstack-deploy prints the API URL to set it to" >&2; exit 2; }
 	LOCALSTACK_ENDPOINT=$(or $(LOCALSTACK_ENDPOINT),http://localhost:4566) $(GO) test -count=1 -run TestConformanceLocalStack -v ./internal/sfn/
 	$(GO) test -count=1 -run TestDeployedStack -v ./internal/e2e/
 
 .PHONY: bench-compile
 bench-compile: ## Benchmark the DAG scheduler and compiling 1,000-step workflows.
 	$(GO) test -run '^$$' -bench 'Compile1000|Schedule1000' -benchmem ./internal/compiler/ ./internal/dag/
+
+# LocalStack runs functions in containers of the host's architecture.
+LOCALSTACK_ARCH ?= $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,amd64)
 
 # ---- AWS: the CDK app in infra/ (its own Go module) ----
 STAGE     ?= dev
@@ -176,19 +220,19 @@ $(CDK): infra/package.json infra/package-lock.json
 
 .PHONY: synth
 synth: build $(CDK) ## Synthesize STAGE's CloudFormation templates into cdk.out (cdk-nag applied).
-	$(CDK) synth --quiet -c stage=$(STAGE) $(CDK_FLAGS)
+	$(CDK) synth --quiet -c stage=$(STAGE) -c architecture=$(ARCH) $(CDK_FLAGS)
 
 .PHONY: diff
 diff: build $(CDK) ## Show what deploying STAGE would change (needs AWS credentials).
-	$(CDK) diff -c stage=$(STAGE) $(CDK_FLAGS)
+	$(CDK) diff -c stage=$(STAGE) -c architecture=$(ARCH) $(CDK_FLAGS)
 
 .PHONY: deploy
 deploy: build $(CDK) ## Deploy STAGE=... to AWS (needs AWS credentials; see infra/README.md).
-	$(CDK) deploy --all --require-approval never -c stage=$(STAGE) -c deployNonce=$$(date -u +%Y%m%dT%H%M%SZ) $(CDK_FLAGS)
+	$(CDK) deploy --all --require-approval never -c stage=$(STAGE) -c architecture=$(ARCH) -c deployNonce=$$(date -u +%Y%m%dT%H%M%SZ) $(CDK_FLAGS)
 
 .PHONY: destroy
 destroy: build $(CDK) ## Delete STAGE's stacks (prod keeps its database, secrets and key).
-	$(CDK) destroy --all --force -c stage=$(STAGE) $(CDK_FLAGS)
+	$(CDK) destroy --all --force -c stage=$(STAGE) -c architecture=$(ARCH) $(CDK_FLAGS)
 
 .PHONY: cdk-bootstrap
 cdk-bootstrap: $(CDK) ## Prepare the AWS account and region for CDK deployments (once).

@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/app/localengine"
 	"github.com/turbocat/turbocat/internal/cli"
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/executor/codeexec"
@@ -191,15 +192,15 @@ func dev(ctx context.Context, stderr io.Writer, ready chan<- string) error {
 		return err
 	}
 	defer journalPool.Close()
-	local, err := a.StartLocal(ctx, postgres.NewRuntimeJournal(journalPool))
+	local, err := localengine.Start(ctx, a, postgres.NewRuntimeJournal(journalPool))
 	if err != nil {
 		return err
 	}
 	defer local.Close()
-	if err := a.RecoverRuns(ctx, local); err != nil {
+	if err := local.RecoverRuns(ctx); err != nil {
 		return err
 	}
-	local.RunBackground(ctx, a)
+	local.RunBackground(ctx)
 
 	addr := net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)

@@ -9,14 +9,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/turbocat/turbocat/internal/app"
-	"github.com/turbocat/turbocat/internal/executor/codeexec"
-	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/lambdafn"
+	"github.com/turbocat/turbocat/internal/lambdafn/agenttests"
 )
 
+// The components below must equal this function's row of internal/awsperm,
+// from which its IAM role is built.
 func main() {
-	codeexec.MaybeRunWorker() // test runs of code agents use worker processes of this binary
-	handler, err := app.LambdaAPI(context.Background(), httpapi.GroupAgents)
+	handler, err := lambdafn.API(context.Background(), "agents", lambdafn.JWT(), agenttests.AgentTests())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "agents: start:", err)
 		os.Exit(1)

@@ -9,12 +9,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/turbocat/turbocat/internal/app"
-	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/lambdafn"
+	"github.com/turbocat/turbocat/internal/lambdafn/secretskey"
 )
 
+// The components below must equal this function's row of internal/awsperm,
+// from which its IAM role is built.
 func main() {
-	handler, err := app.LambdaAPI(context.Background(), httpapi.GroupAPIKeys)
+	handler, err := lambdafn.API(context.Background(), "apikeys", lambdafn.JWT(), secretskey.SecretsKey())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "apikeys: start:", err)
 		os.Exit(1)

@@ -9,12 +9,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/turbocat/turbocat/internal/app"
-	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/lambdafn"
 )
 
+// The components below must equal this function's row of internal/awsperm,
+// from which its IAM role is built.
 func main() {
-	handler, err := app.LambdaAPI(context.Background(), httpapi.GroupAuth)
+	handler, err := lambdafn.API(context.Background(), "auth", lambdafn.JWT())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "auth: start:", err)
 		os.Exit(1)

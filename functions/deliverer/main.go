@@ -10,11 +10,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/lambdafn/delivery"
+	"github.com/turbocat/turbocat/internal/lambdafn/secretskey"
 )
 
+// The components below must equal this function's row of internal/awsperm,
+// from which its IAM role is built.
 func main() {
-	handler, err := app.LambdaDeliverer(context.Background())
+	handler, err := delivery.Deliverer(context.Background(), secretskey.SecretsReader())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deliverer: start:", err)
 		os.Exit(1)

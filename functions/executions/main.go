@@ -9,12 +9,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/turbocat/turbocat/internal/app"
-	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/lambdafn"
+	"github.com/turbocat/turbocat/internal/lambdafn/stepfunctions"
 )
 
+// The components below must equal this function's row of internal/awsperm,
+// from which its IAM role is built.
 func main() {
-	handler, err := app.LambdaAPI(context.Background(), httpapi.GroupExecutions)
+	handler, err := lambdafn.API(context.Background(), "executions", lambdafn.JWT(), stepfunctions.StepFunctions(), stepfunctions.EngineRoutes())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "executions: start:", err)
 		os.Exit(1)

@@ -9,11 +9,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/lambdafn"
 )
 
+// The components below must equal this function's row of internal/awsperm,
+// from which its IAM role is built.
 func main() {
-	handler, err := app.LambdaMigrate(context.Background())
+	handler, err := lambdafn.Migrate(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "migrate: start:", err)
 		os.Exit(1)

@@ -10,13 +10,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/turbocat/turbocat/internal/app"
-	"github.com/turbocat/turbocat/internal/executor/codeexec"
+	"github.com/turbocat/turbocat/internal/app/executors"
+	"github.com/turbocat/turbocat/internal/lambdafn"
+	"github.com/turbocat/turbocat/internal/lambdafn/secretskey"
 )
 
+// The components below must equal this function's row of internal/awsperm,
+// from which its IAM role is built.
 func main() {
-	codeexec.MaybeRunWorker() // code agents run in worker processes of this binary
-	handler, err := app.LambdaStepRunner(context.Background())
+	handler, err := lambdafn.StepRunner(context.Background(), secretskey.SecretsReader(), lambdafn.Models(), lambdafn.RunsAgents(executors.New))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "steprunner: start:", err)
 		os.Exit(1)

@@ -10,11 +10,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/lambdafn"
+	"github.com/turbocat/turbocat/internal/lambdafn/secretskey"
+	"github.com/turbocat/turbocat/internal/lambdafn/stepfunctions"
 )
 
+// The components below must equal this function's row of internal/awsperm,
+// from which its IAM role is built.
 func main() {
-	handler, err := app.LambdaTrigger(context.Background())
+	handler, err := lambdafn.Trigger(context.Background(), secretskey.SecretsKey(), stepfunctions.StepFunctions(), stepfunctions.EngineRoutes())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "trigger: start:", err)
 		os.Exit(1)

@@ -9,12 +9,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/turbocat/turbocat/internal/app"
-	"github.com/turbocat/turbocat/internal/httpapi"
+	"github.com/turbocat/turbocat/internal/lambdafn"
+	"github.com/turbocat/turbocat/internal/lambdafn/schedules"
+	"github.com/turbocat/turbocat/internal/lambdafn/secretskey"
+	"github.com/turbocat/turbocat/internal/lambdafn/stepfunctions"
 )
 
+// The components below must equal this function's row of internal/awsperm,
+// from which its IAM role is built.
 func main() {
-	handler, err := app.LambdaAPI(context.Background(), httpapi.GroupWorkflows)
+	handler, err := lambdafn.API(context.Background(), "workflows", lambdafn.JWT(), secretskey.SecretsKey(), stepfunctions.StepFunctions(), stepfunctions.EngineRoutes(), schedules.Schedules())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "workflows: start:", err)
 		os.Exit(1)

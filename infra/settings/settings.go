@@ -51,6 +51,14 @@ const (
 	KeyDistDir                   = "distDir"
 	KeyOpenAPIPath               = "openapiPath"
 	KeyNag                       = "nag"
+	KeyArchitecture              = "architecture"
+	KeyConsole                   = "console"
+)
+
+// Architectures of the functions.
+const (
+	ArchARM64 = "arm64"
+	ArchAMD64 = "amd64"
 )
 
 // Config is the validated configuration of one stage.
@@ -105,6 +113,15 @@ type Config struct {
 	OpenAPIPath string
 	// Nag applies the cdk-nag AwsSolutions checks during synth.
 	Nag bool
+	// Architecture is the functions' CPU architecture, ArchARM64 (AWS's
+	// cheaper Graviton, the default) or ArchAMD64 (LocalStack on an x86
+	// host without emulation); dist/ must hold binaries built for it
+	// (make build ARCH=...).
+	Architecture string
+	// Console deploys the web console stack (S3 + CloudFront) when it is
+	// built; false leaves it out (LocalStack, whose free plan has no
+	// CloudFront).
+	Console bool
 }
 
 // Getter returns the context value of key and whether it was set.
@@ -142,6 +159,8 @@ func FromContext(get Getter) (Config, error) {
 		DistDir:                   p.str(KeyDistDir, "dist"),
 		OpenAPIPath:               p.str(KeyOpenAPIPath, "internal/httpapi/openapi.json"),
 		Nag:                       p.bool(KeyNag, true),
+		Architecture:              p.str(KeyArchitecture, ArchARM64),
+		Console:                   p.bool(KeyConsole, true),
 	}
 	c.RetainData = p.bool(KeyRetainData, c.Stage == "prod")
 	if err := errors.Join(p.errs...); err != nil {
@@ -231,10 +250,20 @@ func (c Config) Validate() error {
 	if c.OpenAPIPath == "" {
 		bad(KeyOpenAPIPath, "must not be empty")
 	}
+	if c.Architecture != ArchARM64 && c.Architecture != ArchAMD64 {
+		bad(KeyArchitecture, "%q must be %q or %q (the ARCH of make build)", c.Architecture, ArchARM64, ArchAMD64)
+	}
 	return errors.Join(errs...)
 }
 
 func isHalfStep(f float64) bool { return f*2 == float64(int(f*2)) }
+
+// StateMachinePrefix is the name prefix of the state machines the stage
+// creates at run time ("turbocat-<stage>_"); IAM grants and the
+// status-change rules are scoped to it, so stages sharing an account never
+// touch each other's machines. The "_", which stage names cannot hold,
+// keeps stage "dev" from matching the machines of stage "dev-2".
+func (c Config) StateMachinePrefix() string { return c.Name("") + "_" }
 
 // Name returns the resource name prefix of the stage plus suffix, e.g.
 // "turbocat-dev-steprunner".

@@ -92,7 +92,7 @@ func NewTurbocat(app awscdk.App, props TurbocatProps) (*Turbocat, error) {
 	if err := checkRoutes(rs, deployed); err != nil {
 		return nil, fmt.Errorf("turbocat app: %s: %w", cfg.OpenAPIPath, err)
 	}
-	if err := CheckDist(distDir, functions); err != nil {
+	if err := CheckDist(distDir, functions, cfg.Architecture); err != nil {
 		return nil, fmt.Errorf("turbocat app: %w", err)
 	}
 
@@ -129,14 +129,17 @@ func NewTurbocat(app awscdk.App, props TurbocatProps) (*Turbocat, error) {
 	if props.ConsoleDir != "" {
 		consoleDir = resolve(props.ConsoleDir)
 	}
-	if ConsoleBuilt(consoleDir) {
+	if cfg.Console && ConsoleBuilt(consoleDir) {
 		// The console calls the API on its own origin: the functions must
 		// be deployed (routes exist) before it is served.
 		t.Console = NewConsoleStack(app, cfg.Name("console"), &ConsoleStackProps{StackProps: sp("console"), Config: cfg, Api: t.Api, Dir: consoleDir})
 		t.Console.AddStackDependency(t.Functions.Stack, jsii.String("the console calls the API's routes"))
 	} else {
 		where := "no console directory given"
-		if consoleDir != "" {
+		switch {
+		case !cfg.Console:
+			where = "context console=false"
+		case consoleDir != "":
 			where = "no " + filepath.Join(props.ConsoleDir, "index.html") + " (run make web)"
 		}
 		t.Api.Node().AddMetadata(jsii.String("aws:cdk:info"),

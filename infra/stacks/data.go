@@ -18,6 +18,10 @@ import (
 // DatabaseName is the Postgres database the aurora mode creates.
 const DatabaseName = "turbocat"
 
+// AuroraMajorVersion is the Aurora PostgreSQL major version of the aurora
+// mode; its minor versions follow AWS's automatic minor upgrades.
+const AuroraMajorVersion = "16"
+
 // databaseUser is the master user of the aurora cluster.
 const databaseUser = "turbocat"
 
@@ -142,8 +146,11 @@ func NewDataStack(scope constructs.Construct, id string, props *DataStackProps) 
 		Retention:     retention(cfg),
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
+	// The major version only: Aurora applies minor upgrades itself
+	// (AutoMinorVersionUpgrade), and a template naming a minor version
+	// would ask CloudFormation to go back to it on the next deploy.
 	engine := awsrds.DatabaseClusterEngine_AuroraPostgres(&awsrds.AuroraPostgresClusterEngineProps{
-		Version: awsrds.AuroraPostgresEngineVersion_VER_16_6(),
+		Version: awsrds.AuroraPostgresEngineVersion_Of(jsii.String(AuroraMajorVersion), jsii.String(AuroraMajorVersion), nil),
 	})
 	cluster := awsrds.NewDatabaseCluster(stack, jsii.String("Database"), &awsrds.DatabaseClusterProps{
 		Engine:            engine,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/turbocat/turbocat/infra/routes"
 	"github.com/turbocat/turbocat/infra/settings"
+	"github.com/turbocat/turbocat/internal/awsperm"
 )
 
 // Names of the functions that serve no API route.
@@ -43,6 +45,9 @@ type FunctionSpec struct {
 	Async bool
 	// Description is shown in the Lambda console.
 	Description string
+	// CodeWorker marks functions that run code agents: their package holds
+	// dist/<name>/codeworker beside the bootstrap.
+	CodeWorker bool
 }
 
 // DefaultFunctionSpecs returns the size of every function of Turbocat, keyed
@@ -53,20 +58,29 @@ func DefaultFunctionSpecs() map[string]FunctionSpec {
 	}
 	return map[string]FunctionSpec{
 		// Password hashing is CPU-bound: more memory buys CPU.
-		routes.Auth:        api(1024, 10*time.Second, "auth, users, audit logs, health"),
-		routes.Agents:      api(512, 10*time.Second, "agents"),
-		routes.Templates:   api(512, 10*time.Second, "templates"),
-		routes.Workflows:   api(512, 29*time.Second, "workflows (execute ?wait=N holds the request)"),
-		routes.Executions:  api(512, 29*time.Second, "executions"),
-		routes.Deployments: api(512, 29*time.Second, "deployments and webhooks (creates state machines)"),
+		routes.Auth:      api(1024, 10*time.Second, "auth, users, audit logs, health"),
+		routes.Agents:    api(512, APIGatewayTimeout, "agents (test runs of up to 25 s, run by the steprunner)"),
+		routes.Templates: api(512, 10*time.Second, "templates"),
+		// Each function's timeout covers the longest request it serves,
+		// within API Gateway's 30 s: ?wait=N (N <= 25) holds execute, a
+		// logs ?follow=true stream ends 2 s before the function's deadline,
+		// agent test runs stop at 25 s (lambdafn.MaxAgentTestSeconds).
+		routes.Workflows:   api(512, APIGatewayTimeout, "workflows (execute ?wait=N holds the request; deploys)"),
+		routes.Executions:  api(512, APIGatewayTimeout, "executions (logs ?follow=true holds the request)"),
+		routes.Deployments: api(512, 29*time.Second, "deployments and webhooks"),
 		routes.APIKeys:     api(512, 10*time.Second, "API keys and secrets"),
 		TriggerFn:          {MemoryMB: 512, Timeout: 29 * time.Second, Async: true, Description: "Turbocat: inbound webhooks and schedules start executions"},
-		StepRunner:         {MemoryMB: 1024, Timeout: 15 * time.Minute, Description: "Turbocat: runs one workflow step (Step Functions task)"},
-		Reconciler:         {MemoryMB: 256, Timeout: time.Minute, Async: true, Description: "Turbocat: marks executions Step Functions ended (failed, timed out, aborted)"},
-		Deliverer:          {MemoryMB: 256, Timeout: time.Minute, Async: true, Description: "Turbocat: delivers events to outbound webhooks"},
-		Migrate:            {MemoryMB: 512, Timeout: 5 * time.Minute, Description: "Turbocat: applies database migrations on deploy"},
+		// A step runs in one invocation: step timeouts are at most 900 s
+		// (service.MaxStepTimeoutSeconds), the longest a Lambda runs.
+		StepRunner: {MemoryMB: 1024, Timeout: 15 * time.Minute, CodeWorker: true, Description: "Turbocat: runs one workflow step (Step Functions task)"},
+		Reconciler: {MemoryMB: 256, Timeout: time.Minute, Async: true, Description: "Turbocat: marks executions Step Functions ended (failed, timed out, aborted)"},
+		Deliverer:  {MemoryMB: 256, Timeout: time.Minute, Async: true, Description: "Turbocat: delivers events to outbound webhooks"},
+		Migrate:    {MemoryMB: 512, Timeout: 5 * time.Minute, Description: "Turbocat: applies database migrations on deploy"},
 	}
 }
+
+// APIGatewayTimeout is the longest an HTTP API integration may take.
+const APIGatewayTimeout = 30 * time.Second
 
 // FunctionNames lists every function Turbocat knows (the keys of
 // DefaultFunctionSpecs), sorted. Which of them a stage deploys is the
@@ -181,23 +195,37 @@ func checkRoutes(rs []routes.Route, deployed map[string]bool) error {
 }
 
 // CheckDist verifies that dir holds <name>/bootstrap for each of functions
-// and names the missing ones.
-func CheckDist(dir string, functions []string) error {
+// (and <name>/codeworker for those that run code agents) and names the
+// missing ones. When dir/ARCH (written by make build) names another
+// architecture than arch, it says which build to run.
+func CheckDist(dir string, functions []string, arch string) error {
 	var missing []string
+	specs := DefaultFunctionSpecs()
 	for _, n := range functions {
-		p := filepath.Join(dir, n, "bootstrap")
-		st, err := os.Stat(p)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			missing = append(missing, p)
-		case err != nil:
-			return fmt.Errorf("check function code %s: %w", p, err)
-		case st.IsDir():
-			return fmt.Errorf("check function code %s: is a directory", p)
+		files := []string{"bootstrap"}
+		if specs[n].CodeWorker {
+			files = append(files, "codeworker")
+		}
+		for _, f := range files {
+			p := filepath.Join(dir, n, f)
+			st, err := os.Stat(p)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				missing = append(missing, p)
+			case err != nil:
+				return fmt.Errorf("check function code %s: %w", p, err)
+			case st.IsDir():
+				return fmt.Errorf("check function code %s: is a directory", p)
+			}
 		}
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("function code missing (run make build first): %v", missing)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "ARCH")); err == nil {
+		if built := strings.TrimSpace(string(b)); built != arch {
+			return fmt.Errorf("%s holds %s binaries but the app deploys %s functions: run make build ARCH=%s (or synth with -c architecture=%s)", dir, built, arch, arch, built)
+		}
 	}
 	return nil
 }
@@ -211,35 +239,43 @@ type functionEnv struct {
 	publicURL     string
 }
 
-func (e functionEnv) variables() map[string]*string {
+// variables is the environment of function name: what every function
+// gets, and the variables of each component it wires (awsperm), so a
+// function is told of nothing it may not use. TURBOCAT_STEPRUNNER_ARN, the
+// version of the steprunner the functions stack publishes, is added there.
+func (e functionEnv) variables(name string) map[string]*string {
 	o := e.orchestration
-	origins := ""
-	for i, s := range e.cfg.AllowedOrigins {
-		if i > 0 {
-			origins += ","
-		}
-		origins += s
-	}
 	vars := map[string]*string{
-		"TURBOCAT_STAGE":                jsii.String(e.cfg.Stage),
-		"TURBOCAT_ENGINE":               jsii.String("sfn"),
-		"DATABASE_SECRET_ARN":           e.data.DatabaseSecret.SecretArn(),
-		"TURBOCAT_JWT_SECRET_ARN":       e.data.JWTSecret.SecretArn(),
-		"TURBOCAT_SECRETS_KMS_KEY_ARN":  e.data.SecretsKey.KeyArn(),
-		"TURBOCAT_STEPRUNNER_ARN":       jsii.String(o.StepRunnerARN),
-		"TURBOCAT_SFN_ROLE_ARN":         o.ExecutionRole.RoleArn(),
-		"TURBOCAT_SFN_LOG_GROUP_ARN":    o.StateMachineLogGroup.LogGroupArn(),
-		"TURBOCAT_EVENT_BUS_NAME":       o.EventBus.EventBusName(),
-		"TURBOCAT_SCHEDULER_GROUP":      o.ScheduleGroup.ScheduleGroupName(),
-		"TURBOCAT_SCHEDULER_ROLE_ARN":   o.SchedulerRole.RoleArn(),
-		"TURBOCAT_SCHEDULER_DLQ_ARN":    o.SchedulerDeadLetterQueue.QueueArn(),
-		"TURBOCAT_PUBLIC_URL":           jsii.String(e.publicURL),
-		"TURBOCAT_ALLOWED_ORIGINS":      jsii.String(origins),
-		"TURBOCAT_STATE_MACHINE_PREFIX": jsii.String(StateMachinePrefix),
+		"TURBOCAT_STAGE":      jsii.String(e.cfg.Stage),
+		"DATABASE_SECRET_ARN": e.data.DatabaseSecret.SecretArn(),
+		"TURBOCAT_PUBLIC_URL": jsii.String(e.publicURL),
 	}
-	// The trigger's ARN is given only when the stage deploys it.
-	if o.TriggerARN != "" {
-		vars["TURBOCAT_TRIGGER_ARN"] = jsii.String(o.TriggerARN)
+	if len(e.cfg.AllowedOrigins) > 0 {
+		vars["TURBOCAT_ALLOWED_ORIGINS"] = jsii.String(strings.Join(e.cfg.AllowedOrigins, ","))
+	}
+	comps, _ := awsperm.Components(name)
+	for _, c := range comps {
+		switch c {
+		case awsperm.JWTSecret:
+			vars["TURBOCAT_JWT_SECRET_ARN"] = e.data.JWTSecret.SecretArn()
+		case awsperm.SecretsKey, awsperm.SecretsReader:
+			vars["TURBOCAT_SECRETS_KMS_KEY_ARN"] = e.data.SecretsKey.KeyArn()
+		case awsperm.EventBus:
+			vars["TURBOCAT_EVENT_BUS_NAME"] = o.EventBus.EventBusName()
+		case awsperm.StepFunctions:
+			vars["TURBOCAT_ENGINE"] = jsii.String("sfn")
+			vars["TURBOCAT_SFN_ROLE_ARN"] = o.ExecutionRole.RoleArn()
+			vars["TURBOCAT_SFN_LOG_GROUP_ARN"] = o.StateMachineLogGroup.LogGroupArn()
+			vars["TURBOCAT_STATE_MACHINE_PREFIX"] = jsii.String(e.cfg.StateMachinePrefix())
+		case awsperm.Schedules:
+			vars["TURBOCAT_SCHEDULER_GROUP"] = o.ScheduleGroup.ScheduleGroupName()
+			vars["TURBOCAT_SCHEDULER_ROLE_ARN"] = o.SchedulerRole.RoleArn()
+			vars["TURBOCAT_SCHEDULER_DLQ_ARN"] = o.SchedulerDeadLetterQueue.QueueArn()
+			// The trigger's ARN is given only when the stage deploys it.
+			if o.TriggerARN != "" {
+				vars["TURBOCAT_TRIGGER_ARN"] = jsii.String(o.TriggerARN)
+			}
+		}
 	}
 	return vars
 }
@@ -278,7 +314,7 @@ func newGoFunction(scope constructs.Construct, name string, spec FunctionSpec, d
 		FunctionName:  jsii.String(cfg.Name(name)),
 		Description:   jsii.String(spec.Description),
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:  awslambda.Architecture_ARM_64(),
+		Architecture:  architecture(cfg),
 		Handler:       jsii.String("bootstrap"),
 		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(distDir, name)), nil),
 		MemorySize:    jsii.Number(float64(spec.MemoryMB)),
@@ -287,7 +323,7 @@ func newGoFunction(scope constructs.Construct, name string, spec FunctionSpec, d
 		LogGroup:      logGroup,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
 		Tracing:       awslambda.Tracing_ACTIVE,
-		Environment:   ptrMap(env.variables()),
+		Environment:   ptrMap(env.variables(name)),
 	}
 	var dlq awssqs.Queue
 	if spec.Async {
@@ -305,9 +341,16 @@ func newGoFunction(scope constructs.Construct, name string, spec FunctionSpec, d
 			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
 	}
 	fn := awslambda.NewFunction(scope, jsii.String(id), props)
-	env.data.DatabaseSecret.GrantRead(fn, nil)
-	suppress(role, "AwsSolutions-IAM5", "X-Ray trace upload (xray:PutTraceSegments/PutTelemetryRecords) supports only Resource \"*\".", "Resource::*")
+	grantComponents(role, name, env)
 	return goFunction{Function: fn, Role: role, LogGroup: logGroup, DeadLetterQueue: dlq}
+}
+
+// architecture is the Lambda architecture of cfg.Architecture.
+func architecture(cfg settings.Config) awslambda.Architecture {
+	if cfg.Architecture == settings.ArchAMD64 {
+		return awslambda.Architecture_X86_64()
+	}
+	return awslambda.Architecture_ARM_64()
 }
 
 func ptrMap(m map[string]*string) *map[string]*string { return &m }

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/turbocat/turbocat/infra/routes"
 	"github.com/turbocat/turbocat/infra/settings"
+	"github.com/turbocat/turbocat/internal/awsperm"
 )
 
 // FunctionsStackProps configures NewFunctionsStack.
@@ -59,9 +59,19 @@ type FunctionsStack struct {
 	// Turbocat state machines; AbortedExecutionsRule matches ABORTED ones.
 	FailedExecutionsRule  awsevents.Rule
 	AbortedExecutionsRule awsevents.Rule
+	// SweepRule invokes the reconciler every minute (its sweep and the
+	// event outbox's dispatch).
+	SweepRule awsevents.Rule
 	// DeliveryRule sends every event of the Turbocat bus to the deliverer;
 	// nil when the stage does not deploy the deliverer.
 	DeliveryRule awsevents.Rule
+	// StepRunnerVersion is the steprunner version this deploy published,
+	// StepRunnerAlias its alias named after the stage.
+	StepRunnerVersion awslambda.IVersion
+	StepRunnerAlias   awslambda.Alias
+	// Republish makes workflow versions publish again after the deploy;
+	// nil without a migrations stack.
+	Republish awscdk.CustomResource
 }
 
 // NewFunctionsStack creates the functions stack.
@@ -108,108 +118,54 @@ func NewFunctionsStack(scope constructs.Construct, id string, props *FunctionsSt
 			s.DeadLetterQueues[name] = fn.DeadLetterQueue
 		}
 	}
-	s.grant(cfg, props.Data, props.Orchestration)
+	s.pinStepRunner(cfg, props.Migrations)
 	if err := s.addRoutes(props.Api, props.Routes); err != nil {
 		return nil, err
 	}
-	s.addRules(props.Orchestration)
+	s.addRules(cfg, props.Orchestration)
 	return s, nil
 }
 
-// grant gives each function the permissions its code needs and no more.
-// Grants naming a function the stage does not deploy are left out.
-func (s *FunctionsStack) grant(cfg settings.Config, data *DataStack, o *OrchestrationStack) {
-	fns := s.Functions
-	each := func(names []string, f func(awslambda.Function)) {
-		for _, n := range names {
-			if fn, ok := fns[n]; ok {
-				f(fn)
-			}
+// pinStepRunner publishes a version of the steprunner on every deploy
+// that changes it, with an alias named after the stage, and gives the
+// functions that compile workflows its version-qualified ARN
+// (TURBOCAT_STEPRUNNER_ARN): machines published from then on invoke that
+// version, and a run finishes on the code it started with. After every
+// function is updated, a custom resource (served by the migrate function)
+// makes each workflow version publish again on its next run, with the new
+// version; runs already going keep the machine version they started on.
+func (s *FunctionsStack) pinStepRunner(cfg settings.Config, migrations *MigrationsStack) {
+	fn := s.Functions[StepRunner]
+	s.StepRunnerVersion = fn.CurrentVersion()
+	s.StepRunnerAlias = awslambda.NewAlias(s.Stack, jsii.String("StepRunnerAlias"), &awslambda.AliasProps{
+		AliasName:   jsii.String(cfg.Stage),
+		Version:     s.StepRunnerVersion,
+		Description: jsii.String("The steprunner version the stage's newly published state machines invoke"),
+	})
+	for name, f := range s.Functions {
+		if awsperm.Has(name, awsperm.StepFunctions) || awsperm.Has(name, awsperm.AgentTests) {
+			f.AddEnvironment(jsii.String("TURBOCAT_STEPRUNNER_ARN"), s.StepRunnerVersion.FunctionArn(), nil)
 		}
 	}
-	apiFunctions := []string{routes.Auth, routes.Agents, routes.Templates, routes.Workflows, routes.Executions, routes.Deployments, routes.APIKeys}
-
-	// Every API function verifies access tokens.
-	each(apiFunctions, func(fn awslambda.Function) { data.JWTSecret.GrantRead(fn, nil) })
-	// User secrets are envelope-encrypted with the secrets key.
-	each([]string{routes.APIKeys, routes.Deployments, routes.Workflows, StepRunner, TriggerFn, Deliverer},
-		func(fn awslambda.Function) { data.SecretsKey.GrantEncryptDecrypt(fn) })
-	// Events for webhooks go to the Turbocat bus.
-	each([]string{routes.Workflows, routes.Executions, routes.Deployments, StepRunner, Reconciler, TriggerFn},
-		func(fn awslambda.Function) { o.EventBus.GrantPutEventsTo(fn, nil) })
-
-	machines := stateMachineARN(s.Stack)
-	executions := executionARN(s.Stack)
-	// Compile and deploy state machines named turbocat-*, passing only the
-	// state-machine execution role.
-	each([]string{routes.Deployments, routes.Workflows}, func(fn awslambda.Function) {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("ManageTurbocatStateMachines"),
-			Actions: jsii.Strings(
-				"states:CreateStateMachine", "states:UpdateStateMachine", "states:DeleteStateMachine",
-				"states:DescribeStateMachine", "states:PublishStateMachineVersion",
-				"states:ListStateMachineVersions", "states:DeleteStateMachineVersion",
-				"states:CreateStateMachineAlias", "states:UpdateStateMachineAlias",
-				"states:DeleteStateMachineAlias", "states:DescribeStateMachineAlias",
-				"states:ListStateMachineAliases", "states:TagResource", "states:ValidateStateMachineDefinition",
-			),
-			Resources: jsii.Strings(machines),
-		}))
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("PassStateMachineRole"),
-			Actions:    jsii.Strings("iam:PassRole"),
-			Resources:  jsii.Strings(*o.ExecutionRole.RoleArn()),
-			Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "states.amazonaws.com"}},
-		}))
-		fn.AddToRolePolicy(logDeliveryStatement())
+	if migrations == nil {
+		return
+	}
+	s.Republish = awscdk.NewCustomResource(s.Stack, jsii.String("RepublishWorkflows"), &awscdk.CustomResourceProps{
+		ServiceToken: migrations.ServiceToken,
+		ResourceType: jsii.String(RepublishResourceType),
+		Properties: &map[string]any{
+			"Action":            "republish",
+			"StepRunnerVersion": s.StepRunnerVersion.Version(),
+		},
 	})
-	// Start executions.
-	each([]string{routes.Workflows, routes.Executions, routes.Deployments, TriggerFn}, func(fn awslambda.Function) {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("StartTurbocatExecutions"),
-			Actions:   jsii.Strings("states:StartExecution", "states:StartSyncExecution"),
-			Resources: jsii.Strings(machines),
-		}))
-	})
-	// Follow and stop executions.
-	each([]string{routes.Workflows, routes.Executions, Reconciler}, func(fn awslambda.Function) {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("ReadTurbocatExecutions"),
-			Actions:   jsii.Strings("states:DescribeExecution", "states:StopExecution", "states:GetExecutionHistory"),
-			Resources: jsii.Strings(executions),
-		}))
-	})
-	// Schedules of deployed workflows, in the stage's group only.
-	schedules := *s.Stack.FormatArn(&awscdk.ArnComponents{
-		Service:      jsii.String("scheduler"),
-		Resource:     jsii.String("schedule"),
-		ResourceName: jsii.String(cfg.Name("") + "/*"),
-	})
-	each([]string{routes.Deployments}, func(fn awslambda.Function) {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("ManageTurbocatSchedules"),
-			Actions:   jsii.Strings("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"),
-			Resources: jsii.Strings(schedules),
-		}))
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("PassSchedulerRole"),
-			Actions:    jsii.Strings("iam:PassRole"),
-			Resources:  jsii.Strings(*o.SchedulerRole.RoleArn()),
-			Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}},
-		}))
-	})
-
-	for name, fn := range fns {
-		suppress(fn.Role(), "AwsSolutions-IAM5",
-			"Wildcards are scoped to Turbocat names: state machines turbocat-* (with their versions, aliases and executions), schedules of the stage's group, and KMS data-key generation (kms:GenerateDataKey*, kms:ReEncrypt*) on the one secrets key. X-Ray and vended-log delivery accept only Resource \"*\". Function: "+name,
-			"Resource::*",
-			"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*",
-			"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:turbocat-*",
-			"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:turbocat-*:*",
-			"Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/"+cfg.Name("")+"/*",
-		)
+	for _, f := range s.Functions {
+		s.Republish.Node().AddDependency(f)
 	}
 }
+
+// RepublishResourceType is the CloudFormation type of the custom resource
+// that makes workflow versions publish again after a deploy.
+const RepublishResourceType = "Custom::TurbocatRepublish"
 
 // addRoutes attaches one HTTP API route per documented route, each to the
 // function its path maps to.
@@ -245,11 +201,11 @@ func (s *FunctionsStack) addRoutes(api *ApiStack, rs []routes.Route) error {
 
 // addRules wires Step Functions status changes to the reconciler and, when
 // the stage deploys the deliverer, the Turbocat bus to it.
-func (s *FunctionsStack) addRules(o *OrchestrationStack) {
+func (s *FunctionsStack) addRules(cfg settings.Config, o *OrchestrationStack) {
 	prefix := *s.Stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("states"),
 		Resource:     jsii.String("stateMachine"),
-		ResourceName: jsii.String(StateMachinePrefix),
+		ResourceName: jsii.String(cfg.StateMachinePrefix()),
 		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
 	reconcile := func(id string, statuses ...string) awsevents.Rule {
@@ -272,6 +228,19 @@ func (s *FunctionsStack) addRules(o *OrchestrationStack) {
 	}
 	s.FailedExecutionsRule = reconcile("FailedExecutionsRule", "FAILED", "TIMED_OUT")
 	s.AbortedExecutionsRule = reconcile("AbortedExecutionsRule", "ABORTED")
+	// Every minute the reconciler sweeps unfinished runs (starting those
+	// recorded but never started, failing those the engine lost) and
+	// dispatches the event outbox to the bus.
+	s.SweepRule = awsevents.NewRule(s.Stack, jsii.String("ReconcilerSweepRule"), &awsevents.RuleProps{
+		RuleName:    jsii.String(cfg.Name("reconciler-sweep")),
+		Description: jsii.String("Turbocat: the reconciler's sweep of unfinished runs and dispatch of the event outbox"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Functions[Reconciler], &awseventstargets.LambdaFunctionProps{
+			DeadLetterQueue: s.DeadLetterQueues[Reconciler],
+			RetryAttempts:   jsii.Number(2),
+			MaxEventAge:     awscdk.Duration_Minutes(jsii.Number(5)),
+		})},
+	})
 	if _, ok := s.Functions[Deliverer]; !ok {
 		return
 	}

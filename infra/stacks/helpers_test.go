@@ -48,6 +48,9 @@ func fakeDist(t testing.TB, functions []string) string {
 	for _, n := range functions {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, n), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, n, "bootstrap"), []byte("#!/bin/false "+n+"\n"), 0o755))
+		if stacks.DefaultFunctionSpecs()[n].CodeWorker {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, n, "codeworker"), []byte("#!/bin/false codeworker\n"), 0o755))
+		}
 	}
 	return dir
 }

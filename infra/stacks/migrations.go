@@ -43,6 +43,9 @@ type MigrationsStack struct {
 	Function  awslambda.Function
 	LogGroup  awslogs.LogGroup
 	Migration awscdk.CustomResource
+	// ServiceToken is the provider of the migrate function's custom
+	// resources (the functions stack's republish resource uses it too).
+	ServiceToken *string
 }
 
 // NewMigrationsStack creates the migrations stack.
@@ -83,6 +86,7 @@ func NewMigrationsStack(scope constructs.Construct, id string, props *Migrations
 		nagRegex(`^Resource::<Migrate[0-9A-F]{8}\.Arn>:\*$`))
 	suppress(provider, "AwsSolutions-L1", "The provider framework's Node.js runtime is chosen and updated by the CDK release (aws-cdk-lib pinned in infra/go.mod).")
 
+	s.ServiceToken = provider.ServiceToken()
 	s.Migration = awscdk.NewCustomResource(stack, jsii.String("Migration"), &awscdk.CustomResourceProps{
 		ServiceToken: provider.ServiceToken(),
 		ResourceType: jsii.String(MigrationResourceType),

@@ -36,6 +36,14 @@ type OperationsStack struct {
 	Dashboard awscloudwatch.Dashboard
 }
 
+// StepRunnerInfrastructureErrors is the metric the step runner writes (in
+// Embedded Metric Format) for every invocation that failed for a reason
+// other than the step's own error (lambdafn.InfrastructureErrorsMetric).
+const StepRunnerInfrastructureErrors = "turbocat_steprunner_infrastructure_errors_total"
+
+// MetricsNamespace is the CloudWatch namespace of the stage's own metrics.
+func MetricsNamespace(cfg settings.Config) string { return "Turbocat/" + cfg.Stage }
+
 // NewOperationsStack creates the operations stack.
 func NewOperationsStack(scope constructs.Construct, id string, props *OperationsStackProps) *OperationsStack {
 	cfg := props.Config
@@ -112,7 +120,18 @@ func NewOperationsStack(scope constructs.Construct, id string, props *Operations
 		fn := fns[n]
 		errs := fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum"), Label: jsii.String(n)})
 		thr := fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum"), Label: jsii.String(n)})
-		add(construct(n)+"Errors", "Function "+cfg.Name(n)+" failed 5 or more invocations in 5 minutes", errs, 5, 1)
+		if n == StepRunner {
+			// A failing step is a Lambda error too (its error name is what
+			// Retry and Catch match): alarm on the step runner's own
+			// count of infrastructure errors instead.
+			infra := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace: jsii.String(MetricsNamespace(cfg)), MetricName: jsii.String(StepRunnerInfrastructureErrors),
+				Statistic: jsii.String("Sum"), Period: five, Label: jsii.String("steprunner infrastructure errors"),
+			})
+			add(construct(n)+"Errors", "Function "+cfg.Name(n)+" failed 5 or more times in 5 minutes for a reason other than a step's own error (database, timeout, bug)", infra, 5, 1)
+		} else {
+			add(construct(n)+"Errors", "Function "+cfg.Name(n)+" failed 5 or more invocations in 5 minutes", errs, 5, 1)
+		}
 		add(construct(n)+"Throttles", "Function "+cfg.Name(n)+" was throttled", thr, 1, 1)
 		errorMetrics = append(errorMetrics, errs)
 		throttleMetrics = append(throttleMetrics, thr)
@@ -153,7 +172,9 @@ func NewOperationsStack(scope constructs.Construct, id string, props *Operations
 		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Left: &left, Width: jsii.Number(12)})
 	}
 	s.Dashboard = awscloudwatch.NewDashboard(stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		DashboardName: jsii.String(cfg.Name("")),
+		// Dashboards are global: the region keeps a stage deployed in two
+		// regions from sharing one.
+		DashboardName: jsii.String(cfg.Name("") + "-" + *stack.Region()),
 		Widgets: &[]*[]awscloudwatch.IWidget{
 			{graph("API requests and 5xx", []awscloudwatch.IMetric{requests, serverErrors}), graph("API 5xx % and p99 latency (ms)", []awscloudwatch.IMetric{errorRate, latency})},
 			{graph("Lambda errors", errorMetrics), graph("Lambda throttles", throttleMetrics)},

@@ -15,10 +15,6 @@ import (
 	"github.com/turbocat/turbocat/infra/settings"
 )
 
-// StateMachinePrefix is the name prefix of every state machine Turbocat
-// creates at run time; IAM permissions are scoped to it.
-const StateMachinePrefix = "turbocat-"
-
 // OrchestrationStackProps configures NewOrchestrationStack.
 type OrchestrationStackProps struct {
 	awscdk.StackProps
@@ -36,7 +32,9 @@ type OrchestrationStack struct {
 	// EventBus carries Turbocat's own events (delivered to webhooks).
 	EventBus awsevents.EventBus
 	// ExecutionRole is the role of every state machine: it may invoke the
-	// steprunner and nothing else (plus tracing and log delivery).
+	// steprunner's published versions and nothing else (plus tracing and
+	// log delivery). Its name is generated (roles are global; a stage may
+	// be deployed in several regions).
 	ExecutionRole awsiam.Role
 	// StateMachineLogGroup receives the state machines' execution logs.
 	StateMachineLogGroup awslogs.LogGroup
@@ -81,10 +79,13 @@ func NewOrchestrationStack(scope constructs.Construct, id string, props *Orchest
 
 	sourceAccount := &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account}}
 	s.ExecutionRole = awsiam.NewRole(stack, jsii.String("StateMachineRole"), &awsiam.RoleProps{
-		RoleName:    jsii.String(cfg.Name("sfn")),
 		Description: jsii.String("Turbocat state machines: invoke the steprunner only"),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), &awsiam.ServicePrincipalOpts{Conditions: sourceAccount}),
 	})
+	// Compiled machines invoke a published version of the steprunner
+	// (TURBOCAT_STEPRUNNER_ARN is version-qualified), so a run finishes on
+	// the code it started with. The unqualified ARN stays allowed for the
+	// runs started by machines published before versions were pinned.
 	s.ExecutionRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("InvokeStepRunner"),
 		Actions:   jsii.Strings("lambda:InvokeFunction"),
@@ -106,7 +107,6 @@ func NewOrchestrationStack(scope constructs.Construct, id string, props *Orchest
 		description = "Turbocat schedules: invoke the trigger function only"
 	}
 	s.SchedulerRole = awsiam.NewRole(stack, jsii.String("SchedulerRole"), &awsiam.RoleProps{
-		RoleName:    jsii.String(cfg.Name("scheduler")),
 		Description: jsii.String(description),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{Conditions: sourceAccount}),
 	})
@@ -141,23 +141,24 @@ func nagARN(name string) string {
 	return "Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:" + name
 }
 
-// stateMachineARN is the ARN pattern of Turbocat's state machines (with
+// stateMachineARN is the ARN pattern of the stage's state machines (with
 // their versions and aliases) in the stack's account and region.
-func stateMachineARN(stack awscdk.Stack) string {
+func stateMachineARN(stack awscdk.Stack, cfg settings.Config) string {
 	return *stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("states"),
 		Resource:     jsii.String("stateMachine"),
-		ResourceName: jsii.String(StateMachinePrefix + "*"),
+		ResourceName: jsii.String(cfg.StateMachinePrefix() + "*"),
 		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
 }
 
-// executionARN is the ARN pattern of executions of Turbocat's state machines.
-func executionARN(stack awscdk.Stack) string {
+// executionARN is the ARN pattern of executions of the stage's state
+// machines.
+func executionARN(stack awscdk.Stack, cfg settings.Config) string {
 	return *stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("states"),
 		Resource:     jsii.String("execution"),
-		ResourceName: jsii.String(StateMachinePrefix + "*:*"),
+		ResourceName: jsii.String(cfg.StateMachinePrefix() + "*:*"),
 		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
 }

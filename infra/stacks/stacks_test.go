@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/turbocat/turbocat/infra/routes"
 	"github.com/turbocat/turbocat/infra/settings"
 	"github.com/turbocat/turbocat/infra/stacks"
+	"github.com/turbocat/turbocat/internal/awsperm"
 )
 
 func TestNagAwsSolutionsHasNoUnsuppressedErrors(t *testing.T) {
@@ -183,16 +185,32 @@ var secretLooking = regexp.MustCompile(`(?i)postgres(ql)?://|resolve:secretsmana
 func TestEnvironmentsHoldNoSecretValues(t *testing.T) {
 	t.Parallel()
 	eachApp(t, func(t *testing.T, fx *fixture) {
-		wantKeys := []string{
-			"DATABASE_SECRET_ARN", "TURBOCAT_ALLOWED_ORIGINS", "TURBOCAT_ENGINE", "TURBOCAT_EVENT_BUS_NAME",
-			"TURBOCAT_JWT_SECRET_ARN", "TURBOCAT_PUBLIC_URL", "TURBOCAT_SCHEDULER_DLQ_ARN", "TURBOCAT_SCHEDULER_GROUP",
-			"TURBOCAT_SCHEDULER_ROLE_ARN", "TURBOCAT_SECRETS_KMS_KEY_ARN", "TURBOCAT_SFN_LOG_GROUP_ARN", "TURBOCAT_SFN_ROLE_ARN",
-			"TURBOCAT_STAGE", "TURBOCAT_STATE_MACHINE_PREFIX", "TURBOCAT_STEPRUNNER_ARN",
-		}
-		if fx.has(stacks.TriggerFn) {
-			wantKeys = append(wantKeys, "TURBOCAT_TRIGGER_ARN")
+		// Each function is told only of what its components use.
+		componentVars := map[awsperm.Component][]string{
+			awsperm.JWTSecret: {"TURBOCAT_JWT_SECRET_ARN"}, awsperm.SecretsKey: {"TURBOCAT_SECRETS_KMS_KEY_ARN"},
+			awsperm.SecretsReader: {"TURBOCAT_SECRETS_KMS_KEY_ARN"}, awsperm.EventBus: {"TURBOCAT_EVENT_BUS_NAME"},
+			awsperm.StepFunctions: {"TURBOCAT_ENGINE", "TURBOCAT_SFN_LOG_GROUP_ARN", "TURBOCAT_SFN_ROLE_ARN", "TURBOCAT_STATE_MACHINE_PREFIX", "TURBOCAT_STEPRUNNER_ARN"},
+			awsperm.Schedules:     {"TURBOCAT_SCHEDULER_DLQ_ARN", "TURBOCAT_SCHEDULER_GROUP", "TURBOCAT_SCHEDULER_ROLE_ARN"},
+			awsperm.AgentTests:    {"TURBOCAT_STEPRUNNER_ARN"},
 		}
 		for name, fn := range allFunctions(t, fx) {
+			short := strings.TrimPrefix(name, fx.cfg.Name("")+"-")
+			wantKeys := []string{"DATABASE_SECRET_ARN", "TURBOCAT_PUBLIC_URL", "TURBOCAT_STAGE"}
+			if len(fx.cfg.AllowedOrigins) > 0 {
+				wantKeys = append(wantKeys, "TURBOCAT_ALLOWED_ORIGINS")
+			}
+			comps, err := awsperm.Components(short)
+			require.NoError(t, err)
+			for _, c := range comps {
+				for _, k := range componentVars[c] {
+					if !slices.Contains(wantKeys, k) {
+						wantKeys = append(wantKeys, k)
+					}
+				}
+				if c == awsperm.Schedules && fx.has(stacks.TriggerFn) {
+					wantKeys = append(wantKeys, "TURBOCAT_TRIGGER_ARN")
+				}
+			}
 			env, _ := fn.Properties["Environment"].(map[string]any)
 			vars, _ := env["Variables"].(map[string]any)
 			require.ElementsMatch(t, wantKeys, sortedKeys(vars), name)
@@ -200,12 +218,20 @@ func TestEnvironmentsHoldNoSecretValues(t *testing.T) {
 				s := flat(v)
 				require.NotRegexp(t, secretLooking, s, "%s %s", name, k)
 				if strings.HasSuffix(k, "_ARN") {
-					require.True(t, strings.Contains(s, "arn:") || strings.HasPrefix(s, "<import:"), "%s %s=%s is an ARN or a reference to one", name, k, s)
+					require.True(t, strings.Contains(s, "arn:") || strings.HasPrefix(s, "<import:") || strings.HasPrefix(s, "<Ref:"), "%s %s=%s is an ARN or a reference to one", name, k, s)
 				}
 			}
-			require.Equal(t, "sfn", vars["TURBOCAT_ENGINE"])
+			if awsperm.Has(short, awsperm.StepFunctions) {
+				require.Equal(t, "sfn", vars["TURBOCAT_ENGINE"])
+				require.Equal(t, fx.cfg.StateMachinePrefix(), vars["TURBOCAT_STATE_MACHINE_PREFIX"])
+			}
+			if _, ok := vars["TURBOCAT_STEPRUNNER_ARN"]; ok {
+				require.Regexp(t, `^<Ref:SteprunnerCurrentVersion[0-9A-F]{8}`, flat(vars["TURBOCAT_STEPRUNNER_ARN"]), "%s: machines invoke the published version", name)
+			}
 			require.Equal(t, fx.cfg.Stage, vars["TURBOCAT_STAGE"])
-			require.Equal(t, strings.Join(fx.cfg.AllowedOrigins, ","), vars["TURBOCAT_ALLOWED_ORIGINS"])
+			if len(fx.cfg.AllowedOrigins) > 0 {
+				require.Equal(t, strings.Join(fx.cfg.AllowedOrigins, ","), vars["TURBOCAT_ALLOWED_ORIGINS"])
+			}
 			if fx.cfg.DataMode == settings.DataExternal {
 				require.Equal(t, externalSecretARN, vars["DATABASE_SECRET_ARN"], name)
 			} else {
@@ -231,7 +257,11 @@ func TestStateMachinePermissionsAreScopedByName(t *testing.T) {
 					require.NotContains(t, []string{"*", "states:*", "iam:*", "lambda:*", "events:*", "scheduler:*"}, a, "%s: no service-wide actions", name)
 					if strings.HasPrefix(a, "states:") {
 						for _, r := range st.Resources {
-							require.Regexp(t, `:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:(stateMachine|execution):turbocat-\*(:\*)?$`, r, "%s %s", name, a)
+							if a == "states:ListStateMachines" {
+								require.Equal(t, "*", r, "listing takes no resource")
+								continue
+							}
+							require.Regexp(t, `:states:<Ref:AWS::Region>:<Ref:AWS::AccountId>:(stateMachine|execution):`+regexp.QuoteMeta(fx.cfg.StateMachinePrefix())+`\*(:\*)?$`, r, "%s %s", name, a)
 						}
 					}
 					if a == "states:CreateStateMachine" {
@@ -250,8 +280,13 @@ func TestStateMachinePermissionsAreScopedByName(t *testing.T) {
 				}
 			}
 		}
-		require.Equal(t, map[string]bool{fx.cfg.Name(routes.Deployments): true, fx.cfg.Name(routes.Workflows): true}, managers,
-			"only the deployments and workflows functions create state machines")
+		want := map[string]bool{}
+		for _, n := range fx.functions {
+			if awsperm.Has(n, awsperm.StepFunctions) {
+				want[fx.cfg.Name(n)] = true
+			}
+		}
+		require.Equal(t, want, managers, "exactly the functions that wire Step Functions publish state machines")
 	})
 }
 
@@ -262,14 +297,14 @@ func TestStateMachineRoleInvokesOnlyTheStepRunner(t *testing.T) {
 		roles := tpl.Resources("AWS::IAM::Role")
 		var sfnRole, schedRole string
 		for _, r := range roles {
-			switch r.Properties["RoleName"] {
-			case fx.cfg.Name("sfn"):
+			require.Nil(t, r.Properties["RoleName"], "roles are global: generated names let a stage live in two regions")
+			trust := flat(r.Properties["AssumeRolePolicyDocument"])
+			switch {
+			case strings.Contains(trust, "states.amazonaws.com"):
 				sfnRole = r.ID
-				require.Contains(t, flat(r.Properties["AssumeRolePolicyDocument"]), "states.amazonaws.com")
-				require.Contains(t, flat(r.Properties["AssumeRolePolicyDocument"]), "aws:SourceAccount")
-			case fx.cfg.Name("scheduler"):
+				require.Contains(t, trust, "aws:SourceAccount")
+			case strings.Contains(trust, "scheduler.amazonaws.com"):
 				schedRole = r.ID
-				require.Contains(t, flat(r.Properties["AssumeRolePolicyDocument"]), "scheduler.amazonaws.com")
 			}
 		}
 		require.NotEmpty(t, sfnRole)
@@ -430,7 +465,16 @@ func TestOrchestrationRulesAndSchedules(t *testing.T) {
 		}
 		statuses := map[string]bool{}
 		delivery := 0
+		sweeps := 0
 		for _, r := range tpl.Resources("AWS::Events::Rule") {
+			if r.Properties["ScheduleExpression"] != nil {
+				sweeps++
+				require.Equal(t, "rate(1 minute)", r.Properties["ScheduleExpression"])
+				require.Equal(t, fx.cfg.Name("reconciler-sweep"), r.Properties["Name"])
+				target := r.Properties["Targets"].([]any)[0].(map[string]any)
+				require.Equal(t, fx.cfg.Name(stacks.Reconciler), fnByID[strings.TrimSuffix(strings.TrimPrefix(flat(target["Arn"]), "<"), ".Arn>")])
+				continue
+			}
 			pattern := r.Properties["EventPattern"].(map[string]any)
 			targets := r.Properties["Targets"].([]any)
 			require.Len(t, targets, 1)
@@ -445,7 +489,7 @@ func TestOrchestrationRulesAndSchedules(t *testing.T) {
 					statuses[s.(string)] = true
 				}
 				prefix := detail["stateMachineArn"].([]any)[0].(map[string]any)["prefix"]
-				require.True(t, strings.HasSuffix(flat(prefix), ":stateMachine:turbocat-"), "only Turbocat state machines: %s", flat(prefix))
+				require.True(t, strings.HasSuffix(flat(prefix), ":stateMachine:"+fx.cfg.StateMachinePrefix()), "only the stage's state machines: %s", flat(prefix))
 				continue
 			}
 			delivery++
@@ -453,6 +497,7 @@ func TestOrchestrationRulesAndSchedules(t *testing.T) {
 			require.Contains(t, flat(r.Properties["EventBusName"]), "<import:")
 		}
 		require.Equal(t, map[string]bool{"FAILED": true, "TIMED_OUT": true, "ABORTED": true}, statuses)
+		require.Equal(t, 1, sweeps, "the reconciler sweeps every minute")
 		if fx.has(stacks.Deliverer) {
 			require.Equal(t, 1, delivery, "the bus feeds the deliverer")
 		} else {

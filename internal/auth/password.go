@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -39,9 +40,10 @@ var DefaultArgon2 = Argon2Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1, Salt
 // once, since each one holds MemoryKiB of memory: a burst of logins queues
 // instead of exhausting the process.
 type Hasher struct {
-	params Argon2Params
-	sem    chan struct{}
-	dummy  string
+	params    Argon2Params
+	sem       chan struct{}
+	dummy     string
+	dummyOnce sync.Once
 }
 
 // NewHasher returns a Hasher running at most concurrency hashes at a time.
@@ -49,9 +51,10 @@ func NewHasher(p Argon2Params, concurrency int) *Hasher {
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	h := &Hasher{params: p, sem: make(chan struct{}, concurrency)}
-	h.dummy = h.hash([]byte("turbocat-dummy-password"), make([]byte, p.SaltLen))
-	return h
+	// The dummy hash costs a full Argon2 run (tens of milliseconds): it is
+	// made on first use, not at start-up, which every Lambda cold start
+	// would pay.
+	return &Hasher{params: p, sem: make(chan struct{}, concurrency)}
 }
 
 // ErrMismatch is returned by Verify for a wrong password.
@@ -76,6 +79,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 func (h *Hasher) Verify(ctx context.Context, phc, password string) error {
 	known := phc != ""
 	if !known {
+		h.dummyOnce.Do(func() { h.dummy = h.hash([]byte("turbocat-dummy-password"), make([]byte, h.params.SaltLen)) })
 		phc = h.dummy
 	}
 	p, salt, want, err := parsePHC(phc)

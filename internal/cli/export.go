@@ -91,7 +91,8 @@ func exportFiles(s *server) (files []exportFile, unset []string) {
 	for _, name := range slices.Sorted(maps.Keys(s.workflows)) {
 		wf := s.workflows[name]
 		spec := &WorkflowSpec{Kind: KindWorkflow, Name: name, Description: str0(wf["description"]), Schedule: str0(wf["schedule"]), Output: wf["output"],
-			MaxConcurrentRuns: intOf(wf["maxConcurrentRuns"]), Steps: s.serverSteps(wf)}
+			MaxConcurrentRuns: intOf(wf["maxConcurrentRuns"]), MaxCostUSD: floatPtr(wf["maxCostUsd"]), MaxTokens: int64Ptr(wf["maxTokens"]),
+			Steps: s.serverSteps(wf)}
 		spec.InputSchema, _ = wf["inputSchema"].(map[string]any)
 		files = append(files, exportFile{path: fileFor("workflows", name), docs: append([]any{spec}, deps[name]...)})
 	}

@@ -59,8 +59,11 @@ type WorkflowSpec struct {
 	Output      any            `yaml:"output,omitempty" json:"output,omitempty"`
 	Schedule    string         `yaml:"schedule,omitempty" json:"schedule,omitempty"`
 	// MaxConcurrentRuns bounds the runs in flight (0: no bound).
-	MaxConcurrentRuns int        `yaml:"maxConcurrentRuns,omitempty" json:"maxConcurrentRuns,omitempty"`
-	Steps             []StepSpec `yaml:"steps" json:"steps"`
+	MaxConcurrentRuns int `yaml:"maxConcurrentRuns,omitempty" json:"maxConcurrentRuns,omitempty"`
+	// MaxCostUSD and MaxTokens bound each run's model spend.
+	MaxCostUSD *float64   `yaml:"maxCostUsd,omitempty" json:"maxCostUsd,omitempty"`
+	MaxTokens  *int64     `yaml:"maxTokens,omitempty" json:"maxTokens,omitempty"`
+	Steps      []StepSpec `yaml:"steps" json:"steps"`
 
 	pos   string
 	lines map[string]int // field path (steps[1].dependsOn[0]) → line
@@ -194,7 +197,7 @@ func collectFiles(path string) ([]string, error) {
 
 var (
 	agentFields    = []string{"kind", "name", "description", "type", "status", "config"}
-	workflowFields = []string{"kind", "name", "description", "inputSchema", "output", "schedule", "maxConcurrentRuns", "steps"}
+	workflowFields = []string{"kind", "name", "description", "inputSchema", "output", "schedule", "maxConcurrentRuns", "maxCostUsd", "maxTokens", "steps"}
 	stepFields     = []string{"key", "agent", "dependsOn", "inputs", "retry", "timeoutSeconds"}
 	deployFields   = []string{"kind", "workflow", "environment", "schedule", "timezone", "version", "input"}
 	secretFields   = []string{"kind", "name"}

@@ -124,3 +124,22 @@ func intOf(v any) int {
 	f, _ := v.(float64)
 	return int(f)
 }
+
+// floatPtr returns a JSON number as a *float64 (nil for anything else).
+func floatPtr(v any) *float64 {
+	f, ok := v.(float64)
+	if !ok {
+		return nil
+	}
+	return &f
+}
+
+// int64Ptr returns a JSON number as an *int64 (nil for anything else).
+func int64Ptr(v any) *int64 {
+	f, ok := v.(float64)
+	if !ok {
+		return nil
+	}
+	n := int64(f)
+	return &n
+}

@@ -228,6 +228,12 @@ func (s *server) workflowDiff(ch *change, w *WorkflowSpec, have map[string]any) 
 	if had := intOf(have["maxConcurrentRuns"]); w.MaxConcurrentRuns != had {
 		ch.field("maxConcurrentRuns", had, w.MaxConcurrentRuns)
 	}
+	if canon(jsonable(w.MaxCostUSD)) != canon(have["maxCostUsd"]) {
+		ch.field("maxCostUsd", have["maxCostUsd"], jsonable(w.MaxCostUSD))
+	}
+	if canon(jsonable(w.MaxTokens)) != canon(have["maxTokens"]) {
+		ch.field("maxTokens", have["maxTokens"], jsonable(w.MaxTokens))
+	}
 	if old := s.serverSteps(have); !stepsEqual(w.Steps, old) {
 		ch.field("steps", shownSteps(old, w.Steps), shownSteps(w.Steps, nil))
 	}

@@ -57,6 +57,7 @@ func workflowBody(w *WorkflowSpec, agentIDs map[string]string) (map[string]any, 
 	if w.MaxConcurrentRuns != 0 {
 		body["maxConcurrentRuns"] = w.MaxConcurrentRuns
 	}
+	body["maxCostUsd"], body["maxTokens"] = w.MaxCostUSD, w.MaxTokens // null clears them
 	return body, nil
 }
 

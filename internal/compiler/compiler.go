@@ -277,6 +277,9 @@ func Compile(wf Workflow, opts Options) (*asl.StateMachine, error) {
 	if err := top.err; err != nil {
 		return nil, fmt.Errorf("compile workflow %s: %w", wf.ID, err)
 	}
+	if err := checkLimits(wf.ID, sm); err != nil {
+		return nil, err
+	}
 	return sm, nil
 }
 

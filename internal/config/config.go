@@ -5,6 +5,7 @@ package config
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +55,10 @@ type Config struct {
 	// ReconcileInterval is how often unfinished runs are checked against
 	// the engine (TURBOCAT_RECONCILE_INTERVAL).
 	ReconcileInterval time.Duration
+	// LLMPrices overrides and extends the model price table
+	// (TURBOCAT_LLM_PRICES: JSON {"model-prefix": {"inputPerMTok": 1,
+	// "outputPerMTok": 2}}, USD per million tokens).
+	LLMPrices map[string]LLMPrice
 	// RetentionDays is how long run logs, the engine journal of finished
 	// runs and dispatched events are kept (TURBOCAT_RETENTION_DAYS).
 	RetentionDays  int
@@ -66,6 +71,12 @@ type Config struct {
 	SchedulerRole  string // TURBOCAT_SCHEDULER_ROLE_ARN
 	SchedulerDLQ   string // TURBOCAT_SCHEDULER_DLQ_ARN
 	TriggerARN     string // TURBOCAT_TRIGGER_ARN
+}
+
+// LLMPrice is a model's price in USD per million tokens.
+type LLMPrice struct {
+	InputPerMTok  float64 `json:"inputPerMTok"`
+	OutputPerMTok float64 `json:"outputPerMTok"`
 }
 
 // Var documents one environment variable; Vars is the table the README shows.
@@ -108,6 +119,7 @@ var Vars = []Var{
 	{"TURBOCAT_RECONCILE_INTERVAL", "10s", "How often `turbocat dev` checks every unfinished run against the engine."},
 	{"TURBOCAT_CODE_WORKERS_PER_USER", "0 (all but one)", "Code workers one user's runs may hold at once; waiting runs are served round robin between users, so one user's long scripts never hold every worker."},
 	{"TURBOCAT_RETENTION_DAYS", "90", "Days run log lines, the engine journal of finished runs, dispatched events and webhook deliveries are kept (AWS keeps Step Functions history 90 days); pruned hourly."},
+	{"TURBOCAT_LLM_PRICES", "(built in)", "JSON object overriding and extending the model price table, USD per million tokens by model name prefix, e.g. {\"gpt-4o\": {\"inputPerMTok\": 2.5, \"outputPerMTok\": 10}}; costs and budgets use it."},
 	{"TURBOCAT_ENGINE", "local (sfn in Lambda)", "Workflow engine: `local` (the built-in Step Functions runtime) or `sfn` (AWS Step Functions)."},
 	{"TURBOCAT_SFN_ROLE_ARN", "", "sfn: the IAM role state machines run as (the CDK app sets it)."},
 	{"TURBOCAT_SFN_LOG_GROUP_ARN", "", "sfn: CloudWatch log group of the state machines."},
@@ -174,6 +186,11 @@ func load(getenv func(string) string) (*Config, error) {
 	c.CodeWorkersPerUser = p.int("TURBOCAT_CODE_WORKERS_PER_USER", 0)
 	c.ReconcileInterval = p.duration("TURBOCAT_RECONCILE_INTERVAL", 10*time.Second)
 	c.RetentionDays = p.int("TURBOCAT_RETENTION_DAYS", 90)
+	if v := p.str("TURBOCAT_LLM_PRICES", ""); v != "" {
+		if err := json.Unmarshal([]byte(v), &c.LLMPrices); err != nil {
+			p.errs = append(p.errs, fmt.Errorf("TURBOCAT_LLM_PRICES: not a JSON object of {\"model\": {\"inputPerMTok\": n, \"outputPerMTok\": n}}: %w", err))
+		}
+	}
 	defEngine := "local"
 	if InLambda() {
 		defEngine = "sfn"

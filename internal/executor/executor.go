@@ -97,6 +97,20 @@ type Request struct {
 	// ctx.idempotencyKey, LLM calls send it as a header gateways honour.
 	// Empty for agent test runs.
 	IdempotencyKey string
+	// Budgets bound what the run may still spend on model calls; an LLM
+	// agent checks each before every call and fails with
+	// Budget.Exceeded, without calling, when the call could pass one.
+	Budgets []Budget
+}
+
+// Budget is one bound on model spend: money (USD) or tokens.
+type Budget struct {
+	// Name says which budget it is, for the error ("the run's maxCostUsd").
+	Name string
+	// Tokens is true for a token budget, false for a USD one.
+	Tokens bool
+	Limit  float64
+	Spent  float64
 }
 
 // IdempotencyHeader is the header API agents send the step's idempotency
@@ -183,6 +197,10 @@ const (
 	ErrCodeTimeout = "Code.Timeout"
 	// ErrCodeMemoryLimit: the script exceeded its memory budget.
 	ErrCodeMemoryLimit = "Code.MemoryLimit"
+	// ErrBudgetExceeded: a model call could pass a budget (the run's
+	// maxCostUsd or maxTokens, or the user's monthly budget); it was not
+	// made.
+	ErrBudgetExceeded = "Budget.Exceeded"
 	// ErrCodeStackOverflow: the script exceeded the call-stack depth.
 	ErrCodeStackOverflow = "Code.StackOverflow"
 	// ErrCodeError: the script threw, failed to compile, has no main, or
@@ -245,5 +263,6 @@ func ErrorNames() []string {
 		ErrCodeTimeout, ErrCodeMemoryLimit, ErrCodeStackOverflow, ErrCodeError,
 		ErrAPIHTTP3xx, ErrAPIHTTP4xx, ErrAPIHTTP5xx, ErrAPIRateLimited, ErrAPITimeout, ErrAPIBlocked, ErrAPIConnection, ErrAPIResponseTooLarge,
 		ErrLLMRateLimited, ErrLLMServerError, ErrLLMTimeout, ErrLLMInvalidRequest, ErrLLMContentFiltered, ErrLLMInvalidOutput, ErrLLMConnection,
+		ErrBudgetExceeded,
 	}
 }

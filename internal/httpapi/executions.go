@@ -128,8 +128,12 @@ func (s *Server) answerRun(w http.ResponseWriter, r *http.Request, e *turbocat.E
 	res := runResult{ExecutionID: e.ID, Status: e.Status}
 	status := http.StatusAccepted
 	if service.Finished(e.Status) {
-		status = http.StatusOK
 		res.Output, res.Error, res.DurationMs = e.OutputData, e.Error, e.DurationMs
+		if wait > 0 {
+			// 200 answers a wait that saw the end; without ?wait the
+			// answer is always 202, however fast the run was.
+			status = http.StatusOK
+		}
 	}
 	writeData(w, r, status, res)
 	return nil
@@ -173,6 +177,12 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, after int64)
 		return nil
 	}
 	deadline := time.Now().Add(15 * time.Minute)
+	if d, ok := r.Context().Deadline(); ok && d.Add(-2*time.Second).Before(deadline) {
+		// In Lambda the request ends with the function's timeout: end the
+		// stream first, so what was sent arrives; the client resumes with
+		// Last-Event-ID.
+		deadline = d.Add(-2 * time.Second)
+	}
 	heartbeat := time.Now()
 	for {
 		logs, err := s.Executions.Logs(r.Context(), a, id, turbocat.LogRange{After: after, Limit: MaxLimit})
@@ -217,4 +227,22 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, after int64)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
+	days := 30
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return turbocat.ValidationError("invalid days", turbocat.FieldError{Field: "days", Message: "must be a whole number of days"})
+		}
+		days = n
+	}
+	return read(w, r, func() (*service.UsageReport, error) {
+		u, err := s.Auth.Me(r.Context(), actor(r))
+		if err != nil {
+			return nil, err
+		}
+		return s.Executions.Usage(r.Context(), actor(r), days, u.MonthlyBudgetUSD, time.Now())
+	})
 }

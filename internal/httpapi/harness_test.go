@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/app/localengine"
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/executor/codeexec"
 	"github.com/turbocat/turbocat/internal/postgres/pgtest"
@@ -123,7 +124,7 @@ type fixture struct {
 	pool  *pgxpool.Pool
 	logs  *bytes.Buffer
 	mu    *sync.Mutex
-	local *app.Local
+	local *localengine.Engine
 }
 
 // lockedWriter serialises writes from the server's goroutines.
@@ -144,10 +145,10 @@ type option func(*config.Config)
 func setupEngine(t *testing.T, opts ...option) *fixture {
 	t.Helper()
 	f := setup(t, opts...)
-	local, err := f.app.StartLocal(context.Background(), nil)
+	local, err := localengine.Start(context.Background(), f.app, nil)
 	require.NoError(t, err)
 	t.Cleanup(local.Close)
-	local.RunBackground(context.Background(), f.app) // the event outbox, schedules, the reconciler's sweep
+	local.RunBackground(context.Background()) // the event outbox, schedules, the reconciler's sweep
 	f.local = local
 	return f
 }

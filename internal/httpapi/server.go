@@ -179,6 +179,7 @@ func Routes() []Route {
 		{Method: "POST", Path: "/api/v1/workflows/{id}/deployments", Group: GroupWorkflows, Scope: "deployments:write", Owns: "workflow", Handler: (*Server).deployWorkflow},
 
 		{Method: "GET", Path: "/api/v1/executions", Group: GroupExecutions, Scope: "executions:read", Handler: (*Server).listExecutions},
+		{Method: "GET", Path: "/api/v1/usage", Group: GroupExecutions, Scope: "executions:read", Handler: (*Server).usage},
 		{Method: "GET", Path: "/api/v1/executions/{id}", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecution},
 		{Method: "GET", Path: "/api/v1/executions/{id}/steps", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionSteps},
 		{Method: "GET", Path: "/api/v1/executions/{id}/logs", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionLogs},

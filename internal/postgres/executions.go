@@ -16,6 +16,7 @@ func toExecution(e dbsqlc.Execution) *turbocat.Execution {
 	return &turbocat.Execution{ID: e.ID, WorkflowID: e.WorkflowID, WorkflowVersion: int(e.WorkflowVersion), UserID: e.UserID,
 		DeploymentID: e.DeploymentID, Status: e.Status, Trigger: e.Trigger, InputData: e.InputData, OutputData: e.OutputData,
 		Error: e.Error, IdempotencyKey: e.IdempotencyKey, RetryOf: e.RetryOf, EngineRef: e.EngineRef, StartedAt: e.StartedAt, Priority: int(e.Priority),
+		MaxCostUSD: e.MaxCostUsd, MaxTokens: e.MaxTokens,
 		CompletedAt: e.CompletedAt, DurationMs: e.DurationMs, CreatedAt: e.CreatedAt}
 }
 
@@ -96,4 +97,21 @@ func (db *DB) ListDeployments(ctx context.Context, userID string, f turbocat.Dep
 		return db.q.DeploymentList(ctx, dbsqlc.DeploymentListParams{UserID: userID, Limit: limit, WorkflowID: nilIfEmpty(f.WorkflowID),
 			Environment: nilIfEmpty(f.Environment), CursorTime: a.Time, CursorID: a.ID})
 	}, toDeployment, func(d *turbocat.Deployment) (time.Time, string) { return d.CreatedAt, d.ID })
+}
+
+// Usage implements turbocat.ExecutionStore.
+func (db *DB) Usage(ctx context.Context, userID string, since time.Time) ([]turbocat.DaySpend, []turbocat.WorkflowSpend, error) {
+	days, err := db.q.UsageByDay(ctx, dbsqlc.UsageByDayParams{UserID: userID, CreatedAt: since})
+	if err != nil {
+		return nil, nil, fmt.Errorf("usage by day: %w", err)
+	}
+	wfs, err := db.q.UsageByWorkflow(ctx, dbsqlc.UsageByWorkflowParams{UserID: userID, CreatedAt: since})
+	if err != nil {
+		return nil, nil, fmt.Errorf("usage by workflow: %w", err)
+	}
+	return mapSlice(days, func(r dbsqlc.UsageByDayRow) turbocat.DaySpend {
+			return turbocat.DaySpend{Day: r.Day, Spend: turbocat.Spend{Runs: int(r.Runs), CostUSD: r.CostUsd, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens}}
+		}), mapSlice(wfs, func(r dbsqlc.UsageByWorkflowRow) turbocat.WorkflowSpend {
+			return turbocat.WorkflowSpend{WorkflowID: r.WorkflowID, Name: r.Name, Spend: turbocat.Spend{Runs: int(r.Runs), CostUSD: r.CostUsd, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens}}
+		}), nil
 }

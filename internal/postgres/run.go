@@ -47,7 +47,7 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 		}
 		row, err := q.ExecutionInsert(ctx, dbsqlc.ExecutionInsertParams{WorkflowID: in.WorkflowID, WorkflowVersion: int32(in.WorkflowVersion),
 			UserID: in.UserID, DeploymentID: in.DeploymentID, Trigger: in.Trigger, InputData: input, IdempotencyKey: in.IdempotencyKey, RetryOf: in.RetryOf,
-			Status: status, Priority: int32(in.Priority), RequestHash: in.RequestHash})
+			Status: status, Priority: int32(in.Priority), RequestHash: in.RequestHash, MaxCostUsd: in.MaxCostUSD, MaxTokens: in.MaxTokens})
 		if err != nil {
 			return err
 		}
@@ -399,4 +399,26 @@ func (db *DB) ExpireStepLeases(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("expire step leases: %w", err)
 	}
 	return n, nil
+}
+
+// BudgetState implements turbocat.ExecutionStore.
+func (db *DB) BudgetState(ctx context.Context, executionID string) (*turbocat.BudgetState, error) {
+	row, err := db.q.BudgetState(ctx, executionID)
+	if err != nil {
+		return nil, translate(err, "execution")
+	}
+	return &turbocat.BudgetState{MaxCostUSD: row.MaxCostUsd, MaxTokens: row.MaxTokens, RunCostUSD: row.RunCost, RunTokens: row.RunTokens,
+		MonthlyBudget: row.MonthlyBudgetUsd, MonthCostUSD: row.MonthCost}, nil
+}
+
+// ResetEngineRefs forgets every workflow version's engine reference, so
+// that each is compiled and published again on its next run. On AWS it runs
+// after every deploy that publishes a new steprunner version: the compiled
+// machines name the steprunner version they invoke.
+func (db *DB) ResetEngineRefs(ctx context.Context) (int64, error) {
+	tag, err := db.Pool.Exec(ctx, `UPDATE workflow_versions SET engine_ref = NULL WHERE engine_ref IS NOT NULL`)
+	if err != nil {
+		return 0, fmt.Errorf("reset engine references: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

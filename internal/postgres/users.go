@@ -18,7 +18,8 @@ var _ turbocat.AuditStore = (*DB)(nil)
 
 func toUser(u dbsqlc.User) *turbocat.User {
 	return &turbocat.User{ID: u.ID, Email: u.Email, FullName: u.FullName, Role: u.Role,
-		PasswordHash: u.PasswordHash, TokenVersion: int(u.TokenVersion), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		PasswordHash: u.PasswordHash, TokenVersion: int(u.TokenVersion), MonthlyBudgetUSD: u.MonthlyBudgetUsd,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 // CreateUser implements turbocat.UserStore.
@@ -66,6 +67,16 @@ func (db *DB) SetPassword(ctx context.Context, userID, hash string) error {
 			return fmt.Errorf("revoke refresh tokens: %w", err)
 		}
 		return audit(ctx, q, "user.password_change", "user", userID, map[string]any{"revokedRefreshTokens": n})
+	})
+}
+
+// SetMonthlyBudget implements turbocat.UserStore.
+func (db *DB) SetMonthlyBudget(ctx context.Context, userID string, usd *float64) error {
+	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
+		if err := q.UserSetMonthlyBudget(ctx, dbsqlc.UserSetMonthlyBudgetParams{ID: userID, MonthlyBudgetUsd: usd}); err != nil {
+			return fmt.Errorf("set monthly budget: %w", err)
+		}
+		return audit(ctx, q, "user.budget", "user", userID, map[string]any{"monthlyBudgetUsd": usd})
 	})
 }
 

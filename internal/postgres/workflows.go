@@ -23,6 +23,8 @@ type workflowDef struct {
 	Schedule    *string         `json:"schedule,omitempty"`
 	// MaxConcurrentRuns is the workflow's bound on runs in flight.
 	MaxConcurrentRuns int                     `json:"maxConcurrentRuns,omitempty"`
+	MaxCostUSD        *float64                `json:"maxCostUsd,omitempty"`
+	MaxTokens         *int64                  `json:"maxTokens,omitempty"`
 	Steps             []turbocat.WorkflowStep `json:"steps"`
 }
 
@@ -32,7 +34,8 @@ func defOf(w *turbocat.Workflow) ([]byte, error) {
 		steps = []turbocat.WorkflowStep{}
 	}
 	return json.Marshal(workflowDef{Name: w.Name, Description: w.Description, InputSchema: w.InputSchema,
-		Output: w.Output, Schedule: w.Schedule, MaxConcurrentRuns: w.MaxConcurrentRuns, Steps: steps})
+		Output: w.Output, Schedule: w.Schedule, MaxConcurrentRuns: w.MaxConcurrentRuns,
+		MaxCostUSD: w.MaxCostUSD, MaxTokens: w.MaxTokens, Steps: steps})
 }
 
 func toWorkflow(r dbsqlc.Workflow) (*turbocat.Workflow, error) {
@@ -44,7 +47,8 @@ func toWorkflow(r dbsqlc.Workflow) (*turbocat.Workflow, error) {
 		d.Steps = []turbocat.WorkflowStep{}
 	}
 	return &turbocat.Workflow{ID: r.ID, UserID: r.UserID, Name: r.Name, Description: r.Description,
-		InputSchema: d.InputSchema, Output: d.Output, Schedule: r.Schedule, MaxConcurrentRuns: d.MaxConcurrentRuns, Version: int(r.Version), Steps: d.Steps,
+		InputSchema: d.InputSchema, Output: d.Output, Schedule: r.Schedule, MaxConcurrentRuns: d.MaxConcurrentRuns,
+		MaxCostUSD: d.MaxCostUSD, MaxTokens: d.MaxTokens, Version: int(r.Version), Steps: d.Steps,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, nil
 }
 

@@ -21,6 +21,11 @@ type Agents struct {
 	// Runner runs agents for test runs; nil where this process runs no
 	// agents (test runs then answer EUNAVAILABLE).
 	Runner AgentRunner
+	// MaxTestSeconds bounds a test run's timeoutSeconds (MaxTestSeconds
+	// when 0); TestLimitReason, if set, says why in the validation error.
+	// On AWS the HTTP API answers within 30 s, so test runs there stop at 25.
+	MaxTestSeconds  int
+	TestLimitReason string
 }
 
 // on returns the service over st (a transaction's store).
@@ -203,12 +208,20 @@ func (s *Agents) Test(ctx context.Context, actor *turbocat.Actor, id string, in 
 	if s.Runner == nil {
 		return nil, turbocat.Errorf(turbocat.EUNAVAILABLE, "agent test runs are not available on this server")
 	}
-	if in.TimeoutSeconds < 0 || in.TimeoutSeconds > MaxTestSeconds {
-		return nil, turbocat.ValidationError("invalid timeout", turbocat.FieldError{Field: "timeoutSeconds", Message: fmt.Sprintf("must be 1 to %d", MaxTestSeconds)})
+	limit := MaxTestSeconds
+	if s.MaxTestSeconds > 0 {
+		limit = s.MaxTestSeconds
+	}
+	if in.TimeoutSeconds < 0 || in.TimeoutSeconds > limit {
+		msg := fmt.Sprintf("must be 1 to %d", limit)
+		if s.TestLimitReason != "" {
+			msg += " (" + s.TestLimitReason + ")"
+		}
+		return nil, turbocat.ValidationError("invalid timeout", turbocat.FieldError{Field: "timeoutSeconds", Message: msg})
 	}
 	timeout := time.Duration(in.TimeoutSeconds) * time.Second
 	if timeout == 0 {
-		timeout = 30 * time.Second
+		timeout = min(30, time.Duration(limit)) * time.Second
 	}
 	input := in.Input
 	if len(input) == 0 {

@@ -8,6 +8,7 @@ package service
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -244,6 +245,9 @@ type ProfileInput struct {
 	Email           *string `json:"email"`
 	FullName        *string `json:"fullName"`
 	CurrentPassword string  `json:"currentPassword"`
+	// MonthlyBudgetUSD bounds the user's model spend per calendar month:
+	// a number, or null to remove the bound.
+	MonthlyBudgetUSD json.RawMessage `json:"monthlyBudgetUsd"`
 }
 
 // UpdateProfile changes the caller's name and email.
@@ -271,8 +275,21 @@ func (s *Auth) UpdateProfile(ctx context.Context, userID string, in ProfileInput
 			email = e
 		}
 	}
+	budget, setBudget := u.MonthlyBudgetUSD, in.MonthlyBudgetUSD != nil
+	if setBudget {
+		var ok bool
+		if budget, ok = optionalNumber[float64](in.MonthlyBudgetUSD); !ok || (budget != nil && (*budget < 0 || *budget > 1e9)) {
+			details = append(details, turbocat.FieldError{Field: "monthlyBudgetUsd", Message: "must be a number of USD from 0 to 1000000000, or null for no bound"})
+		}
+	}
 	if len(details) > 0 {
 		return nil, turbocat.ValidationError("invalid profile", details...)
+	}
+	if setBudget {
+		if err := s.Users.SetMonthlyBudget(ctx, userID, budget); err != nil {
+			return nil, err
+		}
+		u.MonthlyBudgetUSD = budget
 	}
 	if email == u.Email && name == u.FullName {
 		return u, nil

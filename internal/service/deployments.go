@@ -181,7 +181,7 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 		var alias string
 		alias, err = s.Executions.Engine.SetAlias(ctx, in.Environment, routing)
 		d.VersionRef, d.AliasRef = &versionRef, &alias
-		machine := StateMachineName(w.ID)
+		machine := s.Executions.StateMachineName(w.ID)
 		d.StateMachineRef = &machine
 	}
 	if err != nil {

@@ -37,6 +37,10 @@ type Executions struct {
 	// StepRunnerFunction is the steprunner's name or ARN placed in the
 	// compiled Task states.
 	StepRunnerFunction string
+	// StateMachinePrefix starts the name of every workflow's state machine
+	// (DefaultStateMachinePrefix when empty); on AWS it names the stage, so
+	// stages sharing an account never touch each other's machines.
+	StateMachinePrefix string
 	Logger             *slog.Logger
 	Metrics            *metrics.Registry
 	// Deployments finds the deployment an execute call names by
@@ -61,10 +65,22 @@ type ExecuteInput struct {
 	// Priority orders the run among queued runs of a workflow at its
 	// maxConcurrentRuns (-100 to 100, higher first; default 0).
 	Priority int `json:"priority"`
+	// MaxCostUSD and MaxTokens bound this run's model spend, on top of the
+	// workflow's own bounds (the tighter counts).
+	MaxCostUSD *float64 `json:"maxCostUsd"`
+	MaxTokens  *int64   `json:"maxTokens"`
 }
 
+// DefaultStateMachinePrefix is the state-machine name prefix of turbocat dev.
+const DefaultStateMachinePrefix = "turbocat-"
+
 // StateMachineName is the engine's name for a workflow's state machine.
-func StateMachineName(workflowID string) string { return "turbocat-" + workflowID }
+func (s *Executions) StateMachineName(workflowID string) string {
+	if s.StateMachinePrefix == "" {
+		return DefaultStateMachinePrefix + workflowID
+	}
+	return s.StateMachinePrefix + workflowID
+}
 
 // errNoEngine answers the run routes of a process without an engine.
 var errNoEngine = turbocat.Errorf(turbocat.EUNAVAILABLE, "no workflow engine is configured on this server")
@@ -107,6 +123,12 @@ func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflo
 	if in.Priority < -100 || in.Priority > 100 {
 		return nil, turbocat.ValidationError("invalid priority", turbocat.FieldError{Field: "priority", Message: "must be -100 to 100 (higher runs first when runs are queued)"})
 	}
+	if in.MaxCostUSD != nil && *in.MaxCostUSD < 0 {
+		return nil, turbocat.ValidationError("invalid budget", turbocat.FieldError{Field: "maxCostUsd", Message: "must be at least 0 (USD)"})
+	}
+	if in.MaxTokens != nil && *in.MaxTokens < 0 {
+		return nil, turbocat.ValidationError("invalid budget", turbocat.FieldError{Field: "maxTokens", Message: "must be at least 0"})
+	}
 	if in.Environment != "" {
 		if s.Deployments == nil {
 			return nil, errNoEngine
@@ -118,7 +140,7 @@ func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflo
 		if d == nil {
 			return nil, turbocat.Errorf(turbocat.ENOTFOUND, "the workflow has no active deployment in %q: deploy it there first, or leave environment out to run the current version", in.Environment)
 		}
-		return s.startDeployed(ctx, d, in.Input, turbocat.TriggerAPI, in.IdempotencyKey, in.Priority)
+		return s.startDeployed(ctx, d, in.Input, turbocat.TriggerAPI, in.IdempotencyKey, in)
 	}
 	input := in.Input
 	if len(input) == 0 || string(input) == "null" {
@@ -128,7 +150,7 @@ func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflo
 		return nil, err
 	}
 	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: w.Version, UserID: actor.UserID, Trigger: turbocat.TriggerAPI, Input: input,
-		Priority: in.Priority}
+		Priority: in.Priority, MaxCostUSD: in.MaxCostUSD, MaxTokens: in.MaxTokens}
 	if in.IdempotencyKey != "" {
 		k := in.IdempotencyKey
 		ne.IdempotencyKey = &k
@@ -143,6 +165,7 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 		return nil, err
 	}
 	ne.MaxConcurrent = w.MaxConcurrentRuns
+	ne.MaxCostUSD, ne.MaxTokens = tighter(w.MaxCostUSD, ne.MaxCostUSD), tighter(w.MaxTokens, ne.MaxTokens)
 	if ne.IdempotencyKey != nil {
 		ne.RequestHash = requestHash(ne)
 	}
@@ -248,7 +271,11 @@ func (s *Executions) Publish(ctx context.Context, w *turbocat.Workflow) (string,
 	if err != nil {
 		return "", err
 	}
-	ref, err = s.Engine.PublishStateMachine(ctx, StateMachineName(w.ID), def)
+	if b, err := compiler.Measure(sm); err == nil && b.Warning() != "" {
+		s.Logger.WarnContext(ctx, "workflow near Step Functions' history limit", "workflow_id", w.ID, "version", w.Version,
+			"history_events", b.HistoryEvents, "worst_case_history_events", b.WorstCaseHistoryEvents, "warning", b.Warning())
+	}
+	ref, err = s.Engine.PublishStateMachine(ctx, s.StateMachineName(w.ID), def)
 	if err != nil {
 		return "", fmt.Errorf("publish workflow %s version %d: %w", w.ID, w.Version, err)
 	}
@@ -259,10 +286,12 @@ func (s *Executions) Publish(ctx context.Context, w *turbocat.Workflow) (string,
 // owner, on the deployment's alias. A repeated idempotency key returns the
 // first run.
 func (s *Executions) StartDeployed(ctx context.Context, d *turbocat.Deployment, input json.RawMessage, trigger, idempotencyKey string) (*turbocat.Execution, error) {
-	return s.startDeployed(ctx, d, input, trigger, idempotencyKey, 0)
+	return s.startDeployed(ctx, d, input, trigger, idempotencyKey, ExecuteInput{})
 }
 
-func (s *Executions) startDeployed(ctx context.Context, d *turbocat.Deployment, input json.RawMessage, trigger, idempotencyKey string, priority int) (*turbocat.Execution, error) {
+// startDeployed starts a run of a deployment; call carries the execute
+// call's priority and budgets (zero for webhooks and schedules).
+func (s *Executions) startDeployed(ctx context.Context, d *turbocat.Deployment, input json.RawMessage, trigger, idempotencyKey string, call ExecuteInput) (*turbocat.Execution, error) {
 	version, target := d.Version, ""
 	if d.AliasRef != nil {
 		target = *d.AliasRef
@@ -291,7 +320,7 @@ func (s *Executions) startDeployed(ctx context.Context, d *turbocat.Deployment, 
 	}
 	id := d.ID
 	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: version, UserID: d.UserID, DeploymentID: &id, Trigger: trigger, Input: input,
-		Priority: priority}
+		Priority: call.Priority, MaxCostUSD: call.MaxCostUSD, MaxTokens: call.MaxTokens}
 	if idempotencyKey != "" {
 		ne.IdempotencyKey = &idempotencyKey
 	}
@@ -366,7 +395,8 @@ func (s *Executions) Retry(ctx context.Context, actor *turbocat.Actor, id string
 	}
 	oldID := old.ID
 	return s.start(ctx, w, turbocat.NewExecution{WorkflowID: old.WorkflowID, WorkflowVersion: old.WorkflowVersion, UserID: actor.UserID,
-		DeploymentID: old.DeploymentID, Trigger: turbocat.TriggerRetry, Input: old.InputData, RetryOf: &oldID, ReuseSteps: reuse}, "")
+		DeploymentID: old.DeploymentID, Trigger: turbocat.TriggerRetry, Input: old.InputData, RetryOf: &oldID, ReuseSteps: reuse,
+		Priority: old.Priority, MaxCostUSD: old.MaxCostUSD, MaxTokens: old.MaxTokens}, "")
 }
 
 // Waiter is implemented by engines that can block until an execution ends
@@ -587,4 +617,63 @@ func (s *Executions) anyQueued() bool {
 	found := false
 	s.queued.Range(func(_, _ any) bool { found = true; return false })
 	return found
+}
+
+// tighter returns the lower of two optional bounds (nil: none).
+func tighter[T int64 | float64](a, b *T) *T {
+	switch {
+	case a == nil:
+		return b
+	case b == nil || *a < *b:
+		return a
+	}
+	return b
+}
+
+// UsageReport is a user's model spend: this calendar month (UTC) against
+// the monthly budget, and the last days by day and by workflow.
+type UsageReport struct {
+	MonthToDate      turbocat.Spend           `json:"monthToDate"`
+	MonthlyBudgetUSD *float64                 `json:"monthlyBudgetUsd"`
+	Since            time.Time                `json:"since"`
+	ByDay            []turbocat.DaySpend      `json:"byDay"`
+	ByWorkflow       []turbocat.WorkflowSpend `json:"byWorkflow"`
+}
+
+// MaxUsageDays bounds the days a usage report covers.
+const MaxUsageDays = 366
+
+// Usage reports the actor's model spend over the last days (1 to 366),
+// with the month to date and the monthly budget.
+func (s *Executions) Usage(ctx context.Context, actor *turbocat.Actor, days int, budget *float64, now time.Time) (*UsageReport, error) {
+	if days < 1 || days > MaxUsageDays {
+		return nil, turbocat.ValidationError("invalid days", turbocat.FieldError{Field: "days", Message: fmt.Sprintf("must be 1 to %d", MaxUsageDays)})
+	}
+	now = now.UTC()
+	since := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1-days)
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	from := since
+	if month.Before(from) {
+		from = month
+	}
+	byDay, byWorkflow, err := s.Store.Usage(ctx, actor.UserID, from)
+	if err != nil {
+		return nil, err
+	}
+	r := &UsageReport{MonthlyBudgetUSD: budget, Since: since, ByDay: []turbocat.DaySpend{}, ByWorkflow: byWorkflow}
+	if r.ByWorkflow == nil {
+		r.ByWorkflow = []turbocat.WorkflowSpend{}
+	}
+	for _, d := range byDay {
+		if d.Day >= month.Format(time.DateOnly) {
+			r.MonthToDate.Runs += d.Runs
+			r.MonthToDate.CostUSD += d.CostUSD
+			r.MonthToDate.InputTokens += d.InputTokens
+			r.MonthToDate.OutputTokens += d.OutputTokens
+		}
+		if d.Day >= since.Format(time.DateOnly) {
+			r.ByDay = append(r.ByDay, d)
+		}
+	}
+	return r, nil
 }

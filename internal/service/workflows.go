@@ -19,6 +19,9 @@ type Workflows struct {
 	Store  turbocat.WorkflowStore
 	Agents turbocat.AgentStore
 	Limits Limits
+	// Deleted, if set, is told of each deleted workflow: on AWS its state
+	// machine is deleted, so machines do not outlive their workflows.
+	Deleted func(ctx context.Context, workflowID string)
 }
 
 // WorkflowInput is the body of POST/PUT /workflows and (partially) PATCH.
@@ -29,8 +32,12 @@ type WorkflowInput struct {
 	Output      json.RawMessage `json:"output"`
 	Schedule    *string         `json:"schedule"`
 	// MaxConcurrentRuns bounds the runs in flight (0: no bound).
-	MaxConcurrentRuns *int                     `json:"maxConcurrentRuns"`
-	Steps             *[]turbocat.WorkflowStep `json:"steps"`
+	MaxConcurrentRuns *int `json:"maxConcurrentRuns"`
+	// MaxCostUSD and MaxTokens bound each run's model spend; null
+	// removes the bound.
+	MaxCostUSD json.RawMessage          `json:"maxCostUsd"`
+	MaxTokens  json.RawMessage          `json:"maxTokens"`
+	Steps      *[]turbocat.WorkflowStep `json:"steps"`
 }
 
 // apply merges in into w; full requires every required field (POST, PUT).
@@ -59,6 +66,22 @@ func (in WorkflowInput) apply(w *turbocat.Workflow, full bool, details *[]turboc
 		if w.MaxConcurrentRuns < 0 || w.MaxConcurrentRuns > MaxConcurrentRuns {
 			*details = append(*details, turbocat.FieldError{Field: "maxConcurrentRuns",
 				Message: fmt.Sprintf("must be 0 (no bound) to %d: the runs in flight at once; more wait as queued", MaxConcurrentRuns)})
+		}
+	}
+	if in.MaxCostUSD != nil || full {
+		w.MaxCostUSD = nil
+		if v, ok := optionalNumber[float64](in.MaxCostUSD); !ok || (v != nil && (*v < 0 || *v > 1e6)) {
+			*details = append(*details, turbocat.FieldError{Field: "maxCostUsd", Message: "must be 0 to 1000000 (USD per run), or null for no bound"})
+		} else {
+			w.MaxCostUSD = v
+		}
+	}
+	if in.MaxTokens != nil || full {
+		w.MaxTokens = nil
+		if v, ok := optionalNumber[int64](in.MaxTokens); !ok || (v != nil && (*v < 0 || *v > 1e12)) {
+			*details = append(*details, turbocat.FieldError{Field: "maxTokens", Message: "must be 0 to 1000000000000 (tokens per run), or null for no bound"})
+		} else {
+			w.MaxTokens = v
 		}
 	}
 	if in.Schedule != nil || full {
@@ -104,6 +127,11 @@ func (s *Workflows) Update(ctx context.Context, actor *turbocat.Actor, id string
 		return s.validate(ctx, actor.UserID, w, details)
 	})
 }
+
+// MaxStepTimeoutSeconds is the longest a step may run
+// (workflowcheck.MaxStepTimeoutSeconds): one invocation of the steprunner
+// Lambda function, which runs at most 15 minutes.
+const MaxStepTimeoutSeconds = workflowcheck.MaxStepTimeoutSeconds
 
 // ValidateWorkflowShape checks everything about a workflow that needs no
 // storage: step fields, the DAG, templates, retry and timeout bounds, the
@@ -162,5 +190,24 @@ func (s *Workflows) List(ctx context.Context, actor *turbocat.Actor, search stri
 
 // Delete deletes one of the actor's workflows with its versions.
 func (s *Workflows) Delete(ctx context.Context, actor *turbocat.Actor, id string) error {
-	return s.Store.DeleteWorkflow(ctx, actor.UserID, id)
+	if err := s.Store.DeleteWorkflow(ctx, actor.UserID, id); err != nil {
+		return err
+	}
+	if s.Deleted != nil {
+		s.Deleted(ctx, id)
+	}
+	return nil
+}
+
+// optionalNumber decodes a nullable number field: nil for absent or null,
+// ok false when it is not a number of the type.
+func optionalNumber[T int64 | float64](raw json.RawMessage) (*T, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, true
+	}
+	var v T
+	if json.Unmarshal(raw, &v) != nil {
+		return nil, false
+	}
+	return &v, true
 }

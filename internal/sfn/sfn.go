@@ -74,6 +74,15 @@ type Options struct {
 	MaxBackoff  time.Duration
 	// Logger receives debug lines about idempotent replays; nil discards.
 	Logger *slog.Logger
+	// KeepVersions, when positive, bounds the versions each machine keeps:
+	// after publishing, versions beyond the KeepVersions most recent are
+	// deleted, except those an alias routes to (a machine may have at most
+	// 1,000). A deleted version that is needed again is published again.
+	KeepVersions int
+	// MachineArnPrefix ("arn:aws:states:<region>:<account>:stateMachine:"),
+	// when set, gives a machine's ARN from its name without listing
+	// machines.
+	MachineArnPrefix string
 }
 
 // Engine is turbocat.Engine on AWS Step Functions. It is safe for
@@ -172,6 +181,7 @@ func (e *Engine) PublishStateMachine(ctx context.Context, name string, definitio
 		machineArn = aws.ToString(created.StateMachineArn)
 		e.remember(name, machineArn)
 		if v := aws.ToString(created.StateMachineVersionArn); v != "" {
+			e.prune(ctx, machineArn, v)
 			return v, nil
 		}
 		// Same name and definition as the existing machine: AWS returns
@@ -198,9 +208,14 @@ func (e *Engine) PublishStateMachine(ctx context.Context, name string, definitio
 		return "", translate(err, "publish state machine "+name)
 	}
 	if v := aws.ToString(updated.StateMachineVersionArn); v != "" {
+		e.prune(ctx, machineArn, v)
 		return v, nil
 	}
-	return e.publishCurrent(ctx, machineArn)
+	v, err := e.publishCurrent(ctx, machineArn)
+	if err == nil {
+		e.prune(ctx, machineArn, v)
+	}
+	return v, err
 }
 
 func (e *Engine) publishCurrent(ctx context.Context, machineArn string) (string, error) {
@@ -225,6 +240,12 @@ func (e *Engine) machineArn(ctx context.Context, name string, existsErr error) (
 	e.mu.Unlock()
 	if ok {
 		return arn, nil
+	}
+	if e.opts.MachineArnPrefix != "" {
+		return e.opts.MachineArnPrefix + name, nil
+	}
+	if existsErr == nil {
+		existsErr = errors.New("state machine " + name)
 	}
 	re := regexp.MustCompile(`(arn:[A-Za-z0-9-]+:states:[^:'"\s]*:[0-9]*:stateMachine:` + regexp.QuoteMeta(name) + `)(?:['"\s]|$)`)
 	if m := re.FindStringSubmatch(existsErr.Error()); m != nil {

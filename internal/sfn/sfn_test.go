@@ -104,18 +104,23 @@ func TestConformanceWire(t *testing.T) {
 }
 
 // TestConformanceLocalStack runs the suite against LocalStack's Step
-// Functions when LOCALSTACK_ENDPOINT is set (e.g. http://localhost:4566).
+// Functions when LOCALSTACK_ENDPOINT is set (e.g. http://localhost:4566),
+// Task states included: their functions run in LocalStack's Lambda (see
+// relayHarness), which reaches this process at TURBOCAT_RELAY_HOST
+// (default host.docker.internal) port TURBOCAT_RELAY_PORT (18480).
 func TestConformanceLocalStack(t *testing.T) {
 	t.Parallel()
 	endpoint := os.Getenv("LOCALSTACK_ENDPOINT")
 	if endpoint == "" {
 		t.Skip("LOCALSTACK_ENDPOINT is not set: no LocalStack here; set it (e.g. http://localhost:4566) to run the suite against LocalStack")
 	}
-	engine := sfn.New(awsConfig(endpoint), sfn.Options{RoleArn: "arn:aws:iam::000000000000:role/turbocat-sfn"})
+	cfg := awsConfig(endpoint)
+	engine := sfn.New(cfg, sfn.Options{RoleArn: "arn:aws:iam::000000000000:role/turbocat-sfn"})
+	// LocalStack runs Tasks on Lambda functions it hosts: each in-process
+	// function of the suite is deployed as a relay function calling back.
+	relay := newRelayHarness(t, cfg)
 	enginetest.Run(t, func(*testing.T) *enginetest.Harness {
-		// LocalStack runs Tasks on Lambda functions it hosts, not on
-		// in-process functions: the Task tests skip.
-		return &enginetest.Harness{Engine: engine, Timeout: time.Minute}
+		return &enginetest.Harness{Engine: engine, Timeout: 2 * time.Minute, Register: relay.register}
 	})
 }
 

@@ -404,8 +404,14 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *t
 	}
 
 	scrub := secrets.NewScrubber()
+	var budgets []executor.Budget
+	if agent.Type == turbocat.AgentLLM {
+		if budgets, err = r.budgets(ctx, e.ID); err != nil {
+			return err
+		}
+	}
 	res, runErr := r.RunAgent(ctx, e.UserID, agent, executor.Request{Input: input, Timeout: timeout, Scrubber: scrub,
-		IdempotencyKey: e.ID + ":" + step.Key})
+		IdempotencyKey: e.ID + ":" + step.Key, Budgets: budgets})
 	logs := toLogLines(res.Logs, scrub)
 	if runErr != nil {
 		var xe *turbocat.StepError
@@ -436,6 +442,26 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, step *t
 	}
 	log.Debug("step completed", "duration_ms", result.DurationMs)
 	return nil
+}
+
+// budgets returns the budgets a run's next model call is checked against:
+// the run's maxCostUsd and maxTokens, and its user's monthly budget.
+func (r *Runner) budgets(ctx context.Context, executionID string) ([]executor.Budget, error) {
+	st, err := r.Store.BudgetState(ctx, executionID)
+	if err != nil {
+		return nil, fmt.Errorf("budgets of execution %s: %w", executionID, err)
+	}
+	var out []executor.Budget
+	if st.MaxCostUSD != nil {
+		out = append(out, executor.Budget{Name: "the run's maxCostUsd", Limit: *st.MaxCostUSD, Spent: st.RunCostUSD})
+	}
+	if st.MaxTokens != nil {
+		out = append(out, executor.Budget{Name: "the run's maxTokens", Tokens: true, Limit: float64(*st.MaxTokens), Spent: float64(st.RunTokens)})
+	}
+	if st.MonthlyBudget != nil {
+		out = append(out, executor.Budget{Name: "your monthly budget", Limit: *st.MonthlyBudget, Spent: st.MonthCostUSD})
+	}
+	return out, nil
 }
 
 // RunAgent runs an agent once with the user's secrets: req carries the

@@ -116,6 +116,42 @@ type NewExecution struct {
 	MaxConcurrent int
 	// Priority orders queued runs (higher first).
 	Priority int
+	// MaxCostUSD and MaxTokens bound the run's model spend (nil: none).
+	MaxCostUSD *float64
+	MaxTokens  *int64
+}
+
+// Spend is model spend over some runs.
+type Spend struct {
+	Runs         int     `json:"runs"`
+	CostUSD      float64 `json:"costUsd"`
+	InputTokens  int64   `json:"inputTokens"`
+	OutputTokens int64   `json:"outputTokens"`
+}
+
+// DaySpend is a day's spend (UTC).
+type DaySpend struct {
+	Day string `json:"day"` // 2026-12-06
+	Spend
+}
+
+// WorkflowSpend is a workflow's spend.
+type WorkflowSpend struct {
+	WorkflowID string `json:"workflowId"`
+	Name       string `json:"name"`
+	Spend
+}
+
+// BudgetState is what a run's next model call is checked against: the
+// run's bounds and its spend so far, and its user's monthly budget and
+// spend this calendar month (UTC).
+type BudgetState struct {
+	MaxCostUSD    *float64
+	MaxTokens     *int64
+	RunCostUSD    float64
+	RunTokens     int64
+	MonthlyBudget *float64
+	MonthCostUSD  float64
 }
 
 // StepStart is what claiming a step takes.
@@ -214,6 +250,12 @@ type ExecutionStore interface {
 	// outputs. When the step is not claimed, the claim's Step carries its
 	// status, attempt and error. ENOTFOUND for an unknown execution.
 	StartStep(ctx context.Context, in StepStart) (*StartedStep, error)
+	// Usage returns a user's model spend since a time, by day and by
+	// workflow.
+	Usage(ctx context.Context, userID string, since time.Time) ([]DaySpend, []WorkflowSpend, error)
+	// BudgetState returns the budgets a run's next model call is checked
+	// against.
+	BudgetState(ctx context.Context, executionID string) (*BudgetState, error)
 	// RenewStepLease extends a claim the caller still holds by lease from
 	// now (the holder renews it while the agent runs).
 	RenewStepLease(ctx context.Context, step ClaimedStep, lease time.Duration) error

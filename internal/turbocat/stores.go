@@ -47,6 +47,9 @@ type UserStore interface {
 	// is taken.
 	UpdateProfile(ctx context.Context, userID, email, fullName string) (*User, error)
 	DeleteUser(ctx context.Context, userID string) error
+	// SetMonthlyBudget sets or (nil) removes the user's monthly budget
+	// for model spend. Audited.
+	SetMonthlyBudget(ctx context.Context, userID string, usd *float64) error
 
 	// CreateRefreshToken stores a token hash in its family.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error

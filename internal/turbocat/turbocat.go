@@ -66,9 +66,12 @@ type User struct {
 	Role         string `json:"role"`
 	PasswordHash string `json:"-"`
 	// TokenVersion is carried by access tokens: raising it ends them.
-	TokenVersion int       `json:"-"`
-	CreatedAt    time.Time `json:"createdAt"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	TokenVersion int `json:"-"`
+	// MonthlyBudgetUSD bounds the user's model spend per calendar month
+	// (UTC); nil: none.
+	MonthlyBudgetUSD *float64  `json:"monthlyBudgetUsd"`
+	CreatedAt        time.Time `json:"createdAt"`
+	UpdatedAt        time.Time `json:"updatedAt"`
 }
 
 // APIKey is a long-lived credential with scopes. The secret itself is shown
@@ -153,11 +156,14 @@ type Workflow struct {
 	Schedule    *string         `json:"schedule"`
 	// MaxConcurrentRuns bounds the workflow's runs in flight (0: no
 	// bound); runs past it wait as queued, by priority, then age.
-	MaxConcurrentRuns int            `json:"maxConcurrentRuns,omitempty"`
-	Version           int            `json:"version"`
-	Steps             []WorkflowStep `json:"steps"`
-	CreatedAt         time.Time      `json:"createdAt"`
-	UpdatedAt         time.Time      `json:"updatedAt"`
+	MaxConcurrentRuns int `json:"maxConcurrentRuns,omitempty"`
+	// MaxCostUSD and MaxTokens bound each run's model spend (nil: none).
+	MaxCostUSD *float64       `json:"maxCostUsd,omitempty"`
+	MaxTokens  *int64         `json:"maxTokens,omitempty"`
+	Version    int            `json:"version"`
+	Steps      []WorkflowStep `json:"steps"`
+	CreatedAt  time.Time      `json:"createdAt"`
+	UpdatedAt  time.Time      `json:"updatedAt"`
 }
 
 // Execution is one run of one workflow version.
@@ -175,7 +181,10 @@ type Execution struct {
 	IdempotencyKey  *string         `json:"idempotencyKey,omitempty"`
 	RetryOf         *string         `json:"retryOf,omitempty"`
 	// Priority orders queued runs of a workflow (higher first).
-	Priority    int        `json:"priority"`
+	Priority int `json:"priority"`
+	// MaxCostUSD and MaxTokens bound the run's model spend (nil: none).
+	MaxCostUSD  *float64   `json:"maxCostUsd,omitempty"`
+	MaxTokens   *int64     `json:"maxTokens,omitempty"`
 	EngineRef   *string    `json:"engineRef,omitempty"`
 	StartedAt   *time.Time `json:"startedAt"`
 	CompletedAt *time.Time `json:"completedAt"`

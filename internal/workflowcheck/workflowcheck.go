@@ -22,8 +22,13 @@ import (
 const (
 	// MaxRetryAttempts bounds retry.maxAttempts.
 	MaxRetryAttempts = 20
-	// MaxTimeoutSeconds bounds timeoutSeconds and retry.maxDelaySeconds.
+	// MaxTimeoutSeconds bounds retry.maxDelaySeconds.
 	MaxTimeoutSeconds = 86400
+	// MaxStepTimeoutSeconds is the longest a step may run: a step runs in
+	// one invocation of the steprunner, and a Lambda function runs at most
+	// 15 minutes. The same bound applies locally, so a workflow that runs
+	// under turbocat dev also deploys to AWS.
+	MaxStepTimeoutSeconds = 900
 	// MaxScheduleLength bounds a schedule expression.
 	MaxScheduleLength = 256
 )
@@ -92,8 +97,8 @@ func Check(w *turbocat.Workflow, o Options) []turbocat.FieldError {
 				}
 			}
 		}
-		if st.TimeoutSeconds < 0 || st.TimeoutSeconds > MaxTimeoutSeconds {
-			add(f+".timeoutSeconds", "must be 1 to %d", MaxTimeoutSeconds)
+		if st.TimeoutSeconds < 0 || st.TimeoutSeconds > MaxStepTimeoutSeconds {
+			add(f+".timeoutSeconds", "must be 1 to %d: a step runs in one invocation of the steprunner Lambda function, which runs at most 900 seconds (15 minutes)", MaxStepTimeoutSeconds)
 		}
 	}
 	if len(w.Output) > 0 && string(w.Output) != "null" {

@@ -8,6 +8,14 @@ import (
 	"io"
 )
 
+// Environment of a worker process.
+const (
+	// WorkerEnv marks a process started as a code worker ("1").
+	WorkerEnv = "TURBOCAT_CODE_WORKER"
+	// workerMemEnv carries the memory budget in bytes.
+	workerMemEnv = "TURBOCAT_CODE_WORKER_MEMORY"
+)
+
 // Wire protocol between host and worker: each message is a 4-byte
 // big-endian length followed by that many bytes of JSON.
 

@@ -1,3 +1,5 @@
+//go:build !turbocat_nojs
+
 package codeexec
 
 import (
@@ -21,14 +23,6 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/turbocat/turbocat/internal/executor"
-)
-
-// Environment of a worker process.
-const (
-	// WorkerEnv marks a process started as a code worker ("1").
-	WorkerEnv = "TURBOCAT_CODE_WORKER"
-	// workerMemEnv carries the memory budget in bytes.
-	workerMemEnv = "TURBOCAT_CODE_WORKER_MEMORY"
 )
 
 // MaybeRunWorker turns the current process into a code worker when it was

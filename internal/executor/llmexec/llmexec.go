@@ -198,6 +198,10 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 	if err != nil {
 		return run.Finish(ctx, nil, err)
 	}
+	if err := e.checkBudgets(c, req.Budgets); err != nil {
+		run.Logf(executor.LevelError, "%s %s not called: %s", cfg.Provider, c.model, err.Cause)
+		return run.Finish(ctx, nil, err)
+	}
 	var rep *reply
 	switch cfg.Provider {
 	case ProviderOpenAI:
@@ -411,4 +415,46 @@ func statusError(provider string, status int, retryAfter, msg string) *turbocat.
 	default:
 		return &turbocat.StepError{Name: executor.ErrLLMInvalidRequest, Cause: fmt.Sprintf("%s rejected the request (HTTP %d): %s", provider, status, msg)}
 	}
+}
+
+// estimate returns what a call may cost at most: its prompt's tokens
+// (about four characters a token, rounded up) plus every output token it
+// may produce, and their price when the model has one.
+func (e *Executor) estimate(c *call) (tokens int64, costUSD float64, priced bool) {
+	chars := len(c.system)
+	for _, m := range c.messages {
+		chars += len(m.Content) + 4
+	}
+	in := int64(chars+3)/4 + 8
+	tokens = in + c.maxTokens
+	if p, ok := e.price(c.model); ok {
+		return tokens, (float64(in)*p.InputPerMTok + float64(c.maxTokens)*p.OutputPerMTok) / 1e6, true
+	}
+	return tokens, 0, false
+}
+
+// checkBudgets refuses a call that could pass a budget, before it is made:
+// Budget.Exceeded names the budget, what was spent and the limit. A model
+// with no known price is checked against token budgets only.
+func (e *Executor) checkBudgets(c *call, budgets []executor.Budget) *turbocat.StepError {
+	if len(budgets) == 0 {
+		return nil
+	}
+	tokens, cost, priced := e.estimate(c)
+	for _, b := range budgets {
+		if b.Tokens {
+			if b.Spent+float64(tokens) > b.Limit {
+				return executor.Errorf(executor.ErrBudgetExceeded, false,
+					"%s would be exceeded: %.0f of %.0f tokens spent, and this call may use up to %d (its prompt and maxTokens %d); raise the budget or lower maxTokens",
+					b.Name, b.Spent, b.Limit, tokens, c.maxTokens)
+			}
+			continue
+		}
+		if priced && b.Spent+cost > b.Limit {
+			return executor.Errorf(executor.ErrBudgetExceeded, false,
+				"%s would be exceeded: $%.6f of $%.6f spent, and this call to %s may cost up to $%.6f; raise the budget or lower maxTokens",
+				b.Name, b.Spent, b.Limit, c.model, cost)
+		}
+	}
+	return nil
 }

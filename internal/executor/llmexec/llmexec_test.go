@@ -363,3 +363,48 @@ func TestPrice(t *testing.T) {
 		require.Equal(t, tt.want, got, tt.model)
 	}
 }
+
+// TestBudgetsCheckedBeforeTheCall: a call that could pass a budget fails
+// with Budget.Exceeded, naming the budget, and never reaches the provider;
+// one that fits is made.
+func TestBudgetsCheckedBeforeTheCall(t *testing.T) {
+	t.Parallel()
+	fakes := map[string]*fakeProvider{}
+	for _, p := range []string{ProviderOpenAI, ProviderAnthropic, ProviderBedrock} {
+		fakes[p] = newFake(t, p)
+	}
+	ex := newExecutor(fakes)
+	run := func(model string, budgets ...executor.Budget) error {
+		cfg := llmConfig(ProviderOpenAI, model, map[string]any{"maxTokens": 1000})
+		_, err := ex.Execute(context.Background(), executor.Request{Type: executor.TypeLLM, Config: cfg, Input: json.RawMessage(`{"text":"hi"}`), Budgets: budgets})
+		return err
+	}
+	calls := func() int {
+		fakes[ProviderOpenAI].mu.Lock()
+		defer fakes[ProviderOpenAI].mu.Unlock()
+		return len(fakes[ProviderOpenAI].reqs)
+	}
+	// "ok" is priced at $1 in and $2 out per million tokens: 1000 output
+	// tokens may cost $0.002.
+	err := run("ok", executor.Budget{Name: "the run's maxCostUsd", Limit: 0.001})
+	var e *turbocat.StepError
+	require.ErrorAs(t, err, &e)
+	require.Equal(t, executor.ErrBudgetExceeded, e.Name)
+	require.Contains(t, e.Cause, "the run's maxCostUsd")
+	require.Contains(t, e.Cause, "$0.001000")
+	require.Zero(t, calls(), "the model was not called")
+
+	err = run("ok", executor.Budget{Name: "your monthly budget", Limit: 10, Spent: 9.999})
+	require.ErrorAs(t, err, &e)
+	require.Contains(t, e.Cause, "your monthly budget")
+	require.Zero(t, calls())
+
+	err = run("unpriced-model", executor.Budget{Name: "the run's maxTokens", Tokens: true, Limit: 500})
+	require.ErrorAs(t, err, &e)
+	require.Contains(t, e.Cause, "the run's maxTokens")
+	require.Zero(t, calls())
+
+	require.NoError(t, run("ok", executor.Budget{Name: "the run's maxCostUsd", Limit: 0.01}, executor.Budget{Name: "the run's maxTokens", Tokens: true, Limit: 5000}))
+	require.NoError(t, run("unpriced-model", executor.Budget{Name: "the run's maxCostUsd", Limit: 0.000001}), "an unpriced model is bounded by token budgets only")
+	require.Equal(t, 2, calls())
+}

@@ -11,7 +11,7 @@ import (
 )
 
 const executionGet = `-- name: ExecutionGet :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE id = $1 AND user_id = $2
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens FROM executions WHERE id = $1 AND user_id = $2
 `
 
 type ExecutionGetParams struct {
@@ -46,12 +46,14 @@ func (q *Queries) ExecutionGet(ctx context.Context, arg ExecutionGetParams) (Exe
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.MaxCostUsd,
+		&i.MaxTokens,
 	)
 	return i, err
 }
 
 const executionList = `-- name: ExecutionList :many
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens FROM executions
 WHERE user_id = $1
   AND ($3::uuid IS NULL OR workflow_id = $3::uuid)
   AND ($4::text IS NULL OR status = $4::text)
@@ -121,6 +123,8 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 			&i.DurationMs,
 			&i.Priority,
 			&i.RequestHash,
+			&i.MaxCostUsd,
+			&i.MaxTokens,
 		); err != nil {
 			return nil, err
 		}
@@ -219,6 +223,106 @@ func (q *Queries) ExecutionStepsList(ctx context.Context, arg ExecutionStepsList
 			&i.ClaimID,
 			&i.LeaseUntil,
 			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const usageByDay = `-- name: UsageByDay :many
+SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')::text AS day, count(DISTINCT e.id)::integer AS runs,
+    coalesce(sum(s.cost_usd), 0)::float8 AS cost_usd, coalesce(sum(s.input_tokens), 0)::bigint AS input_tokens,
+    coalesce(sum(s.output_tokens), 0)::bigint AS output_tokens
+FROM executions e LEFT JOIN execution_steps s ON s.execution_id = e.id
+WHERE e.user_id = $1 AND e.created_at >= $2
+GROUP BY 1 ORDER BY 1
+`
+
+type UsageByDayParams struct {
+	UserID    string
+	CreatedAt time.Time
+}
+
+type UsageByDayRow struct {
+	Day          string
+	Runs         int32
+	CostUsd      float64
+	InputTokens  int64
+	OutputTokens int64
+}
+
+// Model spend of a user's runs by day (UTC) since a time.
+func (q *Queries) UsageByDay(ctx context.Context, arg UsageByDayParams) ([]UsageByDayRow, error) {
+	rows, err := q.db.Query(ctx, usageByDay, arg.UserID, arg.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []UsageByDayRow
+	for rows.Next() {
+		var i UsageByDayRow
+		if err := rows.Scan(
+			&i.Day,
+			&i.Runs,
+			&i.CostUsd,
+			&i.InputTokens,
+			&i.OutputTokens,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const usageByWorkflow = `-- name: UsageByWorkflow :many
+SELECT e.workflow_id, w.name, count(DISTINCT e.id)::integer AS runs,
+    coalesce(sum(s.cost_usd), 0)::float8 AS cost_usd, coalesce(sum(s.input_tokens), 0)::bigint AS input_tokens,
+    coalesce(sum(s.output_tokens), 0)::bigint AS output_tokens
+FROM executions e JOIN workflows w ON w.id = e.workflow_id LEFT JOIN execution_steps s ON s.execution_id = e.id
+WHERE e.user_id = $1 AND e.created_at >= $2
+GROUP BY e.workflow_id, w.name ORDER BY 4 DESC, w.name
+`
+
+type UsageByWorkflowParams struct {
+	UserID    string
+	CreatedAt time.Time
+}
+
+type UsageByWorkflowRow struct {
+	WorkflowID   string
+	Name         string
+	Runs         int32
+	CostUsd      float64
+	InputTokens  int64
+	OutputTokens int64
+}
+
+// Model spend of a user's runs by workflow since a time, largest first.
+func (q *Queries) UsageByWorkflow(ctx context.Context, arg UsageByWorkflowParams) ([]UsageByWorkflowRow, error) {
+	rows, err := q.db.Query(ctx, usageByWorkflow, arg.UserID, arg.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []UsageByWorkflowRow
+	for rows.Next() {
+		var i UsageByWorkflowRow
+		if err := rows.Scan(
+			&i.WorkflowID,
+			&i.Name,
+			&i.Runs,
+			&i.CostUsd,
+			&i.InputTokens,
+			&i.OutputTokens,
 		); err != nil {
 			return nil, err
 		}

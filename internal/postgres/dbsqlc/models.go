@@ -108,6 +108,8 @@ type Execution struct {
 	DurationMs      *int64
 	Priority        int32
 	RequestHash     []byte
+	MaxCostUsd      *float64
+	MaxTokens       *int64
 }
 
 type ExecutionLog struct {
@@ -196,14 +198,15 @@ type Template struct {
 }
 
 type User struct {
-	ID           string
-	Email        string
-	PasswordHash string
-	FullName     string
-	Role         string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	TokenVersion int32
+	ID               string
+	Email            string
+	PasswordHash     string
+	FullName         string
+	Role             string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	TokenVersion     int32
+	MonthlyBudgetUsd *float64
 }
 
 type Webhook struct {

@@ -11,6 +11,43 @@ import (
 	"time"
 )
 
+const budgetState = `-- name: BudgetState :one
+SELECT e.max_cost_usd, e.max_tokens,
+    (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = e.id)::float8 AS run_cost,
+    (SELECT coalesce(sum(s.input_tokens + s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = e.id)::bigint AS run_tokens,
+    u.monthly_budget_usd,
+    (SELECT coalesce(sum(s.cost_usd), 0) FROM executions x JOIN execution_steps s ON s.execution_id = x.id
+     WHERE x.user_id = e.user_id AND x.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::float8 AS month_cost
+FROM executions e JOIN users u ON u.id = e.user_id
+WHERE e.id = $1
+`
+
+type BudgetStateRow struct {
+	MaxCostUsd       *float64
+	MaxTokens        *int64
+	RunCost          float64
+	RunTokens        int64
+	MonthlyBudgetUsd *float64
+	MonthCost        float64
+}
+
+// What the budgets of a run's next model call are measured against: the
+// run's bounds and spend so far, and its user's monthly budget and spend
+// this calendar month (UTC).
+func (q *Queries) BudgetState(ctx context.Context, id string) (BudgetStateRow, error) {
+	row := q.db.QueryRow(ctx, budgetState, id)
+	var i BudgetStateRow
+	err := row.Scan(
+		&i.MaxCostUsd,
+		&i.MaxTokens,
+		&i.RunCost,
+		&i.RunTokens,
+		&i.MonthlyBudgetUsd,
+		&i.MonthCost,
+	)
+	return i, err
+}
+
 const executionFinish = `-- name: ExecutionFinish :one
 UPDATE executions SET status = $2, output_data = $3, error = $4, completed_at = now(),
     duration_ms = (extract(epoch FROM (now() - coalesce(started_at, created_at))) * 1000)::bigint,
@@ -18,7 +55,7 @@ UPDATE executions SET status = $2, output_data = $3, error = $4, completed_at = 
     output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
     cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $1)
 WHERE id = $1 AND status IN ('queued', 'pending', 'running')
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens
 `
 
 type ExecutionFinishParams struct {
@@ -61,12 +98,14 @@ func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.MaxCostUsd,
+		&i.MaxTokens,
 	)
 	return i, err
 }
 
 const executionGetByIdempotencyKey = `-- name: ExecutionGetByIdempotencyKey :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND user_id = $3
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND user_id = $3
 `
 
 type ExecutionGetByIdempotencyKeyParams struct {
@@ -102,12 +141,14 @@ func (q *Queries) ExecutionGetByIdempotencyKey(ctx context.Context, arg Executio
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.MaxCostUsd,
+		&i.MaxTokens,
 	)
 	return i, err
 }
 
 const executionGetInternal = `-- name: ExecutionGetInternal :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE id = $1
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens FROM executions WHERE id = $1
 `
 
 func (q *Queries) ExecutionGetInternal(ctx context.Context, id string) (Execution, error) {
@@ -137,6 +178,8 @@ func (q *Queries) ExecutionGetInternal(ctx context.Context, id string) (Executio
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.MaxCostUsd,
+		&i.MaxTokens,
 	)
 	return i, err
 }
@@ -144,9 +187,9 @@ func (q *Queries) ExecutionGetInternal(ctx context.Context, id string) (Executio
 const executionInsert = `-- name: ExecutionInsert :one
 
 INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
-    status, priority, request_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
+    status, priority, request_hash, max_cost_usd, max_tokens)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens
 `
 
 type ExecutionInsertParams struct {
@@ -161,6 +204,8 @@ type ExecutionInsertParams struct {
 	Status          string
 	Priority        int32
 	RequestHash     []byte
+	MaxCostUsd      *float64
+	MaxTokens       *int64
 }
 
 // Queries of the execution path (API start, step runner, reconciler). The
@@ -179,6 +224,8 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		arg.Status,
 		arg.Priority,
 		arg.RequestHash,
+		arg.MaxCostUsd,
+		arg.MaxTokens,
 	)
 	var i Execution
 	err := row.Scan(
@@ -205,6 +252,8 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.MaxCostUsd,
+		&i.MaxTokens,
 	)
 	return i, err
 }
@@ -212,7 +261,7 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 const executionMarkStarted = `-- name: ExecutionMarkStarted :one
 UPDATE executions SET status = 'running', engine_ref = $2, started_at = coalesce(started_at, now())
 WHERE id = $1 AND status = 'pending'
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens
 `
 
 type ExecutionMarkStartedParams struct {
@@ -247,6 +296,8 @@ func (q *Queries) ExecutionMarkStarted(ctx context.Context, arg ExecutionMarkSta
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.MaxCostUsd,
+		&i.MaxTokens,
 	)
 	return i, err
 }
@@ -255,7 +306,7 @@ const executionPromoteQueued = `-- name: ExecutionPromoteQueued :one
 UPDATE executions SET status = 'pending'
 WHERE id = (SELECT q.id FROM executions q WHERE q.workflow_id = $1 AND q.status = 'queued'
     ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1)
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens
 `
 
 // The next queued run of a workflow (highest priority, then oldest) becomes
@@ -287,6 +338,8 @@ func (q *Queries) ExecutionPromoteQueued(ctx context.Context, workflowID string)
 		&i.DurationMs,
 		&i.Priority,
 		&i.RequestHash,
+		&i.MaxCostUsd,
+		&i.MaxTokens,
 	)
 	return i, err
 }
@@ -313,7 +366,7 @@ func (q *Queries) ExecutionStatus(ctx context.Context, arg ExecutionStatusParams
 }
 
 const executionsUnfinished = `-- name: ExecutionsUnfinished :many
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash FROM executions WHERE status IN ('queued', 'pending', 'running') ORDER BY created_at
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens FROM executions WHERE status IN ('queued', 'pending', 'running') ORDER BY created_at
 `
 
 func (q *Queries) ExecutionsUnfinished(ctx context.Context) ([]Execution, error) {
@@ -349,6 +402,8 @@ func (q *Queries) ExecutionsUnfinished(ctx context.Context) ([]Execution, error)
 			&i.DurationMs,
 			&i.Priority,
 			&i.RequestHash,
+			&i.MaxCostUsd,
+			&i.MaxTokens,
 		); err != nil {
 			return nil, err
 		}
@@ -617,7 +672,7 @@ WITH claimed AS (
         OR (s.status = 'running' AND s.claim_id = $7::uuid)
     RETURNING s.attempt
 )
-SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, e.priority, e.request_hash, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
+SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, e.priority, e.request_hash, e.max_cost_usd, e.max_tokens, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
     a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
     coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
     cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error, cur.claim_id AS step_claim_id,
@@ -711,6 +766,8 @@ func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStart
 		&i.Execution.DurationMs,
 		&i.Execution.Priority,
 		&i.Execution.RequestHash,
+		&i.Execution.MaxCostUsd,
+		&i.Execution.MaxTokens,
 		&i.AgentID,
 		&i.AgentName,
 		&i.AgentType,

@@ -104,7 +104,7 @@ func (q *Queries) RefreshTokenRotate(ctx context.Context, tokenHash []byte) (Ref
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (email, password_hash, full_name, role)
 VALUES ($1, $2, $3, $4)
-RETURNING id, email, password_hash, full_name, role, created_at, updated_at, token_version
+RETURNING id, email, password_hash, full_name, role, created_at, updated_at, token_version, monthly_budget_usd
 `
 
 type UserCreateParams struct {
@@ -131,6 +131,7 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TokenVersion,
+		&i.MonthlyBudgetUsd,
 	)
 	return i, err
 }
@@ -158,7 +159,7 @@ func (q *Queries) UserEndSessions(ctx context.Context, id string) error {
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, email, password_hash, full_name, role, created_at, updated_at, token_version FROM users WHERE id = $1
+SELECT id, email, password_hash, full_name, role, created_at, updated_at, token_version, monthly_budget_usd FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, id string) (User, error) {
@@ -173,12 +174,13 @@ func (q *Queries) UserGet(ctx context.Context, id string) (User, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TokenVersion,
+		&i.MonthlyBudgetUsd,
 	)
 	return i, err
 }
 
 const userGetByEmail = `-- name: UserGetByEmail :one
-SELECT id, email, password_hash, full_name, role, created_at, updated_at, token_version FROM users WHERE email = $1
+SELECT id, email, password_hash, full_name, role, created_at, updated_at, token_version, monthly_budget_usd FROM users WHERE email = $1
 `
 
 func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error) {
@@ -193,6 +195,7 @@ func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TokenVersion,
+		&i.MonthlyBudgetUsd,
 	)
 	return i, err
 }
@@ -209,7 +212,7 @@ func (q *Queries) UserGetForUpdate(ctx context.Context, id string) (string, erro
 }
 
 const userList = `-- name: UserList :many
-SELECT id, email, password_hash, full_name, role, created_at, updated_at, token_version FROM users
+SELECT id, email, password_hash, full_name, role, created_at, updated_at, token_version, monthly_budget_usd FROM users
 WHERE ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT $1
@@ -239,6 +242,7 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.TokenVersion,
+			&i.MonthlyBudgetUsd,
 		); err != nil {
 			return nil, err
 		}
@@ -248,6 +252,20 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 		return nil, err
 	}
 	return items, nil
+}
+
+const userSetMonthlyBudget = `-- name: UserSetMonthlyBudget :exec
+UPDATE users SET monthly_budget_usd = $2, updated_at = now() WHERE id = $1
+`
+
+type UserSetMonthlyBudgetParams struct {
+	ID               string
+	MonthlyBudgetUsd *float64
+}
+
+func (q *Queries) UserSetMonthlyBudget(ctx context.Context, arg UserSetMonthlyBudgetParams) error {
+	_, err := q.db.Exec(ctx, userSetMonthlyBudget, arg.ID, arg.MonthlyBudgetUsd)
+	return err
 }
 
 const userSetPassword = `-- name: UserSetPassword :exec
@@ -266,7 +284,7 @@ func (q *Queries) UserSetPassword(ctx context.Context, arg UserSetPasswordParams
 
 const userUpdateProfile = `-- name: UserUpdateProfile :one
 UPDATE users SET email = $2, full_name = $3, updated_at = now() WHERE id = $1
-RETURNING id, email, password_hash, full_name, role, created_at, updated_at, token_version
+RETURNING id, email, password_hash, full_name, role, created_at, updated_at, token_version, monthly_budget_usd
 `
 
 type UserUpdateProfileParams struct {
@@ -287,6 +305,7 @@ func (q *Queries) UserUpdateProfile(ctx context.Context, arg UserUpdateProfilePa
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.TokenVersion,
+		&i.MonthlyBudgetUsd,
 	)
 	return i, err
 }

@@ -57,3 +57,9 @@ ALTER TABLE deployments ADD COLUMN may_execute boolean NOT NULL DEFAULT true;
 
 -- The retention job finds ended runs by their end.
 CREATE INDEX executions_completed_idx ON executions (completed_at) WHERE completed_at IS NOT NULL;
+
+-- Budgets: a run may carry a bound on model spend (money and tokens), and a
+-- user a monthly one; the step runner checks them before every model call.
+ALTER TABLE executions ADD COLUMN max_cost_usd numeric(14, 6) CHECK (max_cost_usd >= 0),
+    ADD COLUMN max_tokens bigint CHECK (max_tokens >= 0);
+ALTER TABLE users ADD COLUMN monthly_budget_usd numeric(14, 6) CHECK (monthly_budget_usd >= 0);

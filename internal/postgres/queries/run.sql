@@ -4,8 +4,8 @@
 
 -- name: ExecutionInsert :one
 INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
-    status, priority, request_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    status, priority, request_hash, max_cost_usd, max_tokens)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING *;
 
 -- name: WorkflowLockRuns :one
@@ -169,3 +169,16 @@ WHERE l.ctid = ANY (ARRAY(
     SELECT x.ctid FROM execution_logs x JOIN executions e ON e.id = x.execution_id
     WHERE e.completed_at < sqlc.arg(before)::timestamptz
     LIMIT sqlc.arg(max_rows)::integer));
+
+-- name: BudgetState :one
+-- What the budgets of a run's next model call are measured against: the
+-- run's bounds and spend so far, and its user's monthly budget and spend
+-- this calendar month (UTC).
+SELECT e.max_cost_usd, e.max_tokens,
+    (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = e.id)::float8 AS run_cost,
+    (SELECT coalesce(sum(s.input_tokens + s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = e.id)::bigint AS run_tokens,
+    u.monthly_budget_usd,
+    (SELECT coalesce(sum(s.cost_usd), 0) FROM executions x JOIN execution_steps s ON s.execution_id = x.id
+     WHERE x.user_id = e.user_id AND x.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::float8 AS month_cost
+FROM executions e JOIN users u ON u.id = e.user_id
+WHERE e.id = $1;

@@ -12,6 +12,9 @@ SELECT * FROM users WHERE email = $1;
 -- name: UserSetPassword :exec
 UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now() WHERE id = $1;
 
+-- name: UserSetMonthlyBudget :exec
+UPDATE users SET monthly_budget_usd = $2, updated_at = now() WHERE id = $1;
+
 -- name: UserEndSessions :exec
 -- Every access token issued so far stops working.
 UPDATE users SET token_version = token_version + 1 WHERE id = $1;

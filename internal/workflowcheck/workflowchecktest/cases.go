@@ -65,10 +65,10 @@ var Cases = []Case{
 	{Name: "retry without backoffRate or intervalSeconds takes the defaults", Workflow: `{"name": "w", "steps": [{"key": "a", "agentId": "ag", "retry": {"maxAttempts": 3}}]}`},
 	{Name: "retry with every setting", Workflow: `{"name": "w", "steps": [{"key": "a", "agentId": "ag", "timeoutSeconds": 30,
 		"retry": {"maxAttempts": 3, "intervalSeconds": 1, "backoffRate": 1, "maxDelaySeconds": 60, "errors": ["Code.Timeout"]}}]}`},
-	{Name: "retry bounds", Workflow: `{"name": "w", "steps": [{"key": "a", "agentId": "ag", "timeoutSeconds": 100000,
+	{Name: "retry bounds", Workflow: `{"name": "w", "steps": [{"key": "a", "agentId": "ag", "timeoutSeconds": 901,
 		"retry": {"maxAttempts": 50, "intervalSeconds": 7200, "backoffRate": 0.5}}]}`,
 		Want: []Want{{"steps[0].retry.maxAttempts", "must be 0 to 20"}, {"steps[0].retry.intervalSeconds", "must be 1 to 3600"},
-			{"steps[0].retry.backoffRate", "must be 1.0 to 10.0"}, {"steps[0].timeoutSeconds", "must be 1 to 86400"}}},
+			{"steps[0].retry.backoffRate", "must be 1.0 to 10.0"}, {"steps[0].timeoutSeconds", "must be 1 to 900: a step runs in one invocation of the steprunner Lambda function"}}},
 	{Name: "inputs that are not an object", Workflow: `{"name": "w", "steps": [{"key": "a", "agentId": "ag", "inputs": ["x"]}]}`,
 		Want: []Want{{"steps[0].inputs", "must be an object"}}, APIOnly: true},
 }

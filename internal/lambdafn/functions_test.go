@@ -1,4 +1,4 @@
-package app_test
+package lambdafn_test
 
 import (
 	"context"
@@ -18,7 +18,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/app"
+	"github.com/turbocat/turbocat/internal/app/executors"
+	"github.com/turbocat/turbocat/internal/app/localengine"
 	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/executor/codeexec"
+	"github.com/turbocat/turbocat/internal/lambdafn"
+	"github.com/turbocat/turbocat/internal/lambdafn/delivery"
 	"github.com/turbocat/turbocat/internal/postgres/pgtest"
 	"github.com/turbocat/turbocat/internal/secrets"
 	"github.com/turbocat/turbocat/internal/service"
@@ -26,7 +31,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	codeexecWorker()
+	codeexec.MaybeRunWorker()
 	os.Exit(m.Run())
 }
 
@@ -86,10 +91,10 @@ func TestStepRunnerFunction(t *testing.T) {
 	a := newApp(t)
 	ctx := context.Background()
 	userID, execID := seedRun(t, a, `function main(i) { console.log("hi " + i.name); return {text: "hello " + i.name}; }`)
-	reg, closeExe, err := app.NewExecutors(a.Config)
+	reg, closeExe, err := executors.New(a.Config, nil)
 	require.NoError(t, err)
 	t.Cleanup(closeExe)
-	h := app.StepRunnerLambda(a.NewRunner(reg))
+	h := lambdafn.StepRunnerLambda(a, a.NewRunner(reg))
 	vars := map[string]string{"{{EXECUTION_ID}}": execID}
 
 	out, err := h(ctx, readEvent(t, "../../events/steprunner/step.json", vars))
@@ -120,10 +125,10 @@ func TestStepRunnerFunctionReportsErrorType(t *testing.T) {
 	a := newApp(t)
 	ctx := context.Background()
 	userID, execID := seedRun(t, a, `function main(i) { throw new Error("boom"); }`)
-	reg, closeExe, err := app.NewExecutors(a.Config)
+	reg, closeExe, err := executors.New(a.Config, nil)
 	require.NoError(t, err)
 	t.Cleanup(closeExe)
-	h := app.StepRunnerLambda(a.NewRunner(reg))
+	h := lambdafn.StepRunnerLambda(a, a.NewRunner(reg))
 	vars := map[string]string{"{{EXECUTION_ID}}": execID}
 	_, err = h(ctx, readEvent(t, "../../events/steprunner/step.json", vars))
 	var le messages.InvokeResponse_Error
@@ -142,7 +147,7 @@ func TestStepRunnerFunctionReportsErrorType(t *testing.T) {
 func TestMigrateFunction(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	h := app.MigrateLambda(a)
+	h := lambdafn.MigrateLambda(a)
 	for _, name := range []string{"create", "delete"} {
 		var ev cfn.Event
 		require.NoError(t, json.Unmarshal(readEvent(t, "../../events/migrate/"+name+".json", nil), &ev))
@@ -155,13 +160,36 @@ func TestMigrateFunction(t *testing.T) {
 	require.Positive(t, n, "migrate also seeds the built-in templates")
 }
 
+// TestRepublishAfterDeploy: the custom resource that runs after the
+// functions are deployed makes published workflow versions publish again
+// (with the new steprunner version) on their next run.
+func TestRepublishAfterDeploy(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	ctx := context.Background()
+	userID, execID := seedRun(t, a, `function main(){ return 1; }`)
+	e, err := a.DB.Execution(ctx, userID, execID)
+	require.NoError(t, err)
+	ref := "arn:aws:states:eu-west-1:123456789012:stateMachine:turbocat-dev-x:1"
+	_, err = a.DB.SetVersionEngineRef(ctx, e.WorkflowID, e.WorkflowVersion, ref)
+	require.NoError(t, err)
+	var ev cfn.Event
+	require.NoError(t, json.Unmarshal(readEvent(t, "../../events/migrate/republish.json", nil), &ev))
+	out, err := lambdafn.MigrateLambda(a)(ctx, ev)
+	require.NoError(t, err)
+	require.Equal(t, "turbocat-republish", out["PhysicalResourceId"])
+	got, err := a.DB.VersionEngineRef(ctx, e.WorkflowID, e.WorkflowVersion)
+	require.NoError(t, err)
+	require.Empty(t, got, "the version is published again on its next run")
+}
+
 func TestReconcilerFunction(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	userID, execID := seedRun(t, a, `function main(){ return 1; }`)
 	var ev events.CloudWatchEvent
 	require.NoError(t, json.Unmarshal(readEvent(t, "../../events/reconciler/timed-out.json", map[string]string{"{{EXECUTION_ID}}": execID}), &ev))
-	h := app.ReconcilerLambda(a)
+	h := lambdafn.ReconcilerLambda(a)
 	require.NoError(t, h(context.Background(), ev))
 	e, err := a.DB.Execution(context.Background(), userID, execID)
 	require.NoError(t, err)
@@ -181,7 +209,7 @@ func TestReconcilerSweep(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	ctx := context.Background()
-	local, err := a.StartLocal(ctx, nil)
+	local, err := localengine.Start(ctx, a, nil)
 	require.NoError(t, err)
 	t.Cleanup(local.Close)
 	userID, lost := seedRun(t, a, `function main(i){ return {text: "hi " + i.name}; }`)
@@ -195,7 +223,7 @@ func TestReconcilerSweep(t *testing.T) {
 
 	var ev events.CloudWatchEvent
 	require.NoError(t, json.Unmarshal(readEvent(t, "../../events/reconciler/sweep.json", nil), &ev))
-	require.NoError(t, app.ReconcilerLambda(a)(ctx, ev))
+	require.NoError(t, lambdafn.ReconcilerLambda(a)(ctx, ev))
 
 	e, err := a.DB.Execution(ctx, userID, lost)
 	require.NoError(t, err)
@@ -218,10 +246,10 @@ func TestStepRunnerConcurrentDuplicates(t *testing.T) {
 	a := newApp(t)
 	ctx := context.Background()
 	userID, execID := seedRun(t, a, `function main(i) { console.log("ran"); const end = Date.now() + 300; while (Date.now() < end) {} return {text: "once"}; }`)
-	reg, closeExe, err := app.NewExecutors(a.Config)
+	reg, closeExe, err := executors.New(a.Config, nil)
 	require.NoError(t, err)
 	t.Cleanup(closeExe)
-	h := app.StepRunnerLambda(a.NewRunner(reg))
+	h := lambdafn.StepRunnerLambda(a, a.NewRunner(reg))
 	payload := readEvent(t, "../../events/steprunner/step.json", map[string]string{"{{EXECUTION_ID}}": execID})
 	errs := make(chan error, 10)
 	for range 10 {
@@ -249,7 +277,7 @@ func TestTriggerFunction(t *testing.T) {
 	c, err := secrets.NewAESGCM(a.Config.SecretsKey)
 	require.NoError(t, err)
 	a.Secrets.Cipher = c
-	local, err := a.StartLocal(context.Background(), nil)
+	local, err := localengine.Start(context.Background(), a, nil)
 	require.NoError(t, err)
 	t.Cleanup(local.Close)
 	userID, _ := seedRun(t, a, `function main(i) { return {text: "t"}; }`)
@@ -259,7 +287,7 @@ func TestTriggerFunction(t *testing.T) {
 	sched := "rate(1 hour)"
 	d, err := a.Deployments.Deploy(ctx, &turbocat.Actor{UserID: userID}, wfs.Items[0].ID, service.DeployInput{Environment: "prod", Schedule: &sched})
 	require.NoError(t, err)
-	h := app.TriggerLambda(a)
+	h := lambdafn.TriggerLambda(a)
 
 	sig := service.Sign(d.SigningSecret, time.Now(), []byte(`{"n": 5}`))
 	vars := map[string]string{"{{DEPLOYMENT_ID}}": d.ID, "{{SIGNATURE}}": sig}
@@ -311,7 +339,7 @@ func TestDelivererFunction(t *testing.T) {
 	var ev events.CloudWatchEvent
 	require.NoError(t, json.Unmarshal(readEvent(t, "../../events/deliverer/execution-failed.json",
 		map[string]string{"{{USER_ID}}": userID, "{{EXECUTION_ID}}": execID}), &ev))
-	h := app.DelivererLambda(a)
+	h := delivery.DelivererLambda(a)
 	require.NoError(t, h(context.Background(), ev))
 	r := <-got
 	require.Equal(t, "execution.failed", r.Header.Get("X-Turbocat-Event"))

@@ -1,4 +1,4 @@
-package app
+package lambdafn
 
 import (
 	"context"
@@ -48,12 +48,12 @@ func TestResolveAWSSecrets(t *testing.T) {
 	t.Setenv("DATABASE_URL", "")
 	t.Setenv("DATABASE_SECRET_ARN", arnDB)
 	cfg := &config.Config{JWTSecretARN: arnJWT}
-	require.NoError(t, resolveAWSSecrets(context.Background(), cfg))
+	require.NoError(t, resolveSecrets(context.Background(), cfg, true))
 	require.Equal(t, "jwt-key-from-secrets-manager-0123456789", string(cfg.JWTSecret))
 	require.Equal(t, "postgres://turbocat:p%40ss%2Fword@db.example.internal:5432/turbocat?sslmode=require", cfg.DatabaseURL)
 
 	t.Setenv("DATABASE_SECRET_ARN", arnDB+"-missing")
-	err := resolveAWSSecrets(context.Background(), &config.Config{})
+	err := resolveSecrets(context.Background(), &config.Config{}, false)
 	require.ErrorContains(t, err, "DATABASE_SECRET_ARN")
 	require.ErrorContains(t, err, "ResourceNotFoundException")
 }

@@ -1,59 +1,57 @@
-package app
+package lambdafn
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/turbocat/turbocat/internal/awsevents"
-	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/app"
 	"github.com/turbocat/turbocat/internal/httpapi"
 	"github.com/turbocat/turbocat/internal/service"
 	"github.com/turbocat/turbocat/internal/steprunner"
-	"github.com/turbocat/turbocat/internal/tracing"
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
-// lambdaApp loads a function's configuration, reads its secrets by ARN and
-// wires the app with the AWS adapters (KMS, EventBridge, Step Functions,
-// X-Ray, EMF metrics). needJWT is false for functions that check no tokens.
-func lambdaApp(ctx context.Context, name string, needJWT bool) (*App, error) {
-	tracing.Enable()
-	cfg, err := config.Load()
+// APIHandler is the Lambda entry point of an API function: API Gateway HTTP
+// API (payload format 2.0) in, response out.
+type APIHandler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// API builds, once per cold start, the function that serves the route
+// group of its name (auth, agents, ...). With RunsAgents it serves agent
+// test runs (POST /agents/{id}/test).
+func API(ctx context.Context, name string, opts ...Option) (APIHandler, error) {
+	f, err := build(ctx, name, opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := resolveAWSSecrets(ctx, cfg); err != nil {
-		return nil, err
+	return APIHandlerFor(f.App, name), nil
+}
+
+// MaxAgentTestSeconds bounds agent test runs on AWS: API Gateway HTTP APIs
+// answer within 30 seconds, and the agents function's timeout is 30 s.
+const MaxAgentTestSeconds = 25
+
+// APIHandlerFor adapts the app's HTTP handler for the group to Lambda.
+func APIHandlerFor(a *app.App, group string) APIHandler {
+	adapter := httpadapter.NewV2(a.Server.Handler(group))
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		// API Gateway's request id becomes ours when the client sent none,
+		// so logs, responses and CloudWatch line up.
+		if ev.Headers == nil {
+			ev.Headers = map[string]string{}
+		}
+		if _, ok := ev.Headers["x-request-id"]; !ok && ev.RequestContext.RequestID != "" {
+			ev.Headers["x-request-id"] = ev.RequestContext.RequestID
+		}
+		return adapter.ProxyWithContext(ctx, ev)
 	}
-	if err := cfg.Validate(needJWT); err != nil {
-		return nil, err
-	}
-	if !needJWT && len(cfg.JWTSecret) < 32 {
-		cfg.JWTSecret = make([]byte, 32) // issues and checks no tokens
-	}
-	a, err := New(ctx, cfg, NewLogger(cfg, os.Stdout).With("function", name))
-	if err != nil {
-		return nil, err
-	}
-	if err := a.useKMS(ctx); err != nil {
-		return nil, err
-	}
-	a.Metrics.EMF = os.Stdout // CloudWatch Embedded Metric Format
-	if err := a.useEventBridge(ctx); err != nil {
-		return nil, err
-	}
-	if err := a.useStepFunctions(ctx); err != nil {
-		return nil, err
-	}
-	return a, nil
 }
 
 // StepRunnerHandler is the Lambda entry point of the steprunner: the payload
@@ -62,26 +60,49 @@ func lambdaApp(ctx context.Context, name string, needJWT bool) (*App, error) {
 // Retry and Catch ErrorEquals match on AWS.
 type StepRunnerHandler func(context.Context, json.RawMessage) (json.RawMessage, error)
 
-// LambdaStepRunner builds the steprunner function once per cold start.
-func LambdaStepRunner(ctx context.Context) (StepRunnerHandler, error) {
-	a, err := lambdaApp(ctx, "steprunner", false)
+// StepRunner builds the steprunner function once per cold start; opts must
+// include RunsAgents.
+func StepRunner(ctx context.Context, opts ...Option) (StepRunnerHandler, error) {
+	f, err := build(ctx, "steprunner", opts)
 	if err != nil {
 		return nil, err
 	}
-	reg, _, err := NewExecutors(a.Config)
-	if err != nil {
-		return nil, err
+	if f.Executor == nil {
+		f.App.Close()
+		return nil, errors.New("steprunner: wire the agent executors (lambdafn.RunsAgents)")
 	}
-	return StepRunnerLambda(a.NewRunner(reg)), nil
+	return StepRunnerLambda(f.App, f.App.NewRunner(f.Executor)), nil
 }
 
-// StepRunnerLambda adapts a runner to Lambda's error reporting.
-func StepRunnerLambda(r *steprunner.Runner) StepRunnerHandler {
+// InfrastructureErrorsMetric counts the step runner's failures that are not
+// a step's own error (the database, a bug, a timeout of the function): the
+// alarm on the step runner watches it, not Lambda's Errors, which also
+// counts ordinary step failures.
+const InfrastructureErrorsMetric = "turbocat_steprunner_infrastructure_errors_total"
+
+// StepRunnerLambda adapts a runner to Lambda's error reporting, counts
+// infrastructure errors in the app's metrics (InfrastructureErrorsMetric),
+// and serves agent test runs (ActionTestAgent) for the agents function.
+func StepRunnerLambda(a *app.App, r *steprunner.Runner) StepRunnerHandler {
+	m := a.Metrics
 	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
-		out, err := r.Handle(ctx, payload)
+		var probe struct {
+			Action string `json:"action"`
+		}
+		_ = json.Unmarshal(payload, &probe)
+		var out json.RawMessage
+		var err error
+		if probe.Action == ActionTestAgent {
+			out, err = testAgent(ctx, a, r, payload)
+		} else {
+			out, err = r.Handle(ctx, payload)
+		}
 		var se *turbocat.StepError
 		if errors.As(err, &se) {
 			return nil, messages.InvokeResponse_Error{Type: se.Name, Message: se.Cause}
+		}
+		if err != nil {
+			m.Add(InfrastructureErrorsMetric, "Step runner invocations that failed for a reason other than the step's own error.", nil, 1)
 		}
 		return out, err
 	}
@@ -92,22 +113,41 @@ func StepRunnerLambda(r *steprunner.Runner) StepRunnerHandler {
 // applies migrations on every deploy.
 type MigrateHandler func(context.Context, cfn.Event) (map[string]any, error)
 
-// LambdaMigrate builds the migrate function.
-func LambdaMigrate(ctx context.Context) (MigrateHandler, error) {
-	a, err := lambdaApp(ctx, "migrate", false)
+// Migrate builds the migrate function.
+func Migrate(ctx context.Context, opts ...Option) (MigrateHandler, error) {
+	f, err := build(ctx, "migrate", opts)
 	if err != nil {
 		return nil, err
 	}
-	return MigrateLambda(a), nil
+	return MigrateLambda(f.App), nil
 }
 
+// RepublishAction is the Action property of the custom resource that runs
+// after the functions are deployed: it makes every workflow version publish
+// again on its next run, compiled with the new steprunner version (a run
+// already going keeps the version it started with).
+const RepublishAction = "republish"
+
 // MigrateLambda migrates on Create and Update and does nothing on Delete
-// (removing the stack never drops data).
-func MigrateLambda(a *App) MigrateHandler {
+// (removing the stack never drops data). With the Action property
+// RepublishAction it forgets the published workflow versions instead.
+func MigrateLambda(a *app.App) MigrateHandler {
 	return func(ctx context.Context, ev cfn.Event) (map[string]any, error) {
 		out := map[string]any{"PhysicalResourceId": "turbocat-migrations"}
+		republish := ev.ResourceProperties["Action"] == RepublishAction
+		if republish {
+			out["PhysicalResourceId"] = "turbocat-republish"
+		}
 		switch ev.RequestType {
 		case cfn.RequestCreate, cfn.RequestUpdate:
+			if republish {
+				n, err := a.DB.ResetEngineRefs(ctx)
+				if err != nil {
+					return nil, err
+				}
+				out["Data"] = map[string]string{"status": "republish", "versions": fmt.Sprint(n)}
+				return out, nil
+			}
 			if err := a.Migrate(ctx); err != nil {
 				return nil, fmt.Errorf("migrate: %w", err)
 			}
@@ -133,18 +173,18 @@ type StatusChangeDetail struct {
 // ReconcilerHandler is the Lambda entry point of the reconciler.
 type ReconcilerHandler func(context.Context, events.CloudWatchEvent) error
 
-// LambdaReconciler builds the reconciler function.
-func LambdaReconciler(ctx context.Context) (ReconcilerHandler, error) {
-	a, err := lambdaApp(ctx, "reconciler", false)
+// Reconciler builds the reconciler function.
+func Reconciler(ctx context.Context, opts ...Option) (ReconcilerHandler, error) {
+	f, err := build(ctx, "reconciler", opts)
 	if err != nil {
 		return nil, err
 	}
-	return ReconcilerLambda(a), nil
+	return ReconcilerLambda(f.App), nil
 }
 
 // ReconcilerLambda reconciles one status-change event, or, on the
 // scheduled rule's "Scheduled Event", sweeps every unfinished run.
-func ReconcilerLambda(a *App) ReconcilerHandler {
+func ReconcilerLambda(a *app.App) ReconcilerHandler {
 	return func(ctx context.Context, ev events.CloudWatchEvent) error {
 		if ev.Source == "aws.events" && ev.DetailType == "Scheduled Event" {
 			n, err := a.Reconciler.Sweep(ctx)
@@ -195,18 +235,18 @@ type SchedulePayload struct {
 // Gateway events for POST /hooks/{id}, and EventBridge Scheduler payloads.
 type TriggerHandler func(context.Context, json.RawMessage) (any, error)
 
-// LambdaTrigger builds the trigger function.
-func LambdaTrigger(ctx context.Context) (TriggerHandler, error) {
-	a, err := lambdaApp(ctx, "trigger", false)
+// Trigger builds the trigger function.
+func Trigger(ctx context.Context, opts ...Option) (TriggerHandler, error) {
+	f, err := build(ctx, "trigger", opts)
 	if err != nil {
 		return nil, err
 	}
-	return TriggerLambda(a), nil
+	return TriggerLambda(f.App), nil
 }
 
 // TriggerLambda serves webhooks through the API handler and fires
 // schedules; a fire delivered twice starts one run.
-func TriggerLambda(a *App) TriggerHandler {
+func TriggerLambda(a *app.App) TriggerHandler {
 	api := APIHandlerFor(a, httpapi.GroupTrigger)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
@@ -231,34 +271,5 @@ func TriggerLambda(a *App) TriggerHandler {
 			return nil, err
 		}
 		return map[string]string{"executionId": e.ID, "status": e.Status}, nil
-	}
-}
-
-// DelivererHandler is the Lambda entry point of the deliverer: Turbocat
-// events from the EventBridge bus in, signed webhook deliveries out.
-type DelivererHandler func(context.Context, events.CloudWatchEvent) error
-
-// LambdaDeliverer builds the deliverer function.
-func LambdaDeliverer(ctx context.Context) (DelivererHandler, error) {
-	a, err := lambdaApp(ctx, "deliverer", false)
-	if err != nil {
-		return nil, err
-	}
-	return DelivererLambda(a), nil
-}
-
-// DelivererLambda delivers one bus event to the webhooks subscribed to it.
-// A redelivered event reuses its delivery records and skips the webhooks it
-// already reached.
-func DelivererLambda(a *App) DelivererHandler {
-	return func(ctx context.Context, ev events.CloudWatchEvent) error {
-		if ev.Source != awsevents.Source {
-			return fmt.Errorf("deliverer: unexpected event source %q", ev.Source)
-		}
-		e, err := awsevents.Decode(ev.Detail)
-		if err != nil {
-			return fmt.Errorf("deliverer: %w", err)
-		}
-		return a.Webhooks.DeliverAll(ctx, e)
 	}
 }

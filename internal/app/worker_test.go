@@ -1,5 +1,0 @@
-package app_test
-
-import "github.com/turbocat/turbocat/internal/executor/codeexec"
-
-func codeexecWorker() { codeexec.MaybeRunWorker() }
