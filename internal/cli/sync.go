@@ -143,10 +143,6 @@ func fileFlags(cmd *cobra.Command, files *[]string) {
 	_ = cmd.MarkFlagRequired("file")
 }
 
-func loadForCommand(env *Env, files []string) (*Bundle, error) {
-	return loadFor(env, files, "table")
-}
-
 // loadFor loads the files; their problems go to standard error, or with
 // -o json to standard output as {"valid": false, "problems": [...]}.
 func loadFor(env *Env, files []string, output string) (*Bundle, error) {
