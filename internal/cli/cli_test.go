@@ -532,3 +532,12 @@ func TestExportDeclaresEverySecretUsed(t *testing.T) {
 	require.Contains(t, errOut.String(), "secret OPENAI_API_KEY is used by an agent but not set on the server")
 	require.Contains(t, errOut.String(), "secret SLACK_WEBHOOK_URL is used by an agent but not set on the server")
 }
+
+// TestErrorText: run and step errors print as text, not escaped JSON.
+func TestErrorText(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "Code.Error: boom", errorText(map[string]any{"error": "Code.Error", "cause": "boom"}))
+	require.Equal(t, "step fetch: Api.Http5xx: HTTP 502", errorText(json.RawMessage(`{"error":"Api.Http5xx","cause":"HTTP 502","stepKey":"fetch"}`)))
+	require.Equal(t, "", errorText(json.RawMessage(`null`)))
+	require.Equal(t, "", errorText(nil))
+}

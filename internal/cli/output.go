@@ -119,6 +119,14 @@ func errorText(v any) string {
 	return string(b)
 }
 
+// orDash is s, or "-" for an empty table cell.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 // intOf returns a JSON number as an int (0 for anything else).
 func intOf(v any) int {
 	f, _ := v.(float64)

@@ -146,7 +146,7 @@ function Canvas({ steps, label, selected, onSelect, onConnect, onDisconnect, cla
   }, [shape, flow]);
 
   return (
-    <div className={cn("h-[460px] w-full rounded-md border border-border bg-slate-50", className)} data-testid="canvas" role="group" aria-label={label}>
+    <div className={cn("h-[min(70vh,640px)] min-h-[420px] w-full rounded-md border border-border bg-slate-50", className)} data-testid="canvas" role="group" aria-label={label}>
       <ReactFlow
         nodes={nodes}
         edges={edges}

@@ -10,7 +10,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardTitle, EmptyState, PageHeader, Spinner } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy";
 import { ConfirmButton } from "@/components/ui/dialog";
-import { Field, FormError, Input, Select, Textarea } from "@/components/ui/form";
+import { Field, FormError, Input, Select } from "@/components/ui/form";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
 import { useApi, useQueryParam } from "@/lib/hooks";
 import { connect, disconnect, newStepKey, nextUid, remove, rename, stepErrors, stepFrom, type StepForm } from "@/lib/steps";
@@ -458,7 +458,7 @@ function RunPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }) {
           ))
         ) : (
           <Field label="Input (JSON object)" error={errors.input}>
-            <Textarea name="runInput" value={rawInput} onChange={(e) => setRawInput(e.target.value)} className="font-mono text-xs" rows={4} />
+            <CodeEditor label="Input (JSON object)" language="json" value={rawInput} onChange={setRawInput} minLines={4} />
           </Field>
         )}
         {active.length ? (
