@@ -546,7 +546,8 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     await page.getByRole("link", { name: "Webhooks" }).click();
     await heading("Webhooks");
     await page.getByText("No webhooks yet").waitFor();
-    await page.getByLabel("Endpoint URL").fill("https://hooks.example.invalid/turbocat");
+    // A loopback endpoint: the SSRF guard refuses it, so the delivery fails without leaving the machine.
+    await page.getByLabel("Endpoint URL").fill("http://127.0.0.1:9/turbocat");
     await page.getByRole("checkbox", { name: "execution.succeeded" }).check();
     await page.getByRole("button", { name: "Create webhook" }).click();
     const secret = (await page.getByTestId("webhook-secret").innerText()).trim();
