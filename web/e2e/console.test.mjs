@@ -19,6 +19,19 @@ const AGENT_B = `function main(input) {
 }
 `;
 
+/** settle waits until the canvas stops moving (its fit after a change of the graph). */
+async function settle(page) {
+  const where = () =>
+    page.evaluate(() => document.querySelector(".react-flow__viewport")?.getAttribute("style") ?? "");
+  let last = await where();
+  for (let i = 0; i < 40; i++) {
+    await page.waitForTimeout(100);
+    const now = await where();
+    if (now === last) return;
+    last = now;
+  }
+}
+
 describe("turbocat console", { timeout: 300_000 }, () => {
   let stack;
   let browser;
@@ -152,7 +165,13 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     await deps.getByRole("checkbox", { name: "left", exact: true }).setChecked(false);
     await deps.getByRole("checkbox", { name: "start", exact: true }).setChecked(true);
     // join follows right; connect left to it by dragging on the canvas.
-    await page.getByTestId("node-left").locator(".react-flow__handle.source").dragTo(page.getByTestId("node-join").locator(".react-flow__handle.target"));
+    await settle(page);
+    const src = await page.getByTestId("node-left").locator(".react-flow__handle.source").boundingBox();
+    const dst = await page.getByTestId("node-join").locator(".react-flow__handle.target").boundingBox();
+    await page.mouse.move(src.x + src.width / 2, src.y + src.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(dst.x + dst.width / 2, dst.y + dst.height / 2, { steps: 12 });
+    await page.mouse.up();
     await page.getByTestId("node-join").click();
     assert.ok(await deps.getByRole("checkbox", { name: "left", exact: true }).isChecked(), "the dragged connection makes join depend on left");
     assert.ok(await deps.getByRole("checkbox", { name: "right", exact: true }).isChecked());

@@ -141,7 +141,7 @@ function Canvas({ steps, label, selected, onSelect, onConnect, onDisconnect, cla
   const flow = useReactFlow();
   // Fit the graph when its shape changes (a step added, a dependency drawn).
   useEffect(() => {
-    const t = setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 150 }), 30);
+    const t = setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1.2 }), 30);
     return () => clearTimeout(t);
   }, [shape, flow]);
 
