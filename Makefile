@@ -25,8 +25,9 @@ db: ## Start the local Postgres if needed and create the turbocat databases.
 	@bash scripts/ensure-postgres.sh turbocat turbocat_test
 
 .PHONY: dev
-dev: db web ## Run Turbocat locally: console and API on :$(PORT), migrations applied.
-	@set -a; source "$$(bash scripts/dev-env.sh)"; set +a; \
+dev: web ## Run Turbocat locally: console and API on :$(PORT), migrations applied.
+	@bash scripts/ensure-postgres.sh "$(DATABASE_URL)"
+	@eval "$$(bash scripts/dev-env.sh --exports)"; \
 	  DATABASE_URL="$(DATABASE_URL)" PORT="$(PORT)" $(GO) run ./cmd/turbocat dev
 
 .PHONY: migrate
@@ -118,8 +119,8 @@ lint: $(STATICCHECK) ## gofmt, go vet and staticcheck.
 	$(STATICCHECK) $(PKGS)
 
 .PHONY: web
-web: ## Build the web console into web/out (embedded by turbocat dev): npm ci, lint, type-check, static export.
-	cd web && npm ci --no-audit --no-fund && npm run check && npm run build
+web: ## Build the web console into web/out (embedded by turbocat dev) when web/ changed: npm ci, lint, type-check, static export (FORCE=1 always).
+	@bash scripts/web-build.sh
 
 .PHONY: test-web
 test-web: db web ## Browser end-to-end tests of the console (Debian chromium, installed with apt when missing).

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the local Postgres cluster is running and that the databases
-# Turbocat uses exist. Used by `make dev`, `make test` and .ci/run.
+# Turbocat uses exist. Used by `make dev`, `make test` and .ci/run. Each
+# argument is a database name or a postgres:// URL, whose database is meant
+# (make dev passes DATABASE_URL, so any local database it names is created).
 set -euo pipefail
 
 host=${PGHOST:-127.0.0.1}
@@ -24,9 +26,15 @@ if ! pg_isready -q -h "$host" -p "$port"; then
 fi
 
 for db in "$@"; do
-  exists=$(psql -h "$host" -p "$port" -U "$user" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")
+  case "$db" in
+  postgres://* | postgresql://*)
+    db=${db#*://}; db=${db#*/}; db=${db%%\?*}
+    [ -n "$db" ] || continue
+    ;;
+  esac
+  exists=$(psql -h "$host" -p "$port" -U "$user" -d postgres -tA -v name="$db" <<<"SELECT 1 FROM pg_database WHERE datname = :'name'")
   if [ "$exists" != "1" ]; then
     echo "ensure-postgres: creating database $db"
-    psql -h "$host" -p "$port" -U "$user" -d postgres -qc "CREATE DATABASE \"$db\""
+    psql -h "$host" -p "$port" -U "$user" -d postgres -v ON_ERROR_STOP=1 -qc "CREATE DATABASE \"${db//\"/\"\"}\""
   fi
 done

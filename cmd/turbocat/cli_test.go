@@ -415,7 +415,7 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Contains(t, r.stderr, bad+":8: unknown Workflow field \"colour\"")
 		require.Contains(t, r.stderr, bad+":15: workflow \"loop\": steps[1].dependsOn[0]: dependency cycle: x → y → x")
 		require.Contains(t, r.stderr, bad+":21: workflow \"refs\": step \"first\": agent \"ghost\" is not defined in the files")
-		require.Contains(t, r.stderr, `{{steps.second.output}} (at v) does not reference an upstream step`)
+		require.Contains(t, r.stderr, `steps[0].inputs: {{steps.second.output}} references step "second", which is not upstream of "first"`)
 		require.Contains(t, r.stderr, bad+`:27: workflow "refs": schedule: `)
 		require.Contains(t, r.stderr, bad+`:32: agent "a2" uses secret "TOKEN": declare it in the files (kind: Secret, name: TOKEN)`)
 		require.Contains(t, r.stderr, bad+`:38: deployment refs/Prod: environment must be 1 to 32 lowercase letters`)
@@ -867,4 +867,75 @@ func TestInit(t *testing.T) {
 	mine, err := os.ReadFile(filepath.Join(dir, "workflows", "agents.yaml"))
 	require.NoError(t, err)
 	require.Equal(t, "# mine\n", string(mine), "init never overwrites")
+}
+
+// TestEveryCommandHasJSONOutput: every client command takes -o json, as the
+// README says (issue 18, item 7: validate, apply, export, init and login
+// lacked it).
+func TestEveryCommandHasJSONOutput(t *testing.T) {
+	t.Parallel()
+	root := newRoot(&cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard})
+	var missing []string
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Name() == "help" || sub.Name() == "completion" || sub.GroupID == "server" {
+				continue
+			}
+			if !sub.HasSubCommands() && sub.Flags().Lookup("output") == nil {
+				missing = append(missing, sub.CommandPath())
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
+	require.Empty(t, missing, "commands without -o json")
+
+	// validate -o json: the problems as data, exit code 1.
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "w.yaml"), []byte("kind: Workflow\nname: w\nsteps:\n  - key: a\n    agent: ghost\n"), 0o600))
+	r := turbocat(t, nil, "", "validate", "-f", dir, "-o", "json")
+	require.Equal(t, 1, r.code, r.stderr)
+	var v struct {
+		Valid    bool
+		Problems []struct {
+			File    string
+			Line    int
+			Message string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &v), r.stdout)
+	require.False(t, v.Valid)
+	require.Len(t, v.Problems, 1)
+	require.Equal(t, 5, v.Problems[0].Line)
+	require.Contains(t, v.Problems[0].Message, `agent "ghost" is not defined in the files`)
+
+	// init -o json lists what it wrote; validate -o json then says valid.
+	repo := filepath.Join(t.TempDir(), "repo")
+	r = turbocat(t, nil, "", "init", repo, "-o", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var written struct{ Files []string }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &written), r.stdout)
+	require.Contains(t, written.Files, ".github/workflows/turbocat.yml")
+	r = turbocat(t, nil, "", "validate", "-f", filepath.Join(repo, "workflows"), "-o", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &v), r.stdout)
+	require.True(t, v.Valid)
+}
+
+// TestUnknownSubcommandAndVersion: `turbocat executions show` is an error
+// naming the subcommands there are, not the help with exit code 0; and
+// `turbocat --version` answers (issue 18, item 7).
+func TestUnknownSubcommandAndVersion(t *testing.T) {
+	t.Parallel()
+	r := turbocat(t, nil, "", "executions", "show")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, `unknown command "show" for "turbocat executions" (it has: cancel, get, list, retry)`)
+	require.Empty(t, r.stdout)
+	r = turbocat(t, nil, "", "deployments")
+	require.Equal(t, 0, r.code, "a group alone shows its help")
+	require.Contains(t, r.stdout, "Available Commands:")
+	r = turbocat(t, nil, "", "--version")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Regexp(t, `^turbocat \S+.* go1\.\d+`, r.stdout)
 }

@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	goruntime "runtime"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -30,6 +32,24 @@ import (
 	"github.com/turbocat/turbocat/internal/runtime/sfnapi"
 	"github.com/turbocat/turbocat/web"
 )
+
+// version is the release this binary was built as; set it with
+// -ldflags "-X main.version=v1.2.3". Builds without it show "dev" and the
+// VCS revision when the build recorded one.
+var version = "dev"
+
+// versionString is what turbocat --version prints after "turbocat".
+func versionString() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+	}
+	return fmt.Sprintf("%s %s %s/%s", v, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH)
+}
 
 func main() {
 	// Code agents run in sandboxed worker processes of this same binary.
@@ -79,7 +99,9 @@ credentials of turbocat login, or TURBOCAT_API_KEY.`,
   turbocat run digest --input '{"url": "https://example.com"}' --wait`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
+	root.SetVersionTemplate("turbocat {{.Version}}\n")
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.SetIn(env.Stdin)

@@ -9,7 +9,7 @@ import (
 )
 
 func loginCmd(env *Env) *cobra.Command {
-	var email, password, apiKey, apiURL string
+	var email, password, apiKey, apiURL, output string
 	var passwordStdin bool
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -23,6 +23,9 @@ in CI, set TURBOCAT_API_KEY instead of logging in.`,
   TURBOCAT_API_URL=https://api.example.com turbocat login --email me@example.com   # asks for the password, not echoed`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			c, err := env.client()
 			if err != nil {
@@ -71,10 +74,15 @@ in CI, set TURBOCAT_API_KEY instead of logging in.`,
 			if err := env.saveCreds(creds); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "Logged in to %s as %s\n", creds.APIURL, creds.Email)
-			return nil
+			via := "session"
+			if creds.APIKey != "" {
+				via = "apiKey"
+			}
+			return report(env.Stdout, output, map[string]any{"apiUrl": creds.APIURL, "email": creds.Email, "via": via},
+				fmt.Sprintf("Logged in to %s as %s", creds.APIURL, creds.Email))
 		},
 	}
+	addOutputFlag(cmd, &output)
 	f := cmd.Flags()
 	f.StringVar(&email, "email", "", "account email (asked if absent)")
 	f.StringVar(&password, "password", "", "password (prefer --password-stdin)")
@@ -85,12 +93,16 @@ in CI, set TURBOCAT_API_KEY instead of logging in.`,
 }
 
 func logoutCmd(env *Env) *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:     "logout",
 		Short:   "Forget the stored credentials",
 		Example: "  turbocat logout",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			c, err := env.loadCreds()
 			if err != nil {
 				return err
@@ -98,10 +110,11 @@ func logoutCmd(env *Env) *cobra.Command {
 			if err := env.saveCreds(Credentials{APIURL: c.APIURL}); err != nil {
 				return err
 			}
-			fmt.Fprintln(env.Stdout, "Logged out")
-			return nil
+			return report(env.Stdout, output, map[string]any{"loggedOut": true, "apiUrl": env.apiURL(c)}, "Logged out")
 		},
 	}
+	addOutputFlag(cmd, &output)
+	return cmd
 }
 
 func whoamiCmd(env *Env) *cobra.Command {

@@ -1,17 +1,17 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/turbocat/turbocat/internal/dag"
 	"github.com/turbocat/turbocat/internal/schedule"
 	"github.com/turbocat/turbocat/internal/tmpl"
 	"github.com/turbocat/turbocat/internal/turbocat"
+	"github.com/turbocat/turbocat/internal/workflowcheck"
 )
 
 // check validates the references between documents, the DAGs, templates
@@ -72,54 +72,24 @@ func (b *Bundle) check() FileErrors {
 			add("", "also defined at %s", prev.pos)
 		}
 		wfs[w.Name] = w
-		if w.Schedule != "" {
-			if _, err := schedule.Parse(w.Schedule, ""); err != nil {
-				add("schedule", "schedule: %s", errMessage(err))
-			}
-		}
 		for i, s := range w.Steps {
-			for _, name := range undeclared(secretRefs(s.Inputs)) {
-				add(fmt.Sprintf("steps[%d].inputs", i), "step %q uses secret %q: %s", s.Key, name, declare(name))
-			}
-		}
-		if len(w.Steps) == 0 {
-			continue
-		}
-		nodes := make([]dag.Node, len(w.Steps))
-		for i, s := range w.Steps {
-			nodes[i] = dag.Node{Key: s.Key, DependsOn: s.DependsOn}
-			switch {
-			case s.stepType() != "agent":
-			case s.Agent == "":
-				add(fmt.Sprintf("steps[%d]", i), "step %q: agent is required", s.Key)
-			case agents[s.Agent] == nil:
+			if s.Agent != "" && agents[s.Agent] == nil {
 				add(fmt.Sprintf("steps[%d].agent", i), "step %q: agent %q is not defined in the files", s.Key, s.Agent)
 			}
 		}
-		g, err := dag.New(nodes, dag.Options{})
-		var ve *dag.ValidationError
-		if errors.As(err, &ve) {
-			for _, p := range ve.Problems {
-				add(p.Field, "%s: %s", p.Field, p.Message)
-			}
-			continue
+		if len(w.Steps) == 0 {
+			continue // reported by parse
 		}
-		for i, s := range w.Steps {
-			field := fmt.Sprintf("steps[%d].inputs", i)
-			upstream := func(step string) bool { return g.IsUpstream(step, s.Key) }
-			for _, msg := range checkRefs(s.Inputs, upstream, forEachRoots(&s)...) {
-				add(field, "step %q: %s", s.Key, msg)
+		// The shape of the workflow: the API's own validator.
+		dw, problems := w.domain()
+		for _, p := range append(problems, workflowcheck.Check(dw, workflowcheck.Options{})...) {
+			field := p.Field
+			if i := strings.Index(field, ".agentId"); i >= 0 {
+				field = field[:i] + ".agent" + field[i+len(".agentId"):]
 			}
-			for _, p := range checkStepFlow(&s, upstream, g.Has) {
-				add(fmt.Sprintf("steps[%d].%s", i, p.field), "step %q: %s", s.Key, p.msg)
-			}
+			add(field, "%s: %s", field, p.Message)
 		}
 		checkFileSubWorkflows(w, wfs, add)
-		if w.Output != nil {
-			for _, msg := range checkRefs(w.Output, g.Has) {
-				add("output", "output: %s", msg)
-			}
-		}
 	}
 	deps := map[string]*DeploymentSpec{}
 	for _, d := range b.Deployments {
@@ -160,6 +130,46 @@ func errMessage(err error) string {
 	return err.Error()
 }
 
+// domain is the workflow as the API takes it, for workflowcheck (steps
+// name their agent by name in AgentID), and the problems the API would
+// find decoding it (an unknown retry field).
+func (w *WorkflowSpec) domain() (*turbocat.Workflow, []turbocat.FieldError) {
+	var problems []turbocat.FieldError
+	out := &turbocat.Workflow{Name: w.Name, Description: w.Description, MaxConcurrentRuns: w.MaxConcurrentRuns, Steps: make([]turbocat.WorkflowStep, len(w.Steps))}
+	if w.InputSchema != nil {
+		out.InputSchema, _ = json.Marshal(w.InputSchema)
+	}
+	if w.Output != nil {
+		out.Output, _ = json.Marshal(w.Output)
+	}
+	if w.Schedule != "" {
+		sc := w.Schedule
+		out.Schedule = &sc
+	}
+	for i, s := range w.Steps {
+		st := turbocat.WorkflowStep{Key: s.Key, AgentID: s.Agent, DependsOn: s.DependsOn, TimeoutSeconds: s.TimeoutSeconds,
+			Type: s.Type, When: s.When, ForEach: s.ForEach, MaxConcurrency: s.MaxConcurrency, Seconds: s.Seconds, Until: s.Until,
+			Workflow: s.Workflow, OnError: s.OnError}
+		if s.Inputs != nil {
+			st.Inputs, _ = json.Marshal(s.Inputs)
+		}
+		if s.Retry != nil {
+			raw, _ := json.Marshal(s.Retry)
+			var r turbocat.RetryPolicy
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&r); err != nil {
+				problems = append(problems, turbocat.FieldError{Field: fmt.Sprintf("steps[%d].retry", i),
+					Message: "takes maxAttempts, intervalSeconds, backoffRate, maxDelaySeconds and errors: " + strings.TrimPrefix(err.Error(), "json: ")})
+			} else {
+				st.Retry = &r
+			}
+		}
+		out.Steps[i] = st
+	}
+	return out, problems
+}
+
 // secretRefs lists the secrets v's templates reference ({{secrets.NAME}}).
 func secretRefs(v any) []string {
 	if v == nil {
@@ -187,43 +197,6 @@ func agentSecrets(a *AgentSpec) []string {
 		out = append(out, k)
 	}
 	return out
-}
-
-// checkRefs checks the templates of a value: known roots, and steps.<key>
-// references only to steps ok accepts.
-func checkRefs(v any, ok func(step string) bool, extraRoots ...string) []string {
-	if v == nil {
-		return nil
-	}
-	raw, _ := json.Marshal(v)
-	refs, err := tmpl.ReferencesIn(raw)
-	if err != nil {
-		return []string{"template: " + err.Error()}
-	}
-	var msgs []string
-	for _, r := range refs {
-		switch r.Root() {
-		case "inputs", "execution", tmpl.SecretsRoot:
-		case "item", "index":
-			if !slices.Contains(extraRoots, r.Root()) {
-				msgs = append(msgs, fmt.Sprintf("{{%s}} (at %s) is only available in the inputs of a forEach step", r.String(), fieldOr(r.Field)))
-			}
-		case "steps":
-			if len(r.Path) < 2 || !ok(r.Path[1]) {
-				msgs = append(msgs, fmt.Sprintf("{{%s}} (at %s) does not reference an upstream step", r.String(), fieldOr(r.Field)))
-			}
-		default:
-			msgs = append(msgs, fmt.Sprintf("{{%s}} (at %s): unknown root %q (inputs, steps, execution, secrets)", r.String(), fieldOr(r.Field), r.Root()))
-		}
-	}
-	return msgs
-}
-
-func fieldOr(f string) string {
-	if f == "" {
-		return "the value"
-	}
-	return f
 }
 
 func splitPos(pos string) (string, int) {

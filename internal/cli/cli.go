@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -104,4 +105,35 @@ func AddCommands(root *cobra.Command, env *Env) {
 			}),
 	)
 	inGroup(GroupFiles, append(fileCommands(env), initCmd(env), definitionCmd(env))...)
+	for _, c := range root.Commands() {
+		refuseUnknownSubcommands(c)
+	}
+}
+
+// refuseUnknownSubcommands makes every command group (executions,
+// deployments, ...) fail on an unknown subcommand, with the ones it has,
+// instead of printing its help and exiting 0; without one it prints its
+// help.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	if !c.HasSubCommands() {
+		return
+	}
+	if c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			var names []string
+			for _, s := range cmd.Commands() {
+				if s.IsAvailableCommand() {
+					names = append(names, s.Name())
+				}
+			}
+			return fmt.Errorf("unknown command %q for %q (it has: %s); see %s --help", args[0], cmd.CommandPath(), strings.Join(names, ", "), cmd.CommandPath())
+		}
+	}
+	for _, s := range c.Commands() {
+		refuseUnknownSubcommands(s)
+	}
 }

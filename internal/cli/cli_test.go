@@ -20,6 +20,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/turbocat/turbocat/internal/workflowcheck/workflowchecktest"
 )
 
 func TestReadEvents(t *testing.T) {
@@ -50,25 +52,51 @@ func TestReadEvents(t *testing.T) {
 	}
 }
 
-func TestCheckRefs(t *testing.T) {
+// TestWorkflowCasesAsFiles: the shared table of workflow validation cases,
+// written as files, gets from validate the problems the API reports, on
+// the same fields (issue 18, item 3: `{{secrets.TOKEN}}` in step inputs,
+// `{{execution.bogus}}` and `{{steps.a.result}}` passed validate and failed
+// apply).
+func TestWorkflowCasesAsFiles(t *testing.T) {
 	t.Parallel()
-	upstream := func(s string) bool { return s == "fetch" }
-	for _, tc := range []struct {
-		name  string
-		value any
-		want  []string
-	}{
-		{"inputs and upstream steps", map[string]any{"a": "{{inputs.url}}", "b": "x {{steps.fetch.output.body}}", "c": "{{execution.id}} {{secrets.KEY}}"}, nil},
-		{"downstream step", map[string]any{"a": "{{steps.later.output}}"}, []string{"{{steps.later.output}} (at a) does not reference an upstream step"}},
-		{"unknown root", map[string]any{"list": []any{"{{input.x}}"}}, []string{`{{input.x}} (at list.0): unknown root "input" (inputs, steps, execution, secrets)`}},
-		{"syntax", map[string]any{"a": "{{inputs."}, []string{"template: "}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range workflowchecktest.Cases {
+		if tc.APIOnly {
+			continue
+		}
+		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
-			got := checkRefs(tc.value, upstream)
-			require.Len(t, got, len(tc.want), "%v", got)
-			for i := range tc.want {
-				require.True(t, strings.HasPrefix(got[i], tc.want[i]), "%q does not start with %q", got[i], tc.want[i])
+			var wf map[string]any
+			require.NoError(t, json.Unmarshal([]byte(tc.Workflow), &wf))
+			wf["kind"] = KindWorkflow
+			docs := []any{wf}
+			agents := map[string]bool{}
+			for _, s := range wf["steps"].([]any) {
+				st := s.(map[string]any)
+				if id, ok := st["agentId"]; ok {
+					st["agent"] = id
+					delete(st, "agentId")
+				}
+				if name, _ := st["agent"].(string); name != "" && !agents[name] {
+					agents[name] = true
+					docs = append(docs, map[string]any{"kind": KindAgent, "name": name, "type": "code", "config": map[string]any{"source": "function main(i) { return i; }"}})
+				}
+			}
+			raw, err := json.MarshalIndent(docs, "", "  ")
+			require.NoError(t, err)
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "w.json"), raw, 0o600))
+			_, err = LoadFiles(dir)
+			if len(tc.Want) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			var fe FileErrors
+			require.ErrorAs(t, err, &fe)
+			require.Len(t, fe, len(tc.Want), fe.Error())
+			for _, w := range tc.Want {
+				field := strings.Replace(w.Field, ".agentId", ".agent", 1)
+				require.Contains(t, fe.Error(), `workflow "w": `+field+": ", "%s", w.Field)
+				require.Contains(t, fe.Error(), w.Contains)
 			}
 		})
 	}
@@ -411,4 +439,107 @@ func TestEmptyDocumentsAreSkipped(t *testing.T) {
 	b, err := LoadFiles(dir)
 	require.NoError(t, err)
 	require.Len(t, b.Secrets, 2)
+}
+
+// TestAPIFieldErrorsAreShown: the API's field errors reach the user —
+// `deploy --schedule 'rate(1 minutes)'` says what is wrong with the
+// schedule, not only "invalid deployment" (issue 18, item 2) — and a
+// deployment without an error prints no "error: -" line, and `deployments
+// get` names the workflow (item 12).
+func TestAPIFieldErrorsAreShown(t *testing.T) {
+	t.Parallel()
+	const wf = "0b7c6a8e-1f2d-4c3b-8a9e-7d6c5b4a3f21"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/api/v1/workflows/"+wf+"/deployments":
+			var body map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			if body["schedule"] == "rate(1 minutes)" {
+				w.WriteHeader(400)
+				_, _ = io.WriteString(w, `{"success":false,"error":{"code":"VALIDATION_ERROR","message":"invalid deployment","details":[{"field":"schedule","message":"rate(1 minutes): with value 1 the unit is singular: rate(1 minute)"}]}}`)
+				return
+			}
+			_, _ = io.WriteString(w, `{"success":true,"data":{"id":"d1","workflowId":"`+wf+`","environment":"prod","version":1,"status":"active","endpointUrl":"http://x/hooks/1/prod","error":null}}`)
+		case r.URL.Path == "/api/v1/workflows/"+wf+"/execute":
+			w.WriteHeader(400)
+			_, _ = io.WriteString(w, `{"success":false,"error":{"code":"VALIDATION_ERROR","message":"input does not match the workflow's inputSchema","details":[{"field":"input.url","message":"is required"},{"field":"input.n","message":"must be a number"}]}}`)
+		case r.URL.Path == "/api/v1/workflows":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"items":[{"id":"`+wf+`","name":"pricing"}]}}`)
+		case r.URL.Path == "/api/v1/deployments/d1":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"id":"d1","workflowId":"`+wf+`","environment":"prod","version":1,"status":"active","schedule":"rate(1 hour)","timezone":"UTC","endpointUrl":"http://x/hooks/1/prod"}}`)
+		case r.URL.Path == "/api/v1/executions":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"items":[{"id":"e1","createdAt":"2026-01-01T00:00:00Z","status":"failed","error":{"error":"Schedule.StartFailed","cause":"input: url is required"}}]}}`)
+		default:
+			w.WriteHeader(404)
+			_, _ = io.WriteString(w, `{"success":false,"error":{"code":"NOT_FOUND","message":"no route"}}`)
+		}
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	err := runWithKey(t, srv.URL, &out, "deploy", wf, "--env", "prod", "--schedule", "rate(1 minutes)")
+	require.EqualError(t, err, "VALIDATION_ERROR: invalid deployment: schedule: rate(1 minutes): with value 1 the unit is singular: rate(1 minute)")
+	err = runWithKey(t, srv.URL, &out, "run", wf, "--input", `{"n": "x"}`)
+	require.EqualError(t, err, "VALIDATION_ERROR: input does not match the workflow's inputSchema\n  input.url: is required\n  input.n: must be a number")
+
+	out.Reset()
+	require.NoError(t, runWithKey(t, srv.URL, &out, "deploy", wf, "--env", "prod"))
+	require.NotContains(t, out.String(), "error:")
+	require.Contains(t, out.String(), "deployment d1: prod version 1 is active")
+
+	out.Reset()
+	require.NoError(t, runWithKey(t, srv.URL, &out, "deployments", "get", "d1"))
+	require.Contains(t, out.String(), "pricing")
+	require.NotContains(t, out.String(), wf)
+	require.Contains(t, out.String(), "failed schedule fires (1):\n  2026-01-01T00:00:00Z e1 Schedule.StartFailed: input: url is required")
+}
+
+// TestExportDeclaresEverySecretUsed: an agent (from a template) whose
+// secret is not set on the server is exported with the secret declared,
+// so validate accepts the export, and the user is told to set it (issue
+// 18, item 6).
+func TestExportDeclaresEverySecretUsed(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/v1/agents":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"items":[
+				{"id":"a1","name":"Summarize text","type":"llm","status":"active","config":{"provider":"openai","model":"gpt-4o-mini","apiKeySecret":"OPENAI_API_KEY","prompt":"{{inputs.text}}"}},
+				{"id":"a2","name":"Slack message","type":"api","status":"active","config":{"method":"POST","url":"{{secrets.SLACK_WEBHOOK_URL}}"}}]}}`)
+		case "/api/v1/secrets":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"items":[{"name":"OTHER"}]}}`)
+		default:
+			_, _ = io.WriteString(w, `{"success":true,"data":{"items":[]}}`)
+		}
+	}))
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "export")
+	var out, errOut bytes.Buffer
+	env := &Env{Stdout: &out, Stderr: &errOut, Stdin: strings.NewReader(""), ConfigDir: t.TempDir(),
+		Getenv: func(k string) string {
+			return map[string]string{"TURBOCAT_API_URL": srv.URL, "TURBOCAT_API_KEY": "tc_key"}[k]
+		}}
+	root := &cobra.Command{Use: "turbocat", SilenceUsage: true, SilenceErrors: true}
+	AddCommands(root, env)
+	root.SetArgs([]string{"export", "--dir", dir})
+	require.NoError(t, root.Execute())
+	b, err := LoadFiles(dir)
+	require.NoError(t, err, "validate accepts what export writes")
+	var names []string
+	for _, s := range b.Secrets {
+		names = append(names, s.Name)
+	}
+	require.Equal(t, []string{"OPENAI_API_KEY", "OTHER", "SLACK_WEBHOOK_URL"}, names)
+	require.Contains(t, errOut.String(), "secret OPENAI_API_KEY is used by an agent but not set on the server")
+	require.Contains(t, errOut.String(), "secret SLACK_WEBHOOK_URL is used by an agent but not set on the server")
+}
+
+// TestErrorText: run and step errors print as text, not escaped JSON.
+func TestErrorText(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "Code.Error: boom", errorText(map[string]any{"error": "Code.Error", "cause": "boom"}))
+	require.Equal(t, "step fetch: Api.Http5xx: HTTP 502", errorText(json.RawMessage(`{"error":"Api.Http5xx","cause":"HTTP 502","stepKey":"fetch"}`)))
+	require.Equal(t, "", errorText(json.RawMessage(`null`)))
+	require.Equal(t, "", errorText(nil))
 }

@@ -23,14 +23,37 @@ type APIError struct {
 	Code      string
 	Message   string
 	RequestID string
+	// Details are the API's field errors: what to fix, and where.
+	Details []FieldDetail
+}
+
+// FieldDetail is one field error of an API answer.
+type FieldDetail struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
 func (e *APIError) Error() string {
 	msg := fmt.Sprintf("%s: %s", e.Code, e.Message)
+	switch {
+	case len(e.Details) == 1:
+		msg += ": " + e.Details[0].String()
+	case len(e.Details) > 1:
+		for _, d := range e.Details {
+			msg += "\n  " + d.String()
+		}
+	}
 	if e.RequestID != "" {
 		msg += " (request " + e.RequestID + ")"
 	}
 	return msg
+}
+
+func (d FieldDetail) String() string {
+	if d.Field == "" {
+		return d.Message
+	}
+	return d.Field + ": " + d.Message
 }
 
 // client calls the API with the credentials in force.
@@ -112,12 +135,15 @@ func (c *client) send(ctx context.Context, method, path string, body any) (*http
 func decodeError(res *http.Response) *APIError {
 	raw, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	var env struct {
-		Error struct{ Code, Message string }
-		Meta  struct{ RequestID string }
+		Error struct {
+			Code, Message string
+			Details       []FieldDetail
+		}
+		Meta struct{ RequestID string }
 	}
 	e := &APIError{Status: res.StatusCode}
 	if json.Unmarshal(raw, &env) == nil && env.Error.Code != "" {
-		e.Code, e.Message, e.RequestID = env.Error.Code, env.Error.Message, env.Meta.RequestID
+		e.Code, e.Message, e.RequestID, e.Details = env.Error.Code, env.Error.Message, env.Meta.RequestID, env.Error.Details
 		return e
 	}
 	e.Code = fmt.Sprintf("HTTP_%d", res.StatusCode)

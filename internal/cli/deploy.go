@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -11,7 +12,7 @@ import (
 )
 
 func deployCmd(env *Env) *cobra.Command {
-	var environment, schedule, timezone, output string
+	var environment, schedule, timezone, output, input string
 	var canary, version int
 	cmd := &cobra.Command{
 		Use:   "deploy WORKFLOW --env ENV",
@@ -24,7 +25,8 @@ deployments rotate-secret).`,
 		Example: `  turbocat deploy digest --env prod
   turbocat deploy digest --env prod --schedule 'cron(0 9 * * ? *)' --timezone Europe/Paris
   turbocat deploy digest --env prod --canary 10
-  turbocat deploy digest --env prod --version 3`,
+  turbocat deploy digest --env prod --version 3
+  turbocat deploy pricing --env nightly --schedule 'rate(1 day)' --input '{"sku": "A-1"}'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -54,6 +56,13 @@ deployments rotate-secret).`,
 			if version > 0 {
 				body["version"] = version
 			}
+			if input != "" {
+				in, err := readInput(env, input)
+				if err != nil {
+					return err
+				}
+				body["input"] = in
+			}
 			var d map[string]any
 			if err := c.do(cmd.Context(), "POST", "/api/v1/workflows/"+id+"/deployments", body, &d); err != nil {
 				return err
@@ -62,7 +71,7 @@ deployments rotate-secret).`,
 				return printJSON(env.Stdout, d)
 			}
 			fmt.Fprintf(env.Stdout, "deployment %s: %s version %s is %s\n", str(d["id"]), environment, str(d["version"]), str(d["status"]))
-			if e := str(d["error"]); e != "" {
+			if e := str0(d["error"]); e != "" {
 				fmt.Fprintf(env.Stdout, "error: %s\n", e)
 			}
 			if u := str(d["endpointUrl"]); u != "" {
@@ -83,6 +92,7 @@ deployments rotate-secret).`,
 	cmd.Flags().StringVar(&schedule, "schedule", "", "EventBridge schedule expression (default: the workflow's; \"\" for none)")
 	cmd.Flags().StringVar(&timezone, "timezone", "", "IANA time zone of the schedule (default UTC)")
 	cmd.Flags().IntVar(&version, "version", 0, "deploy this earlier version of the workflow instead of the current one")
+	cmd.Flags().StringVar(&input, "input", "", "input of the runs the deployment starts without one (every schedule fire): a JSON object, @file or @-")
 	cmd.Flags().IntVar(&canary, "canary", 0, "percentage of runs on the new version, beside the current one (1-99)")
 	addOutputFlag(cmd, &output)
 	return cmd
@@ -183,9 +193,22 @@ func deploymentsCmd(env *Env) *cobra.Command {
 	list.Flags().StringVar(&environment, "env", "", "only deployments to this environment")
 	list.Flags().BoolVar(&all, "all", false, "include inactive and failed deployments")
 
-	get := deploymentAction(env, "get DEPLOYMENT", "Show one deployment and its next scheduled runs",
-		"  turbocat deployments get 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f -o json", "GET", "",
-		func(w io.Writer, d map[string]any) {
+	var getOutput string
+	get := &cobra.Command{
+		Use:     "get DEPLOYMENT",
+		Short:   "Show one deployment, its next scheduled runs and its failed schedule fires",
+		Example: "  turbocat deployments get 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f\n  turbocat deployments get 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f -o json",
+		Args:    cobra.ExactArgs(1),
+		RunE: withClient(env, &getOutput, func(cmd *cobra.Command, c *client, args []string) error {
+			var d map[string]any
+			if err := c.do(cmd.Context(), "GET", "/api/v1/deployments/"+url.PathEscape(args[0]), nil, &d); err != nil {
+				return err
+			}
+			if getOutput == "json" {
+				return printJSON(env.Stdout, d)
+			}
+			w := env.Stdout
+			showWorkflowNames(cmd.Context(), c, d)
 			printTable(w, header, [][]string{row(d)})
 			if fires, ok := d["nextFires"].([]any); ok && len(fires) > 0 {
 				var next []string
@@ -194,7 +217,28 @@ func deploymentsCmd(env *Env) *cobra.Command {
 				}
 				fmt.Fprintf(w, "next runs: %s\n", strings.Join(next, ", "))
 			}
-		})
+			if in, ok := d["input"]; ok && in != nil {
+				b, _ := json.Marshal(in)
+				fmt.Fprintf(w, "input of scheduled runs: %s\n", b)
+			}
+			failed, err := c.list(cmd.Context(), "/api/v1/executions", url.Values{"deploymentId": {str(d["id"])}, "trigger": {"schedule"}, "status": {"failed"}})
+			if err != nil {
+				return err
+			}
+			if len(failed) > 0 {
+				fmt.Fprintf(w, "failed schedule fires (%d):\n", len(failed))
+				for i, e := range failed {
+					if i == 5 {
+						fmt.Fprintf(w, "  ... (turbocat executions list --status failed)\n")
+						break
+					}
+					fmt.Fprintf(w, "  %s %s %s\n", str(e["createdAt"]), str(e["id"]), errorText(e["error"]))
+				}
+			}
+			return nil
+		}),
+	}
+	addOutputFlag(get, &getOutput)
 	rotate := deploymentAction(env, "rotate-secret DEPLOYMENT", "Give a deployment's webhook a new signing secret (the old one stops working)",
 		"  turbocat deployments rotate-secret 5b0c3c9e-6a4b-4b8e-9d7e-2f1a9c1d3e4f", "POST", "/rotate-secret",
 		func(w io.Writer, d map[string]any) {

@@ -26,9 +26,10 @@ var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // exportFiles lays the server's resources out as files: secrets.yaml (the
 // names), agents/NAME.yaml, and workflows/NAME.yaml holding a workflow and
-// its active deployments.
-func exportFiles(s *server) []exportFile {
-	var files []exportFile
+// its active deployments. Every secret an agent uses is declared, set on
+// the server or not (so validate accepts the files); unset lists the ones
+// the server lacks.
+func exportFiles(s *server) (files []exportFile, unset []string) {
 	used := map[string]bool{}
 	fileFor := func(dir, name string) string {
 		base := strings.Trim(unsafeFileChars.ReplaceAllString(name, "-"), "-.")
@@ -42,13 +43,11 @@ func exportFiles(s *server) []exportFile {
 		used[p] = true
 		return p
 	}
-	if len(s.secrets) > 0 {
-		f := exportFile{path: "secrets.yaml"}
-		for _, name := range slices.Sorted(maps.Keys(s.secrets)) {
-			f.docs = append(f.docs, &SecretSpec{Kind: KindSecret, Name: name})
-		}
-		files = append(files, f)
+	declared := maps.Clone(s.secrets)
+	if declared == nil {
+		declared = map[string]bool{}
 	}
+	var agentFiles []exportFile
 	for _, name := range slices.Sorted(maps.Keys(s.agents)) {
 		a := s.agents[name]
 		cfg, _ := jsonable(a["config"]).(map[string]any)
@@ -56,8 +55,22 @@ func exportFiles(s *server) []exportFile {
 		if st := str0(a["status"]); st != "" && st != "active" {
 			spec.Status = st
 		}
-		files = append(files, exportFile{path: fileFor("agents", name), docs: []any{spec}})
+		for _, sec := range agentSecrets(spec) {
+			if !declared[sec] {
+				declared[sec] = true
+				unset = append(unset, sec)
+			}
+		}
+		agentFiles = append(agentFiles, exportFile{path: fileFor("agents", name), docs: []any{spec}})
 	}
+	if len(declared) > 0 {
+		f := exportFile{path: "secrets.yaml"}
+		for _, name := range slices.Sorted(maps.Keys(declared)) {
+			f.docs = append(f.docs, &SecretSpec{Kind: KindSecret, Name: name})
+		}
+		files = append(files, f)
+	}
+	files = append(files, agentFiles...)
 	deps := map[string][]any{}
 	for _, name := range slices.Sorted(maps.Keys(s.deployments)) {
 		d := s.deployments[name]
@@ -72,6 +85,7 @@ func exportFiles(s *server) []exportFile {
 		if v, _ := d["version"].(float64); v != s.workflows[wf]["version"] {
 			spec.Version = int(v)
 		}
+		spec.Input, _ = d["input"].(map[string]any)
 		deps[wf] = append(deps[wf], spec)
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.workflows)) {
@@ -82,7 +96,8 @@ func exportFiles(s *server) []exportFile {
 		spec.InputSchema, _ = wf["inputSchema"].(map[string]any)
 		files = append(files, exportFile{path: fileFor("workflows", name), docs: append([]any{spec}, deps[name]...)})
 	}
-	return files
+	slices.Sort(unset)
+	return files, unset
 }
 
 // writeDocs writes documents as YAML (separated by ---) or as a JSON array.
@@ -113,39 +128,41 @@ func writeDocs(w io.Writer, docs []any, format string) error {
 
 // writeExportDir writes the files under dir, which must be absent or empty
 // (so no file of a resource deleted since survives to be applied again).
-func writeExportDir(dir string, files []exportFile, format string) error {
+func writeExportDir(dir string, files []exportFile, format string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("export: %w", err)
+		return nil, fmt.Errorf("export: %w", err)
 	}
 	if len(entries) > 0 {
-		return fmt.Errorf("export: %s is not empty: export into a new directory (or remove it first)", dir)
+		return nil, fmt.Errorf("export: %s is not empty: export into a new directory (or remove it first)", dir)
 	}
+	var paths []string
 	for _, f := range files {
 		p := filepath.Join(dir, filepath.FromSlash(f.path))
 		if format == "json" {
 			p = strings.TrimSuffix(p, ".yaml") + ".json"
 		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("export: %w", err)
+			return nil, fmt.Errorf("export: %w", err)
 		}
 		out, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
-			return fmt.Errorf("export: %w", err)
+			return nil, fmt.Errorf("export: %w", err)
 		}
 		err = writeDocs(out, f.docs, format)
 		if cerr := out.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return fmt.Errorf("export %s: %w", p, err)
+			return nil, fmt.Errorf("export %s: %w", p, err)
 		}
+		paths = append(paths, p)
 	}
-	return nil
+	return paths, nil
 }
 
 func exportCmd(env *Env) *cobra.Command {
-	var dir, format string
+	var dir, format, output string
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write the server's resources as files that apply reproduces",
@@ -160,6 +177,12 @@ commit. --format json writes JSON instead of YAML.`,
 			if format != "yaml" && format != "json" {
 				return fmt.Errorf("unknown --format %q (yaml or json)", format)
 			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if output == "json" && dir == "" {
+				format = "json" // the documents themselves are the output
+			}
 			c, err := authedClient(env)
 			if err != nil {
 				return err
@@ -168,13 +191,16 @@ commit. --format json writes JSON instead of YAML.`,
 			if err != nil {
 				return err
 			}
-			files := exportFiles(s)
+			files, unset := exportFiles(s)
+			for _, name := range unset {
+				fmt.Fprintf(env.Stderr, "export: secret %s is used by an agent but not set on the server; it is declared in the files: set it with `turbocat secrets set %s` before apply\n", name, name)
+			}
 			if dir != "" {
-				if err := writeExportDir(dir, files, format); err != nil {
+				paths, err := writeExportDir(dir, files, format)
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(env.Stdout, "wrote %d file(s) to %s\n", len(files), dir)
-				return nil
+				return report(env.Stdout, output, map[string]any{"dir": dir, "files": paths}, fmt.Sprintf("wrote %d file(s) to %s", len(files), dir))
 			}
 			var docs []any
 			for _, f := range files {
@@ -185,5 +211,6 @@ commit. --format json writes JSON instead of YAML.`,
 	}
 	cmd.Flags().StringVarP(&dir, "dir", "d", "", "write one file per resource under this (new or empty) directory")
 	cmd.Flags().StringVar(&format, "format", "yaml", "yaml or json")
+	addOutputFlag(cmd, &output)
 	return cmd
 }

@@ -102,6 +102,9 @@ type DeploymentSpec struct {
 	// Version pins an earlier version of the workflow; 0 follows the
 	// current one.
 	Version int `yaml:"version,omitempty" json:"version,omitempty"`
+	// Input is the input of the runs the deployment starts without one
+	// (every schedule fire).
+	Input map[string]any `yaml:"input,omitempty" json:"input,omitempty"`
 
 	pos   string
 	lines map[string]int
@@ -216,7 +219,7 @@ var (
 	workflowFields = []string{"kind", "name", "description", "inputSchema", "output", "schedule", "maxConcurrentRuns", "maxCostUsd", "maxTokens", "steps"}
 	stepFields     = []string{"key", "type", "agent", "dependsOn", "inputs", "retry", "timeoutSeconds", "when", "forEach", "maxConcurrency",
 		"seconds", "until", "workflow", "onError"}
-	deployFields = []string{"kind", "workflow", "environment", "schedule", "timezone", "version"}
+	deployFields = []string{"kind", "workflow", "environment", "schedule", "timezone", "version", "input"}
 	secretFields = []string{"kind", "name"}
 
 	environmentName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
@@ -385,6 +388,9 @@ func (b *Bundle) parseDoc(n *yaml.Node, file string) FileErrors {
 		}
 		for _, f := range deployFields {
 			d.lines[f] = lineOf(n, f, n.Line)
+		}
+		if d.Input != nil {
+			d.Input, _ = jsonable(d.Input).(map[string]any)
 		}
 		if d.Workflow == "" {
 			add(n.Line, "deployment: workflow is required (the name of a Workflow in the files)")

@@ -52,16 +52,16 @@ func TestValidateControlFlow(t *testing.T) {
 	t.Parallel()
 	agent := "kind: Agent\nname: a\ntype: code\nconfig: {source: \"function main(i) { return i; }\"}\n---\n"
 	for _, tc := range []struct{ steps, want string }{
-		{"  - {key: x, agent: a, when: 'steps.y.output.ok'}\n  - {key: y, agent: a}\n", `when references step "y", which is not upstream`},
+		{"  - {key: x, agent: a, when: 'steps.y.output.ok'}\n  - {key: y, agent: a}\n", `steps[0].when: references step "y", which is not upstream`},
 		{"  - {key: x, agent: a, when: '1 + 2'}\n", "must be a boolean expression"},
-		{"  - {key: x, agent: a, forEach: 'docs'}\n", "forEach must be one template that gives a list"},
+		{"  - {key: x, agent: a, forEach: 'docs'}\n", "steps[0].forEach: must be one template that gives a list"},
 		{"  - {key: x, agent: a, inputs: {d: '{{item}}'}}\n", "only available in the inputs of a forEach step"},
 		{"  - {key: x, type: wait}\n", "a wait step needs seconds or until"},
 		{"  - {key: x, type: approval, agent: a}\n", "a approval step runs no agent"},
-		{"  - {key: x, type: workflow}\n", "a workflow step needs workflow"},
+		{"  - {key: x, type: workflow}\n", "steps[0].workflow: is required"},
 		{"  - {key: x, type: workflow, workflow: w}\n", "workflow cycle: w → w"},
-		{"  - {key: x, type: later}\n", `type must be agent, wait, approval or workflow, not "later"`},
-		{"  - {key: x, agent: a, onError: ignore}\n", `onError must be fail or continue`},
+		{"  - {key: x, type: later}\n", `steps[0].type: must be agent, wait, approval or workflow, not "later"`},
+		{"  - {key: x, agent: a, onError: ignore}\n", `steps[0].onError: must be fail (the run fails) or continue`},
 	} {
 		dir := t.TempDir()
 		body := agent + "kind: Workflow\nname: w\nsteps:\n" + tc.steps

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +29,8 @@ func starterFiles() (map[string]string, error) {
 }
 
 func initCmd(env *Env) *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "init [DIR]",
 		Short: "Start a repository of workflows as code",
 		Long: `Writes a runnable example (workflows/: four code agents, a workflow with
@@ -38,6 +41,9 @@ Existing files are never overwritten.`,
 		Example: "  turbocat init my-workflows && cd my-workflows && turbocat plan -f workflows/",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			dir := "."
 			if len(args) == 1 {
 				dir = args[0]
@@ -66,6 +72,10 @@ Existing files are never overwritten.`,
 					return err
 				}
 			}
+			if output == "json" {
+				written := slices.Sorted(maps.Keys(files))
+				return printJSON(env.Stdout, map[string]any{"dir": dir, "files": written})
+			}
 			fmt.Fprintf(env.Stdout, `Wrote %d files to %s. Next:
   turbocat validate -f %s
   turbocat plan -f %s      # then apply; add TURBOCAT_API_URL and TURBOCAT_API_KEY to the repository's CI secrets
@@ -73,4 +83,6 @@ Existing files are never overwritten.`,
 			return nil
 		},
 	}
+	addOutputFlag(cmd, &output)
+	return cmd
 }

@@ -24,6 +24,15 @@ func checkOutput(o string) error {
 	return nil
 }
 
+// report prints what a command did: v as JSON with -o json, else text.
+func report(w io.Writer, output string, v any, text string) error {
+	if output == "json" {
+		return printJSON(w, v)
+	}
+	_, err := fmt.Fprintln(w, text)
+	return err
+}
+
 func printJSON(w io.Writer, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -74,6 +83,48 @@ func readHidden(env *Env, prompt string) (value string, ok bool, err error) {
 	v, err := readHiddenLine(f, env.Stderr, prompt)
 	fmt.Fprintln(env.Stderr)
 	return v, true, err
+}
+
+// errorText renders a run's or a step's error ({error, cause}) as a line
+// of text: "Code.Timeout: the agent ran past 30 s".
+func errorText(v any) string {
+	if raw, ok := v.(json.RawMessage); ok {
+		if len(raw) == 0 || string(raw) == "null" {
+			return ""
+		}
+		var x any
+		if json.Unmarshal(raw, &x) != nil {
+			return string(raw)
+		}
+		v = x
+	}
+	switch e := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return e
+	case map[string]any:
+		name, cause := str0(e["error"]), str0(e["cause"])
+		if step := str0(e["stepKey"]); step != "" {
+			name = "step " + step + ": " + name
+		}
+		switch {
+		case name != "" && cause != "":
+			return name + ": " + cause
+		case name != "" || cause != "":
+			return name + cause
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// orDash is s, or "-" for an empty table cell.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // intOf returns a JSON number as an int (0 for anything else).

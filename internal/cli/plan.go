@@ -140,6 +140,17 @@ func agentDiff(ch *change, a *AgentSpec, have map[string]any) {
 	}
 }
 
+// jsonEqual reports whether two values encode to the same JSON (nil and
+// an empty object alike).
+func jsonEqual(a, b map[string]any) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
 func str0(v any) string {
 	s, _ := v.(string)
 	return s
@@ -317,6 +328,9 @@ func plan(b *Bundle, s *server, prune bool) (changes []change, missing []string)
 		}
 		if tz := str0(have["timezone"]); tz != "" && tz != d.timezone() {
 			ch.field("timezone", tz, d.timezone())
+		}
+		if hi, _ := have["input"].(map[string]any); !jsonEqual(hi, d.Input) {
+			ch.field("input", have["input"], d.Input)
 		}
 		if len(ch.Fields) > 0 || badVersion != "" {
 			ch.Error = badVersion

@@ -75,21 +75,29 @@ func executionsCmd(env *Env) *cobra.Command {
 		return []string{str(m["id"]), str(m["workflowId"]), str(m["workflowVersion"]), str(m["status"]), str(m["trigger"]), str(m["startedAt"]), d}
 	}
 
-	var workflow, status string
+	var workflow, status, deployment, trigger string
 	list := listCmd(env, listSpec{
 		short:   "List runs, newest first",
-		example: "  turbocat executions list\n  turbocat executions list --workflow digest --status failed -o json",
+		example: "  turbocat executions list\n  turbocat executions list --workflow digest --status failed -o json\n  turbocat executions list --deployment DEPLOYMENT --trigger schedule --status failed",
 		path:    "/api/v1/executions", header: header, row: row, workflowNames: true,
 		query: func(ctx context.Context, c *client) (url.Values, error) {
 			q := url.Values{}
 			if status != "" {
 				q.Set("status", status)
 			}
+			if deployment != "" {
+				q.Set("deploymentId", deployment)
+			}
+			if trigger != "" {
+				q.Set("trigger", trigger)
+			}
 			return q, workflowFilter(ctx, c, workflow, q)
 		},
 	})
 	list.Flags().StringVar(&workflow, "workflow", "", "only runs of this workflow (name or id)")
 	list.Flags().StringVar(&status, "status", "", "only runs in this status (queued, pending, running, waiting, completed, failed, cancelled, timed_out)")
+	list.Flags().StringVar(&deployment, "deployment", "", "only runs of this deployment (its webhook, schedule or environment)")
+	list.Flags().StringVar(&trigger, "trigger", "", "only runs started this way (api, webhook, schedule, retry)")
 
 	var getOutput string
 	get := &cobra.Command{
@@ -107,6 +115,9 @@ func executionsCmd(env *Env) *cobra.Command {
 			}
 			showWorkflowNames(cmd.Context(), c, ex)
 			printTable(env.Stdout, header, [][]string{row(ex)})
+			if e := errorText(ex["error"]); e != "" {
+				fmt.Fprintf(env.Stdout, "error: %s\n", e)
+			}
 			steps, _ := ex["steps"].([]any)
 			if len(steps) > 0 {
 				fmt.Fprintln(env.Stdout)
@@ -117,7 +128,7 @@ func executionsCmd(env *Env) *cobra.Command {
 					if v, ok := m["durationMs"].(float64); ok {
 						d = fmt.Sprintf("%gms", v)
 					}
-					rows = append(rows, []string{str(m["stepKey"]), str(m["status"]), str(m["attempt"]), d, str(m["error"])})
+					rows = append(rows, []string{str(m["stepKey"]), str(m["status"]), str(m["attempt"]), d, orDash(errorText(m["error"]))})
 				}
 				printTable(env.Stdout, []string{"STEP", "STATUS", "ATTEMPT", "DURATION", "ERROR"}, rows)
 			}

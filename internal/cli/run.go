@@ -236,8 +236,8 @@ func stepLine(s execStep, tty bool) string {
 		dur = " " + fmtMs(*s.DurationMs)
 	}
 	errText := ""
-	if len(s.Error) > 0 && string(s.Error) != "null" {
-		errText = " " + string(s.Error)
+	if e := errorText(s.Error); e != "" {
+		errText = " " + e
 	}
 	if tty {
 		mark := map[string]string{"completed": "\u2713", "failed": "\u2717", "skipped": "-"}[s.Status]
@@ -268,8 +268,8 @@ func reportRun(env *Env, ex *execution, output string) error {
 	}
 	if ex.Status != "completed" {
 		msg := fmt.Sprintf("execution %s %s", ex.ID, ex.Status)
-		if len(ex.Error) > 0 && string(ex.Error) != "null" {
-			msg += ": " + string(ex.Error)
+		if e := errorText(ex.Error); e != "" {
+			msg += ": " + e
 		}
 		return &ExitError{Code: 1, Err: fmt.Errorf("%s", msg)}
 	}

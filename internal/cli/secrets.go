@@ -29,7 +29,7 @@ func secretsCmd(env *Env) *cobra.Command {
 		row: func(m map[string]any) []string { return []string{str(m["name"]), str(m["updatedAt"])} },
 	})
 
-	var fromEnv string
+	var fromEnv, setOutput, delOutput string
 	set := &cobra.Command{
 		Use:   "set NAME",
 		Short: "Create or replace a secret, its value read from standard input or --from-env",
@@ -40,6 +40,9 @@ CI, where secrets arrive as variables. It is never printed back.`,
 		Example: "  printf %s \"$OPENAI_API_KEY\" | turbocat secrets set OPENAI_API_KEY\n  turbocat secrets set OPENAI_API_KEY --from-env OPENAI_API_KEY",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(setOutput); err != nil {
+				return err
+			}
 			var value string
 			if fromEnv != "" {
 				value = env.getenv(fromEnv)
@@ -71,11 +74,11 @@ CI, where secrets arrive as variables. It is never printed back.`,
 			if err := c.do(cmd.Context(), "POST", "/api/v1/secrets", map[string]any{"name": args[0], "value": value}, nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "secret %s set\n", args[0])
-			return nil
+			return report(env.Stdout, setOutput, map[string]any{"name": args[0], "set": true}, "secret "+args[0]+" set")
 		},
 	}
 	set.Flags().StringVar(&fromEnv, "from-env", "", "read the value from this environment variable instead of standard input")
+	addOutputFlag(set, &setOutput)
 
 	del := &cobra.Command{
 		Use:     "delete NAME",
@@ -83,14 +86,14 @@ CI, where secrets arrive as variables. It is never printed back.`,
 		Short:   "Delete a secret (agents using it then fail until it is set again)",
 		Example: "  turbocat secrets delete OLD_TOKEN",
 		Args:    cobra.ExactArgs(1),
-		RunE: withClient(env, nil, func(cmd *cobra.Command, c *client, args []string) error {
+		RunE: withClient(env, &delOutput, func(cmd *cobra.Command, c *client, args []string) error {
 			if err := c.do(cmd.Context(), "DELETE", "/api/v1/secrets/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "secret %s deleted\n", args[0])
-			return nil
+			return report(env.Stdout, delOutput, map[string]any{"name": args[0], "deleted": true}, "secret "+args[0]+" deleted")
 		}),
 	}
+	addOutputFlag(del, &delOutput)
 	cmd.AddCommand(list, set, del)
 	return cmd
 }

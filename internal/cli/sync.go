@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/turbocat/turbocat/internal/workflowcheck"
+
 	"github.com/spf13/cobra"
 )
 
@@ -67,9 +69,10 @@ func workflowBody(w *WorkflowSpec, agentIDs map[string]string) (map[string]any, 
 
 // apply makes the changes, printing each as it is made. A deployment's
 // webhook signing secret is printed only when showSecrets is set.
-func apply(ctx context.Context, c *client, s *server, changes []change, out io.Writer, showSecrets bool) error {
+func apply(ctx context.Context, c *client, s *server, changes []change, out io.Writer, showSecrets bool) ([]map[string]any, error) {
+	var done []map[string]any
 	if err := changeErrors(changes); err != nil {
-		return err
+		return nil, err
 	}
 	agentIDs := map[string]string{}
 	for name, a := range s.agents {
@@ -111,6 +114,9 @@ func apply(ctx context.Context, c *client, s *server, changes []change, out io.W
 			if ch.dep.Version > 0 {
 				body["version"] = ch.dep.Version
 			}
+			if ch.dep.Input != nil {
+				body["input"] = ch.dep.Input
+			}
 			err = c.do(ctx, "POST", "/api/v1/workflows/"+workflowIDs[ch.dep.Workflow]+"/deployments", body, &deployed)
 			if err == nil && str(deployed["status"]) == "failed" {
 				err = fmt.Errorf("the deployment failed: %s", str(deployed["error"]))
@@ -121,15 +127,21 @@ func apply(ctx context.Context, c *client, s *server, changes []change, out io.W
 			err = c.do(ctx, "DELETE", "/api/v1/"+kindWord(ch.Kind)+"s/"+ch.id, nil, nil)
 		}
 		if err != nil {
-			return fmt.Errorf("%s %s %s: %w", ch.Action, kindWord(ch.Kind), ch.Name, err)
+			return done, fmt.Errorf("%s %s %s: %w", ch.Action, kindWord(ch.Kind), ch.Name, err)
 		}
 		fmt.Fprintf(out, "%sd %s %s\n", ch.Action, kindWord(ch.Kind), ch.Name)
+		rec := map[string]any{"action": ch.Action, "kind": ch.Kind, "name": ch.Name}
+		done = append(done, rec)
 		if deployed != nil {
+			rec["deploymentId"], rec["version"], rec["endpointUrl"] = deployed["id"], deployed["version"], deployed["endpointUrl"]
+			if showSecrets && str0(deployed["signingSecret"]) != "" {
+				rec["signingSecret"] = deployed["signingSecret"]
+			}
 			fmt.Fprintf(out, "  deployment %s, version %s, webhook %s\n", str(deployed["id"]), str(deployed["version"]), str(deployed["endpointUrl"]))
 			printSigningSecret(out, "  ", deployed, showSecrets)
 		}
 	}
-	return nil
+	return done, nil
 }
 
 func fileFlags(cmd *cobra.Command, files *[]string) {
@@ -137,19 +149,31 @@ func fileFlags(cmd *cobra.Command, files *[]string) {
 	_ = cmd.MarkFlagRequired("file")
 }
 
-func loadForCommand(env *Env, files []string) (*Bundle, error) {
+// loadFor loads the files; their problems go to standard error, or with
+// -o json to standard output as {"valid": false, "problems": [...]}.
+func loadFor(env *Env, files []string, output string) (*Bundle, error) {
 	b, err := LoadFiles(files...)
 	var fe FileErrors
 	if errors.As(err, &fe) {
-		fmt.Fprintln(env.Stderr, fe.Error())
+		if output == "json" {
+			problems := make([]map[string]any, len(fe))
+			for i, e := range fe {
+				problems[i] = map[string]any{"file": e.File, "line": e.Line, "message": e.Message}
+			}
+			if err := printJSON(env.Stdout, map[string]any{"valid": false, "problems": problems}); err != nil {
+				return nil, err
+			}
+		} else {
+			fmt.Fprintln(env.Stderr, fe.Error())
+		}
 		return nil, &ExitError{Code: 1, Err: fmt.Errorf("%d problem(s) in the files", len(fe))}
 	}
 	return b, err
 }
 
 // serverPlan loads the files and compares them with the server.
-func serverPlan(ctx context.Context, env *Env, files []string, prune bool) (*client, *server, []change, []string, error) {
-	b, err := loadForCommand(env, files)
+func serverPlan(ctx context.Context, env *Env, files []string, prune bool, output string) (*client, *server, []change, []string, error) {
+	b, err := loadFor(env, files, output)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -211,6 +235,7 @@ func confirmDeletes(env *Env, changes []change) error {
 // fileCommands are validate, plan, apply and export.
 func fileCommands(env *Env) []*cobra.Command {
 	var vFiles []string
+	var vOutput string
 	validate := &cobra.Command{
 		Use:   "validate -f DIR|FILE",
 		Short: "Check workflow files offline",
@@ -222,19 +247,23 @@ exit code is 1 when there is any.`,
 		Example: "  turbocat validate -f examples/\n  turbocat validate -f agents.yaml -f workflows.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := loadForCommand(env, vFiles)
+			if err := checkOutput(vOutput); err != nil {
+				return err
+			}
+			b, err := loadFor(env, vFiles, vOutput)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "OK: %d agent(s), %d workflow(s), %d deployment(s), %d secret(s)\n",
-				len(b.Agents), len(b.Workflows), len(b.Deployments), len(b.Secrets))
+			text := fmt.Sprintf("OK: %d agent(s), %d workflow(s), %d deployment(s), %d secret(s)", len(b.Agents), len(b.Workflows), len(b.Deployments), len(b.Secrets))
 			if b.hasConditions() {
-				fmt.Fprintln(env.Stdout, "note: "+SkipSemantics)
+				text += "\nnote: " + workflowcheck.SkipSemantics
 			}
-			return nil
+			return report(env.Stdout, vOutput, map[string]any{"valid": true, "problems": []any{}, "agents": len(b.Agents), "workflows": len(b.Workflows),
+				"deployments": len(b.Deployments), "secrets": len(b.Secrets)}, text)
 		},
 	}
 	fileFlags(validate, &vFiles)
+	addOutputFlag(validate, &vOutput)
 
 	var pFiles []string
 	var pPrune bool
@@ -254,7 +283,7 @@ error.`,
 			if err := checkOutput(pOutput); err != nil {
 				return err
 			}
-			_, _, changes, missing, err := serverPlan(cmd.Context(), env, pFiles, pPrune)
+			_, _, changes, missing, err := serverPlan(cmd.Context(), env, pFiles, pPrune, pOutput)
 			if err != nil {
 				return err
 			}
@@ -286,6 +315,7 @@ error.`,
 
 	var aFiles []string
 	var aPrune, yes, showSecrets bool
+	var aOutput string
 	applyCmd := &cobra.Command{
 		Use:   "apply -f DIR|FILE",
 		Short: "Create or update the server's resources from files",
@@ -300,7 +330,10 @@ or with --yes.`,
 		Example: "  turbocat apply -f examples/\n  turbocat apply -f examples/ --prune --yes\n  turbocat apply -f examples/ --show-secrets",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, s, changes, missing, err := serverPlan(cmd.Context(), env, aFiles, aPrune)
+			if err := checkOutput(aOutput); err != nil {
+				return err
+			}
+			c, s, changes, missing, err := serverPlan(cmd.Context(), env, aFiles, aPrune, aOutput)
 			if err != nil {
 				return err
 			}
@@ -308,22 +341,34 @@ or with --yes.`,
 				printPlan(env.Stderr, nil, missing)
 				return missingSecretsError(missing)
 			}
+			out := env.Stdout
+			if aOutput == "json" {
+				out = io.Discard
+			}
 			if len(changes) == 0 {
-				fmt.Fprintln(env.Stdout, "No changes: the server matches the files.")
-				return nil
+				return report(env.Stdout, aOutput, map[string]any{"applied": []any{}}, "No changes: the server matches the files.")
 			}
 			if !yes {
 				if err := confirmDeletes(env, changes); err != nil {
 					return err
 				}
 			}
-			if err := apply(cmd.Context(), c, s, changes, env.Stdout, showSecrets); err != nil {
+			done, err := apply(cmd.Context(), c, s, changes, out, showSecrets)
+			if aOutput == "json" && done != nil {
+				if perr := printJSON(env.Stdout, map[string]any{"applied": done}); perr != nil {
+					return perr
+				}
+			}
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "Applied %d change(s).\n", len(changes))
+			if aOutput != "json" {
+				fmt.Fprintf(env.Stdout, "Applied %d change(s).\n", len(changes))
+			}
 			return nil
 		},
 	}
+	addOutputFlag(applyCmd, &aOutput)
 	fileFlags(applyCmd, &aFiles)
 	applyCmd.Flags().BoolVar(&aPrune, "prune", false, "delete the agents and workflows and deactivate the deployments absent from the files")
 	applyCmd.Flags().BoolVarP(&yes, "yes", "y", false, "make --prune's deletions without asking")

@@ -170,13 +170,14 @@ type Options struct {
 }
 
 // DefaultRetryErrors are the error names a step retry policy without Errors
-// retries: the executor errors documented as retryable, a Task timeout
+// retries: every executor error reported as retryable (executor.
+// RetryableErrorNames; a test keeps the two lists equal), a Task timeout
 // (States.Timeout) and an unhandled steprunner failure (Lambda.Unknown: a
 // crash, out of memory or a function timeout).
 var DefaultRetryErrors = []string{
-	"Executor.Internal",
+	"Executor.Internal", "Code.Timeout",
 	"Api.Http5xx", "Api.RateLimited", "Api.Timeout", "Api.ConnectionFailed",
-	"Llm.RateLimited", "Llm.ServerError", "Llm.Timeout", "Llm.ConnectionFailed",
+	"Llm.RateLimited", "Llm.ServerError", "Llm.Timeout", "Llm.ConnectionFailed", "Llm.InvalidOutput",
 	"States.Timeout", "Lambda.Unknown",
 }
 

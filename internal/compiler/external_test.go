@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/compiler"
+	"github.com/turbocat/turbocat/internal/executor"
 )
 
 // TestStateMachinesUpToDate checks that statemachines/*.asl.json is what the
@@ -62,4 +63,20 @@ func TestASLValidatorAcceptsRandomMachines(t *testing.T) {
 	out, err := exec.Command(script, files...).CombinedOutput()
 	require.NoError(t, err, "asl-validator rejected a compiled machine:\n%s", out)
 	require.Contains(t, string(out), fmt.Sprintf("%d definitions valid", len(files)))
+}
+
+// TestDefaultRetryErrorsAreTheRetryableOnes: a step's retry policy without
+// errors retries every error the executors report as retryable: true (what
+// an agent test run shows), Code.Timeout included (issue 18, item 5), plus
+// the Task timeout and a crashed steprunner.
+func TestDefaultRetryErrorsAreTheRetryableOnes(t *testing.T) {
+	t.Parallel()
+	want := append(executor.RetryableErrorNames(), "States.Timeout", "Lambda.Unknown")
+	require.ElementsMatch(t, want, compiler.DefaultRetryErrors)
+	sm, err := compiler.Compile(compiler.Workflow{ID: "w", Version: 1, Steps: []compiler.Step{
+		{Key: "a", Retry: &compiler.RetryPolicy{MaxAttempts: 3, IntervalSeconds: 1, BackoffRate: 1}}}}, compiler.Options{})
+	require.NoError(t, err)
+	raw, err := compiler.MarshalCompactJSON(sm)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), `"Code.Timeout"`, "a code agent's timeout is retried")
 }

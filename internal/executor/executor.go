@@ -244,6 +244,17 @@ const (
 	ErrLLMConnection = "Llm.ConnectionFailed"
 )
 
+// RetryableErrorNames lists the step errors reported with retryable: true
+// (agent test runs show it): the ones a step's retry policy without
+// errors retries.
+func RetryableErrorNames() []string {
+	return []string{
+		ErrInternal, ErrCodeTimeout,
+		ErrAPIHTTP5xx, ErrAPIRateLimited, ErrAPITimeout, ErrAPIConnection,
+		ErrLLMRateLimited, ErrLLMServerError, ErrLLMTimeout, ErrLLMConnection, ErrLLMInvalidOutput,
+	}
+}
+
 // ErrorNames lists every step error name defined here, for documentation
 // and validation of workflow Retry/Catch settings.
 func ErrorNames() []string {

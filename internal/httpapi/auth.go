@@ -35,15 +35,42 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// The console keeps its refresh token in a cookie that script cannot read
+// and the browser sends only to the refresh route: a request with
+// SessionHeader: cookie gets the refresh token as RefreshCookie (HttpOnly,
+// Secure, SameSite=Strict, Path=/api/v1/auth/refresh) instead of in the
+// body. POST /auth/refresh then reads it when the body names no token,
+// and DELETE /auth/refresh ends that session and clears the cookie.
+const (
+	SessionHeader = "X-Turbocat-Session"
+	RefreshCookie = "turbocat_refresh"
+	refreshPath   = "/api/v1/auth/refresh"
+)
+
+// cookieSession sends a session's refresh token as the cookie when the
+// request asked for it.
+func (s *Server) cookieSession(w http.ResponseWriter, r *http.Request, sess *turbocat.Session) {
+	if r.Header.Get(SessionHeader) != "cookie" || sess == nil || sess.RefreshToken == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: RefreshCookie, Value: sess.RefreshToken, Path: refreshPath,
+		MaxAge: int(s.Auth.RefreshTTL.Seconds()), HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	sess.RefreshToken = ""
+}
+
 func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	return create(w, r, func(in service.RegisterInput) (*turbocat.Session, error) {
-		return s.Auth.Register(r.Context(), in)
+		sess, err := s.Auth.Register(r.Context(), in)
+		s.cookieSession(w, r, sess)
+		return sess, err
 	})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	return update(w, r, func(in service.LoginInput) (*turbocat.Session, error) {
-		return s.Auth.Login(r.Context(), in)
+		sess, err := s.Auth.Login(r.Context(), in)
+		s.cookieSession(w, r, sess)
+		return sess, err
 	})
 }
 
@@ -52,9 +79,44 @@ type refreshInput struct {
 }
 
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
-	return update(w, r, func(in refreshInput) (*turbocat.Session, error) {
-		return s.Auth.Refresh(r.Context(), in.RefreshToken)
-	})
+	var in refreshInput
+	if err := decodeOptional(r, &in); err != nil {
+		return err
+	}
+	if in.RefreshToken == "" {
+		if c, err := r.Cookie(RefreshCookie); err == nil && c.Value != "" {
+			in.RefreshToken = c.Value
+			r.Header.Set(SessionHeader, "cookie") // the new one goes back there
+		}
+	}
+	sess, err := s.Auth.Refresh(r.Context(), in.RefreshToken)
+	if err != nil {
+		if r.Header.Get(SessionHeader) == "cookie" && turbocat.ErrorCodeOf(err) != turbocat.EVALIDATION {
+			clearRefreshCookie(w)
+		}
+		return err
+	}
+	s.cookieSession(w, r, sess)
+	writeData(w, r, http.StatusOK, sess)
+	return nil
+}
+
+// endCookieSession is DELETE /auth/refresh: the console's log out.
+func (s *Server) endCookieSession(w http.ResponseWriter, r *http.Request) error {
+	token := ""
+	if c, err := r.Cookie(RefreshCookie); err == nil {
+		token = c.Value
+	}
+	if err := s.Auth.LogoutRefresh(r.Context(), token); err != nil {
+		return err
+	}
+	clearRefreshCookie(w)
+	writeData(w, r, http.StatusOK, map[string]bool{"loggedOut": true})
+	return nil
+}
+
+func clearRefreshCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: RefreshCookie, Value: "", Path: refreshPath, MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {

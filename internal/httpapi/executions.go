@@ -17,10 +17,13 @@ import (
 
 func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := turbocat.ExecutionFilter{WorkflowID: q.Get("workflowId"), Status: q.Get("status")}
+	f := turbocat.ExecutionFilter{WorkflowID: q.Get("workflowId"), Status: q.Get("status"), DeploymentID: q.Get("deploymentId"), Trigger: q.Get("trigger")}
 	return list(w, r, func(p turbocat.Page) (*turbocat.List[*turbocat.Execution], error) {
 		if err := oneOf("status", f.Status, turbocat.ExecutionQueued, turbocat.ExecutionPending, turbocat.ExecutionRunning, turbocat.ExecutionWaiting, turbocat.ExecutionCompleted,
 			turbocat.ExecutionFailed, turbocat.ExecutionCancelled, turbocat.ExecutionTimedOut); err != nil {
+			return nil, err
+		}
+		if err := oneOf("trigger", f.Trigger, turbocat.TriggerAPI, turbocat.TriggerWebhook, turbocat.TriggerSchedule, turbocat.TriggerRetry); err != nil {
 			return nil, err
 		}
 		var err error

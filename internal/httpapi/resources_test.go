@@ -25,7 +25,7 @@ func TestAgentsCRUD(t *testing.T) {
 	require.Equal(t, http.StatusConflict, dup.Status, "%s", dup.Body)
 	require.Equal(t, "CONFLICT", dup.code())
 	llmID := f.create(tok, "/api/v1/agents", map[string]any{"name": "sum", "type": "llm",
-		"config": map[string]any{"provider": "openai", "model": "gpt-4o-mini", "prompt": "Summarise {{input.text}}"}})
+		"config": map[string]any{"provider": "openai", "model": "gpt-4o-mini", "apiKeySecret": "OPENAI_API_KEY", "prompt": "Summarise {{input.text}}"}})
 
 	r := f.call("GET", "/api/v1/agents/"+id, tok, nil)
 	require.Equal(t, http.StatusOK, r.Status)

@@ -139,6 +139,7 @@ func Routes() []Route {
 		{Method: "POST", Path: "/api/v1/auth/register", Group: GroupAuth, Public: true, Limited: true, Handler: (*Server).register},
 		{Method: "POST", Path: "/api/v1/auth/login", Group: GroupAuth, Public: true, Limited: true, Handler: (*Server).login},
 		{Method: "POST", Path: "/api/v1/auth/refresh", Group: GroupAuth, Public: true, Limited: true, Handler: (*Server).refresh},
+		{Method: "DELETE", Path: "/api/v1/auth/refresh", Group: GroupAuth, Public: true, Limited: true, Handler: (*Server).endCookieSession},
 		{Method: "POST", Path: "/api/v1/auth/logout", Group: GroupAuth, JWTOnly: true, Handler: (*Server).logout},
 		{Method: "GET", Path: "/api/v1/auth/me", Group: GroupAuth, Handler: (*Server).me},
 		{Method: "PATCH", Path: "/api/v1/auth/me", Group: GroupAuth, JWTOnly: true, Handler: (*Server).updateMe},

@@ -110,6 +110,18 @@ func (db *DB) DeleteAgent(ctx context.Context, userID, id string) error {
 		if len(users) > 0 {
 			return turbocat.Errorf(turbocat.ECONFLICT, "agent is used by workflow(s) %s; remove it from their steps first", strings.Join(users, ", "))
 		}
+		// An environment may run an older version that still uses it.
+		deployed, err := q.AgentDeploymentsUsing(ctx, dbsqlc.AgentDeploymentsUsingParams{UserID: userID, AgentID: id})
+		if err != nil {
+			return fmt.Errorf("deployments using agent: %w", err)
+		}
+		if len(deployed) > 0 {
+			names := make([]string, len(deployed))
+			for i, d := range deployed {
+				names[i] = fmt.Sprintf("%s/%s (version %d)", d.WorkflowName, d.Environment, d.Version)
+			}
+			return turbocat.Errorf(turbocat.ECONFLICT, "agent is used by active deployment(s) %s; deploy a version without it or deactivate them first", strings.Join(names, ", "))
+		}
 		if _, err := q.AgentDelete(ctx, dbsqlc.AgentDeleteParams{ID: id, UserID: userID}); err != nil {
 			return translate(err, "agent")
 		}

@@ -37,7 +37,7 @@ func (db *DB) CreateDeployment(ctx context.Context, d *turbocat.Deployment, sign
 		row, err := q.DeploymentInsert(ctx, dbsqlc.DeploymentInsertParams{WorkflowID: d.WorkflowID, UserID: d.UserID, Environment: d.Environment,
 			Status: d.Status, Version: int32(d.Version), PreviousVersion: previous, StateMachineRef: d.StateMachineRef, VersionRef: d.VersionRef,
 			AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, EndpointUrl: d.EndpointURL, SigningSecretEnc: enc, Error: d.Error, CanaryWeight: canary,
-			MayExecute: d.MayExecute})
+			MayExecute: d.MayExecute, Input: d.Input})
 		if err != nil {
 			return translate(err, "deployment")
 		}

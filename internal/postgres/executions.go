@@ -29,12 +29,13 @@ func (db *DB) Execution(ctx context.Context, userID, id string) (*turbocat.Execu
 
 // ListExecutions implements turbocat.ExecutionStore.
 func (db *DB) ListExecutions(ctx context.Context, userID string, f turbocat.ExecutionFilter, p turbocat.Page) (*turbocat.List[*turbocat.Execution], error) {
-	if f.WorkflowID != "" && !isUUID(f.WorkflowID) {
+	if (f.WorkflowID != "" && !isUUID(f.WorkflowID)) || (f.DeploymentID != "" && !isUUID(f.DeploymentID)) {
 		return &turbocat.List[*turbocat.Execution]{Items: []*turbocat.Execution{}}, nil
 	}
 	return listPage(p, "executions", func(limit int32, a after) ([]dbsqlc.Execution, error) {
 		return db.q.ExecutionList(ctx, dbsqlc.ExecutionListParams{UserID: userID, Limit: limit, WorkflowID: nilIfEmpty(f.WorkflowID),
-			Status: nilIfEmpty(f.Status), Since: f.Since, Until: f.Until, CursorTime: a.Time, CursorID: a.ID})
+			Status: nilIfEmpty(f.Status), DeploymentID: nilIfEmpty(f.DeploymentID), Trigger: nilIfEmpty(f.Trigger),
+			Since: f.Since, Until: f.Until, CursorTime: a.Time, CursorID: a.ID})
 	}, toExecution, func(e *turbocat.Execution) (time.Time, string) { return e.CreatedAt, e.ID })
 }
 
@@ -81,7 +82,7 @@ func toDeployment(d dbsqlc.Deployment) *turbocat.Deployment {
 	return &turbocat.Deployment{ID: d.ID, WorkflowID: d.WorkflowID, UserID: d.UserID, Environment: d.Environment, Status: d.Status, PreviousVersion: prev, CanaryWeight: canary,
 		Version: int(d.Version), EndpointURL: d.EndpointUrl, StateMachineRef: d.StateMachineRef, VersionRef: d.VersionRef,
 		AliasRef: d.AliasRef, Schedule: d.Schedule, Timezone: d.Timezone, Error: d.Error, CreatedAt: d.CreatedAt,
-		UpdatedAt: d.UpdatedAt, ActivatedAt: d.ActivatedAt, MayExecute: d.MayExecute}
+		UpdatedAt: d.UpdatedAt, ActivatedAt: d.ActivatedAt, MayExecute: d.MayExecute, Input: d.Input}
 }
 
 // Deployment implements turbocat.DeploymentStore.

@@ -65,6 +65,29 @@ func checkAgentConfig(typ string, config json.RawMessage, details *[]turbocat.Fi
 			return
 		}
 		*details = append(*details, turbocat.FieldError{Field: "config", Message: err.Error()})
+		return
+	}
+	// What the schema cannot say, checked now rather than at run time.
+	switch typ {
+	case turbocat.AgentCode:
+		var c struct {
+			Source string `json:"source"`
+		}
+		if json.Unmarshal(config, &c) == nil {
+			if err := executor.CheckCodeSource(c.Source); err != nil {
+				*details = append(*details, turbocat.FieldError{Field: "config.source", Message: err.Error()})
+			}
+		}
+	case turbocat.AgentLLM:
+		var c struct {
+			Provider     string `json:"provider"`
+			BaseURL      string `json:"baseUrl"`
+			APIKeySecret string `json:"apiKeySecret"`
+		}
+		if json.Unmarshal(config, &c) == nil && c.APIKeySecret == "" && c.BaseURL == "" && (c.Provider == "openai" || c.Provider == "anthropic") {
+			*details = append(*details, turbocat.FieldError{Field: "config.apiKeySecret", Message: fmt.Sprintf(
+				"is required for %s: the name of the secret holding the API key (set it with `turbocat secrets set NAME` or in Settings); a keyless %s-compatible server (Ollama, vLLM) takes baseUrl instead", c.Provider, c.Provider)})
+		}
 	}
 }
 

@@ -192,6 +192,27 @@ func (s *Auth) Logout(ctx context.Context, actor *turbocat.Actor, in LogoutInput
 	return s.Users.EndSessions(ctx, actor.UserID, in.Everywhere)
 }
 
+// LogoutRefresh ends the session a refresh token belongs to, given the
+// token alone (the console's cookie): its family is revoked and the user's
+// access tokens issued so far stop working (other sessions refresh theirs).
+// An unknown, used or expired token is already no session: no error.
+func (s *Auth) LogoutRefresh(ctx context.Context, token string) error {
+	if token == "" || len(token) > 256 {
+		return nil
+	}
+	_, nextHash := auth.RefreshToken()
+	u, err := s.Users.RotateRefreshToken(ctx, auth.HashToken(token), nextHash, s.now().Add(time.Minute))
+	if code := turbocat.ErrorCodeOf(err); code == turbocat.EUNAUTHORIZED || code == turbocat.ETOKENEXPIRED {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := s.Users.RevokeRefreshFamily(ctx, nextHash); err != nil {
+		return err
+	}
+	return s.Users.EndSessions(ctx, u.ID, false)
+}
+
 // ChangePasswordInput is the body of POST /auth/password.
 type ChangePasswordInput struct {
 	CurrentPassword string `json:"currentPassword"`

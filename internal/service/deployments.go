@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -54,6 +55,11 @@ type DeployInput struct {
 	Canary  *struct {
 		Weight int `json:"weight"`
 	} `json:"canary"`
+	// Input is the input of the runs the deployment starts without one:
+	// schedule fires, webhook calls with an empty body, and API runs of
+	// the environment with no input. It must satisfy the deployed
+	// version's inputSchema.
+	Input json.RawMessage `json:"input"`
 }
 
 // CreatedDeployment carries the webhook signing secret, shown this once: a
@@ -124,6 +130,19 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 			details = append(details, turbocat.FieldError{Field: "schedule", Message: msg})
 		}
 	}
+	input := nullToNil(in.Input)
+	if input != nil {
+		if err := validateInput(w.InputSchema, input); err != nil {
+			details = append(details, inputProblems(err)...)
+		}
+	} else if sched != nil {
+		// Without an input, every fire would start with {scheduledTime}
+		// alone: refuse a schedule whose runs could never start.
+		if err := validateInput(w.InputSchema, fireInput(w.InputSchema, nil, s.now())); err != nil {
+			details = append(details, turbocat.FieldError{Field: "input", Message: fmt.Sprintf(
+				"is required: the scheduled runs need an input that matches the workflow's inputSchema (%s); give the deployment an input", problemsText(err))})
+		}
+	}
 	var stable *turbocat.Deployment // the deployment a canary splits with
 	if in.Canary != nil {
 		if in.Canary.Weight < 1 || in.Canary.Weight > 99 {
@@ -147,7 +166,7 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	endpoint := EndpointURL(s.PublicURL, w.ID, in.Environment)
 	d := &turbocat.Deployment{WorkflowID: w.ID, UserID: actor.UserID, Environment: in.Environment, Version: w.Version,
 		MayExecute: actor.HasScope("workflows:execute"),
-		Schedule:   sched, Timezone: &tz, EndpointURL: &endpoint, Status: turbocat.DeploymentActive}
+		Schedule:   sched, Timezone: &tz, EndpointURL: &endpoint, Status: turbocat.DeploymentActive, Input: input}
 	versionRef, err := s.Executions.Publish(ctx, w)
 	routing := []turbocat.AliasRoute{{VersionRef: versionRef, Weight: 100}}
 	if err == nil && stable != nil {
@@ -346,6 +365,17 @@ var errMayNotExecute = turbocat.Errorf(turbocat.EFORBIDDEN, "this deployment was
 
 var errBadSignature = turbocat.Errorf(turbocat.EUNAUTHORIZED, "missing or invalid X-Turbocat-Signature: sign \"<t>.<body>\" with HMAC-SHA256 and the deployment's signing secret, send t=<unix seconds>,v1=<hex>")
 
+// staleSignature answers a signature whose timestamp is outside the
+// tolerance window.
+func staleSignature(skew time.Duration) error {
+	when := "old"
+	if skew < 0 {
+		when, skew = "in the future", -skew
+	}
+	return turbocat.Errorf(turbocat.EUNAUTHORIZED, "the X-Turbocat-Signature timestamp t is %s %s: requests are accepted within %s of t; sign each request when you send it (and check the sender's clock)",
+		skew.Round(time.Second), when, WebhookTolerance)
+}
+
 // Sign returns the X-Turbocat-Signature value for body at t.
 func Sign(secret string, t time.Time, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
@@ -376,8 +406,8 @@ func (s *Deployments) hook(ctx context.Context, d *turbocat.Deployment, enc []by
 	if err != nil {
 		return nil, fmt.Errorf("decrypt signing secret of deployment %s: %w", d.ID, err)
 	}
-	if !s.validSignature(string(secret), signature, body) {
-		return nil, errBadSignature
+	if err := s.checkSignature(string(secret), signature, body); err != nil {
+		return nil, err
 	}
 	if err := checkIdempotencyKey("Idempotency-Key", idempotencyKey); err != nil {
 		return nil, err
@@ -410,7 +440,9 @@ func (s *Deployments) hook(ctx context.Context, d *turbocat.Deployment, enc []by
 	return s.Executions.StartDeployed(ctx, d, input, turbocat.TriggerWebhook, key)
 }
 
-func (s *Deployments) validSignature(secret, header string, body []byte) bool {
+// checkSignature verifies a webhook's X-Turbocat-Signature: errBadSignature,
+// or a message naming the tolerance window for a stale timestamp.
+func (s *Deployments) checkSignature(secret, header string, body []byte) error {
 	var ts, v1 string
 	for _, part := range strings.Split(header, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -423,19 +455,27 @@ func (s *Deployments) validSignature(secret, header string, body []byte) bool {
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || v1 == "" {
-		return false
+		return errBadSignature
 	}
 	t := time.Unix(sec, 0)
-	if d := s.now().Sub(t); d > WebhookTolerance || d < -WebhookTolerance {
-		return false
-	}
 	want := Sign(secret, t, body)
 	_, wantV1, _ := strings.Cut(want, "v1=")
-	return hmac.Equal([]byte(wantV1), []byte(v1))
+	if !hmac.Equal([]byte(wantV1), []byte(v1)) {
+		return errBadSignature
+	}
+	// Only a correctly signed request learns that its time was the fault.
+	if d := s.now().Sub(t); d > WebhookTolerance || d < -WebhookTolerance {
+		return staleSignature(d)
+	}
+	return nil
 }
 
 // Fire starts the run a schedule fire asks for. Fires are delivered at
-// least once: the same (deployment, scheduled time) starts one run.
+// least once: the same (deployment, scheduled time) starts one run. A fire
+// that cannot start (its input does not match the inputSchema, the
+// deployment may not start runs, ...) is recorded as a failed run of the
+// deployment, trigger schedule, with the reason, and returned with the
+// error.
 func (s *Deployments) Fire(ctx context.Context, id string, scheduled time.Time) (*turbocat.Execution, error) {
 	d, _, err := s.Store.DeploymentByID(ctx, id)
 	if err != nil {
@@ -444,10 +484,96 @@ func (s *Deployments) Fire(ctx context.Context, id string, scheduled time.Time) 
 	if d.Status != turbocat.DeploymentActive || d.Schedule == nil {
 		return nil, turbocat.Errorf(turbocat.ECONFLICT, "deployment %s is not active with a schedule", id)
 	}
-	if !d.MayExecute {
-		return nil, errMayNotExecute
-	}
-	input, _ := json.Marshal(map[string]string{"scheduledTime": scheduled.UTC().Format(time.RFC3339)})
+	key := "schedule:" + scheduled.UTC().Format(time.RFC3339)
 	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: d.UserID})
-	return s.Executions.StartDeployed(ctx, d, input, turbocat.TriggerSchedule, "schedule:"+scheduled.UTC().Format(time.RFC3339))
+	w, err := s.Workflows.WorkflowVersion(ctx, d.UserID, d.WorkflowID, d.Version)
+	if err != nil {
+		return nil, err
+	}
+	input := fireInput(w.InputSchema, d.Input, scheduled)
+	if !d.MayExecute {
+		return s.failedFire(ctx, d, input, key, errMayNotExecute)
+	}
+	e, err := s.Executions.StartDeployed(ctx, d, input, turbocat.TriggerSchedule, key)
+	switch turbocat.ErrorCodeOf(err) {
+	case turbocat.EVALIDATION, turbocat.EFORBIDDEN, turbocat.ENOTFOUND, turbocat.EQUOTA:
+		return s.failedFire(ctx, d, input, key, err)
+	}
+	return e, err
+}
+
+// fireInput is the input of a schedule fire: the deployment's input (or
+// {}) with scheduledTime added when the inputSchema accepts it (and the
+// input has no scheduledTime of its own).
+func fireInput(schema, input json.RawMessage, scheduled time.Time) json.RawMessage {
+	base := map[string]any{}
+	if len(input) > 0 {
+		if json.Unmarshal(input, &base) != nil {
+			return input
+		}
+	}
+	if _, ok := base["scheduledTime"]; !ok {
+		base["scheduledTime"] = scheduled.UTC().Format(time.RFC3339)
+		with, _ := json.Marshal(base)
+		if len(schema) == 0 || validateInput(schema, with) == nil {
+			return with
+		}
+		delete(base, "scheduledTime")
+	}
+	out, _ := json.Marshal(base)
+	return out
+}
+
+// failedFire records a schedule fire that could not start as a failed run
+// of the deployment (once per fire), with the reason as its error, so the
+// deployment, the console and the CLI show it and execution.failed
+// webhooks hear of it.
+func (s *Deployments) failedFire(ctx context.Context, d *turbocat.Deployment, input json.RawMessage, key string, cause error) (*turbocat.Execution, error) {
+	id := d.ID
+	ne := turbocat.NewExecution{WorkflowID: d.WorkflowID, WorkflowVersion: d.Version, UserID: d.UserID, DeploymentID: &id,
+		Trigger: turbocat.TriggerSchedule, Input: input, IdempotencyKey: &key}
+	ne.RequestHash = requestHash(ne)
+	e, created, err := s.Executions.Store.CreateExecution(ctx, ne)
+	if err != nil {
+		return nil, errors.Join(cause, err)
+	}
+	if created || e.Status == turbocat.ExecutionPending || e.Status == turbocat.ExecutionQueued {
+		msg := problemsText(cause)
+		errJSON, _ := json.Marshal(map[string]string{"error": "Schedule.StartFailed", "cause": "the scheduled run could not start: " + msg})
+		ev := turbocat.NewEvent(e.UserID, turbocat.EventExecutionFailed, map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID,
+			"deploymentId": d.ID, "status": turbocat.ExecutionFailed, "error": "Schedule.StartFailed", "cause": msg})
+		if _, err := s.Executions.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: errJSON,
+			Events: []turbocat.Event{ev}}); err != nil {
+			return nil, errors.Join(cause, err)
+		}
+		if e, err = s.Executions.Store.ExecutionByID(ctx, e.ID); err != nil {
+			return nil, errors.Join(cause, err)
+		}
+	}
+	return e, cause
+}
+
+// inputProblems are the field errors of an input validation error.
+func inputProblems(err error) []turbocat.FieldError {
+	if e := turbocat.AsError(err); e != nil && len(e.Details) > 0 {
+		return e.Details
+	}
+	return []turbocat.FieldError{{Field: "input", Message: problemsText(err)}}
+}
+
+// problemsText is an error as one line: its message, or its field errors
+// ("input.url: is required; ...").
+func problemsText(err error) string {
+	e := turbocat.AsError(err)
+	if e == nil {
+		return err.Error()
+	}
+	if len(e.Details) == 0 {
+		return e.Message
+	}
+	parts := make([]string, len(e.Details))
+	for i, d := range e.Details {
+		parts[i] = d.Field + ": " + d.Message
+	}
+	return e.Message + ": " + strings.Join(parts, "; ")
 }

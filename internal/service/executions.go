@@ -313,6 +313,9 @@ func (s *Executions) startDeployed(ctx context.Context, d *turbocat.Deployment, 
 		return nil, err
 	}
 	if len(input) == 0 || string(input) == "null" {
+		input = d.Input // the deployment's input for runs that bring none
+	}
+	if len(input) == 0 || string(input) == "null" {
 		input = json.RawMessage(`{}`)
 	}
 	if err := validateInput(w.InputSchema, input); err != nil {

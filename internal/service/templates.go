@@ -158,7 +158,10 @@ func (s *Templates) Instantiate(ctx context.Context, actor *turbocat.Actor, id s
 	}
 	name := in.Name
 	if strings.TrimSpace(name) == "" {
-		name = t.Name
+		// The template's name, or "Name 2", "Name 3", ... when taken.
+		if name, err = s.freeName(ctx, actor, t.Kind, t.Name); err != nil {
+			return nil, err
+		}
 	}
 	desc := t.Description
 	if in.Description != nil {
@@ -219,6 +222,48 @@ func (s *Templates) Instantiate(ctx context.Context, actor *turbocat.Actor, id s
 		return nil, err
 	}
 	return out, nil
+}
+
+// freeName returns base, or the first of "base 2", "base 3", ... that none
+// of the actor's agents (kind agent) or workflows (kind workflow) is named.
+func (s *Templates) freeName(ctx context.Context, actor *turbocat.Actor, kind, base string) (string, error) {
+	taken := map[string]bool{}
+	page := turbocat.Page{Limit: 100}
+	for {
+		var names []string
+		var next string
+		if kind == turbocat.TemplateAgent {
+			l, err := s.Agents.Store.ListAgents(ctx, actor.UserID, turbocat.AgentFilter{Search: base}, page)
+			if err != nil {
+				return "", err
+			}
+			for _, a := range l.Items {
+				names = append(names, a.Name)
+			}
+			next = l.NextCursor
+		} else {
+			l, err := s.Workflows.Store.ListWorkflows(ctx, actor.UserID, base, page)
+			if err != nil {
+				return "", err
+			}
+			for _, w := range l.Items {
+				names = append(names, w.Name)
+			}
+			next = l.NextCursor
+		}
+		for _, n := range names {
+			taken[n] = true
+		}
+		if next == "" {
+			break
+		}
+		page.Cursor = next
+	}
+	name := base
+	for i := 2; taken[name]; i++ {
+		name = fmt.Sprintf("%s %d", base, i)
+	}
+	return name, nil
 }
 
 // Get returns a template the actor may see (theirs or a built-in one).

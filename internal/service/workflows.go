@@ -3,14 +3,10 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
-	"github.com/turbocat/turbocat/internal/dag"
-	"github.com/turbocat/turbocat/internal/executor"
 	"github.com/turbocat/turbocat/internal/turbocat"
+	"github.com/turbocat/turbocat/internal/workflowcheck"
 )
 
 // MaxConcurrentRuns bounds a workflow's maxConcurrentRuns.
@@ -132,88 +128,18 @@ func (s *Workflows) Update(ctx context.Context, actor *turbocat.Actor, id string
 	})
 }
 
-// Step setting bounds.
-const (
-	maxRetryAttempts = 20
-	maxTimeout       = 86400
-	// MaxStepTimeoutSeconds is the longest a step may run: a step runs in
-	// one invocation of the steprunner, and a Lambda function runs at most
-	// 15 minutes. The same bound applies locally, so a workflow that runs
-	// under turbocat dev also deploys to AWS.
-	MaxStepTimeoutSeconds = 900
-)
+// MaxStepTimeoutSeconds is the longest a step may run
+// (workflowcheck.MaxStepTimeoutSeconds): one invocation of the steprunner
+// Lambda function, which runs at most 15 minutes.
+const MaxStepTimeoutSeconds = workflowcheck.MaxStepTimeoutSeconds
 
 // ValidateWorkflowShape checks everything about a workflow that needs no
 // storage: step fields, the DAG, templates, retry and timeout bounds, the
-// input schema. It returns the problems found (empty when valid).
+// input schema and the schedule. It is workflowcheck.Check, the validator
+// the CLI runs on files too; it returns the problems found (empty when
+// valid).
 func ValidateWorkflowShape(w *turbocat.Workflow, maxSteps int) []turbocat.FieldError {
-	var details []turbocat.FieldError
-	add := func(field, format string, args ...any) {
-		details = append(details, turbocat.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
-	if len(w.Steps) == 0 {
-		add("steps", "must contain at least one step")
-	}
-	nodes := make([]dag.Node, len(w.Steps))
-	for i, st := range w.Steps {
-		nodes[i] = dag.Node{Key: st.Key, DependsOn: st.DependsOn}
-	}
-	g, err := dag.New(nodes, dag.Options{MaxNodes: maxSteps})
-	var verr *dag.ValidationError
-	if errors.As(err, &verr) {
-		for _, p := range verr.Problems {
-			add(p.Field, "%s", p.Message)
-		}
-	} else if err != nil {
-		add("steps", "%v", err)
-	}
-	declared := declaredInputs(w.InputSchema, &details)
-	for i, st := range w.Steps {
-		f := fmt.Sprintf("steps[%d]", i)
-		checkControlFlow(f, &st, g, declared, add)
-		if len(st.Inputs) > 0 && string(st.Inputs) != "null" {
-			if t := firstNonSpace(st.Inputs); t != '{' {
-				add(f+".inputs", "must be an object")
-			} else if st.ForEach != "" {
-				checkTemplates(f+".inputs", st.Inputs, declared, g, st.Key, &details, "item", "index")
-			} else {
-				checkTemplates(f+".inputs", st.Inputs, declared, g, st.Key, &details)
-			}
-		}
-		if r := st.Retry; r != nil {
-			if r.MaxAttempts < 0 || r.MaxAttempts > maxRetryAttempts {
-				add(f+".retry.maxAttempts", "must be 0 to %d", maxRetryAttempts)
-			}
-			if r.IntervalSeconds < 1 || r.IntervalSeconds > 3600 {
-				add(f+".retry.intervalSeconds", "must be 1 to 3600")
-			}
-			if r.BackoffRate < 1 || r.BackoffRate > 10 {
-				add(f+".retry.backoffRate", "must be 1.0 to 10.0")
-			}
-			if r.MaxDelaySeconds < 0 || r.MaxDelaySeconds > maxTimeout {
-				add(f+".retry.maxDelaySeconds", "must be 1 to %d", maxTimeout)
-			}
-			for j, e := range r.Errors {
-				if e == "" || len(e) > 128 {
-					add(fmt.Sprintf("%s.retry.errors[%d]", f, j), "must be an error name such as Api.Http5xx")
-				}
-			}
-		}
-		if lim := timeoutLimit(&st); st.TimeoutSeconds < 0 || st.TimeoutSeconds > lim {
-			if lim == MaxStepTimeoutSeconds {
-				add(f+".timeoutSeconds", "must be 1 to %d: a step runs in one invocation of the steprunner Lambda function, which runs at most 900 seconds (15 minutes)", MaxStepTimeoutSeconds)
-			} else {
-				add(f+".timeoutSeconds", "must be 1 to %d", lim)
-			}
-		}
-	}
-	if len(w.Output) > 0 {
-		checkTemplates("output", w.Output, declared, g, "", &details)
-	}
-	if w.Schedule != nil && (len(*w.Schedule) > 256 || strings.TrimSpace(*w.Schedule) == "") {
-		add("schedule", "must be an EventBridge expression such as rate(5 minutes) or cron(0 12 * * ? *)")
-	}
-	return details
+	return workflowcheck.Check(w, workflowcheck.Options{MaxSteps: maxSteps})
 }
 
 func (s *Workflows) validate(ctx context.Context, userID string, w *turbocat.Workflow, details []turbocat.FieldError) error {
@@ -245,76 +171,6 @@ func (s *Workflows) validate(ctx context.Context, userID string, w *turbocat.Wor
 		return turbocat.ValidationError("invalid workflow", details...)
 	}
 	return nil
-}
-
-// declaredInputs returns the top-level properties of an input schema, or nil
-// when there is no schema (then any input may be referenced).
-func declaredInputs(schema json.RawMessage, details *[]turbocat.FieldError) map[string]bool {
-	if len(schema) == 0 {
-		return nil
-	}
-	if _, err := executor.CompileSchema(schema); err != nil {
-		*details = append(*details, turbocat.FieldError{Field: "inputSchema", Message: "is not a valid JSON Schema: " + err.Error()})
-		return nil
-	}
-	var s struct {
-		Properties map[string]json.RawMessage `json:"properties"`
-	}
-	if json.Unmarshal(schema, &s) != nil || s.Properties == nil {
-		return nil
-	}
-	out := map[string]bool{}
-	for k := range s.Properties {
-		out[k] = true
-	}
-	return out
-}
-
-// checkTemplates verifies that every template in value references a declared
-// input, an upstream step's output (any step for the workflow output, when
-// stepKey is ""), or the execution.
-func checkTemplates(field string, value json.RawMessage, declared map[string]bool, g *dag.Graph, stepKey string, details *[]turbocat.FieldError, extraRoots ...string) {
-	refs, err := executor.TemplateRefs(value)
-	if err != nil {
-		*details = append(*details, turbocat.FieldError{Field: field, Message: "invalid template: " + err.Error()})
-		return
-	}
-	for _, r := range refs {
-		msg := ""
-		switch r.Root() {
-		case "inputs":
-			if len(r.Path) < 2 {
-				msg = "{{inputs}} needs a field, e.g. {{inputs.url}}"
-			} else if declared != nil && !declared[r.Path[1]] {
-				msg = fmt.Sprintf("{{%s}} references input %q, which inputSchema does not declare", r, r.Path[1])
-			}
-		case "steps":
-			switch {
-			case len(r.Path) < 3 || r.Path[2] != "output":
-				msg = fmt.Sprintf("{{%s}} must look like {{steps.<key>.output...}}", r)
-			case g == nil:
-			case !g.Has(r.Path[1]):
-				msg = fmt.Sprintf("{{%s}} references unknown step %q", r, r.Path[1])
-			case stepKey != "" && !g.IsUpstream(r.Path[1], stepKey):
-				msg = fmt.Sprintf("{{%s}} references step %q, which is not upstream of %q; add it to dependsOn", r, r.Path[1], stepKey)
-			}
-		case "execution":
-			if len(r.Path) != 2 || (r.Path[1] != "id" && r.Path[1] != "startedAt") {
-				msg = fmt.Sprintf("{{%s}}: execution offers id and startedAt", r)
-			}
-		case "secrets":
-			msg = "secrets belong in agent configs, not step inputs, so they never reach stored step inputs"
-		case "item", "index":
-			if !slices.Contains(extraRoots, r.Root()) {
-				msg = fmt.Sprintf("{{%s}} is only available in the inputs of a forEach step", r)
-			}
-		default:
-			msg = fmt.Sprintf("{{%s}}: templates start with inputs, steps or execution", r)
-		}
-		if msg != "" {
-			*details = append(*details, turbocat.FieldError{Field: field, Message: msg})
-		}
-	}
 }
 
 // on returns the service over st (a transaction's store).

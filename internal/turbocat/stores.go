@@ -15,9 +15,10 @@ import (
 
 // Session is what register, login and refresh return.
 type Session struct {
-	User         *User  `json:"user"`
-	AccessToken  string `json:"accessToken"`
-	RefreshToken string `json:"refreshToken"`
+	User        *User  `json:"user"`
+	AccessToken string `json:"accessToken"`
+	// RefreshToken is empty when it went into the console's cookie.
+	RefreshToken string `json:"refreshToken,omitempty"`
 	ExpiresIn    int    `json:"expiresIn"`
 }
 

@@ -307,6 +307,9 @@ type Deployment struct {
 	ActivatedAt     *time.Time `json:"activatedAt"`
 	// NextFires are the next scheduled runs (filled by the API).
 	NextFires []time.Time `json:"nextFires,omitempty"`
+	// Input is the input of the runs the deployment starts without one:
+	// schedule fires, and webhook or API calls with none (nil: {}).
+	Input json.RawMessage `json:"input,omitempty"`
 	// MayExecute records that whoever created the deployment could start
 	// runs (workflows:execute): its webhook and schedule start runs only
 	// then.
@@ -352,6 +355,8 @@ type AuditFilter struct {
 type ExecutionFilter struct {
 	WorkflowID   string
 	Status       string
+	DeploymentID string
+	Trigger      string
 	Since, Until *time.Time
 }
 

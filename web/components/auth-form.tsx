@@ -3,8 +3,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
-import { api, errorMessage, fieldErrors, setSession } from "@/lib/api";
-import type { Session } from "@/lib/types";
+import { errorMessage, fieldErrors, signIn } from "@/lib/api";
 import { Button } from "./ui/button";
 import { Card } from "./ui/card";
 import { Field, FormError, Input } from "./ui/form";
@@ -27,8 +26,7 @@ export function AuthForm({ mode }: { mode: "login" | "register" }) {
     setFormError(null);
     try {
       const body = isRegister ? { email, password, fullName } : { email, password };
-      const s = await api<Session>(`/api/v1/auth/${mode}`, { method: "POST", body, auth: false });
-      setSession(s);
+      await signIn(`/api/v1/auth/${mode}`, body);
       const next = new URLSearchParams(window.location.search).get("next");
       router.replace(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
     } catch (err) {

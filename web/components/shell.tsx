@@ -16,6 +16,8 @@ const nav = [
   { href: "/templates", label: "Templates" },
   { href: "/executions", label: "Executions" },
   { href: "/deployments", label: "Deployments" },
+  { href: "/webhooks", label: "Webhooks" },
+  { href: "/audit", label: "Audit log" },
   { href: "/settings", label: "Settings" },
 ];
 

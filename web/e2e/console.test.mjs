@@ -19,6 +19,19 @@ const AGENT_B = `function main(input) {
 }
 `;
 
+/** settle waits until the canvas stops moving (its fit after a change of the graph). */
+async function settle(page) {
+  const where = () =>
+    page.evaluate(() => document.querySelector(".react-flow__viewport")?.getAttribute("style") ?? "");
+  let last = await where();
+  for (let i = 0; i < 40; i++) {
+    await page.waitForTimeout(100);
+    const now = await where();
+    if (now === last) return;
+    last = now;
+  }
+}
+
 describe("turbocat console", { timeout: 300_000 }, () => {
   let stack;
   let browser;
@@ -110,7 +123,19 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     await check("06-agents-list");
   });
 
-  test("create a workflow with a parallel branch", async () => {
+  test("a code agent that does not compile is refused at its line", async () => {
+    await page.goto(stack.baseURL + "/agents/edit");
+    await heading("New agent");
+    await page.getByLabel("Name").fill("broken");
+    await page.getByLabel("Source").fill("function main(input) {\n  return input +;\n}\n");
+    await page.getByRole("button", { name: "Create agent" }).click();
+    await page.getByText("line 2, column 17: SyntaxError").first().waitFor();
+    // The editor marks the line the API named.
+    await page.locator('[data-testid="editor-Source"][data-error-line="2"] .cm-lintRange-error').first().waitFor();
+    await check("06b-agent-compile-error");
+  });
+
+  test("build a workflow with a parallel branch on the canvas", async () => {
     await page.goto(stack.baseURL + "/workflows");
     await page.getByText("No workflows yet").waitFor();
     await check("07-workflows-empty");
@@ -119,58 +144,66 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     await page.getByLabel("Name", { exact: true }).fill("fan-out");
     await page.getByLabel("Description").fill("start, then left and right in parallel, then join");
 
+    const panel = page.getByRole("complementary", { name: "Step settings" });
     const steps = [
-      { key: "start", agent: "greeter", deps: [], inputs: { label: "start" } },
-      { key: "left", agent: "greeter", deps: ["start"], inputs: { label: "left" } },
-      { key: "right", agent: "greeter", deps: ["start"], inputs: { label: "right" } },
-      {
-        key: "join",
-        agent: "joiner",
-        deps: ["left", "right"],
-        inputs: { left: "{{steps.left.output.label}}", right: "{{steps.right.output.label}}" },
-      },
+      { key: "start", agent: "greeter", inputs: { label: "start" } },
+      { key: "left", agent: "greeter", inputs: { label: "left" } },
+      { key: "right", agent: "greeter", inputs: { label: "right" } },
+      { key: "join", agent: "joiner", inputs: { left: "{{steps.left.output.label}}", right: "{{steps.right.output.label}}" } },
     ];
-    for (let i = 0; i < steps.length; i++) {
+    // Each new step is added after the selected one, selected, and edited in the side panel.
+    for (const st of steps) {
       await page.getByRole("button", { name: "Add step" }).click();
-      const n = i + 1;
-      await page.getByLabel(`Step ${n} key`).fill(steps[i].key);
-      await page.getByLabel(`Step ${n} agent`).selectOption({ label: `${steps[i].agent} (code)` });
-      await page.getByLabel(`Step ${n} inputs (JSON)`).fill(JSON.stringify(steps[i].inputs));
+      await panel.getByLabel("Key").fill(st.key);
+      await panel.getByLabel("Agent").selectOption({ label: `${st.agent} (code)` });
+      await panel.getByLabel("Inputs (JSON)").fill(JSON.stringify(st.inputs));
+      await page.getByTestId(`node-${st.key}`).waitFor();
     }
-    for (let i = 1; i < steps.length; i++) {
-      const group = page.getByRole("group", { name: `Step ${i + 1} depends on` });
-      for (const other of steps) {
-        if (other.key === steps[i].key) continue;
-        const box = group.getByRole("checkbox", { name: other.key, exact: true });
-        await box.setChecked(steps[i].deps.includes(other.key));
-      }
-    }
+    // right was added after left: it should follow start instead.
+    await page.getByTestId("node-right").click();
+    const deps = panel.getByRole("group", { name: "Depends on" });
+    await deps.getByRole("checkbox", { name: "left", exact: true }).setChecked(false);
+    await deps.getByRole("checkbox", { name: "start", exact: true }).setChecked(true);
+    // join follows right; connect left to it by dragging on the canvas.
+    await settle(page);
+    const src = await page.getByTestId("node-left").locator(".react-flow__handle.source").boundingBox();
+    const dst = await page.getByTestId("node-join").locator(".react-flow__handle.target").boundingBox();
+    await page.mouse.move(src.x + src.width / 2, src.y + src.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(dst.x + dst.width / 2, dst.y + dst.height / 2, { steps: 12 });
+    await page.mouse.up();
+    await page.getByTestId("node-join").click();
+    assert.ok(await deps.getByRole("checkbox", { name: "left", exact: true }).isChecked(), "the dragged connection makes join depend on left");
+    assert.ok(await deps.getByRole("checkbox", { name: "right", exact: true }).isChecked());
+    assert.equal(await page.locator(".react-flow__edge").count(), 4);
 
-    // The live DAG: left and right share a column (a parallel branch).
-    const dag = page.getByTestId("dag");
-    assert.equal(await dag.locator("g[data-step]").count(), 4);
-    const x = async (k) => (await dag.locator(`g[data-step="${k}"]`).getAttribute("transform")).match(/translate\(([\d.]+),/)[1];
-    assert.equal(await x("left"), await x("right"));
-    assert.notEqual(await x("start"), await x("left"));
-    assert.notEqual(await x("join"), await x("left"));
+    // The layout: left and right in one column (a parallel branch), start before, join after.
+    const box = async (k) => page.getByTestId(`node-${k}`).boundingBox();
+    const [bs, bl, br, bj] = [await box("start"), await box("left"), await box("right"), await box("join")];
+    assert.ok(Math.abs(bl.x - br.x) < 1, `left (${bl.x}) and right (${br.x}) share a column`);
+    assert.ok(bs.x < bl.x && bl.x < bj.x);
+    // Zoom and fit.
+    await page.getByRole("button", { name: /zoom in/i }).click();
+    await page.getByRole("button", { name: /fit view/i }).click();
 
     // A validation error from the API lands at the step it concerns.
-    await page.getByLabel("Step 2 key").fill("2-bad key");
+    await page.getByTestId("node-left").click();
+    await panel.getByLabel("Key").fill("2-bad key");
     await page.getByRole("button", { name: "Create workflow" }).click();
-    const stepError = page.getByTestId("step-1").getByRole("alert").first();
-    await stepError.waitFor();
+    await panel.getByRole("alert").first().waitFor();
+    await page.getByRole("button", { name: "Fix step 2-bad key" }).waitFor();
+    assert.match(await page.getByTestId("node-2-bad key").getAttribute("class"), /border-red-600/);
     await check("08-workflow-step-error");
-    await page.getByLabel("Step 2 key").fill("left");
-    for (const k of ["start", "right"]) {
-      await page.getByRole("group", { name: "Step 4 depends on" }).getByRole("checkbox", { name: k, exact: true }).setChecked(k !== "start");
-    }
-    await page.getByRole("group", { name: "Step 4 depends on" }).getByRole("checkbox", { name: "left", exact: true }).setChecked(true);
+    // Renaming it back keeps join's dependency (renamed with it).
+    await panel.getByLabel("Key").fill("left");
 
     await page.getByRole("button", { name: "Create workflow" }).click();
     await page.getByText("Workflow created").waitFor();
     await heading("Workflow: fan-out");
     await page.waitForURL(/\/workflows\/edit\?id=/);
     visited.workflow = page.url();
+    await page.getByTestId("node-join").click();
+    assert.ok(await deps.getByRole("checkbox", { name: "left", exact: true }).isChecked());
     await check("09-workflow-editor");
   });
 
@@ -190,7 +223,11 @@ describe("turbocat console", { timeout: 300_000 }, () => {
       await out.waitFor();
       if (k === "join") assert.match(await out.innerText(), /"joined": "left\+right"/);
       else assert.match(await out.innerText(), new RegExp(`"label": "${k}"`));
-      assert.equal(await page.locator(`[data-testid="dag"] g[data-step="${k}"]`).getAttribute("data-status"), "completed");
+      // The canvas colours each step by status, with its duration.
+      const node = page.getByTestId(`node-${k}`);
+      assert.equal(await node.getAttribute("data-status"), "completed");
+      assert.match(await node.innerText(), /completed · \d/);
+      await page.getByTestId(`timeline-${k}`).waitFor();
     }
     const logs = page.getByTestId("logs");
     await logs.getByText("hello from right").waitFor();
@@ -504,12 +541,76 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     }
   });
 
+  test("a new tab shares the session (the refresh cookie)", async () => {
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(stack.baseURL + "/agents");
+      await tab.getByRole("heading", { level: 1, name: "Agents" }).waitFor();
+      assert.ok(!tab.url().includes("/login"), "a new tab is signed in");
+      // No script can read the refresh token: it is an HttpOnly cookie scoped to the refresh route.
+      assert.equal(await tab.evaluate(() => document.cookie.includes("turbocat_refresh")), false);
+      const cookies = await browser.context.cookies(stack.baseURL + "/api/v1/auth/refresh");
+      const c = cookies.find((x) => x.name === "turbocat_refresh");
+      assert.ok(c, "the refresh cookie is set");
+      assert.equal(c.httpOnly, true);
+      assert.equal(c.secure, true);
+      assert.equal(c.sameSite, "Strict");
+      assert.equal(c.path, "/api/v1/auth/refresh");
+    } finally {
+      await tab.close();
+    }
+  });
+
+  test("outbound webhooks: create one, see its deliveries", async () => {
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await heading("Webhooks");
+    await page.getByText("No webhooks yet").waitFor();
+    // A loopback endpoint: the SSRF guard refuses it, so the delivery fails without leaving the machine.
+    await page.getByLabel("Endpoint URL").fill("http://127.0.0.1:9/turbocat");
+    await page.getByRole("checkbox", { name: "execution.succeeded" }).check();
+    await page.getByRole("button", { name: "Create webhook" }).click();
+    const secret = (await page.getByTestId("webhook-secret").innerText()).trim();
+    assert.ok(secret.length >= 16);
+    await page.getByTestId("webhook-row").waitFor();
+    // A run sends execution.succeeded: the delivery is listed with its attempts.
+    await page.goto(visited.workflow);
+    await heading("Workflow: fan-out");
+    await page.getByRole("button", { name: /^Run version \d+$/ }).click();
+    await page.waitForURL(/\/executions\/view\?id=/);
+    await page.getByTestId("execution-status").and(page.locator('[data-status="completed"]')).waitFor({ timeout: 90_000 });
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await heading("Webhooks");
+    const row = page.getByTestId("delivery-row").filter({ hasText: "execution.succeeded" }).first();
+    for (let i = 0; i < 40 && !(await row.isVisible()); i++) {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await page.waitForTimeout(500);
+    }
+    await row.waitFor();
+    assert.match(await row.innerText(), /execution\.succeeded\s+(pending|failed)\s+\d+/);
+    assert.ok(!(await page.content()).includes(secret), "the webhook secret is not shown again");
+    await check("16b-webhooks");
+  });
+
+  test("the audit log lists the changes", async () => {
+    await page.getByRole("link", { name: "Audit log" }).click();
+    await heading("Audit log");
+    await page.getByTestId("audit-row").filter({ hasText: "workflow.create" }).first().waitFor();
+    await page.getByLabel("Action").fill("agent.create");
+    await page.getByTestId("audit-row").filter({ hasNotText: "agent.create" }).first().waitFor({ state: "detached" });
+    await page.getByTestId("audit-row").first().waitFor();
+    for (const text of await page.getByTestId("audit-row").allInnerTexts()) assert.match(text, /agent\.create/);
+    await check("16c-audit-log");
+  });
+
   test("log out", async () => {
     await page.goto(stack.baseURL + "/settings");
     await heading("Settings");
     await page.getByRole("button", { name: "Log out" }).click();
     await page.waitForURL(/\/login/);
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    assert.equal(await page.evaluate(() => localStorage.getItem("turbocat.signedIn")), null);
+    const cookies = await browser.context.cookies(stack.baseURL + "/api/v1/auth/refresh");
+    assert.equal(cookies.find((x) => x.name === "turbocat_refresh"), undefined, "log out clears the refresh cookie");
     await page.goto(stack.baseURL + "/agents");
     await page.waitForURL(/\/login/);
     await heading("Sign in to Turbocat");

@@ -86,8 +86,10 @@ export async function startStack() {
   const dbURL = new URL(pgURL);
   dbURL.pathname = `/${db}`;
 
-  const port = await freePort();
-  const sfnPort = await freePort();
+  // TURBOCAT_E2E_PORT / TURBOCAT_E2E_SFN_PORT pin the ports (a shared
+  // machine hands each engineer a range); otherwise the kernel picks.
+  const port = Number(process.env.TURBOCAT_E2E_PORT) || (await freePort());
+  const sfnPort = Number(process.env.TURBOCAT_E2E_SFN_PORT) || (await freePort());
   const logFile = path.join(artifactsDir, "turbocat.log");
   const log = [];
   const proc = spawn(bin, ["dev"], {

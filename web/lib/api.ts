@@ -3,14 +3,20 @@
 //
 // Where the tokens live: the access token (15 minutes) only in this module's
 // memory, so no script-readable storage ever holds a bearer token that works
-// against the API by itself. The refresh token in sessionStorage: a reload or a
-// page opened by a full navigation keeps the session, closing the tab ends it,
-// and it is single-use (rotated on every refresh; a replayed one revokes the
-// whole family server-side), which limits what a stolen copy is worth.
+// against the API by itself. The refresh token in the turbocat_refresh cookie
+// the API sets when asked with X-Turbocat-Session: cookie — HttpOnly (no
+// script reads it), Secure, SameSite=Strict and scoped to the refresh route
+// — so every tab of the browser shares the session: a new tab or a reload
+// refreshes once and is signed in. It is single-use (rotated on every
+// refresh; a replayed one revokes the whole family server-side); refreshes
+// are serialised across tabs with a Web Lock, so two tabs never present the
+// same token. localStorage holds only a hint that a session may exist (no
+// credential), and a BroadcastChannel tells the other tabs of a log out.
 
 import type { FieldError, Session, User } from "./types";
 
-const REFRESH_KEY = "turbocat.refreshToken";
+const HINT_KEY = "turbocat.signedIn";
+const SESSION_HEADERS = { "X-Turbocat-Session": "cookie" };
 
 let accessToken: string | null = null;
 let currentUser: User | null = null;
@@ -50,21 +56,32 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
-function storedRefreshToken(): string | null {
+/** mayHaveSession: a refresh cookie may exist (the hint; the cookie itself is unreadable). */
+function mayHaveSession(): boolean {
   try {
-    return typeof window === "undefined" ? null : window.sessionStorage.getItem(REFRESH_KEY);
+    return typeof window !== "undefined" && window.localStorage.getItem(HINT_KEY) === "1";
   } catch {
-    return null;
+    return false;
   }
 }
 
-function storeRefreshToken(token: string | null) {
+function storeHint(on: boolean) {
   try {
-    if (token) window.sessionStorage.setItem(REFRESH_KEY, token);
-    else window.sessionStorage.removeItem(REFRESH_KEY);
+    if (on) window.localStorage.setItem(HINT_KEY, "1");
+    else window.localStorage.removeItem(HINT_KEY);
   } catch {
-    // Storage disabled: the session lasts as long as the page.
+    // Storage disabled: only this page keeps the session.
   }
+}
+
+let channel: BroadcastChannel | null = null;
+function sessionChannel(): BroadcastChannel | null {
+  if (channel || typeof window === "undefined" || typeof BroadcastChannel === "undefined") return channel;
+  channel = new BroadcastChannel("turbocat-session");
+  channel.onmessage = (e) => {
+    if (e.data === "logout") forget();
+  };
+  return channel;
 }
 
 function notify() {
@@ -84,15 +101,23 @@ export function sessionUser(): User | null {
 
 /** hasSession reports whether a session exists or can be resumed. */
 export function hasSession(): boolean {
-  return accessToken !== null || storedRefreshToken() !== null;
+  return accessToken !== null || mayHaveSession();
 }
 
 /** setSession installs a session returned by register, login or refresh. */
 export function setSession(s: Session) {
   accessToken = s.accessToken;
   currentUser = s.user;
-  storeRefreshToken(s.refreshToken);
+  storeHint(true);
+  sessionChannel();
   notify();
+}
+
+/** signIn posts credentials to login or register (the refresh token comes back as the cookie) and installs the session. */
+export async function signIn(path: "/api/v1/auth/login" | "/api/v1/auth/register", body: unknown): Promise<Session> {
+  const s = await api<Session>(path, { method: "POST", body, auth: false, headers: SESSION_HEADERS });
+  setSession(s);
+  return s;
 }
 
 /** setUser replaces the signed-in user (after a profile change). */
@@ -101,12 +126,17 @@ export function setUser(u: User) {
   notify();
 }
 
-/** clearSession forgets every token. */
-export function clearSession() {
+function forget() {
   accessToken = null;
   currentUser = null;
-  storeRefreshToken(null);
+  storeHint(false);
   notify();
+}
+
+/** clearSession forgets the session in this tab and tells the others. */
+export function clearSession() {
+  forget();
+  sessionChannel()?.postMessage("logout");
 }
 
 async function parse<T>(res: Response): Promise<T> {
@@ -129,16 +159,22 @@ async function parse<T>(res: Response): Promise<T> {
 /** refreshSession rotates the refresh token once; concurrent callers share it. */
 export function refreshSession(): Promise<boolean> {
   if (refreshing) return refreshing;
-  const token = storedRefreshToken();
-  if (!token) return Promise.resolve(false);
+  if (!mayHaveSession()) return Promise.resolve(false);
+  const once = async () => {
+    const res = await fetch("/api/v1/auth/refresh", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", ...SESSION_HEADERS },
+      body: "{}",
+    });
+    return parse<Session>(res);
+  };
   refreshing = (async () => {
     try {
-      const res = await fetch("/api/v1/auth/refresh", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ refreshToken: token }),
-      });
-      const s = await parse<Session>(res);
+      // One refresh at a time across the browser's tabs: each presents the
+      // cookie the previous one left.
+      const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+      const s = locks ? await locks.request("turbocat-refresh", once) : await once();
       setSession(s);
       return true;
     } catch (err) {
@@ -164,7 +200,7 @@ export type RequestOptions = {
 /** raw sends a request with the session and returns the Response, refreshing once on TOKEN_EXPIRED. */
 export async function raw(path: string, opts: RequestOptions = {}): Promise<Response> {
   const auth = opts.auth ?? true;
-  if (auth && !accessToken && storedRefreshToken()) await refreshSession();
+  if (auth && !accessToken && mayHaveSession()) await refreshSession();
   const send = () => {
     const headers: Record<string, string> = { Accept: "application/json", ...opts.headers };
     if (opts.body !== undefined) headers["Content-Type"] = "application/json";
@@ -206,11 +242,10 @@ export async function loadMe(): Promise<User> {
   return u;
 }
 
-/** logout revokes the session family and forgets the tokens. */
+/** logout ends the cookie's session (its refresh family and access tokens) and forgets it in every tab. */
 export async function logout() {
-  const token = storedRefreshToken();
   try {
-    if (token) await api("/api/v1/auth/logout", { method: "POST", body: { refreshToken: token } });
+    await fetch("/api/v1/auth/refresh", { method: "DELETE", credentials: "same-origin" });
   } finally {
     clearSession();
   }

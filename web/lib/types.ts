@@ -11,7 +11,8 @@ export type User = {
   updatedAt: string;
 };
 
-export type Session = { user: User; accessToken: string; refreshToken: string; expiresIn: number };
+/** Session is what register, login and refresh answer; refreshToken is absent when it went into the cookie. */
+export type Session = { user: User; accessToken: string; refreshToken?: string; expiresIn: number };
 
 export type Page<T> = { items: T[]; nextCursor?: string };
 
@@ -190,3 +191,40 @@ export type APIKey = {
 export type CreatedAPIKey = APIKey & { key: string };
 
 export type SecretMeta = { name: string; createdAt: string; updatedAt: string };
+
+export const WEBHOOK_EVENTS = [
+  "execution.started",
+  "execution.succeeded",
+  "execution.failed",
+  "execution.cancelled",
+  "step.failed",
+  "deployment.activated",
+] as const;
+
+export type Webhook = { id: string; url: string; events: string[]; createdAt: string };
+export type CreatedWebhook = Webhook & { secret: string };
+
+export type WebhookDelivery = {
+  id: string;
+  eventId: string;
+  eventType: string;
+  status: "pending" | "succeeded" | "failed";
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type AuditEntry = {
+  id: number;
+  userId: string | null;
+  action: string;
+  resourceType: string;
+  resourceId: string;
+  metadata: unknown;
+  ip: string;
+  userAgent: string;
+  requestId: string;
+  createdAt: string;
+};

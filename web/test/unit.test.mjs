@@ -1,92 +1,33 @@
-// Unit tests of the console's pure TypeScript modules (DAG layout, SSE
-// parsing), transpiled on the fly with the project's TypeScript compiler so
+// Unit tests of the console's pure TypeScript modules (the canvas
+// editor's step model and layout, SSE parsing), transpiled on the fly with the project's TypeScript compiler so
 // they run on Node 20's test runner without a build step.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
 
 const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+// Modules are written under node_modules/.cache so that their imports of
+// npm packages (dagre) resolve as in the app.
+const cacheDir = path.join(webDir, "node_modules", ".cache", "turbocat-unit");
+mkdirSync(cacheDir, { recursive: true });
 
 async function load(rel) {
   const source = readFileSync(path.join(webDir, rel), "utf8");
   const { outputText } = ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   });
-  return import("data:text/javascript;base64," + Buffer.from(outputText).toString("base64"));
+  const file = path.join(cacheDir, rel.replace(/[\\/]/g, "_").replace(/\.ts$/, ".mjs"));
+  writeFileSync(file, outputText);
+  return import(pathToFileURL(file).href);
 }
 
-const { layoutDag } = await load("lib/dag.ts");
 const { parseSSE } = await load("lib/sse.ts");
-const { nextFires } = await load("lib/schedule.ts");
-
-describe("layoutDag", () => {
-  const cases = [
-    {
-      name: "parallel branch shares a layer",
-      steps: [
-        { key: "start" },
-        { key: "left", dependsOn: ["start"] },
-        { key: "right", dependsOn: ["start"] },
-        { key: "join", dependsOn: ["left", "right"] },
-      ],
-      layers: [["start"], ["left", "right"], ["join"]],
-      cyclic: [],
-      unknown: [],
-    },
-    {
-      name: "depth is the longest path, not the shortest",
-      steps: [{ key: "a" }, { key: "b", dependsOn: ["a"] }, { key: "c", dependsOn: ["a", "b"] }],
-      layers: [["a"], ["b"], ["c"]],
-      cyclic: [],
-      unknown: [],
-    },
-    {
-      name: "independent roots are all in the first layer",
-      steps: [{ key: "x" }, { key: "y", dependsOn: null }, { key: "z", dependsOn: [] }],
-      layers: [["x", "y", "z"]],
-      cyclic: [],
-      unknown: [],
-    },
-    {
-      name: "unknown dependencies are reported and ignored",
-      steps: [{ key: "a", dependsOn: ["ghost"] }, { key: "b", dependsOn: ["a"] }],
-      layers: [["a"], ["b"]],
-      cyclic: [],
-      unknown: ["a → ghost"],
-    },
-    {
-      name: "a cycle is reported and drawn after the rest",
-      steps: [{ key: "root" }, { key: "p", dependsOn: ["root", "q"] }, { key: "q", dependsOn: ["p"] }],
-      layers: [["root"], ["p", "q"]],
-      cyclic: ["p", "q"],
-      unknown: [],
-    },
-    {
-      name: "steps being typed (empty key) are skipped",
-      steps: [{ key: "" }, { key: "a" }],
-      layers: [["a"]],
-      cyclic: [],
-      unknown: [],
-    },
-  ];
-  for (const c of cases) {
-    test(c.name, () => {
-      const got = layoutDag(c.steps);
-      assert.deepEqual(got.layers, c.layers);
-      assert.deepEqual([...got.cyclic].sort(), c.cyclic);
-      assert.deepEqual(got.unknown, c.unknown);
-    });
-  }
-
-  test("edges run from dependency to dependent", () => {
-    const got = layoutDag([{ key: "a" }, { key: "b", dependsOn: ["a", "a"] }]);
-    assert.deepEqual(got.edges, [{ from: "a", to: "b" }]);
-  });
-});
+const { connect, disconnect, errorText, layoutSteps, newStepKey, remove, rename, sourceErrorLine, stepErrors, templateHints } = await load("lib/steps.ts");
 
 describe("parseSSE", () => {
   const cases = [
@@ -128,21 +69,60 @@ describe("parseSSE", () => {
   }
 });
 
-describe("nextFires", () => {
-  const start = new Date("2030-01-01T00:00:00Z");
-  const cases = [
-    { name: "every 5 minutes", schedule: "rate(5 minutes)", now: "2030-01-01T00:07:00Z", want: ["2030-01-01T00:10:00.000Z", "2030-01-01T00:15:00.000Z"] },
-    { name: "exactly on a fire time moves to the next", schedule: "rate(1 hour)", now: "2030-01-01T02:00:00Z", want: ["2030-01-01T03:00:00.000Z", "2030-01-01T04:00:00.000Z"] },
-    { name: "before the start fires at the start", schedule: "rate(1 day)", now: "2029-12-31T12:00:00Z", want: ["2030-01-01T00:00:00.000Z", "2030-01-02T00:00:00.000Z"] },
-  ];
-  for (const c of cases) {
-    test(c.name, () => {
-      assert.deepEqual(nextFires(c.schedule, start, new Date(c.now), 2).map((d) => d.toISOString()), c.want);
-    });
-  }
-  test("cron and malformed expressions are not computed", () => {
-    assert.equal(nextFires("cron(0 12 * * ? *)", start, start, 2), null);
-    assert.equal(nextFires("rate(0 minutes)", start, start, 2), null);
-    assert.equal(nextFires("every day", start, start, 2), null);
+describe("steps: the canvas editor's model", () => {
+  const step = (uid, key, dependsOn = []) => ({ uid, kind: "agent", key, agentId: "a", dependsOn, inputs: "", timeoutSeconds: "", maxAttempts: "" });
+  test("layoutSteps puts a step right of what it depends on and parallel branches in one column", () => {
+    const pos = layoutSteps([
+      { id: "1", key: "start", dependsOn: [] },
+      { id: "2", key: "left", dependsOn: ["start"] },
+      { id: "3", key: "right", dependsOn: ["start"] },
+      { id: "4", key: "join", dependsOn: ["left", "right"] },
+    ]);
+    assert.ok(pos["1"].x < pos["2"].x);
+    assert.equal(pos["2"].x, pos["3"].x);
+    assert.notEqual(pos["2"].y, pos["3"].y);
+    assert.ok(pos["4"].x > pos["2"].x);
+  });
+  test("layoutSteps survives cycles and unknown dependencies", () => {
+    const pos = layoutSteps([
+      { id: "a", key: "a", dependsOn: ["b", "ghost"] },
+      { id: "b", key: "b", dependsOn: ["a"] },
+    ]);
+    assert.deepEqual(Object.keys(pos).sort(), ["a", "b"]);
+  });
+  test("connect, rename, disconnect and remove keep dependencies consistent", () => {
+    let ss = [step(1, "a"), step(2, "b")];
+    ss = connect(ss, 1, 2);
+    assert.deepEqual(ss[1].dependsOn, ["a"]);
+    assert.deepEqual(connect(ss, 1, 2)[1].dependsOn, ["a"], "no duplicate edge");
+    assert.deepEqual(connect(ss, 2, 2)[1].dependsOn, ["a"], "no self loop");
+    ss = rename(ss, 1, "fetch");
+    assert.deepEqual(ss[1].dependsOn, ["fetch"]);
+    assert.deepEqual(disconnect(ss, "fetch", 2)[1].dependsOn, []);
+    assert.deepEqual(remove(ss, 1).map((s) => [s.key, s.dependsOn]), [["b", []]]);
+    assert.equal(newStepKey([{ key: "step1" }, { key: "step2" }]), "step3");
+  });
+  test("stepErrors picks a step's errors by path", () => {
+    assert.deepEqual(stepErrors({ "steps[1].key": "bad", "steps[1]": "x", "steps[10].key": "other", name: "n" }, 1), { key: "bad", "": "x" });
+  });
+  test("templateHints offers declared inputs, upstream outputs and the execution", () => {
+    const steps = [
+      { key: "a", dependsOn: [] },
+      { key: "b", dependsOn: ["a"] },
+      { key: "c", dependsOn: ["b"] },
+      { key: "side", dependsOn: [] },
+    ];
+    assert.deepEqual(templateHints(steps, "c", ["url"]), ["inputs.url", "steps.a.output", "steps.b.output", "execution.id", "execution.startedAt"]);
+  });
+  test("errorText renders errors as text, not escaped JSON", () => {
+    assert.equal(errorText({ error: "Code.Error", cause: "boom" }), "Code.Error: boom");
+    assert.equal(errorText({ error: "States.TaskFailed", cause: JSON.stringify({ error: "Api.Http5xx", cause: "HTTP 502" }), stepKey: "fetch" }), "step fetch: States.TaskFailed: Api.Http5xx: HTTP 502");
+    assert.equal(errorText(null), "");
+    assert.equal(errorText("plain"), "plain");
+  });
+  test("sourceErrorLine finds the line of a compile error", () => {
+    assert.equal(sourceErrorLine("line 2, column 17: SyntaxError: Unexpected token ;"), 2);
+    assert.equal(sourceErrorLine("the script must define function main(input, ctx)"), null);
+    assert.equal(sourceErrorLine(undefined), null);
   });
 });

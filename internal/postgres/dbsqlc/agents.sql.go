@@ -81,6 +81,50 @@ func (q *Queries) AgentDelete(ctx context.Context, arg AgentDeleteParams) (int64
 	return result.RowsAffected(), nil
 }
 
+const agentDeploymentsUsing = `-- name: AgentDeploymentsUsing :many
+SELECT DISTINCT w.name AS workflow_name, d.environment, v.version
+FROM deployments d
+JOIN workflow_versions v ON v.workflow_id = d.workflow_id
+    AND (v.version = d.version OR (d.canary_weight IS NOT NULL AND v.version = d.previous_version))
+JOIN workflows w ON w.id = d.workflow_id
+WHERE d.status = 'active' AND d.user_id = $1
+  AND v.definition -> 'steps' @> jsonb_build_array(jsonb_build_object('agentId', $2::text))
+ORDER BY w.name, d.environment, v.version
+`
+
+type AgentDeploymentsUsingParams struct {
+	UserID  string
+	AgentID string
+}
+
+type AgentDeploymentsUsingRow struct {
+	WorkflowName string
+	Environment  string
+	Version      int32
+}
+
+// The active deployments whose version (or canary's other version) has a
+// step running the agent: deleting it would break them.
+func (q *Queries) AgentDeploymentsUsing(ctx context.Context, arg AgentDeploymentsUsingParams) ([]AgentDeploymentsUsingRow, error) {
+	rows, err := q.db.Query(ctx, agentDeploymentsUsing, arg.UserID, arg.AgentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AgentDeploymentsUsingRow
+	for rows.Next() {
+		var i AgentDeploymentsUsingRow
+		if err := rows.Scan(&i.WorkflowName, &i.Environment, &i.Version); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const agentGet = `-- name: AgentGet :one
 SELECT id, user_id, template_id, name, description, type, config, status, created_at, updated_at FROM agents WHERE id = $1 AND user_id = $2
 `

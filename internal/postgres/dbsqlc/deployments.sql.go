@@ -7,11 +7,12 @@ package dbsqlc
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
 const deploymentActiveInternal = `-- name: DeploymentActiveInternal :one
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute FROM deployments WHERE workflow_id = $1 AND environment = $2 AND status = 'active'
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute, input FROM deployments WHERE workflow_id = $1 AND environment = $2 AND status = 'active'
 `
 
 type DeploymentActiveInternalParams struct {
@@ -44,6 +45,7 @@ func (q *Queries) DeploymentActiveInternal(ctx context.Context, arg DeploymentAc
 		&i.ActivatedAt,
 		&i.CanaryWeight,
 		&i.MayExecute,
+		&i.Input,
 	)
 	return i, err
 }
@@ -51,7 +53,7 @@ func (q *Queries) DeploymentActiveInternal(ctx context.Context, arg DeploymentAc
 const deploymentDeactivate = `-- name: DeploymentDeactivate :one
 UPDATE deployments SET status = 'inactive', updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute, input
 `
 
 type DeploymentDeactivateParams struct {
@@ -83,6 +85,7 @@ func (q *Queries) DeploymentDeactivate(ctx context.Context, arg DeploymentDeacti
 		&i.ActivatedAt,
 		&i.CanaryWeight,
 		&i.MayExecute,
+		&i.Input,
 	)
 	return i, err
 }
@@ -113,7 +116,7 @@ func (q *Queries) DeploymentDeactivateActive(ctx context.Context, arg Deployment
 }
 
 const deploymentGet = `-- name: DeploymentGet :one
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute FROM deployments WHERE id = $1 AND user_id = $2
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute, input FROM deployments WHERE id = $1 AND user_id = $2
 `
 
 type DeploymentGetParams struct {
@@ -145,12 +148,13 @@ func (q *Queries) DeploymentGet(ctx context.Context, arg DeploymentGetParams) (D
 		&i.ActivatedAt,
 		&i.CanaryWeight,
 		&i.MayExecute,
+		&i.Input,
 	)
 	return i, err
 }
 
 const deploymentGetInternal = `-- name: DeploymentGetInternal :one
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute FROM deployments WHERE id = $1
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute, input FROM deployments WHERE id = $1
 `
 
 func (q *Queries) DeploymentGetInternal(ctx context.Context, id string) (Deployment, error) {
@@ -177,15 +181,16 @@ func (q *Queries) DeploymentGetInternal(ctx context.Context, id string) (Deploym
 		&i.ActivatedAt,
 		&i.CanaryWeight,
 		&i.MayExecute,
+		&i.Input,
 	)
 	return i, err
 }
 
 const deploymentInsert = `-- name: DeploymentInsert :one
 INSERT INTO deployments (workflow_id, user_id, environment, status, version, previous_version, endpoint_url,
-    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, canary_weight, may_execute, activated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, CASE WHEN $4 = 'active' THEN now() END)
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute
+    state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, canary_weight, may_execute, input, activated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, CASE WHEN $4 = 'active' THEN now() END)
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute, input
 `
 
 type DeploymentInsertParams struct {
@@ -205,6 +210,7 @@ type DeploymentInsertParams struct {
 	Error            *string
 	CanaryWeight     *int32
 	MayExecute       bool
+	Input            json.RawMessage
 }
 
 func (q *Queries) DeploymentInsert(ctx context.Context, arg DeploymentInsertParams) (Deployment, error) {
@@ -225,6 +231,7 @@ func (q *Queries) DeploymentInsert(ctx context.Context, arg DeploymentInsertPara
 		arg.Error,
 		arg.CanaryWeight,
 		arg.MayExecute,
+		arg.Input,
 	)
 	var i Deployment
 	err := row.Scan(
@@ -248,12 +255,13 @@ func (q *Queries) DeploymentInsert(ctx context.Context, arg DeploymentInsertPara
 		&i.ActivatedAt,
 		&i.CanaryWeight,
 		&i.MayExecute,
+		&i.Input,
 	)
 	return i, err
 }
 
 const deploymentList = `-- name: DeploymentList :many
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute FROM deployments
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute, input FROM deployments
 WHERE user_id = $1
   AND ($3::uuid IS NULL OR workflow_id = $3::uuid)
   AND ($4::text IS NULL OR environment = $4::text)
@@ -308,6 +316,7 @@ func (q *Queries) DeploymentList(ctx context.Context, arg DeploymentListParams) 
 			&i.ActivatedAt,
 			&i.CanaryWeight,
 			&i.MayExecute,
+			&i.Input,
 		); err != nil {
 			return nil, err
 		}
@@ -322,7 +331,7 @@ func (q *Queries) DeploymentList(ctx context.Context, arg DeploymentListParams) 
 const deploymentRollback = `-- name: DeploymentRollback :one
 UPDATE deployments SET version = $3, previous_version = $4, version_ref = $5, canary_weight = NULL, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute, input
 `
 
 type DeploymentRollbackParams struct {
@@ -363,6 +372,7 @@ func (q *Queries) DeploymentRollback(ctx context.Context, arg DeploymentRollback
 		&i.ActivatedAt,
 		&i.CanaryWeight,
 		&i.MayExecute,
+		&i.Input,
 	)
 	return i, err
 }
@@ -370,7 +380,7 @@ func (q *Queries) DeploymentRollback(ctx context.Context, arg DeploymentRollback
 const deploymentSetSigningSecret = `-- name: DeploymentSetSigningSecret :one
 UPDATE deployments SET signing_secret_enc = $3, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'
-RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute
+RETURNING id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute, input
 `
 
 type DeploymentSetSigningSecretParams struct {
@@ -403,12 +413,13 @@ func (q *Queries) DeploymentSetSigningSecret(ctx context.Context, arg Deployment
 		&i.ActivatedAt,
 		&i.CanaryWeight,
 		&i.MayExecute,
+		&i.Input,
 	)
 	return i, err
 }
 
 const deploymentsScheduled = `-- name: DeploymentsScheduled :many
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute FROM deployments WHERE status = 'active' AND schedule IS NOT NULL ORDER BY id
+SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute, input FROM deployments WHERE status = 'active' AND schedule IS NOT NULL ORDER BY id
 `
 
 func (q *Queries) DeploymentsScheduled(ctx context.Context) ([]Deployment, error) {
@@ -441,6 +452,7 @@ func (q *Queries) DeploymentsScheduled(ctx context.Context) ([]Deployment, error
 			&i.ActivatedAt,
 			&i.CanaryWeight,
 			&i.MayExecute,
+			&i.Input,
 		); err != nil {
 			return nil, err
 		}

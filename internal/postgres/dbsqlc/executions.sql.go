@@ -59,22 +59,26 @@ SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigge
 WHERE user_id = $1
   AND ($3::uuid IS NULL OR workflow_id = $3::uuid)
   AND ($4::text IS NULL OR status = $4::text)
-  AND ($5::timestamptz IS NULL OR created_at >= $5::timestamptz)
-  AND ($6::timestamptz IS NULL OR created_at < $6::timestamptz)
-  AND ($7::timestamptz IS NULL OR (created_at, id) < ($7::timestamptz, $8::uuid))
+  AND ($5::uuid IS NULL OR deployment_id = $5::uuid)
+  AND ($6::text IS NULL OR trigger = $6::text)
+  AND ($7::timestamptz IS NULL OR created_at >= $7::timestamptz)
+  AND ($8::timestamptz IS NULL OR created_at < $8::timestamptz)
+  AND ($9::timestamptz IS NULL OR (created_at, id) < ($9::timestamptz, $10::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT $2
 `
 
 type ExecutionListParams struct {
-	UserID     string
-	Limit      int32
-	WorkflowID *string
-	Status     *string
-	Since      *time.Time
-	Until      *time.Time
-	CursorTime *time.Time
-	CursorID   *string
+	UserID       string
+	Limit        int32
+	WorkflowID   *string
+	Status       *string
+	DeploymentID *string
+	Trigger      *string
+	Since        *time.Time
+	Until        *time.Time
+	CursorTime   *time.Time
+	CursorID     *string
 }
 
 func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([]Execution, error) {
@@ -83,6 +87,8 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 		arg.Limit,
 		arg.WorkflowID,
 		arg.Status,
+		arg.DeploymentID,
+		arg.Trigger,
 		arg.Since,
 		arg.Until,
 		arg.CursorTime,

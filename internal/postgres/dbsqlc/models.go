@@ -69,6 +69,7 @@ type Deployment struct {
 	ActivatedAt      *time.Time
 	CanaryWeight     *int32
 	MayExecute       bool
+	Input            json.RawMessage
 }
 
 type Event struct {

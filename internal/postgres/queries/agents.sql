@@ -39,3 +39,15 @@ SELECT id FROM agents WHERE user_id = $1 AND id = ANY(sqlc.arg(ids)::uuid[]);
 -- name: AgentWorkflowsUsing :many
 SELECT DISTINCT w.name FROM workflow_steps s JOIN workflows w ON w.id = s.workflow_id
 WHERE s.agent_id = $1 ORDER BY w.name;
+
+-- name: AgentDeploymentsUsing :many
+-- The active deployments whose version (or canary's other version) has a
+-- step running the agent: deleting it would break them.
+SELECT DISTINCT w.name AS workflow_name, d.environment, v.version
+FROM deployments d
+JOIN workflow_versions v ON v.workflow_id = d.workflow_id
+    AND (v.version = d.version OR (d.canary_weight IS NOT NULL AND v.version = d.previous_version))
+JOIN workflows w ON w.id = d.workflow_id
+WHERE d.status = 'active' AND d.user_id = sqlc.arg(user_id)
+  AND v.definition -> 'steps' @> jsonb_build_array(jsonb_build_object('agentId', sqlc.arg(agent_id)::text))
+ORDER BY w.name, d.environment, v.version;

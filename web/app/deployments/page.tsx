@@ -9,9 +9,9 @@ import { ConfirmButton } from "@/components/ui/dialog";
 import { FormError } from "@/components/ui/form";
 import { api, errorMessage } from "@/lib/api";
 import { useApi } from "@/lib/hooks";
-import type { Deployment, Page, Workflow } from "@/lib/types";
-import { nextFires } from "@/lib/schedule";
-import { formatTime } from "@/lib/utils";
+import { errorText } from "@/lib/steps";
+import type { Deployment, Execution, Page, Workflow } from "@/lib/types";
+import { formatTime, shortId } from "@/lib/utils";
 
 export default function DeploymentsPage() {
   const { data, error, loading, reload } = useApi<Page<Deployment>>("/api/v1/deployments?limit=100");
@@ -109,6 +109,7 @@ export default function DeploymentsPage() {
                     <td className="px-3 py-2 text-xs">
                       {d.schedule ? `${d.schedule}${d.timezone ? ` (${d.timezone})` : ""}` : "—"}
                       {d.schedule && d.status === "active" ? <NextFires deployment={d} /> : null}
+                      {d.schedule ? <FailedFires deployment={d} /> : null}
                     </td>
                     <td className="px-3 py-2 text-xs">{formatTime(d.activatedAt)}</td>
                     <td className="px-3 py-2">
@@ -144,18 +145,13 @@ export default function DeploymentsPage() {
 }
 
 /**
- * NextFires shows the API's next three fire times (GET /deployments/{id}
- * computes them with the server's schedule parser); only when the API gives
- * none does it compute rate() schedules here.
+ * NextFires shows the next three fire times the API computed with the
+ * server's schedule parser (the one EventBridge expressions are checked
+ * with): the console computes none itself.
  */
 function NextFires({ deployment }: { deployment: Deployment }) {
-  const detail = useApi<Deployment>(deployment.nextFires ? null : `/api/v1/deployments/${deployment.id}`);
-  const fromApi = deployment.nextFires ?? detail.data?.nextFires;
-  if (!fromApi && detail.loading) return null;
-  const fires = fromApi?.length
-    ? fromApi.map((f) => new Date(f))
-    : nextFires(deployment.schedule ?? "", new Date(deployment.activatedAt ?? deployment.createdAt), new Date(), 3);
-  if (!fires || fires.length === 0) return null;
+  const fires = (deployment.nextFires ?? []).map((f) => new Date(f));
+  if (fires.length === 0) return null;
   return (
     <div className="mt-1 text-muted-foreground" data-testid="next-fires">
       Next:
@@ -163,6 +159,31 @@ function NextFires({ deployment }: { deployment: Deployment }) {
         {fires.map((f) => (
           <li key={f.toISOString()}>
             <time dateTime={f.toISOString()}>{f.toLocaleString()}</time>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** FailedFires lists the deployment's schedule fires that could not start (recorded as failed runs). */
+function FailedFires({ deployment }: { deployment: Deployment }) {
+  const { data } = useApi<Page<Execution>>(`/api/v1/executions?deploymentId=${deployment.id}&trigger=schedule&status=failed&limit=5`);
+  const items = data?.items ?? [];
+  if (items.length === 0) return null;
+  return (
+    <div className="mt-2 rounded-md border border-red-200 bg-red-50 p-2 text-destructive" data-testid="failed-fires">
+      <p className="font-medium">
+        {items.length}
+        {data?.nextCursor ? "+" : ""} failed schedule fire{items.length === 1 && !data?.nextCursor ? "" : "s"}
+      </p>
+      <ul className="mt-1 flex flex-col gap-1">
+        {items.map((e) => (
+          <li key={e.id}>
+            <Link className="underline" href={`/executions/view?id=${e.id}`}>
+              {formatTime(e.createdAt)} ({shortId(e.id)})
+            </Link>
+            : {errorText(e.error)}
           </li>
         ))}
       </ul>

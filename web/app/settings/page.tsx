@@ -6,10 +6,10 @@ import { Badge, Card, CardTitle, EmptyState, PageHeader, Spinner } from "@/compo
 import { CopyButton } from "@/components/ui/copy";
 import { ConfirmButton } from "@/components/ui/dialog";
 import { Field, FormError, Input } from "@/components/ui/form";
-import { api, errorMessage, fieldErrors, setSession, setUser } from "@/lib/api";
+import { api, errorMessage, fieldErrors, setUser, signIn } from "@/lib/api";
 import { useApi, useSubmit } from "@/lib/hooks";
 import { useUser } from "@/lib/session";
-import { SCOPES, type APIKey, type CreatedAPIKey, type Page, type SecretMeta, type Session, type User } from "@/lib/types";
+import { SCOPES, type APIKey, type CreatedAPIKey, type Page, type SecretMeta, type User } from "@/lib/types";
 import { formatTime } from "@/lib/utils";
 
 export default function SettingsPage() {
@@ -108,13 +108,7 @@ function Password() {
             await api("/api/v1/auth/password", { method: "POST", body: { currentPassword: current, newPassword: next } });
             // The change revokes every refresh token, this session's too: sign in again with the new password.
             if (user) {
-              setSession(
-                await api<Session>("/api/v1/auth/login", {
-                  method: "POST",
-                  auth: false,
-                  body: { email: user.email, password: next },
-                }),
-              );
+              await signIn("/api/v1/auth/login", { email: user.email, password: next });
             }
             setCurrent("");
             setNext("");

@@ -20,11 +20,8 @@ export default function TemplatesPage() {
     setActionError(null);
     setResult(null);
     try {
-      const suffix = Math.random().toString(36).slice(2, 6);
-      const created = await api<Instantiated>(`/api/v1/templates/${t.id}/instantiate`, {
-        method: "POST",
-        body: { name: `${t.name}-${suffix}` },
-      });
+      // The API names the copy after the template ("Name", then "Name 2", ...).
+      const created = await api<Instantiated>(`/api/v1/templates/${t.id}/instantiate`, { method: "POST", body: {} });
       setResult({ id: t.id, created });
     } catch (e) {
       setActionError({ id: t.id, message: errorMessage(e) });

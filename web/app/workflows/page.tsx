@@ -1,18 +1,25 @@
 "use client";
 
 import Link from "next/link";
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { Button } from "@/components/ui/button";
-import { Card, EmptyState, PageHeader, Spinner } from "@/components/ui/card";
+import { Card, EmptyState, PageHeader, Spinner, StatusBadge } from "@/components/ui/card";
 import { FormError, Input, Label } from "@/components/ui/form";
 import { qs } from "@/lib/api";
 import { useApi } from "@/lib/hooks";
-import type { Page, Workflow } from "@/lib/types";
-import { formatTime } from "@/lib/utils";
+import type { Execution, Page, Workflow } from "@/lib/types";
+import { formatDuration, formatTime } from "@/lib/utils";
 
 export default function WorkflowsPage() {
   const [search, setSearch] = useState("");
   const { data, error, loading } = useApi<Page<Workflow>>(`/api/v1/workflows${qs({ search, limit: 100 })}`);
+  // The latest runs, newest first: each card shows its workflow's last one.
+  const recent = useApi<Page<Execution>>("/api/v1/executions?limit=100");
+  const lastRun = useMemo(() => {
+    const m = new Map<string, Execution>();
+    for (const e of recent.data?.items ?? []) if (!m.has(e.workflowId)) m.set(e.workflowId, e);
+    return m;
+  }, [recent.data]);
   return (
     <>
       <PageHeader
@@ -61,10 +68,36 @@ export default function WorkflowsPage() {
                 {w.steps.length} step{w.steps.length === 1 ? "" : "s"} · version {w.version}
                 {w.schedule ? ` · ${w.schedule}` : ""} · updated {formatTime(w.updatedAt)}
               </p>
+              {recent.data ? <LastRun workflowId={w.id} known={lastRun.get(w.id)} complete={!recent.data.nextCursor} /> : null}
             </Card>
           </li>
         ))}
       </ul>
     </>
+  );
+}
+
+/** LastRun shows a workflow's latest run: from the recent runs, else asked for. */
+function LastRun({ workflowId, known, complete }: { workflowId: string; known?: Execution; complete: boolean }) {
+  const own = useApi<Page<Execution>>(known || complete ? null : `/api/v1/executions?workflowId=${workflowId}&limit=1`);
+  const e = known ?? own.data?.items[0];
+  if (!e) {
+    return (known || complete || own.data) ? (
+      <p className="mt-2 text-xs text-muted-foreground" data-testid="last-run">
+        Never run.
+      </p>
+    ) : null;
+  }
+  return (
+    <p className="mt-2 flex flex-wrap items-center gap-2 text-xs" data-testid="last-run" data-status={e.status}>
+      <span className="text-muted-foreground">Last run:</span>
+      <Link href={`/executions/view?id=${e.id}`} className="text-primary hover:underline">
+        <StatusBadge status={e.status} />
+      </Link>
+      <span className="text-muted-foreground">
+        {formatTime(e.createdAt)}
+        {e.durationMs !== null ? ` · ${formatDuration(e.durationMs)}` : ""}
+      </span>
+    </p>
   );
 }

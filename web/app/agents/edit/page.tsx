@@ -7,7 +7,9 @@ import { Button } from "@/components/ui/button";
 import { Card, CardTitle, PageHeader, Spinner } from "@/components/ui/card";
 import { ConfirmButton } from "@/components/ui/dialog";
 import { Field, FormError, Input, Select, Textarea } from "@/components/ui/form";
+import { CodeEditor } from "@/components/code-editor";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
+import { sourceErrorLine } from "@/lib/steps";
 import { useQueryParam } from "@/lib/hooks";
 import type { Agent, AgentTestResult, AgentType } from "@/lib/types";
 import { formatDuration, parseJSON, pretty } from "@/lib/utils";
@@ -271,13 +273,14 @@ export default function AgentEditPage() {
                     error={errors["config.source"]}
                     hint="JavaScript defining main(input, ctx); its return value is the step's output."
                   >
-                    <Textarea
-                      name="source"
+                    <CodeEditor
+                      label="Source"
+                      language="javascript"
                       value={form.source}
-                      onChange={set("source")}
-                      spellCheck={false}
-                      rows={12}
-                      className="font-mono text-xs leading-5"
+                      onChange={(v) => setForm((f) => ({ ...f, source: v }))}
+                      errorLine={sourceErrorLine(errors["config.source"])}
+                      errorMessage={errors["config.source"]}
+                      minLines={12}
                     />
                   </Field>
                   <Field label="Timeout (seconds)" error={errors["config.timeoutSeconds"]} hint="Default 10, at most 900.">
@@ -400,7 +403,7 @@ function TestRun({ agent }: { agent: Agent }) {
       <CardTitle>Test run</CardTitle>
       <form onSubmit={run} className="flex flex-col gap-3" aria-label="Test run">
         <Field label="Sample input (JSON)" error={error ?? undefined}>
-          <Textarea name="testInput" value={input} onChange={(e) => setInput(e.target.value)} rows={5} className="font-mono text-xs" />
+          <CodeEditor label="Sample input (JSON)" language="json" value={input} onChange={setInput} minLines={4} />
         </Field>
         <div>
           <Button type="submit" variant="outline" disabled={busy}>

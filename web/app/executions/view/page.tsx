@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { Dag } from "@/components/dag";
+import { WorkflowCanvas } from "@/components/canvas/workflow-canvas";
 import { Button } from "@/components/ui/button";
 import { Card, CardTitle, PageHeader, Spinner, StatusBadge } from "@/components/ui/card";
 import { FormError } from "@/components/ui/form";
@@ -11,6 +11,7 @@ import { api, errorMessage } from "@/lib/api";
 import { useQueryParam } from "@/lib/hooks";
 import { followLogs, isFinished } from "@/lib/logstream";
 import type { ExecutionDetail, ExecutionLog, ExecutionStatus, ExecutionStep, RunResult, Workflow } from "@/lib/types";
+import { errorText } from "@/lib/steps";
 import { formatDuration, formatTime, pretty, shortId } from "@/lib/utils";
 
 const levelColour: Record<string, string> = {
@@ -128,12 +129,24 @@ export default function ExecutionPage() {
   if (!exec) return <Spinner label="Loading execution" />;
 
   const byKey = new Map(exec.steps.map((s) => [s.stepKey, s]));
-  const dagSteps = workflow
-    ? workflow.steps.map((s) => ({ key: s.key, dependsOn: s.dependsOn }))
-    : exec.steps.map((s) => ({ key: s.stepKey, dependsOn: [] }));
-  const order = workflow ? workflow.steps.map((s) => s.key) : exec.steps.map((s) => s.stepKey);
+  // The version that ran: the current workflow's graph when it is that version.
+  const graph = workflow && workflow.version === exec.workflowVersion ? workflow.steps : null;
+  const order = graph ? graph.map((s) => s.key) : exec.steps.map((s) => s.stepKey);
   for (const s of exec.steps) if (!order.includes(s.stepKey)) order.push(s.stepKey);
-  const statusByKey = Object.fromEntries(order.map((k) => [k, byKey.get(k)?.status ?? "pending"]));
+  const deps = new Map((graph ?? []).map((s) => [s.key, s.dependsOn ?? []]));
+  const canvasSteps = order.map((k) => {
+    const st = byKey.get(k);
+    return {
+      id: k,
+      key: k,
+      kind: "agent" as const,
+      dependsOn: deps.get(k) ?? [],
+      subtitle: st?.error ? errorText(st.error) : st?.startedAt ? `started ${new Date(st.startedAt).toLocaleTimeString()}` : "not started",
+      status: st?.status ?? "pending",
+      durationMs: st?.durationMs ?? (st?.startedAt && st.status === "running" ? Date.now() - new Date(st.startedAt).getTime() : null),
+      attempt: st?.attempt,
+    };
+  });
   const tokens = exec.steps.reduce((n, s) => n + s.inputTokens + s.outputTokens, 0);
 
   return (
@@ -204,21 +217,33 @@ export default function ExecutionPage() {
           <p className="mt-1 font-medium">{tokens}</p>
         </Card>
       </div>
+      {exec.error ? (
+        <Card className="mb-6 border-red-200" data-testid="execution-error">
+          <CardTitle>Error</CardTitle>
+          <p className="text-sm whitespace-pre-wrap break-words text-destructive">{errorText(exec.error)}</p>
+        </Card>
+      ) : null}
+      <Card className="mb-6">
+        <CardTitle>Graph</CardTitle>
+        <WorkflowCanvas
+          label="Execution graph coloured by step status"
+          steps={canvasSteps}
+          selected={selected}
+          onSelect={(k) => {
+            setSelected(k);
+            if (k) document.getElementById(`step-${k}`)?.scrollIntoView({ behavior: "smooth", block: "start" });
+          }}
+        />
+        {!graph ? (
+          <p className="mt-2 text-xs text-muted-foreground">The workflow has changed since this run (or is gone): steps are shown without their dependencies.</p>
+        ) : null}
+      </Card>
+      <Card className="mb-6">
+        <CardTitle>Timeline</CardTitle>
+        <Timeline steps={order.map((k) => byKey.get(k)).filter((s): s is ExecutionStep => Boolean(s))} finished={isFinished(exec.status)} />
+      </Card>
       <div className="grid gap-6 xl:grid-cols-2">
         <div className="flex min-w-0 flex-col gap-6">
-          <Card>
-            <CardTitle>Graph</CardTitle>
-            <Dag steps={dagSteps} status={statusByKey} label="Execution graph coloured by step status" selected={selected} onSelect={(k) => {
-              setSelected(k);
-              document.getElementById(`step-${k}`)?.scrollIntoView({ behavior: "smooth", block: "start" });
-            }} />
-          </Card>
-          {exec.error ? (
-            <Card className="border-red-200">
-              <CardTitle>Error</CardTitle>
-              <pre tabIndex={0} className="overflow-x-auto text-xs text-destructive">{pretty(exec.error)}</pre>
-            </Card>
-          ) : null}
           <Card>
             <CardTitle>Input and output</CardTitle>
             <h3 className="text-sm font-medium">Input</h3>
@@ -299,7 +324,9 @@ function StepCard({ stepKey, step, highlighted }: { stepKey: string; step?: Exec
             </div>
           </dl>
           {step.error ? (
-            <pre tabIndex={0} className="mt-2 overflow-x-auto rounded-md bg-red-50 p-2 text-xs text-destructive">{pretty(step.error)}</pre>
+            <p className="mt-2 rounded-md bg-red-50 p-2 text-xs whitespace-pre-wrap break-words text-destructive" data-testid={`step-error-${stepKey}`}>
+              {errorText(step.error)}
+            </p>
           ) : null}
           {step.output !== null && step.output !== undefined ? (
             <div className="mt-2">
@@ -318,5 +345,51 @@ function StepCard({ stepKey, step, highlighted }: { stepKey: string; step?: Exec
         <p className="mt-1 text-xs text-muted-foreground">Not started.</p>
       )}
     </Card>
+  );
+}
+
+/**
+ * Timeline draws each step's run as a bar on one time axis, from the first
+ * step's start to the last one's end (now, while running): where the time
+ * went, and which steps overlapped.
+ */
+function Timeline({ steps, finished }: { steps: ExecutionStep[]; finished: boolean }) {
+  const started = steps.filter((s) => s.startedAt);
+  if (started.length === 0) return <p className="text-sm text-muted-foreground">No step has started yet.</p>;
+  const t = (x: string | null) => (x ? new Date(x).getTime() : NaN);
+  const now = Date.now();
+  const end = (s: ExecutionStep) => (s.completedAt ? t(s.completedAt) : s.durationMs !== null ? t(s.startedAt) + s.durationMs : finished ? t(s.startedAt) : now);
+  const t0 = Math.min(...started.map((s) => t(s.startedAt)));
+  const t1 = Math.max(...started.map(end), t0 + 1);
+  const span = t1 - t0;
+  return (
+    <ol className="flex flex-col gap-1.5" aria-label="Step durations on a time line" data-testid="timeline">
+      {started.map((s) => {
+        const left = ((t(s.startedAt) - t0) / span) * 100;
+        const width = Math.max(((end(s) - t(s.startedAt)) / span) * 100, 0.8);
+        const dur = end(s) - t(s.startedAt);
+        return (
+          <li key={s.stepKey} className="grid grid-cols-[7rem_minmax(0,1fr)_5rem] items-center gap-2 text-xs" data-testid={`timeline-${s.stepKey}`}>
+            <span className="truncate font-mono">{s.stepKey}</span>
+            <span className="relative h-4 rounded bg-slate-100">
+              <span
+                className={`absolute top-0 h-4 rounded ${s.status === "failed" ? "bg-red-500" : s.status === "running" ? "bg-blue-500" : s.status === "completed" ? "bg-green-600" : "bg-slate-400"}`}
+                style={{ left: `${left}%`, width: `${Math.min(width, 100 - left)}%` }}
+                title={`${s.stepKey}: ${s.status}, ${formatDuration(dur)}, starting ${formatDuration(t(s.startedAt) - t0)} in`}
+              />
+            </span>
+            <span className="text-right tabular-nums">{formatDuration(dur)}</span>
+          </li>
+        );
+      })}
+      <li className="grid grid-cols-[7rem_minmax(0,1fr)_5rem] gap-2 text-[11px] text-muted-foreground" aria-hidden>
+        <span />
+        <span className="flex justify-between">
+          <span>0</span>
+          <span>{formatDuration(span)}</span>
+        </span>
+        <span />
+      </li>
+    </ol>
   );
 }

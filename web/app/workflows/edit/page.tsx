@@ -3,27 +3,19 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
-import { Dag } from "@/components/dag";
+import { WorkflowCanvas } from "@/components/canvas/workflow-canvas";
+import { StepPanel } from "@/components/canvas/step-panel";
+import { CodeEditor } from "@/components/code-editor";
 import { Button } from "@/components/ui/button";
 import { Card, CardTitle, EmptyState, PageHeader, Spinner } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy";
 import { ConfirmButton } from "@/components/ui/dialog";
-import { Field, FormError, Input, Select, Textarea } from "@/components/ui/form";
+import { Field, FormError, Input, Select } from "@/components/ui/form";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
 import { useApi, useQueryParam } from "@/lib/hooks";
-import type { Agent, CreatedDeployment, Deployment, Page, RunResult, Workflow, WorkflowStep } from "@/lib/types";
+import { connect, disconnect, newStepKey, nextUid, remove, rename, stepErrors, stepFrom, type StepForm } from "@/lib/steps";
+import type { Agent, CreatedDeployment, Deployment, Page, RunResult, Workflow } from "@/lib/types";
 import { parseJSON, pretty } from "@/lib/utils";
-
-type StepForm = {
-  uid: number;
-  key: string;
-  agentId: string;
-  dependsOn: string[];
-  inputs: string;
-  timeoutSeconds: string;
-  maxAttempts: string;
-  retry?: WorkflowStep["retry"];
-};
 
 type Form = {
   name: string;
@@ -33,22 +25,6 @@ type Form = {
   output: string;
   steps: StepForm[];
 };
-
-let uidSeq = 0;
-const nextUid = () => ++uidSeq;
-
-function stepFrom(s: WorkflowStep): StepForm {
-  return {
-    uid: nextUid(),
-    key: s.key,
-    agentId: s.agentId,
-    dependsOn: s.dependsOn ?? [],
-    inputs: s.inputs && Object.keys(s.inputs).length ? pretty(s.inputs) : "",
-    timeoutSeconds: s.timeoutSeconds ? String(s.timeoutSeconds) : "",
-    maxAttempts: s.retry?.maxAttempts !== undefined ? String(s.retry.maxAttempts) : "",
-    retry: s.retry,
-  };
-}
 
 function formFrom(w: Workflow): Form {
   return {
@@ -77,7 +53,7 @@ function buildBody(f: Form): { body?: Record<string, unknown>; errors: Record<st
     if (inputs.ok && inputs.value !== undefined) step.inputs = inputs.value;
     if (s.timeoutSeconds.trim()) step.timeoutSeconds = Number(s.timeoutSeconds);
     if (s.maxAttempts.trim()) {
-      step.retry = { intervalSeconds: 1, backoffRate: 2, ...(s.retry ?? {}), maxAttempts: Number(s.maxAttempts) };
+      step.retry = { ...(s.retry ?? {}), maxAttempts: Number(s.maxAttempts) };
     } else if (s.retry) {
       step.retry = s.retry;
     }
@@ -97,15 +73,11 @@ function buildBody(f: Form): { body?: Record<string, unknown>; errors: Record<st
   };
 }
 
-/** errorsFor picks the errors of step i, keyed by the rest of their path. */
-function errorsFor(errors: Record<string, string>, i: number): Record<string, string> {
-  const prefix = `steps[${i}]`;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(errors)) {
-    if (k === prefix) out[""] = v;
-    else if (k.startsWith(prefix + ".")) out[k.slice(prefix.length + 1)] = v;
-  }
-  return out;
+/** inputNamesOf lists the properties an input schema declares (for template hints). */
+function inputNamesOf(schemaText: string): string[] {
+  const r = parseJSON(schemaText, "");
+  const props = r.ok && r.value && typeof r.value === "object" ? (r.value as { properties?: Record<string, unknown> }).properties : undefined;
+  return props ? Object.keys(props) : [];
 }
 
 export default function WorkflowEditPage() {
@@ -114,6 +86,7 @@ export default function WorkflowEditPage() {
   const agents = useApi<Page<Agent>>("/api/v1/agents?limit=100");
   const [workflow, setWorkflow] = useState<Workflow | null>(null);
   const [form, setForm] = useState<Form>(emptyForm);
+  const [selected, setSelected] = useState<number | null>(null);
   const [dirty, setDirty] = useState(false);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -137,56 +110,38 @@ export default function WorkflowEditPage() {
   }, [id]);
 
   const agentList = useMemo(() => agents.data?.items ?? [], [agents.data]);
+  const agentName = useMemo(() => new Map(agentList.map((a) => [a.id, a.name])), [agentList]);
 
   const update = (fn: (f: Form) => Form) => {
     setForm(fn);
     setDirty(true);
     setSaved(null);
   };
-  const setField = (k: "name" | "description" | "schedule" | "inputSchema" | "output") =>
-    (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => update((f) => ({ ...f, [k]: e.target.value }));
-  const setStep = (uid: number, patch: Partial<StepForm>) =>
-    update((f) => {
-      const old = f.steps.find((s) => s.uid === uid);
-      let steps = f.steps.map((s) => (s.uid === uid ? { ...s, ...patch } : s));
-      // Renaming a step keeps the dependencies on it.
-      if (old && patch.key !== undefined && patch.key !== old.key) {
-        steps = steps.map((s) => ({ ...s, dependsOn: s.dependsOn.map((d) => (d === old.key ? patch.key! : d)) }));
-      }
-      return { ...f, steps };
+  const setField = (k: "name" | "description" | "schedule") => (e: React.ChangeEvent<HTMLInputElement>) =>
+    update((f) => ({ ...f, [k]: e.target.value }));
+  const setSteps = (fn: (steps: StepForm[]) => StepForm[]) => update((f) => ({ ...f, steps: fn(f.steps) }));
+  const setStep = (uid: number, patch: Partial<StepForm>) => setSteps((ss) => ss.map((s) => (s.uid === uid ? { ...s, ...patch } : s)));
+  const addStep = () => {
+    const uid = nextUid();
+    setSteps((ss) => {
+      // A new step follows the selected one (or the last): connect it.
+      const after = ss.find((s) => s.uid === selected) ?? ss[ss.length - 1];
+      return [
+        ...ss,
+        {
+          uid,
+          kind: "agent",
+          key: newStepKey(ss),
+          agentId: agentList[0]?.id ?? "",
+          dependsOn: after && after.key ? [after.key] : [],
+          inputs: "",
+          timeoutSeconds: "",
+          maxAttempts: "",
+        },
+      ];
     });
-  const addStep = () =>
-    update((f) => {
-      const used = new Set(f.steps.map((s) => s.key));
-      let n = f.steps.length + 1;
-      while (used.has(`step${n}`)) n++;
-      const last = f.steps[f.steps.length - 1];
-      return {
-        ...f,
-        steps: [
-          ...f.steps,
-          {
-            uid: nextUid(),
-            key: `step${n}`,
-            agentId: agentList[0]?.id ?? "",
-            dependsOn: last && last.key ? [last.key] : [],
-            inputs: "",
-            timeoutSeconds: "",
-            maxAttempts: "",
-          },
-        ],
-      };
-    });
-  const removeStep = (uid: number) =>
-    update((f) => {
-      const gone = f.steps.find((s) => s.uid === uid);
-      return {
-        ...f,
-        steps: f.steps
-          .filter((s) => s.uid !== uid)
-          .map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => d !== gone?.key) })),
-      };
-    });
+    setSelected(uid);
+  };
 
   async function save(e: React.FormEvent) {
     e.preventDefault();
@@ -204,8 +159,11 @@ export default function WorkflowEditPage() {
       const w = workflow
         ? await api<Workflow>(`/api/v1/workflows/${workflow.id}`, { method: "PUT", body })
         : await api<Workflow>("/api/v1/workflows", { method: "POST", body });
+      const keep = form.steps.find((s) => s.uid === selected)?.key;
+      const next = formFrom(w);
       setWorkflow(w);
-      setForm(formFrom(w));
+      setForm(next);
+      setSelected(next.steps.find((s) => s.key === keep)?.uid ?? null);
       setDirty(false);
       setSaved(workflow ? `Saved as version ${w.version}.` : "Workflow created. Run it below.");
       if (!workflow) router.replace(`/workflows/edit?id=${w.id}`);
@@ -213,6 +171,9 @@ export default function WorkflowEditPage() {
       const fe = fieldErrors(err);
       setErrors(fe);
       setFormError(Object.keys(fe).length ? `${errorMessage(err)}: fix the highlighted fields.` : errorMessage(err));
+      // Show the first step with a problem.
+      const bad = form.steps.findIndex((_, i) => Object.keys(stepErrors(fe, i)).length > 0);
+      if (bad >= 0) setSelected(form.steps[bad].uid);
     } finally {
       setBusy(false);
     }
@@ -222,7 +183,12 @@ export default function WorkflowEditPage() {
   if (loadError) return <FormError message={loadError} />;
   if (id && !workflow) return <Spinner label="Loading workflow" />;
 
-  const keys = form.steps.map((s) => s.key);
+  const current = form.steps.find((s) => s.uid === selected) ?? null;
+  const currentIndex = current ? form.steps.indexOf(current) : -1;
+  const badSteps = form.steps
+    .map((s, i) => ({ s, e: stepErrors(errors, i) }))
+    .filter((x) => Object.keys(x.e).length > 0);
+  const inputNames = inputNamesOf(form.inputSchema);
   return (
     <>
       <PageHeader
@@ -262,44 +228,67 @@ export default function WorkflowEditPage() {
           ) : null
         }
       />
-      <div className="grid gap-6 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
-        <form onSubmit={save} className="flex min-w-0 flex-col gap-4" noValidate aria-label="Workflow">
-          <FormError message={formError} />
-          {saved ? (
-            <p role="status" className="rounded-md bg-green-50 px-3 py-2 text-sm text-success">
-              {saved}
-            </p>
-          ) : null}
-          <Card className="flex flex-col gap-4">
-            <div className="grid gap-4 sm:grid-cols-2">
-              <Field label="Name" error={errors.name}>
-                <Input name="name" value={form.name} onChange={setField("name")} maxLength={100} />
-              </Field>
-              <Field label="Schedule" error={errors.schedule} hint="Optional: rate(5 minutes) or cron(0 12 * * ? *).">
-                <Input name="schedule" value={form.schedule} onChange={setField("schedule")} />
-              </Field>
-            </div>
+      <form onSubmit={save} className="flex min-w-0 flex-col gap-4" noValidate aria-label="Workflow">
+        <FormError message={formError} />
+        {badSteps.length ? (
+          <ul className="flex flex-wrap gap-2 text-sm" aria-label="Steps with problems">
+            {badSteps.map(({ s }) => (
+              <li key={s.uid}>
+                <Button type="button" variant="outline" size="sm" className="border-destructive text-destructive" onClick={() => setSelected(s.uid)}>
+                  Fix step {s.key || "(no key)"}
+                </Button>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        {saved ? (
+          <p role="status" className="rounded-md bg-green-50 px-3 py-2 text-sm text-success">
+            {saved}
+          </p>
+        ) : null}
+        <Card className="flex flex-col gap-4">
+          <div className="grid gap-4 md:grid-cols-3">
+            <Field label="Name" error={errors.name}>
+              <Input name="name" value={form.name} onChange={setField("name")} maxLength={100} />
+            </Field>
             <Field label="Description" error={errors.description}>
               <Input name="description" value={form.description} onChange={setField("description")} />
             </Field>
-            <details>
-              <summary className="cursor-pointer text-sm font-medium">Input schema and output template</summary>
-              <div className="mt-3 flex flex-col gap-4">
-                <Field label="Input schema (JSON Schema)" error={errors.inputSchema} hint="Optional; the run form is built from its properties.">
-                  <Textarea name="inputSchema" value={form.inputSchema} onChange={setField("inputSchema")} className="font-mono text-xs" rows={5} />
-                </Field>
-                <Field label="Output template (JSON)" error={errors.output} hint='Optional, e.g. {"summary": "{{steps.summarize.output.text}}"}.'>
-                  <Textarea name="output" value={form.output} onChange={setField("output")} className="font-mono text-xs" rows={4} />
-                </Field>
-              </div>
-            </details>
-          </Card>
+            <Field label="Schedule" error={errors.schedule} hint="Optional: rate(5 minutes) or cron(0 12 * * ? *).">
+              <Input name="schedule" value={form.schedule} onChange={setField("schedule")} />
+            </Field>
+          </div>
+          <details open={Boolean(errors.inputSchema || errors.output) || undefined}>
+            <summary className="cursor-pointer text-sm font-medium">Input schema and output template</summary>
+            <div className="mt-3 grid gap-4 lg:grid-cols-2">
+              <Field label="Input schema (JSON Schema)" error={errors.inputSchema} hint="Optional; the run form is built from its properties.">
+                <CodeEditor label="Input schema (JSON Schema)" language="json" value={form.inputSchema} onChange={(v) => update((f) => ({ ...f, inputSchema: v }))} minLines={5} />
+              </Field>
+              <Field label="Output template (JSON)" error={errors.output} hint='Optional, e.g. {"summary": "{{steps.summarize.output.text}}"}.'>
+                <CodeEditor
+                  label="Output template (JSON)"
+                  language="json"
+                  value={form.output}
+                  onChange={(v) => update((f) => ({ ...f, output: v }))}
+                  hints={form.steps.map((s) => `steps.${s.key}.output`)}
+                  minLines={5}
+                />
+              </Field>
+            </div>
+          </details>
+        </Card>
 
-          <div className="flex items-center justify-between">
+        <section aria-label="Steps" className="flex flex-col gap-2">
+          <div className="flex flex-wrap items-center justify-between gap-2">
             <h2 className="text-lg font-semibold">Steps</h2>
-            <Button variant="outline" size="sm" onClick={addStep} disabled={agentList.length === 0}>
-              Add step
-            </Button>
+            <div className="flex items-center gap-2">
+              <p className="hidden text-xs text-muted-foreground lg:block">
+                Drag from a step&apos;s right edge to another step to make it depend on it; select a connection and press Delete to remove it.
+              </p>
+              <Button type="button" variant="outline" size="sm" onClick={addStep} disabled={agentList.length === 0}>
+                Add step
+              </Button>
+            </div>
           </div>
           {errors.steps ? (
             <p role="alert" className="text-sm font-medium text-destructive">
@@ -311,120 +300,73 @@ export default function WorkflowEditPage() {
               Steps run agents: <Link className="text-primary underline" href="/agents/edit">create an agent</Link> first.
             </EmptyState>
           ) : null}
-          {form.steps.length === 0 && agentList.length > 0 ? (
-            <EmptyState title="No steps yet">Add a step; each one runs an agent. Steps with no dependency in common run in parallel.</EmptyState>
-          ) : null}
-          {form.steps.map((s, i) => {
-            const se = errorsFor(errors, i);
-            const depError = Object.entries(se).find(([k]) => k.startsWith("dependsOn"))?.[1];
-            const inputError = Object.entries(se).find(([k]) => k.startsWith("inputs"))?.[1];
-            const other = Object.entries(se).filter(
-              ([k]) => !["key", "agentId", "timeoutSeconds"].includes(k) && !k.startsWith("dependsOn") && !k.startsWith("inputs"),
-            );
-            return (
-              <Card key={s.uid} className="flex flex-col gap-3" data-testid={`step-${i}`}>
-                <fieldset className="flex flex-col gap-3">
-                  <legend className="sr-only">Step {i + 1}</legend>
-                  <div className="grid gap-3 sm:grid-cols-2">
-                    <Field label={`Step ${i + 1} key`} error={se.key}>
-                      <Input name={`steps[${i}].key`} value={s.key} onChange={(e) => setStep(s.uid, { key: e.target.value })} />
-                    </Field>
-                    <Field label={`Step ${i + 1} agent`} error={se.agentId}>
-                      <Select name={`steps[${i}].agentId`} value={s.agentId} onChange={(e) => setStep(s.uid, { agentId: e.target.value })}>
-                        <option value="">Choose an agent</option>
-                        {agentList.map((a) => (
-                          <option key={a.id} value={a.id}>
-                            {a.name} ({a.type})
-                          </option>
-                        ))}
-                      </Select>
-                    </Field>
-                  </div>
-                  <fieldset className="rounded-md border border-border p-2">
-                    <legend className="px-1 text-sm font-medium">Step {i + 1} depends on</legend>
-                    {keys.filter((k, j) => j !== i && k).length === 0 ? (
-                      <p className="text-xs text-muted-foreground">No other steps: this one starts the run.</p>
-                    ) : (
-                      <div className="flex flex-wrap gap-x-4 gap-y-1">
-                        {form.steps
-                          .filter((o) => o.uid !== s.uid && o.key)
-                          .map((o) => (
-                            <label key={o.uid} className="flex items-center gap-1.5 text-sm">
-                              <input
-                                type="checkbox"
-                                checked={s.dependsOn.includes(o.key)}
-                                onChange={(e) =>
-                                  setStep(s.uid, {
-                                    dependsOn: e.target.checked
-                                      ? [...s.dependsOn, o.key]
-                                      : s.dependsOn.filter((d) => d !== o.key),
-                                  })
-                                }
-                              />
-                              {o.key}
-                            </label>
-                          ))}
-                      </div>
-                    )}
-                    {depError ? (
-                      <p role="alert" className="mt-1 text-xs font-medium text-destructive">
-                        {depError}
-                      </p>
-                    ) : null}
-                  </fieldset>
-                  <Field
-                    label={`Step ${i + 1} inputs (JSON)`}
-                    error={inputError}
-                    hint="Templates: {{inputs.x}}, {{steps.KEY.output}}, {{execution.id}}."
-                  >
-                    <Textarea
-                      name={`steps[${i}].inputs`}
-                      value={s.inputs}
-                      onChange={(e) => setStep(s.uid, { inputs: e.target.value })}
-                      className="font-mono text-xs"
-                      rows={3}
-                      placeholder='{"text": "{{inputs.text}}"}'
-                    />
-                  </Field>
-                  <div className="grid gap-3 sm:grid-cols-3">
-                    <Field label={`Step ${i + 1} timeout (s)`} error={se.timeoutSeconds}>
-                      <Input inputMode="numeric" value={s.timeoutSeconds} onChange={(e) => setStep(s.uid, { timeoutSeconds: e.target.value })} />
-                    </Field>
-                    <Field label={`Step ${i + 1} retries`} error={se["retry.maxAttempts"]}>
-                      <Input inputMode="numeric" value={s.maxAttempts} onChange={(e) => setStep(s.uid, { maxAttempts: e.target.value })} />
-                    </Field>
-                    <div className="flex items-end">
-                      <Button variant="ghost" size="sm" className="text-destructive" onClick={() => removeStep(s.uid)}>
-                        Remove step {i + 1}
-                      </Button>
-                    </div>
-                  </div>
-                  {other.map(([k, v]) => (
-                    <p key={k} role="alert" className="text-xs font-medium text-destructive">
-                      {k ? `${k}: ` : ""}
-                      {v}
-                    </p>
-                  ))}
-                </fieldset>
-              </Card>
-            );
-          })}
-          <div className="flex items-center gap-3">
-            <Button type="submit" disabled={busy}>
-              {busy ? "Saving…" : workflow ? "Save workflow" : "Create workflow"}
-            </Button>
-            {dirty && workflow ? <span className="text-sm text-warning">Unsaved changes</span> : null}
+          <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_22rem]">
+            <div className="min-w-0">
+              {form.steps.length === 0 && agentList.length > 0 ? (
+                <EmptyState title="No steps yet">Add a step; each one runs an agent. Steps with no dependency in common run in parallel.</EmptyState>
+              ) : (
+                <WorkflowCanvas
+                  label="Workflow graph"
+                  steps={form.steps.map((s, i) => ({
+                    id: String(s.uid),
+                    key: s.key,
+                    kind: s.kind,
+                    dependsOn: s.dependsOn,
+                    subtitle: agentName.get(s.agentId) ?? "no agent",
+                    invalid: Object.keys(stepErrors(errors, i)).length > 0,
+                  }))}
+                  selected={selected === null ? null : String(selected)}
+                  onSelect={(nid) => setSelected(nid === null ? null : Number(nid))}
+                  onConnect={(src, dst) => setSteps((ss) => connect(ss, Number(src), Number(dst)))}
+                  onDisconnect={(key, dst) => setSteps((ss) => disconnect(ss, key, Number(dst)))}
+                />
+              )}
+            </div>
+            <aside aria-label="Step settings" className="min-w-0 rounded-md border border-border bg-white p-3">
+              {current ? (
+                <StepPanel
+                  step={current}
+                  steps={form.steps}
+                  agents={agentList}
+                  errors={stepErrors(errors, currentIndex)}
+                  inputNames={inputNames}
+                  onChange={(patch) => setStep(current.uid, patch)}
+                  onRename={(key) => setSteps((ss) => rename(ss, current.uid, key))}
+                  onRemove={() => {
+                    setSteps((ss) => remove(ss, current.uid));
+                    setSelected(null);
+                  }}
+                />
+              ) : (
+                <div className="flex flex-col gap-2 text-sm">
+                  <p className="text-muted-foreground">Select a step on the canvas, or here, to edit it.</p>
+                  <ul className="flex flex-wrap gap-2">
+                    {form.steps.map((s) => (
+                      <li key={s.uid}>
+                        <Button type="button" variant="outline" size="sm" onClick={() => setSelected(s.uid)}>
+                          Edit step {s.key || "(no key)"}
+                        </Button>
+                      </li>
+                    ))}
+                  </ul>
+                </div>
+              )}
+            </aside>
           </div>
-        </form>
-        <div className="flex min-w-0 flex-col gap-6">
-          <Card>
-            <CardTitle>Graph</CardTitle>
-            <Dag steps={form.steps.map((s) => ({ key: s.key, dependsOn: s.dependsOn }))} label="Workflow graph" />
-          </Card>
-          {workflow ? <RunPanel workflow={workflow} dirty={dirty} /> : null}
-          {workflow ? <DeployPanel workflow={workflow} dirty={dirty} /> : null}
+        </section>
+        <div className="flex items-center gap-3">
+          <Button type="submit" disabled={busy}>
+            {busy ? "Saving…" : workflow ? "Save workflow" : "Create workflow"}
+          </Button>
+          {dirty && workflow ? <span className="text-sm text-warning">Unsaved changes</span> : null}
         </div>
-      </div>
+      </form>
+      {workflow ? (
+        <div className="mt-6 grid gap-6 xl:grid-cols-2">
+          <RunPanel workflow={workflow} dirty={dirty} />
+          <DeployPanel workflow={workflow} dirty={dirty} />
+        </div>
+      ) : null}
     </>
   );
 }
@@ -516,7 +458,7 @@ function RunPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }) {
           ))
         ) : (
           <Field label="Input (JSON object)" error={errors.input}>
-            <Textarea name="runInput" value={rawInput} onChange={(e) => setRawInput(e.target.value)} className="font-mono text-xs" rows={4} />
+            <CodeEditor label="Input (JSON object)" language="json" value={rawInput} onChange={setRawInput} minLines={4} />
           </Field>
         )}
         {active.length ? (
@@ -551,6 +493,7 @@ function DeployPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }
   const [environment, setEnvironment] = useState("prod");
   const [schedule, setSchedule] = useState(workflow.schedule ?? "");
   const [timezone, setTimezone] = useState("");
+  const [input, setInput] = useState("");
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -565,6 +508,13 @@ function DeployPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }
     try {
       const body: Record<string, unknown> = { environment: environment.trim(), schedule: schedule.trim() };
       if (timezone.trim()) body.timezone = timezone.trim();
+      const parsed = parseJSON(input, "Input of scheduled runs");
+      if (!parsed.ok) {
+        setErrors({ input: parsed.error });
+        setError("Check the highlighted fields.");
+        return;
+      }
+      if (parsed.value !== undefined) body.input = parsed.value;
       const d = await api<CreatedDeployment>(`/api/v1/workflows/${workflow.id}/deployments`, { method: "POST", body });
       setCreated(d);
       if (d.status === "failed") setError(`The deployment failed: ${d.error ?? "no reason given"}`);
@@ -626,6 +576,13 @@ function DeployPanel({ workflow, dirty }: { workflow: Workflow; dirty: boolean }
         </Field>
         <Field label="Time zone (optional)" error={errors.timezone} hint="IANA name of the schedule's time zone; UTC when empty.">
           <Input name="timezone" value={timezone} onChange={(e) => setTimezone(e.target.value)} placeholder="Europe/Paris" autoComplete="off" />
+        </Field>
+        <Field
+          label="Input of scheduled runs (JSON, optional)"
+          error={errors.input ?? Object.entries(errors).find(([k]) => k.startsWith("input."))?.map((x, i) => (i ? x : x.slice(6))).join(": ")}
+          hint="What every schedule fire (and a webhook call with an empty body) runs with; checked against the input schema."
+        >
+          <CodeEditor label="Input of scheduled runs (JSON, optional)" language="json" value={input} onChange={setInput} minLines={3} placeholder='{"sku": "A-1"}' />
         </Field>
         <div className="flex items-center gap-3">
           <Button type="submit" disabled={busy || dirty}>
