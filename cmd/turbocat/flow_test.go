@@ -28,7 +28,7 @@ func TestControlFlowExamplesWithCLI(t *testing.T) {
 
 	r := turbocat(t, env, "", "validate", "-f", "../../examples/flow")
 	require.Equal(t, 0, r.code, r.stderr)
-	require.Contains(t, r.stdout, "note: steps with `when` are skipped when it is false")
+	require.Contains(t, r.stdout, "note: A step whose when condition is false is skipped")
 	r = turbocat(t, env, "", "apply", "-f", "../../examples/flow")
 	require.Equal(t, 0, r.code, "%s\n%s", r.stdout, r.stderr)
 	r = turbocat(t, env, "", "plan", "-f", "../../examples/flow")

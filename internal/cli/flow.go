@@ -47,6 +47,7 @@ decision, with its comment, is recorded in the step's output and audited.`,
 // definitionCmd prints the Amazon States Language a workflow compiles to.
 func definitionCmd(env *Env) *cobra.Command {
 	var version int
+	var output string
 	cmd := &cobra.Command{
 		Use:   "definition WORKFLOW",
 		Short: "Print the state machine a workflow compiles to",
@@ -65,13 +66,20 @@ for approvals and states:startExecution.sync:2 Tasks for sub-workflows.`,
 			if version > 0 {
 				path += "?version=" + strconv.Itoa(version)
 			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			var def map[string]any
 			if err := c.do(cmd.Context(), "GET", path, nil, &def); err != nil {
 				return err
+			}
+			if output == "json" {
+				return printJSON(env.Stdout, def) // with the version it is of
 			}
 			return printJSON(env.Stdout, def["definition"])
 		}),
 	}
 	cmd.Flags().IntVar(&version, "version", 0, "a version of the workflow (default: the current one)")
+	addOutputFlag(cmd, &output)
 	return cmd
 }

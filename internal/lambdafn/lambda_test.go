@@ -144,6 +144,43 @@ func TestLambdaEvents(t *testing.T) {
 	res, err := handlers[httpapi.GroupAgents](ctx, ev)
 	require.NoError(t, err)
 	require.Equal(t, 404, res.StatusCode, "the agents function does not serve /workflows")
+
+	// The console's session cookie through API Gateway (payload 2.0 keeps
+	// cookies apart from headers, both ways): login sets it, refresh reads
+	// it and rotates it.
+	raw, err = os.ReadFile("../../events/apigw/auth/register.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal([]byte(strings.ReplaceAll(string(raw), "{{RAND}}", "cookie-"+vars["{{RAND}}"])), &ev))
+	ev.Headers["x-turbocat-session"] = "cookie"
+	res, err = handlers["auth"](ctx, ev)
+	require.NoError(t, err)
+	require.Equal(t, 201, res.StatusCode, res.Body)
+	require.NotContains(t, res.Body, "refreshToken", "the refresh token is only in the cookie")
+	cookie := sessionCookie(t, res.Cookies)
+	ev = events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "POST /api/v1/auth/refresh", RawPath: "/api/v1/auth/refresh",
+		Headers: map[string]string{"x-turbocat-session": "cookie"}, Cookies: []string{"other=1", cookie}}
+	ev.RequestContext.RequestID = "apigw-req-cookie"
+	ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = "POST", "/api/v1/auth/refresh"
+	res, err = handlers["auth"](ctx, ev)
+	require.NoError(t, err)
+	require.Equal(t, 200, res.StatusCode, "refresh reads the cookie API Gateway passes apart: %s", res.Body)
+	require.NotEqual(t, cookie, sessionCookie(t, res.Cookies), "the refresh token rotates")
+}
+
+// sessionCookie returns "turbocat_refresh=<value>" from a response's
+// Set-Cookie values, checking its attributes.
+func sessionCookie(t *testing.T, setCookies []string) string {
+	t.Helper()
+	for _, c := range setCookies {
+		if strings.HasPrefix(c, "turbocat_refresh=") {
+			require.Contains(t, c, "HttpOnly")
+			require.Contains(t, c, "Secure")
+			require.Contains(t, c, "Path=/api/v1/auth/refresh")
+			return strings.SplitN(c, ";", 2)[0]
+		}
+	}
+	require.Failf(t, "no session cookie", "Set-Cookie values: %q", setCookies)
+	return ""
 }
 
 // stepRunnerEndpoint serves Lambda's Invoke API with the steprunner's
