@@ -39,6 +39,6 @@ func (a *App) LocalHandler(console http.Handler) http.Handler {
 func (a *App) metrics(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	a.Metrics.WritePrometheus(w)
-	fmt.Fprintf(w, "# HELP turbocat_db_queries_total Statements sent to Postgres (round trips).\n# TYPE turbocat_db_queries_total counter\nturbocat_db_queries_total %d\n", postgres.QueriesTotal())
+	postgres.WriteQueryMetrics(w)
 	fmt.Fprintf(w, "# HELP go_goroutines Goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", goruntime.NumGoroutine())
 }

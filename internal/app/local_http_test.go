@@ -26,6 +26,7 @@ func TestLocalHandlerServesMetricsAndAPI(t *testing.T) {
 	require.Contains(t, string(body), `turbocat_http_request_duration_seconds_count{route="GET /health",status="200"} 1`)
 	require.Contains(t, string(body), `turbocat_executions_started_total{trigger="api"} 1`)
 	require.Contains(t, string(body), "turbocat_db_queries_total ")
+	require.Contains(t, string(body), "# TYPE turbocat_db_queries_by_name_total counter")
 }
 
 // TestPprofOnlyWhenAsked: the profiler is served only with TURBOCAT_PPROF.
