@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,19 +81,52 @@ func sign(secret string, t time.Time, body []byte) string {
 	return fmt.Sprintf("t=%d,v1=%s", t.Unix(), hex.EncodeToString(mac.Sum(nil)))
 }
 
-func queries(base string) (float64, error) {
+// queries reads the statement counters of /metrics: the total under "",
+// and each statement name's.
+func queries(base string) (map[string]float64, error) {
 	res, err := http.Get(base + "/metrics")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	out := map[string]float64{}
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "turbocat_db_queries_total ") {
-			return strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(l, "turbocat_db_queries_total")), 64)
+		if v, ok := strings.CutPrefix(l, "turbocat_db_queries_total "); ok {
+			out[""], err = strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if v, ok := strings.CutPrefix(l, `turbocat_db_queries_by_name_total{query="`); ok {
+			name, n, _ := strings.Cut(v, `"} `)
+			out[name], _ = strconv.ParseFloat(n, 64)
 		}
 	}
-	return 0, errors.New("no turbocat_db_queries_total on /metrics")
+	if _, ok := out[""]; !ok {
+		return nil, errors.New("no turbocat_db_queries_total on /metrics")
+	}
+	return out, nil
+}
+
+// perRun prints, to stderr, the statements per run by name, most first.
+func perRun(q0, q1 map[string]float64, runs int) {
+	type row struct {
+		name string
+		n    float64
+	}
+	var rows []row
+	for k, v := range q1 {
+		if d := (v - q0[k]) / float64(max(runs, 1)); k != "" && d >= 0.05 {
+			rows = append(rows, row{k, d})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].n > rows[j].n })
+	fmt.Fprint(os.Stderr, "round trips per run by statement:")
+	for _, r := range rows {
+		fmt.Fprintf(os.Stderr, " %s=%.2f", r.name, r.n)
+	}
+	fmt.Fprintln(os.Stderr)
 }
 
 func pct(ds []time.Duration, p float64) time.Duration {
@@ -239,7 +273,8 @@ func run(port, conns int, dur time.Duration, pid int, db string) error {
 	fmt.Printf("connections=%d duration=%s runs=%d runs_per_s=%.0f call_p50_ms=%.1f call_p99_ms=%.1f persisted_p50_ms=%.1f persisted_p99_ms=%.1f completed=%d not_completed=%d failed_calls=%d peak_rss_mb=%.0f processes=%d db_round_trips_per_run=%.1f\n",
 		conns, dur, len(ids), float64(len(ids))/elapsed.Seconds(), ms(pct(lat, 0.50)), ms(pct(lat, 0.99)),
 		ms(pct(persisted, 0.50)), ms(pct(persisted, 0.99)), done, notDone, failures.Load(), float64(rss)/(1<<20), procs,
-		(q1-q0)/float64(max(len(ids), 1)))
+		(q1[""]-q0[""])/float64(max(len(ids), 1)))
+	perRun(q0, q1, len(ids))
 	if e := firstErr.Load(); e != nil {
 		fmt.Fprintln(os.Stderr, "first failed call:", e)
 	}

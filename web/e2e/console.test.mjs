@@ -224,9 +224,13 @@ describe("turbocat console", { timeout: 300_000 }, () => {
       if (k === "join") assert.match(await out.innerText(), /"joined": "left\+right"/);
       else assert.match(await out.innerText(), new RegExp(`"label": "${k}"`));
       // The canvas colours each step by status, with its duration.
-      const node = page.getByTestId(`node-${k}`);
-      assert.equal(await node.getAttribute("data-status"), "completed");
-      assert.match(await node.innerText(), /completed · \d/);
+      // React Flow hides a node (visibility: hidden) until it has measured it
+      // again after an update, so wait for it to be shown rather than read it
+      // at once.
+      await page
+        .locator(`[data-testid="node-${k}"][data-status="completed"]`)
+        .filter({ hasText: /completed · \d/ })
+        .waitFor();
       await page.getByTestId(`timeline-${k}`).waitFor();
     }
     const logs = page.getByTestId("logs");
