@@ -11,7 +11,7 @@ PORT        ?= 3001
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/turbocat?sslmode=disable
 export TURBOCAT_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/turbocat_test?sslmode=disable
 FUNCTIONS   := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
-GOTEST_FLAGS ?= -count=1 -timeout 12m
+GOTEST_FLAGS ?= -count=1 -timeout 20m
 # Every package of the module; node_modules trees (web/, tools/) can hold
 # stray Go files of npm packages, which are not ours.
 PKGS = $$($(GO) list ./... | grep -v /node_modules/)

@@ -77,7 +77,8 @@ func seedRun(t *testing.T, a *app.App, greetSource string) (userID, executionID 
 	require.NoError(t, a.DB.CreateWorkflow(ctx, w, 10))
 	e, _, err := a.DB.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{"name":"ada"}`)})
 	require.NoError(t, err)
-	require.NoError(t, a.DB.MarkStarted(ctx, e.ID, "arn:aws:states:eu-west-1:123456789012:execution:turbocat-wf:"+e.ID))
+	_, err = a.DB.MarkStarted(ctx, e.ID, "arn:aws:states:eu-west-1:123456789012:execution:turbocat-wf:"+e.ID)
+	require.NoError(t, err)
 	return u.ID, e.ID
 }
 

@@ -31,13 +31,14 @@ type DB struct {
 	Pool *pgxpool.Pool
 	q    *dbsqlc.Queries
 	tx   pgx.Tx // the transaction this DB is bound to, if any
+	meta *metaCache
 }
 
 var _ turbocat.Store = (*DB)(nil)
 
 // NewDB wraps a pool.
 func NewDB(pool *pgxpool.Pool) *DB {
-	return &DB{Pool: pool, q: dbsqlc.New(pool)}
+	return &DB{Pool: pool, q: dbsqlc.New(pool), meta: newMetaCache()}
 }
 
 // Open connects to url with at most maxConns connections and checks the
@@ -88,32 +89,43 @@ func (db *DB) inTx(ctx context.Context, fn func(q *dbsqlc.Queries) error) error 
 // transaction, committed when fn returns nil and rolled back otherwise.
 func (db *DB) InTx(ctx context.Context, fn func(turbocat.Store) error) error {
 	return pgx.BeginFunc(ctx, db.beginner(), func(tx pgx.Tx) error {
-		return fn(&DB{Pool: db.Pool, q: db.q.WithTx(tx), tx: tx})
+		return fn(&DB{Pool: db.Pool, q: db.q.WithTx(tx), tx: tx, meta: db.meta})
 	})
 }
 
 // audit writes an audit row for the actor and request in ctx.
 func audit(ctx context.Context, q *dbsqlc.Queries, action, resourceType, resourceID string, metadata map[string]any) error {
+	p, err := auditParams(ctx, action, resourceType, resourceID, metadata)
+	if err != nil {
+		return err
+	}
+	return q.AuditInsert(ctx, p)
+}
+
+// auditParams is the audit row of the actor and request in ctx (the parts
+// statements that write their own audit row take too).
+func auditParams(ctx context.Context, action, resourceType, resourceID string, metadata map[string]any) (dbsqlc.AuditInsertParams, error) {
 	var userID *string
-	if a := turbocat.ActorFrom(ctx); a != nil && a.UserID != "" {
+	a := turbocat.ActorFrom(ctx)
+	if a != nil && a.UserID != "" {
 		id := a.UserID
 		userID = &id
 	}
 	if metadata == nil {
 		metadata = map[string]any{}
 	}
-	if a := turbocat.ActorFrom(ctx); a != nil && a.APIKeyID != "" {
+	if a != nil && a.APIKeyID != "" {
 		metadata["apiKeyId"] = a.APIKeyID
 	}
 	meta, err := json.Marshal(metadata)
 	if err != nil {
-		return fmt.Errorf("audit metadata: %w", err)
+		return dbsqlc.AuditInsertParams{}, fmt.Errorf("audit metadata: %w", err)
 	}
 	ri := turbocat.RequestInfoFrom(ctx)
-	return q.AuditInsert(ctx, dbsqlc.AuditInsertParams{
+	return dbsqlc.AuditInsertParams{
 		UserID: userID, Action: action, ResourceType: resourceType, ResourceID: resourceID,
 		Metadata: meta, Ip: ri.IP, UserAgent: ri.UserAgent, RequestID: ri.RequestID,
-	})
+	}, nil
 }
 
 // translate maps pgx and Postgres errors to domain errors. kind names the

@@ -30,6 +30,29 @@ func addEvents(ctx context.Context, q *dbsqlc.Queries, events []turbocat.Event) 
 	return nil
 }
 
+// eventRow is an event as the statements that write events with their
+// cause take it (jsonb_to_recordset over a JSON array of these).
+type eventRow struct {
+	ID        string          `json:"id"`
+	UserID    string          `json:"user_id"`
+	Type      string          `json:"type"`
+	Data      json.RawMessage `json:"data"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// eventsJSON encodes events for those statements.
+func eventsJSON(events []turbocat.Event) (json.RawMessage, error) {
+	rows := make([]eventRow, len(events))
+	for i, e := range events {
+		data, err := json.Marshal(e.Data)
+		if err != nil {
+			return nil, fmt.Errorf("encode event %s: %w", e.Type, err)
+		}
+		rows[i] = eventRow{ID: e.ID, UserID: e.UserID, Type: e.Type, Data: data, CreatedAt: e.Time}
+	}
+	return json.Marshal(rows)
+}
+
 // ClaimEvents implements turbocat.EventStore.
 func (db *DB) ClaimEvents(ctx context.Context, limit int, lease time.Duration) ([]turbocat.Event, error) {
 	rows, err := db.q.EventsClaim(ctx, dbsqlc.EventsClaimParams{LeaseSeconds: lease.Seconds(), MaxEvents: int32(limit)})

@@ -31,6 +31,63 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 	if len(input) == 0 {
 		input = json.RawMessage(`{}`)
 	}
+	actx := ctx
+	if turbocat.ActorFrom(ctx) == nil {
+		actx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: in.UserID})
+	}
+	action, meta := startAudit(in)
+	var out *turbocat.Execution
+	var err error
+	if in.MaxConcurrent > 0 || (in.RetryOf != nil && len(in.ReuseSteps) > 0) || db.tx != nil {
+		out, err = db.createInTx(ctx, actx, in, input, action, meta)
+	} else {
+		// No queueing decision, no steps to copy: the run and its audit
+		// row are one statement.
+		var a dbsqlc.AuditInsertParams
+		if a, err = auditParams(actx, action, "execution", "", meta); err == nil {
+			var row dbsqlc.ExecutionInsertAuditedRow
+			row, err = db.q.ExecutionInsertAudited(ctx, dbsqlc.ExecutionInsertAuditedParams{WorkflowID: in.WorkflowID, WorkflowVersion: int32(in.WorkflowVersion),
+				UserID: in.UserID, DeploymentID: in.DeploymentID, Trigger: in.Trigger, InputData: input, IdempotencyKey: in.IdempotencyKey, RetryOf: in.RetryOf,
+				Status: turbocat.ExecutionPending, Priority: int32(in.Priority), RequestHash: in.RequestHash, MaxCostUsd: in.MaxCostUSD, MaxTokens: in.MaxTokens,
+				ParentExecutionID: in.ParentExecutionID, ParentStepKey: in.ParentStepKey,
+				AuditUserID: a.UserID, AuditAction: a.Action, AuditMetadata: a.Metadata, AuditIp: a.Ip, AuditUserAgent: a.UserAgent, AuditRequestID: a.RequestID})
+			if err == nil {
+				out = toExecution(row.Execution)
+			}
+		}
+	}
+	var pgErr interface{ SQLState() string }
+	if err != nil && errors.As(err, &pgErr) && pgErr.SQLState() == "23505" && in.IdempotencyKey != nil {
+		// A concurrent request with the same key won the insert.
+		row, err2 := db.q.ExecutionGetByIdempotencyKey(ctx, dbsqlc.ExecutionGetByIdempotencyKeyParams{WorkflowID: in.WorkflowID, IdempotencyKey: in.IdempotencyKey, UserID: in.UserID})
+		if err2 != nil {
+			return nil, false, fmt.Errorf("look up idempotency key: %w", err2)
+		}
+		return sameRequest(row, in)
+	}
+	if err != nil {
+		return nil, false, translate(err, "execution")
+	}
+	db.rememberMeta(out)
+	return out, true, nil
+}
+
+// startAudit is the audit action and metadata of a run's start.
+func startAudit(in turbocat.NewExecution) (string, map[string]any) {
+	meta := map[string]any{"workflowId": in.WorkflowID, "version": in.WorkflowVersion, "trigger": in.Trigger}
+	if in.RetryOf != nil {
+		meta["retryOf"] = *in.RetryOf
+	}
+	if in.Trigger == turbocat.TriggerRetry {
+		return "execution.retry", meta
+	}
+	return "execution.start", meta
+}
+
+// createInTx records a run whose start decides, under its workflow's lock,
+// whether it queues, or that reuses the completed steps of the run it
+// retries.
+func (db *DB) createInTx(ctx, actx context.Context, in turbocat.NewExecution, input json.RawMessage, action string, meta map[string]any) (*turbocat.Execution, error) {
 	var out *turbocat.Execution
 	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		status := turbocat.ExecutionPending
@@ -58,33 +115,9 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 				return fmt.Errorf("reuse completed steps: %w", err)
 			}
 		}
-		meta := map[string]any{"workflowId": in.WorkflowID, "version": in.WorkflowVersion, "trigger": in.Trigger}
-		if in.RetryOf != nil {
-			meta["retryOf"] = *in.RetryOf
-		}
-		action := "execution.start"
-		if in.Trigger == turbocat.TriggerRetry {
-			action = "execution.retry"
-		}
-		actx := ctx
-		if turbocat.ActorFrom(ctx) == nil {
-			actx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: in.UserID})
-		}
 		return audit(actx, q, action, "execution", out.ID, meta)
 	})
-	var pgErr interface{ SQLState() string }
-	if err != nil && errors.As(err, &pgErr) && pgErr.SQLState() == "23505" && in.IdempotencyKey != nil {
-		// A concurrent request with the same key won the insert.
-		row, err2 := db.q.ExecutionGetByIdempotencyKey(ctx, dbsqlc.ExecutionGetByIdempotencyKeyParams{WorkflowID: in.WorkflowID, IdempotencyKey: in.IdempotencyKey, UserID: in.UserID})
-		if err2 != nil {
-			return nil, false, fmt.Errorf("look up idempotency key: %w", err2)
-		}
-		return sameRequest(row, in)
-	}
-	if err != nil {
-		return nil, false, translate(err, "execution")
-	}
-	return out, true, nil
+	return out, err
 }
 
 // sameRequest answers a start whose idempotency key was used before: the
@@ -123,49 +156,44 @@ func (db *DB) PromoteQueued(ctx context.Context, workflowID string, max int) (*t
 	return out, left, err
 }
 
-// MarkStarted implements turbocat.ExecutionStore.
-func (db *DB) MarkStarted(ctx context.Context, id, engineRef string, events ...turbocat.Event) error {
-	run := db.inTx
-	if len(events) == 0 {
-		run = func(_ context.Context, fn func(q *dbsqlc.Queries) error) error { return fn(db.q) }
+// MarkStarted implements turbocat.ExecutionStore: one statement, the
+// events only with the change.
+func (db *DB) MarkStarted(ctx context.Context, id, engineRef string, events ...turbocat.Event) (*turbocat.Execution, error) {
+	evs, err := eventsJSON(events)
+	if err != nil {
+		return nil, err
 	}
-	return run(ctx, func(q *dbsqlc.Queries) error {
-		_, err := q.ExecutionMarkStarted(ctx, dbsqlc.ExecutionMarkStartedParams{ID: id, EngineRef: &engineRef})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // started before: its events were written then
-		}
-		if err != nil {
-			return fmt.Errorf("mark execution started: %w", err)
-		}
-		return addEvents(ctx, q, events)
-	})
+	row, err := db.q.ExecutionMarkStartedWithEvents(ctx, dbsqlc.ExecutionMarkStartedWithEventsParams{ID: id, EngineRef: &engineRef, Events: evs})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil // started before: its events were written then
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mark execution started: %w", err)
+	}
+	return toExecution(row.Execution), nil
 }
 
-// FinishExecution implements turbocat.ExecutionStore.
+// FinishExecution implements turbocat.ExecutionStore: one statement.
 func (db *DB) FinishExecution(ctx context.Context, id string, o turbocat.Outcome) (bool, error) {
-	finished := false
-	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
-		row, err := q.ExecutionFinish(ctx, dbsqlc.ExecutionFinishParams{ExecutionID: id, Status: o.Status, OutputData: o.Output, Error: o.Error})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("finish execution: %w", err)
-		}
-		finished = true
-		if err := q.StepsSkipPending(ctx, id); err != nil {
-			return fmt.Errorf("skip pending steps: %w", err)
-		}
-		if err := addEvents(ctx, q, o.Events); err != nil {
-			return err
-		}
-		actx := turbocat.WithActor(ctx, &turbocat.Actor{UserID: row.UserID})
-		if a := turbocat.ActorFrom(ctx); a != nil {
-			actx = ctx
-		}
-		return audit(actx, q, "execution."+o.Status, "execution", id, map[string]any{"durationMs": row.DurationMs})
-	})
-	return finished, err
+	evs, err := eventsJSON(o.Events)
+	if err != nil {
+		return false, err
+	}
+	// The audit row is the actor's where there is one (a cancel), else the
+	// run owner's (the statement's default).
+	a, err := auditParams(ctx, "", "execution", id, nil)
+	if err != nil {
+		return false, err
+	}
+	_, err = db.q.ExecutionFinishRecorded(ctx, dbsqlc.ExecutionFinishRecordedParams{ExecutionID: id, Status: o.Status, OutputData: o.Output, Error: o.Error,
+		Events: evs, AuditUserID: a.UserID, AuditMetadata: a.Metadata, AuditIp: a.Ip, AuditUserAgent: a.UserAgent, AuditRequestID: a.RequestID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("finish execution: %w", err)
+	}
+	return true, nil
 }
 
 // ExecutionByID implements turbocat.ExecutionStore.
@@ -178,6 +206,40 @@ func (db *DB) ExecutionByID(ctx context.Context, id string) (*turbocat.Execution
 		return nil, translate(err, "execution")
 	}
 	return toExecution(row), nil
+}
+
+// ExecutionWithOutputs implements turbocat.ExecutionStore.
+func (db *DB) ExecutionWithOutputs(ctx context.Context, id string) (*turbocat.Execution, map[string]json.RawMessage, error) {
+	if !isUUID(id) {
+		return nil, nil, turbocat.NotFound("execution")
+	}
+	row, err := db.q.ExecutionGetWithOutputs(ctx, id)
+	if err != nil {
+		return nil, nil, translate(err, "execution")
+	}
+	outputs := map[string]json.RawMessage{}
+	if err := json.Unmarshal(row.Outputs, &outputs); err != nil {
+		return nil, nil, fmt.Errorf("step outputs: %w", err)
+	}
+	return toExecution(row.Execution), outputs, nil
+}
+
+// ExecutionMeta implements turbocat.ExecutionStore.
+func (db *DB) ExecutionMeta(ctx context.Context, id string) (turbocat.ExecutionMeta, error) {
+	if m, ok := db.meta.get(id); ok {
+		return m, nil
+	}
+	e, err := db.ExecutionByID(ctx, id)
+	if err != nil {
+		return turbocat.ExecutionMeta{}, err
+	}
+	db.rememberMeta(e)
+	return turbocat.ExecutionMeta{WorkflowID: e.WorkflowID, WorkflowVersion: e.WorkflowVersion, UserID: e.UserID}, nil
+}
+
+// rememberMeta caches the immutable facts of e.
+func (db *DB) rememberMeta(e *turbocat.Execution) {
+	db.meta.put(e.ID, turbocat.ExecutionMeta{WorkflowID: e.WorkflowID, WorkflowVersion: e.WorkflowVersion, UserID: e.UserID})
 }
 
 // UnfinishedExecutions implements turbocat.ExecutionStore.

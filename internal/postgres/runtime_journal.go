@@ -21,7 +21,10 @@ type RuntimeJournal struct {
 	q *dbsqlc.Queries
 }
 
-var _ runtime.Journal = (*RuntimeJournal)(nil)
+var (
+	_ runtime.Journal    = (*RuntimeJournal)(nil)
+	_ runtime.EndJournal = (*RuntimeJournal)(nil)
+)
 
 // NewRuntimeJournal returns a journal over pool (migrated with Migrate).
 // OpenJournalPool makes the pool it is meant for.
@@ -128,19 +131,47 @@ func (j *RuntimeJournal) AppendEvents(ctx context.Context, executionArn string, 
 	if len(events) == 0 {
 		return nil
 	}
-	ids := make([]int64, len(events))
-	docs := make([]json.RawMessage, len(events))
-	for i, ev := range events {
-		b, err := runtime.EncodeEvent(ev)
-		if err != nil {
-			return fmt.Errorf("encode event %d of %s: %w", ev.ID, executionArn, err)
-		}
-		ids[i], docs[i] = ev.ID, b
+	ids, docs, err := encodeEvents(executionArn, events)
+	if err != nil {
+		return err
 	}
 	if err := j.q.RuntimeEventInsertBatch(ctx, dbsqlc.RuntimeEventInsertBatchParams{ExecutionArn: executionArn, Ids: ids, Events: docs}); err != nil {
 		return fmt.Errorf("append %d events of %s: %w", len(events), executionArn, err)
 	}
 	return nil
+}
+
+// EndExecution implements runtime.EndJournal: the last events and the
+// terminal record in one statement.
+func (j *RuntimeJournal) EndExecution(ctx context.Context, e *runtime.Execution, events []*runtime.HistoryEvent) error {
+	ids, docs, err := encodeEvents(e.ExecutionArn, events)
+	if err != nil {
+		return err
+	}
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode execution %s: %w", e.ExecutionArn, err)
+	}
+	err = j.q.RuntimeExecutionEnd(ctx, dbsqlc.RuntimeExecutionEndParams{Arn: e.ExecutionArn, Ids: ids, Events: docs,
+		StateMachineArn: e.StateMachineArn, Status: e.Status, StartDate: e.StartDate, Doc: doc})
+	if err != nil {
+		return fmt.Errorf("journal the end of %s: %w", e.ExecutionArn, err)
+	}
+	return nil
+}
+
+// encodeEvents is events as the batch statements take them.
+func encodeEvents(executionArn string, events []*runtime.HistoryEvent) ([]int64, []json.RawMessage, error) {
+	ids := make([]int64, len(events))
+	docs := make([]json.RawMessage, len(events))
+	for i, ev := range events {
+		b, err := runtime.EncodeEvent(ev)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode event %d of %s: %w", ev.ID, executionArn, err)
+		}
+		ids[i], docs[i] = ev.ID, b
+	}
+	return ids, docs, nil
 }
 
 // LoadEvents implements runtime.Journal.

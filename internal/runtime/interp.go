@@ -221,7 +221,6 @@ func (ru *run) main(ctx context.Context) {
 		status, final.Type, final.Output, final.HasOutput = StatusSucceeded, EvExecutionSucceeded, out, true
 	}
 	ru.emit(root, *final)
-	ru.flush()
 	ex.mu.Lock()
 	ex.rec.Status = status
 	ex.rec.StopDate = r.clock.Now()
@@ -235,7 +234,7 @@ func (ru *run) main(ctx context.Context) {
 	}
 	rec := *ex.rec
 	ex.mu.Unlock()
-	ru.saveRecord(&rec)
+	ru.end(&rec)
 	ru.dropTokens()
 	close(ex.done)
 	if ru.recording {

@@ -111,6 +111,13 @@ type Execution struct {
 	RedriveDate  time.Time `json:",omitzero"`
 }
 
+// EndJournal is a Journal that journals an execution's last history events
+// and its terminal record in one write (one round trip where it is a
+// database); the runtime uses it when the journal has it.
+type EndJournal interface {
+	EndExecution(ctx context.Context, e *Execution, events []*HistoryEvent) error
+}
+
 // Journal persists state machines, executions and their history so that a
 // restarted Runtime can resume unfinished executions. Implementations must
 // be safe for concurrent use. AppendEvents is called before the runtime acts

@@ -87,6 +87,30 @@ func (ru *run) flushIfDue() {
 
 // flush journals the pending events.
 func (ru *run) flush() {
+	ru.journalPending(func(ctx context.Context, batch []*HistoryEvent) error {
+		return ru.r.journal.AppendEvents(ctx, ru.ex.rec.ExecutionArn, batch)
+	}, "journal events", false)
+}
+
+// end journals the pending events and the execution's terminal record:
+// in one write where the journal is an EndJournal.
+func (ru *run) end(rec *Execution) {
+	ej, ok := ru.r.journal.(EndJournal)
+	if !ok {
+		ru.flush()
+		ru.saveRecord(rec)
+		return
+	}
+	ru.journalPending(func(ctx context.Context, batch []*HistoryEvent) error {
+		return ej.EndExecution(ctx, rec, batch)
+	}, "journal execution end", true)
+}
+
+// journalPending takes the pending events and writes them with write,
+// retried until it succeeds (the execution does not go on until its events
+// are journaled: a failed write is retried, never dropped). Without
+// pending events write runs only if always.
+func (ru *run) journalPending(write func(context.Context, []*HistoryEvent) error, what string, always bool) {
 	ex := ru.ex
 	ex.jmu.Lock()
 	defer ex.jmu.Unlock()
@@ -95,13 +119,11 @@ func (ru *run) flush() {
 	ex.pending = ex.spare[:0]
 	ex.spare = nil
 	ex.mu.Unlock()
-	if len(batch) == 0 {
+	if len(batch) == 0 && !always {
 		return
 	}
-	// The execution does not go on until its events are journaled: a
-	// failed write is retried, never dropped.
-	ru.r.retryJournal(ru.jctx, "journal events", ex.rec.ExecutionArn, func(ctx context.Context) error {
-		return ru.r.journal.AppendEvents(ctx, ex.rec.ExecutionArn, batch)
+	ru.r.retryJournal(ru.jctx, what, ex.rec.ExecutionArn, func(ctx context.Context) error {
+		return write(ctx, batch)
 	})
 	clear(batch)
 	ex.mu.Lock()

@@ -185,7 +185,7 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 	}
 	s.Metrics.ExecutionStarted(e.Trigger)
 	sctx, span := tracing.Start(ctx, "start-execution", map[string]string{"executionId": e.ID, "workflowId": w.ID})
-	err = s.startEngine(sctx, w, e, target)
+	started, err := s.startEngine(sctx, w, e, target)
 	span.End(err)
 	if err != nil {
 		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.StartFailed", "cause": "the workflow engine could not start the run"})
@@ -194,7 +194,10 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 		}
 		return nil, fmt.Errorf("start execution %s: %w", e.ID, err)
 	}
-	return s.Store.ExecutionByID(ctx, e.ID)
+	if started != nil {
+		return started, nil
+	}
+	return s.Store.ExecutionByID(ctx, e.ID) // its start was recorded before (its first Task's)
 }
 
 // restart starts on the engine a run that was recorded but whose start was
@@ -216,7 +219,8 @@ func (s *Executions) restart(ctx context.Context, e *turbocat.Execution) error {
 			target = *d.AliasRef
 		}
 	}
-	return s.startEngine(ctx, w, e, target)
+	_, err = s.startEngine(ctx, w, e, target)
+	return err
 }
 
 // startedEvent is the execution.started event of a run.
@@ -226,11 +230,12 @@ func startedEvent(e *turbocat.Execution) turbocat.Event {
 }
 
 // startEngine publishes the version if needed, starts the engine and
-// records the start with its execution.started event.
-func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) error {
+// records the start with its execution.started event; it returns the run
+// as recorded (nil when its start had been recorded before).
+func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) (*turbocat.Execution, error) {
 	execRef, err := s.startOnEngine(ctx, w, e, target)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return s.Store.MarkStarted(ctx, e.ID, execRef, startedEvent(e))
 }

@@ -70,7 +70,7 @@ func (s *Executions) StartChild(ctx context.Context, parent *turbocat.Execution,
 		if !ok {
 			return "", "", fmt.Errorf("start child %s: %q is not a state machine ARN", e.ID, ref)
 		}
-		if err := s.Store.MarkStarted(ctx, e.ID, arn, startedEvent(e)); err != nil {
+		if _, err := s.Store.MarkStarted(ctx, e.ID, arn, startedEvent(e)); err != nil {
 			return "", "", err
 		}
 	}

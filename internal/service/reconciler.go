@@ -203,7 +203,8 @@ func (r *Reconciler) sweepOne(ctx context.Context, engine turbocat.Engine, e *tu
 	switch ee.Status {
 	case turbocat.EngineRunning:
 		if e.Status == turbocat.ExecutionPending {
-			return true, r.Executions.Store.MarkStarted(ctx, e.ID, ee.Ref, startedEvent(e))
+			_, err := r.Executions.Store.MarkStarted(ctx, e.ID, ee.Ref, startedEvent(e))
+			return true, err
 		}
 		return false, nil
 	case turbocat.EngineSucceeded:

@@ -113,40 +113,15 @@ type Runner struct {
 
 	versions  sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
 	abandoned sync.Map // "executionID/stepKey" → the claim id this process gave up on
-	metaMu    sync.Mutex
-	meta      map[string]execMeta // execution id → its immutable facts
 }
 
-// execMeta is what never changes about an execution: which workflow
-// version it runs, for whom.
-type execMeta struct {
-	workflowID string
-	version    int
-	userID     string
-}
-
-const maxMeta = 10000
-
-// executionMeta returns the immutable facts of an execution, from a small
-// cache (one query for the first step of each run).
-func (r *Runner) executionMeta(ctx context.Context, id string) (execMeta, error) {
-	r.metaMu.Lock()
-	m, ok := r.meta[id]
-	r.metaMu.Unlock()
-	if ok {
-		return m, nil
-	}
-	e, err := r.Store.ExecutionByID(ctx, id)
+// executionMeta returns the immutable facts of an execution (the store
+// caches them: no query for the runs this process started).
+func (r *Runner) executionMeta(ctx context.Context, id string) (turbocat.ExecutionMeta, error) {
+	m, err := r.Store.ExecutionMeta(ctx, id)
 	if err != nil {
-		return execMeta{}, fmt.Errorf("load execution %s: %w", id, err)
+		return m, fmt.Errorf("load execution %s: %w", id, err)
 	}
-	m = execMeta{workflowID: e.WorkflowID, version: e.WorkflowVersion, userID: e.UserID}
-	r.metaMu.Lock()
-	if r.meta == nil || len(r.meta) >= maxMeta {
-		r.meta = make(map[string]execMeta)
-	}
-	r.meta[id] = m
-	r.metaMu.Unlock()
 	return m, nil
 }
 
@@ -283,7 +258,7 @@ func (r *Runner) stepOf(ctx context.Context, executionID, stepKey string) (*turb
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := r.workflow(ctx, &turbocat.Execution{WorkflowID: meta.workflowID, WorkflowVersion: meta.version, UserID: meta.userID})
+	w, err := r.workflow(ctx, &turbocat.Execution{WorkflowID: meta.WorkflowID, WorkflowVersion: meta.WorkflowVersion, UserID: meta.UserID})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -585,7 +560,7 @@ func templateValues(e *turbocat.Execution, outputs map[string]json.RawMessage) (
 // Finalize marks the execution completed with its output: the workflow's
 // output mapping, or by default the outputs of its sink steps by key.
 func (r *Runner) Finalize(ctx context.Context, executionID string) error {
-	e, err := r.Store.ExecutionByID(ctx, executionID)
+	e, outputs, err := r.Store.ExecutionWithOutputs(ctx, executionID)
 	if err != nil {
 		return fmt.Errorf("load execution %s: %w", executionID, err)
 	}
@@ -593,10 +568,6 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 		return nil
 	}
 	w, err := r.workflow(ctx, e)
-	if err != nil {
-		return err
-	}
-	outputs, err := r.Store.StepOutputs(ctx, e.ID)
 	if err != nil {
 		return err
 	}
@@ -659,10 +630,10 @@ func (r *Runner) Fail(ctx context.Context, executionID string, raw json.RawMessa
 	if err != nil {
 		return err
 	}
-	failure := map[string]any{"executionId": executionID, "workflowId": meta.workflowID, "stepKey": in.StepKey, "error": in.Error, "cause": cause}
-	events := []turbocat.Event{turbocat.NewEvent(meta.userID, turbocat.EventExecutionFailed, failure)}
+	failure := map[string]any{"executionId": executionID, "workflowId": meta.WorkflowID, "stepKey": in.StepKey, "error": in.Error, "cause": cause}
+	events := []turbocat.Event{turbocat.NewEvent(meta.UserID, turbocat.EventExecutionFailed, failure)}
 	if in.StepKey != "" {
-		events = append([]turbocat.Event{turbocat.NewEvent(meta.userID, turbocat.EventStepFailed, failure)}, events...)
+		events = append([]turbocat.Event{turbocat.NewEvent(meta.UserID, turbocat.EventStepFailed, failure)}, events...)
 	}
 	if done, err := r.Store.FinishExecution(ctx, executionID, turbocat.Outcome{Status: turbocat.ExecutionFailed,
 		Error: failureJSON(in.StepKey, in.Error, cause), Events: events}); err != nil {

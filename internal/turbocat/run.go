@@ -223,6 +223,14 @@ type LogRange struct {
 // ExecutionStore stores executions: the API's reads, scoped by user, and
 // the execution path's reads and writes by execution id alone (the step
 // runner and the reconciler act for the engine, not for a caller, and scope
+// ExecutionMeta is what never changes about an execution: which workflow
+// version it runs, for whom.
+type ExecutionMeta struct {
+	WorkflowID      string
+	WorkflowVersion int
+	UserID          string
+}
+
 // what they load by the execution's own user).
 type ExecutionStore interface {
 	Execution(ctx context.Context, userID, id string) (*Execution, error)
@@ -244,12 +252,22 @@ type ExecutionStore interface {
 	// it (nil when none may start) and how many stay queued.
 	PromoteQueued(ctx context.Context, workflowID string, max int) (e *Execution, stillQueued int, err error)
 	// MarkStarted records the engine's reference and moves pending →
-	// running, writing events with the change (only if it happened).
-	MarkStarted(ctx context.Context, id, engineRef string, events ...Event) error
-	// FinishExecution moves a live execution to its outcome; it returns
-	// false if it had already finished, which then stays as it was.
+	// running, writing events with the change (only if it happened); it
+	// returns the execution as it now is, or nil when its start had been
+	// recorded before (nothing was written).
+	MarkStarted(ctx context.Context, id, engineRef string, events ...Event) (*Execution, error)
+	// FinishExecution moves a live execution to its outcome, its steps
+	// that never ended to skipped or cancelled, and writes its events and
+	// audit row, all at once; it returns false if it had already finished,
+	// which then stays as it was.
 	FinishExecution(ctx context.Context, id string, o Outcome) (bool, error)
 	ExecutionByID(ctx context.Context, id string) (*Execution, error)
+	// ExecutionMeta returns what never changes about an execution (from a
+	// cache that the runs this process created fill).
+	ExecutionMeta(ctx context.Context, id string) (ExecutionMeta, error)
+	// ExecutionWithOutputs returns an execution and the outputs of its
+	// completed top-level steps by key.
+	ExecutionWithOutputs(ctx context.Context, id string) (*Execution, map[string]json.RawMessage, error)
 	UnfinishedExecutions(ctx context.Context) ([]*Execution, error)
 
 	// VersionEngineRef returns the engine reference of a published workflow

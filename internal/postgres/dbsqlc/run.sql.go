@@ -106,6 +106,77 @@ func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams
 	return i, err
 }
 
+const executionFinishRecorded = `-- name: ExecutionFinishRecorded :one
+WITH finished AS (
+    UPDATE executions SET status = $1, output_data = $2, error = $3, completed_at = now(),
+        duration_ms = (extract(epoch FROM (now() - coalesce(started_at, created_at))) * 1000)::bigint,
+        input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = $4),
+        output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $4),
+        cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $4)
+    WHERE id = $4 AND status IN ('queued', 'pending', 'running', 'waiting')
+    RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key
+), ended_steps AS (
+    UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
+        lease_until = NULL, task_token = NULL, link_nonce = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
+    WHERE execution_id = $4 AND status IN ('pending', 'running', 'waiting') AND EXISTS (SELECT 1 FROM finished)
+), evs AS (
+    INSERT INTO events (id, user_id, type, data, created_at)
+    SELECT x.id, x.user_id, x.type, x.data, x.created_at
+    FROM finished, jsonb_to_recordset($5::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), notified AS (
+    SELECT pg_notify('turbocat_events', '') FROM evs LIMIT 1
+), audited AS (
+    INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
+    SELECT coalesce($6::uuid, finished.user_id), 'execution.' || finished.status, 'execution', finished.id::text,
+        $7::jsonb || jsonb_build_object('durationMs', finished.duration_ms),
+        $8::text, $9::text, $10::text
+    FROM finished
+)
+SELECT finished.user_id, (SELECT count(*) FROM notified)::integer AS notified FROM finished
+`
+
+type ExecutionFinishRecordedParams struct {
+	Status         string
+	OutputData     json.RawMessage
+	Error          json.RawMessage
+	ExecutionID    string
+	Events         json.RawMessage
+	AuditUserID    *string
+	AuditMetadata  json.RawMessage
+	AuditIp        string
+	AuditUserAgent string
+	AuditRequestID string
+}
+
+type ExecutionFinishRecordedRow struct {
+	UserID   string
+	Notified int32
+}
+
+// Everything a run's end writes, in one statement: the final status (a
+// finished run is left as it is, and nothing else is written), its steps
+// that never ended skipped or cancelled (see StepsSkipPending), its events
+// and its audit row (durationMs added to audit_metadata).
+func (q *Queries) ExecutionFinishRecorded(ctx context.Context, arg ExecutionFinishRecordedParams) (ExecutionFinishRecordedRow, error) {
+	row := q.db.QueryRow(ctx, executionFinishRecorded,
+		arg.Status,
+		arg.OutputData,
+		arg.Error,
+		arg.ExecutionID,
+		arg.Events,
+		arg.AuditUserID,
+		arg.AuditMetadata,
+		arg.AuditIp,
+		arg.AuditUserAgent,
+		arg.AuditRequestID,
+	)
+	var i ExecutionFinishRecordedRow
+	err := row.Scan(&i.UserID, &i.Notified)
+	return i, err
+}
+
 const executionGetByIdempotencyKey = `-- name: ExecutionGetByIdempotencyKey :one
 SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND user_id = $3
 `
@@ -190,6 +261,56 @@ func (q *Queries) ExecutionGetInternal(ctx context.Context, id string) (Executio
 	return i, err
 }
 
+const executionGetWithOutputs = `-- name: ExecutionGetWithOutputs :one
+SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key,
+    (SELECT coalesce(jsonb_object_agg(o.step_key, o.output), '{}') FROM execution_steps o
+     WHERE o.execution_id = executions.id AND o.status = 'completed' AND o.parent_key IS NULL)::jsonb AS outputs
+FROM executions WHERE executions.id = $1
+`
+
+type ExecutionGetWithOutputsRow struct {
+	Execution Execution
+	Outputs   json.RawMessage
+}
+
+// An execution with the outputs of its completed top-level steps by key
+// (what a run's end renders its output from), in one round trip.
+func (q *Queries) ExecutionGetWithOutputs(ctx context.Context, id string) (ExecutionGetWithOutputsRow, error) {
+	row := q.db.QueryRow(ctx, executionGetWithOutputs, id)
+	var i ExecutionGetWithOutputsRow
+	err := row.Scan(
+		&i.Execution.ID,
+		&i.Execution.WorkflowID,
+		&i.Execution.WorkflowVersion,
+		&i.Execution.UserID,
+		&i.Execution.DeploymentID,
+		&i.Execution.Status,
+		&i.Execution.Trigger,
+		&i.Execution.InputData,
+		&i.Execution.OutputData,
+		&i.Execution.Error,
+		&i.Execution.IdempotencyKey,
+		&i.Execution.RetryOf,
+		&i.Execution.EngineRef,
+		&i.Execution.LogSeq,
+		&i.Execution.InputTokens,
+		&i.Execution.OutputTokens,
+		&i.Execution.CostUsd,
+		&i.Execution.CreatedAt,
+		&i.Execution.StartedAt,
+		&i.Execution.CompletedAt,
+		&i.Execution.DurationMs,
+		&i.Execution.Priority,
+		&i.Execution.RequestHash,
+		&i.Execution.MaxCostUsd,
+		&i.Execution.MaxTokens,
+		&i.Execution.ParentExecutionID,
+		&i.Execution.ParentStepKey,
+		&i.Outputs,
+	)
+	return i, err
+}
+
 const executionInsert = `-- name: ExecutionInsert :one
 
 INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
@@ -270,6 +391,110 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 	return i, err
 }
 
+const executionInsertAudited = `-- name: ExecutionInsertAudited :one
+WITH ins AS (
+    INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
+        status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+        $9, $10, $11, $12, $13, $14, $15)
+    RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key
+), audited AS (
+    INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
+    SELECT $16::uuid, $17::text, 'execution', ins.id::text, $18::jsonb,
+        $19::text, $20::text, $21::text
+    FROM ins
+)
+SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key FROM ins AS executions
+`
+
+type ExecutionInsertAuditedParams struct {
+	WorkflowID        string
+	WorkflowVersion   int32
+	UserID            string
+	DeploymentID      *string
+	Trigger           string
+	InputData         json.RawMessage
+	IdempotencyKey    *string
+	RetryOf           *string
+	Status            string
+	Priority          int32
+	RequestHash       []byte
+	MaxCostUsd        *float64
+	MaxTokens         *int64
+	ParentExecutionID *string
+	ParentStepKey     *string
+	AuditUserID       *string
+	AuditAction       string
+	AuditMetadata     json.RawMessage
+	AuditIp           string
+	AuditUserAgent    string
+	AuditRequestID    string
+}
+
+type ExecutionInsertAuditedRow struct {
+	Execution Execution
+}
+
+// A run and its audit row in one statement: one round trip and one commit
+// for a start that needs no queueing decision (ExecutionInsert in a
+// transaction does the others).
+func (q *Queries) ExecutionInsertAudited(ctx context.Context, arg ExecutionInsertAuditedParams) (ExecutionInsertAuditedRow, error) {
+	row := q.db.QueryRow(ctx, executionInsertAudited,
+		arg.WorkflowID,
+		arg.WorkflowVersion,
+		arg.UserID,
+		arg.DeploymentID,
+		arg.Trigger,
+		arg.InputData,
+		arg.IdempotencyKey,
+		arg.RetryOf,
+		arg.Status,
+		arg.Priority,
+		arg.RequestHash,
+		arg.MaxCostUsd,
+		arg.MaxTokens,
+		arg.ParentExecutionID,
+		arg.ParentStepKey,
+		arg.AuditUserID,
+		arg.AuditAction,
+		arg.AuditMetadata,
+		arg.AuditIp,
+		arg.AuditUserAgent,
+		arg.AuditRequestID,
+	)
+	var i ExecutionInsertAuditedRow
+	err := row.Scan(
+		&i.Execution.ID,
+		&i.Execution.WorkflowID,
+		&i.Execution.WorkflowVersion,
+		&i.Execution.UserID,
+		&i.Execution.DeploymentID,
+		&i.Execution.Status,
+		&i.Execution.Trigger,
+		&i.Execution.InputData,
+		&i.Execution.OutputData,
+		&i.Execution.Error,
+		&i.Execution.IdempotencyKey,
+		&i.Execution.RetryOf,
+		&i.Execution.EngineRef,
+		&i.Execution.LogSeq,
+		&i.Execution.InputTokens,
+		&i.Execution.OutputTokens,
+		&i.Execution.CostUsd,
+		&i.Execution.CreatedAt,
+		&i.Execution.StartedAt,
+		&i.Execution.CompletedAt,
+		&i.Execution.DurationMs,
+		&i.Execution.Priority,
+		&i.Execution.RequestHash,
+		&i.Execution.MaxCostUsd,
+		&i.Execution.MaxTokens,
+		&i.Execution.ParentExecutionID,
+		&i.Execution.ParentStepKey,
+	)
+	return i, err
+}
+
 const executionMarkStarted = `-- name: ExecutionMarkStarted :one
 UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = $2,
     started_at = coalesce(started_at, now())
@@ -315,6 +540,74 @@ func (q *Queries) ExecutionMarkStarted(ctx context.Context, arg ExecutionMarkSta
 		&i.MaxTokens,
 		&i.ParentExecutionID,
 		&i.ParentStepKey,
+	)
+	return i, err
+}
+
+const executionMarkStartedWithEvents = `-- name: ExecutionMarkStartedWithEvents :one
+WITH started AS (
+    UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = $1,
+        started_at = coalesce(started_at, now())
+    WHERE executions.id = $2::uuid AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
+    RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key
+), evs AS (
+    INSERT INTO events (id, user_id, type, data, created_at)
+    SELECT x.id, x.user_id, x.type, x.data, x.created_at
+    FROM started, jsonb_to_recordset($3::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), notified AS (
+    SELECT pg_notify('turbocat_events', '') FROM evs LIMIT 1
+)
+SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key, (SELECT count(*) FROM notified)::integer AS notified FROM started AS executions
+`
+
+type ExecutionMarkStartedWithEventsParams struct {
+	EngineRef *string
+	ID        string
+	Events    json.RawMessage
+}
+
+type ExecutionMarkStartedWithEventsRow struct {
+	Execution Execution
+	Notified  int32
+}
+
+// ExecutionMarkStarted and its events (a JSON array of {id, user_id, type,
+// data, created_at}) in one statement; nothing is written when the run's
+// start was recorded before.
+func (q *Queries) ExecutionMarkStartedWithEvents(ctx context.Context, arg ExecutionMarkStartedWithEventsParams) (ExecutionMarkStartedWithEventsRow, error) {
+	row := q.db.QueryRow(ctx, executionMarkStartedWithEvents, arg.EngineRef, arg.ID, arg.Events)
+	var i ExecutionMarkStartedWithEventsRow
+	err := row.Scan(
+		&i.Execution.ID,
+		&i.Execution.WorkflowID,
+		&i.Execution.WorkflowVersion,
+		&i.Execution.UserID,
+		&i.Execution.DeploymentID,
+		&i.Execution.Status,
+		&i.Execution.Trigger,
+		&i.Execution.InputData,
+		&i.Execution.OutputData,
+		&i.Execution.Error,
+		&i.Execution.IdempotencyKey,
+		&i.Execution.RetryOf,
+		&i.Execution.EngineRef,
+		&i.Execution.LogSeq,
+		&i.Execution.InputTokens,
+		&i.Execution.OutputTokens,
+		&i.Execution.CostUsd,
+		&i.Execution.CreatedAt,
+		&i.Execution.StartedAt,
+		&i.Execution.CompletedAt,
+		&i.Execution.DurationMs,
+		&i.Execution.Priority,
+		&i.Execution.RequestHash,
+		&i.Execution.MaxCostUsd,
+		&i.Execution.MaxTokens,
+		&i.Execution.ParentExecutionID,
+		&i.Execution.ParentStepKey,
+		&i.Notified,
 	)
 	return i, err
 }

@@ -69,6 +69,41 @@ func (q *Queries) RuntimeEventList(ctx context.Context, executionArn string) ([]
 	return items, nil
 }
 
+const runtimeExecutionEnd = `-- name: RuntimeExecutionEnd :exec
+WITH evs AS (
+    INSERT INTO runtime_events (execution_arn, id, event)
+    SELECT $1::text, unnest($6::bigint[]), unnest($7::jsonb[])
+    ON CONFLICT (execution_arn, id) DO NOTHING
+)
+INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc)
+VALUES ($1::text, $2, $3, $4, $5)
+ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc
+`
+
+type RuntimeExecutionEndParams struct {
+	Arn             string
+	StateMachineArn string
+	Status          string
+	StartDate       time.Time
+	Doc             json.RawMessage
+	Ids             []int64
+	Events          []json.RawMessage
+}
+
+// An execution's last events and its terminal record in one statement.
+func (q *Queries) RuntimeExecutionEnd(ctx context.Context, arg RuntimeExecutionEndParams) error {
+	_, err := q.db.Exec(ctx, runtimeExecutionEnd,
+		arg.Arn,
+		arg.StateMachineArn,
+		arg.Status,
+		arg.StartDate,
+		arg.Doc,
+		arg.Ids,
+		arg.Events,
+	)
+	return err
+}
+
 const runtimeExecutionGet = `-- name: RuntimeExecutionGet :one
 SELECT doc FROM runtime_executions WHERE arn = $1
 `

@@ -187,3 +187,83 @@ SELECT e.max_cost_usd, e.max_tokens,
      WHERE x.user_id = e.user_id AND x.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::float8 AS month_cost
 FROM executions e JOIN users u ON u.id = e.user_id
 WHERE e.id = $1;
+
+-- name: ExecutionInsertAudited :one
+-- A run and its audit row in one statement: one round trip and one commit
+-- for a start that needs no queueing decision (ExecutionInsert in a
+-- transaction does the others).
+WITH ins AS (
+    INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
+        status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key)
+    VALUES (@workflow_id, @workflow_version, @user_id, @deployment_id, @trigger, @input_data, @idempotency_key, @retry_of,
+        @status, @priority, @request_hash, @max_cost_usd, @max_tokens, @parent_execution_id, @parent_step_key)
+    RETURNING *
+), audited AS (
+    INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
+    SELECT sqlc.narg(audit_user_id)::uuid, sqlc.arg(audit_action)::text, 'execution', ins.id::text, sqlc.arg(audit_metadata)::jsonb,
+        sqlc.arg(audit_ip)::text, sqlc.arg(audit_user_agent)::text, sqlc.arg(audit_request_id)::text
+    FROM ins
+)
+SELECT sqlc.embed(executions) FROM ins AS executions;
+
+-- name: ExecutionMarkStartedWithEvents :one
+-- ExecutionMarkStarted and its events (a JSON array of {id, user_id, type,
+-- data, created_at}) in one statement; nothing is written when the run's
+-- start was recorded before.
+WITH started AS (
+    UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = @engine_ref,
+        started_at = coalesce(started_at, now())
+    WHERE executions.id = sqlc.arg(id)::uuid AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
+    RETURNING *
+), evs AS (
+    INSERT INTO events (id, user_id, type, data, created_at)
+    SELECT x.id, x.user_id, x.type, x.data, x.created_at
+    FROM started, jsonb_to_recordset(@events::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), notified AS (
+    SELECT pg_notify('turbocat_events', '') FROM evs LIMIT 1
+)
+SELECT sqlc.embed(executions), (SELECT count(*) FROM notified)::integer AS notified FROM started AS executions;
+
+-- name: ExecutionFinishRecorded :one
+-- Everything a run's end writes, in one statement: the final status (a
+-- finished run is left as it is, and nothing else is written), its steps
+-- that never ended skipped or cancelled (see StepsSkipPending), its events
+-- and its audit row (durationMs added to audit_metadata).
+WITH finished AS (
+    UPDATE executions SET status = @status, output_data = @output_data, error = @error, completed_at = now(),
+        duration_ms = (extract(epoch FROM (now() - coalesce(started_at, created_at))) * 1000)::bigint,
+        input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = @execution_id),
+        output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = @execution_id),
+        cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = @execution_id)
+    WHERE id = @execution_id AND status IN ('queued', 'pending', 'running', 'waiting')
+    RETURNING *
+), ended_steps AS (
+    UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
+        lease_until = NULL, task_token = NULL, link_nonce = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
+    WHERE execution_id = @execution_id AND status IN ('pending', 'running', 'waiting') AND EXISTS (SELECT 1 FROM finished)
+), evs AS (
+    INSERT INTO events (id, user_id, type, data, created_at)
+    SELECT x.id, x.user_id, x.type, x.data, x.created_at
+    FROM finished, jsonb_to_recordset(@events::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), notified AS (
+    SELECT pg_notify('turbocat_events', '') FROM evs LIMIT 1
+), audited AS (
+    INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
+    SELECT coalesce(sqlc.narg(audit_user_id)::uuid, finished.user_id), 'execution.' || finished.status, 'execution', finished.id::text,
+        sqlc.arg(audit_metadata)::jsonb || jsonb_build_object('durationMs', finished.duration_ms),
+        sqlc.arg(audit_ip)::text, sqlc.arg(audit_user_agent)::text, sqlc.arg(audit_request_id)::text
+    FROM finished
+)
+SELECT finished.user_id, (SELECT count(*) FROM notified)::integer AS notified FROM finished;
+
+-- name: ExecutionGetWithOutputs :one
+-- An execution with the outputs of its completed top-level steps by key
+-- (what a run's end renders its output from), in one round trip.
+SELECT sqlc.embed(executions),
+    (SELECT coalesce(jsonb_object_agg(o.step_key, o.output), '{}') FROM execution_steps o
+     WHERE o.execution_id = executions.id AND o.status = 'completed' AND o.parent_key IS NULL)::jsonb AS outputs
+FROM executions WHERE executions.id = $1;

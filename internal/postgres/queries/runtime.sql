@@ -42,3 +42,14 @@ DELETE FROM runtime_executions WHERE arn IN (
     WHERE e.status <> 'RUNNING' AND (e.doc->>'StopDate')::timestamptz < sqlc.arg(before)::timestamptz
     LIMIT sqlc.arg(max_rows)::int
 );
+
+-- name: RuntimeExecutionEnd :exec
+-- An execution's last events and its terminal record in one statement.
+WITH evs AS (
+    INSERT INTO runtime_events (execution_arn, id, event)
+    SELECT sqlc.arg(arn)::text, unnest(sqlc.arg(ids)::bigint[]), unnest(sqlc.arg(events)::jsonb[])
+    ON CONFLICT (execution_arn, id) DO NOTHING
+)
+INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc)
+VALUES (sqlc.arg(arn)::text, sqlc.arg(state_machine_arn), sqlc.arg(status), sqlc.arg(start_date), sqlc.arg(doc))
+ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc;
