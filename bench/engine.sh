@@ -33,11 +33,13 @@ for i in $(seq 2 "$STEPS"); do steps="$steps,{\"key\":\"s$i\",\"agentId\":\"$age
 wf=$(curl -fs "$api/workflows" "${auth[@]}" -d "{\"name\":\"forty\",\"steps\":[$steps]}" | field id | head -c 36)
 
 queries() { curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^turbocat_db_queries_total/ {print $2}'; }
+byName() { curl -fs "http://127.0.0.1:$PORT/metrics" | sed -nE 's/^turbocat_db_queries_by_name_total\{query="([^"]+)"\} ([0-9]+)$/\1 \2/p'; }
 run() { curl -fs -o /tmp/turbocat-bench-run.json -w '%{time_total}' -X POST "$api/workflows/$wf/execute?wait=25" "${auth[@]}" -d '{}'; }
 
 run >/dev/null # warm-up: publishes the version, starts the code workers
 grep -q '"status":"completed"' /tmp/turbocat-bench-run.json || { echo "warm-up run did not complete:"; cat /tmp/turbocat-bench-run.json; exit 1; }
 q0=$(queries)
+byName >/tmp/turbocat-bench-engine.q0
 times=()
 for _ in $(seq 1 "$RUNS"); do
   t=$(run)
@@ -45,6 +47,7 @@ for _ in $(seq 1 "$RUNS"); do
   times+=("$t")
 done
 q1=$(queries)
+byName >/tmp/turbocat-bench-engine.q1
 
 printf '%s\n' "${times[@]}" | sort -n | awk -v steps="$STEPS" -v runs="$RUNS" -v q="$((q1 - q0))" '
   { t[NR] = $1 * 1000 }
@@ -53,3 +56,7 @@ printf '%s\n' "${times[@]}" | sort -n | awk -v steps="$STEPS" -v runs="$RUNS" -v
     printf "runs=%d steps=%d median_ms=%.1f min_ms=%.1f max_ms=%.1f per_step_ms=%.3f db_round_trips_per_step=%.1f\n",
       runs, steps, med, t[1], t[n], med / steps, q / (runs * steps)
   }'
+# Where the round trips go: per step, by statement (sqlc query name, or the
+# first keyword), largest first.
+awk -v n="$((RUNS * STEPS))" 'NR == FNR { a[$1] = $2; next } { d = $2 - a[$1]; if (d > 0) printf "%s=%.2f\n", $1, d / n }' \
+  /tmp/turbocat-bench-engine.q0 /tmp/turbocat-bench-engine.q1 | sort -t= -k2 -rn | tr '\n' ' ' | sed 's/^/round trips per step by statement: /; s/ $/\n/'

@@ -68,9 +68,9 @@ func (o *Outbox) Drain(ctx context.Context) (int, error) {
 	if lease <= 0 {
 		lease = 2 * time.Minute
 	}
-	total := 0
+	total, limit := 0, workers*4
 	for {
-		events, err := o.Store.ClaimEvents(ctx, workers*4, lease)
+		events, err := o.Store.ClaimEvents(ctx, limit, lease)
 		if err != nil {
 			return total, fmt.Errorf("outbox: claim events: %w", err)
 		}
@@ -105,6 +105,11 @@ func (o *Outbox) Drain(ctx context.Context) (int, error) {
 		}
 		if ctx.Err() != nil {
 			return total, ctx.Err()
+		}
+		if len(events) < limit {
+			// Nothing else was due when this batch was claimed; an event
+			// written since has kicked the dispatcher (Run drains again).
+			return total, nil
 		}
 	}
 }
