@@ -374,16 +374,24 @@ func (db *DB) FinishStep(ctx context.Context, step turbocat.ClaimedStep, r turbo
 	if len(r.Logs) == 0 {
 		return finishStep(ctx, db.q, step, r)
 	}
-	var ok bool
-	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
-		var err error
-		if ok, err = finishStep(ctx, q, step, r); err != nil || !ok {
-			return err // a lost claim records nothing
+	// One statement: the result and the lines, or nothing when the claim
+	// was lost.
+	p := dbsqlc.StepFinishLoggedParams{Failed: r.Error != nil, Output: r.Output, Error: r.Error, Input: r.Input,
+		InputTokens: &r.InputTokens, OutputTokens: &r.OutputTokens, CostUsd: &r.CostUSD, DurationMs: &r.DurationMs,
+		ExecutionID: step.ExecutionID, StepKey: step.StepKey, ClaimID: step.ClaimID,
+		Messages: make([]string, len(r.Logs)), Levels: make([]string, len(r.Logs)), Datas: make([]json.RawMessage, len(r.Logs)), Times: make([]time.Time, len(r.Logs))}
+	now := time.Now()
+	for i, l := range r.Logs {
+		p.Messages[i], p.Levels[i], p.Datas[i], p.Times[i] = l.Message, l.Level, l.Data, l.Time
+		if l.Time.IsZero() {
+			p.Times[i] = now
 		}
-		key := step.StepKey
-		return appendLogs(ctx, q, step.ExecutionID, &key, r.Logs)
-	})
-	return ok, err
+	}
+	n, err := db.q.StepFinishLogged(ctx, p)
+	if err != nil {
+		return false, fmt.Errorf("record step result: %w", err)
+	}
+	return n == 1, nil
 }
 
 func finishStep(ctx context.Context, q *dbsqlc.Queries, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {

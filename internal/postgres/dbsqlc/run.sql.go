@@ -843,6 +843,76 @@ func (q *Queries) StepFail(ctx context.Context, arg StepFailParams) (int64, erro
 	return result.RowsAffected(), nil
 }
 
+const stepFinishLogged = `-- name: StepFinishLogged :one
+WITH done AS (
+    UPDATE execution_steps SET
+        status = CASE WHEN $1::bool THEN 'failed' ELSE 'completed' END,
+        output = CASE WHEN $1::bool THEN output ELSE $2::jsonb END,
+        error = CASE WHEN $1::bool THEN $3::jsonb ELSE error END,
+        input_tokens = CASE WHEN $1::bool THEN input_tokens ELSE $4::bigint END,
+        output_tokens = CASE WHEN $1::bool THEN output_tokens ELSE $5::bigint END,
+        cost_usd = CASE WHEN $1::bool THEN cost_usd ELSE $6::numeric END,
+        input = $7, completed_at = now(), lease_until = NULL, duration_ms = $8::bigint, updated_at = now()
+    WHERE execution_steps.execution_id = $9::uuid AND execution_steps.step_key = $10::text
+        AND execution_steps.claim_id = $11::uuid
+    RETURNING execution_steps.execution_id AS finished_id
+), seq AS (
+    UPDATE executions SET log_seq = log_seq + cardinality($12::text[])
+    WHERE executions.id = (SELECT done.finished_id FROM done)
+    RETURNING log_seq
+), logged AS (
+    INSERT INTO execution_logs (execution_id, step_key, level, message, data, sequence, created_at)
+    SELECT $9::uuid, $10::text, ($13::text[])[i], ($12::text[])[i],
+        ($14::jsonb[])[i], seq.log_seq - cardinality($12::text[]) + i, ($15::timestamptz[])[i]
+    FROM seq, generate_series(1, cardinality($12::text[])) AS i
+)
+SELECT count(*)::integer FROM done
+`
+
+type StepFinishLoggedParams struct {
+	Failed       bool
+	Output       json.RawMessage
+	Error        json.RawMessage
+	InputTokens  *int64
+	OutputTokens *int64
+	CostUsd      *float64
+	Input        json.RawMessage
+	DurationMs   *int64
+	ExecutionID  string
+	StepKey      string
+	ClaimID      string
+	Messages     []string
+	Levels       []string
+	Datas        []json.RawMessage
+	Times        []time.Time
+}
+
+// A step's result (StepComplete, or StepFail when failed) and its log lines
+// in one statement: the lines take the next sequence numbers of the run,
+// and nothing is written when the claim was lost.
+func (q *Queries) StepFinishLogged(ctx context.Context, arg StepFinishLoggedParams) (int32, error) {
+	row := q.db.QueryRow(ctx, stepFinishLogged,
+		arg.Failed,
+		arg.Output,
+		arg.Error,
+		arg.InputTokens,
+		arg.OutputTokens,
+		arg.CostUsd,
+		arg.Input,
+		arg.DurationMs,
+		arg.ExecutionID,
+		arg.StepKey,
+		arg.ClaimID,
+		arg.Messages,
+		arg.Levels,
+		arg.Datas,
+		arg.Times,
+	)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const stepGet = `-- name: StepGet :one
 SELECT execution_id, step_key, agent_id, status, attempt, input, output, error, started_at, completed_at, duration_ms, input_tokens, output_tokens, cost_usd, reused_from, claim_id, lease_until, updated_at, wake_at, task_token, link_nonce, child_execution_id, parent_key, item_index, item FROM execution_steps WHERE execution_id = $1 AND step_key = $2
 `

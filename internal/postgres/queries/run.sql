@@ -267,3 +267,31 @@ SELECT sqlc.embed(executions),
     (SELECT coalesce(jsonb_object_agg(o.step_key, o.output), '{}') FROM execution_steps o
      WHERE o.execution_id = executions.id AND o.status = 'completed' AND o.parent_key IS NULL)::jsonb AS outputs
 FROM executions WHERE executions.id = $1;
+
+-- name: StepFinishLogged :one
+-- A step's result (StepComplete, or StepFail when failed) and its log lines
+-- in one statement: the lines take the next sequence numbers of the run,
+-- and nothing is written when the claim was lost.
+WITH done AS (
+    UPDATE execution_steps SET
+        status = CASE WHEN sqlc.arg(failed)::bool THEN 'failed' ELSE 'completed' END,
+        output = CASE WHEN sqlc.arg(failed)::bool THEN output ELSE sqlc.narg(output)::jsonb END,
+        error = CASE WHEN sqlc.arg(failed)::bool THEN sqlc.narg(error)::jsonb ELSE error END,
+        input_tokens = CASE WHEN sqlc.arg(failed)::bool THEN input_tokens ELSE sqlc.narg(input_tokens)::bigint END,
+        output_tokens = CASE WHEN sqlc.arg(failed)::bool THEN output_tokens ELSE sqlc.narg(output_tokens)::bigint END,
+        cost_usd = CASE WHEN sqlc.arg(failed)::bool THEN cost_usd ELSE sqlc.narg(cost_usd)::numeric END,
+        input = sqlc.narg(input), completed_at = now(), lease_until = NULL, duration_ms = sqlc.narg(duration_ms)::bigint, updated_at = now()
+    WHERE execution_steps.execution_id = sqlc.arg(execution_id)::uuid AND execution_steps.step_key = sqlc.arg(step_key)::text
+        AND execution_steps.claim_id = sqlc.arg(claim_id)::uuid
+    RETURNING execution_steps.execution_id AS finished_id
+), seq AS (
+    UPDATE executions SET log_seq = log_seq + cardinality(sqlc.arg(messages)::text[])
+    WHERE executions.id = (SELECT done.finished_id FROM done)
+    RETURNING log_seq
+), logged AS (
+    INSERT INTO execution_logs (execution_id, step_key, level, message, data, sequence, created_at)
+    SELECT sqlc.arg(execution_id)::uuid, sqlc.arg(step_key)::text, (sqlc.arg(levels)::text[])[i], (sqlc.arg(messages)::text[])[i],
+        (sqlc.arg(datas)::jsonb[])[i], seq.log_seq - cardinality(sqlc.arg(messages)::text[]) + i, (sqlc.arg(times)::timestamptz[])[i]
+    FROM seq, generate_series(1, cardinality(sqlc.arg(messages)::text[])) AS i
+)
+SELECT count(*)::integer FROM done;
