@@ -9,6 +9,10 @@
 # round trips per run. Targets (issue 19): >= 2,000 runs/s at 16
 # connections, p99 <= 50 ms, total RSS <= 150 MB.
 #
+# SHAPE=parallel5 instead runs a 5-step workflow (a, then b, c and d in
+# parallel, then e) through POST /execute?wait from CONNS connections, each
+# call answered when its run ends (issue 19: >= 300 runs/s at 16).
+#
 # TURBOCAT_BIN runs a binary built elsewhere (see bench/lib.sh): alternate
 # it with this tree's build to compare on a noisy machine.
 set -euo pipefail
@@ -22,4 +26,4 @@ DB=turbocat_bench_hooks
 source bench/lib.sh
 trap 'kill ${DEV_PID:-} 2>/dev/null || true' EXIT
 start_dev "$DB" "$PORT" /tmp/turbocat-bench-hooks.log
-go run ./bench/hooks -port "$PORT" -c "$CONNS" -d "${SECS}s" -pid "$DEV_PID" -db "$DB"
+go run ./bench/hooks -port "$PORT" -c "$CONNS" -d "${SECS}s" -pid "$DEV_PID" -db "$DB" -shape "${SHAPE:-webhook}"

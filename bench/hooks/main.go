@@ -36,8 +36,13 @@ func main() {
 	dur := flag.Duration("d", 15*time.Second, "how long to load")
 	pid := flag.Int("pid", 0, "turbocat dev's process id (for RSS)")
 	db := flag.String("db", "", "the database, for the persisted times")
+	shape := flag.String("shape", "webhook", `"webhook": signed webhook calls of a deployed one-step workflow; "parallel5": POST /execute?wait of a 5-step workflow (a, then b, c and d in parallel, then e), answered when the run ends`)
 	flag.Parse()
-	if err := run(*port, *conns, *dur, *pid, *db); err != nil {
+	if *shape != "webhook" && *shape != "parallel5" {
+		fmt.Fprintln(os.Stderr, "bench-hooks: -shape is webhook or parallel5")
+		os.Exit(2)
+	}
+	if err := run(*port, *conns, *dur, *pid, *db, *shape); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-hooks:", err)
 		os.Exit(1)
 	}
@@ -163,7 +168,7 @@ func peakRSS(pid int) (total int64, procs int) {
 	return total, procs
 }
 
-func run(port, conns int, dur time.Duration, pid int, db string) error {
+func run(port, conns int, dur time.Duration, pid int, db, shape string) error {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	c := &client{base: base + "/api/v1", http: &http.Client{Timeout: 30 * time.Second}}
 	var sess struct{ AccessToken string }
@@ -176,7 +181,14 @@ func run(port, conns int, dur time.Duration, pid int, db string) error {
 	if err := c.do("POST", "/agents", map[string]any{"name": "noop", "type": "code", "config": map[string]any{"source": "function main(i) { return {}; }"}}, &agent); err != nil {
 		return err
 	}
-	if err := c.do("POST", "/workflows", map[string]any{"name": "hook", "steps": []map[string]any{{"key": "a", "agentId": agent.ID}}}, &wf); err != nil {
+	steps := []map[string]any{{"key": "a", "agentId": agent.ID}}
+	if shape == "parallel5" {
+		steps = append(steps, map[string]any{"key": "b", "agentId": agent.ID, "dependsOn": []string{"a"}},
+			map[string]any{"key": "c", "agentId": agent.ID, "dependsOn": []string{"a"}},
+			map[string]any{"key": "d", "agentId": agent.ID, "dependsOn": []string{"a"}},
+			map[string]any{"key": "e", "agentId": agent.ID, "dependsOn": []string{"b", "c", "d"}})
+	}
+	if err := c.do("POST", "/workflows", map[string]any{"name": "hook", "steps": steps}, &wf); err != nil {
 		return err
 	}
 	var dep struct {
@@ -208,6 +220,30 @@ func run(port, conns int, dur time.Duration, pid int, db string) error {
 		var env struct{ Data struct{ ExecutionID string } }
 		_ = json.Unmarshal(raw, &env)
 		return env.Data.ExecutionID, took, nil
+	}
+	if shape == "parallel5" {
+		call = func(n int64) (string, time.Duration, error) {
+			body := []byte(fmt.Sprintf(`{"input":{"n":%d}}`, n))
+			req, _ := http.NewRequest("POST", c.base+"/workflows/"+wf.ID+"/execute?wait=25", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+c.token)
+			start := time.Now()
+			res, err := hc.Do(req)
+			if err != nil {
+				return "", 0, err
+			}
+			raw, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			took := time.Since(start)
+			var env struct {
+				Data struct{ ExecutionID, Status string }
+			}
+			_ = json.Unmarshal(raw, &env)
+			if res.StatusCode != http.StatusOK || env.Data.Status != "completed" {
+				return "", took, fmt.Errorf("execute answered %d: %s", res.StatusCode, raw)
+			}
+			return env.Data.ExecutionID, took, nil
+		}
 	}
 	for i := range 50 { // warm-up: code workers, connections, the published version
 		if _, _, err := call(int64(-1 - i)); err != nil {
@@ -253,7 +289,7 @@ func run(port, conns int, dur time.Duration, pid int, db string) error {
 	var done, notDone int
 	var persisted []time.Duration
 	for {
-		persisted, done, notDone, err = persistTimes(db)
+		persisted, done, notDone, err = persistTimes(db, shape)
 		if err != nil || notDone == 0 || time.Now().After(deadline) {
 			break
 		}
@@ -270,8 +306,8 @@ func run(port, conns int, dur time.Duration, pid int, db string) error {
 	if pid > 0 {
 		rss, procs = peakRSS(pid)
 	}
-	fmt.Printf("connections=%d duration=%s runs=%d runs_per_s=%.0f call_p50_ms=%.1f call_p99_ms=%.1f persisted_p50_ms=%.1f persisted_p99_ms=%.1f completed=%d not_completed=%d failed_calls=%d peak_rss_mb=%.0f processes=%d db_round_trips_per_run=%.1f\n",
-		conns, dur, len(ids), float64(len(ids))/elapsed.Seconds(), ms(pct(lat, 0.50)), ms(pct(lat, 0.99)),
+	fmt.Printf("shape=%s connections=%d duration=%s runs=%d runs_per_s=%.0f call_p50_ms=%.1f call_p99_ms=%.1f persisted_p50_ms=%.1f persisted_p99_ms=%.1f completed=%d not_completed=%d failed_calls=%d peak_rss_mb=%.0f processes=%d db_round_trips_per_run=%.1f\n",
+		shape, conns, dur, len(ids), float64(len(ids))/elapsed.Seconds(), ms(pct(lat, 0.50)), ms(pct(lat, 0.99)),
 		ms(pct(persisted, 0.50)), ms(pct(persisted, 0.99)), done, notDone, failures.Load(), float64(rss)/(1<<20), procs,
 		(q1[""]-q0[""])/float64(max(len(ids), 1)))
 	perRun(q0, q1, len(ids))
@@ -285,9 +321,13 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // persistTimes reads, from the database, how long each webhook run took from
 // its creation to being recorded completed, and how many are not completed.
-func persistTimes(db string) ([]time.Duration, int, int, error) {
+func persistTimes(db, shape string) ([]time.Duration, int, int, error) {
+	trigger := "webhook"
+	if shape == "parallel5" {
+		trigger = "api"
+	}
 	out, err := exec.Command("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc",
-		`SELECT status, coalesce(extract(epoch FROM completed_at - created_at) * 1000, -1) FROM executions WHERE trigger = 'webhook' AND (input_data->>'n')::bigint >= 0`).Output()
+		`SELECT status, coalesce(extract(epoch FROM completed_at - created_at) * 1000, -1) FROM executions WHERE trigger = '`+trigger+`' AND (input_data->>'n')::bigint >= 0`).Output()
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("read runs: %w", err)
 	}
