@@ -119,7 +119,7 @@ func (s *Server) answerRun(w http.ResponseWriter, r *http.Request, e *turbocat.E
 	if wait > 0 && !service.Finished(e.Status) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Duration(wait)*time.Second)
 		defer cancel()
-		got, err := s.Executions.Wait(ctx, actor(r), e.ID)
+		got, err := s.Executions.WaitFor(ctx, actor(r), e)
 		if err != nil {
 			return err
 		}

@@ -58,7 +58,8 @@ func (s *Server) deleteWorkflow(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) executeWorkflow(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.Workflows.Get(r.Context(), actor(r), r.PathValue("id")); err != nil {
+	wf, err := s.Workflows.Get(r.Context(), actor(r), r.PathValue("id"))
+	if err != nil {
 		return err // another user's workflow is a 404 before the body is read
 	}
 	var in service.ExecuteInput
@@ -68,7 +69,7 @@ func (s *Server) executeWorkflow(w http.ResponseWriter, r *http.Request) error {
 	if k := r.Header.Get("Idempotency-Key"); k != "" && in.IdempotencyKey == "" {
 		in.IdempotencyKey = k
 	}
-	e, err := s.Executions.Execute(r.Context(), actor(r), r.PathValue("id"), in)
+	e, err := s.Executions.ExecuteWorkflow(r.Context(), actor(r), wf, in)
 	if err != nil {
 		return err
 	}

@@ -109,14 +109,15 @@ func checkIdempotencyKey(field, key string) error {
 	return nil
 }
 
-// Execute starts a run of one of the actor's workflows: its current version,
+// ExecuteWorkflow starts a run of one of the actor's workflows (as the
+// caller has just read it): its current version,
 // or, with in.Environment, the version deployed there (recorded with the
 // deployment, as a webhook call would be).
-func (s *Executions) Execute(ctx context.Context, actor *turbocat.Actor, workflowID string, in ExecuteInput) (*turbocat.Execution, error) {
-	w, err := s.Workflows.Workflow(ctx, actor.UserID, workflowID)
-	if err != nil {
-		return nil, err // another user's workflow is a 404 whatever else is true
+func (s *Executions) ExecuteWorkflow(ctx context.Context, actor *turbocat.Actor, w *turbocat.Workflow, in ExecuteInput) (*turbocat.Execution, error) {
+	if w.UserID != actor.UserID {
+		return nil, turbocat.NotFound("workflow")
 	}
+	workflowID := w.ID
 	if _, err := s.engine(); err != nil {
 		return nil, err
 	}
@@ -421,14 +422,18 @@ type Waiter interface {
 	WaitExecution(ctx context.Context, executionRef string) error
 }
 
-// Wait returns when an execution finishes or ctx ends, with its latest
-// state either way.
-func (s *Executions) Wait(ctx context.Context, actor *turbocat.Actor, id string) (*turbocat.Execution, error) {
-	userID := actor.UserID
+// WaitFor returns when an execution the caller has just read or started
+// finishes or ctx ends, with its latest state either way (known's engine
+// reference, when it has one, spares a read).
+func (s *Executions) WaitFor(ctx context.Context, actor *turbocat.Actor, known *turbocat.Execution) (*turbocat.Execution, error) {
+	userID, id := actor.UserID, known.ID
 	if w, ok := s.Engine.(Waiter); ok {
-		e, err := s.Store.Execution(ctx, userID, id)
-		if err != nil {
-			return nil, err
+		e := known
+		if e.EngineRef == nil || e.UserID != userID {
+			var err error
+			if e, err = s.Store.Execution(ctx, userID, id); err != nil {
+				return nil, err
+			}
 		}
 		if e.EngineRef != nil && !Finished(e.Status) {
 			// The run's row is final before its state machine ends (the

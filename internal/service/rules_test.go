@@ -226,12 +226,12 @@ func TestAuditScope(t *testing.T) {
 func TestRunsWithoutEngine(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	wfs := &workflowStore{byID: map[string]*turbocat.Workflow{"w1": {ID: "w1", UserID: "u1", Version: 1}}}
-	s := &Executions{Workflows: wfs}
+	w := &turbocat.Workflow{ID: "w1", UserID: "u1", Version: 1}
+	s := &Executions{}
 
-	_, err := s.Execute(ctx, &turbocat.Actor{UserID: "u2"}, "w1", ExecuteInput{})
+	_, err := s.ExecuteWorkflow(ctx, &turbocat.Actor{UserID: "u2"}, w, ExecuteInput{})
 	require.Equal(t, turbocat.ENOTFOUND, turbocat.ErrorCodeOf(err), "another user's workflow is a 404 before anything else")
-	_, err = s.Execute(ctx, &turbocat.Actor{UserID: "u1"}, "w1", ExecuteInput{})
+	_, err = s.ExecuteWorkflow(ctx, &turbocat.Actor{UserID: "u1"}, w, ExecuteInput{})
 	require.Equal(t, turbocat.EUNAVAILABLE, turbocat.ErrorCodeOf(err), "no engine: the run cannot start")
 	require.Contains(t, err.Error(), "no workflow engine is configured")
 }
