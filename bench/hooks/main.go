@@ -201,11 +201,20 @@ func run(port, conns int, dur time.Duration, pid int, db, shape string) error {
 	hook := base + dep.EndpointURL[strings.Index(dep.EndpointURL, "/hooks/"):]
 	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	// call starts run n and answers its id and the call's duration: a
+	// signed webhook call answered 202 at the start, or (parallel5) an
+	// execute call answered 200 when the run completed.
 	call := func(n int64) (string, time.Duration, error) {
 		body := []byte(fmt.Sprintf(`{"n":%d}`, n)) // each request its own signature
 		req, _ := http.NewRequest("POST", hook, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Turbocat-Signature", sign(dep.SigningSecret, time.Now(), body))
+		want, what := http.StatusAccepted, "webhook"
+		if shape == "parallel5" {
+			req, _ = http.NewRequest("POST", c.base+"/workflows/"+wf.ID+"/execute?wait=25", bytes.NewReader([]byte(`{"input":`+string(body)+`}`)))
+			req.Header.Set("Authorization", "Bearer "+c.token)
+			want, what = http.StatusOK, "execute"
+		}
+		req.Header.Set("Content-Type", "application/json")
 		start := time.Now()
 		res, err := hc.Do(req)
 		if err != nil {
@@ -214,36 +223,14 @@ func run(port, conns int, dur time.Duration, pid int, db, shape string) error {
 		raw, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		took := time.Since(start)
-		if res.StatusCode != http.StatusAccepted {
-			return "", took, fmt.Errorf("webhook answered %d: %s", res.StatusCode, raw)
+		var env struct {
+			Data struct{ ExecutionID, Status string }
 		}
-		var env struct{ Data struct{ ExecutionID string } }
 		_ = json.Unmarshal(raw, &env)
-		return env.Data.ExecutionID, took, nil
-	}
-	if shape == "parallel5" {
-		call = func(n int64) (string, time.Duration, error) {
-			body := []byte(fmt.Sprintf(`{"input":{"n":%d}}`, n))
-			req, _ := http.NewRequest("POST", c.base+"/workflows/"+wf.ID+"/execute?wait=25", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+c.token)
-			start := time.Now()
-			res, err := hc.Do(req)
-			if err != nil {
-				return "", 0, err
-			}
-			raw, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			took := time.Since(start)
-			var env struct {
-				Data struct{ ExecutionID, Status string }
-			}
-			_ = json.Unmarshal(raw, &env)
-			if res.StatusCode != http.StatusOK || env.Data.Status != "completed" {
-				return "", took, fmt.Errorf("execute answered %d: %s", res.StatusCode, raw)
-			}
-			return env.Data.ExecutionID, took, nil
+		if res.StatusCode != want || (want == http.StatusOK && env.Data.Status != "completed") {
+			return "", took, fmt.Errorf("%s answered %d: %s", what, res.StatusCode, raw)
 		}
+		return env.Data.ExecutionID, took, nil
 	}
 	for i := range 50 { // warm-up: code workers, connections, the published version
 		if _, _, err := call(int64(-1 - i)); err != nil {
