@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,19 +115,40 @@ func TestControlFlowEndToEnd(t *testing.T) {
 func TestControlFlowThroughSFNAdapter(t *testing.T) {
 	t.Parallel()
 	f := setupEngine(t)
+	calls := f.useSFNAdapter(sfn.Options{})
+	controlFlowScenario(t, f)
+	require.Greater(t, calls(""), int64(3), "the API reached the engine through the endpoint")
+}
+
+// useSFNAdapter makes the API drive the engine through the sfn adapter
+// (aws-sdk-go-v2, with opts) against the local runtime's Step Functions
+// endpoint, as it drives AWS. It returns the count of calls of an
+// operation ("" for all).
+func (f *fixture) useSFNAdapter(opts sfn.Options) func(op string) int64 {
 	creds := sfnapi.Credentials{AccessKeyID: "AKIDFLOWTEST", SecretAccessKey: "flow-test-secret-key"}
-	var calls atomic.Int64
+	var all atomic.Int64
+	var byOp sync.Map // operation → *atomic.Int64
 	inner := sfnapi.NewHandler(f.local.Runtime, nil, sfnapi.WithCredentials(creds))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
+		all.Add(1)
+		_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+		n, _ := byOp.LoadOrStore(op, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 		inner.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
+	f.t.Cleanup(srv.Close)
+	opts.RoleArn, opts.MaxBackoff = "arn:aws:iam::123456789012:role/turbocat-sfn", 5*time.Millisecond
 	f.app.Executions.Engine = sfn.New(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")},
-		sfn.Options{RoleArn: "arn:aws:iam::123456789012:role/turbocat-sfn", MaxBackoff: 5 * time.Millisecond})
-	controlFlowScenario(t, f)
-	require.Greater(t, calls.Load(), int64(3), "the API reached the engine through the endpoint")
+		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")}, opts)
+	return func(op string) int64 {
+		if op == "" {
+			return all.Load()
+		}
+		if n, ok := byOp.Load(op); ok {
+			return n.(*atomic.Int64).Load()
+		}
+		return 0
+	}
 }
 
 func controlFlowScenario(t *testing.T, f *fixture) {

@@ -252,6 +252,15 @@ func (s *Deployments) versionRef(ctx context.Context, userID, workflowID string,
 	return s.Executions.Publish(ctx, w)
 }
 
+// republish publishes a workflow version the engine lost (its reference
+// lost) again and returns its new reference.
+func (s *Deployments) republish(ctx context.Context, userID, workflowID string, version int, lost string) (string, error) {
+	if err := s.Executions.Store.ResetVersionEngineRef(ctx, workflowID, version, lost); err != nil {
+		return "", err
+	}
+	return s.versionRef(ctx, userID, workflowID, version)
+}
+
 // newSigningSecret makes a webhook signing secret and its ciphertext.
 func (s *Deployments) newSigningSecret(ctx context.Context, userID string) (string, []byte, error) {
 	var raw [32]byte
@@ -335,7 +344,15 @@ func (s *Deployments) Rollback(ctx context.Context, actor *turbocat.Actor, id st
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Executions.Engine.SetAlias(ctx, d.Environment, []turbocat.AliasRoute{{VersionRef: ref, Weight: 100}}); err != nil {
+	_, err = s.Executions.Engine.SetAlias(ctx, d.Environment, []turbocat.AliasRoute{{VersionRef: ref, Weight: 100}})
+	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
+		// The engine no longer has the version (pruned past the versions
+		// each machine keeps): publish its definition again, once.
+		if ref, err = s.republish(ctx, actor.UserID, d.WorkflowID, *d.PreviousVersion, ref); err == nil {
+			_, err = s.Executions.Engine.SetAlias(ctx, d.Environment, []turbocat.AliasRoute{{VersionRef: ref, Weight: 100}})
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("roll back alias %s: %w", d.Environment, err)
 	}
 	out, err := s.Store.RollbackDeployment(ctx, actor.UserID, id, turbocat.Rollback{Version: *d.PreviousVersion, Previous: d.Version, VersionRef: ref})
