@@ -21,7 +21,7 @@ func TestRollbackToPrunedVersion(t *testing.T) {
 	calls := f.useSFNAdapter(sfn.Options{KeepVersions: 1})
 	tok := f.register("pruned-rollback").AccessToken
 	var agents []string
-	for v := 1; v <= 3; v++ {
+	for v := 1; v <= 4; v++ {
 		agents = append(agents, f.create(tok, "/api/v1/agents", jsAgent(fmt.Sprint("v", v), fmt.Sprintf(`function main(i) { return { version: %d }; }`, v))))
 	}
 	step := func(agent string) map[string]any {
@@ -49,4 +49,16 @@ func TestRollbackToPrunedVersion(t *testing.T) {
 	require.Equal(t, 1, rolled.Version)
 	out := f.completedRun(f.hook(prod, first.SigningSecret, time.Now(), `{}`), 1)
 	require.JSONEq(t, `{"a":{"version":1}}`, out, "the rolled-back environment runs version 1's definition")
+
+	// Version 4 runs once: versions 2 and 3 are pruned. Pinning an
+	// environment to version 2 publishes it again.
+	deleted := calls("DeleteStateMachineVersion")
+	require.Equal(t, http.StatusOK, f.call("PATCH", "/api/v1/workflows/"+wf, tok, step(agents[3])).Status)
+	run = f.call("POST", "/api/v1/workflows/"+wf+"/execute?wait=20", tok, map[string]any{})
+	require.Equal(t, http.StatusOK, run.Status, "%s", run.Body)
+	require.Greater(t, calls("DeleteStateMachineVersion"), deleted, "versions 2 and 3 were pruned")
+	pinned := f.deploy(tok, wf, map[string]any{"environment": "pinned", "version": 2})
+	require.Equal(t, "active", pinned.Status)
+	out = f.completedRun(f.hook(pinned, pinned.SigningSecret, time.Now(), `{}`), 2)
+	require.JSONEq(t, `{"a":{"version":2}}`, out, "the pinned environment runs version 2's definition")
 }

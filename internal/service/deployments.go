@@ -169,10 +169,12 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 		Schedule:   sched, Timezone: &tz, EndpointURL: &endpoint, Status: turbocat.DeploymentActive, Input: input}
 	versionRef, err := s.Executions.Publish(ctx, w)
 	routing := []turbocat.AliasRoute{{VersionRef: versionRef, Weight: 100}}
+	versions := []int{w.Version} // of routing's entries
 	if err == nil && stable != nil {
 		var stableRef string
 		if stableRef, err = s.versionRef(ctx, actor.UserID, w.ID, stable.Version); err == nil && stable.Version != w.Version {
 			routing = []turbocat.AliasRoute{{VersionRef: versionRef, Weight: in.Canary.Weight}, {VersionRef: stableRef, Weight: 100 - in.Canary.Weight}}
+			versions = append(versions, stable.Version)
 			weight := in.Canary.Weight
 			d.CanaryWeight = &weight
 		}
@@ -180,6 +182,18 @@ func (s *Deployments) Deploy(ctx context.Context, actor *turbocat.Actor, workflo
 	if err == nil {
 		var alias string
 		alias, err = s.Executions.Engine.SetAlias(ctx, in.Environment, routing)
+		if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
+			// A version the engine pruned (an earlier one pinned, or the
+			// canary's stable one): publish them again, once.
+			err = nil
+			for i := 0; err == nil && i < len(routing); i++ {
+				routing[i].VersionRef, err = s.republish(ctx, actor.UserID, w.ID, versions[i], routing[i].VersionRef)
+			}
+			if err == nil {
+				versionRef = routing[0].VersionRef
+				alias, err = s.Executions.Engine.SetAlias(ctx, in.Environment, routing)
+			}
+		}
 		d.VersionRef, d.AliasRef = &versionRef, &alias
 		machine := s.Executions.StateMachineName(w.ID)
 		d.StateMachineRef = &machine
