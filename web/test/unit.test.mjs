@@ -27,7 +27,8 @@ async function load(rel) {
 }
 
 const { parseSSE } = await load("lib/sse.ts");
-const { connect, disconnect, errorText, layoutSteps, newStepKey, remove, rename, sourceErrorLine, stepErrors, templateHints } = await load("lib/steps.ts");
+const { blankStep, connect, disconnect, errorText, layoutSteps, newStepKey, remove, rename, sourceErrorLine, stepBody, stepErrors, stepFrom, templateHints } =
+  await load("lib/steps.ts");
 
 describe("parseSSE", () => {
   const cases = [
@@ -113,6 +114,50 @@ describe("steps: the canvas editor's model", () => {
       { key: "side", dependsOn: [] },
     ];
     assert.deepEqual(templateHints(steps, "c", ["url"]), ["inputs.url", "steps.a.output", "steps.b.output", "execution.id", "execution.startedAt"]);
+  });
+  test("templateHints offers item and index in a forEach step", () => {
+    assert.deepEqual(templateHints([{ key: "a", dependsOn: [] }], "a", [], true).slice(0, 2), ["item", "index"]);
+  });
+  test("stepBody sends only the settings of the step's kind, and stepFrom reads them back", () => {
+    const cases = [
+      {
+        name: "agent looping with a condition",
+        form: { kind: "agent", agentId: "ag", when: ' inputs.go == true ', forEach: "{{inputs.docs}}", maxConcurrency: "3", seconds: "9", workflow: "stale" },
+        want: { key: "k", dependsOn: [], agentId: "ag", when: "inputs.go == true", forEach: "{{inputs.docs}}", maxConcurrency: 3 },
+      },
+      {
+        name: "wait for seconds",
+        form: { kind: "wait", agentId: "stale", seconds: "5", until: "x" },
+        want: { key: "k", dependsOn: [], type: "wait", seconds: 5 },
+      },
+      {
+        name: "wait until a time",
+        form: { kind: "wait", waitMode: "until", until: "{{inputs.at}}" },
+        want: { key: "k", dependsOn: [], type: "wait", until: "{{inputs.at}}" },
+      },
+      {
+        name: "approval with a timeout that continues on error",
+        form: { kind: "approval", timeoutSeconds: "60", maxAttempts: "3", onError: "continue" },
+        want: { key: "k", dependsOn: [], type: "approval", timeoutSeconds: 60, onError: "continue" },
+      },
+      {
+        name: "workflow with inputs",
+        form: { kind: "workflow", workflow: " child " },
+        inputs: { a: 1 },
+        want: { key: "k", dependsOn: [], type: "workflow", inputs: { a: 1 }, workflow: "child" },
+      },
+    ];
+    for (const c of cases) {
+      const { step, errors } = stepBody({ ...blankStep("k", "", []), ...c.form }, c.inputs);
+      assert.deepEqual(step, c.want, c.name);
+      assert.deepEqual(errors, {}, c.name);
+      const back = stepBody(stepFrom(step), c.inputs).step;
+      assert.deepEqual(back, c.want, `${c.name}: round trip`);
+    }
+  });
+  test("stepBody refuses numbers that are not whole numbers at their field", () => {
+    const { errors } = stepBody({ ...blankStep("k", "", []), kind: "wait", seconds: "soon", timeoutSeconds: "1.5" });
+    assert.deepEqual(Object.keys(errors).sort(), ["seconds", "timeoutSeconds"]);
   });
   test("errorText renders errors as text, not escaped JSON", () => {
     assert.equal(errorText({ error: "Code.Error", cause: "boom" }), "Code.Error: boom");
