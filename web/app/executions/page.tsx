@@ -10,7 +10,7 @@ import { useApi } from "@/lib/hooks";
 import type { Execution, Page, Workflow } from "@/lib/types";
 import { formatDuration, formatTime, shortId } from "@/lib/utils";
 
-const statuses = ["pending", "running", "completed", "failed", "cancelled", "timed_out"];
+const statuses = ["queued", "pending", "running", "waiting", "completed", "failed", "cancelled", "timed_out"];
 
 const periods: Record<string, number> = { "1h": 3600_000, "24h": 86_400_000, "7d": 7 * 86_400_000 };
 
