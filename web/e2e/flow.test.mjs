@@ -189,6 +189,7 @@ describe("turbocat console: control flow", { timeout: 300_000 }, () => {
     // The skipped step is drawn skipped, the loop with its three iterations.
     await node("maybe", "skipped", "skipped").waitFor();
     assert.match(await page.getByTestId("node-maybe").getAttribute("class"), /border-dashed/);
+    await page.getByTestId("step-skipped-maybe").filter({ hasText: "condition is false" }).waitFor();
     await page.getByTestId("loop-each").filter({ hasText: "3/3 iterations" }).waitFor();
     await node("each", "completed", /completed · \d/).waitFor();
     await page.getByTestId("iterations-each").filter({ hasText: "3 iterations" }).waitFor();

@@ -325,10 +325,16 @@ export default function ExecutionPage() {
 /** stepSubtitle is a node's second line in a run: its error, wake-up time or start. */
 function stepSubtitle(st?: ExecutionStep): string {
   if (!st) return "not started";
-  if (st.error) return errorText(st.error);
   if (st.status === "skipped") return "skipped: did not run";
+  if (st.error) return errorText(st.error);
   if (st.status === "waiting") return st.wakeAt ? `waits until ${new Date(st.wakeAt).toLocaleTimeString()}` : "waits for a decision";
   return st.startedAt ? `started ${new Date(st.startedAt).toLocaleTimeString()}` : "not started";
+}
+
+/** skipReason says why a step was skipped (its record's {error: "Step.Skipped", cause}). */
+function skipReason(e: unknown): string {
+  const cause = (e as { cause?: unknown })?.cause;
+  return `Skipped: ${typeof cause === "string" && cause ? cause : errorText(e)}`;
 }
 
 /**
@@ -478,7 +484,12 @@ function StepCard({ stepKey, step, def, highlighted }: { stepKey: string; step?:
               <dd>${step.costUsd.toFixed(4)}</dd>
             </div>
           </dl>
-          {step.error ? (
+          {step.error && step.status === "skipped" ? (
+            // Why it was skipped: not an error.
+            <p className="mt-2 rounded-md bg-slate-100 p-2 text-xs whitespace-pre-wrap break-words text-slate-800" data-testid={`step-skipped-${stepKey}`}>
+              {skipReason(step.error)}
+            </p>
+          ) : step.error ? (
             <p className="mt-2 rounded-md bg-red-50 p-2 text-xs whitespace-pre-wrap break-words text-destructive" data-testid={`step-error-${stepKey}`}>
               {errorText(step.error)}
             </p>
