@@ -137,13 +137,15 @@ export function stepBody(s: StepForm, inputs: unknown): { step: Record<string, u
   if (s.kind !== "agent") step.type = s.kind;
   if (s.kind === "agent") step.agentId = s.agentId;
   if (inputs !== undefined) step.inputs = inputs;
-  if (s.timeoutSeconds.trim()) step.timeoutSeconds = num("timeoutSeconds", s.timeoutSeconds);
+  // A wait step's time is its seconds or until: it has no timeout field.
+  if (s.kind !== "wait" && s.timeoutSeconds.trim()) step.timeoutSeconds = num("timeoutSeconds", s.timeoutSeconds);
   if (s.kind === "agent") {
     if (s.maxAttempts.trim()) step.retry = { ...(s.retry ?? {}), maxAttempts: num("retry.maxAttempts", s.maxAttempts) };
     else if (s.retry) step.retry = s.retry;
   }
   if (s.when.trim()) step.when = s.when.trim();
-  if (s.forEach.trim()) {
+  // Only agent steps loop (the panel shows forEach for them alone).
+  if (s.kind === "agent" && s.forEach.trim()) {
     step.forEach = s.forEach.trim();
     if (s.maxConcurrency.trim()) step.maxConcurrency = num("maxConcurrency", s.maxConcurrency);
   }
@@ -154,6 +156,21 @@ export function stepBody(s: StepForm, inputs: unknown): { step: Record<string, u
   if (s.kind === "workflow") step.workflow = s.workflow.trim();
   if (s.onError === "continue") step.onError = "continue";
   return { step, errors };
+}
+
+/** panelFields lists the error fields the side panel shows at a control for the step's kind; it lists the others under them. */
+export function panelFields(s: Pick<StepForm, "kind" | "waitMode">): string[] {
+  const common = ["key", "type", "when", "onError"];
+  switch (s.kind) {
+    case "wait":
+      return [...common, s.waitMode === "until" ? "until" : "seconds"];
+    case "approval":
+      return [...common, "timeoutSeconds"];
+    case "workflow":
+      return [...common, "workflow", "timeoutSeconds"];
+    default:
+      return [...common, "agentId", "forEach", "maxConcurrency", "timeoutSeconds", "retry.maxAttempts"];
+  }
 }
 
 /** stepSummary is a node's second line: what the step runs or waits for. */

@@ -27,7 +27,7 @@ async function load(rel) {
 }
 
 const { parseSSE } = await load("lib/sse.ts");
-const { blankStep, connect, disconnect, errorText, layoutSteps, newStepKey, remove, rename, sourceErrorLine, stepBody, stepErrors, stepFrom, templateHints } =
+const { blankStep, connect, disconnect, errorText, layoutSteps, newStepKey, panelFields, remove, rename, sourceErrorLine, stepBody, stepErrors, stepFrom, templateHints } =
   await load("lib/steps.ts");
 
 describe("parseSSE", () => {
@@ -127,7 +127,7 @@ describe("steps: the canvas editor's model", () => {
       },
       {
         name: "wait for seconds",
-        form: { kind: "wait", agentId: "stale", seconds: "5", until: "x" },
+        form: { kind: "wait", agentId: "stale", seconds: "5", until: "x", timeoutSeconds: "9", forEach: "{{inputs.x}}" },
         want: { key: "k", dependsOn: [], type: "wait", seconds: 5 },
       },
       {
@@ -155,9 +155,16 @@ describe("steps: the canvas editor's model", () => {
       assert.deepEqual(back, c.want, `${c.name}: round trip`);
     }
   });
+  test("panelFields: an error of a field the kind has no control for is listed, not lost", () => {
+    assert.ok(panelFields({ kind: "agent" }).includes("forEach"));
+    assert.ok(!panelFields({ kind: "approval" }).includes("forEach"));
+    assert.ok(!panelFields({ kind: "wait", waitMode: "seconds" }).includes("timeoutSeconds"));
+    assert.ok(panelFields({ kind: "wait", waitMode: "until" }).includes("until"));
+  });
   test("stepBody refuses numbers that are not whole numbers at their field", () => {
-    const { errors } = stepBody({ ...blankStep("k", "", []), kind: "wait", seconds: "soon", timeoutSeconds: "1.5" });
-    assert.deepEqual(Object.keys(errors).sort(), ["seconds", "timeoutSeconds"]);
+    assert.deepEqual(Object.keys(stepBody({ ...blankStep("k", "", []), kind: "wait", seconds: "soon" }).errors), ["seconds"]);
+    const agent = stepBody({ ...blankStep("k", "a", []), timeoutSeconds: "1.5", forEach: "{{inputs.x}}", maxConcurrency: "-1" });
+    assert.deepEqual(Object.keys(agent.errors).sort(), ["maxConcurrency", "timeoutSeconds"]);
   });
   test("errorText renders errors as text, not escaped JSON", () => {
     assert.equal(errorText({ error: "Code.Error", cause: "boom" }), "Code.Error: boom");

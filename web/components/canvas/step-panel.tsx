@@ -12,7 +12,7 @@ import Link from "next/link";
 import { Button } from "@/components/ui/button";
 import { Field, Input, Select } from "@/components/ui/form";
 import { CodeEditor } from "@/components/code-editor";
-import { SKIP_SEMANTICS, STEP_KINDS, templateHints, type StepForm, type StepKind } from "@/lib/steps";
+import { panelFields, SKIP_SEMANTICS, STEP_KINDS, templateHints, type StepForm, type StepKind } from "@/lib/steps";
 import type { Agent } from "@/lib/types";
 
 type SectionProps = {
@@ -127,8 +127,6 @@ export const KIND_SECTIONS: Record<StepKind, (p: SectionProps) => React.ReactNod
   workflow: WorkflowSection,
 };
 
-/** The fields the panel shows errors at; the others are listed under it. */
-const FIELDS = new Set(["key", "type", "agentId", "timeoutSeconds", "retry.maxAttempts", "when", "forEach", "maxConcurrency", "seconds", "until", "workflow", "onError"]);
 
 type Props = {
   step: StepForm;
@@ -148,7 +146,9 @@ export function StepPanel({ step, steps, agents, workflows, errors, inputNames, 
   const others = steps.filter((o) => o.uid !== step.uid && o.key);
   const depError = Object.entries(errors).find(([k]) => k.startsWith("dependsOn"))?.[1];
   const inputError = Object.entries(errors).find(([k]) => k.startsWith("inputs"))?.[1];
-  const other = Object.entries(errors).filter(([k]) => !FIELDS.has(k) && !k.startsWith("dependsOn") && !k.startsWith("inputs"));
+  // Errors of fields with no control for this kind are listed at the end.
+  const fields = new Set(panelFields(step));
+  const other = Object.entries(errors).filter(([k]) => !fields.has(k) && !k.startsWith("dependsOn") && !k.startsWith("inputs"));
   const hints = templateHints(steps, step.key, inputNames, step.kind === "agent" && Boolean(step.forEach.trim()));
   const showInputs = step.kind === "agent" || step.kind === "workflow" || step.inputs.trim() !== "";
   return (

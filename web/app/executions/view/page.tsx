@@ -86,12 +86,15 @@ export default function ExecutionPage() {
   }, [id, refresh]);
 
   // Step states change without execution status events: poll the detail while running.
+  // A waiting run may wait days: poll it less often (a decision made here
+  // refreshes at once, and the log stream reports status changes).
   const running = exec ? !isFinished(exec.status) : false;
+  const waiting = exec?.status === "waiting";
   useEffect(() => {
     if (!running) return;
-    const t = setInterval(refresh, 1000);
+    const t = setInterval(refresh, waiting ? 3000 : 1000);
     return () => clearInterval(t);
-  }, [running, refresh]);
+  }, [running, waiting, refresh]);
 
   useEffect(() => {
     logEnd.current?.scrollIntoView({ block: "nearest" });
