@@ -173,11 +173,19 @@ describe("turbocat console: control flow", { timeout: 300_000 }, () => {
     await node("maybe", "skipped").waitFor();
     await check("f03-execution-waiting");
 
-    // The executions list filters waiting runs.
-    await page.goto(stack.baseURL + "/executions");
+    // The dashboard says a run waits; its link lists the waiting runs.
+    await page.getByRole("link", { name: "Dashboard" }).click();
+    await heading("Dashboard");
+    await page.getByTestId("waiting-runs").getByRole("link", { name: "1 run is waiting" }).click();
     await heading("Executions");
-    await page.locator("#filter-status").selectOption("waiting");
+    await page.waitForURL(/status=waiting/);
+    await page.locator("#filter-status").and(page.locator("select:has(option[value=waiting]:checked)")).waitFor();
     await page.getByRole("row").filter({ hasText: "waiting" }).filter({ hasText: "flow-demo" }).waitFor();
+    // The list filter itself: completed runs are not among the waiting ones.
+    await page.locator("#filter-status").selectOption("completed");
+    await page.getByText("No execution matches").waitFor();
+    await page.locator("#filter-status").selectOption("waiting");
+    await page.getByRole("row").filter({ hasText: "flow-demo" }).waitFor();
     await page.getByRole("link", { name: runId.slice(0, 8) }).click();
     await page.waitForURL(/\/executions\/view\?id=/);
 

@@ -32,7 +32,11 @@ export default function ExecutionsPage() {
   const names = useMemo(() => new Map((workflows.data?.items ?? []).map((w) => [w.id, w.name])), [workflows.data]);
 
   useEffect(() => {
-    setWorkflowId(new URLSearchParams(window.location.search).get("workflowId") ?? "");
+    // Filters from the address (a workflow's "runs" link, the dashboard's waiting runs).
+    const q = new URLSearchParams(window.location.search);
+    const st = q.get("status") ?? "";
+    if (statuses.includes(st)) setStatus(st);
+    setWorkflowId(q.get("workflowId") ?? "");
   }, []);
 
   useEffect(() => {
