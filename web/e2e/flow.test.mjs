@@ -201,7 +201,10 @@ describe("turbocat console: control flow", { timeout: 300_000 }, () => {
     await page.getByTestId("loop-each").filter({ hasText: "3/3 iterations" }).waitFor();
     await node("each", "completed", /completed · \d/).waitFor();
     await page.getByTestId("iterations-each").filter({ hasText: "3 iterations" }).waitFor();
-    for (const i of [0, 1, 2]) await page.getByTestId(`iteration-each-${i}`).filter({ hasText: "completed" }).waitFor();
+    for (const i of [0, 1, 2]) {
+      await page.getByTestId(`iteration-each-${i}`).filter({ hasText: "completed" }).waitFor();
+      await page.getByTestId(`timeline-each[${i}]`).waitFor();
+    }
     await page.getByTestId("step-output-each").filter({ hasText: '"item": "c"' }).waitFor();
     await page.getByTestId("step-output-review").filter({ hasText: '"comment": "ship it"' }).waitFor();
     assert.match(await page.getByTestId("step-output-review").innerText(), /"approved": true/);

@@ -258,6 +258,32 @@ export function layoutSteps(steps: { id: string; key: string; dependsOn: string[
   return out;
 }
 
+/**
+ * topoOrder lists step keys so that every step comes after what it depends
+ * on, keeping the given order where the graph allows (a cycle's steps keep
+ * their place at the end).
+ */
+export function topoOrder(steps: { key: string; dependsOn: string[] }[]): string[] {
+  const keys = new Set(steps.map((s) => s.key));
+  const done = new Set<string>();
+  const out: string[] = [];
+  let progress = true;
+  while (progress) {
+    progress = false;
+    for (const s of steps) {
+      if (done.has(s.key)) continue;
+      if (s.dependsOn.every((d) => done.has(d) || !keys.has(d))) {
+        done.add(s.key);
+        out.push(s.key);
+        progress = true;
+        break;
+      }
+    }
+  }
+  for (const s of steps) if (!done.has(s.key)) out.push(s.key);
+  return out;
+}
+
 /** stepErrors picks the API's field errors of step i, keyed by the rest of their path ("" for the step). */
 export function stepErrors(errors: Record<string, string>, i: number): Record<string, string> {
   const prefix = `steps[${i}]`;

@@ -27,7 +27,7 @@ async function load(rel) {
 }
 
 const { parseSSE } = await load("lib/sse.ts");
-const { blankStep, connect, disconnect, errorText, layoutSteps, newStepKey, panelFields, remove, rename, sourceErrorLine, stepBody, stepErrors, stepFrom, templateHints } =
+const { blankStep, connect, disconnect, errorText, layoutSteps, newStepKey, panelFields, remove, rename, topoOrder, sourceErrorLine, stepBody, stepErrors, stepFrom, templateHints } =
   await load("lib/steps.ts");
 
 describe("parseSSE", () => {
@@ -102,6 +102,17 @@ describe("steps: the canvas editor's model", () => {
     assert.deepEqual(disconnect(ss, "fetch", 2)[1].dependsOn, []);
     assert.deepEqual(remove(ss, 1).map((s) => [s.key, s.dependsOn]), [["b", []]]);
     assert.equal(newStepKey([{ key: "step1" }, { key: "step2" }]), "step3");
+  });
+  test("topoOrder puts a step after what it depends on, keeping the given order otherwise", () => {
+    const order = topoOrder([
+      { key: "a", dependsOn: [] },
+      { key: "c", dependsOn: ["pause"] },
+      { key: "b", dependsOn: ["a"] },
+      { key: "pause", dependsOn: ["b"] },
+      { key: "x", dependsOn: ["y"] },
+      { key: "y", dependsOn: ["x"] },
+    ]);
+    assert.deepEqual(order, ["a", "b", "pause", "c", "x", "y"]);
   });
   test("stepErrors picks a step's errors by path", () => {
     assert.deepEqual(stepErrors({ "steps[1].key": "bad", "steps[1]": "x", "steps[10].key": "other", name: "n" }, 1), { key: "bad", "": "x" });

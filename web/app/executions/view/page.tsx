@@ -11,7 +11,7 @@ import { api, errorMessage } from "@/lib/api";
 import { useQueryParam } from "@/lib/hooks";
 import { followLogs, isFinished } from "@/lib/logstream";
 import type { Definition, ExecutionDetail, ExecutionLog, ExecutionStatus, ExecutionStep, RunResult, Workflow, WorkflowStep } from "@/lib/types";
-import { errorText } from "@/lib/steps";
+import { errorText, topoOrder } from "@/lib/steps";
 import { formatDuration, formatTime, pretty, shortId } from "@/lib/utils";
 
 const levelColour: Record<string, string> = {
@@ -136,7 +136,7 @@ export default function ExecutionPage() {
   const byKey = new Map(exec.steps.map((s) => [s.stepKey, s]));
   // The version that ran (fetched by version), so its graph and step types.
   const graph = workflow && workflow.version === exec.workflowVersion ? workflow.steps : null;
-  const order = graph ? graph.map((s) => s.key) : exec.steps.map((s) => s.stepKey);
+  const order = graph ? topoOrder(graph.map((s) => ({ key: s.key, dependsOn: s.dependsOn ?? [] }))) : exec.steps.map((s) => s.stepKey);
   for (const s of exec.steps) if (!order.includes(s.stepKey)) order.push(s.stepKey);
   const defs = new Map((graph ?? []).map((s) => [s.key, s]));
   const canvasSteps = order.map((k) => {
@@ -547,26 +547,35 @@ function Iterations({ items, stepKey }: { items: ExecutionStep[]; stepKey: strin
 function Timeline({ steps, finished }: { steps: ExecutionStep[]; finished: boolean }) {
   const started = steps.filter((s) => s.startedAt);
   if (started.length === 0) return <p className="text-sm text-muted-foreground">No step has started yet.</p>;
+  // A for-each step's iterations (up to 20) get rows of their own under it.
+  const rows: { id: string; label: string; s: ExecutionStep; nested: boolean }[] = [];
+  for (const s of started) {
+    rows.push({ id: s.stepKey, label: s.stepKey, s, nested: false });
+    const its = (s.iterations ?? []).filter((i) => i.startedAt);
+    if (its.length <= 20) {
+      its.forEach((i, n) => rows.push({ id: `${s.stepKey}[${i.index ?? n}]`, label: `[${i.index ?? n}]`, s: i, nested: true }));
+    }
+  }
   const t = (x: string | null) => (x ? new Date(x).getTime() : NaN);
   const now = Date.now();
   const end = (s: ExecutionStep) => (s.completedAt ? t(s.completedAt) : s.durationMs !== null ? t(s.startedAt) + s.durationMs : finished ? t(s.startedAt) : now);
-  const t0 = Math.min(...started.map((s) => t(s.startedAt)));
-  const t1 = Math.max(...started.map(end), t0 + 1);
+  const t0 = Math.min(...rows.map((r) => t(r.s.startedAt)));
+  const t1 = Math.max(...rows.map((r) => end(r.s)), t0 + 1);
   const span = t1 - t0;
   return (
     <ol className="flex flex-col gap-1.5" aria-label="Step durations on a time line" data-testid="timeline">
-      {started.map((s) => {
+      {rows.map(({ id, label, s, nested }) => {
         const left = ((t(s.startedAt) - t0) / span) * 100;
         const width = Math.max(((end(s) - t(s.startedAt)) / span) * 100, 0.8);
         const dur = end(s) - t(s.startedAt);
         return (
-          <li key={s.stepKey} className="grid grid-cols-[7rem_minmax(0,1fr)_5rem] items-center gap-2 text-xs" data-testid={`timeline-${s.stepKey}`}>
-            <span className="truncate font-mono">{s.stepKey}</span>
-            <span className="relative h-4 rounded bg-slate-100">
+          <li key={id} className="grid grid-cols-[7rem_minmax(0,1fr)_5rem] items-center gap-2 text-xs" data-testid={`timeline-${id}`}>
+            <span className={`truncate font-mono ${nested ? "pl-4 text-muted-foreground" : ""}`}>{label}</span>
+            <span className={`relative rounded bg-slate-100 ${nested ? "h-2.5" : "h-4"}`}>
               <span
-                className={`absolute top-0 h-4 rounded ${s.status === "failed" ? "bg-red-500" : s.status === "running" ? "bg-blue-500" : s.status === "completed" ? "bg-green-600" : s.status === "waiting" ? "bg-violet-500" : "bg-slate-400"}`}
+                className={`absolute top-0 rounded ${nested ? "h-2.5" : "h-4"} ${s.status === "failed" ? "bg-red-500" : s.status === "running" ? "bg-blue-500" : s.status === "completed" ? "bg-green-600" : s.status === "waiting" ? "bg-violet-500" : "bg-slate-400"}`}
                 style={{ left: `${left}%`, width: `${Math.min(width, 100 - left)}%` }}
-                title={`${s.stepKey}: ${s.status}, ${formatDuration(dur)}, starting ${formatDuration(t(s.startedAt) - t0)} in`}
+                title={`${id}: ${s.status}, ${formatDuration(dur)}, starting ${formatDuration(t(s.startedAt) - t0)} in`}
               />
             </span>
             <span className="text-right tabular-nums">{formatDuration(dur)}</span>
