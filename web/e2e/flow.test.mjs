@@ -142,6 +142,11 @@ describe("turbocat console: control flow", { timeout: 300_000 }, () => {
     await deps.getByRole("checkbox", { name: "review", exact: true }).setChecked(false);
     await deps.getByRole("checkbox", { name: "pause", exact: true }).setChecked(true);
 
+    // finish continues the run on error: a badge on its node.
+    await page.getByTestId("node-finish").click();
+    await panel.getByLabel("On error").selectOption("continue");
+    await page.getByTestId("node-finish").filter({ hasText: "continues on error" }).waitFor();
+
     await page.getByRole("button", { name: "Save workflow" }).click();
     await page.getByText("Saved as version 2").waitFor();
     await page.getByTestId("node-maybe").click();
@@ -158,6 +163,10 @@ describe("turbocat console: control flow", { timeout: 300_000 }, () => {
     assert.equal(byKey.pause.seconds, 1);
     assert.equal(byKey.pause.agentId ?? "", "", "a wait step carries no agent");
     assert.deepEqual(byKey.sub.dependsOn, ["pause"]);
+    assert.equal(byKey.finish.onError, "continue");
+    assert.equal(byKey.each.forEach, "{{inputs.items}}", "settings the panel did not touch are kept");
+    assert.equal(byKey.each.maxConcurrency, 2);
+    assert.equal(byKey.review.timeoutSeconds, 3600);
   });
 
   test("run it: it waits at the approval, is approved in the UI and completes", async () => {
