@@ -114,6 +114,11 @@ describe("turbocat console: control flow", { timeout: 300_000 }, () => {
     await page.getByTestId("node-review").filter({ hasText: "Approval" }).waitFor();
     await page.getByTestId("node-sub").filter({ hasText: "runs child-flow" }).waitFor();
 
+    // A workflow step naming no workflow of ours: refused at its field.
+    await page.getByTestId("node-sub").click();
+    await panel.getByLabel("Workflow to run").fill("no-such-flow");
+    await page.getByTestId("node-sub").filter({ hasText: "runs no-such-flow" }).waitFor();
+
     await page.getByTestId("node-maybe").click();
     // The skip semantics, in the backend's words, next to when.
     await panel.getByTestId("skip-semantics").filter({ hasText: "its output is null" }).waitFor();
@@ -124,6 +129,11 @@ describe("turbocat console: control flow", { timeout: 300_000 }, () => {
     await whenError.filter({ hasText: /not upstream|unknown step|finish/ }).waitFor();
     await page.getByRole("button", { name: "Fix step maybe" }).waitFor();
     await check("f01-when-error");
+    await page.getByRole("button", { name: "Fix step sub" }).click();
+    const wfError = panel.locator("#" + (await panel.getByLabel("Workflow to run").getAttribute("id")) + "-error");
+    await wfError.filter({ hasText: 'no workflow "no-such-flow"' }).waitFor();
+    await panel.getByLabel("Workflow to run").fill("child-flow");
+    await page.getByTestId("node-maybe").click();
 
     await panel.getByLabel("When (optional)").fill("inputs.urgent == true");
     // The conditional step's incoming edge is dashed and labelled when.
