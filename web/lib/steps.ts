@@ -173,13 +173,23 @@ export function panelFields(s: Pick<StepForm, "kind" | "waitMode">): string[] {
   }
 }
 
+/** humanSeconds renders a whole number of seconds as typed ("90") in its largest exact unit: 90 s, 2 min, 1 h, 1 d. */
+export function humanSeconds(v: string): string {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n === 0) return `${v} s`;
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["min", 60]] as const) {
+    if (n % size === 0) return `${n / size} ${unit}`;
+  }
+  return `${n} s`;
+}
+
 /** stepSummary is a node's second line: what the step runs or waits for. */
 export function stepSummary(s: StepForm, agentName: (id: string) => string | undefined): string {
   switch (s.kind) {
     case "wait":
-      return s.waitMode === "until" ? `until ${s.until || "…"}` : s.seconds ? `${s.seconds} s` : "no time set";
+      return s.waitMode === "until" ? `until ${s.until || "…"}` : s.seconds ? humanSeconds(s.seconds) : "no time set";
     case "approval":
-      return s.timeoutSeconds ? `decision within ${s.timeoutSeconds} s` : "a person decides";
+      return s.timeoutSeconds ? `decision within ${humanSeconds(s.timeoutSeconds)}` : "a person decides";
     case "workflow":
       return s.workflow ? `runs ${s.workflow}` : "no workflow";
     default:

@@ -27,7 +27,7 @@ async function load(rel) {
 }
 
 const { parseSSE } = await load("lib/sse.ts");
-const { blankStep, connect, disconnect, errorText, layoutSteps, newStepKey, panelFields, remove, rename, topoOrder, sourceErrorLine, stepBody, stepErrors, stepFrom, templateHints } =
+const { blankStep, connect, disconnect, errorText, layoutSteps, newStepKey, humanSeconds, panelFields, remove, rename, topoOrder, sourceErrorLine, stepBody, stepErrors, stepFrom, templateHints } =
   await load("lib/steps.ts");
 
 describe("parseSSE", () => {
@@ -102,6 +102,9 @@ describe("steps: the canvas editor's model", () => {
     assert.deepEqual(disconnect(ss, "fetch", 2)[1].dependsOn, []);
     assert.deepEqual(remove(ss, 1).map((s) => [s.key, s.dependsOn]), [["b", []]]);
     assert.equal(newStepKey([{ key: "step1" }, { key: "step2" }]), "step3");
+  });
+  test("humanSeconds picks the largest exact unit", () => {
+    assert.deepEqual(["1", "90", "120", "3600", "86400", "5400", "x"].map(humanSeconds), ["1 s", "90 s", "2 min", "1 h", "1 d", "90 min", "x s"]);
   });
   test("topoOrder puts a step after what it depends on, keeping the given order otherwise", () => {
     const order = topoOrder([

@@ -147,7 +147,19 @@ export default function ExecutionsPage() {
                   <td className="px-3 py-2">
                     <StatusBadge status={x.status} />
                   </td>
-                  <td className="hidden px-3 py-2 sm:table-cell">{x.trigger}</td>
+                  <td className="hidden px-3 py-2 sm:table-cell">
+                    {x.trigger}
+                    {x.parentExecutionId ? (
+                      <>
+                        {" "}
+                        (child of{" "}
+                        <Link href={`/executions/view?id=${x.parentExecutionId}`} className="text-primary underline">
+                          {shortId(x.parentExecutionId)}
+                        </Link>
+                        )
+                      </>
+                    ) : null}
+                  </td>
                   <td className="hidden px-3 py-2 md:table-cell">{formatTime(x.startedAt ?? x.createdAt)}</td>
                   <td className="px-3 py-2">{formatDuration(x.durationMs)}</td>
                 </tr>
