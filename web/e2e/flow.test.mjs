@@ -227,6 +227,7 @@ describe("turbocat console: control flow", { timeout: 300_000 }, () => {
     await page.getByTestId("step-output-each").filter({ hasText: '"item": "c"' }).waitFor();
     await page.getByTestId("step-output-review").filter({ hasText: '"comment": "ship it"' }).waitFor();
     assert.match(await page.getByTestId("step-output-review").innerText(), /"approved": true/);
+    await page.getByTestId("step-card-review").getByTestId("decision").filter({ hasText: `Approved by ${email}` }).filter({ hasText: "ship it" }).waitFor();
     for (const k of ["prepare", "review", "pause", "sub", "finish"]) await node(k, "completed").waitFor();
 
     // The compiled definition: a Map for the loop, a Choice for the condition.
@@ -260,6 +261,7 @@ describe("turbocat console: control flow", { timeout: 300_000 }, () => {
     await approval.getByRole("button", { name: "Reject" }).click();
     await page.getByTestId("execution-status").and(page.locator('[data-status="failed"]')).waitFor({ timeout: 60_000 });
     await page.getByTestId("step-error-review").filter({ hasText: "Approval.Rejected" }).waitFor();
+    await page.getByTestId("step-card-review").getByTestId("decision").filter({ hasText: "Rejected" }).filter({ hasText: "not today" }).waitFor();
     await node("review", "failed").waitFor();
   });
 

@@ -461,6 +461,7 @@ function StepCard({ stepKey, step, def, highlighted }: { stepKey: string; step?:
         </p>
       ) : null}
       {step?.iterations?.length ? <Iterations items={step.iterations} stepKey={stepKey} /> : null}
+      {def?.type === "approval" && step ? <Decision output={step.output} /> : null}
       {step ? (
         <>
           <dl className="mt-2 grid grid-cols-2 gap-x-4 gap-y-1 text-xs sm:grid-cols-4">
@@ -514,6 +515,20 @@ function StepCard({ stepKey, step, def, highlighted }: { stepKey: string; step?:
         <p className="mt-1 text-xs text-muted-foreground">Not started.</p>
       )}
     </Card>
+  );
+}
+
+/** Decision sums up an approval's output ({approved, comment, by, at}) in a line. */
+function Decision({ output }: { output: unknown }) {
+  const d = output as { approved?: boolean; comment?: string; by?: string; at?: string } | null;
+  if (!d || typeof d.approved !== "boolean") return null;
+  return (
+    <p className="mt-1 text-xs" data-testid="decision">
+      <span className={d.approved ? "font-medium text-success" : "font-medium text-destructive"}>{d.approved ? "Approved" : "Rejected"}</span>
+      {d.by ? ` by ${d.by}` : ""}
+      {d.at ? ` at ${formatTime(d.at)}` : ""}
+      {d.comment ? <>: “{d.comment}”</> : null}
+    </p>
   );
 }
 
