@@ -17,6 +17,8 @@ type Stats = {
   perHour: number[];
   recent: Execution[];
   names: Map<string, string>;
+  /** waiting: runs waiting for a decision or a time ("100+" past a page). */
+  waiting: string;
 };
 
 const count = (p: Page<unknown>) => (p.nextCursor ? `${p.items.length}+` : String(p.items.length));
@@ -53,10 +55,11 @@ export default function Dashboard() {
       const dayAgo = new Date(now.getTime() - 24 * 3600_000);
       const midnight = new Date(now);
       midnight.setHours(0, 0, 0, 0);
-      const [agents, workflows, last24] = await Promise.all([
+      const [agents, workflows, last24, waiting] = await Promise.all([
         api<Page<Agent>>("/api/v1/agents?limit=100"),
         api<Page<Workflow>>("/api/v1/workflows?limit=100"),
         executionsSince(dayAgo < midnight ? dayAgo : midnight),
+        api<Page<Execution>>("/api/v1/executions?status=waiting&limit=100"),
       ]);
       const recent = (await api<Page<Execution>>("/api/v1/executions?limit=8")).items;
       const in24 = last24.filter((e) => new Date(e.createdAt) >= dayAgo);
@@ -75,6 +78,7 @@ export default function Dashboard() {
         perHour,
         recent,
         names: new Map(workflows.items.map((w) => [w.id, w.name])),
+        waiting: count(waiting),
       });
     })().catch((e) => setError(errorMessage(e)));
   }, []);
@@ -108,6 +112,16 @@ export default function Dashboard() {
             </li>
             <li>Press Run on the workflow and watch its steps and logs live.</li>
           </ol>
+        </Card>
+      ) : null}
+      {stats.waiting !== "0" ? (
+        <Card className="mb-6 border-violet-200 bg-violet-50" data-testid="waiting-runs">
+          <p className="text-sm">
+            <Link className="font-medium text-primary underline" href="/executions?status=waiting">
+              {stats.waiting === "1" ? "1 run is waiting" : `${stats.waiting} runs are waiting`}
+            </Link>{" "}
+            for an approval or a time.
+          </p>
         </Card>
       ) : null}
       <div className="mb-6 grid grid-cols-2 gap-3 md:grid-cols-5">

@@ -38,13 +38,31 @@ export type RetryPolicy = {
   errors?: string[];
 };
 
+/** StepType: what a step does (agent when absent). */
+export type StepType = "agent" | "wait" | "approval" | "workflow";
+
 export type WorkflowStep = {
   key: string;
-  agentId: string;
+  /** type is agent when absent. */
+  type?: StepType;
+  /** agentId: the agent an agent step runs (agent steps only). */
+  agentId?: string;
   dependsOn: string[] | null;
   inputs: Record<string, unknown> | null;
   retry?: RetryPolicy;
   timeoutSeconds?: number;
+  /** when: a CEL condition; false records the step skipped. */
+  when?: string;
+  /** forEach: one template giving a list; the step runs once per item. */
+  forEach?: string;
+  maxConcurrency?: number;
+  /** seconds or until (an RFC 3339 template): how long a wait step waits. */
+  seconds?: number;
+  until?: string;
+  /** workflow: the workflow (name or id) a workflow step runs as a child run. */
+  workflow?: string;
+  /** onError: fail (the default) or continue. */
+  onError?: "fail" | "continue";
 };
 
 export type Workflow = {
@@ -60,8 +78,8 @@ export type Workflow = {
   updatedAt: string;
 };
 
-export type ExecutionStatus = "queued" | "pending" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
-export type StepStatus = "pending" | "running" | "completed" | "failed" | "skipped" | "cancelled";
+export type ExecutionStatus = "queued" | "pending" | "running" | "waiting" | "completed" | "failed" | "cancelled" | "timed_out";
+export type StepStatus = "pending" | "running" | "waiting" | "completed" | "failed" | "skipped" | "cancelled";
 
 export type Execution = {
   id: string;
@@ -69,11 +87,14 @@ export type Execution = {
   workflowVersion: number;
   deploymentId: string | null;
   status: ExecutionStatus;
-  trigger: "api" | "webhook" | "schedule" | "retry";
+  trigger: "api" | "webhook" | "schedule" | "retry" | "workflow";
   inputData: unknown;
   outputData: unknown;
   error: unknown;
   retryOf?: string;
+  /** The run (and its workflow step) that started this one as a child. */
+  parentExecutionId?: string;
+  parentStepKey?: string;
   startedAt: string | null;
   completedAt: string | null;
   durationMs: number | null;
@@ -95,7 +116,18 @@ export type ExecutionStep = {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+  /** wakeAt: when a waiting wait step goes on (or an approval times out). */
+  wakeAt?: string;
+  /** childExecutionId: the run a workflow step started. */
+  childExecutionId?: string;
+  /** index: the item index of a forEach iteration. */
+  index?: number;
+  /** iterations: a forEach step's per-item records, in item order. */
+  iterations?: ExecutionStep[];
 };
+
+/** Definition is the compiled state machine of a workflow version (Amazon States Language). */
+export type Definition = { workflowId: string; version: number; stateMachineName: string; definition: unknown };
 
 export type ExecutionDetail = Execution & { steps: ExecutionStep[] };
 

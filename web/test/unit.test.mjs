@@ -27,7 +27,8 @@ async function load(rel) {
 }
 
 const { parseSSE } = await load("lib/sse.ts");
-const { connect, disconnect, errorText, layoutSteps, newStepKey, remove, rename, sourceErrorLine, stepErrors, templateHints } = await load("lib/steps.ts");
+const { blankStep, connect, disconnect, errorText, layoutSteps, newStepKey, humanSeconds, panelFields, remove, rename, topoOrder, sourceErrorLine, stepBody, stepErrors, stepFrom, templateHints } =
+  await load("lib/steps.ts");
 
 describe("parseSSE", () => {
   const cases = [
@@ -102,6 +103,20 @@ describe("steps: the canvas editor's model", () => {
     assert.deepEqual(remove(ss, 1).map((s) => [s.key, s.dependsOn]), [["b", []]]);
     assert.equal(newStepKey([{ key: "step1" }, { key: "step2" }]), "step3");
   });
+  test("humanSeconds picks the largest exact unit", () => {
+    assert.deepEqual(["1", "90", "120", "3600", "86400", "5400", "x"].map(humanSeconds), ["1 s", "90 s", "2 min", "1 h", "1 d", "90 min", "x s"]);
+  });
+  test("topoOrder puts a step after what it depends on, keeping the given order otherwise", () => {
+    const order = topoOrder([
+      { key: "a", dependsOn: [] },
+      { key: "c", dependsOn: ["pause"] },
+      { key: "b", dependsOn: ["a"] },
+      { key: "pause", dependsOn: ["b"] },
+      { key: "x", dependsOn: ["y"] },
+      { key: "y", dependsOn: ["x"] },
+    ]);
+    assert.deepEqual(order, ["a", "b", "pause", "c", "x", "y"]);
+  });
   test("stepErrors picks a step's errors by path", () => {
     assert.deepEqual(stepErrors({ "steps[1].key": "bad", "steps[1]": "x", "steps[10].key": "other", name: "n" }, 1), { key: "bad", "": "x" });
   });
@@ -113,6 +128,57 @@ describe("steps: the canvas editor's model", () => {
       { key: "side", dependsOn: [] },
     ];
     assert.deepEqual(templateHints(steps, "c", ["url"]), ["inputs.url", "steps.a.output", "steps.b.output", "execution.id", "execution.startedAt"]);
+  });
+  test("templateHints offers item and index in a forEach step", () => {
+    assert.deepEqual(templateHints([{ key: "a", dependsOn: [] }], "a", [], true).slice(0, 2), ["item", "index"]);
+  });
+  test("stepBody sends only the settings of the step's kind, and stepFrom reads them back", () => {
+    const cases = [
+      {
+        name: "agent looping with a condition",
+        form: { kind: "agent", agentId: "ag", when: ' inputs.go == true ', forEach: "{{inputs.docs}}", maxConcurrency: "3", seconds: "9", workflow: "stale" },
+        want: { key: "k", dependsOn: [], agentId: "ag", when: "inputs.go == true", forEach: "{{inputs.docs}}", maxConcurrency: 3 },
+      },
+      {
+        name: "wait for seconds",
+        form: { kind: "wait", agentId: "stale", seconds: "5", until: "x", timeoutSeconds: "9", forEach: "{{inputs.x}}" },
+        want: { key: "k", dependsOn: [], type: "wait", seconds: 5 },
+      },
+      {
+        name: "wait until a time",
+        form: { kind: "wait", waitMode: "until", until: "{{inputs.at}}" },
+        want: { key: "k", dependsOn: [], type: "wait", until: "{{inputs.at}}" },
+      },
+      {
+        name: "approval with a timeout that continues on error",
+        form: { kind: "approval", timeoutSeconds: "60", maxAttempts: "3", onError: "continue" },
+        want: { key: "k", dependsOn: [], type: "approval", timeoutSeconds: 60, onError: "continue" },
+      },
+      {
+        name: "workflow with inputs",
+        form: { kind: "workflow", workflow: " child " },
+        inputs: { a: 1 },
+        want: { key: "k", dependsOn: [], type: "workflow", inputs: { a: 1 }, workflow: "child" },
+      },
+    ];
+    for (const c of cases) {
+      const { step, errors } = stepBody({ ...blankStep("k", "", []), ...c.form }, c.inputs);
+      assert.deepEqual(step, c.want, c.name);
+      assert.deepEqual(errors, {}, c.name);
+      const back = stepBody(stepFrom(step), c.inputs).step;
+      assert.deepEqual(back, c.want, `${c.name}: round trip`);
+    }
+  });
+  test("panelFields: an error of a field the kind has no control for is listed, not lost", () => {
+    assert.ok(panelFields({ kind: "agent" }).includes("forEach"));
+    assert.ok(!panelFields({ kind: "approval" }).includes("forEach"));
+    assert.ok(!panelFields({ kind: "wait", waitMode: "seconds" }).includes("timeoutSeconds"));
+    assert.ok(panelFields({ kind: "wait", waitMode: "until" }).includes("until"));
+  });
+  test("stepBody refuses numbers that are not whole numbers at their field", () => {
+    assert.deepEqual(Object.keys(stepBody({ ...blankStep("k", "", []), kind: "wait", seconds: "soon" }).errors), ["seconds"]);
+    const agent = stepBody({ ...blankStep("k", "a", []), timeoutSeconds: "1.5", forEach: "{{inputs.x}}", maxConcurrency: "-1" });
+    assert.deepEqual(Object.keys(agent.errors).sort(), ["maxConcurrency", "timeoutSeconds"]);
   });
   test("errorText renders errors as text, not escaped JSON", () => {
     assert.equal(errorText({ error: "Code.Error", cause: "boom" }), "Code.Error: boom");

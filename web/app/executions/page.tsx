@@ -10,7 +10,7 @@ import { useApi } from "@/lib/hooks";
 import type { Execution, Page, Workflow } from "@/lib/types";
 import { formatDuration, formatTime, shortId } from "@/lib/utils";
 
-const statuses = ["pending", "running", "completed", "failed", "cancelled", "timed_out"];
+const statuses = ["queued", "pending", "running", "waiting", "completed", "failed", "cancelled", "timed_out"];
 
 const periods: Record<string, number> = { "1h": 3600_000, "24h": 86_400_000, "7d": 7 * 86_400_000 };
 
@@ -32,7 +32,11 @@ export default function ExecutionsPage() {
   const names = useMemo(() => new Map((workflows.data?.items ?? []).map((w) => [w.id, w.name])), [workflows.data]);
 
   useEffect(() => {
-    setWorkflowId(new URLSearchParams(window.location.search).get("workflowId") ?? "");
+    // Filters from the address (a workflow's "runs" link, the dashboard's waiting runs).
+    const q = new URLSearchParams(window.location.search);
+    const st = q.get("status") ?? "";
+    if (statuses.includes(st)) setStatus(st);
+    setWorkflowId(q.get("workflowId") ?? "");
   }, []);
 
   useEffect(() => {
@@ -143,7 +147,19 @@ export default function ExecutionsPage() {
                   <td className="px-3 py-2">
                     <StatusBadge status={x.status} />
                   </td>
-                  <td className="hidden px-3 py-2 sm:table-cell">{x.trigger}</td>
+                  <td className="hidden px-3 py-2 sm:table-cell">
+                    {x.trigger}
+                    {x.parentExecutionId ? (
+                      <>
+                        {" "}
+                        (child of{" "}
+                        <Link href={`/executions/view?id=${x.parentExecutionId}`} className="text-primary underline">
+                          {shortId(x.parentExecutionId)}
+                        </Link>
+                        )
+                      </>
+                    ) : null}
+                  </td>
                   <td className="hidden px-3 py-2 md:table-cell">{formatTime(x.startedAt ?? x.createdAt)}</td>
                   <td className="px-3 py-2">{formatDuration(x.durationMs)}</td>
                 </tr>

@@ -6,7 +6,11 @@
 // first) and select; zoom, pan and fit. The execution view uses the same
 // canvas read-only, each node coloured by its step's status with its
 // duration. Every kind of step is drawn by StepNode, which takes its label
-// and colour from STEP_KINDS (lib/steps.ts).
+// and colour from STEP_KINDS (lib/steps.ts). Control flow shows on the
+// graph: a step with a when condition gets a "when" badge and dashed
+// incoming edges labelled "when"; a forEach step a loop badge (with its
+// iterations done / total in a run); a workflow step a link to its child
+// run; onError continue a "continues" badge.
 
 import "@xyflow/react/dist/style.css";
 import { useEffect, useMemo } from "react";
@@ -24,7 +28,8 @@ import {
   type Node,
   type NodeProps,
 } from "@xyflow/react";
-import { layoutSteps, STEP_KINDS, type StepKind } from "@/lib/steps";
+import Link from "next/link";
+import { layoutSteps, NODE_HEIGHT, NODE_WIDTH, STEP_KINDS, type StepKind } from "@/lib/steps";
 import { cn, formatDuration } from "@/lib/utils";
 
 export type CanvasStep = {
@@ -39,6 +44,15 @@ export type CanvasStep = {
   status?: string;
   durationMs?: number | null;
   attempt?: number;
+  /** when: the step's condition (its incoming edges are drawn conditional). */
+  when?: string;
+  /** forEach: the template the step loops over. */
+  forEach?: string;
+  onError?: "fail" | "continue";
+  /** iterations of a forEach step in a run: how many items, how many finished. */
+  iterations?: { total: number; done: number };
+  /** childExecutionId: the child run of a workflow step. */
+  childExecutionId?: string;
 };
 
 type StepData = CanvasStep & { selected: boolean };
@@ -48,7 +62,9 @@ export const statusStyles: Record<string, string> = {
   running: "border-blue-600 bg-blue-50",
   completed: "border-green-600 bg-green-50",
   failed: "border-red-600 bg-red-50",
-  skipped: "border-slate-300 bg-white",
+  waiting: "border-violet-600 bg-violet-50",
+  // Skipped: dashed and faded, it did not run.
+  skipped: "border-dashed border-slate-400 bg-slate-100 opacity-80",
   cancelled: "border-amber-600 bg-amber-50",
 };
 
@@ -60,18 +76,48 @@ function StepNode({ data }: NodeProps<Node<StepData>>) {
       data-step={data.key}
       data-status={data.status ?? "none"}
       className={cn(
-        "flex h-[76px] w-[216px] flex-col justify-center gap-0.5 rounded-lg border-2 bg-white px-3 py-2 text-left shadow-sm",
+        "relative flex h-[76px] w-[216px] flex-col justify-center gap-0.5 rounded-lg border-2 bg-white px-3 py-2 text-left shadow-sm",
         data.status ? statusStyles[data.status] : "border-indigo-400",
         data.invalid ? "border-red-600 ring-2 ring-red-200" : null,
         data.selected ? "ring-2 ring-indigo-500 ring-offset-1" : null,
       )}
     >
       <Handle type="target" position={Position.Left} className="!h-3 !w-3 !bg-slate-500" />
+      {data.when || data.forEach || data.onError === "continue" ? (
+        <div className="absolute -top-2.5 left-2 flex gap-1">
+          {data.when ? (
+            <span className="rounded border border-orange-300 bg-orange-50 px-1 text-[10px] font-medium text-orange-900" title={`when ${data.when}`} data-testid={`when-${data.key}`}>
+              when
+            </span>
+          ) : null}
+          {data.forEach ? (
+            <span className="rounded border border-teal-300 bg-teal-50 px-1 text-[10px] font-medium text-teal-900" title={`for each of ${data.forEach}`} data-testid={`loop-${data.key}`}>
+              {data.iterations ? `↻ ${data.iterations.done}/${data.iterations.total} iterations` : "↻ for each"}
+            </span>
+          ) : null}
+          {data.onError === "continue" ? (
+            <span className="rounded border border-slate-300 bg-white px-1 text-[10px] font-medium text-slate-800" title="On error the run continues">
+              continues on error
+            </span>
+          ) : null}
+        </div>
+      ) : null}
       <div className="flex items-center justify-between gap-2">
         <span className="truncate font-mono text-sm font-semibold text-slate-900">{data.key || "(no key)"}</span>
         <span className={cn("shrink-0 rounded px-1.5 py-0.5 text-[10px] font-medium uppercase", kind.badge)}>{kind.label}</span>
       </div>
-      <span className="truncate text-xs text-slate-700">{data.subtitle || "—"}</span>
+      {data.childExecutionId ? (
+        <Link
+          href={`/executions/view?id=${data.childExecutionId}`}
+          className="nodrag nopan truncate text-xs text-primary underline"
+          data-testid={`child-link-${data.key}`}
+          onClick={(e) => e.stopPropagation()}
+        >
+          child run {data.childExecutionId.slice(0, 8)}
+        </Link>
+      ) : (
+        <span className="truncate text-xs text-slate-700">{data.subtitle || "—"}</span>
+      )}
       {data.status ? (
         <span className="truncate text-xs text-slate-800">
           <span className="font-medium">{data.status}</span>
@@ -111,6 +157,11 @@ function Canvas({ steps, label, selected, onSelect, onConnect, onDisconnect, cla
     id: s.id,
     type: "step",
     position: positions[s.id] ?? { x: 0, y: 0 },
+    // Every node has this fixed size. Saying so keeps React Flow from
+    // re-measuring (and hiding) a node each time the nodes are rebuilt: a
+    // rebuild racing its measurement could leave a node hidden for good
+    // (a run's graph is rebuilt every second while it is live).
+    measured: { width: NODE_WIDTH, height: NODE_HEIGHT },
     data: { ...s, selected: s.id === selected },
     selected: s.id === selected,
     draggable: false,
@@ -125,6 +176,8 @@ function Canvas({ steps, label, selected, onSelect, onConnect, onDisconnect, cla
       const from = idOf.get(d);
       if (!from) continue;
       const running = s.status === "running";
+      // A conditional step's incoming edges: dashed, labelled "when".
+      const conditional = Boolean(s.when);
       edges.push({
         id: `${from}->${s.id}`,
         source: from,
@@ -133,8 +186,13 @@ function Canvas({ steps, label, selected, onSelect, onConnect, onDisconnect, cla
         animated: running,
         deletable: editable,
         markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
-        style: { strokeWidth: 2 },
-        ariaLabel: `${s.key} depends on ${d}`,
+        style: conditional ? { strokeWidth: 2, strokeDasharray: "6 4", stroke: "#c2410c" } : { strokeWidth: 2 },
+        className: conditional ? "edge-when" : undefined,
+        label: conditional ? "when" : undefined,
+        labelStyle: conditional ? { fill: "#7c2d12", fontSize: 11, fontWeight: 600 } : undefined,
+        labelBgStyle: conditional ? { fill: "#fff7ed" } : undefined,
+        labelBgPadding: conditional ? [4, 2] : undefined,
+        ariaLabel: `${s.key} depends on ${d}${conditional ? `, when ${s.when}` : ""}`,
       });
     }
   }

@@ -52,7 +52,8 @@ const statusColours: Record<string, string> = {
   failed: "bg-red-100 text-red-900 border-red-300",
   cancelled: "bg-amber-100 text-amber-900 border-amber-300",
   timed_out: "bg-amber-100 text-amber-900 border-amber-300",
-  skipped: "bg-slate-100 text-slate-700 border-slate-300",
+  waiting: "bg-violet-100 text-violet-900 border-violet-300",
+  skipped: "bg-slate-100 text-slate-700 border-dashed border-slate-400",
   disabled: "bg-slate-100 text-slate-700 border-slate-300",
   inactive: "bg-slate-100 text-slate-700 border-slate-300",
 };

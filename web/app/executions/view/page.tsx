@@ -6,12 +6,12 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { WorkflowCanvas } from "@/components/canvas/workflow-canvas";
 import { Button } from "@/components/ui/button";
 import { Card, CardTitle, PageHeader, Spinner, StatusBadge } from "@/components/ui/card";
-import { FormError } from "@/components/ui/form";
+import { Field, FormError, Textarea } from "@/components/ui/form";
 import { api, errorMessage } from "@/lib/api";
 import { useQueryParam } from "@/lib/hooks";
 import { followLogs, isFinished } from "@/lib/logstream";
-import type { ExecutionDetail, ExecutionLog, ExecutionStatus, ExecutionStep, RunResult, Workflow } from "@/lib/types";
-import { errorText } from "@/lib/steps";
+import type { Definition, ExecutionDetail, ExecutionLog, ExecutionStatus, ExecutionStep, RunResult, Workflow, WorkflowStep } from "@/lib/types";
+import { errorText, topoOrder } from "@/lib/steps";
 import { formatDuration, formatTime, pretty, shortId } from "@/lib/utils";
 
 const levelColour: Record<string, string> = {
@@ -51,13 +51,15 @@ export default function ExecutionPage() {
     refresh();
   }, [id, refresh]);
 
+  // The version that ran: its graph, step types and conditions.
   const workflowId = exec?.workflowId;
+  const workflowVersion = exec?.workflowVersion;
   useEffect(() => {
-    if (!workflowId) return;
-    api<Workflow>(`/api/v1/workflows/${workflowId}`)
+    if (!workflowId || !workflowVersion) return;
+    api<Workflow>(`/api/v1/workflows/${workflowId}?version=${workflowVersion}`)
       .then(setWorkflow)
       .catch(() => setWorkflow(null));
-  }, [workflowId]);
+  }, [workflowId, workflowVersion]);
 
   // Follow the log while the page is open; the stream ends by itself when the run does.
   useEffect(() => {
@@ -84,12 +86,15 @@ export default function ExecutionPage() {
   }, [id, refresh]);
 
   // Step states change without execution status events: poll the detail while running.
+  // A waiting run may wait days: poll it less often (a decision made here
+  // refreshes at once, and the log stream reports status changes).
   const running = exec ? !isFinished(exec.status) : false;
+  const waiting = exec?.status === "waiting";
   useEffect(() => {
     if (!running) return;
-    const t = setInterval(refresh, 1000);
+    const t = setInterval(refresh, waiting ? 3000 : 1000);
     return () => clearInterval(t);
-  }, [running, refresh]);
+  }, [running, waiting, refresh]);
 
   useEffect(() => {
     logEnd.current?.scrollIntoView({ block: "nearest" });
@@ -129,22 +134,29 @@ export default function ExecutionPage() {
   if (!exec) return <Spinner label="Loading execution" />;
 
   const byKey = new Map(exec.steps.map((s) => [s.stepKey, s]));
-  // The version that ran: the current workflow's graph when it is that version.
+  // The version that ran (fetched by version), so its graph and step types.
   const graph = workflow && workflow.version === exec.workflowVersion ? workflow.steps : null;
-  const order = graph ? graph.map((s) => s.key) : exec.steps.map((s) => s.stepKey);
+  const order = graph ? topoOrder(graph.map((s) => ({ key: s.key, dependsOn: s.dependsOn ?? [] }))) : exec.steps.map((s) => s.stepKey);
   for (const s of exec.steps) if (!order.includes(s.stepKey)) order.push(s.stepKey);
-  const deps = new Map((graph ?? []).map((s) => [s.key, s.dependsOn ?? []]));
+  const defs = new Map((graph ?? []).map((s) => [s.key, s]));
   const canvasSteps = order.map((k) => {
     const st = byKey.get(k);
+    const def = defs.get(k);
+    const its = st?.iterations;
     return {
       id: k,
       key: k,
-      kind: "agent" as const,
-      dependsOn: deps.get(k) ?? [],
-      subtitle: st?.error ? errorText(st.error) : st?.startedAt ? `started ${new Date(st.startedAt).toLocaleTimeString()}` : "not started",
+      kind: def?.type ?? "agent",
+      dependsOn: def?.dependsOn ?? [],
+      subtitle: stepSubtitle(st),
       status: st?.status ?? "pending",
       durationMs: st?.durationMs ?? (st?.startedAt && st.status === "running" ? Date.now() - new Date(st.startedAt).getTime() : null),
       attempt: st?.attempt,
+      when: def?.when || undefined,
+      forEach: def?.forEach || (its?.length ? "items" : undefined),
+      onError: def?.onError,
+      iterations: its ? { total: its.length, done: its.filter((i) => i.status === "completed" || i.status === "failed" || i.status === "skipped").length } : undefined,
+      childExecutionId: st?.childExecutionId,
     };
   });
   const tokens = exec.steps.reduce((n, s) => n + s.inputTokens + s.outputTokens, 0);
@@ -173,6 +185,15 @@ export default function ExecutionPage() {
                 <Link href={`/executions/view?id=${exec.retryOf}`} className="text-primary underline">
                   {shortId(exec.retryOf)}
                 </Link>
+              </>
+            ) : null}
+            {exec.parentExecutionId ? (
+              <>
+                {" · child run of "}
+                <Link href={`/executions/view?id=${exec.parentExecutionId}`} className="text-primary underline" data-testid="parent-link">
+                  {shortId(exec.parentExecutionId)}
+                </Link>
+                {exec.parentStepKey ? <> (step {exec.parentStepKey})</> : null}
               </>
             ) : null}
           </>
@@ -223,6 +244,19 @@ export default function ExecutionPage() {
           <p className="text-sm whitespace-pre-wrap break-words text-destructive">{errorText(exec.error)}</p>
         </Card>
       ) : null}
+      {exec.steps
+        .filter((st) => st.status === "waiting")
+        .map((st) =>
+          defs.get(st.stepKey)?.type === "approval" || (!graph && !st.wakeAt) ? (
+            <ApprovalCard key={st.stepKey} executionId={exec.id} step={st} onDecided={refresh} />
+          ) : (
+            <Card key={st.stepKey} className="mb-6 border-violet-200" data-testid={`wait-${st.stepKey}`}>
+              <p className="text-sm">
+                Step <span className="font-mono">{st.stepKey}</span> waits{st.wakeAt ? ` until ${formatTime(st.wakeAt)}` : ""}.
+              </p>
+            </Card>
+          ),
+        )}
       <Card className="mb-6">
         <CardTitle>Graph</CardTitle>
         <WorkflowCanvas
@@ -235,8 +269,9 @@ export default function ExecutionPage() {
           }}
         />
         {!graph ? (
-          <p className="mt-2 text-xs text-muted-foreground">The workflow has changed since this run (or is gone): steps are shown without their dependencies.</p>
+          <p className="mt-2 text-xs text-muted-foreground">The workflow is gone: steps are shown without their dependencies.</p>
         ) : null}
+        {graph && workflow ? <DefinitionView workflowId={workflow.id} version={exec.workflowVersion} /> : null}
       </Card>
       <Card className="mb-6">
         <CardTitle>Timeline</CardTitle>
@@ -282,7 +317,7 @@ export default function ExecutionPage() {
         <div className="flex min-w-0 flex-col gap-3">
           <h2 className="text-lg font-semibold">Steps</h2>
           {order.map((k) => (
-            <StepCard key={k} stepKey={k} step={byKey.get(k)} highlighted={selected === k} />
+            <StepCard key={k} stepKey={k} step={byKey.get(k)} def={defs.get(k)} highlighted={selected === k} />
           ))}
         </div>
       </div>
@@ -290,13 +325,143 @@ export default function ExecutionPage() {
   );
 }
 
-function StepCard({ stepKey, step, highlighted }: { stepKey: string; step?: ExecutionStep; highlighted: boolean }) {
+/** stepSubtitle is a node's second line in a run: its error, wake-up time or start. */
+function stepSubtitle(st?: ExecutionStep): string {
+  if (!st) return "not started";
+  if (st.status === "skipped") return "skipped: did not run";
+  if (st.error) return errorText(st.error);
+  if (st.status === "waiting") return st.wakeAt ? `waits until ${new Date(st.wakeAt).toLocaleTimeString()}` : "waits for a decision";
+  return st.startedAt ? `started ${new Date(st.startedAt).toLocaleTimeString()}` : "not started";
+}
+
+/** skipReason says why a step was skipped (its record's {error: "Step.Skipped", cause}). */
+function skipReason(e: unknown): string {
+  const cause = (e as { cause?: unknown })?.cause;
+  return `Skipped: ${typeof cause === "string" && cause ? cause : errorText(e)}`;
+}
+
+/**
+ * ApprovalCard is a waiting approval: Approve and Reject, with an optional
+ * comment, call the API as the signed-in owner (audited there).
+ */
+function ApprovalCard({ executionId, step, onDecided }: { executionId: string; step: ExecutionStep; onDecided: () => Promise<void> }) {
+  const [comment, setComment] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  async function decide(verb: "approve" | "reject") {
+    setBusy(true);
+    setError(null);
+    try {
+      const body = comment.trim() ? { comment: comment.trim() } : {};
+      await api(`/api/v1/executions/${executionId}/steps/${encodeURIComponent(step.stepKey)}/${verb}`, { method: "POST", body });
+      await onDecided();
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <Card className="mb-6 border-violet-300 bg-violet-50" data-testid={`approval-${step.stepKey}`} role="region" aria-label={`Approval ${step.stepKey}`}>
+      <CardTitle>Approval needed: {step.stepKey}</CardTitle>
+      <p className="mb-3 text-sm">
+        The run waits for your decision{step.wakeAt ? `; without one by ${formatTime(step.wakeAt)} the step fails (Approval.TimedOut)` : ""}. Rejecting fails the
+        step (<code>Approval.Rejected</code>).
+      </p>
+      <FormError message={error} />
+      <Field label="Comment (optional)">
+        <Textarea name="comment" value={comment} onChange={(e) => setComment(e.target.value)} maxLength={2000} rows={2} />
+      </Field>
+      <div className="mt-3 flex gap-2">
+        <Button onClick={() => decide("approve")} disabled={busy}>
+          Approve
+        </Button>
+        <Button variant="destructive" onClick={() => decide("reject")} disabled={busy}>
+          Reject
+        </Button>
+      </div>
+    </Card>
+  );
+}
+
+/** DefinitionView shows the compiled state machine (Amazon States Language) of the version that ran, on demand. */
+function DefinitionView({ workflowId, version }: { workflowId: string; version: number }) {
+  const [def, setDef] = useState<Definition | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <details
+      className="mt-3"
+      onToggle={(e) => {
+        if ((e.currentTarget as HTMLDetailsElement).open && !def) {
+          api<Definition>(`/api/v1/workflows/${workflowId}/definition?version=${version}`)
+            .then(setDef)
+            .catch((err) => setError(errorMessage(err)));
+        }
+      }}
+    >
+      <summary className="cursor-pointer text-sm font-medium">Compiled definition (the state machine that runs)</summary>
+      <FormError message={error} />
+      {def ? (
+        <>
+          <p className="mt-2 text-xs text-muted-foreground">
+            {def.stateMachineName}: {stateCounts(def.definition)}
+          </p>
+          <pre tabIndex={0} className="mt-2 max-h-96 overflow-auto rounded-md bg-muted p-3 text-xs" data-testid="definition">
+            {pretty(def.definition)}
+          </pre>
+        </>
+      ) : !error ? (
+        <p className="mt-2 text-xs text-muted-foreground">Loading…</p>
+      ) : null}
+    </details>
+  );
+}
+
+/** stateCounts counts the states of an ASL definition by type, nested ones (Parallel branches, Map) included. */
+function stateCounts(def: unknown): string {
+  const counts: Record<string, number> = {};
+  const walk = (m: unknown) => {
+    const states = (m as { States?: Record<string, Record<string, unknown>> })?.States;
+    if (!states) return;
+    for (const st of Object.values(states)) {
+      const t = String(st.Type ?? "?");
+      counts[t] = (counts[t] ?? 0) + 1;
+      for (const b of (st.Branches as unknown[]) ?? []) walk(b);
+      walk(st.ItemProcessor ?? st.Iterator);
+    }
+  };
+  walk(def);
+  return Object.entries(counts)
+    .sort()
+    .map(([t, n]) => `${n} ${t}`)
+    .join(", ");
+}
+
+function StepCard({ stepKey, step, def, highlighted }: { stepKey: string; step?: ExecutionStep; def?: WorkflowStep; highlighted: boolean }) {
   return (
     <Card id={`step-${stepKey}`} className={highlighted ? "ring-2 ring-primary" : undefined} data-testid={`step-card-${stepKey}`}>
       <div className="flex flex-wrap items-center justify-between gap-2">
-        <h3 className="font-medium">{stepKey}</h3>
+        <h3 className="font-medium">
+          {stepKey}
+          {def?.type && def.type !== "agent" ? <span className="ml-2 text-xs font-normal text-muted-foreground">{def.type}</span> : null}
+        </h3>
         <StatusBadge status={step?.status ?? "pending"} />
       </div>
+      {def?.when ? (
+        <p className="mt-1 text-xs text-muted-foreground">
+          when <code>{def.when}</code>
+        </p>
+      ) : null}
+      {step?.childExecutionId ? (
+        <p className="mt-1 text-xs">
+          Child run:{" "}
+          <Link className="text-primary underline" href={`/executions/view?id=${step.childExecutionId}`}>
+            {shortId(step.childExecutionId)}
+          </Link>
+        </p>
+      ) : null}
+      {step?.iterations?.length ? <Iterations items={step.iterations} stepKey={stepKey} /> : null}
+      {def?.type === "approval" && step ? <Decision output={step.output} /> : null}
       {step ? (
         <>
           <dl className="mt-2 grid grid-cols-2 gap-x-4 gap-y-1 text-xs sm:grid-cols-4">
@@ -323,7 +488,12 @@ function StepCard({ stepKey, step, highlighted }: { stepKey: string; step?: Exec
               <dd>${step.costUsd.toFixed(4)}</dd>
             </div>
           </dl>
-          {step.error ? (
+          {step.error && step.status === "skipped" ? (
+            // Why it was skipped: not an error.
+            <p className="mt-2 rounded-md bg-slate-100 p-2 text-xs whitespace-pre-wrap break-words text-slate-800" data-testid={`step-skipped-${stepKey}`}>
+              {skipReason(step.error)}
+            </p>
+          ) : step.error ? (
             <p className="mt-2 rounded-md bg-red-50 p-2 text-xs whitespace-pre-wrap break-words text-destructive" data-testid={`step-error-${stepKey}`}>
               {errorText(step.error)}
             </p>
@@ -348,6 +518,42 @@ function StepCard({ stepKey, step, highlighted }: { stepKey: string; step?: Exec
   );
 }
 
+/** Decision sums up an approval's output ({approved, comment, by, at}) in a line. */
+function Decision({ output }: { output: unknown }) {
+  const d = output as { approved?: boolean; comment?: string; by?: string; at?: string } | null;
+  if (!d || typeof d.approved !== "boolean") return null;
+  return (
+    <p className="mt-1 text-xs" data-testid="decision">
+      <span className={d.approved ? "font-medium text-success" : "font-medium text-destructive"}>{d.approved ? "Approved" : "Rejected"}</span>
+      {d.by ? ` by ${d.by}` : ""}
+      {d.at ? ` at ${formatTime(d.at)}` : ""}
+      {d.comment ? <>: “{d.comment}”</> : null}
+    </p>
+  );
+}
+
+/** Iterations lists a forEach step's per-item records: status, duration, attempts, error. */
+function Iterations({ items, stepKey }: { items: ExecutionStep[]; stepKey: string }) {
+  return (
+    <details className="mt-2" open={items.length <= 5} data-testid={`iterations-${stepKey}`}>
+      <summary className="cursor-pointer text-xs font-medium">
+        {items.length} iteration{items.length === 1 ? "" : "s"}
+      </summary>
+      <ol className="mt-1 flex flex-col gap-1 text-xs">
+        {items.map((it, i) => (
+          <li key={it.index ?? i} className="flex flex-wrap items-center gap-2" data-testid={`iteration-${stepKey}-${it.index ?? i}`}>
+            <span className="font-mono">#{it.index ?? i}</span>
+            <StatusBadge status={it.status} />
+            <span>{formatDuration(it.durationMs)}</span>
+            {it.attempt > 1 ? <span>attempt {it.attempt}</span> : null}
+            {it.error ? <span className="text-destructive">{errorText(it.error)}</span> : null}
+          </li>
+        ))}
+      </ol>
+    </details>
+  );
+}
+
 /**
  * Timeline draws each step's run as a bar on one time axis, from the first
  * step's start to the last one's end (now, while running): where the time
@@ -356,26 +562,35 @@ function StepCard({ stepKey, step, highlighted }: { stepKey: string; step?: Exec
 function Timeline({ steps, finished }: { steps: ExecutionStep[]; finished: boolean }) {
   const started = steps.filter((s) => s.startedAt);
   if (started.length === 0) return <p className="text-sm text-muted-foreground">No step has started yet.</p>;
+  // A for-each step's iterations (up to 20) get rows of their own under it.
+  const rows: { id: string; label: string; s: ExecutionStep; nested: boolean }[] = [];
+  for (const s of started) {
+    rows.push({ id: s.stepKey, label: s.stepKey, s, nested: false });
+    const its = (s.iterations ?? []).filter((i) => i.startedAt);
+    if (its.length <= 20) {
+      its.forEach((i, n) => rows.push({ id: `${s.stepKey}[${i.index ?? n}]`, label: `[${i.index ?? n}]`, s: i, nested: true }));
+    }
+  }
   const t = (x: string | null) => (x ? new Date(x).getTime() : NaN);
   const now = Date.now();
   const end = (s: ExecutionStep) => (s.completedAt ? t(s.completedAt) : s.durationMs !== null ? t(s.startedAt) + s.durationMs : finished ? t(s.startedAt) : now);
-  const t0 = Math.min(...started.map((s) => t(s.startedAt)));
-  const t1 = Math.max(...started.map(end), t0 + 1);
+  const t0 = Math.min(...rows.map((r) => t(r.s.startedAt)));
+  const t1 = Math.max(...rows.map((r) => end(r.s)), t0 + 1);
   const span = t1 - t0;
   return (
     <ol className="flex flex-col gap-1.5" aria-label="Step durations on a time line" data-testid="timeline">
-      {started.map((s) => {
+      {rows.map(({ id, label, s, nested }) => {
         const left = ((t(s.startedAt) - t0) / span) * 100;
         const width = Math.max(((end(s) - t(s.startedAt)) / span) * 100, 0.8);
         const dur = end(s) - t(s.startedAt);
         return (
-          <li key={s.stepKey} className="grid grid-cols-[7rem_minmax(0,1fr)_5rem] items-center gap-2 text-xs" data-testid={`timeline-${s.stepKey}`}>
-            <span className="truncate font-mono">{s.stepKey}</span>
-            <span className="relative h-4 rounded bg-slate-100">
+          <li key={id} className="grid grid-cols-[7rem_minmax(0,1fr)_5rem] items-center gap-2 text-xs" data-testid={`timeline-${id}`}>
+            <span className={`truncate font-mono ${nested ? "pl-4 text-muted-foreground" : ""}`}>{label}</span>
+            <span className={`relative rounded bg-slate-100 ${nested ? "h-2.5" : "h-4"}`}>
               <span
-                className={`absolute top-0 h-4 rounded ${s.status === "failed" ? "bg-red-500" : s.status === "running" ? "bg-blue-500" : s.status === "completed" ? "bg-green-600" : "bg-slate-400"}`}
+                className={`absolute top-0 rounded ${nested ? "h-2.5" : "h-4"} ${s.status === "failed" ? "bg-red-500" : s.status === "running" ? "bg-blue-500" : s.status === "completed" ? "bg-green-600" : s.status === "waiting" ? "bg-violet-500" : "bg-slate-400"}`}
                 style={{ left: `${left}%`, width: `${Math.min(width, 100 - left)}%` }}
-                title={`${s.stepKey}: ${s.status}, ${formatDuration(dur)}, starting ${formatDuration(t(s.startedAt) - t0)} in`}
+                title={`${id}: ${s.status}, ${formatDuration(dur)}, starting ${formatDuration(t(s.startedAt) - t0)} in`}
               />
             </span>
             <span className="text-right tabular-nums">{formatDuration(dur)}</span>

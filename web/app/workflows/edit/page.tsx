@@ -13,7 +13,7 @@ import { ConfirmButton } from "@/components/ui/dialog";
 import { Field, FormError, Input, Select } from "@/components/ui/form";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
 import { useApi, useQueryParam } from "@/lib/hooks";
-import { connect, disconnect, newStepKey, nextUid, remove, rename, stepErrors, stepFrom, type StepForm } from "@/lib/steps";
+import { blankStep, connect, disconnect, newStepKey, remove, rename, stepBody, stepErrors, stepFrom, stepSummary, type StepForm } from "@/lib/steps";
 import type { Agent, CreatedDeployment, Deployment, Page, RunResult, Workflow } from "@/lib/types";
 import { parseJSON, pretty } from "@/lib/utils";
 
@@ -49,14 +49,8 @@ function buildBody(f: Form): { body?: Record<string, unknown>; errors: Record<st
   const steps = f.steps.map((s, i) => {
     const inputs = parseJSON(s.inputs, "Inputs");
     if (!inputs.ok) errors[`steps[${i}].inputs`] = inputs.error;
-    const step: Record<string, unknown> = { key: s.key.trim(), agentId: s.agentId, dependsOn: s.dependsOn };
-    if (inputs.ok && inputs.value !== undefined) step.inputs = inputs.value;
-    if (s.timeoutSeconds.trim()) step.timeoutSeconds = Number(s.timeoutSeconds);
-    if (s.maxAttempts.trim()) {
-      step.retry = { ...(s.retry ?? {}), maxAttempts: Number(s.maxAttempts) };
-    } else if (s.retry) {
-      step.retry = s.retry;
-    }
+    const { step, errors: bad } = stepBody(s, inputs.ok ? inputs.value : undefined);
+    for (const [k, v] of Object.entries(bad)) errors[`steps[${i}].${k}`] = v;
     return step;
   });
   if (Object.keys(errors).length) return { errors };
@@ -84,6 +78,7 @@ export default function WorkflowEditPage() {
   const id = useQueryParam("id");
   const router = useRouter();
   const agents = useApi<Page<Agent>>("/api/v1/agents?limit=100");
+  const workflows = useApi<Page<Workflow>>("/api/v1/workflows?limit=100");
   const [workflow, setWorkflow] = useState<Workflow | null>(null);
   const [form, setForm] = useState<Form>(emptyForm);
   const [selected, setSelected] = useState<number | null>(null);
@@ -111,6 +106,11 @@ export default function WorkflowEditPage() {
 
   const agentList = useMemo(() => agents.data?.items ?? [], [agents.data]);
   const agentName = useMemo(() => new Map(agentList.map((a) => [a.id, a.name])), [agentList]);
+  // The workflows a workflow step may run: every other one of the user's.
+  const otherWorkflows = useMemo(
+    () => (workflows.data?.items ?? []).filter((w) => w.id !== id).map((w) => ({ id: w.id, name: w.name })),
+    [workflows.data, id],
+  );
 
   const update = (fn: (f: Form) => Form) => {
     setForm(fn);
@@ -122,25 +122,11 @@ export default function WorkflowEditPage() {
   const setSteps = (fn: (steps: StepForm[]) => StepForm[]) => update((f) => ({ ...f, steps: fn(f.steps) }));
   const setStep = (uid: number, patch: Partial<StepForm>) => setSteps((ss) => ss.map((s) => (s.uid === uid ? { ...s, ...patch } : s)));
   const addStep = () => {
-    const uid = nextUid();
-    setSteps((ss) => {
-      // A new step follows the selected one (or the last): connect it.
-      const after = ss.find((s) => s.uid === selected) ?? ss[ss.length - 1];
-      return [
-        ...ss,
-        {
-          uid,
-          kind: "agent",
-          key: newStepKey(ss),
-          agentId: agentList[0]?.id ?? "",
-          dependsOn: after && after.key ? [after.key] : [],
-          inputs: "",
-          timeoutSeconds: "",
-          maxAttempts: "",
-        },
-      ];
-    });
-    setSelected(uid);
+    // A new step follows the selected one (or the last): connect it.
+    const after = form.steps.find((s) => s.uid === selected) ?? form.steps[form.steps.length - 1];
+    const step = blankStep(newStepKey(form.steps), agentList[0]?.id ?? "", after && after.key ? [after.key] : []);
+    setSteps((ss) => [...ss, step]);
+    setSelected(step.uid);
   };
 
   async function save(e: React.FormEvent) {
@@ -285,7 +271,7 @@ export default function WorkflowEditPage() {
               <p className="hidden text-xs text-muted-foreground lg:block">
                 Drag from a step&apos;s right edge to another step to make it depend on it; select a connection and press Delete to remove it.
               </p>
-              <Button type="button" variant="outline" size="sm" onClick={addStep} disabled={agentList.length === 0}>
+              <Button type="button" variant="outline" size="sm" onClick={addStep}>
                 Add step
               </Button>
             </div>
@@ -295,9 +281,9 @@ export default function WorkflowEditPage() {
               {errors.steps}
             </p>
           ) : null}
-          {agents.data && agentList.length === 0 ? (
+          {agents.data && agentList.length === 0 && form.steps.length === 0 ? (
             <EmptyState title="You have no agents">
-              Steps run agents: <Link className="text-primary underline" href="/agents/edit">create an agent</Link> first.
+              Agent steps run agents: <Link className="text-primary underline" href="/agents/edit">create an agent</Link> first, or add a wait, approval or workflow step.
             </EmptyState>
           ) : null}
           <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_22rem]">
@@ -312,7 +298,10 @@ export default function WorkflowEditPage() {
                     key: s.key,
                     kind: s.kind,
                     dependsOn: s.dependsOn,
-                    subtitle: agentName.get(s.agentId) ?? "no agent",
+                    subtitle: stepSummary(s, (id) => agentName.get(id)),
+                    when: s.when.trim() || undefined,
+                    forEach: s.forEach.trim() || undefined,
+                    onError: s.onError,
                     invalid: Object.keys(stepErrors(errors, i)).length > 0,
                   }))}
                   selected={selected === null ? null : String(selected)}
@@ -328,6 +317,7 @@ export default function WorkflowEditPage() {
                   step={current}
                   steps={form.steps}
                   agents={agentList}
+                  workflows={otherWorkflows}
                   errors={stepErrors(errors, currentIndex)}
                   inputNames={inputNames}
                   onChange={(patch) => setStep(current.uid, patch)}
