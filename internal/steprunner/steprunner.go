@@ -459,8 +459,12 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 			return err
 		}
 	}
-	res, runErr := r.RunAgent(ctx, e.UserID, agent, executor.Request{Input: input, Timeout: timeout, Scrubber: scrub,
-		IdempotencyKey: e.ID + ":" + key, Budgets: budgets})
+	req := executor.Request{Input: input, Timeout: timeout, Scrubber: scrub, IdempotencyKey: e.ID + ":" + key, Budgets: budgets}
+	if agent.Type == turbocat.AgentLLM {
+		// Every model turn and tool call is recorded; a retry resumes.
+		req.Turns = &turnJournal{store: r.Store, executionID: e.ID, stepKey: key, attempt: claim.Step.Attempt}
+	}
+	res, runErr := r.RunAgent(ctx, e.UserID, agent, req)
 	logs := toLogLines(res.Logs, scrub)
 	if runErr != nil {
 		var xe *turbocat.StepError
@@ -535,6 +539,13 @@ func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Ag
 		scrub.Add(v)
 		return v, nil
 	})
+	if agent.Type == turbocat.AgentLLM {
+		tools, err := r.tools(ctx, userID, agent, req)
+		if err != nil {
+			return executor.Result{}, err
+		}
+		req.Tools = tools
+	}
 	return r.Executor.Execute(ctx, req)
 }
 

@@ -96,6 +96,9 @@ type AgentStore interface {
 	DeleteAgent(ctx context.Context, userID, id string) error
 	// OwnedAgents returns which of ids exist and belong to userID.
 	OwnedAgents(ctx context.Context, userID string, ids []string) (map[string]bool, error)
+	// AgentsByName returns the agents of userID with the given names, by
+	// name (names that match none are absent).
+	AgentsByName(ctx context.Context, userID string, names []string) (map[string]*Agent, error)
 }
 
 // TemplateStore manages templates. Built-in templates are read-only.
