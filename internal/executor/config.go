@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -231,10 +232,23 @@ type LLMConfig struct {
 // DefaultMaxTurns is the model calls a tool loop may make by default.
 const DefaultMaxTurns = 8
 
-// LLMTool is one tool of an LLM agent.
+// LLMTool is one tool of an LLM agent: an agent, or the tools of an MCP
+// server.
 type LLMTool struct {
 	// Agent names a code or api agent of the LLM agent's owner.
-	Agent string `json:"agent"`
+	Agent string `json:"agent,omitempty"`
+	// MCP is a remote MCP server (streamable HTTP) whose tools the model
+	// may call; Allow, if set, limits them to those names.
+	MCP   *MCPServer `json:"mcp,omitempty"`
+	Allow []string   `json:"allow,omitempty"`
+}
+
+// MCPServer is an MCP server an LLM agent uses.
+type MCPServer struct {
+	URL string `json:"url"`
+	// HeadersSecret names a secret holding a JSON object of HTTP headers
+	// sent to the server (e.g. {"Authorization": "Bearer ..."}).
+	HeadersSecret string `json:"headersSecret,omitempty"`
 }
 
 // ToolChoice is the parsed toolChoice of an LLM agent.
@@ -295,6 +309,12 @@ func (c *LLMConfig) Validate() error {
 	}
 	seen := map[string]bool{}
 	for i, t := range c.Tools {
+		if t.MCP != nil {
+			if u, err := url.Parse(t.MCP.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Sprintf("tools.%d.mcp.url: must be an http or https URL", i))
+			}
+			continue
+		}
 		if seen[t.Agent] {
 			errs = append(errs, fmt.Sprintf("tools.%d.agent: %q is listed twice", i, t.Agent))
 		}

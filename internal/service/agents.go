@@ -92,15 +92,20 @@ func (s *Agents) checkTools(ctx context.Context, userID, self string, config jso
 	if json.Unmarshal(config, &c) != nil || len(c.Tools) == 0 {
 		return nil
 	}
-	names := make([]string, len(c.Tools))
-	for i, t := range c.Tools {
-		names[i] = t.Agent
+	names := make([]string, 0, len(c.Tools))
+	for _, t := range c.Tools {
+		if t.MCP == nil {
+			names = append(names, t.Agent)
+		}
 	}
 	agents, err := s.Store.AgentsByName(ctx, userID, names)
 	if err != nil {
 		return err
 	}
 	for i, t := range c.Tools {
+		if t.MCP != nil {
+			continue
+		}
 		field := fmt.Sprintf("config.tools.%d.agent", i)
 		a, ok := agents[t.Agent]
 		switch {

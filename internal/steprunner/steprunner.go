@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -105,6 +106,10 @@ type Runner struct {
 	Children ChildStarter
 	// Links signs an approval's one-time approve and reject links.
 	Links LinkSigner
+	// MCPClient makes the calls to the MCP servers llm agents use as tools
+	// (agent-chosen destinations: an SSRF-safe client); nil disables MCP
+	// tools.
+	MCPClient *http.Client
 	// Transient reports database errors worth retrying (connection lost,
 	// server restarting); the app sets it to the store's classifier.
 	// Those fail the Task as ErrStoreUnavailable, which the state machine
@@ -540,10 +545,11 @@ func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Ag
 		return v, nil
 	})
 	if agent.Type == turbocat.AgentLLM {
-		tools, err := r.tools(ctx, userID, agent, req)
+		tools, closeTools, err := r.tools(ctx, userID, agent, req)
 		if err != nil {
 			return executor.Result{}, err
 		}
+		defer closeTools()
 		req.Tools = tools
 	}
 	return r.Executor.Execute(ctx, req)

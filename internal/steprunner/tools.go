@@ -14,36 +14,59 @@ import (
 
 // tools resolves the tools of an LLM agent: each names a code or api agent
 // of the same user (never another user's: the lookup is scoped by userID),
-// run through the same executors as a step, with the step's scrubber.
-func (r *Runner) tools(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request) ([]executor.Tool, error) {
+// run through the same executors as a step, with the step's scrubber, or
+// an MCP server whose session close ends.
+func (r *Runner) tools(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request) (out []executor.Tool, close func(), err error) {
 	var cfg struct {
 		Tools []executor.LLMTool `json:"tools"`
 	}
+	var closers []func()
+	close = func() {
+		for _, c := range closers {
+			c()
+		}
+	}
 	if json.Unmarshal(agent.Config, &cfg) != nil || len(cfg.Tools) == 0 {
-		return nil, nil
+		return nil, close, nil
 	}
 	if r.Agents == nil {
-		return nil, executor.Errorf(executor.ErrInvalidConfig, false, "tools are not available on this server")
+		return nil, close, executor.Errorf(executor.ErrInvalidConfig, false, "tools are not available on this server")
 	}
-	names := make([]string, len(cfg.Tools))
-	for i, t := range cfg.Tools {
-		names[i] = t.Agent
+	names := make([]string, 0, len(cfg.Tools))
+	for _, t := range cfg.Tools {
+		if t.MCP == nil {
+			names = append(names, t.Agent)
+		}
 	}
 	agents, err := r.Agents.AgentsByName(ctx, userID, names)
 	if err != nil {
-		return nil, fmt.Errorf("load tool agents of %s: %w", agent.ID, err)
+		return nil, close, fmt.Errorf("load tool agents of %s: %w", agent.ID, err)
 	}
 	used := map[string]bool{}
-	out := make([]executor.Tool, 0, len(cfg.Tools))
+	out = make([]executor.Tool, 0, len(cfg.Tools))
+	defer func() {
+		if err != nil {
+			close()
+		}
+	}()
 	for _, t := range cfg.Tools {
+		if t.MCP != nil {
+			tools, c, err := r.mcpTools(ctx, userID, t, req.Scrubber, used)
+			if err != nil {
+				return nil, close, err
+			}
+			closers = append(closers, c)
+			out = append(out, tools...)
+			continue
+		}
 		ta, ok := agents[t.Agent]
 		switch {
 		case !ok:
-			return nil, executor.Errorf(executor.ErrInvalidConfig, false, "tool agent %q does not exist (renamed or deleted?)", t.Agent)
+			return nil, close, executor.Errorf(executor.ErrInvalidConfig, false, "tool agent %q does not exist (renamed or deleted?)", t.Agent)
 		case ta.Type == turbocat.AgentLLM:
-			return nil, executor.Errorf(executor.ErrInvalidConfig, false, "tool agent %q is an llm agent; tools are code or api agents", t.Agent)
+			return nil, close, executor.Errorf(executor.ErrInvalidConfig, false, "tool agent %q is an llm agent; tools are code or api agents", t.Agent)
 		case ta.Status != turbocat.AgentActive:
-			return nil, executor.Errorf(executor.ErrInvalidConfig, false, "tool agent %q is %s", t.Agent, ta.Status)
+			return nil, close, executor.Errorf(executor.ErrInvalidConfig, false, "tool agent %q is %s", t.Agent, ta.Status)
 		}
 		scrub := req.Scrubber
 		out = append(out, executor.Tool{Name: toolName(ta.Name, used), Agent: ta.Name, Description: ta.Description, Parameters: ta.InputSchema,
@@ -55,7 +78,7 @@ func (r *Runner) tools(ctx context.Context, userID string, agent *turbocat.Agent
 				return r.RunAgent(ctx, userID, ta, executor.Request{Input: args, Timeout: timeout, Scrubber: scrub, IdempotencyKey: key})
 			}})
 	}
-	return out, nil
+	return out, close, nil
 }
 
 // toolName makes an agent name a valid tool name for every provider

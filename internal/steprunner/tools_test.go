@@ -11,9 +11,11 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/executor"
@@ -106,10 +108,13 @@ func toolSetup(t *testing.T, email string) *toolBundle {
 	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: client}))
 	reg.Register(executor.TypeLLM, llmexec.New(llmexec.Options{HTTPClient: client}))
 	r := &steprunner.Runner{Store: db, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient, Lease: time.Minute,
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler), MCPClient: client,
 		Secrets: func(_ context.Context, _ string, name string) (string, error) {
-			if name == "WEATHER_TOKEN" {
+			switch name {
+			case "WEATHER_TOKEN":
 				return "tok-canary-7731", nil
+			case "MCP_HEADERS":
+				return `{"Authorization": "Bearer mcp-canary-99"}`, nil
 			}
 			return "", errors.New("no such secret")
 		}}
@@ -251,4 +256,103 @@ func TestToolAgentsAreTheOwners(t *testing.T) {
 	require.Contains(t, se.Cause, `tool agent "weather" does not exist`)
 	require.False(t, called)
 	require.Empty(t, b.model.calls(), "the model was not called either")
+}
+
+// TestMCPTools: an llm agent's tools include an MCP server (the SDK's own
+// server over streamable HTTP): its allowed tools are offered to the model
+// with their schemas, the model's call runs on the server with the headers
+// of the agent's secret, and the result goes back; a tool not allowed is
+// never offered, and the header secret is never stored.
+func TestMCPTools(t *testing.T) {
+	t.Parallel()
+	b := toolSetup(t, "mcp@example.com")
+	ctx := context.Background()
+
+	type addIn struct {
+		A int `json:"a"`
+		B int `json:"b"`
+	}
+	type addOut struct {
+		Sum int `json:"sum"`
+	}
+	server := mcp.NewServer(&mcp.Implementation{Name: "calc", Version: "1"}, nil)
+	mcp.AddTool(server, &mcp.Tool{Name: "add", Description: "Adds two integers"}, func(_ context.Context, _ *mcp.CallToolRequest, in addIn) (*mcp.CallToolResult, addOut, error) {
+		return nil, addOut{Sum: in.A + in.B}, nil
+	})
+	mcp.AddTool(server, &mcp.Tool{Name: "wipe", Description: "Deletes everything"}, func(_ context.Context, _ *mcp.CallToolRequest, _ addIn) (*mcp.CallToolResult, addOut, error) {
+		t.Error("a tool not allowed was called")
+		return nil, addOut{}, nil
+	})
+	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
+	var unauthorized atomic.Int32
+	mcpSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer mcp-canary-99" {
+			unauthorized.Add(1)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(mcpSrv.Close)
+
+	var mu sync.Mutex
+	var bodies []string
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(raw))
+		first := len(bodies) == 1
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if first {
+			_, _ = w.Write([]byte(`{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":null,
+				"tool_calls":[{"id":"call_add","type":"function","function":{"name":"add","arguments":"{\"a\":2,\"b\":3}"}}]},"finish_reason":"tool_calls"}],
+				"usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"id":"c2","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"2+3=5"},"finish_reason":"stop"}],
+			"usage":{"prompt_tokens":20,"completion_tokens":2,"total_tokens":22}}`))
+	}))
+	t.Cleanup(model.Close)
+
+	cfg, _ := json.Marshal(map[string]any{"provider": "openai", "model": "gpt-4o-mini", "baseUrl": model.URL + "/v1/", "prompt": "2+3?",
+		"tools": []any{map[string]any{"mcp": map[string]any{"url": mcpSrv.URL, "headersSecret": "MCP_HEADERS"}, "allow": []string{"add"}}}})
+	agent := &turbocat.Agent{UserID: b.user.ID, Name: "calculator", Type: "llm", Config: cfg}
+	require.NoError(t, b.db.CreateAgent(ctx, agent, 10))
+	w := &turbocat.Workflow{UserID: b.user.ID, Name: "calc", Steps: []turbocat.WorkflowStep{{Key: "ask", AgentID: agent.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{}`)}}}
+	require.NoError(t, b.db.CreateWorkflow(ctx, w, 10))
+	e, _, err := b.db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: b.user.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+
+	_, err = b.runner.Handle(ctx, []byte(`{"action":"step","executionId":"`+e.ID+`","stepKey":"ask"}`))
+	require.NoError(t, err)
+	require.Zero(t, unauthorized.Load(), "every request carried the secret's headers")
+	mu.Lock()
+	require.Len(t, bodies, 2)
+	require.Contains(t, bodies[0], `"name":"add"`)
+	require.Contains(t, bodies[0], "Adds two integers")
+	require.Contains(t, bodies[0], `"a":{"type":"integer"}`, "the server's input schema is the tool's parameters")
+	require.NotContains(t, bodies[0], "wipe", "a tool not allowed is not offered")
+	require.Contains(t, bodies[1], `{\"sum\":5}`, "the result went back to the model")
+	mu.Unlock()
+
+	turns, err := b.db.StepTurns(ctx, b.user.ID, e.ID, "ask")
+	require.NoError(t, err)
+	require.Len(t, turns, 3)
+	require.Equal(t, "add", turns[1].ToolName)
+	require.JSONEq(t, `{"sum":5}`, string(turns[1].Output))
+	all, _ := json.Marshal(turns)
+	require.NotContains(t, string(all), "mcp-canary-99")
+
+	// Without the loopback allow-list, the SSRF guard refuses the server.
+	strict := &steprunner.Runner{Store: b.db, Workflows: b.db, Agents: b.db, Executor: b.runner.Executor, Transient: postgres.IsTransient,
+		Lease: time.Minute, Secrets: b.runner.Secrets, MCPClient: httpexec.NewClient(httpexec.ClientOptions{})}
+	e2, _, err := b.db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: b.user.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	_, err = strict.Handle(ctx, []byte(`{"action":"step","executionId":"`+e2.ID+`","stepKey":"ask"}`))
+	var se *turbocat.StepError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, steprunner.ErrMCPUnavailable, se.Name)
+	require.Contains(t, se.Cause, "blocked")
+	require.NotContains(t, se.Cause, "mcp-canary-99")
 }

@@ -59,8 +59,8 @@ type recordedOutput struct {
 // its error and asked again by the next attempt.
 func (e *Executor) loop(ctx context.Context, run *executor.Run, cfg *executor.LLMConfig, c *call) (executor.Result, error) {
 	req := run.Request()
-	if len(cfg.Tools) != len(req.Tools) {
-		return run.Finish(ctx, nil, executor.Errorf(executor.ErrInvalidConfig, false, "the agent's %d tools were not resolved (got %d)", len(cfg.Tools), len(req.Tools)))
+	if len(cfg.Tools) > 0 && req.Tools == nil {
+		return run.Finish(ctx, nil, executor.Errorf(executor.ErrInvalidConfig, false, "the agent's %d tools were not resolved", len(cfg.Tools)))
 	}
 	var err error
 	if c.choice, err = executor.ParseToolChoice(cfg.ToolChoice); err != nil {
