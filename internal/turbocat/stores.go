@@ -181,10 +181,12 @@ type SecretStore interface {
 // Pruned counts what a retention pass deleted.
 type Pruned struct {
 	Logs, Events, Deliveries, Signatures int64
+	// Turns are recorded model turns and tool calls of llm steps.
+	Turns int64
 }
 
-// Pruner deletes what its retention has passed: log lines of runs that
-// ended before before, dispatched events and finished webhook deliveries
+// Pruner deletes what its retention has passed: log lines and recorded
+// model turns of runs that ended before before, dispatched events and finished webhook deliveries
 // older than before, and webhook signatures seen before signaturesBefore
 // (past the replay window).
 type Pruner interface {

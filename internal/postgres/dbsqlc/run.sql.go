@@ -973,6 +973,29 @@ func (q *Queries) StepTurnsList(ctx context.Context, arg StepTurnsListParams) ([
 	return items, nil
 }
 
+const stepTurnsPrune = `-- name: StepTurnsPrune :execrows
+DELETE FROM execution_step_turns t
+WHERE t.ctid = ANY (ARRAY(
+    SELECT x.ctid FROM execution_step_turns x JOIN executions e ON e.id = x.execution_id
+    WHERE e.completed_at < $1::timestamptz
+    LIMIT $2::integer))
+`
+
+type StepTurnsPruneParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// Recorded model turns and tool calls of runs that ended before the
+// cutoff (no run resumes them), a batch at a time.
+func (q *Queries) StepTurnsPrune(ctx context.Context, arg StepTurnsPruneParams) (int64, error) {
+	result, err := q.db.Exec(ctx, stepTurnsPrune, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const stepsCopyCompleted = `-- name: StepsCopyCompleted :exec
 INSERT INTO execution_steps (execution_id, step_key, agent_id, status, attempt, input, output, started_at, completed_at,
     duration_ms, input_tokens, output_tokens, cost_usd, reused_from, child_execution_id, parent_key, item_index, item)

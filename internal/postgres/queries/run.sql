@@ -175,6 +175,15 @@ WHERE l.ctid = ANY (ARRAY(
     WHERE e.completed_at < sqlc.arg(before)::timestamptz
     LIMIT sqlc.arg(max_rows)::integer));
 
+-- name: StepTurnsPrune :execrows
+-- Recorded model turns and tool calls of runs that ended before the
+-- cutoff (no run resumes them), a batch at a time.
+DELETE FROM execution_step_turns t
+WHERE t.ctid = ANY (ARRAY(
+    SELECT x.ctid FROM execution_step_turns x JOIN executions e ON e.id = x.execution_id
+    WHERE e.completed_at < sqlc.arg(before)::timestamptz
+    LIMIT sqlc.arg(max_rows)::integer));
+
 -- name: BudgetState :one
 -- What the budgets of a run's next model call are measured against: the
 -- run's bounds and spend so far, and its user's monthly budget and spend
