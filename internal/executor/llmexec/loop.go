@@ -118,7 +118,9 @@ func (e *Executor) loop(ctx context.Context, run *executor.Run, cfg *executor.LL
 				"the model still asked for tools after %d turns (maxTurns %d); raise maxTurns or make the task smaller", turn, maxTurns))
 		}
 		if turn > 0 {
-			c.choice = executor.ToolChoice{Mode: "auto"}
+			if c.choice.Mode == "required" || c.choice.Mode == "tool" {
+				c.choice = executor.ToolChoice{Mode: "auto"}
+			}
 			if baseKey != "" {
 				c.idempotencyKey = baseKey + ":turn" + strconv.Itoa(turn)
 			}
