@@ -449,3 +449,31 @@ func TestToolLoopResumes(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, f.requests(), 2)
 }
+
+// TestToolLoopRetryReasksARejectedAnswer: a final answer that failed
+// responseSchema is recorded with its error; the step's retry replays the
+// tool turn but asks the model for the answer again.
+func TestToolLoopRetryReasksARejectedAnswer(t *testing.T) {
+	t.Parallel()
+	f := newToolFake(t, ProviderOpenAI, []fakeCall{{id: "c1", name: "lookup", args: `{"city":"Paris"}`}})
+	tool := &lookupTool{started: make(chan struct{}, 10), want: 1}
+	j := &memJournal{}
+	req := executor.Request{Type: executor.TypeLLM, Input: json.RawMessage(`{"cities":"Paris"}`), Tools: []executor.Tool{tool.tool()}, Turns: j,
+		Config: toolConfig(ProviderOpenAI, "ok", map[string]any{"responseSchema": map[string]any{"type": "object", "required": []string{"label"}}})}
+	for attempt := 1; attempt <= 2; attempt++ {
+		_, err := toolExecutor(f).Execute(context.Background(), req)
+		var se *turbocat.StepError
+		require.ErrorAs(t, err, &se)
+		require.Equal(t, executor.ErrLLMInvalidOutput, se.Name)
+	}
+	require.Len(t, f.requests(), 3, "turn 0 once, the answer twice")
+	require.Len(t, tool.args, 1, "the tool ran once")
+	var finals int
+	for _, tr := range j.turns {
+		if tr.Turn == 1 {
+			finals++
+			require.Contains(t, string(tr.Error), "Llm.InvalidOutput")
+		}
+	}
+	require.Equal(t, 2, finals)
+}
