@@ -29,6 +29,7 @@ func TestFunctionFor(t *testing.T) {
 		{"/api/v1/templates/{id}/instantiate", routes.Templates},
 		{"/api/v1/workflows/{id}/execute", routes.Workflows},
 		{"/api/v1/executions/{id}/logs", routes.Executions},
+		{"/api/v1/executions/{id}/steps/{key}/turns", routes.Executions},
 		{"/api/v1/deployments/{id}", routes.Deployments},
 		{"/api/v1/webhooks", routes.Deployments},
 		{"/api/v1/webhooks/{id}/deliveries", routes.Deployments},

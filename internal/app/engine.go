@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"net/http"
 	"net/netip"
 
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/executor/httpexec"
 	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/steprunner"
 	"github.com/turbocat/turbocat/internal/turbocat"
@@ -13,8 +15,13 @@ import (
 
 // NewRunner returns the step runner over the app's stores.
 func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
+	var mcpClient *http.Client
+	if allow, err := allowCIDRs(a.Config); err == nil {
+		mcpClient = httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow, Own: OwnAddrs(a.Config)})
+	}
 	return &steprunner.Runner{
-		Store: a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics,
+		MCPClient: mcpClient,
+		Store:     a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics,
 		Transient: postgres.IsTransient,
 		Children:  a.Executions,
 		Links:     a.Executions.Links.Sign,

@@ -88,7 +88,7 @@ func AddCommands(root *cobra.Command, env *Env) {
 		}
 	}
 	inGroup(GroupAccount, loginCmd(env), logoutCmd(env), whoamiCmd(env))
-	inGroup(GroupRuns, runCmd(env), logsCmd(env), executionsCmd(env), decideCmd(env, "approve"), decideCmd(env, "reject"))
+	inGroup(GroupRuns, runCmd(env), logsCmd(env), turnsCmd(env), executionsCmd(env), decideCmd(env, "approve"), decideCmd(env, "reject"))
 	inGroup(GroupResources, deployCmd(env), rollbackCmd(env), deploymentsCmd(env), secretsCmd(env),
 		resourceCmd(env, "agents", "agent", []string{"ID", "NAME", "TYPE", "STATUS", "UPDATED"},
 			func(m map[string]any) []string {

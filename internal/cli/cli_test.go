@@ -543,3 +543,33 @@ func TestErrorText(t *testing.T) {
 	require.Equal(t, "", errorText(json.RawMessage(`null`)))
 	require.Equal(t, "", errorText(nil))
 }
+
+// TestToolsExample: examples/tools (an llm agent with a code agent as its
+// tool) satisfies the schema and loads, the tool agent with its
+// inputSchema; plan puts the tool agent before the llm agent naming it.
+func TestToolsExample(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open("../../examples/schema.json")
+	require.NoError(t, err)
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	require.NoError(t, err)
+	c := jsonschema.NewCompiler()
+	require.NoError(t, c.AddResource("schema.json", doc))
+	sch, err := c.Compile("schema.json")
+	require.NoError(t, err)
+	raw, err := os.ReadFile("../../examples/tools/tools.yaml")
+	require.NoError(t, err)
+	for _, d := range yamlDocs(t, bytes.NewReader(raw)) {
+		require.NoError(t, sch.Validate(d))
+	}
+	b, err := LoadFiles("../../examples/tools")
+	require.NoError(t, err)
+	require.Len(t, b.Agents, 2)
+	b.Agents[0], b.Agents[1] = b.Agents[1], b.Agents[0] // the llm agent first in the files
+	changes, _ := plan(b, &server{agents: map[string]map[string]any{}, workflows: map[string]map[string]any{}}, false)
+	require.Equal(t, "city-weather", changes[0].Name)
+	require.Equal(t, "weather-assistant", changes[1].Name)
+	require.Equal(t, "object", b.Agents[1].InputSchema["type"])
+	require.Equal(t, "object", agentBody(b.Agents[1])["inputSchema"].(map[string]any)["type"])
+}

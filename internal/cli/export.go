@@ -52,6 +52,7 @@ func exportFiles(s *server) (files []exportFile, unset []string) {
 		a := s.agents[name]
 		cfg, _ := jsonable(a["config"]).(map[string]any)
 		spec := &AgentSpec{Kind: KindAgent, Name: name, Description: str0(a["description"]), Type: str0(a["type"]), Config: cfg}
+		spec.InputSchema, _ = jsonable(a["inputSchema"]).(map[string]any)
 		if st := str0(a["status"]); st != "" && st != "active" {
 			spec.Status = st
 		}

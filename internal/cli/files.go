@@ -35,6 +35,9 @@ type AgentSpec struct {
 	Type        string         `yaml:"type" json:"type"`
 	Status      string         `yaml:"status,omitempty" json:"status,omitempty"`
 	Config      map[string]any `yaml:"config" json:"config"`
+	// InputSchema is the JSON Schema of the agent's input: its parameters
+	// when an llm agent lists it in tools.
+	InputSchema map[string]any `yaml:"inputSchema,omitempty" json:"inputSchema,omitempty"`
 
 	pos     string // file:line of the document
 	cfgLine int
@@ -215,7 +218,7 @@ func collectFiles(path string) ([]string, error) {
 }
 
 var (
-	agentFields    = []string{"kind", "name", "description", "type", "status", "config"}
+	agentFields    = []string{"kind", "name", "description", "type", "status", "config", "inputSchema"}
 	workflowFields = []string{"kind", "name", "description", "inputSchema", "output", "schedule", "maxConcurrentRuns", "maxCostUsd", "maxTokens", "steps"}
 	stepFields     = []string{"key", "type", "agent", "dependsOn", "inputs", "retry", "timeoutSeconds", "when", "forEach", "maxConcurrency",
 		"seconds", "until", "workflow", "onError"}

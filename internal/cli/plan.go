@@ -138,6 +138,9 @@ func agentDiff(ch *change, a *AgentSpec, have map[string]any) {
 	if a.Status != "" && a.Status != str0(have["status"]) {
 		ch.field("status", str0(have["status"]), a.Status)
 	}
+	if canon(emptyAsNil(jsonable(a.InputSchema))) != canon(emptyAsNil(have["inputSchema"])) {
+		ch.field("inputSchema", have["inputSchema"], jsonable(a.InputSchema))
+	}
 }
 
 // jsonEqual reports whether two values encode to the same JSON (nil and
@@ -266,7 +269,13 @@ func shownSteps(steps, file []StepSpec) any {
 // workflows and agents deleted. missing lists the secrets the files
 // declare that the server does not have.
 func plan(b *Bundle, s *server, prune bool) (changes []change, missing []string) {
-	for _, a := range b.Agents {
+	// Code and api agents first: llm agents name them as tools, and the
+	// server checks that a tool exists when the llm agent is saved.
+	agents := slices.Clone(b.Agents)
+	slices.SortStableFunc(agents, func(x, y *AgentSpec) int {
+		return boolInt(x.Type == "llm") - boolInt(y.Type == "llm")
+	})
+	for _, a := range agents {
 		have, ok := s.agents[a.Name]
 		switch {
 		case !ok:
@@ -420,4 +429,11 @@ func printPlan(w io.Writer, changes []change, missing []string) {
 
 func kindWord(k string) string {
 	return strings.ToLower(k)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -21,6 +21,11 @@ func agentBody(a *AgentSpec) map[string]any {
 	if a.Status != "" {
 		body["status"] = a.Status
 	}
+	// null removes a schema the file no longer has.
+	body["inputSchema"] = jsonable(a.InputSchema)
+	if len(a.InputSchema) == 0 {
+		body["inputSchema"] = nil
+	}
 	return body
 }
 

@@ -121,7 +121,7 @@ var Vars = []Var{
 	{"TURBOCAT_CODE_WORKERS", "2 (1 in Lambda)", "Sandboxed worker processes for code agents (concurrent code runs)."},
 	{"TURBOCAT_RECONCILE_INTERVAL", "10s", "How often `turbocat dev` checks every unfinished run against the engine."},
 	{"TURBOCAT_CODE_WORKERS_PER_USER", "0 (all but one)", "Code workers one user's runs may hold at once; waiting runs are served round robin between users, so one user's long scripts never hold every worker."},
-	{"TURBOCAT_RETENTION_DAYS", "90", "Days run log lines, the engine journal of finished runs, dispatched events and webhook deliveries are kept (AWS keeps Step Functions history 90 days); pruned hourly."},
+	{"TURBOCAT_RETENTION_DAYS", "90", "Days run log lines, recorded model turns and tool calls, the engine journal of finished runs, dispatched events and webhook deliveries are kept (AWS keeps Step Functions history 90 days); pruned hourly."},
 	{"TURBOCAT_LLM_PRICES", "(built in)", "JSON object overriding and extending the model price table, USD per million tokens by model name prefix, e.g. {\"gpt-4o\": {\"inputPerMTok\": 2.5, \"outputPerMTok\": 10}}; costs and budgets use it."},
 	{"TURBOCAT_PPROF", "false", "true serves Go's profiler at /debug/pprof on `turbocat dev` (for measuring it under load)."},
 	{"TURBOCAT_ENGINE", "local (sfn in Lambda)", "Workflow engine: `local` (the built-in Step Functions runtime) or `sfn` (AWS Step Functions)."},

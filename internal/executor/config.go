@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -218,6 +219,65 @@ type LLMConfig struct {
 	MaxTokens      int64           `json:"maxTokens,omitempty"`
 	TimeoutSeconds float64         `json:"timeoutSeconds,omitempty"`
 	ResponseSchema json.RawMessage `json:"responseSchema,omitempty"`
+	// Tools are agents of the same owner the model may call (code or api
+	// agents); their inputSchema is the tool's parameters schema.
+	Tools []LLMTool `json:"tools,omitempty"`
+	// MaxTurns bounds the model calls of a tool loop (DefaultMaxTurns
+	// when 0); a model still asking for tools then fails with Llm.MaxTurns.
+	MaxTurns int `json:"maxTurns,omitempty"`
+	// ToolChoice is auto (default), none, required or {"name": "<tool>"}.
+	ToolChoice json.RawMessage `json:"toolChoice,omitempty"`
+}
+
+// DefaultMaxTurns is the model calls a tool loop may make by default.
+const DefaultMaxTurns = 8
+
+// LLMTool is one tool of an LLM agent: an agent, or the tools of an MCP
+// server.
+type LLMTool struct {
+	// Agent names a code or api agent of the LLM agent's owner.
+	Agent string `json:"agent,omitempty"`
+	// MCP is a remote MCP server (streamable HTTP) whose tools the model
+	// may call; Allow, if set, limits them to those names.
+	MCP   *MCPServer `json:"mcp,omitempty"`
+	Allow []string   `json:"allow,omitempty"`
+}
+
+// MCPServer is an MCP server an LLM agent uses.
+type MCPServer struct {
+	URL string `json:"url"`
+	// HeadersSecret names a secret holding a JSON object of HTTP headers
+	// sent to the server (e.g. {"Authorization": "Bearer ..."}).
+	HeadersSecret string `json:"headersSecret,omitempty"`
+}
+
+// ToolChoice is the parsed toolChoice of an LLM agent.
+type ToolChoice struct {
+	// Mode is auto, none, required or tool (Name set).
+	Mode string
+	Name string
+}
+
+// ParseToolChoice parses an LLM agent's toolChoice (nil or empty → auto).
+func ParseToolChoice(raw json.RawMessage) (ToolChoice, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ToolChoice{Mode: "auto"}, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch s {
+		case "auto", "none", "required":
+			return ToolChoice{Mode: s}, nil
+		}
+		return ToolChoice{}, fmt.Errorf("must be auto, none, required or {\"name\": \"<tool agent>\"}")
+	}
+	var o struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(raw, &o); err != nil || o.Name == "" {
+		return ToolChoice{}, fmt.Errorf("must be auto, none, required or {\"name\": \"<tool agent>\"}")
+	}
+	return ToolChoice{Mode: "tool", Name: o.Name}, nil
 }
 
 // LLMMessage is one conversation turn.
@@ -246,6 +306,29 @@ func (c *LLMConfig) Validate() error {
 		if err := compileUserSchema(c.ResponseSchema); err != nil {
 			errs = append(errs, fmt.Sprintf("responseSchema: %v", err))
 		}
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Tools {
+		if t.MCP != nil {
+			if u, err := url.Parse(t.MCP.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Sprintf("tools.%d.mcp.url: must be an http or https URL", i))
+			}
+			continue
+		}
+		if seen[t.Agent] {
+			errs = append(errs, fmt.Sprintf("tools.%d.agent: %q is listed twice", i, t.Agent))
+		}
+		seen[t.Agent] = true
+	}
+	if tc, err := ParseToolChoice(c.ToolChoice); err != nil {
+		errs = append(errs, fmt.Sprintf("toolChoice: %v", err))
+	} else if tc.Mode != "auto" && len(c.Tools) == 0 {
+		errs = append(errs, "toolChoice: needs tools")
+	} else if tc.Mode == "tool" && !seen[tc.Name] {
+		errs = append(errs, fmt.Sprintf("toolChoice.name: %q is not one of tools", tc.Name))
+	}
+	if c.MaxTurns < 0 {
+		errs = append(errs, "maxTurns: must be positive")
 	}
 	sort.Strings(errs)
 	if len(errs) > 0 {

@@ -101,6 +101,65 @@ type Request struct {
 	// agent checks each before every call and fails with
 	// Budget.Exceeded, without calling, when the call could pass one.
 	Budgets []Budget
+	// Tools are the resolved tools of an LLM agent with tools (the caller
+	// looks the tool agents up, scoped to the owner); nil for none.
+	Tools []Tool
+	// Turns, if set, records every model turn and tool call of an LLM
+	// agent's tool loop as it happens, and returns what an earlier
+	// invocation of the same step recorded: the loop resumes at the first
+	// unrecorded turn and never makes a recorded call again.
+	Turns TurnJournal
+}
+
+// Tool is one tool an LLM agent's model may call.
+type Tool struct {
+	// Name is the name the model sees (letters, digits, _ and -).
+	Name string
+	// Agent is the tool agent's own name.
+	Agent       string
+	Description string
+	// Parameters is the JSON Schema of the tool's arguments (an object).
+	Parameters json.RawMessage
+	// Run runs the tool on its arguments; key is a stable idempotency key
+	// of the call. A *turbocat.StepError is the tool's failure and goes
+	// back to the model; the run itself goes on.
+	Run func(ctx context.Context, args json.RawMessage, key string) (Result, error)
+}
+
+// TurnJournal is the durable record of an LLM tool loop of one step.
+type TurnJournal interface {
+	// LoadTurns returns what earlier invocations of the step recorded (for
+	// each turn and seq, the latest attempt's record), ordered by turn and seq.
+	LoadTurns(ctx context.Context) ([]Turn, error)
+	// RecordTurn records one model turn or tool call.
+	RecordTurn(ctx context.Context, t Turn) error
+}
+
+// Turn kinds.
+const (
+	TurnModel = "model"
+	TurnTool  = "tool"
+)
+
+// Turn is one model call (Seq 0) or one tool call (Seq i+1 for the i-th
+// tool call the model asked for in that turn) of a tool loop.
+type Turn struct {
+	Turn       int             `json:"turn"`
+	Seq        int             `json:"seq"`
+	Attempt    int             `json:"attempt"`
+	Kind       string          `json:"kind"`
+	ToolCallID string          `json:"toolCallId,omitempty"`
+	ToolName   string          `json:"toolName,omitempty"`
+	Input      json.RawMessage `json:"input,omitempty"`
+	Output     json.RawMessage `json:"output,omitempty"`
+	Error      json.RawMessage `json:"error,omitempty"`
+	Model      string          `json:"model,omitempty"`
+	// InputTokens, OutputTokens and CostUSD are the model turn's usage.
+	InputTokens  int64     `json:"inputTokens"`
+	OutputTokens int64     `json:"outputTokens"`
+	CostUSD      float64   `json:"costUsd"`
+	DurationMs   int64     `json:"durationMs"`
+	CreatedAt    time.Time `json:"createdAt"`
 }
 
 // Budget is one bound on model spend: money (USD) or tokens.
@@ -242,6 +301,9 @@ const (
 	ErrLLMInvalidOutput = "Llm.InvalidOutput"
 	// ErrLLMConnection: the provider cannot be reached. Retryable.
 	ErrLLMConnection = "Llm.ConnectionFailed"
+	// ErrLLMMaxTurns: the model still asked for tools after maxTurns
+	// model calls.
+	ErrLLMMaxTurns = "Llm.MaxTurns"
 )
 
 // RetryableErrorNames lists the step errors reported with retryable: true
@@ -262,7 +324,7 @@ func ErrorNames() []string {
 		ErrInvalidConfig, ErrUnknownType, ErrOutputTooLarge, ErrCanceled, ErrInternal,
 		ErrCodeTimeout, ErrCodeMemoryLimit, ErrCodeStackOverflow, ErrCodeError,
 		ErrAPIHTTP3xx, ErrAPIHTTP4xx, ErrAPIHTTP5xx, ErrAPIRateLimited, ErrAPITimeout, ErrAPIBlocked, ErrAPIConnection, ErrAPIResponseTooLarge,
-		ErrLLMRateLimited, ErrLLMServerError, ErrLLMTimeout, ErrLLMInvalidRequest, ErrLLMContentFiltered, ErrLLMInvalidOutput, ErrLLMConnection,
+		ErrLLMRateLimited, ErrLLMServerError, ErrLLMTimeout, ErrLLMInvalidRequest, ErrLLMContentFiltered, ErrLLMInvalidOutput, ErrLLMConnection, ErrLLMMaxTurns,
 		ErrBudgetExceeded,
 	}
 }

@@ -50,6 +50,16 @@ func (s *Server) getExecutionSteps(w http.ResponseWriter, r *http.Request) error
 	})
 }
 
+func (s *Server) getStepTurns(w http.ResponseWriter, r *http.Request) error {
+	return read(w, r, func() (map[string]any, error) {
+		turns, err := s.Executions.Turns(r.Context(), actor(r), r.PathValue("id"), r.PathValue("key"))
+		if turns == nil {
+			turns = []*turbocat.StepTurn{}
+		}
+		return map[string]any{"items": turns}, err
+	})
+}
+
 func (s *Server) getExecutionLogs(w http.ResponseWriter, r *http.Request) error {
 	p, err := pageOf(r)
 	if err != nil {

@@ -183,6 +183,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/usage", Group: GroupExecutions, Scope: "executions:read", Handler: (*Server).usage},
 		{Method: "GET", Path: "/api/v1/executions/{id}", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecution},
 		{Method: "GET", Path: "/api/v1/executions/{id}/steps", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionSteps},
+		{Method: "GET", Path: "/api/v1/executions/{id}/steps/{key}/turns", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getStepTurns},
 		{Method: "GET", Path: "/api/v1/executions/{id}/logs", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionLogs},
 		{Method: "POST", Path: "/api/v1/executions/{id}/cancel", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).cancelExecution},
 		{Method: "POST", Path: "/api/v1/executions/{id}/retry", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).retryExecution},

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -15,7 +16,7 @@ var _ turbocat.TemplateStore = (*DB)(nil)
 
 func toAgent(a dbsqlc.Agent) *turbocat.Agent {
 	return &turbocat.Agent{ID: a.ID, UserID: a.UserID, TemplateID: a.TemplateID, Name: a.Name, Description: a.Description,
-		Type: a.Type, Config: a.Config, Status: a.Status, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+		Type: a.Type, Config: a.Config, InputSchema: a.InputSchema, Status: a.Status, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
 // lockUser serialises quota checks of one user: concurrent creates cannot
@@ -44,7 +45,7 @@ func (db *DB) CreateAgent(ctx context.Context, a *turbocat.Agent, maxAgents int)
 			a.Status = turbocat.AgentActive
 		}
 		row, err := q.AgentCreate(ctx, dbsqlc.AgentCreateParams{UserID: a.UserID, TemplateID: a.TemplateID, Name: a.Name,
-			Description: a.Description, Type: a.Type, Config: a.Config, Status: a.Status})
+			Description: a.Description, Type: a.Type, Config: a.Config, Status: a.Status, InputSchema: nilIfEmptyJSON(a.InputSchema)})
 		if err != nil {
 			return translate(err, "agent")
 		}
@@ -84,7 +85,7 @@ func (db *DB) UpdateAgent(ctx context.Context, userID, id string, fn func(*turbo
 			return err
 		}
 		row, err = q.AgentUpdate(ctx, dbsqlc.AgentUpdateParams{ID: id, UserID: userID, Name: a.Name,
-			Description: a.Description, Config: a.Config, Status: a.Status})
+			Description: a.Description, Config: a.Config, Status: a.Status, InputSchema: nilIfEmptyJSON(a.InputSchema)})
 		if err != nil {
 			return translate(err, "agent")
 		}
@@ -149,6 +150,30 @@ func (db *DB) OwnedAgents(ctx context.Context, userID string, ids []string) (map
 		out[id] = true
 	}
 	return out, nil
+}
+
+// AgentsByName implements turbocat.AgentStore.
+func (db *DB) AgentsByName(ctx context.Context, userID string, names []string) (map[string]*turbocat.Agent, error) {
+	out := map[string]*turbocat.Agent{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	rows, err := db.q.AgentsGetByNames(ctx, dbsqlc.AgentsGetByNamesParams{UserID: userID, Names: names})
+	if err != nil {
+		return nil, fmt.Errorf("agents by name: %w", err)
+	}
+	for _, r := range rows {
+		out[r.Name] = toAgent(r)
+	}
+	return out, nil
+}
+
+// nilIfEmptyJSON stores an absent or null JSON document as SQL NULL.
+func nilIfEmptyJSON(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	return b
 }
 
 func escapeLike(s string) string {

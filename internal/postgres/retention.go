@@ -26,6 +26,16 @@ func (db *DB) Prune(ctx context.Context, before, signaturesBefore time.Time) (tu
 			break
 		}
 	}
+	for {
+		n, err := db.q.StepTurnsPrune(ctx, dbsqlc.StepTurnsPruneParams{Before: before, MaxRows: pruneBatch})
+		if err != nil {
+			return p, fmt.Errorf("prune turns: %w", err)
+		}
+		p.Turns += n
+		if n < pruneBatch {
+			break
+		}
+	}
 	var err error
 	if p.Events, err = db.q.EventsPrune(ctx, &before); err != nil {
 		return p, fmt.Errorf("prune events: %w", err)

@@ -47,8 +47,77 @@ type AgentInput struct {
 	Description *string         `json:"description"`
 	Type        *string         `json:"type"`
 	Config      json.RawMessage `json:"config"`
+	// InputSchema is absent (unchanged), null (removed) or a JSON Schema.
+	InputSchema json.RawMessage `json:"inputSchema"`
 	Status      *string         `json:"status"`
 	TemplateID  *string         `json:"-"` // set by Instantiate
+}
+
+// MaxInputSchemaBytes bounds an agent's inputSchema.
+const MaxInputSchemaBytes = 64 << 10
+
+// checkInputSchema validates an agent's inputSchema: a JSON Schema of an
+// object (a tool's parameters are an object), compiled without loading
+// anything remote. It returns the schema to store (nil for null).
+func checkInputSchema(raw json.RawMessage, details *[]turbocat.FieldError) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if len(raw) > MaxInputSchemaBytes {
+		*details = append(*details, turbocat.FieldError{Field: "inputSchema", Message: fmt.Sprintf("must be at most %d bytes", MaxInputSchemaBytes)})
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		*details = append(*details, turbocat.FieldError{Field: "inputSchema", Message: "must be a JSON Schema object"})
+		return nil
+	}
+	if t, ok := m["type"]; ok && t != "object" {
+		*details = append(*details, turbocat.FieldError{Field: "inputSchema.type", Message: `must be "object": a tool's arguments are an object`})
+		return nil
+	}
+	if _, err := executor.CompileSchema(raw); err != nil {
+		*details = append(*details, turbocat.FieldError{Field: "inputSchema", Message: "is not a valid JSON Schema: " + err.Error()})
+		return nil
+	}
+	return raw
+}
+
+// checkTools checks an LLM agent's tools: each names a code or api agent
+// of the same owner.
+func (s *Agents) checkTools(ctx context.Context, userID, self string, config json.RawMessage, details *[]turbocat.FieldError) error {
+	var c struct {
+		Tools []executor.LLMTool `json:"tools"`
+	}
+	if json.Unmarshal(config, &c) != nil || len(c.Tools) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(c.Tools))
+	for _, t := range c.Tools {
+		if t.MCP == nil {
+			names = append(names, t.Agent)
+		}
+	}
+	agents, err := s.Store.AgentsByName(ctx, userID, names)
+	if err != nil {
+		return err
+	}
+	for i, t := range c.Tools {
+		if t.MCP != nil {
+			continue
+		}
+		field := fmt.Sprintf("config.tools.%d.agent", i)
+		a, ok := agents[t.Agent]
+		switch {
+		case t.Agent == self:
+			*details = append(*details, turbocat.FieldError{Field: field, Message: "an agent cannot be its own tool"})
+		case !ok:
+			*details = append(*details, turbocat.FieldError{Field: field, Message: fmt.Sprintf("you have no agent named %q", t.Agent)})
+		case a.Type == turbocat.AgentLLM:
+			*details = append(*details, turbocat.FieldError{Field: field, Message: fmt.Sprintf("%q is an llm agent; tools are code or api agents", t.Agent)})
+		}
+	}
+	return nil
 }
 
 // checkAgentConfig validates config against the schema of its type, kept in
@@ -116,7 +185,13 @@ func (s *Agents) Create(ctx context.Context, actor *turbocat.Actor, in AgentInpu
 		a.Type = *in.Type
 		checkAgentConfig(a.Type, in.Config, &details)
 		a.Config = in.Config
+		if a.Type == turbocat.AgentLLM && len(details) == 0 {
+			if err := s.checkTools(ctx, actor.UserID, a.Name, in.Config, &details); err != nil {
+				return nil, err
+			}
+		}
 	}
+	a.InputSchema = checkInputSchema(in.InputSchema, &details)
 	if in.Status != nil {
 		a.Status = *in.Status
 		if a.Status != turbocat.AgentActive && a.Status != turbocat.AgentDisabled {
@@ -148,6 +223,14 @@ func (s *Agents) Update(ctx context.Context, actor *turbocat.Actor, id string, i
 		if in.Config != nil {
 			checkAgentConfig(a.Type, in.Config, &details)
 			a.Config = in.Config
+		}
+		if a.Type == turbocat.AgentLLM && (in.Config != nil || in.Name != nil) && len(details) == 0 {
+			if err := s.checkTools(ctx, actor.UserID, a.Name, a.Config, &details); err != nil {
+				return err
+			}
+		}
+		if in.InputSchema != nil {
+			a.InputSchema = checkInputSchema(in.InputSchema, &details)
 		}
 		if in.Status != nil {
 			if *in.Status != turbocat.AgentActive && *in.Status != turbocat.AgentDisabled {

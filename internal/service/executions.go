@@ -553,6 +553,12 @@ func (s *Executions) Steps(ctx context.Context, actor *turbocat.Actor, id string
 	return s.Store.ExecutionSteps(ctx, actor.UserID, id)
 }
 
+// Turns returns the model turns and tool calls a step of one of the
+// actor's executions recorded (ENOTFOUND for another user's execution).
+func (s *Executions) Turns(ctx context.Context, actor *turbocat.Actor, id, stepKey string) ([]*turbocat.StepTurn, error) {
+	return s.Store.StepTurns(ctx, actor.UserID, id, stepKey)
+}
+
 // Logs returns log lines of one of the actor's executions.
 func (s *Executions) Logs(ctx context.Context, actor *turbocat.Actor, id string, r turbocat.LogRange) ([]*turbocat.ExecutionLog, error) {
 	return s.Store.ExecutionLogs(ctx, actor.UserID, id, r)

@@ -32,6 +32,7 @@ func TestRetention(t *testing.T) {
 		e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: user, Trigger: "api"})
 		require.NoError(t, err)
 		require.NoError(t, db.AppendLogs(ctx, e.ID, nil, []turbocat.LogLine{{Time: time.Now(), Level: "info", Message: "hello"}}))
+		require.NoError(t, db.RecordStepTurn(ctx, &turbocat.StepTurn{ExecutionID: e.ID, StepKey: "s", Attempt: 1, Kind: "model", Output: json.RawMessage(`{"text":"hi"}`)}))
 		done := turbocat.NewEvent(user, turbocat.EventExecutionSucceeded, map[string]string{"executionId": e.ID})
 		_, err = db.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Events: []turbocat.Event{done}})
 		require.NoError(t, err)
@@ -53,6 +54,8 @@ func TestRetention(t *testing.T) {
 	}
 	require.Zero(t, count(`SELECT count(*) FROM execution_logs WHERE execution_id = $1`, old), "the old run's logs are gone")
 	require.Equal(t, 1, count(`SELECT count(*) FROM execution_logs WHERE execution_id = $1`, recent), "the recent run's logs stay")
+	require.Zero(t, count(`SELECT count(*) FROM execution_step_turns WHERE execution_id = $1`, old), "and its recorded turns")
+	require.Equal(t, 1, count(`SELECT count(*) FROM execution_step_turns WHERE execution_id = $1`, recent))
 	require.Equal(t, 2, count(`SELECT count(*) FROM executions`), "runs themselves are kept")
 	require.Equal(t, 1, count(`SELECT count(*) FROM events`), "only the recent dispatched event stays")
 }

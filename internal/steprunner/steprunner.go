@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -105,6 +106,10 @@ type Runner struct {
 	Children ChildStarter
 	// Links signs an approval's one-time approve and reject links.
 	Links LinkSigner
+	// MCPClient makes the calls to the MCP servers llm agents use as tools
+	// (agent-chosen destinations: an SSRF-safe client); nil disables MCP
+	// tools.
+	MCPClient *http.Client
 	// Transient reports database errors worth retrying (connection lost,
 	// server restarting); the app sets it to the store's classifier.
 	// Those fail the Task as ErrStoreUnavailable, which the state machine
@@ -434,8 +439,12 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 			return err
 		}
 	}
-	res, runErr := r.RunAgent(ctx, e.UserID, agent, executor.Request{Input: input, Timeout: timeout, Scrubber: scrub,
-		IdempotencyKey: e.ID + ":" + key, Budgets: budgets})
+	req := executor.Request{Input: input, Timeout: timeout, Scrubber: scrub, IdempotencyKey: e.ID + ":" + key, Budgets: budgets}
+	if agent.Type == turbocat.AgentLLM {
+		// Every model turn and tool call is recorded; a retry resumes.
+		req.Turns = &turnJournal{store: r.Store, executionID: e.ID, stepKey: key, attempt: claim.Step.Attempt}
+	}
+	res, runErr := r.RunAgent(ctx, e.UserID, agent, req)
 	logs := toLogLines(res.Logs, scrub)
 	if runErr != nil {
 		var xe *turbocat.StepError
@@ -510,6 +519,14 @@ func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Ag
 		scrub.Add(v)
 		return v, nil
 	})
+	if agent.Type == turbocat.AgentLLM {
+		tools, closeTools, err := r.tools(ctx, userID, agent, req)
+		if err != nil {
+			return executor.Result{}, err
+		}
+		defer closeTools()
+		req.Tools = tools
+	}
 	return r.Executor.Execute(ctx, req)
 }
 

@@ -154,6 +154,28 @@ type WorkflowSpend struct {
 	Spend
 }
 
+// StepTurn is one model turn (Seq 0, Kind "model") or tool call (Seq
+// i+1, Kind "tool") of an LLM step's tool loop.
+type StepTurn struct {
+	ExecutionID  string          `json:"-"`
+	StepKey      string          `json:"stepKey"`
+	Attempt      int             `json:"attempt"`
+	Turn         int             `json:"turn"`
+	Seq          int             `json:"seq"`
+	Kind         string          `json:"kind"`
+	ToolCallID   string          `json:"toolCallId,omitempty"`
+	ToolName     string          `json:"toolName,omitempty"`
+	Model        string          `json:"model,omitempty"`
+	Input        json.RawMessage `json:"input"`
+	Output       json.RawMessage `json:"output"`
+	Error        json.RawMessage `json:"error"`
+	InputTokens  int64           `json:"inputTokens"`
+	OutputTokens int64           `json:"outputTokens"`
+	CostUSD      float64         `json:"costUsd"`
+	DurationMs   int64           `json:"durationMs"`
+	CreatedAt    time.Time       `json:"createdAt"`
+}
+
 // BudgetState is what a run's next model call is checked against: the
 // run's bounds and its spend so far, and its user's monthly budget and
 // spend this calendar month (UTC).
@@ -288,6 +310,17 @@ type ExecutionStore interface {
 	// BudgetState returns the budgets a run's next model call is checked
 	// against.
 	BudgetState(ctx context.Context, executionID string) (*BudgetState, error)
+	// RecordStepTurn records one model turn or tool call of a step's tool
+	// loop (a record already there for the same attempt, turn and seq is
+	// kept).
+	RecordStepTurn(ctx context.Context, t *StepTurn) error
+	// LatestStepTurns returns what a step's tool loop recorded: for each
+	// turn and seq, the latest attempt's record, by turn then seq.
+	LatestStepTurns(ctx context.Context, executionID, stepKey string) ([]*StepTurn, error)
+	// StepTurns returns every recorded turn of a step of one of the user's
+	// executions (every attempt, in order); ENOTFOUND for an execution of
+	// another user or none.
+	StepTurns(ctx context.Context, userID, executionID, stepKey string) ([]*StepTurn, error)
 	// RenewStepLease extends a claim the caller still holds by lease from
 	// now (the holder renews it while the agent runs).
 	RenewStepLease(ctx context.Context, step ClaimedStep, lease time.Duration) error

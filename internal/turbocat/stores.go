@@ -96,6 +96,9 @@ type AgentStore interface {
 	DeleteAgent(ctx context.Context, userID, id string) error
 	// OwnedAgents returns which of ids exist and belong to userID.
 	OwnedAgents(ctx context.Context, userID string, ids []string) (map[string]bool, error)
+	// AgentsByName returns the agents of userID with the given names, by
+	// name (names that match none are absent).
+	AgentsByName(ctx context.Context, userID string, names []string) (map[string]*Agent, error)
 }
 
 // TemplateStore manages templates. Built-in templates are read-only.
@@ -178,10 +181,12 @@ type SecretStore interface {
 // Pruned counts what a retention pass deleted.
 type Pruned struct {
 	Logs, Events, Deliveries, Signatures int64
+	// Turns are recorded model turns and tool calls of llm steps.
+	Turns int64
 }
 
-// Pruner deletes what its retention has passed: log lines of runs that
-// ended before before, dispatched events and finished webhook deliveries
+// Pruner deletes what its retention has passed: log lines and recorded
+// model turns of runs that ended before before, dispatched events and finished webhook deliveries
 // older than before, and webhook signatures seen before signaturesBefore
 // (past the replay window).
 type Pruner interface {

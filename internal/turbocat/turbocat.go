@@ -129,6 +129,9 @@ type Agent struct {
 	Description string          `json:"description"`
 	Type        string          `json:"type"`
 	Config      json.RawMessage `json:"config"`
+	// InputSchema, if set, is the JSON Schema of the agent's input: the
+	// parameters of the tool when an LLM agent uses it as one.
+	InputSchema json.RawMessage `json:"inputSchema,omitempty"`
 	Status      string          `json:"status"`
 	CreatedAt   time.Time       `json:"createdAt"`
 	UpdatedAt   time.Time       `json:"updatedAt"`

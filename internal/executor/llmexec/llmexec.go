@@ -141,12 +141,16 @@ var _ executor.Executor = (*Executor)(nil)
 
 // call is a provider-neutral request.
 type call struct {
-	model       string
-	baseURL     string
-	apiKey      string
-	region      string
-	system      string
-	messages    []executor.LLMMessage
+	model    string
+	baseURL  string
+	apiKey   string
+	region   string
+	system   string
+	messages []message
+	// tools are offered to the model with choice (turn 0; later turns
+	// are auto so a forced tool call cannot repeat until maxTurns).
+	tools       []executor.Tool
+	choice      executor.ToolChoice
 	temperature *float64
 	maxTokens   int64
 	schema      json.RawMessage
@@ -164,6 +168,32 @@ type reply struct {
 	finishReason string // stop, length, content_filter, tool_calls, or the provider's own
 	inputTokens  int64
 	outputTokens int64
+	calls        []toolCall
+}
+
+// message is one provider-neutral conversation message: a user's text or
+// tool results, or the assistant's text and tool calls.
+type message struct {
+	Role    string       `json:"role"`
+	Content string       `json:"content,omitempty"`
+	Calls   []toolCall   `json:"toolCalls,omitempty"`
+	Results []toolResult `json:"toolResults,omitempty"`
+}
+
+// toolCall is a tool call the model asked for. Arguments is the text the
+// model sent (possibly not JSON).
+type toolCall struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// toolResult is what a tool call gave back to the model.
+type toolResult struct {
+	CallID  string `json:"toolCallId"`
+	Name    string `json:"name"`
+	Content string `json:"content"`
+	IsError bool   `json:"isError,omitempty"`
 }
 
 // Output is the output of an LLM agent.
@@ -174,6 +204,10 @@ type Output struct {
 	FinishReason string          `json:"finishReason"`
 	Usage        OutputUsage     `json:"usage"`
 	CostUSD      *float64        `json:"costUsd,omitempty"`
+	// Turns and ToolCalls count the model calls and tool calls of a tool
+	// loop (absent without tools).
+	Turns     int `json:"turns,omitempty"`
+	ToolCalls int `json:"toolCalls,omitempty"`
 }
 
 // OutputUsage is the token usage in the output.
@@ -182,7 +216,8 @@ type OutputUsage struct {
 	OutputTokens int64 `json:"outputTokens"`
 }
 
-// Execute implements executor.Executor.
+// Execute implements executor.Executor: one model call, or with tools a
+// loop of model turns and tool calls (see loop).
 func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.Result, error) {
 	run := executor.Begin(req, executor.RunOptions{Now: e.opts.Now, MaxOutputBytes: MaxOutputBytes, TimeoutName: executor.ErrLLMTimeout})
 	if err := executor.ValidateConfig(executor.TypeLLM, req.Config); err != nil {
@@ -198,12 +233,32 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 	if err != nil {
 		return run.Finish(ctx, nil, err)
 	}
-	if err := e.checkBudgets(c, req.Budgets); err != nil {
+	if len(cfg.Tools) > 0 || req.Turns != nil {
+		return e.loop(ctx, run, &cfg, c)
+	}
+	if err := e.checkBudgets(c, req.Budgets, spent{}); err != nil {
 		run.Logf(executor.LevelError, "%s %s not called: %s", cfg.Provider, c.model, err.Cause)
 		return run.Finish(ctx, nil, err)
 	}
+	rep, err := e.send(ctx, cfg.Provider, c)
+	if err != nil {
+		run.Logf(executor.LevelError, "%s %s failed", cfg.Provider, c.model)
+		return run.Finish(ctx, nil, err)
+	}
+	out, usage, err := e.output(c, rep, nil)
+	if usage != nil {
+		run.Logf(executor.LevelInfo, "%s %s: %d input, %d output tokens, finish %s", cfg.Provider, rep.model, rep.inputTokens, rep.outputTokens, rep.finishReason)
+	}
+	res, ferr := run.Finish(ctx, out, err)
+	res.Usage = usage
+	return res, ferr
+}
+
+// send makes one model call through the provider's API.
+func (e *Executor) send(ctx context.Context, provider string, c *call) (*reply, error) {
 	var rep *reply
-	switch cfg.Provider {
+	var err error
+	switch provider {
 	case ProviderOpenAI:
 		rep, err = e.openai(ctx, c)
 	case ProviderAnthropic:
@@ -211,19 +266,12 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 	case ProviderBedrock:
 		rep, err = e.bedrock(ctx, c)
 	default:
-		err = executor.Errorf(executor.ErrInvalidConfig, false, "unknown provider %q", cfg.Provider)
+		err = executor.Errorf(executor.ErrInvalidConfig, false, "unknown provider %q", provider)
 	}
 	if err != nil {
-		run.Logf(executor.LevelError, "%s %s failed", cfg.Provider, c.model)
-		return run.Finish(ctx, nil, classify(ctx, cfg.Provider, err))
+		return nil, classify(ctx, provider, err)
 	}
-	out, usage, err := e.output(c, rep)
-	if usage != nil {
-		run.Logf(executor.LevelInfo, "%s %s: %d input, %d output tokens, finish %s", cfg.Provider, rep.model, rep.inputTokens, rep.outputTokens, rep.finishReason)
-	}
-	res, ferr := run.Finish(ctx, out, err)
-	res.Usage = usage
-	return res, ferr
+	return rep, nil
 }
 
 func (e *Executor) prepare(ctx context.Context, run *executor.Run, cfg *executor.LLMConfig) (*call, error) {
@@ -241,14 +289,14 @@ func (e *Executor) prepare(ctx context.Context, run *executor.Run, cfg *executor
 		if err != nil {
 			return nil, err
 		}
-		c.messages = []executor.LLMMessage{{Role: "user", Content: p}}
+		c.messages = []message{{Role: "user", Content: p}}
 	}
 	for _, m := range cfg.Messages {
 		content, err := run.RenderString(ctx, m.Content)
 		if err != nil {
 			return nil, err
 		}
-		c.messages = append(c.messages, executor.LLMMessage{Role: m.Role, Content: content})
+		c.messages = append(c.messages, message{Role: m.Role, Content: content})
 	}
 	if cfg.BaseURL != "" {
 		// An agent-chosen destination: SSRF-checked, and never sent the
@@ -281,14 +329,26 @@ func (e *Executor) prepare(ctx context.Context, run *executor.Run, cfg *executor
 	return c, nil
 }
 
-// output builds the agent output, validating structured replies.
-func (e *Executor) output(c *call, rep *reply) (json.RawMessage, *executor.Usage, error) {
+// output builds the agent output, validating structured replies. total,
+// when set, is the usage of a whole tool loop (rep is its final turn).
+func (e *Executor) output(c *call, rep *reply, total *loopTotal) (json.RawMessage, *executor.Usage, error) {
 	usage := &executor.Usage{InputTokens: rep.inputTokens, OutputTokens: rep.outputTokens, Model: rep.model}
 	out := Output{Text: rep.text, Model: rep.model, FinishReason: rep.finishReason, Usage: OutputUsage{rep.inputTokens, rep.outputTokens}}
 	if p, ok := e.price(rep.model); ok {
 		cost := (float64(rep.inputTokens)*p.InputPerMTok + float64(rep.outputTokens)*p.OutputPerMTok) / 1e6
 		usage.CostUSD = cost
 		out.CostUSD = &cost
+	}
+	if total != nil {
+		usage.InputTokens, usage.OutputTokens, usage.CostUSD = total.inputTokens, total.outputTokens, total.costUSD
+		out.Usage = OutputUsage{total.inputTokens, total.outputTokens}
+		if len(c.tools) > 0 {
+			out.Turns, out.ToolCalls = total.turns, total.toolCalls
+		}
+		if total.priced {
+			cost := total.costUSD
+			out.CostUSD = &cost
+		}
 	}
 	if rep.finishReason == "content_filter" {
 		return nil, usage, executor.Errorf(executor.ErrLLMContentFiltered, false, "the provider filtered or refused the content (model %s)", rep.model)
@@ -424,6 +484,15 @@ func (e *Executor) estimate(c *call) (tokens int64, costUSD float64, priced bool
 	chars := len(c.system)
 	for _, m := range c.messages {
 		chars += len(m.Content) + 4
+		for _, tc := range m.Calls {
+			chars += len(tc.Name) + len(tc.Arguments) + 8
+		}
+		for _, r := range m.Results {
+			chars += len(r.Content) + 8
+		}
+	}
+	for _, t := range c.tools {
+		chars += len(t.Name) + len(t.Description) + len(t.Parameters)
 	}
 	in := int64(chars+3)/4 + 8
 	tokens = in + c.maxTokens
@@ -436,12 +505,20 @@ func (e *Executor) estimate(c *call) (tokens int64, costUSD float64, priced bool
 // checkBudgets refuses a call that could pass a budget, before it is made:
 // Budget.Exceeded names the budget, what was spent and the limit. A model
 // with no known price is checked against token budgets only.
-func (e *Executor) checkBudgets(c *call, budgets []executor.Budget) *turbocat.StepError {
+//
+// already is what earlier turns of the same tool loop spent (not yet in
+// the budgets' Spent, which the step's result updates).
+func (e *Executor) checkBudgets(c *call, budgets []executor.Budget, already spent) *turbocat.StepError {
 	if len(budgets) == 0 {
 		return nil
 	}
 	tokens, cost, priced := e.estimate(c)
 	for _, b := range budgets {
+		if b.Tokens {
+			b.Spent += float64(already.tokens)
+		} else {
+			b.Spent += already.costUSD
+		}
 		if b.Tokens {
 			if b.Spent+float64(tokens) > b.Limit {
 				return executor.Errorf(executor.ErrBudgetExceeded, false,

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/document"
 	btypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go"
 	"github.com/openai/openai-go/v3"
@@ -28,6 +29,33 @@ func schemaMap(schema json.RawMessage) (map[string]any, error) {
 		return nil, executor.Errorf(executor.ErrInvalidConfig, false, "responseSchema: %v", err)
 	}
 	return m, nil
+}
+
+// parametersMap is a tool's parameters schema as a map (an empty object
+// schema when it has none).
+func parametersMap(schema json.RawMessage) map[string]any {
+	m := map[string]any{}
+	if len(schema) > 0 {
+		_ = json.Unmarshal(schema, &m)
+	}
+	if _, ok := m["type"]; !ok {
+		m["type"] = "object"
+	}
+	if _, ok := m["properties"]; !ok {
+		m["properties"] = map[string]any{}
+	}
+	return m
+}
+
+// argumentsValue is a tool call's arguments as a value to send back in the
+// conversation: the JSON object the model sent, or {} when it sent none
+// or something else (the error result tells the model).
+func argumentsValue(args string) any {
+	var v map[string]any
+	if json.Unmarshal([]byte(args), &v) != nil || v == nil {
+		return map[string]any{}
+	}
+	return v
 }
 
 func (e *Executor) openai(ctx context.Context, c *call) (*reply, error) {
@@ -51,13 +79,44 @@ func (e *Executor) openai(ctx context.Context, c *call) (*reply, error) {
 		msgs = append(msgs, openai.SystemMessage(c.system))
 	}
 	for _, m := range c.messages {
-		if m.Role == "assistant" {
+		switch {
+		case len(m.Calls) > 0:
+			a := openai.ChatCompletionAssistantMessageParam{}
+			if m.Content != "" {
+				a.Content.OfString = openai.String(m.Content)
+			}
+			for _, tc := range m.Calls {
+				a.ToolCalls = append(a.ToolCalls, openai.ChatCompletionMessageToolCallUnionParam{OfFunction: &openai.ChatCompletionMessageFunctionToolCallParam{
+					ID: tc.ID, Function: openai.ChatCompletionMessageFunctionToolCallFunctionParam{Name: tc.Name, Arguments: tc.Arguments}}})
+			}
+			msgs = append(msgs, openai.ChatCompletionMessageParamUnion{OfAssistant: &a})
+		case len(m.Results) > 0:
+			// One message of role tool per result.
+			for _, r := range m.Results {
+				msgs = append(msgs, openai.ToolMessage(r.Content, r.CallID))
+			}
+		case m.Role == "assistant":
 			msgs = append(msgs, openai.AssistantMessage(m.Content))
-		} else {
+		default:
 			msgs = append(msgs, openai.UserMessage(m.Content))
 		}
 	}
 	params := openai.ChatCompletionNewParams{Model: shared.ChatModel(c.model), Messages: msgs}
+	if len(c.tools) > 0 {
+		for _, t := range c.tools {
+			fd := shared.FunctionDefinitionParam{Name: t.Name, Parameters: shared.FunctionParameters(parametersMap(t.Parameters))}
+			if t.Description != "" {
+				fd.Description = openai.String(t.Description)
+			}
+			params.Tools = append(params.Tools, openai.ChatCompletionFunctionTool(fd))
+		}
+		switch c.choice.Mode {
+		case "none", "required", "auto":
+			params.ToolChoice = openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String(c.choice.Mode)}
+		case "tool":
+			params.ToolChoice = openai.ToolChoiceOptionFunctionToolChoice(openai.ChatCompletionNamedToolChoiceFunctionParam{Name: c.choice.Name})
+		}
+	}
 	if c.baseURL == "" || strings.Contains(c.baseURL, "api.openai.com") {
 		params.MaxCompletionTokens = openai.Int(c.maxTokens)
 	} else {
@@ -84,6 +143,11 @@ func (e *Executor) openai(ctx context.Context, c *call) (*reply, error) {
 	}
 	ch := resp.Choices[0]
 	rep := &reply{text: ch.Message.Content, model: resp.Model, finishReason: ch.FinishReason, inputTokens: resp.Usage.PromptTokens, outputTokens: resp.Usage.CompletionTokens}
+	for _, tc := range ch.Message.ToolCalls {
+		if tc.Type == "function" || tc.Type == "" {
+			rep.calls = append(rep.calls, toolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+		}
+	}
 	if rep.model == "" {
 		rep.model = c.model
 	}
@@ -119,10 +183,60 @@ func (e *Executor) anthropic(ctx context.Context, c *call) (*reply, error) {
 		params.System = []anthropic.TextBlockParam{{Text: c.system}}
 	}
 	for _, m := range c.messages {
-		if m.Role == "assistant" {
+		switch {
+		case len(m.Calls) > 0:
+			var blocks []anthropic.ContentBlockParamUnion
+			if m.Content != "" {
+				blocks = append(blocks, anthropic.NewTextBlock(m.Content))
+			}
+			for _, tc := range m.Calls {
+				blocks = append(blocks, anthropic.NewToolUseBlock(tc.ID, argumentsValue(tc.Arguments), tc.Name))
+			}
+			params.Messages = append(params.Messages, anthropic.NewAssistantMessage(blocks...))
+		case len(m.Results) > 0:
+			// Every result of a turn in one user message, as the API asks.
+			blocks := make([]anthropic.ContentBlockParamUnion, 0, len(m.Results))
+			for _, r := range m.Results {
+				blocks = append(blocks, anthropic.NewToolResultBlock(r.CallID, r.Content, r.IsError))
+			}
+			params.Messages = append(params.Messages, anthropic.NewUserMessage(blocks...))
+		case m.Role == "assistant":
 			params.Messages = append(params.Messages, anthropic.NewAssistantMessage(anthropic.NewTextBlock(m.Content)))
-		} else {
+		default:
 			params.Messages = append(params.Messages, anthropic.NewUserMessage(anthropic.NewTextBlock(m.Content)))
+		}
+	}
+	for _, t := range c.tools {
+		pm := parametersMap(t.Parameters)
+		schema := anthropic.ToolInputSchemaParam{Properties: pm["properties"], ExtraFields: map[string]any{}}
+		if req, ok := pm["required"].([]any); ok {
+			for _, r := range req {
+				if s, ok := r.(string); ok {
+					schema.Required = append(schema.Required, s)
+				}
+			}
+		}
+		for k, v := range pm {
+			if k != "properties" && k != "required" && k != "type" {
+				schema.ExtraFields[k] = v
+			}
+		}
+		tp := &anthropic.ToolParam{Name: t.Name, InputSchema: schema}
+		if t.Description != "" {
+			tp.Description = anthropic.String(t.Description)
+		}
+		params.Tools = append(params.Tools, anthropic.ToolUnionParam{OfTool: tp})
+	}
+	if len(c.tools) > 0 {
+		switch c.choice.Mode {
+		case "auto":
+			params.ToolChoice = anthropic.ToolChoiceUnionParam{OfAuto: &anthropic.ToolChoiceAutoParam{}}
+		case "none":
+			params.ToolChoice = anthropic.ToolChoiceUnionParam{OfNone: &anthropic.ToolChoiceNoneParam{}}
+		case "required":
+			params.ToolChoice = anthropic.ToolChoiceUnionParam{OfAny: &anthropic.ToolChoiceAnyParam{}}
+		case "tool":
+			params.ToolChoice = anthropic.ToolChoiceParamOfTool(c.choice.Name)
 		}
 	}
 	if len(c.schema) > 0 {
@@ -137,12 +251,16 @@ func (e *Executor) anthropic(ctx context.Context, c *call) (*reply, error) {
 		return nil, err
 	}
 	var text strings.Builder
+	var calls []toolCall
 	for _, b := range msg.Content {
-		if b.Type == "text" {
+		switch b.Type {
+		case "text":
 			text.WriteString(b.Text)
+		case "tool_use":
+			calls = append(calls, toolCall{ID: b.ID, Name: b.Name, Arguments: string(b.Input)})
 		}
 	}
-	rep := &reply{text: text.String(), model: string(msg.Model), inputTokens: msg.Usage.InputTokens, outputTokens: msg.Usage.OutputTokens}
+	rep := &reply{text: text.String(), model: string(msg.Model), inputTokens: msg.Usage.InputTokens, outputTokens: msg.Usage.OutputTokens, calls: calls}
 	if rep.model == "" {
 		rep.model = c.model
 	}
@@ -197,7 +315,42 @@ func (e *Executor) bedrock(ctx context.Context, c *call) (*reply, error) {
 		if m.Role == "assistant" {
 			role = btypes.ConversationRoleAssistant
 		}
-		in.Messages = append(in.Messages, btypes.Message{Role: role, Content: []btypes.ContentBlock{&btypes.ContentBlockMemberText{Value: m.Content}}})
+		var content []btypes.ContentBlock
+		if m.Content != "" || (len(m.Calls) == 0 && len(m.Results) == 0) {
+			content = append(content, &btypes.ContentBlockMemberText{Value: m.Content})
+		}
+		for _, tc := range m.Calls {
+			content = append(content, &btypes.ContentBlockMemberToolUse{Value: btypes.ToolUseBlock{ToolUseId: aws.String(tc.ID), Name: aws.String(tc.Name),
+				Input: document.NewLazyDocument(argumentsValue(tc.Arguments))}})
+		}
+		for _, r := range m.Results {
+			tr := btypes.ToolResultBlock{ToolUseId: aws.String(r.CallID), Content: []btypes.ToolResultContentBlock{&btypes.ToolResultContentBlockMemberText{Value: r.Content}}}
+			if r.IsError {
+				tr.Status = btypes.ToolResultStatusError
+			}
+			content = append(content, &btypes.ContentBlockMemberToolResult{Value: tr})
+		}
+		in.Messages = append(in.Messages, btypes.Message{Role: role, Content: content})
+	}
+	// Converse has no "none": the tools are then not offered at all.
+	if len(c.tools) > 0 && c.choice.Mode != "none" {
+		tc := &btypes.ToolConfiguration{}
+		for _, t := range c.tools {
+			spec := btypes.ToolSpecification{Name: aws.String(t.Name), InputSchema: &btypes.ToolInputSchemaMemberJson{Value: document.NewLazyDocument(parametersMap(t.Parameters))}}
+			if t.Description != "" {
+				spec.Description = aws.String(t.Description)
+			}
+			tc.Tools = append(tc.Tools, &btypes.ToolMemberToolSpec{Value: spec})
+		}
+		switch c.choice.Mode {
+		case "auto":
+			tc.ToolChoice = &btypes.ToolChoiceMemberAuto{}
+		case "required":
+			tc.ToolChoice = &btypes.ToolChoiceMemberAny{}
+		case "tool":
+			tc.ToolChoice = &btypes.ToolChoiceMemberTool{Value: btypes.SpecificToolChoice{Name: aws.String(c.choice.Name)}}
+		}
+		in.ToolConfig = tc
 	}
 	out, err := client.Converse(ctx, in)
 	if err != nil {
@@ -207,8 +360,17 @@ func (e *Executor) bedrock(ctx context.Context, c *call) (*reply, error) {
 	if msg, ok := out.Output.(*btypes.ConverseOutputMemberMessage); ok {
 		var text strings.Builder
 		for _, b := range msg.Value.Content {
-			if t, ok := b.(*btypes.ContentBlockMemberText); ok {
+			switch t := b.(type) {
+			case *btypes.ContentBlockMemberText:
 				text.WriteString(t.Value)
+			case *btypes.ContentBlockMemberToolUse:
+				args := "{}"
+				if t.Value.Input != nil {
+					if b, err := t.Value.Input.MarshalSmithyDocument(); err == nil {
+						args = string(b)
+					}
+				}
+				rep.calls = append(rep.calls, toolCall{ID: aws.ToString(t.Value.ToolUseId), Name: aws.ToString(t.Value.Name), Arguments: args})
 			}
 		}
 		rep.text = text.String()

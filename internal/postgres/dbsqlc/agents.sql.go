@@ -23,9 +23,9 @@ func (q *Queries) AgentCount(ctx context.Context, userID string) (int64, error) 
 }
 
 const agentCreate = `-- name: AgentCreate :one
-INSERT INTO agents (user_id, template_id, name, description, type, config, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, user_id, template_id, name, description, type, config, status, created_at, updated_at
+INSERT INTO agents (user_id, template_id, name, description, type, config, status, input_schema)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id, user_id, template_id, name, description, type, config, status, created_at, updated_at, input_schema
 `
 
 type AgentCreateParams struct {
@@ -36,6 +36,7 @@ type AgentCreateParams struct {
 	Type        string
 	Config      json.RawMessage
 	Status      string
+	InputSchema json.RawMessage
 }
 
 func (q *Queries) AgentCreate(ctx context.Context, arg AgentCreateParams) (Agent, error) {
@@ -47,6 +48,7 @@ func (q *Queries) AgentCreate(ctx context.Context, arg AgentCreateParams) (Agent
 		arg.Type,
 		arg.Config,
 		arg.Status,
+		arg.InputSchema,
 	)
 	var i Agent
 	err := row.Scan(
@@ -60,6 +62,7 @@ func (q *Queries) AgentCreate(ctx context.Context, arg AgentCreateParams) (Agent
 		&i.Status,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.InputSchema,
 	)
 	return i, err
 }
@@ -126,7 +129,7 @@ func (q *Queries) AgentDeploymentsUsing(ctx context.Context, arg AgentDeployment
 }
 
 const agentGet = `-- name: AgentGet :one
-SELECT id, user_id, template_id, name, description, type, config, status, created_at, updated_at FROM agents WHERE id = $1 AND user_id = $2
+SELECT id, user_id, template_id, name, description, type, config, status, created_at, updated_at, input_schema FROM agents WHERE id = $1 AND user_id = $2
 `
 
 type AgentGetParams struct {
@@ -148,12 +151,41 @@ func (q *Queries) AgentGet(ctx context.Context, arg AgentGetParams) (Agent, erro
 		&i.Status,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.InputSchema,
+	)
+	return i, err
+}
+
+const agentGetByName = `-- name: AgentGetByName :one
+SELECT id, user_id, template_id, name, description, type, config, status, created_at, updated_at, input_schema FROM agents WHERE user_id = $1 AND name = $2
+`
+
+type AgentGetByNameParams struct {
+	UserID string
+	Name   string
+}
+
+func (q *Queries) AgentGetByName(ctx context.Context, arg AgentGetByNameParams) (Agent, error) {
+	row := q.db.QueryRow(ctx, agentGetByName, arg.UserID, arg.Name)
+	var i Agent
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.TemplateID,
+		&i.Name,
+		&i.Description,
+		&i.Type,
+		&i.Config,
+		&i.Status,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.InputSchema,
 	)
 	return i, err
 }
 
 const agentGetForUpdate = `-- name: AgentGetForUpdate :one
-SELECT id, user_id, template_id, name, description, type, config, status, created_at, updated_at FROM agents WHERE id = $1 AND user_id = $2 FOR UPDATE
+SELECT id, user_id, template_id, name, description, type, config, status, created_at, updated_at, input_schema FROM agents WHERE id = $1 AND user_id = $2 FOR UPDATE
 `
 
 type AgentGetForUpdateParams struct {
@@ -175,12 +207,13 @@ func (q *Queries) AgentGetForUpdate(ctx context.Context, arg AgentGetForUpdatePa
 		&i.Status,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.InputSchema,
 	)
 	return i, err
 }
 
 const agentList = `-- name: AgentList :many
-SELECT id, user_id, template_id, name, description, type, config, status, created_at, updated_at FROM agents
+SELECT id, user_id, template_id, name, description, type, config, status, created_at, updated_at, input_schema FROM agents
 WHERE user_id = $1
   AND ($3::text IS NULL OR type = $3::text)
   AND ($4::text IS NULL OR name ILIKE '%' || $4::text || '%')
@@ -225,6 +258,7 @@ func (q *Queries) AgentList(ctx context.Context, arg AgentListParams) ([]Agent, 
 			&i.Status,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.InputSchema,
 		); err != nil {
 			return nil, err
 		}
@@ -237,9 +271,9 @@ func (q *Queries) AgentList(ctx context.Context, arg AgentListParams) ([]Agent, 
 }
 
 const agentUpdate = `-- name: AgentUpdate :one
-UPDATE agents SET name = $3, description = $4, config = $5, status = $6, updated_at = now()
+UPDATE agents SET name = $3, description = $4, config = $5, status = $6, input_schema = $7, updated_at = now()
 WHERE id = $1 AND user_id = $2
-RETURNING id, user_id, template_id, name, description, type, config, status, created_at, updated_at
+RETURNING id, user_id, template_id, name, description, type, config, status, created_at, updated_at, input_schema
 `
 
 type AgentUpdateParams struct {
@@ -249,6 +283,7 @@ type AgentUpdateParams struct {
 	Description string
 	Config      json.RawMessage
 	Status      string
+	InputSchema json.RawMessage
 }
 
 func (q *Queries) AgentUpdate(ctx context.Context, arg AgentUpdateParams) (Agent, error) {
@@ -259,6 +294,7 @@ func (q *Queries) AgentUpdate(ctx context.Context, arg AgentUpdateParams) (Agent
 		arg.Description,
 		arg.Config,
 		arg.Status,
+		arg.InputSchema,
 	)
 	var i Agent
 	err := row.Scan(
@@ -272,6 +308,7 @@ func (q *Queries) AgentUpdate(ctx context.Context, arg AgentUpdateParams) (Agent
 		&i.Status,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.InputSchema,
 	)
 	return i, err
 }
@@ -294,6 +331,47 @@ func (q *Queries) AgentWorkflowsUsing(ctx context.Context, agentID *string) ([]s
 			return nil, err
 		}
 		items = append(items, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const agentsGetByNames = `-- name: AgentsGetByNames :many
+SELECT id, user_id, template_id, name, description, type, config, status, created_at, updated_at, input_schema FROM agents WHERE user_id = $1 AND name = ANY($2::text[])
+`
+
+type AgentsGetByNamesParams struct {
+	UserID string
+	Names  []string
+}
+
+func (q *Queries) AgentsGetByNames(ctx context.Context, arg AgentsGetByNamesParams) ([]Agent, error) {
+	rows, err := q.db.Query(ctx, agentsGetByNames, arg.UserID, arg.Names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Agent
+	for rows.Next() {
+		var i Agent
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.TemplateID,
+			&i.Name,
+			&i.Description,
+			&i.Type,
+			&i.Config,
+			&i.Status,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.InputSchema,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ type Agent struct {
 	Status      string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	InputSchema json.RawMessage
 }
 
 type ApiKey struct {
@@ -151,6 +152,26 @@ type ExecutionStep struct {
 	ParentKey        *string
 	ItemIndex        *int32
 	Item             json.RawMessage
+}
+
+type ExecutionStepTurn struct {
+	ExecutionID  string
+	StepKey      string
+	Attempt      int32
+	Turn         int32
+	Seq          int32
+	Kind         string
+	ToolCallID   *string
+	ToolName     *string
+	Model        *string
+	Input        json.RawMessage
+	Output       json.RawMessage
+	Error        json.RawMessage
+	InputTokens  int64
+	OutputTokens int64
+	CostUsd      float64
+	DurationMs   int64
+	CreatedAt    time.Time
 }
 
 type RefreshToken struct {

@@ -1183,6 +1183,182 @@ func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStart
 	return i, err
 }
 
+const stepTurnInsert = `-- name: StepTurnInsert :exec
+INSERT INTO execution_step_turns (execution_id, step_key, attempt, turn, seq, kind, tool_call_id, tool_name, model,
+    input, output, error, input_tokens, output_tokens, cost_usd, duration_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+ON CONFLICT (execution_id, step_key, turn, seq, attempt) DO NOTHING
+`
+
+type StepTurnInsertParams struct {
+	ExecutionID  string
+	StepKey      string
+	Attempt      int32
+	Turn         int32
+	Seq          int32
+	Kind         string
+	ToolCallID   *string
+	ToolName     *string
+	Model        *string
+	Input        json.RawMessage
+	Output       json.RawMessage
+	Error        json.RawMessage
+	InputTokens  int64
+	OutputTokens int64
+	CostUsd      float64
+	DurationMs   int64
+}
+
+// Records one model turn or tool call of a step's tool loop; recording the
+// same one again (a duplicate invocation) keeps the first.
+func (q *Queries) StepTurnInsert(ctx context.Context, arg StepTurnInsertParams) error {
+	_, err := q.db.Exec(ctx, stepTurnInsert,
+		arg.ExecutionID,
+		arg.StepKey,
+		arg.Attempt,
+		arg.Turn,
+		arg.Seq,
+		arg.Kind,
+		arg.ToolCallID,
+		arg.ToolName,
+		arg.Model,
+		arg.Input,
+		arg.Output,
+		arg.Error,
+		arg.InputTokens,
+		arg.OutputTokens,
+		arg.CostUsd,
+		arg.DurationMs,
+	)
+	return err
+}
+
+const stepTurnsLatest = `-- name: StepTurnsLatest :many
+SELECT DISTINCT ON (turn, seq) execution_id, step_key, attempt, turn, seq, kind, tool_call_id, tool_name, model, input, output, error, input_tokens, output_tokens, cost_usd, duration_ms, created_at FROM execution_step_turns
+WHERE execution_id = $1 AND step_key = $2
+ORDER BY turn, seq, attempt DESC
+`
+
+type StepTurnsLatestParams struct {
+	ExecutionID string
+	StepKey     string
+}
+
+// What a step's tool loop recorded: for each turn and seq, the latest
+// attempt's record.
+func (q *Queries) StepTurnsLatest(ctx context.Context, arg StepTurnsLatestParams) ([]ExecutionStepTurn, error) {
+	rows, err := q.db.Query(ctx, stepTurnsLatest, arg.ExecutionID, arg.StepKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ExecutionStepTurn
+	for rows.Next() {
+		var i ExecutionStepTurn
+		if err := rows.Scan(
+			&i.ExecutionID,
+			&i.StepKey,
+			&i.Attempt,
+			&i.Turn,
+			&i.Seq,
+			&i.Kind,
+			&i.ToolCallID,
+			&i.ToolName,
+			&i.Model,
+			&i.Input,
+			&i.Output,
+			&i.Error,
+			&i.InputTokens,
+			&i.OutputTokens,
+			&i.CostUsd,
+			&i.DurationMs,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const stepTurnsList = `-- name: StepTurnsList :many
+SELECT t.execution_id, t.step_key, t.attempt, t.turn, t.seq, t.kind, t.tool_call_id, t.tool_name, t.model, t.input, t.output, t.error, t.input_tokens, t.output_tokens, t.cost_usd, t.duration_ms, t.created_at FROM execution_step_turns t JOIN executions e ON e.id = t.execution_id
+WHERE t.execution_id = $1 AND t.step_key = $2 AND e.user_id = $3
+ORDER BY t.attempt, t.turn, t.seq
+`
+
+type StepTurnsListParams struct {
+	ExecutionID string
+	StepKey     string
+	UserID      string
+}
+
+// Every recorded turn of a step of one of the user's executions, every
+// attempt, in order.
+func (q *Queries) StepTurnsList(ctx context.Context, arg StepTurnsListParams) ([]ExecutionStepTurn, error) {
+	rows, err := q.db.Query(ctx, stepTurnsList, arg.ExecutionID, arg.StepKey, arg.UserID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ExecutionStepTurn
+	for rows.Next() {
+		var i ExecutionStepTurn
+		if err := rows.Scan(
+			&i.ExecutionID,
+			&i.StepKey,
+			&i.Attempt,
+			&i.Turn,
+			&i.Seq,
+			&i.Kind,
+			&i.ToolCallID,
+			&i.ToolName,
+			&i.Model,
+			&i.Input,
+			&i.Output,
+			&i.Error,
+			&i.InputTokens,
+			&i.OutputTokens,
+			&i.CostUsd,
+			&i.DurationMs,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const stepTurnsPrune = `-- name: StepTurnsPrune :execrows
+DELETE FROM execution_step_turns t
+WHERE t.ctid = ANY (ARRAY(
+    SELECT x.ctid FROM execution_step_turns x JOIN executions e ON e.id = x.execution_id
+    WHERE e.completed_at < $1::timestamptz
+    LIMIT $2::integer))
+`
+
+type StepTurnsPruneParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// Recorded model turns and tool calls of runs that ended before the
+// cutoff (no run resumes them), a batch at a time.
+func (q *Queries) StepTurnsPrune(ctx context.Context, arg StepTurnsPruneParams) (int64, error) {
+	result, err := q.db.Exec(ctx, stepTurnsPrune, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const stepsCopyCompleted = `-- name: StepsCopyCompleted :exec
 INSERT INTO execution_steps (execution_id, step_key, agent_id, status, attempt, input, output, started_at, completed_at,
     duration_ms, input_tokens, output_tokens, cost_usd, reused_from, child_execution_id, parent_key, item_index, item)

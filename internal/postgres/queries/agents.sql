@@ -1,10 +1,16 @@
 -- name: AgentCreate :one
-INSERT INTO agents (user_id, template_id, name, description, type, config, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO agents (user_id, template_id, name, description, type, config, status, input_schema)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING *;
 
 -- name: AgentGet :one
 SELECT * FROM agents WHERE id = $1 AND user_id = $2;
+
+-- name: AgentGetByName :one
+SELECT * FROM agents WHERE user_id = $1 AND name = $2;
+
+-- name: AgentsGetByNames :many
+SELECT * FROM agents WHERE user_id = $1 AND name = ANY(sqlc.arg(names)::text[]);
 
 -- name: AgentGetForUpdate :one
 SELECT * FROM agents WHERE id = $1 AND user_id = $2 FOR UPDATE;
@@ -22,7 +28,7 @@ LIMIT $2;
 SELECT count(*) FROM agents WHERE user_id = $1;
 
 -- name: AgentUpdate :one
-UPDATE agents SET name = $3, description = $4, config = $5, status = $6, updated_at = now()
+UPDATE agents SET name = $3, description = $4, config = $5, status = $6, input_schema = $7, updated_at = now()
 WHERE id = $1 AND user_id = $2
 RETURNING *;
 

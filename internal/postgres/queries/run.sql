@@ -175,6 +175,15 @@ WHERE l.ctid = ANY (ARRAY(
     WHERE e.completed_at < sqlc.arg(before)::timestamptz
     LIMIT sqlc.arg(max_rows)::integer));
 
+-- name: StepTurnsPrune :execrows
+-- Recorded model turns and tool calls of runs that ended before the
+-- cutoff (no run resumes them), a batch at a time.
+DELETE FROM execution_step_turns t
+WHERE t.ctid = ANY (ARRAY(
+    SELECT x.ctid FROM execution_step_turns x JOIN executions e ON e.id = x.execution_id
+    WHERE e.completed_at < sqlc.arg(before)::timestamptz
+    LIMIT sqlc.arg(max_rows)::integer));
+
 -- name: BudgetState :one
 -- What the budgets of a run's next model call are measured against: the
 -- run's bounds and spend so far, and its user's monthly budget and spend
@@ -295,3 +304,25 @@ WITH done AS (
     FROM seq, generate_series(1, cardinality(sqlc.arg(messages)::text[])) AS i
 )
 SELECT count(*)::integer FROM done;
+
+-- name: StepTurnInsert :exec
+-- Records one model turn or tool call of a step's tool loop; recording the
+-- same one again (a duplicate invocation) keeps the first.
+INSERT INTO execution_step_turns (execution_id, step_key, attempt, turn, seq, kind, tool_call_id, tool_name, model,
+    input, output, error, input_tokens, output_tokens, cost_usd, duration_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+ON CONFLICT (execution_id, step_key, turn, seq, attempt) DO NOTHING;
+
+-- name: StepTurnsLatest :many
+-- What a step's tool loop recorded: for each turn and seq, the latest
+-- attempt's record.
+SELECT DISTINCT ON (turn, seq) * FROM execution_step_turns
+WHERE execution_id = $1 AND step_key = $2
+ORDER BY turn, seq, attempt DESC;
+
+-- name: StepTurnsList :many
+-- Every recorded turn of a step of one of the user's executions, every
+-- attempt, in order.
+SELECT t.* FROM execution_step_turns t JOIN executions e ON e.id = t.execution_id
+WHERE t.execution_id = $1 AND t.step_key = $2 AND e.user_id = $3
+ORDER BY t.attempt, t.turn, t.seq;

@@ -1,0 +1,116 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/turbocat/turbocat/internal/config"
+)
+
+// TestLLMToolsThroughTheAPI: an llm agent lists an api agent of its owner
+// as a tool; saving refuses unknown tools, llm tools and bad inputSchemas
+// naming the field; a run asks the tool, feeds its answer back and
+// completes, and its turns are listed for the owner only, without the
+// tool's secret.
+func TestLLMToolsThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	var modelCalls atomic.Int32
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		modelCalls.Add(1)
+		raw, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if !strings.Contains(string(raw), `"role":"tool"`) {
+			_, _ = w.Write([]byte(`{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o-mini",
+				"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Lyon\"}"}}]},"finish_reason":"tool_calls"}],
+				"usage":{"prompt_tokens":50,"completion_tokens":5,"total_tokens":55}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"id":"c2","object":"chat.completion","created":1,"model":"gpt-4o-mini",
+			"choices":[{"index":0,"message":{"role":"assistant","content":"Lyon is sunny"},"finish_reason":"stop"}],
+			"usage":{"prompt_tokens":80,"completion_tokens":4,"total_tokens":84}}`))
+	}))
+	t.Cleanup(model.Close)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"sky":"sunny","seen":"` + r.Header.Get("X-Token") + `"}`))
+	}))
+	t.Cleanup(api.Close)
+	f := setupEngine(t, func(c *config.Config) { c.HTTPAllowCIDRs = []string{"127.0.0.0/8"} })
+	tok := f.register("tools").AccessToken
+	require.Equal(t, http.StatusCreated, f.call("POST", "/api/v1/secrets", tok, map[string]string{"name": "WEATHER_TOKEN", "value": "wx-canary-5521"}).Status)
+
+	schema := map[string]any{"type": "object", "required": []string{"city"}, "properties": map[string]any{"city": map[string]any{"type": "string"}}}
+	weather := f.create(tok, "/api/v1/agents", map[string]any{"name": "weather", "type": "api", "description": "Weather of a city",
+		"inputSchema": schema,
+		"config":      map[string]any{"method": "GET", "url": api.URL + "/w?city={{input.city}}", "headers": map[string]any{"X-Token": "{{secrets.WEATHER_TOKEN}}"}}})
+	var got struct {
+		InputSchema map[string]any `json:"inputSchema"`
+	}
+	f.call("GET", "/api/v1/agents/"+weather, tok, nil).data(t, &got)
+	require.Equal(t, "object", got.InputSchema["type"])
+
+	llmConfig := func(tool string) map[string]any {
+		return map[string]any{"provider": "openai", "model": "gpt-4o-mini", "baseUrl": model.URL + "/v1", "prompt": "Weather in {{input.city}}?",
+			"tools": []any{map[string]any{"agent": tool}}, "maxTurns": 3}
+	}
+	// Validation at save, naming the field.
+	bad := f.call("POST", "/api/v1/agents", tok, map[string]any{"name": "f1", "type": "llm", "config": llmConfig("nope")})
+	require.Equal(t, http.StatusBadRequest, bad.Status, "%s", bad.Body)
+	require.Equal(t, []string{`config.tools.0.agent: you have no agent named "nope"`}, bad.fields())
+	forecaster := f.create(tok, "/api/v1/agents", map[string]any{"name": "forecaster", "type": "llm", "config": llmConfig("weather")})
+	bad = f.call("POST", "/api/v1/agents", tok, map[string]any{"name": "f2", "type": "llm", "config": llmConfig("forecaster")})
+	require.Equal(t, http.StatusBadRequest, bad.Status)
+	require.Equal(t, []string{`config.tools.0.agent: "forecaster" is an llm agent; tools are code or api agents`}, bad.fields())
+	bad = f.call("PATCH", "/api/v1/agents/"+weather, tok, map[string]any{"inputSchema": map[string]any{"type": "string"}})
+	require.Equal(t, http.StatusBadRequest, bad.Status)
+	require.Equal(t, "inputSchema.type", strings.SplitN(bad.fields()[0], ":", 2)[0])
+	bad = f.call("POST", "/api/v1/agents", tok, map[string]any{"name": "x", "type": "code", "config": map[string]any{"source": "function main(i) { return i; }"},
+		"inputSchema": map[string]any{"type": "object", "properties": map[string]any{"a": map[string]any{"type": 12}}}})
+	require.Equal(t, http.StatusBadRequest, bad.Status)
+	require.Contains(t, bad.fields()[0], "inputSchema: is not a valid JSON Schema")
+	bad = f.call("POST", "/api/v1/agents", tok, map[string]any{"name": "f3", "type": "llm", "config": func() map[string]any {
+		c := llmConfig("weather")
+		c["toolChoice"] = map[string]any{"name": "other"}
+		return c
+	}()})
+	require.Equal(t, http.StatusBadRequest, bad.Status)
+	require.Contains(t, bad.fields()[0], `toolChoice.name: "other" is not one of tools`)
+
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "forecast",
+		"steps": []map[string]any{{"key": "ask", "agentId": forecaster, "inputs": map[string]any{"city": "{{inputs.city}}"}}}})
+	var a runAnswer
+	f.call("POST", "/api/v1/workflows/"+wf+"/execute?wait=20", tok, map[string]any{"input": map[string]any{"city": "Lyon"}}).data(t, &a)
+	require.Equal(t, "completed", a.Status, "%s", a.Error)
+	require.Contains(t, string(a.Output), "Lyon is sunny")
+	require.EqualValues(t, 2, modelCalls.Load())
+
+	var turns struct {
+		Items []struct {
+			Attempt, Turn, Seq int
+			Kind, ToolName     string
+			Input, Output      json.RawMessage
+			InputTokens        int64
+		}
+	}
+	r := f.call("GET", "/api/v1/executions/"+a.ExecutionID+"/steps/ask/turns", tok, nil)
+	r.data(t, &turns)
+	require.Len(t, turns.Items, 3)
+	require.Equal(t, "model", turns.Items[0].Kind)
+	require.EqualValues(t, 50, turns.Items[0].InputTokens)
+	require.Equal(t, "tool", turns.Items[1].Kind)
+	require.Equal(t, "weather", turns.Items[1].ToolName)
+	require.JSONEq(t, `{"city":"Lyon"}`, string(turns.Items[1].Input))
+	require.Contains(t, string(turns.Items[1].Output), "sunny")
+	require.Equal(t, 1, turns.Items[2].Turn)
+	require.NotContains(t, r.Body, "wx-canary-5521", "the tool's secret is scrubbed")
+
+	other := f.register("tools-other").AccessToken
+	require.Equal(t, http.StatusNotFound, f.call("GET", "/api/v1/executions/"+a.ExecutionID+"/steps/ask/turns", other, nil).Status)
+}

@@ -1,0 +1,146 @@
+package steprunner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// tools resolves the tools of an LLM agent: each names a code or api agent
+// of the same user (never another user's: the lookup is scoped by userID),
+// run through the same executors as a step, with the step's scrubber, or
+// an MCP server whose session close ends.
+func (r *Runner) tools(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request) (out []executor.Tool, close func(), err error) {
+	var cfg struct {
+		Tools []executor.LLMTool `json:"tools"`
+	}
+	var closers []func()
+	close = func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	if json.Unmarshal(agent.Config, &cfg) != nil || len(cfg.Tools) == 0 {
+		return nil, close, nil
+	}
+	if r.Agents == nil {
+		return nil, close, executor.Errorf(executor.ErrInvalidConfig, false, "tools are not available on this server")
+	}
+	names := make([]string, 0, len(cfg.Tools))
+	for _, t := range cfg.Tools {
+		if t.MCP == nil {
+			names = append(names, t.Agent)
+		}
+	}
+	agents, err := r.Agents.AgentsByName(ctx, userID, names)
+	if err != nil {
+		return nil, close, fmt.Errorf("load tool agents of %s: %w", agent.ID, err)
+	}
+	used := map[string]bool{}
+	out = make([]executor.Tool, 0, len(cfg.Tools))
+	defer func() {
+		if err != nil {
+			close()
+		}
+	}()
+	for _, t := range cfg.Tools {
+		if t.MCP != nil {
+			tools, c, err := r.mcpTools(ctx, userID, t, req.Scrubber, used)
+			if err != nil {
+				return nil, close, err
+			}
+			closers = append(closers, c)
+			out = append(out, tools...)
+			continue
+		}
+		ta, ok := agents[t.Agent]
+		switch {
+		case !ok:
+			return nil, close, executor.Errorf(executor.ErrInvalidConfig, false, "tool agent %q does not exist (renamed or deleted?)", t.Agent)
+		case ta.Type == turbocat.AgentLLM:
+			return nil, close, executor.Errorf(executor.ErrInvalidConfig, false, "tool agent %q is an llm agent; tools are code or api agents", t.Agent)
+		case ta.Status != turbocat.AgentActive:
+			return nil, close, executor.Errorf(executor.ErrInvalidConfig, false, "tool agent %q is %s", t.Agent, ta.Status)
+		}
+		scrub := req.Scrubber
+		out = append(out, executor.Tool{Name: toolName(ta.Name, used), Agent: ta.Name, Description: ta.Description, Parameters: ta.InputSchema,
+			Run: func(ctx context.Context, args json.RawMessage, key string) (executor.Result, error) {
+				var timeout time.Duration
+				if d, ok := ctx.Deadline(); ok {
+					timeout = time.Until(d)
+				}
+				return r.RunAgent(ctx, userID, ta, executor.Request{Input: args, Timeout: timeout, Scrubber: scrub, IdempotencyKey: key})
+			}})
+	}
+	return out, close, nil
+}
+
+// toolName makes an agent name a valid tool name for every provider
+// (letters, digits, _ and -, at most 64), unique among the agent's tools.
+func toolName(name string, used map[string]bool) string {
+	var b strings.Builder
+	for _, c := range name {
+		if c < 128 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	s := b.String()
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	out := s
+	for i := 2; used[out]; i++ {
+		out = s + "_" + strconv.Itoa(i)
+	}
+	used[out] = true
+	return out
+}
+
+// turnJournal records a step attempt's tool loop in the execution store.
+type turnJournal struct {
+	store       turbocat.ExecutionStore
+	executionID string
+	stepKey     string
+	attempt     int
+}
+
+// LoadTurns implements executor.TurnJournal.
+func (j *turnJournal) LoadTurns(ctx context.Context) ([]executor.Turn, error) {
+	rows, err := j.store.LatestStepTurns(ctx, j.executionID, j.stepKey)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]executor.Turn, len(rows))
+	for i, t := range rows {
+		out[i] = executor.Turn{Turn: t.Turn, Seq: t.Seq, Attempt: t.Attempt, Kind: t.Kind, ToolCallID: t.ToolCallID, ToolName: t.ToolName,
+			Input: t.Input, Output: t.Output, Error: t.Error, Model: t.Model, InputTokens: t.InputTokens, OutputTokens: t.OutputTokens,
+			CostUSD: t.CostUSD, DurationMs: t.DurationMs, CreatedAt: t.CreatedAt}
+	}
+	return out, nil
+}
+
+// RecordTurn implements executor.TurnJournal.
+func (j *turnJournal) RecordTurn(ctx context.Context, t executor.Turn) error {
+	return j.store.RecordStepTurn(ctx, &turbocat.StepTurn{ExecutionID: j.executionID, StepKey: j.stepKey, Attempt: j.attempt,
+		Turn: t.Turn, Seq: t.Seq, Kind: t.Kind, ToolCallID: t.ToolCallID, ToolName: t.ToolName, Model: t.Model,
+		Input: nulSafe(t.Input), Output: nulSafe(t.Output), Error: nulSafe(t.Error),
+		InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, CostUSD: t.CostUSD, DurationMs: t.DurationMs})
+}
+
+// nulSafe keeps a document Postgres cannot store in jsonb (a NUL
+// character) as text.
+func nulSafe(doc json.RawMessage) json.RawMessage {
+	if nulPath(doc) == "" {
+		return doc
+	}
+	b, _ := json.Marshal(map[string]string{"text": strings.ReplaceAll(string(doc), `\u0000`, `\uFFFD`)})
+	return b
+}
