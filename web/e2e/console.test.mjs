@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { axe, launchBrowser, shot, startStack } from "./harness.mjs";
+import { axe, launchBrowser, openPage, shot, startStack } from "./harness.mjs";
 
 
 const AGENT_A = `function main(input, ctx) {
@@ -53,13 +53,7 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     stack = await startStack();
     if (!stack.embedded) console.log("# note: turbocat dev does not serve the console at / yet; web.Handler() is served by e2e/consoleproxy");
     browser = await launchBrowser();
-    page = await browser.context.newPage();
-    page.setDefaultTimeout(20_000);
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    // React warnings and uncaught errors; failed requests are expected (the tests provoke 400s and a 401).
-    page.on("console", (m) => {
-      if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) pageErrors.push(m.text());
-    });
+    page = await openPage(browser, pageErrors);
   });
 
   after(async () => {

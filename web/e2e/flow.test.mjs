@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { axe, launchBrowser, shot, startStack } from "./harness.mjs";
+import { axe, launchBrowser, openPage, shot, startStack } from "./harness.mjs";
 
 const ECHO = `function main(input) {
   console.log("echo " + JSON.stringify(input));
@@ -54,12 +54,7 @@ describe("turbocat console: control flow", { timeout: 300_000 }, () => {
   before(async () => {
     stack = await startStack();
     browser = await launchBrowser();
-    page = await browser.context.newPage();
-    page.setDefaultTimeout(20_000);
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    page.on("console", (m) => {
-      if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) pageErrors.push(m.text());
-    });
+    page = await openPage(browser, pageErrors);
   });
 
   after(async () => {

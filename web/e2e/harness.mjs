@@ -195,6 +195,21 @@ export async function launchBrowser() {
 const axeSource = readFileSync(path.join(webDir, "node_modules", "axe-core", "axe.min.js"), "utf8");
 
 /** shot saves a full-page screenshot under artifacts/ and returns its path. */
+/**
+ * openPage opens a page of browser's context that waits up to 20 s and
+ * collects into pageErrors uncaught errors and console errors (React
+ * warnings); failed requests are expected (tests provoke 400s and a 401).
+ */
+export async function openPage(browser, pageErrors) {
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) pageErrors.push(m.text());
+  });
+  return page;
+}
+
 export async function shot(page, name) {
   const file = path.join(artifactsDir, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
