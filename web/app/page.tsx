@@ -5,7 +5,7 @@ import { useEffect, useState } from "react";
 import { Card, CardTitle, EmptyState, PageHeader, Spinner, StatusBadge } from "@/components/ui/card";
 import { FormError } from "@/components/ui/form";
 import { api, errorMessage } from "@/lib/api";
-import type { Agent, Execution, Page, Workflow } from "@/lib/types";
+import type { Agent, Execution, Page, UsageReport, Workflow } from "@/lib/types";
 import { formatDuration, formatTime, shortId } from "@/lib/utils";
 
 type Stats = {
@@ -19,7 +19,10 @@ type Stats = {
   names: Map<string, string>;
   /** waiting: runs waiting for a decision or a time ("100+" past a page). */
   waiting: string;
+  usage: UsageReport;
 };
+
+const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)}`;
 
 const count = (p: Page<unknown>) => (p.nextCursor ? `${p.items.length}+` : String(p.items.length));
 
@@ -55,11 +58,12 @@ export default function Dashboard() {
       const dayAgo = new Date(now.getTime() - 24 * 3600_000);
       const midnight = new Date(now);
       midnight.setHours(0, 0, 0, 0);
-      const [agents, workflows, last24, waiting] = await Promise.all([
+      const [agents, workflows, last24, waiting, usage] = await Promise.all([
         api<Page<Agent>>("/api/v1/agents?limit=100"),
         api<Page<Workflow>>("/api/v1/workflows?limit=100"),
         executionsSince(dayAgo < midnight ? dayAgo : midnight),
         api<Page<Execution>>("/api/v1/executions?status=waiting&limit=100"),
+        api<UsageReport>("/api/v1/usage?days=7"),
       ]);
       const recent = (await api<Page<Execution>>("/api/v1/executions?limit=8")).items;
       const in24 = last24.filter((e) => new Date(e.createdAt) >= dayAgo);
@@ -79,6 +83,7 @@ export default function Dashboard() {
         recent,
         names: new Map(workflows.items.map((w) => [w.id, w.name])),
         waiting: count(waiting),
+        usage,
       });
     })().catch((e) => setError(errorMessage(e)));
   }, []);
@@ -160,6 +165,47 @@ export default function Dashboard() {
             <span>24 h ago</span>
             <span>now</span>
           </div>
+        </Card>
+        <Card data-testid="model-spend">
+          <CardTitle>Model spend</CardTitle>
+          <p className="text-sm">
+            This month: <span className="font-semibold">{usd(stats.usage.monthToDate.costUsd)}</span>
+            {stats.usage.monthlyBudgetUsd !== null ? ` of a ${usd(stats.usage.monthlyBudgetUsd)} monthly budget` : ""} ·{" "}
+            {stats.usage.monthToDate.inputTokens + stats.usage.monthToDate.outputTokens} tokens in {stats.usage.monthToDate.runs} run
+            {stats.usage.monthToDate.runs === 1 ? "" : "s"}
+          </p>
+          {stats.usage.byWorkflow.every((w) => w.costUsd === 0 && w.inputTokens + w.outputTokens === 0) ? (
+            <p className="mt-2 text-sm text-muted-foreground">No model calls in the last 7 days.</p>
+          ) : (
+            <table className="mt-2 w-full text-sm">
+              <caption className="sr-only">Model spend by workflow and by day, last 7 days</caption>
+              <thead>
+                <tr className="text-left text-xs text-muted-foreground">
+                  <th className="py-1 font-normal">Last 7 days</th>
+                  <th className="py-1 text-right font-normal">Runs</th>
+                  <th className="py-1 text-right font-normal">Cost</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-border">
+                {stats.usage.byWorkflow.slice(0, 5).map((w) => (
+                  <tr key={w.workflowId}>
+                    <td className="truncate py-1">
+                      <Link href={`/workflows/edit?id=${w.workflowId}`} className="text-primary hover:underline">{w.name}</Link>
+                    </td>
+                    <td className="py-1 text-right">{w.runs}</td>
+                    <td className="py-1 text-right">{usd(w.costUsd)}</td>
+                  </tr>
+                ))}
+                {stats.usage.byDay.map((d) => (
+                  <tr key={d.day} className="text-muted-foreground">
+                    <td className="py-1">{d.day}</td>
+                    <td className="py-1 text-right">{d.runs}</td>
+                    <td className="py-1 text-right">{usd(d.costUsd)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
         </Card>
         <Card>
           <CardTitle>Recent executions</CardTitle>

@@ -245,6 +245,10 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     await page.getByRole("link", { name: "Dashboard" }).click();
     await heading("Dashboard");
     await page.getByText("Recent executions").waitFor();
+    // Model spend comes from /api/v1/usage: these runs called no model.
+    const spend = page.getByTestId("model-spend");
+    await spend.getByText("This month: $0.00").waitFor();
+    await spend.getByText("No model calls in the last 7 days.").waitFor();
     await check("12-dashboard");
   });
 

@@ -260,3 +260,15 @@ export type AuditEntry = {
   requestId: string;
   createdAt: string;
 };
+
+/** Spend is model spend over some runs (GET /api/v1/usage). */
+export type Spend = { runs: number; costUsd: number; inputTokens: number; outputTokens: number };
+
+/** UsageReport is GET /api/v1/usage: spend by day (UTC) and by workflow. */
+export type UsageReport = {
+  monthToDate: Spend;
+  monthlyBudgetUsd: number | null;
+  since: string;
+  byDay: (Spend & { day: string })[];
+  byWorkflow: (Spend & { workflowId: string; name: string })[];
+};
