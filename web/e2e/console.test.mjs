@@ -604,6 +604,22 @@ describe("turbocat console", { timeout: 300_000 }, () => {
     await check("16c-audit-log");
   });
 
+  test("delete an agent after confirming", async () => {
+    await page.goto(stack.baseURL + "/agents");
+    await page.getByRole("link", { name: "New agent", exact: true }).first().click();
+    await heading("New agent");
+    await page.getByLabel("Name").fill("throwaway");
+    await page.getByLabel("Source").fill("function main(input) { return input; }");
+    await page.getByRole("button", { name: "Create agent" }).click();
+    await heading("Agent: throwaway");
+    await page.getByRole("button", { name: "Delete agent" }).click();
+    await page.getByRole("dialog").getByText("Delete throwaway?").waitFor();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete", exact: true }).click();
+    await page.waitForURL(/\/agents\/?$/);
+    await page.getByRole("link", { name: "greeter" }).waitFor();
+    assert.equal(await page.getByRole("link", { name: "throwaway" }).count(), 0, "the deleted agent is gone from the list");
+  });
+
   test("log out", async () => {
     await page.goto(stack.baseURL + "/settings");
     await heading("Settings");

@@ -5,7 +5,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { Card, CardTitle, PageHeader, Spinner } from "@/components/ui/card";
-import { ConfirmButton } from "@/components/ui/dialog";
+import { DeleteButton } from "@/components/delete-button";
 import { Field, FormError, Input, Select, Textarea } from "@/components/ui/form";
 import { CodeEditor } from "@/components/code-editor";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
@@ -211,20 +211,13 @@ export default function AgentEditPage() {
         }
         actions={
           agent ? (
-            <ConfirmButton
-              trigger="Delete agent"
-              triggerVariant="destructive"
-              title={`Delete ${agent.name}?`}
+            <DeleteButton
+              noun="agent"
+              name={agent.name}
+              path={`/api/v1/agents/${agent.id}`}
+              back="/agents"
               description="Workflows whose steps use this agent will fail validation until you change them."
-              confirm="Delete"
-              onConfirm={async () => {
-                try {
-                  await api(`/api/v1/agents/${agent.id}`, { method: "DELETE" });
-                  router.replace("/agents");
-                } catch (err) {
-                  setFormError(errorMessage(err));
-                }
-              }}
+              onError={setFormError}
             />
           ) : null
         }

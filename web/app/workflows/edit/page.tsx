@@ -9,7 +9,7 @@ import { CodeEditor } from "@/components/code-editor";
 import { Button } from "@/components/ui/button";
 import { Card, CardTitle, EmptyState, PageHeader, Spinner } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy";
-import { ConfirmButton } from "@/components/ui/dialog";
+import { DeleteButton } from "@/components/delete-button";
 import { Field, FormError, Input, Select } from "@/components/ui/form";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
 import { useApi, useQueryParam } from "@/lib/hooks";
@@ -196,20 +196,13 @@ export default function WorkflowEditPage() {
         }
         actions={
           workflow ? (
-            <ConfirmButton
-              trigger="Delete workflow"
-              triggerVariant="destructive"
-              title={`Delete ${workflow.name}?`}
+            <DeleteButton
+              noun="workflow"
+              name={workflow.name}
+              path={`/api/v1/workflows/${workflow.id}`}
+              back="/workflows"
               description="Its runs stay in the execution history."
-              confirm="Delete"
-              onConfirm={async () => {
-                try {
-                  await api(`/api/v1/workflows/${workflow.id}`, { method: "DELETE" });
-                  router.replace("/workflows");
-                } catch (err) {
-                  setFormError(errorMessage(err));
-                }
-              }}
+              onError={setFormError}
             />
           ) : null
         }
