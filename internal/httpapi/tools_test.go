@@ -113,4 +113,20 @@ func TestLLMToolsThroughTheAPI(t *testing.T) {
 
 	other := f.register("tools-other").AccessToken
 	require.Equal(t, http.StatusNotFound, f.call("GET", "/api/v1/executions/"+a.ExecutionID+"/steps/ask/turns", other, nil).Status)
+
+	// A tool cannot be deleted or renamed while an llm agent names it: the
+	// llm agent's runs would fail. Another user's same-named agent is not
+	// held.
+	del := f.call("DELETE", "/api/v1/agents/"+weather, tok, nil)
+	require.Equal(t, http.StatusConflict, del.Status, "%s", del.Body)
+	require.Contains(t, del.Env.Error.Message, `the llm agents forecaster use it as a tool`)
+	ren := f.call("PATCH", "/api/v1/agents/"+weather, tok, map[string]any{"name": "weather2"})
+	require.Equal(t, http.StatusConflict, ren.Status, "%s", ren.Body)
+	otherWeather := f.create(other, "/api/v1/agents", map[string]any{"name": "weather", "type": "code", "config": map[string]any{"source": "function main(i) { return i; }"}})
+	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/agents/"+otherWeather, other, nil).Status)
+	// Once no llm agent names it, it goes.
+	cfg := llmConfig("weather")
+	delete(cfg, "tools")
+	require.Equal(t, http.StatusOK, f.call("PATCH", "/api/v1/agents/"+forecaster, tok, map[string]any{"config": cfg}).Status)
+	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/agents/"+weather, tok, nil).Status)
 }

@@ -168,6 +168,15 @@ func (db *DB) AgentsByName(ctx context.Context, userID string, names []string) (
 	return out, nil
 }
 
+// AgentsUsingTool implements turbocat.AgentStore.
+func (db *DB) AgentsUsingTool(ctx context.Context, userID, name string) ([]string, error) {
+	names, err := db.q.AgentsUsingTool(ctx, dbsqlc.AgentsUsingToolParams{UserID: userID, Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("agents using %q as a tool: %w", name, err)
+	}
+	return names, nil
+}
+
 // nilIfEmptyJSON stores an absent or null JSON document as SQL NULL.
 func nilIfEmptyJSON(b json.RawMessage) json.RawMessage {
 	if len(b) == 0 || string(b) == "null" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/turbocat/turbocat/internal/executor"
@@ -211,6 +212,11 @@ func (s *Agents) Create(ctx context.Context, actor *turbocat.Actor, in AgentInpu
 func (s *Agents) Update(ctx context.Context, actor *turbocat.Actor, id string, in AgentInput) (*turbocat.Agent, error) {
 	return s.Store.UpdateAgent(ctx, actor.UserID, id, func(a *turbocat.Agent) error {
 		var details []turbocat.FieldError
+		if in.Name != nil && *in.Name != a.Name {
+			if err := s.notATool(ctx, actor.UserID, a, "rename"); err != nil {
+				return err
+			}
+		}
 		if in.Name != nil {
 			a.Name = checkName("name", *in.Name, &details)
 		}
@@ -258,7 +264,28 @@ func (s *Agents) List(ctx context.Context, actor *turbocat.Actor, f turbocat.Age
 // Delete deletes one of the actor's agents; ECONFLICT while a workflow uses
 // it.
 func (s *Agents) Delete(ctx context.Context, actor *turbocat.Actor, id string) error {
+	a, err := s.Store.Agent(ctx, actor.UserID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.notATool(ctx, actor.UserID, a, "delete"); err != nil {
+		return err
+	}
 	return s.Store.DeleteAgent(ctx, actor.UserID, id)
+}
+
+// notATool refuses to delete or rename (what) an agent another of the
+// user's llm agents names as a tool: their runs would fail.
+func (s *Agents) notATool(ctx context.Context, userID string, a *turbocat.Agent, what string) error {
+	if a.Type == turbocat.AgentLLM {
+		return nil // llm agents are never tools
+	}
+	users, err := s.Store.AgentsUsingTool(ctx, userID, a.Name)
+	if err != nil || len(users) == 0 {
+		return err
+	}
+	return turbocat.Errorf(turbocat.ECONFLICT, "cannot %s agent %q: the llm agents %s use it as a tool; remove it from their tools first",
+		what, a.Name, strings.Join(users, ", "))
 }
 
 // MaxTestSeconds bounds an agent test run (it holds the HTTP request).

@@ -99,6 +99,9 @@ type AgentStore interface {
 	// AgentsByName returns the agents of userID with the given names, by
 	// name (names that match none are absent).
 	AgentsByName(ctx context.Context, userID string, names []string) (map[string]*Agent, error)
+	// AgentsUsingTool returns the names of userID's llm agents whose tools
+	// name the agent called name.
+	AgentsUsingTool(ctx context.Context, userID, name string) ([]string, error)
 }
 
 // TemplateStore manages templates. Built-in templates are read-only.

@@ -424,3 +424,36 @@ func (q *Queries) AgentsOwnedCount(ctx context.Context, arg AgentsOwnedCountPara
 	err := row.Scan(&count)
 	return count, err
 }
+
+const agentsUsingTool = `-- name: AgentsUsingTool :many
+SELECT a.name FROM agents a
+WHERE a.user_id = $1 AND a.type = 'llm'
+  AND a.config->'tools' @> jsonb_build_array(jsonb_build_object('agent', $2::text))
+ORDER BY a.name
+`
+
+type AgentsUsingToolParams struct {
+	UserID string
+	Name   string
+}
+
+// The names of a user's llm agents whose tools name the agent called name.
+func (q *Queries) AgentsUsingTool(ctx context.Context, arg AgentsUsingToolParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, agentsUsingTool, arg.UserID, arg.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		items = append(items, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

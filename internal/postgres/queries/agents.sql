@@ -57,3 +57,10 @@ JOIN workflows w ON w.id = d.workflow_id
 WHERE d.status = 'active' AND d.user_id = sqlc.arg(user_id)
   AND v.definition -> 'steps' @> jsonb_build_array(jsonb_build_object('agentId', sqlc.arg(agent_id)::text))
 ORDER BY w.name, d.environment, v.version;
+
+-- name: AgentsUsingTool :many
+-- The names of a user's llm agents whose tools name the agent called name.
+SELECT a.name FROM agents a
+WHERE a.user_id = sqlc.arg(user_id) AND a.type = 'llm'
+  AND a.config->'tools' @> jsonb_build_array(jsonb_build_object('agent', sqlc.arg(name)::text))
+ORDER BY a.name;
