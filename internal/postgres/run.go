@@ -411,24 +411,6 @@ func finishStep(ctx context.Context, q *dbsqlc.Queries, step turbocat.ClaimedSte
 	return n == 1, nil
 }
 
-// StepOutputs implements turbocat.ExecutionStore.
-func (db *DB) StepOutputs(ctx context.Context, executionID string) (map[string]json.RawMessage, error) {
-	rows, err := db.q.StepOutputs(ctx, executionID)
-	if err != nil {
-		return nil, fmt.Errorf("step outputs: %w", err)
-	}
-	out := make(map[string]json.RawMessage, len(rows))
-	for _, r := range rows {
-		out[r.StepKey] = r.Output
-	}
-	return out, nil
-}
-
-// SkipPendingSteps implements turbocat.ExecutionStore.
-func (db *DB) SkipPendingSteps(ctx context.Context, executionID string) error {
-	return db.q.StepsSkipPending(ctx, executionID)
-}
-
 // AppendLogs implements turbocat.ExecutionStore.
 func (db *DB) AppendLogs(ctx context.Context, executionID string, stepKey *string, lines []turbocat.LogLine) error {
 	if len(lines) == 0 {

@@ -269,10 +269,11 @@ func (s *Deployments) versionRef(ctx context.Context, userID, workflowID string,
 // republish publishes a workflow version the engine lost (its reference
 // lost) again and returns its new reference.
 func (s *Deployments) republish(ctx context.Context, userID, workflowID string, version int, lost string) (string, error) {
-	if err := s.Executions.Store.ResetVersionEngineRef(ctx, workflowID, version, lost); err != nil {
+	w, err := s.Workflows.WorkflowVersion(ctx, userID, workflowID, version)
+	if err != nil {
 		return "", err
 	}
-	return s.versionRef(ctx, userID, workflowID, version)
+	return s.Executions.republish(ctx, w, lost)
 }
 
 // newSigningSecret makes a webhook signing secret and its ciphertext.

@@ -254,15 +254,22 @@ func (s *Executions) startOnEngine(ctx context.Context, w *turbocat.Workflow, e 
 	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
 		// The engine lost the published version (a local runtime without
 		// its journal, a deleted machine): publish again, once.
-		if rerr := s.Store.ResetVersionEngineRef(ctx, w.ID, w.Version, ref); rerr != nil {
-			return "", rerr
-		}
-		if ref, err = s.Publish(ctx, w); err != nil {
+		if ref, err = s.republish(ctx, w, ref); err != nil {
 			return "", err
 		}
 		execRef, err = s.Engine.StartExecution(ctx, ref, e.ID, input)
 	}
 	return execRef, err
+}
+
+// republish publishes again a workflow version whose engine reference
+// (lost) the engine no longer has: a pruned version, a machine deleted, a
+// local runtime without its journal.
+func (s *Executions) republish(ctx context.Context, w *turbocat.Workflow, lost string) (string, error) {
+	if err := s.Store.ResetVersionEngineRef(ctx, w.ID, w.Version, lost); err != nil {
+		return "", err
+	}
+	return s.Publish(ctx, w)
 }
 
 // Publish compiles and publishes a workflow version once; later runs and

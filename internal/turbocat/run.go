@@ -329,8 +329,6 @@ type ExecutionStore interface {
 	// FinishStep records a claimed step's result and its logs atomically:
 	// a run is recorded whole or not at all. False if the claim was lost.
 	FinishStep(ctx context.Context, step ClaimedStep, r StepResult) (bool, error)
-	StepOutputs(ctx context.Context, executionID string) (map[string]json.RawMessage, error)
-	SkipPendingSteps(ctx context.Context, executionID string) error
 	// AppendLogs stores log lines with consecutive sequence numbers.
 	AppendLogs(ctx context.Context, executionID string, stepKey *string, lines []LogLine) error
 }

@@ -48,64 +48,6 @@ func (q *Queries) BudgetState(ctx context.Context, id string) (BudgetStateRow, e
 	return i, err
 }
 
-const executionFinish = `-- name: ExecutionFinish :one
-UPDATE executions SET status = $2, output_data = $3, error = $4, completed_at = now(),
-    duration_ms = (extract(epoch FROM (now() - coalesce(started_at, created_at))) * 1000)::bigint,
-    input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
-    output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
-    cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $1)
-WHERE id = $1 AND status IN ('queued', 'pending', 'running', 'waiting')
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key
-`
-
-type ExecutionFinishParams struct {
-	ExecutionID string
-	Status      string
-	OutputData  json.RawMessage
-	Error       json.RawMessage
-}
-
-// Moves a live execution to a final status; a finished one is left as it is.
-func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams) (Execution, error) {
-	row := q.db.QueryRow(ctx, executionFinish,
-		arg.ExecutionID,
-		arg.Status,
-		arg.OutputData,
-		arg.Error,
-	)
-	var i Execution
-	err := row.Scan(
-		&i.ID,
-		&i.WorkflowID,
-		&i.WorkflowVersion,
-		&i.UserID,
-		&i.DeploymentID,
-		&i.Status,
-		&i.Trigger,
-		&i.InputData,
-		&i.OutputData,
-		&i.Error,
-		&i.IdempotencyKey,
-		&i.RetryOf,
-		&i.EngineRef,
-		&i.LogSeq,
-		&i.InputTokens,
-		&i.OutputTokens,
-		&i.CostUsd,
-		&i.CreatedAt,
-		&i.StartedAt,
-		&i.CompletedAt,
-		&i.DurationMs,
-		&i.Priority,
-		&i.RequestHash,
-		&i.MaxCostUsd,
-		&i.MaxTokens,
-		&i.ParentExecutionID,
-		&i.ParentStepKey,
-	)
-	return i, err
-}
-
 const executionFinishRecorded = `-- name: ExecutionFinishRecorded :one
 WITH finished AS (
     UPDATE executions SET status = $1, output_data = $2, error = $3, completed_at = now(),
@@ -157,7 +99,9 @@ type ExecutionFinishRecordedRow struct {
 
 // Everything a run's end writes, in one statement: the final status (a
 // finished run is left as it is, and nothing else is written), its steps
-// that never ended skipped or cancelled (see StepsSkipPending), its events
+// that never ended skipped (never started) or cancelled (still running or
+// waiting: a branch stopped by a sibling's failure, a run cancelled or
+// timed out; nothing is left running), its events
 // and its audit row (durationMs added to audit_metadata).
 func (q *Queries) ExecutionFinishRecorded(ctx context.Context, arg ExecutionFinishRecordedParams) (ExecutionFinishRecordedRow, error) {
 	row := q.db.QueryRow(ctx, executionFinishRecorded,
@@ -491,55 +435,6 @@ func (q *Queries) ExecutionInsertAudited(ctx context.Context, arg ExecutionInser
 		&i.Execution.MaxTokens,
 		&i.Execution.ParentExecutionID,
 		&i.Execution.ParentStepKey,
-	)
-	return i, err
-}
-
-const executionMarkStarted = `-- name: ExecutionMarkStarted :one
-UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = $2,
-    started_at = coalesce(started_at, now())
-WHERE id = $1 AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key
-`
-
-type ExecutionMarkStartedParams struct {
-	ID        string
-	EngineRef *string
-}
-
-// A run's first Task can run before its start is recorded: a step that
-// already made it wait (or waited and went on) keeps its status.
-func (q *Queries) ExecutionMarkStarted(ctx context.Context, arg ExecutionMarkStartedParams) (Execution, error) {
-	row := q.db.QueryRow(ctx, executionMarkStarted, arg.ID, arg.EngineRef)
-	var i Execution
-	err := row.Scan(
-		&i.ID,
-		&i.WorkflowID,
-		&i.WorkflowVersion,
-		&i.UserID,
-		&i.DeploymentID,
-		&i.Status,
-		&i.Trigger,
-		&i.InputData,
-		&i.OutputData,
-		&i.Error,
-		&i.IdempotencyKey,
-		&i.RetryOf,
-		&i.EngineRef,
-		&i.LogSeq,
-		&i.InputTokens,
-		&i.OutputTokens,
-		&i.CostUsd,
-		&i.CreatedAt,
-		&i.StartedAt,
-		&i.CompletedAt,
-		&i.DurationMs,
-		&i.Priority,
-		&i.RequestHash,
-		&i.MaxCostUsd,
-		&i.MaxTokens,
-		&i.ParentExecutionID,
-		&i.ParentStepKey,
 	)
 	return i, err
 }
@@ -970,35 +865,6 @@ func (q *Queries) StepLeasesExpire(ctx context.Context) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
-const stepOutputs = `-- name: StepOutputs :many
-SELECT step_key, output FROM execution_steps WHERE execution_id = $1 AND status = 'completed' AND parent_key IS NULL
-`
-
-type StepOutputsRow struct {
-	StepKey string
-	Output  json.RawMessage
-}
-
-func (q *Queries) StepOutputs(ctx context.Context, executionID string) ([]StepOutputsRow, error) {
-	rows, err := q.db.Query(ctx, stepOutputs, executionID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []StepOutputsRow
-	for rows.Next() {
-		var i StepOutputsRow
-		if err := rows.Scan(&i.StepKey, &i.Output); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const stepRenewLease = `-- name: StepRenewLease :execrows
 UPDATE execution_steps SET lease_until = $4::timestamptz
 WHERE execution_id = $1 AND step_key = $2 AND claim_id = $3 AND status = 'running'
@@ -1376,20 +1242,6 @@ type StepsCopyCompletedParams struct {
 // A retry reuses the outputs of the steps that completed in the original.
 func (q *Queries) StepsCopyCompleted(ctx context.Context, arg StepsCopyCompletedParams) error {
 	_, err := q.db.Exec(ctx, stepsCopyCompleted, arg.NewID, arg.OldID, arg.Keys)
-	return err
-}
-
-const stepsSkipPending = `-- name: StepsSkipPending :exec
-UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
-    lease_until = NULL, task_token = NULL, link_nonce = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
-WHERE execution_id = $1 AND status IN ('pending', 'running', 'waiting')
-`
-
-// A run that ended: steps that never started are skipped, steps still
-// running or waiting (a branch stopped by a sibling's failure, a run
-// cancelled or timed out) are cancelled. Nothing is left running.
-func (q *Queries) StepsSkipPending(ctx context.Context, executionID string) error {
-	_, err := q.db.Exec(ctx, stepsSkipPending, executionID)
 	return err
 }
 

@@ -30,24 +30,6 @@ SELECT * FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND use
 -- name: ExecutionGetInternal :one
 SELECT * FROM executions WHERE id = $1;
 
--- name: ExecutionMarkStarted :one
--- A run's first Task can run before its start is recorded: a step that
--- already made it wait (or waited and went on) keeps its status.
-UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = $2,
-    started_at = coalesce(started_at, now())
-WHERE id = $1 AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
-RETURNING *;
-
--- name: ExecutionFinish :one
--- Moves a live execution to a final status; a finished one is left as it is.
-UPDATE executions SET status = $2, output_data = $3, error = $4, completed_at = now(),
-    duration_ms = (extract(epoch FROM (now() - coalesce(started_at, created_at))) * 1000)::bigint,
-    input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
-    output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $1),
-    cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $1)
-WHERE id = $1 AND status IN ('queued', 'pending', 'running', 'waiting')
-RETURNING *;
-
 -- name: ExecutionsUnfinished :many
 SELECT * FROM executions WHERE status IN ('queued', 'pending', 'running', 'waiting') ORDER BY created_at;
 
@@ -133,9 +115,6 @@ UPDATE execution_steps SET status = 'failed', error = $3, input = sqlc.narg(inpu
     duration_ms = $5, updated_at = now()
 WHERE execution_id = $1 AND step_key = $2 AND claim_id = $4;
 
--- name: StepOutputs :many
-SELECT step_key, output FROM execution_steps WHERE execution_id = $1 AND status = 'completed' AND parent_key IS NULL;
-
 -- name: StepsCopyCompleted :exec
 -- A retry reuses the outputs of the steps that completed in the original.
 INSERT INTO execution_steps (execution_id, step_key, agent_id, status, attempt, input, output, started_at, completed_at,
@@ -143,14 +122,6 @@ INSERT INTO execution_steps (execution_id, step_key, agent_id, status, attempt, 
 SELECT sqlc.arg(new_id)::uuid, step_key, agent_id, 'completed', attempt, input, output, started_at, completed_at,
     duration_ms, 0, 0, 0, execution_id, child_execution_id, parent_key, item_index, item
 FROM execution_steps WHERE execution_id = sqlc.arg(old_id)::uuid AND status = 'completed' AND step_key = ANY(sqlc.arg(keys)::text[]);
-
--- name: StepsSkipPending :exec
--- A run that ended: steps that never started are skipped, steps still
--- running or waiting (a branch stopped by a sibling's failure, a run
--- cancelled or timed out) are cancelled. Nothing is left running.
-UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
-    lease_until = NULL, task_token = NULL, link_nonce = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
-WHERE execution_id = $1 AND status IN ('pending', 'running', 'waiting');
 
 -- name: LogSeqReserve :one
 UPDATE executions SET log_seq = log_seq + sqlc.arg(n)::bigint WHERE id = $1 RETURNING log_seq;
@@ -238,7 +209,9 @@ SELECT sqlc.embed(executions), (SELECT count(*) FROM notified)::integer AS notif
 -- name: ExecutionFinishRecorded :one
 -- Everything a run's end writes, in one statement: the final status (a
 -- finished run is left as it is, and nothing else is written), its steps
--- that never ended skipped or cancelled (see StepsSkipPending), its events
+-- that never ended skipped (never started) or cancelled (still running or
+-- waiting: a branch stopped by a sibling's failure, a run cancelled or
+-- timed out; nothing is left running), its events
 -- and its audit row (durationMs added to audit_metadata).
 WITH finished AS (
     UPDATE executions SET status = @status, output_data = @output_data, error = @error, completed_at = now(),
