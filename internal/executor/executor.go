@@ -109,6 +109,25 @@ type Request struct {
 	// invocation of the same step recorded: the loop resumes at the first
 	// unrecorded turn and never makes a recorded call again.
 	Turns TurnJournal
+	// Live, if set, receives the run's output while it runs: each log
+	// line as it is written and an LLM agent's text as the model
+	// generates it. Nil for runs nobody watches (agent test runs).
+	Live Live
+}
+
+// Live receives a run's output while the run goes on. Its methods are
+// called in the order things happen and must not block.
+type Live interface {
+	// Log receives each log line when it is written, unscrubbed: the
+	// lines Log receives, in order, are the first lines of the run's
+	// Result.Logs (Result.Logs may end with a summary of dropped lines
+	// that Log never saw).
+	Log(LogLine)
+	// Text receives a piece of the text the model is generating in the
+	// given turn of an LLM agent's loop (numbered as in the step's turn
+	// records: 0 is the first call), unscrubbed. The turn's whole answer is in the result or the turn's
+	// record; the pieces are only a preview.
+	Text(turn int, text string)
 }
 
 // Tool is one tool an LLM agent's model may call.

@@ -146,6 +146,12 @@ func (r *Run) renderError(err error) error {
 // Log appends a log line (bounded: lines beyond the count or byte budget are
 // counted and reported in a final line; long messages are truncated).
 func (r *Run) Log(level, msg string, data json.RawMessage) {
+	r.LogAt(r.opts.Now(), level, msg, data)
+}
+
+// LogAt is Log for a line written at t (by a sandbox, before it reached
+// the host).
+func (r *Run) LogAt(t time.Time, level, msg string, data json.RawMessage) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.logs) >= r.opts.MaxLogLines || r.logBytes >= r.opts.MaxLogBytes {
@@ -161,8 +167,24 @@ func (r *Run) Log(level, msg string, data json.RawMessage) {
 		r.truncated++
 	}
 	r.logBytes += len(msg) + len(data)
-	r.logs = append(r.logs, LogLine{Time: r.opts.Now().UTC(), Level: level, Message: msg, Data: data})
+	line := LogLine{Time: t.UTC(), Level: level, Message: msg, Data: data}
+	r.logs = append(r.logs, line)
+	if r.req.Live != nil {
+		r.req.Live.Log(line) // under the lock: in the order of r.logs
+	}
 }
+
+// Text passes a piece of generated text of the given model turn to the
+// run's live watcher, if any.
+func (r *Run) Text(turn int, text string) {
+	if r.req.Live != nil && text != "" {
+		r.req.Live.Text(turn, text)
+	}
+}
+
+// Streaming reports whether someone watches the run live (an LLM agent
+// then streams the model's answer).
+func (r *Run) Streaming() bool { return r.req.Live != nil }
 
 // Logf appends a formatted log line.
 func (r *Run) Logf(level, format string, args ...any) {

@@ -163,6 +163,21 @@ func (s *Scrubber) Bytes(b []byte) []byte {
 	return []byte(out)
 }
 
+// MaxLen returns the length of the longest text String replaces (0 when
+// there is none): a stream scrubbed piece by piece holds back that many
+// bytes less one, so a value split across pieces is still found whole.
+func (s *Scrubber) MaxLen() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if len(s.patterns) == 0 {
+		return 0
+	}
+	return len(s.patterns[0])
+}
+
 // Contains reports whether str contains a secret value or one of its encodings.
 func (s *Scrubber) Contains(str string) bool {
 	return s.String(str) != str

@@ -232,12 +232,16 @@ func (e *Executor) Execute(ctx context.Context, req executor.Request) (executor.
 		MaxLogLineSize: executor.DefaultMaxLogLineSize,
 		MaxLogBytes:    executor.DefaultMaxLogBytes,
 		MaxStackDepth:  e.opts.MaxStackDepth,
+		Live:           run.Streaming(),
 	}
-	resp, err := e.roundTrip(ctx, req.UserID, wreq, timeout)
-	if resp != nil {
-		for _, l := range resp.Logs {
-			run.Log(l.Level, l.Message, nil)
+	logLines := func(lines []workerLog) {
+		for _, l := range lines {
+			run.LogAt(time.UnixMilli(l.TimeMs), l.Level, l.Message, nil)
 		}
+	}
+	resp, err := e.roundTrip(ctx, req.UserID, wreq, timeout, logLines)
+	if resp != nil {
+		logLines(resp.Logs)
 		run.AddDropped(resp.Dropped)
 	}
 	if err != nil {
@@ -274,7 +278,8 @@ func (e *Executor) renderSecrets(ctx context.Context, run *executor.Run, src str
 
 // roundTrip sends one request to a worker and waits for its answer, the
 // context, or the hard deadline (timeout plus grace), whichever comes first.
-func (e *Executor) roundTrip(ctx context.Context, owner string, req *workerRequest, timeout time.Duration) (*workerResponse, error) {
+// The log lines of partial answers go to partial as they arrive.
+func (e *Executor) roundTrip(ctx context.Context, owner string, req *workerRequest, timeout time.Duration, partial func([]workerLog)) (*workerResponse, error) {
 	w, err := e.acquire(ctx, owner)
 	if err != nil {
 		return nil, err
@@ -301,9 +306,16 @@ func (e *Executor) roundTrip(ctx context.Context, owner string, req *workerReque
 	}
 	ch := make(chan answer, 1)
 	go func() {
-		var resp workerResponse
-		err := readFrame(w.stdout, &resp)
-		ch <- answer{&resp, err}
+		for {
+			var resp workerResponse
+			err := readFrame(w.stdout, &resp)
+			if err == nil && resp.Partial {
+				partial(resp.Logs)
+				continue
+			}
+			ch <- answer{&resp, err}
+			return
+		}
 	}()
 	hard := time.NewTimer(timeout + killGrace)
 	defer hard.Stop()

@@ -281,3 +281,48 @@ func TestCodeWorkerThatIsNotAWorkerFailsClearly(t *testing.T) {
 	require.Equal(t, executor.ErrInternal, e.Name)
 	require.Contains(t, e.Cause, "MaybeRunWorker")
 }
+
+// liveRecorder is an executor.Live that notes when each line arrived.
+type liveRecorder struct {
+	mu      sync.Mutex
+	lines   []executor.LogLine
+	arrived []time.Time
+}
+
+func (l *liveRecorder) Log(line executor.LogLine) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+	l.arrived = append(l.arrived, time.Now())
+}
+
+func (l *liveRecorder) Text(int, string) {}
+
+func TestCodeConsoleLinesArriveWhileRunning(t *testing.T) {
+	t.Parallel()
+	live := &liveRecorder{}
+	src := `function main(){
+		console.log("first");
+		const until = Date.now() + 800; while (Date.now() < until) {}
+		console.log("second");
+		return 1 }`
+	res, err := sharedExecutor(t).Execute(context.Background(), executor.Request{AgentID: "agent-1", Type: executor.TypeCode,
+		Config: codeConfig(src, 0), Input: json.RawMessage(`null`), Live: live})
+	returned := time.Now()
+	require.NoError(t, err)
+	require.JSONEq(t, `1`, string(res.Output))
+
+	live.mu.Lock()
+	defer live.mu.Unlock()
+	// Every line reached the watcher, in order, and the result holds them too.
+	require.Len(t, live.lines, 2)
+	require.Len(t, res.Logs, 2)
+	for i, want := range []string{"first", "second"} {
+		require.Equal(t, want, live.lines[i].Message)
+		require.Equal(t, want, res.Logs[i].Message)
+	}
+	// The first line arrived while the script was still busy, not with the
+	// result, and each line keeps the time the script wrote it.
+	require.Less(t, live.arrived[0], returned.Add(-400*time.Millisecond), "the first line arrived only %s before the run ended", returned.Sub(live.arrived[0]))
+	require.GreaterOrEqual(t, res.Logs[1].Time.Sub(res.Logs[0].Time), 700*time.Millisecond)
+}

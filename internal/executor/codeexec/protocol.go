@@ -30,7 +30,7 @@ type workerHello struct {
 	RlimitAS int64 `json:"rlimitAs,omitempty"`
 }
 
-const protocolVersion = 1
+const protocolVersion = 2
 
 type workerRequest struct {
 	Source         string          `json:"source"`
@@ -42,6 +42,9 @@ type workerRequest struct {
 	MaxLogLineSize int             `json:"maxLogLineSize"`
 	MaxLogBytes    int             `json:"maxLogBytes"`
 	MaxStackDepth  int             `json:"maxStackDepth"`
+	// Live asks for the script's log lines while it runs: the worker
+	// sends them in partial responses, then the rest in the final one.
+	Live bool `json:"live,omitempty"`
 }
 
 type workerLog struct {
@@ -55,7 +58,11 @@ type workerError struct {
 	Cause string `json:"cause"`
 }
 
+// workerResponse answers a request. With Live, partial responses carrying
+// only log lines (Partial set) come before the final one; the final one's
+// Logs are the lines not sent before.
 type workerResponse struct {
+	Partial bool            `json:"partial,omitempty"`
 	Output  json.RawMessage `json:"output,omitempty"`
 	Logs    []workerLog     `json:"logs,omitempty"`
 	Dropped int             `json:"dropped,omitempty"`

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -56,6 +57,15 @@ func serveWorker(mem int64) int {
 		return 4
 	}
 	s := &sandbox{mem: mem, programs: map[[32]byte]*goja.Program{}}
+	// Partial responses (a live run's log lines) are written by the run's
+	// flusher while the script runs; the final response only after it
+	// stopped.
+	s.emit = func(lines []workerLog) error {
+		if err := writeFrame(w, &workerResponse{Partial: true, Logs: lines}); err != nil {
+			return err
+		}
+		return w.Flush()
+	}
 	for {
 		var req workerRequest
 		if err := readFrame(in, &req); err != nil {
@@ -120,6 +130,8 @@ func vmSize() (int64, error) {
 type sandbox struct {
 	mem      int64
 	programs map[[32]byte]*goja.Program
+	// emit sends a partial response (nil: live runs are not streamed).
+	emit func([]workerLog) error
 }
 
 type interruptReason string
@@ -156,12 +168,17 @@ func (s *sandbox) run(req *workerRequest) (resp *workerResponse) {
 	regexp2.DefaultMatchTimeout = timeout
 
 	logs := &logSink{max: req.MaxLogLines, maxLine: req.MaxLogLineSize, maxBytes: req.MaxLogBytes}
+	stopLive := func() {}
+	if req.Live && s.emit != nil {
+		stopLive = logs.stream(s.emit, liveInterval)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			resp.Output = nil
 			resp.Error = &workerError{Name: executor.ErrCodeError, Cause: fmt.Sprintf("sandbox fault: %v", r)}
 		}
-		resp.Logs, resp.Dropped = logs.lines, logs.dropped
+		stopLive()
+		resp.Logs, resp.Dropped = logs.unsent()
 	}()
 
 	prog, err := s.program(req.Source)
@@ -316,14 +333,34 @@ func watchMemory(vm *goja.Runtime, limit int64, done <-chan struct{}) {
 	}
 }
 
+// liveInterval is how often a live run's new log lines are sent.
+const liveInterval = 100 * time.Millisecond
+
+// logSink collects a run's console lines, bounded; a live run's flusher
+// takes the new ones while the script runs.
 type logSink struct {
+	mu                     sync.Mutex
 	max, maxLine, maxBytes int
 	bytes                  int
 	lines                  []workerLog
+	sent                   int // lines already sent in partial responses
 	dropped                int
 }
 
+// full reports whether a new line would be dropped (counting it if so).
+func (l *logSink) full() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.lines) >= l.max || l.bytes >= l.maxBytes {
+		l.dropped++
+		return true
+	}
+	return false
+}
+
 func (l *logSink) add(level, msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if len(l.lines) >= l.max || l.bytes >= l.maxBytes {
 		l.dropped++
 		return
@@ -333,6 +370,48 @@ func (l *logSink) add(level, msg string) {
 	}
 	l.bytes += len(msg)
 	l.lines = append(l.lines, workerLog{TimeMs: time.Now().UnixMilli(), Level: level, Message: msg})
+}
+
+// unsent returns the lines not sent yet (marking them sent) and the count
+// of dropped lines.
+func (l *logSink) unsent() ([]workerLog, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.lines[l.sent:]
+	l.sent = len(l.lines)
+	return out, l.dropped
+}
+
+// stream sends the new lines every interval until the returned func is
+// called (which waits for a send in progress). A failed send stops the
+// streaming; the lines not sent then go in the final response.
+func (l *logSink) stream(emit func([]workerLog) error, interval time.Duration) func() {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				l.mu.Lock()
+				lines := l.lines[l.sent:]
+				l.mu.Unlock()
+				if len(lines) == 0 {
+					continue
+				}
+				if emit(lines) != nil {
+					return
+				}
+				l.mu.Lock()
+				l.sent += len(lines)
+				l.mu.Unlock()
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
 }
 
 func truncate(s string, n int) string {
@@ -350,8 +429,7 @@ func installConsole(vm *goja.Runtime, js jsonFuncs, logs *logSink) {
 	console := vm.NewObject()
 	mk := func(level string) func(goja.FunctionCall) goja.Value {
 		return func(call goja.FunctionCall) goja.Value {
-			if len(logs.lines) >= logs.max || logs.bytes >= logs.maxBytes {
-				logs.dropped++
+			if logs.full() {
 				return goja.Undefined()
 			}
 			var b bytes.Buffer

@@ -159,6 +159,11 @@ type call struct {
 	// own APIs ignore it, gateways in front of them (and OpenAI-compatible
 	// servers that support it) de-duplicate on it.
 	idempotencyKey string
+	// turn is the loop's current model turn (0 first); live, when the run
+	// is watched, receives the text the model generates in it (streamed
+	// from openai and anthropic; bedrock answers whole).
+	turn int
+	live func(text string)
 }
 
 // reply is a provider-neutral answer.
@@ -277,6 +282,9 @@ func (e *Executor) send(ctx context.Context, provider string, c *call) (*reply, 
 func (e *Executor) prepare(ctx context.Context, run *executor.Run, cfg *executor.LLMConfig) (*call, error) {
 	c := &call{model: cfg.Model, region: cfg.Region, temperature: cfg.Temperature, maxTokens: cfg.MaxTokens, schema: cfg.ResponseSchema,
 		idempotencyKey: run.IdempotencyKey()}
+	if run.Streaming() {
+		c.live = func(text string) { run.Text(c.turn, text) }
+	}
 	if c.maxTokens <= 0 {
 		c.maxTokens = DefaultMaxTokens
 	}

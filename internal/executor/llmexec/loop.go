@@ -147,6 +147,7 @@ func (e *Executor) loop(ctx context.Context, run *executor.Run, cfg *executor.LL
 			}
 			start := time.Now()
 			var err error
+			c.turn = turn
 			rep, err = e.send(ctx, cfg.Provider, c)
 			if err != nil {
 				run.Logf(executor.LevelError, "turn %d: %s %s failed", turn, cfg.Provider, c.model)

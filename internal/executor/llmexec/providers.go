@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -56,6 +59,93 @@ func argumentsValue(args string) any {
 		return map[string]any{}
 	}
 	return v
+}
+
+// maxReplyBytes bounds a model's answer read whole.
+const maxReplyBytes = 32 << 20
+
+// streamed reports whether a response is a stream of server-sent events;
+// a server that ignores "stream": true answers with the whole reply.
+func streamed(res *http.Response) bool {
+	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	return mt == "text/event-stream"
+}
+
+// wholeReply decodes the body of a response that was asked to stream but
+// was not.
+func wholeReply(res *http.Response, v any) error {
+	b, err := io.ReadAll(io.LimitReader(res.Body, maxReplyBytes))
+	if err != nil {
+		return fmt.Errorf("read the reply: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode the reply: %w", err)
+	}
+	return nil
+}
+
+// openaiStream makes a Chat Completions call with "stream": true, passing
+// each piece of generated text to text as it arrives, and returns the
+// completion the chunks add up to.
+func openaiStream(ctx context.Context, client *openai.Client, params openai.ChatCompletionNewParams, text func(string)) (*openai.ChatCompletion, error) {
+	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	var raw *http.Response
+	stream := client.Chat.Completions.NewStreaming(ctx, params, ooption.WithResponseInto(&raw))
+	defer func() { _ = stream.Close() }()
+	if err := stream.Err(); err != nil {
+		return nil, err
+	}
+	if raw != nil && !streamed(raw) {
+		var resp openai.ChatCompletion
+		if err := wholeReply(raw, &resp); err != nil {
+			return nil, err
+		}
+		return &resp, nil
+	}
+	var acc openai.ChatCompletionAccumulator
+	for stream.Next() {
+		chunk := stream.Current()
+		acc.AddChunk(chunk)
+		if len(chunk.Choices) > 0 && chunk.Choices[0].Delta.Content != "" {
+			text(chunk.Choices[0].Delta.Content)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		return nil, err
+	}
+	return &acc.ChatCompletion, nil
+}
+
+// anthropicStream makes a Messages call with "stream": true, passing each
+// piece of generated text to text as it arrives, and returns the message
+// the events add up to.
+func anthropicStream(ctx context.Context, client *anthropic.Client, params anthropic.MessageNewParams, text func(string)) (*anthropic.Message, error) {
+	var raw *http.Response
+	stream := client.Messages.NewStreaming(ctx, params, aoption.WithResponseInto(&raw))
+	defer func() { _ = stream.Close() }()
+	if err := stream.Err(); err != nil {
+		return nil, err
+	}
+	var msg anthropic.Message
+	if raw != nil && !streamed(raw) {
+		if err := wholeReply(raw, &msg); err != nil {
+			return nil, err
+		}
+		return &msg, nil
+	}
+	for stream.Next() {
+		ev := stream.Current()
+		if err := msg.Accumulate(ev); err != nil {
+			return nil, err
+		}
+		if ev.Type == "content_block_delta" && ev.Delta.Type == "text_delta" && ev.Delta.Text != "" {
+			text(ev.Delta.Text)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		return nil, err
+	}
+	return &msg, nil
 }
 
 func (e *Executor) openai(ctx context.Context, c *call) (*reply, error) {
@@ -134,7 +224,13 @@ func (e *Executor) openai(ctx context.Context, c *call) (*reply, error) {
 			OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "response", Schema: m}},
 		}
 	}
-	resp, err := client.Chat.Completions.New(ctx, params)
+	var resp *openai.ChatCompletion
+	var err error
+	if c.live != nil {
+		resp, err = openaiStream(ctx, &client, params, c.live)
+	} else {
+		resp, err = client.Chat.Completions.New(ctx, params)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +342,13 @@ func (e *Executor) anthropic(ctx context.Context, c *call) (*reply, error) {
 		}
 		params.OutputConfig = anthropic.OutputConfigParam{Format: anthropic.JSONOutputFormatParam{Schema: m}}
 	}
-	msg, err := client.Messages.New(ctx, params)
+	var msg *anthropic.Message
+	var err error
+	if c.live != nil {
+		msg, err = anthropicStream(ctx, &client, params, c.live)
+	} else {
+		msg, err = client.Messages.New(ctx, params)
+	}
 	if err != nil {
 		return nil, err
 	}
