@@ -45,7 +45,10 @@ type App struct {
 	Outbox *service.Outbox
 	// Reconciler keeps run rows in line with the engine.
 	Reconciler *service.Reconciler
-	Server     *httpapi.Server
+	// Live carries the text models generate while steps run from the
+	// step runner to the log streams (through Postgres NOTIFY).
+	Live   *postgres.LiveHub
+	Server *httpapi.Server
 }
 
 // NewLogger returns the process logger: JSON in Lambda or when asked, text
@@ -113,6 +116,8 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 	// is connected (connectEngine).
 	a.Executions = &service.Executions{Store: db, Workflows: db, Deployments: db, Logger: logger, Metrics: a.Metrics}
 	a.Executions.Links = &service.ApprovalLinks{Key: linkKey(cfg), BaseURL: cfg.PublicURL}
+	a.Live = postgres.NewLiveHub(pool, logger.With("component", "live"))
+	a.Executions.Live = a.Live
 	a.Reconciler = &service.Reconciler{Executions: a.Executions, Logger: logger.With("component", "reconciler"), Transient: postgres.IsTransient}
 	a.Deployments = &service.Deployments{Store: db, Workflows: db, Executions: a.Executions, Secrets: a.Secrets, PublicURL: cfg.PublicURL}
 	a.Server, err = httpapi.NewServer(httpapi.Config{
@@ -146,7 +151,12 @@ func (a *App) Migrate(ctx context.Context) error {
 }
 
 // Close releases the pool.
-func (a *App) Close() { a.Pool.Close() }
+func (a *App) Close() {
+	if a.Live != nil {
+		a.Live.Close()
+	}
+	a.Pool.Close()
+}
 
 // allowCIDRs parses TURBOCAT_HTTP_ALLOW_CIDRS for the SSRF-safe client.
 func allowCIDRs(cfg *config.Config) ([]netip.Prefix, error) {

@@ -23,6 +23,7 @@ func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
 		MCPClient: mcpClient,
 		Store:     a.DB, Workflows: a.DB, Agents: a.DB, Executor: exec, Logger: a.Logger, Metrics: a.Metrics,
 		Transient: postgres.IsTransient,
+		Live:      a.Live,
 		Children:  a.Executions,
 		Links:     a.Executions.Links.Sign,
 		Secrets: func(ctx context.Context, userID, name string) (string, error) {

@@ -374,6 +374,30 @@ func TestFollowLogsReconnects(t *testing.T) {
 	}
 }
 
+// TestFollowLogsPrintsModelText: the model text the stream carries while a
+// step runs prints as it comes, on its own line after the step's name, and
+// the log lines around it stay whole.
+func TestFollowLogsPrintsModelText(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "id: 1\nevent: log\ndata: {\"stepKey\": \"fetch\", \"level\": \"info\", \"message\": \"fetched\"}\n\n")
+		for _, piece := range []string{"The ans", "wer is", " 42."} {
+			fmt.Fprintf(w, "event: text\ndata: {\"stepKey\": \"ask\", \"turn\": 0, \"text\": %q}\n\n", piece)
+		}
+		fmt.Fprint(w, "id: 2\nevent: log\ndata: {\"stepKey\": \"ask\", \"level\": \"info\", \"message\": \"done\"}\n\n")
+		fmt.Fprint(w, "event: end\ndata: {\"status\": \"completed\"}\n\n")
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	require.NoError(t, runWithKey(t, srv.URL, &out, "logs", "-f", "e1"))
+	got := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, got, 3, out.String())
+	require.True(t, strings.HasSuffix(got[0], "[fetch] fetched"), got[0])
+	require.Equal(t, "[ask] The answer is 42.", got[1])
+	require.True(t, strings.HasSuffix(got[2], "[ask] done"), got[2])
+}
+
 func TestLineDiff(t *testing.T) {
 	t.Parallel()
 	lines := func(s string) []string { return strings.Split(s, "\n") }

@@ -319,12 +319,32 @@ lines until the run ends (a server-sent event stream from turbocat dev).`,
 }
 
 // logPrinter prints one log line: as text, or as a JSON object a line.
+// The live text a model generates (the stream's "text" events) prints as
+// it comes, after a "[step] " header, and a log line after it starts a new
+// line.
 func logPrinter(w io.Writer, output string) func(map[string]any) error {
+	inText := ""
 	return func(l map[string]any) error {
 		if output == "json" {
 			b, _ := json.Marshal(l)
 			_, err := fmt.Fprintln(w, string(b))
 			return err
+		}
+		if text, ok := l["text"].(string); ok && l["message"] == nil {
+			head := str(l["stepKey"]) + "#" + str(l["turn"])
+			if head != inText {
+				if inText != "" {
+					fmt.Fprintln(w)
+				}
+				fmt.Fprintf(w, "[%s] ", str(l["stepKey"]))
+				inText = head
+			}
+			_, err := fmt.Fprint(w, text)
+			return err
+		}
+		if inText != "" {
+			fmt.Fprintln(w)
+			inText = ""
 		}
 		_, err := fmt.Fprintf(w, "%s %-5s [%s] %s\n", str(l["createdAt"]), str(l["level"]), str(l["stepKey"]), str(l["message"]))
 		return err
@@ -360,7 +380,7 @@ func followLogs(ctx context.Context, c *client, id string, print func(map[string
 			return pollLogs(ctx, c, id, last, print)
 		}
 		ended, err := readEvents(res.Body, func(event, eid, data string) error {
-			if event != "log" {
+			if event != "log" && event != "text" {
 				return nil
 			}
 			if eid != "" {

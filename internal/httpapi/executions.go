@@ -183,6 +183,13 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, after int64)
 		}
 		return rc.Flush()
 	}
+	// The text models generate arrives as "text" events (no id: a preview,
+	// not replayed on reconnect; the step's output has the whole answer).
+	texts, stopTexts, err := s.Executions.LiveText(r.Context(), a, id)
+	if err != nil {
+		return nil
+	}
+	defer stopTexts()
 	if err := send("status", "", map[string]string{"status": status}); err != nil {
 		return nil
 	}
@@ -231,10 +238,25 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, after int64)
 			}
 			heartbeat = time.Now()
 		}
-		select {
-		case <-r.Context().Done():
-			return nil
-		case <-time.After(200 * time.Millisecond):
+		poll := time.NewTimer(200 * time.Millisecond)
+	wait:
+		for {
+			select {
+			case <-r.Context().Done():
+				poll.Stop()
+				return nil
+			case t, ok := <-texts:
+				if !ok {
+					texts = nil
+					continue
+				}
+				if err := send("text", "", t); err != nil {
+					poll.Stop()
+					return nil
+				}
+			case <-poll.C:
+				break wait
+			}
 		}
 	}
 }

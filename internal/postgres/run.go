@@ -378,15 +378,8 @@ func (db *DB) FinishStep(ctx context.Context, step turbocat.ClaimedStep, r turbo
 	// was lost.
 	p := dbsqlc.StepFinishLoggedParams{Failed: r.Error != nil, Output: r.Output, Error: r.Error, Input: r.Input,
 		InputTokens: &r.InputTokens, OutputTokens: &r.OutputTokens, CostUsd: &r.CostUSD, DurationMs: &r.DurationMs,
-		ExecutionID: step.ExecutionID, StepKey: step.StepKey, ClaimID: step.ClaimID,
-		Messages: make([]string, len(r.Logs)), Levels: make([]string, len(r.Logs)), Datas: make([]json.RawMessage, len(r.Logs)), Times: make([]time.Time, len(r.Logs))}
-	now := time.Now()
-	for i, l := range r.Logs {
-		p.Messages[i], p.Levels[i], p.Datas[i], p.Times[i] = l.Message, l.Level, l.Data, l.Time
-		if l.Time.IsZero() {
-			p.Times[i] = now
-		}
-	}
+		ExecutionID: step.ExecutionID, StepKey: step.StepKey, ClaimID: step.ClaimID}
+	p.Levels, p.Messages, p.Datas, p.Times = logColumns(r.Logs)
 	n, err := db.q.StepFinishLogged(ctx, p)
 	if err != nil {
 		return false, fmt.Errorf("record step result: %w", err)
@@ -411,33 +404,31 @@ func finishStep(ctx context.Context, q *dbsqlc.Queries, step turbocat.ClaimedSte
 	return n == 1, nil
 }
 
-// AppendLogs implements turbocat.ExecutionStore.
+// AppendLogs implements turbocat.ExecutionStore: one statement.
 func (db *DB) AppendLogs(ctx context.Context, executionID string, stepKey *string, lines []turbocat.LogLine) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	return db.inTx(ctx, func(q *dbsqlc.Queries) error { return appendLogs(ctx, q, executionID, stepKey, lines) })
-}
-
-func appendLogs(ctx context.Context, q *dbsqlc.Queries, executionID string, stepKey *string, lines []turbocat.LogLine) error {
-	last, err := q.LogSeqReserve(ctx, dbsqlc.LogSeqReserveParams{ID: executionID, N: int64(len(lines))})
-	if err != nil {
-		return fmt.Errorf("reserve log sequence: %w", err)
-	}
-	first := last - int64(len(lines)) + 1
-	rows := make([]dbsqlc.LogsInsertParams, len(lines))
-	for i, l := range lines {
-		t := l.Time
-		if t.IsZero() {
-			t = time.Now()
-		}
-		rows[i] = dbsqlc.LogsInsertParams{ExecutionID: executionID, StepKey: stepKey, Level: l.Level, Message: l.Message,
-			Data: l.Data, Sequence: first + int64(i), CreatedAt: t}
-	}
-	if _, err := q.LogsInsert(ctx, rows); err != nil {
-		return fmt.Errorf("insert logs: %w", err)
+	p := dbsqlc.LogsAppendParams{ExecutionID: executionID, StepKey: stepKey}
+	p.Levels, p.Messages, p.Datas, p.Times = logColumns(lines)
+	if err := db.q.LogsAppend(ctx, p); err != nil {
+		return fmt.Errorf("append logs: %w", err)
 	}
 	return nil
+}
+
+// logColumns are log lines as the columns the logging statements take (a
+// line without a time gets now).
+func logColumns(lines []turbocat.LogLine) (levels, messages []string, datas []json.RawMessage, times []time.Time) {
+	levels, messages, datas, times = make([]string, len(lines)), make([]string, len(lines)), make([]json.RawMessage, len(lines)), make([]time.Time, len(lines))
+	now := time.Now()
+	for i, l := range lines {
+		levels[i], messages[i], datas[i], times[i] = l.Level, l.Message, l.Data, l.Time
+		if l.Time.IsZero() {
+			times[i] = now
+		}
+	}
+	return levels, messages, datas, times
 }
 
 // ExecutionStatus returns an execution's status and its last log sequence,

@@ -54,6 +54,9 @@ type Executions struct {
 
 	// Links signs and checks approval links (nil: approvals have none).
 	Links *ApprovalLinks
+	// Live carries the text models generate while steps run (nil: the
+	// log stream has only the stored lines).
+	Live turbocat.LiveStream
 
 	queued sync.Map // workflow id → true while it has queued runs
 }
@@ -569,6 +572,21 @@ func (s *Executions) Turns(ctx context.Context, actor *turbocat.Actor, id, stepK
 // Logs returns log lines of one of the actor's executions.
 func (s *Executions) Logs(ctx context.Context, actor *turbocat.Actor, id string, r turbocat.LogRange) ([]*turbocat.ExecutionLog, error) {
 	return s.Store.ExecutionLogs(ctx, actor.UserID, id, r)
+}
+
+// LiveText returns the text models generate in one of the actor's
+// executions while its steps run, until the returned func is called; a
+// nil channel when this process has no live stream. ENOTFOUND for another
+// user's execution.
+func (s *Executions) LiveText(ctx context.Context, actor *turbocat.Actor, id string) (<-chan turbocat.LiveText, func(), error) {
+	if _, _, err := s.Store.ExecutionStatus(ctx, actor.UserID, id); err != nil {
+		return nil, func() {}, err
+	}
+	if s.Live == nil {
+		return nil, func() {}, nil
+	}
+	ch, cancel := s.Live.Subscribe(id)
+	return ch, cancel, nil
 }
 
 // Status returns the status of one of the actor's executions and its last

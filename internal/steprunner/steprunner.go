@@ -110,6 +110,9 @@ type Runner struct {
 	// (agent-chosen destinations: an SSRF-safe client); nil disables MCP
 	// tools.
 	MCPClient *http.Client
+	// Live, if set, carries the text models generate while steps run to
+	// the runs' log streams.
+	Live turbocat.LiveStream
 	// Transient reports database errors worth retrying (connection lost,
 	// server restarting); the app sets it to the store's classifier.
 	// Those fail the Task as ErrStoreUnavailable, which the state machine
@@ -444,8 +447,12 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 		// Every model turn and tool call is recorded; a retry resumes.
 		req.Turns = &turnJournal{store: r.Store, executionID: e.ID, stepKey: key, attempt: claim.Step.Attempt}
 	}
+	// The step's log lines are stored, and its model text published, while
+	// it runs; the lines not stored by its end go with its result.
+	live := r.startLive(ctx, e.ID, key, scrub)
+	req.Live = live
 	res, runErr := r.RunAgent(ctx, e.UserID, agent, req)
-	logs := toLogLines(res.Logs, scrub)
+	logs := toLogLines(res.Logs[min(live.end(ctx), len(res.Logs)):], scrub)
 	if runErr != nil {
 		var xe *turbocat.StepError
 		if errors.As(runErr, &xe) {

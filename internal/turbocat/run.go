@@ -373,3 +373,25 @@ type DeploymentStore interface {
 	// ScheduledDeployments lists active deployments with a schedule.
 	ScheduledDeployments(ctx context.Context) ([]*Deployment, error)
 }
+
+// LiveText is a piece of the text a model generates while a step runs. It
+// is a preview for whoever watches the run's log stream and is not stored:
+// the step's output and turn records hold the whole answer.
+type LiveText struct {
+	ExecutionID string    `json:"executionId"`
+	StepKey     string    `json:"stepKey"`
+	Turn        int       `json:"turn"` // the model turn, as in the step's turn records (0 first)
+	Text        string    `json:"text"`
+	Time        time.Time `json:"time"`
+}
+
+// LiveStream carries runs' live text from the step runners that produce
+// it to the log streams that show it, across processes. Delivery is best
+// effort: a slow or absent watcher misses pieces, never blocks a run.
+type LiveStream interface {
+	// Publish sends a piece of live text to the run's watchers.
+	Publish(ctx context.Context, t LiveText) error
+	// Subscribe returns the live text of one execution as it is
+	// published, until the returned func is called.
+	Subscribe(executionID string) (<-chan LiveText, func())
+}

@@ -9,44 +9,6 @@ import (
 	"context"
 )
 
-// iteratorForLogsInsert implements pgx.CopyFromSource.
-type iteratorForLogsInsert struct {
-	rows                 []LogsInsertParams
-	skippedFirstNextCall bool
-}
-
-func (r *iteratorForLogsInsert) Next() bool {
-	if len(r.rows) == 0 {
-		return false
-	}
-	if !r.skippedFirstNextCall {
-		r.skippedFirstNextCall = true
-		return true
-	}
-	r.rows = r.rows[1:]
-	return len(r.rows) > 0
-}
-
-func (r iteratorForLogsInsert) Values() ([]interface{}, error) {
-	return []interface{}{
-		r.rows[0].ExecutionID,
-		r.rows[0].StepKey,
-		r.rows[0].Level,
-		r.rows[0].Message,
-		r.rows[0].Data,
-		r.rows[0].Sequence,
-		r.rows[0].CreatedAt,
-	}, nil
-}
-
-func (r iteratorForLogsInsert) Err() error {
-	return nil
-}
-
-func (q *Queries) LogsInsert(ctx context.Context, arg []LogsInsertParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"execution_logs"}, []string{"execution_id", "step_key", "level", "message", "data", "sequence", "created_at"}, &iteratorForLogsInsert{rows: arg})
-}
-
 // iteratorForWorkflowStepsInsert implements pgx.CopyFromSource.
 type iteratorForWorkflowStepsInsert struct {
 	rows                 []WorkflowStepsInsertParams

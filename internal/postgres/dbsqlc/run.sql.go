@@ -624,30 +624,39 @@ func (q *Queries) ExecutionsUnfinished(ctx context.Context) ([]Execution, error)
 	return items, nil
 }
 
-const logSeqReserve = `-- name: LogSeqReserve :one
-UPDATE executions SET log_seq = log_seq + $2::bigint WHERE id = $1 RETURNING log_seq
+const logsAppend = `-- name: LogsAppend :exec
+WITH seq AS (
+    UPDATE executions SET log_seq = log_seq + cardinality($4::text[])
+    WHERE executions.id = $1::uuid
+    RETURNING log_seq
+)
+INSERT INTO execution_logs (execution_id, step_key, level, message, data, sequence, created_at)
+SELECT $1::uuid, $2::text, ($3::text[])[i], ($4::text[])[i],
+    ($5::jsonb[])[i], seq.log_seq - cardinality($4::text[]) + i, ($6::timestamptz[])[i]
+FROM seq, generate_series(1, cardinality($4::text[])) AS i
 `
 
-type LogSeqReserveParams struct {
-	ID string
-	N  int64
-}
-
-func (q *Queries) LogSeqReserve(ctx context.Context, arg LogSeqReserveParams) (int64, error) {
-	row := q.db.QueryRow(ctx, logSeqReserve, arg.ID, arg.N)
-	var log_seq int64
-	err := row.Scan(&log_seq)
-	return log_seq, err
-}
-
-type LogsInsertParams struct {
+type LogsAppendParams struct {
 	ExecutionID string
 	StepKey     *string
-	Level       string
-	Message     string
-	Data        json.RawMessage
-	Sequence    int64
-	CreatedAt   time.Time
+	Levels      []string
+	Messages    []string
+	Datas       []json.RawMessage
+	Times       []time.Time
+}
+
+// Log lines of a run (of one of its steps when step_key is set), numbered
+// after the run's last line, in one statement.
+func (q *Queries) LogsAppend(ctx context.Context, arg LogsAppendParams) error {
+	_, err := q.db.Exec(ctx, logsAppend,
+		arg.ExecutionID,
+		arg.StepKey,
+		arg.Levels,
+		arg.Messages,
+		arg.Datas,
+		arg.Times,
+	)
+	return err
 }
 
 const logsPrune = `-- name: LogsPrune :execrows

@@ -123,11 +123,18 @@ SELECT sqlc.arg(new_id)::uuid, step_key, agent_id, 'completed', attempt, input, 
     duration_ms, 0, 0, 0, execution_id, child_execution_id, parent_key, item_index, item
 FROM execution_steps WHERE execution_id = sqlc.arg(old_id)::uuid AND status = 'completed' AND step_key = ANY(sqlc.arg(keys)::text[]);
 
--- name: LogSeqReserve :one
-UPDATE executions SET log_seq = log_seq + sqlc.arg(n)::bigint WHERE id = $1 RETURNING log_seq;
-
--- name: LogsInsert :copyfrom
-INSERT INTO execution_logs (execution_id, step_key, level, message, data, sequence, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7);
+-- name: LogsAppend :exec
+-- Log lines of a run (of one of its steps when step_key is set), numbered
+-- after the run's last line, in one statement.
+WITH seq AS (
+    UPDATE executions SET log_seq = log_seq + cardinality(sqlc.arg(messages)::text[])
+    WHERE executions.id = sqlc.arg(execution_id)::uuid
+    RETURNING log_seq
+)
+INSERT INTO execution_logs (execution_id, step_key, level, message, data, sequence, created_at)
+SELECT sqlc.arg(execution_id)::uuid, sqlc.narg(step_key)::text, (sqlc.arg(levels)::text[])[i], (sqlc.arg(messages)::text[])[i],
+    (sqlc.arg(datas)::jsonb[])[i], seq.log_seq - cardinality(sqlc.arg(messages)::text[]) + i, (sqlc.arg(times)::timestamptz[])[i]
+FROM seq, generate_series(1, cardinality(sqlc.arg(messages)::text[])) AS i;
 
 -- name: ExecutionStatus :one
 SELECT status, log_seq FROM executions WHERE id = $1 AND user_id = $2;
