@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/turbocat/turbocat/internal/config"
@@ -129,4 +131,95 @@ func TestLLMToolsThroughTheAPI(t *testing.T) {
 	delete(cfg, "tools")
 	require.Equal(t, http.StatusOK, f.call("PATCH", "/api/v1/agents/"+forecaster, tok, map[string]any{"config": cfg}).Status)
 	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/agents/"+weather, tok, nil).Status)
+}
+
+// TestLLMWithCodeAndMCPTools is the tool loop as a user builds it: an llm
+// agent whose tools are one of their code agents and an MCP server (the
+// SDK's own). The model (a local server speaking the OpenAI format) asks
+// for both tools at once, then answers from their results: the run
+// completes with two model turns and two tool calls on record.
+func TestLLMWithCodeAndMCPTools(t *testing.T) {
+	t.Parallel()
+	type addIn struct {
+		A int `json:"a"`
+		B int `json:"b"`
+	}
+	type addOut struct {
+		Sum int `json:"sum"`
+	}
+	server := mcp.NewServer(&mcp.Implementation{Name: "calc", Version: "1"}, nil)
+	mcp.AddTool(server, &mcp.Tool{Name: "add", Description: "Adds two integers"}, func(_ context.Context, _ *mcp.CallToolRequest, in addIn) (*mcp.CallToolResult, addOut, error) {
+		return nil, addOut{Sum: in.A + in.B}, nil
+	})
+	mcpSrv := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil))
+	t.Cleanup(mcpSrv.Close)
+
+	var modelCalls atomic.Int32
+	var second atomic.Value
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		modelCalls.Add(1)
+		raw, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if !strings.Contains(string(raw), `"role":"tool"`) {
+			_, _ = w.Write([]byte(`{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o-mini",
+				"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
+					{"id":"call_double","type":"function","function":{"name":"double","arguments":"{\"n\":21}"}},
+					{"id":"call_add","type":"function","function":{"name":"add","arguments":"{\"a\":2,\"b\":3}"}}]},"finish_reason":"tool_calls"}],
+				"usage":{"prompt_tokens":50,"completion_tokens":9,"total_tokens":59}}`))
+			return
+		}
+		second.Store(string(raw))
+		_, _ = w.Write([]byte(`{"id":"c2","object":"chat.completion","created":1,"model":"gpt-4o-mini",
+			"choices":[{"index":0,"message":{"role":"assistant","content":"21 doubled is 42; 2+3 is 5"},"finish_reason":"stop"}],
+			"usage":{"prompt_tokens":90,"completion_tokens":8,"total_tokens":98}}`))
+	}))
+	t.Cleanup(model.Close)
+
+	f := setupEngine(t, func(c *config.Config) { c.HTTPAllowCIDRs = []string{"127.0.0.0/8"} })
+	tok := f.register("codemcp").AccessToken
+	f.create(tok, "/api/v1/agents", map[string]any{"name": "double", "type": "code", "description": "Doubles n",
+		"inputSchema": map[string]any{"type": "object", "required": []string{"n"}, "properties": map[string]any{"n": map[string]any{"type": "number"}}},
+		"config":      map[string]any{"source": `function main(input) { return {n: input.n * 2}; }`}})
+	ask := f.create(tok, "/api/v1/agents", map[string]any{"name": "ask", "type": "llm", "config": map[string]any{
+		"provider": "openai", "model": "gpt-4o-mini", "baseUrl": model.URL + "/v1", "prompt": "Double 21 and add 2 and 3.",
+		"tools": []any{map[string]any{"agent": "double"}, map[string]any{"mcp": map[string]any{"url": mcpSrv.URL}, "allow": []string{"add"}}}}})
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "codemcp", "steps": []map[string]any{{"key": "ask", "agentId": ask}}})
+	var a runAnswer
+	f.call("POST", "/api/v1/workflows/"+wf+"/execute?wait=20", tok, nil).data(t, &a)
+	require.Equal(t, "completed", a.Status, "%s", a.Error)
+	var out struct {
+		Ask struct {
+			Text             string
+			Turns, ToolCalls int
+		}
+	}
+	require.NoError(t, json.Unmarshal(a.Output, &out))
+	require.Equal(t, "21 doubled is 42; 2+3 is 5", out.Ask.Text)
+	require.Equal(t, 2, out.Ask.Turns)
+	require.Equal(t, 2, out.Ask.ToolCalls)
+	require.Equal(t, int32(2), modelCalls.Load())
+	// Both results went back to the model.
+	require.Contains(t, second.Load(), `{\"n\":42}`)
+	require.Contains(t, second.Load(), `{\"sum\":5}`)
+
+	var turns struct {
+		Items []struct {
+			Turn, Seq      int
+			Kind, ToolName string
+			Output         json.RawMessage
+		}
+	}
+	f.call("GET", "/api/v1/executions/"+a.ExecutionID+"/steps/ask/turns", tok, nil).data(t, &turns)
+	require.Len(t, turns.Items, 4)
+	kinds := []string{}
+	tools := map[string]string{}
+	for _, tr := range turns.Items {
+		kinds = append(kinds, tr.Kind)
+		if tr.Kind == "tool" {
+			tools[tr.ToolName] = string(tr.Output)
+		}
+	}
+	require.Equal(t, []string{"model", "tool", "tool", "model"}, kinds)
+	require.JSONEq(t, `{"n":42}`, tools["double"])
+	require.JSONEq(t, `{"sum":5}`, tools["add"])
 }
