@@ -102,7 +102,7 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 		a.Secrets.Cipher = c
 	}
 	limits := service.Limits{MaxAgents: cfg.MaxAgents, MaxWorkflows: cfg.MaxWorkflows}
-	a.Agents = &service.Agents{Store: db, Audit: db, Limits: limits}
+	a.Agents = &service.Agents{Store: db, Audit: db, Limits: limits, Workflows: db}
 	a.Workflows = &service.Workflows{Store: db, Agents: db, Limits: limits}
 	a.Templates = &service.Templates{Store: db, Agents: a.Agents, Workflows: a.Workflows}
 	allow, err := allowCIDRs(cfg)

@@ -25,7 +25,9 @@ func (a *App) NewRunner(exec executor.Executor) *steprunner.Runner {
 		Transient: postgres.IsTransient,
 		Live:      a.Live,
 		Children:  a.Executions,
-		Links:     a.Executions.Links.Sign,
+		// Workflows used as tools run as child runs.
+		WorkflowTools: a.Executions,
+		Links:         a.Executions.Links.Sign,
 		Secrets: func(ctx context.Context, userID, name string) (string, error) {
 			return a.Secrets.ResolveOne(ctx, userID, name)
 		},

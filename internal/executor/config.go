@@ -237,6 +237,9 @@ const DefaultMaxTurns = 8
 type LLMTool struct {
 	// Agent names a code or api agent of the LLM agent's owner.
 	Agent string `json:"agent,omitempty"`
+	// Workflow names (or ids) a workflow of the owner, run as a child run
+	// per call; its inputSchema is the tool's parameters.
+	Workflow string `json:"workflow,omitempty"`
 	// MCP is a remote MCP server (streamable HTTP) whose tools the model
 	// may call; Allow, if set, limits them to those names.
 	MCP   *MCPServer `json:"mcp,omitempty"`
@@ -315,6 +318,13 @@ func (c *LLMConfig) Validate() error {
 			}
 			continue
 		}
+		if t.Workflow != "" {
+			if seen["workflow:"+t.Workflow] {
+				errs = append(errs, fmt.Sprintf("tools.%d.workflow: %q is listed twice", i, t.Workflow))
+			}
+			seen["workflow:"+t.Workflow] = true
+			continue
+		}
 		if seen[t.Agent] {
 			errs = append(errs, fmt.Sprintf("tools.%d.agent: %q is listed twice", i, t.Agent))
 		}
@@ -324,7 +334,7 @@ func (c *LLMConfig) Validate() error {
 		errs = append(errs, fmt.Sprintf("toolChoice: %v", err))
 	} else if tc.Mode != "auto" && len(c.Tools) == 0 {
 		errs = append(errs, "toolChoice: needs tools")
-	} else if tc.Mode == "tool" && !seen[tc.Name] {
+	} else if tc.Mode == "tool" && !seen[tc.Name] && !seen["workflow:"+tc.Name] {
 		errs = append(errs, fmt.Sprintf("toolChoice.name: %q is not one of tools", tc.Name))
 	}
 	if c.MaxTurns < 0 {

@@ -223,3 +223,89 @@ func TestLLMWithCodeAndMCPTools(t *testing.T) {
 	require.JSONEq(t, `{"n":42}`, tools["double"])
 	require.JSONEq(t, `{"sum":5}`, tools["add"])
 }
+
+// TestWorkflowAsTool: an llm agent's tool can be a workflow of the user's;
+// the model's call runs it as a child run of the step's run (its
+// inputSchema is the tool's parameters) and its output goes back to the
+// model. A tool naming no workflow is refused at save.
+func TestWorkflowAsTool(t *testing.T) {
+	t.Parallel()
+	var second atomic.Value
+	var firstBody atomic.Value
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if !strings.Contains(string(raw), `"role":"tool"`) {
+			firstBody.Store(string(raw))
+			_, _ = w.Write([]byte(`{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o-mini",
+				"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
+					{"id":"call_1","type":"function","function":{"name":"enrich","arguments":"{\"city\":\"Lyon\"}"}}]},"finish_reason":"tool_calls"}],
+				"usage":{"prompt_tokens":50,"completion_tokens":9,"total_tokens":59}}`))
+			return
+		}
+		second.Store(string(raw))
+		_, _ = w.Write([]byte(`{"id":"c2","object":"chat.completion","created":1,"model":"gpt-4o-mini",
+			"choices":[{"index":0,"message":{"role":"assistant","content":"Lyon has 522000 people"},"finish_reason":"stop"}],
+			"usage":{"prompt_tokens":90,"completion_tokens":8,"total_tokens":98}}`))
+	}))
+	t.Cleanup(model.Close)
+	f := setupEngine(t, func(c *config.Config) { c.HTTPAllowCIDRs = []string{"127.0.0.0/8"} })
+	tok := f.register("wftool").AccessToken
+
+	r := f.call("POST", "/api/v1/agents", tok, map[string]any{"name": "lost", "type": "llm", "config": map[string]any{
+		"provider": "openai", "model": "gpt-4o-mini", "baseUrl": model.URL + "/v1", "prompt": "x", "tools": []any{map[string]any{"workflow": "nope"}}}})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	require.Equal(t, []string{`config.tools.0.workflow: you have no workflow named "nope"`}, r.fields())
+
+	pop := f.create(tok, "/api/v1/agents", jsAgent("population", `function main(input) { return {city: input.city, population: 522000}; }`))
+	f.create(tok, "/api/v1/workflows", map[string]any{"name": "enrich", "description": "Facts about a city",
+		"inputSchema": map[string]any{"type": "object", "required": []string{"city"}, "properties": map[string]any{"city": map[string]any{"type": "string"}}},
+		"steps":       []map[string]any{{"key": "pop", "agentId": pop, "inputs": map[string]any{"city": "{{inputs.city}}"}}}})
+	ask := f.create(tok, "/api/v1/agents", map[string]any{"name": "ask", "type": "llm", "config": map[string]any{
+		"provider": "openai", "model": "gpt-4o-mini", "baseUrl": model.URL + "/v1", "prompt": "How many people live in Lyon?",
+		"tools": []any{map[string]any{"workflow": "enrich"}}}})
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "main", "steps": []map[string]any{{"key": "ask", "agentId": ask}}})
+	var a runAnswer
+	f.call("POST", "/api/v1/workflows/"+wf+"/execute?wait=20", tok, nil).data(t, &a)
+	require.Equal(t, "completed", a.Status, "%s", a.Error)
+	require.JSONEq(t, `{"ask":{"text":"Lyon has 522000 people"}}`, jsonPick(t, a.Output, "ask", "text"))
+
+	// The model saw the workflow as a tool with its description and schema,
+	// and got the child run's output back.
+	require.Contains(t, firstBody.Load(), `"name":"enrich"`)
+	require.Contains(t, firstBody.Load(), `Facts about a city`)
+	require.Contains(t, firstBody.Load(), `"required":["city"]`)
+	require.Contains(t, second.Load(), `522000`)
+
+	// The child run is the step's run's child, run by the workflow trigger.
+	var kids struct {
+		Items []struct {
+			ID, Status, Trigger string
+			ParentExecutionID   string
+			OutputData          json.RawMessage
+		}
+	}
+	f.call("GET", "/api/v1/executions?trigger=workflow", tok, nil).data(t, &kids)
+	require.Len(t, kids.Items, 1)
+	require.Equal(t, a.ExecutionID, kids.Items[0].ParentExecutionID)
+	require.Equal(t, "completed", kids.Items[0].Status)
+	require.JSONEq(t, `{"pop":{"city":"Lyon","population":522000}}`, string(kids.Items[0].OutputData))
+}
+
+// jsonPick keeps only path (object keys) of doc, to compare one field.
+func jsonPick(t *testing.T, doc json.RawMessage, path ...string) string {
+	t.Helper()
+	var v any
+	require.NoError(t, json.Unmarshal(doc, &v))
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		require.True(t, ok, "%s is not an object at %s", doc, k)
+		v = m[k]
+	}
+	out := any(v)
+	for i := len(path) - 1; i >= 0; i-- {
+		out = map[string]any{path[i]: out}
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}

@@ -27,6 +27,9 @@ type Agents struct {
 	// On AWS the HTTP API answers within 30 s, so test runs there stop at 25.
 	MaxTestSeconds  int
 	TestLimitReason string
+	// Workflows looks up the workflows llm agents name as tools; nil
+	// leaves them to be checked at run time.
+	Workflows WorkflowResolver
 }
 
 // on returns the service over st (a transaction's store).
@@ -84,8 +87,8 @@ func checkInputSchema(raw json.RawMessage, details *[]turbocat.FieldError) json.
 	return raw
 }
 
-// checkTools checks an LLM agent's tools: each names a code or api agent
-// of the same owner.
+// checkTools checks an LLM agent's tools: each names a code or api agent,
+// or a workflow, of the same owner.
 func (s *Agents) checkTools(ctx context.Context, userID, self string, config json.RawMessage, details *[]turbocat.FieldError) error {
 	var c struct {
 		Tools []executor.LLMTool `json:"tools"`
@@ -95,7 +98,7 @@ func (s *Agents) checkTools(ctx context.Context, userID, self string, config jso
 	}
 	names := make([]string, 0, len(c.Tools))
 	for _, t := range c.Tools {
-		if t.MCP == nil {
+		if t.MCP == nil && t.Workflow == "" {
 			names = append(names, t.Agent)
 		}
 	}
@@ -104,7 +107,14 @@ func (s *Agents) checkTools(ctx context.Context, userID, self string, config jso
 		return err
 	}
 	for i, t := range c.Tools {
-		if t.MCP != nil {
+		if t.Workflow != "" && s.Workflows != nil {
+			if _, err := resolveWorkflow(ctx, s.Workflows, userID, t.Workflow); turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
+				*details = append(*details, turbocat.FieldError{Field: fmt.Sprintf("config.tools.%d.workflow", i), Message: fmt.Sprintf("you have no workflow named %q", t.Workflow)})
+			} else if err != nil {
+				return err
+			}
+		}
+		if t.MCP != nil || t.Workflow != "" {
 			continue
 		}
 		field := fmt.Sprintf("config.tools.%d.agent", i)

@@ -171,7 +171,10 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 	if _, err := s.engine(); err != nil {
 		return nil, err
 	}
-	ne.MaxConcurrent = w.MaxConcurrentRuns
+	if ne.Trigger != turbocat.TriggerWorkflow {
+		// A child run is never queued: its parent waits on it.
+		ne.MaxConcurrent = w.MaxConcurrentRuns
+	}
 	ne.MaxCostUSD, ne.MaxTokens = tighter(w.MaxCostUSD, ne.MaxCostUSD), tighter(w.MaxTokens, ne.MaxTokens)
 	if ne.IdempotencyKey != nil {
 		ne.RequestHash = requestHash(ne)

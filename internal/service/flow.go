@@ -78,6 +78,73 @@ func (s *Executions) StartChild(ctx context.Context, parent *turbocat.Execution,
 	return e.ID, ref, nil
 }
 
+// MaxRunNesting bounds how deep runs started by workflow tools nest: a
+// workflow whose llm agent calls the same workflow as a tool would
+// otherwise start runs forever.
+const MaxRunNesting = 5
+
+// checkToolNesting refuses a workflow tool's run under a parent that is
+// already MaxRunNesting runs deep.
+func (s *Executions) checkToolNesting(ctx context.Context, parent *turbocat.Execution) error {
+	e := parent
+	for depth := 1; e.ParentExecutionID != nil; depth++ {
+		if depth >= MaxRunNesting {
+			return turbocat.Errorf(turbocat.ECONFLICT, "runs nest %d deep: does a workflow's llm agent call that same workflow as a tool?", MaxRunNesting)
+		}
+		next, err := s.Store.ExecutionByID(ctx, *e.ParentExecutionID)
+		if err != nil {
+			return err
+		}
+		e = next
+	}
+	return nil
+}
+
+// ResolveWorkflow finds one of the user's workflows by id or name
+// (ENOTFOUND when there is none).
+func (s *Executions) ResolveWorkflow(ctx context.Context, userID, ref string) (*turbocat.Workflow, error) {
+	r, ok := s.Workflows.(WorkflowResolver)
+	if !ok {
+		return nil, turbocat.Errorf(turbocat.EUNAVAILABLE, "workflows cannot be looked up by name here")
+	}
+	return resolveWorkflow(ctx, r, userID, ref)
+}
+
+// RunWorkflowTool runs one of the user's workflows (a name or an id) as a
+// tool call of an llm step and waits, within ctx, for the run to end. The
+// run is a child of parent when there is one (it shows under the parent and
+// is cancelled with it), and key (the tool call's idempotency key) makes a
+// repeated call return the same run instead of starting another. The input
+// must match the workflow's inputSchema (EINVALID naming the field).
+func (s *Executions) RunWorkflowTool(ctx context.Context, userID string, parent *turbocat.Execution, stepKey, workflow, key string, input json.RawMessage) (*turbocat.Execution, error) {
+	w, err := s.ResolveWorkflow(ctx, userID, workflow)
+	if err != nil {
+		return nil, err
+	}
+	if len(input) == 0 || string(input) == "null" {
+		input = json.RawMessage(`{}`)
+	}
+	if err := validateInput(w.InputSchema, input); err != nil {
+		return nil, err
+	}
+	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: w.Version, UserID: userID, Trigger: turbocat.TriggerWorkflow, Input: input}
+	if key != "" {
+		ne.IdempotencyKey = &key
+	}
+	if parent != nil {
+		if err := s.checkToolNesting(ctx, parent); err != nil {
+			return nil, err
+		}
+		parentID := parent.ID
+		ne.ParentExecutionID, ne.ParentStepKey = &parentID, &stepKey
+	}
+	e, err := s.start(ctx, w, ne, "")
+	if err != nil {
+		return nil, err
+	}
+	return s.WaitFor(ctx, &turbocat.Actor{UserID: userID}, e)
+}
+
 // executionArn derives the ARN of execution name started on a machine,
 // version or alias ARN.
 func executionArn(target, name string) (string, bool) {

@@ -104,6 +104,9 @@ type Runner struct {
 	Flow turbocat.FlowStore
 	// Children starts the child runs of workflow steps.
 	Children ChildStarter
+	// WorkflowTools runs the workflows llm agents use as tools; nil makes
+	// such a tool fail its step with Executor.InvalidConfig.
+	WorkflowTools WorkflowTools
 	// Links signs an approval's one-time approve and reject links.
 	Links LinkSigner
 	// MCPClient makes the calls to the MCP servers llm agents use as tools
@@ -451,7 +454,7 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	// it runs; the lines not stored by its end go with its result.
 	live := r.startLive(ctx, e.ID, key, scrub)
 	req.Live = live
-	res, runErr := r.RunAgent(ctx, e.UserID, agent, req)
+	res, runErr := r.runAgent(ctx, e.UserID, agent, req, &stepOf{execution: e, key: key})
 	logs := toLogLines(res.Logs[min(live.end(ctx), len(res.Logs)):], scrub)
 	if runErr != nil {
 		var xe *turbocat.StepError
@@ -509,6 +512,17 @@ func (r *Runner) budgets(ctx context.Context, executionID string) ([]executor.Bu
 // idempotency key; the agent fills in the rest. The agent test endpoint and
 // steps share it.
 func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request) (executor.Result, error) {
+	return r.runAgent(ctx, userID, agent, req, nil)
+}
+
+// stepOf is the step of a run an agent runs for (its workflow tools' runs
+// become the run's children).
+type stepOf struct {
+	execution *turbocat.Execution
+	key       string
+}
+
+func (r *Runner) runAgent(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request, step *stepOf) (executor.Result, error) {
 	scrub := req.Scrubber
 	if scrub == nil {
 		scrub = secrets.NewScrubber()
@@ -527,7 +541,7 @@ func (r *Runner) RunAgent(ctx context.Context, userID string, agent *turbocat.Ag
 		return v, nil
 	})
 	if agent.Type == turbocat.AgentLLM {
-		tools, closeTools, err := r.tools(ctx, userID, agent, req)
+		tools, closeTools, err := r.tools(ctx, userID, agent, req, step)
 		if err != nil {
 			return executor.Result{}, err
 		}

@@ -12,11 +12,26 @@ import (
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
+// WorkflowTools runs workflows as the tool calls of llm agents.
+type WorkflowTools interface {
+	// ResolveWorkflow finds one of the user's workflows by name or id
+	// (ENOTFOUND when there is none).
+	ResolveWorkflow(ctx context.Context, userID, ref string) (*turbocat.Workflow, error)
+	// RunWorkflowTool runs it on input as a child run of parent (nil for
+	// an agent test run) keyed by key, and waits within ctx for its end.
+	RunWorkflowTool(ctx context.Context, userID string, parent *turbocat.Execution, stepKey, workflow, key string, input json.RawMessage) (*turbocat.Execution, error)
+}
+
+// ErrToolWorkflowFailed: a workflow run as a tool ended without output (its
+// failure goes back to the model).
+const ErrToolWorkflowFailed = "Tool.WorkflowFailed"
+
 // tools resolves the tools of an LLM agent: each names a code or api agent
 // of the same user (never another user's: the lookup is scoped by userID),
-// run through the same executors as a step, with the step's scrubber, or
-// an MCP server whose session close ends.
-func (r *Runner) tools(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request) (out []executor.Tool, close func(), err error) {
+// run through the same executors as a step, with the step's scrubber; a
+// workflow of the same user, run as a child run of the step's run; or an
+// MCP server whose session close ends.
+func (r *Runner) tools(ctx context.Context, userID string, agent *turbocat.Agent, req executor.Request, step *stepOf) (out []executor.Tool, close func(), err error) {
 	var cfg struct {
 		Tools []executor.LLMTool `json:"tools"`
 	}
@@ -34,7 +49,7 @@ func (r *Runner) tools(ctx context.Context, userID string, agent *turbocat.Agent
 	}
 	names := make([]string, 0, len(cfg.Tools))
 	for _, t := range cfg.Tools {
-		if t.MCP == nil {
+		if t.MCP == nil && t.Workflow == "" {
 			names = append(names, t.Agent)
 		}
 	}
@@ -59,6 +74,14 @@ func (r *Runner) tools(ctx context.Context, userID string, agent *turbocat.Agent
 			out = append(out, tools...)
 			continue
 		}
+		if t.Workflow != "" {
+			tool, err := r.workflowTool(ctx, userID, t.Workflow, step, used)
+			if err != nil {
+				return nil, close, err
+			}
+			out = append(out, tool)
+			continue
+		}
 		ta, ok := agents[t.Agent]
 		switch {
 		case !ok:
@@ -79,6 +102,54 @@ func (r *Runner) tools(ctx context.Context, userID string, agent *turbocat.Agent
 			}})
 	}
 	return out, close, nil
+}
+
+// workflowTool is the tool of a workflow: its name, description and
+// inputSchema; a call runs it as a child run of the step's run and answers
+// the run's output, or its error as the tool's failure.
+func (r *Runner) workflowTool(ctx context.Context, userID, ref string, step *stepOf, used map[string]bool) (executor.Tool, error) {
+	if r.WorkflowTools == nil {
+		return executor.Tool{}, executor.Errorf(executor.ErrInvalidConfig, false, "workflow tools are not available on this server")
+	}
+	w, err := r.WorkflowTools.ResolveWorkflow(ctx, userID, ref)
+	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
+		return executor.Tool{}, executor.Errorf(executor.ErrInvalidConfig, false, "tool workflow %q does not exist (renamed or deleted?)", ref)
+	}
+	if err != nil {
+		return executor.Tool{}, fmt.Errorf("load tool workflow %q: %w", ref, err)
+	}
+	var parent *turbocat.Execution
+	stepKey := ""
+	if step != nil {
+		parent, stepKey = step.execution, step.key
+	}
+	return executor.Tool{Name: toolName(w.Name, used), Agent: w.Name, Description: w.Description, Parameters: w.InputSchema,
+		Run: func(ctx context.Context, args json.RawMessage, key string) (executor.Result, error) {
+			start := time.Now()
+			e, err := r.WorkflowTools.RunWorkflowTool(ctx, userID, parent, stepKey, w.ID, key, args)
+			if err != nil {
+				if se := turbocat.AsError(err); se != nil && se.Code != turbocat.EINTERNAL && se.Code != turbocat.EUNAVAILABLE {
+					// The arguments do not fit, the workflow is gone: the
+					// model is told, as for any tool error.
+					cause := se.Message
+					for _, d := range se.Details {
+						cause += "; " + d.Field + ": " + d.Message
+					}
+					return executor.Result{}, &turbocat.StepError{Name: "Tool.InvalidArguments", Cause: fmt.Sprintf("workflow %s: %s", w.Name, cause)}
+				}
+				return executor.Result{}, err
+			}
+			switch e.Status {
+			case turbocat.ExecutionCompleted:
+				return executor.Result{Output: e.OutputData, DurationMs: time.Since(start).Milliseconds()}, nil
+			case turbocat.ExecutionFailed, turbocat.ExecutionCancelled, turbocat.ExecutionTimedOut:
+				name, cause := decodeError(e.Error)
+				return executor.Result{}, &turbocat.StepError{Name: ErrToolWorkflowFailed,
+					Cause: fmt.Sprintf("workflow %s run %s %s: %s: %s", w.Name, e.ID, e.Status, name, cause)}
+			}
+			return executor.Result{}, &turbocat.StepError{Name: ErrToolWorkflowFailed, Retryable: true,
+				Cause: fmt.Sprintf("workflow %s run %s had not ended when the call's time ran out (%s)", w.Name, e.ID, e.Status)}
+		}}, nil
 }
 
 // toolName makes an agent name a valid tool name for every provider
