@@ -383,6 +383,10 @@ type LiveText struct {
 	Turn        int       `json:"turn"` // the model turn, as in the step's turn records (0 first)
 	Text        string    `json:"text"`
 	Time        time.Time `json:"time"`
+	// Snapshot marks the turn's whole text so far, sent first to a new
+	// watcher: it replaces what the watcher has for the step; the pieces
+	// after it add to it.
+	Snapshot bool `json:"snapshot,omitempty"`
 }
 
 // LiveStream carries runs' live text from the step runners that produce
@@ -392,6 +396,7 @@ type LiveStream interface {
 	// Publish sends a piece of live text to the run's watchers.
 	Publish(ctx context.Context, t LiveText) error
 	// Subscribe returns the live text of one execution as it is
-	// published, until the returned func is called.
+	// published, until the returned func is called, starting with a
+	// snapshot of each running step's text so far where it is known.
 	Subscribe(executionID string) (<-chan LiveText, func())
 }

@@ -67,8 +67,12 @@ async function consoleProxy(bin, apiBase) {
   return { url, proc };
 }
 
-/** startStack creates a database, builds and starts turbocat dev; stop() undoes it all. */
-export async function startStack() {
+/**
+ * startStack creates a database, builds and starts turbocat dev; stop() undoes it all.
+ * env adds environment variables of turbocat dev (e.g. TURBOCAT_HTTP_ALLOW_CIDRS
+ * for a test whose agents call a fake server on loopback).
+ */
+export async function startStack({ env = {} } = {}) {
   if (!existsSync(path.join(outDir, "index.html"))) {
     throw new Error("web/out is not built: run `make web` (npm ci && npm run build in web/) first");
   }
@@ -104,6 +108,7 @@ export async function startStack() {
       TURBOCAT_ACCESS_TOKEN_TTL: process.env.TURBOCAT_E2E_ACCESS_TTL || "15m",
       TURBOCAT_AUTH_RATE_LIMIT: "600",
       TURBOCAT_LOG_LEVEL: "info",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -5,12 +5,14 @@
 
 import { api, raw } from "./api";
 import { parseSSE } from "./sse";
-import type { ExecutionLog, ExecutionStatus, Page } from "./types";
+import type { ExecutionLog, ExecutionStatus, LiveText, Page } from "./types";
 
 export type LogHandlers = {
   onLog: (l: ExecutionLog) => void;
   onStatus: (s: ExecutionStatus) => void;
   onEnd: (s: ExecutionStatus | null) => void;
+  /** onText receives the text a model generates while its step runs (streaming only). */
+  onText?: (t: LiveText) => void;
   onMode?: (m: "stream" | "poll") => void;
 };
 
@@ -54,6 +56,7 @@ export async function followLogs(id: string, h: LogHandlers, signal: AbortSignal
         buffer = rest;
         for (const ev of events) {
           if (ev.event === "log") seen(JSON.parse(ev.data) as ExecutionLog);
+          else if (ev.event === "text") h.onText?.(JSON.parse(ev.data) as LiveText);
           else if (ev.event === "status") h.onStatus((JSON.parse(ev.data) as { status: ExecutionStatus }).status);
           else if (ev.event === "end") {
             ended = true;

@@ -140,6 +140,37 @@ export type ExecutionLog = {
   createdAt: string;
 };
 
+/** LiveText is a piece of the text a model generates while its step runs (a preview, not stored). */
+export type LiveText = {
+  executionId: string;
+  stepKey: string;
+  turn: number;
+  text: string;
+  time: string;
+  /** snapshot: the turn's whole text so far (sent first to a new watcher): replaces, not adds. */
+  snapshot?: boolean;
+};
+
+/** StepTurn is one recorded model turn or tool call of an llm step's loop. */
+export type StepTurn = {
+  stepKey: string;
+  attempt: number;
+  turn: number;
+  seq: number;
+  kind: "model" | "tool";
+  toolCallId?: string;
+  toolName?: string;
+  model?: string;
+  input: unknown;
+  output: unknown;
+  error: unknown;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  durationMs: number;
+  createdAt: string;
+};
+
 export type RunResult = { executionId: string; status: ExecutionStatus };
 
 export type AgentTestResult = {

@@ -10,7 +10,7 @@ import { Field, FormError, Textarea } from "@/components/ui/form";
 import { api, errorMessage } from "@/lib/api";
 import { useQueryParam } from "@/lib/hooks";
 import { followLogs, isFinished } from "@/lib/logstream";
-import type { Definition, ExecutionDetail, ExecutionLog, ExecutionStatus, ExecutionStep, RunResult, Workflow, WorkflowStep } from "@/lib/types";
+import type { Definition, ExecutionDetail, ExecutionLog, ExecutionStatus, ExecutionStep, LiveText, Page, RunResult, StepTurn, Workflow, WorkflowStep } from "@/lib/types";
 import { errorText, topoOrder } from "@/lib/steps";
 import { formatDuration, formatTime, pretty, shortId } from "@/lib/utils";
 
@@ -33,6 +33,8 @@ export default function ExecutionPage() {
   const [actionError, setActionError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
+  // The text each llm step's model is generating now (its current turn).
+  const [live, setLive] = useState<Record<string, { turn: number; text: string }>>({});
   const logEnd = useRef<HTMLLIElement | null>(null);
 
   const refresh = useCallback(async () => {
@@ -48,6 +50,7 @@ export default function ExecutionPage() {
     if (!id) return;
     setExec(null);
     setLogs([]);
+    setLive({});
     refresh();
   }, [id, refresh]);
 
@@ -70,6 +73,12 @@ export default function ExecutionPage() {
       id,
       {
         onLog: (l) => setLogs((ls) => [...ls, l]),
+        onText: (t: LiveText) =>
+          setLive((m) => {
+            const cur = m[t.stepKey];
+            const add = cur && cur.turn === t.turn && !t.snapshot;
+            return { ...m, [t.stepKey]: { turn: t.turn, text: add ? cur.text + t.text : t.text } };
+          }),
         onStatus: (s: ExecutionStatus) => {
           setExec((e) => (e && e.status !== s ? { ...e, status: s } : e));
           refresh();
@@ -317,7 +326,7 @@ export default function ExecutionPage() {
         <div className="flex min-w-0 flex-col gap-3">
           <h2 className="text-lg font-semibold">Steps</h2>
           {order.map((k) => (
-            <StepCard key={k} stepKey={k} step={byKey.get(k)} def={defs.get(k)} highlighted={selected === k} />
+            <StepCard key={k} executionId={exec.id} stepKey={k} step={byKey.get(k)} def={defs.get(k)} highlighted={selected === k} live={live[k]} />
           ))}
         </div>
       </div>
@@ -437,7 +446,22 @@ function stateCounts(def: unknown): string {
     .join(", ");
 }
 
-function StepCard({ stepKey, step, def, highlighted }: { stepKey: string; step?: ExecutionStep; def?: WorkflowStep; highlighted: boolean }) {
+function StepCard({
+  executionId,
+  stepKey,
+  step,
+  def,
+  highlighted,
+  live,
+}: {
+  executionId: string;
+  stepKey: string;
+  step?: ExecutionStep;
+  def?: WorkflowStep;
+  highlighted: boolean;
+  live?: { turn: number; text: string };
+}) {
+  const llm = Boolean(live) || (step ? step.inputTokens + step.outputTokens > 0 || hasFinishReason(step.output) : false);
   return (
     <Card id={`step-${stepKey}`} className={highlighted ? "ring-2 ring-primary" : undefined} data-testid={`step-card-${stepKey}`}>
       <div className="flex flex-wrap items-center justify-between gap-2">
@@ -498,6 +522,18 @@ function StepCard({ stepKey, step, def, highlighted }: { stepKey: string; step?:
               {errorText(step.error)}
             </p>
           ) : null}
+          {live && step.status === "running" ? (
+            <div className="mt-2">
+              <h4 className="text-xs font-medium text-muted-foreground">The model is writing (turn {live.turn + 1})</h4>
+              <p
+                className="max-h-48 overflow-auto rounded-md bg-violet-50 p-2 text-xs whitespace-pre-wrap break-words text-slate-900"
+                aria-live="polite"
+                data-testid={`step-live-${stepKey}`}
+              >
+                {live.text}
+              </p>
+            </div>
+          ) : null}
           {step.output !== null && step.output !== undefined ? (
             <div className="mt-2">
               <h4 className="text-xs font-medium text-muted-foreground">Output</h4>
@@ -506,6 +542,7 @@ function StepCard({ stepKey, step, def, highlighted }: { stepKey: string; step?:
               </pre>
             </div>
           ) : null}
+          {llm ? <Conversation executionId={executionId} stepKey={stepKey} version={`${step.status}/${step.attempt}/${live?.turn ?? -1}`} /> : null}
           <details className="mt-2">
             <summary className="cursor-pointer text-xs font-medium text-muted-foreground">Input</summary>
             <pre tabIndex={0} className="max-h-48 overflow-auto rounded-md bg-muted p-2 text-xs">{pretty(step.input) || "—"}</pre>
@@ -516,6 +553,90 @@ function StepCard({ stepKey, step, def, highlighted }: { stepKey: string; step?:
       )}
     </Card>
   );
+}
+
+/** hasFinishReason tells an llm step's output ({text, finishReason, ...}). */
+function hasFinishReason(output: unknown): boolean {
+  return typeof output === "object" && output !== null && "finishReason" in output;
+}
+
+type ToolCallOut = { id?: string; name?: string; arguments?: string };
+
+/**
+ * Conversation shows an llm step's recorded turns, loaded when opened and
+ * again when the step moves on (version): each model turn (the tools it
+ * asked for, or its answer) and each tool call with its result or error.
+ */
+function Conversation({ executionId, stepKey, version }: { executionId: string; stepKey: string; version: string }) {
+  const [open, setOpen] = useState(false);
+  const [turns, setTurns] = useState<StepTurn[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    if (!open) return;
+    let cancelled = false;
+    api<Page<StepTurn>>(`/api/v1/executions/${executionId}/steps/${encodeURIComponent(stepKey)}/turns`)
+      .then((p) => {
+        if (!cancelled) setTurns(p.items);
+      })
+      .catch((e) => {
+        if (!cancelled) setError(errorMessage(e));
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [open, executionId, stepKey, version]);
+  return (
+    <details className="mt-2" onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)} data-testid={`step-conversation-${stepKey}`}>
+      <summary className="cursor-pointer text-xs font-medium text-muted-foreground">Conversation</summary>
+      <FormError message={error} />
+      {turns === null && !error ? <p className="mt-1 text-xs text-muted-foreground">Loading…</p> : null}
+      {turns && turns.length === 0 ? <p className="mt-1 text-xs text-muted-foreground">No turn recorded yet.</p> : null}
+      {turns && turns.length > 0 ? (
+        <ol className="mt-2 flex flex-col gap-2" aria-label={`Conversation of step ${stepKey}`}>
+          {turns.map((t) => (
+            <li
+              key={`${t.attempt}/${t.turn}/${t.seq}`}
+              className={`rounded-md border p-2 text-xs ${t.kind === "model" ? "border-violet-200 bg-violet-50" : "border-slate-200 bg-white"}`}
+              data-testid={`turn-${t.turn}-${t.seq}`}
+            >
+              <p className="mb-1 text-muted-foreground">
+                Turn {t.turn + 1} · {t.kind === "model" ? `model${t.model ? ` ${t.model}` : ""}` : `tool ${t.toolName ?? ""}`}
+                {t.attempt > 1 ? ` · attempt ${t.attempt}` : ""} · {formatDuration(t.durationMs)}
+                {t.kind === "model" ? ` · ${t.inputTokens} in / ${t.outputTokens} out · $${t.costUsd.toFixed(4)}` : ""}
+              </p>
+              <TurnBody turn={t} />
+            </li>
+          ))}
+        </ol>
+      ) : null}
+    </details>
+  );
+}
+
+function TurnBody({ turn }: { turn: StepTurn }) {
+  if (turn.error) {
+    return <p className="whitespace-pre-wrap break-words text-destructive">{errorText(turn.error)}</p>;
+  }
+  if (turn.kind === "tool") {
+    return (
+      <p className="whitespace-pre-wrap break-words font-mono">
+        {JSON.stringify(turn.input)} → {JSON.stringify(turn.output)}
+      </p>
+    );
+  }
+  const out = (turn.output ?? {}) as { text?: string; toolCalls?: ToolCallOut[] };
+  if (out.toolCalls?.length) {
+    return (
+      <ul className="font-mono">
+        {out.toolCalls.map((c, i) => (
+          <li key={c.id ?? i} className="break-words">
+            asks {c.name}({c.arguments ?? ""})
+          </li>
+        ))}
+      </ul>
+    );
+  }
+  return <p className="whitespace-pre-wrap break-words">{out.text || "—"}</p>;
 }
 
 /** Decision sums up an approval's output ({approved, comment, by, at}) in a line. */
