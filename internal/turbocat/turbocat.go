@@ -233,6 +233,9 @@ type Execution struct {
 	Error           json.RawMessage `json:"error"`
 	IdempotencyKey  *string         `json:"idempotencyKey,omitempty"`
 	RetryOf         *string         `json:"retryOf,omitempty"`
+	// ReplayOf, for a replay (trigger "replay"), is the run whose recorded
+	// model and API responses it ran against.
+	ReplayOf *string `json:"replayOf,omitempty"`
 	// Priority orders queued runs of a workflow (higher first).
 	Priority int `json:"priority"`
 	// ParentExecutionID and ParentStepKey name the workflow step whose
