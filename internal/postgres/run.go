@@ -238,12 +238,16 @@ func (db *DB) ExecutionMeta(ctx context.Context, id string) (turbocat.ExecutionM
 		return turbocat.ExecutionMeta{}, err
 	}
 	db.rememberMeta(e)
-	return turbocat.ExecutionMeta{WorkflowID: e.WorkflowID, WorkflowVersion: e.WorkflowVersion, UserID: e.UserID}, nil
+	return metaOf(e), nil
 }
 
 // rememberMeta caches the immutable facts of e.
 func (db *DB) rememberMeta(e *turbocat.Execution) {
-	db.meta.put(e.ID, turbocat.ExecutionMeta{WorkflowID: e.WorkflowID, WorkflowVersion: e.WorkflowVersion, UserID: e.UserID})
+	db.meta.put(e.ID, metaOf(e))
+}
+
+func metaOf(e *turbocat.Execution) turbocat.ExecutionMeta {
+	return turbocat.ExecutionMeta{WorkflowID: e.WorkflowID, WorkflowVersion: e.WorkflowVersion, UserID: e.UserID, Replay: e.ReplayOf != nil}
 }
 
 // UnfinishedExecutions implements turbocat.ExecutionStore.

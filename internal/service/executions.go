@@ -238,6 +238,9 @@ func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *t
 	if err != nil {
 		return nil, err
 	}
+	if e.ReplayOf != nil {
+		return s.Store.MarkStarted(ctx, e.ID, execRef) // a replay is a test: no webhook or bus event
+	}
 	return s.Store.MarkStarted(ctx, e.ID, execRef, startedEvent(e))
 }
 

@@ -444,7 +444,7 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 		// Every model turn and tool call is recorded; a retry resumes.
 		req.Turns = &turnJournal{store: r.Store, executionID: e.ID, stepKey: key, attempt: claim.Step.Attempt}
 	}
-	res, runErr := r.RunAgent(ctx, e.UserID, agent, req)
+	res, runErr := r.runOrReplay(ctx, e, agent, key, req) // a replay's api and llm steps call nothing
 	logs := toLogLines(res.Logs, scrub)
 	if runErr != nil {
 		var xe *turbocat.StepError
@@ -610,10 +610,13 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 		}
 		output, _ = json.Marshal(sinks)
 	}
-	succeeded := turbocat.NewEvent(e.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": e.ID,
-		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "output": output})
+	events := []turbocat.Event{turbocat.NewEvent(e.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": e.ID,
+		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "output": output})}
+	if e.ReplayOf != nil {
+		events = nil // a replay is a test: no webhook or bus event
+	}
 	if done, err := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output,
-		Events: []turbocat.Event{succeeded}}); err != nil {
+		Events: events}); err != nil {
 		return err
 	} else if done {
 		r.Metrics.ExecutionFinished(turbocat.ExecutionCompleted)
@@ -651,6 +654,9 @@ func (r *Runner) Fail(ctx context.Context, executionID string, raw json.RawMessa
 	events := []turbocat.Event{turbocat.NewEvent(meta.UserID, turbocat.EventExecutionFailed, failure)}
 	if in.StepKey != "" {
 		events = append([]turbocat.Event{turbocat.NewEvent(meta.UserID, turbocat.EventStepFailed, failure)}, events...)
+	}
+	if meta.Replay {
+		events = nil // a replay is a test: no webhook or bus event
 	}
 	if done, err := r.Store.FinishExecution(ctx, executionID, turbocat.Outcome{Status: turbocat.ExecutionFailed,
 		Error: failureJSON(in.StepKey, in.Error, cause), Events: events}); err != nil {

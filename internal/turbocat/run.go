@@ -257,6 +257,8 @@ type ExecutionMeta struct {
 	WorkflowID      string
 	WorkflowVersion int
 	UserID          string
+	// Replay is true for a replay (its lifecycle events are not sent).
+	Replay bool
 }
 
 // what they load by the execution's own user).
