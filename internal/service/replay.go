@@ -198,8 +198,8 @@ func compareSteps(w *turbocat.Workflow, source, replay []*turbocat.ExecutionStep
 		switch {
 		case a == nil && b == nil:
 			continue // in neither run (a branch not taken in both)
-		case b == nil && !finished:
-			st.Status = ReplayPending
+		case b == nil && !finished && types[k] != "":
+			st.Status = ReplayPending // a step of the replayed version it has not reached yet
 		case a == nil:
 			st.Status, st.Changed = ReplayAdded, true
 		case b == nil:
