@@ -185,6 +185,9 @@ func TestReplay(t *testing.T) {
 	require.Equal(t, "failed", extra.Replay.Status)
 	require.Contains(t, string(extra.Replay.Error), "Replay.NoRecording")
 	require.Contains(t, string(extra.Replay.Error), "step extra has no recorded response")
+	r := f.call("POST", "/api/v1/executions/"+v2.ReplayExecutionID+"/retry", tok, nil)
+	require.Equal(t, http.StatusConflict, r.Status, "a retry would call out for real: %s", r.Body)
+	require.Contains(t, r.Env.Error.Message, "is a replay, which is not retried")
 	// An older version by number: the original code agent is gone (agents
 	// are not versioned), the steps are version 1's.
 	v1 := replay(run.ExecutionID, map[string]any{"version": 1})
@@ -194,7 +197,7 @@ func TestReplay(t *testing.T) {
 	require.EqualValues(t, 1, modelCalls.Load())
 
 	// Errors say what to do.
-	r := f.call("POST", "/api/v1/executions/"+run.ExecutionID+"/replay", tok, map[string]any{"version": 9})
+	r = f.call("POST", "/api/v1/executions/"+run.ExecutionID+"/replay", tok, map[string]any{"version": 9})
 	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
 	require.Contains(t, r.fields()[0], "has no version 9")
 	r = f.call("GET", "/api/v1/executions/"+run.ExecutionID+"/replay-report", tok, nil)

@@ -247,7 +247,7 @@ func (db *DB) rememberMeta(e *turbocat.Execution) {
 }
 
 func metaOf(e *turbocat.Execution) turbocat.ExecutionMeta {
-	return turbocat.ExecutionMeta{WorkflowID: e.WorkflowID, WorkflowVersion: e.WorkflowVersion, UserID: e.UserID, Replay: e.ReplayOf != nil}
+	return turbocat.ExecutionMeta{WorkflowID: e.WorkflowID, WorkflowVersion: e.WorkflowVersion, UserID: e.UserID, Replay: e.IsReplay()}
 }
 
 // UnfinishedExecutions implements turbocat.ExecutionStore.

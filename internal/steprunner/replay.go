@@ -26,8 +26,12 @@ const (
 // no usage. Code agents run for real (sandboxed, without network), so a
 // change to their code shows in the replay's outputs.
 func (r *Runner) runOrReplay(ctx context.Context, e *turbocat.Execution, agent *turbocat.Agent, key string, req executor.Request) (executor.Result, error) {
-	if e.ReplayOf == nil || agent.Type == turbocat.AgentCode {
+	if !e.IsReplay() || agent.Type == turbocat.AgentCode {
 		return r.RunAgent(ctx, e.UserID, agent, req)
+	}
+	if e.ReplayOf == nil {
+		return executor.Result{}, &turbocat.StepError{Name: ErrReplayNoRecording, Cause: fmt.Sprintf(
+			"step %s has no recorded response to replay: the run this replay replays has been deleted", key)}
 	}
 	source := *e.ReplayOf
 	rec, err := r.stepRecord(ctx, source, key)

@@ -612,7 +612,7 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 	}
 	events := []turbocat.Event{turbocat.NewEvent(e.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": e.ID,
 		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "output": output})}
-	if e.ReplayOf != nil {
+	if e.IsReplay() {
 		events = nil // a replay is a test: no webhook or bus event
 	}
 	if done, err := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output,

@@ -252,6 +252,10 @@ type Execution struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 }
 
+// IsReplay reports whether e is a replay: its api and llm steps never call
+// out, whatever became of the run it replays.
+func (e *Execution) IsReplay() bool { return e.Trigger == TriggerReplay || e.ReplayOf != nil }
+
 // ExecutionStep is the record of one step within one execution.
 type ExecutionStep struct {
 	ExecutionID  string          `json:"executionId"`
