@@ -266,11 +266,22 @@ func TestCLIAgainstDev(t *testing.T) {
 	})
 
 	t.Run("replay prints the changed step and exits 2", func(t *testing.T) {
-		var count struct{ ID string }
+		// An account of its own: the other subtests count the first one's
+		// agents and workflows.
+		var sess struct{ AccessToken string }
+		require.Equal(t, 201, d.call("POST", "/api/v1/auth/register", "", map[string]string{"email": "replay@example.com", "password": "correct horse battery"}, &sess))
+		tok := sess.AccessToken
+		var key struct{ Key string }
+		require.Equal(t, 201, d.call("POST", "/api/v1/api-keys", tok, map[string]any{"name": "cli", "scopes": []string{
+			"agents:read", "workflows:read", "workflows:execute", "executions:read", "executions:write"}}, &key))
+		env := []string{"TURBOCAT_API_URL=" + d.base, "XDG_CONFIG_HOME=" + t.TempDir(), "TURBOCAT_API_KEY=" + key.Key}
+		var echo, count struct{ ID string }
+		require.Equal(t, 201, d.call("POST", "/api/v1/agents", tok, map[string]any{"name": "echo", "type": "code", "config": map[string]any{
+			"source": `function main(input) { return input; }`}}, &echo))
 		require.Equal(t, 201, d.call("POST", "/api/v1/agents", tok, map[string]any{"name": "count", "type": "code", "config": map[string]any{
 			"source": `function main(input) { return {n: 1, key: input.key}; }`}}, &count))
 		require.Equal(t, 201, d.call("POST", "/api/v1/workflows", tok, map[string]any{"name": "counted", "steps": []map[string]any{
-			step(ok.ID, "a"), step(count.ID, "b", "a")}}, nil))
+			step(echo.ID, "a"), step(count.ID, "b", "a")}}, nil))
 		r := turbocat(t, env, "", "run", "counted", "--wait")
 		require.Equal(t, 0, r.code, r.stderr)
 		run := strings.Fields(r.stdout)[1]
