@@ -265,6 +265,39 @@ func TestCLIAgainstDev(t *testing.T) {
 		require.Equal(t, "completed", ex.Status)
 	})
 
+	t.Run("replay prints the changed step and exits 2", func(t *testing.T) {
+		// An account of its own: the other subtests count the first one's
+		// agents and workflows.
+		var sess struct{ AccessToken string }
+		require.Equal(t, 201, d.call("POST", "/api/v1/auth/register", "", map[string]string{"email": "replay@example.com", "password": "correct horse battery"}, &sess))
+		tok := sess.AccessToken
+		var key struct{ Key string }
+		require.Equal(t, 201, d.call("POST", "/api/v1/api-keys", tok, map[string]any{"name": "cli", "scopes": []string{
+			"agents:read", "workflows:read", "workflows:execute", "executions:read", "executions:write"}}, &key))
+		env := []string{"TURBOCAT_API_URL=" + d.base, "XDG_CONFIG_HOME=" + t.TempDir(), "TURBOCAT_API_KEY=" + key.Key}
+		var echo, count struct{ ID string }
+		require.Equal(t, 201, d.call("POST", "/api/v1/agents", tok, map[string]any{"name": "echo", "type": "code", "config": map[string]any{
+			"source": `function main(input) { return input; }`}}, &echo))
+		require.Equal(t, 201, d.call("POST", "/api/v1/agents", tok, map[string]any{"name": "count", "type": "code", "config": map[string]any{
+			"source": `function main(input) { return {n: 1, key: input.key}; }`}}, &count))
+		require.Equal(t, 201, d.call("POST", "/api/v1/workflows", tok, map[string]any{"name": "counted", "steps": []map[string]any{
+			step(echo.ID, "a"), step(count.ID, "b", "a")}}, nil))
+		r := turbocat(t, env, "", "run", "counted", "--wait")
+		require.Equal(t, 0, r.code, r.stderr)
+		run := strings.Fields(r.stdout)[1]
+
+		r = turbocat(t, env, "", "replay", run)
+		require.Equal(t, 0, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+		require.Contains(t, r.stdout, "= a\n= b\nno step changed\n")
+
+		require.Equal(t, 200, d.call("PATCH", "/api/v1/agents/"+count.ID, tok, map[string]any{"config": map[string]any{
+			"source": `function main(input) { return {n: 2, key: input.key}; }`}}, nil))
+		r = turbocat(t, env, "", "replay", run)
+		t.Logf("turbocat replay:\n%s", r.stdout)
+		require.Equal(t, 2, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+		require.Contains(t, r.stdout, "= a\n~ b\n    $.n: 1 → 2\n1 step changed: b\n")
+	})
+
 	t.Run("run --wait on a terminal marks the steps", func(t *testing.T) {
 		r := turbocatTTY(t, env, "", "", "run", "fan", "--wait")
 		t.Logf("terminal:\n%q", r.stdout)

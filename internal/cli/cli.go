@@ -71,7 +71,7 @@ const (
 	GroupAccount   = "account"
 )
 
-// AddCommands adds the client commands (login, whoami, run, logs,
+// AddCommands adds the client commands (login, whoami, run, logs, replay,
 // executions, deploy, rollback, deployments, secrets, agents, workflows,
 // templates, validate, plan, apply, export) to root, in help groups.
 func AddCommands(root *cobra.Command, env *Env) {
@@ -88,7 +88,7 @@ func AddCommands(root *cobra.Command, env *Env) {
 		}
 	}
 	inGroup(GroupAccount, loginCmd(env), logoutCmd(env), whoamiCmd(env))
-	inGroup(GroupRuns, runCmd(env), logsCmd(env), turnsCmd(env), executionsCmd(env), decideCmd(env, "approve"), decideCmd(env, "reject"))
+	inGroup(GroupRuns, runCmd(env), logsCmd(env), turnsCmd(env), replayCmd(env), executionsCmd(env), decideCmd(env, "approve"), decideCmd(env, "reject"))
 	inGroup(GroupResources, deployCmd(env), rollbackCmd(env), deploymentsCmd(env), secretsCmd(env),
 		resourceCmd(env, "agents", "agent", []string{"ID", "NAME", "TYPE", "STATUS", "UPDATED"},
 			func(m map[string]any) []string {

@@ -97,7 +97,7 @@ func executionsCmd(env *Env) *cobra.Command {
 	list.Flags().StringVar(&workflow, "workflow", "", "only runs of this workflow (name or id)")
 	list.Flags().StringVar(&status, "status", "", "only runs in this status (queued, pending, running, waiting, completed, failed, cancelled, timed_out)")
 	list.Flags().StringVar(&deployment, "deployment", "", "only runs of this deployment (its webhook, schedule or environment)")
-	list.Flags().StringVar(&trigger, "trigger", "", "only runs started this way (api, webhook, schedule, retry)")
+	list.Flags().StringVar(&trigger, "trigger", "", "only runs started this way (api, webhook, schedule, retry, replay)")
 
 	var getOutput string
 	get := &cobra.Command{

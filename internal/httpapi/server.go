@@ -187,6 +187,8 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/executions/{id}/logs", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getExecutionLogs},
 		{Method: "POST", Path: "/api/v1/executions/{id}/cancel", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).cancelExecution},
 		{Method: "POST", Path: "/api/v1/executions/{id}/retry", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).retryExecution},
+		{Method: "POST", Path: "/api/v1/executions/{id}/replay", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).replayExecution},
+		{Method: "GET", Path: "/api/v1/executions/{id}/replay-report", Group: GroupExecutions, Scope: "executions:read", Owns: "execution", Handler: (*Server).getReplayReport},
 		{Method: "POST", Path: "/api/v1/executions/{id}/steps/{key}/approve", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).approveStep},
 		{Method: "POST", Path: "/api/v1/executions/{id}/steps/{key}/reject", Group: GroupExecutions, Scope: "executions:write", Owns: "execution", Handler: (*Server).rejectStep},
 		{Method: "GET", Path: "/api/v1/approvals/{token}", Group: GroupExecutions, Public: true, Limited: true, Handler: (*Server).getApprovalLink},

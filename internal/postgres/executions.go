@@ -17,7 +17,7 @@ func toExecution(e dbsqlc.Execution) *turbocat.Execution {
 		DeploymentID: e.DeploymentID, Status: e.Status, Trigger: e.Trigger, InputData: e.InputData, OutputData: e.OutputData,
 		Error: e.Error, IdempotencyKey: e.IdempotencyKey, RetryOf: e.RetryOf, EngineRef: e.EngineRef, StartedAt: e.StartedAt, Priority: int(e.Priority),
 		MaxCostUSD: e.MaxCostUsd, MaxTokens: e.MaxTokens, ParentExecutionID: e.ParentExecutionID, ParentStepKey: e.ParentStepKey,
-		CompletedAt: e.CompletedAt, DurationMs: e.DurationMs, CreatedAt: e.CreatedAt}
+		CompletedAt: e.CompletedAt, DurationMs: e.DurationMs, CreatedAt: e.CreatedAt, ReplayOf: e.ReplayOf}
 }
 
 // Execution implements turbocat.ExecutionStore.

@@ -49,7 +49,7 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 			row, err = db.q.ExecutionInsertAudited(ctx, dbsqlc.ExecutionInsertAuditedParams{WorkflowID: in.WorkflowID, WorkflowVersion: int32(in.WorkflowVersion),
 				UserID: in.UserID, DeploymentID: in.DeploymentID, Trigger: in.Trigger, InputData: input, IdempotencyKey: in.IdempotencyKey, RetryOf: in.RetryOf,
 				Status: turbocat.ExecutionPending, Priority: int32(in.Priority), RequestHash: in.RequestHash, MaxCostUsd: in.MaxCostUSD, MaxTokens: in.MaxTokens,
-				ParentExecutionID: in.ParentExecutionID, ParentStepKey: in.ParentStepKey,
+				ParentExecutionID: in.ParentExecutionID, ParentStepKey: in.ParentStepKey, ReplayOf: in.ReplayOf,
 				AuditUserID: a.UserID, AuditAction: a.Action, AuditMetadata: a.Metadata, AuditIp: a.Ip, AuditUserAgent: a.UserAgent, AuditRequestID: a.RequestID})
 			if err == nil {
 				out = toExecution(row.Execution)
@@ -81,6 +81,10 @@ func startAudit(in turbocat.NewExecution) (string, map[string]any) {
 	if in.Trigger == turbocat.TriggerRetry {
 		return "execution.retry", meta
 	}
+	if in.ReplayOf != nil {
+		meta["replayOf"] = *in.ReplayOf
+		return "execution.replay", meta
+	}
 	return "execution.start", meta
 }
 
@@ -105,7 +109,7 @@ func (db *DB) createInTx(ctx, actx context.Context, in turbocat.NewExecution, in
 		row, err := q.ExecutionInsert(ctx, dbsqlc.ExecutionInsertParams{WorkflowID: in.WorkflowID, WorkflowVersion: int32(in.WorkflowVersion),
 			UserID: in.UserID, DeploymentID: in.DeploymentID, Trigger: in.Trigger, InputData: input, IdempotencyKey: in.IdempotencyKey, RetryOf: in.RetryOf,
 			Status: status, Priority: int32(in.Priority), RequestHash: in.RequestHash, MaxCostUsd: in.MaxCostUSD, MaxTokens: in.MaxTokens,
-			ParentExecutionID: in.ParentExecutionID, ParentStepKey: in.ParentStepKey})
+			ParentExecutionID: in.ParentExecutionID, ParentStepKey: in.ParentStepKey, ReplayOf: in.ReplayOf})
 		if err != nil {
 			return err
 		}
@@ -234,12 +238,16 @@ func (db *DB) ExecutionMeta(ctx context.Context, id string) (turbocat.ExecutionM
 		return turbocat.ExecutionMeta{}, err
 	}
 	db.rememberMeta(e)
-	return turbocat.ExecutionMeta{WorkflowID: e.WorkflowID, WorkflowVersion: e.WorkflowVersion, UserID: e.UserID}, nil
+	return metaOf(e), nil
 }
 
 // rememberMeta caches the immutable facts of e.
 func (db *DB) rememberMeta(e *turbocat.Execution) {
-	db.meta.put(e.ID, turbocat.ExecutionMeta{WorkflowID: e.WorkflowID, WorkflowVersion: e.WorkflowVersion, UserID: e.UserID})
+	db.meta.put(e.ID, metaOf(e))
+}
+
+func metaOf(e *turbocat.Execution) turbocat.ExecutionMeta {
+	return turbocat.ExecutionMeta{WorkflowID: e.WorkflowID, WorkflowVersion: e.WorkflowVersion, UserID: e.UserID, Replay: e.IsReplay()}
 }
 
 // UnfinishedExecutions implements turbocat.ExecutionStore.

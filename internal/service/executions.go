@@ -244,6 +244,9 @@ func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *t
 	if err != nil {
 		return nil, err
 	}
+	if e.IsReplay() {
+		return s.Store.MarkStarted(ctx, e.ID, execRef) // a replay is a test: no webhook or bus event
+	}
 	return s.Store.MarkStarted(ctx, e.ID, execRef, startedEvent(e))
 }
 
@@ -372,9 +375,12 @@ func (s *Executions) Cancel(ctx context.Context, actor *turbocat.Actor, id strin
 		}
 	}
 	errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.Cancelled", "cause": "cancelled by the user"})
-	cancelled := turbocat.NewEvent(e.UserID, turbocat.EventExecutionCancelled, map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID})
+	events := []turbocat.Event{turbocat.NewEvent(e.UserID, turbocat.EventExecutionCancelled, map[string]any{"executionId": e.ID, "workflowId": e.WorkflowID})}
+	if e.IsReplay() {
+		events = nil // a replay is a test: no webhook or bus event
+	}
 	if done, err := s.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCancelled, Error: errJSON,
-		Events: []turbocat.Event{cancelled}}); err != nil {
+		Events: events}); err != nil {
 		return nil, err
 	} else if done {
 		s.Metrics.ExecutionFinished(turbocat.ExecutionCancelled)
@@ -403,6 +409,14 @@ func (s *Executions) Retry(ctx context.Context, actor *turbocat.Actor, id string
 	case turbocat.ExecutionFailed, turbocat.ExecutionCancelled, turbocat.ExecutionTimedOut:
 	default:
 		return nil, turbocat.Errorf(turbocat.ECONFLICT, "only a failed, cancelled or timed-out execution can be retried; this one is %s", old.Status)
+	}
+	if old.IsReplay() {
+		// A retry runs for real: it would call the agents the replay did not.
+		source := "the run it replayed"
+		if old.ReplayOf != nil {
+			source = *old.ReplayOf
+		}
+		return nil, turbocat.Errorf(turbocat.ECONFLICT, "execution %s is a replay, which is not retried (a retry would call its agents for real): replay %s again", old.ID, source)
 	}
 	w, err := s.Workflows.WorkflowVersion(ctx, actor.UserID, old.WorkflowID, old.WorkflowVersion)
 	if err != nil {

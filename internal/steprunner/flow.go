@@ -489,6 +489,10 @@ func (r *Runner) Child(ctx context.Context, executionID, stepKey string) (string
 	if terminal(e.Status) {
 		return "", "", &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
 	}
+	if e.IsReplay() {
+		return "", "", r.failControl(ctx, f, executionID, stepKey, ErrReplayUnsupported,
+			fmt.Sprintf("step %s runs workflow %q: a replay does not start sub-workflow runs, which would call their agents for real", stepKey, step.Workflow))
+	}
 	values, err := templateValues(e, outputsOf(w, states))
 	if err != nil {
 		return "", "", err

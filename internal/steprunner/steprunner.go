@@ -454,7 +454,7 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	// it runs; the lines not stored by its end go with its result.
 	live := r.startLive(ctx, e.ID, key, scrub)
 	req.Live = live
-	res, runErr := r.runAgent(ctx, e.UserID, agent, req, &stepOf{execution: e, key: key})
+	res, runErr := r.runOrReplay(ctx, e, agent, key, req) // a replay's api and llm steps call nothing
 	logs := toLogLines(res.Logs[min(live.end(ctx), len(res.Logs)):], scrub)
 	if runErr != nil {
 		var xe *turbocat.StepError
@@ -631,10 +631,13 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 		}
 		output, _ = json.Marshal(sinks)
 	}
-	succeeded := turbocat.NewEvent(e.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": e.ID,
-		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "output": output})
+	events := []turbocat.Event{turbocat.NewEvent(e.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": e.ID,
+		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "output": output})}
+	if e.IsReplay() {
+		events = nil // a replay is a test: no webhook or bus event
+	}
 	if done, err := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output,
-		Events: []turbocat.Event{succeeded}}); err != nil {
+		Events: events}); err != nil {
 		return err
 	} else if done {
 		r.Metrics.ExecutionFinished(turbocat.ExecutionCompleted)
@@ -672,6 +675,9 @@ func (r *Runner) Fail(ctx context.Context, executionID string, raw json.RawMessa
 	events := []turbocat.Event{turbocat.NewEvent(meta.UserID, turbocat.EventExecutionFailed, failure)}
 	if in.StepKey != "" {
 		events = append([]turbocat.Event{turbocat.NewEvent(meta.UserID, turbocat.EventStepFailed, failure)}, events...)
+	}
+	if meta.Replay {
+		events = nil // a replay is a test: no webhook or bus event
 	}
 	if done, err := r.Store.FinishExecution(ctx, executionID, turbocat.Outcome{Status: turbocat.ExecutionFailed,
 		Error: failureJSON(in.StepKey, in.Error, cause), Events: events}); err != nil {

@@ -14,6 +14,9 @@ const (
 	TriggerRetry    = "retry"
 	// TriggerWorkflow: a child run started by a workflow step.
 	TriggerWorkflow = "workflow"
+	// TriggerReplay: a replay of a finished run against its recorded
+	// model and API responses (NewExecution.ReplayOf names the run).
+	TriggerReplay = "replay"
 )
 
 // Engine runs compiled workflows: Turbocat's local Step Functions runtime,
@@ -131,6 +134,9 @@ type NewExecution struct {
 	// MaxCostUSD and MaxTokens bound the run's model spend (nil: none).
 	MaxCostUSD *float64
 	MaxTokens  *int64
+	// ReplayOf, for a replay, is the finished run whose recorded api and
+	// llm step outputs the replay's steps take instead of calling out.
+	ReplayOf *string
 }
 
 // Spend is model spend over some runs.
@@ -251,6 +257,8 @@ type ExecutionMeta struct {
 	WorkflowID      string
 	WorkflowVersion int
 	UserID          string
+	// Replay is true for a replay (its lifecycle events are not sent).
+	Replay bool
 }
 
 // what they load by the execution's own user).

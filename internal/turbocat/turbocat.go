@@ -233,6 +233,9 @@ type Execution struct {
 	Error           json.RawMessage `json:"error"`
 	IdempotencyKey  *string         `json:"idempotencyKey,omitempty"`
 	RetryOf         *string         `json:"retryOf,omitempty"`
+	// ReplayOf, for a replay (trigger "replay"), is the run whose recorded
+	// model and API responses it ran against.
+	ReplayOf *string `json:"replayOf,omitempty"`
 	// Priority orders queued runs of a workflow (higher first).
 	Priority int `json:"priority"`
 	// ParentExecutionID and ParentStepKey name the workflow step whose
@@ -248,6 +251,10 @@ type Execution struct {
 	DurationMs  *int64     `json:"durationMs"`
 	CreatedAt   time.Time  `json:"createdAt"`
 }
+
+// IsReplay reports whether e is a replay: its api and llm steps never call
+// out, whatever became of the run it replays.
+func (e *Execution) IsReplay() bool { return e.Trigger == TriggerReplay || e.ReplayOf != nil }
 
 // ExecutionStep is the record of one step within one execution.
 type ExecutionStep struct {

@@ -87,11 +87,13 @@ export type Execution = {
   workflowVersion: number;
   deploymentId: string | null;
   status: ExecutionStatus;
-  trigger: "api" | "webhook" | "schedule" | "retry" | "workflow";
+  trigger: "api" | "webhook" | "schedule" | "retry" | "workflow" | "replay";
   inputData: unknown;
   outputData: unknown;
   error: unknown;
   retryOf?: string;
+  /** The run a replay replayed (its recorded responses stood in for the calls). */
+  replayOf?: string;
   /** The run (and its workflow step) that started this one as a child. */
   parentExecutionId?: string;
   parentStepKey?: string;

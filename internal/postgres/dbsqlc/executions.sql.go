@@ -11,7 +11,7 @@ import (
 )
 
 const executionGet = `-- name: ExecutionGet :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key FROM executions WHERE id = $1 AND user_id = $2
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of FROM executions WHERE id = $1 AND user_id = $2
 `
 
 type ExecutionGetParams struct {
@@ -50,12 +50,13 @@ func (q *Queries) ExecutionGet(ctx context.Context, arg ExecutionGetParams) (Exe
 		&i.MaxTokens,
 		&i.ParentExecutionID,
 		&i.ParentStepKey,
+		&i.ReplayOf,
 	)
 	return i, err
 }
 
 const executionList = `-- name: ExecutionList :many
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key FROM executions
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of FROM executions
 WHERE user_id = $1
   AND ($3::uuid IS NULL OR workflow_id = $3::uuid)
   AND ($4::text IS NULL OR status = $4::text)
@@ -129,6 +130,7 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 			&i.MaxTokens,
 			&i.ParentExecutionID,
 			&i.ParentStepKey,
+			&i.ReplayOf,
 		); err != nil {
 			return nil, err
 		}
@@ -250,7 +252,7 @@ SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')::text AS day, coun
     coalesce(sum(s.cost_usd), 0)::float8 AS cost_usd, coalesce(sum(s.input_tokens), 0)::bigint AS input_tokens,
     coalesce(sum(s.output_tokens), 0)::bigint AS output_tokens
 FROM executions e LEFT JOIN execution_steps s ON s.execution_id = e.id
-WHERE e.user_id = $1 AND e.created_at >= $2
+WHERE e.user_id = $1 AND e.created_at >= $2 AND e.trigger <> 'replay'
 GROUP BY 1 ORDER BY 1
 `
 
@@ -267,7 +269,8 @@ type UsageByDayRow struct {
 	OutputTokens int64
 }
 
-// Model spend of a user's runs by day (UTC) since a time.
+// Model spend of a user's runs by day (UTC) since a time (replays, which
+// call no model, do not count).
 func (q *Queries) UsageByDay(ctx context.Context, arg UsageByDayParams) ([]UsageByDayRow, error) {
 	rows, err := q.db.Query(ctx, usageByDay, arg.UserID, arg.CreatedAt)
 	if err != nil {
@@ -299,7 +302,7 @@ SELECT e.workflow_id, w.name, count(DISTINCT e.id)::integer AS runs,
     coalesce(sum(s.cost_usd), 0)::float8 AS cost_usd, coalesce(sum(s.input_tokens), 0)::bigint AS input_tokens,
     coalesce(sum(s.output_tokens), 0)::bigint AS output_tokens
 FROM executions e JOIN workflows w ON w.id = e.workflow_id LEFT JOIN execution_steps s ON s.execution_id = e.id
-WHERE e.user_id = $1 AND e.created_at >= $2
+WHERE e.user_id = $1 AND e.created_at >= $2 AND e.trigger <> 'replay'
 GROUP BY e.workflow_id, w.name ORDER BY 4 DESC, w.name
 `
 
@@ -317,7 +320,8 @@ type UsageByWorkflowRow struct {
 	OutputTokens int64
 }
 
-// Model spend of a user's runs by workflow since a time, largest first.
+// Model spend of a user's runs by workflow since a time, largest first
+// (replays do not count).
 func (q *Queries) UsageByWorkflow(ctx context.Context, arg UsageByWorkflowParams) ([]UsageByWorkflowRow, error) {
 	rows, err := q.db.Query(ctx, usageByWorkflow, arg.UserID, arg.CreatedAt)
 	if err != nil {

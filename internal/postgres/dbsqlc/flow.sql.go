@@ -12,7 +12,7 @@ import (
 )
 
 const executionChildren = `-- name: ExecutionChildren :many
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key FROM executions WHERE parent_execution_id = $1 ORDER BY created_at
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of FROM executions WHERE parent_execution_id = $1 ORDER BY created_at
 `
 
 func (q *Queries) ExecutionChildren(ctx context.Context, parentExecutionID *string) ([]Execution, error) {
@@ -52,6 +52,7 @@ func (q *Queries) ExecutionChildren(ctx context.Context, parentExecutionID *stri
 			&i.MaxTokens,
 			&i.ParentExecutionID,
 			&i.ParentStepKey,
+			&i.ReplayOf,
 		); err != nil {
 			return nil, err
 		}

@@ -113,6 +113,7 @@ type Execution struct {
 	MaxTokens         *int64
 	ParentExecutionID *string
 	ParentStepKey     *string
+	ReplayOf          *string
 }
 
 type ExecutionLog struct {

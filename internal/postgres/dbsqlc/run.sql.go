@@ -56,7 +56,7 @@ WITH finished AS (
         output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $4),
         cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $4)
     WHERE id = $4 AND status IN ('queued', 'pending', 'running', 'waiting')
-    RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key
+    RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of
 ), ended_steps AS (
     UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
         lease_until = NULL, task_token = NULL, link_nonce = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
@@ -122,7 +122,7 @@ func (q *Queries) ExecutionFinishRecorded(ctx context.Context, arg ExecutionFini
 }
 
 const executionGetByIdempotencyKey = `-- name: ExecutionGetByIdempotencyKey :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND user_id = $3
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of FROM executions WHERE workflow_id = $1 AND idempotency_key = $2 AND user_id = $3
 `
 
 type ExecutionGetByIdempotencyKeyParams struct {
@@ -162,12 +162,13 @@ func (q *Queries) ExecutionGetByIdempotencyKey(ctx context.Context, arg Executio
 		&i.MaxTokens,
 		&i.ParentExecutionID,
 		&i.ParentStepKey,
+		&i.ReplayOf,
 	)
 	return i, err
 }
 
 const executionGetInternal = `-- name: ExecutionGetInternal :one
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key FROM executions WHERE id = $1
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of FROM executions WHERE id = $1
 `
 
 func (q *Queries) ExecutionGetInternal(ctx context.Context, id string) (Execution, error) {
@@ -201,12 +202,13 @@ func (q *Queries) ExecutionGetInternal(ctx context.Context, id string) (Executio
 		&i.MaxTokens,
 		&i.ParentExecutionID,
 		&i.ParentStepKey,
+		&i.ReplayOf,
 	)
 	return i, err
 }
 
 const executionGetWithOutputs = `-- name: ExecutionGetWithOutputs :one
-SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key,
+SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key, executions.replay_of,
     (SELECT coalesce(jsonb_object_agg(o.step_key, o.output), '{}') FROM execution_steps o
      WHERE o.execution_id = executions.id AND o.status = 'completed' AND o.parent_key IS NULL)::jsonb AS outputs
 FROM executions WHERE executions.id = $1
@@ -250,6 +252,7 @@ func (q *Queries) ExecutionGetWithOutputs(ctx context.Context, id string) (Execu
 		&i.Execution.MaxTokens,
 		&i.Execution.ParentExecutionID,
 		&i.Execution.ParentStepKey,
+		&i.Execution.ReplayOf,
 		&i.Outputs,
 	)
 	return i, err
@@ -258,9 +261,9 @@ func (q *Queries) ExecutionGetWithOutputs(ctx context.Context, id string) (Execu
 const executionInsert = `-- name: ExecutionInsert :one
 
 INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
-    status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key
+    status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of
 `
 
 type ExecutionInsertParams struct {
@@ -279,6 +282,7 @@ type ExecutionInsertParams struct {
 	MaxTokens         *int64
 	ParentExecutionID *string
 	ParentStepKey     *string
+	ReplayOf          *string
 }
 
 // Queries of the execution path (API start, step runner, reconciler). The
@@ -301,6 +305,7 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		arg.MaxTokens,
 		arg.ParentExecutionID,
 		arg.ParentStepKey,
+		arg.ReplayOf,
 	)
 	var i Execution
 	err := row.Scan(
@@ -331,6 +336,7 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		&i.MaxTokens,
 		&i.ParentExecutionID,
 		&i.ParentStepKey,
+		&i.ReplayOf,
 	)
 	return i, err
 }
@@ -338,17 +344,17 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 const executionInsertAudited = `-- name: ExecutionInsertAudited :one
 WITH ins AS (
     INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
-        status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key)
+        status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-        $9, $10, $11, $12, $13, $14, $15)
-    RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key
+        $9, $10, $11, $12, $13, $14, $15, $16::uuid)
+    RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of
 ), audited AS (
     INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
-    SELECT $16::uuid, $17::text, 'execution', ins.id::text, $18::jsonb,
-        $19::text, $20::text, $21::text
+    SELECT $17::uuid, $18::text, 'execution', ins.id::text, $19::jsonb,
+        $20::text, $21::text, $22::text
     FROM ins
 )
-SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key FROM ins AS executions
+SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key, executions.replay_of FROM ins AS executions
 `
 
 type ExecutionInsertAuditedParams struct {
@@ -367,6 +373,7 @@ type ExecutionInsertAuditedParams struct {
 	MaxTokens         *int64
 	ParentExecutionID *string
 	ParentStepKey     *string
+	ReplayOf          *string
 	AuditUserID       *string
 	AuditAction       string
 	AuditMetadata     json.RawMessage
@@ -399,6 +406,7 @@ func (q *Queries) ExecutionInsertAudited(ctx context.Context, arg ExecutionInser
 		arg.MaxTokens,
 		arg.ParentExecutionID,
 		arg.ParentStepKey,
+		arg.ReplayOf,
 		arg.AuditUserID,
 		arg.AuditAction,
 		arg.AuditMetadata,
@@ -435,6 +443,7 @@ func (q *Queries) ExecutionInsertAudited(ctx context.Context, arg ExecutionInser
 		&i.Execution.MaxTokens,
 		&i.Execution.ParentExecutionID,
 		&i.Execution.ParentStepKey,
+		&i.Execution.ReplayOf,
 	)
 	return i, err
 }
@@ -444,7 +453,7 @@ WITH started AS (
     UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = $1,
         started_at = coalesce(started_at, now())
     WHERE executions.id = $2::uuid AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
-    RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key
+    RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of
 ), evs AS (
     INSERT INTO events (id, user_id, type, data, created_at)
     SELECT x.id, x.user_id, x.type, x.data, x.created_at
@@ -454,7 +463,7 @@ WITH started AS (
 ), notified AS (
     SELECT pg_notify('turbocat_events', '') FROM evs LIMIT 1
 )
-SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key, (SELECT count(*) FROM notified)::integer AS notified FROM started AS executions
+SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key, executions.replay_of, (SELECT count(*) FROM notified)::integer AS notified FROM started AS executions
 `
 
 type ExecutionMarkStartedWithEventsParams struct {
@@ -502,6 +511,7 @@ func (q *Queries) ExecutionMarkStartedWithEvents(ctx context.Context, arg Execut
 		&i.Execution.MaxTokens,
 		&i.Execution.ParentExecutionID,
 		&i.Execution.ParentStepKey,
+		&i.Execution.ReplayOf,
 		&i.Notified,
 	)
 	return i, err
@@ -511,7 +521,7 @@ const executionPromoteQueued = `-- name: ExecutionPromoteQueued :one
 UPDATE executions SET status = 'pending'
 WHERE id = (SELECT q.id FROM executions q WHERE q.workflow_id = $1 AND q.status = 'queued'
     ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1)
-RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key
+RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of
 `
 
 // The next queued run of a workflow (highest priority, then oldest) becomes
@@ -547,6 +557,7 @@ func (q *Queries) ExecutionPromoteQueued(ctx context.Context, workflowID string)
 		&i.MaxTokens,
 		&i.ParentExecutionID,
 		&i.ParentStepKey,
+		&i.ReplayOf,
 	)
 	return i, err
 }
@@ -573,7 +584,7 @@ func (q *Queries) ExecutionStatus(ctx context.Context, arg ExecutionStatusParams
 }
 
 const executionsUnfinished = `-- name: ExecutionsUnfinished :many
-SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key FROM executions WHERE status IN ('queued', 'pending', 'running', 'waiting') ORDER BY created_at
+SELECT id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of FROM executions WHERE status IN ('queued', 'pending', 'running', 'waiting') ORDER BY created_at
 `
 
 func (q *Queries) ExecutionsUnfinished(ctx context.Context) ([]Execution, error) {
@@ -613,6 +624,7 @@ func (q *Queries) ExecutionsUnfinished(ctx context.Context) ([]Execution, error)
 			&i.MaxTokens,
 			&i.ParentExecutionID,
 			&i.ParentStepKey,
+			&i.ReplayOf,
 		); err != nil {
 			return nil, err
 		}
@@ -938,7 +950,7 @@ WITH claimed AS (
         OR (s.status = 'running' AND s.claim_id = $7::uuid)
     RETURNING s.attempt
 )
-SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, e.priority, e.request_hash, e.max_cost_usd, e.max_tokens, e.parent_execution_id, e.parent_step_key, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
+SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, e.priority, e.request_hash, e.max_cost_usd, e.max_tokens, e.parent_execution_id, e.parent_step_key, e.replay_of, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
     a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
     coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
     cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error, cur.claim_id AS step_claim_id,
@@ -1039,6 +1051,7 @@ func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStart
 		&i.Execution.MaxTokens,
 		&i.Execution.ParentExecutionID,
 		&i.Execution.ParentStepKey,
+		&i.Execution.ReplayOf,
 		&i.AgentID,
 		&i.AgentName,
 		&i.AgentType,

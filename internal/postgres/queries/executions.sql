@@ -26,19 +26,21 @@ ORDER BY l.sequence
 LIMIT $4;
 
 -- name: UsageByDay :many
--- Model spend of a user's runs by day (UTC) since a time.
+-- Model spend of a user's runs by day (UTC) since a time (replays, which
+-- call no model, do not count).
 SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')::text AS day, count(DISTINCT e.id)::integer AS runs,
     coalesce(sum(s.cost_usd), 0)::float8 AS cost_usd, coalesce(sum(s.input_tokens), 0)::bigint AS input_tokens,
     coalesce(sum(s.output_tokens), 0)::bigint AS output_tokens
 FROM executions e LEFT JOIN execution_steps s ON s.execution_id = e.id
-WHERE e.user_id = $1 AND e.created_at >= $2
+WHERE e.user_id = $1 AND e.created_at >= $2 AND e.trigger <> 'replay'
 GROUP BY 1 ORDER BY 1;
 
 -- name: UsageByWorkflow :many
--- Model spend of a user's runs by workflow since a time, largest first.
+-- Model spend of a user's runs by workflow since a time, largest first
+-- (replays do not count).
 SELECT e.workflow_id, w.name, count(DISTINCT e.id)::integer AS runs,
     coalesce(sum(s.cost_usd), 0)::float8 AS cost_usd, coalesce(sum(s.input_tokens), 0)::bigint AS input_tokens,
     coalesce(sum(s.output_tokens), 0)::bigint AS output_tokens
 FROM executions e JOIN workflows w ON w.id = e.workflow_id LEFT JOIN execution_steps s ON s.execution_id = e.id
-WHERE e.user_id = $1 AND e.created_at >= $2
+WHERE e.user_id = $1 AND e.created_at >= $2 AND e.trigger <> 'replay'
 GROUP BY e.workflow_id, w.name ORDER BY 4 DESC, w.name;

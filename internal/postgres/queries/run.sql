@@ -4,8 +4,8 @@
 
 -- name: ExecutionInsert :one
 INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
-    status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 RETURNING *;
 
 -- name: WorkflowLockRuns :one
@@ -181,9 +181,9 @@ WHERE e.id = $1;
 -- transaction does the others).
 WITH ins AS (
     INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
-        status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key)
+        status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of)
     VALUES (@workflow_id, @workflow_version, @user_id, @deployment_id, @trigger, @input_data, @idempotency_key, @retry_of,
-        @status, @priority, @request_hash, @max_cost_usd, @max_tokens, @parent_execution_id, @parent_step_key)
+        @status, @priority, @request_hash, @max_cost_usd, @max_tokens, @parent_execution_id, @parent_step_key, sqlc.narg(replay_of)::uuid)
     RETURNING *
 ), audited AS (
     INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)

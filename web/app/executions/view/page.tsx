@@ -196,6 +196,14 @@ export default function ExecutionPage() {
                 </Link>
               </>
             ) : null}
+            {exec.replayOf ? (
+              <>
+                {" · replay of "}
+                <Link href={`/executions/view?id=${exec.replayOf}`} className="text-primary underline">
+                  {shortId(exec.replayOf)}
+                </Link>
+              </>
+            ) : null}
             {exec.parentExecutionId ? (
               <>
                 {" · child run of "}
