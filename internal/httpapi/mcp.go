@@ -56,6 +56,11 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) error {
 		JSONResponse:        true,
 		Logger:              s.logger,
 		MaxRequestBodyBytes: MaxBodyBytes,
+		// The SDK refuses requests reaching a loopback address under
+		// another Host name (DNS rebinding), which would refuse turbocat
+		// dev behind a proxy; every request here carries its credential in
+		// a header, which a rebound page cannot send.
+		DisableLocalhostProtection: true,
 	})
 	h.ServeHTTP(w, r)
 	return nil
