@@ -47,6 +47,8 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) error {
 		// Tools, without list-changed notifications: a stateless server
 		// has no session to send them on.
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+		// The tools are the caller's own: no shared cache may keep them.
+		SetCacheable: func(_ context.Context, _ mcp.Request, c *mcp.Cacheable) { c.CacheScope = "private" },
 	})
 	for _, t := range mcpTools(deployed) {
 		srv.AddTool(t.tool, s.mcpRun(a, t.deployed))

@@ -46,6 +46,7 @@ func toolsByName(t *testing.T, s *mcp.ClientSession) map[string]*mcp.Tool {
 	t.Helper()
 	res, err := s.ListTools(context.Background(), nil)
 	require.NoError(t, err)
+	require.Equal(t, "private", res.CacheScope, "a user's tools are theirs: no shared cache may keep them")
 	out := map[string]*mcp.Tool{}
 	for _, tl := range res.Tools {
 		out[tl.Name] = tl
