@@ -41,9 +41,10 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	logger := s.mcpLogger()
 	srv := mcp.NewServer(mcpServerInfo, &mcp.ServerOptions{
 		Instructions: mcpInstructions,
-		Logger:       s.logger,
+		Logger:       logger,
 		// Tools, without list-changed notifications: a stateless server
 		// has no session to send them on.
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
@@ -56,7 +57,7 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) error {
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		Stateless:           true,
 		JSONResponse:        true,
-		Logger:              s.logger,
+		Logger:              logger,
 		MaxRequestBodyBytes: MaxBodyBytes,
 		// The SDK refuses requests reaching a loopback address under
 		// another Host name (DNS rebinding), which would refuse turbocat
@@ -66,6 +67,30 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) error {
 	})
 	h.ServeHTTP(w, r)
 	return nil
+}
+
+// mcpLogger is the server's logger from Warn up: the SDK logs the session
+// of every stateless request at Info.
+func (s *Server) mcpLogger() *slog.Logger {
+	return slog.New(minLevel{Handler: s.logger.Handler(), min: slog.LevelWarn})
+}
+
+// minLevel passes on the records of its Handler at min and above.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }
 
 // mcpTool is a deployment offered as a tool.

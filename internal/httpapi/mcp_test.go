@@ -170,6 +170,8 @@ func TestMCPListsAndRunsDeployedWorkflows(t *testing.T) {
 	require.ErrorContains(t, err, `unknown tool "secret-plans_prod"`)
 	require.Equal(t, 0, f.count("executions", "workflow_id = $1", theirs), "nothing of the stranger's ran")
 
+	require.NotContains(t, f.serverLogs(), "server session connected", "the SDK's line per stateless request stays out of the log")
+
 	// The stranger sees their own, and only that.
 	require.Equal(t, []string{"secret-plans_prod"}, keysOf(toolsByName(t, f.mcpConnect(stranger))), "a signed-in session works too")
 }
