@@ -65,6 +65,8 @@ var rules = []rule{
 	{pattern: "/api/v1/api-keys", function: APIKeys},
 	{pattern: "/api/v1/secrets", function: APIKeys},
 	{pattern: "/hooks/", function: Trigger},
+	// The MCP server runs workflows, as execute does.
+	{pattern: "/mcp", exact: true, function: Workflows},
 }
 
 // ErrUnmapped is returned (wrapped) for a documented path that no rule maps

@@ -36,6 +36,7 @@ func TestFunctionFor(t *testing.T) {
 		{"/api/v1/api-keys/{id}", routes.APIKeys},
 		{"/api/v1/secrets", routes.APIKeys},
 		{"/hooks/{deploymentId}", routes.Trigger},
+		{"/mcp", routes.Workflows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -57,6 +58,7 @@ func TestFunctionForRejectsUnmappedPaths(t *testing.T) {
 		"/health/deep",       // /health is exact
 		"/api/v2/agents",     // other API version
 		"/api/v1/openapi.js", // exact match only
+		"/mcp/tools",         // /mcp is exact
 	} {
 		_, err := routes.FunctionFor(path)
 		require.ErrorIs(t, err, routes.ErrUnmapped, path)

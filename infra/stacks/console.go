@@ -34,7 +34,7 @@ func ConsoleBuilt(dir string) bool {
 type ConsoleStackProps struct {
 	awscdk.StackProps
 	Config settings.Config
-	// Api is the stage's HTTP API: /api/* and /hooks/* are routed to it on
+	// Api is the stage's HTTP API: /api/*, /hooks/* and /mcp are routed to it on
 	// the console's origin.
 	Api *ApiStack
 	// Dir is the built console (web/out, with its index.html).
@@ -185,6 +185,7 @@ func NewConsoleStack(scope constructs.Construct, id string, props *ConsoleStackP
 			},
 			"api/*":   api,
 			"hooks/*": api,
+			"mcp":     api,
 		},
 		ErrorResponses: &[]*awscloudfront.ErrorResponse{{
 			HttpStatus:         jsii.Number(404),

@@ -154,7 +154,7 @@ func TestConsoleDistributionBehaviours(t *testing.T) {
 		b := raw.(map[string]any)
 		byPath[b["PathPattern"].(string)] = b
 	}
-	require.ElementsMatch(t, []string{"_next/static/*", "api/*", "hooks/*"}, sortedKeys(byPath))
+	require.ElementsMatch(t, []string{"_next/static/*", "api/*", "hooks/*", "mcp"}, sortedKeys(byPath))
 
 	static := byPath["_next/static/*"]
 	require.True(t, s3Origin(static))
@@ -162,7 +162,7 @@ func TestConsoleDistributionBehaviours(t *testing.T) {
 	require.Equal(t, []float64{oneYearSeconds, oneYearSeconds, oneYearSeconds}, []float64{mn, d, mx}, "hashed assets are cached for a year")
 	require.Contains(t, cacheControl(static), "max-age=31536000")
 
-	for _, p := range []string{"api/*", "hooks/*"} {
+	for _, p := range []string{"api/*", "hooks/*", "mcp"} {
 		b := byPath[p]
 		require.False(t, s3Origin(b), "%s goes to the API", p)
 		o := origins[b["TargetOriginId"].(string)]
@@ -176,8 +176,9 @@ func TestConsoleDistributionBehaviours(t *testing.T) {
 		require.ElementsMatch(t, []any{"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}, b["AllowedMethods"])
 		require.Nil(t, b["FunctionAssociations"], "%s is not rewritten", p)
 	}
-	// The same origin serves both API paths.
+	// The same origin serves every API path.
 	require.Equal(t, byPath["api/*"]["TargetOriginId"], byPath["hooks/*"]["TargetOriginId"])
+	require.Equal(t, byPath["api/*"]["TargetOriginId"], byPath["mcp"]["TargetOriginId"])
 }
 
 func TestConsoleIsDeployedFromTheBuildAndInvalidated(t *testing.T) {

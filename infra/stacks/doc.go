@@ -9,7 +9,7 @@
 //	data → orchestration → api → migrations → functions → operations
 //
 // and, when the web console is built (web/out/index.html), console last: S3
-// and CloudFront with /api/* and /hooks/* routed to the HTTP API.
+// and CloudFront with /api/*, /hooks/* and /mcp routed to the HTTP API.
 //
 // Function names are fixed (turbocat-<stage>-<name>), which lets the
 // orchestration stack grant Step Functions and EventBridge Scheduler the

@@ -201,7 +201,7 @@ func (s *FunctionsStack) addRoutes(api *ApiStack, rs []routes.Route) error {
 			RouteKey:    awsapigatewayv2.HttpRouteKey_With(jsii.String(r.Path), awsapigatewayv2.HttpMethod(r.Method)),
 			Integration: integ,
 		})
-		suppress(route, "AwsSolutions-APIG4", "Authorization is enforced by the function behind the route: JWT or API key for /api/v1 (auth middleware), HMAC signature for /hooks, and /health, /ready, /api/v1/auth/{login,register,refresh} are public by design.")
+		suppress(route, "AwsSolutions-APIG4", "Authorization is enforced by the function behind the route: JWT or API key for /api/v1 and /mcp (auth middleware), HMAC signature for /hooks, and /health, /ready, /api/v1/auth/{login,register,refresh} are public by design.")
 		s.Routes[r.Key()] = route
 	}
 	return nil

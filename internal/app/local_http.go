@@ -9,8 +9,8 @@ import (
 	"github.com/turbocat/turbocat/internal/postgres"
 )
 
-// LocalHandler is what `turbocat dev` serves on one port: the whole API,
-// /metrics in the Prometheus text format, and the web console (when given)
+// LocalHandler is what `turbocat dev` serves on one port: the whole API
+// (/api/, /hooks/, /mcp, /health, /ready), /metrics in the Prometheus text format, and the web console (when given)
 // on every other path.
 func (a *App) LocalHandler(console http.Handler) http.Handler {
 	api := a.Server.Handler()
@@ -25,6 +25,7 @@ func (a *App) LocalHandler(console http.Handler) http.Handler {
 	}
 	mux.Handle("/api/", api)
 	mux.Handle("/hooks/", api)
+	mux.Handle("/mcp", api)
 	mux.Handle("/health", api)
 	mux.Handle("/ready", api)
 	if console != nil {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -44,4 +45,28 @@ func TestPprofOnlyWhenAsked(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, get())
 	a.Config.Pprof = true
 	require.Equal(t, http.StatusOK, get())
+}
+
+// TestLocalHandlerRoutesAPIPathsPastTheConsole: with the console on every
+// other path, the API's own paths (the MCP server's among them) still
+// reach the API.
+func TestLocalHandlerRoutesAPIPathsPastTheConsole(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	console := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "console") })
+	srv := httptest.NewServer(a.LocalHandler(console))
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/mcp", "/hooks/x", "/api/v1/agents"} {
+		res, err := http.Post(srv.URL+path, "application/json", strings.NewReader(`{}`))
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NotEqual(t, "console", string(body), path)
+		require.Contains(t, string(body), `"success":false`, path)
+	}
+	res, err := http.Get(srv.URL + "/workflows")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Equal(t, "console", string(body))
 }

@@ -178,6 +178,8 @@ func Routes() []Route {
 		{Method: "POST", Path: "/api/v1/workflows/{id}/execute", Group: GroupWorkflows, Scope: "workflows:execute", Owns: "workflow", Handler: (*Server).executeWorkflow},
 		{Method: "POST", Path: "/api/v1/workflows/{id}/deployments", Group: GroupWorkflows, Scope: "deployments:write", Owns: "workflow", Handler: (*Server).deployWorkflow},
 		{Method: "GET", Path: "/api/v1/workflows/{id}/definition", Group: GroupWorkflows, Scope: "workflows:read", Owns: "workflow", Handler: (*Server).getDefinition},
+		// The MCP server: each active deployment is a tool that runs it.
+		{Method: "POST", Path: "/mcp", Group: GroupWorkflows, Scope: "workflows:execute", Handler: (*Server).serveMCP},
 
 		{Method: "GET", Path: "/api/v1/executions", Group: GroupExecutions, Scope: "executions:read", Handler: (*Server).listExecutions},
 		{Method: "GET", Path: "/api/v1/usage", Group: GroupExecutions, Scope: "executions:read", Handler: (*Server).usage},

@@ -165,6 +165,19 @@ func TestLambdaEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 200, res.StatusCode, "refresh reads the cookie API Gateway passes apart: %s", res.Body)
 	require.NotEqual(t, cookie, sessionCookie(t, res.Cookies), "the refresh token rotates")
+
+	// The MCP server through API Gateway: the workflows function answers
+	// a stateless JSON-RPC request with a JSON body (HTTP APIs buffer).
+	ev = events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "POST /mcp", RawPath: "/mcp",
+		Headers: map[string]string{"authorization": "Bearer " + vars["{{TOKEN}}"], "content-type": "application/json",
+			"accept": "application/json, text/event-stream"},
+		Body: `{"jsonrpc":"2.0","id":7,"method":"tools/list"}`}
+	ev.RequestContext.RequestID = "apigw-req-mcp"
+	ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = "POST", "/mcp"
+	res, err = handlers[httpapi.GroupWorkflows](ctx, ev)
+	require.NoError(t, err)
+	require.Equal(t, 200, res.StatusCode, res.Body)
+	require.JSONEq(t, `{"jsonrpc":"2.0","id":7,"result":{"tools":[],"ttlMs":0,"cacheScope":"private"}}`, res.Body)
 }
 
 // sessionCookie returns "turbocat_refresh=<value>" from a response's

@@ -146,3 +146,19 @@ func (db *DB) SetSigningSecret(ctx context.Context, userID, id string, secretEnc
 	})
 	return out, err
 }
+
+// ActiveWorkflows implements turbocat.DeploymentStore.
+func (db *DB) ActiveWorkflows(ctx context.Context, userID string, limit int) ([]*turbocat.DeployedWorkflow, error) {
+	rows, err := db.q.DeploymentListActive(ctx, dbsqlc.DeploymentListActiveParams{UserID: userID, Limit: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("list active deployments: %w", err)
+	}
+	return mapSlice(rows, func(r dbsqlc.DeploymentListActiveRow) *turbocat.DeployedWorkflow {
+		schema := r.InputSchema
+		if string(schema) == "null" {
+			schema = nil
+		}
+		return &turbocat.DeployedWorkflow{DeploymentID: r.ID, WorkflowID: r.WorkflowID, Environment: r.Environment,
+			Version: int(r.Version), Name: r.Name, Description: r.Description, InputSchema: schema}
+	}), nil
+}

@@ -329,6 +329,17 @@ func (s *Deployments) Get(ctx context.Context, actor *turbocat.Actor, id string)
 	return d, nil
 }
 
+// MaxActiveWorkflows bounds ActiveWorkflows: the tools one MCP client is
+// offered.
+const MaxActiveWorkflows = 500
+
+// ActiveWorkflows lists the actor's active deployments (at most
+// MaxActiveWorkflows, by workflow name and environment), each with the
+// description and inputSchema of the version it runs.
+func (s *Deployments) ActiveWorkflows(ctx context.Context, actor *turbocat.Actor) ([]*turbocat.DeployedWorkflow, error) {
+	return s.Store.ActiveWorkflows(ctx, actor.UserID, MaxActiveWorkflows)
+}
+
 // FillNext sets the next three fire times of an active scheduled deployment.
 func (s *Deployments) FillNext(d *turbocat.Deployment) {
 	if d.Schedule == nil || d.Status != turbocat.DeploymentActive {

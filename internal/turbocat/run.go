@@ -380,6 +380,24 @@ type DeploymentStore interface {
 	RecordWebhookSignature(ctx context.Context, deploymentID string, signature []byte, idempotencyKey string) (first bool, firstKey string, err error)
 	// ScheduledDeployments lists active deployments with a schedule.
 	ScheduledDeployments(ctx context.Context) ([]*Deployment, error)
+	// ActiveWorkflows lists userID's active deployments (at most limit),
+	// each with what the version it runs says of itself, ordered by
+	// workflow name and environment.
+	ActiveWorkflows(ctx context.Context, userID string, limit int) ([]*DeployedWorkflow, error)
+}
+
+// DeployedWorkflow is an active deployment as a caller of the workflow sees
+// it: the workflow's name, and the description and inputSchema of the
+// version the deployment runs.
+type DeployedWorkflow struct {
+	DeploymentID string
+	WorkflowID   string
+	Environment  string
+	Version      int
+	Name         string
+	Description  string
+	// InputSchema is the version's inputSchema (nil when it has none).
+	InputSchema json.RawMessage
 }
 
 // LiveText is a piece of the text a model generates while a step runs. It

@@ -328,6 +328,64 @@ func (q *Queries) DeploymentList(ctx context.Context, arg DeploymentListParams) 
 	return items, nil
 }
 
+const deploymentListActive = `-- name: DeploymentListActive :many
+SELECT d.id, d.workflow_id, d.environment, d.version, w.name,
+    coalesce(v.definition->>'description', '')::text AS description,
+    (v.definition->'inputSchema')::jsonb AS input_schema
+FROM deployments d
+JOIN workflows w ON w.id = d.workflow_id AND w.user_id = d.user_id
+JOIN workflow_versions v ON v.workflow_id = d.workflow_id AND v.version = d.version
+WHERE d.user_id = $1 AND d.status = 'active'
+ORDER BY w.name, d.environment, d.id
+LIMIT $2
+`
+
+type DeploymentListActiveParams struct {
+	UserID string
+	Limit  int32
+}
+
+type DeploymentListActiveRow struct {
+	ID          string
+	WorkflowID  string
+	Environment string
+	Version     int32
+	Name        string
+	Description string
+	InputSchema json.RawMessage
+}
+
+// A user's active deployments, each with its workflow's name and the
+// description and inputSchema of the version it runs: the tools of the MCP
+// server. Ordered by name and environment, so a listing is stable.
+func (q *Queries) DeploymentListActive(ctx context.Context, arg DeploymentListActiveParams) ([]DeploymentListActiveRow, error) {
+	rows, err := q.db.Query(ctx, deploymentListActive, arg.UserID, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DeploymentListActiveRow
+	for rows.Next() {
+		var i DeploymentListActiveRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.WorkflowID,
+			&i.Environment,
+			&i.Version,
+			&i.Name,
+			&i.Description,
+			&i.InputSchema,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const deploymentRollback = `-- name: DeploymentRollback :one
 UPDATE deployments SET version = $3, previous_version = $4, version_ref = $5, canary_weight = NULL, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND status = 'active'

@@ -61,3 +61,17 @@ RETURNING *;
 -- name: DeploymentActiveInternal :one
 -- The active deployment of an environment, for its stable webhook.
 SELECT * FROM deployments WHERE workflow_id = $1 AND environment = $2 AND status = 'active';
+
+-- name: DeploymentListActive :many
+-- A user's active deployments, each with its workflow's name and the
+-- description and inputSchema of the version it runs: the tools of the MCP
+-- server. Ordered by name and environment, so a listing is stable.
+SELECT d.id, d.workflow_id, d.environment, d.version, w.name,
+    coalesce(v.definition->>'description', '')::text AS description,
+    (v.definition->'inputSchema')::jsonb AS input_schema
+FROM deployments d
+JOIN workflows w ON w.id = d.workflow_id AND w.user_id = d.user_id
+JOIN workflow_versions v ON v.workflow_id = d.workflow_id AND v.version = d.version
+WHERE d.user_id = $1 AND d.status = 'active'
+ORDER BY w.name, d.environment, d.id
+LIMIT $2;
