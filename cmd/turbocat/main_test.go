@@ -106,25 +106,21 @@ func (d *devServer) call(method, path, token string, body any, out any) int {
 	return res.StatusCode
 }
 
-// TestKillAndResume: 50 runs of a 5-step DAG (a chain with a parallel
-// pair) are in flight when turbocat dev is SIGKILLed; after a restart every
-// run completes, none is lost, and no step's agent ran twice to completion.
-func TestKillAndResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts and kills turbocat dev twice; skipped with -short")
-	}
+// killableDev starts turbocat dev (this test binary) on a schema of its
+// own, with env added, for a test that SIGKILLs and restarts it; the pool
+// reads the schema.
+func killableDev(t *testing.T, env ...string) (*pgxpool.Pool, *devServer) {
+	t.Helper()
 	pool, schema := pgtest.NewSchema(t)
 	port := freePort(t)
-	d := &devServer{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &bytes.Buffer{}, env: []string{
+	d := &devServer{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &bytes.Buffer{}, env: append([]string{
 		"TURBOCAT_TEST_DEV=1",
 		"DATABASE_URL=" + pgtest.URL() + "&search_path=" + schema,
 		fmt.Sprintf("PORT=%d", port),
 		"TURBOCAT_SFN_ADDR=127.0.0.1:0",
 		"TURBOCAT_JWT_SECRET=kill-test-secret-kill-test-secret-0123",
 		"TURBOCAT_LOG_LEVEL=warn",
-		"TURBOCAT_CODE_WORKERS=2",
-		"TURBOCAT_RATE_LIMIT=100000", "TURBOCAT_RATE_BURST=100000", "TURBOCAT_IP_RATE_LIMIT=100000",
-	}}
+	}, env...)}
 	d.start()
 	t.Cleanup(func() {
 		if d.cmd.Process != nil {
@@ -132,6 +128,18 @@ func TestKillAndResume(t *testing.T) {
 			_ = d.cmd.Wait()
 		}
 	})
+	return pool, d
+}
+
+// TestKillAndResume: 50 runs of a 5-step DAG (a chain with a parallel
+// pair) are in flight when turbocat dev is SIGKILLed; after a restart every
+// run completes, none is lost, and no step's agent ran twice to completion.
+func TestKillAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills turbocat dev twice; skipped with -short")
+	}
+	pool, d := killableDev(t, "TURBOCAT_CODE_WORKERS=2",
+		"TURBOCAT_RATE_LIMIT=100000", "TURBOCAT_RATE_BURST=100000", "TURBOCAT_IP_RATE_LIMIT=100000")
 
 	var sess struct{ AccessToken string }
 	require.Equal(t, 201, d.call("POST", "/api/v1/auth/register", "", map[string]string{"email": "kill@example.com", "password": "correct horse battery"}, &sess))

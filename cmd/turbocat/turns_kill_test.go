@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,8 +13,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/turbocat/turbocat/internal/postgres/pgtest"
 )
 
 // TestKillBetweenTurns: an llm agent's tool loop is cut by a SIGKILL of
@@ -70,25 +67,7 @@ func TestKillBetweenTurns(t *testing.T) {
 		return turns[turn]
 	}
 
-	pool, schema := pgtest.NewSchema(t)
-	port := freePort(t)
-	d := &devServer{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &bytes.Buffer{}, env: []string{
-		"TURBOCAT_TEST_DEV=1",
-		"DATABASE_URL=" + pgtest.URL() + "&search_path=" + schema,
-		fmt.Sprintf("PORT=%d", port),
-		"TURBOCAT_SFN_ADDR=127.0.0.1:0",
-		"TURBOCAT_JWT_SECRET=kill-test-secret-kill-test-secret-0123",
-		"TURBOCAT_LOG_LEVEL=warn",
-		"TURBOCAT_CODE_WORKERS=1",
-		"TURBOCAT_HTTP_ALLOW_CIDRS=127.0.0.0/8",
-	}}
-	d.start()
-	t.Cleanup(func() {
-		if d.cmd.Process != nil {
-			_ = d.cmd.Process.Kill()
-			_ = d.cmd.Wait()
-		}
-	})
+	pool, d := killableDev(t, "TURBOCAT_CODE_WORKERS=1", "TURBOCAT_HTTP_ALLOW_CIDRS=127.0.0.0/8")
 
 	var sess struct{ AccessToken string }
 	require.Equal(t, 201, d.call("POST", "/api/v1/auth/register", "", map[string]string{"email": "turns@example.com", "password": "correct horse battery"}, &sess))

@@ -61,8 +61,9 @@ const (
 	AgentTests Component = "agent-tests"
 	// ChildWorkflows is the engine as the steprunner wires it: it publishes
 	// the workflow version a workflow step runs as a child (the state
-	// machine starts the child itself), with StepFunctions' configuration.
-	// It starts and describes no runs; it may answer task tokens, since
+	// machine starts the child itself), with StepFunctions' configuration,
+	// and starts and describes the runs of workflows llm agents call as
+	// tools (the steprunner waits for them). It may answer task tokens, since
 	// the approval code is linked into it (the executions service) and the
 	// call-graph check counts what is linked (a token is needed, and only
 	// the API hands them out).
@@ -149,7 +150,10 @@ var components = map[Component][]Grant{
 		{Actions: []string{"states:CreateStateMachineAlias", "states:UpdateStateMachineAlias"}, Resource: ResStateMachines},
 		{Actions: []string{"states:StopExecution"}, Resource: ResExecutions},
 	}, taskTokens),
-	ChildWorkflows: slices.Concat(publishing, taskTokens),
+	ChildWorkflows: slices.Concat(publishing, taskTokens, []Grant{
+		{Actions: []string{"states:StartExecution"}, Resource: ResStateMachines},
+		{Actions: []string{"states:DescribeExecution"}, Resource: ResExecutions},
+	}),
 	Schedules: {
 		{Actions: []string{"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"}, Resource: ResSchedules},
 		{Actions: []string{"iam:PassRole"}, Resource: ResSchedulerRole, PassedToService: "scheduler.amazonaws.com"},
@@ -169,8 +173,8 @@ var functions = map[string][]Component{
 	"deployments": {Database, JWTSecret, SecretsKey, StepFunctions, EngineRoutes, Schedules},
 	"trigger":     {Database, SecretsKey, StepFunctions, EngineRoutes},
 	// The steprunner publishes the workflows that workflow steps run as
-	// children, and signs approval links with a key derived from the
-	// token key.
+	// children, runs the workflows llm agents use as tools, and signs
+	// approval links with a key derived from the token key.
 	"steprunner": {Database, JWTSecret, SecretsReader, Models, ChildWorkflows},
 	// Events are written to the outbox with each change; the reconciler's
 	// scheduled sweep dispatches them to the bus, and starts and describes

@@ -237,3 +237,34 @@ export async function axe(page, name) {
   writeFileSync(path.join(artifactsDir, `axe-${name}.json`), JSON.stringify(result, null, 2));
   return result.filter((v) => v.impact === "serious" || v.impact === "critical");
 }
+
+/** checkPage saves a screenshot of page and keeps its axe violations under name. */
+export async function checkPage(page, name, violations) {
+  await shot(page, name);
+  const v = await axe(page, name);
+  if (v.length) violations[name] = v;
+}
+
+/** callAPI calls the API with a bearer token (when set), asserts success and returns data. */
+export async function callAPI(baseURL, token, method, route, body) {
+  const res = await fetch(baseURL + route, {
+    method,
+    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  if (!json.success) throw new Error(`${method} ${route}: ${JSON.stringify(json.error)}`);
+  return json.data;
+}
+
+/** registerInUI creates an account through the register page and returns an API access token for it. */
+export async function registerInUI(page, baseURL, name, email, password) {
+  await page.goto(baseURL + "/register");
+  await page.getByRole("heading", { level: 1, name: "Create your account" }).waitFor();
+  await page.getByLabel("Full name").fill(name);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("heading", { level: 1, name: "Dashboard" }).waitFor();
+  return (await callAPI(baseURL, null, "POST", "/api/v1/auth/login", { email, password })).accessToken;
+}

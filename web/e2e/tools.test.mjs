@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
-import { axe, launchBrowser, openPage, shot, startStack } from "./harness.mjs";
+import { callAPI, checkPage, launchBrowser, openPage, registerInUI, startStack } from "./harness.mjs";
 
 /** fakeModel is the OpenAI-format server; release() lets its stream finish. */
 function fakeModel() {
@@ -70,24 +70,8 @@ describe("turbocat console: an llm agent with tools", { timeout: 300_000 }, () =
   let run;
   const violations = {};
   const pageErrors = [];
-  const email = `ada+${Date.now()}@example.com`;
-  const password = "correct horse battery";
-
-  const check = async (name) => {
-    await shot(page, name);
-    const v = await axe(page, name);
-    if (v.length) violations[name] = v;
-  };
-  const call = async (method, route, body) => {
-    const res = await fetch(stack.baseURL + route, {
-      method,
-      headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = await res.json();
-    assert.ok(json.success, `${method} ${route}: ${JSON.stringify(json.error)}`);
-    return json.data;
-  };
+  const check = (name) => checkPage(page, name, violations);
+  const call = (method, route, body) => callAPI(stack.baseURL, token, method, route, body);
 
   before(async () => {
     model = await fakeModel();
@@ -104,14 +88,7 @@ describe("turbocat console: an llm agent with tools", { timeout: 300_000 }, () =
   });
 
   test("register, and set up a tool, an llm agent using it and a workflow", async () => {
-    await page.goto(stack.baseURL + "/register");
-    await page.getByRole("heading", { level: 1, name: "Create your account" }).waitFor();
-    await page.getByLabel("Full name").fill("Ada Lovelace");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.getByRole("heading", { level: 1, name: "Dashboard" }).waitFor();
-    ({ accessToken: token } = await call("POST", "/api/v1/auth/login", { email, password }));
+    token = await registerInUI(page, stack.baseURL, "Ada Lovelace", `ada+${Date.now()}@example.com`, "correct horse battery");
     await call("POST", "/api/v1/agents", {
       name: "double",
       type: "code",
