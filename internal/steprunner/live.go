@@ -38,30 +38,29 @@ type liveStep struct {
 	published int                 // bytes of that turn's scrubbed text queued or published
 	queued    []turbocat.LiveText // text to publish at the next flush
 
-	flushing sync.Mutex // one flush at a time
-	stop     chan struct{}
-	done     chan struct{}
+	flushing sync.Mutex  // one flush at a time
+	timer    *time.Timer // the next flush; no goroutine waits for it
+	ended    bool        // under mu: end began, no more periodic flushes
 }
 
-// startLive starts the live output of a step run; end stops it.
+// startLive starts the live output of a step run; end stops it. Nothing
+// runs for a step that ends within liveFlushInterval but a timer.
 func (r *Runner) startLive(ctx context.Context, executionID, stepKey string, scrub *secrets.Scrubber) *liveStep {
 	l := &liveStep{store: r.Store, stream: r.Live, executionID: executionID, stepKey: stepKey, scrub: scrub, logger: r.logger(),
-		turn: -1, stop: make(chan struct{}), done: make(chan struct{})}
+		turn: -1}
 	ctx = context.WithoutCancel(ctx)
-	go func() {
-		defer close(l.done)
-		t := time.NewTicker(liveFlushInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-l.stop:
-				return
-			case <-t.C:
-				l.flush(ctx, false)
-			}
-		}
-	}()
+	l.timer = time.AfterFunc(liveFlushInterval, func() { l.tick(ctx) })
 	return l
+}
+
+// tick is the periodic flush, re-armed until the step ends.
+func (l *liveStep) tick(ctx context.Context) {
+	l.flush(ctx, false)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.ended {
+		l.timer.Reset(liveFlushInterval)
+	}
 }
 
 // Log implements executor.Live.
@@ -114,6 +113,10 @@ func (l *liveStep) flush(ctx context.Context, last bool) {
 	l.flushing.Lock()
 	defer l.flushing.Unlock()
 	l.mu.Lock()
+	if l.ended && !last {
+		l.mu.Unlock()
+		return // a tick that fired as the step ended: end flushes
+	}
 	l.queueTextLocked(last)
 	texts := l.queued
 	l.queued = nil
@@ -150,8 +153,10 @@ func (l *liveStep) flush(ctx context.Context, last bool) {
 // returns how many of the step's first log lines are stored already (the
 // result stores the others).
 func (l *liveStep) end(ctx context.Context) int {
-	close(l.stop)
-	<-l.done
+	l.mu.Lock()
+	l.ended = true
+	l.mu.Unlock()
+	l.timer.Stop()
 	l.flush(context.WithoutCancel(ctx), true)
 	l.mu.Lock()
 	defer l.mu.Unlock()
