@@ -290,6 +290,22 @@ func TestWorkflowAsTool(t *testing.T) {
 	require.Equal(t, a.ExecutionID, kids.Items[0].ParentExecutionID)
 	require.Equal(t, "completed", kids.Items[0].Status)
 	require.JSONEq(t, `{"pop":{"city":"Lyon","population":522000}}`, string(kids.Items[0].OutputData))
+
+	// The workflow cannot be deleted or renamed while the agent names it.
+	var enrich struct {
+		Items []struct{ ID, Name string }
+	}
+	f.call("GET", "/api/v1/workflows?search=enrich", tok, nil).data(t, &enrich)
+	require.Len(t, enrich.Items, 1)
+	del := f.call("DELETE", "/api/v1/workflows/"+enrich.Items[0].ID, tok, nil)
+	require.Equal(t, http.StatusConflict, del.Status, "%s", del.Body)
+	require.Contains(t, string(del.Body), `the llm agents ask use it as a tool`)
+	ren := f.call("PATCH", "/api/v1/workflows/"+enrich.Items[0].ID, tok, map[string]any{"name": "enrich2"})
+	require.Equal(t, http.StatusConflict, ren.Status, "%s", ren.Body)
+	require.Equal(t, http.StatusOK, f.call("PATCH", "/api/v1/workflows/"+enrich.Items[0].ID, tok, map[string]any{"description": "Facts"}).Status)
+	require.Equal(t, http.StatusOK, f.call("PATCH", "/api/v1/agents/"+ask, tok, map[string]any{"config": map[string]any{
+		"provider": "openai", "model": "gpt-4o-mini", "baseUrl": model.URL + "/v1", "prompt": "x"}}).Status)
+	require.Equal(t, http.StatusOK, f.call("DELETE", "/api/v1/workflows/"+enrich.Items[0].ID, tok, nil).Status)
 }
 
 // jsonPick keeps only path (object keys) of doc, to compare one field.

@@ -177,6 +177,15 @@ func (db *DB) AgentsUsingTool(ctx context.Context, userID, name string) ([]strin
 	return names, nil
 }
 
+// AgentsUsingWorkflow implements turbocat.AgentStore.
+func (db *DB) AgentsUsingWorkflow(ctx context.Context, userID, name, id string) ([]string, error) {
+	names, err := db.q.AgentsUsingWorkflowTool(ctx, dbsqlc.AgentsUsingWorkflowToolParams{UserID: userID, Name: name, ID: id})
+	if err != nil {
+		return nil, fmt.Errorf("agents using workflow %q as a tool: %w", name, err)
+	}
+	return names, nil
+}
+
 // nilIfEmptyJSON stores an absent or null JSON document as SQL NULL.
 func nilIfEmptyJSON(b json.RawMessage) json.RawMessage {
 	if len(b) == 0 || string(b) == "null" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/turbocat/turbocat/internal/turbocat"
 	"github.com/turbocat/turbocat/internal/workflowcheck"
@@ -123,7 +124,13 @@ func (s *Workflows) Create(ctx context.Context, actor *turbocat.Actor, in Workfl
 func (s *Workflows) Update(ctx context.Context, actor *turbocat.Actor, id string, in WorkflowInput, full bool) (*turbocat.Workflow, error) {
 	return s.Store.UpdateWorkflow(ctx, actor.UserID, id, func(w *turbocat.Workflow) error {
 		var details []turbocat.FieldError
+		old := w.Name
 		in.apply(w, full, &details)
+		if w.Name != old {
+			if err := s.notATool(ctx, actor.UserID, old, w.ID, "rename"); err != nil {
+				return err
+			}
+		}
 		return s.validate(ctx, actor.UserID, w, details)
 	})
 }
@@ -198,6 +205,13 @@ func (s *Workflows) List(ctx context.Context, actor *turbocat.Actor, search stri
 
 // Delete deletes one of the actor's workflows with its versions.
 func (s *Workflows) Delete(ctx context.Context, actor *turbocat.Actor, id string) error {
+	w, err := s.Store.Workflow(ctx, actor.UserID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.notATool(ctx, actor.UserID, w.Name, w.ID, "delete"); err != nil {
+		return err
+	}
 	if err := s.Store.DeleteWorkflow(ctx, actor.UserID, id); err != nil {
 		return err
 	}
@@ -205,6 +219,21 @@ func (s *Workflows) Delete(ctx context.Context, actor *turbocat.Actor, id string
 		s.Deleted(ctx, id)
 	}
 	return nil
+}
+
+// notATool refuses to delete or rename (what) a workflow one of the user's
+// llm agents names as a tool (by name, or by id for a delete): their runs
+// would fail.
+func (s *Workflows) notATool(ctx context.Context, userID, name, id, what string) error {
+	if what == "rename" {
+		id = "" // a tool naming the id still finds it
+	}
+	users, err := s.Agents.AgentsUsingWorkflow(ctx, userID, name, id)
+	if err != nil || len(users) == 0 {
+		return err
+	}
+	return turbocat.Errorf(turbocat.ECONFLICT, "cannot %s workflow %q: the llm agents %s use it as a tool; remove it from their tools first",
+		what, name, strings.Join(users, ", "))
 }
 
 // optionalNumber decodes a nullable number field: nil for absent or null,

@@ -102,6 +102,9 @@ type AgentStore interface {
 	// AgentsUsingTool returns the names of userID's llm agents whose tools
 	// name the agent called name.
 	AgentsUsingTool(ctx context.Context, userID, name string) ([]string, error)
+	// AgentsUsingWorkflow returns the names of userID's llm agents whose
+	// tools name the workflow called name, or with the id.
+	AgentsUsingWorkflow(ctx context.Context, userID, name, id string) ([]string, error)
 }
 
 // TemplateStore manages templates. Built-in templates are read-only.

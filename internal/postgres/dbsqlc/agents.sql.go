@@ -457,3 +457,39 @@ func (q *Queries) AgentsUsingTool(ctx context.Context, arg AgentsUsingToolParams
 	}
 	return items, nil
 }
+
+const agentsUsingWorkflowTool = `-- name: AgentsUsingWorkflowTool :many
+SELECT a.name FROM agents a
+WHERE a.user_id = $1 AND a.type = 'llm'
+  AND (a.config->'tools' @> jsonb_build_array(jsonb_build_object('workflow', $2::text))
+    OR a.config->'tools' @> jsonb_build_array(jsonb_build_object('workflow', $3::text)))
+ORDER BY a.name
+`
+
+type AgentsUsingWorkflowToolParams struct {
+	UserID string
+	Name   string
+	ID     string
+}
+
+// The names of a user's llm agents whose tools name the workflow (by its
+// name or its id).
+func (q *Queries) AgentsUsingWorkflowTool(ctx context.Context, arg AgentsUsingWorkflowToolParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, agentsUsingWorkflowTool, arg.UserID, arg.Name, arg.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		items = append(items, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

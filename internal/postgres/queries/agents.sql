@@ -58,6 +58,15 @@ WHERE d.status = 'active' AND d.user_id = sqlc.arg(user_id)
   AND v.definition -> 'steps' @> jsonb_build_array(jsonb_build_object('agentId', sqlc.arg(agent_id)::text))
 ORDER BY w.name, d.environment, v.version;
 
+-- name: AgentsUsingWorkflowTool :many
+-- The names of a user's llm agents whose tools name the workflow (by its
+-- name or its id).
+SELECT a.name FROM agents a
+WHERE a.user_id = sqlc.arg(user_id) AND a.type = 'llm'
+  AND (a.config->'tools' @> jsonb_build_array(jsonb_build_object('workflow', sqlc.arg(name)::text))
+    OR a.config->'tools' @> jsonb_build_array(jsonb_build_object('workflow', sqlc.arg(id)::text)))
+ORDER BY a.name;
+
 -- name: AgentsUsingTool :many
 -- The names of a user's llm agents whose tools name the agent called name.
 SELECT a.name FROM agents a
