@@ -9,6 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/turbocat/turbocat/infra/settings"
+	"github.com/turbocat/turbocat/internal/corspolicy"
 )
 
 // ApiStackProps configures NewApiStack.
@@ -56,8 +57,8 @@ func NewApiStack(scope constructs.Construct, id string, props *ApiStackProps) *A
 				awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_PATCH,
 				awsapigatewayv2.CorsHttpMethod_DELETE, awsapigatewayv2.CorsHttpMethod_OPTIONS,
 			},
-			AllowHeaders:  jsii.Strings("Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"),
-			ExposeHeaders: jsii.Strings("Retry-After", "X-Request-Id"),
+			AllowHeaders:  jsii.Strings(corspolicy.AllowHeaders...),
+			ExposeHeaders: jsii.Strings(corspolicy.ExposeHeaders...),
 			MaxAge:        awscdk.Duration_Hours(jsii.Number(1)),
 		}
 	}

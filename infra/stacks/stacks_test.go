@@ -16,6 +16,7 @@ import (
 	"github.com/turbocat/turbocat/infra/settings"
 	"github.com/turbocat/turbocat/infra/stacks"
 	"github.com/turbocat/turbocat/internal/awsperm"
+	"github.com/turbocat/turbocat/internal/corspolicy"
 )
 
 func TestNagAwsSolutionsHasNoUnsuppressedErrors(t *testing.T) {
@@ -376,6 +377,10 @@ func TestApiThrottlingCorsAccessLogsAndDomain(t *testing.T) {
 		} else {
 			cors := api["CorsConfiguration"].(map[string]any)
 			require.ElementsMatch(t, fx.cfg.AllowedOrigins, list(cors["AllowOrigins"]))
+			// The same headers as the HTTP layer's own preflight answer:
+			// API keys and MCP clients work from the browser on AWS too.
+			require.ElementsMatch(t, corspolicy.AllowHeaders, list(cors["AllowHeaders"]))
+			require.ElementsMatch(t, corspolicy.ExposeHeaders, list(cors["ExposeHeaders"]))
 		}
 		if fx.cfg.DomainName == "" {
 			tpl.ResourceCountIs("AWS::ApiGatewayV2::DomainName", 0)

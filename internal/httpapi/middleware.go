@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/turbocat/turbocat/internal/corspolicy"
 	"github.com/turbocat/turbocat/internal/tracing"
-
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
@@ -167,10 +167,10 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Credentials", "true")
-	h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After")
+	h.Set("Access-Control-Expose-Headers", strings.Join(corspolicy.ExposeHeaders, ", "))
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-API-Key, X-Request-Id, Idempotency-Key")
+		h.Set("Access-Control-Allow-Headers", strings.Join(corspolicy.AllowHeaders, ", "))
 		h.Set("Access-Control-Max-Age", "600")
 		w.WriteHeader(http.StatusNoContent)
 		return false

@@ -58,6 +58,11 @@ func TestCORS(t *testing.T) {
 	require.Equal(t, "https://console.example.com", pre.Header.Get("Access-Control-Allow-Origin"))
 	require.Equal(t, "true", pre.Header.Get("Access-Control-Allow-Credentials"))
 	require.Contains(t, pre.Header.Get("Access-Control-Allow-Headers"), "Authorization")
+	// A browser MCP client (the /mcp route) sends the protocol version header.
+	mcpPre := f.call("OPTIONS", "/mcp", "", nil, "Origin", "https://console.example.com", "Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "authorization, content-type, mcp-protocol-version")
+	require.Equal(t, http.StatusNoContent, mcpPre.Status)
+	require.Contains(t, mcpPre.Header.Get("Access-Control-Allow-Headers"), "Mcp-Protocol-Version")
 
 	evil := f.call("OPTIONS", "/api/v1/agents", "", nil, "Origin", "https://evil.example", "Access-Control-Request-Method", "POST")
 	require.Equal(t, http.StatusForbidden, evil.Status)
