@@ -106,6 +106,30 @@ func (s *Server) retryExecution(w http.ResponseWriter, r *http.Request) error {
 // MaxWait bounds ?wait=N on execute.
 const MaxWait = 25
 
+// waitParam reads ?wait=N (0 to MaxWait seconds; def when absent).
+func waitParam(r *http.Request, def int) (int, error) {
+	v := r.URL.Query().Get("wait")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > MaxWait {
+		return 0, turbocat.ValidationError("invalid wait", turbocat.FieldError{Field: "wait", Message: fmt.Sprintf("must be 0 to %d seconds", MaxWait)})
+	}
+	return n, nil
+}
+
+// waitRun waits up to wait seconds for a run to end and returns it as it
+// then is.
+func (s *Server) waitRun(r *http.Request, e *turbocat.Execution, wait int) (*turbocat.Execution, error) {
+	if wait <= 0 || service.Finished(e.Status) {
+		return e, nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(wait)*time.Second)
+	defer cancel()
+	return s.Executions.WaitFor(ctx, actor(r), e)
+}
+
 // runResult is the answer of execute and retry.
 type runResult struct {
 	ExecutionID string          `json:"executionId"`
@@ -118,22 +142,12 @@ type runResult struct {
 // answerRun writes 202 with the id, or, with ?wait=N, waits up to N seconds
 // and writes 200 with the final state if the run ended by then.
 func (s *Server) answerRun(w http.ResponseWriter, r *http.Request, e *turbocat.Execution) error {
-	wait := 0
-	if v := r.URL.Query().Get("wait"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > MaxWait {
-			return turbocat.ValidationError("invalid wait", turbocat.FieldError{Field: "wait", Message: fmt.Sprintf("must be 0 to %d seconds", MaxWait)})
-		}
-		wait = n
+	wait, err := waitParam(r, 0)
+	if err != nil {
+		return err
 	}
-	if wait > 0 && !service.Finished(e.Status) {
-		ctx, cancel := context.WithTimeout(r.Context(), time.Duration(wait)*time.Second)
-		defer cancel()
-		got, err := s.Executions.WaitFor(ctx, actor(r), e)
-		if err != nil {
-			return err
-		}
-		e = got
+	if e, err = s.waitRun(r, e, wait); err != nil {
+		return err
 	}
 	res := runResult{ExecutionID: e.ID, Status: e.Status}
 	status := http.StatusAccepted
@@ -156,10 +170,14 @@ func (s *Server) answerRun(w http.ResponseWriter, r *http.Request, e *turbocat.E
 func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, after int64) error {
 	a := actor(r)
 	id := r.PathValue("id")
-	status, _, err := s.Executions.Status(r.Context(), a, id)
+	// The run's status, and the text models generate as "text" events (no
+	// id: a preview, not replayed on reconnect; the step's output has the
+	// whole answer).
+	status, texts, stopTexts, err := s.Executions.Follow(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
+	defer stopTexts()
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
 			after = n
@@ -183,13 +201,6 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, after int64)
 		}
 		return rc.Flush()
 	}
-	// The text models generate arrives as "text" events (no id: a preview,
-	// not replayed on reconnect; the step's output has the whole answer).
-	texts, stopTexts, err := s.Executions.LiveText(r.Context(), a, id)
-	if err != nil {
-		return nil
-	}
-	defer stopTexts()
 	if err := send("status", "", map[string]string{"status": status}); err != nil {
 		return nil
 	}

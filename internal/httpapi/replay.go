@@ -1,14 +1,9 @@
 package httpapi
 
 import (
-	"context"
-	"fmt"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/turbocat/turbocat/internal/service"
-	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // replayExecution replays a finished run (POST /executions/{id}/replay):
@@ -16,13 +11,9 @@ import (
 // MaxWait) and answers its report, 200 when the replay ended, else 202
 // (GET /executions/{replayId}/replay-report has it later).
 func (s *Server) replayExecution(w http.ResponseWriter, r *http.Request) error {
-	wait := MaxWait
-	if v := r.URL.Query().Get("wait"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > MaxWait {
-			return turbocat.ValidationError("invalid wait", turbocat.FieldError{Field: "wait", Message: fmt.Sprintf("must be 0 to %d seconds", MaxWait)})
-		}
-		wait = n
+	wait, err := waitParam(r, MaxWait)
+	if err != nil {
+		return err
 	}
 	var in service.ReplayInput
 	if err := decodeOptional(r, &in); err != nil {
@@ -32,12 +23,8 @@ func (s *Server) replayExecution(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if wait > 0 && !service.Finished(e.Status) {
-		ctx, cancel := context.WithTimeout(r.Context(), time.Duration(wait)*time.Second)
-		defer cancel()
-		if _, err := s.Executions.WaitFor(ctx, actor(r), e); err != nil {
-			return err
-		}
+	if _, err := s.waitRun(r, e, wait); err != nil {
+		return err
 	}
 	rep, err := s.Executions.ReplayReport(r.Context(), actor(r), e.ID)
 	if err != nil {

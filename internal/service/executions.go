@@ -591,19 +591,17 @@ func (s *Executions) Logs(ctx context.Context, actor *turbocat.Actor, id string,
 	return s.Store.ExecutionLogs(ctx, actor.UserID, id, r)
 }
 
-// LiveText returns the text models generate in one of the actor's
-// executions while its steps run, until the returned func is called; a
-// nil channel when this process has no live stream. ENOTFOUND for another
-// user's execution.
-func (s *Executions) LiveText(ctx context.Context, actor *turbocat.Actor, id string) (<-chan turbocat.LiveText, func(), error) {
-	if _, _, err := s.Store.ExecutionStatus(ctx, actor.UserID, id); err != nil {
-		return nil, func() {}, err
-	}
-	if s.Live == nil {
-		return nil, func() {}, nil
+// Follow returns the status of one of the actor's executions and the text
+// models generate in it while its steps run, until the returned func is
+// called (a nil channel when this process has no live stream). ENOTFOUND
+// for another user's execution.
+func (s *Executions) Follow(ctx context.Context, actor *turbocat.Actor, id string) (string, <-chan turbocat.LiveText, func(), error) {
+	status, _, err := s.Store.ExecutionStatus(ctx, actor.UserID, id)
+	if err != nil || s.Live == nil {
+		return status, nil, func() {}, err
 	}
 	ch, cancel := s.Live.Subscribe(id)
-	return ch, cancel, nil
+	return status, ch, cancel, nil
 }
 
 // Status returns the status of one of the actor's executions and its last

@@ -439,14 +439,11 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	}
 
 	scrub := secrets.NewScrubber()
-	var budgets []executor.Budget
-	if agent.Type == turbocat.AgentLLM {
-		if budgets, err = r.budgets(ctx, e.ID); err != nil {
+	req := executor.Request{Input: input, Timeout: timeout, Scrubber: scrub, IdempotencyKey: e.ID + ":" + key}
+	if agent.Type == turbocat.AgentLLM && !e.IsReplay() { // a replay calls no model: no budget to read
+		if req.Budgets, err = r.budgets(ctx, e.ID); err != nil {
 			return err
 		}
-	}
-	req := executor.Request{Input: input, Timeout: timeout, Scrubber: scrub, IdempotencyKey: e.ID + ":" + key, Budgets: budgets}
-	if agent.Type == turbocat.AgentLLM {
 		// Every model turn and tool call is recorded; a retry resumes.
 		req.Turns = &turnJournal{store: r.Store, executionID: e.ID, stepKey: key, attempt: claim.Step.Attempt}
 	}
