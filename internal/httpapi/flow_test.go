@@ -415,7 +415,12 @@ func TestForEachRetryReusesCompletedItems(t *testing.T) {
 	t.Parallel()
 	f := setupEngine(t)
 	tok := f.register("each").AccessToken
-	each := f.create(tok, "/api/v1/agents", jsAgent("each", `function main(input) { if (input.doc === "bad") throw new Error("cannot read " + input.doc); console.log("did " + input.doc); return { n: input.doc.length }; }`))
+	// The bad item fails only after a second, so the items run beside it
+	// have completed when the failure ends the run (a failing item cancels
+	// the items still running, which a retry then runs again).
+	each := f.create(tok, "/api/v1/agents", jsAgent("each", `function main(input) {
+		if (input.doc === "bad") { const until = Date.now() + 1000; while (Date.now() < until) {} throw new Error("cannot read " + input.doc); }
+		console.log("did " + input.doc); return { n: input.doc.length }; }`))
 	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "each", "steps": []map[string]any{
 		{"key": "read", "agentId": each, "forEach": "{{inputs.docs}}", "inputs": map[string]any{"doc": "{{item}}"}}}})
 	id := f.start(tok, wf, map[string]any{"docs": []string{"one", "bad", "three"}})
