@@ -113,6 +113,31 @@ type Request struct {
 	// line as it is written and an LLM agent's text as the model
 	// generates it. Nil for runs nobody watches (agent test runs).
 	Live Live
+	// Slice, if set, runs one slice of an LLM agent's tool loop instead
+	// of the whole loop (it needs Turns): the loop compiled into the
+	// state machine makes each model turn and each tool call its own
+	// invocation. Nil runs the whole loop in this call.
+	Slice *LoopSlice
+}
+
+// LoopSlice is one slice of a tool loop: the next model turn, or one
+// tool call of a recorded turn.
+type LoopSlice struct {
+	// Tool selects the tool call Index (0-based) of model turn Turn;
+	// false selects the next model turn.
+	Tool  bool
+	Turn  int
+	Index int
+}
+
+// ToolsWanted is what a slice that ran a model turn answers when the
+// model asked for tools: the step is not done until those calls have
+// run (each its own slice) and the model has answered.
+type ToolsWanted struct {
+	// Turn is the model turn that asked.
+	Turn int
+	// Calls are the indexes of its calls not recorded yet.
+	Calls []int
 }
 
 // Live receives a run's output while the run goes on. Its methods are
@@ -205,6 +230,9 @@ type Result struct {
 	Usage *Usage `json:"usage,omitempty"`
 	// DurationMs is the wall time of the run.
 	DurationMs int64 `json:"durationMs"`
+	// Wanted is set by a slice of a tool loop (Request.Slice) whose model
+	// turn asked for tools: there is no output yet.
+	Wanted *ToolsWanted `json:"wanted,omitempty"`
 }
 
 // LogLine is one execution log line.

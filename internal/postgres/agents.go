@@ -131,14 +131,14 @@ func (db *DB) DeleteAgent(ctx context.Context, userID, id string) error {
 }
 
 // OwnedAgents implements turbocat.AgentStore.
-func (db *DB) OwnedAgents(ctx context.Context, userID string, ids []string) (map[string]bool, error) {
+func (db *DB) OwnedAgents(ctx context.Context, userID string, ids []string) (map[string]string, error) {
 	valid := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if isUUID(id) {
 			valid = append(valid, id)
 		}
 	}
-	out := map[string]bool{}
+	out := map[string]string{}
 	if len(valid) == 0 {
 		return out, nil
 	}
@@ -146,8 +146,8 @@ func (db *DB) OwnedAgents(ctx context.Context, userID string, ids []string) (map
 	if err != nil {
 		return nil, fmt.Errorf("owned agents: %w", err)
 	}
-	for _, id := range rows {
-		out[id] = true
+	for _, r := range rows {
+		out[r.ID] = r.Type
 	}
 	return out, nil
 }

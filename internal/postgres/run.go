@@ -341,7 +341,7 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 	switch {
 	case row.ClaimedAttempt > 0:
 		claim = &turbocat.StepClaim{Claimed: true, ClaimID: claimID, Step: &turbocat.ExecutionStep{ExecutionID: executionID,
-			StepKey: stepKey, Status: turbocat.StepRunning, Attempt: int(row.ClaimedAttempt)}}
+			StepKey: stepKey, Status: turbocat.StepRunning, Attempt: int(row.ClaimedAttempt), StartedAt: row.ClaimedStartedAt}}
 	case row.StepStatus != nil:
 		claim = &turbocat.StepClaim{Step: &turbocat.ExecutionStep{ExecutionID: executionID, StepKey: stepKey, Status: *row.StepStatus,
 			Attempt: int(*row.StepAttempt), Error: row.StepError}}
@@ -361,6 +361,15 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 		}
 	}
 	return &turbocat.StartedStep{Claim: claim, Execution: e, Agent: agent, Outputs: outputs, Item: row.StepItem}, nil
+}
+
+// ReleaseStep implements turbocat.ExecutionStore.
+func (db *DB) ReleaseStep(ctx context.Context, step turbocat.ClaimedStep, input json.RawMessage) (bool, error) {
+	n, err := db.q.StepRelease(ctx, dbsqlc.StepReleaseParams{ExecutionID: step.ExecutionID, StepKey: step.StepKey, ClaimID: &step.ClaimID, Input: input})
+	if err != nil {
+		return false, fmt.Errorf("release step %s: %w", step.StepKey, err)
+	}
+	return n == 1, nil
 }
 
 // RenewStepLease implements turbocat.ExecutionStore.

@@ -29,10 +29,12 @@ func (s *agentStore) CreateAgent(_ context.Context, a *turbocat.Agent, _ int) er
 	return nil
 }
 
-func (s *agentStore) OwnedAgents(_ context.Context, _ string, ids []string) (map[string]bool, error) {
-	out := map[string]bool{}
+func (s *agentStore) OwnedAgents(_ context.Context, _ string, ids []string) (map[string]string, error) {
+	out := map[string]string{}
 	for _, id := range ids {
-		out[id] = s.owned[id]
+		if s.owned[id] {
+			out[id] = turbocat.AgentCode
+		}
 	}
 	return out, nil
 }

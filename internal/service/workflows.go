@@ -170,7 +170,7 @@ func (s *Workflows) validate(ctx context.Context, userID string, w *turbocat.Wor
 		}
 	}
 	for i, st := range w.Steps {
-		if st.AgentID != "" && !owned[st.AgentID] {
+		if st.AgentID != "" && owned[st.AgentID] == "" {
 			details = append(details, turbocat.FieldError{Field: fmt.Sprintf("steps[%d].agentId", i), Message: "no such agent; create it first (POST /api/v1/agents)"})
 		}
 	}

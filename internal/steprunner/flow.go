@@ -266,7 +266,7 @@ func (r *Runner) RunItem(ctx context.Context, executionID, stepKey string, index
 	if err != nil {
 		return err
 	}
-	err = r.runStep(ctx, executionID, w, step, IterationKey(stepKey, index), &index)
+	_, err = r.runStep(ctx, executionID, w, step, IterationKey(stepKey, index), &index, false)
 	var se *turbocat.StepError
 	if errors.As(err, &se) {
 		return &turbocat.StepError{Name: se.Name, Cause: fmt.Sprintf("item %d: %s", index, se.Cause), Retryable: se.Retryable}

@@ -41,6 +41,13 @@ const (
 	ActionStep     = "step"
 	ActionFinalize = "finalize"
 	ActionFail     = "fail"
+	// ActionTurn runs the next model turn of an llm step whose tool loop
+	// is compiled into the state machine → {"done", "turn", "calls"}:
+	// done when the model answered; else calls are the indexes of the
+	// turn's tool calls, each run by ActionTool, before the next turn.
+	ActionTurn = "turn"
+	// ActionTool runs one tool call (index) of a model turn (turn).
+	ActionTool = "tool"
 )
 
 // Payload is what a Task state sends.
@@ -50,8 +57,11 @@ type Payload struct {
 	StepKey     string          `json:"stepKey,omitempty"`
 	Finalize    bool            `json:"finalize,omitempty"`
 	Error       json.RawMessage `json:"error,omitempty"`
-	// Index is a for-each iteration's item index (action item).
+	// Index is a for-each iteration's item index (action item), or a
+	// tool call's index in its model turn (action tool).
 	Index *int `json:"index,omitempty"`
+	// Turn is the model turn whose tool call runs (action tool).
+	Turn *int `json:"turn,omitempty"`
 	// TaskToken is an approval's Step Functions task token.
 	TaskToken string `json:"taskToken,omitempty"`
 }
@@ -201,6 +211,27 @@ func (r *Runner) handle(ctx context.Context, raw json.RawMessage) (json.RawMessa
 				return nil, err
 			}
 		}
+	case ActionTurn:
+		wanted, err := r.RunTurn(ctx, p.ExecutionID, p.StepKey)
+		if err != nil {
+			return nil, err
+		}
+		if wanted == nil {
+			if p.Finalize {
+				if err := r.Finalize(ctx, p.ExecutionID); err != nil {
+					return nil, err
+				}
+			}
+			return json.RawMessage(`{"done":true,"turn":-1,"calls":[]}`), nil
+		}
+		return json.Marshal(turnResult{Turn: wanted.Turn, Calls: wanted.Calls})
+	case ActionTool:
+		if p.Turn == nil || p.Index == nil {
+			return nil, &turbocat.StepError{Name: ErrInput, Cause: "tool action without a turn and an index"}
+		}
+		if err := r.RunTool(ctx, p.ExecutionID, p.StepKey, *p.Turn, *p.Index); err != nil {
+			return nil, err
+		}
 	case ActionFinalize:
 		if err := r.Finalize(ctx, p.ExecutionID); err != nil {
 			return nil, err
@@ -260,7 +291,103 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	if err != nil {
 		return err
 	}
-	return r.runStep(ctx, executionID, w, step, stepKey, nil)
+	_, err = r.runStep(ctx, executionID, w, step, stepKey, nil, false)
+	return err
+}
+
+// turnResult is the answer of a turn action whose model asked for tools.
+type turnResult struct {
+	Done  bool  `json:"done"`
+	Turn  int   `json:"turn"`
+	Calls []int `json:"calls"`
+}
+
+// RunTurn runs the next model turn of an llm step whose tool loop is
+// compiled into the state machine (a step of any other agent runs whole).
+// When the model asks for tools, the claim on the step is released with
+// the step still running, and the calls not yet recorded are returned:
+// each runs as its own invocation (RunTool), then the next turn. nil means
+// the step is done (the model answered, or the step was completed
+// before).
+func (r *Runner) RunTurn(ctx context.Context, executionID, stepKey string) (*executor.ToolsWanted, error) {
+	w, step, err := r.stepOf(ctx, executionID, stepKey)
+	if err != nil {
+		return nil, err
+	}
+	return r.runStep(ctx, executionID, w, step, stepKey, nil, true)
+}
+
+// RunTool runs the tool call index of model turn turn of a step's tool
+// loop. It claims nothing: between its turns the step is released, and
+// the call's record makes a repeated invocation safe (a call recorded
+// before is not run again). Its log lines go to the step's.
+func (r *Runner) RunTool(ctx context.Context, executionID, stepKey string, turn, index int) error {
+	_, step, err := r.stepOf(ctx, executionID, stepKey)
+	if err != nil {
+		return err
+	}
+	f, err := r.flowStore()
+	if err != nil {
+		return err
+	}
+	cur, err := f.StepRecord(ctx, executionID, stepKey)
+	if err != nil {
+		return fmt.Errorf("read step %s of execution %s: %w", stepKey, executionID, err)
+	}
+	switch cur.Status {
+	case turbocat.StepRunning:
+	case turbocat.StepCompleted:
+		return nil
+	case turbocat.StepFailed, turbocat.StepSkipped:
+		name, cause := decodeError(cur.Error)
+		return &turbocat.StepError{Name: name, Cause: cause}
+	default:
+		return &turbocat.StepError{Name: ErrExecutionFinished, Cause: fmt.Sprintf("step %s is %s", stepKey, cur.Status)}
+	}
+	e, err := r.Store.ExecutionByID(ctx, executionID)
+	if err != nil {
+		return fmt.Errorf("load execution %s: %w", executionID, err)
+	}
+	if terminal(e.Status) {
+		return &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
+	}
+	if r.Agents == nil {
+		return errors.New("steprunner: no AgentStore configured")
+	}
+	agent, err := r.Agents.Agent(ctx, e.UserID, step.AgentID)
+	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
+		return &turbocat.StepError{Name: ErrAgentUnavailable, Cause: fmt.Sprintf("agent %s no longer exists", step.AgentID)}
+	}
+	if err != nil {
+		return fmt.Errorf("load agent %s: %w", step.AgentID, err)
+	}
+	scrub := secrets.NewScrubber()
+	live := r.startLive(ctx, e.ID, stepKey, scrub)
+	req := executor.Request{Input: cur.Input, Timeout: r.stepTimeout(step), Scrubber: scrub, IdempotencyKey: e.ID + ":" + stepKey, Live: live,
+		Turns: &turnJournal{store: r.Store, executionID: e.ID, stepKey: stepKey, attempt: cur.Attempt},
+		Slice: &executor.LoopSlice{Tool: true, Turn: turn, Index: index}}
+	res, runErr := r.runAgent(ctx, e.UserID, agent, req, &stepOf{execution: e, key: stepKey})
+	if logs := toLogLines(res.Logs[min(live.end(ctx), len(res.Logs)):], scrub); len(logs) > 0 {
+		if err := r.Store.AppendLogs(context.WithoutCancel(ctx), e.ID, &stepKey, logs); err != nil {
+			return err
+		}
+	}
+	var se *turbocat.StepError
+	if errors.As(runErr, &se) {
+		se.Cause = scrub.String(se.Cause)
+	}
+	return runErr
+}
+
+// stepTimeout bounds one invocation of a step.
+func (r *Runner) stepTimeout(step *turbocat.WorkflowStep) time.Duration {
+	if step.TimeoutSeconds > 0 {
+		return time.Duration(step.TimeoutSeconds) * time.Second
+	}
+	if r.DefaultTimeout > 0 {
+		return r.DefaultTimeout
+	}
+	return 5 * time.Minute
 }
 
 // stepOf loads the workflow version of an execution and one of its steps.
@@ -281,15 +408,12 @@ func (r *Runner) stepOf(ctx context.Context, executionID, stepKey string) (*turb
 }
 
 // runStep runs an agent step, or one iteration (index) of a for-each
-// step, recorded under recordKey, at most once per attempt.
-func (r *Runner) runStep(ctx context.Context, executionID string, w *turbocat.Workflow, step *turbocat.WorkflowStep, stepKey string, index *int) error {
-	timeout := r.DefaultTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Minute
-	}
-	if step.TimeoutSeconds > 0 {
-		timeout = time.Duration(step.TimeoutSeconds) * time.Second
-	}
+// step, recorded under recordKey, at most once per attempt. With turns,
+// an llm agent runs only the next turn of its tool loop, and the tools it
+// wants are returned (nil when the step is done).
+func (r *Runner) runStep(ctx context.Context, executionID string, w *turbocat.Workflow, step *turbocat.WorkflowStep, stepKey string, index *int,
+	turns bool) (*executor.ToolsWanted, error) {
+	timeout := r.stepTimeout(step)
 	needSteps := needsStepOutputs(step) || index != nil && strings.Contains(step.ForEach, "steps")
 	abandonKey := executionID + "/" + stepKey
 	takeover := ""
@@ -300,7 +424,7 @@ func (r *Runner) runStep(ctx context.Context, executionID string, w *turbocat.Wo
 		started, err := r.Store.StartStep(ctx, turbocat.StepStart{ExecutionID: executionID, StepKey: stepKey, AgentID: step.AgentID,
 			Lease: r.lease(), WithOutputs: needSteps, Takeover: takeover})
 		if err != nil {
-			return fmt.Errorf("start step %s of execution %s: %w", stepKey, executionID, err)
+			return nil, fmt.Errorf("start step %s of execution %s: %w", stepKey, executionID, err)
 		}
 		if takeover != "" {
 			r.abandoned.CompareAndDelete(abandonKey, takeover)
@@ -312,18 +436,18 @@ func (r *Runner) runStep(ctx context.Context, executionID string, w *turbocat.Wo
 				// Cancelled or ended while this Task was in flight: do not run.
 				res := turbocat.StepResult{Error: errorJSON(ErrExecutionFinished, "execution is "+e.Status)}
 				_, _ = r.Store.FinishStep(ctx, turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: stepKey, ClaimID: claim.ClaimID}, res)
-				return &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
+				return nil, &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
 			}
-			return r.run(ctx, started, w, step, timeout, stepKey, index)
+			return r.run(ctx, started, w, step, timeout, stepKey, index, turns)
 		}
 		switch claim.Step.Status {
 		case turbocat.StepCompleted:
-			return nil // done before: the stored result stands, the agent does not run again
+			return nil, nil // done before: the stored result stands, the agent does not run again
 		case turbocat.StepFailed, turbocat.StepSkipped:
 			name, cause := decodeError(claim.Step.Error)
-			return &turbocat.StepError{Name: name, Cause: cause}
+			return nil, &turbocat.StepError{Name: name, Cause: cause}
 		case turbocat.StepCancelled:
-			return &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
+			return nil, &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
 		}
 		if held, ok := r.abandoned.Load(abandonKey); ok && held == claim.HeldBy && claim.HeldBy != "" {
 			// This process held the claim and gave up on it (it could not
@@ -338,7 +462,7 @@ func (r *Runner) runStep(ctx context.Context, executionID string, w *turbocat.Wo
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(poll):
 		}
 	}
@@ -386,7 +510,7 @@ func needsStepOutputs(step *turbocat.WorkflowStep) bool {
 // run runs a claimed step with what was loaded with the claim (the
 // execution, the agent and, if the inputs need them, the upstream outputs).
 func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turbocat.Workflow, step *turbocat.WorkflowStep, timeout time.Duration,
-	key string, index *int) (err error) {
+	key string, index *int, turns bool) (wanted *executor.ToolsWanted, err error) {
 	e, agent, claim, outputs := started.Execution, started.Agent, started.Claim, started.Outputs
 	held := turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: key, ClaimID: claim.ClaimID}
 	defer func() {
@@ -406,6 +530,9 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	ctx, span := tracing.Start(ctx, "step", map[string]string{"executionId": e.ID, "stepKey": key, "agentType": agentType(agent)})
 	defer func() { span.End(err) }()
 	start := time.Now()
+	if turns && claim.Step.StartedAt != nil && claim.Step.StartedAt.Before(start) {
+		start = *claim.Step.StartedAt // the attempt's first turn: its turns are one run
+	}
 	log := r.logger().With("execution_id", e.ID, "step_key", key, "attempt", claim.Step.Attempt)
 	fail := func(name, cause string, input json.RawMessage, logs []turbocat.LogLine) error {
 		cause = strings.ReplaceAll(cause, "\x00", "\uFFFD")
@@ -420,10 +547,10 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	}
 
 	if agent == nil {
-		return fail(ErrAgentUnavailable, fmt.Sprintf("agent %s no longer exists", step.AgentID), nil, nil)
+		return nil, fail(ErrAgentUnavailable, fmt.Sprintf("agent %s no longer exists", step.AgentID), nil, nil)
 	}
 	if agent.Status != turbocat.AgentActive {
-		return fail(ErrAgentUnavailable, fmt.Sprintf("agent %q is %s; enable it with PATCH /api/v1/agents/%s", agent.Name, agent.Status, agent.ID), nil, nil)
+		return nil, fail(ErrAgentUnavailable, fmt.Sprintf("agent %q is %s; enable it with PATCH /api/v1/agents/%s", agent.Name, agent.Status, agent.ID), nil, nil)
 	}
 
 	extra := map[string]any{}
@@ -435,14 +562,17 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	}
 	input, err := r.resolveInput(ctx, e, step, outputs, extra)
 	if err != nil {
-		return fail(ErrInput, err.Error(), nil, nil)
+		return nil, fail(ErrInput, err.Error(), nil, nil)
 	}
 
 	scrub := secrets.NewScrubber()
 	req := executor.Request{Input: input, Timeout: timeout, Scrubber: scrub, IdempotencyKey: e.ID + ":" + key}
 	if agent.Type == turbocat.AgentLLM && !e.IsReplay() { // a replay calls no model: no budget to read
+		if turns {
+			req.Slice = &executor.LoopSlice{} // the next model turn only
+		}
 		if req.Budgets, err = r.budgets(ctx, e.ID); err != nil {
-			return err
+			return nil, err
 		}
 		// Every model turn and tool call is recorded; a retry resumes.
 		req.Turns = &turnJournal{store: r.Store, executionID: e.ID, stepKey: key, attempt: claim.Step.Attempt}
@@ -456,32 +586,51 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	if runErr != nil {
 		var xe *turbocat.StepError
 		if errors.As(runErr, &xe) {
-			return fail(xe.Name, scrub.String(xe.Cause), input, logs)
+			return nil, fail(xe.Name, scrub.String(xe.Cause), input, logs)
 		}
-		return runErr
+		return nil, runErr
+	}
+	if res.Wanted != nil {
+		// The model asked for tools: the turn is recorded; its lines are
+		// stored and the step released, still running, for the calls'
+		// own invocations and the next turn.
+		if len(logs) > 0 {
+			if err := r.Store.AppendLogs(record, e.ID, &key, logs); err != nil {
+				return nil, err
+			}
+		}
+		ok, err := r.Store.ReleaseStep(record, held, input)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, &turbocat.StepError{Name: ErrLostClaim, Cause: "the step's lease expired while it ran; another attempt owns it"}
+		}
+		log.Debug("step waits for its tool calls", "turn", res.Wanted.Turn, "calls", len(res.Wanted.Calls))
+		return res.Wanted, nil
 	}
 	result := turbocat.StepResult{Input: input, Output: scrub.JSON(res.Output), DurationMs: time.Since(start).Milliseconds(), Logs: logs}
 	if res.Usage != nil {
 		result.InputTokens, result.OutputTokens, result.CostUSD = res.Usage.InputTokens, res.Usage.OutputTokens, res.Usage.CostUSD
 	}
 	if path := nulPath(result.Output); path != "" {
-		return fail(ErrInvalidOutput, fmt.Sprintf("the output holds a NUL character (\\u0000) at %s, which cannot be stored; remove it in the agent", path), input, logs)
+		return nil, fail(ErrInvalidOutput, fmt.Sprintf("the output holds a NUL character (\\u0000) at %s, which cannot be stored; remove it in the agent", path), input, logs)
 	}
 	ok, err := r.Store.FinishStep(record, held, result)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !ok {
 		// The lease expired and another invocation took the step over;
 		// its result is the one that counts.
-		return &turbocat.StepError{Name: ErrLostClaim, Cause: "the step's lease expired while it ran; another attempt owns it"}
+		return nil, &turbocat.StepError{Name: ErrLostClaim, Cause: "the step's lease expired while it ran; another attempt owns it"}
 	}
 	r.Metrics.Step(agent.Type, turbocat.StepCompleted, time.Since(start))
 	if u := res.Usage; u != nil {
 		r.Metrics.LLM(u.Model, u.InputTokens, u.OutputTokens, u.CostUSD)
 	}
 	log.Debug("step completed", "duration_ms", result.DurationMs)
-	return nil
+	return nil, nil
 }
 
 // budgets returns the budgets a run's next model call is checked against:

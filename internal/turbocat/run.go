@@ -248,9 +248,6 @@ type LogRange struct {
 	Limit int
 }
 
-// ExecutionStore stores executions: the API's reads, scoped by user, and
-// the execution path's reads and writes by execution id alone (the step
-// runner and the reconciler act for the engine, not for a caller, and scope
 // ExecutionMeta is what never changes about an execution: which workflow
 // version it runs, for whom.
 type ExecutionMeta struct {
@@ -261,6 +258,9 @@ type ExecutionMeta struct {
 	Replay bool
 }
 
+// ExecutionStore stores executions: the API's reads, scoped by user, and
+// the execution path's reads and writes by execution id alone (the step
+// runner and the reconciler act for the engine, not for a caller, and scope
 // what they load by the execution's own user).
 type ExecutionStore interface {
 	Execution(ctx context.Context, userID, id string) (*Execution, error)
@@ -329,6 +329,12 @@ type ExecutionStore interface {
 	// executions (every attempt, in order); ENOTFOUND for an execution of
 	// another user or none.
 	StepTurns(ctx context.Context, userID, executionID, stepKey string) ([]*StepTurn, error)
+	// ReleaseStep gives up a claim between two turns of a step's tool loop
+	// (compiled into the state machine): the step stays running with its
+	// resolved input recorded, and the next StartStep claims it at once in
+	// the same attempt, keeping its start time. False if the claim was
+	// lost.
+	ReleaseStep(ctx context.Context, step ClaimedStep, input json.RawMessage) (bool, error)
 	// RenewStepLease extends a claim the caller still holds by lease from
 	// now (the holder renews it while the agent runs).
 	RenewStepLease(ctx context.Context, step ClaimedStep, lease time.Duration) error

@@ -94,8 +94,9 @@ type AgentStore interface {
 	UpdateAgent(ctx context.Context, userID, id string, fn func(*Agent) error) (*Agent, error)
 	// DeleteAgent returns ECONFLICT while a workflow uses the agent.
 	DeleteAgent(ctx context.Context, userID, id string) error
-	// OwnedAgents returns which of ids exist and belong to userID.
-	OwnedAgents(ctx context.Context, userID string, ids []string) (map[string]bool, error)
+	// OwnedAgents returns the types of those of ids that exist and
+	// belong to userID, by id.
+	OwnedAgents(ctx context.Context, userID string, ids []string) (map[string]string, error)
 	// AgentsByName returns the agents of userID with the given names, by
 	// name (names that match none are absent).
 	AgentsByName(ctx context.Context, userID string, names []string) (map[string]*Agent, error)

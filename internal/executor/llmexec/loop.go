@@ -109,8 +109,15 @@ func (e *Executor) loop(ctx context.Context, run *executor.Run, cfg *executor.LL
 		}
 		return nil
 	}
-	var total loopTotal
 	baseKey := c.idempotencyKey
+	slice := req.Slice
+	if slice != nil && req.Turns == nil {
+		return run.Finish(ctx, nil, executor.Errorf(executor.ErrInternal, false, "a slice of a tool loop needs the step's turn records"))
+	}
+	if slice != nil && slice.Tool {
+		return e.sliceTool(ctx, run, slice, recorded, byName, schemas, baseKey, record)
+	}
+	var total loopTotal
 	newMessages := append([]message(nil), c.messages...)
 	for turn := 0; ; turn++ {
 		if turn >= maxTurns {
@@ -139,7 +146,9 @@ func (e *Executor) loop(ctx context.Context, run *executor.Run, cfg *executor.LL
 			if _, ok := e.price(rep.model); ok {
 				total.priced = true
 			}
-			run.Logf(executor.LevelInfo, "turn %d: the recorded model reply is reused (not called again)", turn)
+			if slice == nil { // a slice replays every earlier turn by design
+				run.Logf(executor.LevelInfo, "turn %d: the recorded model reply is reused (not called again)", turn)
+			}
 		} else {
 			if berr := e.checkBudgets(c, req.Budgets, spent{tokens: total.inputTokens + total.outputTokens, costUSD: total.costUSD}); berr != nil {
 				run.Logf(executor.LevelError, "turn %d: %s %s not called: %s", turn, cfg.Provider, c.model, berr.Cause)
@@ -188,6 +197,21 @@ func (e *Executor) loop(ctx context.Context, run *executor.Run, cfg *executor.LL
 			res.Usage = usage
 			return res, ferr
 		}
+		if slice != nil {
+			// A slice stops at the first turn whose calls are not all
+			// recorded: each runs as its own slice, then the next turn.
+			var pending []int
+			for i := range rep.calls {
+				if _, ok := recorded[[2]int{turn, i + 1}]; !ok {
+					pending = append(pending, i)
+				}
+			}
+			if len(pending) > 0 {
+				res, err := run.Finish(ctx, nil, nil)
+				res.Wanted = &executor.ToolsWanted{Turn: turn, Calls: pending}
+				return res, err
+			}
+		}
 		// The tool calls, in parallel; each result recorded as it ends.
 		results := make([]toolResult, len(rep.calls))
 		errs := make([]error, len(rep.calls))
@@ -195,7 +219,9 @@ func (e *Executor) loop(ctx context.Context, run *executor.Run, cfg *executor.LL
 		for i, tc := range rep.calls {
 			if rec, ok := recorded[[2]int{turn, i + 1}]; ok {
 				results[i] = toolResult{CallID: tc.ID, Name: tc.Name, Content: toolContent(rec.Output, rec.Error), IsError: len(rec.Error) > 0}
-				run.Logf(executor.LevelInfo, "turn %d: tool %s: the recorded result is reused (not run again)", turn, tc.Name)
+				if slice == nil {
+					run.Logf(executor.LevelInfo, "turn %d: tool %s: the recorded result is reused (not run again)", turn, tc.Name)
+				}
 				continue
 			}
 			wg.Add(1)
@@ -214,6 +240,32 @@ func (e *Executor) loop(ctx context.Context, run *executor.Run, cfg *executor.LL
 		c.messages = append(c.messages, assistant, user)
 		newMessages = []message{user}
 	}
+}
+
+// sliceTool runs the slice of one tool call of a recorded model turn and
+// records it; a call recorded before is not run again.
+func (e *Executor) sliceTool(ctx context.Context, run *executor.Run, s *executor.LoopSlice, recorded map[[2]int]executor.Turn,
+	byName map[string]*executor.Tool, schemas map[string]*jsonschema.Schema, baseKey string, record func(executor.Turn) error) (executor.Result, error) {
+	rec, ok := recorded[[2]int{s.Turn, 0}]
+	if !ok || len(rec.Error) > 0 {
+		return run.Finish(ctx, nil, executor.Errorf(executor.ErrInternal, false, "model turn %d is not recorded, so its tool calls cannot run", s.Turn))
+	}
+	var ro recordedOutput
+	if err := json.Unmarshal(rec.Output, &ro); err != nil {
+		return run.Finish(ctx, nil, executor.Errorf(executor.ErrInternal, false, "recorded turn %d is unreadable", s.Turn))
+	}
+	if s.Index < 0 || s.Index >= len(ro.ToolCalls) {
+		return run.Finish(ctx, nil, executor.Errorf(executor.ErrInternal, false, "model turn %d asked for %d tool calls; there is no call %d", s.Turn, len(ro.ToolCalls), s.Index))
+	}
+	tc := ro.ToolCalls[s.Index]
+	if _, done := recorded[[2]int{s.Turn, s.Index + 1}]; done {
+		run.Logf(executor.LevelInfo, "turn %d: tool %s: the recorded result stands (not run again)", s.Turn, tc.Name)
+		return run.Finish(ctx, nil, nil)
+	}
+	if _, err := e.callTool(ctx, run, s.Turn, s.Index, tc, byName, schemas, baseKey, record); err != nil {
+		return run.Finish(ctx, nil, err)
+	}
+	return run.Finish(ctx, nil, nil)
 }
 
 func (t *loopTotal) add(rep *reply, cost float64) {
@@ -290,15 +342,21 @@ func (e *Executor) callTool(ctx context.Context, run *executor.Run, turn, i int,
 }
 
 // toolContent is the text a tool result gives the model: the tool's output
-// JSON, or its error as {"error", "cause"}.
+// JSON, or its error as {"error", "cause"}, compact, so a result read back
+// from its record (Postgres spaces jsonb) reads as it did when it was made.
 func toolContent(output, errJSON json.RawMessage) string {
+	doc := output
 	if len(errJSON) > 0 {
-		return string(errJSON)
+		doc = errJSON
 	}
-	if len(output) == 0 {
+	if len(doc) == 0 {
 		return "null"
 	}
-	return string(output)
+	var b bytes.Buffer
+	if json.Compact(&b, doc) != nil {
+		return string(doc)
+	}
+	return b.String()
 }
 
 func errorJSON(err error) json.RawMessage {

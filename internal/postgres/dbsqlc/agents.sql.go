@@ -380,7 +380,7 @@ func (q *Queries) AgentsGetByNames(ctx context.Context, arg AgentsGetByNamesPara
 }
 
 const agentsOwned = `-- name: AgentsOwned :many
-SELECT id FROM agents WHERE user_id = $1 AND id = ANY($2::uuid[])
+SELECT id, type FROM agents WHERE user_id = $1 AND id = ANY($2::uuid[])
 `
 
 type AgentsOwnedParams struct {
@@ -388,19 +388,26 @@ type AgentsOwnedParams struct {
 	Ids    []string
 }
 
-func (q *Queries) AgentsOwned(ctx context.Context, arg AgentsOwnedParams) ([]string, error) {
+type AgentsOwnedRow struct {
+	ID   string
+	Type string
+}
+
+// Which of the given agent ids exist and belong to the user, with their
+// types.
+func (q *Queries) AgentsOwned(ctx context.Context, arg AgentsOwnedParams) ([]AgentsOwnedRow, error) {
 	rows, err := q.db.Query(ctx, agentsOwned, arg.UserID, arg.Ids)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []string
+	var items []AgentsOwnedRow
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var i AgentsOwnedRow
+		if err := rows.Scan(&i.ID, &i.Type); err != nil {
 			return nil, err
 		}
-		items = append(items, id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

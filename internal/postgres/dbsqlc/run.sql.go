@@ -886,6 +886,37 @@ func (q *Queries) StepLeasesExpire(ctx context.Context) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const stepRelease = `-- name: StepRelease :execrows
+UPDATE execution_steps SET claim_id = NULL, lease_until = 'epoch', input = $4, updated_at = now()
+WHERE execution_id = $1 AND step_key = $2 AND claim_id = $3 AND status = 'running'
+`
+
+type StepReleaseParams struct {
+	ExecutionID string
+	StepKey     string
+	ClaimID     *string
+	Input       json.RawMessage
+}
+
+// Between two turns of a tool loop compiled into the state machine, the
+// invocation that ran a model turn gives up its claim: the step stays
+// running (its tool calls run as their own invocations, claiming
+// nothing) with its resolved input recorded, and the next turn's
+// invocation claims it again at once (lease_until at the epoch marks it
+// released; StepStart keeps its attempt and start time).
+func (q *Queries) StepRelease(ctx context.Context, arg StepReleaseParams) (int64, error) {
+	result, err := q.db.Exec(ctx, stepRelease,
+		arg.ExecutionID,
+		arg.StepKey,
+		arg.ClaimID,
+		arg.Input,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const stepRenewLease = `-- name: StepRenewLease :execrows
 UPDATE execution_steps SET lease_until = $4::timestamptz
 WHERE execution_id = $1 AND step_key = $2 AND claim_id = $3 AND status = 'running'
@@ -944,15 +975,19 @@ WITH claimed AS (
     FROM executions x
     WHERE x.id = $4::uuid AND set_config('synchronous_commit', 'off', true) IS NOT NULL
     ON CONFLICT (execution_id, step_key) DO UPDATE
-    SET status = 'running', attempt = s.attempt + 1, claim_id = excluded.claim_id, lease_until = excluded.lease_until,
-        started_at = now(), completed_at = NULL, error = NULL, updated_at = now()
+    SET status = 'running',
+        attempt = CASE WHEN s.status = 'running' AND s.lease_until = 'epoch' THEN s.attempt ELSE s.attempt + 1 END,
+        claim_id = excluded.claim_id, lease_until = excluded.lease_until,
+        started_at = CASE WHEN s.status = 'running' AND s.lease_until = 'epoch' THEN s.started_at ELSE now() END,
+        completed_at = NULL, error = NULL, updated_at = now()
     WHERE s.status IN ('pending', 'failed') OR (s.status = 'running' AND s.lease_until < now())
         OR (s.status = 'running' AND s.claim_id = $7::uuid)
-    RETURNING s.attempt
+    RETURNING s.attempt, s.started_at
 )
 SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, e.priority, e.request_hash, e.max_cost_usd, e.max_tokens, e.parent_execution_id, e.parent_step_key, e.replay_of, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
     a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
     coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
+    (SELECT c.started_at FROM claimed c) AS claimed_started_at,
     cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error, cur.claim_id AS step_claim_id,
     cur.item AS step_item,
     CASE WHEN $1::bool THEN
@@ -976,22 +1011,23 @@ type StepStartParams struct {
 }
 
 type StepStartRow struct {
-	Execution      Execution
-	AgentID        *string
-	AgentName      *string
-	AgentType      *string
-	AgentConfig    json.RawMessage
-	AgentStatus    *string
-	AgentUserID    *string
-	AgentCreatedAt *time.Time
-	AgentUpdatedAt *time.Time
-	ClaimedAttempt int32
-	StepStatus     *string
-	StepAttempt    *int32
-	StepError      json.RawMessage
-	StepClaimID    *string
-	StepItem       json.RawMessage
-	Outputs        json.RawMessage
+	Execution        Execution
+	AgentID          *string
+	AgentName        *string
+	AgentType        *string
+	AgentConfig      json.RawMessage
+	AgentStatus      *string
+	AgentUserID      *string
+	AgentCreatedAt   *time.Time
+	AgentUpdatedAt   *time.Time
+	ClaimedAttempt   int32
+	ClaimedStartedAt *time.Time
+	StepStatus       *string
+	StepAttempt      *int32
+	StepError        json.RawMessage
+	StepClaimID      *string
+	StepItem         json.RawMessage
+	Outputs          json.RawMessage
 }
 
 // Everything a step invocation needs, in one round trip: claims the step
@@ -1012,6 +1048,10 @@ type StepStartRow struct {
 // lets a run be recorded twice. The step's result (StepComplete/StepFail)
 // keeps the synchronous commit: it is the record that makes a repeated
 // invocation safe, and its flush makes this claim durable too (WAL order).
+//
+// A step whose tool loop released it between two turns (StepRelease:
+// running, lease_until at the epoch) is claimed again in the same attempt
+// and keeps its start time: the turns of one attempt are one run of it.
 func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStartRow, error) {
 	row := q.db.QueryRow(ctx, stepStart,
 		arg.WithOutputs,
@@ -1061,6 +1101,7 @@ func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStart
 		&i.AgentCreatedAt,
 		&i.AgentUpdatedAt,
 		&i.ClaimedAttempt,
+		&i.ClaimedStartedAt,
 		&i.StepStatus,
 		&i.StepAttempt,
 		&i.StepError,

@@ -40,7 +40,9 @@ DELETE FROM agents WHERE id = $1 AND user_id = $2;
 SELECT count(*) FROM agents WHERE user_id = $1 AND id = ANY(sqlc.arg(ids)::uuid[]);
 
 -- name: AgentsOwned :many
-SELECT id FROM agents WHERE user_id = $1 AND id = ANY(sqlc.arg(ids)::uuid[]);
+-- Which of the given agent ids exist and belong to the user, with their
+-- types.
+SELECT id, type FROM agents WHERE user_id = $1 AND id = ANY(sqlc.arg(ids)::uuid[]);
 
 -- name: AgentWorkflowsUsing :many
 SELECT DISTINCT w.name FROM workflow_steps s JOIN workflows w ON w.id = s.workflow_id

@@ -64,6 +64,10 @@ UPDATE workflow_versions SET engine_ref = NULL WHERE workflow_id = $1 AND versio
 -- lets a run be recorded twice. The step's result (StepComplete/StepFail)
 -- keeps the synchronous commit: it is the record that makes a repeated
 -- invocation safe, and its flush makes this claim durable too (WAL order).
+--
+-- A step whose tool loop released it between two turns (StepRelease:
+-- running, lease_until at the epoch) is claimed again in the same attempt
+-- and keeps its start time: the turns of one attempt are one run of it.
 WITH claimed AS (
     INSERT INTO execution_steps AS s (execution_id, step_key, agent_id, status, attempt, claim_id, lease_until, started_at)
     SELECT x.id, sqlc.arg(step_key)::text,
@@ -72,15 +76,19 @@ WITH claimed AS (
     FROM executions x
     WHERE x.id = sqlc.arg(execution)::uuid AND set_config('synchronous_commit', 'off', true) IS NOT NULL
     ON CONFLICT (execution_id, step_key) DO UPDATE
-    SET status = 'running', attempt = s.attempt + 1, claim_id = excluded.claim_id, lease_until = excluded.lease_until,
-        started_at = now(), completed_at = NULL, error = NULL, updated_at = now()
+    SET status = 'running',
+        attempt = CASE WHEN s.status = 'running' AND s.lease_until = 'epoch' THEN s.attempt ELSE s.attempt + 1 END,
+        claim_id = excluded.claim_id, lease_until = excluded.lease_until,
+        started_at = CASE WHEN s.status = 'running' AND s.lease_until = 'epoch' THEN s.started_at ELSE now() END,
+        completed_at = NULL, error = NULL, updated_at = now()
     WHERE s.status IN ('pending', 'failed') OR (s.status = 'running' AND s.lease_until < now())
         OR (s.status = 'running' AND s.claim_id = sqlc.narg(takeover)::uuid)
-    RETURNING s.attempt
+    RETURNING s.attempt, s.started_at
 )
 SELECT sqlc.embed(e), a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
     a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
     coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
+    (SELECT c.started_at FROM claimed c) AS claimed_started_at,
     cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error, cur.claim_id AS step_claim_id,
     cur.item AS step_item,
     CASE WHEN sqlc.arg(with_outputs)::bool THEN
@@ -96,6 +104,16 @@ WHERE e.id = sqlc.arg(execution)::uuid;
 -- The invocation running a step keeps its claim alive while the agent runs;
 -- a claim whose holder died lapses within one lease.
 UPDATE execution_steps SET lease_until = sqlc.arg(lease_until)::timestamptz
+WHERE execution_id = $1 AND step_key = $2 AND claim_id = $3 AND status = 'running';
+
+-- name: StepRelease :execrows
+-- Between two turns of a tool loop compiled into the state machine, the
+-- invocation that ran a model turn gives up its claim: the step stays
+-- running (its tool calls run as their own invocations, claiming
+-- nothing) with its resolved input recorded, and the next turn's
+-- invocation claims it again at once (lease_until at the epoch marks it
+-- released; StepStart keeps its attempt and start time).
+UPDATE execution_steps SET claim_id = NULL, lease_until = 'epoch', input = sqlc.narg(input), updated_at = now()
 WHERE execution_id = $1 AND step_key = $2 AND claim_id = $3 AND status = 'running';
 
 -- name: StepGet :one
