@@ -114,7 +114,7 @@ func NewWithPool(cfg *config.Config, logger *slog.Logger, pool *pgxpool.Pool) (*
 	a.Outbox = &service.Outbox{Store: db, Publisher: a.Webhooks, Logger: logger.With("component", "outbox")}
 	// The run and deployment services answer EUNAVAILABLE until an engine
 	// is connected (connectEngine).
-	a.Executions = &service.Executions{Store: db, Workflows: db, Deployments: db, Logger: logger, Metrics: a.Metrics}
+	a.Executions = &service.Executions{Store: db, Workflows: db, Agents: db, Deployments: db, Logger: logger, Metrics: a.Metrics}
 	a.Executions.Links = &service.ApprovalLinks{Key: linkKey(cfg), BaseURL: cfg.PublicURL}
 	a.Live = postgres.NewLiveHub(pool, logger.With("component", "live"))
 	a.Executions.Live = a.Live

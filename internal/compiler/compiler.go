@@ -136,6 +136,10 @@ type Step struct {
 	MaxConcurrency int    `json:"maxConcurrency,omitempty"`
 	// OnError is fail ("") or continue.
 	OnError string `json:"onError,omitempty"`
+	// Turns marks a step whose agent is an llm agent: its tool loop
+	// compiles into the machine, each model turn and each tool call its
+	// own Task (see flow.go). A forEach step runs each item's loop whole.
+	Turns bool `json:"turns,omitempty"`
 }
 
 // RetryPolicy is a step's retry settings, compiled into an ASL Retrier.

@@ -45,6 +45,17 @@ import (
 //     with arn:aws:states:::states:startExecution.sync:2 (the child's
 //     execution name is its id, its input {"executionId"}); "Collect k"
 //     records the child's output as the step's.
+//   - turns (an llm agent's step): the tool loop. The Task "Turn k"
+//     ({"action": "turn"}) runs the next model turn and returns
+//     {"done", "turn", "calls"}, kept at $.turns; the Choice "Tools
+//     wanted k" goes to the Pass "Answered k" when done, else to the Map
+//     "Tools k", which runs the Task "Tool k" ({"action": "tool", "turn",
+//     "index"}) per call index, all at once, then back to "Turn k"
+//     ("Answered k" leaves only {"executionId"} in the state). Each
+//     turn and each tool call is one invocation (one Lambda run on AWS,
+//     each in the execution history) with the step's retry and timeout,
+//     so a loop is bounded by its maxTurns, not by one invocation. A
+//     step whose agent has no tools answers done at its first turn.
 //   - onError continue: every failure of the step goes to the Task
 //     "Continue k" ({"action": "continue", "error"}), which records the
 //     step failed and resets the state to {"executionId"}, then on to the
@@ -123,7 +134,44 @@ func (c *compiler) gated(key string) bool {
 // plain reports whether a step is one agent call with nothing around it.
 func (c *compiler) plain(key string) bool {
 	s := c.steps[key]
-	return (s.Type == "" || s.Type == "agent") && s.ForEach == "" && !c.skippable[key] && s.OnError != onContinue
+	return (s.Type == "" || s.Type == "agent") && s.ForEach == "" && !s.Turns && !c.skippable[key] && s.OnError != onContinue
+}
+
+// turnLoop adds the states of a step's tool loop but its entry, the Task
+// "Turn k" (returned), and returns its exit, the Pass "Answered k".
+func (c *compiler) turnLoop(sc *scope, key string, s *Step, onFail string) (entry *namedState, exit *asl.State) {
+	turnName, choiceName, mapName, answered := "Turn "+key, "Tools wanted "+key, "Tools "+key, "Answered "+key
+	turn := c.task(payload("turn", key, ""))
+	turn.ResultSelector = json.RawMessage(`{"calls.$":"$.Payload.calls","done.$":"$.Payload.done","turn.$":"$.Payload.turn"}`)
+	turn.ResultPath = asl.PathOf("$.turns")
+	c.stepSettings(turn, s)
+	turn.Catch = []*asl.Catcher{catchAll(onFail)}
+	turn.Next = choiceName
+	sc.add(choiceName, &asl.State{
+		Type:    asl.TypeChoice,
+		Choices: []*asl.ChoiceRule{{Variable: "$.turns.done", BooleanEquals: ptr(true), Next: answered}},
+		Default: mapName,
+	})
+	tool := c.task(payload("tool", key, `"index.$":"$.index","turn.$":"$.turn",`))
+	c.stepSettings(tool, s)
+	tool.End = true
+	sc.add(mapName, &asl.State{
+		Type:         asl.TypeMap,
+		ItemsPath:    "$.turns.calls",
+		ItemSelector: json.RawMessage(`{"executionId.$":"$.executionId","index.$":"$$.Map.Item.Value","turn.$":"$.turns.turn"}`),
+		ItemProcessor: &asl.ItemProcessor{
+			ProcessorConfig: &asl.ProcessorConfig{Mode: "INLINE"},
+			StartAt:         "Tool " + key,
+			States:          map[string]*asl.State{"Tool " + key: tool},
+		},
+		ResultPath: asl.NullPath(),
+		Catch:      []*asl.Catcher{catchAll(onFail)},
+		Next:       turnName,
+	})
+	// The loop's result leaves the state: it is {"executionId"} again.
+	exit = &asl.State{Type: asl.TypePass, Parameters: json.RawMessage(`{"executionId.$":"$.executionId"}`)}
+	sc.add(answered, exit)
+	return &namedState{name: turnName, state: turn}, exit
 }
 
 // payload is a steprunner payload for the step's action.
@@ -148,8 +196,10 @@ func (c *compiler) flowStep(sc *scope, key string) *namedState {
 		exits = append(exits, cont)
 	}
 
-	// The body: a chain of states; first is its entry.
+	// The body: a chain of states; first is its entry, last its exit
+	// unless exit is set.
 	var body []*namedState
+	var exit *asl.State
 	var gate *namedState // the Task whose result the Choice reads
 	runFlag := "$.check.run"
 	switch s.Type {
@@ -200,6 +250,12 @@ func (c *compiler) flowStep(sc *scope, key string) *namedState {
 		collect.Catch = []*asl.Catcher{catchAll(onFail)}
 		body = []*namedState{{name: "Start " + key, state: start}, {name: "Child " + key, state: child}, {name: "Collect " + key, state: collect}}
 	default:
+		if s.Turns && s.ForEach == "" {
+			var entry *namedState
+			entry, exit = c.turnLoop(sc, key, s, onFail)
+			body = []*namedState{entry}
+			break
+		}
 		if s.ForEach == "" {
 			st := c.task(payload("step", key, ""))
 			c.stepSettings(st, s)
@@ -245,7 +301,10 @@ func (c *compiler) flowStep(sc *scope, key string) *namedState {
 	for i := 0; i+1 < len(body); i++ {
 		body[i].state.Next = body[i+1].name
 	}
-	exits = append(exits, body[len(body)-1].state)
+	if exit == nil {
+		exit = body[len(body)-1].state
+	}
+	exits = append(exits, exit)
 	entry := body[0]
 
 	if c.gated(key) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,10 +30,16 @@ type fakeStepRunner struct {
 	// success); failures["@finalize"][0] fails the finalize action.
 	failures map[string][]*runtime.TaskError
 	failed   []map[string]any // payloads of fail actions
+	// wants[key][i] is how many tools turn i of step key asks for (a
+	// turn past the list answers); turns and tools log the turn and tool
+	// actions in order ("key turn 0", "key tool 0.1").
+	wants  map[string][]int
+	turns  map[string]int
+	events []string
 }
 
 func newFakeStepRunner(failures map[string][]*runtime.TaskError) *fakeStepRunner {
-	return &fakeStepRunner{started: map[string]int{}, ended: map[string]int{}, calls: map[string]int{}, failures: failures}
+	return &fakeStepRunner{started: map[string]int{}, ended: map[string]int{}, calls: map[string]int{}, failures: failures, turns: map[string]int{}}
 }
 
 func (f *fakeStepRunner) invoke(_ context.Context, payload json.RawMessage) (json.RawMessage, error) {
@@ -42,6 +49,8 @@ func (f *fakeStepRunner) invoke(_ context.Context, payload json.RawMessage) (jso
 		StepKey     string         `json:"stepKey"`
 		Finalize    bool           `json:"finalize"`
 		Error       map[string]any `json:"error"`
+		Turn        *int           `json:"turn"`
+		Index       *int           `json:"index"`
 	}
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return nil, err
@@ -52,6 +61,27 @@ func (f *fakeStepRunner) invoke(_ context.Context, payload json.RawMessage) (jso
 	f.mu.Lock()
 	f.clock++
 	switch p.Action {
+	case "turn":
+		defer f.mu.Unlock()
+		turn := f.turns[p.StepKey]
+		f.turns[p.StepKey]++
+		f.events = append(f.events, fmt.Sprintf("%s turn %d", p.StepKey, turn))
+		if turn < len(f.wants[p.StepKey]) {
+			calls := make([]int, f.wants[p.StepKey][turn])
+			for i := range calls {
+				calls[i] = i
+			}
+			return json.Marshal(map[string]any{"done": false, "turn": turn, "calls": calls})
+		}
+		f.calls[p.StepKey]++
+		return json.RawMessage(`{"done":true,"turn":-1,"calls":[]}`), nil
+	case "tool":
+		defer f.mu.Unlock()
+		if p.Turn == nil || p.Index == nil {
+			return nil, &runtime.TaskError{Name: "Test.BadToolPayload", Cause: string(payload)}
+		}
+		f.events = append(f.events, fmt.Sprintf("%s tool %d.%d", p.StepKey, *p.Turn, *p.Index))
+		return json.RawMessage(`{"ok":true}`), nil
 	case "step":
 		f.calls[p.StepKey]++
 		f.started[p.StepKey] = f.clock
@@ -293,4 +323,48 @@ func TestSeparateFinalizeOnLocalRuntime(t *testing.T) {
 	require.Equal(t, runtime.StatusSucceeded, res.exec.Status)
 	require.Equal(t, []string{"finalize"}, res.fake.finalize, "finalized by the Finalize task, not by the last step")
 	require.Equal(t, map[string]int{"fetch": 1, "summarize": 1, "notify": 1}, res.fake.calls)
+}
+
+func TestToolLoopRunsEachTurnAndCallOnLocalRuntime(t *testing.T) {
+	t.Parallel()
+	wf := compiler.Workflow{ID: "loop", Steps: []compiler.Step{
+		{Key: "agent", Turns: true},
+		{Key: "plain", DependsOn: []string{"agent"}},
+		{Key: "quiet", DependsOn: []string{"agent"}, Turns: true},
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rt, err := runtime.New(ctx, runtime.Options{})
+	require.NoError(t, err)
+	t.Cleanup(rt.Close)
+	fake := newFakeStepRunner(nil)
+	fake.wants = map[string][]int{"agent": {2, 1}} // quiet's agent wants no tools
+	rt.RegisterFunction("steprunner", fake.invoke)
+	def, err := compiler.CompileJSON(wf, compiler.Options{StepRunnerFunction: "steprunner"})
+	require.NoError(t, err)
+	created, err := rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: "wf", Definition: string(def)})
+	require.NoError(t, err)
+	exec, err := rt.StartSyncExecution(ctx, runtime.StartInput{StateMachineArn: created.StateMachineArn, Name: "exec-1", Input: `{"executionId":"exec-1"}`})
+	require.NoError(t, err)
+	require.Equal(t, runtime.StatusSucceeded, exec.Status, "%s: %s", exec.Error, exec.Cause)
+	require.JSONEq(t, `{"executionId":"exec-1"}`, string(exec.Output), "the loop leaves nothing in the state")
+
+	var agent, quiet []string
+	for _, e := range fake.events {
+		switch {
+		case strings.HasPrefix(e, "agent "):
+			agent = append(agent, strings.TrimPrefix(e, "agent "))
+		case strings.HasPrefix(e, "quiet "):
+			quiet = append(quiet, strings.TrimPrefix(e, "quiet "))
+		}
+	}
+	// Each turn is one invocation; the calls of a turn run between it and
+	// the next turn (in either order: they run at once).
+	require.Len(t, agent, 6)
+	require.Equal(t, "turn 0", agent[0])
+	require.ElementsMatch(t, []string{"tool 0.0", "tool 0.1"}, agent[1:3])
+	require.Equal(t, []string{"turn 1", "tool 1.0", "turn 2"}, agent[3:])
+	require.Equal(t, []string{"turn 0"}, quiet, "an agent without tools answers at its first turn")
+	require.Equal(t, 1, fake.calls["plain"])
+	require.Equal(t, []string{"finalize"}, fake.finalize)
 }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -222,6 +223,30 @@ func TestLLMWithCodeAndMCPTools(t *testing.T) {
 	require.Equal(t, []string{"model", "tool", "tool", "model"}, kinds)
 	require.JSONEq(t, `{"n":42}`, tools["double"])
 	require.JSONEq(t, `{"sum":5}`, tools["add"])
+
+	// The loop ran in the state machine: each model turn and each tool
+	// call was its own Task, as it is on Step Functions.
+	history, err := f.local.Runtime.GetExecutionHistory(context.Background(), executionArn(t, f, a.ExecutionID))
+	require.NoError(t, err)
+	entered := map[string]int{}
+	for _, ev := range history {
+		if ev.Type == "TaskStateEntered" {
+			entered[ev.Name]++
+		}
+	}
+	require.Equal(t, map[string]int{"Turn ask": 2, "Tool ask": 2, "Finalize": 1}, entered)
+	// The step ran as one attempt of the user's: its record reads as one.
+	var steps struct {
+		Steps []struct {
+			StepKey string
+			Attempt int
+			Status  string
+		}
+	}
+	f.call("GET", "/api/v1/executions/"+a.ExecutionID, tok, nil).data(t, &steps)
+	require.Len(t, steps.Steps, 1)
+	require.Equal(t, "completed", steps.Steps[0].Status)
+	require.Equal(t, 1, steps.Steps[0].Attempt)
 }
 
 // TestWorkflowAsTool: an llm agent's tool can be a workflow of the user's;
@@ -324,4 +349,55 @@ func jsonPick(t *testing.T, doc json.RawMessage, path ...string) string {
 	}
 	b, _ := json.Marshal(out)
 	return string(b)
+}
+
+// TestToolLoopOutlastsOneInvocation: the tool loop compiled into the state
+// machine bounds each turn and each tool call by the step's timeout, not
+// the whole loop: four turns of a 1.5-second tool finish under a 4-second
+// step timeout, and the step's record spans all of them.
+func TestToolLoopOutlastsOneInvocation(t *testing.T) {
+	t.Parallel()
+	var modelCalls atomic.Int32
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := modelCalls.Add(1)
+		raw, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if results := strings.Count(string(raw), `"role":"tool"`); results < 4 {
+			_, _ = fmt.Fprintf(w, `{"id":"c%d","object":"chat.completion","created":1,"model":"gpt-4o-mini",
+				"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
+					{"id":"call_%d","type":"function","function":{"name":"slow","arguments":"{}"}}]},"finish_reason":"tool_calls"}],
+				"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}`, n, results)
+			return
+		}
+		_, _ = w.Write([]byte(`{"id":"done","object":"chat.completion","created":1,"model":"gpt-4o-mini",
+			"choices":[{"index":0,"message":{"role":"assistant","content":"four slow calls later"},"finish_reason":"stop"}],
+			"usage":{"prompt_tokens":40,"completion_tokens":5,"total_tokens":45}}`))
+	}))
+	t.Cleanup(model.Close)
+
+	f := setupEngine(t, func(c *config.Config) { c.HTTPAllowCIDRs = []string{"127.0.0.0/8"} })
+	tok := f.register("longloop").AccessToken
+	f.create(tok, "/api/v1/agents", map[string]any{"name": "slow", "type": "code", "description": "Takes a while",
+		"config": map[string]any{"source": `function main() { const end = Date.now() + 1500; while (Date.now() < end) {} return {ok: true}; }`}})
+	agent := f.create(tok, "/api/v1/agents", map[string]any{"name": "patient", "type": "llm", "config": map[string]any{
+		"provider": "openai", "model": "gpt-4o-mini", "baseUrl": model.URL + "/v1", "prompt": "Call slow four times.",
+		"tools": []any{map[string]any{"agent": "slow"}}}})
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "longloop", "steps": []map[string]any{
+		{"key": "ask", "agentId": agent, "timeoutSeconds": 4}}})
+	var a runAnswer
+	f.call("POST", "/api/v1/workflows/"+wf+"/execute?wait=25", tok, nil).data(t, &a)
+	require.Equal(t, "completed", a.Status, "%s", a.Error)
+	require.JSONEq(t, `"four slow calls later"`, string(mustField(t, mustField(t, a.Output, "ask"), "text")))
+	require.Equal(t, int32(5), modelCalls.Load(), "five turns, each made once")
+
+	var run struct {
+		Steps []struct {
+			Attempt    int
+			DurationMs int64
+		}
+	}
+	f.call("GET", "/api/v1/executions/"+a.ExecutionID, tok, nil).data(t, &run)
+	require.Len(t, run.Steps, 1)
+	require.Equal(t, 1, run.Steps[0].Attempt, "no turn timed out or was retried")
+	require.GreaterOrEqual(t, run.Steps[0].DurationMs, int64(6000), "the step's record spans its four 1.5 s tool calls")
 }

@@ -31,6 +31,9 @@ import (
 type Executions struct {
 	Store     turbocat.ExecutionStore
 	Workflows turbocat.WorkflowStore
+	// Agents tells which steps run llm agents, whose tool loops compile
+	// into the state machine (nil: every loop runs in one invocation).
+	Agents turbocat.AgentStore
 	// Engine runs the state machines; nil where this process has none (the
 	// run routes then answer EUNAVAILABLE).
 	Engine turbocat.Engine
@@ -288,7 +291,11 @@ func (s *Executions) Publish(ctx context.Context, w *turbocat.Workflow) (string,
 	if err != nil || ref != "" {
 		return ref, err
 	}
-	sm, err := compiler.Compile(compiler.FromDomain(w), compiler.Options{StepRunnerFunction: s.StepRunnerFunction})
+	in, err := s.compileInput(ctx, w)
+	if err != nil {
+		return "", err
+	}
+	sm, err := compiler.Compile(in, compiler.Options{StepRunnerFunction: s.StepRunnerFunction})
 	if err != nil {
 		return "", fmt.Errorf("compile workflow %s version %d: %w", w.ID, w.Version, err)
 	}
@@ -305,6 +312,36 @@ func (s *Executions) Publish(ctx context.Context, w *turbocat.Workflow) (string,
 		return "", fmt.Errorf("publish workflow %s version %d: %w", w.ID, w.Version, err)
 	}
 	return s.Store.SetVersionEngineRef(ctx, w.ID, w.Version, ref)
+}
+
+// compileInput is what a workflow version compiles from: the steps of
+// llm agents compile to their tool loops, each turn and each tool call its
+// own invocation. Agent types never change, so a version published once
+// stays right; an agent given tools later loops in its steps' machines.
+func (s *Executions) compileInput(ctx context.Context, w *turbocat.Workflow) (compiler.Workflow, error) {
+	in := compiler.FromDomain(w)
+	if s.Agents == nil {
+		return in, nil
+	}
+	var ids []string
+	for _, st := range w.Steps {
+		if st.AgentID != "" && st.StepType() == turbocat.StepTypeAgent {
+			ids = append(ids, st.AgentID)
+		}
+	}
+	if len(ids) == 0 {
+		return in, nil
+	}
+	types, err := s.Agents.OwnedAgents(ctx, w.UserID, ids)
+	if err != nil {
+		return in, fmt.Errorf("agent types of workflow %s: %w", w.ID, err)
+	}
+	for i, st := range w.Steps {
+		if st.StepType() == turbocat.StepTypeAgent && types[st.AgentID] == turbocat.AgentLLM {
+			in.Steps[i].Turns = true
+		}
+	}
+	return in, nil
 }
 
 // StartDeployed starts a run of a deployment (webhook or schedule) for its

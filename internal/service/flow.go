@@ -387,8 +387,11 @@ func (s *Executions) Definition(ctx context.Context, actor *turbocat.Actor, work
 	if err != nil {
 		return nil, err
 	}
-	fn := s.StepRunnerFunction
-	sm, err := compiler.Compile(compiler.FromDomain(w), compiler.Options{StepRunnerFunction: fn})
+	in, err := s.compileInput(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	sm, err := compiler.Compile(in, compiler.Options{StepRunnerFunction: s.StepRunnerFunction})
 	if err != nil {
 		return nil, err
 	}
