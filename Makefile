@@ -84,11 +84,12 @@ bench-api: db ## Load GET /workflows/{id} beside pgbench running the same SQL (b
 	bash bench/api.sh
 
 # Not part of `make test`: it takes minutes and breaks things on purpose.
-# CHAOS_RUNS and CHAOS_FAULT choose the load and the faults; CHAOS_FLAGS
-# passes anything else (`go run ./bench/chaos -h` lists the flags).
+# CHAOS_RUNS, CHAOS_FAULT and CHAOS_WORKLOAD (steps or agent) choose the
+# load, the faults and the workflow; CHAOS_FLAGS passes anything else
+# (`go run ./bench/chaos -h` lists the flags).
 .PHONY: chaos
 chaos: ## Fault injection: runs on a private Postgres under restart, kill -9 of the postmaster, of turbocat dev, and both (bench/chaos).
-	CHAOS_RUNS="$(CHAOS_RUNS)" CHAOS_FAULT="$(CHAOS_FAULT)" $(GO) run ./bench/chaos $(CHAOS_FLAGS)
+	CHAOS_RUNS="$(CHAOS_RUNS)" CHAOS_FAULT="$(CHAOS_FAULT)" CHAOS_WORKLOAD="$(CHAOS_WORKLOAD)" $(GO) run ./bench/chaos $(CHAOS_FLAGS)
 
 $(SQLC):
 	CGO_ENABLED=0 GOBIN=$(BIN) $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)

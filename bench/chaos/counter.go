@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -48,7 +51,63 @@ func (c *counter) handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"ok":true,"received":%d}`, n)
 	})
+	mux.HandleFunc("POST /v1/chat/completions", c.model)
 	return mux
+}
+
+// modelTurns is how many model turns a run of the agent workload makes:
+// the first two ask for the effect tool, the last answers.
+const modelTurns = 3
+
+// model is the agent workload's model, in the OpenAI Chat Completions
+// format (answering whole, as a server that ignores "stream" does). The
+// prompt is "run <execution id>"; the turn is the number of tool results
+// in the conversation. Each request is an effect "model-turn<N>" of the
+// run, with the Idempotency-Key header the call carried: a model call made
+// again is a paid call made again.
+func (c *counter) model(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Messages []struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	exec, turn := "", 0
+	for _, m := range req.Messages {
+		switch m.Role {
+		case "user":
+			var text string
+			if json.Unmarshal(m.Content, &text) == nil && strings.HasPrefix(text, "run ") && exec == "" {
+				exec = strings.TrimPrefix(text, "run ")
+			}
+		case "tool":
+			turn++
+		}
+	}
+	c.mu.Lock()
+	c.recs = append(c.recs, effect{Exec: exec, Step: fmt.Sprintf("model-turn%d", turn), Key: r.Header.Get("Idempotency-Key"), At: time.Now()})
+	c.mu.Unlock()
+	t := time.NewTimer(c.delay)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+		return
+	case <-t.C:
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if turn < modelTurns-1 {
+		args, _ := json.Marshal(map[string]string{"exec": exec, "step": fmt.Sprintf("tool%d", turn)})
+		fmt.Fprintf(w, `{"id":"c%d","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":null,
+			"tool_calls":[{"id":"call_%d","type":"function","function":{"name":"effect","arguments":%q}}]},"finish_reason":"tool_calls"}],
+			"usage":{"prompt_tokens":20,"completion_tokens":10,"total_tokens":30}}`, turn, turn, args)
+		return
+	}
+	fmt.Fprint(w, `{"id":"done","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"done"},"finish_reason":"stop"}],
+		"usage":{"prompt_tokens":40,"completion_tokens":2,"total_tokens":42}}`)
 }
 
 // reset forgets every request (a new scenario starts).

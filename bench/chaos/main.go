@@ -55,6 +55,9 @@ type options struct {
 	pgbin       string
 	repo        string
 	keep        bool
+	// workload is steps (five api steps in a DAG) or agent (one llm step
+	// whose tool loop makes three model turns and two tool calls).
+	workload string
 }
 
 type ports struct{ pg, api, sfn, counter int }
@@ -131,12 +134,16 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.bin, "bin", os.Getenv("TURBOCAT_BIN"), "a turbocat binary to test instead of building this tree (env TURBOCAT_BIN)")
 	fs.StringVar(&o.pgbin, "pgbin", "", "directory of initdb and pg_ctl (default: pg_config --bindir, else /usr/lib/postgresql/*/bin)")
 	fs.StringVar(&o.repo, "repo", ".", "the repository to build ./cmd/turbocat from")
+	fs.StringVar(&o.workload, "workload", envStr("CHAOS_WORKLOAD", "steps"), "steps: five api steps s1 → (s2 ‖ s3) → s4 → s5; agent: one llm step whose tool loop makes three model turns and two api tool calls, the model served by the counter in the OpenAI format (env CHAOS_WORKLOAD)")
 	fs.BoolVar(&o.keep, "keep", false, "leave the cluster running at the end (to inspect the databases), and say how to stop it")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if o.runs < 1 || o.parallel < 1 || o.injectAt <= 0 || o.injectAt >= 1 || o.window <= 0 {
 		return o, errors.New("need -runs >= 1, -parallel >= 1, 0 < -inject-at < 1, -window > 0")
+	}
+	if o.workload != workloadSteps && o.workload != workloadAgent {
+		return o, fmt.Errorf("-workload is %s or %s, not %q", workloadSteps, workloadAgent, o.workload)
 	}
 	var err error
 	o.faults, err = pickFaults(*faultList)

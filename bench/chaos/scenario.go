@@ -76,8 +76,32 @@ func runEnded(status string) bool {
 	return false
 }
 
-// stepKeys is the workload's DAG: s1 → (s2 ‖ s3) → s4 → s5.
+// stepKeys is the steps workload's DAG: s1 → (s2 ‖ s3) → s4 → s5.
 var stepKeys = []string{"s1", "s2", "s3", "s4", "s5"}
+
+// Workloads (-workload).
+const (
+	workloadSteps = "steps"
+	workloadAgent = "agent"
+)
+
+// effectsPerRun is how many effects a run of the workload sends: one per
+// step, or the agent's model turns and its tool calls between them.
+func (s *scenario) effectsPerRun() int {
+	if s.h.opts.workload == workloadAgent {
+		return 2*modelTurns - 1
+	}
+	return len(stepKeys)
+}
+
+// lastEffect is the effect a completed step must have sent: its call, or
+// the agent's final model turn.
+func (s *scenario) lastEffect(stepKey string) string {
+	if s.h.opts.workload == workloadAgent {
+		return fmt.Sprintf("model-turn%d", modelTurns-1)
+	}
+	return stepKey
+}
 
 // result is what one fault scenario measured.
 type result struct {
@@ -234,7 +258,7 @@ func (s *scenario) carry(ctx context.Context, res *result) error {
 
 	// Strike once a share of the effects has been sent: most runs are then
 	// between their first and last step, many steps in their HTTP call.
-	want := int(h.opts.injectAt * float64(len(stepKeys)*len(s.ids)))
+	want := int(h.opts.injectAt * float64(s.effectsPerRun()*len(s.ids)))
 	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	for h.ctr.sends(s.only) < want && waitCtx.Err() == nil {
 		sleep(waitCtx, 20*time.Millisecond)
@@ -315,14 +339,29 @@ func (s *scenario) setup(ctx context.Context) error {
 	}}, &agent); err != nil {
 		return err
 	}
-	deps := map[string][]string{"s2": {"s1"}, "s3": {"s1"}, "s4": {"s2", "s3"}, "s5": {"s4"}}
 	var steps []map[string]any
-	for _, k := range stepKeys {
-		st := map[string]any{"key": k, "agentId": agent.ID, "inputs": map[string]any{"exec": "{{execution.id}}", "step": k}}
-		if d := deps[k]; d != nil {
-			st["dependsOn"] = d
+	if s.h.opts.workload == workloadAgent {
+		// The effect agent is the llm agent's tool; the model (the counter)
+		// asks for it twice, one call a turn, then answers.
+		var llm struct {
+			ID string `json:"id"`
 		}
-		steps = append(steps, st)
+		if err := s.api.do(ctx, http.MethodPost, "/agents", map[string]any{"name": "planner", "type": "llm", "config": map[string]any{
+			"provider": "openai", "model": "gpt-4o-mini", "baseUrl": fmt.Sprintf("http://127.0.0.1:%d/v1", s.h.ports.counter),
+			"prompt": "run {{input.exec}}", "tools": []any{map[string]any{"agent": "effect"}},
+		}}, &llm); err != nil {
+			return err
+		}
+		steps = []map[string]any{{"key": "ask", "agentId": llm.ID, "inputs": map[string]any{"exec": "{{execution.id}}"}}}
+	} else {
+		deps := map[string][]string{"s2": {"s1"}, "s3": {"s1"}, "s4": {"s2", "s3"}, "s5": {"s4"}}
+		for _, k := range stepKeys {
+			st := map[string]any{"key": k, "agentId": agent.ID, "inputs": map[string]any{"exec": "{{execution.id}}", "step": k}}
+			if d := deps[k]; d != nil {
+				st["dependsOn"] = d
+			}
+			steps = append(steps, st)
+		}
 	}
 	var wf struct {
 		ID string `json:"id"`
@@ -342,8 +381,8 @@ func (s *scenario) setup(ctx context.Context) error {
 	if warm.Status != "completed" {
 		return fmt.Errorf("warm-up run %s ended %q, not completed: %s", warm.ExecutionID, warm.Status, warm.Error)
 	}
-	if n := s.h.ctr.sends(map[string]bool{warm.ExecutionID: true}); n != len(stepKeys) {
-		return fmt.Errorf("warm-up run %s: the counter saw %d calls, want %d", warm.ExecutionID, n, len(stepKeys))
+	if n := s.h.ctr.sends(map[string]bool{warm.ExecutionID: true}); n != s.effectsPerRun() {
+		return fmt.Errorf("warm-up run %s: the counter saw %d calls, want %d", warm.ExecutionID, n, s.effectsPerRun())
 	}
 	return nil
 }
@@ -517,7 +556,7 @@ func (s *scenario) final(ctx context.Context, res *result) error {
 					res.OpenStepExamples = append(res.OpenStepExamples, fmt.Sprintf("%s %s: run %s, step %s", r.ID, st.StepKey, r.Status, st.Status))
 				}
 			}
-			if st.Status == "completed" && !called[r.ID+":"+st.StepKey] {
+			if st.Status == "completed" && !called[r.ID+":"+s.lastEffect(st.StepKey)] {
 				res.CompletedNoEffect++
 			}
 		}

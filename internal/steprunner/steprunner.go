@@ -364,7 +364,7 @@ func (r *Runner) RunTool(ctx context.Context, executionID, stepKey string, turn,
 	scrub := secrets.NewScrubber()
 	live := r.startLive(ctx, e.ID, stepKey, scrub)
 	req := executor.Request{Input: cur.Input, Timeout: r.stepTimeout(step), Scrubber: scrub, IdempotencyKey: e.ID + ":" + stepKey, Live: live,
-		Turns: &turnJournal{store: r.Store, executionID: e.ID, stepKey: stepKey, attempt: cur.Attempt},
+		Turns: &turnJournal{store: r.Store, transient: r.Transient, executionID: e.ID, stepKey: stepKey, attempt: cur.Attempt},
 		Slice: &executor.LoopSlice{Tool: true, Turn: turn, Index: index}}
 	res, runErr := r.runAgent(ctx, e.UserID, agent, req, &stepOf{execution: e, key: stepKey})
 	if logs := toLogLines(res.Logs[min(live.end(ctx), len(res.Logs)):], scrub); len(logs) > 0 {
@@ -575,7 +575,7 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 			return nil, err
 		}
 		// Every model turn and tool call is recorded; a retry resumes.
-		req.Turns = &turnJournal{store: r.Store, executionID: e.ID, stepKey: key, attempt: claim.Step.Attempt}
+		req.Turns = &turnJournal{store: r.Store, transient: r.Transient, executionID: e.ID, stepKey: key, attempt: claim.Step.Attempt}
 	}
 	// The step's log lines are stored, and its model text published, while
 	// it runs; the lines not stored by its end go with its result.

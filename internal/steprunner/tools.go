@@ -178,10 +178,16 @@ func toolName(name string, used map[string]bool) string {
 // turnJournal records a step attempt's tool loop in the execution store.
 type turnJournal struct {
 	store       turbocat.ExecutionStore
+	transient   func(error) bool // database errors worth waiting out (nil: none)
 	executionID string
 	stepKey     string
 	attempt     int
 }
+
+// recordPatience is how long a turn's record outlasts an unavailable
+// database (a restart, a fail-over) before the turn is given up: a model
+// answer given up is paid for again when the step is retried.
+const recordPatience = 30 * time.Second
 
 // LoadTurns implements executor.TurnJournal.
 func (j *turnJournal) LoadTurns(ctx context.Context) ([]executor.Turn, error) {
@@ -198,12 +204,26 @@ func (j *turnJournal) LoadTurns(ctx context.Context) ([]executor.Turn, error) {
 	return out, nil
 }
 
-// RecordTurn implements executor.TurnJournal.
+// RecordTurn implements executor.TurnJournal. While the database is
+// unavailable it tries again, for up to recordPatience (a record written
+// twice is kept once).
 func (j *turnJournal) RecordTurn(ctx context.Context, t executor.Turn) error {
-	return j.store.RecordStepTurn(ctx, &turbocat.StepTurn{ExecutionID: j.executionID, StepKey: j.stepKey, Attempt: j.attempt,
+	rec := &turbocat.StepTurn{ExecutionID: j.executionID, StepKey: j.stepKey, Attempt: j.attempt,
 		Turn: t.Turn, Seq: t.Seq, Kind: t.Kind, ToolCallID: t.ToolCallID, ToolName: t.ToolName, Model: t.Model,
 		Input: nulSafe(t.Input), Output: nulSafe(t.Output), Error: nulSafe(t.Error),
-		InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, CostUSD: t.CostUSD, DurationMs: t.DurationMs})
+		InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, CostUSD: t.CostUSD, DurationMs: t.DurationMs}
+	deadline := time.Now().Add(recordPatience)
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		err := j.store.RecordStepTurn(ctx, rec)
+		if err == nil || j.transient == nil || !j.transient(err) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // nulSafe keeps a document Postgres cannot store in jsonb (a NUL
