@@ -758,7 +758,57 @@ Plan: 0 to create, 2 to update, 0 to delete.
 		require.Equal(t, 1, r.code)
 		require.Contains(t, r.stderr, "NOT_FOUND")
 	})
+
+	t.Run("apply an llm agent whose tool is a workflow of the same files", func(t *testing.T) {
+		// The workflow runs the llm agent, whose tool is that workflow:
+		// neither can be saved first as the files say.
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "all.yaml"), []byte(wfToolFiles), 0o600))
+		r := turbocat(t, env, "", "validate", "-f", dir)
+		require.Equal(t, 0, r.code, r.stderr)
+		r = turbocat(t, env, "", "apply", "-f", dir)
+		require.Equal(t, 0, r.code, "%s %s", r.stdout, r.stderr)
+		require.Contains(t, r.stdout, "created agent researcher\n")
+		require.Contains(t, r.stdout, "created workflow research\n")
+		require.Contains(t, r.stdout, "updated agent researcher (its workflow tools)\n")
+		var agents struct {
+			Items []struct {
+				Name   string
+				Config struct{ Tools []map[string]any }
+			}
+		}
+		require.Equal(t, 200, d.call("GET", "/api/v1/agents?search=researcher", tok, nil, &agents))
+		require.Len(t, agents.Items, 1)
+		require.Equal(t, []map[string]any{{"agent": "lookup-tool"}, {"workflow": "research"}}, agents.Items[0].Config.Tools)
+		r = turbocat(t, env, "", "plan", "-f", dir)
+		require.Equal(t, 0, r.code, "applied files plan to no change: %s %s", r.stdout, r.stderr)
+	})
 }
+
+const wfToolFiles = `kind: Agent
+name: lookup-tool
+type: code
+config: {source: "function main(i) { return {found: i.q}; }"}
+---
+kind: Agent
+name: researcher
+type: llm
+config:
+  provider: openai
+  model: gpt-4o-mini
+  baseUrl: http://127.0.0.1:9/v1
+  prompt: "Research {{input.q}}"
+  tools:
+    - agent: lookup-tool
+    - workflow: research
+---
+kind: Workflow
+name: research
+steps:
+  - key: ask
+    agent: researcher
+    inputs: {q: "{{inputs.q}}"}
+`
 
 const badFile = `kind: Agent
 name: a1

@@ -87,18 +87,36 @@ func apply(ctx context.Context, c *client, s *server, changes []change, out io.W
 	for name, w := range s.workflows {
 		workflowIDs[name] = str(w["id"])
 	}
+	// An llm agent whose tools name a workflow this apply creates is saved
+	// without those tools first (the server refuses a tool naming no
+	// workflow, and the workflow may run the agent), then given them once
+	// the workflows exist.
+	created := map[string]bool{}
 	for _, ch := range changes {
+		if ch.Kind == KindWorkflow && ch.Action == "create" {
+			created[ch.Name] = true
+		}
+	}
+	var pending []pendingTools
+	for i, ch := range changes {
 		var err error
 		var deployed map[string]any
 		switch {
 		case ch.Kind == KindAgent && ch.Action == "create":
+			body, later := withoutNewWorkflowTools(agentBody(ch.agent), created)
 			var a map[string]any
-			err = c.do(ctx, "POST", "/api/v1/agents", agentBody(ch.agent), &a)
+			err = c.do(ctx, "POST", "/api/v1/agents", body, &a)
 			agentIDs[ch.Name] = str(a["id"])
+			if later {
+				pending = append(pending, pendingTools{name: ch.Name, id: str(a["id"]), config: agentBody(ch.agent)["config"]})
+			}
 		case ch.Kind == KindAgent && ch.Action == "update":
-			body := agentBody(ch.agent)
+			body, later := withoutNewWorkflowTools(agentBody(ch.agent), created)
 			delete(body, "type")
 			err = c.do(ctx, "PATCH", "/api/v1/agents/"+ch.id, body, nil)
+			if later {
+				pending = append(pending, pendingTools{name: ch.Name, id: ch.id, config: agentBody(ch.agent)["config"]})
+			}
 		case ch.Kind == KindWorkflow && (ch.Action == "create" || ch.Action == "update"):
 			var body map[string]any
 			body, err = workflowBody(ch.wf, agentIDs)
@@ -145,8 +163,65 @@ func apply(ctx context.Context, c *client, s *server, changes []change, out io.W
 			fmt.Fprintf(out, "  deployment %s, version %s, webhook %s\n", str(deployed["id"]), str(deployed["version"]), str(deployed["endpointUrl"]))
 			printSigningSecret(out, "  ", deployed, showSecrets)
 		}
+		if len(pending) > 0 && (i+1 == len(changes) || changes[i+1].Kind != KindAgent && changes[i+1].Kind != KindWorkflow) {
+			// The workflows are made: the agents get their workflow tools.
+			for _, p := range pending {
+				if err := c.do(ctx, "PATCH", "/api/v1/agents/"+p.id, map[string]any{"config": p.config}, nil); err != nil {
+					return done, fmt.Errorf("update agent %s (its workflow tools): %w", p.name, err)
+				}
+				fmt.Fprintf(out, "updated agent %s (its workflow tools)\n", p.name)
+			}
+			pending = nil
+		}
 	}
 	return done, nil
+}
+
+// pendingTools is an agent whose workflow tools wait for their workflows.
+type pendingTools struct {
+	name, id string
+	config   any
+}
+
+// withoutNewWorkflowTools returns an agent body without the tools that
+// name workflows in created (a copy; body stays as it was), and whether
+// it left any out.
+func withoutNewWorkflowTools(body map[string]any, created map[string]bool) (map[string]any, bool) {
+	cfg, ok := body["config"].(map[string]any)
+	if !ok {
+		return body, false
+	}
+	tools, ok := cfg["tools"].([]any)
+	if !ok {
+		return body, false
+	}
+	kept := make([]any, 0, len(tools))
+	for _, t := range tools {
+		if m, ok := t.(map[string]any); ok {
+			if name, ok := m["workflow"].(string); ok && created[name] {
+				continue
+			}
+		}
+		kept = append(kept, t)
+	}
+	if len(kept) == len(tools) {
+		return body, false
+	}
+	out := make(map[string]any, len(body))
+	for k, v := range body {
+		out[k] = v
+	}
+	c := make(map[string]any, len(cfg))
+	for k, v := range cfg {
+		c[k] = v
+	}
+	if len(kept) == 0 {
+		delete(c, "tools")
+	} else {
+		c["tools"] = kept
+	}
+	out["config"] = c
+	return out, true
 }
 
 func fileFlags(cmd *cobra.Command, files *[]string) {
