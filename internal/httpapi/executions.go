@@ -23,7 +23,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 			turbocat.ExecutionFailed, turbocat.ExecutionCancelled, turbocat.ExecutionTimedOut); err != nil {
 			return nil, err
 		}
-		if err := oneOf("trigger", f.Trigger, turbocat.TriggerAPI, turbocat.TriggerWebhook, turbocat.TriggerSchedule, turbocat.TriggerRetry, turbocat.TriggerWorkflow, turbocat.TriggerReplay); err != nil {
+		if err := oneOf("trigger", f.Trigger, turbocat.TriggerAPI, turbocat.TriggerWebhook, turbocat.TriggerSchedule, turbocat.TriggerRetry, turbocat.TriggerWorkflow, turbocat.TriggerReplay, turbocat.TriggerMCP); err != nil {
 			return nil, err
 		}
 		var err error

@@ -246,7 +246,7 @@ func (s *Server) mcpRun(a *turbocat.Actor, d *turbocat.DeployedWorkflow) mcp.Too
 		if err != nil {
 			return s.mcpError(ctx, err), nil
 		}
-		e, err := s.Executions.ExecuteWorkflow(ctx, a, wf, service.ExecuteInput{Input: args, Environment: d.Environment})
+		e, err := s.Executions.ExecuteWorkflow(ctx, a, wf, service.ExecuteInput{Input: args, Environment: d.Environment, Trigger: turbocat.TriggerMCP})
 		if err != nil {
 			return s.mcpError(ctx, err), nil
 		}

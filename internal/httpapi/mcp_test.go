@@ -139,6 +139,11 @@ func TestMCPListsAndRunsDeployedWorkflows(t *testing.T) {
 	require.Equal(t, "completed", run.Status)
 	require.NotNil(t, run.DeploymentID)
 	require.Equal(t, prod.ID, *run.DeploymentID, "the run is recorded with its deployment, as an API run of the environment is")
+	require.Equal(t, "mcp", run.Trigger, "an MCP client's run is told from API calls")
+	var mcpRuns struct{ Items []struct{ ID string } }
+	f.call("GET", "/api/v1/executions?trigger=mcp", tok, nil).data(t, &mcpRuns)
+	require.Len(t, mcpRuns.Items, 1)
+	require.Equal(t, runID, mcpRuns.Items[0].ID)
 	require.Equal(t, 1, f.count("audit_logs", "action = 'execution.start' AND resource_id = $1 AND user_id = $2", runID, owner.User.ID),
 		"the run is audited as the key's owner")
 

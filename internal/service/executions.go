@@ -78,6 +78,9 @@ type ExecuteInput struct {
 	// workflow's own bounds (the tighter counts).
 	MaxCostUSD *float64 `json:"maxCostUsd"`
 	MaxTokens  *int64   `json:"maxTokens"`
+	// Trigger records what started the run: api when empty (mcp for a
+	// tools/call on /mcp). Not part of the request body.
+	Trigger string `json:"-"`
 }
 
 // DefaultStateMachinePrefix is the state-machine name prefix of turbocat dev.
@@ -150,7 +153,7 @@ func (s *Executions) ExecuteWorkflow(ctx context.Context, actor *turbocat.Actor,
 		if d == nil {
 			return nil, turbocat.Errorf(turbocat.ENOTFOUND, "the workflow has no active deployment in %q: deploy it there first, or leave environment out to run the current version", in.Environment)
 		}
-		return s.startDeployed(ctx, d, in.Input, turbocat.TriggerAPI, in.IdempotencyKey, in)
+		return s.startDeployed(ctx, d, in.Input, in.trigger(), in.IdempotencyKey, in)
 	}
 	input := in.Input
 	if len(input) == 0 || string(input) == "null" {
@@ -159,7 +162,7 @@ func (s *Executions) ExecuteWorkflow(ctx context.Context, actor *turbocat.Actor,
 	if err := validateInput(w.InputSchema, input); err != nil {
 		return nil, err
 	}
-	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: w.Version, UserID: actor.UserID, Trigger: turbocat.TriggerAPI, Input: input,
+	ne := turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: w.Version, UserID: actor.UserID, Trigger: in.trigger(), Input: input,
 		Priority: in.Priority, MaxCostUSD: in.MaxCostUSD, MaxTokens: in.MaxTokens}
 	if in.IdempotencyKey != "" {
 		k := in.IdempotencyKey
@@ -312,6 +315,13 @@ func (s *Executions) Publish(ctx context.Context, w *turbocat.Workflow) (string,
 		return "", fmt.Errorf("publish workflow %s version %d: %w", w.ID, w.Version, err)
 	}
 	return s.Store.SetVersionEngineRef(ctx, w.ID, w.Version, ref)
+}
+
+func (in ExecuteInput) trigger() string {
+	if in.Trigger != "" {
+		return in.Trigger
+	}
+	return turbocat.TriggerAPI
 }
 
 // compileInput is what a workflow version compiles from: the steps of

@@ -17,6 +17,8 @@ const (
 	// TriggerReplay: a replay of a finished run against its recorded
 	// model and API responses (NewExecution.ReplayOf names the run).
 	TriggerReplay = "replay"
+	// TriggerMCP: a tools/call of an MCP client on /mcp.
+	TriggerMCP = "mcp"
 )
 
 // Engine runs compiled workflows: Turbocat's local Step Functions runtime,

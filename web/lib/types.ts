@@ -87,7 +87,7 @@ export type Execution = {
   workflowVersion: number;
   deploymentId: string | null;
   status: ExecutionStatus;
-  trigger: "api" | "webhook" | "schedule" | "retry" | "workflow" | "replay";
+  trigger: "api" | "webhook" | "schedule" | "retry" | "workflow" | "replay" | "mcp";
   inputData: unknown;
   outputData: unknown;
   error: unknown;
