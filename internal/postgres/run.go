@@ -174,6 +174,9 @@ func (db *DB) MarkStarted(ctx context.Context, id, engineRef string, events ...t
 	if err != nil {
 		return nil, fmt.Errorf("mark execution started: %w", err)
 	}
+	if err := db.eventsWritten(ctx, int64(row.EventsWritten)); err != nil {
+		return nil, fmt.Errorf("mark execution started: %w", err)
+	}
 	return toExecution(row.Execution), nil
 }
 
@@ -189,12 +192,15 @@ func (db *DB) FinishExecution(ctx context.Context, id string, o turbocat.Outcome
 	if err != nil {
 		return false, err
 	}
-	_, err = db.q.ExecutionFinishRecorded(ctx, dbsqlc.ExecutionFinishRecordedParams{ExecutionID: id, Status: o.Status, OutputData: o.Output, Error: o.Error,
+	row, err := db.q.ExecutionFinishRecorded(ctx, dbsqlc.ExecutionFinishRecordedParams{ExecutionID: id, Status: o.Status, OutputData: o.Output, Error: o.Error,
 		Events: evs, AuditUserID: a.UserID, AuditMetadata: a.Metadata, AuditIp: a.Ip, AuditUserAgent: a.UserAgent, AuditRequestID: a.RequestID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
+		return false, fmt.Errorf("finish execution: %w", err)
+	}
+	if err := db.eventsWritten(ctx, int64(row.EventsWritten)); err != nil {
 		return false, fmt.Errorf("finish execution: %w", err)
 	}
 	return true, nil

@@ -67,8 +67,6 @@ WITH finished AS (
     FROM finished, jsonb_to_recordset($5::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
-), notified AS (
-    SELECT pg_notify('turbocat_events', '') FROM evs LIMIT 1
 ), audited AS (
     INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
     SELECT coalesce($6::uuid, finished.user_id), 'execution.' || finished.status, 'execution', finished.id::text,
@@ -76,7 +74,7 @@ WITH finished AS (
         $8::text, $9::text, $10::text
     FROM finished
 )
-SELECT finished.user_id, (SELECT count(*) FROM notified)::integer AS notified FROM finished
+SELECT finished.user_id, (SELECT count(*) FROM evs)::integer AS events_written FROM finished
 `
 
 type ExecutionFinishRecordedParams struct {
@@ -93,8 +91,8 @@ type ExecutionFinishRecordedParams struct {
 }
 
 type ExecutionFinishRecordedRow struct {
-	UserID   string
-	Notified int32
+	UserID        string
+	EventsWritten int32
 }
 
 // Everything a run's end writes, in one statement: the final status (a
@@ -102,7 +100,9 @@ type ExecutionFinishRecordedRow struct {
 // that never ended skipped (never started) or cancelled (still running or
 // waiting: a branch stopped by a sibling's failure, a run cancelled or
 // timed out; nothing is left running), its events
-// and its audit row (durationMs added to audit_metadata).
+// and its audit row (durationMs added to audit_metadata). events_written
+// counts the events written (the caller wakes the outbox after the commit:
+// see EventsNotify).
 func (q *Queries) ExecutionFinishRecorded(ctx context.Context, arg ExecutionFinishRecordedParams) (ExecutionFinishRecordedRow, error) {
 	row := q.db.QueryRow(ctx, executionFinishRecorded,
 		arg.Status,
@@ -117,7 +117,7 @@ func (q *Queries) ExecutionFinishRecorded(ctx context.Context, arg ExecutionFini
 		arg.AuditRequestID,
 	)
 	var i ExecutionFinishRecordedRow
-	err := row.Scan(&i.UserID, &i.Notified)
+	err := row.Scan(&i.UserID, &i.EventsWritten)
 	return i, err
 }
 
@@ -460,10 +460,8 @@ WITH started AS (
     FROM started, jsonb_to_recordset($3::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
-), notified AS (
-    SELECT pg_notify('turbocat_events', '') FROM evs LIMIT 1
 )
-SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key, executions.replay_of, (SELECT count(*) FROM notified)::integer AS notified FROM started AS executions
+SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key, executions.replay_of, (SELECT count(*) FROM evs)::integer AS events_written FROM started AS executions
 `
 
 type ExecutionMarkStartedWithEventsParams struct {
@@ -473,13 +471,14 @@ type ExecutionMarkStartedWithEventsParams struct {
 }
 
 type ExecutionMarkStartedWithEventsRow struct {
-	Execution Execution
-	Notified  int32
+	Execution     Execution
+	EventsWritten int32
 }
 
 // ExecutionMarkStarted and its events (a JSON array of {id, user_id, type,
 // data, created_at}) in one statement; nothing is written when the run's
-// start was recorded before.
+// start was recorded before. events_written counts the events written (the
+// caller wakes the outbox after the commit: see EventsNotify).
 func (q *Queries) ExecutionMarkStartedWithEvents(ctx context.Context, arg ExecutionMarkStartedWithEventsParams) (ExecutionMarkStartedWithEventsRow, error) {
 	row := q.db.QueryRow(ctx, executionMarkStartedWithEvents, arg.EngineRef, arg.ID, arg.Events)
 	var i ExecutionMarkStartedWithEventsRow
@@ -512,7 +511,7 @@ func (q *Queries) ExecutionMarkStartedWithEvents(ctx context.Context, arg Execut
 		&i.Execution.ParentExecutionID,
 		&i.Execution.ParentStepKey,
 		&i.Execution.ReplayOf,
-		&i.Notified,
+		&i.EventsWritten,
 	)
 	return i, err
 }
