@@ -161,13 +161,15 @@ func (db *DB) PromoteQueued(ctx context.Context, workflowID string, max int) (*t
 }
 
 // MarkStarted implements turbocat.ExecutionStore: one statement, the
-// events only with the change.
+// events only with the change, committed without waiting for the WAL flush
+// when not in a transaction (see the query for why that is safe).
 func (db *DB) MarkStarted(ctx context.Context, id, engineRef string, events ...turbocat.Event) (*turbocat.Execution, error) {
 	evs, err := eventsJSON(events)
 	if err != nil {
 		return nil, err
 	}
-	row, err := db.q.ExecutionMarkStartedWithEvents(ctx, dbsqlc.ExecutionMarkStartedWithEventsParams{ID: id, EngineRef: &engineRef, Events: evs})
+	row, err := db.q.ExecutionMarkStartedWithEvents(ctx, dbsqlc.ExecutionMarkStartedWithEventsParams{ID: id, EngineRef: &engineRef, Events: evs,
+		Async: db.tx == nil})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil // started before: its events were written then
 	}

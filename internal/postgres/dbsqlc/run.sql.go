@@ -453,11 +453,12 @@ WITH started AS (
     UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = $1,
         started_at = coalesce(started_at, now())
     WHERE executions.id = $2::uuid AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
+        AND set_config('synchronous_commit', CASE WHEN $3::bool THEN 'off' ELSE current_setting('synchronous_commit') END, true) IS NOT NULL
     RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of
 ), evs AS (
     INSERT INTO events (id, user_id, type, data, created_at)
     SELECT x.id, x.user_id, x.type, x.data, x.created_at
-    FROM started, jsonb_to_recordset($3::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
+    FROM started, jsonb_to_recordset($4::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 )
@@ -467,6 +468,7 @@ SELECT executions.id, executions.workflow_id, executions.workflow_version, execu
 type ExecutionMarkStartedWithEventsParams struct {
 	EngineRef *string
 	ID        string
+	Async     bool
 	Events    json.RawMessage
 }
 
@@ -479,8 +481,20 @@ type ExecutionMarkStartedWithEventsRow struct {
 // data, created_at}) in one statement; nothing is written when the run's
 // start was recorded before. events_written counts the events written (the
 // caller wakes the outbox after the commit: see EventsNotify).
+//
+// With async, the start commits without waiting for the WAL flush. The run
+// itself (ExecutionInsertAudited) was flushed before: a Postgres crash
+// that loses the start leaves a pending run without an engine reference,
+// which the reconciler starts again (the engine's named start is
+// idempotent, and a step already recorded is not run again). Any later
+// synchronous commit (the first step's result) flushes it.
 func (q *Queries) ExecutionMarkStartedWithEvents(ctx context.Context, arg ExecutionMarkStartedWithEventsParams) (ExecutionMarkStartedWithEventsRow, error) {
-	row := q.db.QueryRow(ctx, executionMarkStartedWithEvents, arg.EngineRef, arg.ID, arg.Events)
+	row := q.db.QueryRow(ctx, executionMarkStartedWithEvents,
+		arg.EngineRef,
+		arg.ID,
+		arg.Async,
+		arg.Events,
+	)
 	var i ExecutionMarkStartedWithEventsRow
 	err := row.Scan(
 		&i.Execution.ID,

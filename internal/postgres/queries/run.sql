@@ -198,10 +198,18 @@ SELECT sqlc.embed(executions) FROM ins AS executions;
 -- data, created_at}) in one statement; nothing is written when the run's
 -- start was recorded before. events_written counts the events written (the
 -- caller wakes the outbox after the commit: see EventsNotify).
+--
+-- With async, the start commits without waiting for the WAL flush. The run
+-- itself (ExecutionInsertAudited) was flushed before: a Postgres crash
+-- that loses the start leaves a pending run without an engine reference,
+-- which the reconciler starts again (the engine's named start is
+-- idempotent, and a step already recorded is not run again). Any later
+-- synchronous commit (the first step's result) flushes it.
 WITH started AS (
     UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = @engine_ref,
         started_at = coalesce(started_at, now())
     WHERE executions.id = sqlc.arg(id)::uuid AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
+        AND set_config('synchronous_commit', CASE WHEN sqlc.arg(async)::bool THEN 'off' ELSE current_setting('synchronous_commit') END, true) IS NOT NULL
     RETURNING *
 ), evs AS (
     INSERT INTO events (id, user_id, type, data, created_at)
