@@ -32,11 +32,6 @@ type eventKicker struct {
 // notifyTimeout bounds one NOTIFY; a lost one costs only a dispatcher's tick.
 const notifyTimeout = 5 * time.Second
 
-// notifyGather is how long the sender waits before a NOTIFY: writes commit
-// in bursts under load, and one NOTIFY then answers many of them (the
-// outbox waits as long again after a wake-up, for the same reason).
-const notifyGather = 2 * time.Millisecond
-
 // kick asks for a NOTIFY after the caller's committed write.
 func (k *eventKicker) kick() {
 	if k == nil || k.pool == nil {
@@ -56,10 +51,6 @@ func (k *eventKicker) kick() {
 func (k *eventKicker) send() {
 	q := dbsqlc.New(k.pool)
 	for {
-		time.Sleep(notifyGather)
-		k.mu.Lock()
-		k.again = false // this NOTIFY follows every commit that asked so far
-		k.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
 		// A failure is not an error of the write that asked for it: the
 		// events are committed, and a dispatcher's tick finds them.
@@ -71,6 +62,7 @@ func (k *eventKicker) send() {
 			k.mu.Unlock()
 			return
 		}
+		k.again = false
 		k.mu.Unlock()
 	}
 }
