@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,12 +22,29 @@ import (
 // run's start and end waited for every other one's flush in turn: under
 // bench-hooks most backends waited on that lock (Lock:object), and the
 // server did one flush per notifying commit instead of one for many.
+//
+// Only a process that listens (turbocat dev, see NotifyEvents) sends them:
+// on AWS nothing listens (a scheduled drain dispatches the outbox), and a
+// NOTIFY would be a round trip for nobody.
 type eventKicker struct {
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	enabled atomic.Bool
 
 	mu      sync.Mutex
 	running bool // a goroutine is sending
 	again   bool // writes committed since it started sending
+}
+
+func (k *eventKicker) on() bool { return k != nil && k.pool != nil && k.enabled.Load() }
+
+// NotifyEvents makes db wake the dispatchers listening for events
+// (ListenEvents) after each write of events: for the process that runs the
+// outbox and listens (turbocat dev). Without it, writing events notifies
+// no one and dispatchers find the events on their tick.
+func (db *DB) NotifyEvents() {
+	if db.kicker != nil {
+		db.kicker.enabled.Store(true)
+	}
 }
 
 // notifyTimeout bounds one NOTIFY; a lost one costs only a dispatcher's tick.
@@ -34,7 +52,7 @@ const notifyTimeout = 5 * time.Second
 
 // kick asks for a NOTIFY after the caller's committed write.
 func (k *eventKicker) kick() {
-	if k == nil || k.pool == nil {
+	if !k.on() {
 		return
 	}
 	k.mu.Lock()
@@ -71,7 +89,7 @@ func (k *eventKicker) send() {
 // wrote: after the commit when db runs each statement on its own, with the
 // transaction's commit when db is bound to one.
 func (db *DB) eventsWritten(ctx context.Context, n int64) error {
-	if n <= 0 {
+	if n <= 0 || !db.kicker.on() {
 		return nil
 	}
 	if db.tx != nil {

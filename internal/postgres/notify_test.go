@@ -11,11 +11,12 @@ import (
 )
 
 // Writing events wakes the dispatchers listening for them (the NOTIFY is
-// sent after the write commits, no longer inside it), and what wakes them
-// is already committed.
+// sent after the write commits, no longer inside it, by a DB told to
+// notify), and what wakes them is already committed.
 func TestEventsWakeListeners(t *testing.T) {
 	t.Parallel()
 	db, ctx := setup(t)
+	db.NotifyEvents()
 	u := newUser(t, db, "notify@example.com")
 
 	conn, err := db.Pool.Acquire(ctx)
