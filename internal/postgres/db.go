@@ -28,17 +28,18 @@ import (
 // runs on its own, multi-row changes in a transaction of their own) or,
 // inside InTx, to one transaction that every method joins.
 type DB struct {
-	Pool *pgxpool.Pool
-	q    *dbsqlc.Queries
-	tx   pgx.Tx // the transaction this DB is bound to, if any
-	meta *metaCache
+	Pool   *pgxpool.Pool
+	q      *dbsqlc.Queries
+	tx     pgx.Tx // the transaction this DB is bound to, if any
+	meta   *metaCache
+	kicker *eventKicker
 }
 
 var _ turbocat.Store = (*DB)(nil)
 
 // NewDB wraps a pool.
 func NewDB(pool *pgxpool.Pool) *DB {
-	return &DB{Pool: pool, q: dbsqlc.New(pool), meta: newMetaCache()}
+	return &DB{Pool: pool, q: dbsqlc.New(pool), meta: newMetaCache(), kicker: &eventKicker{pool: pool}}
 }
 
 // Open connects to url with at most maxConns connections and checks the
@@ -89,7 +90,7 @@ func (db *DB) inTx(ctx context.Context, fn func(q *dbsqlc.Queries) error) error 
 // transaction, committed when fn returns nil and rolled back otherwise.
 func (db *DB) InTx(ctx context.Context, fn func(turbocat.Store) error) error {
 	return pgx.BeginFunc(ctx, db.beginner(), func(tx pgx.Tx) error {
-		return fn(&DB{Pool: db.Pool, q: db.q.WithTx(tx), tx: tx, meta: db.meta})
+		return fn(&DB{Pool: db.Pool, q: db.q.WithTx(tx), tx: tx, meta: db.meta, kicker: db.kicker})
 	})
 }
 

@@ -50,8 +50,10 @@ func (db *DB) CreateDeployment(ctx context.Context, d *turbocat.Deployment, sign
 
 // RecordWebhookSignature implements turbocat.DeploymentStore.
 func (db *DB) RecordWebhookSignature(ctx context.Context, deploymentID string, signature []byte, idempotencyKey string) (bool, string, error) {
+	// Asynchronous on its own (see the query); in a transaction, that
+	// transaction's commit decides.
 	row, err := db.q.WebhookSignatureRecord(ctx, dbsqlc.WebhookSignatureRecordParams{SignatureHash: signature, DeploymentID: deploymentID,
-		IdempotencyKey: nilIfEmpty(idempotencyKey)})
+		IdempotencyKey: nilIfEmpty(idempotencyKey), Async: db.tx == nil})
 	if err != nil {
 		return false, "", fmt.Errorf("record webhook signature: %w", err)
 	}

@@ -14,20 +14,28 @@ import (
 
 // AddEvents implements turbocat.EventStore.
 func (db *DB) AddEvents(ctx context.Context, events ...turbocat.Event) error {
-	return addEvents(ctx, db.q, events)
+	n, err := addEvents(ctx, db.q, events)
+	if err != nil {
+		return err
+	}
+	return db.eventsWritten(ctx, n)
 }
 
-func addEvents(ctx context.Context, q *dbsqlc.Queries, events []turbocat.Event) error {
+// addEvents writes events and returns how many were new.
+func addEvents(ctx context.Context, q *dbsqlc.Queries, events []turbocat.Event) (int64, error) {
+	var written int64
 	for _, e := range events {
 		data, err := json.Marshal(e.Data)
 		if err != nil {
-			return fmt.Errorf("encode event %s: %w", e.Type, err)
+			return written, fmt.Errorf("encode event %s: %w", e.Type, err)
 		}
-		if err := q.EventInsert(ctx, dbsqlc.EventInsertParams{ID: e.ID, UserID: e.UserID, Type: e.Type, Data: data, CreatedAt: e.Time}); err != nil {
-			return fmt.Errorf("write event %s: %w", e.Type, err)
+		n, err := q.EventInsert(ctx, dbsqlc.EventInsertParams{ID: e.ID, UserID: e.UserID, Type: e.Type, Data: data, CreatedAt: e.Time})
+		if err != nil {
+			return written, fmt.Errorf("write event %s: %w", e.Type, err)
 		}
+		written += n
 	}
-	return nil
+	return written, nil
 }
 
 // eventRow is an event as the statements that write events with their
@@ -74,8 +82,8 @@ func (db *DB) EventRetry(ctx context.Context, id string, retryAt time.Time, reas
 	return db.q.EventRetry(ctx, dbsqlc.EventRetryParams{ID: id, NextAttemptAt: retryAt, LastError: &reason})
 }
 
-// ListenEvents calls notify whenever a transaction that wrote events
-// commits (Postgres NOTIFY), until ctx ends; it reconnects after a lost
+// ListenEvents calls notify whenever events were committed (Postgres
+// NOTIFY, sent after their commit; see eventKicker), until ctx ends; it reconnects after a lost
 // connection and calls notify then too, since a notification may have been
 // missed. A dispatcher's periodic tick covers what a lost connection hides.
 func ListenEvents(ctx context.Context, pool *pgxpool.Pool, notify func(), logger *slog.Logger) {

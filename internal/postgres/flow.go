@@ -82,6 +82,7 @@ func (db *DB) Iterations(ctx context.Context, executionID, stepKey string) ([]*t
 // FinishControlStep implements turbocat.FlowStore.
 func (db *DB) FinishControlStep(ctx context.Context, executionID, stepKey, status string, output, errJSON json.RawMessage, events ...turbocat.Event) (bool, error) {
 	done := false
+	var written int64
 	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		_, err := q.StepFinishControl(ctx, dbsqlc.StepFinishControlParams{ExecutionID: executionID, StepKey: stepKey, Status: status,
 			Output: output, Error: errJSON})
@@ -95,14 +96,19 @@ func (db *DB) FinishControlStep(ctx context.Context, executionID, stepKey, statu
 		if err := q.ExecutionResumeRunning(ctx, executionID); err != nil {
 			return fmt.Errorf("resume execution: %w", err)
 		}
-		return addEvents(ctx, q, events)
+		written, err = addEvents(ctx, q, events)
+		return err
 	})
-	return done, err
+	if err != nil {
+		return done, err
+	}
+	return done, db.eventsWritten(ctx, written)
 }
 
 // WaitStep implements turbocat.FlowStore.
 func (db *DB) WaitStep(ctx context.Context, executionID, stepKey string, w turbocat.StepWait, events ...turbocat.Event) error {
-	return db.inTx(ctx, func(q *dbsqlc.Queries) error {
+	var written int64
+	err := db.inTx(ctx, func(q *dbsqlc.Queries) error {
 		n, err := q.StepWait(ctx, dbsqlc.StepWaitParams{ExecutionID: executionID, StepKey: stepKey, WakeAt: w.WakeAt,
 			TaskToken: nilIfEmpty(w.TaskToken), LinkNonce: nilIfEmpty(w.LinkNonce)})
 		if err != nil {
@@ -114,8 +120,13 @@ func (db *DB) WaitStep(ctx context.Context, executionID, stepKey string, w turbo
 		if err := q.ExecutionSetWaiting(ctx, executionID); err != nil {
 			return fmt.Errorf("execution waiting: %w", err)
 		}
-		return addEvents(ctx, q, events)
+		written, err = addEvents(ctx, q, events)
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	return db.eventsWritten(ctx, written)
 }
 
 // DecideStep implements turbocat.FlowStore. The decision commits before

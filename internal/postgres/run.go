@@ -161,17 +161,22 @@ func (db *DB) PromoteQueued(ctx context.Context, workflowID string, max int) (*t
 }
 
 // MarkStarted implements turbocat.ExecutionStore: one statement, the
-// events only with the change.
+// events only with the change, committed without waiting for the WAL flush
+// when not in a transaction (see the query for why that is safe).
 func (db *DB) MarkStarted(ctx context.Context, id, engineRef string, events ...turbocat.Event) (*turbocat.Execution, error) {
 	evs, err := eventsJSON(events)
 	if err != nil {
 		return nil, err
 	}
-	row, err := db.q.ExecutionMarkStartedWithEvents(ctx, dbsqlc.ExecutionMarkStartedWithEventsParams{ID: id, EngineRef: &engineRef, Events: evs})
+	row, err := db.q.ExecutionMarkStartedWithEvents(ctx, dbsqlc.ExecutionMarkStartedWithEventsParams{ID: id, EngineRef: &engineRef, Events: evs,
+		Async: db.tx == nil})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil // started before: its events were written then
 	}
 	if err != nil {
+		return nil, fmt.Errorf("mark execution started: %w", err)
+	}
+	if err := db.eventsWritten(ctx, int64(row.EventsWritten)); err != nil {
 		return nil, fmt.Errorf("mark execution started: %w", err)
 	}
 	return toExecution(row.Execution), nil
@@ -189,12 +194,15 @@ func (db *DB) FinishExecution(ctx context.Context, id string, o turbocat.Outcome
 	if err != nil {
 		return false, err
 	}
-	_, err = db.q.ExecutionFinishRecorded(ctx, dbsqlc.ExecutionFinishRecordedParams{ExecutionID: id, Status: o.Status, OutputData: o.Output, Error: o.Error,
+	row, err := db.q.ExecutionFinishRecorded(ctx, dbsqlc.ExecutionFinishRecordedParams{ExecutionID: id, Status: o.Status, OutputData: o.Output, Error: o.Error,
 		Events: evs, AuditUserID: a.UserID, AuditMetadata: a.Metadata, AuditIp: a.Ip, AuditUserAgent: a.UserAgent, AuditRequestID: a.RequestID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
+		return false, fmt.Errorf("finish execution: %w", err)
+	}
+	if err := db.eventsWritten(ctx, int64(row.EventsWritten)); err != nil {
 		return false, fmt.Errorf("finish execution: %w", err)
 	}
 	return true, nil

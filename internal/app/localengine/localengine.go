@@ -81,6 +81,7 @@ func (l *Engine) RunBackground(ctx context.Context) {
 		defer l.wg.Done()
 		a.Outbox.Run(ctx, 5*time.Second)
 	}()
+	a.DB.NotifyEvents() // this process listens: its writes of events wake it
 	go func() {
 		defer l.wg.Done()
 		postgres.ListenEvents(ctx, a.Pool, a.Outbox.Kick, a.Logger.With("component", "outbox"))

@@ -524,7 +524,9 @@ func (q *Queries) DeploymentsScheduled(ctx context.Context) ([]Deployment, error
 
 const webhookSignatureRecord = `-- name: WebhookSignatureRecord :one
 WITH ins AS (
-    INSERT INTO webhook_signatures (signature_hash, deployment_id, idempotency_key) VALUES ($1, $2, $3)
+    INSERT INTO webhook_signatures (signature_hash, deployment_id, idempotency_key)
+    SELECT $1, $2::uuid, $3::text
+    WHERE set_config('synchronous_commit', CASE WHEN $4::bool THEN 'off' ELSE current_setting('synchronous_commit') END, true) IS NOT NULL
     ON CONFLICT (signature_hash) DO NOTHING
     RETURNING true AS first
 )
@@ -536,6 +538,7 @@ type WebhookSignatureRecordParams struct {
 	SignatureHash  []byte
 	DeploymentID   string
 	IdempotencyKey *string
+	Async          bool
 }
 
 type WebhookSignatureRecordRow struct {
@@ -545,8 +548,19 @@ type WebhookSignatureRecordRow struct {
 
 // Records a signature the first time it is seen; a repeat returns the
 // Idempotency-Key its first use came with.
+//
+// With async, the record commits without waiting for the WAL flush: the
+// run's record that the caller writes next (ExecutionInsertAudited) waits
+// for it, and that flush makes this record durable too (WAL order) before
+// the webhook call is answered. A Postgres crash in between loses both,
+// and the unanswered call may be sent again.
 func (q *Queries) WebhookSignatureRecord(ctx context.Context, arg WebhookSignatureRecordParams) (WebhookSignatureRecordRow, error) {
-	row := q.db.QueryRow(ctx, webhookSignatureRecord, arg.SignatureHash, arg.DeploymentID, arg.IdempotencyKey)
+	row := q.db.QueryRow(ctx, webhookSignatureRecord,
+		arg.SignatureHash,
+		arg.DeploymentID,
+		arg.IdempotencyKey,
+		arg.Async,
+	)
 	var i WebhookSignatureRecordRow
 	err := row.Scan(&i.First, &i.FirstKey)
 	return i, err

@@ -11,14 +11,10 @@ import (
 	"time"
 )
 
-const eventInsert = `-- name: EventInsert :exec
+const eventInsert = `-- name: EventInsert :execrows
 
-WITH ins AS (
-    INSERT INTO events (id, user_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id
-)
-SELECT pg_notify('turbocat_events', '') FROM ins
+INSERT INTO events (id, user_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO NOTHING
 `
 
 type EventInsertParams struct {
@@ -30,18 +26,19 @@ type EventInsertParams struct {
 }
 
 // The lifecycle event outbox.
-// The notification is delivered when the transaction commits (and dropped
-// if it rolls back): a listening dispatcher wakes up for committed events
-// only.
-func (q *Queries) EventInsert(ctx context.Context, arg EventInsertParams) error {
-	_, err := q.db.Exec(ctx, eventInsert,
+// The caller wakes the outbox once the event is committed (EventsNotify).
+func (q *Queries) EventInsert(ctx context.Context, arg EventInsertParams) (int64, error) {
+	result, err := q.db.Exec(ctx, eventInsert,
 		arg.ID,
 		arg.UserID,
 		arg.Type,
 		arg.Data,
 		arg.CreatedAt,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const eventRetry = `-- name: EventRetry :exec
@@ -119,6 +116,33 @@ UPDATE events SET dispatched_at = now(), last_error = NULL WHERE id = ANY($1::uu
 
 func (q *Queries) EventsDispatched(ctx context.Context, ids []string) error {
 	_, err := q.db.Exec(ctx, eventsDispatched, ids)
+	return err
+}
+
+const eventsNotify = `-- name: EventsNotify :exec
+SELECT set_config('synchronous_commit', 'off', true), pg_notify('turbocat_events', '')
+`
+
+// Wakes the dispatchers listening for events (ListenEvents), in a
+// transaction of its own sent after the events' own commit. Its commit does
+// not wait for the WAL flush: it writes nothing that needs to survive a
+// crash (after one, a dispatcher's tick finds the events). A NOTIFY in the
+// statement that writes the events would hold Postgres's one global notify
+// lock through that statement's commit and WAL flush, serialising every
+// run's start and end behind one another.
+func (q *Queries) EventsNotify(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, eventsNotify)
+	return err
+}
+
+const eventsNotifyInTx = `-- name: EventsNotifyInTx :exec
+SELECT pg_notify('turbocat_events', '')
+`
+
+// EventsNotify for a transaction still open: delivered when it commits,
+// dropped if it rolls back.
+func (q *Queries) EventsNotifyInTx(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, eventsNotifyInTx)
 	return err
 }
 

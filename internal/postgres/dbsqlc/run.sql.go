@@ -67,8 +67,6 @@ WITH finished AS (
     FROM finished, jsonb_to_recordset($5::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
-), notified AS (
-    SELECT pg_notify('turbocat_events', '') FROM evs LIMIT 1
 ), audited AS (
     INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
     SELECT coalesce($6::uuid, finished.user_id), 'execution.' || finished.status, 'execution', finished.id::text,
@@ -76,7 +74,7 @@ WITH finished AS (
         $8::text, $9::text, $10::text
     FROM finished
 )
-SELECT finished.user_id, (SELECT count(*) FROM notified)::integer AS notified FROM finished
+SELECT finished.user_id, (SELECT count(*) FROM evs)::integer AS events_written FROM finished
 `
 
 type ExecutionFinishRecordedParams struct {
@@ -93,8 +91,8 @@ type ExecutionFinishRecordedParams struct {
 }
 
 type ExecutionFinishRecordedRow struct {
-	UserID   string
-	Notified int32
+	UserID        string
+	EventsWritten int32
 }
 
 // Everything a run's end writes, in one statement: the final status (a
@@ -102,7 +100,9 @@ type ExecutionFinishRecordedRow struct {
 // that never ended skipped (never started) or cancelled (still running or
 // waiting: a branch stopped by a sibling's failure, a run cancelled or
 // timed out; nothing is left running), its events
-// and its audit row (durationMs added to audit_metadata).
+// and its audit row (durationMs added to audit_metadata). events_written
+// counts the events written (the caller wakes the outbox after the commit:
+// see EventsNotify).
 func (q *Queries) ExecutionFinishRecorded(ctx context.Context, arg ExecutionFinishRecordedParams) (ExecutionFinishRecordedRow, error) {
 	row := q.db.QueryRow(ctx, executionFinishRecorded,
 		arg.Status,
@@ -117,7 +117,7 @@ func (q *Queries) ExecutionFinishRecorded(ctx context.Context, arg ExecutionFini
 		arg.AuditRequestID,
 	)
 	var i ExecutionFinishRecordedRow
-	err := row.Scan(&i.UserID, &i.Notified)
+	err := row.Scan(&i.UserID, &i.EventsWritten)
 	return i, err
 }
 
@@ -453,35 +453,48 @@ WITH started AS (
     UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = $1,
         started_at = coalesce(started_at, now())
     WHERE executions.id = $2::uuid AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
+        AND set_config('synchronous_commit', CASE WHEN $3::bool THEN 'off' ELSE current_setting('synchronous_commit') END, true) IS NOT NULL
     RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of
 ), evs AS (
     INSERT INTO events (id, user_id, type, data, created_at)
     SELECT x.id, x.user_id, x.type, x.data, x.created_at
-    FROM started, jsonb_to_recordset($3::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
+    FROM started, jsonb_to_recordset($4::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
-), notified AS (
-    SELECT pg_notify('turbocat_events', '') FROM evs LIMIT 1
 )
-SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key, executions.replay_of, (SELECT count(*) FROM notified)::integer AS notified FROM started AS executions
+SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key, executions.replay_of, (SELECT count(*) FROM evs)::integer AS events_written FROM started AS executions
 `
 
 type ExecutionMarkStartedWithEventsParams struct {
 	EngineRef *string
 	ID        string
+	Async     bool
 	Events    json.RawMessage
 }
 
 type ExecutionMarkStartedWithEventsRow struct {
-	Execution Execution
-	Notified  int32
+	Execution     Execution
+	EventsWritten int32
 }
 
 // ExecutionMarkStarted and its events (a JSON array of {id, user_id, type,
 // data, created_at}) in one statement; nothing is written when the run's
-// start was recorded before.
+// start was recorded before. events_written counts the events written (the
+// caller wakes the outbox after the commit: see EventsNotify).
+//
+// With async, the start commits without waiting for the WAL flush. The run
+// itself (ExecutionInsertAudited) was flushed before: a Postgres crash
+// that loses the start leaves a pending run without an engine reference,
+// which the reconciler starts again (the engine's named start is
+// idempotent, and a step already recorded is not run again). Any later
+// synchronous commit (the first step's result) flushes it.
 func (q *Queries) ExecutionMarkStartedWithEvents(ctx context.Context, arg ExecutionMarkStartedWithEventsParams) (ExecutionMarkStartedWithEventsRow, error) {
-	row := q.db.QueryRow(ctx, executionMarkStartedWithEvents, arg.EngineRef, arg.ID, arg.Events)
+	row := q.db.QueryRow(ctx, executionMarkStartedWithEvents,
+		arg.EngineRef,
+		arg.ID,
+		arg.Async,
+		arg.Events,
+	)
 	var i ExecutionMarkStartedWithEventsRow
 	err := row.Scan(
 		&i.Execution.ID,
@@ -512,7 +525,7 @@ func (q *Queries) ExecutionMarkStartedWithEvents(ctx context.Context, arg Execut
 		&i.Execution.ParentExecutionID,
 		&i.Execution.ParentStepKey,
 		&i.Execution.ReplayOf,
-		&i.Notified,
+		&i.EventsWritten,
 	)
 	return i, err
 }

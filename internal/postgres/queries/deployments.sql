@@ -26,13 +26,21 @@ RETURNING *;
 -- name: WebhookSignatureRecord :one
 -- Records a signature the first time it is seen; a repeat returns the
 -- Idempotency-Key its first use came with.
+--
+-- With async, the record commits without waiting for the WAL flush: the
+-- run's record that the caller writes next (ExecutionInsertAudited) waits
+-- for it, and that flush makes this record durable too (WAL order) before
+-- the webhook call is answered. A Postgres crash in between loses both,
+-- and the unanswered call may be sent again.
 WITH ins AS (
-    INSERT INTO webhook_signatures (signature_hash, deployment_id, idempotency_key) VALUES ($1, $2, $3)
+    INSERT INTO webhook_signatures (signature_hash, deployment_id, idempotency_key)
+    SELECT sqlc.arg(signature_hash), sqlc.arg(deployment_id)::uuid, sqlc.narg(idempotency_key)::text
+    WHERE set_config('synchronous_commit', CASE WHEN sqlc.arg(async)::bool THEN 'off' ELSE current_setting('synchronous_commit') END, true) IS NOT NULL
     ON CONFLICT (signature_hash) DO NOTHING
     RETURNING true AS first
 )
 SELECT coalesce((SELECT first FROM ins), false)::bool AS first,
-    (SELECT s.idempotency_key FROM webhook_signatures s WHERE s.signature_hash = $1) AS first_key;
+    (SELECT s.idempotency_key FROM webhook_signatures s WHERE s.signature_hash = sqlc.arg(signature_hash)) AS first_key;
 
 -- name: WebhookSignaturesPrune :execrows
 DELETE FROM webhook_signatures WHERE seen_at < $1;

@@ -1,15 +1,24 @@
 -- The lifecycle event outbox.
 
--- name: EventInsert :exec
--- The notification is delivered when the transaction commits (and dropped
--- if it rolls back): a listening dispatcher wakes up for committed events
--- only.
-WITH ins AS (
-    INSERT INTO events (id, user_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id
-)
-SELECT pg_notify('turbocat_events', '') FROM ins;
+-- name: EventInsert :execrows
+-- The caller wakes the outbox once the event is committed (EventsNotify).
+INSERT INTO events (id, user_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: EventsNotify :exec
+-- Wakes the dispatchers listening for events (ListenEvents), in a
+-- transaction of its own sent after the events' own commit. Its commit does
+-- not wait for the WAL flush: it writes nothing that needs to survive a
+-- crash (after one, a dispatcher's tick finds the events). A NOTIFY in the
+-- statement that writes the events would hold Postgres's one global notify
+-- lock through that statement's commit and WAL flush, serialising every
+-- run's start and end behind one another.
+SELECT set_config('synchronous_commit', 'off', true), pg_notify('turbocat_events', '');
+
+-- name: EventsNotifyInTx :exec
+-- EventsNotify for a transaction still open: delivered when it commits,
+-- dropped if it rolls back.
+SELECT pg_notify('turbocat_events', '');
 
 -- name: EventsClaim :many
 -- Takes the due events, oldest first, and holds them for the lease: a

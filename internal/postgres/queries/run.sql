@@ -214,11 +214,20 @@ SELECT sqlc.embed(executions) FROM ins AS executions;
 -- name: ExecutionMarkStartedWithEvents :one
 -- ExecutionMarkStarted and its events (a JSON array of {id, user_id, type,
 -- data, created_at}) in one statement; nothing is written when the run's
--- start was recorded before.
+-- start was recorded before. events_written counts the events written (the
+-- caller wakes the outbox after the commit: see EventsNotify).
+--
+-- With async, the start commits without waiting for the WAL flush. The run
+-- itself (ExecutionInsertAudited) was flushed before: a Postgres crash
+-- that loses the start leaves a pending run without an engine reference,
+-- which the reconciler starts again (the engine's named start is
+-- idempotent, and a step already recorded is not run again). Any later
+-- synchronous commit (the first step's result) flushes it.
 WITH started AS (
     UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = @engine_ref,
         started_at = coalesce(started_at, now())
     WHERE executions.id = sqlc.arg(id)::uuid AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
+        AND set_config('synchronous_commit', CASE WHEN sqlc.arg(async)::bool THEN 'off' ELSE current_setting('synchronous_commit') END, true) IS NOT NULL
     RETURNING *
 ), evs AS (
     INSERT INTO events (id, user_id, type, data, created_at)
@@ -226,10 +235,8 @@ WITH started AS (
     FROM started, jsonb_to_recordset(@events::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
-), notified AS (
-    SELECT pg_notify('turbocat_events', '') FROM evs LIMIT 1
 )
-SELECT sqlc.embed(executions), (SELECT count(*) FROM notified)::integer AS notified FROM started AS executions;
+SELECT sqlc.embed(executions), (SELECT count(*) FROM evs)::integer AS events_written FROM started AS executions;
 
 -- name: ExecutionFinishRecorded :one
 -- Everything a run's end writes, in one statement: the final status (a
@@ -237,7 +244,9 @@ SELECT sqlc.embed(executions), (SELECT count(*) FROM notified)::integer AS notif
 -- that never ended skipped (never started) or cancelled (still running or
 -- waiting: a branch stopped by a sibling's failure, a run cancelled or
 -- timed out; nothing is left running), its events
--- and its audit row (durationMs added to audit_metadata).
+-- and its audit row (durationMs added to audit_metadata). events_written
+-- counts the events written (the caller wakes the outbox after the commit:
+-- see EventsNotify).
 WITH finished AS (
     UPDATE executions SET status = @status, output_data = @output_data, error = @error, completed_at = now(),
         duration_ms = (extract(epoch FROM (now() - coalesce(started_at, created_at))) * 1000)::bigint,
@@ -256,8 +265,6 @@ WITH finished AS (
     FROM finished, jsonb_to_recordset(@events::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
-), notified AS (
-    SELECT pg_notify('turbocat_events', '') FROM evs LIMIT 1
 ), audited AS (
     INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
     SELECT coalesce(sqlc.narg(audit_user_id)::uuid, finished.user_id), 'execution.' || finished.status, 'execution', finished.id::text,
@@ -265,7 +272,7 @@ WITH finished AS (
         sqlc.arg(audit_ip)::text, sqlc.arg(audit_user_agent)::text, sqlc.arg(audit_request_id)::text
     FROM finished
 )
-SELECT finished.user_id, (SELECT count(*) FROM notified)::integer AS notified FROM finished;
+SELECT finished.user_id, (SELECT count(*) FROM evs)::integer AS events_written FROM finished;
 
 -- name: ExecutionGetWithOutputs :one
 -- An execution with the outputs of its completed top-level steps by key
