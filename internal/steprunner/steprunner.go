@@ -131,6 +131,11 @@ type Runner struct {
 	// Those fail the Task as ErrStoreUnavailable, which the state machine
 	// retries; other unexpected errors fail it as ErrInternal.
 	Transient func(error) bool
+	// RecordPatience is how long a step's result, and each record of a
+	// tool loop, outlasts a database that Transient says is unavailable
+	// before the invocation gives up (and the engine's retry runs the step
+	// again): 0 means 30 seconds, a negative value not at all.
+	RecordPatience time.Duration
 
 	versions  sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
 	abandoned sync.Map // "executionID/stepKey" → the claim id this process gave up on
@@ -364,7 +369,7 @@ func (r *Runner) RunTool(ctx context.Context, executionID, stepKey string, turn,
 	scrub := secrets.NewScrubber()
 	live := r.startLive(ctx, e.ID, stepKey, scrub)
 	req := executor.Request{Input: cur.Input, Timeout: r.stepTimeout(step), Scrubber: scrub, IdempotencyKey: e.ID + ":" + stepKey, Live: live,
-		Turns: &turnJournal{store: r.Store, transient: r.Transient, executionID: e.ID, stepKey: stepKey, attempt: cur.Attempt},
+		Turns: &turnJournal{store: r.Store, transient: r.Transient, patience: r.patience(), executionID: e.ID, stepKey: stepKey, attempt: cur.Attempt},
 		Slice: &executor.LoopSlice{Tool: true, Turn: turn, Index: index}}
 	res, runErr := r.runAgent(ctx, e.UserID, agent, req, &stepOf{execution: e, key: stepKey})
 	if logs := toLogLines(res.Logs[min(live.end(ctx), len(res.Logs)):], scrub); len(logs) > 0 {
@@ -537,7 +542,7 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	fail := func(name, cause string, input json.RawMessage, logs []turbocat.LogLine) error {
 		cause = strings.ReplaceAll(cause, "\x00", "\uFFFD")
 		logs = append(logs, turbocat.LogLine{Time: time.Now(), Level: "error", Message: fmt.Sprintf("step %s failed: %s: %s", key, name, cause)})
-		if _, err := r.Store.FinishStep(record, held, turbocat.StepResult{Input: input, Error: errorJSON(name, cause),
+		if _, err := r.finishStep(record, held, turbocat.StepResult{Input: input, Error: errorJSON(name, cause),
 			DurationMs: time.Since(start).Milliseconds(), Logs: logs}); err != nil {
 			return err
 		}
@@ -575,7 +580,7 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 			return nil, err
 		}
 		// Every model turn and tool call is recorded; a retry resumes.
-		req.Turns = &turnJournal{store: r.Store, transient: r.Transient, executionID: e.ID, stepKey: key, attempt: claim.Step.Attempt}
+		req.Turns = &turnJournal{store: r.Store, transient: r.Transient, patience: r.patience(), executionID: e.ID, stepKey: key, attempt: claim.Step.Attempt}
 	}
 	// The step's log lines are stored, and its model text published, while
 	// it runs; the lines not stored by its end go with its result.
@@ -616,7 +621,7 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	if path := nulPath(result.Output); path != "" {
 		return nil, fail(ErrInvalidOutput, fmt.Sprintf("the output holds a NUL character (\\u0000) at %s, which cannot be stored; remove it in the agent", path), input, logs)
 	}
-	ok, err := r.Store.FinishStep(record, held, result)
+	ok, err := r.finishStep(record, held, result)
 	if err != nil {
 		return nil, err
 	}
@@ -631,6 +636,50 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	}
 	log.Debug("step completed", "duration_ms", result.DurationMs)
 	return nil, nil
+}
+
+// patience is RecordPatience with its default.
+func (r *Runner) patience() time.Duration {
+	switch {
+	case r.RecordPatience < 0:
+		return 0
+	case r.RecordPatience == 0:
+		return 30 * time.Second
+	}
+	return r.RecordPatience
+}
+
+// finishStep records a claimed step's result. While the database is
+// unavailable (a restart, a fail-over) it tries again for up to
+// RecordPatience, so the agent does not run, and its effect does not
+// happen, a second time. When the claim turns out lost after such an
+// outage (Postgres crashed before the claim was flushed), the outage's
+// error is returned: the engine retries the step, which claims it anew.
+func (r *Runner) finishStep(ctx context.Context, held turbocat.ClaimedStep, res turbocat.StepResult) (bool, error) {
+	deadline := time.Now().Add(r.patience())
+	var outage error
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		ok, err := r.Store.FinishStep(ctx, held, res)
+		if err == nil {
+			if !ok && outage != nil {
+				return false, outage
+			}
+			return ok, nil
+		}
+		if r.Transient == nil || !r.Transient(err) || time.Now().Add(wait).After(deadline) {
+			return false, err
+		}
+		if outage == nil {
+			r.logger().Warn("database unavailable while recording a step's result; trying again", "execution_id", held.ExecutionID,
+				"step_key", held.StepKey, "error", err.Error())
+		}
+		outage = err
+		select {
+		case <-ctx.Done():
+			return false, err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // budgets returns the budgets a run's next model call is checked against:

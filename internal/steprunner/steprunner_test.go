@@ -138,18 +138,20 @@ func TestRetryAfterLostResult(t *testing.T) {
 	require.NoError(t, err)
 
 	store := &flakyStore{DB: db}
-	store.fails.Store(1)
+	store.fails.Store(1000) // an outage longer than the runner's patience
 	reg := executor.NewRegistry()
 	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}))
 	r := &steprunner.Runner{Store: store, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient,
-		Lease: time.Minute, Logger: slog.New(slog.DiscardHandler)}
+		Lease: time.Minute, RecordPatience: 500 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
 	payload := []byte(`{"action":"step","executionId":"` + e.ID + `","stepKey":"send"}`)
 
 	_, err = r.Handle(ctx, payload)
 	var se *turbocat.StepError
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, turbocat.ErrStoreUnavailable, se.Name)
+	require.Less(t, store.fails.Load(), int32(999), "the result was tried again while the database was down")
+	store.fails.Store(0) // the database is back
 
 	start := time.Now()
 	_, err = r.Handle(ctx, payload)
@@ -164,4 +166,45 @@ func TestRetryAfterLostResult(t *testing.T) {
 	require.Len(t, steps, 1)
 	require.Equal(t, turbocat.StepCompleted, steps[0].Status)
 	require.Equal(t, 2, steps[0].Attempt)
+}
+
+// TestResultOutlastsShortOutage: a step's result that cannot be recorded
+// because the database is briefly unavailable is tried again until it is:
+// the step completes in its first attempt and the API is called once.
+func TestResultOutlastsShortOutage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var calls atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = w.Write([]byte(`{"sent":true}`))
+	}))
+	t.Cleanup(api.Close)
+
+	db := postgres.NewDB(pgtest.Pool(t))
+	u := &turbocat.User{Email: "outage@example.com", PasswordHash: "x", Role: turbocat.RoleUser}
+	require.NoError(t, db.CreateUser(ctx, u))
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
+	agent := &turbocat.Agent{UserID: u.ID, Name: "send", Type: "api", Config: json.RawMessage(`{"method":"POST","url":"` + api.URL + `/send","body":{}}`)}
+	require.NoError(t, db.CreateAgent(ctx, agent, 10))
+	w := &turbocat.Workflow{UserID: u.ID, Name: "send", Steps: []turbocat.WorkflowStep{{Key: "send", AgentID: agent.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{}`)}}}
+	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+
+	store := &flakyStore{DB: db}
+	store.fails.Store(3)
+	reg := executor.NewRegistry()
+	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}))
+	r := &steprunner.Runner{Store: store, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient,
+		Logger: slog.New(slog.DiscardHandler)}
+	_, err = r.Handle(ctx, []byte(`{"action":"step","executionId":"`+e.ID+`","stepKey":"send"}`))
+	require.NoError(t, err)
+	require.Equal(t, int32(1), calls.Load(), "the effect happened once")
+	steps, err := db.ExecutionSteps(ctx, u.ID, e.ID)
+	require.NoError(t, err)
+	require.Len(t, steps, 1)
+	require.Equal(t, turbocat.StepCompleted, steps[0].Status)
+	require.Equal(t, 1, steps[0].Attempt)
 }

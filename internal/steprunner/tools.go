@@ -179,15 +179,11 @@ func toolName(name string, used map[string]bool) string {
 type turnJournal struct {
 	store       turbocat.ExecutionStore
 	transient   func(error) bool // database errors worth waiting out (nil: none)
+	patience    time.Duration    // how long they are waited out
 	executionID string
 	stepKey     string
 	attempt     int
 }
-
-// recordPatience is how long a turn's record outlasts an unavailable
-// database (a restart, a fail-over) before the turn is given up: a model
-// answer given up is paid for again when the step is retried.
-const recordPatience = 30 * time.Second
 
 // LoadTurns implements executor.TurnJournal.
 func (j *turnJournal) LoadTurns(ctx context.Context) ([]executor.Turn, error) {
@@ -205,14 +201,15 @@ func (j *turnJournal) LoadTurns(ctx context.Context) ([]executor.Turn, error) {
 }
 
 // RecordTurn implements executor.TurnJournal. While the database is
-// unavailable it tries again, for up to recordPatience (a record written
-// twice is kept once).
+// unavailable it tries again, for up to the runner's RecordPatience (a
+// record written twice is kept once): a model answer given up is paid for
+// again when the step is retried.
 func (j *turnJournal) RecordTurn(ctx context.Context, t executor.Turn) error {
 	rec := &turbocat.StepTurn{ExecutionID: j.executionID, StepKey: j.stepKey, Attempt: j.attempt,
 		Turn: t.Turn, Seq: t.Seq, Kind: t.Kind, ToolCallID: t.ToolCallID, ToolName: t.ToolName, Model: t.Model,
 		Input: nulSafe(t.Input), Output: nulSafe(t.Output), Error: nulSafe(t.Error),
 		InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, CostUSD: t.CostUSD, DurationMs: t.DurationMs}
-	deadline := time.Now().Add(recordPatience)
+	deadline := time.Now().Add(j.patience)
 	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 		err := j.store.RecordStepTurn(ctx, rec)
 		if err == nil || j.transient == nil || !j.transient(err) || time.Now().Add(wait).After(deadline) {
