@@ -37,22 +37,33 @@ type counter struct {
 func (c *counter) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /effect/{exec}/{step}", func(w http.ResponseWriter, r *http.Request) {
-		c.mu.Lock()
-		c.recs = append(c.recs, effect{Exec: r.PathValue("exec"), Step: r.PathValue("step"), Key: r.Header.Get("Idempotency-Key"), At: time.Now()})
-		n := len(c.recs)
-		c.mu.Unlock()
-		t := time.NewTimer(c.delay)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
+		n, ok := c.receive(r, r.PathValue("exec"), r.PathValue("step"))
+		if !ok {
 			return
-		case <-t.C:
 		}
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"ok":true,"received":%d}`, n)
 	})
 	mux.HandleFunc("POST /v1/chat/completions", c.model)
 	return mux
+}
+
+// receive records a request as an effect on arrival, then holds it for
+// the delay; it returns how many requests were received with it, and false
+// when the caller went away meanwhile.
+func (c *counter) receive(r *http.Request, exec, step string) (int, bool) {
+	c.mu.Lock()
+	c.recs = append(c.recs, effect{Exec: exec, Step: step, Key: r.Header.Get("Idempotency-Key"), At: time.Now()})
+	n := len(c.recs)
+	c.mu.Unlock()
+	t := time.NewTimer(c.delay)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+		return n, false
+	case <-t.C:
+		return n, true
+	}
 }
 
 // modelTurns is how many model turns a run of the agent workload makes:
@@ -88,15 +99,8 @@ func (c *counter) model(w http.ResponseWriter, r *http.Request) {
 			turn++
 		}
 	}
-	c.mu.Lock()
-	c.recs = append(c.recs, effect{Exec: exec, Step: fmt.Sprintf("model-turn%d", turn), Key: r.Header.Get("Idempotency-Key"), At: time.Now()})
-	c.mu.Unlock()
-	t := time.NewTimer(c.delay)
-	defer t.Stop()
-	select {
-	case <-r.Context().Done():
+	if _, ok := c.receive(r, exec, fmt.Sprintf("model-turn%d", turn)); !ok {
 		return
-	case <-t.C:
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if turn < modelTurns-1 {

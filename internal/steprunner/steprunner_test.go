@@ -126,27 +126,12 @@ func TestRetryAfterLostResult(t *testing.T) {
 	}))
 	t.Cleanup(api.Close)
 
-	db := postgres.NewDB(pgtest.Pool(t))
-	u := &turbocat.User{Email: "retry@example.com", PasswordHash: "x", Role: turbocat.RoleUser}
-	require.NoError(t, db.CreateUser(ctx, u))
-	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
-	agent := &turbocat.Agent{UserID: u.ID, Name: "send", Type: "api", Config: json.RawMessage(`{"method":"POST","url":"` + api.URL + `/send","body":{"hello":"world"}}`)}
-	require.NoError(t, db.CreateAgent(ctx, agent, 10))
-	w := &turbocat.Workflow{UserID: u.ID, Name: "send", Steps: []turbocat.WorkflowStep{{Key: "send", AgentID: agent.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{}`)}}}
-	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
-	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
-	require.NoError(t, err)
-
-	store := &flakyStore{DB: db}
+	db, u, e, store, r := sendRun(t, api.URL, "retry@example.com")
 	store.fails.Store(1000) // an outage longer than the runner's patience
-	reg := executor.NewRegistry()
-	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}))
-	r := &steprunner.Runner{Store: store, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient,
-		Lease: time.Minute, RecordPatience: 500 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
+	r.Lease, r.RecordPatience = time.Minute, 500*time.Millisecond
 	payload := []byte(`{"action":"step","executionId":"` + e.ID + `","stepKey":"send"}`)
 
-	_, err = r.Handle(ctx, payload)
+	_, err := r.Handle(ctx, payload)
 	var se *turbocat.StepError
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, turbocat.ErrStoreUnavailable, se.Name)
@@ -181,25 +166,9 @@ func TestResultOutlastsShortOutage(t *testing.T) {
 	}))
 	t.Cleanup(api.Close)
 
-	db := postgres.NewDB(pgtest.Pool(t))
-	u := &turbocat.User{Email: "outage@example.com", PasswordHash: "x", Role: turbocat.RoleUser}
-	require.NoError(t, db.CreateUser(ctx, u))
-	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
-	agent := &turbocat.Agent{UserID: u.ID, Name: "send", Type: "api", Config: json.RawMessage(`{"method":"POST","url":"` + api.URL + `/send","body":{}}`)}
-	require.NoError(t, db.CreateAgent(ctx, agent, 10))
-	w := &turbocat.Workflow{UserID: u.ID, Name: "send", Steps: []turbocat.WorkflowStep{{Key: "send", AgentID: agent.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{}`)}}}
-	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
-	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
-	require.NoError(t, err)
-
-	store := &flakyStore{DB: db}
+	db, u, e, store, r := sendRun(t, api.URL, "outage@example.com")
 	store.fails.Store(3)
-	reg := executor.NewRegistry()
-	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}))
-	r := &steprunner.Runner{Store: store, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient,
-		Logger: slog.New(slog.DiscardHandler)}
-	_, err = r.Handle(ctx, []byte(`{"action":"step","executionId":"`+e.ID+`","stepKey":"send"}`))
+	_, err := r.Handle(ctx, []byte(`{"action":"step","executionId":"`+e.ID+`","stepKey":"send"}`))
 	require.NoError(t, err)
 	require.Equal(t, int32(1), calls.Load(), "the effect happened once")
 	steps, err := db.ExecutionSteps(ctx, u.ID, e.ID)
@@ -207,4 +176,29 @@ func TestResultOutlastsShortOutage(t *testing.T) {
 	require.Len(t, steps, 1)
 	require.Equal(t, turbocat.StepCompleted, steps[0].Status)
 	require.Equal(t, 1, steps[0].Attempt)
+}
+
+// sendRun makes a user, an api agent POSTing to base+"/send", a one-step
+// workflow of it and a run of it, and a runner on a flakyStore over the
+// database.
+func sendRun(t *testing.T, base, email string) (*postgres.DB, *turbocat.User, *turbocat.Execution, *flakyStore, *steprunner.Runner) {
+	t.Helper()
+	ctx := context.Background()
+	db := postgres.NewDB(pgtest.Pool(t))
+	u := &turbocat.User{Email: email, PasswordHash: "x", Role: turbocat.RoleUser}
+	require.NoError(t, db.CreateUser(ctx, u))
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
+	agent := &turbocat.Agent{UserID: u.ID, Name: "send", Type: "api", Config: json.RawMessage(`{"method":"POST","url":"` + base + `/send","body":{"hello":"world"}}`)}
+	require.NoError(t, db.CreateAgent(ctx, agent, 10))
+	w := &turbocat.Workflow{UserID: u.ID, Name: "send", Steps: []turbocat.WorkflowStep{{Key: "send", AgentID: agent.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{}`)}}}
+	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	store := &flakyStore{DB: db}
+	reg := executor.NewRegistry()
+	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}))
+	r := &steprunner.Runner{Store: store, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient,
+		Logger: slog.New(slog.DiscardHandler)}
+	return db, u, e, store, r
 }
