@@ -999,8 +999,7 @@ WITH claimed AS (
 )
 SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, e.priority, e.request_hash, e.max_cost_usd, e.max_tokens, e.parent_execution_id, e.parent_step_key, e.replay_of, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
     a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
-    coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
-    (SELECT c.started_at FROM claimed c) AS claimed_started_at,
+    coalesce(c.attempt, 0)::integer AS claimed_attempt, c.started_at AS claimed_started_at,
     cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error, cur.claim_id AS step_claim_id,
     cur.item AS step_item,
     CASE WHEN $1::bool THEN
@@ -1010,6 +1009,7 @@ SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.st
 FROM executions e
 LEFT JOIN agents a ON a.id = $2::uuid AND a.user_id = e.user_id
 LEFT JOIN execution_steps cur ON cur.execution_id = e.id AND cur.step_key = $3::text
+LEFT JOIN claimed c ON true
 WHERE e.id = $4::uuid
 `
 

@@ -87,8 +87,7 @@ WITH claimed AS (
 )
 SELECT sqlc.embed(e), a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
     a.status AS agent_status, a.user_id AS agent_user_id, a.created_at AS agent_created_at, a.updated_at AS agent_updated_at,
-    coalesce((SELECT c.attempt FROM claimed c), 0)::integer AS claimed_attempt,
-    (SELECT c.started_at FROM claimed c) AS claimed_started_at,
+    coalesce(c.attempt, 0)::integer AS claimed_attempt, c.started_at AS claimed_started_at,
     cur.status AS step_status, cur.attempt AS step_attempt, cur.error AS step_error, cur.claim_id AS step_claim_id,
     cur.item AS step_item,
     CASE WHEN sqlc.arg(with_outputs)::bool THEN
@@ -98,6 +97,7 @@ SELECT sqlc.embed(e), a.id AS agent_id, a.name AS agent_name, a.type AS agent_ty
 FROM executions e
 LEFT JOIN agents a ON a.id = sqlc.arg(agent)::uuid AND a.user_id = e.user_id
 LEFT JOIN execution_steps cur ON cur.execution_id = e.id AND cur.step_key = sqlc.arg(step_key)::text
+LEFT JOIN claimed c ON true
 WHERE e.id = sqlc.arg(execution)::uuid;
 
 -- name: StepRenewLease :execrows
