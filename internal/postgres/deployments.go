@@ -85,7 +85,11 @@ func (db *DB) ActiveDeployment(ctx context.Context, workflowID, environment stri
 	if err != nil {
 		return nil, nil, translate(err, "deployment")
 	}
-	return toDeployment(row), row.SigningSecretEnc, nil
+	d := toDeployment(row.Deployment)
+	if d.Workflow, err = toWorkflow(row.Workflow); err != nil {
+		return nil, nil, err
+	}
+	return d, row.Deployment.SigningSecretEnc, nil
 }
 
 // RollbackDeployment implements turbocat.DeploymentStore.

@@ -377,9 +377,12 @@ func (s *Executions) startDeployed(ctx context.Context, d *turbocat.Deployment, 
 			version = *d.PreviousVersion
 		}
 	}
-	w, err := s.Workflows.WorkflowVersion(ctx, d.UserID, d.WorkflowID, version)
-	if err != nil {
-		return nil, err
+	w := d.Workflow // loaded with the deployment, when it was
+	if w == nil || w.ID != d.WorkflowID || w.UserID != d.UserID || w.Version != version {
+		var err error
+		if w, err = s.Workflows.WorkflowVersion(ctx, d.UserID, d.WorkflowID, version); err != nil {
+			return nil, err
+		}
 	}
 	if len(input) == 0 || string(input) == "null" {
 		input = d.Input // the deployment's input for runs that bring none

@@ -324,6 +324,9 @@ type Deployment struct {
 	// runs (workflows:execute): its webhook and schedule start runs only
 	// then.
 	MayExecute bool `json:"-"`
+	// Workflow is the deployment's workflow as it is now, when the store
+	// loaded it with the deployment (ActiveDeployment); nil otherwise.
+	Workflow *Workflow `json:"-"`
 }
 
 // AuditEntry records one mutation.

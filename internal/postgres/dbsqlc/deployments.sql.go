@@ -12,7 +12,9 @@ import (
 )
 
 const deploymentActiveInternal = `-- name: DeploymentActiveInternal :one
-SELECT id, workflow_id, user_id, environment, status, version, previous_version, endpoint_url, state_machine_ref, version_ref, alias_ref, schedule, timezone, signing_secret_enc, error, created_at, updated_at, activated_at, canary_weight, may_execute, input FROM deployments WHERE workflow_id = $1 AND environment = $2 AND status = 'active'
+SELECT d.id, d.workflow_id, d.user_id, d.environment, d.status, d.version, d.previous_version, d.endpoint_url, d.state_machine_ref, d.version_ref, d.alias_ref, d.schedule, d.timezone, d.signing_secret_enc, d.error, d.created_at, d.updated_at, d.activated_at, d.canary_weight, d.may_execute, d.input, w.id, w.user_id, w.name, w.description, w.definition, w.schedule, w.version, w.created_at, w.updated_at
+FROM deployments d JOIN workflows w ON w.id = d.workflow_id AND w.user_id = d.user_id
+WHERE d.workflow_id = $1 AND d.environment = $2 AND d.status = 'active'
 `
 
 type DeploymentActiveInternalParams struct {
@@ -20,32 +22,48 @@ type DeploymentActiveInternalParams struct {
 	Environment string
 }
 
-// The active deployment of an environment, for its stable webhook.
-func (q *Queries) DeploymentActiveInternal(ctx context.Context, arg DeploymentActiveInternalParams) (Deployment, error) {
+type DeploymentActiveInternalRow struct {
+	Deployment Deployment
+	Workflow   Workflow
+}
+
+// The active deployment of an environment, for its stable webhook, with
+// its workflow as it is now (a run of the current version needs nothing
+// more: one round trip for both).
+func (q *Queries) DeploymentActiveInternal(ctx context.Context, arg DeploymentActiveInternalParams) (DeploymentActiveInternalRow, error) {
 	row := q.db.QueryRow(ctx, deploymentActiveInternal, arg.WorkflowID, arg.Environment)
-	var i Deployment
+	var i DeploymentActiveInternalRow
 	err := row.Scan(
-		&i.ID,
-		&i.WorkflowID,
-		&i.UserID,
-		&i.Environment,
-		&i.Status,
-		&i.Version,
-		&i.PreviousVersion,
-		&i.EndpointUrl,
-		&i.StateMachineRef,
-		&i.VersionRef,
-		&i.AliasRef,
-		&i.Schedule,
-		&i.Timezone,
-		&i.SigningSecretEnc,
-		&i.Error,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-		&i.ActivatedAt,
-		&i.CanaryWeight,
-		&i.MayExecute,
-		&i.Input,
+		&i.Deployment.ID,
+		&i.Deployment.WorkflowID,
+		&i.Deployment.UserID,
+		&i.Deployment.Environment,
+		&i.Deployment.Status,
+		&i.Deployment.Version,
+		&i.Deployment.PreviousVersion,
+		&i.Deployment.EndpointUrl,
+		&i.Deployment.StateMachineRef,
+		&i.Deployment.VersionRef,
+		&i.Deployment.AliasRef,
+		&i.Deployment.Schedule,
+		&i.Deployment.Timezone,
+		&i.Deployment.SigningSecretEnc,
+		&i.Deployment.Error,
+		&i.Deployment.CreatedAt,
+		&i.Deployment.UpdatedAt,
+		&i.Deployment.ActivatedAt,
+		&i.Deployment.CanaryWeight,
+		&i.Deployment.MayExecute,
+		&i.Deployment.Input,
+		&i.Workflow.ID,
+		&i.Workflow.UserID,
+		&i.Workflow.Name,
+		&i.Workflow.Description,
+		&i.Workflow.Definition,
+		&i.Workflow.Schedule,
+		&i.Workflow.Version,
+		&i.Workflow.CreatedAt,
+		&i.Workflow.UpdatedAt,
 	)
 	return i, err
 }

@@ -67,8 +67,12 @@ WHERE id = $1 AND user_id = $2 AND status = 'active'
 RETURNING *;
 
 -- name: DeploymentActiveInternal :one
--- The active deployment of an environment, for its stable webhook.
-SELECT * FROM deployments WHERE workflow_id = $1 AND environment = $2 AND status = 'active';
+-- The active deployment of an environment, for its stable webhook, with
+-- its workflow as it is now (a run of the current version needs nothing
+-- more: one round trip for both).
+SELECT sqlc.embed(d), sqlc.embed(w)
+FROM deployments d JOIN workflows w ON w.id = d.workflow_id AND w.user_id = d.user_id
+WHERE d.workflow_id = $1 AND d.environment = $2 AND d.status = 'active';
 
 -- name: DeploymentListActive :many
 -- A user's active deployments, each with its workflow's name and the
