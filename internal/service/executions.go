@@ -378,7 +378,7 @@ func (s *Executions) startDeployed(ctx context.Context, d *turbocat.Deployment, 
 		}
 	}
 	w := d.Workflow // loaded with the deployment, when it was
-	if w == nil || w.ID != d.WorkflowID || w.UserID != d.UserID || w.Version != version {
+	if w == nil || w.Version != version {
 		var err error
 		if w, err = s.Workflows.WorkflowVersion(ctx, d.UserID, d.WorkflowID, version); err != nil {
 			return nil, err

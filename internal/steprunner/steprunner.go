@@ -227,7 +227,7 @@ func (r *Runner) handle(ctx context.Context, raw json.RawMessage) (json.RawMessa
 					return nil, err
 				}
 			}
-			return json.RawMessage(`{"done":true,"turn":-1,"calls":[]}`), nil
+			return json.Marshal(turnResult{Done: true, Turn: -1, Calls: []int{}})
 		}
 		return json.Marshal(turnResult{Turn: wanted.Turn, Calls: wanted.Calls})
 	case ActionTool:
@@ -300,7 +300,9 @@ func (r *Runner) RunStep(ctx context.Context, executionID, stepKey string) error
 	return err
 }
 
-// turnResult is the answer of a turn action whose model asked for tools.
+// turnResult is the answer of a turn action: done, or the turn whose
+// tool calls (indexes) are still to run. Every field is always present:
+// the Task's ResultSelector reads each.
 type turnResult struct {
 	Done  bool  `json:"done"`
 	Turn  int   `json:"turn"`
@@ -365,6 +367,12 @@ func (r *Runner) RunTool(ctx context.Context, executionID, stepKey string, turn,
 	}
 	if err != nil {
 		return fmt.Errorf("load agent %s: %w", step.AgentID, err)
+	}
+	switch {
+	case agent.Type != turbocat.AgentLLM:
+		return &turbocat.StepError{Name: ErrInput, Cause: fmt.Sprintf("step %s runs a %s agent, which has no tool calls", stepKey, agent.Type)}
+	case agent.Status != turbocat.AgentActive:
+		return &turbocat.StepError{Name: ErrAgentUnavailable, Cause: fmt.Sprintf("agent %q is %s; enable it with PATCH /api/v1/agents/%s", agent.Name, agent.Status, agent.ID)}
 	}
 	scrub := secrets.NewScrubber()
 	live := r.startLive(ctx, e.ID, stepKey, scrub)
@@ -656,27 +664,40 @@ func (r *Runner) patience() time.Duration {
 // outage (Postgres crashed before the claim was flushed), the outage's
 // error is returned: the engine retries the step, which claims it anew.
 func (r *Runner) finishStep(ctx context.Context, held turbocat.ClaimedStep, res turbocat.StepResult) (bool, error) {
-	deadline := time.Now().Add(r.patience())
-	var outage error
+	var ok bool
+	outage, err := outlast(ctx, r.Transient, r.patience(), func() (err error) {
+		ok, err = r.Store.FinishStep(ctx, held, res)
+		return err
+	})
+	if outage != nil {
+		r.logger().Warn("the database was unavailable while a step's result was recorded", "execution_id", held.ExecutionID,
+			"step_key", held.StepKey, "error", outage.Error(), "recorded", err == nil && ok)
+	}
+	if err != nil {
+		return false, err
+	}
+	if !ok && outage != nil {
+		return false, outage
+	}
+	return ok, nil
+}
+
+// outlast runs write, and again while it fails with an error transient
+// says is the database's unavailability, for up to patience (waiting 0.2 s
+// doubling to 2 s between tries). It returns write's last error and the
+// first transient one it outlasted (nil when none).
+func outlast(ctx context.Context, transient func(error) bool, patience time.Duration, write func() error) (outage, err error) {
+	deadline := time.Now().Add(patience)
 	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		ok, err := r.Store.FinishStep(ctx, held, res)
-		if err == nil {
-			if !ok && outage != nil {
-				return false, outage
-			}
-			return ok, nil
-		}
-		if r.Transient == nil || !r.Transient(err) || time.Now().Add(wait).After(deadline) {
-			return false, err
+		if err = write(); err == nil || transient == nil || !transient(err) || time.Now().Add(wait).After(deadline) {
+			return outage, err
 		}
 		if outage == nil {
-			r.logger().Warn("database unavailable while recording a step's result; trying again", "execution_id", held.ExecutionID,
-				"step_key", held.StepKey, "error", err.Error())
+			outage = err
 		}
-		outage = err
 		select {
 		case <-ctx.Done():
-			return false, err
+			return outage, err
 		case <-time.After(wait):
 		}
 	}

@@ -202,3 +202,50 @@ func sendRun(t *testing.T, base, email string) (*postgres.DB, *turbocat.User, *t
 		Logger: slog.New(slog.DiscardHandler)}
 	return db, u, e, store, r
 }
+
+// TestToolCallAfterTheRunEnded: between two turns a step is released,
+// still running, and claimed again in the same attempt; a tool call whose
+// run was cancelled meanwhile runs nothing and says why, and a tool call
+// for a step whose agent has no tool loop is refused.
+func TestToolCallAfterTheRunEnded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var calls atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(api.Close)
+	db, u, e, _, r := sendRun(t, api.URL, "released@example.com")
+	agents, err := db.AgentsByName(ctx, u.ID, []string{"send"})
+	require.NoError(t, err)
+	claim := func() *turbocat.StartedStep {
+		s, err := db.StartStep(ctx, turbocat.StepStart{ExecutionID: e.ID, StepKey: "send", AgentID: agents["send"].ID, Lease: time.Minute})
+		require.NoError(t, err)
+		require.True(t, s.Claim.Claimed)
+		return s
+	}
+	first := claim()
+	ok, err := db.ReleaseStep(ctx, turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: "send", ClaimID: first.Claim.ClaimID}, json.RawMessage(`{"q":1}`))
+	require.NoError(t, err)
+	require.True(t, ok)
+	again := claim()
+	require.Equal(t, first.Claim.Step.Attempt, again.Claim.Step.Attempt, "the next turn is the same attempt")
+	require.Equal(t, first.Claim.Step.StartedAt, again.Claim.Step.StartedAt, "and keeps the step's start")
+	_, err = db.ReleaseStep(ctx, turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: "send", ClaimID: again.Claim.ClaimID}, json.RawMessage(`{"q":1}`))
+	require.NoError(t, err)
+
+	tool := []byte(`{"action":"tool","executionId":"` + e.ID + `","stepKey":"send","turn":0,"index":0}`)
+	_, err = r.Handle(ctx, tool)
+	var se *turbocat.StepError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, steprunner.ErrInput, se.Name, "an api agent has no tool calls: %s", se.Cause)
+
+	ended, err := db.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCancelled})
+	require.NoError(t, err)
+	require.True(t, ended)
+	_, err = r.Handle(ctx, tool)
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, steprunner.ErrExecutionFinished, se.Name)
+	require.Equal(t, int32(0), calls.Load(), "nothing ran")
+}

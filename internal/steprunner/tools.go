@@ -209,18 +209,8 @@ func (j *turnJournal) RecordTurn(ctx context.Context, t executor.Turn) error {
 		Turn: t.Turn, Seq: t.Seq, Kind: t.Kind, ToolCallID: t.ToolCallID, ToolName: t.ToolName, Model: t.Model,
 		Input: nulSafe(t.Input), Output: nulSafe(t.Output), Error: nulSafe(t.Error),
 		InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, CostUSD: t.CostUSD, DurationMs: t.DurationMs}
-	deadline := time.Now().Add(j.patience)
-	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		err := j.store.RecordStepTurn(ctx, rec)
-		if err == nil || j.transient == nil || !j.transient(err) || time.Now().Add(wait).After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(wait):
-		}
-	}
+	_, err := outlast(ctx, j.transient, j.patience, func() error { return j.store.RecordStepTurn(ctx, rec) })
+	return err
 }
 
 // nulSafe keeps a document Postgres cannot store in jsonb (a NUL
