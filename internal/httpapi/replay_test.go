@@ -61,9 +61,7 @@ func TestReplay(t *testing.T) {
 	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		modelCalls.Add(1)
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o-mini",
-			"choices":[{"index":0,"message":{"role":"assistant","content":"Take sunglasses"},"finish_reason":"stop"}],
-			"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}`))
+		writeAnswer(w, "Take sunglasses", 12, 3)
 	}))
 	t.Cleanup(model.Close)
 	f := setupEngine(t, func(c *config.Config) { c.HTTPAllowCIDRs = []string{"127.0.0.0/8"} })

@@ -35,9 +35,7 @@ func TestLLMToolsThroughTheAPI(t *testing.T) {
 				"usage":{"prompt_tokens":50,"completion_tokens":5,"total_tokens":55}}`))
 			return
 		}
-		_, _ = w.Write([]byte(`{"id":"c2","object":"chat.completion","created":1,"model":"gpt-4o-mini",
-			"choices":[{"index":0,"message":{"role":"assistant","content":"Lyon is sunny"},"finish_reason":"stop"}],
-			"usage":{"prompt_tokens":80,"completion_tokens":4,"total_tokens":84}}`))
+		writeAnswer(w, "Lyon is sunny", 80, 4)
 	}))
 	t.Cleanup(model.Close)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -170,9 +168,7 @@ func TestLLMWithCodeAndMCPTools(t *testing.T) {
 			return
 		}
 		second.Store(string(raw))
-		_, _ = w.Write([]byte(`{"id":"c2","object":"chat.completion","created":1,"model":"gpt-4o-mini",
-			"choices":[{"index":0,"message":{"role":"assistant","content":"21 doubled is 42; 2+3 is 5"},"finish_reason":"stop"}],
-			"usage":{"prompt_tokens":90,"completion_tokens":8,"total_tokens":98}}`))
+		writeAnswer(w, "21 doubled is 42; 2+3 is 5", 90, 8)
 	}))
 	t.Cleanup(model.Close)
 
@@ -269,9 +265,7 @@ func TestWorkflowAsTool(t *testing.T) {
 			return
 		}
 		second.Store(string(raw))
-		_, _ = w.Write([]byte(`{"id":"c2","object":"chat.completion","created":1,"model":"gpt-4o-mini",
-			"choices":[{"index":0,"message":{"role":"assistant","content":"Lyon has 522000 people"},"finish_reason":"stop"}],
-			"usage":{"prompt_tokens":90,"completion_tokens":8,"total_tokens":98}}`))
+		writeAnswer(w, "Lyon has 522000 people", 90, 8)
 	}))
 	t.Cleanup(model.Close)
 	f := setupEngine(t, func(c *config.Config) { c.HTTPAllowCIDRs = []string{"127.0.0.0/8"} })
@@ -369,9 +363,7 @@ func TestToolLoopOutlastsOneInvocation(t *testing.T) {
 				"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}`, n, results)
 			return
 		}
-		_, _ = w.Write([]byte(`{"id":"done","object":"chat.completion","created":1,"model":"gpt-4o-mini",
-			"choices":[{"index":0,"message":{"role":"assistant","content":"four slow calls later"},"finish_reason":"stop"}],
-			"usage":{"prompt_tokens":40,"completion_tokens":5,"total_tokens":45}}`))
+		writeAnswer(w, "four slow calls later", 40, 5)
 	}))
 	t.Cleanup(model.Close)
 
@@ -400,4 +392,13 @@ func TestToolLoopOutlastsOneInvocation(t *testing.T) {
 	require.Len(t, run.Steps, 1)
 	require.Equal(t, 1, run.Steps[0].Attempt, "no turn timed out or was retried")
 	require.GreaterOrEqual(t, run.Steps[0].DurationMs, int64(6000), "the step's record spans its four 1.5 s tool calls")
+}
+
+// writeAnswer answers as the OpenAI Chat Completions API does when the
+// model ends its turn with text (no tool calls), with the tokens used.
+func writeAnswer(w http.ResponseWriter, text string, promptTokens, completionTokens int) {
+	b, _ := json.Marshal(map[string]any{"id": "answer", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+		"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": text}, "finish_reason": "stop"}},
+		"usage":   map[string]any{"prompt_tokens": promptTokens, "completion_tokens": completionTokens, "total_tokens": promptTokens + completionTokens}})
+	_, _ = w.Write(b)
 }
