@@ -33,18 +33,13 @@ type DB struct {
 	tx     pgx.Tx // the transaction this DB is bound to, if any
 	meta   *metaCache
 	kicker *eventKicker
-	// results records concurrent steps' results in one statement each
-	// (group commit); see FinishStep.
-	results *batcher[stepResult, bool]
 }
 
 var _ turbocat.Store = (*DB)(nil)
 
 // NewDB wraps a pool.
 func NewDB(pool *pgxpool.Pool) *DB {
-	db := &DB{Pool: pool, q: dbsqlc.New(pool), meta: newMetaCache(), kicker: &eventKicker{pool: pool}}
-	db.results = newBatcher(resultSlots, 256, db.recordResults)
-	return db
+	return &DB{Pool: pool, q: dbsqlc.New(pool), meta: newMetaCache(), kicker: &eventKicker{pool: pool}}
 }
 
 // Open connects to url with at most maxConns connections and checks the
@@ -95,7 +90,7 @@ func (db *DB) inTx(ctx context.Context, fn func(q *dbsqlc.Queries) error) error 
 // transaction, committed when fn returns nil and rolled back otherwise.
 func (db *DB) InTx(ctx context.Context, fn func(turbocat.Store) error) error {
 	return pgx.BeginFunc(ctx, db.beginner(), func(tx pgx.Tx) error {
-		return fn(&DB{Pool: db.Pool, q: db.q.WithTx(tx), tx: tx, meta: db.meta, kicker: db.kicker, results: db.results})
+		return fn(&DB{Pool: db.Pool, q: db.q.WithTx(tx), tx: tx, meta: db.meta, kicker: db.kicker})
 	})
 }
 

@@ -397,7 +397,7 @@ func (db *DB) SetStepInput(ctx context.Context, step turbocat.ClaimedStep, input
 // result was never recorded (and that will run again).
 func (db *DB) FinishStep(ctx context.Context, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {
 	if len(r.Logs) == 0 {
-		return db.finishStep(ctx, step, r)
+		return finishStep(ctx, db.q, step, r)
 	}
 	// One statement: the result and the lines, or nothing when the claim
 	// was lost.
@@ -412,70 +412,21 @@ func (db *DB) FinishStep(ctx context.Context, step turbocat.ClaimedStep, r turbo
 	return n == 1, nil
 }
 
-// resultSlots is how many statements recording step results may be in
-// flight at once; results that come while they are wait and go together
-// in the next one (group commit). Postgres here has few cores: more
-// statements at once would only wait on one another inside it.
-const resultSlots = 4
-
-// stepResult is one step's result, as StepResultsRecord takes it.
-type stepResult struct {
-	step turbocat.ClaimedStep
-	r    turbocat.StepResult
-}
-
-// finishStep records a step's result without log lines: outside a
-// transaction through the group commit of concurrent results, inside one
-// (which it must be part of) alone.
-func (db *DB) finishStep(ctx context.Context, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {
-	if db.tx == nil && db.results != nil {
-		ok, err := db.results.do(ctx, stepResult{step: step, r: r})
-		if err != nil {
-			return false, fmt.Errorf("record step result: %w", err)
-		}
-		return ok, nil
+func finishStep(ctx context.Context, q *dbsqlc.Queries, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {
+	executionID, stepKey, claimID := step.ExecutionID, step.StepKey, step.ClaimID
+	d := r.DurationMs
+	var n int64
+	var err error
+	if r.Error != nil {
+		n, err = q.StepFail(ctx, dbsqlc.StepFailParams{ExecutionID: executionID, StepKey: stepKey, Error: r.Error, ClaimID: &claimID, DurationMs: &d, Input: r.Input})
+	} else {
+		n, err = q.StepComplete(ctx, dbsqlc.StepCompleteParams{ExecutionID: executionID, StepKey: stepKey, Output: r.Output, ClaimID: &claimID,
+			DurationMs: &d, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CostUsd: r.CostUSD, Input: r.Input})
 	}
-	oks, err := recordResults(ctx, db.q, []stepResult{{step: step, r: r}})
 	if err != nil {
 		return false, fmt.Errorf("record step result: %w", err)
 	}
-	return oks[0], nil
-}
-
-// recordResults is the batcher's write: each result is recorded in one
-// statement and one synchronous commit, and reports whether its claim held.
-func (db *DB) recordResults(ctx context.Context, rs []stepResult) ([]bool, error) {
-	return recordResults(ctx, db.q, rs)
-}
-
-func recordResults(ctx context.Context, q *dbsqlc.Queries, rs []stepResult) ([]bool, error) {
-	var p dbsqlc.StepResultsRecordParams
-	for _, x := range rs {
-		p.ExecutionIds = append(p.ExecutionIds, x.step.ExecutionID)
-		p.StepKeys = append(p.StepKeys, x.step.StepKey)
-		p.ClaimIds = append(p.ClaimIds, x.step.ClaimID)
-		p.Failed = append(p.Failed, x.r.Error != nil)
-		p.Outputs = append(p.Outputs, x.r.Output)
-		p.Errors = append(p.Errors, x.r.Error)
-		p.Inputs = append(p.Inputs, x.r.Input)
-		p.DurationMs = append(p.DurationMs, x.r.DurationMs)
-		p.InputTokens = append(p.InputTokens, x.r.InputTokens)
-		p.OutputTokens = append(p.OutputTokens, x.r.OutputTokens)
-		p.CostsUsd = append(p.CostsUsd, x.r.CostUSD)
-	}
-	rows, err := q.StepResultsRecord(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	recorded := make(map[string]bool, len(rows))
-	for _, claim := range rows {
-		recorded[claim] = true
-	}
-	oks := make([]bool, len(rs))
-	for i, x := range rs {
-		oks[i] = recorded[x.step.ClaimID]
-	}
-	return oks, nil
+	return n == 1, nil
 }
 
 // AppendLogs implements turbocat.ExecutionStore: one statement.

@@ -19,19 +19,6 @@ import (
 // runtime: state machines, executions and history events in Postgres.
 type RuntimeJournal struct {
 	q *dbsqlc.Queries
-	// writes sends the records of concurrent executions (a start, an end
-	// with its last events) together: one statement per free connection
-	// instead of one per record.
-	writes *batcher[executionWrite, struct{}]
-}
-
-// executionWrite is one execution's record and the events written with it.
-type executionWrite struct {
-	arn, stateMachineArn, status string
-	startDate                    time.Time
-	doc                          json.RawMessage
-	ids                          []int64
-	events                       []json.RawMessage
 }
 
 var (
@@ -42,51 +29,7 @@ var (
 // NewRuntimeJournal returns a journal over pool (migrated with Migrate).
 // OpenJournalPool makes the pool it is meant for.
 func NewRuntimeJournal(pool *pgxpool.Pool) *RuntimeJournal {
-	j := &RuntimeJournal{q: dbsqlc.New(pool)}
-	j.writes = newBatcher(int(pool.Config().MaxConns), 256, j.writeExecutions)
-	return j
-}
-
-// writeExecutions writes a batch of execution records in one statement. An
-// execution written twice in one batch (a caller that stopped waiting, then
-// wrote again) keeps its last record; its events are all written.
-func (j *RuntimeJournal) writeExecutions(ctx context.Context, ws []executionWrite) ([]struct{}, error) {
-	var p dbsqlc.RuntimeExecutionsWriteParams
-	last := make(map[string]int, len(ws))
-	for i, w := range ws {
-		last[w.arn] = i
-		for k := range w.ids {
-			p.EventArns = append(p.EventArns, w.arn)
-			p.EventIds = append(p.EventIds, w.ids[k])
-			p.Events = append(p.Events, w.events[k])
-		}
-	}
-	for i, w := range ws {
-		if last[w.arn] != i {
-			continue
-		}
-		p.Arns = append(p.Arns, w.arn)
-		p.StateMachineArns = append(p.StateMachineArns, w.stateMachineArn)
-		p.Statuses = append(p.Statuses, w.status)
-		p.StartDates = append(p.StartDates, w.startDate)
-		p.Docs = append(p.Docs, w.doc)
-	}
-	if err := j.q.RuntimeExecutionsWrite(ctx, p); err != nil {
-		return nil, err
-	}
-	return make([]struct{}, len(ws)), nil
-}
-
-// writeExecution journals e with events, together with the records of
-// other executions written at the same time.
-func (j *RuntimeJournal) writeExecution(ctx context.Context, e *runtime.Execution, ids []int64, events []json.RawMessage) error {
-	doc, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("encode execution %s: %w", e.ExecutionArn, err)
-	}
-	_, err = j.writes.do(ctx, executionWrite{arn: e.ExecutionArn, stateMachineArn: e.StateMachineArn, status: e.Status,
-		startDate: e.StartDate, doc: doc, ids: ids, events: events})
-	return err
+	return &RuntimeJournal{q: dbsqlc.New(pool)}
 }
 
 // SaveStateMachine implements runtime.Journal.
@@ -128,7 +71,14 @@ func (j *RuntimeJournal) LoadStateMachines(ctx context.Context) ([]*runtime.Stat
 
 // SaveExecution implements runtime.Journal.
 func (j *RuntimeJournal) SaveExecution(ctx context.Context, e *runtime.Execution) error {
-	if err := j.writeExecution(ctx, e, nil, nil); err != nil {
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode execution %s: %w", e.ExecutionArn, err)
+	}
+	err = j.q.RuntimeExecutionUpsert(ctx, dbsqlc.RuntimeExecutionUpsertParams{
+		Arn: e.ExecutionArn, StateMachineArn: e.StateMachineArn, Status: e.Status, StartDate: e.StartDate, Doc: doc,
+	})
+	if err != nil {
 		return fmt.Errorf("save execution %s: %w", e.ExecutionArn, err)
 	}
 	return nil
@@ -198,7 +148,13 @@ func (j *RuntimeJournal) EndExecution(ctx context.Context, e *runtime.Execution,
 	if err != nil {
 		return err
 	}
-	if err := j.writeExecution(ctx, e, ids, docs); err != nil {
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode execution %s: %w", e.ExecutionArn, err)
+	}
+	err = j.q.RuntimeExecutionEnd(ctx, dbsqlc.RuntimeExecutionEndParams{Arn: e.ExecutionArn, Ids: ids, Events: docs,
+		StateMachineArn: e.StateMachineArn, Status: e.Status, StartDate: e.StartDate, Doc: doc})
+	if err != nil {
 		return fmt.Errorf("journal the end of %s: %w", e.ExecutionArn, err)
 	}
 	return nil

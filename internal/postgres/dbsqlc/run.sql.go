@@ -706,6 +706,72 @@ func (q *Queries) LogsPrune(ctx context.Context, arg LogsPruneParams) (int64, er
 	return result.RowsAffected(), nil
 }
 
+const stepComplete = `-- name: StepComplete :execrows
+UPDATE execution_steps SET status = 'completed', output = $3, input = $9, completed_at = now(), lease_until = NULL,
+    duration_ms = $5, input_tokens = $6, output_tokens = $7, cost_usd = $8, updated_at = now()
+WHERE execution_id = $1 AND step_key = $2 AND claim_id = $4
+`
+
+type StepCompleteParams struct {
+	ExecutionID  string
+	StepKey      string
+	Output       json.RawMessage
+	ClaimID      *string
+	DurationMs   *int64
+	InputTokens  int64
+	OutputTokens int64
+	CostUsd      float64
+	Input        json.RawMessage
+}
+
+func (q *Queries) StepComplete(ctx context.Context, arg StepCompleteParams) (int64, error) {
+	result, err := q.db.Exec(ctx, stepComplete,
+		arg.ExecutionID,
+		arg.StepKey,
+		arg.Output,
+		arg.ClaimID,
+		arg.DurationMs,
+		arg.InputTokens,
+		arg.OutputTokens,
+		arg.CostUsd,
+		arg.Input,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const stepFail = `-- name: StepFail :execrows
+UPDATE execution_steps SET status = 'failed', error = $3, input = $6, completed_at = now(), lease_until = NULL,
+    duration_ms = $5, updated_at = now()
+WHERE execution_id = $1 AND step_key = $2 AND claim_id = $4
+`
+
+type StepFailParams struct {
+	ExecutionID string
+	StepKey     string
+	Error       json.RawMessage
+	ClaimID     *string
+	DurationMs  *int64
+	Input       json.RawMessage
+}
+
+func (q *Queries) StepFail(ctx context.Context, arg StepFailParams) (int64, error) {
+	result, err := q.db.Exec(ctx, stepFail,
+		arg.ExecutionID,
+		arg.StepKey,
+		arg.Error,
+		arg.ClaimID,
+		arg.DurationMs,
+		arg.Input,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const stepFinishLogged = `-- name: StepFinishLogged :one
 WITH done AS (
     UPDATE execution_steps SET
@@ -889,76 +955,6 @@ func (q *Queries) StepRenewLease(ctx context.Context, arg StepRenewLeaseParams) 
 		return 0, err
 	}
 	return result.RowsAffected(), nil
-}
-
-const stepResultsRecord = `-- name: StepResultsRecord :many
-UPDATE execution_steps s SET status = CASE WHEN r.failed THEN 'failed' ELSE 'completed' END,
-    output = CASE WHEN r.failed THEN s.output ELSE r.output END,
-    error = CASE WHEN r.failed THEN r.error ELSE s.error END,
-    input = r.input, completed_at = now(), lease_until = NULL, duration_ms = r.duration_ms,
-    input_tokens = CASE WHEN r.failed THEN s.input_tokens ELSE r.input_tokens END,
-    output_tokens = CASE WHEN r.failed THEN s.output_tokens ELSE r.output_tokens END,
-    cost_usd = CASE WHEN r.failed THEN s.cost_usd ELSE r.cost_usd END,
-    updated_at = now()
-FROM (
-    SELECT unnest($1::uuid[]) AS execution_id, unnest($2::text[]) AS step_key,
-        unnest($3::uuid[]) AS claim_id, unnest($4::bool[]) AS failed,
-        unnest($5::jsonb[]) AS output, unnest($6::jsonb[]) AS error,
-        unnest($7::jsonb[]) AS input, unnest($8::bigint[]) AS duration_ms,
-        unnest($9::bigint[]) AS input_tokens, unnest($10::bigint[]) AS output_tokens,
-        unnest($11::numeric[]) AS cost_usd
-) r
-WHERE s.execution_id = r.execution_id AND s.step_key = r.step_key AND s.claim_id = r.claim_id
-RETURNING s.claim_id::uuid
-`
-
-type StepResultsRecordParams struct {
-	ExecutionIds []string
-	StepKeys     []string
-	ClaimIds     []string
-	Failed       []bool
-	Outputs      []json.RawMessage
-	Errors       []json.RawMessage
-	Inputs       []json.RawMessage
-	DurationMs   []int64
-	InputTokens  []int64
-	OutputTokens []int64
-	CostsUsd     []float64
-}
-
-// Several steps' results (StepComplete or StepFail each) in one statement
-// and one commit: the group commit of concurrent steps (see batcher). Each
-// is recorded only while its claim holds; the claims recorded are returned.
-func (q *Queries) StepResultsRecord(ctx context.Context, arg StepResultsRecordParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, stepResultsRecord,
-		arg.ExecutionIds,
-		arg.StepKeys,
-		arg.ClaimIds,
-		arg.Failed,
-		arg.Outputs,
-		arg.Errors,
-		arg.Inputs,
-		arg.DurationMs,
-		arg.InputTokens,
-		arg.OutputTokens,
-		arg.CostsUsd,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var s_claim_id string
-		if err := rows.Scan(&s_claim_id); err != nil {
-			return nil, err
-		}
-		items = append(items, s_claim_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const stepSetInput = `-- name: StepSetInput :exec

@@ -69,6 +69,41 @@ func (q *Queries) RuntimeEventList(ctx context.Context, executionArn string) ([]
 	return items, nil
 }
 
+const runtimeExecutionEnd = `-- name: RuntimeExecutionEnd :exec
+WITH evs AS (
+    INSERT INTO runtime_events (execution_arn, id, event)
+    SELECT $1::text, unnest($6::bigint[]), unnest($7::jsonb[])
+    ON CONFLICT (execution_arn, id) DO NOTHING
+)
+INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc)
+VALUES ($1::text, $2, $3, $4, $5)
+ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc
+`
+
+type RuntimeExecutionEndParams struct {
+	Arn             string
+	StateMachineArn string
+	Status          string
+	StartDate       time.Time
+	Doc             json.RawMessage
+	Ids             []int64
+	Events          []json.RawMessage
+}
+
+// An execution's last events and its terminal record in one statement.
+func (q *Queries) RuntimeExecutionEnd(ctx context.Context, arg RuntimeExecutionEndParams) error {
+	_, err := q.db.Exec(ctx, runtimeExecutionEnd,
+		arg.Arn,
+		arg.StateMachineArn,
+		arg.Status,
+		arg.StartDate,
+		arg.Doc,
+		arg.Ids,
+		arg.Events,
+	)
+	return err
+}
+
 const runtimeExecutionGet = `-- name: RuntimeExecutionGet :one
 SELECT doc FROM runtime_executions WHERE arn = $1
 `
@@ -151,41 +186,26 @@ func (q *Queries) RuntimeExecutionPrune(ctx context.Context, arg RuntimeExecutio
 	return result.RowsAffected(), nil
 }
 
-const runtimeExecutionsWrite = `-- name: RuntimeExecutionsWrite :exec
-WITH evs AS (
-    INSERT INTO runtime_events (execution_arn, id, event)
-    SELECT unnest($6::text[]), unnest($7::bigint[]), unnest($8::jsonb[])
-    ON CONFLICT (execution_arn, id) DO NOTHING
-)
-INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc)
-SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
-    unnest($4::timestamptz[]), unnest($5::jsonb[])
+const runtimeExecutionUpsert = `-- name: RuntimeExecutionUpsert :exec
+INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc
 `
 
-type RuntimeExecutionsWriteParams struct {
-	Arns             []string
-	StateMachineArns []string
-	Statuses         []string
-	StartDates       []time.Time
-	Docs             []json.RawMessage
-	EventArns        []string
-	EventIds         []int64
-	Events           []json.RawMessage
+type RuntimeExecutionUpsertParams struct {
+	Arn             string
+	StateMachineArn string
+	Status          string
+	StartDate       time.Time
+	Doc             json.RawMessage
 }
 
-// Several executions' records and their new events in one statement: the
-// journal's group commit (see batcher). Each arn appears once in arns.
-func (q *Queries) RuntimeExecutionsWrite(ctx context.Context, arg RuntimeExecutionsWriteParams) error {
-	_, err := q.db.Exec(ctx, runtimeExecutionsWrite,
-		arg.Arns,
-		arg.StateMachineArns,
-		arg.Statuses,
-		arg.StartDates,
-		arg.Docs,
-		arg.EventArns,
-		arg.EventIds,
-		arg.Events,
+func (q *Queries) RuntimeExecutionUpsert(ctx context.Context, arg RuntimeExecutionUpsertParams) error {
+	_, err := q.db.Exec(ctx, runtimeExecutionUpsert,
+		arg.Arn,
+		arg.StateMachineArn,
+		arg.Status,
+		arg.StartDate,
+		arg.Doc,
 	)
 	return err
 }

@@ -123,28 +123,15 @@ SELECT * FROM execution_steps WHERE execution_id = $1 AND step_key = $2;
 UPDATE execution_steps SET input = $3, updated_at = now()
 WHERE execution_id = $1 AND step_key = $2 AND claim_id = $4;
 
--- name: StepResultsRecord :many
--- Several steps' results (StepComplete or StepFail each) in one statement
--- and one commit: the group commit of concurrent steps (see batcher). Each
--- is recorded only while its claim holds; the claims recorded are returned.
-UPDATE execution_steps s SET status = CASE WHEN r.failed THEN 'failed' ELSE 'completed' END,
-    output = CASE WHEN r.failed THEN s.output ELSE r.output END,
-    error = CASE WHEN r.failed THEN r.error ELSE s.error END,
-    input = r.input, completed_at = now(), lease_until = NULL, duration_ms = r.duration_ms,
-    input_tokens = CASE WHEN r.failed THEN s.input_tokens ELSE r.input_tokens END,
-    output_tokens = CASE WHEN r.failed THEN s.output_tokens ELSE r.output_tokens END,
-    cost_usd = CASE WHEN r.failed THEN s.cost_usd ELSE r.cost_usd END,
-    updated_at = now()
-FROM (
-    SELECT unnest(sqlc.arg(execution_ids)::uuid[]) AS execution_id, unnest(sqlc.arg(step_keys)::text[]) AS step_key,
-        unnest(sqlc.arg(claim_ids)::uuid[]) AS claim_id, unnest(sqlc.arg(failed)::bool[]) AS failed,
-        unnest(sqlc.arg(outputs)::jsonb[]) AS output, unnest(sqlc.arg(errors)::jsonb[]) AS error,
-        unnest(sqlc.arg(inputs)::jsonb[]) AS input, unnest(sqlc.arg(duration_ms)::bigint[]) AS duration_ms,
-        unnest(sqlc.arg(input_tokens)::bigint[]) AS input_tokens, unnest(sqlc.arg(output_tokens)::bigint[]) AS output_tokens,
-        unnest(sqlc.arg(costs_usd)::numeric[]) AS cost_usd
-) r
-WHERE s.execution_id = r.execution_id AND s.step_key = r.step_key AND s.claim_id = r.claim_id
-RETURNING s.claim_id::uuid;
+-- name: StepComplete :execrows
+UPDATE execution_steps SET status = 'completed', output = $3, input = sqlc.narg(input), completed_at = now(), lease_until = NULL,
+    duration_ms = $5, input_tokens = $6, output_tokens = $7, cost_usd = $8, updated_at = now()
+WHERE execution_id = $1 AND step_key = $2 AND claim_id = $4;
+
+-- name: StepFail :execrows
+UPDATE execution_steps SET status = 'failed', error = $3, input = sqlc.narg(input), completed_at = now(), lease_until = NULL,
+    duration_ms = $5, updated_at = now()
+WHERE execution_id = $1 AND step_key = $2 AND claim_id = $4;
 
 -- name: StepsCopyCompleted :exec
 -- A retry reuses the outputs of the steps that completed in the original.

@@ -8,6 +8,10 @@ DELETE FROM runtime_state_machines WHERE arn = $1;
 -- name: RuntimeStateMachineList :many
 SELECT doc FROM runtime_state_machines ORDER BY arn;
 
+-- name: RuntimeExecutionUpsert :exec
+INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc;
+
 -- name: RuntimeExecutionListRunning :many
 SELECT doc FROM runtime_executions WHERE status = 'RUNNING' ORDER BY start_date, arn;
 
@@ -39,16 +43,13 @@ DELETE FROM runtime_executions WHERE arn IN (
     LIMIT sqlc.arg(max_rows)::int
 );
 
--- name: RuntimeExecutionsWrite :exec
--- Several executions' records and their new events in one statement: the
--- journal's group commit (see batcher). Each arn appears once in arns.
+-- name: RuntimeExecutionEnd :exec
+-- An execution's last events and its terminal record in one statement.
 WITH evs AS (
     INSERT INTO runtime_events (execution_arn, id, event)
-    SELECT unnest(sqlc.arg(event_arns)::text[]), unnest(sqlc.arg(event_ids)::bigint[]), unnest(sqlc.arg(events)::jsonb[])
+    SELECT sqlc.arg(arn)::text, unnest(sqlc.arg(ids)::bigint[]), unnest(sqlc.arg(events)::jsonb[])
     ON CONFLICT (execution_arn, id) DO NOTHING
 )
 INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc)
-SELECT unnest(sqlc.arg(arns)::text[]), unnest(sqlc.arg(state_machine_arns)::text[]), unnest(sqlc.arg(statuses)::text[]),
-    unnest(sqlc.arg(start_dates)::timestamptz[]), unnest(sqlc.arg(docs)::jsonb[])
+VALUES (sqlc.arg(arn)::text, sqlc.arg(state_machine_arn), sqlc.arg(status), sqlc.arg(start_date), sqlc.arg(doc))
 ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc;
-
