@@ -61,6 +61,10 @@ bench-engine: db ## The "40 lightweight tasks" test through the API (bench/engin
 bench-hooks: db ## Webhook → one-step run → persisted under load: runs/s, p50/p99, RSS, round trips (bench/hooks.sh).
 	bash bench/hooks.sh
 
+.PHONY: bench-pgcpu
+bench-pgcpu: db ## Postgres CPU per statement of a webhook run, from the server log (bench/pgcpu.sh).
+	bash bench/pgcpu.sh
+
 .PHONY: bench-cli
 bench-cli: db ## Time validate, a first apply and no-op plans of 100 agents and 50 deployed workflows (bench/cli.sh).
 	bash bench/cli.sh
