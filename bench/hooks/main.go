@@ -4,7 +4,8 @@
 // `turbocat dev` (bench/hooks.sh starts it). It prints runs per second, the
 // webhook call's p50 and p99, how long each run took from the call to being
 // persisted as completed (p50, p99), the runs that did not complete, the
-// peak RSS of every Turbocat process and the database round trips per run.
+// peak RSS of every Turbocat process, the database round trips per run and
+// the write-ahead log each run writes.
 package main
 
 import (
@@ -242,6 +243,10 @@ func run(port, conns int, dur time.Duration, pid int, db, shape string) error {
 	if err != nil {
 		return err
 	}
+	wal0, err := walBytes(db)
+	if err != nil {
+		return err
+	}
 	var seq atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -289,19 +294,35 @@ func run(port, conns int, dur time.Duration, pid int, db, shape string) error {
 	if err != nil {
 		return err
 	}
+	wal1, err := walBytes(db)
+	if err != nil {
+		return err
+	}
 	rss, procs := int64(0), 0
 	if pid > 0 {
 		rss, procs = peakRSS(pid)
 	}
-	fmt.Printf("shape=%s connections=%d duration=%s runs=%d runs_per_s=%.0f call_p50_ms=%.1f call_p99_ms=%.1f persisted_p50_ms=%.1f persisted_p99_ms=%.1f completed=%d not_completed=%d failed_calls=%d peak_rss_mb=%.0f processes=%d db_round_trips_per_run=%.1f\n",
+	fmt.Printf("shape=%s connections=%d duration=%s runs=%d runs_per_s=%.0f call_p50_ms=%.1f call_p99_ms=%.1f persisted_p50_ms=%.1f persisted_p99_ms=%.1f completed=%d not_completed=%d failed_calls=%d peak_rss_mb=%.0f processes=%d db_round_trips_per_run=%.1f wal_kb_per_run=%.1f\n",
 		shape, conns, dur, len(ids), float64(len(ids))/elapsed.Seconds(), ms(pct(lat, 0.50)), ms(pct(lat, 0.99)),
 		ms(pct(persisted, 0.50)), ms(pct(persisted, 0.99)), done, notDone, failures.Load(), float64(rss)/(1<<20), procs,
-		(q1[""]-q0[""])/float64(max(len(ids), 1)))
+		(q1[""]-q0[""])/float64(max(len(ids), 1)), float64(wal1-wal0)/1024/float64(max(len(ids), 1)))
 	perRun(q0, q1, len(ids))
 	if e := firstErr.Load(); e != nil {
 		fmt.Fprintln(os.Stderr, "first failed call:", e)
 	}
 	return nil
+}
+
+// walBytes is the server's write-ahead log position in bytes: the WAL a
+// run writes is what its records cost the disk (the whole server's, so
+// other databases' writes count too: run the bench on a quiet server).
+func walBytes(db string) (int64, error) {
+	out, err := exec.Command("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc",
+		`SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint`).Output()
+	if err != nil {
+		return 0, fmt.Errorf("read the WAL position: %w", err)
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
