@@ -2,10 +2,13 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +22,42 @@ import (
 // runtime: state machines, executions and history events in Postgres.
 type RuntimeJournal struct {
 	q *dbsqlc.Queries
+	// stored holds the SHA-256 of each definition this journal has put in
+	// runtime_definitions: an execution's records refer to it by hash.
+	stored sync.Map // string → struct{}
+}
+
+// journaledExecution is an execution as its record holds it: the
+// definition by its SHA-256 (kept once in runtime_definitions, and put
+// back when the record is read) instead of inline. An execution's
+// definition was most of its record's bytes, written at its start and end.
+type journaledExecution struct {
+	*runtime.Execution
+	DefinitionSHA256 string `json:",omitempty"`
+}
+
+// encodeExecution is e's record; the definition it refers to is stored
+// first (once per definition and journal).
+func (j *RuntimeJournal) encodeExecution(ctx context.Context, e *runtime.Execution) ([]byte, error) {
+	rec := journaledExecution{Execution: e}
+	if e.Definition != "" {
+		sum := sha256.Sum256([]byte(e.Definition))
+		rec.DefinitionSHA256 = hex.EncodeToString(sum[:])
+		if _, ok := j.stored.Load(rec.DefinitionSHA256); !ok {
+			if err := j.q.RuntimeDefinitionPut(ctx, dbsqlc.RuntimeDefinitionPutParams{Sha256: rec.DefinitionSHA256, Definition: e.Definition}); err != nil {
+				return nil, fmt.Errorf("save the definition of %s: %w", e.ExecutionArn, err)
+			}
+			j.stored.Store(rec.DefinitionSHA256, struct{}{})
+		}
+		without := *e
+		without.Definition = ""
+		rec.Execution = &without
+	}
+	doc, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode execution %s: %w", e.ExecutionArn, err)
+	}
+	return doc, nil
 }
 
 var (
@@ -71,9 +110,9 @@ func (j *RuntimeJournal) LoadStateMachines(ctx context.Context) ([]*runtime.Stat
 
 // SaveExecution implements runtime.Journal.
 func (j *RuntimeJournal) SaveExecution(ctx context.Context, e *runtime.Execution) error {
-	doc, err := json.Marshal(e)
+	doc, err := j.encodeExecution(ctx, e)
 	if err != nil {
-		return fmt.Errorf("encode execution %s: %w", e.ExecutionArn, err)
+		return err
 	}
 	err = j.q.RuntimeExecutionUpsert(ctx, dbsqlc.RuntimeExecutionUpsertParams{
 		Arn: e.ExecutionArn, StateMachineArn: e.StateMachineArn, Status: e.Status, StartDate: e.StartDate, Doc: doc,
@@ -148,9 +187,9 @@ func (j *RuntimeJournal) EndExecution(ctx context.Context, e *runtime.Execution,
 	if err != nil {
 		return err
 	}
-	doc, err := json.Marshal(e)
+	doc, err := j.encodeExecution(ctx, e)
 	if err != nil {
-		return fmt.Errorf("encode execution %s: %w", e.ExecutionArn, err)
+		return err
 	}
 	err = j.q.RuntimeExecutionEnd(ctx, dbsqlc.RuntimeExecutionEndParams{Arn: e.ExecutionArn, Ids: ids, Events: docs,
 		StateMachineArn: e.StateMachineArn, Status: e.Status, StartDate: e.StartDate, Doc: doc})

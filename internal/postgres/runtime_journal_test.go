@@ -275,3 +275,50 @@ func TestRuntimeJournalPrune(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
+
+// TestRuntimeJournalKeepsDefinitionsOnce: executions of one definition
+// refer to it by hash, stored once, instead of carrying it in each record
+// (issue 19); a restarted runtime reads each execution's definition back,
+// so resuming, redriving and DescribeStateMachineForExecution still have it.
+func TestRuntimeJournalKeepsDefinitionsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	j := postgres.NewRuntimeJournal(pool)
+	rt, err := runtime.New(ctx, runtime.Options{Journal: j})
+	require.NoError(t, err)
+	const v1 = `{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"one","End":true}}}`
+	const v2 = `{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"two","End":true}}}`
+	created, err := rt.CreateStateMachine(ctx, runtime.CreateStateMachineInput{Name: "m", Definition: v1})
+	require.NoError(t, err)
+	run := func(name string) string {
+		s, err := rt.StartExecution(ctx, runtime.StartInput{StateMachineArn: created.StateMachineArn, Name: name, Input: `{}`})
+		require.NoError(t, err)
+		_, err = rt.Wait(ctx, s.ExecutionArn)
+		require.NoError(t, err)
+		return s.ExecutionArn
+	}
+	first, second := run("a"), run("b")
+	_, _, err = rt.UpdateStateMachine(ctx, runtime.UpdateStateMachineInput{StateMachineArn: created.StateMachineArn, Definition: v2})
+	require.NoError(t, err)
+	third := run("c")
+	rt.Close()
+
+	var defs, inline int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM runtime_definitions`).Scan(&defs))
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM runtime_executions WHERE doc->>'Definition' <> ''`).Scan(&inline))
+	require.Equal(t, 2, defs, "each definition is kept once")
+	require.Zero(t, inline, "no record carries its definition")
+
+	rt2, err := runtime.New(ctx, runtime.Options{Journal: postgres.NewRuntimeJournal(pool)})
+	require.NoError(t, err)
+	t.Cleanup(rt2.Close)
+	for arn, want := range map[string]string{first: v1, second: v1, third: v2} {
+		got, err := rt2.DescribeExecution(ctx, arn)
+		require.NoError(t, err)
+		require.JSONEq(t, want, got.Definition, "the definition %s ran", arn)
+		one, err := j.LoadExecution(ctx, arn)
+		require.NoError(t, err)
+		require.JSONEq(t, want, one.Definition)
+	}
+}

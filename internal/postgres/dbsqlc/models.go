@@ -186,6 +186,12 @@ type RefreshToken struct {
 	RevokedAt *time.Time
 }
 
+type RuntimeDefinition struct {
+	Sha256     string
+	Definition string
+	CreatedAt  time.Time
+}
+
 type RuntimeEvent struct {
 	ExecutionArn string
 	ID           int64

@@ -11,6 +11,21 @@ import (
 	"time"
 )
 
+const runtimeDefinitionPut = `-- name: RuntimeDefinitionPut :exec
+INSERT INTO runtime_definitions (sha256, definition) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING
+`
+
+type RuntimeDefinitionPutParams struct {
+	Sha256     string
+	Definition string
+}
+
+// A definition executions' records refer to by its SHA-256.
+func (q *Queries) RuntimeDefinitionPut(ctx context.Context, arg RuntimeDefinitionPutParams) error {
+	_, err := q.db.Exec(ctx, runtimeDefinitionPut, arg.Sha256, arg.Definition)
+	return err
+}
+
 const runtimeEventInsert = `-- name: RuntimeEventInsert :exec
 INSERT INTO runtime_events (execution_arn, id, event) VALUES ($1, $2, $3)
 ON CONFLICT (execution_arn, id) DO NOTHING
@@ -105,7 +120,9 @@ func (q *Queries) RuntimeExecutionEnd(ctx context.Context, arg RuntimeExecutionE
 }
 
 const runtimeExecutionGet = `-- name: RuntimeExecutionGet :one
-SELECT doc FROM runtime_executions WHERE arn = $1
+SELECT CASE WHEN d.definition IS NULL THEN e.doc ELSE e.doc || jsonb_build_object('Definition', d.definition) END::jsonb AS doc
+FROM runtime_executions e LEFT JOIN runtime_definitions d ON d.sha256 = e.doc->>'DefinitionSHA256'
+WHERE e.arn = $1
 `
 
 func (q *Queries) RuntimeExecutionGet(ctx context.Context, arn string) (json.RawMessage, error) {
@@ -116,7 +133,9 @@ func (q *Queries) RuntimeExecutionGet(ctx context.Context, arn string) (json.Raw
 }
 
 const runtimeExecutionListRecentClosed = `-- name: RuntimeExecutionListRecentClosed :many
-SELECT doc FROM runtime_executions WHERE status <> 'RUNNING' ORDER BY start_date DESC, arn DESC LIMIT $1
+SELECT CASE WHEN d.definition IS NULL THEN e.doc ELSE e.doc || jsonb_build_object('Definition', d.definition) END::jsonb AS doc
+FROM runtime_executions e LEFT JOIN runtime_definitions d ON d.sha256 = e.doc->>'DefinitionSHA256'
+WHERE e.status <> 'RUNNING' ORDER BY e.start_date DESC, e.arn DESC LIMIT $1
 `
 
 func (q *Queries) RuntimeExecutionListRecentClosed(ctx context.Context, limit int32) ([]json.RawMessage, error) {
@@ -140,9 +159,13 @@ func (q *Queries) RuntimeExecutionListRecentClosed(ctx context.Context, limit in
 }
 
 const runtimeExecutionListRunning = `-- name: RuntimeExecutionListRunning :many
-SELECT doc FROM runtime_executions WHERE status = 'RUNNING' ORDER BY start_date, arn
+SELECT CASE WHEN d.definition IS NULL THEN e.doc ELSE e.doc || jsonb_build_object('Definition', d.definition) END::jsonb AS doc
+FROM runtime_executions e LEFT JOIN runtime_definitions d ON d.sha256 = e.doc->>'DefinitionSHA256'
+WHERE e.status = 'RUNNING' ORDER BY e.start_date, e.arn
 `
 
+// A record's definition, kept once by its hash (RuntimeDefinitionPut), is
+// put back into the record as it is read.
 func (q *Queries) RuntimeExecutionListRunning(ctx context.Context) ([]json.RawMessage, error) {
 	rows, err := q.db.Query(ctx, runtimeExecutionListRunning)
 	if err != nil {

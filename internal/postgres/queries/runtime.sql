@@ -13,13 +13,25 @@ INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc)
 ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc;
 
 -- name: RuntimeExecutionListRunning :many
-SELECT doc FROM runtime_executions WHERE status = 'RUNNING' ORDER BY start_date, arn;
+-- A record's definition, kept once by its hash (RuntimeDefinitionPut), is
+-- put back into the record as it is read.
+SELECT CASE WHEN d.definition IS NULL THEN e.doc ELSE e.doc || jsonb_build_object('Definition', d.definition) END::jsonb AS doc
+FROM runtime_executions e LEFT JOIN runtime_definitions d ON d.sha256 = e.doc->>'DefinitionSHA256'
+WHERE e.status = 'RUNNING' ORDER BY e.start_date, e.arn;
 
 -- name: RuntimeExecutionListRecentClosed :many
-SELECT doc FROM runtime_executions WHERE status <> 'RUNNING' ORDER BY start_date DESC, arn DESC LIMIT $1;
+SELECT CASE WHEN d.definition IS NULL THEN e.doc ELSE e.doc || jsonb_build_object('Definition', d.definition) END::jsonb AS doc
+FROM runtime_executions e LEFT JOIN runtime_definitions d ON d.sha256 = e.doc->>'DefinitionSHA256'
+WHERE e.status <> 'RUNNING' ORDER BY e.start_date DESC, e.arn DESC LIMIT $1;
 
 -- name: RuntimeExecutionGet :one
-SELECT doc FROM runtime_executions WHERE arn = $1;
+SELECT CASE WHEN d.definition IS NULL THEN e.doc ELSE e.doc || jsonb_build_object('Definition', d.definition) END::jsonb AS doc
+FROM runtime_executions e LEFT JOIN runtime_definitions d ON d.sha256 = e.doc->>'DefinitionSHA256'
+WHERE e.arn = $1;
+
+-- name: RuntimeDefinitionPut :exec
+-- A definition executions' records refer to by its SHA-256.
+INSERT INTO runtime_definitions (sha256, definition) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING;
 
 -- name: RuntimeEventInsert :exec
 INSERT INTO runtime_events (execution_arn, id, event) VALUES ($1, $2, $3)
