@@ -363,22 +363,21 @@ func (r *Runner) RunTool(ctx context.Context, executionID, stepKey string, turn,
 	}
 	agent, err := r.Agents.Agent(ctx, e.UserID, step.AgentID)
 	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
-		return &turbocat.StepError{Name: ErrAgentUnavailable, Cause: fmt.Sprintf("agent %s no longer exists", step.AgentID)}
+		agent, err = nil, nil
 	}
 	if err != nil {
 		return fmt.Errorf("load agent %s: %w", step.AgentID, err)
 	}
-	switch {
-	case agent.Type != turbocat.AgentLLM:
+	if se := unusable(step, agent); se != nil {
+		return se
+	}
+	if agent.Type != turbocat.AgentLLM {
 		return &turbocat.StepError{Name: ErrInput, Cause: fmt.Sprintf("step %s runs a %s agent, which has no tool calls", stepKey, agent.Type)}
-	case agent.Status != turbocat.AgentActive:
-		return &turbocat.StepError{Name: ErrAgentUnavailable, Cause: fmt.Sprintf("agent %q is %s; enable it with PATCH /api/v1/agents/%s", agent.Name, agent.Status, agent.ID)}
 	}
 	scrub := secrets.NewScrubber()
 	live := r.startLive(ctx, e.ID, stepKey, scrub)
 	req := executor.Request{Input: cur.Input, Timeout: r.stepTimeout(step), Scrubber: scrub, IdempotencyKey: e.ID + ":" + stepKey, Live: live,
-		Turns: &turnJournal{store: r.Store, transient: r.Transient, patience: r.patience(), executionID: e.ID, stepKey: stepKey, attempt: cur.Attempt},
-		Slice: &executor.LoopSlice{Tool: true, Turn: turn, Index: index}}
+		Turns: r.turnJournal(e.ID, stepKey, cur.Attempt), Slice: &executor.LoopSlice{Tool: true, Turn: turn, Index: index}}
 	res, runErr := r.runAgent(ctx, e.UserID, agent, req, &stepOf{execution: e, key: stepKey})
 	if logs := toLogLines(res.Logs[min(live.end(ctx), len(res.Logs)):], scrub); len(logs) > 0 {
 		if err := r.Store.AppendLogs(context.WithoutCancel(ctx), e.ID, &stepKey, logs); err != nil {
@@ -559,11 +558,8 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 		return &turbocat.StepError{Name: name, Cause: cause}
 	}
 
-	if agent == nil {
-		return nil, fail(ErrAgentUnavailable, fmt.Sprintf("agent %s no longer exists", step.AgentID), nil, nil)
-	}
-	if agent.Status != turbocat.AgentActive {
-		return nil, fail(ErrAgentUnavailable, fmt.Sprintf("agent %q is %s; enable it with PATCH /api/v1/agents/%s", agent.Name, agent.Status, agent.ID), nil, nil)
+	if se := unusable(step, agent); se != nil {
+		return nil, fail(se.Name, se.Cause, nil, nil)
 	}
 
 	extra := map[string]any{}
@@ -588,7 +584,7 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 			return nil, err
 		}
 		// Every model turn and tool call is recorded; a retry resumes.
-		req.Turns = &turnJournal{store: r.Store, transient: r.Transient, patience: r.patience(), executionID: e.ID, stepKey: key, attempt: claim.Step.Attempt}
+		req.Turns = r.turnJournal(e.ID, key, claim.Step.Attempt)
 	}
 	// The step's log lines are stored, and its model text published, while
 	// it runs; the lines not stored by its end go with its result.
@@ -644,6 +640,24 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	}
 	log.Debug("step completed", "duration_ms", result.DurationMs)
 	return nil, nil
+}
+
+// unusable says why a step's agent cannot run (nil: it can): it no longer
+// exists (agent nil), or it is disabled.
+func unusable(step *turbocat.WorkflowStep, agent *turbocat.Agent) *turbocat.StepError {
+	switch {
+	case agent == nil:
+		return &turbocat.StepError{Name: ErrAgentUnavailable, Cause: fmt.Sprintf("agent %s no longer exists", step.AgentID)}
+	case agent.Status != turbocat.AgentActive:
+		return &turbocat.StepError{Name: ErrAgentUnavailable, Cause: fmt.Sprintf("agent %q is %s; enable it with PATCH /api/v1/agents/%s", agent.Name, agent.Status, agent.ID)}
+	}
+	return nil
+}
+
+// turnJournal records the tool loop of a step's attempt, outlasting a
+// database outage for up to RecordPatience.
+func (r *Runner) turnJournal(executionID, stepKey string, attempt int) *turnJournal {
+	return &turnJournal{store: r.Store, transient: r.Transient, patience: r.patience(), executionID: executionID, stepKey: stepKey, attempt: attempt}
 }
 
 // patience is RecordPatience with its default.

@@ -262,10 +262,8 @@ func (e *Executor) sliceTool(ctx context.Context, run *executor.Run, s *executor
 		run.Logf(executor.LevelInfo, "turn %d: tool %s: the recorded result stands (not run again)", s.Turn, tc.Name)
 		return run.Finish(ctx, nil, nil)
 	}
-	if _, err := e.callTool(ctx, run, s.Turn, s.Index, tc, byName, schemas, baseKey, record); err != nil {
-		return run.Finish(ctx, nil, err)
-	}
-	return run.Finish(ctx, nil, nil)
+	_, err := e.callTool(ctx, run, s.Turn, s.Index, tc, byName, schemas, baseKey, record)
+	return run.Finish(ctx, nil, err)
 }
 
 func (t *loopTotal) add(rep *reply, cost float64) {
