@@ -116,17 +116,7 @@ func (s *flakyStore) FinishStep(ctx context.Context, step turbocat.ClaimedStep, 
 func TestRetryAfterLostResult(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	var mu sync.Mutex
-	var keys []string
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		keys = append(keys, r.Header.Get("Idempotency-Key"))
-		mu.Unlock()
-		_, _ = w.Write([]byte(`{"sent":true}`))
-	}))
-	t.Cleanup(api.Close)
-
-	db, u, e, store, r := sendRun(t, api.URL, "retry@example.com")
+	db, u, e, store, r, sent := sendRun(t, "retry@example.com")
 	store.fails.Store(1000) // an outage longer than the runner's patience
 	r.Lease, r.RecordPatience = time.Minute, 500*time.Millisecond
 	payload := []byte(`{"action":"step","executionId":"` + e.ID + `","stepKey":"send"}`)
@@ -143,9 +133,7 @@ func TestRetryAfterLostResult(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, time.Since(start), 10*time.Second, "the retry took over the abandoned claim instead of waiting out its one-minute lease")
 
-	mu.Lock()
-	defer mu.Unlock()
-	require.Equal(t, []string{e.ID + ":send", e.ID + ":send"}, keys, "both sends carry the step's stable key")
+	require.Equal(t, []string{e.ID + ":send", e.ID + ":send"}, sent(), "both sends carry the step's stable key")
 	steps, err := db.ExecutionSteps(ctx, u.ID, e.ID)
 	require.NoError(t, err)
 	require.Len(t, steps, 1)
@@ -159,18 +147,11 @@ func TestRetryAfterLostResult(t *testing.T) {
 func TestResultOutlastsShortOutage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	var calls atomic.Int32
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		_, _ = w.Write([]byte(`{"sent":true}`))
-	}))
-	t.Cleanup(api.Close)
-
-	db, u, e, store, r := sendRun(t, api.URL, "outage@example.com")
+	db, u, e, store, r, sent := sendRun(t, "outage@example.com")
 	store.fails.Store(3)
 	_, err := r.Handle(ctx, []byte(`{"action":"step","executionId":"`+e.ID+`","stepKey":"send"}`))
 	require.NoError(t, err)
-	require.Equal(t, int32(1), calls.Load(), "the effect happened once")
+	require.Len(t, sent(), 1, "the effect happened once")
 	steps, err := db.ExecutionSteps(ctx, u.ID, e.ID)
 	require.NoError(t, err)
 	require.Len(t, steps, 1)
@@ -178,45 +159,57 @@ func TestResultOutlastsShortOutage(t *testing.T) {
 	require.Equal(t, 1, steps[0].Attempt)
 }
 
-// sendRun makes a user, an api agent POSTing to base+"/send", a one-step
-// workflow of it and a run of it, and a runner on a flakyStore over the
-// database.
-func sendRun(t *testing.T, base, email string) (*postgres.DB, *turbocat.User, *turbocat.Execution, *flakyStore, *steprunner.Runner) {
+// sendRun makes a receiving server, a user, an api agent POSTing to it, a
+// one-step workflow of it and a run of it, and a runner on a flakyStore
+// over the database; sent answers the Idempotency-Key of each request the
+// server received.
+func sendRun(t *testing.T, email string) (db *postgres.DB, u *turbocat.User, e *turbocat.Execution, store *flakyStore, r *steprunner.Runner,
+	sent func() []string) {
 	t.Helper()
 	ctx := context.Background()
-	db := postgres.NewDB(pgtest.Pool(t))
-	u := &turbocat.User{Email: email, PasswordHash: "x", Role: turbocat.RoleUser}
+	var mu sync.Mutex
+	var keys []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{"sent":true}`))
+	}))
+	t.Cleanup(api.Close)
+	sent = func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), keys...)
+	}
+	base := api.URL
+	db = postgres.NewDB(pgtest.Pool(t))
+	u = &turbocat.User{Email: email, PasswordHash: "x", Role: turbocat.RoleUser}
 	require.NoError(t, db.CreateUser(ctx, u))
 	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
 	agent := &turbocat.Agent{UserID: u.ID, Name: "send", Type: "api", Config: json.RawMessage(`{"method":"POST","url":"` + base + `/send","body":{"hello":"world"}}`)}
 	require.NoError(t, db.CreateAgent(ctx, agent, 10))
 	w := &turbocat.Workflow{UserID: u.ID, Name: "send", Steps: []turbocat.WorkflowStep{{Key: "send", AgentID: agent.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{}`)}}}
 	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
-	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
+	var err error
+	e, _, err = db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
 	require.NoError(t, err)
-	store := &flakyStore{DB: db}
+	store = &flakyStore{DB: db}
 	reg := executor.NewRegistry()
 	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}))
-	r := &steprunner.Runner{Store: store, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient,
+	r = &steprunner.Runner{Store: store, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient,
 		Logger: slog.New(slog.DiscardHandler)}
-	return db, u, e, store, r
+	return db, u, e, store, r, sent
 }
 
 // TestToolCallAfterTheRunEnded: between two turns a step is released,
 // still running, and claimed again in the same attempt; a tool call whose
 // run was cancelled meanwhile runs nothing and says why, and a tool call
-// for a step whose agent has no tool loop is refused.
+// for a step whose agent is disabled or has no tool loop is refused.
 func TestToolCallAfterTheRunEnded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	var calls atomic.Int32
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		_, _ = w.Write([]byte(`{}`))
-	}))
-	t.Cleanup(api.Close)
-	db, u, e, _, r := sendRun(t, api.URL, "released@example.com")
+	db, u, e, _, r, sent := sendRun(t, "released@example.com")
 	agents, err := db.AgentsByName(ctx, u.ID, []string{"send"})
 	require.NoError(t, err)
 	claim := func() *turbocat.StartedStep {
@@ -236,8 +229,18 @@ func TestToolCallAfterTheRunEnded(t *testing.T) {
 	require.NoError(t, err)
 
 	tool := []byte(`{"action":"tool","executionId":"` + e.ID + `","stepKey":"send","turn":0,"index":0}`)
+	setStatus := func(status string) {
+		_, err := db.UpdateAgent(ctx, u.ID, agents["send"].ID, func(a *turbocat.Agent) error { a.Status = status; return nil })
+		require.NoError(t, err)
+	}
+	setStatus(turbocat.AgentDisabled)
 	_, err = r.Handle(ctx, tool)
 	var se *turbocat.StepError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, steprunner.ErrAgentUnavailable, se.Name, "a disabled agent runs no tool call: %s", se.Cause)
+	require.Contains(t, se.Cause, "enable it with PATCH")
+	setStatus(turbocat.AgentActive)
+	_, err = r.Handle(ctx, tool)
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, steprunner.ErrInput, se.Name, "an api agent has no tool calls: %s", se.Cause)
 
@@ -247,5 +250,5 @@ func TestToolCallAfterTheRunEnded(t *testing.T) {
 	_, err = r.Handle(ctx, tool)
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, steprunner.ErrExecutionFinished, se.Name)
-	require.Equal(t, int32(0), calls.Load(), "nothing ran")
+	require.Empty(t, sent(), "nothing ran")
 }
