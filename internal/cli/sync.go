@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 
 	"github.com/turbocat/turbocat/internal/workflowcheck"
@@ -103,19 +104,21 @@ func apply(ctx context.Context, c *client, s *server, changes []change, out io.W
 		var deployed map[string]any
 		switch {
 		case ch.Kind == KindAgent && ch.Action == "create":
-			body, later := withoutNewWorkflowTools(agentBody(ch.agent), created)
+			full := agentBody(ch.agent)
+			body, later := withoutNewWorkflowTools(full, created)
 			var a map[string]any
 			err = c.do(ctx, "POST", "/api/v1/agents", body, &a)
 			agentIDs[ch.Name] = str(a["id"])
 			if later {
-				pending = append(pending, pendingTools{name: ch.Name, id: str(a["id"]), config: agentBody(ch.agent)["config"]})
+				pending = append(pending, pendingTools{name: ch.Name, id: str(a["id"]), config: full["config"]})
 			}
 		case ch.Kind == KindAgent && ch.Action == "update":
-			body, later := withoutNewWorkflowTools(agentBody(ch.agent), created)
+			full := agentBody(ch.agent)
+			body, later := withoutNewWorkflowTools(full, created)
 			delete(body, "type")
 			err = c.do(ctx, "PATCH", "/api/v1/agents/"+ch.id, body, nil)
 			if later {
-				pending = append(pending, pendingTools{name: ch.Name, id: ch.id, config: agentBody(ch.agent)["config"]})
+				pending = append(pending, pendingTools{name: ch.Name, id: ch.id, config: full["config"]})
 			}
 		case ch.Kind == KindWorkflow && (ch.Action == "create" || ch.Action == "update"):
 			var body map[string]any
@@ -207,14 +210,7 @@ func withoutNewWorkflowTools(body map[string]any, created map[string]bool) (map[
 	if len(kept) == len(tools) {
 		return body, false
 	}
-	out := make(map[string]any, len(body))
-	for k, v := range body {
-		out[k] = v
-	}
-	c := make(map[string]any, len(cfg))
-	for k, v := range cfg {
-		c[k] = v
-	}
+	out, c := maps.Clone(body), maps.Clone(cfg)
 	if len(kept) == 0 {
 		delete(c, "tools")
 	} else {
