@@ -137,6 +137,9 @@ func startDev(t *testing.T) *devServer {
 		"TURBOCAT_JWT_SECRET=cli-test-secret-cli-test-secret-0123456",
 		"TURBOCAT_SECRETS_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 		"TURBOCAT_LOG_LEVEL=warn",
+		// The subtests share one user, and apply sends a request per
+		// resource: on a fast machine they outran the default burst.
+		"TURBOCAT_RATE_LIMIT=1000", "TURBOCAT_RATE_BURST=1000",
 	}}
 	d.start()
 	t.Cleanup(func() {
