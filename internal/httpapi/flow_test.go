@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/runtime/sfnapi"
 	"github.com/turbocat/turbocat/internal/sfn"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 type flowStep struct {
@@ -105,7 +105,7 @@ func ended(r flowRun) bool {
 // completed, and the compiled definition holds the matching states.
 func TestControlFlowEndToEnd(t *testing.T) {
 	t.Parallel()
-	controlFlowScenario(t, setupEngine(t))
+	controlFlowScenario(t, setupEngine(t, allowLoopback))
 }
 
 // TestControlFlowThroughSFNAdapter runs the same scenario with the API
@@ -114,7 +114,7 @@ func TestControlFlowEndToEnd(t *testing.T) {
 // starting, and the approval's SendTaskSuccess all go over the wire.
 func TestControlFlowThroughSFNAdapter(t *testing.T) {
 	t.Parallel()
-	f := setupEngine(t)
+	f := setupEngine(t, allowLoopback)
 	calls := f.useSFNAdapter(sfn.Options{})
 	controlFlowScenario(t, f)
 	require.Greater(t, calls(""), int64(3), "the API reached the engine through the endpoint")
@@ -153,6 +153,7 @@ func (f *fixture) useSFNAdapter(opts sfn.Options) func(op string) int64 {
 
 func controlFlowScenario(t *testing.T, f *fixture) {
 	tok := f.register("flow").AccessToken
+	sent := f.eventSink(tok)
 	classify := f.create(tok, "/api/v1/agents", jsAgent("classify", `function main(input) { return { label: "routine", n: input.docs.length }; }`))
 	summarize := f.create(tok, "/api/v1/agents", jsAgent("summarize", `function main(input) { return { summary: input.doc.toUpperCase(), at: input.i }; }`))
 	urgent := f.create(tok, "/api/v1/agents", jsAgent("urgent", `function main(input) { throw new Error("must not run"); }`))
@@ -267,7 +268,9 @@ func controlFlowScenario(t *testing.T, f *fixture) {
 
 	// The decision is audited; the waiting step announced itself.
 	require.Equal(t, 1, f.count("audit_logs", "action = 'execution.step.approve' AND resource_id = $1", id))
-	require.Equal(t, 1, f.count("events", "type = 'step.waiting' AND data->>'executionId' = $1 AND data->>'approveUrl' LIKE '%/api/v1/approvals/%'", id))
+	require.Eventually(t, func() bool { return len(waiting(sent(), id)) == 1 }, 10*time.Second, 20*time.Millisecond,
+		"the webhook received one step.waiting event")
+	require.Contains(t, waiting(sent(), id)[0].Data.ApproveURL, "/api/v1/approvals/")
 }
 
 func orNull(b json.RawMessage) json.RawMessage {
@@ -279,17 +282,32 @@ func orNull(b json.RawMessage) json.RawMessage {
 
 // linkPath returns the path of the approve or reject link of a run's
 // waiting approval, from its step.waiting event.
-func (f *fixture) linkPath(id, which string) string {
+func (f *fixture) linkPath(sent func() []sentEvent, id, which string) string {
 	f.t.Helper()
 	var link string
 	require.Eventually(f.t, func() bool {
-		err := f.pool.QueryRow(context.Background(), `SELECT data->>$2 FROM events WHERE type = 'step.waiting' AND data->>'executionId' = $1
-			ORDER BY created_at DESC LIMIT 1`, id, which).Scan(&link)
-		return err == nil && link != ""
-	}, 10*time.Second, 20*time.Millisecond)
+		evs := waiting(sent(), id)
+		if len(evs) == 0 {
+			return false
+		}
+		last := evs[len(evs)-1]
+		link = map[string]string{"approveUrl": last.Data.ApproveURL, "rejectUrl": last.Data.RejectURL}[which]
+		return link != ""
+	}, 10*time.Second, 20*time.Millisecond, "the webhook received the step.waiting event")
 	u, err := url.Parse(link)
 	require.NoError(f.t, err)
 	return u.Path
+}
+
+// waiting is the step.waiting events of run id among evs.
+func waiting(evs []sentEvent, id string) []sentEvent {
+	var out []sentEvent
+	for _, e := range evs {
+		if e.Type == turbocat.EventStepWaiting && e.Data.ExecutionID == id {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // TestApprovalRejectLinksAndTimeout: a rejection fails the run with
@@ -297,8 +315,9 @@ func (f *fixture) linkPath(id, which string) string {
 // approval nobody decides fails with Approval.TimedOut.
 func TestApprovalRejectLinksAndTimeout(t *testing.T) {
 	t.Parallel()
-	f := setupEngine(t)
+	f := setupEngine(t, allowLoopback)
 	tok := f.register("approver").AccessToken
+	sent := f.eventSink(tok)
 	agent := f.create(tok, "/api/v1/agents", jsAgent("noop", `function main(input) { return { ok: true }; }`))
 	mk := func(name string, timeout int) string {
 		step := map[string]any{"key": "review", "type": "approval", "dependsOn": []string{"draft"}}
@@ -329,7 +348,7 @@ func TestApprovalRejectLinksAndTimeout(t *testing.T) {
 	// Approved through a signed link, without a login; the link works once.
 	id = f.start(tok, wf, map[string]any{})
 	f.awaitRun(tok, id, "waiting", func(r flowRun) bool { return r.Status == "waiting" })
-	approve, reject := f.linkPath(id, "approveUrl"), f.linkPath(id, "rejectUrl")
+	approve, reject := f.linkPath(sent, id, "approveUrl"), f.linkPath(sent, id, "rejectUrl")
 	g := f.call("GET", approve, "", nil)
 	require.Equal(t, http.StatusOK, g.Status, "%s", g.Body)
 	require.Contains(t, string(g.Env.Data), `"approve":true`)

@@ -23,6 +23,7 @@ import (
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/executor/codeexec"
 	"github.com/turbocat/turbocat/internal/postgres/pgtest"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 // seen collects every response body of the run, and every secret the API
@@ -322,4 +323,45 @@ func (f *fixture) count(table, where string, args ...any) int {
 	var n int
 	require.NoError(f.t, f.pool.QueryRow(context.Background(), q, args...).Scan(&n))
 	return n
+}
+
+// allowLoopback lets agents and webhooks reach servers started in the test.
+func allowLoopback(c *config.Config) { c.HTTPAllowCIDRs = []string{"127.0.0.0/8", "::1/128"} }
+
+// sentEvent is a lifecycle event as a webhook receives it.
+type sentEvent struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Data struct {
+		ExecutionID string `json:"executionId"`
+		ApproveURL  string `json:"approveUrl"`
+		RejectURL   string `json:"rejectUrl"`
+	} `json:"data"`
+}
+
+// eventSink subscribes, for the user of tok, a webhook for every lifecycle
+// event to a server started here (the fixture needs allowLoopback), and
+// returns the events it has received so far: what a user's receiver sees.
+func (f *fixture) eventSink(tok string) func() []sentEvent {
+	f.t.Helper()
+	var mu sync.Mutex
+	var got []sentEvent
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev sentEvent
+		if json.NewDecoder(r.Body).Decode(&ev) == nil {
+			mu.Lock()
+			got = append(got, ev)
+			mu.Unlock()
+		}
+	}))
+	f.t.Cleanup(srv.Close)
+	r := f.call("POST", "/api/v1/webhooks", tok, map[string]any{"url": srv.URL, "events": []string{
+		turbocat.EventExecutionStarted, turbocat.EventExecutionSucceeded, turbocat.EventExecutionFailed, turbocat.EventExecutionCancelled,
+		turbocat.EventStepFailed, turbocat.EventStepWaiting, turbocat.EventDeploymentActivated}})
+	require.Equal(f.t, http.StatusCreated, r.Status, "%s", r.Body)
+	return func() []sentEvent {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]sentEvent(nil), got...)
+	}
 }

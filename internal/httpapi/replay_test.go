@@ -6,10 +6,11 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/turbocat/turbocat/internal/config"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 type replayReport struct {
@@ -64,8 +65,9 @@ func TestReplay(t *testing.T) {
 		writeAnswer(w, "Take sunglasses", 12, 3)
 	}))
 	t.Cleanup(model.Close)
-	f := setupEngine(t, func(c *config.Config) { c.HTTPAllowCIDRs = []string{"127.0.0.0/8"} })
+	f := setupEngine(t, allowLoopback)
 	tok := f.register("replay").AccessToken
+	sent := f.eventSink(tok)
 
 	weather := f.create(tok, "/api/v1/agents", map[string]any{"name": "weather", "type": "api",
 		"config": map[string]any{"method": "GET", "url": api.URL + "/w?city={{input.city}}"}})
@@ -151,7 +153,6 @@ func TestReplay(t *testing.T) {
 		require.Equal(t, "replay", it.Trigger)
 		require.Equal(t, run.ExecutionID, it.ReplayOf)
 	}
-	require.Zero(t, f.count("events", "data->>'executionId' = $1", changed.ReplayExecutionID), "a replay sends no lifecycle events")
 	var usage struct {
 		MonthToDate struct {
 			Runs    int     `json:"runs"`
@@ -160,6 +161,25 @@ func TestReplay(t *testing.T) {
 	}
 	f.call("GET", "/api/v1/usage", tok, nil).data(t, &usage)
 	require.Equal(t, 1, usage.MonthToDate.Runs, "replays are not usage")
+
+	// A replay sends no lifecycle events: a run started after the replays
+	// has its events delivered, the replays have none.
+	marker := f.create(tok, "/api/v1/workflows", map[string]any{"name": "marker", "steps": []map[string]any{
+		{"key": "shape", "agentId": shape, "inputs": map[string]any{"sky": "grey", "advice": "none"}}}})
+	var after runAnswer
+	f.call("POST", "/api/v1/workflows/"+marker+"/execute?wait=20", tok, nil).data(t, &after)
+	require.Equal(t, "completed", after.Status, "%s", after.Error)
+	require.Eventually(t, func() bool {
+		for _, e := range sent() {
+			if e.Type == turbocat.EventExecutionSucceeded && e.Data.ExecutionID == after.ExecutionID {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "the later run's events are delivered")
+	for _, e := range sent() {
+		require.NotContains(t, []string{same.ReplayExecutionID, changed.ReplayExecutionID}, e.Data.ExecutionID, "a replay sends no lifecycle events (%s)", e.Type)
+	}
 
 	// A new version: the llm step's input changes (its recorded answer
 	// stands, the change shows), and a new api step has no recording.

@@ -37,9 +37,6 @@ func (db *DB) Prune(ctx context.Context, before, signaturesBefore time.Time) (tu
 		}
 	}
 	var err error
-	if p.Events, err = db.q.EventsPrune(ctx, &before); err != nil {
-		return p, fmt.Errorf("prune events: %w", err)
-	}
 	if p.Deliveries, err = db.q.DeliveriesPrune(ctx, before); err != nil {
 		return p, fmt.Errorf("prune deliveries: %w", err)
 	}

@@ -165,16 +165,16 @@ func (j *RuntimeJournal) LoadExecution(ctx context.Context, arn string) (*runtim
 	return &e, nil
 }
 
-// AppendEvents implements runtime.Journal: one statement per batch.
+// AppendEvents implements runtime.Journal: the batch is one row.
 func (j *RuntimeJournal) AppendEvents(ctx context.Context, executionArn string, events []*runtime.HistoryEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
-	ids, docs, err := encodeEvents(executionArn, events)
+	first, doc, err := encodeEvents(executionArn, events)
 	if err != nil {
 		return err
 	}
-	if err := j.q.RuntimeEventInsertBatch(ctx, dbsqlc.RuntimeEventInsertBatchParams{ExecutionArn: executionArn, Ids: ids, Events: docs}); err != nil {
+	if err := j.q.RuntimeEventBatchInsert(ctx, dbsqlc.RuntimeEventBatchInsertParams{ExecutionArn: executionArn, FirstID: first, Events: doc}); err != nil {
 		return fmt.Errorf("append %d events of %s: %w", len(events), executionArn, err)
 	}
 	return nil
@@ -183,7 +183,7 @@ func (j *RuntimeJournal) AppendEvents(ctx context.Context, executionArn string, 
 // EndExecution implements runtime.EndJournal: the last events and the
 // terminal record in one statement.
 func (j *RuntimeJournal) EndExecution(ctx context.Context, e *runtime.Execution, events []*runtime.HistoryEvent) error {
-	ids, docs, err := encodeEvents(e.ExecutionArn, events)
+	first, evs, err := encodeEvents(e.ExecutionArn, events)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (j *RuntimeJournal) EndExecution(ctx context.Context, e *runtime.Execution,
 	if err != nil {
 		return err
 	}
-	err = j.q.RuntimeExecutionEnd(ctx, dbsqlc.RuntimeExecutionEndParams{Arn: e.ExecutionArn, Ids: ids, Events: docs,
+	err = j.q.RuntimeExecutionEnd(ctx, dbsqlc.RuntimeExecutionEndParams{Arn: e.ExecutionArn, FirstID: first, Events: evs,
 		StateMachineArn: e.StateMachineArn, Status: e.Status, StartDate: e.StartDate, Doc: doc})
 	if err != nil {
 		return fmt.Errorf("journal the end of %s: %w", e.ExecutionArn, err)
@@ -199,33 +199,52 @@ func (j *RuntimeJournal) EndExecution(ctx context.Context, e *runtime.Execution,
 	return nil
 }
 
-// encodeEvents is events as the batch statements take them.
-func encodeEvents(executionArn string, events []*runtime.HistoryEvent) ([]int64, []json.RawMessage, error) {
-	ids := make([]int64, len(events))
-	docs := make([]json.RawMessage, len(events))
+// encodeEvents is a batch of events as its row holds them: the first
+// event's ID (0 for no events) and a JSON array of the events in order.
+func encodeEvents(executionArn string, events []*runtime.HistoryEvent) (int64, []byte, error) {
+	if len(events) == 0 {
+		return 0, []byte("[]"), nil
+	}
+	buf := make([]byte, 0, 256*len(events))
+	buf = append(buf, '[')
 	for i, ev := range events {
 		b, err := runtime.EncodeEvent(ev)
 		if err != nil {
-			return nil, nil, fmt.Errorf("encode event %d of %s: %w", ev.ID, executionArn, err)
+			return 0, nil, fmt.Errorf("encode event %d of %s: %w", ev.ID, executionArn, err)
 		}
-		ids[i], docs[i] = ev.ID, b
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, b...)
 	}
-	return ids, docs, nil
+	return events[0].ID, append(buf, ']'), nil
 }
 
-// LoadEvents implements runtime.Journal.
+// LoadEvents implements runtime.Journal: the batches' events in ID order.
+// An event is read once even if two batches were to hold it.
 func (j *RuntimeJournal) LoadEvents(ctx context.Context, executionArn string) ([]*runtime.HistoryEvent, error) {
-	rows, err := j.q.RuntimeEventList(ctx, executionArn)
+	rows, err := j.q.RuntimeEventBatchList(ctx, executionArn)
 	if err != nil {
 		return nil, fmt.Errorf("list events of %s: %w", executionArn, err)
 	}
-	out := make([]*runtime.HistoryEvent, 0, len(rows))
+	var out []*runtime.HistoryEvent
+	var last int64
 	for _, r := range rows {
-		ev, err := runtime.DecodeEvent(r)
-		if err != nil {
-			return nil, fmt.Errorf("decode event of %s: %w", executionArn, err)
+		var docs []json.RawMessage
+		if err := json.Unmarshal(r, &docs); err != nil {
+			return nil, fmt.Errorf("decode events of %s: %w", executionArn, err)
 		}
-		out = append(out, ev)
+		for _, d := range docs {
+			ev, err := runtime.DecodeEvent(d)
+			if err != nil {
+				return nil, fmt.Errorf("decode event of %s: %w", executionArn, err)
+			}
+			if ev.ID <= last {
+				continue
+			}
+			last = ev.ID
+			out = append(out, ev)
+		}
 	}
 	return out, nil
 }

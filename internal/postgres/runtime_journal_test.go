@@ -195,11 +195,11 @@ func TestRuntimeDurability(t *testing.T) {
 	// Kill once every Prep result is journaled, executions 0 and 1 wait on
 	// their token and executions 2 and 3 sit in their Wait state.
 	require.Eventually(t, func() bool {
-		return count(`SELECT count(*) FROM runtime_events WHERE event->>'type' = 'LambdaFunctionSucceeded'`) == durableExecutions &&
-			count(`SELECT count(*) FROM runtime_events WHERE event->>'type' = 'TaskSubmitted'`) == 2 &&
-			count(`SELECT count(*) FROM runtime_events WHERE event->>'type' = 'WaitStateEntered'`) == durableExecutions
+		return count(`SELECT count(*) FROM runtime_event_batches b, jsonb_array_elements(b.events) ev WHERE ev->>'type' = 'LambdaFunctionSucceeded'`) == durableExecutions &&
+			count(`SELECT count(*) FROM runtime_event_batches b, jsonb_array_elements(b.events) ev WHERE ev->>'type' = 'TaskSubmitted'`) == 2 &&
+			count(`SELECT count(*) FROM runtime_event_batches b, jsonb_array_elements(b.events) ev WHERE ev->>'type' = 'WaitStateEntered'`) == durableExecutions
 	}, 30*time.Second, 10*time.Millisecond)
-	require.Equal(t, 2, count(`SELECT count(*) FROM runtime_events WHERE event->>'type' = 'WaitStateExited'`), "two executions are still waiting")
+	require.Equal(t, 2, count(`SELECT count(*) FROM runtime_event_batches b, jsonb_array_elements(b.events) ev WHERE ev->>'type' = 'WaitStateExited'`), "two executions are still waiting")
 	require.NoError(t, first.Process.Signal(syscall.SIGKILL))
 	_ = first.Wait()
 
@@ -321,4 +321,46 @@ func TestRuntimeJournalKeepsDefinitionsOnce(t *testing.T) {
 		require.NoError(t, err)
 		require.JSONEq(t, want, one.Definition)
 	}
+}
+
+// TestRuntimeJournalEventsInBatches: each write of events is one row, a
+// write repeated after an unknown outcome changes nothing, and the history
+// reads back in order, each event once.
+func TestRuntimeJournalEventsInBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	j := postgres.NewRuntimeJournal(pool)
+	const arn = "arn:aws:states:us-east-1:123456789012:execution:m:e"
+	rec := &runtime.Execution{ExecutionArn: arn, StateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:m", Name: "e",
+		Status: runtime.StatusRunning, StartDate: time.Now().UTC().Truncate(time.Millisecond)}
+	require.NoError(t, j.SaveExecution(ctx, rec))
+	events := func(from, to int64) []*runtime.HistoryEvent {
+		var out []*runtime.HistoryEvent
+		for id := from; id <= to; id++ {
+			out = append(out, &runtime.HistoryEvent{ID: id, PreviousEventID: id - 1, Type: fmt.Sprintf("T%d", id), Timestamp: rec.StartDate})
+		}
+		return out
+	}
+	require.NoError(t, j.AppendEvents(ctx, arn, events(1, 3)))
+	require.NoError(t, j.AppendEvents(ctx, arn, events(1, 3)), "the same batch again is a no-op, not an error")
+	require.NoError(t, j.AppendEvents(ctx, arn, events(4, 5)))
+	end := *rec
+	end.Status, end.StopDate = runtime.StatusSucceeded, rec.StartDate.Add(time.Second)
+	require.NoError(t, j.EndExecution(ctx, &end, events(6, 7)))
+
+	var rows int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM runtime_event_batches WHERE execution_arn = $1`, arn).Scan(&rows))
+	require.Equal(t, 3, rows, "one row per write")
+	got, err := j.LoadEvents(ctx, arn)
+	require.NoError(t, err)
+	var types []string
+	for _, e := range got {
+		types = append(types, e.Type)
+	}
+	require.Equal(t, []string{"T1", "T2", "T3", "T4", "T5", "T6", "T7"}, types)
+
+	require.NoError(t, j.EndExecution(ctx, &end, nil), "an end without events writes the record alone")
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM runtime_event_batches WHERE execution_arn = $1`, arn).Scan(&rows))
+	require.Equal(t, 3, rows)
 }

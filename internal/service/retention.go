@@ -37,8 +37,8 @@ func (r *Retention) Prune(ctx context.Context) error {
 			return err
 		}
 	}
-	if p.Logs+p.Turns+p.Events+p.Deliveries+int64(journal) > 0 && r.Logger != nil {
-		r.Logger.Info("retention: pruned", "before", before, "log_lines", p.Logs, "turns", p.Turns, "events", p.Events,
+	if p.Logs+p.Turns+p.Deliveries+int64(journal) > 0 && r.Logger != nil {
+		r.Logger.Info("retention: pruned", "before", before, "log_lines", p.Logs, "turns", p.Turns,
 			"deliveries", p.Deliveries, "webhook_signatures", p.Signatures, "journaled_executions", journal)
 	}
 	return nil

@@ -187,14 +187,14 @@ type SecretStore interface {
 
 // Pruned counts what a retention pass deleted.
 type Pruned struct {
-	Logs, Events, Deliveries, Signatures int64
+	Logs, Deliveries, Signatures int64
 	// Turns are recorded model turns and tool calls of llm steps.
 	Turns int64
 }
 
 // Pruner deletes what its retention has passed: log lines and recorded
-// model turns of runs that ended before before, dispatched events and finished webhook deliveries
-// older than before, and webhook signatures seen before signaturesBefore
+// model turns of runs that ended before before, finished webhook deliveries
+// older than before (dispatched events are deleted as they are handed on), and webhook signatures seen before signaturesBefore
 // (past the replay window).
 type Pruner interface {
 	Prune(ctx context.Context, before, signaturesBefore time.Time) (Pruned, error)

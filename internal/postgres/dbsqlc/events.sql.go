@@ -42,7 +42,7 @@ func (q *Queries) EventInsert(ctx context.Context, arg EventInsertParams) (int64
 }
 
 const eventRetry = `-- name: EventRetry :exec
-UPDATE events SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND dispatched_at IS NULL
+UPDATE events SET next_attempt_at = $2, last_error = $3, leased_until = NULL WHERE id = $1
 `
 
 type EventRetryParams struct {
@@ -51,6 +51,8 @@ type EventRetryParams struct {
 	LastError     *string
 }
 
+// A failed dispatch: the event is due again at next_attempt_at, not when
+// its lease passes.
 func (q *Queries) EventRetry(ctx context.Context, arg EventRetryParams) error {
 	_, err := q.db.Exec(ctx, eventRetry, arg.ID, arg.NextAttemptAt, arg.LastError)
 	return err
@@ -58,9 +60,9 @@ func (q *Queries) EventRetry(ctx context.Context, arg EventRetryParams) error {
 
 const eventsClaim = `-- name: EventsClaim :many
 UPDATE events SET attempts = attempts + 1,
-    next_attempt_at = now() + make_interval(secs => $1::float8)
+    leased_until = now() + make_interval(secs => $1::float8)
 WHERE id IN (
-    SELECT e.id FROM events e WHERE e.dispatched_at IS NULL AND e.next_attempt_at <= now()
+    SELECT e.id FROM events e WHERE e.next_attempt_at <= now() AND (e.leased_until IS NULL OR e.leased_until <= now())
     ORDER BY e.next_attempt_at, e.created_at LIMIT $2::integer
     FOR UPDATE SKIP LOCKED)
 RETURNING id, user_id, type, data, created_at, attempts
@@ -82,7 +84,8 @@ type EventsClaimRow struct {
 
 // Takes the due events, oldest first, and holds them for the lease: a
 // concurrent claim skips the rows this one locked, and a dispatcher that
-// dies lets them become due again when the lease passes.
+// dies lets them become due again when the lease passes. The lease is in
+// a column no index covers, so that a claim is a heap-only update.
 func (q *Queries) EventsClaim(ctx context.Context, arg EventsClaimParams) ([]EventsClaimRow, error) {
 	rows, err := q.db.Query(ctx, eventsClaim, arg.LeaseSeconds, arg.MaxEvents)
 	if err != nil {
@@ -111,9 +114,11 @@ func (q *Queries) EventsClaim(ctx context.Context, arg EventsClaimParams) ([]Eve
 }
 
 const eventsDispatched = `-- name: EventsDispatched :exec
-UPDATE events SET dispatched_at = now(), last_error = NULL WHERE id = ANY($1::uuid[])
+DELETE FROM events WHERE id = ANY($1::uuid[])
 `
 
+// An event handed on is deleted: delivery is at least once, and nothing
+// reads an event after it was dispatched.
 func (q *Queries) EventsDispatched(ctx context.Context, ids []string) error {
 	_, err := q.db.Exec(ctx, eventsDispatched, ids)
 	return err
@@ -144,17 +149,4 @@ SELECT pg_notify('turbocat_events', '')
 func (q *Queries) EventsNotifyInTx(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, eventsNotifyInTx)
 	return err
-}
-
-const eventsPrune = `-- name: EventsPrune :execrows
-DELETE FROM events WHERE dispatched_at IS NOT NULL AND dispatched_at < $1
-`
-
-// Dispatched events older than the retention are deleted.
-func (q *Queries) EventsPrune(ctx context.Context, dispatchedAt *time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, eventsPrune, dispatchedAt)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
 }

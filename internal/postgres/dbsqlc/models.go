@@ -81,8 +81,8 @@ type Event struct {
 	CreatedAt     time.Time
 	Attempts      int32
 	NextAttemptAt time.Time
-	DispatchedAt  *time.Time
 	LastError     *string
+	LeasedUntil   *time.Time
 }
 
 type Execution struct {
@@ -192,10 +192,10 @@ type RuntimeDefinition struct {
 	CreatedAt  time.Time
 }
 
-type RuntimeEvent struct {
+type RuntimeEventBatch struct {
 	ExecutionArn string
-	ID           int64
-	Event        json.RawMessage
+	FirstID      int64
+	Events       json.RawMessage
 }
 
 type RuntimeExecution struct {

@@ -26,57 +26,42 @@ func (q *Queries) RuntimeDefinitionPut(ctx context.Context, arg RuntimeDefinitio
 	return err
 }
 
-const runtimeEventInsert = `-- name: RuntimeEventInsert :exec
-INSERT INTO runtime_events (execution_arn, id, event) VALUES ($1, $2, $3)
-ON CONFLICT (execution_arn, id) DO NOTHING
+const runtimeEventBatchInsert = `-- name: RuntimeEventBatchInsert :exec
+INSERT INTO runtime_event_batches (execution_arn, first_id, events) VALUES ($1, $2, $3)
+ON CONFLICT (execution_arn, first_id) DO NOTHING
 `
 
-type RuntimeEventInsertParams struct {
+type RuntimeEventBatchInsertParams struct {
 	ExecutionArn string
-	ID           int64
-	Event        json.RawMessage
+	FirstID      int64
+	Events       json.RawMessage
 }
 
-func (q *Queries) RuntimeEventInsert(ctx context.Context, arg RuntimeEventInsertParams) error {
-	_, err := q.db.Exec(ctx, runtimeEventInsert, arg.ExecutionArn, arg.ID, arg.Event)
+// Events the runtime journals together, as one row: a JSON array in ID
+// order starting at first_id. The same batch written again (a retry after
+// a write whose outcome was unknown) is a no-op.
+func (q *Queries) RuntimeEventBatchInsert(ctx context.Context, arg RuntimeEventBatchInsertParams) error {
+	_, err := q.db.Exec(ctx, runtimeEventBatchInsert, arg.ExecutionArn, arg.FirstID, arg.Events)
 	return err
 }
 
-const runtimeEventInsertBatch = `-- name: RuntimeEventInsertBatch :exec
-INSERT INTO runtime_events (execution_arn, id, event)
-SELECT $1::text, unnest($2::bigint[]), unnest($3::jsonb[])
-ON CONFLICT (execution_arn, id) DO NOTHING
+const runtimeEventBatchList = `-- name: RuntimeEventBatchList :many
+SELECT events FROM runtime_event_batches WHERE execution_arn = $1 ORDER BY first_id
 `
 
-type RuntimeEventInsertBatchParams struct {
-	ExecutionArn string
-	Ids          []int64
-	Events       []json.RawMessage
-}
-
-// One round trip for a batch of events.
-func (q *Queries) RuntimeEventInsertBatch(ctx context.Context, arg RuntimeEventInsertBatchParams) error {
-	_, err := q.db.Exec(ctx, runtimeEventInsertBatch, arg.ExecutionArn, arg.Ids, arg.Events)
-	return err
-}
-
-const runtimeEventList = `-- name: RuntimeEventList :many
-SELECT event FROM runtime_events WHERE execution_arn = $1 ORDER BY id
-`
-
-func (q *Queries) RuntimeEventList(ctx context.Context, executionArn string) ([]json.RawMessage, error) {
-	rows, err := q.db.Query(ctx, runtimeEventList, executionArn)
+func (q *Queries) RuntimeEventBatchList(ctx context.Context, executionArn string) ([]json.RawMessage, error) {
+	rows, err := q.db.Query(ctx, runtimeEventBatchList, executionArn)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var items []json.RawMessage
 	for rows.Next() {
-		var event json.RawMessage
-		if err := rows.Scan(&event); err != nil {
+		var events json.RawMessage
+		if err := rows.Scan(&events); err != nil {
 			return nil, err
 		}
-		items = append(items, event)
+		items = append(items, events)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -86,9 +71,10 @@ func (q *Queries) RuntimeEventList(ctx context.Context, executionArn string) ([]
 
 const runtimeExecutionEnd = `-- name: RuntimeExecutionEnd :exec
 WITH evs AS (
-    INSERT INTO runtime_events (execution_arn, id, event)
-    SELECT $1::text, unnest($6::bigint[]), unnest($7::jsonb[])
-    ON CONFLICT (execution_arn, id) DO NOTHING
+    INSERT INTO runtime_event_batches (execution_arn, first_id, events)
+    SELECT $1::text, $6::bigint, $7::jsonb
+    WHERE $6::bigint > 0
+    ON CONFLICT (execution_arn, first_id) DO NOTHING
 )
 INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc)
 VALUES ($1::text, $2, $3, $4, $5)
@@ -101,11 +87,12 @@ type RuntimeExecutionEndParams struct {
 	Status          string
 	StartDate       time.Time
 	Doc             json.RawMessage
-	Ids             []int64
-	Events          []json.RawMessage
+	FirstID         int64
+	Events          json.RawMessage
 }
 
 // An execution's last events and its terminal record in one statement.
+// first_id 0 writes no events.
 func (q *Queries) RuntimeExecutionEnd(ctx context.Context, arg RuntimeExecutionEndParams) error {
 	_, err := q.db.Exec(ctx, runtimeExecutionEnd,
 		arg.Arn,
@@ -113,7 +100,7 @@ func (q *Queries) RuntimeExecutionEnd(ctx context.Context, arg RuntimeExecutionE
 		arg.Status,
 		arg.StartDate,
 		arg.Doc,
-		arg.Ids,
+		arg.FirstID,
 		arg.Events,
 	)
 	return err

@@ -23,21 +23,23 @@ SELECT pg_notify('turbocat_events', '');
 -- name: EventsClaim :many
 -- Takes the due events, oldest first, and holds them for the lease: a
 -- concurrent claim skips the rows this one locked, and a dispatcher that
--- dies lets them become due again when the lease passes.
+-- dies lets them become due again when the lease passes. The lease is in
+-- a column no index covers, so that a claim is a heap-only update.
 UPDATE events SET attempts = attempts + 1,
-    next_attempt_at = now() + make_interval(secs => sqlc.arg(lease_seconds)::float8)
+    leased_until = now() + make_interval(secs => sqlc.arg(lease_seconds)::float8)
 WHERE id IN (
-    SELECT e.id FROM events e WHERE e.dispatched_at IS NULL AND e.next_attempt_at <= now()
+    SELECT e.id FROM events e WHERE e.next_attempt_at <= now() AND (e.leased_until IS NULL OR e.leased_until <= now())
     ORDER BY e.next_attempt_at, e.created_at LIMIT sqlc.arg(max_events)::integer
     FOR UPDATE SKIP LOCKED)
 RETURNING id, user_id, type, data, created_at, attempts;
 
--- name: EventsPrune :execrows
--- Dispatched events older than the retention are deleted.
-DELETE FROM events WHERE dispatched_at IS NOT NULL AND dispatched_at < $1;
-
 -- name: EventsDispatched :exec
-UPDATE events SET dispatched_at = now(), last_error = NULL WHERE id = ANY(sqlc.arg(ids)::uuid[]);
+-- An event handed on is deleted: delivery is at least once, and nothing
+-- reads an event after it was dispatched.
+DELETE FROM events WHERE id = ANY(sqlc.arg(ids)::uuid[]);
 
 -- name: EventRetry :exec
-UPDATE events SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND dispatched_at IS NULL;
+-- A failed dispatch: the event is due again at next_attempt_at, not when
+-- its lease passes.
+UPDATE events SET next_attempt_at = $2, last_error = $3, leased_until = NULL WHERE id = $1;
+

@@ -33,18 +33,15 @@ WHERE e.arn = $1;
 -- A definition executions' records refer to by its SHA-256.
 INSERT INTO runtime_definitions (sha256, definition) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING;
 
--- name: RuntimeEventInsert :exec
-INSERT INTO runtime_events (execution_arn, id, event) VALUES ($1, $2, $3)
-ON CONFLICT (execution_arn, id) DO NOTHING;
+-- name: RuntimeEventBatchInsert :exec
+-- Events the runtime journals together, as one row: a JSON array in ID
+-- order starting at first_id. The same batch written again (a retry after
+-- a write whose outcome was unknown) is a no-op.
+INSERT INTO runtime_event_batches (execution_arn, first_id, events) VALUES ($1, $2, $3)
+ON CONFLICT (execution_arn, first_id) DO NOTHING;
 
--- name: RuntimeEventInsertBatch :exec
--- One round trip for a batch of events.
-INSERT INTO runtime_events (execution_arn, id, event)
-SELECT sqlc.arg(execution_arn)::text, unnest(sqlc.arg(ids)::bigint[]), unnest(sqlc.arg(events)::jsonb[])
-ON CONFLICT (execution_arn, id) DO NOTHING;
-
--- name: RuntimeEventList :many
-SELECT event FROM runtime_events WHERE execution_arn = $1 ORDER BY id;
+-- name: RuntimeEventBatchList :many
+SELECT events FROM runtime_event_batches WHERE execution_arn = $1 ORDER BY first_id;
 
 -- name: RuntimeExecutionPrune :execrows
 -- Deletes up to max_rows closed executions that stopped before the cutoff;
@@ -57,10 +54,12 @@ DELETE FROM runtime_executions WHERE arn IN (
 
 -- name: RuntimeExecutionEnd :exec
 -- An execution's last events and its terminal record in one statement.
+-- first_id 0 writes no events.
 WITH evs AS (
-    INSERT INTO runtime_events (execution_arn, id, event)
-    SELECT sqlc.arg(arn)::text, unnest(sqlc.arg(ids)::bigint[]), unnest(sqlc.arg(events)::jsonb[])
-    ON CONFLICT (execution_arn, id) DO NOTHING
+    INSERT INTO runtime_event_batches (execution_arn, first_id, events)
+    SELECT sqlc.arg(arn)::text, sqlc.arg(first_id)::bigint, sqlc.arg(events)::jsonb
+    WHERE sqlc.arg(first_id)::bigint > 0
+    ON CONFLICT (execution_arn, first_id) DO NOTHING
 )
 INSERT INTO runtime_executions (arn, state_machine_arn, status, start_date, doc)
 VALUES (sqlc.arg(arn)::text, sqlc.arg(state_machine_arn), sqlc.arg(status), sqlc.arg(start_date), sqlc.arg(doc))
