@@ -204,8 +204,9 @@ func TestReconcilerFunction(t *testing.T) {
 }
 
 // TestReconcilerSweep: the scheduled sweep starts a run whose process died
-// between recording it and starting it (nothing is lost), and fails a run
-// the engine has no record of with a cause that says how to run it again.
+// between recording it and starting it, whether recorded pending or
+// already started (nothing is lost), and fails a run the engine lost after
+// it ran a step with a cause that says how to run it again.
 func TestReconcilerSweep(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
@@ -216,9 +217,18 @@ func TestReconcilerSweep(t *testing.T) {
 	userID, lost := seedRun(t, a, `function main(i){ return {text: "hi " + i.name}; }`)
 	var wfID string
 	require.NoError(t, a.Pool.QueryRow(ctx, `SELECT workflow_id FROM executions WHERE id = $1`, lost).Scan(&wfID))
-	never, _, err := a.DB.CreateExecution(turbocat.WithActor(ctx, &turbocat.Actor{UserID: userID}),
+	_, err = a.Pool.Exec(ctx, `INSERT INTO execution_steps (execution_id, step_key, status, attempt, output) VALUES ($1, 'greet', 'completed', 1, '{"text":"hi ada"}')`, lost)
+	require.NoError(t, err)
+	actx := turbocat.WithActor(ctx, &turbocat.Actor{UserID: userID})
+	never, _, err := a.DB.CreateExecution(actx,
 		turbocat.NewExecution{WorkflowID: wfID, WorkflowVersion: 1, UserID: userID, Trigger: "api", Input: json.RawMessage(`{"name":"bo"}`)})
 	require.NoError(t, err)
+	preID := turbocat.NewID()
+	preRef := "arn:aws:states:us-east-1:123456789012:execution:turbocat-wf:" + preID
+	pre, _, err := a.DB.CreateExecution(actx, turbocat.NewExecution{WorkflowID: wfID, WorkflowVersion: 1, UserID: userID, Trigger: "api",
+		Input: json.RawMessage(`{"name":"cy"}`), ID: preID, EngineRef: &preRef})
+	require.NoError(t, err)
+	require.Equal(t, "running", pre.Status, "recorded already started")
 	_, err = a.Pool.Exec(ctx, `UPDATE executions SET created_at = now() - interval '5 minutes'`)
 	require.NoError(t, err)
 
@@ -238,6 +248,13 @@ func TestReconcilerSweep(t *testing.T) {
 	e, err = a.DB.Execution(ctx, userID, never.ID)
 	require.NoError(t, err)
 	require.JSONEq(t, `{"shout":{"text":"HI BO"}}`, string(e.OutputData))
+	require.Eventually(t, func() bool {
+		e, err := a.DB.Execution(ctx, userID, pre.ID)
+		return err == nil && e.Status == "completed"
+	}, 20*time.Second, 50*time.Millisecond, "the run recorded started but never started on the engine is started and completes")
+	e, err = a.DB.Execution(ctx, userID, pre.ID)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"shout":{"text":"HI CY"}}`, string(e.OutputData))
 }
 
 // TestStepRunnerConcurrentDuplicates: Task invocations are at-least-once;

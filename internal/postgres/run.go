@@ -42,19 +42,8 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 		out, err = db.createInTx(ctx, actx, in, input, action, meta)
 	} else {
 		// No queueing decision, no steps to copy: the run and its audit
-		// row are one statement.
-		var a dbsqlc.AuditInsertParams
-		if a, err = auditParams(actx, action, "execution", "", meta); err == nil {
-			var row dbsqlc.ExecutionInsertAuditedRow
-			row, err = db.q.ExecutionInsertAudited(ctx, dbsqlc.ExecutionInsertAuditedParams{WorkflowID: in.WorkflowID, WorkflowVersion: int32(in.WorkflowVersion),
-				UserID: in.UserID, DeploymentID: in.DeploymentID, Trigger: in.Trigger, InputData: input, IdempotencyKey: in.IdempotencyKey, RetryOf: in.RetryOf,
-				Status: turbocat.ExecutionPending, Priority: int32(in.Priority), RequestHash: in.RequestHash, MaxCostUsd: in.MaxCostUSD, MaxTokens: in.MaxTokens,
-				ParentExecutionID: in.ParentExecutionID, ParentStepKey: in.ParentStepKey, ReplayOf: in.ReplayOf,
-				AuditUserID: a.UserID, AuditAction: a.Action, AuditMetadata: a.Metadata, AuditIp: a.Ip, AuditUserAgent: a.UserAgent, AuditRequestID: a.RequestID})
-			if err == nil {
-				out = toExecution(row.Execution)
-			}
-		}
+		// row (and, with an engine reference, its start) are one statement.
+		out, err = db.insertAudited(ctx, actx, in, input, action, meta)
 	}
 	var pgErr interface{ SQLState() string }
 	if err != nil && errors.As(err, &pgErr) && pgErr.SQLState() == "23505" && in.IdempotencyKey != nil {
@@ -70,6 +59,37 @@ func (db *DB) CreateExecution(ctx context.Context, in turbocat.NewExecution) (*t
 	}
 	db.rememberMeta(out)
 	return out, true, nil
+}
+
+// insertAudited records a run with its audit row in one statement,
+// already started when in.EngineRef is set.
+func (db *DB) insertAudited(ctx, actx context.Context, in turbocat.NewExecution, input json.RawMessage, action string, meta map[string]any) (*turbocat.Execution, error) {
+	a, err := auditParams(actx, action, "execution", "", meta)
+	if err != nil {
+		return nil, err
+	}
+	evs := json.RawMessage(`[]`)
+	if in.EngineRef != nil {
+		if evs, err = eventsJSON(in.StartedEvents); err != nil {
+			return nil, err
+		}
+	}
+	var id *string
+	if in.ID != "" {
+		id = &in.ID
+	}
+	row, err := db.q.ExecutionInsertAudited(ctx, dbsqlc.ExecutionInsertAuditedParams{ID: id, WorkflowID: in.WorkflowID, WorkflowVersion: int32(in.WorkflowVersion),
+		UserID: in.UserID, DeploymentID: in.DeploymentID, Trigger: in.Trigger, InputData: input, IdempotencyKey: in.IdempotencyKey, RetryOf: in.RetryOf,
+		Status: turbocat.ExecutionPending, Priority: int32(in.Priority), RequestHash: in.RequestHash, MaxCostUsd: in.MaxCostUSD, MaxTokens: in.MaxTokens,
+		ParentExecutionID: in.ParentExecutionID, ParentStepKey: in.ParentStepKey, ReplayOf: in.ReplayOf, EngineRef: in.EngineRef, Events: evs,
+		AuditUserID: a.UserID, AuditAction: a.Action, AuditMetadata: a.Metadata, AuditIp: a.Ip, AuditUserAgent: a.UserAgent, AuditRequestID: a.RequestID})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.eventsWritten(ctx, int64(row.EventsWritten)); err != nil {
+		return nil, err
+	}
+	return toExecution(row.Execution), nil
 }
 
 // startAudit is the audit action and metadata of a run's start.

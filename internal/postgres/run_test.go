@@ -82,3 +82,53 @@ func TestStartStep(t *testing.T) {
 	_, err = start("not-a-uuid", "one", a.ID, false)
 	require.Equal(t, turbocat.ENOTFOUND, turbocat.ErrorCodeOf(err))
 }
+
+// TestCreateExecutionStarted: a run given its engine reference is recorded
+// already started, with its event, in one write; recording the same start
+// again writes nothing, and a start the engine answered under another
+// reference records that one.
+func TestCreateExecutionStarted(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	u := newUser(t, db, "prestart@example.com")
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID, Role: u.Role})
+	a := &turbocat.Agent{UserID: u.ID, Name: "a", Type: "code", Config: json.RawMessage(`{"source":"x"}`)}
+	require.NoError(t, db.CreateAgent(ctx, a, 10))
+	w := &turbocat.Workflow{UserID: u.ID, Name: "wf", Steps: []turbocat.WorkflowStep{{Key: "one", AgentID: a.ID}}}
+	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+
+	id := turbocat.NewID()
+	ref := "arn:aws:states:us-east-1:123456789012:execution:wf:" + id
+	ev := turbocat.NewEvent(u.ID, turbocat.EventExecutionStarted, map[string]string{"executionId": id})
+	e, created, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: turbocat.TriggerAPI,
+		ID: id, EngineRef: &ref, StartedEvents: []turbocat.Event{ev}})
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, id, e.ID)
+	require.Equal(t, turbocat.ExecutionRunning, e.Status)
+	require.NotNil(t, e.StartedAt)
+	require.Equal(t, ref, *e.EngineRef)
+	claimed, err := db.ClaimEvents(ctx, 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, claimed, 1)
+	require.Equal(t, ev.ID, claimed[0].ID, "its execution.started event is in the outbox")
+
+	again, err := db.MarkStarted(ctx, id, ref, turbocat.NewEvent(u.ID, turbocat.EventExecutionStarted, nil))
+	require.NoError(t, err)
+	require.Nil(t, again, "the same start recorded again writes nothing")
+	claimed, err = db.ClaimEvents(ctx, 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, claimed, "and no second event")
+
+	other := "arn:aws:states:us-east-1:123456789012:execution:wf-2:" + id
+	moved, err := db.MarkStarted(ctx, id, other)
+	require.NoError(t, err)
+	require.NotNil(t, moved)
+	require.Equal(t, other, *moved.EngineRef)
+	require.Equal(t, e.StartedAt.UTC(), moved.StartedAt.UTC(), "the start time stays")
+
+	plain, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: turbocat.TriggerAPI})
+	require.NoError(t, err)
+	require.Equal(t, turbocat.ExecutionPending, plain.Status, "without an engine reference a run is recorded pending")
+	require.Nil(t, plain.EngineRef)
+}

@@ -185,9 +185,14 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 	if ne.IdempotencyKey != nil {
 		ne.RequestHash = requestHash(ne)
 	}
+	ref := s.prestart(ctx, w, &ne, target)
 	e, created, err := s.Store.CreateExecution(ctx, ne)
 	if err != nil {
 		return nil, err
+	}
+	if created && e.EngineRef != nil && ref != "" {
+		// Recorded started (prestart): what is left is the engine's start.
+		return s.startPrestarted(ctx, w, e, ref, target)
 	}
 	if !created && e.Status != turbocat.ExecutionPending {
 		return e, nil // the same idempotency key: the first run
@@ -201,16 +206,78 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 	started, err := s.startEngine(sctx, w, e, target)
 	span.End(err)
 	if err != nil {
-		errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.StartFailed", "cause": "the workflow engine could not start the run"})
-		if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: errJSON}); ferr != nil {
-			err = errors.Join(err, ferr)
-		}
-		return nil, fmt.Errorf("start execution %s: %w", e.ID, err)
+		return nil, s.startFailed(ctx, e, err)
 	}
 	if started != nil {
 		return started, nil
 	}
 	return s.Store.ExecutionByID(ctx, e.ID) // its start was recorded before (its first Task's)
+}
+
+// prestart readies ne to be recorded already started on the engine target
+// (or the workflow version's published machine when target is ""), so that
+// a run's start is one write: it sets the run's id and the engine
+// reference its start will have, and returns the reference to start on.
+// It returns "" (ne unchanged) when that reference is not known yet: the
+// version is not published, or cannot be.
+func (s *Executions) prestart(ctx context.Context, w *turbocat.Workflow, ne *turbocat.NewExecution, target string) string {
+	if ne.MaxConcurrent > 0 || len(ne.ReuseSteps) > 0 {
+		return "" // recorded in a transaction that decides it, not started
+	}
+	ref := target
+	if ref == "" {
+		var err error
+		if ref, err = s.Store.VersionEngineRef(ctx, w.ID, w.Version); err != nil || ref == "" {
+			return "" // published by startEngine, which records a failure
+		}
+	}
+	id := turbocat.NewID()
+	arn, ok := executionArn(ref, id)
+	if !ok {
+		return ""
+	}
+	ne.ID, ne.EngineRef = id, &arn
+	if ne.ReplayOf == nil { // a replay is a test: no webhook or bus event
+		ne.StartedEvents = []turbocat.Event{startedEvent(&turbocat.Execution{ID: id, UserID: ne.UserID, WorkflowID: ne.WorkflowID,
+			WorkflowVersion: ne.WorkflowVersion, Trigger: ne.Trigger, DeploymentID: ne.DeploymentID})}
+	}
+	return ref
+}
+
+// startPrestarted starts on the engine a run recorded already started
+// (prestart). A start refused fails the run, as in start; one the engine
+// answers with another reference than predicted records that one.
+func (s *Executions) startPrestarted(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, ref, target string) (*turbocat.Execution, error) {
+	s.Metrics.ExecutionStarted(e.Trigger)
+	sctx, span := tracing.Start(ctx, "start-execution", map[string]string{"executionId": e.ID, "workflowId": w.ID})
+	var execRef string
+	var err error
+	if target != "" {
+		execRef, err = s.Engine.StartExecution(sctx, target, e.ID, runInput(e))
+	} else {
+		execRef, err = s.startPublished(sctx, w, e, ref)
+	}
+	span.End(err)
+	if err != nil {
+		return nil, s.startFailed(ctx, e, err)
+	}
+	if execRef != *e.EngineRef {
+		if _, err := s.Store.MarkStarted(ctx, e.ID, execRef); err != nil {
+			return nil, err
+		}
+		e.EngineRef = &execRef
+	}
+	return e, nil
+}
+
+// startFailed records a run the engine would not start as failed, and
+// returns the error the caller answers with.
+func (s *Executions) startFailed(ctx context.Context, e *turbocat.Execution, err error) error {
+	errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.StartFailed", "cause": "the workflow engine could not start the run"})
+	if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: errJSON}); ferr != nil {
+		err = errors.Join(err, ferr)
+	}
+	return fmt.Errorf("start execution %s: %w", e.ID, err)
 }
 
 // restart starts on the engine a run that was recorded but whose start was
@@ -250,21 +317,36 @@ func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *t
 	if err != nil {
 		return nil, err
 	}
-	if e.IsReplay() {
-		return s.Store.MarkStarted(ctx, e.ID, execRef) // a replay is a test: no webhook or bus event
+	if e.IsReplay() || e.EngineRef != nil {
+		// A replay is a test: no webhook or bus event. A run recorded
+		// started (prestart) wrote its event then.
+		return s.Store.MarkStarted(ctx, e.ID, execRef)
 	}
 	return s.Store.MarkStarted(ctx, e.ID, execRef, startedEvent(e))
 }
 
 func (s *Executions) startOnEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) (string, error) {
-	input, _ := json.Marshal(map[string]string{"executionId": e.ID})
 	if target != "" {
-		return s.Engine.StartExecution(ctx, target, e.ID, input)
+		return s.Engine.StartExecution(ctx, target, e.ID, runInput(e))
 	}
 	ref, err := s.Publish(ctx, w)
 	if err != nil {
 		return "", err
 	}
+	return s.startPublished(ctx, w, e, ref)
+}
+
+// runInput is the state machine input of a run: its id alone (secrets and
+// inputs never go through the engine).
+func runInput(e *turbocat.Execution) json.RawMessage {
+	input, _ := json.Marshal(map[string]string{"executionId": e.ID})
+	return input
+}
+
+// startPublished starts a run on its workflow version's published machine
+// ref, publishing it again once if the engine lost it.
+func (s *Executions) startPublished(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, ref string) (string, error) {
+	input := runInput(e)
 	execRef, err := s.Engine.StartExecution(ctx, ref, e.ID, input)
 	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
 		// The engine lost the published version (a local runtime without

@@ -182,18 +182,20 @@ func (r *Reconciler) sweepOne(ctx context.Context, engine turbocat.Engine, e *tu
 		if e.Status != turbocat.ExecutionPending {
 			return false, nil
 		}
-		if err := r.Executions.restart(ctx, e); err != nil {
-			if turbocat.ErrorCodeOf(err) == turbocat.EINTERNAL {
-				return false, err
-			}
-			return true, r.finish(ctx, e, turbocat.ExecutionFailed, "Turbocat.StartFailed",
-				"the run could not be started: "+turbocat.AsError(err).Message)
-		}
-		r.logger().Info("sweep: started a run its process never started", "execution_id", e.ID)
-		return true, nil
+		return r.restart(ctx, e, "sweep: started a run its process never started")
 	}
 	ee, err := engine.DescribeExecution(ctx, *e.EngineRef)
 	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
+		// A run recorded started before its engine start (prestart) whose
+		// process died in between: no step of it was ever claimed, so
+		// starting it now repeats nothing.
+		steps, serr := r.Executions.Store.ExecutionSteps(ctx, e.UserID, e.ID)
+		if serr != nil {
+			return false, serr
+		}
+		if len(steps) == 0 {
+			return r.restart(ctx, e, "sweep: started a run its process recorded started but never started")
+		}
 		return true, r.finish(ctx, e, turbocat.ExecutionFailed, "Turbocat.EngineLost",
 			"the workflow engine has no record of this run; retry it with POST /api/v1/executions/"+e.ID+"/retry")
 	}
@@ -221,6 +223,20 @@ func (r *Reconciler) sweepOne(ctx context.Context, engine turbocat.Engine, e *tu
 		cause = "the workflow engine ended the run"
 	}
 	return true, r.finish(ctx, e, engineStatuses[ee.Status], errName, cause)
+}
+
+// restart starts a run its process recorded but never started on the
+// engine, or fails it when it cannot be started.
+func (r *Reconciler) restart(ctx context.Context, e *turbocat.Execution, done string) (bool, error) {
+	if err := r.Executions.restart(ctx, e); err != nil {
+		if turbocat.ErrorCodeOf(err) == turbocat.EINTERNAL {
+			return false, err
+		}
+		return true, r.finish(ctx, e, turbocat.ExecutionFailed, "Turbocat.StartFailed",
+			"the run could not be started: "+turbocat.AsError(err).Message)
+	}
+	r.logger().Info(done, "execution_id", e.ID)
+	return true, nil
 }
 
 // Run sweeps every interval until ctx ends.

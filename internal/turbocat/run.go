@@ -139,6 +139,15 @@ type NewExecution struct {
 	// ReplayOf, for a replay, is the finished run whose recorded api and
 	// llm step outputs the replay's steps take instead of calling out.
 	ReplayOf *string
+	// EngineRef, if set, is the engine reference the run's start will
+	// have (the caller starts it on the engine next, named ID): a run that
+	// needs no queueing decision is then recorded with that ID already
+	// started, running, with StartedEvents, in the same write. The
+	// returned run's EngineRef says whether it was; one that was not gets
+	// an id of the store's choosing.
+	ID            string
+	EngineRef     *string
+	StartedEvents []Event
 }
 
 // Spend is model spend over some runs.

@@ -343,21 +343,30 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 
 const executionInsertAudited = `-- name: ExecutionInsertAudited :one
 WITH ins AS (
-    INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
-        status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-        $9, $10, $11, $12, $13, $14, $15, $16::uuid)
+    INSERT INTO executions (id, workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
+        status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of, engine_ref, started_at)
+    VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9,
+        CASE WHEN $10::text IS NULL THEN $11 ELSE 'running' END, $12, $13, $14, $15,
+        $16, $17, $18::uuid,
+        $10::text, CASE WHEN $10::text IS NULL THEN NULL ELSE now() END)
     RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of
 ), audited AS (
     INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
-    SELECT $17::uuid, $18::text, 'execution', ins.id::text, $19::jsonb,
-        $20::text, $21::text, $22::text
+    SELECT $19::uuid, $20::text, 'execution', ins.id::text, $21::jsonb,
+        $22::text, $23::text, $24::text
     FROM ins
+), evs AS (
+    INSERT INTO events (id, user_id, type, data, created_at)
+    SELECT x.id, x.user_id, x.type, x.data, x.created_at
+    FROM ins, jsonb_to_recordset($25::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
 )
-SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key, executions.replay_of FROM ins AS executions
+SELECT executions.id, executions.workflow_id, executions.workflow_version, executions.user_id, executions.deployment_id, executions.status, executions.trigger, executions.input_data, executions.output_data, executions.error, executions.idempotency_key, executions.retry_of, executions.engine_ref, executions.log_seq, executions.input_tokens, executions.output_tokens, executions.cost_usd, executions.created_at, executions.started_at, executions.completed_at, executions.duration_ms, executions.priority, executions.request_hash, executions.max_cost_usd, executions.max_tokens, executions.parent_execution_id, executions.parent_step_key, executions.replay_of, (SELECT count(*) FROM evs)::integer AS events_written FROM ins AS executions
 `
 
 type ExecutionInsertAuditedParams struct {
+	ID                *string
 	WorkflowID        string
 	WorkflowVersion   int32
 	UserID            string
@@ -366,7 +375,8 @@ type ExecutionInsertAuditedParams struct {
 	InputData         json.RawMessage
 	IdempotencyKey    *string
 	RetryOf           *string
-	Status            string
+	EngineRef         *string
+	Status            interface{}
 	Priority          int32
 	RequestHash       []byte
 	MaxCostUsd        *float64
@@ -380,17 +390,28 @@ type ExecutionInsertAuditedParams struct {
 	AuditIp           string
 	AuditUserAgent    string
 	AuditRequestID    string
+	Events            json.RawMessage
 }
 
 type ExecutionInsertAuditedRow struct {
-	Execution Execution
+	Execution     Execution
+	EventsWritten int32
 }
 
 // A run and its audit row in one statement: one round trip and one commit
 // for a start that needs no queueing decision (ExecutionInsert in a
 // transaction does the others).
+//
+// With an engine_ref (the engine reference the run's start will have: the
+// caller starts it on the engine next, under the run's id), the run is
+// recorded as started, running since now, with its events (a JSON array as
+// ExecutionMarkStartedWithEvents takes them): a run's start is one write,
+// not two. A process that dies before the engine start leaves a running run
+// the engine has no record of and no step of which was claimed; the
+// reconciler starts it (the engine's named start is idempotent).
 func (q *Queries) ExecutionInsertAudited(ctx context.Context, arg ExecutionInsertAuditedParams) (ExecutionInsertAuditedRow, error) {
 	row := q.db.QueryRow(ctx, executionInsertAudited,
+		arg.ID,
 		arg.WorkflowID,
 		arg.WorkflowVersion,
 		arg.UserID,
@@ -399,6 +420,7 @@ func (q *Queries) ExecutionInsertAudited(ctx context.Context, arg ExecutionInser
 		arg.InputData,
 		arg.IdempotencyKey,
 		arg.RetryOf,
+		arg.EngineRef,
 		arg.Status,
 		arg.Priority,
 		arg.RequestHash,
@@ -413,6 +435,7 @@ func (q *Queries) ExecutionInsertAudited(ctx context.Context, arg ExecutionInser
 		arg.AuditIp,
 		arg.AuditUserAgent,
 		arg.AuditRequestID,
+		arg.Events,
 	)
 	var i ExecutionInsertAuditedRow
 	err := row.Scan(
@@ -444,6 +467,7 @@ func (q *Queries) ExecutionInsertAudited(ctx context.Context, arg ExecutionInser
 		&i.Execution.ParentExecutionID,
 		&i.Execution.ParentStepKey,
 		&i.Execution.ReplayOf,
+		&i.EventsWritten,
 	)
 	return i, err
 }
@@ -452,7 +476,7 @@ const executionMarkStartedWithEvents = `-- name: ExecutionMarkStartedWithEvents 
 WITH started AS (
     UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = $1,
         started_at = coalesce(started_at, now())
-    WHERE executions.id = $2::uuid AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
+    WHERE executions.id = $2::uuid AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS DISTINCT FROM $1))
         AND set_config('synchronous_commit', CASE WHEN $3::bool THEN 'off' ELSE current_setting('synchronous_commit') END, true) IS NOT NULL
     RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of
 ), evs AS (

@@ -197,19 +197,35 @@ WHERE e.id = $1;
 -- A run and its audit row in one statement: one round trip and one commit
 -- for a start that needs no queueing decision (ExecutionInsert in a
 -- transaction does the others).
+--
+-- With an engine_ref (the engine reference the run's start will have: the
+-- caller starts it on the engine next, under the run's id), the run is
+-- recorded as started, running since now, with its events (a JSON array as
+-- ExecutionMarkStartedWithEvents takes them): a run's start is one write,
+-- not two. A process that dies before the engine start leaves a running run
+-- the engine has no record of and no step of which was claimed; the
+-- reconciler starts it (the engine's named start is idempotent).
 WITH ins AS (
-    INSERT INTO executions (workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
-        status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of)
-    VALUES (@workflow_id, @workflow_version, @user_id, @deployment_id, @trigger, @input_data, @idempotency_key, @retry_of,
-        @status, @priority, @request_hash, @max_cost_usd, @max_tokens, @parent_execution_id, @parent_step_key, sqlc.narg(replay_of)::uuid)
+    INSERT INTO executions (id, workflow_id, workflow_version, user_id, deployment_id, trigger, input_data, idempotency_key, retry_of,
+        status, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of, engine_ref, started_at)
+    VALUES (coalesce(sqlc.narg(id)::uuid, gen_random_uuid()), @workflow_id, @workflow_version, @user_id, @deployment_id, @trigger, @input_data, @idempotency_key, @retry_of,
+        CASE WHEN sqlc.narg(engine_ref)::text IS NULL THEN @status ELSE 'running' END, @priority, @request_hash, @max_cost_usd, @max_tokens,
+        @parent_execution_id, @parent_step_key, sqlc.narg(replay_of)::uuid,
+        sqlc.narg(engine_ref)::text, CASE WHEN sqlc.narg(engine_ref)::text IS NULL THEN NULL ELSE now() END)
     RETURNING *
 ), audited AS (
     INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
     SELECT sqlc.narg(audit_user_id)::uuid, sqlc.arg(audit_action)::text, 'execution', ins.id::text, sqlc.arg(audit_metadata)::jsonb,
         sqlc.arg(audit_ip)::text, sqlc.arg(audit_user_agent)::text, sqlc.arg(audit_request_id)::text
     FROM ins
+), evs AS (
+    INSERT INTO events (id, user_id, type, data, created_at)
+    SELECT x.id, x.user_id, x.type, x.data, x.created_at
+    FROM ins, jsonb_to_recordset(sqlc.arg(events)::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
 )
-SELECT sqlc.embed(executions) FROM ins AS executions;
+SELECT sqlc.embed(executions), (SELECT count(*) FROM evs)::integer AS events_written FROM ins AS executions;
 
 -- name: ExecutionMarkStartedWithEvents :one
 -- ExecutionMarkStarted and its events (a JSON array of {id, user_id, type,
@@ -226,7 +242,7 @@ SELECT sqlc.embed(executions) FROM ins AS executions;
 WITH started AS (
     UPDATE executions SET status = CASE WHEN status = 'pending' THEN 'running' ELSE status END, engine_ref = @engine_ref,
         started_at = coalesce(started_at, now())
-    WHERE executions.id = sqlc.arg(id)::uuid AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS NULL))
+    WHERE executions.id = sqlc.arg(id)::uuid AND (status = 'pending' OR (status IN ('running', 'waiting') AND engine_ref IS DISTINCT FROM @engine_ref))
         AND set_config('synchronous_commit', CASE WHEN sqlc.arg(async)::bool THEN 'off' ELSE current_setting('synchronous_commit') END, true) IS NOT NULL
     RETURNING *
 ), evs AS (
