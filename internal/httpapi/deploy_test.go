@@ -292,11 +292,17 @@ func TestOutboundWebhooks(t *testing.T) {
 			types[rec.typ]++
 			var ev struct {
 				ID, Type string
-				Data     struct{ ExecutionID string }
+				Data     struct {
+					ExecutionID string
+					Output      json.RawMessage
+				}
 			}
 			require.NoError(t, json.Unmarshal(rec.body, &ev))
 			require.Equal(t, rec.typ, ev.Type)
 			require.Equal(t, ans.ExecutionID, ev.Data.ExecutionID)
+			if ev.Type == "execution.succeeded" {
+				require.JSONEq(t, `{"a":{"ok":true}}`, string(ev.Data.Output), "the event carries the run's output")
+			}
 			// The signature verifies with the subscription's secret.
 			ts, _, _ := strings.Cut(strings.TrimPrefix(rec.sig, "t="), ",")
 			sec, err := strconv.ParseInt(ts, 10, 64)

@@ -215,7 +215,7 @@ func (db *DB) FinishExecution(ctx context.Context, id string, o turbocat.Outcome
 		return false, err
 	}
 	row, err := db.q.ExecutionFinishRecorded(ctx, dbsqlc.ExecutionFinishRecordedParams{ExecutionID: id, Status: o.Status, OutputData: o.Output, Error: o.Error,
-		Events: evs, AuditUserID: a.UserID, AuditMetadata: a.Metadata, AuditIp: a.Ip, AuditUserAgent: a.UserAgent, AuditRequestID: a.RequestID})
+		Events: evs, OutputSteps: o.OutputSteps, AuditUserID: a.UserID, AuditMetadata: a.Metadata, AuditIp: a.Ip, AuditUserAgent: a.UserAgent, AuditRequestID: a.RequestID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}

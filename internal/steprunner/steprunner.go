@@ -828,6 +828,24 @@ func templateValues(e *turbocat.Execution, outputs map[string]json.RawMessage) (
 // Finalize marks the execution completed with its output: the workflow's
 // output mapping, or by default the outputs of its sink steps by key.
 func (r *Runner) Finalize(ctx context.Context, executionID string) error {
+	meta, err := r.executionMeta(ctx, executionID)
+	if err != nil {
+		return err
+	}
+	w, err := r.workflow(ctx, &turbocat.Execution{UserID: meta.UserID, WorkflowID: meta.WorkflowID, WorkflowVersion: meta.WorkflowVersion})
+	if err != nil {
+		return err
+	}
+	if len(w.Output) == 0 {
+		// The sinks' outputs by key: the store reads them as it records
+		// the end, in one round trip.
+		var events []turbocat.Event
+		if !meta.Replay { // a replay is a test: no webhook or bus event
+			events = []turbocat.Event{turbocat.NewEvent(meta.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": executionID,
+				"workflowId": meta.WorkflowID, "workflowVersion": meta.WorkflowVersion})}
+		}
+		return r.completed(ctx, executionID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, OutputSteps: sinkKeys(w), Events: events})
+	}
 	e, outputs, err := r.Store.ExecutionWithOutputs(ctx, executionID)
 	if err != nil {
 		return fmt.Errorf("load execution %s: %w", executionID, err)
@@ -835,44 +853,35 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 	if terminal(e.Status) {
 		return nil
 	}
-	w, err := r.workflow(ctx, e)
+	values, err := templateValues(e, withNulls(w, outputs))
 	if err != nil {
 		return err
 	}
-	var output json.RawMessage
-	if len(w.Output) > 0 {
-		values, err := templateValues(e, withNulls(w, outputs))
-		if err != nil {
-			return err
+	output, err := tmpl.RenderContext(ctx, w.Output, tmpl.Context{Values: values, NullPropagates: needsNulls(w)})
+	if err != nil {
+		cause := fmt.Sprintf("workflow output mapping: %v", err)
+		_, ferr := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: failureJSON("", ErrInput, cause)})
+		if ferr != nil {
+			return ferr
 		}
-		output, err = tmpl.RenderContext(ctx, w.Output, tmpl.Context{Values: values, NullPropagates: needsNulls(w)})
-		if err != nil {
-			cause := fmt.Sprintf("workflow output mapping: %v", err)
-			_, ferr := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: failureJSON("", ErrInput, cause)})
-			if ferr != nil {
-				return ferr
-			}
-			return &turbocat.StepError{Name: ErrInput, Cause: cause}
-		}
-	} else {
-		sinks := map[string]json.RawMessage{}
-		for _, k := range sinkKeys(w) {
-			sinks[k] = outputs[k]
-		}
-		output, _ = json.Marshal(sinks)
+		return &turbocat.StepError{Name: ErrInput, Cause: cause}
 	}
 	events := []turbocat.Event{turbocat.NewEvent(e.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": e.ID,
 		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "output": output})}
 	if e.IsReplay() {
 		events = nil // a replay is a test: no webhook or bus event
 	}
-	if done, err := r.Store.FinishExecution(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output,
-		Events: events}); err != nil {
+	return r.completed(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output, Events: events})
+}
+
+// completed records a run's successful end (nothing, if it had ended).
+func (r *Runner) completed(ctx context.Context, executionID string, o turbocat.Outcome) error {
+	done, err := r.Store.FinishExecution(ctx, executionID, o)
+	if err != nil || !done {
 		return err
-	} else if done {
-		r.Metrics.ExecutionFinished(turbocat.ExecutionCompleted)
 	}
-	r.logger().Info("execution completed", "execution_id", e.ID)
+	r.Metrics.ExecutionFinished(turbocat.ExecutionCompleted)
+	r.logger().Info("execution completed", "execution_id", executionID)
 	return nil
 }
 

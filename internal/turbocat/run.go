@@ -250,6 +250,11 @@ type Outcome struct {
 	Output json.RawMessage
 	Error  json.RawMessage
 	Events []Event
+	// OutputSteps, if set, makes the output the outputs of these
+	// completed top-level steps by key (null for one that did not
+	// complete), read as the run ends, in place of Output; it is also set
+	// as the events' "output".
+	OutputSteps []string
 }
 
 // LogRange selects log lines of an execution: those after the sequence

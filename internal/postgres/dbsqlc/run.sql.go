@@ -50,28 +50,34 @@ func (q *Queries) BudgetState(ctx context.Context, id string) (BudgetStateRow, e
 
 const executionFinishRecorded = `-- name: ExecutionFinishRecorded :one
 WITH finished AS (
-    UPDATE executions SET status = $1, output_data = $2, error = $3, completed_at = now(),
+    UPDATE executions SET status = $1, error = $2, completed_at = now(),
+        output_data = CASE WHEN $3::text[] IS NULL THEN $4 ELSE
+            (SELECT coalesce(jsonb_object_agg(k.key, coalesce(o.output, 'null'::jsonb)), '{}'::jsonb)
+             FROM unnest($3::text[]) AS k(key)
+             LEFT JOIN execution_steps o ON o.execution_id = $5 AND o.step_key = k.key AND o.status = 'completed' AND o.parent_key IS NULL) END,
         duration_ms = (extract(epoch FROM (now() - coalesce(started_at, created_at))) * 1000)::bigint,
-        input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = $4),
-        output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $4),
-        cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $4)
-    WHERE id = $4 AND status IN ('queued', 'pending', 'running', 'waiting')
+        input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = $5),
+        output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $5),
+        cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $5)
+    WHERE id = $5 AND status IN ('queued', 'pending', 'running', 'waiting')
     RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of
 ), ended_steps AS (
     UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
         lease_until = NULL, task_token = NULL, link_nonce = NULL, completed_at = coalesce(completed_at, now()), updated_at = now()
-    WHERE execution_id = $4 AND status IN ('pending', 'running', 'waiting') AND EXISTS (SELECT 1 FROM finished)
+    WHERE execution_id = $5 AND status IN ('pending', 'running', 'waiting') AND EXISTS (SELECT 1 FROM finished)
 ), evs AS (
     INSERT INTO events (id, user_id, type, data, created_at)
-    SELECT x.id, x.user_id, x.type, x.data, x.created_at
-    FROM finished, jsonb_to_recordset($5::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
+    SELECT x.id, x.user_id, x.type,
+        CASE WHEN $3::text[] IS NULL THEN x.data ELSE x.data || jsonb_build_object('output', finished.output_data) END,
+        x.created_at
+    FROM finished, jsonb_to_recordset($6::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 ), audited AS (
     INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
-    SELECT coalesce($6::uuid, finished.user_id), 'execution.' || finished.status, 'execution', finished.id::text,
-        $7::jsonb || jsonb_build_object('durationMs', finished.duration_ms),
-        $8::text, $9::text, $10::text
+    SELECT coalesce($7::uuid, finished.user_id), 'execution.' || finished.status, 'execution', finished.id::text,
+        $8::jsonb || jsonb_build_object('durationMs', finished.duration_ms),
+        $9::text, $10::text, $11::text
     FROM finished
 )
 SELECT finished.user_id, (SELECT count(*) FROM evs)::integer AS events_written FROM finished
@@ -79,8 +85,9 @@ SELECT finished.user_id, (SELECT count(*) FROM evs)::integer AS events_written F
 
 type ExecutionFinishRecordedParams struct {
 	Status         string
-	OutputData     json.RawMessage
 	Error          json.RawMessage
+	OutputSteps    []string
+	OutputData     json.RawMessage
 	ExecutionID    string
 	Events         json.RawMessage
 	AuditUserID    *string
@@ -103,11 +110,17 @@ type ExecutionFinishRecordedRow struct {
 // and its audit row (durationMs added to audit_metadata). events_written
 // counts the events written (the caller wakes the outbox after the commit:
 // see EventsNotify).
+//
+// With output_steps, the output is those completed top-level steps'
+// outputs by key (null for one that did not complete), and the events'
+// data carries it as "output": a run without an output mapping ends in
+// one round trip, without reading its steps' outputs first.
 func (q *Queries) ExecutionFinishRecorded(ctx context.Context, arg ExecutionFinishRecordedParams) (ExecutionFinishRecordedRow, error) {
 	row := q.db.QueryRow(ctx, executionFinishRecorded,
 		arg.Status,
-		arg.OutputData,
 		arg.Error,
+		arg.OutputSteps,
+		arg.OutputData,
 		arg.ExecutionID,
 		arg.Events,
 		arg.AuditUserID,

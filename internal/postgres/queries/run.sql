@@ -263,8 +263,17 @@ SELECT sqlc.embed(executions), (SELECT count(*) FROM evs)::integer AS events_wri
 -- and its audit row (durationMs added to audit_metadata). events_written
 -- counts the events written (the caller wakes the outbox after the commit:
 -- see EventsNotify).
+--
+-- With output_steps, the output is those completed top-level steps'
+-- outputs by key (null for one that did not complete), and the events'
+-- data carries it as "output": a run without an output mapping ends in
+-- one round trip, without reading its steps' outputs first.
 WITH finished AS (
-    UPDATE executions SET status = @status, output_data = @output_data, error = @error, completed_at = now(),
+    UPDATE executions SET status = @status, error = @error, completed_at = now(),
+        output_data = CASE WHEN sqlc.narg(output_steps)::text[] IS NULL THEN @output_data ELSE
+            (SELECT coalesce(jsonb_object_agg(k.key, coalesce(o.output, 'null'::jsonb)), '{}'::jsonb)
+             FROM unnest(sqlc.narg(output_steps)::text[]) AS k(key)
+             LEFT JOIN execution_steps o ON o.execution_id = @execution_id AND o.step_key = k.key AND o.status = 'completed' AND o.parent_key IS NULL) END,
         duration_ms = (extract(epoch FROM (now() - coalesce(started_at, created_at))) * 1000)::bigint,
         input_tokens = (SELECT coalesce(sum(s.input_tokens), 0) FROM execution_steps s WHERE s.execution_id = @execution_id),
         output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = @execution_id),
@@ -277,7 +286,9 @@ WITH finished AS (
     WHERE execution_id = @execution_id AND status IN ('pending', 'running', 'waiting') AND EXISTS (SELECT 1 FROM finished)
 ), evs AS (
     INSERT INTO events (id, user_id, type, data, created_at)
-    SELECT x.id, x.user_id, x.type, x.data, x.created_at
+    SELECT x.id, x.user_id, x.type,
+        CASE WHEN sqlc.narg(output_steps)::text[] IS NULL THEN x.data ELSE x.data || jsonb_build_object('output', finished.output_data) END,
+        x.created_at
     FROM finished, jsonb_to_recordset(@events::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
