@@ -341,15 +341,41 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 	if !isUUID(agentID) {
 		agentID = "00000000-0000-0000-0000-000000000000"
 	}
-	claimID := newID()
-	row, err := db.q.StepStart(ctx, dbsqlc.StepStartParams{Execution: executionID, StepKey: stepKey, Agent: agentID,
-		ClaimID: claimID, LeaseUntil: time.Now().Add(in.Lease), WithOutputs: in.WithOutputs, Takeover: nilIfEmpty(in.Takeover)})
+	p := stepStartParams(in, agentID, true)
+	row, err := db.q.StepStart(ctx, p)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, turbocat.NotFound("execution")
 		}
 		return nil, fmt.Errorf("start step: %w", err)
 	}
+	started, err := toStarted(in, p.ClaimID, row)
+	if err != nil || started.Claim != nil {
+		return started, err
+	}
+	// Not claimed, yet no row in the statement's snapshot: a concurrent
+	// invocation inserted it after the snapshot was taken. Read it now.
+	cur, err := db.q.StepGet(ctx, dbsqlc.StepGetParams{ExecutionID: executionID, StepKey: stepKey})
+	if err != nil {
+		return nil, fmt.Errorf("read step: %w", err)
+	}
+	started.Claim = &turbocat.StepClaim{Step: toStep(cur)}
+	if cur.ClaimID != nil {
+		started.Claim.HeldBy = *cur.ClaimID
+	}
+	return started, nil
+}
+
+// stepStartParams is the StepStart of in with a new claim id.
+func stepStartParams(in turbocat.StepStart, agentID string, async bool) dbsqlc.StepStartParams {
+	return dbsqlc.StepStartParams{Execution: in.ExecutionID, StepKey: in.StepKey, Agent: agentID, ClaimID: newID(),
+		LeaseUntil: time.Now().Add(in.Lease), WithOutputs: in.WithOutputs, Takeover: nilIfEmpty(in.Takeover), Async: async}
+}
+
+// toStarted is what a StepStart row says; its Claim is nil when the step
+// was not claimed and its row was not in the statement's snapshot.
+func toStarted(in turbocat.StepStart, claimID string, row dbsqlc.StepStartRow) (*turbocat.StartedStep, error) {
+	executionID, stepKey := in.ExecutionID, in.StepKey
 	e := toExecution(row.Execution)
 	var agent *turbocat.Agent
 	if row.AgentID != nil {
@@ -375,17 +401,6 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 			Attempt: int(*row.StepAttempt), Error: row.StepError}}
 		if row.StepClaimID != nil {
 			claim.HeldBy = *row.StepClaimID
-		}
-	default:
-		// Not claimed, yet no row in the statement's snapshot: a concurrent
-		// invocation inserted it after the snapshot was taken. Read it now.
-		cur, err := db.q.StepGet(ctx, dbsqlc.StepGetParams{ExecutionID: executionID, StepKey: stepKey})
-		if err != nil {
-			return nil, fmt.Errorf("read step: %w", err)
-		}
-		claim = &turbocat.StepClaim{Step: toStep(cur)}
-		if cur.ClaimID != nil {
-			claim.HeldBy = *cur.ClaimID
 		}
 	}
 	return &turbocat.StartedStep{Claim: claim, Execution: e, Agent: agent, Outputs: outputs, Item: row.StepItem}, nil
@@ -416,8 +431,56 @@ func (db *DB) SetStepInput(ctx context.Context, step turbocat.ClaimedStep, input
 // together, so a crash between them cannot leave the logs of a run whose
 // result was never recorded (and that will run again).
 func (db *DB) FinishStep(ctx context.Context, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {
+	return finishStep(ctx, db.q, step, r)
+}
+
+// FinishStepThenStart implements turbocat.ExecutionStore: the result and
+// the next claim are one batch. A claim taken when the result was not
+// recorded (the lease had passed) is let go at once.
+func (db *DB) FinishStepThenStart(ctx context.Context, step turbocat.ClaimedStep, r turbocat.StepResult, following turbocat.StepStart) (bool, *turbocat.StartedStep, error) {
+	if r.Error != nil {
+		return false, nil, errors.New("postgres: only a step's success is recorded with the next claim")
+	}
+	agentID := following.AgentID
+	if !isUUID(following.ExecutionID) || !isUUID(agentID) {
+		ok, err := db.FinishStep(ctx, step, r)
+		return ok, nil, err
+	}
+	p := stepStartParams(following, agentID, false)
+	var ok bool
+	var row dbsqlc.StepStartRow
+	err := db.pipeline(ctx, func(q *dbsqlc.Queries, queued bool) error {
+		var ferr, serr error
+		ok, ferr = finishStep(ctx, q, step, r)
+		row, serr = q.StepStart(ctx, p)
+		if queued {
+			return nil // both statements are queued
+		}
+		if ferr != nil {
+			return ferr
+		}
+		if serr != nil {
+			return fmt.Errorf("start step: %w", serr)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, nil, err
+	}
+	next, err := toStarted(following, p.ClaimID, row)
+	if err != nil || next.Claim == nil || !next.Claim.Claimed {
+		return ok, nil, err
+	}
+	if !ok {
+		held := turbocat.ClaimedStep{ExecutionID: following.ExecutionID, StepKey: following.StepKey, ClaimID: p.ClaimID}
+		return false, nil, db.RenewStepLease(ctx, held, -time.Second)
+	}
+	return true, next, nil
+}
+
+func finishStep(ctx context.Context, q *dbsqlc.Queries, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {
 	if len(r.Logs) == 0 {
-		return finishStep(ctx, db.q, step, r)
+		return recordResult(ctx, q, step, r)
 	}
 	// One statement: the result and the lines, or nothing when the claim
 	// was lost.
@@ -425,14 +488,15 @@ func (db *DB) FinishStep(ctx context.Context, step turbocat.ClaimedStep, r turbo
 		InputTokens: &r.InputTokens, OutputTokens: &r.OutputTokens, CostUsd: &r.CostUSD, DurationMs: &r.DurationMs,
 		ExecutionID: step.ExecutionID, StepKey: step.StepKey, ClaimID: step.ClaimID}
 	p.Levels, p.Messages, p.Datas, p.Times = logColumns(r.Logs)
-	n, err := db.q.StepFinishLogged(ctx, p)
+	n, err := q.StepFinishLogged(ctx, p)
 	if err != nil {
 		return false, fmt.Errorf("record step result: %w", err)
 	}
 	return n == 1, nil
 }
 
-func finishStep(ctx context.Context, q *dbsqlc.Queries, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {
+// recordResult records a step's result without log lines.
+func recordResult(ctx context.Context, q *dbsqlc.Queries, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {
 	executionID, stepKey, claimID := step.ExecutionID, step.StepKey, step.ClaimID
 	d := r.DurationMs
 	var n int64

@@ -132,3 +132,48 @@ func TestCreateExecutionStarted(t *testing.T) {
 	require.Equal(t, turbocat.ExecutionPending, plain.Status, "without an engine reference a run is recorded pending")
 	require.Nil(t, plain.EngineRef)
 }
+
+// TestFinishStepThenStart: a step's result and the next step's claim in one
+// batch; the claim sees the result's output. A result whose claim was lost
+// records nothing and leaves the next step free for anyone to claim.
+func TestFinishStepThenStart(t *testing.T) {
+	t.Parallel()
+	db, ctx := setup(t)
+	u := newUser(t, db, "then@example.com")
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID, Role: u.Role})
+	a := &turbocat.Agent{UserID: u.ID, Name: "a", Type: "code", Config: json.RawMessage(`{"source":"x"}`)}
+	require.NoError(t, db.CreateAgent(ctx, a, 10))
+	w := &turbocat.Workflow{UserID: u.ID, Name: "wf", Steps: []turbocat.WorkflowStep{{Key: "one", AgentID: a.ID}, {Key: "two", AgentID: a.ID, DependsOn: []string{"one"}}}}
+	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+	for _, lost := range []bool{false, true} {
+		e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: turbocat.TriggerAPI})
+		require.NoError(t, err)
+		one, err := db.StartStep(ctx, turbocat.StepStart{ExecutionID: e.ID, StepKey: "one", AgentID: a.ID, Lease: time.Minute})
+		require.NoError(t, err)
+		held := turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: "one", ClaimID: one.Claim.ClaimID}
+		if lost {
+			held.ClaimID = turbocat.NewID() // another invocation took the step over
+		}
+		next := turbocat.StepStart{ExecutionID: e.ID, StepKey: "two", AgentID: a.ID, Lease: time.Minute, WithOutputs: true}
+		ok, two, err := db.FinishStepThenStart(ctx, held, turbocat.StepResult{Output: json.RawMessage(`{"x":1}`)}, next)
+		require.NoError(t, err)
+		if lost {
+			require.False(t, ok)
+			require.Nil(t, two)
+			again, err := db.StartStep(ctx, next)
+			require.NoError(t, err)
+			require.True(t, again.Claim.Claimed, "the next step is free at once")
+			continue
+		}
+		require.True(t, ok)
+		require.NotNil(t, two)
+		require.True(t, two.Claim.Claimed)
+		require.Equal(t, 1, two.Claim.Step.Attempt)
+		require.JSONEq(t, `{"x":1}`, string(two.Outputs["one"]), "the claim sees the result recorded before it")
+		require.Equal(t, a.ID, two.Agent.ID)
+		held2 := turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: "two", ClaimID: two.Claim.ClaimID}
+		done, err := db.FinishStep(ctx, held2, turbocat.StepResult{Output: json.RawMessage(`{}`)})
+		require.NoError(t, err)
+		require.True(t, done, "the claim taken in the batch records the next result")
+	}
+}

@@ -328,6 +328,12 @@ type ExecutionStore interface {
 	// outputs. When the step is not claimed, the claim's Step carries its
 	// status, attempt and error. ENOTFOUND for an unknown execution.
 	StartStep(ctx context.Context, in StepStart) (*StartedStep, error)
+	// FinishStepThenStart records a step's successful result (as
+	// FinishStep) and claims the step that follows it (as StartStep, not
+	// committed asynchronously) in one round trip and one transaction.
+	// next is that claim, or nil when the step was not claimed (held by
+	// another invocation, done, or the result was not recorded: ok false).
+	FinishStepThenStart(ctx context.Context, step ClaimedStep, r StepResult, following StepStart) (ok bool, next *StartedStep, err error)
 	// Usage returns a user's model spend since a time, by day and by
 	// workflow.
 	Usage(ctx context.Context, userID string, since time.Time) ([]DaySpend, []WorkflowSpend, error)

@@ -1023,7 +1023,8 @@ WITH claimed AS (
         (SELECT ag.id FROM agents ag WHERE ag.id = $2::uuid AND ag.user_id = x.user_id),
         'running', 1, $5::uuid, $6::timestamptz, now()
     FROM executions x
-    WHERE x.id = $4::uuid AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+    WHERE x.id = $4::uuid
+        AND set_config('synchronous_commit', CASE WHEN $7::bool THEN 'off' ELSE current_setting('synchronous_commit') END, true) IS NOT NULL
     ON CONFLICT (execution_id, step_key) DO UPDATE
     SET status = 'running',
         attempt = CASE WHEN s.status = 'running' AND s.lease_until = 'epoch' THEN s.attempt ELSE s.attempt + 1 END,
@@ -1031,7 +1032,7 @@ WITH claimed AS (
         started_at = CASE WHEN s.status = 'running' AND s.lease_until = 'epoch' THEN s.started_at ELSE now() END,
         completed_at = NULL, error = NULL, updated_at = now()
     WHERE s.status IN ('pending', 'failed') OR (s.status = 'running' AND s.lease_until < now())
-        OR (s.status = 'running' AND s.claim_id = $7::uuid)
+        OR (s.status = 'running' AND s.claim_id = $8::uuid)
     RETURNING s.attempt, s.started_at
 )
 SELECT e.id, e.workflow_id, e.workflow_version, e.user_id, e.deployment_id, e.status, e.trigger, e.input_data, e.output_data, e.error, e.idempotency_key, e.retry_of, e.engine_ref, e.log_seq, e.input_tokens, e.output_tokens, e.cost_usd, e.created_at, e.started_at, e.completed_at, e.duration_ms, e.priority, e.request_hash, e.max_cost_usd, e.max_tokens, e.parent_execution_id, e.parent_step_key, e.replay_of, a.id AS agent_id, a.name AS agent_name, a.type AS agent_type, a.config AS agent_config,
@@ -1057,6 +1058,7 @@ type StepStartParams struct {
 	Execution   string
 	ClaimID     string
 	LeaseUntil  time.Time
+	Async       bool
 	Takeover    *string
 }
 
@@ -1089,7 +1091,7 @@ type StepStartRow struct {
 // of the completed steps by key. takeover, if set, is a claim its holder
 // gave up (it could not record its result): that claim is taken at once.
 //
-// The claim commits without waiting for the WAL flush (synchronous_commit
+// With async, the claim commits without waiting for the WAL flush (synchronous_commit
 // off for this statement's transaction only): it is visible to every other
 // session at once, and a SIGKILL of the process that sent it loses
 // nothing. Only a crash of Postgres itself can lose it, and then the
@@ -1098,6 +1100,9 @@ type StepStartRow struct {
 // lets a run be recorded twice. The step's result (StepComplete/StepFail)
 // keeps the synchronous commit: it is the record that makes a repeated
 // invocation safe, and its flush makes this claim durable too (WAL order).
+// Claimed in the same batch as the previous step's result
+// (FinishStepThenStart), it is not async: the batch is one transaction, and
+// that result's commit waits for the flush.
 //
 // A step whose tool loop released it between two turns (StepRelease:
 // running, lease_until at the epoch) is claimed again in the same attempt
@@ -1110,6 +1115,7 @@ func (q *Queries) StepStart(ctx context.Context, arg StepStartParams) (StepStart
 		arg.Execution,
 		arg.ClaimID,
 		arg.LeaseUntil,
+		arg.Async,
 		arg.Takeover,
 	)
 	var i StepStartRow

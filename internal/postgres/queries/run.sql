@@ -55,7 +55,7 @@ UPDATE workflow_versions SET engine_ref = NULL WHERE workflow_id = $1 AND versio
 -- of the completed steps by key. takeover, if set, is a claim its holder
 -- gave up (it could not record its result): that claim is taken at once.
 --
--- The claim commits without waiting for the WAL flush (synchronous_commit
+-- With async, the claim commits without waiting for the WAL flush (synchronous_commit
 -- off for this statement's transaction only): it is visible to every other
 -- session at once, and a SIGKILL of the process that sent it loses
 -- nothing. Only a crash of Postgres itself can lose it, and then the
@@ -64,6 +64,9 @@ UPDATE workflow_versions SET engine_ref = NULL WHERE workflow_id = $1 AND versio
 -- lets a run be recorded twice. The step's result (StepComplete/StepFail)
 -- keeps the synchronous commit: it is the record that makes a repeated
 -- invocation safe, and its flush makes this claim durable too (WAL order).
+-- Claimed in the same batch as the previous step's result
+-- (FinishStepThenStart), it is not async: the batch is one transaction, and
+-- that result's commit waits for the flush.
 --
 -- A step whose tool loop released it between two turns (StepRelease:
 -- running, lease_until at the epoch) is claimed again in the same attempt
@@ -74,7 +77,8 @@ WITH claimed AS (
         (SELECT ag.id FROM agents ag WHERE ag.id = sqlc.arg(agent)::uuid AND ag.user_id = x.user_id),
         'running', 1, sqlc.arg(claim_id)::uuid, sqlc.arg(lease_until)::timestamptz, now()
     FROM executions x
-    WHERE x.id = sqlc.arg(execution)::uuid AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+    WHERE x.id = sqlc.arg(execution)::uuid
+        AND set_config('synchronous_commit', CASE WHEN sqlc.arg(async)::bool THEN 'off' ELSE current_setting('synchronous_commit') END, true) IS NOT NULL
     ON CONFLICT (execution_id, step_key) DO UPDATE
     SET status = 'running',
         attempt = CASE WHEN s.status = 'running' AND s.lease_until = 'epoch' THEN s.attempt ELSE s.attempt + 1 END,
