@@ -136,7 +136,13 @@ type Runner struct {
 	// before the invocation gives up (and the engine's retry runs the step
 	// again): 0 means 30 seconds, a negative value not at all.
 	RecordPatience time.Duration
+	// Chain says the engine invokes this runner's steps in this process
+	// (turbocat dev): a step followed directly by one other claims it
+	// with its result, in one round trip (see chains).
+	Chain bool
 
+	chained   chains
+	sp        sync.Map // "workflowID@version" → whether its DAG is series-parallel
 	versions  sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
 	abandoned sync.Map // "executionID/stepKey" → the claim id this process gave up on
 }
@@ -431,7 +437,13 @@ func (r *Runner) runStep(ctx context.Context, executionID string, w *turbocat.Wo
 	takeover := ""
 
 	// Claiming the step also loads the execution, the agent and the
-	// upstream outputs: one round trip per invocation.
+	// upstream outputs: one round trip per invocation, none when the step
+	// before claimed it with its result (chains).
+	if index == nil {
+		if started := r.chained.take(executionID, stepKey); started != nil {
+			return r.runClaimed(ctx, started, w, step, timeout, stepKey, index, turns)
+		}
+	}
 	for {
 		started, err := r.Store.StartStep(ctx, turbocat.StepStart{ExecutionID: executionID, StepKey: stepKey, AgentID: step.AgentID,
 			Lease: r.lease(), WithOutputs: needSteps, Takeover: takeover})
@@ -444,13 +456,7 @@ func (r *Runner) runStep(ctx context.Context, executionID string, w *turbocat.Wo
 		}
 		claim, e := started.Claim, started.Execution
 		if claim.Claimed {
-			if terminal(e.Status) {
-				// Cancelled or ended while this Task was in flight: do not run.
-				res := turbocat.StepResult{Error: errorJSON(ErrExecutionFinished, "execution is "+e.Status)}
-				_, _ = r.Store.FinishStep(ctx, turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: stepKey, ClaimID: claim.ClaimID}, res)
-				return nil, &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
-			}
-			return r.run(ctx, started, w, step, timeout, stepKey, index, turns)
+			return r.runClaimed(ctx, started, w, step, timeout, stepKey, index, turns)
 		}
 		switch claim.Step.Status {
 		case turbocat.StepCompleted:
@@ -478,6 +484,20 @@ func (r *Runner) runStep(ctx context.Context, executionID string, w *turbocat.Wo
 		case <-time.After(poll):
 		}
 	}
+}
+
+// runClaimed runs a step this invocation claimed, unless its run ended
+// meanwhile.
+func (r *Runner) runClaimed(ctx context.Context, started *turbocat.StartedStep, w *turbocat.Workflow, step *turbocat.WorkflowStep, timeout time.Duration,
+	stepKey string, index *int, turns bool) (*executor.ToolsWanted, error) {
+	claim, e := started.Claim, started.Execution
+	if terminal(e.Status) {
+		// Cancelled or ended while this Task was in flight: do not run.
+		res := turbocat.StepResult{Error: errorJSON(ErrExecutionFinished, "execution is "+e.Status)}
+		_, _ = r.Store.FinishStep(ctx, turbocat.ClaimedStep{ExecutionID: e.ID, StepKey: stepKey, ClaimID: claim.ClaimID}, res)
+		return nil, &turbocat.StepError{Name: ErrExecutionFinished, Cause: "execution is " + e.Status}
+	}
+	return r.run(ctx, started, w, step, timeout, stepKey, index, turns)
 }
 
 func (r *Runner) lease() time.Duration {
@@ -625,7 +645,12 @@ func (r *Runner) run(ctx context.Context, started *turbocat.StartedStep, w *turb
 	if path := nulPath(result.Output); path != "" {
 		return nil, fail(ErrInvalidOutput, fmt.Sprintf("the output holds a NUL character (\\u0000) at %s, which cannot be stored; remove it in the agent", path), input, logs)
 	}
-	ok, err := r.finishStep(record, held, result)
+	var ok bool
+	if index == nil {
+		ok, err = r.finishStepThen(record, w, step, held, result)
+	} else {
+		ok, err = r.finishStep(record, held, result)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -678,9 +703,15 @@ func (r *Runner) patience() time.Duration {
 // outage (Postgres crashed before the claim was flushed), the outage's
 // error is returned: the engine retries the step, which claims it anew.
 func (r *Runner) finishStep(ctx context.Context, held turbocat.ClaimedStep, res turbocat.StepResult) (bool, error) {
+	return r.recordResult(ctx, held, func() (bool, error) { return r.Store.FinishStep(ctx, held, res) })
+}
+
+// recordResult runs write, the recording of held's result, outlasting a
+// database outage as finishStep says.
+func (r *Runner) recordResult(ctx context.Context, held turbocat.ClaimedStep, write func() (bool, error)) (bool, error) {
 	var ok bool
 	outage, err := outlast(ctx, r.Transient, r.patience(), func() (err error) {
-		ok, err = r.Store.FinishStep(ctx, held, res)
+		ok, err = write()
 		return err
 	})
 	if outage != nil {

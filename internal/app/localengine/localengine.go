@@ -42,6 +42,7 @@ func Start(ctx context.Context, a *app.App, journal runtime.Journal) (*Engine, e
 		return nil, err
 	}
 	runner := a.NewRunner(reg)
+	runner.Chain = true // the runtime below invokes every step in this process
 	rt, err := runtime.New(ctx, runtime.Options{Journal: journal, Logger: a.Logger.With("component", "runtime"),
 		MaxMemoryBytes: int64(a.Config.RuntimeMemoryMB) << 20,
 		OnStatusChange: func(ev runtime.StatusChangeEvent) { reconcile(context.WithoutCancel(ctx), a, ev) }})

@@ -1,0 +1,132 @@
+package steprunner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/turbocat/turbocat/internal/dag"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// Chained claims: where the engine runs this process's steps (turbocat
+// dev: Runner.Chain) and a step is followed directly by one other step,
+// the step's result and the claim of the step after it are one round trip
+// (FinishStepThenStart). The next step's invocation then starts from that
+// claim instead of claiming it: a step in a chain costs two statements
+// less than its claim and its result.
+//
+// The claim is a real one (a lease, renewed once the step runs), so a
+// duplicate invocation of the next step waits on it as on any other; a
+// claim nobody takes (the run was cancelled before the engine got there)
+// lapses with its lease, and the run's end cancels its step.
+
+// chains holds the claims taken for the next invocations, by execution
+// and step key.
+type chains struct {
+	mu    sync.Mutex
+	claim map[string]chainedClaim
+}
+
+type chainedClaim struct {
+	started *turbocat.StartedStep
+	at      time.Time
+}
+
+// put keeps a claim for the invocation of executionID's step key; claims
+// older than maxAge (their lease has passed: nobody came for them) go.
+func (c *chains) put(executionID, key string, started *turbocat.StartedStep, maxAge time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.claim == nil {
+		c.claim = map[string]chainedClaim{}
+	}
+	if len(c.claim) >= 1024 {
+		for k, v := range c.claim {
+			if now.Sub(v.at) > maxAge {
+				delete(c.claim, k)
+			}
+		}
+	}
+	c.claim[executionID+"/"+key] = chainedClaim{started: started, at: now}
+}
+
+// take returns, and forgets, the claim kept for executionID's step key.
+func (c *chains) take(executionID, key string) *turbocat.StartedStep {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := executionID + "/" + key
+	v, ok := c.claim[k]
+	if !ok {
+		return nil
+	}
+	delete(c.claim, k)
+	return v.started
+}
+
+// following returns the step the engine runs right after step, when it
+// claims nothing in between: step's only dependent, which depends on step
+// alone, is a plain agent step (no condition, no forEach), and the
+// workflow is series-parallel (its compiled machine runs the two back to
+// back in one branch). nil otherwise, and always without Chain.
+func (r *Runner) following(w *turbocat.Workflow, step *turbocat.WorkflowStep) *turbocat.WorkflowStep {
+	if !r.Chain {
+		return nil
+	}
+	var next *turbocat.WorkflowStep
+	for i := range w.Steps {
+		if slices.Contains(w.Steps[i].DependsOn, step.Key) {
+			if next != nil {
+				return nil
+			}
+			next = &w.Steps[i]
+		}
+	}
+	if next == nil || len(next.DependsOn) != 1 || next.StepType() != turbocat.StepTypeAgent || next.When != "" || next.ForEach != "" {
+		return nil
+	}
+	if !r.seriesParallel(w) {
+		return nil
+	}
+	return next
+}
+
+// seriesParallel reports (once per workflow version) whether w's DAG is
+// series-parallel.
+func (r *Runner) seriesParallel(w *turbocat.Workflow) bool {
+	key := fmt.Sprintf("%s@%d", w.ID, w.Version)
+	if v, ok := r.sp.Load(key); ok {
+		return v.(bool)
+	}
+	nodes := make([]dag.Node, len(w.Steps))
+	for i, s := range w.Steps {
+		nodes[i] = dag.Node{Key: s.Key, DependsOn: s.DependsOn}
+	}
+	g, err := dag.New(nodes, dag.Options{})
+	sp := err == nil && g.IsSeriesParallel()
+	r.sp.Store(key, sp)
+	return sp
+}
+
+// finishStepThen records a step's successful result and, when a step
+// follows it directly (following), claims that step in the same round
+// trip for its coming invocation.
+func (r *Runner) finishStepThen(ctx context.Context, w *turbocat.Workflow, step *turbocat.WorkflowStep, held turbocat.ClaimedStep, res turbocat.StepResult) (bool, error) {
+	next := r.following(w, step)
+	if next == nil {
+		return r.finishStep(ctx, held, res)
+	}
+	var started *turbocat.StartedStep
+	ok, err := r.recordResult(ctx, held, func() (ok bool, err error) {
+		ok, started, err = r.Store.FinishStepThenStart(ctx, held, res, turbocat.StepStart{ExecutionID: held.ExecutionID, StepKey: next.Key,
+			AgentID: next.AgentID, Lease: r.lease(), WithOutputs: needsStepOutputs(next)})
+		return ok, err
+	})
+	if ok && started != nil {
+		r.chained.put(held.ExecutionID, next.Key, started, r.lease())
+	}
+	return ok, err
+}

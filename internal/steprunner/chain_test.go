@@ -1,0 +1,121 @@
+package steprunner_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/turbocat/turbocat/internal/executor"
+	"github.com/turbocat/turbocat/internal/executor/httpexec"
+	"github.com/turbocat/turbocat/internal/postgres"
+	"github.com/turbocat/turbocat/internal/postgres/pgtest"
+	"github.com/turbocat/turbocat/internal/steprunner"
+	"github.com/turbocat/turbocat/internal/turbocat"
+)
+
+// TestChainedClaim: where steps run in the engine's process (Chain), a
+// step's result claims the step that follows it; that step's invocation
+// runs from the claim with the upstream output, ten duplicate invocations
+// of it call its API once, and a step with two dependents claims neither.
+func TestChainedClaim(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var mu sync.Mutex
+	calls := map[string]int{}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		calls[r.Header.Get("Idempotency-Key")]++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(api.Close)
+	db := postgres.NewDB(pgtest.Pool(t))
+	u := &turbocat.User{Email: "chain@example.com", PasswordHash: "x", Role: turbocat.RoleUser}
+	require.NoError(t, db.CreateUser(ctx, u))
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
+	agent := &turbocat.Agent{UserID: u.ID, Name: "echo", Type: "api", Config: json.RawMessage(`{"method":"POST","url":"` + api.URL + `/echo","body":"{{input}}"}`)}
+	require.NoError(t, db.CreateAgent(ctx, agent, 10))
+	// a → b → c, and c → d, c → e (c has two dependents).
+	w := &turbocat.Workflow{UserID: u.ID, Name: "chain", Steps: []turbocat.WorkflowStep{
+		{Key: "a", AgentID: agent.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{"n":1}`)},
+		{Key: "b", AgentID: agent.ID, DependsOn: []string{"a"}, Inputs: json.RawMessage(`{"n":"{{steps.a.output.body.n}}"}`)},
+		{Key: "c", AgentID: agent.ID, DependsOn: []string{"b"}, Inputs: json.RawMessage(`{"n":3}`)},
+		{Key: "d", AgentID: agent.ID, DependsOn: []string{"c"}, Inputs: json.RawMessage(`{}`)},
+		{Key: "e", AgentID: agent.ID, DependsOn: []string{"c"}, Inputs: json.RawMessage(`{}`)},
+	}}
+	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	reg := executor.NewRegistry()
+	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}))
+	r := &steprunner.Runner{Store: db, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient,
+		Logger: slog.New(slog.DiscardHandler), Chain: true}
+	step := func(key string) error {
+		_, err := r.Handle(ctx, []byte(`{"action":"step","executionId":"`+e.ID+`","stepKey":"`+key+`"}`))
+		return err
+	}
+	steps := func() map[string]*turbocat.ExecutionStep {
+		list, err := db.ExecutionSteps(ctx, u.ID, e.ID)
+		require.NoError(t, err)
+		out := map[string]*turbocat.ExecutionStep{}
+		for _, s := range list {
+			out[s.StepKey] = s
+		}
+		return out
+	}
+
+	require.NoError(t, step("a"))
+	s := steps()
+	require.Equal(t, turbocat.StepCompleted, s["a"].Status)
+	require.Contains(t, s, "b", "a's result claimed b")
+	require.Equal(t, turbocat.StepRunning, s["b"].Status)
+	require.Equal(t, 1, s["b"].Attempt)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- step("b")
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	mu.Lock()
+	require.Equal(t, 1, calls[e.ID+":b"], "b's API was called once")
+	mu.Unlock()
+	s = steps()
+	require.Equal(t, turbocat.StepCompleted, s["b"].Status)
+	require.Equal(t, 1, s["b"].Attempt)
+	require.JSONEq(t, `{"n":1}`, string(s["b"].Input), "b ran with a's output")
+	require.Equal(t, turbocat.StepRunning, s["c"].Status, "b's result claimed c")
+
+	require.NoError(t, step("c"))
+	s = steps()
+	require.Equal(t, turbocat.StepCompleted, s["c"].Status)
+	require.NotContains(t, s, "d", "c has two dependents: neither is claimed")
+	require.NotContains(t, s, "e")
+	for _, k := range []string{"d", "e"} {
+		require.NoError(t, step(k))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		require.Equal(t, 1, calls[e.ID+":"+k], k)
+	}
+}
