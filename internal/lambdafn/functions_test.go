@@ -241,20 +241,18 @@ func TestReconcilerSweep(t *testing.T) {
 	require.Equal(t, "failed", e.Status)
 	require.Contains(t, string(e.Error), "Turbocat.EngineLost")
 	require.Contains(t, string(e.Error), "/retry")
-	require.Eventually(t, func() bool {
-		e, err := a.DB.Execution(ctx, userID, never.ID)
-		return err == nil && e.Status == "completed"
-	}, 20*time.Second, 50*time.Millisecond, "the run that was never started is started and completes")
-	e, err = a.DB.Execution(ctx, userID, never.ID)
-	require.NoError(t, err)
-	require.JSONEq(t, `{"shout":{"text":"HI BO"}}`, string(e.OutputData))
-	require.Eventually(t, func() bool {
-		e, err := a.DB.Execution(ctx, userID, pre.ID)
-		return err == nil && e.Status == "completed"
-	}, 20*time.Second, 50*time.Millisecond, "the run recorded started but never started on the engine is started and completes")
-	e, err = a.DB.Execution(ctx, userID, pre.ID)
-	require.NoError(t, err)
-	require.JSONEq(t, `{"shout":{"text":"HI CY"}}`, string(e.OutputData))
+	completes := func(id, output, what string) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			e, err := a.DB.Execution(ctx, userID, id)
+			return err == nil && e.Status == "completed"
+		}, 20*time.Second, 50*time.Millisecond, what)
+		e, err := a.DB.Execution(ctx, userID, id)
+		require.NoError(t, err)
+		require.JSONEq(t, output, string(e.OutputData))
+	}
+	completes(never.ID, `{"shout":{"text":"HI BO"}}`, "the run that was never started is started and completes")
+	completes(pre.ID, `{"shout":{"text":"HI CY"}}`, "the run recorded started but never started on the engine is started and completes")
 }
 
 // TestStepRunnerConcurrentDuplicates: Task invocations are at-least-once;

@@ -1,12 +1,14 @@
 package postgres_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
@@ -16,13 +18,7 @@ import (
 // again for the next attempt.
 func TestStartStep(t *testing.T) {
 	t.Parallel()
-	db, ctx := setup(t)
-	u := newUser(t, db, "start@example.com")
-	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID, Role: u.Role})
-	a := &turbocat.Agent{UserID: u.ID, Name: "a", Type: "code", Config: json.RawMessage(`{"source":"x"}`)}
-	require.NoError(t, db.CreateAgent(ctx, a, 10))
-	w := &turbocat.Workflow{UserID: u.ID, Name: "wf", Steps: []turbocat.WorkflowStep{{Key: "one", AgentID: a.ID}, {Key: "two", AgentID: a.ID, DependsOn: []string{"one"}}}}
-	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+	db, ctx, u, a, w := withWorkflow(t, "start@example.com", turbocat.WorkflowStep{Key: "one"}, turbocat.WorkflowStep{Key: "two", DependsOn: []string{"one"}})
 	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: turbocat.TriggerAPI, Input: json.RawMessage(`{"n":1}`)})
 	require.NoError(t, err)
 
@@ -89,13 +85,7 @@ func TestStartStep(t *testing.T) {
 // reference records that one.
 func TestCreateExecutionStarted(t *testing.T) {
 	t.Parallel()
-	db, ctx := setup(t)
-	u := newUser(t, db, "prestart@example.com")
-	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID, Role: u.Role})
-	a := &turbocat.Agent{UserID: u.ID, Name: "a", Type: "code", Config: json.RawMessage(`{"source":"x"}`)}
-	require.NoError(t, db.CreateAgent(ctx, a, 10))
-	w := &turbocat.Workflow{UserID: u.ID, Name: "wf", Steps: []turbocat.WorkflowStep{{Key: "one", AgentID: a.ID}}}
-	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+	db, ctx, u, _, w := withWorkflow(t, "prestart@example.com", turbocat.WorkflowStep{Key: "one"})
 
 	id := turbocat.NewID()
 	ref := "arn:aws:states:us-east-1:123456789012:execution:wf:" + id
@@ -138,13 +128,7 @@ func TestCreateExecutionStarted(t *testing.T) {
 // records nothing and leaves the next step free for anyone to claim.
 func TestFinishStepThenStart(t *testing.T) {
 	t.Parallel()
-	db, ctx := setup(t)
-	u := newUser(t, db, "then@example.com")
-	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID, Role: u.Role})
-	a := &turbocat.Agent{UserID: u.ID, Name: "a", Type: "code", Config: json.RawMessage(`{"source":"x"}`)}
-	require.NoError(t, db.CreateAgent(ctx, a, 10))
-	w := &turbocat.Workflow{UserID: u.ID, Name: "wf", Steps: []turbocat.WorkflowStep{{Key: "one", AgentID: a.ID}, {Key: "two", AgentID: a.ID, DependsOn: []string{"one"}}}}
-	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+	db, ctx, u, a, w := withWorkflow(t, "then@example.com", turbocat.WorkflowStep{Key: "one"}, turbocat.WorkflowStep{Key: "two", DependsOn: []string{"one"}})
 	for _, lost := range []bool{false, true} {
 		e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: turbocat.TriggerAPI})
 		require.NoError(t, err)
@@ -176,4 +160,21 @@ func TestFinishStepThenStart(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, done, "the claim taken in the batch records the next result")
 	}
+}
+
+// withWorkflow makes a user (acting in the returned context), a code agent
+// and a workflow of steps all running it.
+func withWorkflow(t *testing.T, email string, steps ...turbocat.WorkflowStep) (*postgres.DB, context.Context, *turbocat.User, *turbocat.Agent, *turbocat.Workflow) {
+	t.Helper()
+	db, ctx := setup(t)
+	u := newUser(t, db, email)
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID, Role: u.Role})
+	a := &turbocat.Agent{UserID: u.ID, Name: "a", Type: "code", Config: json.RawMessage(`{"source":"x"}`)}
+	require.NoError(t, db.CreateAgent(ctx, a, 10))
+	for i := range steps {
+		steps[i].AgentID = a.ID
+	}
+	w := &turbocat.Workflow{UserID: u.ID, Name: "wf", Steps: steps}
+	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+	return db, ctx, u, a, w
 }

@@ -7,14 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/turbocat/turbocat/internal/executor"
-	"github.com/turbocat/turbocat/internal/executor/httpexec"
 	"github.com/turbocat/turbocat/internal/postgres"
 	"github.com/turbocat/turbocat/internal/postgres/pgtest"
 	"github.com/turbocat/turbocat/internal/steprunner"
@@ -56,10 +53,7 @@ func TestChainedClaim(t *testing.T) {
 	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
 	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
 	require.NoError(t, err)
-	reg := executor.NewRegistry()
-	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}))
-	r := &steprunner.Runner{Store: db, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient,
+	r := &steprunner.Runner{Store: db, Workflows: db, Agents: db, Executor: loopbackAPI(), Transient: postgres.IsTransient,
 		Logger: slog.New(slog.DiscardHandler), Chain: true}
 	step := func(key string) error {
 		_, err := r.Handle(ctx, []byte(`{"action":"step","executionId":"`+e.ID+`","stepKey":"`+key+`"}`))

@@ -194,12 +194,18 @@ func sendRun(t *testing.T, email string) (db *postgres.DB, u *turbocat.User, e *
 	e, _, err = db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
 	require.NoError(t, err)
 	store = &flakyStore{DB: db}
+	r = &steprunner.Runner{Store: store, Workflows: db, Agents: db, Executor: loopbackAPI(), Transient: postgres.IsTransient,
+		Logger: slog.New(slog.DiscardHandler)}
+	return db, u, e, store, r, sent
+}
+
+// loopbackAPI is an executor registry of api agents that may call servers
+// on the loopback interface (the tests' receivers).
+func loopbackAPI() *executor.Registry {
 	reg := executor.NewRegistry()
 	allow := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	reg.Register(executor.TypeAPI, httpexec.New(httpexec.Options{Client: httpexec.NewClient(httpexec.ClientOptions{AllowCIDRs: allow})}))
-	r = &steprunner.Runner{Store: store, Workflows: db, Agents: db, Executor: reg, Transient: postgres.IsTransient,
-		Logger: slog.New(slog.DiscardHandler)}
-	return db, u, e, store, r, sent
+	return reg
 }
 
 // TestToolCallAfterTheRunEnded: between two turns a step is released,
