@@ -271,10 +271,17 @@ func (s *Executions) startPrestarted(ctx context.Context, w *turbocat.Workflow, 
 }
 
 // startFailed records a run the engine would not start as failed, and
-// returns the error the caller answers with.
+// returns the error the caller answers with. A run recorded started
+// (prestart), whose execution.started event went out, gets its
+// execution.failed event too.
 func (s *Executions) startFailed(ctx context.Context, e *turbocat.Execution, err error) error {
 	errJSON, _ := json.Marshal(map[string]string{"error": "Turbocat.StartFailed", "cause": "the workflow engine could not start the run"})
-	if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: errJSON}); ferr != nil {
+	o := turbocat.Outcome{Status: turbocat.ExecutionFailed, Error: errJSON}
+	if e.Status == turbocat.ExecutionRunning && !e.IsReplay() {
+		o.Events = []turbocat.Event{turbocat.NewEvent(e.UserID, turbocat.EventExecutionFailed, map[string]any{"executionId": e.ID,
+			"workflowId": e.WorkflowID, "error": "Turbocat.StartFailed", "cause": "the workflow engine could not start the run"})}
+	}
+	if _, ferr := s.Store.FinishExecution(context.WithoutCancel(ctx), e.ID, o); ferr != nil {
 		err = errors.Join(err, ferr)
 	}
 	return fmt.Errorf("start execution %s: %w", e.ID, err)
