@@ -434,11 +434,12 @@ func TestForEachRetryReusesCompletedItems(t *testing.T) {
 	t.Parallel()
 	f := setupEngine(t)
 	tok := f.register("each").AccessToken
-	// The bad item fails only after a second, so the items run beside it
-	// have completed when the failure ends the run (a failing item cancels
-	// the items still running, which a retry then runs again).
+	// The bad item fails only after three seconds, so the items run beside
+	// it have completed when the failure ends the run, even on a loaded
+	// machine (a failing item cancels the items still running, which a
+	// retry then runs again).
 	each := f.create(tok, "/api/v1/agents", jsAgent("each", `function main(input) {
-		if (input.doc === "bad") { const until = Date.now() + 1000; while (Date.now() < until) {} throw new Error("cannot read " + input.doc); }
+		if (input.doc === "bad") { const until = Date.now() + 3000; while (Date.now() < until) {} throw new Error("cannot read " + input.doc); }
 		console.log("did " + input.doc); return { n: input.doc.length }; }`))
 	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "each", "steps": []map[string]any{
 		{"key": "read", "agentId": each, "forEach": "{{inputs.docs}}", "inputs": map[string]any{"doc": "{{item}}"}}}})
