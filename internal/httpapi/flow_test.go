@@ -434,22 +434,21 @@ func TestForEachRetryReusesCompletedItems(t *testing.T) {
 	t.Parallel()
 	f := setupEngine(t)
 	tok := f.register("each").AccessToken
-	// The bad item fails only after three seconds, so the items run beside
-	// it have completed when the failure ends the run, even on a loaded
-	// machine (a failing item cancels the items still running, which a
-	// retry then runs again).
+	// One item at a time, the bad one last: the others have completed when
+	// its failure ends the run, however loaded the machine (a failing item
+	// cancels the items still running, which a retry would run again).
 	each := f.create(tok, "/api/v1/agents", jsAgent("each", `function main(input) {
-		if (input.doc === "bad") { const until = Date.now() + 3000; while (Date.now() < until) {} throw new Error("cannot read " + input.doc); }
+		if (input.doc === "bad") { throw new Error("cannot read " + input.doc); }
 		console.log("did " + input.doc); return { n: input.doc.length }; }`))
 	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "each", "steps": []map[string]any{
-		{"key": "read", "agentId": each, "forEach": "{{inputs.docs}}", "inputs": map[string]any{"doc": "{{item}}"}}}})
-	id := f.start(tok, wf, map[string]any{"docs": []string{"one", "bad", "three"}})
+		{"key": "read", "agentId": each, "forEach": "{{inputs.docs}}", "maxConcurrency": 1, "inputs": map[string]any{"doc": "{{item}}"}}}})
+	id := f.start(tok, wf, map[string]any{"docs": []string{"one", "three", "bad"}})
 	run := f.awaitRun(tok, id, "ended", ended)
 	require.Equal(t, "failed", run.Status)
-	require.Contains(t, string(run.Error), "item 1: Error: cannot read bad")
+	require.Contains(t, string(run.Error), "item 2: Error: cannot read bad")
 	st := run.step(t, "read")
 	require.Equal(t, "failed", st.Status)
-	require.Equal(t, "failed", st.Iterations[1].Status)
+	require.Equal(t, "failed", st.Iterations[2].Status)
 
 	r := f.call("POST", "/api/v1/executions/"+id+"/retry", tok, nil)
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
