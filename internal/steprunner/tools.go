@@ -187,7 +187,13 @@ type turnJournal struct {
 
 // LoadTurns implements executor.TurnJournal.
 func (j *turnJournal) LoadTurns(ctx context.Context) ([]executor.Turn, error) {
-	rows, err := j.store.LatestStepTurns(ctx, j.executionID, j.stepKey)
+	var rows []*turbocat.StepTurn
+	// Like a record, the load outlasts a database that is briefly away (a
+	// restart as the step starts): failing here would fail the step.
+	_, err := outlast(ctx, j.transient, j.patience, func() (err error) {
+		rows, err = j.store.LatestStepTurns(ctx, j.executionID, j.stepKey)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
 
@@ -355,4 +356,47 @@ func TestMCPTools(t *testing.T) {
 	require.Equal(t, steprunner.ErrMCPUnavailable, se.Name)
 	require.Contains(t, se.Cause, "blocked")
 	require.NotContains(t, se.Cause, "mcp-canary-99")
+}
+
+// turnsAwayStore is the real store whose first loads of a step's recorded
+// turns fail the way a database restart does.
+type turnsAwayStore struct {
+	*postgres.DB
+	fails atomic.Int32
+}
+
+func (s *turnsAwayStore) LatestStepTurns(ctx context.Context, executionID, stepKey string) ([]*turbocat.StepTurn, error) {
+	if s.fails.Add(-1) >= 0 {
+		return nil, &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}
+	}
+	return s.DB.LatestStepTurns(ctx, executionID, stepKey)
+}
+
+// TestToolLoopOutlastsRestartAsItLoads: a database restart while an llm
+// step loads its recorded turns is waited out, as its records are: the
+// step completes in its first attempt instead of failing.
+func TestToolLoopOutlastsRestartAsItLoads(t *testing.T) {
+	t.Parallel()
+	b := toolSetup(t, "turns-away@example.com")
+	ctx := turbocat.WithActor(context.Background(), &turbocat.Actor{UserID: b.user.ID})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"tempC":12}`))
+	}))
+	t.Cleanup(api.Close)
+	tool := &turbocat.Agent{UserID: b.user.ID, Name: "weather", Description: "Current weather of a city.", Type: "api",
+		Config: json.RawMessage(`{"method":"POST","url":"` + api.URL + `/weather","body":{"city":"{{input.city}}"}}`)}
+	require.NoError(t, b.db.CreateAgent(ctx, tool, 10))
+	e := b.execution(t, ctx)
+	store := &turnsAwayStore{DB: b.db}
+	store.fails.Store(2)
+	b.runner.Store = store
+	_, err := b.runner.Handle(ctx, []byte(`{"action":"step","executionId":"`+e.ID+`","stepKey":"ask"}`))
+	require.NoError(t, err)
+	require.Less(t, store.fails.Load(), int32(0), "the load was tried again after the failures")
+	steps, err := b.db.ExecutionSteps(ctx, b.user.ID, e.ID)
+	require.NoError(t, err)
+	require.Len(t, steps, 1)
+	require.Equal(t, turbocat.StepCompleted, steps[0].Status)
+	require.Equal(t, 1, steps[0].Attempt)
 }
