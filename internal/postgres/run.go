@@ -204,18 +204,11 @@ func (db *DB) MarkStarted(ctx context.Context, id, engineRef string, events ...t
 
 // FinishExecution implements turbocat.ExecutionStore: one statement.
 func (db *DB) FinishExecution(ctx context.Context, id string, o turbocat.Outcome) (bool, error) {
-	evs, err := eventsJSON(o.Events)
+	p, err := finishParams(ctx, id, o)
 	if err != nil {
 		return false, err
 	}
-	// The audit row is the actor's where there is one (a cancel), else the
-	// run owner's (the statement's default).
-	a, err := auditParams(ctx, "", "execution", id, nil)
-	if err != nil {
-		return false, err
-	}
-	row, err := db.q.ExecutionFinishRecorded(ctx, dbsqlc.ExecutionFinishRecordedParams{ExecutionID: id, Status: o.Status, OutputData: o.Output, Error: o.Error,
-		Events: evs, OutputSteps: o.OutputSteps, AuditUserID: a.UserID, AuditMetadata: a.Metadata, AuditIp: a.Ip, AuditUserAgent: a.UserAgent, AuditRequestID: a.RequestID})
+	row, err := db.q.ExecutionFinishRecorded(ctx, p)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -226,6 +219,65 @@ func (db *DB) FinishExecution(ctx context.Context, id string, o turbocat.Outcome
 		return false, fmt.Errorf("finish execution: %w", err)
 	}
 	return true, nil
+}
+
+// finishParams is the ExecutionFinishRecorded of run id's outcome o. The
+// audit row is the actor's where there is one (a cancel), else the run
+// owner's (the statement's default).
+func finishParams(ctx context.Context, id string, o turbocat.Outcome) (dbsqlc.ExecutionFinishRecordedParams, error) {
+	evs, err := eventsJSON(o.Events)
+	if err != nil {
+		return dbsqlc.ExecutionFinishRecordedParams{}, err
+	}
+	a, err := auditParams(ctx, "", "execution", id, nil)
+	if err != nil {
+		return dbsqlc.ExecutionFinishRecordedParams{}, err
+	}
+	return dbsqlc.ExecutionFinishRecordedParams{ExecutionID: id, Status: o.Status, OutputData: o.Output, Error: o.Error, Events: evs,
+		OutputSteps: o.OutputSteps, AuditUserID: a.UserID, AuditMetadata: a.Metadata, AuditIp: a.Ip, AuditUserAgent: a.UserAgent, AuditRequestID: a.RequestID}, nil
+}
+
+// FinishStepThenEnd implements turbocat.ExecutionStore: the result and the
+// run's end are one batch, and the run ends only if the result was
+// recorded.
+func (db *DB) FinishStepThenEnd(ctx context.Context, step turbocat.ClaimedStep, r turbocat.StepResult, end turbocat.Outcome) (bool, bool, error) {
+	if r.Error != nil {
+		return false, false, errors.New("postgres: only a step's success is recorded with its run's end")
+	}
+	p, err := finishParams(ctx, step.ExecutionID, end)
+	if err != nil {
+		return false, false, err
+	}
+	claim := step.ClaimID
+	p.AfterClaim = &claim
+	var ok bool
+	var row dbsqlc.ExecutionFinishRecordedRow
+	var endErr error
+	err = db.pipeline(ctx, func(q *dbsqlc.Queries, queued bool) error {
+		var ferr error
+		ok, ferr = finishStep(ctx, q, step, r)
+		row, endErr = q.ExecutionFinishRecorded(ctx, p)
+		if queued {
+			return nil // both statements are queued
+		}
+		if ferr != nil {
+			return ferr
+		}
+		if endErr != nil && !errors.Is(endErr, pgx.ErrNoRows) {
+			return fmt.Errorf("finish execution: %w", endErr)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, false, err
+	}
+	if endErr != nil {
+		return ok, false, nil // ended before, or the result was not recorded
+	}
+	if err := db.eventsWritten(ctx, int64(row.EventsWritten)); err != nil {
+		return ok, true, fmt.Errorf("finish execution: %w", err)
+	}
+	return ok, true, nil
 }
 
 // ExecutionByID implements turbocat.ExecutionStore.

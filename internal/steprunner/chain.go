@@ -54,17 +54,18 @@ func (c *chains) put(executionID, key string, started *turbocat.StartedStep, max
 	c.claim[executionID+"/"+key] = chainedClaim{started: started, at: now}
 }
 
-// take returns, and forgets, the claim kept for executionID's step key.
-func (c *chains) take(executionID, key string) *turbocat.StartedStep {
+// take returns, and forgets, the claim kept for executionID's step key
+// (the key "" marks a run whose end was recorded with its last step's
+// result: started is nil, ok true).
+func (c *chains) take(executionID, key string) (started *turbocat.StartedStep, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := executionID + "/" + key
 	v, ok := c.claim[k]
-	if !ok {
-		return nil
+	if ok {
+		delete(c.claim, k)
 	}
-	delete(c.claim, k)
-	return v.started
+	return v.started, ok
 }
 
 // following returns the step the engine runs right after step, when it
@@ -111,11 +112,41 @@ func (r *Runner) seriesParallel(w *turbocat.Workflow) bool {
 	return sp
 }
 
+// ends reports whether step's success ends its run with the run's default
+// output (no output mapping): it is the workflow's only sink, every other
+// step its ancestor (series-parallel), so the machine's next state is the
+// run's end. Always false without Chain.
+func (r *Runner) ends(w *turbocat.Workflow, step *turbocat.WorkflowStep) bool {
+	if !r.Chain || len(w.Output) > 0 {
+		return false
+	}
+	sinks := sinkKeys(w)
+	return len(sinks) == 1 && sinks[0] == step.Key && r.seriesParallel(w)
+}
+
 // finishStepThen records a step's successful result and, when a step
 // follows it directly (following), claims that step in the same round
-// trip for its coming invocation.
+// trip for its coming invocation; when the step ends its run (ends), it
+// records the run's end in the same round trip instead, and the run's
+// Finalize invocation has nothing left to do.
 func (r *Runner) finishStepThen(ctx context.Context, w *turbocat.Workflow, step *turbocat.WorkflowStep, held turbocat.ClaimedStep, res turbocat.StepResult) (bool, error) {
 	next := r.following(w, step)
+	if next == nil && r.ends(w, step) {
+		end, err := r.success(ctx, held.ExecutionID, w)
+		if err != nil {
+			return false, err
+		}
+		var ended bool
+		ok, err := r.recordResult(ctx, held, func() (ok bool, err error) {
+			ok, ended, err = r.Store.FinishStepThenEnd(ctx, held, res, end)
+			return ok, err
+		})
+		if ok && ended {
+			r.chained.put(held.ExecutionID, "", nil, r.lease())
+			r.ranToEnd(held.ExecutionID)
+		}
+		return ok, err
+	}
 	if next == nil {
 		return r.finishStep(ctx, held, res)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -112,4 +113,79 @@ func TestChainedClaim(t *testing.T) {
 	for _, k := range []string{"a", "b", "c", "d", "e"} {
 		require.Equal(t, 1, calls[e.ID+":"+k], k)
 	}
+}
+
+// TestChainedEnd: where steps run in the engine's process, a run's only
+// sink records the run's end with its result: the run is completed, with
+// its output and one execution.succeeded event, before its Finalize
+// invocation, which then changes nothing. A result whose claim was lost
+// ends nothing.
+func TestChainedEnd(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, r.Body)
+	}))
+	t.Cleanup(api.Close)
+	db := postgres.NewDB(pgtest.Pool(t))
+	u := &turbocat.User{Email: "chain-end@example.com", PasswordHash: "x", Role: turbocat.RoleUser}
+	require.NoError(t, db.CreateUser(ctx, u))
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
+	agent := &turbocat.Agent{UserID: u.ID, Name: "echo", Type: "api", Config: json.RawMessage(`{"method":"POST","url":"` + api.URL + `/echo","body":"{{input}}"}`)}
+	require.NoError(t, db.CreateAgent(ctx, agent, 10))
+	w := &turbocat.Workflow{UserID: u.ID, Name: "end", Steps: []turbocat.WorkflowStep{
+		{Key: "x", AgentID: agent.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{"n":1}`)},
+		{Key: "y", AgentID: agent.ID, DependsOn: []string{"x"}, Inputs: json.RawMessage(`{"n":2}`)},
+	}}
+	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	r := &steprunner.Runner{Store: db, Workflows: db, Agents: db, Executor: loopbackAPI(), Transient: postgres.IsTransient,
+		Logger: slog.New(slog.DiscardHandler), Chain: true}
+	call := func(action, key string) {
+		t.Helper()
+		_, err := r.Handle(ctx, []byte(`{"action":"`+action+`","executionId":"`+e.ID+`","stepKey":"`+key+`"}`))
+		require.NoError(t, err)
+	}
+	succeeded := func() int {
+		evs, err := db.ClaimEvents(ctx, 100, time.Minute)
+		require.NoError(t, err)
+		n := 0
+		for _, ev := range evs {
+			if ev.Type == turbocat.EventExecutionSucceeded {
+				n++
+			}
+		}
+		return n
+	}
+
+	call("step", "x")
+	run, err := db.Execution(ctx, u.ID, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, turbocat.ExecutionPending, run.Status, "x is not the run's last step: the run goes on")
+	call("step", "y")
+	run, err = db.Execution(ctx, u.ID, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, turbocat.ExecutionCompleted, run.Status, "y's result ended the run")
+	require.JSONEq(t, `{"y":{"status":200,"headers":{"Content-Type":"application/json"},"body":{"n":2}}}`, string(run.OutputData))
+	require.Equal(t, 1, succeeded())
+	call(steprunner.ActionFinalize, "")
+	again, err := db.Execution(ctx, u.ID, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, run.CompletedAt, again.CompletedAt, "Finalize changed nothing")
+	require.Zero(t, succeeded(), "and sent no second event")
+
+	// A result recorded under a claim another invocation took over ends
+	// nothing.
+	lost, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	ok, ended, err := db.FinishStepThenEnd(ctx, turbocat.ClaimedStep{ExecutionID: lost.ID, StepKey: "y", ClaimID: turbocat.NewID()},
+		turbocat.StepResult{Output: json.RawMessage(`{}`)}, turbocat.Outcome{Status: turbocat.ExecutionCompleted, OutputSteps: []string{"y"}})
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.False(t, ended)
+	run, err = db.Execution(ctx, u.ID, lost.ID)
+	require.NoError(t, err)
+	require.Equal(t, turbocat.ExecutionPending, run.Status)
 }

@@ -440,7 +440,7 @@ func (r *Runner) runStep(ctx context.Context, executionID string, w *turbocat.Wo
 	// upstream outputs: one round trip per invocation, none when the step
 	// before claimed it with its result (chains).
 	if index == nil {
-		if started := r.chained.take(executionID, stepKey); started != nil {
+		if started, _ := r.chained.take(executionID, stepKey); started != nil {
 			return r.runClaimed(ctx, started, w, step, timeout, stepKey, index, turns)
 		}
 	}
@@ -859,6 +859,9 @@ func templateValues(e *turbocat.Execution, outputs map[string]json.RawMessage) (
 // Finalize marks the execution completed with its output: the workflow's
 // output mapping, or by default the outputs of its sink steps by key.
 func (r *Runner) Finalize(ctx context.Context, executionID string) error {
+	if _, ended := r.chained.take(executionID, ""); ended {
+		return nil // recorded with its last step's result (chains)
+	}
 	meta, err := r.executionMeta(ctx, executionID)
 	if err != nil {
 		return err
@@ -870,12 +873,11 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 	if len(w.Output) == 0 {
 		// The sinks' outputs by key: the store reads them as it records
 		// the end, in one round trip.
-		var events []turbocat.Event
-		if !meta.Replay { // a replay is a test: no webhook or bus event
-			events = []turbocat.Event{turbocat.NewEvent(meta.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": executionID,
-				"workflowId": meta.WorkflowID, "workflowVersion": meta.WorkflowVersion})}
+		end, err := r.success(ctx, executionID, w)
+		if err != nil {
+			return err
 		}
-		return r.completed(ctx, executionID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, OutputSteps: sinkKeys(w), Events: events})
+		return r.completed(ctx, executionID, end)
 	}
 	e, outputs, err := r.Store.ExecutionWithOutputs(ctx, executionID)
 	if err != nil {
@@ -905,15 +907,35 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 	return r.completed(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output, Events: events})
 }
 
+// success is the successful end of a run of w without an output mapping:
+// its sinks' outputs by key, read by the store as it records the end.
+func (r *Runner) success(ctx context.Context, executionID string, w *turbocat.Workflow) (turbocat.Outcome, error) {
+	meta, err := r.executionMeta(ctx, executionID)
+	if err != nil {
+		return turbocat.Outcome{}, err
+	}
+	var events []turbocat.Event
+	if !meta.Replay { // a replay is a test: no webhook or bus event
+		events = []turbocat.Event{turbocat.NewEvent(meta.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": executionID,
+			"workflowId": meta.WorkflowID, "workflowVersion": meta.WorkflowVersion})}
+	}
+	return turbocat.Outcome{Status: turbocat.ExecutionCompleted, OutputSteps: sinkKeys(w), Events: events}, nil
+}
+
 // completed records a run's successful end (nothing, if it had ended).
 func (r *Runner) completed(ctx context.Context, executionID string, o turbocat.Outcome) error {
 	done, err := r.Store.FinishExecution(ctx, executionID, o)
 	if err != nil || !done {
 		return err
 	}
+	r.ranToEnd(executionID)
+	return nil
+}
+
+// ranToEnd counts and logs a run recorded completed.
+func (r *Runner) ranToEnd(executionID string) {
 	r.Metrics.ExecutionFinished(turbocat.ExecutionCompleted)
 	r.logger().Info("execution completed", "execution_id", executionID)
-	return nil
 }
 
 // Fail marks the execution failed with the failing step and cause. The

@@ -334,6 +334,10 @@ type ExecutionStore interface {
 	// next is that claim, or nil when the step was not claimed (held by
 	// another invocation, done, or the result was not recorded: ok false).
 	FinishStepThenStart(ctx context.Context, step ClaimedStep, r StepResult, following StepStart) (ok bool, next *StartedStep, err error)
+	// FinishStepThenEnd records a run's last step's successful result (as
+	// FinishStep) and the run's end (as FinishExecution) in one round trip
+	// and one transaction; the run ends only if the result was recorded.
+	FinishStepThenEnd(ctx context.Context, step ClaimedStep, r StepResult, end Outcome) (ok, ended bool, err error)
 	// Usage returns a user's model spend since a time, by day and by
 	// workflow.
 	Usage(ctx context.Context, userID string, since time.Time) ([]DaySpend, []WorkflowSpend, error)

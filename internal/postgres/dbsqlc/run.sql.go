@@ -60,6 +60,8 @@ WITH finished AS (
         output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = $5),
         cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = $5)
     WHERE id = $5 AND status IN ('queued', 'pending', 'running', 'waiting')
+        AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM execution_steps d
+            WHERE d.execution_id = $5 AND d.claim_id = $6::uuid AND d.status = 'completed'))
     RETURNING id, workflow_id, workflow_version, user_id, deployment_id, status, trigger, input_data, output_data, error, idempotency_key, retry_of, engine_ref, log_seq, input_tokens, output_tokens, cost_usd, created_at, started_at, completed_at, duration_ms, priority, request_hash, max_cost_usd, max_tokens, parent_execution_id, parent_step_key, replay_of
 ), ended_steps AS (
     UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
@@ -70,14 +72,14 @@ WITH finished AS (
     SELECT x.id, x.user_id, x.type,
         CASE WHEN $3::text[] IS NULL THEN x.data ELSE x.data || jsonb_build_object('output', finished.output_data) END,
         x.created_at
-    FROM finished, jsonb_to_recordset($6::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
+    FROM finished, jsonb_to_recordset($7::jsonb) AS x(id uuid, user_id uuid, type text, data jsonb, created_at timestamptz)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 ), audited AS (
     INSERT INTO audit_logs (user_id, action, resource_type, resource_id, metadata, ip, user_agent, request_id)
-    SELECT coalesce($7::uuid, finished.user_id), 'execution.' || finished.status, 'execution', finished.id::text,
-        $8::jsonb || jsonb_build_object('durationMs', finished.duration_ms),
-        $9::text, $10::text, $11::text
+    SELECT coalesce($8::uuid, finished.user_id), 'execution.' || finished.status, 'execution', finished.id::text,
+        $9::jsonb || jsonb_build_object('durationMs', finished.duration_ms),
+        $10::text, $11::text, $12::text
     FROM finished
 )
 SELECT finished.user_id, (SELECT count(*) FROM evs)::integer AS events_written FROM finished
@@ -89,6 +91,7 @@ type ExecutionFinishRecordedParams struct {
 	OutputSteps    []string
 	OutputData     json.RawMessage
 	ExecutionID    string
+	AfterClaim     *string
 	Events         json.RawMessage
 	AuditUserID    *string
 	AuditMetadata  json.RawMessage
@@ -115,6 +118,10 @@ type ExecutionFinishRecordedRow struct {
 // outputs by key (null for one that did not complete), and the events'
 // data carries it as "output": a run without an output mapping ends in
 // one round trip, without reading its steps' outputs first.
+//
+// With after_claim (sent in one batch after a step's result: see
+// FinishStepThenEnd), the run ends only if the step that claim held is
+// recorded completed.
 func (q *Queries) ExecutionFinishRecorded(ctx context.Context, arg ExecutionFinishRecordedParams) (ExecutionFinishRecordedRow, error) {
 	row := q.db.QueryRow(ctx, executionFinishRecorded,
 		arg.Status,
@@ -122,6 +129,7 @@ func (q *Queries) ExecutionFinishRecorded(ctx context.Context, arg ExecutionFini
 		arg.OutputSteps,
 		arg.OutputData,
 		arg.ExecutionID,
+		arg.AfterClaim,
 		arg.Events,
 		arg.AuditUserID,
 		arg.AuditMetadata,

@@ -272,6 +272,10 @@ SELECT sqlc.embed(executions), (SELECT count(*) FROM evs)::integer AS events_wri
 -- outputs by key (null for one that did not complete), and the events'
 -- data carries it as "output": a run without an output mapping ends in
 -- one round trip, without reading its steps' outputs first.
+--
+-- With after_claim (sent in one batch after a step's result: see
+-- FinishStepThenEnd), the run ends only if the step that claim held is
+-- recorded completed.
 WITH finished AS (
     UPDATE executions SET status = @status, error = @error, completed_at = now(),
         output_data = CASE WHEN sqlc.narg(output_steps)::text[] IS NULL THEN @output_data ELSE
@@ -283,6 +287,8 @@ WITH finished AS (
         output_tokens = (SELECT coalesce(sum(s.output_tokens), 0) FROM execution_steps s WHERE s.execution_id = @execution_id),
         cost_usd = (SELECT coalesce(sum(s.cost_usd), 0) FROM execution_steps s WHERE s.execution_id = @execution_id)
     WHERE id = @execution_id AND status IN ('queued', 'pending', 'running', 'waiting')
+        AND (sqlc.narg(after_claim)::uuid IS NULL OR EXISTS (SELECT 1 FROM execution_steps d
+            WHERE d.execution_id = @execution_id AND d.claim_id = sqlc.narg(after_claim)::uuid AND d.status = 'completed'))
     RETURNING *
 ), ended_steps AS (
     UPDATE execution_steps SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE 'cancelled' END,
