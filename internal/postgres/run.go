@@ -250,19 +250,10 @@ func (db *DB) FinishStepThenEnd(ctx context.Context, step turbocat.ClaimedStep, 
 	}
 	claim := step.ClaimID
 	p.AfterClaim = &claim
-	var ok bool
 	var row dbsqlc.ExecutionFinishRecordedRow
 	var endErr error
-	err = db.pipeline(ctx, func(q *dbsqlc.Queries, queued bool) error {
-		var ferr error
-		ok, ferr = finishStep(ctx, q, step, r)
+	ok, err := db.resultThen(ctx, step, r, func(q *dbsqlc.Queries) error {
 		row, endErr = q.ExecutionFinishRecorded(ctx, p)
-		if queued {
-			return nil // both statements are queued
-		}
-		if ferr != nil {
-			return ferr
-		}
 		if endErr != nil && !errors.Is(endErr, pgx.ErrNoRows) {
 			return fmt.Errorf("finish execution: %w", endErr)
 		}
@@ -499,20 +490,10 @@ func (db *DB) FinishStepThenStart(ctx context.Context, step turbocat.ClaimedStep
 		return ok, nil, err
 	}
 	p := stepStartParams(following, agentID, false)
-	var ok bool
 	var row dbsqlc.StepStartRow
-	err := db.pipeline(ctx, func(q *dbsqlc.Queries, queued bool) error {
-		var ferr, serr error
-		ok, ferr = finishStep(ctx, q, step, r)
-		row, serr = q.StepStart(ctx, p)
-		if queued {
-			return nil // both statements are queued
-		}
-		if ferr != nil {
-			return ferr
-		}
-		if serr != nil {
-			return fmt.Errorf("start step: %w", serr)
+	ok, err := db.resultThen(ctx, step, r, func(q *dbsqlc.Queries) (err error) {
+		if row, err = q.StepStart(ctx, p); err != nil {
+			return fmt.Errorf("start step: %w", err)
 		}
 		return nil
 	})
@@ -528,6 +509,26 @@ func (db *DB) FinishStepThenStart(ctx context.Context, step turbocat.ClaimedStep
 		return false, nil, db.RenewStepLease(ctx, held, -time.Second)
 	}
 	return true, next, nil
+}
+
+// resultThen sends a step's result and the statement then makes as one
+// batch (one round trip, one transaction). then runs twice (see pipeline):
+// it must only keep what it reads.
+func (db *DB) resultThen(ctx context.Context, step turbocat.ClaimedStep, r turbocat.StepResult, then func(q *dbsqlc.Queries) error) (bool, error) {
+	var ok bool
+	err := db.pipeline(ctx, func(q *dbsqlc.Queries, queued bool) error {
+		var ferr error
+		ok, ferr = finishStep(ctx, q, step, r)
+		terr := then(q)
+		if queued {
+			return nil // both statements are queued: their results are not there yet
+		}
+		if ferr != nil {
+			return ferr
+		}
+		return terr
+	})
+	return ok, err
 }
 
 func finishStep(ctx context.Context, q *dbsqlc.Queries, step turbocat.ClaimedStep, r turbocat.StepResult) (bool, error) {

@@ -25,37 +25,13 @@ import (
 // of it call its API once, and a step with two dependents claims neither.
 func TestChainedClaim(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	var mu sync.Mutex
-	calls := map[string]int{}
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		calls[r.Header.Get("Idempotency-Key")]++
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(body)
-	}))
-	t.Cleanup(api.Close)
-	db := postgres.NewDB(pgtest.Pool(t))
-	u := &turbocat.User{Email: "chain@example.com", PasswordHash: "x", Role: turbocat.RoleUser}
-	require.NoError(t, db.CreateUser(ctx, u))
-	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
-	agent := &turbocat.Agent{UserID: u.ID, Name: "echo", Type: "api", Config: json.RawMessage(`{"method":"POST","url":"` + api.URL + `/echo","body":"{{input}}"}`)}
-	require.NoError(t, db.CreateAgent(ctx, agent, 10))
 	// a → b → c, and c → d, c → e (c has two dependents).
-	w := &turbocat.Workflow{UserID: u.ID, Name: "chain", Steps: []turbocat.WorkflowStep{
-		{Key: "a", AgentID: agent.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{"n":1}`)},
-		{Key: "b", AgentID: agent.ID, DependsOn: []string{"a"}, Inputs: json.RawMessage(`{"n":"{{steps.a.output.body.n}}"}`)},
-		{Key: "c", AgentID: agent.ID, DependsOn: []string{"b"}, Inputs: json.RawMessage(`{"n":3}`)},
-		{Key: "d", AgentID: agent.ID, DependsOn: []string{"c"}, Inputs: json.RawMessage(`{}`)},
-		{Key: "e", AgentID: agent.ID, DependsOn: []string{"c"}, Inputs: json.RawMessage(`{}`)},
-	}}
-	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
-	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
-	require.NoError(t, err)
-	r := &steprunner.Runner{Store: db, Workflows: db, Agents: db, Executor: loopbackAPI(), Transient: postgres.IsTransient,
-		Logger: slog.New(slog.DiscardHandler), Chain: true}
+	ctx, db, u, e, r, calls := echoRun(t, "chain@example.com",
+		turbocat.WorkflowStep{Key: "a", DependsOn: []string{}, Inputs: json.RawMessage(`{"n":1}`)},
+		turbocat.WorkflowStep{Key: "b", DependsOn: []string{"a"}, Inputs: json.RawMessage(`{"n":"{{steps.a.output.body.n}}"}`)},
+		turbocat.WorkflowStep{Key: "c", DependsOn: []string{"b"}, Inputs: json.RawMessage(`{"n":3}`)},
+		turbocat.WorkflowStep{Key: "d", DependsOn: []string{"c"}, Inputs: json.RawMessage(`{}`)},
+		turbocat.WorkflowStep{Key: "e", DependsOn: []string{"c"}, Inputs: json.RawMessage(`{}`)})
 	step := func(key string) error {
 		_, err := r.Handle(ctx, []byte(`{"action":"step","executionId":"`+e.ID+`","stepKey":"`+key+`"}`))
 		return err
@@ -91,9 +67,7 @@ func TestChainedClaim(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	mu.Lock()
-	require.Equal(t, 1, calls[e.ID+":b"], "b's API was called once")
-	mu.Unlock()
+	require.Equal(t, 1, calls(e.ID+":b"), "b's API was called once")
 	s = steps()
 	require.Equal(t, turbocat.StepCompleted, s["b"].Status)
 	require.Equal(t, 1, s["b"].Attempt)
@@ -108,10 +82,8 @@ func TestChainedClaim(t *testing.T) {
 	for _, k := range []string{"d", "e"} {
 		require.NoError(t, step(k))
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	for _, k := range []string{"a", "b", "c", "d", "e"} {
-		require.Equal(t, 1, calls[e.ID+":"+k], k)
+		require.Equal(t, 1, calls(e.ID+":"+k), k)
 	}
 }
 
@@ -122,27 +94,9 @@ func TestChainedClaim(t *testing.T) {
 // ends nothing.
 func TestChainedEnd(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.Copy(w, r.Body)
-	}))
-	t.Cleanup(api.Close)
-	db := postgres.NewDB(pgtest.Pool(t))
-	u := &turbocat.User{Email: "chain-end@example.com", PasswordHash: "x", Role: turbocat.RoleUser}
-	require.NoError(t, db.CreateUser(ctx, u))
-	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
-	agent := &turbocat.Agent{UserID: u.ID, Name: "echo", Type: "api", Config: json.RawMessage(`{"method":"POST","url":"` + api.URL + `/echo","body":"{{input}}"}`)}
-	require.NoError(t, db.CreateAgent(ctx, agent, 10))
-	w := &turbocat.Workflow{UserID: u.ID, Name: "end", Steps: []turbocat.WorkflowStep{
-		{Key: "x", AgentID: agent.ID, DependsOn: []string{}, Inputs: json.RawMessage(`{"n":1}`)},
-		{Key: "y", AgentID: agent.ID, DependsOn: []string{"x"}, Inputs: json.RawMessage(`{"n":2}`)},
-	}}
-	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
-	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
-	require.NoError(t, err)
-	r := &steprunner.Runner{Store: db, Workflows: db, Agents: db, Executor: loopbackAPI(), Transient: postgres.IsTransient,
-		Logger: slog.New(slog.DiscardHandler), Chain: true}
+	ctx, db, u, e, r, _ := echoRun(t, "chain-end@example.com",
+		turbocat.WorkflowStep{Key: "x", DependsOn: []string{}, Inputs: json.RawMessage(`{"n":1}`)},
+		turbocat.WorkflowStep{Key: "y", DependsOn: []string{"x"}, Inputs: json.RawMessage(`{"n":2}`)})
 	call := func(action, key string) {
 		t.Helper()
 		_, err := r.Handle(ctx, []byte(`{"action":"`+action+`","executionId":"`+e.ID+`","stepKey":"`+key+`"}`))
@@ -178,7 +132,7 @@ func TestChainedEnd(t *testing.T) {
 
 	// A result recorded under a claim another invocation took over ends
 	// nothing.
-	lost, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
+	lost, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: e.WorkflowID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
 	require.NoError(t, err)
 	ok, ended, err := db.FinishStepThenEnd(ctx, turbocat.ClaimedStep{ExecutionID: lost.ID, StepKey: "y", ClaimID: turbocat.NewID()},
 		turbocat.StepResult{Output: json.RawMessage(`{}`)}, turbocat.Outcome{Status: turbocat.ExecutionCompleted, OutputSteps: []string{"y"}})
@@ -188,4 +142,46 @@ func TestChainedEnd(t *testing.T) {
 	run, err = db.Execution(ctx, u.ID, lost.ID)
 	require.NoError(t, err)
 	require.Equal(t, turbocat.ExecutionPending, run.Status)
+}
+
+// echoRun makes a server that answers each request with its JSON body
+// (counting them by Idempotency-Key), a user, an api agent calling it, a
+// workflow of steps all running that agent, a run of it, and a runner with
+// Chain over the database.
+func echoRun(t *testing.T, email string, steps ...turbocat.WorkflowStep) (ctx context.Context, db *postgres.DB, u *turbocat.User,
+	e *turbocat.Execution, r *steprunner.Runner, calls func(key string) int) {
+	t.Helper()
+	var mu sync.Mutex
+	byKey := map[string]int{}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		byKey[r.Header.Get("Idempotency-Key")]++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(api.Close)
+	calls = func(key string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return byKey[key]
+	}
+	ctx = context.Background()
+	db = postgres.NewDB(pgtest.Pool(t))
+	u = &turbocat.User{Email: email, PasswordHash: "x", Role: turbocat.RoleUser}
+	require.NoError(t, db.CreateUser(ctx, u))
+	ctx = turbocat.WithActor(ctx, &turbocat.Actor{UserID: u.ID})
+	agent := &turbocat.Agent{UserID: u.ID, Name: "echo", Type: "api", Config: json.RawMessage(`{"method":"POST","url":"` + api.URL + `/echo","body":"{{input}}"}`)}
+	require.NoError(t, db.CreateAgent(ctx, agent, 10))
+	for i := range steps {
+		steps[i].AgentID = agent.ID
+	}
+	w := &turbocat.Workflow{UserID: u.ID, Name: "echo", Steps: steps}
+	require.NoError(t, db.CreateWorkflow(ctx, w, 10))
+	e, _, err := db.CreateExecution(ctx, turbocat.NewExecution{WorkflowID: w.ID, WorkflowVersion: 1, UserID: u.ID, Trigger: "api", Input: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	r = &steprunner.Runner{Store: db, Workflows: db, Agents: db, Executor: loopbackAPI(), Transient: postgres.IsTransient,
+		Logger: slog.New(slog.DiscardHandler), Chain: true}
+	return ctx, db, u, e, r, calls
 }
