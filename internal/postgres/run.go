@@ -377,14 +377,11 @@ func intPtr(v *int32) *int {
 // error (what a waiting invocation acts on). The claim commits without
 // waiting for the WAL flush; see the query for why that is safe.
 func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.StartedStep, error) {
-	executionID, stepKey, agentID := in.ExecutionID, in.StepKey, in.AgentID
+	executionID, stepKey := in.ExecutionID, in.StepKey
 	if !isUUID(executionID) {
 		return nil, turbocat.NotFound("execution")
 	}
-	if !isUUID(agentID) {
-		agentID = "00000000-0000-0000-0000-000000000000"
-	}
-	p := stepStartParams(in, agentID, true)
+	p := stepStartParams(in, true)
 	row, err := db.q.StepStart(ctx, p)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -409,8 +406,13 @@ func (db *DB) StartStep(ctx context.Context, in turbocat.StepStart) (*turbocat.S
 	return started, nil
 }
 
-// stepStartParams is the StepStart of in with a new claim id.
-func stepStartParams(in turbocat.StepStart, agentID string, async bool) dbsqlc.StepStartParams {
+// stepStartParams is the StepStart of in with a new claim id (an agent id
+// that is no UUID finds no agent: the step fails as its agent is gone).
+func stepStartParams(in turbocat.StepStart, async bool) dbsqlc.StepStartParams {
+	agentID := in.AgentID
+	if !isUUID(agentID) {
+		agentID = "00000000-0000-0000-0000-000000000000"
+	}
 	return dbsqlc.StepStartParams{Execution: in.ExecutionID, StepKey: in.StepKey, Agent: agentID, ClaimID: newID(),
 		LeaseUntil: time.Now().Add(in.Lease), WithOutputs: in.WithOutputs, Takeover: nilIfEmpty(in.Takeover), Async: async}
 }
@@ -484,12 +486,7 @@ func (db *DB) FinishStepThenStart(ctx context.Context, step turbocat.ClaimedStep
 	if r.Error != nil {
 		return false, nil, errors.New("postgres: only a step's success is recorded with the next claim")
 	}
-	agentID := following.AgentID
-	if !isUUID(following.ExecutionID) || !isUUID(agentID) {
-		ok, err := db.FinishStep(ctx, step, r)
-		return ok, nil, err
-	}
-	p := stepStartParams(following, agentID, false)
+	p := stepStartParams(following, false)
 	var row dbsqlc.StepStartRow
 	ok, err := db.resultThen(ctx, step, r, func(q *dbsqlc.Queries) (err error) {
 		if row, err = q.StepStart(ctx, p); err != nil {

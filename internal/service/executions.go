@@ -185,14 +185,10 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 	if ne.IdempotencyKey != nil {
 		ne.RequestHash = requestHash(ne)
 	}
-	ref := s.prestart(ctx, w, &ne, target)
+	published := s.prestart(ctx, w, &ne, target)
 	e, created, err := s.Store.CreateExecution(ctx, ne)
 	if err != nil {
 		return nil, err
-	}
-	if created && e.EngineRef != nil && ref != "" {
-		// Recorded started (prestart): what is left is the engine's start.
-		return s.startPrestarted(ctx, w, e, ref, target)
 	}
 	if !created && e.Status != turbocat.ExecutionPending {
 		return e, nil // the same idempotency key: the first run
@@ -203,7 +199,7 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 	}
 	s.Metrics.ExecutionStarted(e.Trigger)
 	sctx, span := tracing.Start(ctx, "start-execution", map[string]string{"executionId": e.ID, "workflowId": w.ID})
-	started, err := s.startEngine(sctx, w, e, target)
+	started, err := s.startEngine(sctx, w, e, target, published)
 	span.End(err)
 	if err != nil {
 		return nil, s.startFailed(ctx, e, err)
@@ -217,57 +213,33 @@ func (s *Executions) start(ctx context.Context, w *turbocat.Workflow, ne turboca
 // prestart readies ne to be recorded already started on the engine target
 // (or the workflow version's published machine when target is ""), so that
 // a run's start is one write: it sets the run's id and the engine
-// reference its start will have, and returns the reference to start on.
-// It returns "" (ne unchanged) when that reference is not known yet: the
-// version is not published, or cannot be.
-func (s *Executions) prestart(ctx context.Context, w *turbocat.Workflow, ne *turbocat.NewExecution, target string) string {
+// reference its start will have. It leaves ne as it is when that
+// reference is not known yet (the version is not published, or cannot
+// be), and returns the published version's reference it looked up ("" when
+// there is a target or none), for the engine start to use.
+func (s *Executions) prestart(ctx context.Context, w *turbocat.Workflow, ne *turbocat.NewExecution, target string) (published string) {
 	if ne.MaxConcurrent > 0 || len(ne.ReuseSteps) > 0 {
 		return "" // recorded in a transaction that decides it, not started
 	}
 	ref := target
 	if ref == "" {
 		var err error
-		if ref, err = s.Store.VersionEngineRef(ctx, w.ID, w.Version); err != nil || ref == "" {
+		if published, err = s.Store.VersionEngineRef(ctx, w.ID, w.Version); err != nil || published == "" {
 			return "" // published by startEngine, which records a failure
 		}
+		ref = published
 	}
 	id := turbocat.NewID()
 	arn, ok := executionArn(ref, id)
 	if !ok {
-		return ""
+		return published
 	}
 	ne.ID, ne.EngineRef = id, &arn
 	if ne.ReplayOf == nil { // a replay is a test: no webhook or bus event
 		ne.StartedEvents = []turbocat.Event{startedEvent(&turbocat.Execution{ID: id, UserID: ne.UserID, WorkflowID: ne.WorkflowID,
 			WorkflowVersion: ne.WorkflowVersion, Trigger: ne.Trigger, DeploymentID: ne.DeploymentID})}
 	}
-	return ref
-}
-
-// startPrestarted starts on the engine a run recorded already started
-// (prestart). A start refused fails the run, as in start; one the engine
-// answers with another reference than predicted records that one.
-func (s *Executions) startPrestarted(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, ref, target string) (*turbocat.Execution, error) {
-	s.Metrics.ExecutionStarted(e.Trigger)
-	sctx, span := tracing.Start(ctx, "start-execution", map[string]string{"executionId": e.ID, "workflowId": w.ID})
-	var execRef string
-	var err error
-	if target != "" {
-		execRef, err = s.Engine.StartExecution(sctx, target, e.ID, runInput(e))
-	} else {
-		execRef, err = s.startPublished(sctx, w, e, ref)
-	}
-	span.End(err)
-	if err != nil {
-		return nil, s.startFailed(ctx, e, err)
-	}
-	if execRef != *e.EngineRef {
-		if _, err := s.Store.MarkStarted(ctx, e.ID, execRef); err != nil {
-			return nil, err
-		}
-		e.EngineRef = &execRef
-	}
-	return e, nil
+	return published
 }
 
 // startFailed records a run the engine would not start as failed, and
@@ -306,7 +278,7 @@ func (s *Executions) restart(ctx context.Context, e *turbocat.Execution) error {
 			target = *d.AliasRef
 		}
 	}
-	_, err = s.startEngine(ctx, w, e, target)
+	_, err = s.startEngine(ctx, w, e, target, "")
 	return err
 }
 
@@ -316,13 +288,18 @@ func startedEvent(e *turbocat.Execution) turbocat.Event {
 		"workflowId": e.WorkflowID, "workflowVersion": e.WorkflowVersion, "trigger": e.Trigger, "deploymentId": e.DeploymentID})
 }
 
-// startEngine publishes the version if needed, starts the engine and
-// records the start with its execution.started event; it returns the run
-// as recorded (nil when its start had been recorded before).
-func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) (*turbocat.Execution, error) {
-	execRef, err := s.startOnEngine(ctx, w, e, target)
+// startEngine publishes the version if needed (published is its engine
+// reference when the caller knows it), starts the engine and records the
+// start with its execution.started event; it returns the run as recorded
+// (nil when its start had been recorded before). A run recorded started
+// (prestart) under the reference the engine answers is returned as it is.
+func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target, published string) (*turbocat.Execution, error) {
+	execRef, err := s.startOnEngine(ctx, w, e, target, published)
 	if err != nil {
 		return nil, err
+	}
+	if e.EngineRef != nil && *e.EngineRef == execRef {
+		return e, nil
 	}
 	if e.IsReplay() || e.EngineRef != nil {
 		// A replay is a test: no webhook or bus event. A run recorded
@@ -332,28 +309,18 @@ func (s *Executions) startEngine(ctx context.Context, w *turbocat.Workflow, e *t
 	return s.Store.MarkStarted(ctx, e.ID, execRef, startedEvent(e))
 }
 
-func (s *Executions) startOnEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target string) (string, error) {
-	if target != "" {
-		return s.Engine.StartExecution(ctx, target, e.ID, runInput(e))
-	}
-	ref, err := s.Publish(ctx, w)
-	if err != nil {
-		return "", err
-	}
-	return s.startPublished(ctx, w, e, ref)
-}
-
-// runInput is the state machine input of a run: its id alone (secrets and
-// inputs never go through the engine).
-func runInput(e *turbocat.Execution) json.RawMessage {
+func (s *Executions) startOnEngine(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, target, published string) (string, error) {
 	input, _ := json.Marshal(map[string]string{"executionId": e.ID})
-	return input
-}
-
-// startPublished starts a run on its workflow version's published machine
-// ref, publishing it again once if the engine lost it.
-func (s *Executions) startPublished(ctx context.Context, w *turbocat.Workflow, e *turbocat.Execution, ref string) (string, error) {
-	input := runInput(e)
+	if target != "" {
+		return s.Engine.StartExecution(ctx, target, e.ID, input)
+	}
+	ref := published
+	if ref == "" {
+		var err error
+		if ref, err = s.Publish(ctx, w); err != nil {
+			return "", err
+		}
+	}
 	execRef, err := s.Engine.StartExecution(ctx, ref, e.ID, input)
 	if turbocat.ErrorCodeOf(err) == turbocat.ENOTFOUND {
 		// The engine lost the published version (a local runtime without

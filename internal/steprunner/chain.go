@@ -2,7 +2,6 @@ package steprunner
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -95,11 +94,10 @@ func (r *Runner) following(w *turbocat.Workflow, step *turbocat.WorkflowStep) *t
 	return next
 }
 
-// seriesParallel reports (once per workflow version) whether w's DAG is
-// series-parallel.
+// seriesParallel reports (once per workflow version: w is the runner's
+// cached, immutable copy) whether w's DAG is series-parallel.
 func (r *Runner) seriesParallel(w *turbocat.Workflow) bool {
-	key := fmt.Sprintf("%s@%d", w.ID, w.Version)
-	if v, ok := r.sp.Load(key); ok {
+	if v, ok := r.sp.Load(w); ok {
 		return v.(bool)
 	}
 	nodes := make([]dag.Node, len(w.Steps))
@@ -108,7 +106,7 @@ func (r *Runner) seriesParallel(w *turbocat.Workflow) bool {
 	}
 	g, err := dag.New(nodes, dag.Options{})
 	sp := err == nil && g.IsSeriesParallel()
-	r.sp.Store(key, sp)
+	r.sp.Store(w, sp)
 	return sp
 }
 
@@ -132,10 +130,11 @@ func (r *Runner) ends(w *turbocat.Workflow, step *turbocat.WorkflowStep) bool {
 func (r *Runner) finishStepThen(ctx context.Context, w *turbocat.Workflow, step *turbocat.WorkflowStep, held turbocat.ClaimedStep, res turbocat.StepResult) (bool, error) {
 	next := r.following(w, step)
 	if next == nil && r.ends(w, step) {
-		end, err := r.success(ctx, held.ExecutionID, w)
+		meta, err := r.executionMeta(ctx, held.ExecutionID)
 		if err != nil {
 			return false, err
 		}
+		end := success(held.ExecutionID, meta, w)
 		var ended bool
 		ok, err := r.recordResult(ctx, held, func() (ok bool, err error) {
 			ok, ended, err = r.Store.FinishStepThenEnd(ctx, held, res, end)

@@ -142,7 +142,7 @@ type Runner struct {
 	Chain bool
 
 	chained   chains
-	sp        sync.Map // "workflowID@version" → whether its DAG is series-parallel
+	sp        sync.Map // *turbocat.Workflow (from versions) → whether its DAG is series-parallel
 	versions  sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
 	abandoned sync.Map // "executionID/stepKey" → the claim id this process gave up on
 }
@@ -873,11 +873,7 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 	if len(w.Output) == 0 {
 		// The sinks' outputs by key: the store reads them as it records
 		// the end, in one round trip.
-		end, err := r.success(ctx, executionID, w)
-		if err != nil {
-			return err
-		}
-		return r.completed(ctx, executionID, end)
+		return r.completed(ctx, executionID, success(executionID, meta, w))
 	}
 	e, outputs, err := r.Store.ExecutionWithOutputs(ctx, executionID)
 	if err != nil {
@@ -909,17 +905,13 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 
 // success is the successful end of a run of w without an output mapping:
 // its sinks' outputs by key, read by the store as it records the end.
-func (r *Runner) success(ctx context.Context, executionID string, w *turbocat.Workflow) (turbocat.Outcome, error) {
-	meta, err := r.executionMeta(ctx, executionID)
-	if err != nil {
-		return turbocat.Outcome{}, err
-	}
+func success(executionID string, meta turbocat.ExecutionMeta, w *turbocat.Workflow) turbocat.Outcome {
 	var events []turbocat.Event
 	if !meta.Replay { // a replay is a test: no webhook or bus event
 		events = []turbocat.Event{turbocat.NewEvent(meta.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": executionID,
 			"workflowId": meta.WorkflowID, "workflowVersion": meta.WorkflowVersion})}
 	}
-	return turbocat.Outcome{Status: turbocat.ExecutionCompleted, OutputSteps: sinkKeys(w), Events: events}, nil
+	return turbocat.Outcome{Status: turbocat.ExecutionCompleted, OutputSteps: sinkKeys(w), Events: events}
 }
 
 // completed records a run's successful end (nothing, if it had ended).
