@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/turbocat/turbocat/internal/config"
 	"github.com/turbocat/turbocat/internal/service"
+	"github.com/turbocat/turbocat/internal/turbocat"
 )
 
 type deployment struct {
@@ -419,4 +421,38 @@ func TestCanaryDeployment(t *testing.T) {
 	rb.data(t, &after)
 	require.Equal(t, 1, after.Version)
 	require.Nil(t, after.CanaryWeight)
+}
+
+// TestWebhookRunTheEngineRefuses: a webhook run is recorded started before
+// the engine start; when the engine refuses it (here its state machine is
+// gone), the run is failed with Turbocat.StartFailed and its subscribers
+// get execution.failed after the execution.started they were sent.
+func TestWebhookRunTheEngineRefuses(t *testing.T) {
+	t.Parallel()
+	f := setupEngine(t, allowLoopback)
+	tok := f.register("refused").AccessToken
+	sent := f.eventSink(tok)
+	a := f.create(tok, "/api/v1/agents", jsAgent("a", `function main(input) { return {}; }`))
+	wf := f.create(tok, "/api/v1/workflows", map[string]any{"name": "refused", "steps": []map[string]any{{"key": "a", "agentId": a}}})
+	d := f.deploy(tok, wf, map[string]any{"environment": "prod"})
+	var alias string
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT alias_ref FROM deployments WHERE id = $1`, d.ID).Scan(&alias))
+	machine := alias[:strings.LastIndex(alias, ":")]
+	require.NoError(t, f.local.Runtime.DeleteStateMachine(context.Background(), machine))
+
+	r := f.hook(d, d.SigningSecret, time.Now(), `{}`)
+	require.GreaterOrEqual(t, r.Status, 400, "%s", r.Body)
+	var id, status, errDoc string
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT id, status, error::text FROM executions WHERE workflow_id = $1`, wf).Scan(&id, &status, &errDoc))
+	require.Equal(t, "failed", status)
+	require.Contains(t, errDoc, "Turbocat.StartFailed")
+	require.Eventually(t, func() bool {
+		var types []string
+		for _, e := range sent() {
+			if e.Data.ExecutionID == id {
+				types = append(types, e.Type)
+			}
+		}
+		return slices.Contains(types, turbocat.EventExecutionStarted) && slices.Contains(types, turbocat.EventExecutionFailed) && len(types) == 2
+	}, 10*time.Second, 20*time.Millisecond, "started, then failed")
 }
