@@ -88,26 +88,36 @@ func (r *Runner) following(w *turbocat.Workflow, step *turbocat.WorkflowStep) *t
 	if next == nil || len(next.DependsOn) != 1 || next.StepType() != turbocat.StepTypeAgent || next.When != "" || next.ForEach != "" {
 		return nil
 	}
-	if !r.seriesParallel(w) {
+	if !r.shapeOf(w).seriesParallel {
 		return nil
 	}
 	return next
 }
 
-// seriesParallel reports (once per workflow version: w is the runner's
-// cached, immutable copy) whether w's DAG is series-parallel.
-func (r *Runner) seriesParallel(w *turbocat.Workflow) bool {
-	if v, ok := r.sp.Load(w); ok {
-		return v.(bool)
+// shape is what chaining needs to know of a workflow version's DAG.
+type shape struct {
+	seriesParallel bool
+	sinks          []string
+}
+
+// shapeOf works out w's shape once per workflow version (w is the
+// runner's cached, immutable copy); whether it is series-parallel only
+// where steps chain (Chain).
+func (r *Runner) shapeOf(w *turbocat.Workflow) *shape {
+	if v, ok := r.shapes.Load(w); ok {
+		return v.(*shape)
 	}
-	nodes := make([]dag.Node, len(w.Steps))
-	for i, s := range w.Steps {
-		nodes[i] = dag.Node{Key: s.Key, DependsOn: s.DependsOn}
+	sh := &shape{sinks: sinkKeys(w)}
+	if r.Chain {
+		nodes := make([]dag.Node, len(w.Steps))
+		for i, s := range w.Steps {
+			nodes[i] = dag.Node{Key: s.Key, DependsOn: s.DependsOn}
+		}
+		g, err := dag.New(nodes, dag.Options{})
+		sh.seriesParallel = err == nil && g.IsSeriesParallel()
 	}
-	g, err := dag.New(nodes, dag.Options{})
-	sp := err == nil && g.IsSeriesParallel()
-	r.sp.Store(w, sp)
-	return sp
+	r.shapes.Store(w, sh)
+	return sh
 }
 
 // ends reports whether step's success ends its run with the run's default
@@ -118,8 +128,8 @@ func (r *Runner) ends(w *turbocat.Workflow, step *turbocat.WorkflowStep) bool {
 	if !r.Chain || len(w.Output) > 0 {
 		return false
 	}
-	sinks := sinkKeys(w)
-	return len(sinks) == 1 && sinks[0] == step.Key && r.seriesParallel(w)
+	sh := r.shapeOf(w)
+	return len(sh.sinks) == 1 && sh.sinks[0] == step.Key && sh.seriesParallel
 }
 
 // finishStepThen records a step's successful result and, when a step
@@ -134,7 +144,7 @@ func (r *Runner) finishStepThen(ctx context.Context, w *turbocat.Workflow, step 
 		if err != nil {
 			return false, err
 		}
-		end := success(held.ExecutionID, meta, w)
+		end := success(held.ExecutionID, meta, r.shapeOf(w).sinks)
 		var ended bool
 		ok, err := r.recordResult(ctx, held, func() (ok bool, err error) {
 			ok, ended, err = r.Store.FinishStepThenEnd(ctx, held, res, end)

@@ -142,7 +142,7 @@ type Runner struct {
 	Chain bool
 
 	chained   chains
-	sp        sync.Map // *turbocat.Workflow (from versions) → whether its DAG is series-parallel
+	shapes    sync.Map // *turbocat.Workflow (from versions) → *shape
 	versions  sync.Map // "workflowID@version" → *turbocat.Workflow (immutable)
 	abandoned sync.Map // "executionID/stepKey" → the claim id this process gave up on
 }
@@ -873,7 +873,7 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 	if len(w.Output) == 0 {
 		// The sinks' outputs by key: the store reads them as it records
 		// the end, in one round trip.
-		return r.completed(ctx, executionID, success(executionID, meta, w))
+		return r.completed(ctx, executionID, success(executionID, meta, r.shapeOf(w).sinks))
 	}
 	e, outputs, err := r.Store.ExecutionWithOutputs(ctx, executionID)
 	if err != nil {
@@ -903,15 +903,15 @@ func (r *Runner) Finalize(ctx context.Context, executionID string) error {
 	return r.completed(ctx, e.ID, turbocat.Outcome{Status: turbocat.ExecutionCompleted, Output: output, Events: events})
 }
 
-// success is the successful end of a run of w without an output mapping:
-// its sinks' outputs by key, read by the store as it records the end.
-func success(executionID string, meta turbocat.ExecutionMeta, w *turbocat.Workflow) turbocat.Outcome {
+// success is the successful end of a run without an output mapping: its
+// sinks' outputs by key, read by the store as it records the end.
+func success(executionID string, meta turbocat.ExecutionMeta, sinks []string) turbocat.Outcome {
 	var events []turbocat.Event
 	if !meta.Replay { // a replay is a test: no webhook or bus event
 		events = []turbocat.Event{turbocat.NewEvent(meta.UserID, turbocat.EventExecutionSucceeded, map[string]any{"executionId": executionID,
 			"workflowId": meta.WorkflowID, "workflowVersion": meta.WorkflowVersion})}
 	}
-	return turbocat.Outcome{Status: turbocat.ExecutionCompleted, OutputSteps: sinkKeys(w), Events: events}
+	return turbocat.Outcome{Status: turbocat.ExecutionCompleted, OutputSteps: sinks, Events: events}
 }
 
 // completed records a run's successful end (nothing, if it had ended).
